@@ -1,0 +1,58 @@
+// greentrain's entry point: builds the CLI11 application from the verbs in src/cli/, parses the
+// command line, runs the chosen verb and turns errors into one line and an exit code
+// (2 for usage errors, 1 for other errors, the verb's own code otherwise).
+#include <fmt/core.h>
+
+#include <exception>
+
+#include "cli/verbs.h"
+#include "common/error.h"
+#include "greentrain_version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"greentrain: measure and cut the energy and carbon footprint of training "
+               "classification models"};
+  app.set_version_flag("--version", std::string("greentrain ") + GREENTRAIN_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  gt::cli::Action run;
+  gt::cli::add_measure(app, run);
+  gt::cli::add_devices(app, run);
+  gt::cli::add_carbon(app, run);
+  gt::cli::add_train(app, run);
+  gt::cli::add_experiment(app, run);
+  gt::cli::add_export(app, run);
+  gt::cli::add_analyze(app, run);
+  gt::cli::add_stats(app, run);
+  gt::cli::add_report(app, run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "greentrain: {} (see greentrain --help)\n", e.what());
+    return 2;
+  } catch (const gt::UsageError& e) {
+    fmt::print(stderr, "greentrain: {}\n", e.what());
+    return 2;
+  }
+
+  try {
+    return run ? run() : 2;
+  } catch (const gt::UsageError& e) {
+    fmt::print(stderr, "greentrain: {}\n", e.what());
+    return 2;
+  } catch (const gt::Error& e) {
+    fmt::print(stderr, "greentrain: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "greentrain: internal error: {}\n", e.what());
+    return 1;
+  }
+}

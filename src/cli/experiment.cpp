@@ -1,0 +1,13 @@
+// `greentrain experiment`: placeholder registration until the verb is implemented.
+#include "cli/verbs.h"
+#include "common/error.h"
+
+namespace gt::cli {
+
+void add_experiment(CLI::App& app, Action& run) {
+  auto* sub = app.add_subcommand("experiment", "(not implemented yet)");
+  sub->allow_extras();
+  sub->callback([&run] { run = [] () -> int { throw gt::Error("experiment: not implemented yet"); }; });
+}
+
+}  // namespace gt::cli

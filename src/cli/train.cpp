@@ -1,0 +1,13 @@
+// `greentrain train`: placeholder registration until the verb is implemented.
+#include "cli/verbs.h"
+#include "common/error.h"
+
+namespace gt::cli {
+
+void add_train(CLI::App& app, Action& run) {
+  auto* sub = app.add_subcommand("train", "(not implemented yet)");
+  sub->allow_extras();
+  sub->callback([&run] { run = [] () -> int { throw gt::Error("train: not implemented yet"); }; });
+}
+
+}  // namespace gt::cli

@@ -1,0 +1,1 @@
+// Placeholder so greentrain_data builds before its first real source file; delete it then.
