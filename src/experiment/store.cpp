@@ -1,0 +1,585 @@
+// The results database (see store.h and docs/database.md): schema creation and migrations,
+// the read API other modules use, and the one-transaction-per-run writes of the runner.
+#include "experiment/store.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace gt::experiment {
+namespace {
+
+// Version 1 of the schema. Later versions append a migration step to kMigrations; the
+// database's PRAGMA user_version says how many steps it has applied.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE experiments (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL UNIQUE,
+  plan_text     TEXT NOT NULL,
+  plan_hash     TEXT NOT NULL,
+  plan_path     TEXT NOT NULL DEFAULT '',
+  workload_kind TEXT NOT NULL,
+  factor_names  TEXT NOT NULL,
+  factors       TEXT NOT NULL,
+  benchmark     TEXT NOT NULL,
+  environment   TEXT NOT NULL,
+  planned_runs  INTEGER NOT NULL,
+  created_at    TEXT NOT NULL
+);
+CREATE TABLE sessions (
+  id            INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+  started_at    TEXT NOT NULL,
+  host          TEXT NOT NULL,
+  shard         TEXT NOT NULL DEFAULT '',
+  environment   TEXT NOT NULL
+);
+CREATE TABLE runs (
+  id                  INTEGER PRIMARY KEY,
+  experiment_id       INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+  session_id          INTEGER REFERENCES sessions(id),
+  run_index           INTEGER NOT NULL,
+  config_index        INTEGER NOT NULL,
+  block               INTEGER NOT NULL,
+  repeat              INTEGER NOT NULL,
+  warmup              INTEGER NOT NULL CHECK (warmup IN (0, 1)),
+  seed                INTEGER NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'aborted')),
+  started_at          TEXT NOT NULL,
+  finished_at         TEXT NOT NULL,
+  duration_s          REAL,
+  exit_code           INTEGER,
+  stderr_tail         TEXT NOT NULL DEFAULT '',
+  command             TEXT NOT NULL DEFAULT '',
+  note                TEXT NOT NULL DEFAULT '',
+  energy_j            REAL,
+  net_energy_j        REAL,
+  wall_energy_j       REAL,
+  avg_power_w         REAL,
+  peak_power_w        REAL,
+  co2e_g              REAL,
+  intensity_g_per_kwh REAL,
+  pue                 REAL,
+  UNIQUE (experiment_id, run_index)
+);
+CREATE TABLE run_factors (
+  run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  name     TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+CREATE TABLE run_energy (
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component    TEXT NOT NULL,
+  device       TEXT NOT NULL DEFAULT '',
+  source       TEXT NOT NULL CHECK (source IN ('measured', 'estimated')),
+  model        TEXT NOT NULL DEFAULT '',
+  energy_j     REAL NOT NULL,
+  avg_power_w  REAL,
+  peak_power_w REAL,
+  idle_power_w REAL,
+  net_energy_j REAL
+);
+CREATE INDEX run_energy_run ON run_energy(run_id);
+CREATE TABLE run_metrics (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name   TEXT NOT NULL,
+  value  REAL NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+CREATE TABLE power_samples (
+  run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  t_s             REAL NOT NULL,
+  component       TEXT NOT NULL,
+  device          TEXT NOT NULL DEFAULT '',
+  power_w         REAL NOT NULL,
+  energy_j        REAL,
+  sm_clock_mhz    REAL,
+  temperature_c   REAL,
+  utilization_pct REAL,
+  memory_used_mb  REAL
+);
+CREATE INDEX power_samples_run ON power_samples(run_id);
+CREATE TABLE idle_baselines (
+  id            INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+  session_id    INTEGER REFERENCES sessions(id),
+  after_runs    INTEGER NOT NULL,
+  measured_at   TEXT NOT NULL,
+  duration_s    REAL NOT NULL,
+  component     TEXT NOT NULL,
+  device        TEXT NOT NULL DEFAULT '',
+  source        TEXT NOT NULL,
+  power_w       REAL NOT NULL
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+nlohmann::json parse_json(const std::string& text) {
+  if (text.empty()) return nlohmann::json::object();
+  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
+constexpr const char* kExperimentCols =
+    "id, name, plan_text, plan_hash, plan_path, workload_kind, factor_names, factors, "
+    "benchmark, environment, planned_runs, created_at";
+
+ExperimentRecord read_experiment(const sql::Stmt& s) {
+  ExperimentRecord e;
+  e.id = s.i64(0);
+  e.name = s.text(1);
+  e.plan_text = s.text(2);
+  e.plan_hash = s.text(3);
+  e.plan_path = s.text(4);
+  e.workload_kind = s.text(5);
+  auto names = parse_json(s.text(6));
+  if (names.is_array())
+    for (auto& n : names) e.factor_names.push_back(n.get<std::string>());
+  e.factors = parse_json(s.text(7));
+  e.benchmark = parse_json(s.text(8));
+  e.environment = parse_json(s.text(9));
+  e.planned_runs = static_cast<int>(s.i64(10));
+  e.created_at = s.text(11);
+  return e;
+}
+
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string num(const std::optional<double>& v) {
+  if (!v || !std::isfinite(*v)) return "";
+  return fmt::format("{}", *v);
+}
+
+}  // namespace
+
+std::string utc_now_iso() {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<std::string> RunRecord::factor(std::string_view name) const {
+  for (const auto& [k, v] : factors)
+    if (k == name) return v;
+  return std::nullopt;
+}
+
+std::optional<double> RunRecord::component_energy_j(std::string_view component) const {
+  std::optional<double> total;
+  for (const auto& e : energy)
+    if (e.component == component) total = total.value_or(0) + e.energy_j;
+  return total;
+}
+
+Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::read_only) {
+  db_.exec("PRAGMA foreign_keys = ON");
+  if (mode == Mode::read_only) {
+    int v = schema_version();
+    if (v == 0) throw gt::Error(fmt::format("{}: not a greentrain database (no schema)", path));
+    if (v > kSchemaVersion)
+      throw gt::Error(fmt::format(
+          "{}: database schema version {} is newer than this greentrain understands ({})", path,
+          v, kSchemaVersion));
+    return;
+  }
+  db_.exec("PRAGMA journal_mode = WAL");
+  db_.exec("PRAGMA synchronous = NORMAL");
+  migrate();
+}
+
+int Store::schema_version() const {
+  sql::Stmt s(db_, "PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.i64(0));
+}
+
+void Store::migrate() {
+  int v = schema_version();
+  if (v > kSchemaVersion)
+    throw gt::Error(fmt::format(
+        "{}: database schema version {} is newer than this greentrain understands ({})",
+        path(), v, kSchemaVersion));
+  if (v == 0) {
+    // A version-0 file must be empty: refuse to scribble tables into someone else's database.
+    sql::Stmt s(db_, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+    s.step();
+    if (s.i64(0) != 0)
+      throw gt::Error(fmt::format("{}: not a greentrain database (it has other tables)", path()));
+  }
+  for (; v < kSchemaVersion; ++v) {
+    sql::Transaction tx(db_);
+    db_.exec(kMigrations[v]);
+    db_.exec(fmt::format("PRAGMA user_version = {}", v + 1));
+    tx.commit();
+  }
+}
+
+std::vector<ExperimentRecord> Store::experiments() const {
+  sql::Stmt s(db_, fmt::format("SELECT {} FROM experiments ORDER BY id", kExperimentCols));
+  std::vector<ExperimentRecord> out;
+  while (s.step()) out.push_back(read_experiment(s));
+  return out;
+}
+
+std::optional<ExperimentRecord> Store::find_experiment(std::string_view name) const {
+  sql::Stmt s(db_, fmt::format("SELECT {} FROM experiments WHERE name = ?", kExperimentCols));
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return read_experiment(s);
+}
+
+ExperimentRecord Store::experiment(std::string_view name) const {
+  auto all = experiments();
+  if (all.empty()) throw gt::Error(fmt::format("{}: the database has no experiments", path()));
+  std::string names;
+  for (const auto& e : all) names += (names.empty() ? "" : ", ") + e.name;
+  if (name.empty()) {
+    if (all.size() == 1) return all.front();
+    throw gt::UsageError(fmt::format("{}: holds {} experiments ({}); name one with --experiment",
+                                     path(), all.size(), names));
+  }
+  for (auto& e : all)
+    if (e.name == name) return e;
+  throw gt::UsageError(
+      fmt::format("{}: no experiment named '{}' (it has: {})", path(), name, names));
+}
+
+std::vector<SessionRecord> Store::sessions(std::int64_t experiment_id) const {
+  sql::Stmt s(db_,
+              "SELECT id, experiment_id, started_at, host, shard, environment FROM sessions "
+              "WHERE experiment_id = ? ORDER BY id");
+  s.bind(1, experiment_id);
+  std::vector<SessionRecord> out;
+  while (s.step())
+    out.push_back({s.i64(0), s.i64(1), s.text(2), s.text(3), s.text(4), parse_json(s.text(5))});
+  return out;
+}
+
+std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
+  std::vector<RunRecord> out;
+  std::map<std::int64_t, size_t> by_id;
+  {
+    sql::Stmt s(db_,
+                "SELECT id, experiment_id, session_id, run_index, config_index, block, repeat, "
+                "warmup, seed, status, started_at, finished_at, duration_s, exit_code, "
+                "stderr_tail, command, note, energy_j, net_energy_j, wall_energy_j, "
+                "avg_power_w, peak_power_w, co2e_g, intensity_g_per_kwh, pue FROM runs "
+                "WHERE experiment_id = ? ORDER BY run_index");
+    s.bind(1, experiment_id);
+    while (s.step()) {
+      RunRecord r;
+      r.id = s.i64(0);
+      r.experiment_id = s.i64(1);
+      r.session_id = s.opt_i64(2).value_or(0);
+      r.run_index = static_cast<int>(s.i64(3));
+      r.config_index = static_cast<int>(s.i64(4));
+      r.block = static_cast<int>(s.i64(5));
+      r.repeat = static_cast<int>(s.i64(6));
+      r.warmup = s.i64(7) != 0;
+      r.seed = s.i64(8);
+      r.status = s.text(9);
+      r.started_at = s.text(10);
+      r.finished_at = s.text(11);
+      r.duration_s = s.opt_f64(12);
+      if (auto c = s.opt_i64(13)) r.exit_code = static_cast<int>(*c);
+      r.stderr_tail = s.text(14);
+      r.command = s.text(15);
+      r.note = s.text(16);
+      r.energy_j = s.opt_f64(17);
+      r.net_energy_j = s.opt_f64(18);
+      r.wall_energy_j = s.opt_f64(19);
+      r.avg_power_w = s.opt_f64(20);
+      r.peak_power_w = s.opt_f64(21);
+      r.co2e_g = s.opt_f64(22);
+      r.intensity_g_per_kwh = s.opt_f64(23);
+      r.pue = s.opt_f64(24);
+      by_id[r.id] = out.size();
+      out.push_back(std::move(r));
+    }
+  }
+  {
+    sql::Stmt s(db_,
+                "SELECT f.run_id, f.name, f.value FROM run_factors f JOIN runs r ON r.id = "
+                "f.run_id WHERE r.experiment_id = ? ORDER BY f.run_id, f.position");
+    s.bind(1, experiment_id);
+    while (s.step()) out[by_id.at(s.i64(0))].factors.emplace_back(s.text(1), s.text(2));
+  }
+  {
+    sql::Stmt s(db_,
+                "SELECT m.run_id, m.name, m.value FROM run_metrics m JOIN runs r ON r.id = "
+                "m.run_id WHERE r.experiment_id = ?");
+    s.bind(1, experiment_id);
+    while (s.step()) out[by_id.at(s.i64(0))].metrics[s.text(1)] = s.f64(2);
+  }
+  {
+    sql::Stmt s(db_,
+                "SELECT e.run_id, e.component, e.device, e.source, e.model, e.energy_j, "
+                "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j FROM run_energy "
+                "e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? ORDER BY e.rowid");
+    s.bind(1, experiment_id);
+    while (s.step())
+      out[by_id.at(s.i64(0))].energy.push_back({s.text(1), s.text(2), s.text(3), s.text(4),
+                                                s.f64(5), s.opt_f64(6), s.opt_f64(7),
+                                                s.opt_f64(8), s.opt_f64(9)});
+  }
+  return out;
+}
+
+std::vector<SampleRecord> Store::samples(std::int64_t run_row_id) const {
+  sql::Stmt s(db_,
+              "SELECT t_s, component, device, power_w, energy_j, sm_clock_mhz, temperature_c, "
+              "utilization_pct, memory_used_mb FROM power_samples WHERE run_id = ? ORDER BY "
+              "rowid");
+  s.bind(1, run_row_id);
+  std::vector<SampleRecord> out;
+  while (s.step())
+    out.push_back({s.f64(0), s.text(1), s.text(2), s.f64(3), s.opt_f64(4), s.opt_f64(5),
+                   s.opt_f64(6), s.opt_f64(7), s.opt_f64(8)});
+  return out;
+}
+
+std::vector<IdleBaseline> Store::idle_baselines(std::int64_t experiment_id) const {
+  sql::Stmt s(db_,
+              "SELECT id, experiment_id, session_id, after_runs, measured_at, duration_s, "
+              "component, device, source, power_w FROM idle_baselines WHERE experiment_id = ? "
+              "ORDER BY id");
+  s.bind(1, experiment_id);
+  std::vector<IdleBaseline> out;
+  while (s.step())
+    out.push_back({s.i64(0), s.i64(1), s.opt_i64(2).value_or(0), static_cast<int>(s.i64(3)),
+                   s.text(4), s.f64(5), s.text(6), s.text(7), s.text(8), s.f64(9)});
+  return out;
+}
+
+std::int64_t Store::create_experiment(const ExperimentRecord& e) {
+  sql::Transaction tx(db_);
+  sql::Stmt s(db_,
+              "INSERT INTO experiments (name, plan_text, plan_hash, plan_path, workload_kind, "
+              "factor_names, factors, benchmark, environment, planned_runs, created_at) VALUES "
+              "(?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, e.name)
+      .bind(2, e.plan_text)
+      .bind(3, e.plan_hash)
+      .bind(4, e.plan_path)
+      .bind(5, e.workload_kind)
+      .bind(6, nlohmann::json(e.factor_names).dump())
+      .bind(7, e.factors.dump())
+      .bind(8, e.benchmark.dump())
+      .bind(9, e.environment.dump())
+      .bind(10, e.planned_runs)
+      .bind(11, e.created_at.empty() ? utc_now_iso() : e.created_at);
+  s.run();
+  auto id = db_.last_insert_id();
+  tx.commit();
+  return id;
+}
+
+std::int64_t Store::add_session(const SessionRecord& r) {
+  sql::Stmt s(db_,
+              "INSERT INTO sessions (experiment_id, started_at, host, shard, environment) "
+              "VALUES (?,?,?,?,?)");
+  s.bind(1, r.experiment_id)
+      .bind(2, r.started_at.empty() ? utc_now_iso() : r.started_at)
+      .bind(3, r.host)
+      .bind(4, r.shard)
+      .bind(5, r.environment.dump());
+  s.run();
+  return db_.last_insert_id();
+}
+
+std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecord>& samples) {
+  sql::Transaction tx(db_);
+  {
+    sql::Stmt q(db_, "SELECT id, status FROM runs WHERE experiment_id = ? AND run_index = ?");
+    q.bind(1, r.experiment_id).bind(2, r.run_index);
+    if (q.step()) {
+      if (q.text(1) != "aborted")
+        throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})",
+                                    path(), r.run_index, r.experiment_id, q.text(1)));
+      auto old = q.i64(0);
+      for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples"}) {
+        sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
+        d.bind(1, old).run();
+      }
+      sql::Stmt d(db_, "DELETE FROM runs WHERE id = ?");
+      d.bind(1, old).run();
+    }
+  }
+  sql::Stmt s(db_,
+              "INSERT INTO runs (experiment_id, session_id, run_index, config_index, block, "
+              "repeat, warmup, seed, status, started_at, finished_at, duration_s, exit_code, "
+              "stderr_tail, command, note, energy_j, net_energy_j, wall_energy_j, avg_power_w, "
+              "peak_power_w, co2e_g, intensity_g_per_kwh, pue) VALUES "
+              "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  std::optional<std::int64_t> session;
+  if (r.session_id) session = r.session_id;
+  std::optional<std::int64_t> exit_code;
+  if (r.exit_code) exit_code = *r.exit_code;
+  s.bind(1, r.experiment_id)
+      .bind(2, session)
+      .bind(3, r.run_index)
+      .bind(4, r.config_index)
+      .bind(5, r.block)
+      .bind(6, r.repeat)
+      .bind(7, r.warmup ? 1 : 0)
+      .bind(8, r.seed)
+      .bind(9, r.status)
+      .bind(10, r.started_at)
+      .bind(11, r.finished_at)
+      .bind(12, r.duration_s)
+      .bind(13, exit_code)
+      .bind(14, r.stderr_tail)
+      .bind(15, r.command)
+      .bind(16, r.note)
+      .bind(17, r.energy_j)
+      .bind(18, r.net_energy_j)
+      .bind(19, r.wall_energy_j)
+      .bind(20, r.avg_power_w)
+      .bind(21, r.peak_power_w)
+      .bind(22, r.co2e_g)
+      .bind(23, r.intensity_g_per_kwh)
+      .bind(24, r.pue);
+  s.run();
+  const auto id = db_.last_insert_id();
+  {
+    sql::Stmt f(db_, "INSERT INTO run_factors (run_id, position, name, value) VALUES (?,?,?,?)");
+    int pos = 0;
+    for (const auto& [k, v] : r.factors) f.bind(1, id).bind(2, pos++).bind(3, k).bind(4, v).run();
+  }
+  {
+    sql::Stmt m(db_, "INSERT INTO run_metrics (run_id, name, value) VALUES (?,?,?)");
+    for (const auto& [k, v] : r.metrics)
+      if (std::isfinite(v)) m.bind(1, id).bind(2, k).bind(3, v).run();
+  }
+  {
+    sql::Stmt e(db_,
+                "INSERT INTO run_energy (run_id, component, device, source, model, energy_j, "
+                "avg_power_w, peak_power_w, idle_power_w, net_energy_j) VALUES "
+                "(?,?,?,?,?,?,?,?,?,?)");
+    for (const auto& c : r.energy)
+      e.bind(1, id)
+          .bind(2, c.component)
+          .bind(3, c.device)
+          .bind(4, c.source)
+          .bind(5, c.model)
+          .bind(6, c.energy_j)
+          .bind(7, c.avg_power_w)
+          .bind(8, c.peak_power_w)
+          .bind(9, c.idle_power_w)
+          .bind(10, c.net_energy_j)
+          .run();
+  }
+  if (!samples.empty()) {
+    sql::Stmt p(db_,
+                "INSERT INTO power_samples (run_id, t_s, component, device, power_w, energy_j, "
+                "sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb) VALUES "
+                "(?,?,?,?,?,?,?,?,?,?)");
+    for (const auto& x : samples)
+      p.bind(1, id)
+          .bind(2, x.t_s)
+          .bind(3, x.component)
+          .bind(4, x.device)
+          .bind(5, x.power_w)
+          .bind(6, x.energy_j)
+          .bind(7, x.sm_clock_mhz)
+          .bind(8, x.temperature_c)
+          .bind(9, x.utilization_pct)
+          .bind(10, x.memory_used_mb)
+          .run();
+  }
+  tx.commit();
+  return id;
+}
+
+void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
+  sql::Transaction tx(db_);
+  sql::Stmt s(db_,
+              "INSERT INTO idle_baselines (experiment_id, session_id, after_runs, measured_at, "
+              "duration_s, component, device, source, power_w) VALUES (?,?,?,?,?,?,?,?,?)");
+  for (const auto& b : baselines) {
+    std::optional<std::int64_t> session;
+    if (b.session_id) session = b.session_id;
+    s.bind(1, b.experiment_id)
+        .bind(2, session)
+        .bind(3, b.after_runs)
+        .bind(4, b.measured_at.empty() ? utc_now_iso() : b.measured_at)
+        .bind(5, b.duration_s)
+        .bind(6, b.component)
+        .bind(7, b.device)
+        .bind(8, b.source)
+        .bind(9, b.power_w)
+        .run();
+  }
+  tx.commit();
+}
+
+void write_runs_csv(const Store& store, const std::string& experiment, std::ostream& out) {
+  const auto e = store.experiment(experiment);
+  const auto runs = store.runs(e.id);
+  static const std::vector<std::string> kFixedMetrics = {"test_accuracy", "final_loss"};
+  std::set<std::string> extra;
+  for (const auto& r : runs)
+    for (const auto& [k, v] : r.metrics)
+      if (std::find(kFixedMetrics.begin(), kFixedMetrics.end(), k) == kFixedMetrics.end())
+        extra.insert(k);
+
+  std::vector<std::string> header = {"run_id", "block", "repeat", "status", "warmup"};
+  for (const auto& f : e.factor_names) header.push_back(f);
+  for (const char* c : {"duration_s", "energy_j", "gpu_energy_j", "cpu_energy_j", "ram_energy_j",
+                        "wall_energy_j", "net_energy_j", "avg_power_w", "peak_power_w", "co2e_g"})
+    header.push_back(c);
+  for (const auto& m : kFixedMetrics) header.push_back(m);
+  for (const auto& m : extra) header.push_back(m);
+  for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << csv_field(header[i]);
+  out << "\n";
+
+  for (const auto& r : runs) {
+    std::vector<std::string> row = {std::to_string(r.run_index), std::to_string(r.block),
+                                    std::to_string(r.repeat), r.status, r.warmup ? "1" : "0"};
+    for (const auto& f : e.factor_names) row.push_back(r.factor(f).value_or(""));
+    auto wall = r.wall_energy_j ? r.wall_energy_j : r.component_energy_j("wall");
+    for (const auto& v :
+         {r.duration_s, r.energy_j, r.component_energy_j("gpu"), r.component_energy_j("cpu"),
+          r.component_energy_j("ram"), wall, r.net_energy_j, r.avg_power_w, r.peak_power_w,
+          r.co2e_g})
+      row.push_back(num(v));
+    auto metric = [&](const std::string& k) -> std::optional<double> {
+      auto it = r.metrics.find(k);
+      if (it == r.metrics.end()) return std::nullopt;
+      return it->second;
+    };
+    for (const auto& m : kFixedMetrics) row.push_back(num(metric(m)));
+    for (const auto& m : extra) row.push_back(num(metric(m)));
+    for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << csv_field(row[i]);
+    out << "\n";
+  }
+}
+
+std::string runs_csv(const Store& store, const std::string& experiment) {
+  std::ostringstream out;
+  write_runs_csv(store, experiment, out);
+  return out.str();
+}
+
+}  // namespace gt::experiment

@@ -1,0 +1,158 @@
+// The results database (contract 6): one SQLite file in WAL mode holding experiments (plan
+// text and hash, factors, benchmark, environment), the sessions that ran them (host and
+// environment of each `experiment run` invocation), one row per finished run (factors, block,
+// repeat, warm-up flag, seed, status, times, exit code, stderr tail, energy totals and CO2e),
+// per-run per-component energy with its source, per-run metrics, optional power samples, and
+// idle baselines. Each finished run is written in one transaction, so a crash loses at most
+// the run in flight. The schema is documented in docs/database.md and versioned with
+// PRAGMA user_version; opening an older file migrates it, a newer one is refused.
+//
+// Readers (analyze --db, report) use Store(path, Store::Mode::read_only), experiments(),
+// experiment(name), runs(id), samples(run_row_id), idle_baselines(id), and runs_csv().
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "experiment/sqlite.h"
+
+namespace gt::experiment {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct ExperimentRecord {
+  std::int64_t id = 0;
+  std::string name;
+  std::string plan_text;   // the plan file exactly as read
+  std::string plan_hash;   // "sha256:<hex>" of a canonical form of the plan (see plan.h)
+  std::string plan_path;   // where it was read from (informational)
+  std::string workload_kind;              // builtin | command
+  std::vector<std::string> factor_names;  // in plan order; the CSV factor columns
+  nlohmann::json factors = nlohmann::json::object();    // name -> [levels as strings]
+  nlohmann::json benchmark = nlohmann::json::object();  // name -> level (string)
+  nlohmann::json environment = nlohmann::json::object();  // snapshot when created
+  int planned_runs = 0;    // runs in the expanded design, warm-up included
+  std::string created_at;  // ISO 8601 UTC
+};
+
+struct SessionRecord {
+  std::int64_t id = 0;
+  std::int64_t experiment_id = 0;
+  std::string started_at;
+  std::string host;
+  std::string shard;  // "i/n" when the session ran one shard of the plan, else empty
+  nlohmann::json environment = nlohmann::json::object();
+};
+
+struct EnergyRecord {
+  std::string component;  // gpu | cpu | ram | wall
+  std::string device;     // "0", "package-0", "" ...
+  std::string source;     // measured | estimated
+  std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)"
+  double energy_j = 0;
+  std::optional<double> avg_power_w, peak_power_w, idle_power_w, net_energy_j;
+};
+
+struct RunRecord {
+  std::int64_t id = 0;             // database row id (for samples())
+  std::int64_t experiment_id = 0;
+  std::int64_t session_id = 0;
+  int run_index = 0;     // 1-based position in the planned order; the CSV run_id
+  int config_index = 0;  // index of the configuration in the expanded design
+  int block = 0;         // 1-based; warm-up runs have block 0
+  int repeat = 0;        // 1-based; warm-up runs have repeat 0
+  bool warmup = false;
+  std::vector<std::pair<std::string, std::string>> factors;  // in plan order
+  std::int64_t seed = 0;
+  std::string status;  // ok | failed | aborted
+  std::string started_at, finished_at;  // ISO 8601 UTC
+  std::optional<double> duration_s;
+  std::optional<int> exit_code;
+  std::string stderr_tail;
+  std::string command;  // what was executed (argv joined, or the shell command)
+  std::string note;     // why a run failed/aborted when there is no exit code, warnings
+  // Totals over components (gpu+cpu+ram; wall reported separately), as in Summary.
+  std::optional<double> energy_j, net_energy_j, wall_energy_j, avg_power_w, peak_power_w;
+  std::optional<double> co2e_g, intensity_g_per_kwh, pue;
+  std::map<std::string, double> metrics;  // test_accuracy, final_loss, anything else
+  std::vector<EnergyRecord> energy;       // one per metered component
+
+  std::optional<std::string> factor(std::string_view name) const;
+  std::optional<double> component_energy_j(std::string_view component) const;  // sum
+};
+
+struct SampleRecord {
+  double t_s = 0;
+  std::string component, device;
+  double power_w = 0;
+  std::optional<double> energy_j, sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb;
+};
+
+struct IdleBaseline {
+  std::int64_t id = 0;
+  std::int64_t experiment_id = 0;
+  std::int64_t session_id = 0;
+  int after_runs = 0;  // runs finished in the experiment when it was measured
+  std::string measured_at;
+  double duration_s = 0;
+  std::string component, device, source;
+  double power_w = 0;
+};
+
+class Store {
+ public:
+  enum class Mode { read_write, read_only };
+  // Opens (read_write: creating and migrating if needed) the database at `path`.
+  explicit Store(const std::string& path, Mode mode = Mode::read_write);
+
+  const std::string& path() const { return db_.path(); }
+  int schema_version() const;
+
+  // ---- read API ----
+  std::vector<ExperimentRecord> experiments() const;
+  std::optional<ExperimentRecord> find_experiment(std::string_view name) const;
+  // By name; an empty name means "the only experiment" (error when there are several).
+  ExperimentRecord experiment(std::string_view name) const;
+  std::vector<SessionRecord> sessions(std::int64_t experiment_id) const;
+  std::vector<RunRecord> runs(std::int64_t experiment_id) const;  // ordered by run_index
+  std::vector<SampleRecord> samples(std::int64_t run_row_id) const;
+  std::vector<IdleBaseline> idle_baselines(std::int64_t experiment_id) const;
+
+  // ---- write API (runner, merge) ----
+  std::int64_t create_experiment(const ExperimentRecord& e);  // returns its id
+  std::int64_t add_session(const SessionRecord& s);
+  // One transaction: the run row, its energy, metrics and samples. A row with the same
+  // (experiment, run_index) whose status is 'aborted' is replaced; any other existing row
+  // makes this throw (nothing is ever duplicated).
+  std::int64_t record_run(const RunRecord& r, const std::vector<SampleRecord>& samples = {});
+  void record_idle(const std::vector<IdleBaseline>& baselines);  // one transaction
+
+  sql::Db& db() { return db_; }
+  const sql::Db& db() const { return db_; }
+
+ private:
+  void migrate();
+  sql::Db db_;
+};
+
+// The runs table of contract 4 (one CSV row per run, header first). `experiment` empty means
+// the only experiment in the store.
+std::string runs_csv(const Store& store, const std::string& experiment);
+void write_runs_csv(const Store& store, const std::string& experiment, std::ostream& out);
+
+// Copies every experiment of `inputs` into `out` (created if missing). Experiments with the
+// same name must have the same plan hash; runs are matched by run_index: a run already in
+// `out` is kept (an ok run replaces an aborted one). Returns {runs copied, runs skipped}.
+std::pair<int, int> merge_stores(const std::string& out, const std::vector<std::string>& inputs);
+
+// "2026-11-27T03:43:05Z"
+std::string utc_now_iso();
+
+}  // namespace gt::experiment

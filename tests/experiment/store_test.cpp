@@ -1,0 +1,221 @@
+// Tests of the SQLite results store: schema version, round trip of every table, one row per
+// run (aborted rows replaced, others never duplicated), the runs CSV of contract 4 (checked by
+// parsing it back with Python's csv module), and merge (same plan joined, different plan refused).
+#include "experiment/store.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "common/error.h"
+#include "test_util.h"
+
+namespace gt::experiment {
+namespace {
+
+using testing::TempDir;
+
+ExperimentRecord sample_experiment(const std::string& hash = "sha256:abc") {
+  ExperimentRecord e;
+  e.name = "demo";
+  e.plan_text = "name = \"demo\"\n";
+  e.plan_hash = hash;
+  e.workload_kind = "command";
+  e.factor_names = {"precision", "neurons"};
+  e.factors = {{"precision", {"fp32", "bf16"}}, {"neurons", {"128", "512,256"}}};
+  e.benchmark = {{"precision", "fp32"}, {"neurons", "128"}};
+  e.environment = {{"host", "test"}};
+  e.planned_runs = 4;
+  return e;
+}
+
+RunRecord sample_run(std::int64_t eid, int index, const std::string& status = "ok") {
+  RunRecord r;
+  r.experiment_id = eid;
+  r.run_index = index;
+  r.config_index = index % 2;
+  r.block = 1 + (index - 1) / 2;
+  r.repeat = r.block;
+  r.factors = {{"precision", index % 2 ? "fp32" : "bf16"}, {"neurons", "512,256"}};
+  r.seed = 1000 + index;
+  r.status = status;
+  r.started_at = "2026-01-01T00:00:00Z";
+  r.finished_at = "2026-01-01T00:00:10Z";
+  r.duration_s = 10.0 + index;
+  r.exit_code = 0;
+  r.energy_j = 100.5 * index;
+  r.avg_power_w = 42;
+  r.co2e_g = 0.25;
+  r.metrics = {{"test_accuracy", 0.8}, {"final_loss", 0.4}, {"samples_per_s", 1234.5}};
+  r.energy = {{"gpu", "0", "measured", "nvml-energy-counter", 60.0 * index, 30, 50},
+              {"cpu", "package-0", "estimated", "tdp-linear(65 W)", 40.5 * index}};
+  return r;
+}
+
+TEST(Store, CreatesSchemaWithVersionAndWal) {
+  TempDir dir;
+  Store s(dir / "a.db");
+  EXPECT_EQ(s.schema_version(), kSchemaVersion);
+  sql::Stmt q(s.db(), "PRAGMA journal_mode");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.text(0), "wal");
+}
+
+TEST(Store, RoundTripsExperimentRunsSamplesAndIdle) {
+  TempDir dir;
+  std::int64_t eid;
+  {
+    Store s(dir / "a.db");
+    eid = s.create_experiment(sample_experiment());
+    auto sid = s.add_session({0, eid, "", "host1", "", {{"cpu", "x"}}});
+    auto r = sample_run(eid, 1);
+    r.session_id = sid;
+    s.record_run(r, {{0.1, "gpu", "0", 31.5, 3.1, 1400, 45, 99, 1000}});
+    s.record_idle({{0, eid, sid, 0, "", 5.0, "gpu", "0", "measured", 20.5}});
+  }
+  Store s(dir / "a.db", Store::Mode::read_only);
+  auto e = s.experiment("");
+  EXPECT_EQ(e.name, "demo");
+  EXPECT_EQ(e.factor_names, (std::vector<std::string>{"precision", "neurons"}));
+  EXPECT_EQ(e.factors["neurons"][1], "512,256");
+  EXPECT_EQ(e.environment["host"], "test");
+  auto runs = s.runs(eid);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].factor("neurons"), "512,256");
+  EXPECT_DOUBLE_EQ(runs[0].metrics.at("samples_per_s"), 1234.5);
+  ASSERT_EQ(runs[0].energy.size(), 2u);
+  EXPECT_EQ(runs[0].energy[1].source, "estimated");
+  EXPECT_DOUBLE_EQ(*runs[0].component_energy_j("gpu"), 60.0);
+  EXPECT_FALSE(runs[0].component_energy_j("wall").has_value());
+  auto samples = s.samples(runs[0].id);
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_DOUBLE_EQ(*samples[0].temperature_c, 45);
+  auto idle = s.idle_baselines(eid);
+  ASSERT_EQ(idle.size(), 1u);
+  EXPECT_DOUBLE_EQ(idle[0].power_w, 20.5);
+  EXPECT_EQ(s.sessions(eid).at(0).host, "host1");
+}
+
+TEST(Store, NeverDuplicatesARunButReplacesAnAbortedOne) {
+  TempDir dir;
+  Store s(dir / "a.db");
+  auto eid = s.create_experiment(sample_experiment());
+  s.record_run(sample_run(eid, 1, "aborted"));
+  s.record_run(sample_run(eid, 1, "ok"));
+  EXPECT_THROW(s.record_run(sample_run(eid, 1, "ok")), gt::Error);
+  auto runs = s.runs(eid);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "ok");
+  EXPECT_EQ(runs[0].energy.size(), 2u);  // the aborted run's rows are gone
+}
+
+TEST(Store, RefusesNonGreentrainDatabaseAndUnknownExperiment) {
+  TempDir dir;
+  {
+    sql::Db db(dir / "other.db", false);
+    db.exec("CREATE TABLE t(x)");
+  }
+  EXPECT_THROW(Store(dir / "other.db"), gt::Error);
+  Store s(dir / "a.db");
+  EXPECT_THROW(s.experiment(""), gt::Error);
+  s.create_experiment(sample_experiment());
+  try {
+    s.experiment("nope");
+    FAIL();
+  } catch (const gt::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("demo"), std::string::npos);
+  }
+}
+
+TEST(Store, RunsCsvFollowsContractAndParsesBackWithPython) {
+  TempDir dir;
+  Store s(dir / "a.db");
+  auto eid = s.create_experiment(sample_experiment());
+  s.record_run(sample_run(eid, 1));
+  auto failed = sample_run(eid, 2, "failed");
+  failed.metrics.clear();
+  failed.energy_j.reset();
+  s.record_run(failed);
+  auto csv = runs_csv(s, "demo");
+  auto header = csv.substr(0, csv.find('\n'));
+  EXPECT_EQ(header,
+            "run_id,block,repeat,status,warmup,precision,neurons,duration_s,energy_j,"
+            "gpu_energy_j,cpu_energy_j,ram_energy_j,wall_energy_j,net_energy_j,avg_power_w,"
+            "peak_power_w,co2e_g,test_accuracy,final_loss,samples_per_s");
+  testing::write_file(dir / "runs.csv", csv);
+  // An independent reader: Python's csv module.
+  std::string script = dir / "check.py";
+  testing::write_file(script, R"py(
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 2, rows
+a, b = rows
+assert a["neurons"] == "512,256", a
+assert float(a["energy_j"]) == 100.5 and float(a["gpu_energy_j"]) == 60.0
+assert float(a["cpu_energy_j"]) == 40.5 and a["ram_energy_j"] == "" and a["wall_energy_j"] == ""
+assert float(a["test_accuracy"]) == 0.8 and a["warmup"] == "0" and a["status"] == "ok"
+assert b["status"] == "failed" and b["test_accuracy"] == "" and b["energy_j"] == ""
+print("OK")
+)py");
+  std::string cmd = "/usr/bin/python3 " + script + " " + (dir / "runs.csv") + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  std::string out;
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  EXPECT_EQ(pclose(p), 0) << out;
+  EXPECT_EQ(out, "OK\n");
+}
+
+TEST(Store, MergeJoinsShardsOfTheSamePlan) {
+  TempDir dir;
+  for (int shard = 0; shard < 2; ++shard) {
+    Store s(dir / ("in" + std::to_string(shard) + ".db"));
+    auto eid = s.create_experiment(sample_experiment());
+    auto sid = s.add_session({0, eid, "", "host" + std::to_string(shard), "", {}});
+    for (int i = 1 + shard; i <= 4; i += 2) {
+      auto r = sample_run(eid, i);
+      r.session_id = sid;
+      s.record_run(r, {{0.5, "gpu", "0", 10.0 * i}});
+    }
+    s.record_idle({{0, eid, sid, 0, "", 1.0, "gpu", "0", "measured", 5.0 + shard}});
+  }
+  auto [copied, skipped] = merge_stores(dir / "out.db", {dir / "in0.db", dir / "in1.db"});
+  EXPECT_EQ(copied, 4);
+  EXPECT_EQ(skipped, 0);
+  // Merging again adds nothing.
+  auto again = merge_stores(dir / "out.db", {dir / "in0.db", dir / "in1.db"});
+  EXPECT_EQ(again.first, 0);
+  EXPECT_EQ(again.second, 4);
+  Store out(dir / "out.db", Store::Mode::read_only);
+  auto e = out.experiment("demo");
+  auto runs = out.runs(e.id);
+  ASSERT_EQ(runs.size(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(runs[i].run_index, i + 1);
+    EXPECT_EQ(out.samples(runs[i].id).size(), 1u);
+  }
+  EXPECT_EQ(out.sessions(e.id).size(), 2u);
+  EXPECT_EQ(out.idle_baselines(e.id).size(), 2u);
+}
+
+TEST(Store, MergeRefusesADifferentPlanAndWritesNothing) {
+  TempDir dir;
+  {
+    Store a(dir / "a.db");
+    a.record_run(sample_run(a.create_experiment(sample_experiment("sha256:aaa")), 1));
+    Store b(dir / "b.db");
+    b.record_run(sample_run(b.create_experiment(sample_experiment("sha256:bbb")), 2));
+  }
+  try {
+    merge_stores(dir / "out.db", {dir / "a.db", dir / "b.db"});
+    FAIL() << "expected an error";
+  } catch (const gt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("different plan"), std::string::npos) << e.what();
+  }
+  Store out(dir / "out.db", Store::Mode::read_only);
+  EXPECT_TRUE(out.experiments().empty());
+}
+
+}  // namespace
+}  // namespace gt::experiment
