@@ -1,0 +1,455 @@
+// Chart builders (see charts.h). Specs are plain Vega-Lite v6 with inline data; colours of
+// precisions and components are fixed scales so every chart reads the same way.
+#include "report/charts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <set>
+
+#include "report/format.h"
+#include "report/model.h"
+
+namespace gt::report {
+namespace {
+
+using nlohmann::json;
+using RunValue = std::function<std::optional<double>(const Run&)>;
+using CellOf = std::function<std::optional<CellSummary>(const Config&)>;
+
+const char* kSchema = "https://vega.github.io/schema/vega-lite/v6.json";
+
+std::string precision_of(const Config& c) {
+  auto it = c.find("precision");
+  return it == c.end() ? "all" : it->second;
+}
+
+// The label shown on axes: the benchmark carries a marker so it stands out everywhere.
+std::string axis_label(const ReportData& data, const Config& c) {
+  std::string l = config_label(c, data.factors);
+  return same_config(c, data.benchmark, data.factors) ? l + " (benchmark)" : l;
+}
+
+json precision_scale(const ReportData& data) {
+  std::vector<std::string> domain;
+  for (const auto& c : configurations(data)) {
+    auto p = precision_of(c);
+    if (std::find(domain.begin(), domain.end(), p) == domain.end()) domain.push_back(p);
+  }
+  return {{"domain", domain}, {"scheme", "tableau10"}};
+}
+
+json label_sort(const ReportData& data, const std::vector<Config>& configs) {
+  json out = json::array();
+  for (const auto& c : configs) out.push_back(axis_label(data, c));
+  return out;
+}
+
+json base_spec(const std::string& title, const json& values) {
+  return {{"$schema", kSchema},
+          {"title", title},
+          {"data", {{"values", values}}},
+          {"config", {{"font", "system-ui, sans-serif"}, {"view", {{"stroke", nullptr}}}}}};
+}
+
+int failed_runs(const ReportData& data, const Config& c) {
+  int n = 0;
+  for (const auto& r : data.runs)
+    if (!r.warmup && r.status != "ok" && same_config(r.config, c, data.factors)) ++n;
+  return n;
+}
+
+std::optional<Chart> strip_chart(const ReportData& data, const std::string& id, const std::string& title,
+                                 const std::string& description, const std::string& axis_title,
+                                 const RunValue& run_value, const CellOf& cell_of) {
+  auto configs = configurations(data);
+  json rows = json::array();
+  Chart chart{id, title, description, {}, {}, {}};
+  chart.table.columns = {"configuration", "n", "mean", "95 % CI low", "95 % CI high", "sd", "median", "failed runs"};
+  chart.table.numeric = {false, true, true, true, true, true, true, true};
+  bool any = false;
+  for (const auto& c : configs) {
+    std::string label = axis_label(data, c);
+    for (const auto& r : data.runs) {
+      if (!r.analysed() || !same_config(r.config, c, data.factors)) continue;
+      auto v = run_value(r);
+      if (!v || !std::isfinite(*v)) continue;
+      rows.push_back({{"kind", "run"}, {"config", label}, {"precision", precision_of(c)},
+                      {"run_id", r.run_id}, {"block", r.block}, {"value", *v}});
+    }
+    auto s = cell_of(c);
+    int failed = failed_runs(data, c);
+    if (s && s->n > 0) {
+      any = true;
+      rows.push_back({{"kind", "mean"}, {"config", label}, {"precision", precision_of(c)},
+                      {"benchmark", same_config(c, data.benchmark, data.factors)}, {"n", s->n},
+                      {"value", s->mean}, {"ci95_low", s->ci95_low}, {"ci95_high", s->ci95_high}});
+      chart.table.rows.push_back({label, std::to_string(s->n), format_number(s->mean), format_number(s->ci95_low),
+                                  format_number(s->ci95_high), format_number(s->sd, 3), format_number(s->median),
+                                  std::to_string(failed)});
+    } else if (failed > 0) {
+      chart.table.rows.push_back({label, "0", "—", "—", "—", "—", "—", std::to_string(failed)});
+    }
+  }
+  if (!any) return std::nullopt;
+  json y = {{"field", "value"}, {"type", "quantitative"}, {"title", axis_title}, {"scale", {{"zero", false}}},
+            {"axis", {{"format", "~s"}}}};
+  json color = {{"field", "precision"}, {"type", "nominal"}, {"title", "precision"}, {"scale", precision_scale(data)}};
+  json spec = base_spec(title, rows);
+  spec["width"] = {{"step", 46}};
+  spec["height"] = 260;
+  spec["encoding"] = {{"x", {{"field", "config"}, {"type", "nominal"}, {"title", nullptr},
+                             {"sort", label_sort(data, configs)}, {"axis", {{"labelAngle", -35}, {"labelLimit", 260}}}}}};
+  json run_layer = {{"transform", {{{"filter", "datum.kind === 'run'"}}}},
+                    {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.45}, {"size", 36}}},
+                    {"encoding", {{"y", y}, {"color", color},
+                                  {"tooltip", {{{"field", "config"}}, {{"field", "run_id"}, {"title", "run"}},
+                                               {{"field", "block"}}, {{"field", "value"}, {"title", axis_title}, {"format", ".4~g"}}}}}}};
+  json y_low = {{"field", "ci95_low"}, {"type", "quantitative"}, {"title", axis_title}};
+  json bar_layer = {{"transform", {{{"filter", "datum.kind === 'mean'"}}}},
+                    {"mark", {{"type", "errorbar"}, {"ticks", true}, {"color", "#333"}}},
+                    {"encoding", {{"y", y_low}, {"y2", {{"field", "ci95_high"}}}}}};
+  json mean_layer = {
+      {"transform", {{{"filter", "datum.kind === 'mean'"}}}},
+      {"mark", {{"type", "point"}, {"shape", "diamond"}, {"filled", true}, {"size", 130}, {"stroke", "#000"}}},
+      {"encoding",
+       {{"y", {{"field", "value"}, {"type", "quantitative"}, {"title", axis_title}}},
+        {"color", color},
+        {"strokeWidth", {{"condition", {{"test", "datum.benchmark"}, {"value", 2.5}}}, {"value", 0}}},
+        {"tooltip", {{{"field", "config"}}, {{"field", "n"}}, {{"field", "value"}, {"title", "mean"}, {"format", ".4~g"}},
+                     {{"field", "ci95_low"}, {"title", "95 % CI low"}, {"format", ".4~g"}},
+                     {{"field", "ci95_high"}, {"title", "95 % CI high"}, {"format", ".4~g"}}}}}}};
+  spec["layer"] = {run_layer, bar_layer, mean_layer};
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
+std::optional<double> metric_of(const Run& r, const std::string& metric) {
+  auto it = r.metrics.find(metric);
+  if (it == r.metrics.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+std::string to_csv(const json& rows) {
+  std::vector<std::string> keys;
+  for (const auto& row : rows)
+    for (auto& [k, v] : row.items())
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  auto cell = [](const json& v) -> std::string {
+    if (v.is_null()) return "";
+    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
+  std::string out;
+  for (size_t i = 0; i < keys.size(); ++i) out += (i ? "," : "") + cell(keys[i]);
+  out += "\n";
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < keys.size(); ++i) out += (i ? "," : "") + cell(row.contains(keys[i]) ? row[keys[i]] : json());
+    out += "\n";
+  }
+  return out;
+}
+
+std::optional<Chart> metric_chart(const ReportData& data, const std::string& metric, const std::string& id,
+                                  const std::string& title, const std::string& axis_title) {
+  return strip_chart(
+      data, id, title,
+      "Each dot is one run; the diamond is the mean with its 95 % confidence interval; the benchmark's diamond has a black outline.",
+      axis_title, [&](const Run& r) { return metric_of(r, metric); },
+      [&](const Config& c) { return summarize(data, metric, c); });
+}
+
+std::optional<Chart> components_chart(const ReportData& data) {
+  auto configs = configurations(data);
+  json rows = json::array();
+  Chart chart{"components", "Energy by component",
+              "Mean energy per run of each component, gross and net of the idle baseline; faded bars are estimates "
+              "(a model, not a meter). The wall meter measures the whole machine and is drawn beside the sum of "
+              "the components, not stacked on it.",
+              {}, {}, {}};
+  chart.table.columns = {"configuration", "measure", "component", "source", "mean energy (J)", "runs"};
+  chart.table.numeric = {false, false, false, false, true, true};
+  for (const auto& c : configs) {
+    // per (measure, component, source): per-run totals over devices
+    std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> per_run;
+    for (const auto& r : data.runs) {
+      if (!r.analysed() || !same_config(r.config, c, data.factors) || r.components.empty()) continue;
+      std::map<std::tuple<std::string, std::string, std::string>, double> totals;
+      for (const auto& ce : r.components) {
+        totals[{"gross", ce.component, ce.source}] += ce.energy_j;
+        if (ce.net_energy_j) totals[{"net of idle", ce.component, ce.source}] += *ce.net_energy_j;
+      }
+      for (auto& [k, v] : totals) per_run[k].push_back(v);
+    }
+    std::string label = axis_label(data, c);
+    for (auto& [k, v] : per_run) {
+      auto& [measure, component, source] = k;
+      double mean = 0;
+      for (double x : v) mean += x;
+      mean /= v.size();
+      rows.push_back({{"config", label}, {"measure", measure}, {"group", component == "wall" ? "wall meter" : "components"},
+                      {"component", component}, {"source", source}, {"energy_j", mean}, {"runs", v.size()}});
+      chart.table.rows.push_back({label, measure, component, source, format_number(mean), std::to_string(v.size())});
+    }
+  }
+  if (rows.empty()) return std::nullopt;
+  json spec = base_spec(chart.title, rows);
+  spec["width"] = {{"step", 46}};
+  spec["height"] = 200;
+  spec["mark"] = {{"type", "bar"}};
+  spec["encoding"] = {
+      {"row", {{"field", "measure"}, {"type", "nominal"}, {"title", nullptr}, {"sort", {"gross", "net of idle"}}}},
+      {"x", {{"field", "config"}, {"type", "nominal"}, {"title", nullptr}, {"sort", label_sort(data, configs)},
+             {"axis", {{"labelAngle", -35}, {"labelLimit", 260}}}}},
+      {"xOffset", {{"field", "group"}, {"type", "nominal"}, {"sort", {"components", "wall meter"}}}},
+      {"y", {{"field", "energy_j"}, {"type", "quantitative"}, {"title", "mean energy per run (J)"}, {"stack", "zero"},
+             {"axis", {{"format", "~s"}}}}},
+      {"color", {{"field", "component"}, {"type", "nominal"}, {"title", "component"},
+                 {"scale", {{"domain", {"gpu", "cpu", "ram", "wall"}}, {"range", {"#4c78a8", "#f58518", "#54a24b", "#9d755d"}}}}}},
+      {"opacity", {{"field", "source"}, {"type", "ordinal"}, {"title", "source"}, {"sort", {"measured", "estimated"}},
+                   {"scale", {{"domain", {"measured", "estimated"}}, {"range", {1.0, 0.4}}}}}},
+      {"tooltip", {{{"field", "config"}}, {{"field", "measure"}}, {{"field", "component"}}, {{"field", "source"}},
+                   {{"field", "energy_j"}, {"title", "energy (J)"}, {"format", ".4~g"}}, {{"field", "runs"}}}}};
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
+std::optional<Chart> power_chart(const ReportData& data) {
+  auto configs = configurations(data);
+  json rows = json::array();
+  Chart chart{"power", "Power over time (median run of each configuration)",
+              "Instant power of each meter during the run whose energy is the median of its configuration: look for "
+              "warm-up, steady state and tails.",
+              {}, {}, {}};
+  chart.table.columns = {"configuration", "run", "meter", "samples", "duration (s)", "mean power (W)", "peak power (W)"};
+  chart.table.numeric = {false, false, false, true, true, true, true};
+  std::vector<Config> shown;
+  for (const auto& c : configs) {
+    const Run* run = median_run(data, c);
+    if (!run) continue;
+    shown.push_back(c);
+    std::string label = axis_label(data, c);
+    std::map<std::string, std::vector<const PowerSample*>> series;
+    for (const auto& s : run->samples)
+      series[s.device.empty() ? s.component : s.component + " " + s.device].push_back(&s);
+    for (auto& [name, pts] : series) {
+      std::sort(pts.begin(), pts.end(), [](auto* a, auto* b) { return a->t_s < b->t_s; });
+      size_t stride = std::max<size_t>(1, (pts.size() + 399) / 400);  // at most ~400 points a line
+      double sum = 0, peak = 0;
+      for (size_t i = 0; i < pts.size(); ++i) {
+        sum += pts[i]->power_w;
+        peak = std::max(peak, pts[i]->power_w);
+        if (i % stride == 0 || i + 1 == pts.size())
+          rows.push_back({{"config", label}, {"run_id", run->run_id}, {"meter", name}, {"t_s", pts[i]->t_s},
+                          {"power_w", pts[i]->power_w}});
+      }
+      double duration = pts.back()->t_s - pts.front()->t_s;
+      chart.table.rows.push_back({label, run->run_id, name, std::to_string(pts.size()), format_number(duration, 3),
+                                  format_number(sum / pts.size()), format_number(peak)});
+    }
+  }
+  if (rows.empty()) return std::nullopt;
+  json spec = base_spec(chart.title, rows);
+  spec["width"] = 320;
+  spec["height"] = 160;
+  spec["mark"] = {{"type", "line"}, {"strokeWidth", 1.4}};
+  spec["encoding"] = {
+      {"facet", {{"field", "config"}, {"type", "nominal"}, {"columns", 2}, {"title", nullptr},
+                 {"sort", label_sort(data, shown)}}},
+      {"x", {{"field", "t_s"}, {"type", "quantitative"}, {"title", "time since start (s)"}}},
+      {"y", {{"field", "power_w"}, {"type", "quantitative"}, {"title", "power (W)"}}},
+      {"color", {{"field", "meter"}, {"type", "nominal"}, {"title", "meter"}}},
+      {"tooltip", {{{"field", "config"}}, {{"field", "meter"}}, {{"field", "t_s"}, {"title", "t (s)"}, {"format", ".3~f"}},
+                   {{"field", "power_w"}, {"title", "power (W)"}, {"format", ".4~g"}}}}};
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
+std::optional<Chart> pareto_chart(const ReportData& data) {
+  if (!has_metric(data, "test_accuracy") || !has_metric(data, "energy_j")) return std::nullopt;
+  auto configs = configurations(data);
+  auto front = pareto_front(data);
+  auto on_front = [&](const Config& c) {
+    return std::any_of(front.begin(), front.end(), [&](const Config& f) { return same_config(f, c, data.factors); });
+  };
+  json rows = json::array();
+  Chart chart{"pareto", "Accuracy versus energy",
+              "Faint dots are runs, large dots configuration means; the line joins the Pareto front, the "
+              "configurations that no other beats on both energy and accuracy.",
+              {}, {}, {}};
+  chart.table.columns = {"configuration", "mean energy (J)", "mean test accuracy", "Pareto front"};
+  chart.table.numeric = {false, true, true, false};
+  for (const auto& c : configs) {
+    std::string label = axis_label(data, c);
+    for (const auto& r : data.runs) {
+      if (!r.analysed() || !same_config(r.config, c, data.factors)) continue;
+      auto e = metric_of(r, "energy_j");
+      auto a = metric_of(r, "test_accuracy");
+      if (e && a)
+        rows.push_back({{"kind", "run"}, {"config", label}, {"precision", precision_of(c)}, {"run_id", r.run_id},
+                        {"energy_j", *e}, {"test_accuracy", *a}});
+    }
+    auto e = summarize(data, "energy_j", c);
+    auto a = summarize(data, "test_accuracy", c);
+    if (!e || !a || e->n == 0 || a->n == 0) continue;
+    bool pareto = on_front(c);
+    rows.push_back({{"kind", "mean"}, {"config", label}, {"precision", precision_of(c)}, {"energy_j", e->mean},
+                    {"test_accuracy", a->mean}, {"pareto", pareto}});
+    chart.table.rows.push_back({label, format_number(e->mean), format_number(a->mean, 4), pareto ? "yes" : ""});
+  }
+  if (chart.table.rows.empty()) return std::nullopt;
+  json x = {{"field", "energy_j"}, {"type", "quantitative"}, {"title", "energy per run (J)"},
+            {"scale", {{"zero", false}}}, {"axis", {{"format", "~s"}}}};
+  json y = {{"field", "test_accuracy"}, {"type", "quantitative"}, {"title", "test accuracy"}, {"scale", {{"zero", false}}}};
+  json color = {{"field", "precision"}, {"type", "nominal"}, {"title", "precision"}, {"scale", precision_scale(data)}};
+  json tooltip = {{{"field", "config"}}, {{"field", "energy_j"}, {"title", "energy (J)"}, {"format", ".4~g"}},
+                  {{"field", "test_accuracy"}, {"title", "test accuracy"}, {"format", ".4~f"}}};
+  json spec = base_spec(chart.title, rows);
+  spec["width"] = 520;
+  spec["height"] = 320;
+  spec["layer"] = {
+      {{"transform", {{{"filter", "datum.kind === 'mean' && datum.pareto"}}}},
+       {"mark", {{"type", "line"}, {"color", "#888"}, {"strokeDash", {4, 3}}}},
+       {"encoding", {{"x", x}, {"y", y}, {"order", {{"field", "energy_j"}, {"type", "quantitative"}}}}}},
+      {{"transform", {{{"filter", "datum.kind === 'run'"}}}},
+       {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.3}, {"size", 25}}},
+       {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}},
+      {{"transform", {{{"filter", "datum.kind === 'mean'"}}}},
+       {"mark", {{"type", "point"}, {"filled", true}, {"size", 140}, {"stroke", "#000"}}},
+       {"encoding", {{"x", x}, {"y", y}, {"color", color},
+                     {"strokeWidth", {{"condition", {{"test", "datum.pareto"}, {"value", 2}}}, {"value", 0}}},
+                     {"shape", {{"condition", {{"test", "datum.pareto"}, {"value", "diamond"}}}, {"value", "circle"}}},
+                     {"tooltip", tooltip}}}}};
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
+std::optional<Chart> carbon_chart(const ReportData& data) {
+  double g_per_j = data.plan_grid.g_per_kwh * data.pue / 3.6e6;
+  bool stored = has_metric(data, "co2e_g");
+  auto run_value = [&](const Run& r) -> std::optional<double> {
+    if (stored) return metric_of(r, "co2e_g");
+    auto e = metric_of(r, "energy_j");
+    if (!e || g_per_j <= 0) return std::nullopt;
+    return *e * g_per_j;
+  };
+  auto cell_of = [&](const Config& c) -> std::optional<CellSummary> {
+    if (stored) return summarize(data, "co2e_g", c);
+    std::vector<double> v;
+    for (const auto& r : data.runs)
+      if (r.analysed() && same_config(r.config, c, data.factors))
+        if (auto x = run_value(r)) v.push_back(*x);
+    if (v.empty()) return std::nullopt;
+    return describe(v);
+  };
+  std::string grid = data.plan_grid.label.empty() ? "the plan's grid" : data.plan_grid.label;
+  auto chart = strip_chart(data, "carbon", "Carbon per run (" + grid + ")",
+                           "gCO2e of each run on " + grid + " (" + format_number(data.plan_grid.g_per_kwh, 3) +
+                               " gCO2e/kWh, PUE " + format_number(data.pue, 3) + "); diamonds are means with 95 % intervals.",
+                           "gCO2e per run", run_value, cell_of);
+  if (!chart) return chart;
+  chart->table.columns = {"configuration", "n", "gCO2e per run", "95 % CI low", "95 % CI high", "gCO2e per epoch",
+                          "gCO2e per 1 000 samples", "failed runs"};
+  chart->table.numeric = {false, true, true, true, true, true, true, true};
+  auto configs = configurations(data);
+  size_t row = 0;
+  for (const auto& c : configs) {
+    auto s = cell_of(c);
+    if (!s || s->n == 0) {
+      if (failed_runs(data, c) > 0) {
+        chart->table.rows[row] = {axis_label(data, c), "0", "—", "—", "—", "—", "—", std::to_string(failed_runs(data, c))};
+        ++row;
+      }
+      continue;
+    }
+    auto epochs = epochs_of(data, c);
+    std::string per_epoch = epochs && *epochs > 0 ? format_number(s->mean / *epochs) : "—";
+    std::string per_k = epochs && data.train_samples_per_epoch && *data.train_samples_per_epoch > 0
+                            ? format_number(s->mean / (*epochs * *data.train_samples_per_epoch / 1000.0))
+                            : "—";
+    chart->table.rows[row] = {axis_label(data, c), std::to_string(s->n), format_number(s->mean), format_number(s->ci95_low),
+                              format_number(s->ci95_high), per_epoch, per_k, std::to_string(failed_runs(data, c))};
+    ++row;
+  }
+  return chart;
+}
+
+std::optional<Chart> grids_chart(const ReportData& data) {
+  std::vector<Grid> grids;
+  if (data.plan_grid.g_per_kwh > 0) grids.push_back(data.plan_grid);
+  for (const auto& g : data.other_grids)
+    if (std::none_of(grids.begin(), grids.end(), [&](const Grid& o) { return o.label == g.label; })) grids.push_back(g);
+  if (grids.empty()) return std::nullopt;
+  auto all = configurations(data);
+  std::vector<Config> shown;
+  if (all.size() <= 6) shown = all;
+  else {
+    shown.push_back(data.benchmark);
+    auto h = headline(data);
+    if (h.available && !h.best_is_benchmark) shown.push_back(h.best);
+  }
+  Chart chart{"grids", "The same energy on other grids",
+              "Mean gCO2e per run if the same energy had been drawn from other electricity grids (same PUE).",
+              {}, {}, {}};
+  chart.table.columns = {"grid", "gCO2e/kWh"};
+  chart.table.numeric = {false, true};
+  for (const auto& c : shown) {
+    chart.table.columns.push_back(axis_label(data, c));
+    chart.table.numeric.push_back(true);
+  }
+  json rows = json::array();
+  json grid_order = json::array();
+  for (const auto& g : grids) {
+    std::vector<std::string> cells{g.label, format_number(g.g_per_kwh, 3)};
+    grid_order.push_back(g.label);
+    for (const auto& c : shown) {
+      auto v = co2e_on_grid(data, c, g);
+      cells.push_back(format_optional(v));
+      if (v)
+        rows.push_back({{"grid", g.label}, {"g_per_kwh", g.g_per_kwh}, {"config", axis_label(data, c)}, {"co2e_g", *v}});
+    }
+    chart.table.rows.push_back(cells);
+  }
+  if (rows.empty()) return std::nullopt;
+  json spec = base_spec(chart.title, rows);
+  spec["width"] = {{"step", 22}};
+  spec["height"] = 240;
+  spec["mark"] = {{"type", "bar"}};
+  spec["encoding"] = {
+      {"x", {{"field", "grid"}, {"type", "nominal"}, {"title", nullptr}, {"sort", grid_order}, {"axis", {{"labelAngle", -30}}}}},
+      {"xOffset", {{"field", "config"}, {"type", "nominal"}, {"sort", label_sort(data, shown)}}},
+      {"y", {{"field", "co2e_g"}, {"type", "quantitative"}, {"title", "gCO2e per run"}, {"axis", {{"format", "~s"}}}}},
+      {"color", {{"field", "config"}, {"type", "nominal"}, {"title", "configuration"}, {"sort", label_sort(data, shown)}}},
+      {"tooltip", {{{"field", "grid"}}, {{"field", "g_per_kwh"}, {"title", "gCO2e/kWh"}}, {{"field", "config"}},
+                   {{"field", "co2e_g"}, {"title", "gCO2e"}, {"format", ".4~g"}}}}};
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
+std::vector<Chart> all_charts(const ReportData& data) {
+  std::vector<Chart> out;
+  auto add = [&](std::optional<Chart> c) {
+    if (c) out.push_back(std::move(*c));
+  };
+  add(metric_chart(data, "energy_j", "energy", "Energy per run", "energy per run (J)"));
+  add(metric_chart(data, "duration_s", "duration", "Duration per run", "duration (s)"));
+  add(metric_chart(data, "avg_power_w", "avg_power", "Average power per run", "average power (W)"));
+  add(components_chart(data));
+  add(power_chart(data));
+  add(pareto_chart(data));
+  add(carbon_chart(data));
+  add(grids_chart(data));
+  return out;
+}
+
+}  // namespace gt::report

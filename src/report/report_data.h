@@ -1,0 +1,76 @@
+// ReportData: everything a report shows, in one plain value. The loader fills it from the
+// results store and `analyze` (load.h); tests fill it from synthetic numbers. The writers
+// (html.h, markdown.h) and the chart builders (charts.h) read only this struct, so the whole
+// page can be built and checked without a database, a GPU or a browser.
+#pragma once
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gt::report {
+
+using Config = std::map<std::string, std::string>;  // factor name → level, as in analyze JSON
+
+struct ComponentEnergy {
+  std::string component;  // gpu | cpu | ram | wall
+  std::string device;     // "0", "package-0", "wattmeter", …
+  std::string source;     // measured | estimated
+  std::string model;      // how: "nvml-energy-counter", "tdp-linear(65 W)", …
+  double energy_j = 0;
+  std::optional<double> net_energy_j, avg_power_w, peak_power_w;
+};
+
+struct PowerSample {
+  double t_s = 0;
+  std::string component, device;
+  double power_w = 0;
+};
+
+struct Run {
+  std::string run_id;
+  int block = 0, repeat = 0;
+  std::string status = "ok";  // ok | failed | aborted
+  bool warmup = false;
+  Config config;
+  std::map<std::string, double> metrics;  // energy_j, duration_s, avg_power_w, co2e_g, test_accuracy, …
+  std::vector<ComponentEnergy> components;
+  std::vector<PowerSample> samples;
+  bool analysed() const { return status == "ok" && !warmup; }
+};
+
+struct Grid {  // one electricity grid: label "France (FRA)", intensity in gCO2e/kWh
+  std::string code, label;
+  double g_per_kwh = 0;
+  std::string source;
+  int year = 0;
+};
+
+struct IdleBaseline {
+  std::string component, device;
+  double power_w = 0, duration_s = 0;
+};
+
+struct ReportData {
+  std::string experiment;
+  std::string greentrain_version;
+  std::string generated_at;             // ISO 8601 UTC
+  std::vector<std::string> factors;     // in plan order
+  Config benchmark;                     // the reference configuration
+  std::string plan_text;
+  nlohmann::json design = nlohmann::json::object();       // repeats, order, seed, warmup_runs, cooldown_s, idle_baseline_s, interval_ms
+  nlohmann::json environment = nlohmann::json::object();  // snapshot: gpus, driver, cpu, ram, os, …
+  std::vector<IdleBaseline> idle;
+  std::vector<Run> runs;
+  nlohmann::json analysis;              // the JSON of `analyze` (issue 5); null when unavailable
+  std::string analysis_note;            // why the analysis is missing or partial ("" when fine)
+  std::vector<std::string> verdicts;    // plain-language lines from `analyze`, when available
+  Grid plan_grid;                       // the grid of the plan's [carbon] section
+  double pue = 1.0;
+  std::vector<Grid> other_grids;        // --country, default FRA USA DEU IND World
+  std::string carbon_attribution;       // where intensities come from
+  std::optional<double> train_samples_per_epoch;  // for gCO2e per 1 000 training samples
+};
+
+}  // namespace gt::report

@@ -1,0 +1,27 @@
+// The report's non-chart tables, shared by the HTML and Markdown writers: the statistics from
+// `analyze` (section 7: factorial ANOVA, comparisons with the benchmark with Holm p and effect
+// sizes, equivalence, power and repeats needed, one-way/Welch ANOVA, Levene, Tukey HSD) and the
+// method (section 8: meters and their sources, idle baseline, design, runs, environment).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "report/charts.h"
+#include "report/report_data.h"
+
+namespace gt::report {
+
+struct NamedTable {
+  std::string title;
+  std::string note;    // one line under the title (may be empty)
+  Table table;
+  bool collapsed = false;  // long tables (Tukey HSD) start folded in the HTML page
+};
+
+std::vector<NamedTable> statistics_tables(const ReportData& data);
+std::vector<NamedTable> method_tables(const ReportData& data);
+
+// Human name of a metric key: "energy_j" → "energy (J)".
+std::string metric_title(const std::string& metric);
+
+}  // namespace gt::report

@@ -1,0 +1,417 @@
+// Unit tests of the report: ordering and labels, the data behind each chart (numbers equal the
+// analysis JSON's), the headline and its interval (against SciPy), the Pareto front, carbon on
+// other grids, the Markdown summary, the HTML page's structure and safety (no external
+// reference, scripts cannot be closed early by data), and the degenerate experiments.
+#include <gtest/gtest.h>
+
+#include <Rmath.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <sstream>
+
+#include "common/error.h"
+#include "report/charts.h"
+#include "report/format.h"
+#include "report/model.h"
+#include "report/sections.h"
+#include "report/writers.h"
+#include "synthetic.h"
+
+namespace gt::report {
+namespace {
+
+using nlohmann::json;
+using testing::full_experiment;
+
+std::string python(const std::string& code) {
+  std::string path = std::filesystem::temp_directory_path() / ("gt_report_ref_" + std::to_string(::getpid()) + ".py");
+  std::ofstream(path) << code;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(("/usr/bin/python3 " + path + " 2>&1").c_str(), "r"), pclose);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (pipe && fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
+  std::filesystem::remove(path);
+  return out;
+}
+
+std::string py_list(const std::vector<double>& v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << "[";
+  for (size_t i = 0; i < v.size(); ++i) s << (i ? "," : "") << v[i];
+  return s.str() + "]";
+}
+
+const json* mean_row(const Chart& c, const std::string& label) {
+  for (const auto& r : c.data)
+    if (r["kind"] == "mean" && r["config"] == label) return &r;
+  return nullptr;
+}
+
+TEST(ReportModel, ConfigurationsOrderedByPrecisionBenchmarkFirst) {
+  auto d = full_experiment();
+  auto configs = configurations(d);
+  ASSERT_EQ(configs.size(), 6u);
+  EXPECT_EQ(config_label(configs[0], d.factors), "fp32 \u00b7 batch 32");
+  EXPECT_EQ(config_label(configs[1], d.factors), "fp32 \u00b7 batch 128");  // 128 after 32 numerically
+  EXPECT_EQ(configs[2].at("precision"), "fp16");
+  EXPECT_EQ(configs[5].at("precision"), "bf16");
+  EXPECT_EQ(config_label({{"precision", "fp16"}, {"neurons", "512,256"}, {"epochs", "1"}, {"lr", "0.1"}},
+                         {"precision", "neurons", "epochs", "lr"}),
+            "fp16 \u00b7 512,256 neurons \u00b7 1 epoch \u00b7 lr=0.1");
+}
+
+TEST(ReportModel, DescribeMatchesScipy) {
+  std::vector<double> v{10.5, 11.25, 9.75, 12.0, 10.0, 10.8};
+  auto s = describe(v);
+  auto out = python("import numpy as np, scipy.stats as st\nv=np.array(" + py_list(v) +
+                    ")\nm=v.mean(); sd=v.std(ddof=1); lo,hi=st.t.interval(0.95, len(v)-1, loc=m, scale=st.sem(v))\n"
+                    "print(repr(m), repr(sd), repr(lo), repr(hi), repr(float(np.median(v))))\n");
+  std::istringstream in(out);
+  double m, sd, lo, hi, med;
+  ASSERT_TRUE(in >> m >> sd >> lo >> hi >> med) << out;
+  EXPECT_NEAR(s.mean, m, 1e-12);
+  EXPECT_NEAR(s.sd, sd, 1e-12);
+  EXPECT_NEAR(s.ci95_low, lo, 1e-9);
+  EXPECT_NEAR(s.ci95_high, hi, 1e-9);
+  EXPECT_NEAR(s.median, med, 1e-12);
+  EXPECT_EQ(s.n, 6);
+  auto one = describe({5.0});
+  EXPECT_EQ(one.n, 1);
+  EXPECT_EQ(one.ci95_low, 5.0);  // a single run: no interval, not NaN
+}
+
+TEST(ReportCharts, EnergyChartTakesMeansAndIntervalsFromTheAnalysis) {
+  auto d = full_experiment();
+  // Make the analysis visibly different from what the report would compute itself.
+  auto& cells = d.analysis["metrics"]["energy_j"]["cells"];
+  for (auto& c : cells) c["mean"] = c["mean"].get<double>() + 1.5;
+  auto chart = metric_chart(d, "energy_j", "energy", "Energy", "J");
+  ASSERT_TRUE(chart);
+  for (const auto& cell : cells) {
+    Config c = cell["config"].get<Config>();
+    std::string label = config_label(c, d.factors) + (c == d.benchmark ? " (benchmark)" : "");
+    const json* row = mean_row(*chart, label);
+    ASSERT_NE(row, nullptr) << label;
+    EXPECT_DOUBLE_EQ((*row)["value"].get<double>(), cell["mean"].get<double>());
+    EXPECT_DOUBLE_EQ((*row)["ci95_low"].get<double>(), cell["ci95_low"].get<double>());
+    EXPECT_DOUBLE_EQ((*row)["ci95_high"].get<double>(), cell["ci95_high"].get<double>());
+    EXPECT_EQ((*row)["n"].get<int>(), cell["n"].get<int>());
+    EXPECT_EQ((*row)["benchmark"].get<bool>(), c == d.benchmark);
+  }
+  // One point per analysed run: the warm-up run (99999 J) is left out.
+  int runs = 0;
+  for (const auto& r : chart->data)
+    if (r["kind"] == "run") {
+      ++runs;
+      EXPECT_LT(r["value"].get<double>(), 99999.0);
+    }
+  EXPECT_EQ(runs, 30);
+  EXPECT_EQ(chart->table.rows.size(), 6u);
+  EXPECT_EQ(chart->spec["data"]["values"], chart->data);
+  EXPECT_EQ(chart->spec["$schema"], "https://vega.github.io/schema/vega-lite/v6.json");
+}
+
+TEST(ReportCharts, LocalSummaryWhenAnalysisIsMissingMatchesScipy) {
+  auto d = testing::single_configuration();
+  auto values = metric_values(d, "energy_j", d.benchmark);
+  ASSERT_EQ(values.size(), 3u);
+  auto chart = metric_chart(d, "energy_j", "energy", "Energy", "J");
+  ASSERT_TRUE(chart);
+  const json* row = mean_row(*chart, config_label(d.benchmark, d.factors) + " (benchmark)");
+  ASSERT_NE(row, nullptr);
+  auto out = python("import numpy as np, scipy.stats as st\nv=np.array(" + py_list(values) +
+                    ")\nlo,hi=st.t.interval(0.95, len(v)-1, loc=v.mean(), scale=st.sem(v))\nprint(repr(v.mean()), repr(lo), repr(hi))\n");
+  std::istringstream in(out);
+  double m, lo, hi;
+  ASSERT_TRUE(in >> m >> lo >> hi) << out;
+  EXPECT_NEAR((*row)["value"].get<double>(), m, 1e-9 * m);
+  EXPECT_NEAR((*row)["ci95_low"].get<double>(), lo, 1e-9 * m);
+  EXPECT_NEAR((*row)["ci95_high"].get<double>(), hi, 1e-9 * m);
+}
+
+TEST(ReportCharts, ComponentsAreMeansOverRunsGrossAndNet) {
+  auto d = full_experiment();
+  auto chart = components_chart(d);
+  ASSERT_TRUE(chart);
+  Config c{{"precision", "fp16"}, {"batch_size", "32"}};
+  double gross = 0, net = 0;
+  int n = 0;
+  for (const auto& r : d.runs)
+    if (r.analysed() && r.config == c)
+      for (const auto& e : r.components)
+        if (e.component == "gpu") gross += e.energy_j, net += *e.net_energy_j, ++n;
+  bool found_gross = false, found_net = false;
+  for (const auto& row : chart->data) {
+    if (row["config"] != "fp16 \u00b7 batch 32" || row["component"] != "gpu") continue;
+    EXPECT_EQ(row["source"], "measured");
+    if (row["measure"] == "gross") {
+      found_gross = true;
+      EXPECT_NEAR(row["energy_j"].get<double>(), gross / n, 1e-9 * gross);
+    }
+    if (row["measure"] == "net of idle") {
+      found_net = true;
+      EXPECT_NEAR(row["energy_j"].get<double>(), net / n, 1e-9 * gross);
+    }
+  }
+  EXPECT_TRUE(found_gross);
+  EXPECT_TRUE(found_net);
+  // CPU is an estimate and the wall meter sits in its own group.
+  bool cpu_estimated = false, wall_grouped = false;
+  for (const auto& row : chart->data) {
+    if (row["component"] == "cpu") cpu_estimated = row["source"] == "estimated";
+    if (row["component"] == "wall") wall_grouped = row["group"] == "wall meter";
+  }
+  EXPECT_TRUE(cpu_estimated);
+  EXPECT_TRUE(wall_grouped);
+}
+
+TEST(ReportCharts, PowerChartShowsTheMedianRunThinned) {
+  auto d = full_experiment();
+  Config c{{"precision", "fp32"}, {"batch_size", "128"}};
+  const report::Run* run = median_run(d, c);
+  ASSERT_NE(run, nullptr);
+  std::vector<double> energies;
+  for (const auto& r : d.runs)
+    if (r.analysed() && r.config == c) energies.push_back(r.metrics.at("energy_j"));
+  std::sort(energies.begin(), energies.end());
+  EXPECT_DOUBLE_EQ(run->metrics.at("energy_j"), energies[energies.size() / 2]);
+  auto chart = power_chart(d);
+  ASSERT_TRUE(chart);
+  std::map<std::string, int> points;
+  for (const auto& row : chart->data) {
+    if (row["config"] == "fp32 \u00b7 batch 128") EXPECT_EQ(row["run_id"], run->run_id);
+    ++points[row["config"].get<std::string>() + "/" + row["meter"].get<std::string>()];
+  }
+  EXPECT_EQ(points.size(), 12u);  // 6 configurations × (gpu, cpu)
+  for (auto& [k, n] : points) {
+    EXPECT_LE(n, 401) << k;
+    EXPECT_GE(n, 300) << k;
+  }
+}
+
+TEST(ReportModel, ParetoFront) {
+  ReportData d;
+  d.factors = {"precision"};
+  d.benchmark = {{"precision", "a"}};
+  auto add = [&](std::string p, double e, double acc) {
+    report::Run r;
+    r.run_id = p;
+    r.config = {{"precision", p}};
+    r.metrics = {{"energy_j", e}, {"test_accuracy", acc}};
+    d.runs.push_back(r);
+  };
+  add("a", 10, 0.90);  // front: most accurate
+  add("b", 8, 0.89);   // front
+  add("c", 9, 0.88);   // dominated by b
+  add("d", 5, 0.80);   // front: cheapest
+  add("e", 8, 0.85);   // dominated by b (same energy, less accurate)
+  auto front = pareto_front(d);
+  std::set<std::string> names;
+  for (const auto& c : front) names.insert(c.at("precision"));
+  EXPECT_EQ(names, (std::set<std::string>{"a", "b", "d"}));
+  auto chart = pareto_chart(d);
+  ASSERT_TRUE(chart);
+  int flagged = 0;
+  for (const auto& r : chart->data)
+    if (r["kind"] == "mean" && r["pareto"].get<bool>()) ++flagged;
+  EXPECT_EQ(flagged, 3);
+}
+
+TEST(ReportModel, HeadlinePicksCheapestEquivalentConfigurationWithWelchInterval) {
+  auto d = full_experiment();
+  auto h = headline(d);
+  ASSERT_TRUE(h.available) << h.reason;
+  EXPECT_TRUE(h.accuracy_checked);
+  // bf16 is cheaper but not equivalent in accuracy: fp16 · batch 128 wins.
+  EXPECT_EQ(h.best, (Config{{"precision", "fp16"}, {"batch_size", "128"}}));
+  auto best = metric_values(d, "energy_j", h.best);
+  auto bench = metric_values(d, "energy_j", d.benchmark);
+  auto out = python(
+      "import numpy as np, scipy.stats as st\nb=np.array(" + py_list(best) + ")\na=np.array(" + py_list(bench) +
+      ")\nva=a.var(ddof=1)/len(a); vb=b.var(ddof=1)/len(b)\ndf=(va+vb)**2/(va**2/(len(a)-1)+vb**2/(len(b)-1))\n"
+      "d=a.mean()-b.mean(); h=st.t.ppf(0.975, df)*np.sqrt(va+vb)\n"
+      "print(repr(100*d/a.mean()), repr(100*(d-h)/a.mean()), repr(100*(d+h)/a.mean()), repr(d/3.6e6))\n");
+  std::istringstream in(out);
+  double pct, lo, hi, kwh;
+  ASSERT_TRUE(in >> pct >> lo >> hi >> kwh) << out;
+  // The saving uses the analysis means, which equal the sample means in this fixture.
+  EXPECT_NEAR(h.saving_pct, pct, 1e-9);
+  EXPECT_NEAR(h.saving_pct_low, lo, 1e-6);
+  EXPECT_NEAR(h.saving_pct_high, hi, 1e-6);
+  EXPECT_NEAR(h.saving_kwh, kwh, 1e-12);
+  EXPECT_NEAR(h.saving_co2e_g, h.saving_kwh * 1.2 * 381, 1e-9);
+  ASSERT_TRUE(h.p_holm);
+  EXPECT_DOUBLE_EQ(*h.p_holm, 0.004);
+  EXPECT_NE(h.verdict.find("significant"), std::string::npos) << h.verdict;
+  EXPECT_NE(h.verdict.find("TOST p = 0.002"), std::string::npos) << h.verdict;
+}
+
+TEST(ReportModel, HeadlineExplainsWhenThereIsNothingToCompare) {
+  auto h = headline(testing::single_configuration());
+  EXPECT_FALSE(h.available);
+  EXPECT_NE(h.reason.find("only one configuration"), std::string::npos);
+  auto no_acc = headline(testing::without_gpu());  // no accuracy: best by energy alone
+  ASSERT_TRUE(no_acc.available);
+  EXPECT_FALSE(no_acc.accuracy_checked);
+  EXPECT_EQ(no_acc.best, (Config{{"precision", "fp16"}, {"batch_size", "128"}}));
+}
+
+TEST(ReportCarbon, OtherGridsScaleThePlanGridsCarbon) {
+  auto d = full_experiment();
+  Config c = d.benchmark;
+  auto co2 = summarize(d, "co2e_g", c);
+  ASSERT_TRUE(co2);
+  auto fra = co2e_on_grid(d, c, d.other_grids[0]);
+  ASSERT_TRUE(fra);
+  EXPECT_NEAR(*fra, co2->mean * 56.0 / 381.0, 1e-12);
+  // Same answer from energy when the runs carry no co2e_g.
+  auto e = summarize(d, "energy_j", c);
+  EXPECT_NEAR(*fra, e->mean / 3.6e6 * 1.2 * 56, 1e-6 * *fra);
+  auto chart = carbon_chart(d);
+  ASSERT_TRUE(chart);
+  ASSERT_EQ(chart->table.columns[5], "gCO2e per epoch");
+  EXPECT_EQ(chart->table.rows[0][5], format_number(co2->mean / 10));
+  EXPECT_EQ(chart->table.rows[0][6], format_number(co2->mean / (10 * 54000 / 1000.0)));
+  auto grids = grids_chart(d);
+  ASSERT_TRUE(grids);
+  EXPECT_EQ(grids->table.rows.size(), 5u);  // plan grid + FRA USA IND World
+  EXPECT_EQ(grids->table.rows[0][0], "Germany (DEU)");
+}
+
+TEST(ReportCharts, FailedRunsAreCountedNotPlotted) {
+  auto d = testing::with_failed_runs();
+  auto chart = metric_chart(d, "energy_j", "energy", "Energy", "J");
+  ASSERT_TRUE(chart);
+  bool all_failed_row = false;
+  for (const auto& row : chart->table.rows)
+    if (row[0] == "bf16 \u00b7 batch 128") {
+      all_failed_row = true;
+      EXPECT_EQ(row[1], "0");
+      EXPECT_EQ(row[7], "4");
+    }
+  EXPECT_TRUE(all_failed_row);
+  for (const auto& r : chart->data) EXPECT_NE(r["config"], "bf16 \u00b7 batch 128");
+  auto h = headline(d);
+  EXPECT_TRUE(h.available);
+}
+
+TEST(ReportCharts, NoGpuDataStillGivesChartsWithoutPowerOfTheGpu) {
+  auto d = testing::without_gpu();
+  auto charts = all_charts(d);
+  std::set<std::string> ids;
+  for (const auto& c : charts) ids.insert(c.id);
+  EXPECT_TRUE(ids.count("energy"));
+  EXPECT_TRUE(ids.count("components"));
+  EXPECT_TRUE(ids.count("power"));
+  EXPECT_FALSE(ids.count("pareto"));  // no accuracy metric
+  auto components = components_chart(d);
+  ASSERT_TRUE(components);
+  for (const auto& row : components->data) EXPECT_NE(row["component"], "gpu");
+}
+
+TEST(ReportMarkdown, SummaryHasHeadlineTablesAndStatistics) {
+  auto d = full_experiment();
+  auto md = render_markdown(d);
+  EXPECT_NE(md.find("# greentrain report: synthetic"), std::string::npos);
+  EXPECT_NE(md.find("**Best by energy among configurations with accuracy equivalent to the benchmark's: fp16 \u00b7 batch 128**"),
+            std::string::npos)
+      << md.substr(0, 600);
+  auto e = summarize(d, "energy_j", d.benchmark);
+  std::string cell = format_number(e->mean) + " [" + format_number(e->ci95_low) + ", " + format_number(e->ci95_high) + "]";
+  EXPECT_NE(md.find("| fp32 \u00b7 batch 32 (benchmark) | 5 | 0 | " + cell + " |"), std::string::npos) << md;
+  EXPECT_NE(md.find("### Factorial ANOVA: energy (J)"), std::string::npos);
+  EXPECT_NE(md.find("### Equivalence with the benchmark (TOST)"), std::string::npos);
+  EXPECT_NE(md.find("| ---: |"), std::string::npos);
+  EXPECT_NE(md.find("France (FRA)"), std::string::npos);
+  auto single = render_markdown(testing::single_configuration());
+  EXPECT_NE(single.find("No headline: only one configuration was run"), std::string::npos);
+  EXPECT_NE(single.find("_analyze: fewer than two configurations"), std::string::npos);
+}
+
+TEST(ReportMarkdown, CellsEscapePipes) {
+  auto d = full_experiment();
+  d.environment["odd"] = "a|b\nc";
+  auto md = render_markdown(d);
+  EXPECT_NE(md.find("a\\|b c"), std::string::npos);
+}
+
+TEST(ReportHtml, PageHasEverySectionChartAndTableAndNoExternalReference) {
+  auto d = full_experiment();
+  auto html = render_html(d);
+  for (const char* id : {"headline", "per-config", "components", "power-time", "accuracy", "carbon", "statistics", "method"})
+    EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  auto charts = all_charts(d);
+  EXPECT_EQ(charts.size(), 8u);
+  for (const auto& c : charts) {
+    EXPECT_NE(html.find("id=\"chart-" + c.id + "\""), std::string::npos) << c.id;
+    EXPECT_NE(html.find("id=\"dl-" + c.id + "\""), std::string::npos) << c.id;
+  }
+  EXPECT_EQ(html.find("<script src"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("sourceMappingURL"), std::string::npos);
+  // Tables are in the static HTML: the page reads without scripts.
+  HtmlOptions plain;
+  plain.inline_libraries = false;
+  auto bare = render_html(d, plain);
+  size_t tables = 0;
+  for (size_t p = 0; (p = bare.find("<table>", p)) != std::string::npos; ++p) ++tables;
+  EXPECT_GE(tables, charts.size() + 4);
+  EXPECT_LT(bare.size(), html.size());
+}
+
+TEST(ReportHtml, DataCannotCloseTheScriptElement) {
+  auto d = full_experiment();
+  for (auto& r : d.runs) r.config["precision"] = r.config["precision"] == "fp16" ? "</script><b>x" : r.config["precision"];
+  d.plan_text = "</pre><script>alert(1)</script>";
+  auto html = render_html(d);
+  EXPECT_EQ(html.find("</script><b>"), std::string::npos);
+  EXPECT_EQ(html.find("<script>alert(1)"), std::string::npos);
+  EXPECT_NE(html.find("&lt;/script&gt;&lt;b&gt;x"), std::string::npos);
+}
+
+TEST(ReportHtml, DegenerateExperimentsGiveSensiblePages) {
+  auto single = render_html(testing::single_configuration());
+  EXPECT_NE(single.find("No headline: only one configuration was run"), std::string::npos);
+  EXPECT_NE(single.find("id=\"chart-energy\""), std::string::npos);
+  auto nogpu = render_html(testing::without_gpu());
+  EXPECT_NE(nogpu.find("no accuracy–energy trade-off"), std::string::npos);
+  ReportData empty;
+  auto blank = render_html(empty);
+  EXPECT_NE(blank.find("No successful run recorded energy"), std::string::npos);
+  EXPECT_NE(blank.find("No headline"), std::string::npos);
+  EXPECT_NE(render_markdown(empty).find("No headline"), std::string::npos);
+}
+
+TEST(ReportFormat, NumbersAndCsv) {
+  EXPECT_EQ(format_number(1234.6), "1235");
+  EXPECT_EQ(format_number(0.0123456), "0.01235");
+  EXPECT_EQ(format_number(12.0), "12.00");
+  EXPECT_EQ(format_signed_pct(-12.34), "\u221212.3 %");
+  EXPECT_EQ(format_signed_pct(3.0), "+3.0 %");
+  EXPECT_EQ(format_p(0.0004), "< 0.001");
+  EXPECT_EQ(format_energy(7200), "7.20 kJ (2.00 Wh)");
+  EXPECT_EQ(to_csv(json::array({{{"a", 1}, {"b", "x,y"}}, {{"a", 2}, {"c", "q\"r"}}})),
+            "a,b,c\n1,\"x,y\",\n2,,\"q\"\"r\"\n");
+}
+
+TEST(ReportFiles, UnwritablePathIsOneClearError) {
+  try {
+    write_file("/nonexistent-dir/report.html", "x");
+    FAIL() << "expected gt::Error";
+  } catch (const gt::Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("/nonexistent-dir/report.html"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace gt::report
