@@ -1,0 +1,674 @@
+// The CUDA backend: an MLP trained entirely on one GPU. setup() sizes and allocates every buffer
+// (parameter slabs, FP32 master weights and moments, activations, ReLU bit-masks, the training
+// set as resident bytes, the cuBLASLt workspace), warms the kernels up and captures a run of
+// training steps as CUDA graphs; an epoch is then a handful of graph launches and one read-back.
+// A step = gather (shuffle + normalise + cast on the GPU) → per layer one cuBLASLt GEMM with a
+// fused bias/ReLU(+bit-mask) epilogue → fused softmax-CE → weight-gradient GEMMs (bias gradient
+// fused) and input-gradient GEMMs (dReLU and bias gradient fused) → fused optimizer that keeps the
+// loss scale and step counters on the device. No host synchronisation inside an epoch.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "engine/backend.h"
+#include "engine/cuda/check.h"
+#include "engine/cuda/cuda_backend.h"
+#include "engine/cuda/device_buffer.h"
+#include "engine/cuda/device_state.h"
+#include "engine/cuda/gemm.h"
+#include "engine/cuda/kernels.h"
+
+namespace gt::engine {
+namespace cuda {
+namespace {
+
+constexpr int64_t kAlignElements = 128;  // every tensor in a slab starts 256-byte aligned
+constexpr int kEvalRows = 1024;          // rows per forward pass in evaluate()
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+
+int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
+
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+DType dtype_for(StorageType s) {
+  switch (s) {
+    case StorageType::f32: return DType::f32;
+    case StorageType::f16: return DType::f16;
+    case StorageType::bf16: return DType::bf16;
+  }
+  return DType::f32;
+}
+
+// Host conversions of the storage types (for read-backs in debug_step).
+std::vector<float> to_floats(const std::vector<char>& raw, DType t, size_t count) {
+  std::vector<float> out(count);
+  if (t == DType::f32) {
+    std::memcpy(out.data(), raw.data(), count * 4);
+  } else if (t == DType::f16) {
+    const auto* h = reinterpret_cast<const __half*>(raw.data());
+    for (size_t i = 0; i < count; ++i) out[i] = __half2float(h[i]);
+  } else {
+    const auto* h = reinterpret_cast<const __nv_bfloat16*>(raw.data());
+    for (size_t i = 0; i < count; ++i) out[i] = __bfloat162float(h[i]);
+  }
+  return out;
+}
+
+struct Layer {
+  int in = 0, out = 0;
+  int64_t w_offset = 0, b_offset = 0;  // elements into the parameter slabs
+};
+
+enum class Pass { train, debug, eval };  // train: masks + dropout; debug: masks; eval: neither
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(int device, const CudaOptions& options) : device_(device), options_(options) {
+    const int count = cuda_device_count();
+    if (count == 0)
+      throw gt::Error("no usable CUDA device (no NVIDIA driver or no GPU); use --device cpu");
+    if (device < 0 || device >= count)
+      throw gt::Error("cuda:" + std::to_string(device) + " does not exist (this machine has " +
+                      std::to_string(count) + " CUDA device" + (count == 1 ? "" : "s") + ")");
+    CUDA_CHECK(cudaSetDevice(device_));
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+    name_ = prop.name;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  }
+
+  ~CudaBackend() override {
+    cudaSetDevice(device_);
+    if (stream_) cudaStreamSynchronize(stream_);
+    for (auto& g : graphs_)
+      if (g.exec) cudaGraphExecDestroy(g.exec);
+    gemm_.reset();
+    if (host_counters_) cudaFreeHost(host_counters_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  std::string describe() const override { return "cuda:" + std::to_string(device_) + " " + name_; }
+
+  void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision,
+             int batch_size, const Dataset& train, uint64_t seed) override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    if (setup_done_) throw gt::Error("CUDA backend: setup() called twice");
+    validate_model(model);
+    check_dataset(train, model, "training set");
+    if (batch_size <= 0 || batch_size > train.rows)
+      throw gt::Error("batch size " + std::to_string(batch_size) + " must be between 1 and the " +
+                      std::to_string(train.rows) + " training rows");
+    model_ = model;
+    opt_ = opt;
+    policy_ = policy_for(precision);
+    dtype_ = dtype_for(policy_.storage);
+    es_ = dtype_size(dtype_);
+    batch_ = batch_size;
+    seed_ = seed;
+    train_rows_ = train.rows;
+    capacity_ = std::max(batch_size, kEvalRows);
+
+    // Layers and the parameter slab layout.
+    std::vector<int> dims{model.inputs};
+    dims.insert(dims.end(), model.hidden.begin(), model.hidden.end());
+    dims.push_back(model.classes);
+    int64_t offset = 0;
+    for (size_t l = 0; l + 1 < dims.size(); ++l) {
+      Layer layer;
+      layer.in = dims[l];
+      layer.out = dims[l + 1];
+      layer.w_offset = offset;
+      offset = align_up(offset + int64_t(layer.in) * layer.out, kAlignElements);
+      layer.b_offset = offset;
+      offset = align_up(offset + layer.out, kAlignElements);
+      layers_.push_back(layer);
+    }
+    slab_elements_ = offset;
+
+    // Every buffer of the run, once.
+    const size_t n = size_t(slab_elements_);
+    master_.allocate(n * 4, "the FP32 master weights");
+    grads_.allocate(n * es_, "the gradients");
+    moment1_.allocate(n * 4, "the optimizer moments");
+    if (opt_.kind == OptimizerSpec::Kind::adam) moment2_.allocate(n * 4, "the optimizer moments");
+    if (dtype_ != DType::f32) copy_.allocate(n * es_, "the half-precision weight copy");
+    state_.allocate(sizeof(DeviceState), "the training state");
+    workspace_.allocate(kWorkspaceBytes, "the cuBLASLt workspace");
+    x0_.allocate(size_t(capacity_) * model.inputs * es_, "the input batch");
+    batch_labels_.allocate(size_t(capacity_) * 4, "the batch labels");
+    for (const Layer& layer : layers_) {
+      acts_.emplace_back(size_t(capacity_) * layer.out * es_, "the activations");
+      dacts_.emplace_back(size_t(capacity_) * layer.out * es_, "the activation gradients");
+      masks_.emplace_back(size_t(align_up(layer.out, 128) / 8) * capacity_, "the ReLU bit-masks");
+    }
+    mask_valid_.assign(layers_.size(), false);
+    bias_done_.assign(layers_.size(), false);
+    upload_dataset(train, train_data_, train_labels_, "the training set");
+    CUDA_CHECK(cudaMemsetAsync(grads_.get(), 0, n * es_, stream_));
+    CUDA_CHECK(cudaMallocHost(&host_counters_, sizeof(EpochCounters)));
+    gemm_ = std::make_unique<GemmRunner>(dtype_, policy_.tf32_gemm, workspace_.get(),
+                                         kWorkspaceBytes);
+    train_source_.u8 = train.u8.empty() ? nullptr : train_data_.get<uint8_t>();
+    train_source_.f32 = train.u8.empty() ? train_data_.get<float>() : nullptr;
+    train_source_.labels = train_labels_.get<int32_t>();
+    train_source_.rows = train.rows;
+    train_source_.features = train.features;
+    train_source_.scale = train.scale;
+    train_source_.counter = &dstate()->epoch;
+    train_source_.stride_rows = batch_;
+    train_source_.shuffle = true;
+
+    set_parameters(glorot(seed));
+    // Warm-up: one eager step of each batch shape loads the kernels and builds every GEMM plan;
+    // set_parameters() below undoes its update.
+    GatherSource warm = train_source_;
+    warm.counter = nullptr;
+    warm.fixed_offset = 0;
+    record_step(warm, batch_, false);
+    const int tail = int(train_rows_ % batch_);
+    if (tail > 0) record_step(warm, tail, false);
+    if (model_.dropout > 0) record_step(warm, batch_, true);
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (options_.graphs) build_graphs();
+    setup_done_ = true;
+    set_parameters(glorot(seed));
+  }
+
+  void set_parameters(const Parameters& params) override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    if (params.weights.size() != layers_.size() || params.biases.size() != layers_.size())
+      throw gt::Error("parameters have " + std::to_string(params.weights.size()) +
+                      " layers; the model has " + std::to_string(layers_.size()));
+    std::vector<float> slab(size_t(slab_elements_), 0.0f);
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const Layer& layer = layers_[l];
+      if (params.weights[l].size() != size_t(layer.in) * layer.out ||
+          params.biases[l].size() != size_t(layer.out))
+        throw gt::Error("parameters of layer " + std::to_string(l) + " have the wrong size");
+      std::copy(params.weights[l].begin(), params.weights[l].end(), slab.begin() + layer.w_offset);
+      std::copy(params.biases[l].begin(), params.biases[l].end(), slab.begin() + layer.b_offset);
+    }
+    const size_t n = slab.size();
+    CUDA_CHECK(cudaMemcpyAsync(master_.get(), slab.data(), n * 4, cudaMemcpyHostToDevice, stream_));
+    if (dtype_ != DType::f32) launch_convert(dtype_, master_.get<float>(), copy_.get(), n, stream_);
+    CUDA_CHECK(cudaMemsetAsync(moment1_.get(), 0, n * 4, stream_));
+    if (moment2_.get()) CUDA_CHECK(cudaMemsetAsync(moment2_.get(), 0, n * 4, stream_));
+    DeviceState fresh;
+    fresh.loss_scale = policy_.loss_scaling ? policy_.initial_scale : 1.0f;
+    CUDA_CHECK(cudaMemcpyAsync(state_.get(), &fresh, sizeof fresh, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  Parameters parameters() override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    std::vector<float> slab(static_cast<size_t>(slab_elements_));
+    download(slab.data(), master_.get(), slab.size() * 4);
+    return unpack(slab);
+  }
+
+  EpochStats train_epoch(int epoch) override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    const auto start = std::chrono::steady_clock::now();
+    EpochCounters fresh;
+    uint64_t key_state = seed_ ^ (0xD1B54A32D192ED03ull * (uint64_t(epoch) + 1));
+    for (auto& k : fresh.perm_key) k = uint32_t(splitmix64(key_state));
+    uint32_t bits = 2;
+    while ((uint64_t(1) << bits) < uint64_t(train_rows_)) bits += 2;
+    fresh.perm_half_bits = bits / 2;
+    *host_counters_ = fresh;
+    CUDA_CHECK(cudaMemcpyAsync(&dstate()->epoch, host_counters_, sizeof(EpochCounters),
+                               cudaMemcpyHostToDevice, stream_));
+    const int64_t full = train_rows_ / batch_;
+    const int tail = int(train_rows_ % batch_);
+    const bool dropout = model_.dropout > 0;
+    if (options_.graphs) {
+      for (int64_t s = 0; s + graph_chunk_.steps <= full; s += graph_chunk_.steps)
+        CUDA_CHECK(cudaGraphLaunch(graph_chunk_.exec, stream_));
+      if (graph_rest_.exec) CUDA_CHECK(cudaGraphLaunch(graph_rest_.exec, stream_));
+      if (graph_tail_.exec) CUDA_CHECK(cudaGraphLaunch(graph_tail_.exec, stream_));
+    } else {
+      for (int64_t s = 0; s < full; ++s) record_step(train_source_, batch_, dropout);
+      if (tail > 0) record_step(train_source_, tail, dropout);
+    }
+    CUDA_CHECK(cudaMemcpyAsync(host_counters_, &dstate()->epoch, sizeof(EpochCounters),
+                               cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const EpochCounters& c = *host_counters_;
+    EpochStats stats;
+    stats.loss = c.loss_rows > 0 ? c.loss_sum / double(c.loss_rows) : std::nan("");
+    stats.accuracy = c.rows > 0 ? double(c.correct) / double(c.rows) : 0.0;
+    stats.steps = c.steps;
+    stats.skipped_steps = c.skipped_steps;
+    stats.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return stats;
+  }
+
+  EvalStats evaluate(const Dataset& data) override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    check_dataset(data, model_, "evaluation set");
+    EvalStats result;
+    if (data.rows == 0) return result;
+    upload_dataset(data, eval_data_, eval_labels_, "the evaluation set");
+    GatherSource src = source_for(data);
+    reset_eval_sums();
+    for (int64_t first = 0; first < data.rows; first += capacity_) {
+      const int rows = int(std::min<int64_t>(capacity_, data.rows - first));
+      src.fixed_offset = first;
+      launch_gather(src, rows, dtype_, x0_.get(), batch_labels_.get<int32_t>(), stream_);
+      forward(rows, Pass::eval);
+      launch_softmax_ce(dtype_, acts_.back().get(), batch_labels_.get<int32_t>(), rows,
+                        model_.classes, nullptr, nullptr, &dstate()->eval_loss,
+                        &dstate()->eval_correct, stream_);
+    }
+    double loss = 0;
+    uint64_t correct = 0;
+    read_eval_sums(loss, correct);
+    result.loss = loss / double(data.rows);
+    result.accuracy = double(correct) / double(data.rows);
+    return result;
+  }
+
+  float loss_scale() const override {
+    float scale = 1.0f;
+    CUDA_CHECK(cudaSetDevice(device_));
+    CUDA_CHECK(cudaMemcpyAsync(&scale, &dstate()->loss_scale, sizeof scale,
+                               cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return scale;
+  }
+
+  StepDebug debug_step(const Dataset& batch) override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    const int rows = debug_rows(batch);
+    upload_dataset(batch, eval_data_, eval_labels_, "the debug batch");
+    GatherSource src = source_for(batch);
+    reset_eval_sums();
+    launch_gather(src, rows, dtype_, x0_.get(), batch_labels_.get<int32_t>(), stream_);
+    forward(rows, Pass::debug);
+    launch_softmax_ce(dtype_, acts_.back().get(), batch_labels_.get<int32_t>(), rows,
+                      model_.classes, dacts_.back().get(), scale_pointer(), &dstate()->eval_loss,
+                      &dstate()->eval_correct, stream_);
+    backward(rows, false);
+    double loss = 0;
+    uint64_t correct = 0;
+    read_eval_sums(loss, correct);
+    StepDebug out;
+    out.loss = float(loss / rows);
+    const size_t logit_count = size_t(rows) * model_.classes;
+    std::vector<char> raw(logit_count * es_);
+    download(raw.data(), acts_.back().get(), raw.size());
+    out.logits = to_floats(raw, dtype_, logit_count);
+    raw.resize(size_t(slab_elements_) * es_);
+    download(raw.data(), grads_.get(), raw.size());
+    std::vector<float> grads = to_floats(raw, dtype_, size_t(slab_elements_));
+    const float scale = loss_scale();
+    for (float& g : grads) g /= scale;
+    out.grads = unpack(grads);
+    return out;
+  }
+
+  std::vector<float> debug_steps(const Dataset& batch, int steps) override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    const int rows = debug_rows(batch);
+    upload_dataset(batch, eval_data_, eval_labels_, "the debug batch");
+    GatherSource src = source_for(batch);
+    std::vector<float> losses;
+    for (int s = 0; s < steps; ++s) {
+      record_step(src, rows, false);
+      float loss = 0;
+      download(&loss, &dstate()->last_step_loss, sizeof loss);
+      losses.push_back(loss);
+    }
+    return losses;
+  }
+
+ private:
+  struct Graph {
+    cudaGraphExec_t exec = nullptr;
+    int64_t steps = 0;
+  };
+
+  DeviceState* dstate() const { return state_.get<DeviceState>(); }
+  const float* scale_pointer() const {
+    return policy_.loss_scaling ? &dstate()->loss_scale : nullptr;
+  }
+  char* weights_for_gemm() const {
+    return dtype_ == DType::f32 ? master_.get<char>() : copy_.get<char>();
+  }
+  void* weight(int l) const { return weights_for_gemm() + layers_[l].w_offset * es_; }
+  void* bias(int l) const { return weights_for_gemm() + layers_[l].b_offset * es_; }
+  void* grad_weight(int l) const { return grads_.bytes_at(layers_[l].w_offset * es_); }
+  void* grad_bias(int l) const { return grads_.bytes_at(layers_[l].b_offset * es_); }
+  const void* layer_input(int l) const { return l == 0 ? x0_.get() : acts_[l - 1].get(); }
+
+  void validate_model(const ModelSpec& model) const {
+    if (model.inputs <= 0 || model.classes <= 1)
+      throw gt::Error("CUDA backend: a model needs inputs and at least 2 classes");
+    for (int h : model.hidden)
+      if (h <= 0) throw gt::Error("CUDA backend: hidden layer sizes must be positive");
+    if (model.dropout < 0 || model.dropout >= 1)
+      throw gt::Error("dropout " + std::to_string(model.dropout) + " must be in [0, 1)");
+  }
+
+  static void check_dataset(const Dataset& data, const ModelSpec& model, const char* what) {
+    if (data.features != model.inputs)
+      throw gt::Error(std::string(what) + " has " + std::to_string(data.features) +
+                      " features; the model expects " + std::to_string(model.inputs));
+    const size_t cells = size_t(data.rows) * size_t(data.features);
+    if ((data.u8.size() != cells && data.f32.size() != cells) ||
+        data.labels.size() != size_t(data.rows))
+      throw gt::Error(std::string(what) + " is inconsistent: its arrays do not match " +
+                      std::to_string(data.rows) + " rows of " + std::to_string(data.features));
+    for (int32_t label : data.labels)
+      if (label < 0 || label >= model.classes)
+        throw gt::Error(std::string(what) + " has label " + std::to_string(label) +
+                        " outside 0.." + std::to_string(model.classes - 1));
+  }
+
+  int debug_rows(const Dataset& batch) const {
+    check_dataset(batch, model_, "debug batch");
+    if (batch.rows <= 0 || batch.rows > capacity_)
+      throw gt::Error("debug batch of " + std::to_string(batch.rows) + " rows: the CUDA backend " +
+                      "holds at most " + std::to_string(capacity_) + " rows per step");
+    return int(batch.rows);
+  }
+
+  // Copies a split's features and labels to the device, growing the buffers only when needed.
+  void upload_dataset(const Dataset& data, DeviceBuffer& values, DeviceBuffer& labels,
+                      const std::string& what) {
+    const size_t bytes = data.u8.empty() ? data.f32.size() * 4 : data.u8.size();
+    if (values.size() < bytes) values.allocate(bytes, what);
+    if (labels.size() < data.labels.size() * 4) labels.allocate(data.labels.size() * 4, what);
+    const void* host = data.u8.empty() ? static_cast<const void*>(data.f32.data())
+                                       : static_cast<const void*>(data.u8.data());
+    CUDA_CHECK(cudaMemcpyAsync(values.get(), host, bytes, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(labels.get(), data.labels.data(), data.labels.size() * 4,
+                               cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));  // the host vectors may go away after we return
+  }
+
+  GatherSource source_for(const Dataset& data) const {
+    GatherSource src;
+    src.u8 = data.u8.empty() ? nullptr : eval_data_.get<uint8_t>();
+    src.f32 = data.u8.empty() ? eval_data_.get<float>() : nullptr;
+    src.labels = eval_labels_.get<int32_t>();
+    src.rows = data.rows;
+    src.features = data.features;
+    src.scale = data.scale;
+    return src;
+  }
+
+  void download(void* host, const void* device, size_t bytes) const {
+    CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void reset_eval_sums() {
+    CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_loss, 0, sizeof(double), stream_));
+    CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_correct, 0, sizeof(uint64_t), stream_));
+  }
+  void read_eval_sums(double& loss, uint64_t& correct) {
+    CUDA_CHECK(cudaMemcpyAsync(&loss, &dstate()->eval_loss, sizeof loss, cudaMemcpyDeviceToHost,
+                               stream_));
+    CUDA_CHECK(cudaMemcpyAsync(&correct, &dstate()->eval_correct, sizeof correct,
+                               cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  Parameters unpack(const std::vector<float>& slab) const {
+    Parameters p;
+    for (const Layer& layer : layers_) {
+      const auto w = slab.begin() + layer.w_offset;
+      const auto b = slab.begin() + layer.b_offset;
+      p.weights.emplace_back(w, w + int64_t(layer.in) * layer.out);
+      p.biases.emplace_back(b, b + layer.out);
+    }
+    return p;
+  }
+
+  // A default start (Glorot-uniform weights, zero biases) until the caller sets its own.
+  Parameters glorot(uint64_t seed) const {
+    std::mt19937_64 rng(seed);
+    Parameters p;
+    for (const Layer& layer : layers_) {
+      const float limit = std::sqrt(6.0f / float(layer.in + layer.out));
+      std::uniform_real_distribution<float> uniform(-limit, limit);
+      std::vector<float> w(size_t(layer.in) * layer.out);
+      for (float& x : w) x = uniform(rng);
+      p.weights.push_back(std::move(w));
+      p.biases.emplace_back(size_t(layer.out), 0.0f);
+    }
+    return p;
+  }
+
+  void forward(int rows, Pass pass, bool dropout = false) {
+    const int count = int(layers_.size());
+    for (int l = 0; l < count; ++l) {
+      const Layer& layer = layers_[l];
+      const bool hidden = l + 1 < count;
+      const bool drop = hidden && dropout && model_.dropout > 0;
+      const bool want_mask = hidden && pass != Pass::eval;
+      GemmCall c;
+      c.trans_a = true;
+      c.m = layer.out;
+      c.n = rows;
+      c.k = layer.in;
+      c.a = weight(l);
+      c.lda = layer.in;
+      c.b = layer_input(l);
+      c.ldb = layer.in;
+      c.d = acts_[l].get();
+      c.ldd = layer.out;
+      if (options_.fused_epilogues && !drop) {
+        GemmCall fused = c;
+        fused.epilogue = !hidden ? Epilogue::bias
+                                 : (want_mask ? Epilogue::relu_aux_bias : Epilogue::relu_bias);
+        fused.bias = bias(l);
+        if (want_mask) {
+          fused.aux = masks_[l].get();
+          fused.aux_ld = align_up(layer.out, 128);
+        }
+        if (gemm_->supported(fused)) {
+          gemm_->run(fused, stream_);
+          mask_valid_[l] = want_mask;
+          continue;
+        }
+      }
+      gemm_->run(c, stream_);
+      launch_bias_act(dtype_, acts_[l].get(), bias(l), rows, layer.out, hidden,
+                      drop ? model_.dropout : 0.0f, seed_, l, dstate(), stream_);
+      mask_valid_[l] = false;
+    }
+  }
+
+  void backward(int rows, bool dropout) {
+    const int count = int(layers_.size());
+    std::fill(bias_done_.begin(), bias_done_.end(), false);
+    for (int l = count - 1; l >= 0; --l) {
+      const Layer& layer = layers_[l];
+      // Weight gradient dW = dYᵀ·X (row-major), with the bias gradient Σ_rows dY fused when the
+      // layer above did not already produce it.
+      GemmCall w;
+      w.trans_b = true;
+      w.m = layer.in;
+      w.n = layer.out;
+      w.k = rows;
+      w.a = layer_input(l);
+      w.lda = layer.in;
+      w.b = dacts_[l].get();
+      w.ldb = layer.out;
+      w.d = grad_weight(l);
+      w.ldd = layer.in;
+      bool done = false;
+      if (!bias_done_[l] && options_.fused_epilogues) {
+        GemmCall fused = w;
+        fused.epilogue = Epilogue::bgradb;
+        fused.bias = grad_bias(l);
+        if (gemm_->supported(fused)) {
+          gemm_->run(fused, stream_);
+          done = true;
+        }
+      }
+      if (!done) {
+        gemm_->run(w, stream_);
+        if (!bias_done_[l])
+          launch_bias_grad(dtype_, dacts_[l].get(), rows, layer.out, grad_bias(l), stream_);
+      }
+      if (l == 0) break;  // the input needs no gradient
+      // Input gradient dX = dY·W, then through the ReLU (and dropout) of the layer below.
+      const Layer& below = layers_[l - 1];
+      GemmCall x;
+      x.m = layer.in;
+      x.n = rows;
+      x.k = layer.out;
+      x.a = weight(l);
+      x.lda = layer.in;
+      x.b = dacts_[l].get();
+      x.ldb = layer.out;
+      x.d = dacts_[l - 1].get();
+      x.ldd = layer.in;
+      if (options_.fused_epilogues && mask_valid_[l - 1]) {
+        GemmCall fused = x;
+        fused.epilogue = Epilogue::drelu_bgrad;
+        fused.bias = grad_bias(l - 1);
+        fused.aux = masks_[l - 1].get();
+        fused.aux_ld = align_up(below.out, 128);
+        if (gemm_->supported(fused)) {
+          gemm_->run(fused, stream_);
+          bias_done_[l - 1] = true;
+          continue;
+        }
+      }
+      gemm_->run(x, stream_);
+      const bool drop = dropout && model_.dropout > 0;
+      launch_act_backward(dtype_, dacts_[l - 1].get(), acts_[l - 1].get(),
+                          int64_t(rows) * below.out, drop ? 1.0f / (1.0f - model_.dropout) : 1.0f,
+                          stream_);
+    }
+  }
+
+  // One optimizer step on `rows` rows from `src`, entirely enqueued on the stream.
+  void record_step(const GatherSource& src, int rows, bool dropout) {
+    launch_gather(src, rows, dtype_, x0_.get(), batch_labels_.get<int32_t>(), stream_);
+    forward(rows, dropout ? Pass::train : Pass::debug, dropout);
+    launch_softmax_ce(dtype_, acts_.back().get(), batch_labels_.get<int32_t>(), rows,
+                      model_.classes, dacts_.back().get(), scale_pointer(), &dstate()->step_loss,
+                      &dstate()->epoch.correct, stream_);
+    backward(rows, dropout);
+    if (policy_.loss_scaling)
+      launch_check_finite(dtype_, grads_.get(), slab_elements_, &dstate()->found_inf, stream_);
+    OptimizerArgs a;
+    a.master = master_.get<float>();
+    a.grads = grads_.get();
+    a.m = moment1_.get<float>();
+    a.v = moment2_.get<float>();
+    a.copy = dtype_ == DType::f32 ? nullptr : copy_.get();
+    a.n = slab_elements_;
+    a.adam = opt_.kind == OptimizerSpec::Kind::adam;
+    a.lr = opt_.lr;
+    a.beta1 = opt_.beta1;
+    a.beta2 = opt_.beta2;
+    a.eps = opt_.eps;
+    a.momentum = opt_.momentum;
+    a.loss_scaling = policy_.loss_scaling;
+    a.growth_interval = policy_.growth_interval;
+    a.step_rows = rows;
+    a.state = dstate();
+    launch_optimizer(dtype_, a, stream_);
+  }
+
+  Graph capture(int64_t steps, int rows) {
+    Graph g;
+    g.steps = steps;
+    if (steps <= 0) return g;
+    cudaGraph_t graph = nullptr;
+    CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    try {
+      for (int64_t s = 0; s < steps; ++s) record_step(train_source_, rows, model_.dropout > 0);
+    } catch (...) {
+      cudaStreamEndCapture(stream_, &graph);
+      if (graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+    const cudaError_t status = cudaGraphInstantiate(&g.exec, graph, 0);
+    cudaGraphDestroy(graph);
+    CUDA_CHECK(status);
+    CUDA_CHECK(cudaGraphUpload(g.exec, stream_));
+    graphs_.push_back(g);
+    return g;
+  }
+
+  void build_graphs() {
+    const int64_t full = train_rows_ / batch_;
+    const int64_t chunk = std::clamp<int64_t>(options_.graph_steps, 1, std::max<int64_t>(full, 1));
+    graph_chunk_ = capture(full >= chunk ? chunk : 0, batch_);
+    graph_rest_ = capture(full >= chunk ? full % chunk : full, batch_);
+    graph_tail_ = capture(train_rows_ % batch_ > 0 ? 1 : 0, int(train_rows_ % batch_));
+    if (graph_chunk_.steps == 0) graph_chunk_.steps = full + 1;  // never launched
+  }
+
+  int device_;
+  CudaOptions options_;
+  std::string name_;
+  cudaStream_t stream_ = nullptr;
+  bool setup_done_ = false;
+
+  ModelSpec model_;
+  OptimizerSpec opt_;
+  PrecisionPolicy policy_;
+  DType dtype_ = DType::f32;
+  int es_ = 4;
+  int batch_ = 0;
+  uint64_t seed_ = 0;
+  int64_t train_rows_ = 0;
+  int capacity_ = 0;
+  std::vector<Layer> layers_;
+  int64_t slab_elements_ = 0;
+
+  DeviceBuffer master_, grads_, moment1_, moment2_, copy_, state_, workspace_;
+  DeviceBuffer x0_, batch_labels_, train_data_, train_labels_, eval_data_, eval_labels_;
+  std::vector<DeviceBuffer> acts_, dacts_, masks_;
+  std::vector<bool> mask_valid_, bias_done_;
+  EpochCounters* host_counters_ = nullptr;
+  GatherSource train_source_;
+  std::unique_ptr<GemmRunner> gemm_;
+  std::vector<Graph> graphs_;
+  Graph graph_chunk_, graph_rest_, graph_tail_;
+};
+
+}  // namespace
+}  // namespace cuda
+
+std::unique_ptr<Backend> make_cuda_backend(int device, const CudaOptions& options) {
+  return std::make_unique<cuda::CudaBackend>(device, options);
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int device) {
+  return make_cuda_backend(device, CudaOptions{});
+}
+
+int cuda_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return n;
+}
+
+}  // namespace gt::engine

@@ -1,0 +1,502 @@
+// GPU tests of the CUDA backend (each skips cleanly without a GPU):
+//  - reference state against PyTorch (float64): a script run through python3 writes fixed
+//    batches, initial weights, logits, loss, every gradient, the losses of 10 optimizer steps and
+//    the final weights; debug_step/debug_steps must match per precision, |a−b| judged as a
+//    relative norm error ‖a−b‖/‖ref‖ against one tolerance table; the worst error is printed;
+//  - CUDA graph ≡ eager launches (bit-identical parameters after two epochs);
+//  - fused cuBLASLt epilogues ≡ unfused kernels;
+//  - fp16 dynamic loss scaling: an overflowing step is skipped and the scale halves on the
+//    device; the scale doubles after 2000 clean steps; bf16/fp32 never scale.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "engine/backend.h"
+#include "engine/cuda/cuda_backend.h"
+
+namespace gt::engine {
+namespace {
+
+bool have_gpu() { return cuda_device_count() > 0; }
+
+#define REQUIRE_GPU() \
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device"
+
+// Relative-norm tolerances per precision (logits, gradients, losses, weights after 10 steps).
+double tolerance(Precision p) {
+  switch (p) {
+    case Precision::fp32: return 2e-5;
+    case Precision::tf32: return 5e-3;
+    case Precision::fp16: return 1e-2;
+    case Precision::bf16: return 4e-2;
+  }
+  return 0;
+}
+
+double rel_error(const std::vector<float>& got, const std::vector<double>& ref) {
+  double num = 0, den = 0;
+  EXPECT_EQ(got.size(), ref.size());
+  for (size_t i = 0; i < std::min(got.size(), ref.size()); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    num += (got[i] - ref[i]) * (got[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return std::sqrt(num / std::max(den, 1e-30));
+}
+
+double rel_error(const std::vector<float>& got, const std::vector<float>& ref) {
+  return rel_error(got, std::vector<double>(ref.begin(), ref.end()));
+}
+
+std::vector<float> flatten(const Parameters& p) {
+  std::vector<float> out;
+  for (size_t l = 0; l < p.weights.size(); ++l) {
+    out.insert(out.end(), p.weights[l].begin(), p.weights[l].end());
+    out.insert(out.end(), p.biases[l].begin(), p.biases[l].end());
+  }
+  return out;
+}
+
+Dataset random_dataset(int64_t rows, int features, int classes, uint64_t seed) {
+  Dataset d;
+  d.rows = rows;
+  d.features = features;
+  d.classes = classes;
+  std::mt19937_64 rng(seed);
+  d.u8.resize(size_t(rows) * features);
+  // Class-dependent pixels so that training actually learns something.
+  d.labels.resize(size_t(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    const int label = int(rng() % classes);
+    d.labels[r] = label;
+    for (int j = 0; j < features; ++j) {
+      const int base = (j % classes == label) ? 160 : 40;
+      d.u8[size_t(r) * features + j] = uint8_t(base + int(rng() % 90));
+    }
+  }
+  return d;
+}
+
+Dataset first_rows(const Dataset& d, int64_t count) {
+  Dataset out = d;
+  out.rows = count;
+  out.u8.resize(size_t(count) * d.features);
+  out.labels.resize(size_t(count));
+  return out;
+}
+
+ModelSpec spec(int inputs, std::vector<int> hidden, int classes) {
+  ModelSpec m;
+  m.inputs = inputs;
+  m.hidden = std::move(hidden);
+  m.classes = classes;
+  return m;
+}
+
+Parameters glorot(const ModelSpec& m, uint64_t seed, float scale = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::vector<int> dims{m.inputs};
+  dims.insert(dims.end(), m.hidden.begin(), m.hidden.end());
+  dims.push_back(m.classes);
+  Parameters p;
+  for (size_t l = 0; l + 1 < dims.size(); ++l) {
+    const float limit = scale * std::sqrt(6.0f / float(dims[l] + dims[l + 1]));
+    std::uniform_real_distribution<float> u(-limit, limit);
+    std::vector<float> w(size_t(dims[l]) * dims[l + 1]);
+    for (float& x : w) x = u(rng);
+    std::vector<float> b(size_t(dims[l + 1]));
+    for (float& x : b) x = 0.1f * u(rng);
+    p.weights.push_back(w);
+    p.biases.push_back(b);
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------- PyTorch reference state
+
+const char* kReferenceScript = R"PY(
+import json, sys
+import torch
+torch.set_default_dtype(torch.float64)
+cases = json.loads(sys.argv[1])
+out = []
+for c in cases:
+    g = torch.Generator().manual_seed(c["seed"])
+    rows, F, C = c["rows"], c["inputs"], c["classes"]
+    u8 = torch.randint(0, 256, (rows, F), generator=g, dtype=torch.int64)
+    labels = torch.randint(0, C, (rows,), generator=g)
+    dims = [F] + c["hidden"] + [C]
+    layers = []
+    for i in range(len(dims) - 1):
+        lim = (6.0 / (dims[i] + dims[i + 1])) ** 0.5
+        W = (torch.rand(dims[i + 1], dims[i], generator=g) * 2 - 1) * lim
+        b = (torch.rand(dims[i + 1], generator=g) * 2 - 1) * 0.1
+        layers.append([W.requires_grad_(), b.requires_grad_()])
+    x = u8.double() / 255.0
+    def forward():
+        h = x
+        for i, (W, b) in enumerate(layers):
+            h = h @ W.T + b
+            if i < len(layers) - 1:
+                h = torch.relu(h)
+        return h
+    dump = lambda: [[W.detach().flatten().tolist(), b.detach().tolist()] for W, b in layers]
+    init = dump()
+    logits = forward()
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    grads = [[W.grad.flatten().tolist(), b.grad.tolist()] for W, b in layers]
+    params = [p for layer in layers for p in layer]
+    if c["optimizer"] == "adam":
+        opt = torch.optim.Adam(params, lr=c["lr"], betas=(0.9, 0.999), eps=1e-7)
+    else:
+        opt = torch.optim.SGD(params, lr=c["lr"], momentum=0.9)
+    losses = []
+    for s in range(c["steps"]):
+        opt.zero_grad()
+        l = torch.nn.functional.cross_entropy(forward(), labels)
+        losses.append(l.item())
+        l.backward()
+        opt.step()
+    out.append(dict(u8=u8.flatten().tolist(), labels=labels.tolist(), init=init,
+                    logits=logits.detach().flatten().tolist(), loss=loss.item(), grads=grads,
+                    losses=losses, final=dump()))
+json.dump(out, open(sys.argv[2], "w"))
+)PY";
+
+struct RefCase {
+  std::string name;
+  ModelSpec model;
+  int rows;
+  std::string optimizer;
+  float lr;
+};
+
+const std::vector<RefCase>& ref_cases() {
+  static const std::vector<RefCase> cases{
+      {"mlp100-32-16_rows24_adam", spec(100, {32, 16}, 10), 24, "adam", 1e-3f},
+      {"mlp784-128_rows32_adam", spec(784, {128}, 10), 32, "adam", 1e-3f},
+      {"mlp64-200-130_rows70_sgd", spec(64, {200, 130}, 7), 70, "sgd", 1e-2f},
+  };
+  return cases;
+}
+
+// Finds a python3 with torch (GREENTRAIN_PYTHON, Debian's /usr/bin/python3, or python3 on PATH).
+std::string python_with_torch() {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("GREENTRAIN_PYTHON")) candidates.push_back(env);
+  candidates.push_back("/usr/bin/python3");
+  candidates.push_back("python3");
+  for (const auto& py : candidates)
+    if (std::system((py + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0) return py;
+  return "";
+}
+
+// Runs the reference script once per test binary; returns null when no torch is available.
+const nlohmann::json* reference() {
+  static nlohmann::json cached;
+  static bool tried = false;
+  if (tried) return cached.is_null() ? nullptr : &cached;
+  tried = true;
+  const std::string py = python_with_torch();
+  if (py.empty()) return nullptr;
+  nlohmann::json spec_json = nlohmann::json::array();
+  uint64_t seed = 11;
+  for (const auto& c : ref_cases())
+    spec_json.push_back({{"inputs", c.model.inputs},
+                         {"hidden", c.model.hidden},
+                         {"classes", c.model.classes},
+                         {"rows", c.rows},
+                         {"seed", seed++},
+                         {"steps", 10},
+                         {"optimizer", c.optimizer},
+                         {"lr", c.lr}});
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto script = dir / "gt_cuda_reference.py";
+  const auto output = dir / "gt_cuda_reference.json";
+  std::ofstream(script) << kReferenceScript;
+  const std::string cmd = py + " " + script.string() + " '" + spec_json.dump() + "' " +
+                          output.string();
+  if (std::system(cmd.c_str()) != 0) return nullptr;
+  cached = nlohmann::json::parse(std::ifstream(output));
+  return &cached;
+}
+
+Parameters params_from(const nlohmann::json& j) {
+  Parameters p;
+  for (const auto& layer : j) {
+    p.weights.push_back(layer[0].get<std::vector<float>>());
+    p.biases.push_back(layer[1].get<std::vector<float>>());
+  }
+  return p;
+}
+
+std::vector<double> flat_ref(const nlohmann::json& j) {
+  std::vector<double> out;
+  for (const auto& layer : j) {
+    for (double v : layer[0]) out.push_back(v);
+    for (double v : layer[1]) out.push_back(v);
+  }
+  return out;
+}
+
+class CudaReference : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(CudaReference, MatchesPyTorchFloat64) {
+  REQUIRE_GPU();
+  const nlohmann::json* ref = reference();
+  if (ref == nullptr) GTEST_SKIP() << "no python3 with torch for the reference";
+  const Precision precision = GetParam();
+  const double tol = tolerance(precision);
+  double worst = 0;
+  for (size_t i = 0; i < ref_cases().size(); ++i) {
+    const RefCase& c = ref_cases()[i];
+    const nlohmann::json& r = (*ref)[i];
+    Dataset batch;
+    batch.rows = c.rows;
+    batch.features = c.model.inputs;
+    batch.classes = c.model.classes;
+    batch.u8 = r["u8"].get<std::vector<uint8_t>>();
+    batch.labels = r["labels"].get<std::vector<int32_t>>();
+    OptimizerSpec opt;
+    opt.kind = c.optimizer == "adam" ? OptimizerSpec::Kind::adam : OptimizerSpec::Kind::sgd;
+    opt.lr = c.lr;
+    for (bool fused : {true, false}) {
+      CudaOptions options;
+      options.fused_epilogues = fused;
+      auto backend = make_cuda_backend(0, options);
+      backend->setup(c.model, opt, precision, c.rows, batch, 5);
+      backend->set_parameters(params_from(r["init"]));
+      const StepDebug d = backend->debug_step(batch);
+      const double e_logits = rel_error(d.logits, r["logits"].get<std::vector<double>>());
+      const double e_loss = std::abs(d.loss - r["loss"].get<double>()) / r["loss"].get<double>();
+      const double e_grads = rel_error(flatten(d.grads), flat_ref(r["grads"]));
+      // Per-layer gradients too: a wrong small tensor (a bias) hides in the global norm.
+      double e_layer = 0;
+      const Parameters ref_grads = params_from(r["grads"]);
+      for (size_t l = 0; l < ref_grads.weights.size(); ++l) {
+        e_layer = std::max(e_layer, rel_error(d.grads.weights[l], ref_grads.weights[l]));
+        e_layer = std::max(e_layer, rel_error(d.grads.biases[l], ref_grads.biases[l]));
+      }
+      const std::vector<float> losses = backend->debug_steps(batch, 10);
+      const double e_losses = rel_error(losses, r["losses"].get<std::vector<double>>());
+      const double e_final = rel_error(flatten(backend->parameters()), flat_ref(r["final"]));
+      const std::string where = c.name + " " + to_string(precision) + (fused ? " fused" : " unfused");
+      EXPECT_LE(e_logits, tol) << where << " logits";
+      EXPECT_LE(e_loss, tol) << where << " loss";
+      EXPECT_LE(e_grads, tol) << where << " gradients";
+      EXPECT_LE(e_layer, 2 * tol) << where << " per-layer gradients";
+      EXPECT_LE(e_losses, tol) << where << " 10-step losses";
+      EXPECT_LE(e_final, 5 * tol) << where << " weights after 10 steps";
+      worst = std::max({worst, e_logits, e_loss, e_grads, e_layer / 2, e_losses, e_final / 5});
+      std::printf("  %-28s %-4s %-7s logits %.2e loss %.2e grads %.2e layer %.2e steps %.2e "
+                  "final %.2e\n",
+                  c.name.c_str(), to_string(precision).c_str(), fused ? "fused" : "unfused",
+                  e_logits, e_loss, e_grads, e_layer, e_losses, e_final);
+    }
+  }
+  std::printf("OK %s: worst relative error %.3g (tolerance %.1g)\n",
+              to_string(precision).c_str(), worst, tol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, CudaReference,
+                         ::testing::Values(Precision::fp32, Precision::tf32, Precision::fp16,
+                                           Precision::bf16),
+                         [](const auto& info) { return to_string(info.param); });
+
+// ---------------------------------------------------------------- invariances
+
+class CudaInvariance : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(CudaInvariance, GraphEqualsEagerLaunches) {
+  REQUIRE_GPU();
+  const Precision precision = GetParam();
+  const ModelSpec model = spec(100, {64, 32}, 10);
+  const Dataset train = random_dataset(1000, 100, 10, 3);  // 31 full batches + a tail of 8
+  std::vector<std::vector<float>> params;
+  std::vector<EpochStats> stats;
+  for (bool graphs : {true, false}) {
+    CudaOptions options;
+    options.graphs = graphs;
+    options.graph_steps = 8;  // chunks, a remainder graph and a tail graph
+    auto backend = make_cuda_backend(0, options);
+    backend->setup(model, OptimizerSpec{}, precision, 32, train, 9);
+    backend->set_parameters(glorot(model, 4));
+    backend->train_epoch(0);
+    stats.push_back(backend->train_epoch(1));
+    params.push_back(flatten(backend->parameters()));
+  }
+  ASSERT_EQ(params[0].size(), params[1].size());
+  size_t differing = 0;
+  for (size_t i = 0; i < params[0].size(); ++i) differing += params[0][i] != params[1][i];
+  EXPECT_EQ(differing, 0u) << "parameters differ between graph and eager launches";
+  EXPECT_EQ(stats[0].steps, 32);
+  EXPECT_EQ(stats[0].steps, stats[1].steps);
+  EXPECT_EQ(stats[0].skipped_steps, stats[1].skipped_steps);
+  EXPECT_NEAR(stats[0].loss, stats[1].loss, 1e-9 * std::abs(stats[1].loss));
+  EXPECT_EQ(stats[0].accuracy, stats[1].accuracy);
+  std::printf("OK graph == eager (%s): %zu of %zu parameters differ\n",
+              to_string(precision).c_str(), differing, params[0].size());
+}
+
+TEST_P(CudaInvariance, FusedEpiloguesEqualUnfused) {
+  REQUIRE_GPU();
+  const Precision precision = GetParam();
+  const ModelSpec model = spec(784, {256, 128}, 10);
+  const Dataset train = random_dataset(640, 784, 10, 5);
+  const Dataset batch = first_rows(train, 64);
+  std::vector<StepDebug> debug;
+  std::vector<std::vector<float>> trained;
+  for (bool fused : {true, false}) {
+    CudaOptions options;
+    options.fused_epilogues = fused;
+    auto backend = make_cuda_backend(0, options);
+    backend->setup(model, OptimizerSpec{}, precision, 64, train, 9);
+    backend->set_parameters(glorot(model, 6));
+    debug.push_back(backend->debug_step(batch));
+    backend->train_epoch(0);
+    trained.push_back(flatten(backend->parameters()));
+  }
+  // FP32 storage: the epilogue adds the bias in FP32 exactly as the kernel does. Half storage:
+  // the unfused path rounds the GEMM result before adding the bias, so allow one rounding.
+  const double tol = precision == Precision::fp32 || precision == Precision::tf32
+                         ? 1e-6
+                         : tolerance(precision) / 4;
+  const double e_logits = rel_error(debug[0].logits, debug[1].logits);
+  const double e_grads = rel_error(flatten(debug[0].grads), flatten(debug[1].grads));
+  const double e_trained = rel_error(trained[0], trained[1]);
+  EXPECT_LE(e_logits, tol);
+  EXPECT_LE(e_grads, tol);
+  EXPECT_LE(e_trained, 20 * tol);
+  std::printf("OK fused == unfused (%s): logits %.2e gradients %.2e after an epoch %.2e\n",
+              to_string(precision).c_str(), e_logits, e_grads, e_trained);
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, CudaInvariance,
+                         ::testing::Values(Precision::fp32, Precision::tf32, Precision::fp16,
+                                           Precision::bf16),
+                         [](const auto& info) { return to_string(info.param); });
+
+// ---------------------------------------------------------------- loss scaling
+
+TEST(CudaLossScaling, OverflowSkipsTheStepAndHalvesTheScale) {
+  REQUIRE_GPU();
+  const ModelSpec model = spec(100, {64}, 10);
+  const Dataset train = random_dataset(256, 100, 10, 7);
+  const Dataset batch = first_rows(train, 2);
+  auto backend = make_cuda_backend(0);
+  backend->setup(model, OptimizerSpec{}, Precision::fp16, 2, train, 1);
+  EXPECT_EQ(backend->loss_scale(), 65536.0f);
+  // Huge weights: hidden activations in the thousands, so 65536-scaled gradients overflow fp16.
+  const Parameters huge = glorot(model, 2, 30.0f);
+  backend->set_parameters(huge);
+  const Parameters rounded = backend->parameters();
+  backend->debug_steps(batch, 1);
+  EXPECT_EQ(backend->loss_scale(), 32768.0f);
+  EXPECT_EQ(flatten(backend->parameters()), flatten(rounded)) << "a skipped step changed weights";
+  // In an epoch the overflowing steps are counted and the scale keeps falling until they fit.
+  backend->set_parameters(huge);
+  const EpochStats stats = backend->train_epoch(0);
+  EXPECT_GE(stats.skipped_steps, 1);
+  EXPECT_LT(backend->loss_scale(), 65536.0f);
+  EXPECT_EQ(stats.steps, 128);
+  std::printf("OK fp16 overflow: %lld of %lld steps skipped, scale now %g\n",
+              (long long)stats.skipped_steps, (long long)stats.steps, backend->loss_scale());
+}
+
+TEST(CudaLossScaling, ScaleGrowsAfterTheInterval) {
+  REQUIRE_GPU();
+  const ModelSpec model = spec(16, {8}, 4);
+  const Dataset train = random_dataset(64, 16, 4, 8);
+  const Dataset batch = first_rows(train, 16);
+  OptimizerSpec opt;
+  opt.lr = 1e-4f;
+  auto backend = make_cuda_backend(0);
+  backend->setup(model, opt, Precision::fp16, 16, train, 1);
+  backend->set_parameters(glorot(model, 3));
+  const int interval = policy_for(Precision::fp16).growth_interval;
+  backend->debug_steps(batch, interval - 1);
+  EXPECT_EQ(backend->loss_scale(), 65536.0f);
+  backend->debug_steps(batch, 1);
+  EXPECT_EQ(backend->loss_scale(), 131072.0f);
+}
+
+TEST(CudaLossScaling, OnlyFp16Scales) {
+  REQUIRE_GPU();
+  const ModelSpec model = spec(16, {8}, 4);
+  const Dataset train = random_dataset(64, 16, 4, 8);
+  for (Precision p : {Precision::fp32, Precision::tf32, Precision::bf16}) {
+    auto backend = make_cuda_backend(0);
+    backend->setup(model, OptimizerSpec{}, p, 16, train, 1);
+    EXPECT_EQ(backend->loss_scale(), 1.0f) << to_string(p);
+    EXPECT_EQ(backend->train_epoch(0).skipped_steps, 0) << to_string(p);
+  }
+}
+
+// ---------------------------------------------------------------- training and errors
+
+TEST(CudaTraining, LearnsAndEvaluates) {
+  REQUIRE_GPU();
+  const ModelSpec model = spec(100, {64}, 10);
+  const Dataset train = random_dataset(2000, 100, 10, 21);
+  const Dataset test = random_dataset(500, 100, 10, 22);
+  for (Precision p : {Precision::fp32, Precision::tf32, Precision::fp16, Precision::bf16}) {
+    auto backend = make_cuda_backend(0);
+    backend->setup(model, OptimizerSpec{}, p, 50, train, 3);
+    const EvalStats before = backend->evaluate(test);
+    EpochStats last;
+    for (int e = 0; e < 3; ++e) last = backend->train_epoch(e);
+    const EvalStats after = backend->evaluate(test);
+    EXPECT_EQ(last.steps, 40);
+    EXPECT_LT(after.loss, before.loss) << to_string(p);
+    EXPECT_GT(after.accuracy, 0.9) << to_string(p);
+    EXPECT_GT(last.accuracy, 0.9) << to_string(p);
+    EXPECT_GT(last.seconds, 0.0);
+  }
+}
+
+TEST(CudaTraining, ShuffleVisitsEverySampleOnce) {
+  REQUIRE_GPU();
+  // With lr 0 the model is fixed, so an epoch's training loss and accuracy equal those of
+  // evaluate() on the same set exactly when the on-GPU permutation visits every row once (a
+  // repeated or missed row would change both sums).
+  const ModelSpec model = spec(32, {16}, 10);
+  const Dataset train = random_dataset(777, 32, 10, 5);
+  OptimizerSpec opt;
+  opt.kind = OptimizerSpec::Kind::sgd;
+  opt.lr = 0.0f;
+  auto backend = make_cuda_backend(0);
+  backend->setup(model, opt, Precision::fp32, 20, train, 3);
+  const EvalStats eval = backend->evaluate(train);
+  const EpochStats epoch = backend->train_epoch(0);
+  EXPECT_EQ(epoch.steps, 39);
+  EXPECT_NEAR(epoch.accuracy, eval.accuracy, 1e-12);
+  EXPECT_NEAR(epoch.loss, eval.loss, 1e-5 * eval.loss);
+}
+
+TEST(CudaErrors, BadSetupIsAClearError) {
+  REQUIRE_GPU();
+  const Dataset train = random_dataset(64, 16, 4, 8);
+  auto backend = make_cuda_backend(0);
+  EXPECT_THROW(backend->setup(spec(16, {8}, 4), OptimizerSpec{}, Precision::fp32, 0, train, 1),
+               gt::Error);
+  auto other = make_cuda_backend(0);
+  EXPECT_THROW(other->setup(spec(16, {8}, 4), OptimizerSpec{}, Precision::fp32, 65, train, 1),
+               gt::Error);
+  auto third = make_cuda_backend(0);
+  EXPECT_THROW(third->setup(spec(17, {8}, 4), OptimizerSpec{}, Precision::fp32, 8, train, 1),
+               gt::Error);
+}
+
+}  // namespace
+}  // namespace gt::engine
