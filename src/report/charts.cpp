@@ -26,7 +26,7 @@ std::string precision_of(const Config& c) {
 
 // The label shown on axes: the benchmark carries a marker so it stands out everywhere.
 std::string axis_label(const ReportData& data, const Config& c) {
-  std::string l = config_label(c, data.factors);
+  std::string l = config_label(data, c);
   return same_config(c, data.benchmark, data.factors) ? l + " (benchmark)" : l;
 }
 
@@ -200,7 +200,7 @@ std::optional<Chart> components_chart(const ReportData& data) {
   }
   if (rows.empty()) return std::nullopt;
   json spec = base_spec(chart.title, rows);
-  spec["width"] = {{"step", 46}};
+  spec["width"] = {{"step", 20}};
   spec["height"] = 200;
   spec["mark"] = {{"type", "bar"}};
   spec["encoding"] = {
@@ -421,7 +421,7 @@ std::optional<Chart> grids_chart(const ReportData& data) {
   }
   if (rows.empty()) return std::nullopt;
   json spec = base_spec(chart.title, rows);
-  spec["width"] = {{"step", 22}};
+  spec["width"] = {{"step", shown.size() > 3 ? 12 : 20}};
   spec["height"] = 240;
   spec["mark"] = {{"type", "bar"}};
   spec["encoding"] = {

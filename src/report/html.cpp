@@ -122,7 +122,7 @@ std::string render_named(const NamedTable& t) {
                      (t.table.rows.empty() ? "" : "<div class=\"table-wrap wide\">" + render_table(t.table) + "</div>");
   if (t.collapsed)
     return "<details><summary><strong>" + html_escape(t.title) + "</strong> (" + std::to_string(t.table.rows.size()) +
-           " rows)</summary>" + body + "</details>";
+           (t.table.rows.size() == 1 ? " row" : " rows") + ")</summary>" + body + "</details>";
   return "<h3>" + html_escape(t.title) + "</h3>" + body;
 }
 
@@ -155,12 +155,12 @@ std::string headline_html(const ReportData& data) {
   if (!h.available) {
     out += "<p class=\"big\">No headline: " + html_escape(h.reason) + ".</p>";
     if (auto e = summarize(data, "energy_j", data.benchmark); e && e->n > 0)
-      out += "<p>" + html_escape(config_label(data.benchmark, data.factors)) + ": " + html_escape(format_energy(e->mean)) +
+      out += "<p>" + html_escape(config_label(data, data.benchmark)) + ": " + html_escape(format_energy(e->mean)) +
              " per run on average over " + std::to_string(e->n) + " runs.</p>";
     return out + "</section>";
   }
-  std::string best = config_label(h.best, data.factors);
-  std::string bench = config_label(h.benchmark, data.factors);
+  std::string best = config_label(data, h.best);
+  std::string bench = config_label(data, h.benchmark);
   if (h.best_is_benchmark) {
     out += "<p class=\"big\">The benchmark (" + html_escape(bench) + ") is the most frugal configuration" +
            (h.accuracy_checked ? " among those with equivalent accuracy" : "") + ": " +

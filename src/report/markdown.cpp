@@ -45,14 +45,14 @@ std::string render_markdown(const ReportData& data) {
   if (!h.available) {
     out += "No headline: " + h.reason + ".\n\n";
   } else if (h.best_is_benchmark) {
-    out += "The benchmark (" + config_label(h.benchmark, data.factors) + ") is the most frugal configuration" +
+    out += "The benchmark (" + config_label(data, h.benchmark) + ") is the most frugal configuration" +
            (h.accuracy_checked ? " among those with equivalent accuracy" : "") + ": " + format_energy(h.benchmark_energy_j) +
            " per run.\n\n";
   } else {
     out += fmt::format("**Best by energy{}: {}**, saving {} [95 % CI {}, {}] of the benchmark's energy ({} → {} per run): "
                        "{} kWh and {} CO2e per run on {}.\n\n",
                        h.accuracy_checked ? " among configurations with accuracy equivalent to the benchmark's" : "",
-                       config_label(h.best, data.factors), format_signed_pct(h.saving_pct, false),
+                       config_label(data, h.best), format_signed_pct(h.saving_pct, false),
                        format_signed_pct(h.saving_pct_low, false), format_signed_pct(h.saving_pct_high, false),
                        format_energy(h.benchmark_energy_j), format_energy(h.best_energy_j), format_number(h.saving_kwh, 3),
                        format_co2e(h.saving_co2e_g), data.plan_grid.label);
@@ -68,7 +68,7 @@ std::string render_markdown(const ReportData& data) {
     int failed = 0;
     for (const auto& r : data.runs)
       if (!r.warmup && r.status != "ok" && same_config(r.config, c, data.factors)) ++failed;
-    std::string label = config_label(c, data.factors);
+    std::string label = config_label(data, c);
     if (same_config(c, data.benchmark, data.factors)) label += " (benchmark)";
     auto acc = summarize(data, "test_accuracy", c);
     per.rows.push_back({label, std::to_string(e ? e->n : 0), std::to_string(failed), cell_text(e),

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "report/format.h"
 
@@ -113,6 +114,23 @@ std::string config_label(const Config& config, const std::vector<std::string>& f
   std::string out = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) out += " \u00b7 " + parts[i];
   return out;
+}
+
+std::vector<std::string> label_factors(const ReportData& data) {
+  auto configs = configurations(data);
+  if (configs.size() < 2) return data.factors;
+  std::vector<std::string> out;
+  for (const auto& f : data.factors) {
+    std::set<std::string> levels;
+    for (const auto& c : configs)
+      if (auto it = c.find(f); it != c.end()) levels.insert(it->second);
+    if (levels.size() > 1) out.push_back(f);
+  }
+  return out.empty() ? data.factors : out;
+}
+
+std::string config_label(const ReportData& data, const Config& config) {
+  return config_label(config, label_factors(data));
 }
 
 bool has_metric(const ReportData& data, const std::string& metric) {
@@ -236,7 +254,7 @@ Headline headline(const ReportData& data) {
   h.saving_kwh = h.saving_j / 3.6e6;
   double g_per_j = data.plan_grid.g_per_kwh * data.pue / 3.6e6;
   h.saving_co2e_g = h.saving_j * g_per_j;
-  std::string best_label = config_label(h.best, data.factors);
+  std::string best_label = config_label(data, h.best);
   if (h.best_is_benchmark) {
     h.verdict = any_tested
                     ? "No configuration with accuracy equivalent to the benchmark uses less energy."
@@ -263,7 +281,7 @@ Headline headline(const ReportData& data) {
         h.tost_p = number(e, "p");
   double alpha = data.analysis.is_object() ? data.analysis.value("alpha", 0.05) : 0.05;
   std::string line = fmt::format("{} vs benchmark ({}): energy {} [{}, {}]", best_label,
-                                 config_label(data.benchmark, data.factors),
+                                 config_label(data, data.benchmark),
                                  format_signed_pct(-h.saving_pct), format_signed_pct(-h.saving_pct_high, false),
                                  format_signed_pct(-h.saving_pct_low, false));
   if (h.p_holm) line += ", Holm p " + format_p(*h.p_holm);

@@ -20,6 +20,10 @@ std::vector<Config> configurations(const ReportData& data);
 
 // "fp16 · batch 32 · 128 neurons · 10 epochs" (other factors as "name=value").
 std::string config_label(const Config& config, const std::vector<std::string>& factors);
+// The factors worth naming in labels: those with more than one level among the configurations
+// (all factors when there is a single configuration).
+std::vector<std::string> label_factors(const ReportData& data);
+std::string config_label(const ReportData& data, const Config& config);  // with label_factors
 bool same_config(const Config& a, const Config& b, const std::vector<std::string>& factors);
 
 struct CellSummary {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -24,6 +25,13 @@ Config config_of(const json& j) {
 std::string num(const json& obj, const char* key, int digits = 4) {
   if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return "—";
   return format_number(obj[key].get<double>(), digits);
+}
+
+// Degrees of freedom: integers as integers, Welch's fractional df with 3 digits.
+std::string dfs(const json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return "—";
+  double v = obj[key].get<double>();
+  return v == std::floor(v) && std::fabs(v) < 1e9 ? fmt::format("{:.0f}", v) : format_number(v, 3);
 }
 
 std::string pval(const json& obj, const char* key) {
@@ -76,15 +84,20 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
   std::vector<NamedTable> out;
   const json& a = data.analysis;
   if (!a.is_object() || !a.contains("metrics")) return out;
-  std::string bench = config_label(data.benchmark, data.factors);
-  for (auto& [metric, m] : a["metrics"].items()) {
+  std::string bench = config_label(data, data.benchmark);
+  std::vector<std::string> order{"energy_j", "net_energy_j", "duration_s", "avg_power_w", "co2e_g", "test_accuracy"};
+  for (auto& [metric, m] : a["metrics"].items())
+    if (std::find(order.begin(), order.end(), metric) == order.end()) order.push_back(metric);
+  for (const auto& metric : order) {
+    if (!a["metrics"].contains(metric)) continue;
+    const json& m = a["metrics"][metric];
     std::string title = metric_title(metric);
     if (m.contains("factorial_anova") && m["factorial_anova"].is_object() && m["factorial_anova"].contains("terms")) {
       NamedTable t{"Factorial ANOVA: " + title, "Type II sums of squares; main effects and two-way interactions.", {}};
       t.table.columns = {"term", "df", "sum of squares", "F", "p", "partial η²"};
       t.table.numeric = {false, true, true, true, true, true};
       for (const auto& term : m["factorial_anova"]["terms"])
-        t.table.rows.push_back({term.value("term", "?"), num(term, "df"), num(term, "sum_sq"), num(term, "f"),
+        t.table.rows.push_back({term.value("term", "?"), dfs(term, "df"), num(term, "sum_sq"), num(term, "f"),
                                 pval(term, "p"), num(term, "partial_eta_sq", 3)});
       if (m["factorial_anova"].contains("dropped") && !m["factorial_anova"]["dropped"].empty())
         t.note += " Not estimable with this design: " + text_of(m["factorial_anova"]["dropped"]) + ".";
@@ -100,8 +113,8 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
                          "Mann–Whitney p", "paired p", "n for 80 % power"};
       t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true};
       for (const auto& v : m["versus_baseline"])
-        t.table.rows.push_back({config_label(config_of(v.value("config", json())), data.factors), num(v, "diff"),
-                                pct(v, "diff_pct"), num(v, "welch_t", 3), num(v, "welch_df", 3), pval(v, "welch_p"),
+        t.table.rows.push_back({config_label(data, config_of(v.value("config", json()))), num(v, "diff"),
+                                pct(v, "diff_pct"), num(v, "welch_t", 3), dfs(v, "welch_df"), pval(v, "welch_p"),
                                 pval(v, "p_holm"), num(v, "hedges_g", 3), pval(v, "mw_p"), pval(v, "paired_p"),
                                 num(v, "n_for_80pct_power", 3)});
       out.push_back(std::move(t));
@@ -111,12 +124,12 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
     across.table.numeric = {false, true, false, true, true};
     if (m.contains("oneway_anova") && m["oneway_anova"].is_object()) {
       const auto& o = m["oneway_anova"];
-      across.table.rows.push_back({"one-way ANOVA (F)", num(o, "f"), num(o, "df_between") + ", " + num(o, "df_within"),
+      across.table.rows.push_back({"one-way ANOVA (F)", num(o, "f"), dfs(o, "df_between") + ", " + dfs(o, "df_within"),
                                    pval(o, "p"), "η² = " + num(o, "eta_sq", 3)});
     }
     if (m.contains("welch_anova") && m["welch_anova"].is_object()) {
       const auto& o = m["welch_anova"];
-      across.table.rows.push_back({"Welch's ANOVA (F)", num(o, "f"), num(o, "df_num") + ", " + num(o, "df_den"),
+      across.table.rows.push_back({"Welch's ANOVA (F)", num(o, "f"), dfs(o, "df_num") + ", " + dfs(o, "df_den"),
                                    pval(o, "p"), ""});
     }
     if (m.contains("levene") && m["levene"].is_object()) {
@@ -129,8 +142,8 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
       t.table.columns = {"first", "second", "difference", "adjusted p", "95 % CI low", "95 % CI high"};
       t.table.numeric = {false, false, true, true, true, true};
       for (const auto& p : m["tukey_hsd"])
-        t.table.rows.push_back({config_label(config_of(p.value("a", json())), data.factors),
-                                config_label(config_of(p.value("b", json())), data.factors), num(p, "diff"),
+        t.table.rows.push_back({config_label(data, config_of(p.value("a", json()))),
+                                config_label(data, config_of(p.value("b", json()))), num(p, "diff"),
                                 pval(p, "p_adj"), num(p, "ci_low"), num(p, "ci_high")});
       out.push_back(std::move(t));
     }
@@ -142,7 +155,7 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
     t.table.numeric = {false, false, true, true, false};
     for (const auto& e : a["equivalence"])
       t.table.rows.push_back({metric_title(e.value("metric", "?")),
-                              config_label(config_of(e.value("config", json())), data.factors), num(e, "margin"),
+                              config_label(data, config_of(e.value("config", json()))), num(e, "margin"),
                               pval(e, "p"), e.value("equivalent", false) ? "yes" : "no"});
     out.push_back(std::move(t));
   }

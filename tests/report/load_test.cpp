@@ -1,0 +1,151 @@
+// Tests of the report's loader over a real results database written through the store's API:
+// runs, metrics, energy and idle baselines come back; only each configuration's median run
+// carries its power samples; the grids; the analysis (or the note explaining its absence) and
+// that the charts show analyze's numbers; clear errors for a missing database entry or an
+// unknown country.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "report/charts.h"
+#include "report/load.h"
+#include "report/model.h"
+#include "report/writers.h"
+#include "store_fixture.h"
+#include "synthetic.h"
+
+namespace gt::report {
+namespace {
+
+struct TempDb {
+  std::filesystem::path dir;
+  TempDb() {
+    dir = std::filesystem::temp_directory_path() / ("gt_report_load_" + std::to_string(::getpid()) + "_" +
+                                                     std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    std::filesystem::create_directories(dir);
+  }
+  ~TempDb() { std::filesystem::remove_all(dir); }
+  std::string path() const { return (dir / "results.db").string(); }
+};
+
+TEST(ReportLoad, RoundTripsRunsEnergyAndIdle) {
+  TempDb db;
+  auto source = testing::full_experiment();
+  testing::write_store(source, db.path());
+  LoadOptions o;
+  o.db_path = db.path();
+  auto d = load_report(o);
+  EXPECT_EQ(d.experiment, "synthetic");
+  EXPECT_EQ(d.factors, source.factors);
+  EXPECT_EQ(d.benchmark, source.benchmark);
+  ASSERT_EQ(d.runs.size(), source.runs.size());
+  for (size_t i = 0; i < d.runs.size(); ++i) {
+    EXPECT_EQ(d.runs[i].config, source.runs[i].config);
+    EXPECT_EQ(d.runs[i].warmup, source.runs[i].warmup);
+    EXPECT_EQ(d.runs[i].status, source.runs[i].status);
+    EXPECT_DOUBLE_EQ(d.runs[i].metrics.at("energy_j"), source.runs[i].metrics.at("energy_j"));
+    EXPECT_EQ(d.runs[i].components.size(), source.runs[i].components.size());
+  }
+  ASSERT_EQ(d.idle.size(), source.idle.size());
+  EXPECT_NE(d.plan_text.find("[design]"), std::string::npos);
+  EXPECT_EQ(d.design.value("design.repeats", 0), 5);
+  EXPECT_EQ(d.design.value("meters.interval_ms", 0), 100);
+  ASSERT_TRUE(d.train_samples_per_epoch);
+  EXPECT_DOUBLE_EQ(*d.train_samples_per_epoch, 54000);
+}
+
+TEST(ReportLoad, OnlyMedianRunsCarrySamples) {
+  TempDb db;
+  auto source = testing::full_experiment();
+  testing::write_store(source, db.path());
+  LoadOptions o;
+  o.db_path = db.path();
+  auto d = load_report(o);
+  for (const auto& c : configurations(d)) {
+    int with = 0;
+    for (const auto& r : d.runs)
+      if (same_config(r.config, c, d.factors) && !r.samples.empty()) ++with;
+    EXPECT_EQ(with, 1);
+    const report::Run* m = median_run(d, c);
+    ASSERT_NE(m, nullptr);
+    std::vector<double> e = metric_values(d, "energy_j", c);
+    std::sort(e.begin(), e.end());
+    EXPECT_DOUBLE_EQ(m->metrics.at("energy_j"), e[(e.size() - 1) / 2]);
+    EXPECT_EQ(m->samples.size(), 1800u);  // gpu + cpu, 900 each
+  }
+}
+
+TEST(ReportLoad, GridsAndCarbonFactorsFromTheRuns) {
+  TempDb db;
+  testing::write_store(testing::full_experiment(), db.path());
+  LoadOptions o;
+  o.db_path = db.path();
+  o.countries = {"fra", "World", "USA", "FRA"};
+  auto d = load_report(o);
+  EXPECT_DOUBLE_EQ(d.plan_grid.g_per_kwh, 381);  // what the runs were converted with
+  EXPECT_DOUBLE_EQ(d.pue, 1.2);
+  ASSERT_EQ(d.other_grids.size(), 3u);
+  EXPECT_EQ(d.other_grids[0].code, "FRA");
+  EXPECT_EQ(d.other_grids[1].code, "WLD");
+  EXPECT_FALSE(d.carbon_attribution.empty());
+  EXPECT_THROW(grids_for({"XYZ"}), gt::UsageError);
+}
+
+TEST(ReportLoad, ChartsShowAnalyzesNumbersOrSayWhyThereAreNone) {
+  TempDb db;
+  testing::write_store(testing::full_experiment(), db.path());
+  LoadOptions o;
+  o.db_path = db.path();
+  auto d = load_report(o);
+  if (!d.analysis.is_object()) {
+    EXPECT_FALSE(d.analysis_note.empty());
+    EXPECT_NE(render_html(d).find("No statistics: analyze says"), std::string::npos);
+    GTEST_SKIP() << "analyze unavailable in this build: " << d.analysis_note;
+  }
+  auto chart = metric_chart(d, "energy_j", "energy", "Energy", "J");
+  ASSERT_TRUE(chart);
+  int checked = 0;
+  for (const auto& cell : d.analysis["metrics"]["energy_j"]["cells"]) {
+    Config c = cell["config"].get<Config>();
+    for (const auto& row : chart->data)
+      if (row["kind"] == "mean" && row["config"].get<std::string>().rfind(config_label(d, c), 0) == 0) {
+        EXPECT_DOUBLE_EQ(row["value"].get<double>(), cell["mean"].get<double>());
+        EXPECT_DOUBLE_EQ(row["ci95_low"].get<double>(), cell["ci95_low"].get<double>());
+        ++checked;
+      }
+  }
+  EXPECT_EQ(checked, 6);
+}
+
+TEST(ReportLoad, DegenerateDatabasesLoad) {
+  for (auto source : {testing::with_failed_runs(), testing::single_configuration(), testing::without_gpu()}) {
+    TempDb db;
+    testing::write_store(source, db.path());
+    LoadOptions o;
+    o.db_path = db.path();
+    auto d = load_report(o);
+    EXPECT_EQ(d.runs.size(), source.runs.size());
+    auto html = render_html(d);
+    EXPECT_NE(html.find("id=\"chart-energy\""), std::string::npos);
+    EXPECT_FALSE(render_markdown(d).empty());
+  }
+}
+
+TEST(ReportLoad, UnknownExperimentIsAClearError) {
+  TempDb db;
+  testing::write_store(testing::full_experiment(), db.path());
+  LoadOptions o;
+  o.db_path = db.path();
+  o.experiment = "nope";
+  try {
+    load_report(o);
+    FAIL() << "expected gt::Error";
+  } catch (const gt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nope"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gt::report
