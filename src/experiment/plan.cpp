@@ -1,0 +1,412 @@
+// Plan-file parsing and validation with toml++ (see plan.h and docs/plan-format.md). Every
+// rule reports "file:line: problem; expected ..." through PlanReader::fail.
+#include "experiment/plan.h"
+
+#include <fmt/core.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "common/error.h"
+#include "experiment/template.h"
+
+namespace gt::experiment {
+namespace {
+
+const std::vector<std::string> kBuiltinFactors = {"precision", "batch_size", "neurons",
+                                                  "epochs",    "lr",         "optimizer"};
+const std::vector<std::string> kPrecisions = {"fp32", "tf32", "fp16", "bf16"};
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+class PlanReader {
+ public:
+  explicit PlanReader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::source_region& where, const std::string& msg) const {
+    if (where.begin.line > 0)
+      throw gt::Error(fmt::format("{}:{}: {}", source_, where.begin.line, msg));
+    throw gt::Error(fmt::format("{}: {}", source_, msg));
+  }
+  [[noreturn]] void fail(const toml::node& n, const std::string& msg) const {
+    fail(n.source(), msg);
+  }
+
+  // Refuses keys of `tbl` not in `allowed`.
+  void only_keys(const toml::table& tbl, const std::string& section,
+                 const std::vector<std::string>& allowed) const {
+    for (auto&& [key, node] : tbl) {
+      if (std::find(allowed.begin(), allowed.end(), std::string(key.str())) == allowed.end())
+        fail(key.source().begin.line ? key.source() : node.source(),
+             fmt::format("unknown key '{}' in {}; expected one of: {}", key.str(), section,
+                         join(allowed)));
+    }
+  }
+
+  const toml::table* table(const toml::table& parent, const char* key, bool required) const {
+    const toml::node* n = parent.get(key);
+    if (!n) {
+      if (required) fail(parent.source(), fmt::format("missing section [{}]", key));
+      return nullptr;
+    }
+    if (!n->is_table()) fail(*n, fmt::format("'{}' must be a table [{}]", key, key));
+    return n->as_table();
+  }
+
+  std::optional<std::string> str(const toml::table& t, const char* key,
+                                 const std::string& section) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_string()) fail(*n, fmt::format("{}.{} must be a string", section, key));
+    return n->as_string()->get();
+  }
+
+  std::optional<double> number(const toml::table& t, const char* key, const std::string& section,
+                               double min, double max) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_number())
+      fail(*n, fmt::format("{}.{} must be a number (expected {} .. {})", section, key, min, max));
+    double v = n->is_integer() ? static_cast<double>(n->as_integer()->get())
+                               : n->as_floating_point()->get();
+    if (!(v >= min && v <= max))
+      fail(*n, fmt::format("{}.{} = {}: expected a number in {} .. {}", section, key, v, min, max));
+    return v;
+  }
+
+  std::optional<std::int64_t> integer(const toml::table& t, const char* key,
+                                      const std::string& section, std::int64_t min,
+                                      std::int64_t max, const char* why = "") const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_integer()) fail(*n, fmt::format("{}.{} must be an integer", section, key));
+    auto v = n->as_integer()->get();
+    if (v < min || v > max)
+      fail(*n, fmt::format("{}.{} = {}: expected an integer {}{}", section, key, v,
+                           max == INT64_MAX ? fmt::format(">= {}", min)
+                                            : fmt::format("in {} .. {}", min, max),
+                           why));
+    return v;
+  }
+
+  std::optional<bool> boolean(const toml::table& t, const char* key,
+                              const std::string& section) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_boolean()) fail(*n, fmt::format("{}.{} must be true or false", section, key));
+    return n->as_boolean()->get();
+  }
+
+  // A factor level or benchmark value as its canonical string.
+  std::string level(const toml::node& n, const std::string& what) const {
+    if (n.is_string()) return n.as_string()->get();
+    if (n.is_integer()) return std::to_string(n.as_integer()->get());
+    if (n.is_floating_point()) return fmt::format("{}", n.as_floating_point()->get());
+    if (n.is_boolean()) return n.as_boolean()->get() ? "true" : "false";
+    if (n.is_array()) {  // [512, 256] -> "512,256" (hidden layer sizes)
+      std::string out;
+      for (auto&& x : *n.as_array()) {
+        if (!x.is_integer())
+          fail(x, fmt::format("{}: a list level may hold integers only (e.g. [512, 256])", what));
+        out += (out.empty() ? "" : ",") + std::to_string(x.as_integer()->get());
+      }
+      if (out.empty()) fail(n, fmt::format("{}: empty list", what));
+      return out;
+    }
+    fail(n, fmt::format("{}: expected a string, a number or a list of integers", what));
+  }
+
+ private:
+  std::string source_;
+};
+
+bool positive_int(const std::string& s) {
+  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), ::isdigit) &&
+         std::stol(s) > 0;
+}
+
+void check_builtin_level(const PlanReader& r, const toml::node& n, const std::string& factor,
+                         const std::string& v) {
+  auto bad = [&](const std::string& expected) {
+    r.fail(n, fmt::format("factors.{}: level '{}' is not valid for the builtin workload; "
+                          "expected {}",
+                          factor, v, expected));
+  };
+  if (factor == "precision" &&
+      std::find(kPrecisions.begin(), kPrecisions.end(), v) == kPrecisions.end())
+    bad("one of " + join(kPrecisions));
+  if ((factor == "batch_size" || factor == "epochs") && !positive_int(v))
+    bad("a positive integer");
+  if (factor == "neurons") {
+    std::stringstream ss(v);
+    std::string part;
+    bool ok = !v.empty();
+    while (std::getline(ss, part, ',')) ok = ok && positive_int(part);
+    if (!ok) bad("hidden layer sizes such as 128 or \"512,256\"");
+  }
+  if (factor == "lr") {
+    char* end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (*end || !(x > 0)) bad("a positive number");
+  }
+  if (factor == "optimizer" && v != "adam" && v != "sgd") bad("adam or sgd");
+}
+
+}  // namespace
+
+bool is_builtin_factor(const std::string& name) {
+  return std::find(kBuiltinFactors.begin(), kBuiltinFactors.end(), name) !=
+         kBuiltinFactors.end();
+}
+
+const Factor* Plan::factor(const std::string& n) const {
+  for (const auto& f : factors)
+    if (f.name == n) return &f;
+  return nullptr;
+}
+
+Plan parse_plan(const std::string& text, const std::string& source) {
+  PlanReader r(source);
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw gt::Error(fmt::format("{}:{}:{}: TOML syntax error: {}", source,
+                                e.source().begin.line, e.source().begin.column,
+                                e.description()));
+  }
+  Plan p;
+  p.path = source;
+  p.text = text;
+  r.only_keys(root, "the plan",
+              {"name", "description", "workload", "benchmark", "factors", "design", "carbon",
+               "meters"});
+  auto name = r.str(root, "name", "plan");
+  if (!name || name->empty()) r.fail(root.source(), "missing 'name = \"...\"' (the experiment name)");
+  p.name = *name;
+  p.description = r.str(root, "description", "plan").value_or("");
+
+  // [workload]
+  const auto& w = *r.table(root, "workload", true);
+  auto kind = r.str(w, "kind", "workload");
+  if (!kind) r.fail(w.source(), "[workload] needs kind = \"builtin\" or \"command\"");
+  p.workload.kind = *kind;
+  if (*kind == "builtin") {
+    r.only_keys(w, "[workload] (kind = \"builtin\")",
+                {"kind", "dataset", "model", "device", "optimizer", "lr", "validation",
+                 "data_dir", "timeout_s"});
+    p.workload.dataset = r.str(w, "dataset", "workload").value_or(p.workload.dataset);
+    p.workload.model = r.str(w, "model", "workload").value_or(p.workload.model);
+    p.workload.device = r.str(w, "device", "workload").value_or(p.workload.device);
+    p.workload.optimizer = r.str(w, "optimizer", "workload").value_or("");
+    p.workload.data_dir = r.str(w, "data_dir", "workload").value_or("");
+    p.workload.lr = r.number(w, "lr", "workload", 1e-12, 1e6);
+    p.workload.validation = r.number(w, "validation", "workload", 0, 0.9);
+  } else if (*kind == "command") {
+    r.only_keys(w, "[workload] (kind = \"command\")", {"kind", "command", "workdir", "timeout_s"});
+    auto cmd = r.str(w, "command", "workload");
+    if (!cmd || cmd->empty())
+      r.fail(w.source(), "[workload] kind = \"command\" needs command = \"...\"");
+    p.workload.command = *cmd;
+    p.workload.workdir = r.str(w, "workdir", "workload").value_or("");
+  } else {
+    r.fail(*w.get("kind"),
+           fmt::format("workload.kind = \"{}\": expected \"builtin\" or \"command\"", *kind));
+  }
+  p.workload.timeout_s = r.number(w, "timeout_s", "workload", 0, 1e7).value_or(0);
+
+  // [factors]
+  const auto& f = *r.table(root, "factors", true);
+  if (f.empty()) r.fail(f.source(), "[factors] is empty; expected at least one factor");
+  // toml++ tables iterate in key order; the plan's order is the order of the lines.
+  std::vector<std::pair<std::string, const toml::node*>> in_order;
+  for (auto&& [key, node] : f) in_order.emplace_back(std::string(key.str()), &node);
+  std::stable_sort(in_order.begin(), in_order.end(), [](const auto& a, const auto& b) {
+    const auto &x = a.second->source().begin, &y = b.second->source().begin;
+    return x.line != y.line ? x.line < y.line : x.column < y.column;
+  });
+  for (auto&& [fname, node_ptr] : in_order) {
+    const toml::node& node = *node_ptr;
+    bool ident = !fname.empty() && !std::isdigit(static_cast<unsigned char>(fname[0])) &&
+                 std::all_of(fname.begin(), fname.end(),
+                             [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+    if (!ident)
+      r.fail(node, fmt::format("factor name '{}': expected letters, digits and _", fname));
+    if (p.workload.kind == "builtin" && !is_builtin_factor(fname))
+      r.fail(node, fmt::format("factor '{}' is not known to the builtin workload; expected one "
+                               "of: {} (use kind = \"command\" for other factors)",
+                               fname, join(kBuiltinFactors)));
+    if (!node.is_array())
+      r.fail(node, fmt::format("factors.{} must be a list of levels, e.g. [\"fp32\", \"fp16\"]",
+                               fname));
+    const auto& arr = *node.as_array();
+    if (arr.empty())
+      r.fail(node, fmt::format("factors.{} is an empty list; expected at least one level", fname));
+    Factor fac{fname, {}};
+    for (auto&& lv : arr) {
+      auto s = r.level(lv, "factors." + fname);
+      if (std::find(fac.levels.begin(), fac.levels.end(), s) != fac.levels.end())
+        r.fail(lv, fmt::format("factors.{}: level '{}' is listed twice", fname, s));
+      if (p.workload.kind == "builtin") check_builtin_level(r, lv, fname, s);
+      fac.levels.push_back(s);
+    }
+    p.factors.push_back(std::move(fac));
+  }
+
+  // [benchmark]: one level per factor (defaults to each factor's first level)
+  const toml::table* b = r.table(root, "benchmark", false);
+  for (const auto& fac : p.factors) {
+    std::string v = fac.levels.front();
+    if (b)
+      if (const toml::node* n = b->get(fac.name)) {
+        v = r.level(*n, "benchmark." + fac.name);
+        if (std::find(fac.levels.begin(), fac.levels.end(), v) == fac.levels.end())
+          r.fail(*n, fmt::format("benchmark.{} = {} is not a level of factors.{}; expected one "
+                                 "of: {}",
+                                 fac.name, v, fac.name, join(fac.levels)));
+      }
+    p.benchmark.emplace_back(fac.name, v);
+  }
+  if (b)
+    for (auto&& [key, node] : *b)
+      if (!p.factor(std::string(key.str())))
+        r.fail(node, fmt::format("benchmark.{}: not a factor; expected one of the factors: {}",
+                                 key.str(), [&] {
+                                   std::vector<std::string> n;
+                                   for (auto& x : p.factors) n.push_back(x.name);
+                                   return join(n);
+                                 }()));
+
+  // [design]
+  if (const toml::table* d = r.table(root, "design", false)) {
+    r.only_keys(*d, "[design]",
+                {"type", "repeats", "order", "seed", "warmup_runs", "cooldown_s",
+                 "cooldown_until_gpu_c", "cooldown_max_s", "idle_baseline_s", "idle_every"});
+    auto& D = p.design;
+    D.type = r.str(*d, "type", "design").value_or(D.type);
+    if (D.type != "factorial" && D.type != "one-at-a-time")
+      r.fail(*d->get("type"), fmt::format("design.type = \"{}\": expected \"factorial\" or "
+                                          "\"one-at-a-time\"",
+                                          D.type));
+    D.repeats = static_cast<int>(
+        r.integer(*d, "repeats", "design", 2, 100000,
+                  " (statistics need at least two repeats per configuration)")
+            .value_or(D.repeats));
+    D.order = r.str(*d, "order", "design").value_or(D.order);
+    if (D.order != "randomized-blocks" && D.order != "sequential")
+      r.fail(*d->get("order"), fmt::format("design.order = \"{}\": expected "
+                                           "\"randomized-blocks\" or \"sequential\"",
+                                           D.order));
+    D.seed = static_cast<std::uint64_t>(r.integer(*d, "seed", "design", 0, INT64_MAX).value_or(1));
+    D.warmup_runs = static_cast<int>(r.integer(*d, "warmup_runs", "design", 0, 1000).value_or(D.warmup_runs));
+    D.cooldown_s = r.number(*d, "cooldown_s", "design", 0, 86400).value_or(0);
+    D.cooldown_until_gpu_c = r.number(*d, "cooldown_until_gpu_c", "design", 10, 110);
+    D.cooldown_max_s = r.number(*d, "cooldown_max_s", "design", 0, 86400).value_or(D.cooldown_max_s);
+    D.idle_baseline_s = r.number(*d, "idle_baseline_s", "design", 0, 3600).value_or(0);
+    D.idle_every = static_cast<int>(r.integer(*d, "idle_every", "design", 0, 1000000).value_or(0));
+  }
+  // A repeats value given elsewhere is impossible; the default (3) satisfies >= 2.
+
+  // [carbon]
+  if (const toml::table* c = r.table(root, "carbon", false)) {
+    r.only_keys(*c, "[carbon]", {"country", "region", "intensity", "pue"});
+    p.carbon.country = r.str(*c, "country", "carbon").value_or("");
+    if (!p.carbon.country.empty()) {
+      const auto& cc = p.carbon.country;
+      if (cc.size() != 3 || !std::all_of(cc.begin(), cc.end(), ::isupper))
+        r.fail(*c->get("country"), fmt::format("carbon.country = \"{}\": expected an ISO 3166-1 "
+                                               "alpha-3 code such as \"FRA\" or \"USA\"",
+                                               cc));
+      try {
+        carbon::country(cc);
+      } catch (const gt::Error& e) {
+        r.fail(*c->get("country"), fmt::format("carbon.country = \"{}\": {}", cc, e.what()));
+      }
+    }
+    p.carbon.region = r.str(*c, "region", "carbon").value_or("");
+    p.carbon.intensity = r.number(*c, "intensity", "carbon", 0, 5000);
+    p.carbon.pue = r.number(*c, "pue", "carbon", 1.0, 5.0).value_or(1.0);
+  }
+
+  // [meters]
+  if (const toml::table* m = r.table(root, "meters", false)) {
+    r.only_keys(*m, "[meters]",
+                {"interval_ms", "gpus", "wall", "cpu_tdp_w", "ram_watts", "store_samples"});
+    p.meters.interval_ms =
+        static_cast<int>(r.integer(*m, "interval_ms", "meters", 10, 60000).value_or(100));
+    p.meters.gpus = r.str(*m, "gpus", "meters").value_or("");
+    p.meters.wall = r.str(*m, "wall", "meters").value_or("");
+    p.meters.cpu_tdp_w = r.number(*m, "cpu_tdp_w", "meters", 1, 10000);
+    p.meters.ram_watts = r.number(*m, "ram_watts", "meters", 0, 10000);
+    p.store_samples = r.boolean(*m, "store_samples", "meters").value_or(true);
+  }
+  p.meters.keep_samples = p.store_samples;
+
+  // The command template may only name factors and the run's own fields.
+  if (p.workload.kind == "command") {
+    std::vector<std::string> known;
+    for (const auto& fac : p.factors) known.push_back(fac.name);
+    for (const char* k : kRunPlaceholders) known.emplace_back(k);
+    try {
+      check_template(p.workload.command, known);
+    } catch (const gt::Error& e) {
+      r.fail(*w.get("command"), fmt::format("workload.command: {}", e.what()));
+    }
+  }
+  return p;
+}
+
+Plan load_plan(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw gt::UsageError(fmt::format("{}: cannot read the plan file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_plan(ss.str(), path);
+}
+
+nlohmann::json Plan::canonical_json() const {
+  nlohmann::json j;
+  j["name"] = name;
+  const auto& W = workload;
+  j["workload"] = {{"kind", W.kind}, {"timeout_s", W.timeout_s}};
+  if (W.kind == "builtin") {
+    j["workload"].update({{"dataset", W.dataset}, {"model", W.model}, {"device", W.device},
+                          {"optimizer", W.optimizer}, {"data_dir", W.data_dir}});
+    if (W.lr) j["workload"]["lr"] = *W.lr;
+    if (W.validation) j["workload"]["validation"] = *W.validation;
+  } else {
+    j["workload"].update({{"command", W.command}, {"workdir", W.workdir}});
+  }
+  j["factors"] = nlohmann::json::array();
+  for (const auto& f : factors) j["factors"].push_back({{"name", f.name}, {"levels", f.levels}});
+  j["benchmark"] = nlohmann::json::array();
+  for (const auto& [k, v] : benchmark) j["benchmark"].push_back({k, v});
+  const auto& D = design;
+  j["design"] = {{"type", D.type}, {"repeats", D.repeats}, {"order", D.order},
+                 {"seed", D.seed}, {"warmup_runs", D.warmup_runs}};
+  // cooling, idle, carbon and meters settings do not change which runs exist or what they
+  // mean, so they stay out of the hash: a shard on another machine may use other meters.
+  return j;
+}
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr))
+    throw gt::Error("sha256 failed");
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+std::string Plan::hash() const { return "sha256:" + sha256_hex(canonical_json().dump()); }
+
+}  // namespace gt::experiment

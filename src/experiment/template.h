@@ -1,0 +1,19 @@
+// Command templates of `kind = "command"` workloads: "{name}" is replaced by the value of that
+// factor or run field, "{{" and "}}" stand for literal braces. check_template() validates a
+// template against the known names when the plan is parsed, so a typo fails before any run.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gt::experiment {
+
+// Run fields every template may use besides the factors.
+inline constexpr const char* kRunPlaceholders[] = {"seed", "run_id", "block", "repeat",
+                                                   "metrics_file"};
+
+// Throws gt::Error("unknown placeholder {x}; expected one of ...") or for an unclosed brace.
+void check_template(const std::string& tmpl, const std::vector<std::string>& known);
+std::string substitute(const std::string& tmpl, const std::map<std::string, std::string>& values);
+
+}  // namespace gt::experiment

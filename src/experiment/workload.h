@@ -1,0 +1,40 @@
+// The two workload kinds, as child processes. `builtin`: `<this greentrain> train --json FILE
+// --no-measure --data … --model mlp:<neurons> --precision … --batch-size … --epochs … --seed …`
+// (the runner meters it); `command`: the plan's template with factor values substituted, run
+// by /bin/sh with GREENTRAIN_RUN_ID, GREENTRAIN_METRICS_FILE, GREENTRAIN_SEED set. Metrics come
+// from the JSON file (every top-level number) and, for commands, from stdout lines
+// `greentrain-metric NAME=VALUE` (which win over the file).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "experiment/design.h"
+#include "experiment/plan.h"
+#include "experiment/process.h"
+
+namespace gt::experiment {
+
+struct PreparedRun {
+  ChildSpec spec;
+  std::string command_text;  // for the database and messages
+  std::string metrics_path;  // JSON written by the workload
+};
+
+PreparedRun prepare_run(const Plan& plan, const Configuration& config, const PlannedRun& run,
+                        const std::string& work_dir, const std::string& greentrain_exe);
+
+struct Metrics {
+  std::map<std::string, double> values;
+  std::vector<std::string> notes;  // what could not be read, in words
+  bool file_read = false;
+};
+
+// Reads the metrics JSON (missing file is not an error here) and the stdout lines.
+Metrics collect_metrics(const Plan& plan, const std::string& metrics_path,
+                        const std::string& stdout_path);
+// `greentrain-metric NAME=VALUE` lines of a text.
+std::map<std::string, double> parse_metric_lines(const std::string& text,
+                                                 std::vector<std::string>& notes);
+
+}  // namespace gt::experiment

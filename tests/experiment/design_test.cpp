@@ -1,0 +1,120 @@
+// Design expansion: factorial and one-at-a-time configurations, warm-up runs first, each block
+// a permutation of the configurations, the order reproducible from the seed (and different for
+// another seed), shards that partition the runs, and the command-template substitution.
+#include "experiment/design.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/error.h"
+#include "experiment/template.h"
+
+namespace gt::experiment {
+namespace {
+
+Plan make_plan(const std::string& design) {
+  return parse_plan(R"(name = "d"
+[workload]
+kind = "command"
+command = "x {precision} {batch_size} {neurons}"
+[benchmark]
+precision = "fp32"
+batch_size = 64
+neurons = 128
+[factors]
+precision = ["fp32", "fp16", "bf16"]
+batch_size = [32, 64, 128]
+neurons = [128, 512]
+)" + design,
+                    "d.toml");
+}
+
+TEST(Design, FactorialHasEveryCombinationOnceBenchmarkFirst) {
+  auto d = expand(make_plan("[design]\nrepeats = 4\nwarmup_runs = 2\n"));
+  ASSERT_EQ(d.configs.size(), 18u);
+  EXPECT_TRUE(d.configs[0].benchmark);
+  EXPECT_EQ(d.configs[0].label(), "precision=fp32 batch_size=64 neurons=128");
+  std::set<std::string> labels;
+  for (const auto& c : d.configs) labels.insert(c.label());
+  EXPECT_EQ(labels.size(), 18u);
+  EXPECT_EQ(d.runs.size(), 2u + 4u * 18u);
+}
+
+TEST(Design, OneAtATimeVariesOneFactorFromTheBenchmark) {
+  auto d = expand(make_plan("[design]\ntype = \"one-at-a-time\"\n"));
+  ASSERT_EQ(d.configs.size(), 1u + 2u + 2u + 1u);
+  for (const auto& c : d.configs) {
+    int differ = 0;
+    for (size_t f = 0; f < c.values.size(); ++f) differ += c.values[f] != d.configs[0].values[f];
+    EXPECT_EQ(differ, c.benchmark ? 0 : 1) << c.label();
+  }
+}
+
+TEST(Design, WarmupFirstThenEachBlockIsAPermutation) {
+  auto d = expand(make_plan("[design]\nrepeats = 5\nwarmup_runs = 2\nseed = 11\n"));
+  ASSERT_TRUE(d.runs[0].warmup && d.runs[1].warmup);
+  EXPECT_EQ(d.runs[0].config_index, 0);
+  for (int i = 0; i < static_cast<int>(d.runs.size()); ++i) EXPECT_EQ(d.runs[i].run_index, i + 1);
+  for (int b = 1; b <= 5; ++b) {
+    std::vector<int> seen;
+    std::set<std::int64_t> seeds;
+    for (const auto& r : d.runs)
+      if (!r.warmup && r.block == b) {
+        seen.push_back(r.config_index);
+        seeds.insert(r.seed);
+        EXPECT_EQ(r.repeat, b);
+      }
+    std::vector<int> sorted = seen;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<int> all(18);
+    for (int i = 0; i < 18; ++i) all[i] = i;
+    EXPECT_EQ(sorted, all) << "block " << b << " is not a permutation";
+    EXPECT_NE(seen, all) << "block " << b << " was not shuffled";
+    EXPECT_EQ(seeds.size(), 1u) << "one training seed per block";
+  }
+}
+
+TEST(Design, OrderIsReproducibleFromTheSeed) {
+  auto order = [](const ExpandedDesign& d) {
+    std::vector<int> v;
+    for (const auto& r : d.runs) v.push_back(r.config_index);
+    return v;
+  };
+  auto a = expand(make_plan("[design]\nseed = 5\n"));
+  auto b = expand(make_plan("[design]\nseed = 5\n"));
+  auto c = expand(make_plan("[design]\nseed = 6\n"));
+  EXPECT_EQ(order(a), order(b));
+  EXPECT_NE(order(a), order(c));
+  EXPECT_NE(a.runs.back().seed, c.runs.back().seed);
+}
+
+TEST(Design, SequentialKeepsConfigurationOrder) {
+  auto d = expand(make_plan("[design]\norder = \"sequential\"\nwarmup_runs = 0\nrepeats = 2\n"));
+  for (size_t i = 0; i < d.runs.size(); ++i)
+    EXPECT_EQ(d.runs[i].config_index, static_cast<int>(i % 18));
+}
+
+TEST(Design, ShardsPartitionTheMeasuredRuns) {
+  auto d = expand(make_plan("[design]\nwarmup_runs = 1\n"));
+  std::multiset<int> all;
+  for (int i = 1; i <= 3; ++i)
+    for (const auto& r : shard_runs(d.runs, i, 3))
+      if (!r.warmup) all.insert(r.run_index);
+  EXPECT_EQ(all.size(), d.runs.size() - 1);
+  EXPECT_EQ(std::set<int>(all.begin(), all.end()).size(), all.size());
+  EXPECT_EQ(parse_shard("2/4"), (std::pair<int, int>{2, 4}));
+  EXPECT_THROW(parse_shard("5/4"), gt::UsageError);
+  EXPECT_THROW(parse_shard("1-4"), gt::UsageError);
+  EXPECT_THROW(parse_shard("1/4x"), gt::UsageError);
+}
+
+TEST(Template, SubstitutesAndEscapes) {
+  EXPECT_EQ(substitute("a {x} {{y}} {x}", {{"x", "1"}}), "a 1 {y} 1");
+  EXPECT_THROW(check_template("a {z}", {"x"}), gt::Error);
+  EXPECT_THROW(check_template("a } b", {"x"}), gt::Error);
+  EXPECT_NO_THROW(check_template("a {x} {{", {"x"}));
+}
+
+}  // namespace
+}  // namespace gt::experiment

@@ -1,0 +1,201 @@
+// Plan-file validation: one test per rule, each checking that the error names the file and the
+// line at fault and says what was expected; plus the examples parse and the plan hash ignores
+// comments and layout but not levels.
+#include "experiment/plan.h"
+
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "test_util.h"
+
+namespace gt::experiment {
+namespace {
+
+const std::string kHead = R"(name = "t"
+[workload]
+kind = "command"
+command = "train --p {precision} --b {batch_size} --seed {seed}"
+)";
+
+const std::string kFactors = R"([factors]
+precision = ["fp32", "fp16"]
+batch_size = [32, 64]
+)";
+
+// Expects parse_plan(text) to throw an error starting with "t.toml:<line>:" and containing `what`.
+void expect_error(const std::string& text, int line, const std::string& what) {
+  try {
+    parse_plan(text, "t.toml");
+    ADD_FAILURE() << "no error; expected line " << line << ": " << what;
+  } catch (const gt::Error& e) {
+    std::string msg = e.what();
+    EXPECT_EQ(msg.rfind(fmt::format("t.toml:{}:", line), 0), 0u) << msg;
+    EXPECT_NE(msg.find(what), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line: " << msg;
+  }
+}
+
+TEST(Plan, ParsesAValidPlanWithDefaults) {
+  auto p = parse_plan(kHead + kFactors, "t.toml");
+  EXPECT_EQ(p.name, "t");
+  ASSERT_EQ(p.factors.size(), 2u);
+  EXPECT_EQ(p.factors[1].levels, (std::vector<std::string>{"32", "64"}));
+  EXPECT_EQ(p.benchmark[0].second, "fp32");  // default benchmark: first levels
+  EXPECT_EQ(p.design.repeats, 3);
+  EXPECT_EQ(p.design.order, "randomized-blocks");
+  EXPECT_TRUE(p.store_samples);
+}
+
+TEST(Plan, ExamplesParse) {
+  auto src = testing::env_or("GREENTRAIN_SOURCE_DIR", GREENTRAIN_TEST_SOURCE_DIR);
+  auto paper = load_plan(src + "/examples/paper.toml");
+  EXPECT_EQ(paper.design.repeats, 10);
+  EXPECT_EQ(paper.factor("neurons")->levels, (std::vector<std::string>{"128", "512"}));
+  EXPECT_EQ(paper.factor("precision")->levels.size(), 3u);
+  auto quick = load_plan(src + "/examples/quick.toml");
+  EXPECT_EQ(quick.workload.kind, "builtin");
+}
+
+TEST(Plan, SyntaxErrorGivesLineAndColumn) {
+  expect_error(kHead + "[factors\n", 5, "TOML syntax error");
+}
+
+TEST(Plan, UnknownTopLevelKey) {
+  expect_error("colour = 1\n" + kHead + kFactors, 1, "unknown key 'colour' in the plan");
+}
+
+TEST(Plan, UnknownKeyInSection) {
+  expect_error(kHead + kFactors + "[design]\nrepeats = 3\nrepeat = 4\n", 10,
+               "unknown key 'repeat' in [design]; expected one of: type, repeats");
+}
+
+TEST(Plan, WrongType) {
+  expect_error(kHead + kFactors + "[design]\nrepeats = \"ten\"\n", 9,
+               "design.repeats must be an integer");
+}
+
+TEST(Plan, EmptyFactorList) {
+  expect_error(kHead + "[factors]\nprecision = []\n", 6, "factors.precision is an empty list");
+}
+
+TEST(Plan, NoFactorsAtAll) { expect_error(kHead + "[factors]\n", 5, "[factors] is empty"); }
+
+TEST(Plan, DuplicateLevel) {
+  expect_error(kHead + "[factors]\nbatch_size = [32, 64, 32]\n", 6, "level '32' is listed twice");
+}
+
+TEST(Plan, BenchmarkValueNotALevel) {
+  expect_error(kHead + kFactors + "[benchmark]\nprecision = \"fp32\"\nbatch_size = 128\n", 10,
+               "benchmark.batch_size = 128 is not a level of factors.batch_size; expected one "
+               "of: 32, 64");
+}
+
+TEST(Plan, BenchmarkNamesUnknownFactor) {
+  expect_error(kHead + kFactors + "[benchmark]\nneurons = 128\n", 9, "benchmark.neurons: not a factor");
+}
+
+TEST(Plan, RepeatsBelowTwo) {
+  expect_error(kHead + kFactors + "[design]\nrepeats = 1\n", 9,
+               "design.repeats = 1: expected an integer in 2 .. 100000 (statistics need at "
+               "least two repeats");
+}
+
+TEST(Plan, UnknownOrder) {
+  expect_error(kHead + kFactors + "[design]\norder = \"random\"\n", 9,
+               "expected \"randomized-blocks\" or \"sequential\"");
+}
+
+TEST(Plan, UnknownDesignType) {
+  expect_error(kHead + kFactors + "[design]\ntype = \"latin\"\n", 9, "design.type");
+}
+
+TEST(Plan, UnknownWorkloadKind) {
+  expect_error("name = \"t\"\n[workload]\nkind = \"docker\"\n" + kFactors, 3,
+               "expected \"builtin\" or \"command\"");
+}
+
+TEST(Plan, CommandWorkloadNeedsCommand) {
+  expect_error("name = \"t\"\n[workload]\nkind = \"command\"\n" + kFactors, 2,
+               "needs command = ");
+}
+
+TEST(Plan, CommandTemplateUnknownPlaceholder) {
+  expect_error("name = \"t\"\n[workload]\nkind = \"command\"\ncommand = \"run {neurons}\"\n" +
+                   kFactors,
+               4, "unknown placeholder {neurons}; expected one of: {precision}, {batch_size}");
+}
+
+TEST(Plan, CommandTemplateUnclosedBrace) {
+  expect_error("name = \"t\"\n[workload]\nkind = \"command\"\ncommand = \"run {precision\"\n" +
+                   kFactors,
+               4, "unclosed '{'");
+}
+
+TEST(Plan, BuiltinRejectsUnknownFactor) {
+  expect_error("name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\ndropout = [0.1]\n", 5,
+               "factor 'dropout' is not known to the builtin workload");
+}
+
+TEST(Plan, BuiltinRejectsBadPrecision) {
+  expect_error("name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nprecision = [\"fp32\", \"fp8\"]\n",
+               5, "level 'fp8' is not valid for the builtin workload; expected one of fp32, tf32");
+}
+
+TEST(Plan, BuiltinRejectsBadNeurons) {
+  expect_error("name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nneurons = [\"128,x\"]\n",
+               5, "hidden layer sizes");
+}
+
+TEST(Plan, BuiltinRejectsCommandKey) {
+  expect_error("name = \"t\"\n[workload]\nkind = \"builtin\"\ncommand = \"x\"\n" , 4,
+               "unknown key 'command' in [workload] (kind = \"builtin\")");
+}
+
+TEST(Plan, NeuronsListLevelBecomesCommaString) {
+  auto p = parse_plan("name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nneurons = [128, [512, 256]]\n",
+                      "t.toml");
+  EXPECT_EQ(p.factors[0].levels, (std::vector<std::string>{"128", "512,256"}));
+}
+
+TEST(Plan, CarbonCountryMustBeIso3) {
+  expect_error(kHead + kFactors + "[carbon]\ncountry = \"France\"\n", 9, "ISO 3166-1 alpha-3");
+}
+
+TEST(Plan, CarbonPueBelowOne) {
+  expect_error(kHead + kFactors + "[carbon]\npue = 0.5\n", 9, "carbon.pue = 0.5: expected a number in 1 .. 5");
+}
+
+TEST(Plan, MetersIntervalRange) {
+  expect_error(kHead + kFactors + "[meters]\ninterval_ms = 1\n", 9, "meters.interval_ms = 1");
+}
+
+TEST(Plan, MissingName) {
+  try {
+    parse_plan("[workload]\nkind = \"builtin\"\n[factors]\nepochs = [1]\n", "t.toml");
+    FAIL();
+  } catch (const gt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("t.toml"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("missing 'name"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Plan, HashIgnoresCommentsAndLayoutButNotLevels) {
+  auto a = parse_plan(kHead + kFactors, "a.toml");
+  auto b = parse_plan("# a comment\n" + kHead + "\n\n" + kFactors + "[meters]\ninterval_ms = 50\n",
+                      "b.toml");
+  auto c = parse_plan(kHead + "[factors]\nprecision = [\"fp32\", \"bf16\"]\nbatch_size = [32, 64]\n",
+                      "c.toml");
+  EXPECT_EQ(a.hash(), b.hash());
+  EXPECT_NE(a.hash(), c.hash());
+  EXPECT_EQ(a.hash().size(), 7u + 64u);
+}
+
+TEST(Plan, Sha256MatchesKnownVector) {
+  // FIPS 180-2 test vector for "abc".
+  EXPECT_EQ(sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace gt::experiment
