@@ -1,0 +1,289 @@
+// End-to-end tests of `greentrain experiment run|status|merge|init|plan` and `export` with a
+// fake training script as a command workload: metrics from the JSON file and from stdout, a
+// failing configuration recorded with its stderr and the experiment going on, resume after
+// `kill -9` of the runner mid-run (no lost or duplicated rows), Ctrl-C (current run aborted,
+// database consistent, resume replaces it), a changed plan refused (and --new), merge of
+// shards and refusal of mismatched plans, the exported CSV.
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "experiment/store.h"
+#include "test_util.h"
+
+namespace gt::experiment {
+namespace {
+
+using testing::TempDir;
+using testing::read_file;
+using testing::write_file;
+
+std::string greentrain() {
+  return testing::env_or("GREENTRAIN_BINARY", GREENTRAIN_TEST_BINARY);
+}
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+// Runs greentrain with arguments (shell words), capturing stdout+stderr.
+Result run_gt(const std::string& args) {
+  std::string cmd = greentrain() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  int status = p ? pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Starts greentrain in the background (own stdout/stderr file); returns its pid.
+pid_t spawn_gt(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<std::string> a = {greentrain()};
+    a.insert(a.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    FILE* f = freopen(log.c_str(), "w", stderr);
+    (void)f;
+    dup2(2, 1);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// A fake trainer: fp16 with batch 64 fails like an OOM; fp32 writes the metrics file; every
+// run prints stdout metrics; `sleep` seconds of "training"; touches started-<run> first.
+constexpr const char* kFakeTrainer = R"sh(#!/bin/sh
+precision=$1; batch=$2; sleep_s=$3; dir=$4
+touch "$dir/started-$GREENTRAIN_RUN_ID"
+sleep "$sleep_s"
+if [ "$precision" = "fp16" ] && [ "$batch" = "64" ]; then
+  echo "RuntimeError: CUDA out of memory (fake)" >&2
+  exit 3
+fi
+if [ "$precision" = "fp32" ]; then
+  printf '{"test_accuracy": 0.875, "final_loss": 0.25, "samples_per_s": 1000}' > "$GREENTRAIN_METRICS_FILE"
+else
+  echo "greentrain-metric test_accuracy=0.75"
+fi
+echo "greentrain-metric final_loss=0.5"
+echo "greentrain-metric seed_seen=$GREENTRAIN_SEED"
+)sh";
+
+std::string make_plan(const TempDir& dir, double sleep_s, int repeats = 2,
+                      const std::string& name = "fake", const std::string& extra = "") {
+  write_file(dir / "fake.sh", kFakeTrainer);
+  std::filesystem::permissions(dir / "fake.sh", std::filesystem::perms::owner_all);
+  std::string plan = dir / (name + ".toml");
+  write_file(plan, fmt::format(R"(name = "{}"
+[workload]
+kind = "command"
+command = "{} {{precision}} {{batch_size}} {} {}"
+[factors]
+precision = ["fp32", "fp16"]
+batch_size = [32, 64]
+[design]
+repeats = {}
+warmup_runs = 1
+seed = 3
+[meters]
+gpus = "none"
+interval_ms = 50
+{})",
+                               name, dir / "fake.sh", sleep_s, dir.path().string(), repeats,
+                               extra));
+  return plan;
+}
+
+std::vector<RunRecord> runs_of(const std::string& db, const std::string& name = "") {
+  Store s(db, Store::Mode::read_only);
+  return s.runs(s.experiment(name).id);
+}
+
+bool wait_for(const std::function<bool()>& cond, double seconds) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
+  TempDir dir;
+  auto plan = make_plan(dir, 0.05);
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "r.db"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto runs = runs_of(dir / "r.db");
+  ASSERT_EQ(runs.size(), 9u);  // 1 warm-up + 2 x 4
+  int failed = 0;
+  for (const auto& run : runs) {
+    const auto precision = *run.factor("precision");
+    if (precision == "fp16" && run.factor("batch_size") == "64") {
+      ++failed;
+      EXPECT_EQ(run.status, "failed");
+      EXPECT_EQ(run.exit_code, 3);
+      EXPECT_NE(run.stderr_tail.find("CUDA out of memory"), std::string::npos);
+      continue;
+    }
+    EXPECT_EQ(run.status, "ok") << run.note;
+    EXPECT_DOUBLE_EQ(run.metrics.at("final_loss"), 0.5);  // stdout wins over the file
+    EXPECT_DOUBLE_EQ(run.metrics.at("test_accuracy"), precision == "fp32" ? 0.875 : 0.75);
+    if (precision == "fp32") EXPECT_DOUBLE_EQ(run.metrics.at("samples_per_s"), 1000);
+    EXPECT_DOUBLE_EQ(run.metrics.at("seed_seen"), static_cast<double>(run.seed));
+    EXPECT_GT(*run.duration_s, 0.04);
+  }
+  EXPECT_EQ(failed, 2);
+  EXPECT_NE(r.out.find("[9/9]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ETA"), std::string::npos);
+
+  // Running again resumes: nothing left, nothing duplicated.
+  auto again = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "r.db"));
+  EXPECT_EQ(again.code, 0);
+  EXPECT_NE(again.out.find("nothing to run"), std::string::npos) << again.out;
+  EXPECT_EQ(runs_of(dir / "r.db").size(), 9u);
+
+  auto status = run_gt(fmt::format("experiment status --db {}", dir / "r.db"));
+  EXPECT_EQ(status.code, 0);
+  EXPECT_NE(status.out.find("7 ok"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("2 failed"), std::string::npos) << status.out;
+
+  auto exp = run_gt(fmt::format("export --db {} --csv {}", dir / "r.db", dir / "runs.csv"));
+  ASSERT_EQ(exp.code, 0) << exp.out;
+  auto csv = read_file(dir / "runs.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "run_id,block,repeat,status,warmup,precision,batch_size,duration_s,energy_j,"
+            "gpu_energy_j,cpu_energy_j,ram_energy_j,wall_energy_j,net_energy_j,avg_power_w,"
+            "peak_power_w,co2e_g,test_accuracy,final_loss,samples_per_s,seed_seen");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 10);
+}
+
+TEST(Runner, ResumesAfterKill9WithoutLostOrDuplicatedRuns) {
+  TempDir dir;
+  auto plan = make_plan(dir, 0.3);
+  const std::string db = dir / "k.db";
+  pid_t pid = spawn_gt({"experiment", "run", plan, "--db", db}, dir / "log1.txt");
+  // Wait until two runs are committed and a third is in flight, then kill -9.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return std::filesystem::exists(dir / "started-4") && std::filesystem::exists(db);
+      },
+      30))
+      << read_file(dir / "log1.txt");
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  auto partial = runs_of(db);
+  EXPECT_GE(partial.size(), 3u);
+  EXPECT_LT(partial.size(), 9u);
+
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming"), std::string::npos) << r.out;
+  auto runs = runs_of(db);
+  ASSERT_EQ(runs.size(), 9u);
+  std::set<int> indices;
+  for (const auto& run : runs) indices.insert(run.run_index);
+  EXPECT_EQ(indices, (std::set<int>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  // The runs committed before the kill are unchanged (same row ids).
+  for (size_t i = 0; i < partial.size(); ++i) EXPECT_EQ(runs[i].id, partial[i].id);
+  Store s(db, Store::Mode::read_only);
+  EXPECT_EQ(s.sessions(s.experiment("").id).size(), 2u);
+}
+
+TEST(Runner, CtrlCAbortsTheCurrentRunAndResumeReplacesIt) {
+  TempDir dir;
+  auto plan = make_plan(dir, 0.4);
+  const std::string db = dir / "c.db";
+  pid_t pid = spawn_gt({"experiment", "run", plan, "--db", db}, dir / "log.txt");
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(dir / "started-2"); }, 30))
+      << read_file(dir / "log.txt");
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130) << read_file(dir / "log.txt");
+  EXPECT_NE(read_file(dir / "log.txt").find("interrupted"), std::string::npos);
+  auto runs = runs_of(db);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, "ok");
+  EXPECT_EQ(runs[1].status, "aborted");
+  EXPECT_LT(*runs[1].duration_s, 0.4 + 5);  // stopped, not waited for
+  EXPECT_FALSE(std::filesystem::exists(dir / "started-3"));
+
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  runs = runs_of(db);
+  ASSERT_EQ(runs.size(), 9u);
+  for (const auto& run : runs) EXPECT_NE(run.status, "aborted");
+}
+
+TEST(Runner, ChangedPlanIsRefusedUnlessNew) {
+  TempDir dir;
+  auto plan = make_plan(dir, 0.01);
+  const std::string db = dir / "p.db";
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", plan, db)).code, 0);
+  auto changed = make_plan(dir, 0.01, 3);  // same name, 3 repeats
+  auto r = run_gt(fmt::format("experiment run {} --db {}", changed, db));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("different plan"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--new"), std::string::npos) << r.out;
+  auto n = run_gt(fmt::format("experiment run {} --db {} --new", changed, db));
+  ASSERT_EQ(n.code, 0) << n.out;
+  EXPECT_EQ(runs_of(db, "fake-2").size(), 13u);
+  EXPECT_EQ(runs_of(db, "fake").size(), 9u);
+}
+
+TEST(Runner, ShardsMergeIntoTheWholeExperimentAndMismatchedPlansAreRefused) {
+  TempDir dir;
+  auto plan = make_plan(dir, 0.01);
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {} --shard 1/2", plan, dir / "s1.db")).code, 0);
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {} --shard 2/2", plan, dir / "s2.db")).code, 0);
+  auto m = run_gt(fmt::format("experiment merge {} {} {}", dir / "all.db", dir / "s1.db", dir / "s2.db"));
+  ASSERT_EQ(m.code, 0) << m.out;
+  auto runs = runs_of(dir / "all.db");
+  ASSERT_EQ(runs.size(), 9u);
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(runs[i].run_index, i + 1);
+
+  TempDir other;
+  auto plan2 = make_plan(other, 0.01, 3);
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", plan2, other / "o.db")).code, 0);
+  auto bad = run_gt(fmt::format("experiment merge {} {} {}", dir / "bad.db", dir / "s1.db", other / "o.db"));
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("different plan"), std::string::npos) << bad.out;
+}
+
+TEST(Cli, InitPlanAndUsageErrors) {
+  TempDir dir;
+  auto init = run_gt(fmt::format("experiment init --from paper {}", dir / "p.toml"));
+  ASSERT_EQ(init.code, 0) << init.out;
+  auto src = testing::env_or("GREENTRAIN_SOURCE_DIR", GREENTRAIN_TEST_SOURCE_DIR);
+  EXPECT_EQ(read_file(dir / "p.toml"), read_file(src + "/examples/paper.toml"));
+  EXPECT_EQ(run_gt(fmt::format("experiment init {}", dir / "p.toml")).code, 2);  // exists
+  auto plan = run_gt(fmt::format("experiment plan {} --db {}", dir / "p.toml", dir / "none.db"));
+  ASSERT_EQ(plan.code, 0) << plan.out;
+  EXPECT_NE(plan.out.find("18 configurations"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("181 runs"), std::string::npos) << plan.out;
+  write_file(dir / "bad.toml", "name = \"x\"\n[workload]\nkind = \"builtin\"\n[factors]\nepochs = []\n");
+  auto bad = run_gt(fmt::format("experiment plan {}", dir / "bad.toml"));
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("bad.toml:5: factors.epochs is an empty list"), std::string::npos) << bad.out;
+  EXPECT_EQ(run_gt("experiment run").code, 2);
+  EXPECT_EQ(run_gt(fmt::format("export --db {} --csv x.csv", dir / "missing.db")).code, 1);
+  EXPECT_EQ(run_gt("experiment run x.toml --shard 3/2").code, 2);
+}
+
+}  // namespace
+}  // namespace gt::experiment
