@@ -1,13 +1,110 @@
-// `greentrain analyze`: placeholder registration until the verb is implemented.
+// `greentrain analyze`: statistics over a runs table (issue 5). Reads the runs-table CSV
+// (--input, with --factors naming the factor columns and --baseline the reference), runs
+// gt::stats::analyze and prints a terminal table, Markdown or the stable JSON.
+#include <fmt/core.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "stats/analysis.h"
 
 namespace gt::cli {
+namespace {
+
+struct AnalyzeArgs {
+  std::string db, experiment, input, factors, baseline, format = "table", output;
+  std::vector<std::string> metrics, equivalence;
+  double alpha = 0.05;
+};
+
+std::vector<std::string> split_factors(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item.empty()) throw gt::UsageError(fmt::format("--factors: empty name in '{}'", text));
+    out.push_back(item);
+  }
+  if (out.empty()) throw gt::UsageError("--factors: no factor names given");
+  return out;
+}
+
+int run_analyze(const AnalyzeArgs& a) {
+  stats::RunsTable table;
+  if (!a.db.empty()) {
+    throw gt::Error(
+        "analyze --db: reading the results database is not available in this build yet; "
+        "export the runs with `greentrain export` and use --input runs.csv --factors ...");
+  }
+  if (a.input.empty()) throw gt::UsageError("analyze: give --input runs.csv (or --db DB)");
+  if (a.factors.empty())
+    throw gt::UsageError("analyze --input: --factors is required (e.g. --factors precision,batch_size)");
+  table = stats::read_runs_csv(a.input, split_factors(a.factors));
+
+  stats::AnalysisOptions opt;
+  if (!a.metrics.empty()) {
+    opt.metrics = a.metrics;
+    opt.explicit_metrics = true;
+  }
+  if (!a.baseline.empty()) opt.baseline = stats::parse_baseline(a.baseline);
+  opt.alpha = a.alpha;
+  if (!a.equivalence.empty()) {
+    opt.equivalence.clear();
+    for (const auto& e : a.equivalence) opt.equivalence.push_back(stats::parse_equivalence(e));
+  }
+  const nlohmann::json result = stats::analyze(table, opt);
+  std::string text = a.format == "json"       ? result.dump(2) + "\n"
+                     : a.format == "markdown" ? stats::render_markdown(result)
+                                              : stats::render_text(result);
+  if (a.output.empty()) {
+    std::cout << text;
+  } else {
+    std::ofstream out(a.output);
+    if (!out) throw gt::Error(fmt::format("--output {}: cannot open for writing", a.output));
+    out << text;
+    if (!out) throw gt::Error(fmt::format("--output {}: write failed", a.output));
+  }
+  const auto& runs = result["runs"];
+  fmt::print(stderr, "analyze: {} runs used, {} excluded ({} not ok, {} warm-up)\n",
+             runs["used"].get<long>(), runs["excluded"].get<long>(),
+             runs["excluded_not_ok"].get<long>(), runs["excluded_warmup"].get<long>());
+  return 0;
+}
+
+}  // namespace
 
 void add_analyze(CLI::App& app, Action& run) {
-  auto* sub = app.add_subcommand("analyze", "(not implemented yet)");
-  sub->allow_extras();
-  sub->callback([&run] { run = [] () -> int { throw gt::Error("analyze: not implemented yet"); }; });
+  auto args = std::make_shared<AnalyzeArgs>();
+  auto* sub = app.add_subcommand(
+      "analyze", "Statistics over an experiment's runs: per-configuration summaries, tests "
+                 "versus the baseline, ANOVA, Tukey HSD, equivalence and verdicts");
+  auto* db = sub->add_option("--db", args->db, "Results database (SQLite)");
+  sub->add_option("--experiment", args->experiment, "Experiment name in the database")->needs(db);
+  auto* input = sub->add_option("--input", args->input, "Runs-table CSV (as written by export)")
+                    ->check(CLI::ExistingFile);
+  db->excludes(input);
+  sub->add_option("--factors", args->factors, "Factor columns of the CSV, comma-separated")
+      ->needs(input);
+  sub->add_option("--metric", args->metrics,
+                  "Metric column to analyse (repeatable; default energy_j, duration_s, "
+                  "avg_power_w, co2e_g, test_accuracy)");
+  sub->add_option("--baseline", args->baseline,
+                  "Reference configuration, e.g. \"precision=fp32,batch_size=32\"");
+  sub->add_option("--alpha", args->alpha, "Significance level")
+      ->check(CLI::Range(0.0, 1.0).description("between 0 and 1"));
+  sub->add_option("--equivalence", args->equivalence,
+                  "METRIC:MARGIN for a TOST equivalence test (repeatable; default "
+                  "test_accuracy:0.005)");
+  sub->add_option("--format", args->format, "Output: table, markdown or json")
+      ->check(CLI::IsMember({"table", "markdown", "json"}));
+  sub->add_option("-o,--output", args->output, "Write to this file instead of standard output");
+  sub->callback([&run, args] { run = [args]() { return run_analyze(*args); }; });
 }
 
 }  // namespace gt::cli

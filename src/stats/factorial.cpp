@@ -153,8 +153,13 @@ FactorialAnova factorial_anova_type2(const std::vector<std::string>& names,
       rank = r;
     }
   }
+  // Sums of squares below 1e-12 of the total are rounding noise and count as exact zeros.
+  CompensatedSum sst;
+  for (double v : y) sst.add(v * v);
+  const double noise = 1e-12 * sst.value();
+  auto clean = [&](double ss) { return ss <= noise ? 0.0 : ss; };
   const Fit full = fit_terms(terms, model, y);
-  out.residual_ss = full.rss;
+  out.residual_ss = clean(full.rss);
   out.residual_df = static_cast<double>(n) - full.rank;
   const bool can_test = out.residual_df > 0 && out.residual_ss > 0;
   if (out.residual_df <= 0)
@@ -177,7 +182,7 @@ FactorialAnova factorial_anova_type2(const std::vector<std::string>& names,
     FactorialTerm row;
     row.term = terms[t].name;
     row.df = f1.rank - f0.rank;
-    row.sum_sq = std::max(0.0, f0.rss - f1.rss);
+    row.sum_sq = clean(std::max(0.0, f0.rss - f1.rss));
     row.f = can_test ? (row.sum_sq / row.df) / mse : kNaN;
     row.p = can_test ? pf(row.f, row.df, out.residual_df, 0, 0) : kNaN;
     const double denom = row.sum_sq + out.residual_ss;

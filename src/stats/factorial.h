@@ -4,7 +4,8 @@
 // is the drop in residual sum of squares when the term joins every term that does not contain
 // it (the principle of marginality), as car::Anova(type = 2) and statsmodels anova_lm(typ=2).
 // Terms that an incomplete design cannot estimate (they would add fewer independent columns
-// than they have) are dropped and named.
+// than they have) are dropped and named. Sums of squares below 1e-12 of the total sum of squares
+// are rounding noise and are reported as exact zeros (so constant data give no F, not 1e29).
 #pragma once
 #include <span>
 #include <string>
