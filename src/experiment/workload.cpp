@@ -96,6 +96,7 @@ std::map<std::string, double> parse_metric_lines(const std::string& text,
     auto eq = body.find('=');
     std::string name = eq == std::string::npos ? "" : body.substr(0, eq);
     while (!name.empty() && name.back() == ' ') name.pop_back();
+    name.erase(0, name.find_first_not_of(' ') == std::string::npos ? name.size() : name.find_first_not_of(' '));
     std::string value = eq == std::string::npos ? "" : body.substr(eq + 1);
     char* end = nullptr;
     double v = value.empty() ? NAN : std::strtod(value.c_str(), &end);
