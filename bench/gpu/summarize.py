@@ -21,8 +21,16 @@ def label(r):
     return "PyTorch " + r["mode"]
 
 
+def energy(r):
+    """GPU energy in J, or None when absent or when the counter did not advance (runs shorter
+    than the NVML counter's update interval read 0 J)."""
+    e = r.get("gpu_energy_j")
+    return e if e is not None and e > 0 else None
+
+
 def per_step_energy(r):
-    return r["gpu_energy_j"] / r["steps"] if "gpu_energy_j" in r else None
+    e = energy(r)
+    return e / r["steps"] if e is not None else None
 
 
 def table(model, batch, title):
@@ -34,16 +42,16 @@ def table(model, batch, title):
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     eager = {r["precision"]: r for r in sel if r["tool"] != "greentrain" and r["mode"] == "eager"}
     for r in sel:
-        e = r.get("gpu_energy_j")
+        e = energy(r)
         ref = eager.get(r["precision"])
-        speed = energy = ""
+        speed = saved = ""
         if ref is not None and r is not ref:
             speed = f"{ref['ms_per_step'] / r['ms_per_step']:.1f}"
             if per_step_energy(r) and per_step_energy(ref):
-                energy = f"{per_step_energy(ref) / per_step_energy(r):.1f}"
+                saved = f"{per_step_energy(ref) / per_step_energy(r):.1f}"
         print(f"| {label(r)} | {r['precision']} | {r['epochs']} | {r['steps']} | {r['train_s']:.3f} | "
-              f"{r['ms_per_step']:.4f} | {'' if e is None else f'{e:.1f}'} | {r['tflops']:.2f} | "
-              f"{100 * r['tflops'] / PEAK[r['precision']]:.1f} | {100 * r['test_accuracy']:.2f} | {speed} | {energy} |")
+              f"{r['ms_per_step']:.4f} | {'n/a' if e is None else f'{e:.1f}'} | {r['tflops']:.2f} | "
+              f"{100 * r['tflops'] / PEAK[r['precision']]:.1f} | {100 * r['test_accuracy']:.2f} | {speed} | {saved} |")
 
 
 print("# GPU benchmark: greentrain CUDA backend vs PyTorch\n")
