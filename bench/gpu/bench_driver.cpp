@@ -60,11 +60,12 @@ class NvmlEnergy {
     lib_ = dlopen("libnvidia-ml.so.1", RTLD_NOW);
     if (!lib_) return;
     auto init = reinterpret_cast<int (*)()>(dlsym(lib_, "nvmlInit_v2"));
-    auto handle = reinterpret_cast<int (*)(unsigned, void**)>(
-        dlsym(lib_, "nvmlDeviceGetHandleByIndex_v2"));
+    auto handle =
+        reinterpret_cast<int (*)(unsigned, void**)>(dlsym(lib_, "nvmlDeviceGetHandleByIndex_v2"));
     energy_ = reinterpret_cast<int (*)(void*, unsigned long long*)>(
         dlsym(lib_, "nvmlDeviceGetTotalEnergyConsumption"));
-    if (!init || !handle || !energy_ || init() != 0 || handle(index, &device_) != 0) energy_ = nullptr;
+    if (!init || !handle || !energy_ || init() != 0 || handle(index, &device_) != 0)
+      energy_ = nullptr;
   }
   std::optional<double> joules() const {
     unsigned long long mj = 0;
@@ -147,33 +148,34 @@ int main(int argc, char** argv) {
       train_s += last.seconds;
       steps += last.steps;
       skipped += last.skipped_steps;
-      per_epoch.push_back({{"epoch", e + 1}, {"loss", last.loss}, {"accuracy", last.accuracy},
+      per_epoch.push_back({{"epoch", e + 1},
+                           {"loss", last.loss},
+                           {"accuracy", last.accuracy},
                            {"seconds", last.seconds}});
     }
     const auto e1 = nvml.joules();
     const auto eval = backend->evaluate(test);
     const double flops = train_flops_per_sample(model) * double(train.rows) * epochs;
-    nlohmann::json out{
-        {"tool", "greentrain"},
-        {"device", backend->describe()},
-        {"model", "mlp:" + hidden},
-        {"precision", precision_name},
-        {"batch_size", batch},
-        {"epochs", epochs},
-        {"seed", seed},
-        {"graphs", !no_graphs},
-        {"fused_epilogues", !unfused},
-        {"load_s", std::chrono::duration<double>(t1 - t0).count()},
-        {"setup_s", std::chrono::duration<double>(t2 - t1).count()},
-        {"train_s", train_s},
-        {"steps", steps},
-        {"ms_per_step", 1e3 * train_s / double(steps)},
-        {"tflops", flops / train_s / 1e12},
-        {"final_loss", last.loss},
-        {"train_accuracy", last.accuracy},
-        {"test_accuracy", eval.accuracy},
-        {"skipped_steps", skipped},
-        {"epochs_detail", per_epoch}};
+    nlohmann::json out{{"tool", "greentrain"},
+                       {"device", backend->describe()},
+                       {"model", "mlp:" + hidden},
+                       {"precision", precision_name},
+                       {"batch_size", batch},
+                       {"epochs", epochs},
+                       {"seed", seed},
+                       {"graphs", !no_graphs},
+                       {"fused_epilogues", !unfused},
+                       {"load_s", std::chrono::duration<double>(t1 - t0).count()},
+                       {"setup_s", std::chrono::duration<double>(t2 - t1).count()},
+                       {"train_s", train_s},
+                       {"steps", steps},
+                       {"ms_per_step", 1e3 * train_s / double(steps)},
+                       {"tflops", flops / train_s / 1e12},
+                       {"final_loss", last.loss},
+                       {"train_accuracy", last.accuracy},
+                       {"test_accuracy", eval.accuracy},
+                       {"skipped_steps", skipped},
+                       {"epochs_detail", per_epoch}};
     if (e0 && e1) out["gpu_energy_j"] = *e1 - *e0;
     std::cout << out.dump() << std::endl;
   } catch (const gt::Error& e) {

@@ -7,6 +7,8 @@
 //  - fused cuBLASLt epilogues ≡ unfused kernels;
 //  - fp16 dynamic loss scaling: an overflowing step is skipped and the scale halves on the
 //    device; the scale doubles after 2000 clean steps; bf16/fp32 never scale.
+#include "engine/cuda/cuda_backend.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,7 +24,6 @@
 
 #include "common/error.h"
 #include "engine/backend.h"
-#include "engine/cuda/cuda_backend.h"
 
 namespace gt::engine {
 namespace {
@@ -38,10 +39,14 @@ bool have_gpu() { return cuda_device_count() > 0; }
 // the unit roundoff (9e-3 for tf32/fp16 on the 70-row case, H200), hence about 40×.
 double tolerance(Precision p) {
   switch (p) {
-    case Precision::fp32: return 2e-5;
-    case Precision::tf32: return 2e-2;
-    case Precision::fp16: return 2e-2;
-    case Precision::bf16: return 6e-2;
+    case Precision::fp32:
+      return 2e-5;
+    case Precision::tf32:
+      return 2e-2;
+    case Precision::fp16:
+      return 2e-2;
+    case Precision::bf16:
+      return 6e-2;
   }
   return 0;
 }
@@ -228,8 +233,8 @@ const nlohmann::json* reference() {
   const auto script = dir / "gt_cuda_reference.py";
   const auto output = dir / "gt_cuda_reference.json";
   std::ofstream(script) << kReferenceScript;
-  const std::string cmd = py + " " + script.string() + " '" + spec_json.dump() + "' " +
-                          output.string();
+  const std::string cmd =
+      py + " " + script.string() + " '" + spec_json.dump() + "' " + output.string();
   if (std::system(cmd.c_str()) != 0) return nullptr;
   cached = nlohmann::json::parse(std::ifstream(output));
   return &cached;
@@ -294,7 +299,8 @@ TEST_P(CudaReference, MatchesPyTorchFloat64) {
       const std::vector<float> losses = backend->debug_steps(batch, 10);
       const double e_losses = rel_error(losses, r["losses"].get<std::vector<double>>());
       const double e_final = rel_error(flatten(backend->parameters()), flat_ref(r["final"]));
-      const std::string where = c.name + " " + to_string(precision) + (fused ? " fused" : " unfused");
+      const std::string where =
+          c.name + " " + to_string(precision) + (fused ? " fused" : " unfused");
       EXPECT_LE(e_logits, tol) << where << " logits";
       EXPECT_LE(e_loss, tol) << where << " loss";
       EXPECT_LE(e_grads, tol) << where << " gradients";
@@ -302,14 +308,15 @@ TEST_P(CudaReference, MatchesPyTorchFloat64) {
       EXPECT_LE(e_losses, tol) << where << " 10-step losses";
       EXPECT_LE(e_final, 5 * tol) << where << " weights after 10 steps";
       worst = std::max({worst, e_logits, e_loss, e_grads, e_layer / 2, e_losses, e_final / 5});
-      std::printf("  %-28s %-4s %-7s logits %.2e loss %.2e grads %.2e layer %.2e steps %.2e "
-                  "final %.2e\n",
-                  c.name.c_str(), to_string(precision).c_str(), fused ? "fused" : "unfused",
-                  e_logits, e_loss, e_grads, e_layer, e_losses, e_final);
+      std::printf(
+          "  %-28s %-4s %-7s logits %.2e loss %.2e grads %.2e layer %.2e steps %.2e "
+          "final %.2e\n",
+          c.name.c_str(), to_string(precision).c_str(), fused ? "fused" : "unfused", e_logits,
+          e_loss, e_grads, e_layer, e_losses, e_final);
     }
   }
-  std::printf("OK %s: worst relative error %.3g (tolerance %.1g)\n",
-              to_string(precision).c_str(), worst, tol);
+  std::printf("OK %s: worst relative error %.3g (tolerance %.1g)\n", to_string(precision).c_str(),
+              worst, tol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, CudaReference,
@@ -375,9 +382,8 @@ TEST_P(CudaInvariance, FusedEpiloguesEqualUnfused) {
   // gradient reductions (DRELU_BGRAD, BGRADB) were seen to be less accurate than the FP32
   // bias_grad kernel (1e-2 for fp16, 3.5e-2 for bf16 against 5e-4 unfused, vs float64 PyTorch),
   // so half precisions are held to the reference tolerance.
-  const double tol = precision == Precision::fp32 || precision == Precision::tf32
-                         ? 1e-6
-                         : tolerance(precision);
+  const double tol =
+      precision == Precision::fp32 || precision == Precision::tf32 ? 1e-6 : tolerance(precision);
   const double e_logits = rel_error(debug[0].logits, debug[1].logits);
   const double e_grads = rel_error(flatten(debug[0].grads), flatten(debug[1].grads));
   const double e_trained = rel_error(trained[0], trained[1]);

@@ -18,10 +18,14 @@ namespace {
 
 double tolerance(Precision p) {
   switch (p) {
-    case Precision::fp32: return 2e-5;
-    case Precision::tf32: return 5e-3;
-    case Precision::fp16: return 1e-2;
-    case Precision::bf16: return 4e-2;
+    case Precision::fp32:
+      return 2e-5;
+    case Precision::tf32:
+      return 5e-3;
+    case Precision::fp16:
+      return 1e-2;
+    case Precision::bf16:
+      return 4e-2;
   }
   return 0;
 }

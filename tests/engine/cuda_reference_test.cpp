@@ -37,8 +37,7 @@ TEST_P(CudaSharedReference, MatchesPyTorch) {
     check.tensor("logits", d.logits, ref->logits, Quantity::logits);
     check.value("loss", d.loss, ref->loss, Quantity::loss);
     check.parameters("grad", d.grads, ref->grads, Quantity::gradient);
-    const auto losses =
-        backend->debug_steps(ref->batch, int(ref->adam_losses.size()));
+    const auto losses = backend->debug_steps(ref->batch, int(ref->adam_losses.size()));
     check.tensor("step_loss", losses, ref->adam_losses, Quantity::step_loss);
     check.parameters("after", backend->parameters(), ref->after_steps, Quantity::parameter);
     check.finish();

@@ -45,9 +45,12 @@ uint64_t splitmix64(uint64_t& x) {
 
 DType dtype_for(StorageType s) {
   switch (s) {
-    case StorageType::f32: return DType::f32;
-    case StorageType::f16: return DType::f16;
-    case StorageType::bf16: return DType::bf16;
+    case StorageType::f32:
+      return DType::f32;
+    case StorageType::f16:
+      return DType::f16;
+    case StorageType::bf16:
+      return DType::bf16;
   }
   return DType::f32;
 }
@@ -102,8 +105,8 @@ class CudaBackend final : public Backend {
 
   std::string describe() const override { return "cuda:" + std::to_string(device_) + " " + name_; }
 
-  void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision,
-             int batch_size, const Dataset& train, uint64_t seed) override {
+  void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision, int batch_size,
+             const Dataset& train, uint64_t seed) override {
     CUDA_CHECK(cudaSetDevice(device_));
     if (setup_done_) throw gt::Error("CUDA backend: setup() called twice");
     validate_model(model);
@@ -159,8 +162,8 @@ class CudaBackend final : public Backend {
     upload_dataset(train, train_data_, train_labels_, "the training set");
     CUDA_CHECK(cudaMemsetAsync(grads_.get(), 0, n * es_, stream_));
     CUDA_CHECK(cudaMallocHost(&host_counters_, sizeof(EpochCounters)));
-    gemm_ = std::make_unique<GemmRunner>(dtype_, policy_.tf32_gemm, workspace_.get(),
-                                         kWorkspaceBytes);
+    gemm_ =
+        std::make_unique<GemmRunner>(dtype_, policy_.tf32_gemm, workspace_.get(), kWorkspaceBytes);
     train_source_.u8 = train.u8.empty() ? nullptr : train_data_.get<uint8_t>();
     train_source_.f32 = train.u8.empty() ? train_data_.get<float>() : nullptr;
     train_source_.labels = train_labels_.get<int32_t>();
@@ -208,7 +211,8 @@ class CudaBackend final : public Backend {
     if (moment2_.get()) CUDA_CHECK(cudaMemsetAsync(moment2_.get(), 0, n * 4, stream_));
     DeviceState fresh;
     fresh.loss_scale = policy_.loss_scaling ? policy_.initial_scale : 1.0f;
-    CUDA_CHECK(cudaMemcpyAsync(state_.get(), &fresh, sizeof fresh, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(
+        cudaMemcpyAsync(state_.get(), &fresh, sizeof fresh, cudaMemcpyHostToDevice, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
@@ -252,8 +256,7 @@ class CudaBackend final : public Backend {
     stats.accuracy = c.rows > 0 ? double(c.correct) / double(c.rows) : 0.0;
     stats.steps = c.steps;
     stats.skipped_steps = c.skipped_steps;
-    stats.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
   }
 
@@ -285,8 +288,8 @@ class CudaBackend final : public Backend {
   float loss_scale() const override {
     float scale = 1.0f;
     CUDA_CHECK(cudaSetDevice(device_));
-    CUDA_CHECK(cudaMemcpyAsync(&scale, &dstate()->loss_scale, sizeof scale,
-                               cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(&scale, &dstate()->loss_scale, sizeof scale, cudaMemcpyDeviceToHost,
+                               stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     return scale;
   }
@@ -375,8 +378,8 @@ class CudaBackend final : public Backend {
                       std::to_string(data.rows) + " rows of " + std::to_string(data.features));
     for (int32_t label : data.labels)
       if (label < 0 || label >= model.classes)
-        throw gt::Error(std::string(what) + " has label " + std::to_string(label) +
-                        " outside 0.." + std::to_string(model.classes - 1));
+        throw gt::Error(std::string(what) + " has label " + std::to_string(label) + " outside 0.." +
+                        std::to_string(model.classes - 1));
   }
 
   int debug_rows(const Dataset& batch) const {
@@ -422,8 +425,8 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_correct, 0, sizeof(uint64_t), stream_));
   }
   void read_eval_sums(double& loss, uint64_t& correct) {
-    CUDA_CHECK(cudaMemcpyAsync(&loss, &dstate()->eval_loss, sizeof loss, cudaMemcpyDeviceToHost,
-                               stream_));
+    CUDA_CHECK(
+        cudaMemcpyAsync(&loss, &dstate()->eval_loss, sizeof loss, cudaMemcpyDeviceToHost, stream_));
     CUDA_CHECK(cudaMemcpyAsync(&correct, &dstate()->eval_correct, sizeof correct,
                                cudaMemcpyDeviceToHost, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -475,8 +478,8 @@ class CudaBackend final : public Backend {
       c.ldd = layer.out;
       if (options_.fused_epilogues && !drop) {
         GemmCall fused = c;
-        fused.epilogue = !hidden ? Epilogue::bias
-                                 : (want_mask ? Epilogue::relu_aux_bias : Epilogue::relu_bias);
+        fused.epilogue =
+            !hidden ? Epilogue::bias : (want_mask ? Epilogue::relu_aux_bias : Epilogue::relu_bias);
         fused.bias = bias(l);
         if (want_mask) {
           fused.aux = masks_[l].get();

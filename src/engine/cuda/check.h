@@ -25,17 +25,17 @@ namespace gt::engine::cuda {
 
 }  // namespace gt::engine::cuda
 
-#define CUDA_CHECK(call)                                                               \
-  do {                                                                                 \
-    const cudaError_t gt_cuda_status_ = (call);                                        \
-    if (gt_cuda_status_ != cudaSuccess)                                                \
+#define CUDA_CHECK(call)                                                                \
+  do {                                                                                  \
+    const cudaError_t gt_cuda_status_ = (call);                                         \
+    if (gt_cuda_status_ != cudaSuccess)                                                 \
       ::gt::engine::cuda::throw_cuda_error(gt_cuda_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
-#define CUBLAS_CHECK(call)                                                                 \
-  do {                                                                                     \
-    const cublasStatus_t gt_cublas_status_ = (call);                                       \
-    if (gt_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                        \
+#define CUBLAS_CHECK(call)                                                                  \
+  do {                                                                                      \
+    const cublasStatus_t gt_cublas_status_ = (call);                                        \
+    if (gt_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                         \
       ::gt::engine::cuda::throw_cublas_error(gt_cublas_status_, #call, __FILE__, __LINE__); \
   } while (0)
 

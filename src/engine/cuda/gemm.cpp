@@ -25,21 +25,30 @@ namespace {
 
 cudaDataType_t data_type(DType t) {
   switch (t) {
-    case DType::f32: return CUDA_R_32F;
-    case DType::f16: return CUDA_R_16F;
-    case DType::bf16: return CUDA_R_16BF;
+    case DType::f32:
+      return CUDA_R_32F;
+    case DType::f16:
+      return CUDA_R_16F;
+    case DType::bf16:
+      return CUDA_R_16BF;
   }
   return CUDA_R_32F;
 }
 
 cublasLtEpilogue_t lt_epilogue(Epilogue e) {
   switch (e) {
-    case Epilogue::none: return CUBLASLT_EPILOGUE_DEFAULT;
-    case Epilogue::bias: return CUBLASLT_EPILOGUE_BIAS;
-    case Epilogue::relu_bias: return CUBLASLT_EPILOGUE_RELU_BIAS;
-    case Epilogue::relu_aux_bias: return CUBLASLT_EPILOGUE_RELU_AUX_BIAS;
-    case Epilogue::drelu_bgrad: return CUBLASLT_EPILOGUE_DRELU_BGRAD;
-    case Epilogue::bgradb: return CUBLASLT_EPILOGUE_BGRADB;
+    case Epilogue::none:
+      return CUBLASLT_EPILOGUE_DEFAULT;
+    case Epilogue::bias:
+      return CUBLASLT_EPILOGUE_BIAS;
+    case Epilogue::relu_bias:
+      return CUBLASLT_EPILOGUE_RELU_BIAS;
+    case Epilogue::relu_aux_bias:
+      return CUBLASLT_EPILOGUE_RELU_AUX_BIAS;
+    case Epilogue::drelu_bgrad:
+      return CUBLASLT_EPILOGUE_DRELU_BGRAD;
+    case Epilogue::bgradb:
+      return CUBLASLT_EPILOGUE_BGRADB;
   }
   return CUBLASLT_EPILOGUE_DEFAULT;
 }
@@ -57,8 +66,8 @@ GemmRunner::~GemmRunner() {
 }
 
 GemmRunner::Plan& GemmRunner::plan(const GemmCall& c) {
-  const Key key{c.trans_a, c.trans_b, c.m,        c.n,    c.k,   c.lda,
-                c.ldb,     c.ldd,     int(c.epilogue), c.bias, c.aux, c.aux_ld};
+  const Key key{c.trans_a, c.trans_b,       c.m,    c.n,   c.k,     c.lda, c.ldb,
+                c.ldd,     int(c.epilogue), c.bias, c.aux, c.aux_ld};
   auto found = plans_.find(key);
   if (found != plans_.end()) return *found->second;
   auto p = std::make_unique<Plan>();
@@ -67,14 +76,16 @@ GemmRunner::Plan& GemmRunner::plan(const GemmCall& c) {
   CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F));
   const cublasOperation_t ta = c.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t tb = c.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-  CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+  CUBLAS_CHECK(
+      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+  CUBLAS_CHECK(
+      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
   const cublasLtEpilogue_t epi = lt_epilogue(c.epilogue);
   CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
   if (c.epilogue != Epilogue::none) {
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
-                                                &c.bias, sizeof c.bias));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &c.bias,
+                                                sizeof c.bias));
   }
   if (c.epilogue == Epilogue::relu_aux_bias || c.epilogue == Epilogue::drelu_bgrad) {
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
@@ -83,10 +94,10 @@ GemmRunner::Plan& GemmRunner::plan(const GemmCall& c) {
                                                 &c.aux_ld, sizeof c.aux_ld));
   }
   // Stored shapes: op(A) is m×k, op(B) is k×n, D is m×n.
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, dt, c.trans_a ? c.k : c.m,
-                                          c.trans_a ? c.m : c.k, c.lda));
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, dt, c.trans_b ? c.n : c.k,
-                                          c.trans_b ? c.k : c.n, c.ldb));
+  CUBLAS_CHECK(
+      cublasLtMatrixLayoutCreate(&p->a, dt, c.trans_a ? c.k : c.m, c.trans_a ? c.m : c.k, c.lda));
+  CUBLAS_CHECK(
+      cublasLtMatrixLayoutCreate(&p->b, dt, c.trans_b ? c.n : c.k, c.trans_b ? c.k : c.n, c.ldb));
   CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->d, dt, c.m, c.n, c.ldd));
 
   cublasLtMatmulPreference_t pref = nullptr;
@@ -96,8 +107,8 @@ GemmRunner::Plan& GemmRunner::plan(const GemmCall& c) {
                                                     &ws, sizeof ws));
   cublasLtMatmulHeuristicResult_t result{};
   int returned = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
-      handle_, p->desc, p->a, p->b, p->d, p->d, pref, 1, &result, &returned);
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle_, p->desc, p->a, p->b, p->d,
+                                                               p->d, pref, 1, &result, &returned);
   cublasLtMatmulPreferenceDestroy(pref);
   if (status == CUBLAS_STATUS_SUCCESS && returned > 0 && result.state == CUBLAS_STATUS_SUCCESS) {
     p->algo = result.algo;

@@ -17,9 +17,13 @@ namespace {
 template <typename T>
 __device__ __forceinline__ float to_f(T x);
 template <>
-__device__ __forceinline__ float to_f<float>(float x) { return x; }
+__device__ __forceinline__ float to_f<float>(float x) {
+  return x;
+}
 template <>
-__device__ __forceinline__ float to_f<__half>(__half x) { return __half2float(x); }
+__device__ __forceinline__ float to_f<__half>(__half x) {
+  return __half2float(x);
+}
 template <>
 __device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 x) {
   return __bfloat162float(x);
@@ -28,9 +32,13 @@ __device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 x) {
 template <typename T>
 __device__ __forceinline__ T from_f(float x);
 template <>
-__device__ __forceinline__ float from_f<float>(float x) { return x; }
+__device__ __forceinline__ float from_f<float>(float x) {
+  return x;
+}
 template <>
-__device__ __forceinline__ __half from_f<__half>(float x) { return __float2half_rn(x); }
+__device__ __forceinline__ __half from_f<__half>(float x) {
+  return __float2half_rn(x);
+}
 template <>
 __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) {
   return __float2bfloat16_rn(x);
@@ -92,7 +100,8 @@ __global__ void gather_kernel(GatherSource src, T* __restrict__ x_out,
         out[4 * j + 3] = from_f<T>(float(b.w) * src.scale);
       }
     } else {
-      for (int j = threadIdx.x; j < f; j += blockDim.x) out[j] = from_f<T>(float(in[j]) * src.scale);
+      for (int j = threadIdx.x; j < f; j += blockDim.x)
+        out[j] = from_f<T>(float(in[j]) * src.scale);
     }
   } else {
     const float* in = src.f32 + row * f;
@@ -135,7 +144,8 @@ __global__ void softmax_ce_kernel(const T* __restrict__ logits, const int32_t* _
     }
     float sum = 0.0f;
     for (int j = lane; j < classes; j += 32) sum += __expf(to_f(z[j]) - best);
-    for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    for (int offset = 16; offset > 0; offset >>= 1)
+      sum += __shfl_xor_sync(0xffffffffu, sum, offset);
     const int label = labels[r];
     const float log_sum = logf(sum);
     if (lane == 0) {
@@ -307,9 +317,15 @@ int elementwise_blocks(int64_t n, int threads, int per_thread = 4) {
 template <typename F>
 void dispatch(DType type, F&& f) {
   switch (type) {
-    case DType::f32: f(static_cast<float*>(nullptr)); break;
-    case DType::f16: f(static_cast<__half*>(nullptr)); break;
-    case DType::bf16: f(static_cast<__nv_bfloat16*>(nullptr)); break;
+    case DType::f32:
+      f(static_cast<float*>(nullptr));
+      break;
+    case DType::f16:
+      f(static_cast<__half*>(nullptr));
+      break;
+    case DType::bf16:
+      f(static_cast<__nv_bfloat16*>(nullptr));
+      break;
   }
 }
 
@@ -324,9 +340,9 @@ void launch_gather(const GatherSource& src, int rows, DType out_type, void* x_ou
   CUDA_CHECK_LAUNCH();
 }
 
-void launch_softmax_ce(DType type, const void* logits, const int32_t* labels, int rows,
-                       int classes, void* dlogits, const float* scale, double* loss_sum,
-                       uint64_t* correct, cudaStream_t stream) {
+void launch_softmax_ce(DType type, const void* logits, const int32_t* labels, int rows, int classes,
+                       void* dlogits, const float* scale, double* loss_sum, uint64_t* correct,
+                       cudaStream_t stream) {
   const int warps = kSoftmaxThreads / 32;
   const int blocks = std::clamp((rows + warps - 1) / warps, 1, 264);
   dispatch(type, [&](auto* tag) {
@@ -363,8 +379,8 @@ void launch_bias_act(DType type, void* y, const void* bias, int rows, int cols, 
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     bias_act_kernel<T><<<elementwise_blocks(n, 256, 1), 256, 0, stream>>>(
-        static_cast<T*>(y), static_cast<const T*>(bias), rows, cols, relu, dropout,
-        uint32_t(seed), uint32_t(seed >> 32), salt, state);
+        static_cast<T*>(y), static_cast<const T*>(bias), rows, cols, relu, dropout, uint32_t(seed),
+        uint32_t(seed >> 32), salt, state);
   });
   CUDA_CHECK_LAUNCH();
 }
@@ -384,7 +400,7 @@ void launch_bias_grad(DType type, const void* dy, int rows, int cols, void* db,
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     bias_grad_kernel<T><<<(cols + 127) / 128, 128, 0, stream>>>(static_cast<const T*>(dy), rows,
-                                                                 cols, static_cast<T*>(db));
+                                                                cols, static_cast<T*>(db));
   });
   CUDA_CHECK_LAUNCH();
 }

@@ -23,7 +23,7 @@ inline int dtype_size(DType t) { return t == DType::f32 ? 4 : 2; }
 // counter->step_in_epoch * stride_rows of this epoch's order (shuffled with the Feistel keys in
 // `counter` when `shuffle`); otherwise at fixed_offset, in order.
 struct GatherSource {
-  const uint8_t* u8 = nullptr;   // exactly one of u8 / f32
+  const uint8_t* u8 = nullptr;  // exactly one of u8 / f32
   const float* f32 = nullptr;
   const int32_t* labels = nullptr;
   int64_t rows = 0;
@@ -40,25 +40,25 @@ void launch_gather(const GatherSource& src, int rows, DType out_type, void* x_ou
 
 // logits [rows][classes] → loss/accuracy sums (atomically added to *loss_sum, *correct);
 // when dlogits is set, dlogits = (softmax − onehot) · (*scale or 1) / rows.
-void launch_softmax_ce(DType type, const void* logits, const int32_t* labels, int rows,
-                       int classes, void* dlogits, const float* scale, double* loss_sum,
-                       uint64_t* correct, cudaStream_t stream);
+void launch_softmax_ce(DType type, const void* logits, const int32_t* labels, int rows, int classes,
+                       void* dlogits, const float* scale, double* loss_sum, uint64_t* correct,
+                       cudaStream_t stream);
 
 void launch_check_finite(DType type, const void* grads, int64_t n, uint32_t* found_inf,
                          cudaStream_t stream);
 
 struct OptimizerArgs {
-  float* master = nullptr;        // FP32 master weights
-  const void* grads = nullptr;    // gradients in the storage type (scaled when loss scaling)
-  float* m = nullptr;             // Adam first moment / SGD momentum buffer
-  float* v = nullptr;             // Adam second moment (null for SGD)
-  void* copy = nullptr;           // storage-type copy the GEMMs read (null for FP32 storage)
+  float* master = nullptr;      // FP32 master weights
+  const void* grads = nullptr;  // gradients in the storage type (scaled when loss scaling)
+  float* m = nullptr;           // Adam first moment / SGD momentum buffer
+  float* v = nullptr;           // Adam second moment (null for SGD)
+  void* copy = nullptr;         // storage-type copy the GEMMs read (null for FP32 storage)
   int64_t n = 0;
   bool adam = true;
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f, momentum = 0.9f;
   bool loss_scaling = false;
   int growth_interval = 2000;
-  int step_rows = 0;              // samples in this step (for the epoch's loss mean)
+  int step_rows = 0;  // samples in this step (for the epoch's loss mean)
   DeviceState* state = nullptr;
 };
 void launch_optimizer(DType type, const OptimizerArgs& args, cudaStream_t stream);
