@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -176,7 +177,9 @@ ReportData load_report(const LoadOptions& options) {
   d.pue = co.pue;
   for (const auto& r : records)
     if (r.status == "ok" && r.intensity_g_per_kwh) {
-      if (*r.intensity_g_per_kwh != plan_intensity.g_per_kwh) plan_intensity.label += " as recorded";
+      if (std::fabs(*r.intensity_g_per_kwh - plan_intensity.g_per_kwh) > 1e-9)
+        plan_intensity.label += " at " + std::to_string(static_cast<int>(std::lround(*r.intensity_g_per_kwh))) +
+                                " gCO2e/kWh as recorded with the runs";
       plan_intensity.g_per_kwh = *r.intensity_g_per_kwh;
       if (r.pue) d.pue = *r.pue;
       break;

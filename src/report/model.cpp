@@ -291,6 +291,24 @@ Headline headline(const ReportData& data) {
   if (h.tost_p) line += " Accuracy equivalent (TOST p " + format_p(*h.tost_p) + ").";
   else if (!any_tested) line += " Accuracy equivalence was not tested.";
   h.verdict = line;
+  // Prefer analyze's own line for this comparison: its verdicts follow the energy cells'
+  // order with the baseline left out (used only when the counts agree).
+  const auto& a = data.analysis;
+  if (a.is_object() && a.contains("verdicts") && a["verdicts"].is_array() && a.contains("metrics") &&
+      a["metrics"].contains("energy_j") && a["metrics"]["energy_j"].contains("cells")) {
+    const auto& cells = a["metrics"]["energy_j"]["cells"];
+    std::vector<Config> order;
+    for (const auto& cell : cells) {
+      Config c = config_of_json(cell.value("config", nlohmann::json()));
+      if (!same_config(c, data.benchmark, data.factors)) order.push_back(c);
+    }
+    if (order.size() == a["verdicts"].size())
+      for (size_t i = 0; i < order.size(); ++i)
+        if (same_config(order[i], h.best, data.factors) && a["verdicts"][i].is_string()) {
+          h.verdict = a["verdicts"][i].get<std::string>();
+          h.verdict_from_analyze = true;
+        }
+  }
   return h;
 }
 

@@ -56,7 +56,8 @@ struct Headline {
   double saving_pct_low = 0, saving_pct_high = 0;      // 95 % Welch interval of the saving
   double saving_kwh = 0, saving_co2e_g = 0;            // per run, on the plan's grid
   std::optional<double> p_holm, hedges_g, tost_p;
-  std::string verdict;        // the plain-language line
+  std::string verdict;        // the plain-language line (analyze's when it has one)
+  bool verdict_from_analyze = false;
 };
 Headline headline(const ReportData& data);
 

@@ -117,6 +117,12 @@ TEST(ReportLoad, ChartsShowAnalyzesNumbersOrSayWhyThereAreNone) {
       }
   }
   EXPECT_EQ(checked, 6);
+  // The headline quotes analyze's verdict line for the winning configuration.
+  auto h = headline(d);
+  ASSERT_TRUE(h.available);
+  EXPECT_TRUE(h.verdict_from_analyze);
+  EXPECT_NE(std::find(d.verdicts.begin(), d.verdicts.end(), h.verdict), d.verdicts.end()) << h.verdict;
+  EXPECT_NE(h.verdict.find("fp16"), std::string::npos) << h.verdict;
 }
 
 TEST(ReportLoad, DegenerateDatabasesLoad) {
