@@ -9,7 +9,7 @@ namespace gt::report {
 
 std::string format_number(double v, int significant) {
   if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "∞" : "−∞");
-  if (v == 0) return "0";
+  if (std::fabs(v) < 1e-9) return "0";  // rounding noise of differences (net of an estimate's idle), not data
   double mag = std::floor(std::log10(std::fabs(v)));
   if (mag >= significant - 1 && mag < 15) return fmt::format("{:.0f}", v);
   if (mag < -4) return fmt::format("{:.{}e}", v, significant - 1);

@@ -394,6 +394,7 @@ TEST(ReportFormat, NumbersAndCsv) {
   EXPECT_EQ(format_number(1234.6), "1235");
   EXPECT_EQ(format_number(0.0123456), "0.01235");
   EXPECT_EQ(format_number(12.0), "12.00");
+  EXPECT_EQ(format_number(7.6e-14), "0");
   EXPECT_EQ(format_signed_pct(-12.34), "\u221212.3 %");
   EXPECT_EQ(format_signed_pct(3.0), "+3.0 %");
   EXPECT_EQ(format_p(0.0004), "< 0.001");
