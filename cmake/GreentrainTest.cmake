@@ -5,7 +5,7 @@ function(greentrain_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 DISCOVERY_MODE PRE_TEST
     PROPERTIES ENVIRONMENT
       "GREENTRAIN_SOURCE_DIR=${PROJECT_SOURCE_DIR};GREENTRAIN_BINARY=$<TARGET_FILE:greentrain>;GREENTRAIN_BUILD_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
