@@ -4,12 +4,16 @@
 // moments, activations, the resident training set); nothing is allocated inside a step.
 // Layouts: a Dense layer's weight is row-major [out][in] (as torch.nn.Linear), bias is [out].
 // All values crossing this interface are FP32 on the host, whatever the precision policy.
+// Optimizers follow torch.optim: Adam w -= lr·m̂/(√v̂+ε) with bias-corrected m̂, v̂ (t counts
+// applied steps only; a skipped fp16 step does not advance t); SGD buf = μ·buf + g, w -= lr·buf.
+// Loss = mean softmax cross-entropy over the batch. Dropout is inverted (kept units ×1/(1−p)).
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "engine/precision.h"
 
 namespace gt::engine {
@@ -30,17 +34,8 @@ struct OptimizerSpec {
   float momentum = 0.9f;                            // SGD
 };
 
-// One split held in host memory. Image data stays bytes (value = u8 * scale, scaled on the
-// device); tabular data is already standardised FP32. Exactly one of u8 / f32 is non-empty.
-struct Dataset {
-  int64_t rows = 0;
-  int features = 0;
-  int classes = 0;
-  std::vector<uint8_t> u8;
-  std::vector<float> f32;
-  float scale = 1.0f / 255.0f;
-  std::vector<int32_t> labels;
-};
+// One split held in host memory (defined in data/dataset.h so the loaders can fill it).
+using Dataset = gt::data::Dataset;
 
 // Per layer l: weights[l] is [out_l * in_l] row-major, biases[l] is [out_l].
 struct Parameters {

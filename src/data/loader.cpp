@@ -1,0 +1,101 @@
+// --data resolution and the validation split (see loader.h).
+#include "data/loader.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/error.h"
+#include "data/csv.h"
+#include "data/idx.h"
+
+namespace gt::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string find_idx(const std::string& dir, const std::string& stem) {
+  // Both spellings are in use: train-images-idx3-ubyte and train-images.idx3-ubyte.
+  std::string dotted = stem;
+  dotted[dotted.rfind("-idx")] = '.';
+  for (const char* suffix : {".gz", ""}) {
+    for (const std::string& s : {stem, dotted}) {
+      const fs::path p = fs::path(dir) / (s + suffix);
+      if (fs::is_regular_file(p)) return p.string();
+    }
+  }
+  throw gt::Error(fmt::format("{}: no {} or {}.gz", dir, stem, stem));
+}
+
+Splits load_idx_dir(const std::string& name, const std::string& dir) {
+  if (!fs::is_directory(dir))
+    throw gt::Error(fmt::format("data directory '{}' for {} does not exist", dir, name));
+  Splits s;
+  s.name = name;
+  s.location = dir;
+  s.train = load_idx_pair(find_idx(dir, "train-images-idx3-ubyte"),
+                          find_idx(dir, "train-labels-idx1-ubyte"));
+  s.test = load_idx_pair(find_idx(dir, "t10k-images-idx3-ubyte"),
+                         find_idx(dir, "t10k-labels-idx1-ubyte"));
+  if (s.test.features != s.train.features)
+    throw gt::Error(fmt::format("{}: test images have {} features, training images {}", dir,
+                                s.test.features, s.train.features));
+  if (name == "fashion-mnist")
+    s.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  else
+    for (int c = 0; c < 10; ++c) s.class_names.push_back(std::to_string(c));
+  return s;
+}
+
+}  // namespace
+
+void split_validation(Dataset& all, double fraction, Dataset& validation) {
+  const auto n_val = int64_t(std::llround(double(all.rows) * fraction));
+  validation = all.slice(all.rows - n_val, n_val);
+  all = all.slice(0, all.rows - n_val);
+}
+
+Splits load_data(const DataOptions& o) {
+  if (!(o.validation >= 0.0 && o.validation <= 0.9))
+    throw gt::UsageError(fmt::format("--validation {} is out of range (expected 0 to 0.9)",
+                                     o.validation));
+  Splits s;
+  const std::string& spec = o.spec;
+  if (spec == "fashion-mnist") {
+    std::string dir = o.data_dir;
+    if (dir.empty()) {
+      const char* env = std::getenv("GREENTRAIN_DATA");
+      dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
+    }
+    s = load_idx_dir("fashion-mnist", dir);
+  } else if (spec.rfind("mnist:", 0) == 0) {
+    s = load_idx_dir("mnist", spec.substr(6));
+  } else if (spec == "mnist") {
+    if (o.data_dir.empty())
+      throw gt::UsageError("--data mnist needs a directory: --data mnist:DIR or --data-dir DIR");
+    s = load_idx_dir("mnist", o.data_dir);
+  } else if (spec.rfind("csv:", 0) == 0) {
+    const std::string files = spec.substr(4);
+    const auto comma = files.find(',');
+    const std::string train = files.substr(0, comma);
+    const std::string test = comma == std::string::npos ? "" : files.substr(comma + 1);
+    if (train.empty()) throw gt::UsageError("--data csv: needs a file: csv:train.csv[,test.csv]");
+    CsvSets c = load_csv(train, test, o.label_column);
+    s.name = "csv";
+    s.location = files;
+    s.train = std::move(c.train);
+    s.test = std::move(c.test);
+    s.class_names = std::move(c.class_names);
+  } else {
+    throw gt::UsageError(fmt::format("unknown --data '{}' (expected fashion-mnist, mnist:DIR or "
+                                     "csv:train.csv[,test.csv])", spec));
+  }
+  if (o.validation > 0) split_validation(s.train, o.validation, s.validation);
+  if (s.train.rows == 0) throw gt::Error(fmt::format("{}: the training set is empty", s.location));
+  return s;
+}
+
+}  // namespace gt::data

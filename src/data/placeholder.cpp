@@ -1,1 +1,0 @@
-// Placeholder so greentrain_data builds before its first real source file; delete it then.

@@ -1,0 +1,191 @@
+// The training loop (see train.h): data → model → backend → epochs → evaluation → result.
+#include "engine/train.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "common/error.h"
+#include "engine/model.h"
+
+namespace gt::engine {
+
+std::string resolve_device(const std::string& requested, std::string* reason) {
+  auto say = [&](const std::string& why) {
+    if (reason) *reason = why;
+  };
+  if (requested == "auto") {
+    const int n = cuda_device_count();
+    if (n > 0) {
+      say(fmt::format("auto: {} usable CUDA device(s), using the first", n));
+      return "cuda:0";
+    }
+    say("auto: no usable CUDA device, using the CPU");
+    return "cpu";
+  }
+  if (requested == "cpu" || requested == "cpu-naive") {
+    say("requested");
+    return requested;
+  }
+  if (requested == "cuda") {
+    say("requested");
+    return "cuda:0";
+  }
+  if (requested.rfind("cuda:", 0) == 0) {
+    const std::string n = requested.substr(5);
+    if (!n.empty() && n.find_first_not_of("0123456789") == std::string::npos && n.size() < 4) {
+      say("requested");
+      return requested;
+    }
+  }
+  throw gt::UsageError(fmt::format("--device '{}' is not valid (expected auto, cpu or cuda:N)",
+                                   requested));
+}
+
+std::unique_ptr<Backend> make_backend(const std::string& device) {
+  if (device == "cpu") return make_cpu_backend(false);
+  if (device == "cpu-naive") return make_cpu_backend(true);
+  return make_cuda_backend(std::stoi(device.substr(5)));
+}
+
+static nlohmann::json opt_json(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+static nlohmann::json num_json(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json TrainResult::to_json() const {
+  nlohmann::json j;
+  j["data"] = data_name;
+  j["data_location"] = data_location;
+  j["model"] = model;
+  j["neurons"] = neurons;
+  j["parameters"] = parameters;
+  j["precision"] = precision;
+  j["batch_size"] = batch_size;
+  j["epochs"] = epochs;
+  j["optimizer"] = optimizer;
+  j["lr"] = lr;
+  j["seed"] = seed;
+  j["device"] = device;
+  j["device_description"] = device_description;
+  j["train_rows"] = train_rows;
+  j["validation_rows"] = validation_rows;
+  j["test_rows"] = test_rows;
+  j["duration_s"] = duration_s;
+  j["total_s"] = total_s;
+  j["test_accuracy"] = opt_json(test_accuracy);
+  j["test_loss"] = opt_json(test_loss);
+  j["val_accuracy"] = opt_json(val_accuracy);
+  j["val_loss"] = opt_json(val_loss);
+  j["final_loss"] = num_json(final_loss);
+  j["steps"] = steps;
+  j["skipped_steps"] = skipped_steps;
+  j["samples_per_s"] = samples_per_s;
+  j["ms_per_epoch"] = ms_per_epoch;
+  j["tflops"] = tflops;
+  j["flops_per_sample"] = flops_per_sample;
+  auto& d = j["epochs_detail"] = nlohmann::json::array();
+  for (const auto& e : epochs_detail)
+    d.push_back({{"epoch", e.epoch},
+                 {"loss", num_json(e.loss)},
+                 {"accuracy", e.accuracy},
+                 {"val_accuracy", opt_json(e.val_accuracy)},
+                 {"val_loss", opt_json(e.val_loss)},
+                 {"seconds", e.seconds},
+                 {"steps", e.steps},
+                 {"skipped_steps", e.skipped_steps},
+                 {"samples_per_s", e.samples_per_s},
+                 {"tflops", e.tflops},
+                 {"loss_scale", e.loss_scale}});
+  return j;
+}
+
+TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
+  const auto t_start = std::chrono::steady_clock::now();
+  if (c.batch_size <= 0)
+    throw gt::UsageError(fmt::format("--batch-size {} must be at least 1", c.batch_size));
+  if (c.epochs <= 0) throw gt::UsageError(fmt::format("--epochs {} must be at least 1", c.epochs));
+  if (!(c.optimizer.lr > 0) || !std::isfinite(c.optimizer.lr))
+    throw gt::UsageError(fmt::format("--lr {} must be positive", c.optimizer.lr));
+  // Validate the model spec before the (slow) data loading.
+  parse_model_spec(c.model, 1, 2, c.dropout);
+  TrainResult r;
+  r.device = resolve_device(c.device, &r.device_reason);
+
+  data::Splits data = data::load_data(c.data);
+  if (c.batch_size > data.train.rows)
+    throw gt::UsageError(fmt::format("--batch-size {} is larger than the training set ({} rows)",
+                                     c.batch_size, data.train.rows));
+  const ModelSpec spec = parse_model_spec(c.model, data.train.features, data.train.classes, c.dropout);
+
+  r.data_name = data.name;
+  r.data_location = data.location;
+  r.model = to_string(spec);
+  r.neurons = neurons_string(spec);
+  r.parameters = parameter_count(spec);
+  r.precision = to_string(c.precision);
+  r.batch_size = c.batch_size;
+  r.epochs = c.epochs;
+  r.optimizer = c.optimizer.kind == OptimizerSpec::Kind::adam ? "adam" : "sgd";
+  r.lr = c.optimizer.lr;
+  r.seed = c.seed;
+  r.train_rows = data.train.rows;
+  r.validation_rows = data.validation.rows;
+  r.test_rows = data.test.rows;
+  r.flops_per_sample = train_flops_per_sample(spec);
+
+  auto backend = make_backend(r.device);
+  backend->setup(spec, c.optimizer, c.precision, c.batch_size, data.train, c.seed);
+  backend->set_parameters(glorot_uniform(spec, c.seed));
+  r.device_description = backend->describe();
+
+  double warm_seconds = 0;
+  int64_t warm_samples = 0;
+  for (int e = 0; e < c.epochs; ++e) {
+    const EpochStats st = backend->train_epoch(e);
+    EpochRecord rec;
+    rec.epoch = e + 1;
+    rec.loss = st.loss;
+    rec.accuracy = st.accuracy;
+    rec.seconds = st.seconds;
+    rec.steps = st.steps;
+    rec.skipped_steps = st.skipped_steps;
+    rec.samples_per_s = st.seconds > 0 ? double(data.train.rows) / st.seconds : 0;
+    rec.tflops = rec.samples_per_s * r.flops_per_sample * 1e-12;
+    rec.loss_scale = backend->loss_scale();
+    if (data.validation.rows > 0) {
+      const EvalStats v = backend->evaluate(data.validation);
+      rec.val_accuracy = v.accuracy;
+      rec.val_loss = v.loss;
+    }
+    r.duration_s += st.seconds;
+    r.steps += st.steps;
+    r.skipped_steps += st.skipped_steps;
+    if (e > 0 || c.epochs == 1) {
+      warm_seconds += st.seconds;
+      warm_samples += data.train.rows;
+    }
+    r.epochs_detail.push_back(rec);
+    if (progress) progress(rec, c.epochs);
+  }
+  const int timed_epochs = c.epochs == 1 ? 1 : c.epochs - 1;
+  r.samples_per_s = warm_seconds > 0 ? double(warm_samples) / warm_seconds : 0;
+  r.ms_per_epoch = 1000.0 * warm_seconds / timed_epochs;
+  r.tflops = r.samples_per_s * r.flops_per_sample * 1e-12;
+  r.final_loss = r.epochs_detail.back().loss;
+  r.val_accuracy = r.epochs_detail.back().val_accuracy;
+  r.val_loss = r.epochs_detail.back().val_loss;
+  if (data.test.rows > 0) {
+    const EvalStats t = backend->evaluate(data.test);
+    r.test_accuracy = t.accuracy;
+    r.test_loss = t.loss;
+  }
+  r.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return r;
+}
+
+}  // namespace gt::engine

@@ -1,0 +1,85 @@
+// The training loop as a library call (contract 3): `train(config, progress)` loads the data,
+// builds the model, picks the backend, trains epoch by epoch (calling `progress` after each),
+// then evaluates validation and test accuracy and returns a TrainResult. `greentrain train`
+// and the experiment runner both call it; it knows nothing about energy.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/loader.h"
+#include "engine/backend.h"
+#include "nlohmann/json.hpp"
+
+namespace gt::engine {
+
+struct TrainConfig {
+  data::DataOptions data;              // --data, --data-dir, --label-column, --validation
+  std::string model = "mlp:128";       // --model
+  Precision precision = Precision::fp32;
+  int batch_size = 32;
+  int epochs = 10;
+  OptimizerSpec optimizer;             // --optimizer, --lr
+  float dropout = 0.0f;
+  uint64_t seed = 42;
+  std::string device = "auto";         // auto | cpu | cpu-naive | cuda | cuda:N
+};
+
+struct EpochRecord {
+  int epoch = 0;                       // 1-based
+  double loss = 0;                     // mean training loss (NaN if every step was skipped)
+  double accuracy = 0;                 // training accuracy
+  std::optional<double> val_accuracy;  // when a validation split exists
+  std::optional<double> val_loss;
+  double seconds = 0;
+  int64_t steps = 0;
+  int64_t skipped_steps = 0;
+  double samples_per_s = 0;
+  double tflops = 0;                   // achieved training TFLOP/s in this epoch
+  float loss_scale = 1;                // after the epoch
+};
+
+struct TrainResult {
+  std::string data_name, data_location;
+  std::string model;                   // "mlp:128"
+  std::string neurons;                 // "128"
+  int64_t parameters = 0;
+  std::string precision;
+  int batch_size = 0, epochs = 0;
+  std::string optimizer;
+  double lr = 0;
+  uint64_t seed = 0;
+  std::string device;                  // "cpu" or "cuda:0"
+  std::string device_description;
+  std::string device_reason;           // why auto chose it
+  int64_t train_rows = 0, validation_rows = 0, test_rows = 0;
+  double duration_s = 0;               // training epochs only (no loading, no evaluation)
+  double total_s = 0;                  // everything train() did
+  std::optional<double> test_accuracy, test_loss;
+  std::optional<double> val_accuracy, val_loss;
+  double final_loss = 0;               // last epoch's training loss
+  int64_t steps = 0, skipped_steps = 0;
+  double samples_per_s = 0;            // over epochs after the first (warm-up), else all
+  double ms_per_epoch = 0;             // likewise
+  double tflops = 0;                   // likewise
+  double flops_per_sample = 0;
+  std::vector<EpochRecord> epochs_detail;
+
+  // The --json object of contract 3 (without "energy", which the verb adds).
+  nlohmann::json to_json() const;
+};
+
+// Called after each epoch; `epochs` is the total.
+using ProgressCallback = std::function<void(const EpochRecord& record, int epochs)>;
+
+// Resolves --device: "auto" → cuda:0 when cuda_device_count() > 0, else cpu; `reason` says why.
+std::string resolve_device(const std::string& requested, std::string* reason = nullptr);
+std::unique_ptr<Backend> make_backend(const std::string& device);
+
+// Throws gt::UsageError for invalid settings (batch size 0 or larger than the training set,
+// epochs < 1, lr <= 0, unknown model spec) and gt::Error for unreadable data.
+TrainResult train(const TrainConfig& config, const ProgressCallback& progress = {});
+
+}  // namespace gt::engine
