@@ -1,13 +1,80 @@
-// `greentrain devices`: placeholder registration until the verb is implemented.
+// `greentrain devices`: lists every meter this machine offers (GPUs through NVML, RAPL zones,
+// the CPU and RAM estimates, a wall meter if --wall is given), what each measures and how, and
+// why any expected meter is missing (no driver, no permission, a virtual machine).
+#include <fmt/core.h>
+
+#include <fstream>
+#include <memory>
+
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "energy/session.h"
 
 namespace gt::cli {
+namespace {
+
+struct DevicesOptions {
+  energy::MeterOptions meters;
+  std::string json_path;
+};
+
+int run_devices(const DevicesOptions& o) {
+  energy::Session session(o.meters);
+  const nlohmann::json env = session.environment();
+  if (!o.json_path.empty()) {
+    std::ofstream out(o.json_path);
+    if (!out) throw Error(fmt::format("--json {}: cannot open for writing", o.json_path));
+    out << env.dump(2) << "\n";
+  }
+  fmt::print("meters used by greentrain measure on this machine:\n");
+  for (const auto& m : env["meters"]) {
+    std::string extra;
+    const auto& d = m["details"];
+    if (m["component"] == "gpu") {
+      extra = fmt::format("{} {}", d.value("name", ""), d.value("uuid", ""));
+      if (d.contains("power_limit_w") && d["power_limit_w"].is_number())
+        extra += fmt::format(", power limit {:g} W", d["power_limit_w"].get<double>());
+      extra += ", driver " + env.value("nvml_driver", "");
+    }
+    fmt::print("  {:<5} {:<10} {:<9} {}{}\n", m["component"].get<std::string>(),
+               m["device"].get<std::string>(), m["source"].get<std::string>(),
+               m["model"].get<std::string>(), extra.empty() ? "" : "  [" + extra + "]");
+  }
+  const auto& cpu = env["cpu"];
+  fmt::print("cpu: {} ({} socket(s), {} cores, {} logical CPUs)\n",
+             cpu.value("model_name", "unknown"), cpu.value("sockets", 1),
+             cpu.value("physical_cores", 0), cpu.value("logical_cpus", 0));
+  for (const auto& z : env["rapl_zones"])
+    if (!z.value("not_counted", "").empty())
+      fmt::print("  rapl zone {} ({}) not counted: {}\n", z["zone"].get<std::string>(),
+                 z["name"].get<std::string>(), z["not_counted"].get<std::string>());
+  bool missing = false;
+  auto report_missing = [&](const std::string& what, const std::string& why) {
+    if (why.empty()) return;
+    if (!missing) fmt::print("missing meters:\n");
+    missing = true;
+    fmt::print("  {}: {}\n", what, why);
+  };
+  if (o.meters.gpus != "none") report_missing("NVIDIA GPUs (NVML)", env.value("nvml_missing", ""));
+  std::string rapl = env.value("rapl_missing", "");
+  if (!rapl.empty() && cpu.value("hypervisor", false))
+    rapl += "; this is a virtual machine (hypervisor CPU flag), which usually hides RAPL";
+  report_missing("CPU/DRAM energy counters (RAPL)", rapl);
+  report_missing("CPU/DRAM energy counters (RAPL)", env.value("rapl_permission", ""));
+  if (o.meters.wall.empty())
+    fmt::print("wall meter: none (add --wall cmd:... | http:...#/ptr | manual | file:<csv>)\n");
+  return 0;
+}
+
+}  // namespace
 
 void add_devices(CLI::App& app, Action& run) {
-  auto* sub = app.add_subcommand("devices", "(not implemented yet)");
-  sub->allow_extras();
-  sub->callback([&run] { run = [] () -> int { throw gt::Error("devices: not implemented yet"); }; });
+  auto opts = std::make_shared<DevicesOptions>();
+  auto* sub = app.add_subcommand(
+      "devices", "list the energy meters found, what they measure, and why any is missing");
+  energy::add_meter_options(*sub, opts->meters);
+  sub->add_option("--json", opts->json_path, "also write the environment snapshot as JSON");
+  sub->callback([opts, &run] { run = [opts] { return run_devices(*opts); }; });
 }
 
 }  // namespace gt::cli

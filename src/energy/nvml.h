@@ -1,0 +1,44 @@
+// NVIDIA GPUs through NVML, loaded at run time with dlopen("libnvidia-ml.so.1") (override with
+// GREENTRAIN_NVML_LIB) and our own declarations of the few functions used, so greentrain has
+// no build-time NVML dependency and runs on machines with no NVIDIA driver. Per GPU: energy
+// from nvmlDeviceGetTotalEnergyConsumption (Volta+) when supported, else integration of
+// power; instant power from the NVML_FI_DEV_POWER_INSTANT field where available, else
+// nvmlDeviceGetPowerUsage; SM clock, temperature, utilisation and memory used.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "energy/meter.h"
+
+namespace gt::energy {
+
+class NvmlLibrary;  // the dlopen'ed library (shared by the GPU meters of one session)
+
+struct NvmlGpuInfo {
+  int index = 0;
+  std::string name, uuid;
+  bool energy_counter = false, instant_power = false;
+  std::optional<double> power_limit_w;
+};
+
+struct NvmlProbe {
+  std::shared_ptr<NvmlLibrary> library;  // null when NVML is unavailable
+  std::string driver;
+  std::vector<NvmlGpuInfo> gpus;
+  std::string missing_reason;  // why there is no NVML (empty when found)
+};
+
+// Loads NVML and lists every GPU; never throws for a missing driver (see missing_reason).
+NvmlProbe probe_nvml();
+
+// Picks GPUs from a --gpus value ("" = CUDA_VISIBLE_DEVICES or all; "none"; "0,2"; UUIDs).
+// Throws gt::UsageError naming the unknown index/UUID.
+std::vector<NvmlGpuInfo> select_gpus(const NvmlProbe& probe, const std::string& spec);
+
+// Energy and power are read every sample; SM clock, temperature, utilisation and memory about
+// once a second (every ceil(1000 / interval_ms) samples), since each NVML call costs CPU time.
+std::unique_ptr<Meter> make_nvml_meter(const NvmlProbe& probe, const NvmlGpuInfo& gpu,
+                                       int interval_ms = 100);
+
+}  // namespace gt::energy

@@ -1,0 +1,44 @@
+// The sampler: one background thread that reads a set of meters every interval on the
+// monotonic clock (steady_clock), feeds one Accumulator per meter and optionally keeps every
+// sample. The first and last readings are taken synchronously in start() and stop(), so the
+// window is exactly start()..stop(). It also measures its own CPU time (the overhead).
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "energy/meter.h"
+#include "energy/session.h"
+
+namespace gt::energy {
+
+class Sampler {
+ public:
+  Sampler(std::vector<Meter*> meters, int interval_ms, bool keep_samples);
+  ~Sampler();
+  void start();
+  void stop();  // joins the thread; results below are then stable
+  double duration_s() const { return duration_s_; }
+  const std::vector<Accumulator>& accumulators() const { return acc_; }
+  std::vector<Sample>& samples() { return samples_; }
+  double cpu_s() const { return cpu_s_; }
+
+ private:
+  void read_all(double t);
+  void loop();
+  std::vector<Meter*> meters_;
+  std::chrono::milliseconds interval_;
+  bool keep_;
+  std::vector<Accumulator> acc_;
+  std::vector<Sample> samples_;
+  std::chrono::steady_clock::time_point t0_;
+  double duration_s_ = 0, cpu_s_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace gt::energy

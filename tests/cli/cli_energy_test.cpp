@@ -1,0 +1,225 @@
+// End-to-end tests of `greentrain measure`, `devices` and `carbon` through the real binary
+// (GREENTRAIN_BINARY): `measure -- sleep 0.5` within 5 % with estimated CPU/RAM, no GPU and
+// CO2e; exit codes (CMD's own, 127 when it cannot start, 2 on usage errors); SIGTERM/SIGINT
+// forwarded with the summary still written and marked interrupted; the fake NVML GPU in
+// `devices`; `carbon --list` and conversions.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class CliTest : public ::testing::Test {
+ public:
+  CliTest() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "gt-cli-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    // A machine with no GPU driver and no RAPL, as on CI, whatever this machine has.
+    setenv("GREENTRAIN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
+    setenv("GREENTRAIN_POWERCAP_ROOT", (dir_ + "/no-powercap").c_str(), 1);
+  }
+  ~CliTest() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // Runs greentrain with `args`; `after_start` (if set) gets the pid while it runs.
+  Result run(const std::vector<std::string>& args,
+             const std::function<void(pid_t)>& after_start = nullptr) {
+    const char* bin = std::getenv("GREENTRAIN_BINARY");
+    EXPECT_NE(bin, nullptr);
+    const std::string out = path("stdout"), err = path("stderr");
+    pid_t pid = fork();
+    if (pid == 0) {
+      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int n = open("/dev/null", O_RDONLY);
+      dup2(o, 1);
+      dup2(e, 2);
+      dup2(n, 0);
+      setpgid(0, 0);  // not in the test runner's terminal group
+      std::vector<char*> argv{const_cast<char*>(bin)};
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(bin, argv.data());
+      _exit(126);
+    }
+    if (after_start) after_start(pid);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+ private:
+  std::string dir_;
+};
+
+TEST_F(CliTest, MeasureSleepIsTimedAndEstimated) {
+  Result r =
+      run({"measure", "--json", path("m.json"), "--trace", path("t.csv"), "--", "sleep", "0.5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(slurp(path("m.json")));
+  EXPECT_NEAR(j["duration_s"].get<double>(), 0.5, 0.025);
+  EXPECT_TRUE(j["gpu_energy_j"].is_null());
+  EXPECT_EQ(j["exit_code"], 0);
+  EXPECT_EQ(j["interrupted"], false);
+  bool cpu = false, ram = false;
+  for (const auto& c : j["components"]) {
+    EXPECT_NE(c["component"], "gpu");
+    if (c["component"] == "cpu") cpu = c["source"] == "estimated";
+    if (c["component"] == "ram") ram = c["source"] == "estimated";
+  }
+  EXPECT_TRUE(cpu);
+  EXPECT_TRUE(ram);
+  const double e = j["energy_j"].get<double>();
+  EXPECT_GT(e, 0);
+  // CO2e = kWh × World 481 g/kWh × PUE 1.
+  EXPECT_NEAR(j["co2e_g"].get<double>(), e / 3.6e6 * 481.0, 1e-12);
+  EXPECT_EQ(j["carbon"]["intensity_g_per_kwh"], 481.0);
+  EXPECT_NE(r.err.find("total (gpu+cpu+ram)"), std::string::npos);
+  EXPECT_NE(r.err.find("CO2e"), std::string::npos);
+  EXPECT_TRUE(slurp(path("t.csv")).rfind("t_s,component,device,power_w,energy_j", 0) == 0);
+}
+
+TEST_F(CliTest, MeasurePassesExitCodeAndOutput) {
+  Result r = run({"measure", "--country", "FRA", "--", "sh", "-c", "echo hello; exit 3"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(r.out, "hello\n");  // the child's stdout stays clean; the table goes to stderr
+  EXPECT_NE(r.err.find("France (FRA)"), std::string::npos);
+}
+
+TEST_F(CliTest, MeasureNonexistentCommandExits127) {
+  Result r = run({"measure", "--", "/nonexistent"});
+  EXPECT_EQ(r.code, 127);
+  EXPECT_NE(r.err.find("cannot start '/nonexistent'"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, MeasureUsageErrorsExit2WithOneLine) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"measure"},
+                                             {"measure", "--interval-ms", "5", "--", "true"},
+                                             {"measure", "--country", "XYZ", "--", "true"},
+                                             {"measure", "--wall", "bogus", "--", "true"},
+                                             {"measure", "--idle", "ten", "--", "true"},
+                                             {"measure", "--pue", "0.5", "--", "true"}}) {
+    Result r = run(args);
+    EXPECT_EQ(r.code, 2) << args[1] << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("greentrain: ", 0), 0u) << r.err;
+  }
+  Result r = run({"measure", "--country", "XYZ", "--", "true"});
+  EXPECT_NE(r.err.find("closest"), std::string::npos) << r.err;
+}
+
+void signal_test(CliTest* t, int sig, const std::string& json) {
+  auto t0 = std::chrono::steady_clock::now();
+  Result r = t->run({"measure", "--json", json, "--", "sleep", "30"}, [sig](pid_t pid) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    kill(pid, sig);
+  });
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(took, 10.0);                  // the child was stopped, not waited for
+  EXPECT_EQ(r.code, 128 + sig) << r.err;  // sleep died of the forwarded signal
+  auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(j["interrupted"], true);
+  EXPECT_GT(j["duration_s"].get<double>(), 0.1);  // start-up takes part of the 0.6 s
+  EXPECT_NE(r.err.find("(interrupted)"), std::string::npos);
+}
+
+TEST_F(CliTest, SigtermIsForwardedAndSummaryWritten) {
+  signal_test(this, SIGTERM, path("term.json"));
+}
+
+TEST_F(CliTest, SigintIsForwardedAndSummaryWritten) { signal_test(this, SIGINT, path("int.json")); }
+
+TEST_F(CliTest, IdleBaselineReportsNet) {
+  Result r = run({"measure", "--idle", "300ms", "--json", path("i.json"), "--", "sleep", "0.2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(slurp(path("i.json")));
+  EXPECT_TRUE(j["net_energy_j"].is_number());
+  for (const auto& c : j["components"]) EXPECT_TRUE(c["idle_power_w"].is_number());
+}
+
+TEST_F(CliTest, DevicesExplainsMissingMeters) {
+  Result r = run({"devices", "--json", path("d.json")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("NVIDIA GPUs (NVML)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no NVIDIA driver"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("RAPL"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tdp-linear"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(slurp(path("d.json")));
+  EXPECT_TRUE(j["gpus"].empty());
+}
+
+TEST_F(CliTest, DevicesListsFakeGpu) {
+  std::ofstream(path("nvml.txt")) << "gpus=1\ngpu0.name=Fake H100\ngpu0.uuid=GPU-1234\n";
+  setenv("GREENTRAIN_NVML_LIB", FAKE_NVML_PATH, 1);
+  setenv("GREENTRAIN_FAKE_NVML", path("nvml.txt").c_str(), 1);
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  Result r = run({"devices"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Fake H100 GPU-1234"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nvml-energy-counter"), std::string::npos) << r.out;
+  Result bad = run({"devices", "--gpus", "3"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("no GPU '3'"), std::string::npos) << bad.err;
+  std::ofstream(path("nvml.txt")) << "gpus=1\ngpu0.power_w=120\n";
+  Result m = run({"measure", "--json", path("g.json"), "--", "sleep", "0.3"});
+  ASSERT_EQ(m.code, 0) << m.err;
+  auto j = nlohmann::json::parse(slurp(path("g.json")));
+  EXPECT_NEAR(j["gpu_energy_j"].get<double>(), 120 * j["duration_s"].get<double>(),
+              0.05 * 120 * j["duration_s"].get<double>());
+}
+
+TEST_F(CliTest, CarbonListAndConvert) {
+  Result r = run({"carbon", "--list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("FRA   France"), std::string::npos);
+  EXPECT_NE(r.out.find("gcp:europe-west1"), std::string::npos);
+  EXPECT_NE(r.out.find("azure:westeurope"), std::string::npos);
+  EXPECT_NE(r.out.find("CC BY 4.0"), std::string::npos);
+  Result c = run({"carbon", "--kwh", "2", "--country", "FRA", "--pue", "1.5"});
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.out.find("-> 168 g CO2e"), std::string::npos) << c.out;  // 2 × 1.5 × 56
+  Result bad = run({"carbon", "--region", "gcp:mars-1"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("closest"), std::string::npos);
+}
+
+TEST_F(CliTest, HelpWorksForEveryVerb) {
+  for (const char* verb : {"measure", "devices", "carbon"}) {
+    Result r = run({verb, "--help"});
+    EXPECT_EQ(r.code, 0) << verb;
+    EXPECT_NE(r.out.find("--"), std::string::npos);
+  }
+  EXPECT_NE(run({"measure", "--help"}).out.find("--interval-ms"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,171 @@
+// NVML meter against the fake libnvidia-ml (fake_nvml.cpp): missing library, init errors, two
+// GPUs with and without the energy counter, the instant-power field, GPU selection, errors.
+#include "energy/nvml.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/error.h"
+#include "energy/session.h"
+#include "test_util.h"
+
+namespace gt::energy {
+namespace {
+using testing::ScopedEnv;
+using testing::TempDir;
+using testing::write_file;
+
+class NvmlTest : public ::testing::Test {
+ protected:
+  void script(const std::string& text) { write_file(dir / "nvml.txt", text); }
+  TempDir dir;
+  ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
+  ScopedEnv fake{"GREENTRAIN_FAKE_NVML", dir / "nvml.txt"};
+  ScopedEnv no_rapl{"GREENTRAIN_POWERCAP_ROOT", dir / "no-powercap"};
+};
+
+TEST_F(NvmlTest, MissingLibraryIsExplainedNotThrown) {
+  ScopedEnv missing("GREENTRAIN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1");
+  NvmlProbe p = probe_nvml();
+  EXPECT_EQ(p.library, nullptr);
+  EXPECT_NE(p.missing_reason.find("could not be loaded"), std::string::npos) << p.missing_reason;
+  EXPECT_NE(p.missing_reason.find("no NVIDIA driver"), std::string::npos);
+  MeterOptions o;
+  Session s(o);  // no GPUs requested explicitly: a machine without a driver still works
+  EXPECT_EQ(s.environment()["gpus"].size(), 0u);
+}
+
+TEST_F(NvmlTest, InitErrorIsReported) {
+  script("init_error=9\ngpus=1\n");
+  NvmlProbe p = probe_nvml();
+  EXPECT_EQ(p.library, nullptr);
+  EXPECT_NE(p.missing_reason.find("nvmlInit failed: Driver Not Loaded"), std::string::npos)
+      << p.missing_reason;
+  MeterOptions o;
+  o.gpus = "0";
+  EXPECT_THROW(Session{o}, UsageError);
+}
+
+TEST_F(NvmlTest, ProbeListsGpusAndCapabilities) {
+  script(
+      "driver=550.54\ngpus=2\ngpu0.name=Fake H100\ngpu0.uuid=GPU-aaaa-1111\ngpu0.instant=1\n"
+      "gpu0.power_limit_w=700\ngpu1.energy=0\n");
+  NvmlProbe p = probe_nvml();
+  ASSERT_NE(p.library, nullptr) << p.missing_reason;
+  EXPECT_EQ(p.driver, "550.54");
+  ASSERT_EQ(p.gpus.size(), 2u);
+  EXPECT_EQ(p.gpus[0].name, "Fake H100");
+  EXPECT_TRUE(p.gpus[0].energy_counter);
+  EXPECT_TRUE(p.gpus[0].instant_power);
+  EXPECT_DOUBLE_EQ(*p.gpus[0].power_limit_w, 700.0);
+  EXPECT_FALSE(p.gpus[1].energy_counter);
+  EXPECT_FALSE(p.gpus[1].instant_power);
+}
+
+TEST_F(NvmlTest, SelectByIndexUuidEnvAndErrors) {
+  script("gpus=3\ngpu1.uuid=GPU-bbbb-2222\n");
+  NvmlProbe p = probe_nvml();
+  {
+    ScopedEnv cvd("CUDA_VISIBLE_DEVICES", "2");
+    EXPECT_EQ(select_gpus(p, "").size(), 1u);
+    EXPECT_EQ(select_gpus(p, "")[0].index, 2);
+    EXPECT_EQ(select_gpus(p, "all").size(), 3u);
+  }
+  {
+    ScopedEnv cvd("CUDA_VISIBLE_DEVICES", "");
+    EXPECT_TRUE(select_gpus(p, "").empty());
+  }
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  EXPECT_EQ(select_gpus(p, "").size(), 3u);
+  auto two = select_gpus(p, "0,2");
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[1].index, 2);
+  auto by_uuid = select_gpus(p, "GPU-bbbb-2222");
+  ASSERT_EQ(by_uuid.size(), 1u);
+  EXPECT_EQ(by_uuid[0].index, 1);
+  EXPECT_TRUE(select_gpus(p, "none").empty());
+  try {
+    select_gpus(p, "0,7");
+    FAIL() << "expected a usage error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("no GPU '7'"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(NvmlTest, TwoGpusCounterAndIntegrationAgreeWithPower) {
+  script(
+      "gpus=2\ngpu0.power_w=200\ngpu0.energy_start_mj=5000000\ngpu0.instant=1\n"
+      "gpu1.power_w=80\ngpu1.energy=0\n");
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  MeterOptions o;
+  o.interval_ms = 20;
+  Session s(o);
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  Summary sum = s.stop();
+  ASSERT_GE(sum.components.size(), 2u);
+  const ComponentEnergy* g0 = nullptr;
+  const ComponentEnergy* g1 = nullptr;
+  for (const auto& c : sum.components) {
+    if (c.component == "gpu" && c.device == "0") g0 = &c;
+    if (c.component == "gpu" && c.device == "1") g1 = &c;
+  }
+  ASSERT_TRUE(g0 && g1);
+  EXPECT_EQ(g0->model, "nvml-energy-counter");
+  EXPECT_EQ(g0->source, "measured");
+  EXPECT_EQ(g1->model, "nvml-power-usage-integrated");
+  // Constant power: energy = P × duration (counter has 1 mJ resolution, sampling jitter small).
+  EXPECT_NEAR(g0->energy_j, 200 * sum.duration_s, 0.03 * 200 * sum.duration_s);
+  EXPECT_NEAR(g1->energy_j, 80 * sum.duration_s, 0.01 * 80 * sum.duration_s);
+  EXPECT_NEAR(g0->peak_power_w, 200, 2.0);  // peak >= average, which jitters slightly
+  EXPECT_NEAR(sum.component_energy_j("gpu"), g0->energy_j + g1->energy_j, 1e-9);
+  bool noted = false;
+  for (const auto& n : sum.notes) noted |= n.find("GPU 1: no NVML energy counter") == 0;
+  EXPECT_TRUE(noted);
+  // GPU extras (read about once a second) travel with the samples.
+  bool extras = false;
+  for (const auto& smp : sum.samples)
+    if (smp.component == "gpu")
+      extras = extras || (smp.sm_clock_mhz == 1410.0 && smp.temperature_c == 55.0 &&
+                          smp.utilization_pct == 97.0 && smp.memory_used_mb == 1024.0);
+  EXPECT_TRUE(extras);
+  auto env = s.environment();
+  ASSERT_EQ(env["gpus"].size(), 2u);
+  EXPECT_EQ(env["gpus"][0]["uuid"], "GPU-fake-0");
+  EXPECT_EQ(env["gpus"][0]["power_limit_w"], 700.0);
+}
+
+TEST_F(NvmlTest, InstantPowerFieldIsPreferredOverPowerUsage) {
+  script("gpus=1\ngpu0.power_w=200\ngpu0.instant=1\ngpu0.instant_w=250\ngpu0.energy=0\n");
+  MeterOptions o;
+  o.gpus = "0";
+  o.interval_ms = 20;
+  Session s(o);
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Summary sum = s.stop();
+  ASSERT_FALSE(sum.components.empty());
+  EXPECT_EQ(sum.components[0].model, "nvml-instant-power-integrated");
+  EXPECT_NEAR(sum.components[0].avg_power_w, 250, 1.0);
+}
+
+TEST_F(NvmlTest, FailingPowerReadsGiveANoteNotZero) {
+  script("gpus=1\ngpu0.energy=0\ngpu0.power_error=999\n");
+  MeterOptions o;
+  o.gpus = "0";
+  o.interval_ms = 20;
+  Session s(o);
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  Summary sum = s.stop();
+  for (const auto& c : sum.components) EXPECT_NE(c.component, "gpu");
+  bool noted = false;
+  for (const auto& n : sum.notes)
+    noted |= n.find("gpu 0") == 0 && n.find("no reading") != std::string::npos;
+  EXPECT_TRUE(noted);
+  EXPECT_TRUE(sum.to_json()["gpu_energy_j"].is_null());
+}
+
+}  // namespace
+}  // namespace gt::energy

@@ -1,0 +1,132 @@
+// Session: idle baseline and net energy, repeated start/stop, interruption flag, misuse errors,
+// the JSON keys of contract 1, the trace CSV, and the sampler's own CPU time.
+#include "energy/session.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "common/error.h"
+#include "energy/summary_table.h"
+#include "test_util.h"
+
+namespace gt::energy {
+namespace {
+using testing::ScopedEnv;
+using testing::TempDir;
+using testing::write_file;
+
+class SessionTest : public ::testing::Test {
+ protected:
+  SessionTest() { write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=150\n"); }
+  MeterOptions options() {
+    MeterOptions o;
+    o.interval_ms = 20;
+    o.cpu_tdp_w = 40;
+    o.ram_watts = 4;
+    o.gpus = "0";
+    return o;
+  }
+  TempDir dir;
+  ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
+  ScopedEnv fake{"GREENTRAIN_FAKE_NVML", dir / "nvml.txt"};
+  ScopedEnv no_rapl{"GREENTRAIN_POWERCAP_ROOT", dir / "none"};
+};
+
+TEST_F(SessionTest, IdleBaselineGivesNetEnergy) {
+  Session s(options());
+  s.measure_idle(0.2);
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Summary sum = s.stop();
+  for (const auto& c : sum.components) {
+    ASSERT_TRUE(c.idle_power_w) << c.component;
+    ASSERT_TRUE(c.net_energy_j) << c.component;
+    EXPECT_NEAR(*c.net_energy_j, c.energy_j - *c.idle_power_w * sum.duration_s, 1e-9);
+  }
+  // Constant fake GPU power and constant RAM watts: net energy of those is ~0.
+  for (const auto& c : sum.components)
+    if (c.component != "cpu") EXPECT_NEAR(*c.net_energy_j, 0.0, 0.05 * c.energy_j) << c.component;
+  ASSERT_TRUE(sum.net_energy_j);
+  double net = 0;
+  for (const auto& c : sum.components) net += *c.net_energy_j;
+  EXPECT_NEAR(*sum.net_energy_j, net, 1e-9);
+}
+
+TEST_F(SessionTest, RepeatedWindowsAndMisuse) {
+  Session s(options());
+  EXPECT_THROW(s.stop(), Error);
+  s.start();
+  EXPECT_THROW(s.start(), Error);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Summary a = s.stop();
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  s.mark_interrupted();
+  Summary b = s.stop();
+  EXPECT_FALSE(a.interrupted);
+  EXPECT_TRUE(b.interrupted);
+  EXPECT_GT(b.duration_s, a.duration_s);
+  EXPECT_NEAR(b.component_energy_j("gpu"), 150 * b.duration_s, 0.05 * 150 * b.duration_s);
+  EXPECT_NEAR(
+      b.energy_j,
+      b.component_energy_j("gpu") + b.component_energy_j("cpu") + b.component_energy_j("ram"),
+      1e-9);
+  EXPECT_FALSE(b.net_energy_j);  // no idle baseline: no net energy, not a zero
+}
+
+TEST_F(SessionTest, IntervalBoundsAreUsageErrors) {
+  MeterOptions o = options();
+  o.interval_ms = 5;
+  EXPECT_THROW(Session{o}, UsageError);
+  o.interval_ms = 60001;
+  EXPECT_THROW(Session{o}, UsageError);
+}
+
+TEST_F(SessionTest, JsonTraceAndTable) {
+  Session s(options());
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  Summary sum = s.stop();
+  auto j = sum.to_json();
+  for (const char* key :
+       {"duration_s", "energy_j", "gpu_energy_j", "cpu_energy_j", "ram_energy_j", "wall_energy_j",
+        "net_energy_j", "avg_power_w", "components", "interrupted", "sampler_cpu_s"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_TRUE(j["wall_energy_j"].is_null());
+  EXPECT_TRUE(j["net_energy_j"].is_null());
+  EXPECT_EQ(j["components"][0]["component"], "gpu");
+  EXPECT_EQ(j["components"][0]["source"], "measured");
+  const std::string path = dir / "trace.csv";
+  write_trace_csv(sum, path);
+  std::ifstream in(path);
+  std::string header, row;
+  std::getline(in, header);
+  EXPECT_EQ(header,
+            "t_s,component,device,power_w,energy_j,sm_clock_mhz,temperature_c,utilization_pct,"
+            "memory_used_mb");
+  int rows = 0;
+  while (std::getline(in, row)) ++rows;
+  EXPECT_EQ(rows, static_cast<int>(sum.samples.size()));
+  EXPECT_GT(rows, 6);
+  EXPECT_THROW(write_trace_csv(sum, "/nonexistent/dir/t.csv"), Error);
+  const std::string table = format_summary_table(sum);
+  EXPECT_NE(table.find("nvml-energy-counter"), std::string::npos);
+  EXPECT_NE(table.find("total (gpu+cpu+ram)"), std::string::npos);
+}
+
+TEST_F(SessionTest, SamplerOverheadIsSmall) {
+  MeterOptions o = options();
+  o.interval_ms = 10;
+  Session s(o);
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Summary sum = s.stop();
+  // 50 reads of three meters: well under 5 % of one core even at 10 ms on a busy CI machine.
+  EXPECT_GT(sum.sampler_cpu_s, 0.0);
+  EXPECT_LT(sum.sampler_cpu_s / sum.duration_s, 0.05);
+}
+
+}  // namespace
+}  // namespace gt::energy
