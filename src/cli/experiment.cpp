@@ -42,12 +42,13 @@ int do_init(const ExperimentArgs& a) {
     return 0;
   }
   if (std::filesystem::exists(a.out) && !a.force)
-    throw gt::UsageError(fmt::format("experiment init: {} exists; pass --force to overwrite it",
-                                     a.out));
+    throw gt::UsageError(
+        fmt::format("experiment init: {} exists; pass --force to overwrite it", a.out));
   std::ofstream(a.out) << text;
-  std::cout << fmt::format("wrote {} (from the '{}' plan); edit it, check it with `greentrain "
-                           "experiment plan {}`, run it with `greentrain experiment run {}`\n",
-                           a.out, a.from, a.out, a.out);
+  std::cout << fmt::format(
+      "wrote {} (from the '{}' plan); edit it, check it with `greentrain "
+      "experiment plan {}`, run it with `greentrain experiment run {}`\n",
+      a.out, a.from, a.out, a.out);
   return 0;
 }
 
@@ -102,7 +103,8 @@ int do_plan(const ExperimentArgs& a) {
     }
     total += plan.design.idle_baseline_s *
              (1 + (plan.design.idle_every > 0
-                       ? static_cast<double>(design.runs.size() / static_cast<size_t>(plan.design.idle_every))
+                       ? static_cast<double>(design.runs.size() /
+                                             static_cast<size_t>(plan.design.idle_every))
                        : 0.0));
     std::cout << fmt::format("estimated duration: {} (from {} finished runs in {})\n",
                              ex::format_duration(total), n, a.db);
@@ -122,12 +124,14 @@ int do_run(const ExperimentArgs& a) {
 
 int do_status(const ExperimentArgs& a) {
   if (!std::filesystem::exists(a.db))
-    throw gt::Error(fmt::format("{}: no such database (run an experiment first, or --db PATH)",
-                                a.db));
+    throw gt::Error(
+        fmt::format("{}: no such database (run an experiment first, or --db PATH)", a.db));
   ex::Store store(a.db, ex::Store::Mode::read_only);
   std::vector<ex::ExperimentRecord> list;
-  if (!a.experiment.empty()) list.push_back(store.experiment(a.experiment));
-  else list = store.experiments();
+  if (!a.experiment.empty())
+    list.push_back(store.experiment(a.experiment));
+  else
+    list = store.experiments();
   if (list.empty()) std::cout << a.db << ": no experiments\n";
   for (const auto& e : list) {
     int ok = 0, failed = 0, aborted = 0, warm = 0;
@@ -193,7 +197,8 @@ void add_experiment(CLI::App& app, Action& run) {
   st->add_option("--experiment", args->experiment, "Only this experiment");
   st->callback([&run, args] { run = [args] { return do_status(*args); }; });
 
-  auto* m = sub->add_subcommand("merge", "Combine databases of the same plan run on several machines");
+  auto* m =
+      sub->add_subcommand("merge", "Combine databases of the same plan run on several machines");
   m->add_option("out", args->merge_out, "Output database (created if missing)")->required();
   m->add_option("inputs", args->merge_in, "Input databases")->required();
   m->callback([&run, args] { run = [args] { return do_merge(*args); }; });

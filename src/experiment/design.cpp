@@ -20,8 +20,8 @@ std::uint64_t splitmix64(std::uint64_t x) {
 }
 
 std::int64_t block_seed(std::uint64_t plan_seed, int block) {
-  return static_cast<std::int64_t>(splitmix64(plan_seed * 1000003ULL + static_cast<unsigned>(block)) &
-                                   0x7fffffffULL);
+  return static_cast<std::int64_t>(
+      splitmix64(plan_seed * 1000003ULL + static_cast<unsigned>(block)) & 0x7fffffffULL);
 }
 
 }  // namespace
@@ -67,7 +67,8 @@ ExpandedDesign expand(const Plan& plan) {
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
     if (plan.design.order == "randomized-blocks")
       for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-    for (int c : order) d.runs.push_back({++index, c, b, b, false, block_seed(plan.design.seed, b)});
+    for (int c : order)
+      d.runs.push_back({++index, c, b, b, false, block_seed(plan.design.seed, b)});
   }
   return d;
 }
@@ -84,8 +85,8 @@ std::vector<PlannedRun> shard_runs(const std::vector<PlannedRun>& runs, int shar
 std::pair<int, int> parse_shard(const std::string& text) {
   int i = 0, n = 0;
   char slash = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c", &i, &slash, &n, &extra) != 3 || slash != '/' ||
-      n < 1 || i < 1 || i > n)
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &i, &slash, &n, &extra) != 3 || slash != '/' || n < 1 ||
+      i < 1 || i > n)
     throw gt::UsageError(
         fmt::format("--shard {}: expected i/n with 1 <= i <= n, e.g. --shard 2/4", text));
   return {i, n};

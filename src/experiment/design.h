@@ -15,7 +15,7 @@
 namespace gt::experiment {
 
 struct Configuration {
-  int index = 0;  // 0 = the benchmark
+  int index = 0;                                            // 0 = the benchmark
   std::vector<std::pair<std::string, std::string>> values;  // plan order
   bool benchmark = false;
   std::string label() const;  // "precision=fp16 batch_size=32"

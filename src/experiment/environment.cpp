@@ -35,7 +35,8 @@ nlohmann::json host_environment() {
     }
   j["cpu_cores"] = std::thread::hardware_concurrency();
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  if (pages > 0 && page > 0) j["ram_bytes"] = static_cast<double>(pages) * static_cast<double>(page);
+  if (pages > 0 && page > 0)
+    j["ram_bytes"] = static_cast<double>(pages) * static_cast<double>(page);
   std::ifstream osr("/etc/os-release");
   for (std::string line; std::getline(osr, line);)
     if (line.rfind("PRETTY_NAME=", 0) == 0) {

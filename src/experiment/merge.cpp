@@ -48,8 +48,7 @@ std::pair<int, int> merge_stores(const std::string& out_path,
       for (const auto& s : src.sessions(e.id)) {
         std::int64_t mapped = 0;
         for (const auto& x : existing)
-          if (x.started_at == s.started_at && x.host == s.host && x.shard == s.shard)
-            mapped = x.id;
+          if (x.started_at == s.started_at && x.host == s.host && x.shard == s.shard) mapped = x.id;
         session_new[s.id] = mapped == 0;
         if (!mapped) {
           auto copy = s;

@@ -4,12 +4,12 @@
 
 #include <fmt/core.h>
 #include <openssl/evp.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "common/error.h"
 #include "experiment/template.h"
@@ -143,8 +143,7 @@ void check_builtin_level(const PlanReader& r, const toml::node& n, const std::st
   if (factor == "precision" &&
       std::find(kPrecisions.begin(), kPrecisions.end(), v) == kPrecisions.end())
     bad("one of " + join(kPrecisions));
-  if ((factor == "batch_size" || factor == "epochs") && !positive_int(v))
-    bad("a positive integer");
+  if ((factor == "batch_size" || factor == "epochs") && !positive_int(v)) bad("a positive integer");
   if (factor == "neurons") {
     std::stringstream ss(v);
     std::string part;
@@ -163,8 +162,7 @@ void check_builtin_level(const PlanReader& r, const toml::node& n, const std::st
 }  // namespace
 
 bool is_builtin_factor(const std::string& name) {
-  return std::find(kBuiltinFactors.begin(), kBuiltinFactors.end(), name) !=
-         kBuiltinFactors.end();
+  return std::find(kBuiltinFactors.begin(), kBuiltinFactors.end(), name) != kBuiltinFactors.end();
 }
 
 const Factor* Plan::factor(const std::string& n) const {
@@ -179,18 +177,18 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    throw gt::Error(fmt::format("{}:{}:{}: TOML syntax error: {}", source,
-                                e.source().begin.line, e.source().begin.column,
-                                e.description()));
+    throw gt::Error(fmt::format("{}:{}:{}: TOML syntax error: {}", source, e.source().begin.line,
+                                e.source().begin.column, e.description()));
   }
   Plan p;
   p.path = source;
   p.text = text;
-  r.only_keys(root, "the plan",
-              {"name", "description", "workload", "benchmark", "factors", "design", "carbon",
-               "meters"});
+  r.only_keys(
+      root, "the plan",
+      {"name", "description", "workload", "benchmark", "factors", "design", "carbon", "meters"});
   auto name = r.str(root, "name", "plan");
-  if (!name || name->empty()) r.fail(root.source(), "missing 'name = \"...\"' (the experiment name)");
+  if (!name || name->empty())
+    r.fail(root.source(), "missing 'name = \"...\"' (the experiment name)");
   p.name = *name;
   p.description = r.str(root, "description", "plan").value_or("");
 
@@ -201,8 +199,8 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   p.workload.kind = *kind;
   if (*kind == "builtin") {
     r.only_keys(w, "[workload] (kind = \"builtin\")",
-                {"kind", "dataset", "model", "device", "optimizer", "lr", "validation",
-                 "data_dir", "timeout_s"});
+                {"kind", "dataset", "model", "device", "optimizer", "lr", "validation", "data_dir",
+                 "timeout_s"});
     p.workload.dataset = r.str(w, "dataset", "workload").value_or(p.workload.dataset);
     p.workload.model = r.str(w, "model", "workload").value_or(p.workload.model);
     p.workload.device = r.str(w, "device", "workload").value_or(p.workload.device);
@@ -236,8 +234,9 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   for (auto&& [fname, node_ptr] : in_order) {
     const toml::node& node = *node_ptr;
     bool ident = !fname.empty() && !std::isdigit(static_cast<unsigned char>(fname[0])) &&
-                 std::all_of(fname.begin(), fname.end(),
-                             [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+                 std::all_of(fname.begin(), fname.end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                 });
     if (!ident)
       r.fail(node, fmt::format("factor name '{}': expected letters, digits and _", fname));
     if (p.workload.kind == "builtin" && !is_builtin_factor(fname))
@@ -245,8 +244,8 @@ Plan parse_plan(const std::string& text, const std::string& source) {
                                "of: {} (use kind = \"command\" for other factors)",
                                fname, join(kBuiltinFactors)));
     if (!node.is_array())
-      r.fail(node, fmt::format("factors.{} must be a list of levels, e.g. [\"fp32\", \"fp16\"]",
-                               fname));
+      r.fail(node,
+             fmt::format("factors.{} must be a list of levels, e.g. [\"fp32\", \"fp16\"]", fname));
     const auto& arr = *node.as_array();
     if (arr.empty())
       r.fail(node, fmt::format("factors.{} is an empty list; expected at least one level", fname));
@@ -296,20 +295,22 @@ Plan parse_plan(const std::string& text, const std::string& source) {
       r.fail(*d->get("type"), fmt::format("design.type = \"{}\": expected \"factorial\" or "
                                           "\"one-at-a-time\"",
                                           D.type));
-    D.repeats = static_cast<int>(
-        r.integer(*d, "repeats", "design", 2, 100000,
-                  " (statistics need at least two repeats per configuration)")
-            .value_or(D.repeats));
+    D.repeats =
+        static_cast<int>(r.integer(*d, "repeats", "design", 2, 100000,
+                                   " (statistics need at least two repeats per configuration)")
+                             .value_or(D.repeats));
     D.order = r.str(*d, "order", "design").value_or(D.order);
     if (D.order != "randomized-blocks" && D.order != "sequential")
       r.fail(*d->get("order"), fmt::format("design.order = \"{}\": expected "
                                            "\"randomized-blocks\" or \"sequential\"",
                                            D.order));
     D.seed = static_cast<std::uint64_t>(r.integer(*d, "seed", "design", 0, INT64_MAX).value_or(1));
-    D.warmup_runs = static_cast<int>(r.integer(*d, "warmup_runs", "design", 0, 1000).value_or(D.warmup_runs));
+    D.warmup_runs =
+        static_cast<int>(r.integer(*d, "warmup_runs", "design", 0, 1000).value_or(D.warmup_runs));
     D.cooldown_s = r.number(*d, "cooldown_s", "design", 0, 86400).value_or(0);
     D.cooldown_until_gpu_c = r.number(*d, "cooldown_until_gpu_c", "design", 10, 110);
-    D.cooldown_max_s = r.number(*d, "cooldown_max_s", "design", 0, 86400).value_or(D.cooldown_max_s);
+    D.cooldown_max_s =
+        r.number(*d, "cooldown_max_s", "design", 0, 86400).value_or(D.cooldown_max_s);
     D.idle_baseline_s = r.number(*d, "idle_baseline_s", "design", 0, 3600).value_or(0);
     D.idle_every = static_cast<int>(r.integer(*d, "idle_every", "design", 0, 1000000).value_or(0));
   }
@@ -378,8 +379,11 @@ nlohmann::json Plan::canonical_json() const {
   const auto& W = workload;
   j["workload"] = {{"kind", W.kind}, {"timeout_s", W.timeout_s}};
   if (W.kind == "builtin") {
-    j["workload"].update({{"dataset", W.dataset}, {"model", W.model}, {"device", W.device},
-                          {"optimizer", W.optimizer}, {"data_dir", W.data_dir}});
+    j["workload"].update({{"dataset", W.dataset},
+                          {"model", W.model},
+                          {"device", W.device},
+                          {"optimizer", W.optimizer},
+                          {"data_dir", W.data_dir}});
     if (W.lr) j["workload"]["lr"] = *W.lr;
     if (W.validation) j["workload"]["validation"] = *W.validation;
   } else {
@@ -390,8 +394,11 @@ nlohmann::json Plan::canonical_json() const {
   j["benchmark"] = nlohmann::json::array();
   for (const auto& [k, v] : benchmark) j["benchmark"].push_back({k, v});
   const auto& D = design;
-  j["design"] = {{"type", D.type}, {"repeats", D.repeats}, {"order", D.order},
-                 {"seed", D.seed}, {"warmup_runs", D.warmup_runs}};
+  j["design"] = {{"type", D.type},
+                 {"repeats", D.repeats},
+                 {"order", D.order},
+                 {"seed", D.seed},
+                 {"warmup_runs", D.warmup_runs}};
   // cooling, idle, carbon and meters settings do not change which runs exist or what they
   // mean, so they stay out of the hash: a shard on another machine may use other meters.
   return j;

@@ -5,9 +5,8 @@
 // "file:line: what is wrong; what was expected". The plan hash (sha256 of a canonical JSON form)
 // identifies the plan in the results database: comments and layout do not change it.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,12 +27,12 @@ struct Workload {
   std::string dataset = "fashion-mnist";
   std::string model = "mlp";  // architecture family; neurons give the hidden sizes
   std::string device = "auto";
-  std::string optimizer;             // empty = trainer default
+  std::string optimizer;  // empty = trainer default
   std::optional<double> lr, validation;
-  std::string data_dir;              // empty = trainer default
+  std::string data_dir;  // empty = trainer default
   // command
-  std::string command;   // template with {factor}, {seed}, {run_id}, {block}, {repeat}
-  std::string workdir;   // empty = current directory
+  std::string command;  // template with {factor}, {seed}, {run_id}, {block}, {repeat}
+  std::string workdir;  // empty = current directory
   // both
   double timeout_s = 0;  // 0 = no limit; a run past it is killed and recorded failed
 };
@@ -57,7 +56,7 @@ struct Plan {
   std::string name;
   std::string description;
   Workload workload;
-  std::vector<Factor> factors;  // plan order
+  std::vector<Factor> factors;                                 // plan order
   std::vector<std::pair<std::string, std::string>> benchmark;  // one level per factor, plan order
   Design design;
   carbon::CarbonOptions carbon;

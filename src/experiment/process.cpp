@@ -158,10 +158,11 @@ ChildResult run_child(const ChildSpec& spec, const std::function<bool()>& stop_r
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   kill(-pid, SIGKILL);  // leftovers of the group (a shell's children)
-  result.duration_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) result.exit_code = -WTERMSIG(status);
+  result.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (WIFEXITED(status))
+    result.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    result.exit_code = -WTERMSIG(status);
   return result;
 }
 

@@ -114,8 +114,10 @@ RunOutcome Runner::run() {
   intensity_ = carbon::resolve(plan_.carbon);
   auto env = host_environment();
   env["energy"] = session_->environment();
-  env["carbon"] = {{"g_per_kwh", intensity_.g_per_kwh}, {"label", intensity_.label},
-                   {"source", intensity_.source}, {"year", intensity_.year},
+  env["carbon"] = {{"g_per_kwh", intensity_.g_per_kwh},
+                   {"label", intensity_.label},
+                   {"source", intensity_.source},
+                   {"year", intensity_.year},
                    {"pue", plan_.carbon.pue}};
 
   if (!resuming) {
@@ -150,17 +152,15 @@ RunOutcome Runner::run() {
     if (!done.count(r.run_index)) todo.push_back(r);
   outcome_.already_done = outcome_.planned - static_cast<int>(todo.size());
 
-  log_ << fmt::format("experiment '{}' ({}): {} configurations x {} repeats{} = {} runs{}; {}\n",
-                      exp_.name, opt_.db_path, design_.configs.size(), plan_.design.repeats,
-                      plan_.design.warmup_runs
-                          ? fmt::format(" + {} warm-up", plan_.design.warmup_runs)
-                          : "",
-                      design_.runs.size(), shard_text.empty() ? "" : ", shard " + shard_text,
-                      todo.empty() ? "all done, nothing to run"
-                      : outcome_.already_done
-                          ? fmt::format("resuming: {} done, {} to run", outcome_.already_done,
-                                        todo.size())
-                          : fmt::format("{} to run", todo.size()));
+  log_ << fmt::format(
+      "experiment '{}' ({}): {} configurations x {} repeats{} = {} runs{}; {}\n", exp_.name,
+      opt_.db_path, design_.configs.size(), plan_.design.repeats,
+      plan_.design.warmup_runs ? fmt::format(" + {} warm-up", plan_.design.warmup_runs) : "",
+      design_.runs.size(), shard_text.empty() ? "" : ", shard " + shard_text,
+      todo.empty() ? "all done, nothing to run"
+      : outcome_.already_done
+          ? fmt::format("resuming: {} done, {} to run", outcome_.already_done, todo.size())
+          : fmt::format("{} to run", todo.size()));
   log_.flush();
   if (todo.empty()) return outcome_;
 
@@ -194,10 +194,11 @@ RunOutcome Runner::run() {
   }
   outcome_.interrupted = guard_.requested();
   const int left = outcome_.planned - outcome_.already_done - outcome_.ok - outcome_.failed;
-  log_ << fmt::format("{}experiment '{}': {} ok, {} failed, {} aborted this session; {} of {} "
-                      "runs left. Results in {}\n",
-                      outcome_.interrupted ? "interrupted: " : "", exp_.name, outcome_.ok,
-                      outcome_.failed, outcome_.aborted, left, outcome_.planned, opt_.db_path);
+  log_ << fmt::format(
+      "{}experiment '{}': {} ok, {} failed, {} aborted this session; {} of {} "
+      "runs left. Results in {}\n",
+      outcome_.interrupted ? "interrupted: " : "", exp_.name, outcome_.ok, outcome_.failed,
+      outcome_.aborted, left, outcome_.planned, opt_.db_path);
   return outcome_;
 }
 
@@ -221,8 +222,8 @@ void Runner::measure_idle(int after_runs) {
   std::vector<IdleBaseline> rows;
   for (const auto& c : probe.components)
     if (c.idle_power_w)
-      rows.push_back({0, exp_.id, session_id_, after_runs, utc_now_iso(), s, c.component,
-                      c.device, c.source, *c.idle_power_w});
+      rows.push_back({0, exp_.id, session_id_, after_runs, utc_now_iso(), s, c.component, c.device,
+                      c.source, *c.idle_power_w});
   std::string text;
   for (const auto& r : rows)
     text += fmt::format("{}{} {:.1f} W", text.empty() ? "" : ", ", r.component, r.power_w);
@@ -244,9 +245,10 @@ void Runner::cool_down() {
           hottest = std::max(hottest.value_or(-1e9), *x.temperature_c);
       if (!hottest) {
         if (!warned_no_temperature_)
-          log_ << fmt::format("cooldown_until_gpu_c: no GPU temperature available; waiting "
-                              "cooldown_s = {} s instead\n",
-                              D.cooldown_s);
+          log_ << fmt::format(
+              "cooldown_until_gpu_c: no GPU temperature available; waiting "
+              "cooldown_s = {} s instead\n",
+              D.cooldown_s);
         warned_no_temperature_ = true;
         break;
       }
@@ -319,13 +321,13 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
     notes.insert(notes.begin(), fmt::format("interrupted by signal {}", guard_.signal()));
   } else if (child.timed_out) {
     rec.status = "failed";
-    notes.insert(notes.begin(),
-                 fmt::format("timed out after {} s (workload.timeout_s)", plan_.workload.timeout_s));
+    notes.insert(notes.begin(), fmt::format("timed out after {} s (workload.timeout_s)",
+                                            plan_.workload.timeout_s));
   } else if (!child.exit_code || *child.exit_code != 0) {
     rec.status = "failed";
     const int c = child.exit_code.value_or(0);
-    notes.insert(notes.begin(), c < 0 ? fmt::format("killed by signal {}", -c)
-                                      : fmt::format("exit code {}", c));
+    notes.insert(notes.begin(),
+                 c < 0 ? fmt::format("killed by signal {}", -c) : fmt::format("exit code {}", c));
   } else if (plan_.workload.kind == "builtin" && !metrics.file_read) {
     rec.status = "failed";
     notes.insert(notes.begin(), "greentrain train wrote no readable --json result");

@@ -21,9 +21,9 @@ struct RunOptions {
 };
 
 struct RunOutcome {
-  std::string experiment;  // the name used in the database
-  int planned = 0;         // runs of this (shard of the) plan
-  int already_done = 0;    // found finished in the database
+  std::string experiment;               // the name used in the database
+  int planned = 0;                      // runs of this (shard of the) plan
+  int already_done = 0;                 // found finished in the database
   int ok = 0, failed = 0, aborted = 0;  // this session
   bool interrupted = false;
 };

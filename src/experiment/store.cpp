@@ -199,8 +199,8 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::read_
     if (v == 0) throw gt::Error(fmt::format("{}: not a greentrain database (no schema)", path));
     if (v > kSchemaVersion)
       throw gt::Error(fmt::format(
-          "{}: database schema version {} is newer than this greentrain understands ({})", path,
-          v, kSchemaVersion));
+          "{}: database schema version {} is newer than this greentrain understands ({})", path, v,
+          kSchemaVersion));
     return;
   }
   db_.exec("PRAGMA journal_mode = WAL");
@@ -217,9 +217,9 @@ int Store::schema_version() const {
 void Store::migrate() {
   int v = schema_version();
   if (v > kSchemaVersion)
-    throw gt::Error(fmt::format(
-        "{}: database schema version {} is newer than this greentrain understands ({})",
-        path(), v, kSchemaVersion));
+    throw gt::Error(
+        fmt::format("{}: database schema version {} is newer than this greentrain understands ({})",
+                    path(), v, kSchemaVersion));
   if (v == 0) {
     // A version-0 file must be empty: refuse to scribble tables into someone else's database.
     sql::Stmt s(db_, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
@@ -340,8 +340,8 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
     s.bind(1, experiment_id);
     while (s.step())
       out[by_id.at(s.i64(0))].energy.push_back({s.text(1), s.text(2), s.text(3), s.text(4),
-                                                s.f64(5), s.opt_f64(6), s.opt_f64(7),
-                                                s.opt_f64(8), s.opt_f64(9)});
+                                                s.f64(5), s.opt_f64(6), s.opt_f64(7), s.opt_f64(8),
+                                                s.opt_f64(9)});
   }
   return out;
 }
@@ -415,8 +415,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
     q.bind(1, r.experiment_id).bind(2, r.run_index);
     if (q.step()) {
       if (q.text(1) != "aborted")
-        throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})",
-                                    path(), r.run_index, r.experiment_id, q.text(1)));
+        throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})", path(),
+                                    r.run_index, r.experiment_id, q.text(1)));
       auto old = q.i64(0);
       for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples"}) {
         sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
@@ -559,10 +559,9 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
                                     std::to_string(r.repeat), r.status, r.warmup ? "1" : "0"};
     for (const auto& f : e.factor_names) row.push_back(r.factor(f).value_or(""));
     auto wall = r.wall_energy_j ? r.wall_energy_j : r.component_energy_j("wall");
-    for (const auto& v :
-         {r.duration_s, r.energy_j, r.component_energy_j("gpu"), r.component_energy_j("cpu"),
-          r.component_energy_j("ram"), wall, r.net_energy_j, r.avg_power_w, r.peak_power_w,
-          r.co2e_g})
+    for (const auto& v : {r.duration_s, r.energy_j, r.component_energy_j("gpu"),
+                          r.component_energy_j("cpu"), r.component_energy_j("ram"), wall,
+                          r.net_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g})
       row.push_back(num(v));
     auto metric = [&](const std::string& k) -> std::optional<double> {
       auto it = r.metrics.find(k);

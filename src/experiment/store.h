@@ -10,11 +10,10 @@
 // Readers (analyze --db, report) use Store(path, Store::Mode::read_only), experiments(),
 // experiment(name), runs(id), samples(run_row_id), idle_baselines(id), and runs_csv().
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,13 +29,13 @@ inline constexpr int kSchemaVersion = 1;
 struct ExperimentRecord {
   std::int64_t id = 0;
   std::string name;
-  std::string plan_text;   // the plan file exactly as read
-  std::string plan_hash;   // "sha256:<hex>" of a canonical form of the plan (see plan.h)
-  std::string plan_path;   // where it was read from (informational)
-  std::string workload_kind;              // builtin | command
-  std::vector<std::string> factor_names;  // in plan order; the CSV factor columns
-  nlohmann::json factors = nlohmann::json::object();    // name -> [levels as strings]
-  nlohmann::json benchmark = nlohmann::json::object();  // name -> level (string)
+  std::string plan_text;      // the plan file exactly as read
+  std::string plan_hash;      // "sha256:<hex>" of a canonical form of the plan (see plan.h)
+  std::string plan_path;      // where it was read from (informational)
+  std::string workload_kind;  // builtin | command
+  std::vector<std::string> factor_names;                  // in plan order; the CSV factor columns
+  nlohmann::json factors = nlohmann::json::object();      // name -> [levels as strings]
+  nlohmann::json benchmark = nlohmann::json::object();    // name -> level (string)
   nlohmann::json environment = nlohmann::json::object();  // snapshot when created
   int planned_runs = 0;    // runs in the expanded design, warm-up included
   std::string created_at;  // ISO 8601 UTC
@@ -61,7 +60,7 @@ struct EnergyRecord {
 };
 
 struct RunRecord {
-  std::int64_t id = 0;             // database row id (for samples())
+  std::int64_t id = 0;  // database row id (for samples())
   std::int64_t experiment_id = 0;
   std::int64_t session_id = 0;
   int run_index = 0;     // 1-based position in the planned order; the CSV run_id
@@ -71,7 +70,7 @@ struct RunRecord {
   bool warmup = false;
   std::vector<std::pair<std::string, std::string>> factors;  // in plan order
   std::int64_t seed = 0;
-  std::string status;  // ok | failed | aborted
+  std::string status;                   // ok | failed | aborted
   std::string started_at, finished_at;  // ISO 8601 UTC
   std::optional<double> duration_s;
   std::optional<int> exit_code;

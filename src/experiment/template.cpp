@@ -21,9 +21,10 @@ void scan(const std::string& t, Text on_text, Name on_name) {
     } else if (c == '{') {
       auto end = t.find('}', i);
       if (end == std::string::npos)
-        throw gt::Error(fmt::format("unclosed '{{' at character {} (write {{{{ for a literal "
-                                    "brace)",
-                                    i + 1));
+        throw gt::Error(
+            fmt::format("unclosed '{{' at character {} (write {{{{ for a literal "
+                        "brace)",
+                        i + 1));
       on_name(t.substr(i + 1, end - i - 1));
       i = end;
     } else if (c == '}') {

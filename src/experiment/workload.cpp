@@ -25,8 +25,7 @@ bool is_config_key(const Plan& plan, const std::string& k) {
 // Names that would collide with the runner's own columns get a prefix.
 std::string metric_name(const std::string& k) {
   for (const char* c : {"duration_s", "energy_j", "net_energy_j", "wall_energy_j", "avg_power_w",
-                        "peak_power_w", "co2e_g", "gpu_energy_j", "cpu_energy_j",
-                        "ram_energy_j"})
+                        "peak_power_w", "co2e_g", "gpu_energy_j", "cpu_energy_j", "ram_energy_j"})
     if (k == c) return (k == "duration_s" ? "train_" : "workload_") + k;
   return k;
 }
@@ -67,9 +66,12 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
   a = {greentrain_exe, "train", "--json", p.metrics_path, "--no-measure", "--data", W.dataset};
   std::string neurons;
   for (const auto& [k, v] : config.values) {
-    if (k == "neurons") neurons = v;
-    else if (k == "batch_size") a.insert(a.end(), {"--batch-size", v});
-    else a.insert(a.end(), {"--" + k, v});  // precision, epochs, lr, optimizer
+    if (k == "neurons")
+      neurons = v;
+    else if (k == "batch_size")
+      a.insert(a.end(), {"--batch-size", v});
+    else
+      a.insert(a.end(), {"--" + k, v});  // precision, epochs, lr, optimizer
   }
   a.insert(a.end(), {"--model", neurons.empty() ? W.model : W.model + ":" + neurons});
   a.insert(a.end(), {"--seed", std::to_string(run.seed), "--device", W.device});
@@ -96,15 +98,17 @@ std::map<std::string, double> parse_metric_lines(const std::string& text,
     auto eq = body.find('=');
     std::string name = eq == std::string::npos ? "" : body.substr(0, eq);
     while (!name.empty() && name.back() == ' ') name.pop_back();
-    name.erase(0, name.find_first_not_of(' ') == std::string::npos ? name.size() : name.find_first_not_of(' '));
+    name.erase(0, name.find_first_not_of(' ') == std::string::npos ? name.size()
+                                                                   : name.find_first_not_of(' '));
     std::string value = eq == std::string::npos ? "" : body.substr(eq + 1);
     char* end = nullptr;
     double v = value.empty() ? NAN : std::strtod(value.c_str(), &end);
-    if (name.empty() || value.empty() || (end && *end && !std::isspace(static_cast<unsigned char>(*end))) ||
-        !std::isfinite(v)) {
-      notes.push_back(fmt::format("ignored stdout line '{}': expected greentrain-metric "
-                                  "NAME=NUMBER",
-                                  line.substr(0, 80)));
+    if (name.empty() || value.empty() ||
+        (end && *end && !std::isspace(static_cast<unsigned char>(*end))) || !std::isfinite(v)) {
+      notes.push_back(
+          fmt::format("ignored stdout line '{}': expected greentrain-metric "
+                      "NAME=NUMBER",
+                      line.substr(0, 80)));
       continue;
     }
     out[name] = v;
@@ -126,8 +130,10 @@ Metrics collect_metrics(const Plan& plan, const std::string& metrics_path,
       m.file_read = true;
       for (auto& [k, v] : j.items()) {
         if (plan.workload.kind == "builtin" && is_config_key(plan, k)) continue;
-        if (v.is_number() && std::isfinite(v.get<double>())) m.values[metric_name(k)] = v.get<double>();
-        else if (v.is_boolean()) m.values[metric_name(k)] = v.get<bool>() ? 1 : 0;
+        if (v.is_number() && std::isfinite(v.get<double>()))
+          m.values[metric_name(k)] = v.get<double>();
+        else if (v.is_boolean())
+          m.values[metric_name(k)] = v.get<bool>() ? 1 : 0;
       }
     }
   }

@@ -92,7 +92,8 @@ TEST(Plan, BenchmarkValueNotALevel) {
 }
 
 TEST(Plan, BenchmarkNamesUnknownFactor) {
-  expect_error(kHead + kFactors + "[benchmark]\nneurons = 128\n", 9, "benchmark.neurons: not a factor");
+  expect_error(kHead + kFactors + "[benchmark]\nneurons = 128\n", 9,
+               "benchmark.neurons: not a factor");
 }
 
 TEST(Plan, RepeatsBelowTwo) {
@@ -116,20 +117,19 @@ TEST(Plan, UnknownWorkloadKind) {
 }
 
 TEST(Plan, CommandWorkloadNeedsCommand) {
-  expect_error("name = \"t\"\n[workload]\nkind = \"command\"\n" + kFactors, 2,
-               "needs command = ");
+  expect_error("name = \"t\"\n[workload]\nkind = \"command\"\n" + kFactors, 2, "needs command = ");
 }
 
 TEST(Plan, CommandTemplateUnknownPlaceholder) {
-  expect_error("name = \"t\"\n[workload]\nkind = \"command\"\ncommand = \"run {neurons}\"\n" +
-                   kFactors,
-               4, "unknown placeholder {neurons}; expected one of: {precision}, {batch_size}");
+  expect_error(
+      "name = \"t\"\n[workload]\nkind = \"command\"\ncommand = \"run {neurons}\"\n" + kFactors, 4,
+      "unknown placeholder {neurons}; expected one of: {precision}, {batch_size}");
 }
 
 TEST(Plan, CommandTemplateUnclosedBrace) {
-  expect_error("name = \"t\"\n[workload]\nkind = \"command\"\ncommand = \"run {precision\"\n" +
-                   kFactors,
-               4, "unclosed '{'");
+  expect_error(
+      "name = \"t\"\n[workload]\nkind = \"command\"\ncommand = \"run {precision\"\n" + kFactors, 4,
+      "unclosed '{'");
 }
 
 TEST(Plan, BuiltinRejectsUnknownFactor) {
@@ -138,8 +138,9 @@ TEST(Plan, BuiltinRejectsUnknownFactor) {
 }
 
 TEST(Plan, BuiltinRejectsBadPrecision) {
-  expect_error("name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nprecision = [\"fp32\", \"fp8\"]\n",
-               5, "level 'fp8' is not valid for the builtin workload; expected one of fp32, tf32");
+  expect_error(
+      "name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nprecision = [\"fp32\", \"fp8\"]\n",
+      5, "level 'fp8' is not valid for the builtin workload; expected one of fp32, tf32");
 }
 
 TEST(Plan, BuiltinRejectsBadNeurons) {
@@ -148,13 +149,14 @@ TEST(Plan, BuiltinRejectsBadNeurons) {
 }
 
 TEST(Plan, BuiltinRejectsCommandKey) {
-  expect_error("name = \"t\"\n[workload]\nkind = \"builtin\"\ncommand = \"x\"\n" , 4,
+  expect_error("name = \"t\"\n[workload]\nkind = \"builtin\"\ncommand = \"x\"\n", 4,
                "unknown key 'command' in [workload] (kind = \"builtin\")");
 }
 
 TEST(Plan, NeuronsListLevelBecomesCommaString) {
-  auto p = parse_plan("name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nneurons = [128, [512, 256]]\n",
-                      "t.toml");
+  auto p = parse_plan(
+      "name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nneurons = [128, [512, 256]]\n",
+      "t.toml");
   EXPECT_EQ(p.factors[0].levels, (std::vector<std::string>{"128", "512,256"}));
 }
 
@@ -163,7 +165,8 @@ TEST(Plan, CarbonCountryMustBeIso3) {
 }
 
 TEST(Plan, CarbonPueBelowOne) {
-  expect_error(kHead + kFactors + "[carbon]\npue = 0.5\n", 9, "carbon.pue = 0.5: expected a number in 1 .. 5");
+  expect_error(kHead + kFactors + "[carbon]\npue = 0.5\n", 9,
+               "carbon.pue = 0.5: expected a number in 1 .. 5");
 }
 
 TEST(Plan, MetersIntervalRange) {
@@ -184,8 +187,8 @@ TEST(Plan, HashIgnoresCommentsAndLayoutButNotLevels) {
   auto a = parse_plan(kHead + kFactors, "a.toml");
   auto b = parse_plan("# a comment\n" + kHead + "\n\n" + kFactors + "[meters]\ninterval_ms = 50\n",
                       "b.toml");
-  auto c = parse_plan(kHead + "[factors]\nprecision = [\"fp32\", \"bf16\"]\nbatch_size = [32, 64]\n",
-                      "c.toml");
+  auto c = parse_plan(
+      kHead + "[factors]\nprecision = [\"fp32\", \"bf16\"]\nbatch_size = [32, 64]\n", "c.toml");
   EXPECT_EQ(a.hash(), b.hash());
   EXPECT_NE(a.hash(), c.hash());
   EXPECT_EQ(a.hash().size(), 7u + 64u);
@@ -193,8 +196,7 @@ TEST(Plan, HashIgnoresCommentsAndLayoutButNotLevels) {
 
 TEST(Plan, Sha256MatchesKnownVector) {
   // FIPS 180-2 test vector for "abc".
-  EXPECT_EQ(sha256_hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace

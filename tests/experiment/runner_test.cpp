@@ -21,13 +21,11 @@
 namespace gt::experiment {
 namespace {
 
-using testing::TempDir;
 using testing::read_file;
+using testing::TempDir;
 using testing::write_file;
 
-std::string greentrain() {
-  return testing::env_or("GREENTRAIN_BINARY", GREENTRAIN_TEST_BINARY);
-}
+std::string greentrain() { return testing::env_or("GREENTRAIN_BINARY", GREENTRAIN_TEST_BINARY); }
 
 struct Result {
   int code;
@@ -87,7 +85,8 @@ std::string make_plan(const TempDir& dir, double sleep_s, int repeats = 2,
   write_file(dir / "fake.sh", kFakeTrainer);
   std::filesystem::permissions(dir / "fake.sh", std::filesystem::perms::owner_all);
   std::string plan = dir / (name + ".toml");
-  write_file(plan, fmt::format(R"(name = "{}"
+  write_file(plan,
+             fmt::format(R"(name = "{}"
 [workload]
 kind = "command"
 command = "{} {{precision}} {{batch_size}} {} {}"
@@ -102,8 +101,7 @@ seed = 3
 gpus = "none"
 interval_ms = 50
 {})",
-                               name, dir / "fake.sh", sleep_s, dir.path().string(), repeats,
-                               extra));
+                         name, dir / "fake.sh", sleep_s, dir.path().string(), repeats, extra));
   return plan;
 }
 
@@ -177,9 +175,7 @@ TEST(Runner, ResumesAfterKill9WithoutLostOrDuplicatedRuns) {
   pid_t pid = spawn_gt({"experiment", "run", plan, "--db", db}, dir / "log1.txt");
   // Wait until two runs are committed and a third is in flight, then kill -9.
   ASSERT_TRUE(wait_for(
-      [&] {
-        return std::filesystem::exists(dir / "started-4") && std::filesystem::exists(db);
-      },
+      [&] { return std::filesystem::exists(dir / "started-4") && std::filesystem::exists(db); },
       30))
       << read_file(dir / "log1.txt");
   kill(pid, SIGKILL);
@@ -249,9 +245,12 @@ TEST(Runner, ChangedPlanIsRefusedUnlessNew) {
 TEST(Runner, ShardsMergeIntoTheWholeExperimentAndMismatchedPlansAreRefused) {
   TempDir dir;
   auto plan = make_plan(dir, 0.01);
-  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {} --shard 1/2", plan, dir / "s1.db")).code, 0);
-  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {} --shard 2/2", plan, dir / "s2.db")).code, 0);
-  auto m = run_gt(fmt::format("experiment merge {} {} {}", dir / "all.db", dir / "s1.db", dir / "s2.db"));
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {} --shard 1/2", plan, dir / "s1.db")).code,
+            0);
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {} --shard 2/2", plan, dir / "s2.db")).code,
+            0);
+  auto m = run_gt(
+      fmt::format("experiment merge {} {} {}", dir / "all.db", dir / "s1.db", dir / "s2.db"));
   ASSERT_EQ(m.code, 0) << m.out;
   auto runs = runs_of(dir / "all.db");
   ASSERT_EQ(runs.size(), 9u);
@@ -260,7 +259,8 @@ TEST(Runner, ShardsMergeIntoTheWholeExperimentAndMismatchedPlansAreRefused) {
   TempDir other;
   auto plan2 = make_plan(other, 0.01, 3);
   ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", plan2, other / "o.db")).code, 0);
-  auto bad = run_gt(fmt::format("experiment merge {} {} {}", dir / "bad.db", dir / "s1.db", other / "o.db"));
+  auto bad = run_gt(
+      fmt::format("experiment merge {} {} {}", dir / "bad.db", dir / "s1.db", other / "o.db"));
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.out.find("different plan"), std::string::npos) << bad.out;
 }
@@ -270,7 +270,8 @@ TEST(Runner, BuiltinWorkloadTrainsInAMeteredChildProcess) {
   TempDir dir;
   std::string train = "a,b,label\n", test = "a,b,label\n";
   for (int i = 0; i < 120; ++i)
-    (i < 100 ? train : test) += fmt::format("{},{},{}\n", (i % 2) + 0.1 * (i % 7), 0.3 * (i % 5), i % 2);
+    (i < 100 ? train : test) +=
+        fmt::format("{},{},{}\n", (i % 2) + 0.1 * (i % 7), 0.3 * (i % 5), i % 2);
   write_file(dir / "train.csv", train);
   write_file(dir / "test.csv", test);
   write_file(dir / "b.toml", fmt::format(R"(name = "b"
@@ -323,10 +324,10 @@ TEST(Runner, ExportRoundTripsThroughAnalyze) {
       dir / "runs.csv", dir / "csv.json"));
   if (from_csv.out.find("not implemented") != std::string::npos) GTEST_SKIP() << "no analyze yet";
   ASSERT_EQ(from_csv.code, 0) << from_csv.out;
-  auto from_db = run_gt(fmt::format("analyze --db {} --baseline precision=fp32,batch_size=32 "
-                                    "--metric duration_s --format json -o {}",
-                                    db,
-                                    dir / "db.json"));
+  auto from_db =
+      run_gt(fmt::format("analyze --db {} --baseline precision=fp32,batch_size=32 "
+                         "--metric duration_s --format json -o {}",
+                         db, dir / "db.json"));
   ASSERT_EQ(from_db.code, 0) << from_db.out;
   auto a = nlohmann::json::parse(read_file(dir / "csv.json"));
   auto b = nlohmann::json::parse(read_file(dir / "db.json"));
@@ -347,10 +348,12 @@ TEST(Cli, InitPlanAndUsageErrors) {
   ASSERT_EQ(plan.code, 0) << plan.out;
   EXPECT_NE(plan.out.find("18 configurations"), std::string::npos) << plan.out;
   EXPECT_NE(plan.out.find("181 runs"), std::string::npos) << plan.out;
-  write_file(dir / "bad.toml", "name = \"x\"\n[workload]\nkind = \"builtin\"\n[factors]\nepochs = []\n");
+  write_file(dir / "bad.toml",
+             "name = \"x\"\n[workload]\nkind = \"builtin\"\n[factors]\nepochs = []\n");
   auto bad = run_gt(fmt::format("experiment plan {}", dir / "bad.toml"));
   EXPECT_EQ(bad.code, 1);
-  EXPECT_NE(bad.out.find("bad.toml:5: factors.epochs is an empty list"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("bad.toml:5: factors.epochs is an empty list"), std::string::npos)
+      << bad.out;
   EXPECT_EQ(run_gt("experiment run").code, 2);
   EXPECT_EQ(run_gt(fmt::format("export --db {} --csv x.csv", dir / "missing.db")).code, 1);
   EXPECT_EQ(run_gt("experiment run x.toml --shard 3/2").code, 2);

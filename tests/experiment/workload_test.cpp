@@ -30,11 +30,29 @@ epochs = [3]
                          "b.toml");
   auto d = expand(plan);
   auto p = prepare_run(plan, d.configs[0], d.runs[1], "/tmp/w", "/opt/greentrain");
-  const std::vector<std::string> expected = {
-      "/opt/greentrain", "train", "--json", "/tmp/w/metrics.json", "--no-measure", "--data",
-      "fashion-mnist", "--precision", "fp16", "--batch-size", "64", "--epochs", "3",
-      "--model", "mlp:512,256", "--seed", std::to_string(d.runs[1].seed), "--device", "cpu",
-      "--optimizer", "sgd", "--lr", "0.01"};
+  const std::vector<std::string> expected = {"/opt/greentrain",
+                                             "train",
+                                             "--json",
+                                             "/tmp/w/metrics.json",
+                                             "--no-measure",
+                                             "--data",
+                                             "fashion-mnist",
+                                             "--precision",
+                                             "fp16",
+                                             "--batch-size",
+                                             "64",
+                                             "--epochs",
+                                             "3",
+                                             "--model",
+                                             "mlp:512,256",
+                                             "--seed",
+                                             std::to_string(d.runs[1].seed),
+                                             "--device",
+                                             "cpu",
+                                             "--optimizer",
+                                             "sgd",
+                                             "--lr",
+                                             "0.01"};
   EXPECT_EQ(p.spec.argv, expected);
   EXPECT_EQ(p.command_text.rfind("greentrain train --json", 0), 0u) << p.command_text;
 }
@@ -81,8 +99,9 @@ TEST(Workload, StdoutMetricLines) {
 
 TEST(Workload, MetricsFileKeepsNumbersAndDropsConfigurationEchoes) {
   TempDir dir;
-  auto plan = parse_plan("name = \"b\"\n[workload]\nkind = \"builtin\"\n[factors]\nprecision = [\"fp32\"]\n",
-                         "b.toml");
+  auto plan = parse_plan(
+      "name = \"b\"\n[workload]\nkind = \"builtin\"\n[factors]\nprecision = [\"fp32\"]\n",
+      "b.toml");
   testing::write_file(dir / "m.json",
                       R"({"precision": "fp32", "batch_size": 32, "epochs": 1, "duration_s": 2.5,
                           "test_accuracy": 0.8, "val_accuracy": null, "ok": true,
