@@ -1,8 +1,10 @@
 // `greentrain analyze`: statistics over a runs table (issue 5). Reads the runs-table CSV
-// (--input, with --factors naming the factor columns and --baseline the reference), runs
-// gt::stats::analyze and prints a terminal table, Markdown or the stable JSON.
+// (--input, with --factors naming the factor columns and --baseline the reference) or an
+// experiment of the results database (--db, factors and benchmark from its plan; --baseline
+// overrides the benchmark), runs gt::stats::analyze and prints a table, Markdown or JSON.
 #include <fmt/core.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -10,6 +12,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "experiment/store.h"
 #include "stats/analysis.h"
 
 namespace gt::cli {
@@ -37,17 +40,27 @@ std::vector<std::string> split_factors(const std::string& text) {
 
 int run_analyze(const AnalyzeArgs& a) {
   stats::RunsTable table;
-  if (!a.db.empty()) {
-    throw gt::Error(
-        "analyze --db: reading the results database is not available in this build yet; "
-        "export the runs with `greentrain export` and use --input runs.csv --factors ...");
-  }
-  if (a.input.empty()) throw gt::UsageError("analyze: give --input runs.csv (or --db DB)");
-  if (a.factors.empty())
-    throw gt::UsageError("analyze --input: --factors is required (e.g. --factors precision,batch_size)");
-  table = stats::read_runs_csv(a.input, split_factors(a.factors));
-
   stats::AnalysisOptions opt;
+  if (!a.db.empty()) {
+    // Factors and benchmark come from the plan stored with the experiment; the runs travel
+    // through the same CSV (contract 4) that `export` writes, so both paths share one reader.
+    if (!std::filesystem::exists(a.db))
+      throw gt::Error(fmt::format("--db {}: no such file", a.db));
+    const experiment::Store store(a.db, experiment::Store::Mode::read_only);
+    const experiment::ExperimentRecord rec = store.experiment(a.experiment);
+    std::istringstream csv(experiment::runs_csv(store, rec.name));
+    table = stats::read_runs_csv(csv, rec.factor_names,
+                                 fmt::format("{} (experiment {})", a.db, rec.name));
+    for (const auto& [name, level] : rec.benchmark.items())
+      opt.baseline[name] = level.is_string() ? level.get<std::string>() : level.dump();
+  } else {
+    if (a.input.empty()) throw gt::UsageError("analyze: give --input runs.csv (or --db DB)");
+    if (a.factors.empty())
+      throw gt::UsageError(
+          "analyze --input: --factors is required (e.g. --factors precision,batch_size)");
+    table = stats::read_runs_csv(a.input, split_factors(a.factors));
+  }
+
   if (!a.metrics.empty()) {
     opt.metrics = a.metrics;
     opt.explicit_metrics = true;

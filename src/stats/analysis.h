@@ -41,10 +41,13 @@ EquivalenceSpec parse_equivalence(const std::string& text);
 
 // Runs the whole analysis. Throws gt::Error (one line) for: fewer than two configurations,
 // an unknown baseline factor or level, a baseline configuration with no runs, an explicitly
-// requested metric that is missing. JSON keys are those of issue 5, plus "runs" ({"total",
-// "used", "excluded", "excluded_not_ok", "excluded_warmup"}), "notes" (strings: zero variance,
-// dropped terms, ...), "verdicts" (one plain-language line per comparison), per cell "cv", and
-// in "factorial_anova" a "dropped" list. Inapplicable or undefined numbers are null, never NaN.
+// requested metric that is missing. JSON keys are those of issue 5, plus: "factors" (names in
+// order), "runs" ({"total", "used", "excluded", "excluded_not_ok", "excluded_warmup"}), "notes"
+// (strings: zero variance, dropped terms, ...), "verdicts" (one plain-language line per
+// comparison), per cell "cv", per comparison "diff_ci_low"/"diff_ci_high" (Welch interval at
+// 1 - alpha) and "mw_exact", per equivalence entry "diff", and in "factorial_anova" a "dropped"
+// list. Inapplicable or undefined numbers are null, never NaN. Configurations are ordered by
+// level (numeric levels numerically); Tukey pairs (a, b) follow that order, diff = b - a.
 nlohmann::json analyze(const RunsTable& table, const AnalysisOptions& options);
 
 // Renderers over analyze()'s JSON.

@@ -134,6 +134,7 @@ std::string render(const json& a, bool md) {
   }
   out += heading(2, "Verdicts");
   for (const auto& v : a.at("verdicts")) out += (md ? "- " : "  ") + v.get<std::string>() + "\n";
+  for (size_t at; (at = out.find("p = <")) != std::string::npos;) out.replace(at, 5, "p < ");
   return out;
 }
 

@@ -4,6 +4,7 @@
 // mistakes exit 2 (usage) or 1 (bad data) with one line on standard error.
 #include <gtest/gtest.h>
 
+#include "experiment/store.h"
 #include "reference_support.h"
 
 namespace gt::stats::testing {
@@ -89,7 +90,7 @@ TEST_F(Cli, AnalyzeErrorsAreOneLine) {
   EXPECT_NE(r.err.find("fp64 is not a level"), std::string::npos) << r.err;
   r = run("analyze --input " + csv + " --factors precision --format yaml");
   EXPECT_EQ(r.code, 2);
-  r = run("analyze --db nowhere.db");
+  r = run("analyze --db /nonexistent/nowhere.db");
   EXPECT_NE(r.code, 0);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_EQ(run("analyze --help").code, 0);
@@ -112,6 +113,76 @@ TEST_F(Cli, SampleSizeMatchesStatsmodels) {
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_EQ(run("stats sample-size --help").code, 0);
+}
+
+}  // namespace
+}  // namespace gt::stats::testing
+
+namespace gt::stats::testing {
+namespace {
+
+// analyze --db: factors and benchmark from the stored plan; the result equals analysing the
+// store's own runs table with --input and the benchmark as --baseline.
+TEST_F(Cli, AnalyzeFromDatabaseUsesPlanFactorsAndBenchmark) {
+  const auto db = temp_file("runs.db");
+  std::filesystem::remove(db);
+  {
+    experiment::Store store(db.string());
+    experiment::ExperimentRecord e;
+    e.name = "mp";
+    e.plan_text = "name = \"mp\"\n";
+    e.plan_hash = "sha256:test";
+    e.workload_kind = "builtin";
+    e.factor_names = {"precision", "batch_size"};
+    e.factors = {{"precision", {"fp32", "fp16"}}, {"batch_size", {"32", "64"}}};
+    e.benchmark = {{"precision", "fp32"}, {"batch_size", "32"}};
+    e.planned_runs = 16;
+    const auto id = store.create_experiment(e);
+    experiment::SessionRecord s;
+    s.experiment_id = id;
+    s.started_at = "2026-11-27T00:00:00Z";
+    const auto sid = store.add_session(s);
+    std::mt19937_64 rng(1);
+    std::normal_distribution<double> z(0, 1);
+    int index = 0;
+    for (int rep = 1; rep <= 4; ++rep)
+      for (int p = 0; p < 2; ++p)
+        for (int b = 0; b < 2; ++b) {
+          experiment::RunRecord r;
+          r.experiment_id = id;
+          r.session_id = sid;
+          r.run_index = ++index;
+          r.config_index = p * 2 + b;
+          r.block = rep;
+          r.repeat = rep;
+          r.factors = {{"precision", p ? "fp16" : "fp32"}, {"batch_size", b ? "64" : "32"}};
+          r.status = "ok";
+          r.duration_s = 100 * (p ? 0.8 : 1.0) * (1 + 0.02 * z(rng));
+          r.energy_j = 30000 * (p ? 0.85 : 1.0) * (b ? 0.9 : 1.0) * (1 + 0.02 * z(rng));
+          r.avg_power_w = *r.energy_j / *r.duration_s;
+          r.co2e_g = *r.energy_j / 3.6e6 * 481;
+          r.metrics["test_accuracy"] = 0.88 + 0.003 * z(rng);
+          store.record_run(r);
+        }
+  }
+  Result from_db = run("analyze --db " + db.string() + " --format json");
+  ASSERT_EQ(from_db.code, 0) << from_db.err;
+  const json a = json::parse(from_db.out);
+  EXPECT_EQ(a["baseline"], json({{"precision", "fp32"}, {"batch_size", "32"}}));
+  EXPECT_EQ(a["runs"]["used"], 16);
+  const auto csv = temp_file("from_db.csv");
+  {
+    experiment::Store store(db.string(), experiment::Store::Mode::read_only);
+    std::ofstream(csv) << experiment::runs_csv(store, "mp");
+  }
+  Result from_csv = run("analyze --input " + csv.string() +
+                        " --factors precision,batch_size --baseline precision=fp32,batch_size=32"
+                        " --format json");
+  ASSERT_EQ(from_csv.code, 0) << from_csv.err;
+  EXPECT_EQ(a["metrics"], json::parse(from_csv.out)["metrics"]);
+  Result missing = run("analyze --db " + db.string() + " --experiment nope");
+  EXPECT_NE(missing.code, 0);
+  EXPECT_EQ(lines(missing.err), 1u) << missing.err;
 }
 
 }  // namespace
