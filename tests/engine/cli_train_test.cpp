@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,12 +17,12 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-struct Run {
+struct ChildRun {
   int code;
   std::string output;
 };
 
-Run run(const std::string& args) {
+ChildRun run_child(const std::string& args) {
   const char* bin = std::getenv("GREENTRAIN_BINARY");
   if (!bin || !fs::exists(bin)) return {-1, "no GREENTRAIN_BINARY"};
   const std::string cmd = std::string(bin) + " " + args + " 2>&1";
@@ -43,7 +46,7 @@ TEST(CliTrain, WritesJsonWithoutMeasuring) {
   if (!std::getenv("GREENTRAIN_BINARY")) GTEST_SKIP();
   const auto json = (fs::temp_directory_path() / "greentrain-cli-train.json").string();
   fs::remove(json);
-  const Run r = run("train --data csv:" + tiny_csv() + " --model mlp:8 --batch-size 8 --epochs 3"
+  const ChildRun r = run_child("train --data csv:" + tiny_csv() + " --model mlp:8 --batch-size 8 --epochs 3"
                     " --precision bf16 --device cpu --validation 0.25 --no-measure --json " + json);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("epoch 3/3"));
@@ -73,12 +76,12 @@ TEST(CliTrain, ErrorsAreOneLineWithExitCodes) {
       {"--optimizer rmsprop", 2, "--optimizer 'rmsprop'"},
   };
   for (const auto& c : cases) {
-    const Run r = run("train" + data + " " + c.args);
+    const ChildRun r = run_child("train" + data + " " + c.args);
     EXPECT_EQ(r.code, c.code) << c.args << ": " << r.output;
     EXPECT_THAT(r.output, HasSubstr(c.text)) << c.args;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   }
-  const Run missing = run("train --data mnist:/nonexistent --no-measure -q");
+  const ChildRun missing = run_child("train --data mnist:/nonexistent --no-measure -q");
   EXPECT_EQ(missing.code, 1) << missing.output;
   EXPECT_THAT(missing.output, HasSubstr("/nonexistent"));
 }
