@@ -25,10 +25,11 @@ namespace {
 
 constexpr int64_t kEvalChunk = 1024;
 constexpr int64_t kParallelMin = 1 << 14;  // element-wise loops below this stay serial
-// Steps cheaper than this many FLOPs run on one thread: on small MLPs (mlp:128 at batch 32 is
-// 13 MFLOP a step) thread wake-ups and barriers cost more than they save, and on a loaded
-// machine a descheduled worker stalls every parallel region.
-constexpr double kThreadedStepFlops = 5e7;
+// Steps cheaper than this many FLOPs run on one thread: on small MLPs (mlp:128 is 13 MFLOP a
+// step at batch 32, 105 at 256) thread wake-ups and barriers cost more than they save, and on a
+// loaded machine a descheduled worker stalls every parallel region (measured on the 2-core CI
+// box: batch 256 ran 84k samples/s on 1 thread, 7.9k on 2; bench/cpu/RESULTS.md).
+constexpr double kThreadedStepFlops = 2e9;
 
 class CpuBackend final : public Backend {
  public:
