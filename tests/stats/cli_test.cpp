@@ -12,7 +12,7 @@ namespace {
 
 std::string binary() {
   const char* b = std::getenv("GREENTRAIN_BINARY");
-  return b ? b : "";
+  return b && *b ? b : GREENTRAIN_BINARY_FALLBACK;
 }
 
 struct Result {
