@@ -22,10 +22,17 @@ struct ChildRun {
   std::string output;
 };
 
+// $GREENTRAIN_BINARY, else the greentrain next to this test (both live in the build folder).
+std::string binary() {
+  if (const char* bin = std::getenv("GREENTRAIN_BINARY"); bin && fs::exists(bin)) return bin;
+  const fs::path next = fs::read_symlink("/proc/self/exe").parent_path() / "greentrain";
+  return fs::exists(next) ? next.string() : "";
+}
+
 ChildRun run_child(const std::string& args) {
-  const char* bin = std::getenv("GREENTRAIN_BINARY");
-  if (!bin || !fs::exists(bin)) return {-1, "no GREENTRAIN_BINARY"};
-  const std::string cmd = std::string(bin) + " " + args + " 2>&1";
+  const std::string bin = binary();
+  if (bin.empty()) return {-1, "no greentrain binary"};
+  const std::string cmd = bin + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -43,7 +50,7 @@ std::string tiny_csv() {
 }
 
 TEST(CliTrain, WritesJsonWithoutMeasuring) {
-  if (!std::getenv("GREENTRAIN_BINARY")) GTEST_SKIP();
+  if (binary().empty()) GTEST_SKIP() << "no greentrain binary";
   const auto json = (fs::temp_directory_path() / "greentrain-cli-train.json").string();
   fs::remove(json);
   const ChildRun r = run_child("train --data csv:" + tiny_csv() + " --model mlp:8 --batch-size 8 --epochs 3"
@@ -62,7 +69,7 @@ TEST(CliTrain, WritesJsonWithoutMeasuring) {
 }
 
 TEST(CliTrain, ErrorsAreOneLineWithExitCodes) {
-  if (!std::getenv("GREENTRAIN_BINARY")) GTEST_SKIP();
+  if (binary().empty()) GTEST_SKIP() << "no greentrain binary";
   const std::string data = " --data csv:" + tiny_csv() + " --device cpu --no-measure -q";
   struct Case {
     std::string args;
