@@ -44,8 +44,7 @@ int run_analyze(const AnalyzeArgs& a) {
   if (!a.db.empty()) {
     // Factors and benchmark come from the plan stored with the experiment; the runs travel
     // through the same CSV (contract 4) that `export` writes, so both paths share one reader.
-    if (!std::filesystem::exists(a.db))
-      throw gt::Error(fmt::format("--db {}: no such file", a.db));
+    if (!std::filesystem::exists(a.db)) throw gt::Error(fmt::format("--db {}: no such file", a.db));
     const experiment::Store store(a.db, experiment::Store::Mode::read_only);
     const experiment::ExperimentRecord rec = store.experiment(a.experiment);
     std::istringstream csv(experiment::runs_csv(store, rec.name));
@@ -94,9 +93,10 @@ int run_analyze(const AnalyzeArgs& a) {
 
 void add_analyze(CLI::App& app, Action& run) {
   auto args = std::make_shared<AnalyzeArgs>();
-  auto* sub = app.add_subcommand(
-      "analyze", "Statistics over an experiment's runs: per-configuration summaries, tests "
-                 "versus the baseline, ANOVA, Tukey HSD, equivalence and verdicts");
+  auto* sub =
+      app.add_subcommand("analyze",
+                         "Statistics over an experiment's runs: per-configuration summaries, tests "
+                         "versus the baseline, ANOVA, Tukey HSD, equivalence and verdicts");
   auto* db = sub->add_option("--db", args->db, "Results database (SQLite)");
   sub->add_option("--experiment", args->experiment, "Experiment name in the database")->needs(db);
   auto* input = sub->add_option("--input", args->input, "Runs-table CSV (as written by export)")

@@ -2,9 +2,9 @@
 // from the expected run-to-run coefficient of variation and the smallest change worth seeing
 // (two-sided two-sample t-test, exact power from the non-central t).
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cli/verbs.h"
 #include "common/error.h"
@@ -27,9 +27,12 @@ int run_sample_size(const SampleSizeArgs& a) {
         "group",
         a.effect_pct, a.cv));
   if (a.json) {
-    nlohmann::json j = {{"cv", a.cv},         {"effect_pct", a.effect_pct},
-                        {"power", a.power},   {"alpha", a.alpha},
-                        {"cohens_d", d},      {"runs_per_group", *n},
+    nlohmann::json j = {{"cv", a.cv},
+                        {"effect_pct", a.effect_pct},
+                        {"power", a.power},
+                        {"alpha", a.alpha},
+                        {"cohens_d", d},
+                        {"runs_per_group", *n},
                         {"achieved_power", stats::two_sample_power(d, *n, a.alpha)}};
     fmt::print("{}\n", j.dump(2));
     return 0;
@@ -49,8 +52,7 @@ void add_stats(CLI::App& app, Action& run) {
   auto args = std::make_shared<SampleSizeArgs>();
   auto* ss = sub->add_subcommand(
       "sample-size", "Runs per group needed to detect a change of --effect-pct given --cv");
-  ss->add_option("--cv", args->cv,
-                 "Run-to-run coefficient of variation as a fraction (0.05 = 5 %)")
+  ss->add_option("--cv", args->cv, "Run-to-run coefficient of variation as a fraction (0.05 = 5 %)")
       ->required()
       ->check(CLI::PositiveNumber);
   ss->add_option("--effect-pct", args->effect_pct, "Smallest change to detect, in percent")

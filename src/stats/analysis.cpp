@@ -46,8 +46,8 @@ using Config = std::vector<std::string>;
 struct Design {
   std::vector<std::string> factors;
   std::vector<std::vector<std::string>> levels;  // per factor, ordered
-  std::vector<Config> cells;                      // ordered by level indices
-  std::vector<std::vector<size_t>> cell_rows;     // row indices (into used) per cell
+  std::vector<Config> cells;                     // ordered by level indices
+  std::vector<std::vector<size_t>> cell_rows;    // row indices (into used) per cell
   std::vector<const RunRow*> used;
   size_t baseline = 0;
 };
@@ -162,22 +162,23 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, json& ru
                                          d.factors[f], fmt::join(d.levels[f], ", ")));
       }
       if (std::find(d.levels[f].begin(), d.levels[f].end(), it->second) == d.levels[f].end())
-        throw gt::Error(fmt::format("--baseline: {}={} is not a level in the usable runs (levels: {})",
-                                    d.factors[f], it->second, fmt::join(d.levels[f], ", ")));
+        throw gt::Error(
+            fmt::format("--baseline: {}={} is not a level in the usable runs (levels: {})",
+                        d.factors[f], it->second, fmt::join(d.levels[f], ", ")));
       base[f] = it->second;
     }
   }
   auto it = std::find(d.cells.begin(), d.cells.end(), base);
   if (it == d.cells.end())
-    throw gt::Error(fmt::format("--baseline: no usable run has the configuration {}",
-                                fmt::join(base, "/")));
+    throw gt::Error(
+        fmt::format("--baseline: no usable run has the configuration {}", fmt::join(base, "/")));
   d.baseline = it - d.cells.begin();
   return d;
 }
 
 struct MetricData {
-  std::vector<size_t> cells;           // cells with at least one value
-  Groups values;                       // per such cell
+  std::vector<size_t> cells;                            // cells with at least one value
+  Groups values;                                        // per such cell
   std::vector<std::vector<std::optional<int>>> blocks;  // block per value
 };
 
@@ -218,8 +219,8 @@ struct Comparison {  // kept for the verdicts
   size_t n_cell, n_base;
 };
 
-json analyze_metric(const Design& d, const std::string& metric, const MetricData& m,
-                    double alpha, json& notes, std::vector<Comparison>& comparisons) {
+json analyze_metric(const Design& d, const std::string& metric, const MetricData& m, double alpha,
+                    json& notes, std::vector<Comparison>& comparisons) {
   json out;
   json cells = json::array();
   for (size_t i = 0; i < m.cells.size(); ++i) {
@@ -329,8 +330,8 @@ json analyze_metric(const Design& d, const std::string& metric, const MetricData
   const Levene l = brown_forsythe(m.values);
   out["levene"] = {{"w", num(l.w)}, {"p", num(l.p)}};
   if (!l.undefined_reason.empty())
-    notes.push_back(fmt::format("{}: Brown-Forsythe test undefined: {}", metric,
-                                l.undefined_reason));
+    notes.push_back(
+        fmt::format("{}: Brown-Forsythe test undefined: {}", metric, l.undefined_reason));
 
   // Factorial ANOVA over the runs with a value.
   std::vector<std::vector<int>> lv;
@@ -353,14 +354,15 @@ json analyze_metric(const Design& d, const std::string& metric, const MetricData
                      {"f", num(t.f)},
                      {"p", num(t.p)},
                      {"partial_eta_sq", num(t.partial_eta_sq)}});
-  terms.push_back({{"term", "Residual"}, {"df", num(fa.residual_df)}, {"sum_sq", num(fa.residual_ss)}});
+  terms.push_back(
+      {{"term", "Residual"}, {"df", num(fa.residual_df)}, {"sum_sq", num(fa.residual_ss)}});
   out["factorial_anova"] = {{"type", 2}, {"terms", terms}, {"dropped", fa.dropped}};
   if (!fa.dropped.empty())
     notes.push_back(fmt::format("{}: factorial ANOVA: the design cannot estimate {}; dropped",
                                 metric, fmt::join(fa.dropped, ", ")));
   if (!fa.undefined_reason.empty())
-    notes.push_back(fmt::format("{}: factorial ANOVA F tests undefined: {}", metric,
-                                fa.undefined_reason));
+    notes.push_back(
+        fmt::format("{}: factorial ANOVA F tests undefined: {}", metric, fa.undefined_reason));
 
   std::string tukey_reason;
   const auto pairs = tukey_hsd(m.values, &tukey_reason);
@@ -391,10 +393,11 @@ std::string verdict_line(const Design& d, const std::string& metric, const Compa
   if (c.p_holm < alpha) return s + "significant";
   s += "no significant difference";
   if (std::isfinite(c.n_power) && std::isfinite(c.cv))
-    s += fmt::format("; with CV {:.1f} %, detecting a {:.1f} % change needs >= {} runs per group "
-                     "(you have {})",
-                     100 * c.cv, std::abs(c.diff_pct), static_cast<long>(c.n_power),
-                     std::min(c.n_cell, c.n_base));
+    s += fmt::format(
+        "; with CV {:.1f} %, detecting a {:.1f} % change needs >= {} runs per group "
+        "(you have {})",
+        100 * c.cv, std::abs(c.diff_pct), static_cast<long>(c.n_power),
+        std::min(c.n_cell, c.n_base));
   (void)d;
   return s;
 }
@@ -423,17 +426,17 @@ std::map<std::string, std::string> parse_baseline(const std::string& text) {
       value = text.substr(i + 1, close - i - 1);
       i = close + 1;
       if (i < n && text[i] != ',')
-        throw gt::UsageError(fmt::format("--baseline: expected ',' after the quoted level in '{}'",
-                                         text));
+        throw gt::UsageError(
+            fmt::format("--baseline: expected ',' after the quoted level in '{}'", text));
       if (i < n) ++i;
     } else {
       size_t comma = text.find(',', i);
       // A level may itself contain commas ("512,256") when the next piece has no '='.
       while (comma != std::string::npos) {
         size_t next_comma = text.find(',', comma + 1);
-        std::string piece = text.substr(comma + 1, next_comma == std::string::npos
-                                                        ? std::string::npos
-                                                        : next_comma - comma - 1);
+        std::string piece =
+            text.substr(comma + 1, next_comma == std::string::npos ? std::string::npos
+                                                                   : next_comma - comma - 1);
         if (piece.find('=') != std::string::npos) break;
         comma = next_comma;
       }
@@ -453,9 +456,10 @@ EquivalenceSpec parse_equivalence(const std::string& text) {
   const size_t colon = text.rfind(':');
   auto margin = colon == std::string::npos ? std::nullopt : as_number(text.substr(colon + 1));
   if (colon == 0 || !margin || !(*margin > 0))
-    throw gt::UsageError(fmt::format(
-        "--equivalence: '{}' is not METRIC:MARGIN with a positive margin (e.g. test_accuracy:0.005)",
-        text));
+    throw gt::UsageError(
+        fmt::format("--equivalence: '{}' is not METRIC:MARGIN with a positive margin (e.g. "
+                    "test_accuracy:0.005)",
+                    text));
   return {text.substr(0, colon), *margin};
 }
 
@@ -480,8 +484,8 @@ nlohmann::json analyze(const RunsTable& table, const AnalysisOptions& opt) {
       throw gt::Error(fmt::format("{} '{}': the column holds text, not numbers", what, m));
     if (!has_column(m)) {
       if (required)
-        throw gt::Error(fmt::format("{} '{}' is not a column of the runs table (columns: {})",
-                                    what, m, fmt::join(table.metric_columns, ",")));
+        throw gt::Error(fmt::format("{} '{}' is not a column of the runs table (columns: {})", what,
+                                    m, fmt::join(table.metric_columns, ",")));
       notes.push_back(fmt::format("{} '{}' is not in the runs table; skipped", what, m));
       return false;
     }
@@ -553,8 +557,8 @@ nlohmann::json analyze(const RunsTable& table, const AnalysisOptions& opt) {
       std::string p = std::isfinite(t.p) ? fmt::format(" (TOST p {})", fmt_p(t.p))
                                          : std::string(" (identical values)");
       parts.push_back(fmt::format("{} {} within +/-{:g}{}", spec.metric,
-                                  t.equivalent ? "equivalent" : "not shown equivalent",
-                                  spec.margin, p));
+                                  t.equivalent ? "equivalent" : "not shown equivalent", spec.margin,
+                                  p));
     }
     if (parts.empty()) continue;
     verdicts.push_back(fmt::format("{}: {}.", comparison_label(d, d.cells[c], d.cells[d.baseline]),

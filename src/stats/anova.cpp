@@ -148,11 +148,10 @@ std::vector<TukeyPair> tukey_hsd(const Groups& groups, std::string* undefined_re
   for (size_t a = 0; a < groups.size(); ++a)
     for (size_t b = a + 1; b < groups.size(); ++b) {
       const double diff = means[b] - means[a];
-      const double se =
-          std::sqrt(mse / 2 * (1.0 / groups[a].size() + 1.0 / groups[b].size()));
+      const double se = std::sqrt(mse / 2 * (1.0 / groups[a].size() + 1.0 / groups[b].size()));
       const double q = std::abs(diff) / se;
-      out.push_back({a, b, diff, ptukey(q, 1, k, df, 0, 0), diff - q_crit * se,
-                     diff + q_crit * se});
+      out.push_back(
+          {a, b, diff, ptukey(q, 1, k, df, 0, 0), diff - q_crit * se, diff + q_crit * se});
     }
   return out;
 }

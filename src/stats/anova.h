@@ -30,7 +30,7 @@ struct Levene {
 Levene brown_forsythe(const Groups& groups);
 
 struct TukeyPair {
-  size_t a, b;                     // group indices, a < b
+  size_t a, b;                          // group indices, a < b
   double diff, p_adj, ci_low, ci_high;  // diff = mean(b) - mean(a); 95 % simultaneous interval
 };
 // Empty with a reason when the pooled variance is zero or there are no error degrees of freedom.

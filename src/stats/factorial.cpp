@@ -28,7 +28,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Term {
   std::string name;
-  std::vector<int> factors;                // indices into the kept factors
+  std::vector<int> factors;                  // indices into the kept factors
   std::vector<std::vector<double>> columns;  // treatment-coded columns
 };
 
@@ -58,8 +58,10 @@ Fit fit(const std::vector<const std::vector<double>*>& columns, const std::vecto
   int rank = 0;
   const double tol = 1e-9 * std::max(m, n);
   for (int i = 0; i < kmax; ++i)
-    if (std::abs(a[size_t(i) * m + i]) > tol * r11) ++rank;
-    else break;
+    if (std::abs(a[size_t(i) * m + i]) > tol * r11)
+      ++rank;
+    else
+      break;
   std::vector<double> qty = y;
   const int one = 1;
   lwork = -1;
@@ -67,8 +69,8 @@ Fit fit(const std::vector<const std::vector<double>*>& columns, const std::vecto
           &info, 1, 1);
   lwork = std::max(1, static_cast<int>(query));
   work.assign(lwork, 0);
-  dormqr_("L", "T", &m, &one, &kmax, a.data(), &m, tau.data(), qty.data(), &m, work.data(),
-          &lwork, &info, 1, 1);
+  dormqr_("L", "T", &m, &one, &kmax, a.data(), &m, tau.data(), qty.data(), &m, work.data(), &lwork,
+          &info, 1, 1);
   if (info != 0) throw gt::Error("factorial ANOVA: LAPACK dormqr failed");
   CompensatedSum rss;
   for (int i = rank; i < m; ++i) rss.add(qty[i] * qty[i]);

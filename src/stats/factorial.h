@@ -14,7 +14,7 @@
 namespace gt::stats {
 
 struct FactorialTerm {
-  std::string term;  // "precision" or "precision:batch_size"
+  std::string term;                         // "precision" or "precision:batch_size"
   double df, sum_sq, f, p, partial_eta_sq;  // f/p NaN without residual degrees of freedom
 };
 

@@ -52,8 +52,8 @@ std::string table(const Row& header, const std::vector<Row>& rows, bool markdown
   auto line = [&](const Row& r) {
     std::string s;
     for (size_t i = 0; i < r.size(); ++i)
-      s += (i ? "  " : "  ") + (i == 0 ? fmt::format("{:<{}}", r[i], w[i])
-                                       : fmt::format("{:>{}}", r[i], w[i]));
+      s += (i ? "  " : "  ") +
+           (i == 0 ? fmt::format("{:<{}}", r[i], w[i]) : fmt::format("{:>{}}", r[i], w[i]));
     return s + "\n";
   };
   out += line(header);
@@ -63,27 +63,30 @@ std::string table(const Row& header, const std::vector<Row>& rows, bool markdown
 
 std::string render(const json& a, bool md) {
   const json& factors = a.at("factors");
-  const std::string key = fmt::format("{}", fmt::join(factors.get<std::vector<std::string>>(), "/"));
+  const std::string key =
+      fmt::format("{}", fmt::join(factors.get<std::vector<std::string>>(), "/"));
   auto heading = [&](int level, const std::string& text) {
     return md ? std::string(level, '#') + " " + text + "\n\n"
               : (level <= 2 ? text + "\n" + std::string(text.size(), '=') + "\n" : text + "\n");
   };
   std::string out = heading(1, "greentrain analysis");
   const json& runs = a.at("runs");
-  out += fmt::format("Runs used: {} of {} ({} excluded: {} not ok, {} warm-up). Baseline: {}. "
-                     "alpha = {}.\n\n",
-                     g(runs["used"]), g(runs["total"]), g(runs["excluded"]),
-                     g(runs["excluded_not_ok"]), g(runs["excluded_warmup"]),
-                     config(factors, a.at("baseline")), g(a.at("alpha")));
+  out += fmt::format(
+      "Runs used: {} of {} ({} excluded: {} not ok, {} warm-up). Baseline: {}. "
+      "alpha = {}.\n\n",
+      g(runs["used"]), g(runs["total"]), g(runs["excluded"]), g(runs["excluded_not_ok"]),
+      g(runs["excluded_warmup"]), config(factors, a.at("baseline")), g(a.at("alpha")));
   for (const auto& [metric, m] : a.at("metrics").items()) {
     out += heading(2, "Metric " + metric);
     std::vector<Row> rows;
     for (const auto& c : m["cells"])
-      rows.push_back({config(factors, c["config"]), g(c["n"]), g(c["mean"], 6), g(c["sd"]),
-                      g(c["se"]), "[" + g(c["ci95_low"], 6) + ", " + g(c["ci95_high"], 6) + "]",
-                      g(c["median"], 6), g(c["min"], 6), g(c["max"], 6),
-                      c["cv"].is_null() ? "-" : fmt::format("{:.2f}", 100 * c["cv"].get<double>())});
-    out += table({key, "n", "mean", "sd", "se", "95% CI", "median", "min", "max", "CV %"}, rows, md);
+      rows.push_back(
+          {config(factors, c["config"]), g(c["n"]), g(c["mean"], 6), g(c["sd"]), g(c["se"]),
+           "[" + g(c["ci95_low"], 6) + ", " + g(c["ci95_high"], 6) + "]", g(c["median"], 6),
+           g(c["min"], 6), g(c["max"], 6),
+           c["cv"].is_null() ? "-" : fmt::format("{:.2f}", 100 * c["cv"].get<double>())});
+    out +=
+        table({key, "n", "mean", "sd", "se", "95% CI", "median", "min", "max", "CV %"}, rows, md);
     rows.clear();
     for (const auto& v : m["versus_baseline"])
       rows.push_back({config(factors, v["config"]), g(v["diff"]), g(v["diff_pct"], 3),
@@ -112,8 +115,8 @@ std::string render(const json& a, bool md) {
     out += table({"term", "df", "sum sq", "F", "p", "partial eta^2"}, rows, md);
     rows.clear();
     for (const auto& t : m["tukey_hsd"])
-      rows.push_back({config(factors, t["a"]), config(factors, t["b"]), g(t["diff"]),
-                      p(t["p_adj"]), "[" + g(t["ci_low"]) + ", " + g(t["ci_high"]) + "]"});
+      rows.push_back({config(factors, t["a"]), config(factors, t["b"]), g(t["diff"]), p(t["p_adj"]),
+                      "[" + g(t["ci_low"]) + ", " + g(t["ci_high"]) + "]"});
     if (!rows.empty()) {
       out += md ? "Tukey HSD (diff = b - a):\n\n" : "Tukey HSD (diff = b - a):\n";
       out += table({"a", "b", "diff", "p adj", "95% CI"}, rows, md);

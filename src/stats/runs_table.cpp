@@ -92,8 +92,8 @@ RunsTable read_runs_csv(const std::string& path, const std::vector<std::string>&
 RunsTable read_runs_csv(std::istream& in, const std::vector<std::string>& factors,
                         const std::string& source_name) {
   if (factors.empty())
-    throw gt::UsageError(fmt::format("{}: no factor columns named (use --factors a,b,...)",
-                                     source_name));
+    throw gt::UsageError(
+        fmt::format("{}: no factor columns named (use --factors a,b,...)", source_name));
   std::vector<std::string> header;
   int line_no = 0;
   if (!read_record(in, header, line_no) || (header.size() == 1 && trim(header[0]).empty()))
@@ -182,8 +182,8 @@ RunsTable read_runs_csv(std::istream& in, const std::vector<std::string>& factor
     for (int c : factor_col) {
       std::string v = trim(r[c]);
       if (v.empty())
-        throw gt::Error(fmt::format("{}:{}: factor column '{}' is empty", source_name, line,
-                                    header[c]));
+        throw gt::Error(
+            fmt::format("{}:{}: factor column '{}' is empty", source_name, line, header[c]));
       row.config.push_back(v);
     }
     if (block_col >= 0) row.block = parse_int(r[block_col], "block", line);
@@ -195,8 +195,8 @@ RunsTable read_runs_csv(std::istream& in, const std::vector<std::string>& factor
     if (warmup_col >= 0) {
       auto w = parse_int(r[warmup_col], "warmup", line);
       if (w && *w != 0 && *w != 1)
-        throw gt::Error(fmt::format("{}:{}: column 'warmup': '{}' is not 0 or 1", source_name,
-                                    line, r[warmup_col]));
+        throw gt::Error(fmt::format("{}:{}: column 'warmup': '{}' is not 0 or 1", source_name, line,
+                                    r[warmup_col]));
       row.warmup = w.value_or(0) == 1;
     }
     for (size_t m = 0; m < metric_col.size(); ++m) {

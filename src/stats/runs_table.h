@@ -15,17 +15,17 @@ namespace gt::stats {
 struct RunRow {
   std::string run_id;
   std::vector<std::string> config;  // one value per factor, in RunsTable::factors order
-  std::optional<int> block;         // absent when the table has no block column or the cell is empty
+  std::optional<int> block;  // absent when the table has no block column or the cell is empty
   std::optional<int> repeat;
-  std::string status = "ok";        // ok | failed | aborted
+  std::string status = "ok";  // ok | failed | aborted
   bool warmup = false;
   std::map<std::string, double> metrics;  // numeric columns; empty cells are absent
 };
 
 struct RunsTable {
-  std::vector<std::string> factors;        // factor column names, in the order given
-  std::vector<std::string> metric_columns; // every other numeric column, in file order
-  std::vector<std::string> text_columns;   // other columns whose cells are all text
+  std::vector<std::string> factors;         // factor column names, in the order given
+  std::vector<std::string> metric_columns;  // every other numeric column, in file order
+  std::vector<std::string> text_columns;    // other columns whose cells are all text
   std::vector<RunRow> rows;
 };
 

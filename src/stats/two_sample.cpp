@@ -125,8 +125,7 @@ std::vector<double> holm(std::span<const double> p) {
   return out;
 }
 
-Tost tost_welch(std::span<const double> x, std::span<const double> y, double margin,
-                double alpha) {
+Tost tost_welch(std::span<const double> x, std::span<const double> y, double margin, double alpha) {
   Tost r{kNaN, false, kNaN, {}};
   const double nx = x.size(), ny = y.size();
   if (nx == 0 || ny == 0) {

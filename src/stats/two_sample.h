@@ -11,7 +11,7 @@
 namespace gt::stats {
 
 struct TTest {
-  double t, df, p;            // NaN when undefined
+  double t, df, p;               // NaN when undefined
   double diff, ci_low, ci_high;  // x - y and its (1 - alpha) interval (NaN when undefined)
   std::string undefined_reason;  // empty when defined
 };
@@ -37,13 +37,12 @@ MannWhitney mann_whitney(std::span<const double> x, std::span<const double> y);
 std::vector<double> holm(std::span<const double> p);
 
 struct Tost {
-  double p;        // max of the two one-sided Welch p-values; NaN when undefined
-  bool equivalent; // p < alpha (or, with zero variance, |diff| < margin)
+  double p;         // max of the two one-sided Welch p-values; NaN when undefined
+  bool equivalent;  // p < alpha (or, with zero variance, |diff| < margin)
   double diff;
   std::string undefined_reason;
 };
 // Is x - y within (-margin, +margin)?
-Tost tost_welch(std::span<const double> x, std::span<const double> y, double margin,
-                double alpha);
+Tost tost_welch(std::span<const double> x, std::span<const double> y, double margin, double alpha);
 
 }  // namespace gt::stats

@@ -81,8 +81,8 @@ TEST(AnalysisReference, ZeroVarianceIsNullWithANote) {
   d.levels = {{"fp32", "fp16"}, {"32", "64"}, {"128"}};
   d.values = [](const std::vector<int>& c, int, std::mt19937_64& rng) {
     auto v = default_values(c, 0, rng);
-    v["energy_j"] = 1000;                  // identical everywhere
-    v["duration_s"] = 100 + 10 * c[0];     // constant within each configuration
+    v["energy_j"] = 1000;               // identical everywhere
+    v["duration_s"] = 100 + 10 * c[0];  // constant within each configuration
     v["test_accuracy"] = 0.9;
     return v;
   };

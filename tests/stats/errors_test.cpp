@@ -11,10 +11,11 @@
 namespace gt::stats {
 namespace {
 
-const char* kHeader = "run_id,block,repeat,status,warmup,precision,batch_size,energy_j,test_accuracy\n";
+const char* kHeader =
+    "run_id,block,repeat,status,warmup,precision,batch_size,energy_j,test_accuracy\n";
 
-RunsTable read(const std::string& body, std::vector<std::string> factors = {"precision",
-                                                                            "batch_size"}) {
+RunsTable read(const std::string& body,
+               std::vector<std::string> factors = {"precision", "batch_size"}) {
   std::istringstream in(kHeader + body);
   return read_runs_csv(in, factors, "runs.csv");
 }
@@ -81,8 +82,9 @@ TEST(BadInput, UnknownBaselineLevelAndFactor) {
 }
 
 TEST(BadInput, OneLevelOnly) {
-  std::string body = "1,0,0,ok,0,fp32,32,100,0.9\n2,1,1,ok,0,fp32,32,101,0.91\n"
-                     "3,1,1,failed,0,fp16,32,,\n";
+  std::string body =
+      "1,0,0,ok,0,fp32,32,100,0.9\n2,1,1,ok,0,fp32,32,101,0.91\n"
+      "3,1,1,failed,0,fp16,32,,\n";
   AnalysisOptions opt;
   auto m = error_of<gt::Error>([&] { analyze(read(body), opt); });
   EXPECT_NE(m.find("only one configuration"), std::string::npos) << m;

@@ -4,6 +4,8 @@
 // nulls must match nulls, arrays matched by configuration / term rather than position.
 #pragma once
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -16,8 +18,6 @@
 #include <random>
 #include <string>
 #include <vector>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace gt::stats::testing {
 
@@ -51,9 +51,8 @@ inline std::string capture(const std::string& command, int* exit_code = nullptr)
 
 inline json reference(const std::string& args) {
   int code = 0;
-  std::string out = capture("/usr/bin/python3 " + source_dir() + "/tests/stats/reference.py " +
-                                args,
-                            &code);
+  std::string out =
+      capture("/usr/bin/python3 " + source_dir() + "/tests/stats/reference.py " + args, &code);
   EXPECT_EQ(code, 0) << "reference.py failed: " << args;
   return json::parse(out);
 }
@@ -137,8 +136,8 @@ inline void compare(const json& ours, const json& ref, const std::string& path, 
 // A generated experiment: factor levels, repeats per cell and a value generator.
 struct Design {
   std::vector<std::string> factors = {"precision", "batch_size", "neurons"};
-  std::vector<std::vector<std::string>> levels = {{"fp32", "fp16"}, {"32", "64", "128"},
-                                                  {"128", "256"}};
+  std::vector<std::vector<std::string>> levels = {
+      {"fp32", "fp16"}, {"32", "64", "128"}, {"128", "256"}};
   std::function<int(const std::vector<int>&)> repeats = [](const std::vector<int>&) { return 5; };
   // cell level indices, repeat, rng -> metric values (missing key = empty cell)
   std::function<std::map<std::string, double>(const std::vector<int>&, int, std::mt19937_64&)>
@@ -150,8 +149,8 @@ struct Design {
 inline std::map<std::string, double> default_values(const std::vector<int>& c, int,
                                                     std::mt19937_64& rng) {
   std::normal_distribution<double> z(0, 1);
-  const double energy = 50000 * (c[0] == 1 ? 0.88 : 1.0) * (1 + 0.1 * c[1]) * (1 + 0.05 * c[2]) *
-                        (1 + 0.02 * z(rng));
+  const double energy =
+      50000 * (c[0] == 1 ? 0.88 : 1.0) * (1 + 0.1 * c[1]) * (1 + 0.05 * c[2]) * (1 + 0.02 * z(rng));
   const double duration = 120 * (c[0] == 1 ? 0.8 : 1.0) / (1 + 0.3 * c[1]) * (1 + 0.03 * z(rng));
   return {{"energy_j", energy},
           {"duration_s", duration},

@@ -28,9 +28,10 @@ json python(const std::string& code) {
 }
 
 TEST(Power, RunsPerGroupMatchesStatsmodels) {
-  for (auto [cv, effect, power, alpha] :
-       std::vector<std::array<double, 4>>{{0.05, 3, 0.8, 0.05}, {0.04, 3, 0.8, 0.05},
-                                          {0.02, 10, 0.9, 0.01}, {0.1, 1, 0.8, 0.05}}) {
+  for (auto [cv, effect, power, alpha] : std::vector<std::array<double, 4>>{{0.05, 3, 0.8, 0.05},
+                                                                            {0.04, 3, 0.8, 0.05},
+                                                                            {0.02, 10, 0.9, 0.01},
+                                                                            {0.1, 1, 0.8, 0.05}}) {
     const json ref = reference(fmt_args(cv, effect, power, alpha));
     auto n = runs_per_group_for_power(effect / 100 / cv, power, alpha);
     ASSERT_TRUE(n.has_value());
