@@ -1,11 +1,19 @@
 # greentrain_add_test(NAME SOURCES a.cpp b.cpp LIBS lib1 lib2): one GoogleTest executable whose
-# tests CTest discovers individually. Tests find the source tree and the greentrain binary
-# through the GREENTRAIN_SOURCE_DIR / GREENTRAIN_BINARY environment variables.
+# tests CTest discovers individually (at test time, so building a test never waits for others).
+# Tests find the source tree, the build tree and the greentrain binary through the environment
+# variables GREENTRAIN_SOURCE_DIR, GREENTRAIN_BUILD_DIR and GREENTRAIN_BINARY. They are set by
+# running each test through `env` (the target's CROSSCOMPILING_EMULATOR, which CTest and
+# gtest_discover_tests honour), because a multi-variable ENVIRONMENT list does not survive
+# gtest_discover_tests' PROPERTIES.
+function(greentrain_test_environment target)
+  set_target_properties(${target} PROPERTIES CROSSCOMPILING_EMULATOR
+    "/usr/bin/env;GREENTRAIN_SOURCE_DIR=${PROJECT_SOURCE_DIR};GREENTRAIN_BUILD_DIR=${PROJECT_BINARY_DIR};GREENTRAIN_BINARY=${PROJECT_BINARY_DIR}/greentrain")
+endfunction()
+
 function(greentrain_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 DISCOVERY_MODE PRE_TEST
-    PROPERTIES ENVIRONMENT
-      "GREENTRAIN_SOURCE_DIR=${PROJECT_SOURCE_DIR};GREENTRAIN_BINARY=$<TARGET_FILE:greentrain>;GREENTRAIN_BUILD_DIR=${PROJECT_BINARY_DIR}")
+  greentrain_test_environment(${name})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 DISCOVERY_MODE PRE_TEST)
 endfunction()
