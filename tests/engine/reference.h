@@ -105,25 +105,34 @@ struct Generated {
   const Reference& operator*() const { return *ref; }
 };
 
-// Runs tests/engine/make_reference.py (GREENTRAIN_SOURCE_DIR) with /usr/bin/python3 into
+// A Python with torch: $GREENTRAIN_PYTHON, else Debian's /usr/bin/python3, else python3 on
+// PATH (the GPU machine's torch lives there). Empty when none has torch.
+inline std::string python_with_torch() {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("GREENTRAIN_PYTHON")) candidates.push_back(env);
+  candidates.push_back("/usr/bin/python3");
+  candidates.push_back("python3");
+  for (const auto& py : candidates)
+    if (std::system((py + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0) return py;
+  return "";
+}
+
+// Runs tests/engine/make_reference.py (GREENTRAIN_SOURCE_DIR) with python_with_torch() into
 // `dir`/reference-<args hash>.json; `args` are extra script options (e.g. "--hidden 64").
 inline Generated generate_reference(const std::string& dir, const std::string& args = "") {
   Generated g;
   const char* src = std::getenv("GREENTRAIN_SOURCE_DIR");
   const std::string script =
       std::string(src ? src : ".") + "/tests/engine/make_reference.py";
-  if (!std::filesystem::exists("/usr/bin/python3") || !std::filesystem::exists(script)) {
-    g.error = "no /usr/bin/python3 or " + script;
-    return g;
-  }
-  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-    g.error = "/usr/bin/python3 has no torch";
+  const std::string py = python_with_torch();
+  if (py.empty() || !std::filesystem::exists(script)) {
+    g.error = "no python3 with torch (set GREENTRAIN_PYTHON) or no " + script;
     return g;
   }
   std::filesystem::create_directories(dir);
   const std::string out =
       dir + "/reference-" + std::to_string(std::hash<std::string>{}(args)) + ".json";
-  const std::string cmd = "/usr/bin/python3 '" + script + "' '" + out + "' " + args;
+  const std::string cmd = py + " '" + script + "' '" + out + "' " + args;
   if (std::system(cmd.c_str()) != 0) {
     g.error = "failed: " + cmd;
     return g;
