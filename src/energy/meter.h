@@ -26,6 +26,9 @@ class Meter {
   virtual std::string source() const = 0;  // measured | estimated
   virtual std::string model() const = 0;   // how the number is obtained, in words
   virtual Reading read() = 0;              // called by the sampler each interval
+  // The first and last read of a window: a meter that reads an expensive counter only on some
+  // ticks reads everything here, so the window's energy is exact.
+  virtual Reading read_boundary() { return read(); }
   virtual void begin() {}                  // a measurement window starts (before first read)
   // A window of `duration_s` ended; a meter that only knows the window's total (manual, file)
   // returns it here, overriding the sampled value.

@@ -19,9 +19,9 @@ Sampler::~Sampler() {
   if (thread_.joinable()) stop();
 }
 
-void Sampler::read_all(double t) {
+void Sampler::read_all(double t, bool boundary) {
   for (size_t i = 0; i < meters_.size(); ++i) {
-    Reading r = meters_[i]->read();
+    Reading r = boundary ? meters_[i]->read_boundary() : meters_[i]->read();
     acc_[i].add(t, r);
     if (keep_ && (r.power_w || r.energy_j)) {
       samples_.push_back({t, meters_[i]->component(), meters_[i]->device(), acc_[i].last_power_w(),
@@ -39,7 +39,7 @@ void Sampler::start() {
   for (auto* m : meters_) m->begin();
   const double c0 = thread_cpu_s();
   t0_ = std::chrono::steady_clock::now();
-  read_all(0.0);
+  read_all(0.0, true);
   cpu_s_ += thread_cpu_s() - c0;
   thread_ = std::thread([this] { loop(); });
 }
@@ -50,7 +50,7 @@ void Sampler::loop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_until(lock, next, [this] { return stopping_; })) {
     const auto now = std::chrono::steady_clock::now();
-    read_all(std::chrono::duration<double>(now - t0_).count());
+    read_all(std::chrono::duration<double>(now - t0_).count(), false);
     next += interval_;
     if (next < now) next = now + interval_;  // a slow meter: skip missed ticks
   }
@@ -67,7 +67,7 @@ void Sampler::stop() {
   const double c0 = thread_cpu_s();
   const auto now = std::chrono::steady_clock::now();
   duration_s_ = std::chrono::duration<double>(now - t0_).count();
-  read_all(duration_s_);
+  read_all(duration_s_, true);
   cpu_s_ += thread_cpu_s() - c0;
 }
 

@@ -26,7 +26,7 @@ class Sampler {
   double cpu_s() const { return cpu_s_; }
 
  private:
-  void read_all(double t);
+  void read_all(double t, bool boundary);  // boundary: first or last read of the window
   void loop();
   std::vector<Meter*> meters_;
   std::chrono::milliseconds interval_;

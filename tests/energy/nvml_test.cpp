@@ -167,5 +167,27 @@ TEST_F(NvmlTest, FailingPowerReadsGiveANoteNotZero) {
   EXPECT_TRUE(sum.to_json()["gpu_energy_j"].is_null());
 }
 
+// The energy counter costs milliseconds of CPU per call on real GPUs (bench/sampler): the meter
+// reads it about once a second and at every window boundary, instant power at every tick.
+TEST_F(NvmlTest, CounterIsReadOncePerSecondAndAtBoundaries) {
+  script("gpus=1\ngpu0.power_w=200\ngpu0.instant=1\ngpu0.instant_w=250\n");
+  NvmlProbe p = probe_nvml();
+  ASSERT_NE(p.library, nullptr) << p.missing_reason;
+  auto meter = make_nvml_meter(p, p.gpus[0], 100);  // 100 ms: a full read every 10th tick
+  int with_counter = 0, with_power = 0, with_clock = 0;
+  for (int tick = 0; tick < 25; ++tick) {
+    Reading r = meter->read();
+    with_counter += r.energy_j.has_value();
+    with_power += r.power_w.has_value();
+    with_clock += r.sm_clock_mhz.has_value();
+  }
+  EXPECT_EQ(with_counter, 3);  // ticks 0, 10, 20
+  EXPECT_EQ(with_clock, 3);
+  EXPECT_EQ(with_power, 25);
+  Reading last = meter->read_boundary();
+  EXPECT_TRUE(last.energy_j.has_value());
+  EXPECT_TRUE(last.power_w.has_value());
+}
+
 }  // namespace
 }  // namespace gt::energy
