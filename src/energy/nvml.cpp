@@ -295,8 +295,9 @@ class NvmlGpuMeter : public Meter {
 }  // namespace
 
 std::unique_ptr<Meter> make_nvml_meter(const NvmlProbe& probe, const NvmlGpuInfo& gpu,
-                                       int interval_ms) {
-  const int every = (1000 + std::max(1, interval_ms) - 1) / std::max(1, interval_ms);
+                                       int interval_ms, int counter_ms) {
+  const int interval = std::max(1, interval_ms);
+  const int every = std::max(1, (std::max(interval, counter_ms) + interval - 1) / interval);
   return std::make_unique<NvmlGpuMeter>(probe.library, gpu, probe.driver, every);
 }
 

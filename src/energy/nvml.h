@@ -36,9 +36,10 @@ NvmlProbe probe_nvml();
 // Throws gt::UsageError naming the unknown index/UUID.
 std::vector<NvmlGpuInfo> select_gpus(const NvmlProbe& probe, const std::string& spec);
 
-// Energy and power are read every sample; SM clock, temperature, utilisation and memory about
-// once a second (every ceil(1000 / interval_ms) samples), since each NVML call costs CPU time.
+// Instant power is read every sample; the energy counter (milliseconds of CPU per call on an
+// H100 host), SM clock, temperature, utilisation and memory every ceil(counter_ms / interval_ms)
+// samples and at every window boundary (Meter::read_boundary).
 std::unique_ptr<Meter> make_nvml_meter(const NvmlProbe& probe, const NvmlGpuInfo& gpu,
-                                       int interval_ms = 100);
+                                       int interval_ms = 100, int counter_ms = 1000);
 
 }  // namespace gt::energy

@@ -11,6 +11,10 @@ void add_meter_options(CLI::App& cmd, MeterOptions& opts) {
   cmd.add_option("--interval-ms", opts.interval_ms, "sampling interval in ms (10..60000)")
       ->check(CLI::Range(10, 60000))
       ->group("Meters");
+  cmd.add_option("--gpu-counter-ms", opts.gpu_counter_ms,
+                 "how often the GPU energy counter is read, in ms (100..60000; it costs CPU)")
+      ->check(CLI::Range(100, 60000))
+      ->group("Meters");
   cmd.add_option("--gpus", opts.gpus,
                  "GPUs to meter: indices or UUIDs (0,2); 'none'; default CUDA_VISIBLE_DEVICES "
                  "or all")

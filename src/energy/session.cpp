@@ -64,7 +64,7 @@ Session::Session(const MeterOptions& options) : impl_(std::make_unique<Impl>()) 
   if (options.gpus != "none") {
     s.nvml = probe_nvml();
     for (const auto& g : select_gpus(s.nvml, options.gpus)) {
-      s.meters.push_back(make_nvml_meter(s.nvml, g, options.interval_ms));
+      s.meters.push_back(make_nvml_meter(s.nvml, g, options.interval_ms, options.gpu_counter_ms));
       if (!g.energy_counter)
         s.notes.push_back(fmt::format(
             "GPU {}: no NVML energy counter (pre-Volta or unsupported); energy integrated from "

@@ -21,9 +21,13 @@ struct MeterOptions {
   double idle_s = 0;      // idle baseline length in seconds (0 = none)
   std::optional<double> cpu_tdp_w, ram_watts;
   bool keep_samples = true;  // keep every sample in Summary::samples
+  // How often the GPU energy counter (and clock, temperature, utilisation, memory) is read; it
+  // costs milliseconds of CPU per call. Instant power is read every interval, and the window's
+  // first and last reads always include the counter, so the energy stays exact.
+  int gpu_counter_ms = 1000;
 };
 
-// Adds --interval-ms, --gpus, --wall, --idle, --cpu-tdp, --ram-watts to a subcommand.
+// Adds --interval-ms, --gpus, --wall, --idle, --cpu-tdp, --ram-watts, --gpu-counter-ms.
 void add_meter_options(CLI::App& cmd, MeterOptions& opts);
 
 struct ComponentEnergy {
