@@ -40,6 +40,6 @@ std::vector<NvmlGpuInfo> select_gpus(const NvmlProbe& probe, const std::string& 
 // H100 host), SM clock, temperature, utilisation and memory every ceil(counter_ms / interval_ms)
 // samples and at every window boundary (Meter::read_boundary).
 std::unique_ptr<Meter> make_nvml_meter(const NvmlProbe& probe, const NvmlGpuInfo& gpu,
-                                       int interval_ms = 100, int counter_ms = 1000);
+                                       int interval_ms = 100, int counter_ms = 2000);
 
 }  // namespace gt::energy

@@ -24,7 +24,7 @@ struct MeterOptions {
   // How often the GPU energy counter (and clock, temperature, utilisation, memory) is read; it
   // costs milliseconds of CPU per call. Instant power is read every interval, and the window's
   // first and last reads always include the counter, so the energy stays exact.
-  int gpu_counter_ms = 1000;
+  int gpu_counter_ms = 2000;
 };
 
 // Adds --interval-ms, --gpus, --wall, --idle, --cpu-tdp, --ram-watts, --gpu-counter-ms.

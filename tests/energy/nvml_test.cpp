@@ -173,7 +173,7 @@ TEST_F(NvmlTest, CounterIsReadOncePerSecondAndAtBoundaries) {
   script("gpus=1\ngpu0.power_w=200\ngpu0.instant=1\ngpu0.instant_w=250\n");
   NvmlProbe p = probe_nvml();
   ASSERT_NE(p.library, nullptr) << p.missing_reason;
-  auto meter = make_nvml_meter(p, p.gpus[0], 100);  // 100 ms: a full read every 10th tick
+  auto meter = make_nvml_meter(p, p.gpus[0], 100, 1000);  // a full read every 10th tick
   int with_counter = 0, with_power = 0, with_clock = 0;
   for (int tick = 0; tick < 25; ++tick) {
     Reading r = meter->read();
