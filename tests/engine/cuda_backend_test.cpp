@@ -24,6 +24,7 @@
 
 #include "common/error.h"
 #include "engine/backend.h"
+#include "reference.h"
 
 namespace gt::engine {
 namespace {
@@ -199,24 +200,13 @@ const std::vector<RefCase>& ref_cases() {
   return cases;
 }
 
-// Finds a python3 with torch (GREENTRAIN_PYTHON, Debian's /usr/bin/python3, or python3 on PATH).
-std::string python_with_torch() {
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("GREENTRAIN_PYTHON")) candidates.push_back(env);
-  candidates.push_back("/usr/bin/python3");
-  candidates.push_back("python3");
-  for (const auto& py : candidates)
-    if (std::system((py + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0) return py;
-  return "";
-}
-
 // Runs the reference script once per test binary; returns null when no torch is available.
 const nlohmann::json* reference() {
   static nlohmann::json cached;
   static bool tried = false;
   if (tried) return cached.is_null() ? nullptr : &cached;
   tried = true;
-  const std::string py = python_with_torch();
+  const std::string py = testing::python_with_torch();
   if (py.empty()) return nullptr;
   nlohmann::json spec_json = nlohmann::json::array();
   uint64_t seed = 11;
