@@ -13,6 +13,7 @@
 
 #include "carbon/carbon.h"
 #include "common/error.h"
+#include "energy/nvml.h"
 #include "energy/session.h"
 #include "experiment/design.h"
 #include "experiment/environment.h"
@@ -92,6 +93,7 @@ class Runner {
   RunOutcome outcome_;
   std::vector<double> durations_;  // this session's run durations, for the ETA
   std::optional<double> pilot_mean_s_;
+  RunProvenance provenance_;
   bool warned_no_temperature_ = false;
 };
 
@@ -110,7 +112,17 @@ RunOutcome Runner::run() {
   }
   outcome_.planned = static_cast<int>(planned.size());
 
-  session_ = std::make_unique<energy::Session>(plan_.meters);
+  // Meter the boards this process may use, found by UUID (CUDA_VISIBLE_DEVICES indices are in
+  // CUDA's order, not NVML's), and record them with the Slurm ids as each run's provenance.
+  auto meters = plan_.meters;
+  {
+    const auto visible = resolve_visible_gpus(energy::probe_nvml());
+    if (meters.gpus.empty() && visible.mapping != "all")
+      meters.gpus = visible.gpus.empty() ? "none" : uuid_list(visible.gpus);
+    if (!visible.note.empty()) log_ << "note: " << visible.note << "\n";
+    provenance_ = current_provenance(visible);
+  }
+  session_ = std::make_unique<energy::Session>(meters);
   intensity_ = carbon::resolve(plan_.carbon);
   auto env = host_environment();
   env["energy"] = session_->environment();
@@ -298,6 +310,7 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   rec.seed = run.seed;
   rec.command = prep.command_text;
   rec.started_at = utc_now_iso();
+  rec.provenance = provenance_;
 
   session_->start();
   ChildResult child;

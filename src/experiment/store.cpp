@@ -122,7 +122,26 @@ CREATE TABLE idle_baselines (
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// Version 2: where each run ran (host, Slurm node and ids, GPU board by UUID and PCI bus id,
+// lane). A separate table, so version-1 files migrate without rewriting their runs.
+constexpr const char* kSchemaV2Provenance = R"sql(
+CREATE TABLE run_provenance (
+  run_id               INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  host                 TEXT NOT NULL DEFAULT '',
+  node                 TEXT NOT NULL DEFAULT '',
+  gpu_uuid             TEXT NOT NULL DEFAULT '',
+  gpu_pci_bus_id       TEXT NOT NULL DEFAULT '',
+  gpu_name             TEXT NOT NULL DEFAULT '',
+  gpu_mapping          TEXT NOT NULL DEFAULT '',
+  cuda_visible_devices TEXT NOT NULL DEFAULT '',
+  slurm_job_id         TEXT NOT NULL DEFAULT '',
+  slurm_array_job_id   TEXT NOT NULL DEFAULT '',
+  slurm_array_task_id  TEXT NOT NULL DEFAULT '',
+  lane                 INTEGER
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2Provenance};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 nlohmann::json parse_json(const std::string& text) {
@@ -343,6 +362,20 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
                                                 s.f64(5), s.opt_f64(6), s.opt_f64(7), s.opt_f64(8),
                                                 s.opt_f64(9)});
   }
+  if (schema_version() >= 2) {
+    sql::Stmt s(db_,
+                "SELECT p.run_id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, "
+                "p.gpu_mapping, p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, "
+                "p.slurm_array_task_id, p.lane FROM run_provenance p JOIN runs r ON r.id = "
+                "p.run_id WHERE r.experiment_id = ?");
+    s.bind(1, experiment_id);
+    while (s.step()) {
+      auto& p = out[by_id.at(s.i64(0))].provenance;
+      p = {s.text(1), s.text(2), s.text(3), s.text(4),  s.text(5),   s.text(6),
+           s.text(7), s.text(8), s.text(9), s.text(10), std::nullopt};
+      if (auto lane = s.opt_i64(11)) p.lane = static_cast<int>(*lane);
+    }
+  }
   return out;
 }
 
@@ -418,7 +451,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
         throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})", path(),
                                     r.run_index, r.experiment_id, q.text(1)));
       auto old = q.i64(0);
-      for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples"}) {
+      for (const char* table :
+           {"run_factors", "run_metrics", "run_energy", "power_samples", "run_provenance"}) {
         sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
         d.bind(1, old).run();
       }
@@ -489,6 +523,28 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
           .bind(9, c.idle_power_w)
           .bind(10, c.net_energy_j)
           .run();
+  }
+  {
+    const auto& p = r.provenance;
+    std::optional<std::int64_t> lane;
+    if (p.lane) lane = *p.lane;
+    sql::Stmt q(db_,
+                "INSERT INTO run_provenance (run_id, host, node, gpu_uuid, gpu_pci_bus_id, "
+                "gpu_name, gpu_mapping, cuda_visible_devices, slurm_job_id, slurm_array_job_id, "
+                "slurm_array_task_id, lane) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    q.bind(1, id)
+        .bind(2, p.host)
+        .bind(3, p.node)
+        .bind(4, p.gpu_uuid)
+        .bind(5, p.gpu_pci_bus_id)
+        .bind(6, p.gpu_name)
+        .bind(7, p.gpu_mapping)
+        .bind(8, p.cuda_visible_devices)
+        .bind(9, p.slurm_job_id)
+        .bind(10, p.slurm_array_job_id)
+        .bind(11, p.slurm_array_task_id)
+        .bind(12, lane)
+        .run();
   }
   if (!samples.empty()) {
     sql::Stmt p(db_,
