@@ -18,6 +18,7 @@
 #include "experiment/design.h"
 #include "experiment/environment.h"
 #include "experiment/process.h"
+#include "experiment/publish.h"
 #include "experiment/store.h"
 #include "experiment/workload.h"
 
@@ -174,9 +175,13 @@ RunOutcome Runner::run() {
           ? fmt::format("resuming: {} done, {} to run", outcome_.already_done, todo.size())
           : fmt::format("{} to run", todo.size()));
   log_.flush();
-  if (todo.empty()) return outcome_;
+  if (todo.empty()) {
+    if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
+    return outcome_;
+  }
 
   session_id_ = store_.add_session({0, exp_.id, "", host_name(), shard_text, env});
+  if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
   self_ = self_executable();
   std::string tmpl = (fs::temp_directory_path() / "greentrain-run-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) throw gt::Error("cannot create a temporary directory");
@@ -320,6 +325,12 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
     session_->stop();
     throw;
   }
+  // A signal to the whole job (Slurm's scancel, a time limit) may kill the child before
+  // greentrain stops it: a run that ended while a stop was requested is aborted, not failed.
+  if (!child.stopped && child.exit_code && *child.exit_code < 0)
+    for (int i = 0; i < 20 && !guard_.requested(); ++i)  // our copy of the signal may lag
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!child.stopped && guard_.requested()) child.stopped = true;
   if (child.stopped) session_->mark_interrupted();
   auto summary = session_->stop();
   rec.finished_at = utc_now_iso();
@@ -381,6 +392,7 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
       samples.push_back({s.t_s, s.component, s.device, s.power_w, s.energy_j, s.sm_clock_mhz,
                          s.temperature_c, s.utilization_pct, s.memory_used_mb});
   store_.record_run(rec, samples);
+  if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
 
   if (rec.status == "ok") {
     ++outcome_.ok;
@@ -408,6 +420,7 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
 }  // namespace
 
 RunOutcome run_experiment(const Plan& plan, const RunOptions& options) {
+  restore_published(options.db_path, options.publish);
   Runner runner(plan, options);
   return runner.run();
 }

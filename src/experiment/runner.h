@@ -18,6 +18,9 @@ struct RunOptions {
   bool new_experiment = false;  // a different plan under an existing name: start name-2, ...
   std::string shard;            // "i/n": run only that shard of the (non-warm-up) runs
   std::ostream* log = nullptr;  // progress and summaries; nullptr = std::cerr
+  // A copy of the database published here after every run (publish.h); also where a missing
+  // --db is restored from. Lets the live database stay on node-local disk under Slurm.
+  std::string publish;
 };
 
 struct RunOutcome {
