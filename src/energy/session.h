@@ -3,7 +3,7 @@
 // an estimate for the CPU and RAM, an optional wall meter), can measure an idle baseline, and
 // between start() and stop() runs a background sampler thread on a monotonic clock. stop()
 // returns a Summary: energy per component with its source (measured/estimated and the model),
-// gross and net of idle, and optionally every sample. This header is cross-module contract 1.
+// gross and net of idle, and optionally every sample. Its JSON is what measure and train print.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <memory>

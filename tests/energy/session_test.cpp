@@ -1,5 +1,5 @@
 // Session: idle baseline and net energy, repeated start/stop, interruption flag, misuse errors,
-// the JSON keys of contract 1, the trace CSV, and the sampler's own CPU time.
+// the JSON keys measure prints, the trace CSV, and the sampler's own CPU time.
 #include "energy/session.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,6 @@
-// `greentrain train` as a child process (as the experiment runner calls it): --json with the
-// keys of contract 3 and exit 0; bad flags and inputs exit 2 (usage) or 1 (data) with one line.
+// `greentrain train` as a child process (as the experiment runner calls it): --json with the keys
+// the experiment runner reads and exit 0; bad flags and inputs exit 2 (usage) or 1 (data) with one
+// line.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The training loop and model specs: spec parsing and its errors, Glorot bounds, the loop on a
-// small separable CSV problem (learns it, reproducible per seed, JSON keys of contract 3), and
+// small separable CSV problem (learns it, reproducible per seed, the keys of train --json), and
 // the one-line usage errors (batch size 0 or larger than the data, unknown model, bad device).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Tests of the SQLite results store: schema version, round trip of every table, one row per
-// run (aborted rows replaced, others never duplicated), the runs CSV of contract 4 (checked by
+// run (aborted rows replaced, others never duplicated), the runs CSV (checked by
 // parsing it back with Python's csv module), and merge (same plan joined, different plan refused).
 #include "experiment/store.h"
 
