@@ -10,16 +10,19 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/analyze_blocking.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "experiment/store.h"
 #include "stats/analysis.h"
+#include "stats/blocking.h"
 
 namespace gt::cli {
 namespace {
 
 struct AnalyzeArgs {
   std::string db, experiment, input, factors, baseline, format = "table", output;
+  std::string block_by;
   std::vector<std::string> metrics, equivalence;
   double alpha = 0.05;
 };
@@ -70,10 +73,14 @@ int run_analyze(const AnalyzeArgs& a) {
     opt.equivalence.clear();
     for (const auto& e : a.equivalence) opt.equivalence.push_back(stats::parse_equivalence(e));
   }
-  const nlohmann::json result = stats::analyze(table, opt);
+  nlohmann::json result = stats::analyze(table, opt);
+  if (!a.block_by.empty())
+    result["blocking"] = blocking_analysis(a.db, a.experiment, a.block_by, a.metrics);
   std::string text = a.format == "json"       ? result.dump(2) + "\n"
                      : a.format == "markdown" ? stats::render_markdown(result)
                                               : stats::render_text(result);
+  if (!a.block_by.empty() && a.format != "json")
+    text += stats::render_blocking(result["blocking"], a.format == "markdown");
   if (a.output.empty()) {
     std::cout << text;
   } else {
@@ -117,6 +124,11 @@ void add_analyze(CLI::App& app, Action& run) {
   sub->add_option("--format", args->format, "Output: table, markdown or json")
       ->check(CLI::IsMember({"table", "markdown", "json"}));
   sub->add_option("-o,--output", args->output, "Write to this file instead of standard output");
+  sub->add_option("--block-by", args->block_by,
+                  "Block on the GPU board or the host that ran each run (from the database's "
+                  "provenance): its share of variance and F test per metric")
+      ->check(CLI::IsMember({"gpu", "host"}))
+      ->needs(db);
   sub->callback([&run, args] { run = [args]() { return run_analyze(*args); }; });
 }
 

@@ -165,7 +165,7 @@ def main():
         assert "#SBATCH --array=1-3%2" in dry and "--dependency=afterok:" in dry, dry
         assert not os.path.exists(results), "a dry run wrote the results folder"
 
-        array_id, out = submit(a.greentrain, plan, results, env)
+        array_id, out = submit(a.greentrain, plan, results, env, ["--block-by", "gpu"])
         assert array_id, out
         most_running = [0]
 
@@ -176,6 +176,12 @@ def main():
         wait_idle(env, 240, count_running)
         assert most_running[0] <= 2, f"{most_running[0]} tasks ran at once despite %2"
         check_merged(results, 13, {array_id})
+        # The aggregation's analysis blocked on the board: two boards, board B draws 50 W more,
+        # so the board explains most of the variance of avg_power_w.
+        blocking = json.load(open(os.path.join(results, "analysis.json")))["blocking"]
+        power = blocking["metrics"]["avg_power_w"]
+        assert blocking["by"] == "gpu" and sorted(power["levels"]) == [UUID_A, UUID_B], power
+        assert power["block_share"] > 0.5 and power["terms"][-1]["p"] < 0.01, power
         status = sh([a.greentrain, "experiment", "status", "--slurm", results], env).stdout
         assert status.count("(complete)") == 3 and "merged.db: 13 of 13 runs" in status, status
         # Resubmitting a complete folder runs no task again.
