@@ -6,7 +6,13 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/locations.h"
@@ -14,6 +20,7 @@
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
 #include "experiment/environment.h"
+#include "experiment/lanes.h"
 #include "experiment/publish.h"
 #include "experiment/slurm.h"
 #include "experiment/store.h"
@@ -203,6 +210,69 @@ TEST(ScaleOut, VisibleDevicesBecomeBoardsByUuid) {
   EXPECT_EQ(p.slurm_array_task_id, "3");
   EXPECT_FALSE(p.host.empty());
   EXPECT_EQ(uuid_list(all.gpus), A + "," + B);
+}
+
+TEST(ScaleOut, LanesRunOneItemPerLaneAtATimeInOrder) {
+  using clock = std::chrono::steady_clock;
+  std::mutex mu;
+  std::vector<std::tuple<int, int, clock::time_point, clock::time_point>> log;  // item, lane, t
+  std::atomic<int> running{0}, most{0};
+  run_in_lanes(
+      7, 3,
+      [&](int item, int lane) {
+        const int now = ++running;
+        int m = most.load();
+        while (now > m && !most.compare_exchange_weak(m, now)) {
+        }
+        const auto t0 = clock::now();
+        std::this_thread::sleep_for(std::chrono::milliseconds(60));
+        --running;
+        std::lock_guard g(mu);
+        log.emplace_back(item, lane, t0, clock::now());
+      },
+      [] { return false; });
+  ASSERT_EQ(log.size(), 7u);
+  EXPECT_EQ(most.load(), 3);
+  std::set<int> items;
+  for (const auto& [item, lane, a, b] : log) {
+    items.insert(item);
+    for (const auto& [item2, lane2, a2, b2] : log)
+      if (item != item2 && lane == lane2) EXPECT_TRUE(b <= a2 || b2 <= a) << "lane " << lane;
+  }
+  EXPECT_EQ(items.size(), 7u);
+  // A stop request starts nothing more but lets the items in flight finish.
+  std::atomic<int> started{0}, finished{0};
+  run_in_lanes(
+      10, 2,
+      [&](int, int) {
+        ++started;
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        ++finished;
+      },
+      [&] { return started.load() >= 3; });
+  EXPECT_LT(started.load(), 10);
+  EXPECT_EQ(started.load(), finished.load());
+  // An exception in a lane comes back to the caller after every lane stopped.
+  EXPECT_THROW(run_in_lanes(
+                   4, 2,
+                   [](int item, int) {
+                     if (item == 1) throw gt::Error("lane failed");
+                   },
+                   [] { return false; }),
+               gt::Error);
+}
+
+TEST(ScaleOut, LaneGpusAreDistinctKnownBoards) {
+  EXPECT_THROW(lane_gpus(energy::NvmlProbe{}, "0,1"), gt::UsageError);  // no NVML, no GPU
+  const auto probe = two_boards();
+  auto lanes = lane_gpus(probe, "1,GPU-aaaaaaaa-0000-0000-0000-000000000000");
+  ASSERT_EQ(lanes.size(), 2u);
+  EXPECT_EQ(lanes[0].lane, 0);
+  EXPECT_EQ(lanes[0].gpu.index, 1);
+  EXPECT_EQ(lanes[1].gpu.index, 0);
+  EXPECT_THROW(lane_gpus(probe, "0,0"), gt::UsageError);
+  EXPECT_THROW(lane_gpus(probe, "0,2"), gt::UsageError);
+  EXPECT_THROW(lane_gpus(probe, ","), gt::UsageError);
 }
 
 }  // namespace
