@@ -36,6 +36,7 @@ struct ExperimentArgs {
   std::string merge_out;
   std::vector<std::string> merge_in;
   std::string publish;
+  std::string gpus;
   bool slurm = false, dry_run = false;
   std::string slurm_status;
   ex::SlurmOptions slurm_opt;
@@ -125,6 +126,7 @@ int do_run(const ExperimentArgs& a) {
   opt.new_experiment = a.new_experiment;
   opt.shard = a.shard;
   opt.publish = a.publish;
+  opt.gpus = a.gpus;
   auto outcome = ex::run_experiment(plan, opt);
   return outcome.interrupted ? 130 : 0;
 }
@@ -209,6 +211,10 @@ void add_experiment(CLI::App& app, Action& run) {
   r->add_option("--publish", args->publish,
                 "After every run, publish a consistent copy of --db here (and resume from it "
                 "when --db is missing): keeps the live database off network file systems");
+  r->add_option("--gpus", args->gpus,
+                "Parallel lanes: one run per GPU at a time on these GPUs (NVML indices as "
+                "nvidia-smi shows them, or UUIDs); each run sees only its GPU and is metered on "
+                "it");
   r->callback([&run, args] { run = [args] { return do_run(*args); }; });
 
   auto* sb = sub->add_subcommand(

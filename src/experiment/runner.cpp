@@ -4,10 +4,12 @@
 #include <fmt/core.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include "energy/session.h"
 #include "experiment/design.h"
 #include "experiment/environment.h"
+#include "experiment/lanes.h"
 #include "experiment/process.h"
 #include "experiment/publish.h"
 #include "experiment/store.h"
@@ -75,10 +78,21 @@ class Runner {
   RunOutcome run();
 
  private:
+  // A parallel lane of --gpus: its own board, energy session and provenance.
+  struct Lane {
+    int index = 0;
+    std::string uuid;
+    std::unique_ptr<energy::Session> session;
+    RunProvenance provenance;
+    bool ran = false;
+  };
+  void set_up_lanes();
+  void run_lanes(const std::vector<PlannedRun>& todo, int done_before);
   void measure_idle(int after_runs);
-  void cool_down();
+  void measure_idle_lanes(int after_runs);
+  void cool_down(energy::Session& session);
   bool sleep_interruptible(double seconds);
-  void run_one(const PlannedRun& run, int position, int total);
+  void run_one(const PlannedRun& run, int position, int total, Lane* lane = nullptr);
 
   const Plan& plan_;
   const RunOptions& opt_;
@@ -95,7 +109,9 @@ class Runner {
   std::vector<double> durations_;  // this session's run durations, for the ETA
   std::optional<double> pilot_mean_s_;
   RunProvenance provenance_;
-  bool warned_no_temperature_ = false;
+  std::vector<Lane> lanes_;  // empty: one run at a time on session_
+  std::mutex mu_;            // the store, the counters and the log, shared by the lanes
+  std::atomic<bool> warned_no_temperature_ = false;
 };
 
 RunOutcome Runner::run() {
@@ -124,6 +140,7 @@ RunOutcome Runner::run() {
     provenance_ = current_provenance(visible);
   }
   session_ = std::make_unique<energy::Session>(meters);
+  if (!opt_.gpus.empty()) set_up_lanes();
   intensity_ = carbon::resolve(plan_.carbon);
   auto env = host_environment();
   env["energy"] = session_->environment();
@@ -194,12 +211,17 @@ RunOutcome Runner::run() {
     }
   } cleanup{work_root_};
 
-  measure_idle(static_cast<int>(done.size()));
+  if (!lanes_.empty()) {
+    run_lanes(todo, static_cast<int>(done.size()));
+    todo.clear();
+  } else {
+    measure_idle(static_cast<int>(done.size()));
+  }
   int position = 0;
   for (const auto& run : todo) {
     if (guard_.requested()) break;
     if (position > 0) {
-      cool_down();
+      cool_down(*session_);
       if (guard_.requested()) break;
       const int finished = static_cast<int>(done.size()) + position;
       if (plan_.design.idle_every > 0 && finished % plan_.design.idle_every == 0)
@@ -248,14 +270,80 @@ void Runner::measure_idle(int after_runs) {
   if (!rows.empty()) store_.record_idle(rows);
 }
 
-void Runner::cool_down() {
+void Runner::set_up_lanes() {
+  const auto probe = energy::probe_nvml();
+  for (const auto& g : lane_gpus(probe, opt_.gpus)) {
+    Lane lane;
+    lane.index = g.lane;
+    lane.uuid = g.gpu.uuid;
+    auto meters = plan_.meters;
+    meters.gpus = g.gpu.uuid;  // this lane's board only
+    lane.session = std::make_unique<energy::Session>(meters);
+    lane.provenance = current_provenance({{g.gpu}, "lane", ""});
+    lane.provenance.cuda_visible_devices = g.gpu.uuid;
+    lane.provenance.lane = g.lane;
+    lanes_.push_back(std::move(lane));
+  }
+  std::string list;
+  for (const auto& l : lanes_)
+    list += fmt::format("{}lane {}: GPU {} ({})", list.empty() ? "" : ", ", l.index, l.uuid,
+                        l.provenance.gpu_pci_bus_id);
+  log_ << fmt::format("{} parallel lanes: {}\n", lanes_.size(), list);
+}
+
+void Runner::run_lanes(const std::vector<PlannedRun>& todo, int done_before) {
+  // Runs in planned order to whichever lane is free; each lane cools down between its own
+  // runs. The periodic idle baseline needs every board idle at once, so lanes measure it only
+  // at the start.
+  measure_idle_lanes(done_before);
+  if (plan_.design.idle_every > 0)
+    log_ << "note: design.idle_every is not used with --gpus (idle measured at the start)\n";
+  std::atomic<int> position{0};
+  run_in_lanes(
+      static_cast<int>(todo.size()), static_cast<int>(lanes_.size()),
+      [&](int item, int l) {
+        Lane& lane = lanes_[static_cast<size_t>(l)];
+        if (lane.ran) cool_down(*lane.session);
+        if (guard_.requested()) return;
+        run_one(todo[static_cast<size_t>(item)], position++, static_cast<int>(todo.size()), &lane);
+        lane.ran = true;
+      },
+      [this] { return guard_.requested(); });
+}
+
+void Runner::measure_idle_lanes(int after_runs) {
+  const double s = plan_.design.idle_baseline_s;
+  if (s <= 0) return;
+  log_ << fmt::format("measuring the idle baseline of {} boards for {} ...\n", lanes_.size(),
+                      format_duration(s));
+  log_.flush();
+  std::vector<energy::Summary> probes(lanes_.size());
+  std::vector<std::thread> threads;
+  for (size_t l = 0; l < lanes_.size(); ++l)
+    threads.emplace_back([&, l] {
+      lanes_[l].session->measure_idle(s);
+      lanes_[l].session->start();
+      probes[l] = lanes_[l].session->stop();
+    });
+  for (auto& t : threads) t.join();
+  // Each lane's board; the machine-wide components (cpu, ram, wall) once, from lane 0.
+  std::vector<IdleBaseline> rows;
+  for (size_t l = 0; l < probes.size(); ++l)
+    for (const auto& c : probes[l].components)
+      if (c.idle_power_w && (c.component == "gpu" || l == 0))
+        rows.push_back({0, exp_.id, session_id_, after_runs, utc_now_iso(), s, c.component,
+                        c.device, c.source, *c.idle_power_w});
+  if (!rows.empty()) store_.record_idle(rows);
+}
+
+void Runner::cool_down(energy::Session& session) {
   const auto& D = plan_.design;
   if (D.cooldown_until_gpu_c) {
     const auto t0 = std::chrono::steady_clock::now();
     while (!guard_.requested()) {
-      session_->start();
+      session.start();
       sleep_interruptible(std::max(0.5, 3.0 * plan_.meters.interval_ms / 1000.0));
-      auto s = session_->stop();
+      auto s = session.stop();
       std::optional<double> hottest;
       for (const auto& x : s.samples)
         if (x.component == "gpu" && x.temperature_c)
@@ -281,8 +369,10 @@ void Runner::cool_down() {
   if (D.cooldown_s > 0) sleep_interruptible(D.cooldown_s);
 }
 
-void Runner::run_one(const PlannedRun& run, int position, int total) {
+void Runner::run_one(const PlannedRun& run, int position, int total, Lane* lane) {
   const auto& cfg = design_.configs.at(static_cast<size_t>(run.config_index));
+  energy::Session& session = lane ? *lane->session : *session_;
+  std::unique_lock lock(mu_);
   // Progress: run N/M of this session, configuration, ETA.
   std::optional<double> mean = pilot_mean_s_;
   if (!durations_.empty()) {
@@ -296,12 +386,15 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   const int width = static_cast<int>(std::to_string(total).size());
   log_ << fmt::format("[{:>{}}/{}] {:3.0f}% ETA {:>6} | run {} {} | {}\n", position + 1, width,
                       total, 100.0 * position / total, eta, run.run_index,
-                      run.warmup ? "warm-up" : fmt::format("block {}", run.block), cfg.label());
+                      run.warmup ? "warm-up" : fmt::format("block {}", run.block),
+                      cfg.label() + (lane ? fmt::format(" | lane {}", lane->index) : ""));
   log_.flush();
+  lock.unlock();
 
   const std::string work = work_root_ + "/run-" + std::to_string(run.run_index);
   fs::create_directories(work);
   auto prep = prepare_run(plan_, cfg, run, work, self_);
+  if (lane) prep.spec.env.emplace_back("CUDA_VISIBLE_DEVICES", lane->uuid);
 
   RunRecord rec;
   rec.experiment_id = exp_.id;
@@ -315,14 +408,14 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   rec.seed = run.seed;
   rec.command = prep.command_text;
   rec.started_at = utc_now_iso();
-  rec.provenance = provenance_;
+  rec.provenance = lane ? lane->provenance : provenance_;
 
-  session_->start();
+  session.start();
   ChildResult child;
   try {
     child = run_child(prep.spec, [this] { return guard_.requested(); });
   } catch (...) {
-    session_->stop();
+    session.stop();
     throw;
   }
   // A signal to the whole job (Slurm's scancel, a time limit) may kill the child before
@@ -331,8 +424,8 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
     for (int i = 0; i < 20 && !guard_.requested(); ++i)  // our copy of the signal may lag
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (!child.stopped && guard_.requested()) child.stopped = true;
-  if (child.stopped) session_->mark_interrupted();
-  auto summary = session_->stop();
+  if (child.stopped) session.mark_interrupted();
+  auto summary = session.stop();
   rec.finished_at = utc_now_iso();
   rec.duration_s = child.duration_s;
   rec.exit_code = child.exit_code;
@@ -384,6 +477,11 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
     rec.pue = plan_.carbon.pue;
   }
   for (const auto& n : summary.notes) notes.push_back(n);
+  if (lane && lanes_.size() > 1)
+    notes.push_back(fmt::format(
+        "gpu energy from lane {}'s board only; cpu, ram and wall figures are machine-wide and "
+        "overlap with the other lanes' runs",
+        lane->index));
   for (const auto& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
 
   std::vector<SampleRecord> samples;
@@ -391,6 +489,7 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
     for (const auto& s : summary.samples)
       samples.push_back({s.t_s, s.component, s.device, s.power_w, s.energy_j, s.sm_clock_mhz,
                          s.temperature_c, s.utilization_pct, s.memory_used_mb});
+  lock.lock();
   store_.record_run(rec, samples);
   if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
 
@@ -402,7 +501,9 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   } else {
     ++outcome_.aborted;
   }
-  std::string line = fmt::format("      {:<7} {:>7.1f} s", rec.status, child.duration_s);
+  std::string line =
+      fmt::format("      {}{:<7} {:>7.1f} s", lane ? fmt::format("run {} ", run.run_index) : "",
+                  rec.status, child.duration_s);
   if (rec.energy_j) line += fmt::format("  {:>9.1f} J", *rec.energy_j);
   if (rec.co2e_g) line += fmt::format("  {:.3f} gCO2e", *rec.co2e_g);
   for (const char* m : {"test_accuracy", "final_loss"})

@@ -21,6 +21,8 @@ struct RunOptions {
   // A copy of the database published here after every run (publish.h); also where a missing
   // --db is restored from. Lets the live database stay on node-local disk under Slurm.
   std::string publish;
+  // "0,1,..." (NVML indices or UUIDs): parallel lanes, one run per GPU at a time (lanes.h).
+  std::string gpus;
 };
 
 struct RunOutcome {
