@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "common/locations.h"
 #include "common/scoped_env.h"
@@ -40,7 +42,7 @@ struct Fixture {
 d=$1
 date +%s.%N > "$d/start-$GREENTRAIN_RUN_ID"
 echo "$CUDA_VISIBLE_DEVICES" > "$d/cvd-$GREENTRAIN_RUN_ID"
-sleep 0.4
+sleep "${LANES_SLEEP:-0.4}"
 date +%s.%N > "$d/end-$GREENTRAIN_RUN_ID"
 echo "greentrain-metric test_accuracy=0.9"
 )");
@@ -125,6 +127,44 @@ TEST(Lanes, BadGpuListsAreRefusedBeforeAnythingRuns) {
     EXPECT_EQ(r.code, 2) << spec << ": " << r.err;
     EXPECT_NE(r.err.find("--gpus"), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(f.dir / "start-1")) << spec;
+  }
+}
+
+TEST(Lanes, InterruptStopsEveryLaneAndResumeRunsOnlyWhatIsMissing) {
+  Fixture f;
+  const std::string db = f.dir / "i.db";
+  pid_t pid;
+  {
+    ScopedEnv slow("LANES_SLEEP", "30");
+    pid = gt::testing::spawn_process({gt::testing::greentrain_binary(), "experiment", "run", f.plan,
+                                      "--db", db, "--gpus", "0,1"},
+                                     f.dir / "log.txt");
+  }
+  for (int i = 0; i < 300 && !(std::filesystem::exists(f.dir / "start-1") &&
+                               std::filesystem::exists(f.dir / "start-2"));
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(std::filesystem::exists(f.dir / "start-2")) << read_file(f.dir / "log.txt");
+  kill(pid, SIGINT);
+  auto r = gt::testing::wait_process(pid);
+  EXPECT_EQ(r.code, 130) << read_file(f.dir / "log.txt");
+  {
+    Store s(db, Store::Mode::read_only);
+    const auto runs = s.runs(s.experiment("").id);
+    ASSERT_EQ(runs.size(), 2u) << read_file(f.dir / "log.txt");
+    for (const auto& run : runs) EXPECT_EQ(run.status, "aborted") << run.run_index;
+  }
+  ScopedEnv fast("LANES_SLEEP", "0.1");
+  auto again = run_process(
+      {gt::testing::greentrain_binary(), "experiment", "run", f.plan, "--db", db, "--gpus", "0,1"},
+      {.merge_stderr = true});
+  ASSERT_EQ(again.code, 0) << again.out;
+  Store s(db, Store::Mode::read_only);
+  const auto runs = s.runs(s.experiment("").id);
+  ASSERT_EQ(runs.size(), 9u);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    EXPECT_EQ(runs[i].run_index, static_cast<int>(i) + 1);
+    EXPECT_EQ(runs[i].status, "ok");
   }
 }
 
