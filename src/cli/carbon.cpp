@@ -3,6 +3,7 @@
 //   greentrain carbon --kwh 1.2 --country FRA     CO2e of an energy amount (or --energy-j, --wh)
 //   greentrain carbon --region gcp:europe-west1   the intensity that would be used
 #include "carbon/carbon.h"
+#include "cli/carbon_options.h"
 
 #include <fmt/core.h>
 
@@ -59,7 +60,7 @@ void add_carbon(CLI::App& app, Action& run) {
   auto opts = std::make_shared<CarbonVerbOptions>();
   auto* sub = app.add_subcommand(
       "carbon", "grid carbon intensity tables and energy -> CO2e (--list, --kwh, --country)");
-  carbon::add_carbon_options(*sub, opts->carbon);
+  add_carbon_options(*sub, opts->carbon);
   sub->add_flag("--list", opts->list, "print every country and cloud region with year and source");
   auto* ej = sub->add_option("--energy-j", opts->energy_j, "energy in joules")
                  ->check(CLI::NonNegativeNumber);
