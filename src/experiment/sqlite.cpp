@@ -101,7 +101,8 @@ int Stmt::column(std::string_view name) const {
   const int count = sqlite3_column_count(st_);
   for (int i = 0; i < count; ++i) {
     std::string_view have = sqlite3_column_name(st_, i);
-    if (const auto dot = have.rfind('.'); dot != std::string_view::npos) have.remove_prefix(dot + 1);
+    if (const auto dot = have.rfind('.'); dot != std::string_view::npos)
+      have.remove_prefix(dot + 1);
     if (have == name) return i;
   }
   throw gt::Error(fmt::format("{}: the query has no column '{}'", db_.path(), name));

@@ -272,7 +272,8 @@ std::vector<SessionRecord> Store::sessions(std::int64_t experiment_id) const {
   s.bind(1, experiment_id);
   std::vector<SessionRecord> out;
   while (s.step())
-    out.push_back({s.i64("id"), s.i64("experiment_id"), s.text("started_at"), s.text("host"), s.text("shard"), parse_json(s.text("environment"))});
+    out.push_back({s.i64("id"), s.i64("experiment_id"), s.text("started_at"), s.text("host"),
+                   s.text("shard"), parse_json(s.text("environment"))});
   return out;
 }
 
@@ -323,7 +324,8 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
                 "SELECT f.run_id, f.name, f.value FROM run_factors f JOIN runs r ON r.id = "
                 "f.run_id WHERE r.experiment_id = ? ORDER BY f.run_id, f.position");
     s.bind(1, experiment_id);
-    while (s.step()) out[by_id.at(s.i64("run_id"))].factors.emplace_back(s.text("name"), s.text("value"));
+    while (s.step())
+      out[by_id.at(s.i64("run_id"))].factors.emplace_back(s.text("name"), s.text("value"));
   }
   {
     sql::Stmt s(db_,
@@ -339,9 +341,10 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
                 "e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? ORDER BY e.rowid");
     s.bind(1, experiment_id);
     while (s.step())
-      out[by_id.at(s.i64("run_id"))].energy.push_back({s.text("component"), s.text("device"), s.text("source"), s.text("model"),
-                                                s.f64("energy_j"), s.opt_f64("avg_power_w"), s.opt_f64("peak_power_w"), s.opt_f64("idle_power_w"),
-                                                s.opt_f64("net_energy_j")});
+      out[by_id.at(s.i64("run_id"))].energy.push_back(
+          {s.text("component"), s.text("device"), s.text("source"), s.text("model"),
+           s.f64("energy_j"), s.opt_f64("avg_power_w"), s.opt_f64("peak_power_w"),
+           s.opt_f64("idle_power_w"), s.opt_f64("net_energy_j")});
   }
   return out;
 }
@@ -354,8 +357,9 @@ std::vector<SampleRecord> Store::samples(std::int64_t run_row_id) const {
   s.bind(1, run_row_id);
   std::vector<SampleRecord> out;
   while (s.step())
-    out.push_back({s.f64("t_s"), s.text("component"), s.text("device"), s.f64("power_w"), s.opt_f64("energy_j"), s.opt_f64("sm_clock_mhz"),
-                   s.opt_f64("temperature_c"), s.opt_f64("utilization_pct"), s.opt_f64("memory_used_mb")});
+    out.push_back({s.f64("t_s"), s.text("component"), s.text("device"), s.f64("power_w"),
+                   s.opt_f64("energy_j"), s.opt_f64("sm_clock_mhz"), s.opt_f64("temperature_c"),
+                   s.opt_f64("utilization_pct"), s.opt_f64("memory_used_mb")});
   return out;
 }
 
@@ -367,8 +371,10 @@ std::vector<IdleBaseline> Store::idle_baselines(std::int64_t experiment_id) cons
   s.bind(1, experiment_id);
   std::vector<IdleBaseline> out;
   while (s.step())
-    out.push_back({s.i64("id"), s.i64("experiment_id"), s.opt_i64("session_id").value_or(0), static_cast<int>(s.i64("after_runs")),
-                   s.text("measured_at"), s.f64("duration_s"), s.text("component"), s.text("device"), s.text("source"), s.f64("power_w")});
+    out.push_back({s.i64("id"), s.i64("experiment_id"), s.opt_i64("session_id").value_or(0),
+                   static_cast<int>(s.i64("after_runs")), s.text("measured_at"),
+                   s.f64("duration_s"), s.text("component"), s.text("device"), s.text("source"),
+                   s.f64("power_w")});
   return out;
 }
 
