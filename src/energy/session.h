@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/component_energy.h"
+
 namespace gt::energy {
 
 struct MeterOptions {
@@ -30,14 +32,7 @@ struct MeterOptions {
 // Adds --interval-ms, --gpus, --wall, --idle, --cpu-tdp, --ram-watts, --gpu-counter-ms.
 void add_meter_options(CLI::App& cmd, MeterOptions& opts);
 
-struct ComponentEnergy {
-  std::string component;  // gpu | cpu | ram | wall
-  std::string device;     // "0" (GPU index), "package-0", "system", ...
-  std::string source;     // measured | estimated
-  std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)", ...
-  double energy_j = 0, avg_power_w = 0, peak_power_w = 0;
-  std::optional<double> idle_power_w, net_energy_j;
-};
+using ComponentEnergy = gt::ComponentEnergy;
 
 struct Sample {
   double t_s = 0;  // seconds since start()
