@@ -12,6 +12,7 @@
 
 #include "carbon/carbon.h"
 #include "cli/carbon_options.h"
+#include "cli/meter_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/session.h"
@@ -164,7 +165,7 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_flag("--measure,!--no-measure", opts->measure,
                 "Meter energy during training (default on)");
   sub->add_flag("-q,--quiet", opts->quiet, "No progress output");
-  energy::add_meter_options(*sub, opts->meters);
+  add_meter_options(*sub, opts->meters);
   add_carbon_options(*sub, opts->carbon);
   sub->callback([&run, opts] { run = [opts] { return run_train(*opts); }; });
 }

@@ -17,6 +17,10 @@ struct ComponentEnergy {
   std::optional<double> net_energy_j;  // energy minus the idle baseline, when one was measured
   double avg_power_w = 0, peak_power_w = 0;
   std::optional<double> idle_power_w;  // the idle baseline's power, when one was measured
+  // Whose energy: "machine" (the whole component) or "process" (the share attributed to the
+  // measured process tree).
+  std::string attribution = "machine";
+  std::optional<double> uncertainty_j;  // measurement uncertainty of a window, when known
 };
 
 }  // namespace gt
