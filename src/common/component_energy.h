@@ -14,13 +14,16 @@ struct ComponentEnergy {
   std::string source;     // measured | estimated
   std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(65 W)", ...
   double energy_j = 0;
-  std::optional<double> net_energy_j;  // energy minus the idle baseline, when one was measured
+  // Energy minus the idle baseline, when one was measured.
+  std::optional<double> net_energy_j = std::nullopt;
   double avg_power_w = 0, peak_power_w = 0;
-  std::optional<double> idle_power_w;  // the idle baseline's power, when one was measured
+  // The idle baseline's power, when one was measured.
+  std::optional<double> idle_power_w = std::nullopt;
   // Whose energy: "machine" (the whole component) or "process" (the share attributed to the
   // measured process tree).
   std::string attribution = "machine";
-  std::optional<double> uncertainty_j;  // measurement uncertainty of a window, when known
+  // The measurement uncertainty of a window, when known.
+  std::optional<double> uncertainty_j = std::nullopt;
 };
 
 }  // namespace gt
