@@ -3,12 +3,12 @@
 //   greentrain carbon --kwh 1.2 --country FRA     CO2e of an energy amount (or --energy-j, --wh)
 //   greentrain carbon --region gcp:europe-west1   the intensity that would be used
 #include "carbon/carbon.h"
-#include "cli/carbon_options.h"
 
 #include <fmt/core.h>
 
 #include <memory>
 
+#include "cli/carbon_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 
