@@ -162,19 +162,6 @@ double co2e_g(double energy_j, const Intensity& intensity, double pue) {
   return energy_j / 3.6e6 * pue * intensity.g_per_kwh;
 }
 
-void add_carbon_options(CLI::App& cmd, CarbonOptions& opts) {
-  cmd.add_option("--country", opts.country,
-                 "grid of this country, ISO 3166-1 alpha-3 (e.g. FRA); default World 481 g/kWh")
-      ->group("Carbon");
-  cmd.add_option("--region", opts.region,
-                 "cloud region, e.g. gcp:europe-west1, aws:us-east-1, azure:westeurope")
-      ->group("Carbon");
-  cmd.add_option("--intensity", opts.intensity, "grid intensity in gCO2e/kWh (overrides)")
-      ->group("Carbon");
-  cmd.add_option("--pue", opts.pue, "data-centre power usage effectiveness (default 1.0)")
-      ->group("Carbon");
-}
-
 std::string attribution() {
   return "Grid carbon intensity: country values from Our World in Data, carbon_intensity_elec "
          "(Ember and Energy Institute data, lifecycle basis, CC BY 4.0), latest year per "

@@ -1,9 +1,7 @@
 // Carbon accounting: energy → grams CO2e = kWh × PUE × grid intensity (gCO2e/kWh).
 // Intensities come from tables embedded in the binary from data/*.csv (Our World in Data /
 // Ember country values, Google Cloud region values, AWS/Azure regions mapped to countries).
-// This header is cross-module contract 2.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,9 +14,6 @@ struct CarbonOptions {
   std::optional<double> intensity;  // gCO2e/kWh, overrides country/region
   double pue = 1.0;                 // power usage effectiveness, >= 1
 };
-
-// Adds --country, --region, --intensity, --pue.
-void add_carbon_options(CLI::App& cmd, CarbonOptions& opts);
 
 struct Intensity {
   double g_per_kwh = 481;

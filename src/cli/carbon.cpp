@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "cli/carbon_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 
@@ -59,7 +60,7 @@ void add_carbon(CLI::App& app, Action& run) {
   auto opts = std::make_shared<CarbonVerbOptions>();
   auto* sub = app.add_subcommand(
       "carbon", "grid carbon intensity tables and energy -> CO2e (--list, --kwh, --country)");
-  carbon::add_carbon_options(*sub, opts->carbon);
+  add_carbon_options(*sub, opts->carbon);
   sub->add_flag("--list", opts->list, "print every country and cloud region with year and source");
   auto* ej = sub->add_option("--energy-j", opts->energy_j, "energy in joules")
                  ->check(CLI::NonNegativeNumber);
