@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "carbon/tables.h"
+#include "common/cli_number.h"
 #include "common/error.h"
 
 namespace gt::carbon {
@@ -147,10 +148,13 @@ Intensity region(std::string_view spec) {
 }
 
 Intensity resolve(const CarbonOptions& opts) {
-  if (opts.pue < 1.0) throw UsageError(fmt::format("--pue {}: must be at least 1.0", opts.pue));
+  // Written so that NaN fails too (every comparison with NaN is false).
+  if (!(opts.pue >= 1.0 && opts.pue <= kMaxPue))
+    throw UsageError(fmt::format("--pue {}: expected a number in 1 .. {}", opts.pue, kMaxPue));
   if (opts.intensity) {
-    if (*opts.intensity < 0)
-      throw UsageError(fmt::format("--intensity {}: must be >= 0 gCO2e/kWh", *opts.intensity));
+    if (!(*opts.intensity >= 0 && *opts.intensity <= kMaxIntensity))
+      throw UsageError(fmt::format("--intensity {}: expected a number in 0 .. {} gCO2e/kWh",
+                                   *opts.intensity, kMaxIntensity));
     return {*opts.intensity, "user-supplied", "--intensity", 0};
   }
   if (!opts.region.empty()) return region(opts.region);
@@ -170,8 +174,10 @@ void add_carbon_options(CLI::App& cmd, CarbonOptions& opts) {
                  "cloud region, e.g. gcp:europe-west1, aws:us-east-1, azure:westeurope")
       ->group("Carbon");
   cmd.add_option("--intensity", opts.intensity, "grid intensity in gCO2e/kWh (overrides)")
+      ->check(finite_number(0, kMaxIntensity))
       ->group("Carbon");
   cmd.add_option("--pue", opts.pue, "data-centre power usage effectiveness (default 1.0)")
+      ->check(finite_number(1, kMaxPue))
       ->group("Carbon");
 }
 

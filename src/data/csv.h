@@ -3,6 +3,8 @@
 // non-negative integers are used as class indices; otherwise the distinct label strings, sorted,
 // become classes 0..k-1. Features are standardised with the training set's mean and standard
 // deviation (the test set reuses them). Bad rows are gt::Errors with file and line number.
+// Records come from the common reader (common/csv.h): quoted fields, CRLF and a UTF-8 BOM are
+// understood, and a header naming a column twice is an error.
 #pragma once
 #include <map>
 #include <string>

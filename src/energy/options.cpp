@@ -2,6 +2,7 @@
 // experiment run, devices). Validation happens here so a bad value is a one-line usage error.
 #include <fmt/core.h>
 
+#include "common/cli_number.h"
 #include "common/error.h"
 #include "energy/session.h"
 
@@ -29,10 +30,10 @@ void add_meter_options(CLI::App& cmd, MeterOptions& opts) {
       ->check(CLI::Range(0.0, 3600.0))
       ->group("Meters");
   cmd.add_option("--cpu-tdp", opts.cpu_tdp_w, "CPU thermal design power in W (all sockets)")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_number(1, 100000))
       ->group("Meters");
   cmd.add_option("--ram-watts", opts.ram_watts, "RAM power in W (overrides 0.375 W/GB)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(finite_number(0, 100000))
       ->group("Meters");
 }
 

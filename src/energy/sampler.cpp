@@ -50,7 +50,11 @@ void Sampler::loop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_until(lock, next, [this] { return stopping_; })) {
     const auto now = std::chrono::steady_clock::now();
+    // Unlocked while reading, so stop() can say "stop" during a slow read and the loop ends
+    // after it instead of starting another.
+    lock.unlock();
     read_all(std::chrono::duration<double>(now - t0_).count(), false);
+    lock.lock();
     next += interval_;
     if (next < now) next = now + interval_;  // a slow meter: skip missed ticks
   }
