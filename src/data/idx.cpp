@@ -84,7 +84,7 @@ IdxHeader parse_idx_header(const std::vector<uint8_t>& c, const std::string& nam
     if (d > 0) {
       item *= n;
       if (item > kMaxIdxItemValues)
-        throw gt::Error(fmt::format("{}: IDX items of more than {} values each (dimensions {}); "
+        throw gt::Error(fmt::format("{}: IDX items of {} values each or more (dimensions 2 to {}); "
                                     "greentrain trains on items of at most {} values",
                                     name, item, d + 1, kMaxIdxItemValues));
     }

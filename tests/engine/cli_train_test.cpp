@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../common/process_temp_dir.h"
 #include "nlohmann/json.hpp"
 
 namespace {
@@ -42,7 +43,7 @@ ChildRun run_child(const std::string& args) {
 }
 
 std::string tiny_csv() {
-  const auto p = fs::temp_directory_path() / "greentrain-cli-train.csv";
+  const auto p = gt::testing_support::process_temp_dir() / "cli-train.csv";
   std::ofstream out(p);
   out << "a,b,label\n";
   for (int i = 0; i < 60; ++i) out << (i % 2 ? 1.0 : -1.0) + 0.01 * i << "," << i % 7 << "," << i % 2 << "\n";
@@ -51,7 +52,7 @@ std::string tiny_csv() {
 
 TEST(CliTrain, WritesJsonWithoutMeasuring) {
   if (binary().empty()) GTEST_SKIP() << "no greentrain binary";
-  const auto json = (fs::temp_directory_path() / "greentrain-cli-train.json").string();
+  const auto json = (gt::testing_support::process_temp_dir() / "cli-train.json").string();
   fs::remove(json);
   const ChildRun r = run_child("train --data csv:" + tiny_csv() + " --model mlp:8 --batch-size 8 --epochs 3"
                     " --precision bf16 --device cpu --validation 0.25 --no-measure --json " + json);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "../common/process_temp_dir.h"
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "reference.h"
@@ -22,7 +23,7 @@ class CudaSharedReference : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CudaSharedReference, MatchesPyTorch) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  const auto dir = std::filesystem::temp_directory_path() / "gt-cuda-reference";
+  const auto dir = gt::testing_support::process_temp_dir() / "cuda-reference";
   const auto ref = testing::generate_reference(dir.string());
   if (!ref) GTEST_SKIP() << ref.error;
   const Precision precision = GetParam();

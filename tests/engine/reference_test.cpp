@@ -3,6 +3,7 @@
 // each tensor checked with the tolerance table of reference.h.
 #include <gtest/gtest.h>
 
+#include "../common/process_temp_dir.h"
 #include "engine/backend.h"
 #include "reference.h"
 
@@ -14,7 +15,7 @@ using testing::Quantity;
 
 const testing::Generated& reference() {
   static const testing::Generated ref = testing::generate_reference(
-      (std::filesystem::temp_directory_path() / "greentrain-engine-tests").string());
+      (gt::testing_support::process_temp_dir() / "engine-tests").string());
   return ref;
 }
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "../common/process_temp_dir.h"
 #include "common/error.h"
 #include "engine/model.h"
 #include "engine/train.h"
@@ -72,7 +73,7 @@ TEST(EpochOrder, IsAPermutationPerSeedAndEpoch) {
 
 // Two Gaussian blobs in 5 dimensions, 3 classes by the sign pattern: easily separable.
 std::string blobs_csv(const std::string& name, int rows, uint64_t seed) {
-  const auto p = fs::temp_directory_path() / ("greentrain-train-" + name + ".csv");
+  const auto p = gt::testing_support::process_temp_dir() / ("train-" + name + ".csv");
   std::ofstream out(p);
   out << "f0,f1,f2,f3,f4,label\n";
   std::mt19937_64 rng(seed);
