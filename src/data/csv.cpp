@@ -31,6 +31,11 @@ bool parse_float(const std::string& s, float& v) {
 CsvTable read_csv_table(const std::string& path, const std::string& label_column) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw gt::Error(fmt::format("{}: cannot open CSV file", path));
+  return read_csv_table(in, path, label_column);
+}
+
+CsvTable read_csv_table(std::istream& in, const std::string& path,
+                        const std::string& label_column) {
   csv::Reader reader(in, path);
   csv::Record header, rec;
   CsvTable t;
