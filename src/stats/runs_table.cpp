@@ -1,6 +1,7 @@
-// Reader for the runs-table CSV (contract 4): records from the common CSV reader (common/csv.h,
-// shared with the training data), header row first, one row per run. Numeric metric columns are parsed with
-// std::from_chars so "1e5" and "-0.5" work and "12 J" is rejected with the line and column.
+// Reader for the runs-table CSV that `greentrain export` writes: records from the common CSV
+// reader (common/csv.h, shared with the training data), header row first, one row per run.
+// Numeric metric columns are parsed with std::from_chars so "1e5" and "-0.5" work and "12 J" is
+// rejected with the line and column.
 #include "stats/runs_table.h"
 
 #include <fmt/format.h>

@@ -12,8 +12,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "../common/process_temp_dir.h"
 #include "common/error.h"
+#include "common/temp_dir.h"
 
 namespace gt {
 namespace {
@@ -29,11 +29,7 @@ std::string slurp(const fs::path& p) {
 
 class OutputFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = testing_support::process_temp_dir() /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = tmp_.path(); }
   std::string error_of(const std::string& path, const std::vector<std::string>& protect = {}) {
     try {
       write_output_file(path, "new\n", protect);
@@ -50,6 +46,7 @@ class OutputFile : public ::testing::Test {
     for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
     EXPECT_THAT(names, ::testing::UnorderedElementsAreArray(expected));
   }
+  gt::testing::TempDir tmp_{"greentrain-output-file"};
   fs::path dir_;
 };
 

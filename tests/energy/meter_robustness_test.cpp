@@ -14,7 +14,8 @@
 #include "energy/rapl.h"
 #include "energy/session.h"
 #include "energy/wall.h"
-#include "test_util.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 
 namespace gt::energy {
 namespace {
@@ -147,7 +148,7 @@ struct RaplZoneFile {
 
 TEST(MeterRobustness, RaplNanCounterIsAMissedSample) {
   RaplZoneFile z("1000000\n", "262143328850\n");
-  ScopedEnv root("GREENTRAIN_POWERCAP_ROOT", z.t.path());
+  ScopedEnv root("GREENTRAIN_POWERCAP_ROOT", z.t.str());
   RaplProbe p = probe_rapl();
   ASSERT_EQ(p.zones.size(), 1u);
   auto m = make_rapl_meter(p.zones[0]);
@@ -163,7 +164,7 @@ TEST(MeterRobustness, RaplNanCounterIsAMissedSample) {
 
 TEST(MeterRobustness, RaplCounterDropWithoutRangeIsNotNegative) {
   RaplZoneFile z("900000000\n", "0\n");  // max_energy_range_uj 0: a wrap cannot be undone
-  ScopedEnv root("GREENTRAIN_POWERCAP_ROOT", z.t.path());
+  ScopedEnv root("GREENTRAIN_POWERCAP_ROOT", z.t.str());
   RaplProbe p = probe_rapl();
   auto m = make_rapl_meter(p.zones[0]);
   m->begin();

@@ -7,7 +7,7 @@
 //  - fused cuBLASLt epilogues ≡ unfused kernels;
 //  - fp16 dynamic loss scaling: an overflowing step is skipped and the scale halves on the
 //    device; the scale doubles after 2000 clean steps; bf16/fp32 never scale.
-#include "../common/process_temp_dir.h"
+#include "common/temp_dir.h"
 #include "engine/cuda/cuda_backend.h"
 
 #include <gtest/gtest.h>
@@ -220,7 +220,8 @@ const nlohmann::json* reference() {
                          {"steps", 10},
                          {"optimizer", c.optimizer},
                          {"lr", c.lr}});
-  const auto dir = gt::testing_support::process_temp_dir();
+  static const gt::testing::TempDir scratch("greentrain-cuda-backend");
+  const auto dir = scratch.path();
   const auto script = dir / "gt_cuda_reference.py";
   const auto output = dir / "gt_cuda_reference.json";
   std::ofstream(script) << kReferenceScript;

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "../common/process_temp_dir.h"
+#include "common/temp_dir.h"
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "reference.h"
@@ -23,7 +23,8 @@ class CudaSharedReference : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CudaSharedReference, MatchesPyTorch) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  const auto dir = gt::testing_support::process_temp_dir() / "cuda-reference";
+  static const gt::testing::TempDir scratch("greentrain-cuda-reference");
+  const auto dir = scratch.path();
   const auto ref = testing::generate_reference(dir.string());
   if (!ref) GTEST_SKIP() << ref.error;
   const Precision precision = GetParam();

@@ -3,7 +3,7 @@
 // each tensor checked with the tolerance table of reference.h.
 #include <gtest/gtest.h>
 
-#include "../common/process_temp_dir.h"
+#include "common/temp_dir.h"
 #include "engine/backend.h"
 #include "reference.h"
 
@@ -14,8 +14,8 @@ using testing::Checker;
 using testing::Quantity;
 
 const testing::Generated& reference() {
-  static const testing::Generated ref = testing::generate_reference(
-      (gt::testing_support::process_temp_dir() / "engine-tests").string());
+  static const gt::testing::TempDir scratch("greentrain-engine-reference");
+  static const testing::Generated ref = testing::generate_reference(scratch / "engine-tests");
   return ref;
 }
 

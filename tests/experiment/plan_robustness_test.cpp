@@ -15,7 +15,7 @@
 #include "experiment/plan.h"
 #include "experiment/process.h"
 #include "experiment/workload.h"
-#include "test_util.h"
+#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
