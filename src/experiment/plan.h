@@ -68,6 +68,10 @@ struct Plan {
   std::string hash() const;               // "sha256:<hex>" of canonical_json().dump()
 };
 
+// The most runs one plan may ask for (configurations x repeats + warm-ups): more is a mistake
+// (40 levels of 5 factors), and expanding it would exhaust memory before the first run.
+inline constexpr long kMaxPlannedRuns = 1000000;
+
 // Parses and validates; `source` names the file in messages.
 Plan parse_plan(const std::string& text, const std::string& source);
 Plan load_plan(const std::string& path);  // reads the file, then parse_plan

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "experiment/reserved_names.h"
 
 namespace gt::experiment {
 namespace {
@@ -143,8 +144,17 @@ ExperimentRecord read_experiment(const sql::Stmt& s) {
   e.plan_path = s.text("plan_path");
   e.workload_kind = s.text("workload_kind");
   auto names = parse_json(s.text("factor_names"));
-  if (names.is_array())
-    for (auto& n : names) e.factor_names.push_back(n.get<std::string>());
+  if (!names.is_array())
+    throw gt::Error(fmt::format("experiment '{}': its factor names in the database are not a "
+                                "JSON list (the database is damaged)",
+                                e.name));
+  for (auto& n : names) {
+    if (!n.is_string())
+      throw gt::Error(fmt::format("experiment '{}': a factor name in the database is {} instead "
+                                  "of a string (the database is damaged)",
+                                  e.name, n.dump().substr(0, 40)));
+    e.factor_names.push_back(n.get<std::string>());
+  }
   e.factors = parse_json(s.text("factors"));
   e.benchmark = parse_json(s.text("benchmark"));
   e.environment = parse_json(s.text("environment"));
@@ -483,7 +493,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                 "INSERT INTO run_energy (run_id, component, device, source, model, energy_j, "
                 "avg_power_w, peak_power_w, idle_power_w, net_energy_j) VALUES "
                 "(?,?,?,?,?,?,?,?,?,?)");
-    for (const auto& c : r.energy)
+    for (const auto& c : r.energy) {
+      if (!std::isfinite(c.energy_j)) continue;  // the meters never give one; never fail the run
       e.bind(1, id)
           .bind(2, c.component)
           .bind(3, c.device)
@@ -495,6 +506,7 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
           .bind(9, c.idle_power_w)
           .bind(10, c.net_energy_j)
           .run();
+    }
   }
   if (!samples.empty()) {
     sql::Stmt p(db_,
@@ -543,18 +555,16 @@ void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
 void write_runs_csv(const Store& store, const std::string& experiment, std::ostream& out) {
   const auto e = store.experiment(experiment);
   const auto runs = store.runs(e.id);
-  static const std::vector<std::string> kFixedMetrics = {"test_accuracy", "final_loss"};
+  const std::vector<std::string>& kFixedMetrics = fixed_metric_columns();
   std::set<std::string> extra;
   for (const auto& r : runs)
     for (const auto& [k, v] : r.metrics)
       if (std::find(kFixedMetrics.begin(), kFixedMetrics.end(), k) == kFixedMetrics.end())
         extra.insert(k);
 
-  std::vector<std::string> header = {"run_id", "block", "repeat", "status", "warmup"};
+  std::vector<std::string> header = run_columns();
   for (const auto& f : e.factor_names) header.push_back(f);
-  for (const char* c : {"duration_s", "energy_j", "gpu_energy_j", "cpu_energy_j", "ram_energy_j",
-                        "wall_energy_j", "net_energy_j", "avg_power_w", "peak_power_w", "co2e_g"})
-    header.push_back(c);
+  for (const auto& c : energy_columns()) header.push_back(c);
   for (const auto& m : kFixedMetrics) header.push_back(m);
   for (const auto& m : extra) header.push_back(m);
   for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << csv_field(header[i]);
