@@ -37,8 +37,9 @@ struct ExperimentArgs {
   std::vector<std::string> merge_in;
   std::string command;  // init --command
   bool retry_failed = false;
-  double until_ci = 0;  // run --until-ci PCT (0 = not given)
-  int max_repeats = 0;  // run --max-repeats N (0 = not given)
+  double until_ci = 0;      // run --until-ci PCT (0 = not given)
+  int max_repeats = 0;      // run --max-repeats N (0 = not given)
+  std::string stop_metric;  // run --stop-metric NAME
 };
 
 // Default levels for a factor named by a placeholder of `init --command`.
@@ -216,6 +217,13 @@ int do_run(const ExperimentArgs& a) {
     }
     D.stop->ci_halfwidth_pct = a.until_ci;
   }
+  if (!a.stop_metric.empty()) {
+    if (!D.stop)
+      throw gt::UsageError(
+          "--stop-metric names the stopping rule's metric: give --until-ci PCT "
+          "or a [design.stop] section");
+    D.stop->metric = a.stop_metric;
+  }
   if (a.max_repeats > 0) {
     if (!D.stop)
       throw gt::UsageError(
@@ -316,6 +324,9 @@ void add_experiment(CLI::App& app, Action& run) {
   r->add_option("--max-repeats", args->max_repeats,
                 "With a stopping rule: at most this many blocks (default 40)")
       ->check(CLI::Range(2, 100000));
+  r->add_option("--stop-metric", args->stop_metric,
+                "With a stopping rule: the metric it judges (default: train_energy_j when the "
+                "runs have it, else energy_j)");
   r->callback([&run, args] { run = [args] { return do_run(*args); }; });
 
   auto* st = sub->add_subcommand("status", "Experiments in a database: runs done, failed, left");
