@@ -491,6 +491,12 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
 }  // namespace
 
 std::string plan_difference(const Plan& before, const Plan& now) {
+  for (const auto& f : now.factors)
+    if (!before.factor(f.name))
+      return fmt::format("factors.{} is new (finished runs have no level of it)", f.name);
+  for (const auto& f : before.factors)
+    if (!now.factor(f.name))
+      return fmt::format("factors.{} is in the database but not in the plan", f.name);
   if (auto d = first_difference(before.meaning_json(), now.meaning_json(), ""); !d.empty())
     return d;
   for (const auto& f : before.factors) {

@@ -63,7 +63,7 @@ int projected_sample_size(const RatioInterval& r, int n, double target_pct, int 
   const double d = std::log(r.ratio);
   for (int m = n + 1; m < limit; ++m) {
     const double se = r.se_log * std::sqrt(static_cast<double>(n) / m);
-    const double df = r.df * m / n;
+    const double df = r.df * (m - 1) / (n - 1);
     const double q = qt(1 - alpha / 2, df, 1, 0);
     const double hw = std::max(to_pct(d + q * se) - to_pct(d), to_pct(d) - to_pct(d - q * se));
     if (hw <= target_pct) return m;

@@ -27,8 +27,8 @@ RatioInterval log_ratio_interval(std::span<const double> x, std::span<const doub
 // The sample size per group at which `r` (computed from groups of at least n values) would have
 // halfwidth_pct <= target_pct if both groups grew alike and the spread on the log scale stayed
 // as observed: the standard error shrinks as sqrt(n / m) and the degrees of freedom grow as
-// m / n. Returns n when r already meets the target, `limit` when it cannot within it, 0 when r
-// is undefined.
+// (m - 1) / (n - 1) (exact for groups of equal size). Returns n when r already meets the target,
+// `limit` when it cannot within it, 0 when r is undefined.
 int projected_sample_size(const RatioInterval& r, int n, double target_pct, int limit,
                           double alpha = 0.05);
 
