@@ -1,5 +1,5 @@
 // `greentrain export --db greentrain.db --csv runs.csv [--experiment NAME]`: the runs table of
-// an experiment as CSV (contract 4: one row per run, factors and metrics, empty = no value),
+// an experiment as CSV (the runs table: one row per run, factors and metrics, empty = no value),
 // the file `greentrain analyze --input` reads and any spreadsheet opens.
 #include <fmt/core.h>
 

@@ -1,6 +1,6 @@
 // `greentrain report`: writes the report of one experiment from the results database — a
-// self-contained HTML page (--html) and/or a Markdown summary (--md) — comparing its carbon
-// on other grids (--country, repeatable or comma-separated). See src/report/ and issue 6.
+// self-contained HTML page (--html) and/or a Markdown summary (--md) — comparing its carbon on
+// other grids (--country, repeatable or comma-separated). The page itself is built in src/report/.
 #include <fmt/core.h>
 
 #include <filesystem>

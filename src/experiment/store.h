@@ -1,4 +1,4 @@
-// The results database (contract 6): one SQLite file in WAL mode holding experiments (plan
+// The results database: one SQLite file in WAL mode holding experiments (plan
 // text and hash, factors, benchmark, environment), the sessions that ran them (host and
 // environment of each `experiment run` invocation), one row per finished run (factors, block,
 // repeat, warm-up flag, seed, status, times, exit code, stderr tail, energy totals and CO2e),
@@ -166,8 +166,8 @@ class Store {
   sql::Db db_;
 };
 
-// The runs table of contract 4 (one CSV row per run, header first). `experiment` empty means
-// the only experiment in the store.
+// The runs table (one CSV row per run, header first, as `greentrain export` writes it).
+// `experiment` empty means the only experiment in the store.
 std::string runs_csv(const Store& store, const std::string& experiment);
 void write_runs_csv(const Store& store, const std::string& experiment, std::ostream& out);
 

@@ -63,7 +63,7 @@ struct ReportData {
   nlohmann::json environment = nlohmann::json::object();  // snapshot: gpus, driver, cpu, ram, os, …
   std::vector<IdleBaseline> idle;
   std::vector<Run> runs;
-  nlohmann::json analysis;              // the JSON of `analyze` (issue 5); null when unavailable
+  nlohmann::json analysis;              // the JSON of `analyze`; null when unavailable
   std::string analysis_note;            // why the analysis is missing or partial ("" when fine)
   std::vector<std::string> verdicts;    // plain-language lines from `analyze`, when available
   Grid plan_grid;                       // the grid of the plan's [carbon] section

@@ -1,6 +1,7 @@
-// Reader for the runs-table CSV (contract 4): RFC 4180 fields (quotes, doubled quotes, commas
-// inside quotes), header row first, one row per run. Numeric metric columns are parsed with
-// std::from_chars so "1e5" and "-0.5" work and "12 J" is rejected with the line and column.
+// Reader for the runs-table CSV that `greentrain export` writes: RFC 4180 fields (quotes, doubled
+// quotes, commas inside quotes), header row first, one row per run. Numeric metric columns are
+// parsed with std::from_chars so "1e5" and "-0.5" work and "12 J" is rejected with the line and
+// column.
 #include "stats/runs_table.h"
 
 #include <fmt/format.h>

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "data/csv.h"
 #include "data/loader.h"
 
@@ -18,10 +19,11 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
+// Writes `text` to `name` in this test process's scratch folder; returns its path.
 std::string write_file(const std::string& name, const std::string& text) {
-  const auto p = fs::temp_directory_path() / ("greentrain-csv-" + name);
-  std::ofstream(p) << text;
-  return p.string();
+  static const gt::testing::TempDir scratch("greentrain-csv");
+  gt::testing::write_file(scratch / name, text);
+  return scratch / name;
 }
 
 std::string error_of(const std::function<void()>& f) {

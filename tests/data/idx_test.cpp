@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "data/idx.h"
 #include "data/loader.h"
 
@@ -28,13 +29,6 @@ std::vector<uint8_t> idx_bytes(std::vector<uint32_t> dims, std::vector<uint8_t> 
 
 class IdxTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("greentrain-idx-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::vector<uint8_t>& bytes, bool gz = false) {
     const std::string p = (dir_ / name).string();
     if (gz) {
@@ -57,7 +51,8 @@ class IdxTest : public ::testing::Test {
     ADD_FAILURE() << "no error thrown";
     return "";
   }
-  fs::path dir_;
+  gt::testing::TempDir scratch_{"greentrain-idx"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST_F(IdxTest, ReadsRawAndGzip) {
@@ -163,8 +158,8 @@ TEST_F(IdxTest, MnistDirectoryAndValidationSplit) {
 }
 
 TEST(FashionMnist, ResolvesTheInstalledDataSet) {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
-    GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  ASSERT_TRUE(fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
+      << "Fashion-MNIST is missing: apt install dataset-fashion-mnist (scripts/install-deps)";
   DataOptions o;
   const Splits s = load_data(o);
   EXPECT_EQ(s.train.rows, 60000);

@@ -7,7 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "test_util.h"
+#include "common/locations.h"
+#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
@@ -48,7 +49,7 @@ TEST(Plan, ParsesAValidPlanWithDefaults) {
 }
 
 TEST(Plan, ExamplesParse) {
-  auto src = testing::env_or("GREENTRAIN_SOURCE_DIR", GREENTRAIN_TEST_SOURCE_DIR);
+  const std::string src = testing::source_dir().string();
   auto paper = load_plan(src + "/examples/paper.toml");
   EXPECT_EQ(paper.design.repeats, 10);
   EXPECT_EQ(paper.factor("neurons")->levels, (std::vector<std::string>{"128", "512"}));

@@ -1,7 +1,7 @@
 // Tests of the SQLite results store: schema version, round trip of every table, one row per
 // run (aborted and failed rows replaced by a retry and kept as attempts, ok rows never
-// duplicated), the layout and a version-1 file read and migrated, run_metric, the runs CSV of
-// contract 4 (checked by parsing it back with Python's csv module), and merge (same plan joined,
+// duplicated), the layout and a version-1 file read and migrated, run_metric, the runs CSV
+// (checked by parsing it back with Python's csv module), and merge (same plan joined,
 // different plan refused).
 #include "experiment/store.h"
 
@@ -10,7 +10,8 @@
 #include <cstdio>
 
 #include "common/error.h"
-#include "test_util.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
@@ -231,14 +232,11 @@ assert float(a["test_accuracy"]) == 0.8 and a["warmup"] == "0" and a["status"] =
 assert b["status"] == "failed" and b["test_accuracy"] == "" and b["energy_j"] == ""
 print("OK")
 )py");
-  std::string cmd = "/usr/bin/python3 " + script + " " + (dir / "runs.csv") + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[4096];
-  std::string out;
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  EXPECT_EQ(pclose(p), 0) << out;
-  EXPECT_EQ(out, "OK\n");
+  testing::ProcessOptions merged;
+  merged.merge_stderr = true;
+  const auto r = testing::run_process({"/usr/bin/python3", script, dir / "runs.csv"}, merged);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "OK\n");
 }
 
 TEST(Store, MergeJoinsShardsOfTheSamePlan) {

@@ -6,7 +6,7 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
-#include "test_util.h"
+#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
