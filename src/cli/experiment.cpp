@@ -94,7 +94,7 @@ std::string command_plan(const std::string& command, const std::string& name) {
 # lines on stdout:
 #   greentrain-metric test_accuracy=0.91
 #   greentrain-metric epochs=10            (per-epoch energy and CO2e)
-#   greentrain-metric train_samples=600000 (samples trained, for per-sample figures)
+#   greentrain-metric train_samples=60000  (training samples per epoch: gCO2e per 1000 samples)
 name = {}
 
 [workload]

@@ -19,10 +19,11 @@
 #include <set>
 #include <thread>
 
-#include "experiment/store.h"
 #include "common/locations.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
+#include "experiment/plan.h"
+#include "experiment/store.h"
 #include "stats/ratio.h"
 
 namespace gt::experiment {
@@ -564,6 +565,41 @@ TEST(Runner, ExportRoundTripsThroughAnalyze) {
   for (auto* j : {&a, &b})
     for (const char* k : {"input", "source", "experiment", "generated_at"}) j->erase(k);
   EXPECT_EQ(a.dump(), b.dump());
+}
+
+TEST(Cli, InitCommandWritesAPlanWhoseFactorsAreThePlaceholders) {
+  TempDir dir;
+  auto init = run_gt(fmt::format(
+      "experiment init --command 'python3 train.py --amp {{precision}} --bs {{batch_size}} "
+      "--opt {{opt_level}} --seed {{seed}}' {}",
+      dir / "amp.toml"));
+  ASSERT_EQ(init.code, 0) << init.out;
+  const auto plan = parse_plan(read_file(dir / "amp.toml"), "amp.toml");
+  EXPECT_EQ(plan.name, "amp");
+  EXPECT_EQ(plan.workload.kind, "command");
+  EXPECT_EQ(plan.workload.command,
+            "python3 train.py --amp {precision} --bs {batch_size} --opt {opt_level} --seed {seed}");
+  ASSERT_EQ(plan.factors.size(), 3u);  // {seed} is the run's own, not a factor
+  EXPECT_EQ(plan.factors[0].name, "precision");
+  EXPECT_EQ(plan.factors[0].levels, (std::vector<std::string>{"fp32", "bf16"}));
+  EXPECT_EQ(plan.factors[1].name, "batch_size");
+  EXPECT_EQ(plan.factors[2].name, "opt_level");
+  EXPECT_EQ(plan.benchmark[0].second, "fp32");
+  EXPECT_NE(read_file(dir / "amp.toml").find("greentrain-metric epochs="), std::string::npos);
+  auto none =
+      run_gt(fmt::format("experiment init --command 'python3 train.py' {}", dir / "n.toml"));
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.out.find("names no factor"), std::string::npos) << none.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "n.toml"));
+}
+
+TEST(Cli, ACommandWithoutDashDashSaysWhereToPutIt) {
+  auto r = run_gt("measure python3 -c 'print(1)'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("put `--` before the command: greentrain measure [options] -- COMMAND"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line: " << r.out;
 }
 
 TEST(Cli, InitPlanAndUsageErrors) {
