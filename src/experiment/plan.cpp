@@ -287,6 +287,39 @@ void check_design_size(const PlanReader& r, const toml::table& root, const Plan&
   }
 }
 
+// [design.stop]: the sequential stopping rule. min_repeats defaults to design.repeats.
+void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) {
+  const toml::table* t = r.table(design, "stop", false);
+  if (!t) return;
+  r.only_keys(*t, "[design.stop]", {"metric", "ci_halfwidth_pct", "min_repeats", "max_repeats"});
+  StopRule s;
+  s.metric = r.str(*t, "metric", "design.stop").value_or("");
+  if (t->get("metric") &&
+      (s.metric.empty() || !std::all_of(s.metric.begin(), s.metric.end(), [](char c) {
+         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+       })))
+    r.fail(*t->get("metric"), fmt::format("design.stop.metric = \"{}\": expected a metric name "
+                                          "such as \"energy_j\" or \"train_energy_j\"",
+                                          s.metric));
+  if (const toml::node* n = t->get("ci_halfwidth_pct")) {
+    s.ci_halfwidth_pct = *r.number(*t, "ci_halfwidth_pct", "design.stop", 0, 100);
+    if (!(s.ci_halfwidth_pct > 0))
+      r.fail(*n, "design.stop.ci_halfwidth_pct = 0: expected a percentage > 0, e.g. 2");
+  }
+  s.min_repeats =
+      static_cast<int>(r.integer(*t, "min_repeats", "design.stop", 2, 100000,
+                                 " (the interval needs at least two repeats per configuration)")
+                           .value_or(D.repeats));
+  s.max_repeats = static_cast<int>(
+      r.integer(*t, "max_repeats", "design.stop", 2, 100000).value_or(std::max(40, s.min_repeats)));
+  if (s.max_repeats < s.min_repeats)
+    r.fail(t->get("max_repeats") ? *t->get("max_repeats") : *t->get("min_repeats"),
+           fmt::format("design.stop.max_repeats = {} is below min_repeats = {}; expected "
+                       "max_repeats >= min_repeats",
+                       s.max_repeats, s.min_repeats));
+  D.stop = s;
+}
+
 }  // namespace
 
 bool is_builtin_factor(const std::string& name) {
@@ -416,9 +449,10 @@ Plan parse_plan(const std::string& text, const std::string& source) {
 
   // [design]
   if (const toml::table* d = r.table(root, "design", false)) {
-    r.only_keys(*d, "[design]",
-                {"type", "repeats", "order", "seed", "warmup_runs", "cooldown_s",
-                 "cooldown_until_gpu_c", "cooldown_max_s", "idle_baseline_s", "idle_every"});
+    r.only_keys(
+        *d, "[design]",
+        {"type", "repeats", "order", "seed", "warmup_runs", "cooldown_s", "cooldown_until_gpu_c",
+         "cooldown_max_s", "idle_baseline_s", "idle_every", "max_failures", "stop"});
     auto& D = p.design;
     D.type = r.str(*d, "type", "design").value_or(D.type);
     if (D.type != "factorial" && D.type != "one-at-a-time")
@@ -443,6 +477,9 @@ Plan parse_plan(const std::string& text, const std::string& source) {
         r.number(*d, "cooldown_max_s", "design", 0, 86400).value_or(D.cooldown_max_s);
     D.idle_baseline_s = r.number(*d, "idle_baseline_s", "design", 0, 3600).value_or(0);
     D.idle_every = static_cast<int>(r.integer(*d, "idle_every", "design", 0, 1000000).value_or(0));
+    D.max_failures =
+        static_cast<int>(r.integer(*d, "max_failures", "design", 1, 1000000).value_or(2));
+    parse_stop_rule(r, *d, D);
   }
   // A repeats value given elsewhere is impossible; the default (3) satisfies >= 2.
 
@@ -534,9 +571,79 @@ nlohmann::json Plan::canonical_json() const {
                  {"order", D.order},
                  {"seed", D.seed},
                  {"warmup_runs", D.warmup_runs}};
-  // cooling, idle, carbon and meters settings do not change which runs exist or what they
-  // mean, so they stay out of the hash: a shard on another machine may use other meters.
+  j["design"]["max_failures"] = D.max_failures;
+  if (D.stop)
+    j["design"]["stop"] = {{"metric", D.stop->metric},
+                           {"ci_halfwidth_pct", D.stop->ci_halfwidth_pct},
+                           {"min_repeats", D.stop->min_repeats},
+                           {"max_repeats", D.stop->max_repeats}};
   return j;
+}
+
+nlohmann::json Plan::meaning_json() const {
+  nlohmann::json j = canonical_json();
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& f : factors) names.push_back(f.name);
+  j["factors"] = names;  // levels are compared one by one in plan_difference
+  j["design"] = {{"type", design.type},
+                 {"order", design.order},
+                 {"seed", design.seed},
+                 {"warmup_runs", design.warmup_runs}};
+  j["carbon"] = {{"country", carbon.country}, {"region", carbon.region}, {"pue", carbon.pue}};
+  if (carbon.intensity) j["carbon"]["intensity"] = *carbon.intensity;
+  j["meters"] = {{"gpus", meters.gpus}, {"wall", meters.wall}};
+  if (meters.cpu_tdp_w) j["meters"]["cpu_tdp_w"] = *meters.cpu_tdp_w;
+  if (meters.ram_watts) j["meters"]["ram_watts"] = *meters.ram_watts;
+  // Repeats, the stopping rule, cooling, idle baselines, the sampling interval and sample
+  // storage change how many runs there are or how they are scheduled, not what a finished run
+  // means, so they stay out of the hash.
+  return j;
+}
+
+namespace {
+
+// The first key (dotted path) where two JSON values differ, with both values; empty if equal.
+std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
+                             const std::string& path) {
+  if (a.is_object() && b.is_object()) {
+    std::set<std::string> keys;
+    for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
+    for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
+    for (const auto& k : keys) {
+      const std::string sub = path.empty() ? k : path + "." + k;
+      if (!a.contains(k) || !b.contains(k))
+        return fmt::format("{}: {} in the database, {} in the plan", sub,
+                           a.contains(k) ? a[k].dump() : "not set",
+                           b.contains(k) ? b[k].dump() : "not set");
+      if (auto d = first_difference(a[k], b[k], sub); !d.empty()) return d;
+    }
+    return "";
+  }
+  if (a == b) return "";
+  return fmt::format("{}: {} in the database, {} in the plan", path, a.dump(), b.dump());
+}
+
+}  // namespace
+
+std::string plan_difference(const Plan& before, const Plan& now) {
+  for (const auto& f : now.factors)
+    if (!before.factor(f.name))
+      return fmt::format("factors.{} is new (finished runs have no level of it)", f.name);
+  for (const auto& f : before.factors)
+    if (!now.factor(f.name))
+      return fmt::format("factors.{} is in the database but not in the plan", f.name);
+  if (auto d = first_difference(before.meaning_json(), now.meaning_json(), ""); !d.empty())
+    return d;
+  for (const auto& f : before.factors) {
+    const Factor* g = now.factor(f.name);
+    for (const auto& level : f.levels)
+      if (std::find(g->levels.begin(), g->levels.end(), level) == g->levels.end())
+        return fmt::format(
+            "factors.{}: level {} is in the database but not in the plan (levels "
+            "may be added, not removed)",
+            f.name, level);
+  }
+  return "";
 }
 
 std::string sha256_hex(const std::string& data) {
@@ -549,6 +656,6 @@ std::string sha256_hex(const std::string& data) {
   return hex;
 }
 
-std::string Plan::hash() const { return "sha256:" + sha256_hex(canonical_json().dump()); }
+std::string Plan::hash() const { return "sha256:" + sha256_hex(meaning_json().dump()); }
 
 }  // namespace gt::experiment
