@@ -196,8 +196,9 @@ trap 'rm -rf "$scratch"' EXIT
 # On scancel or the time limit greentrain stops the run in flight, records it as aborted and
 # publishes; this shell waits for it instead of dying first.
 trap 'echo "task $task: terminated by Slurm" >&2' TERM INT
+# A run that fails (a crash, out of memory) is recorded and does not fail the task.
 {gt} experiment run {plan} --shard "$task/{n}" --db "$scratch/task-$task.db" \
-  --publish "$results/task-$task.db"
+  --publish "$results/task-$task.db" --failed-runs-ok
 )",
                    fmt::arg("dir", shell_quote(f.dir)), fmt::arg("scratch", o.scratch),
                    fmt::arg("gt", shell_quote(o.greentrain)),

@@ -154,8 +154,15 @@ TEST(ScaleOut, PublishedCopyIsWholeAndResumable) {
 
 energy::NvmlProbe two_boards() {
   energy::NvmlProbe p;
-  p.gpus.push_back({0, "Board A", "GPU-aaaaaaaa-0000-0000-0000-000000000000", "00000000:17:00.0"});
-  p.gpus.push_back({1, "Board B", "GPU-bbbbbbbb-0000-0000-0000-000000000000", "00000000:65:00.0"});
+  for (int i = 0; i < 2; ++i) {
+    energy::NvmlGpuInfo g;
+    g.index = i;
+    g.name = i == 0 ? "Board A" : "Board B";
+    g.uuid = i == 0 ? "GPU-aaaaaaaa-0000-0000-0000-000000000000"
+                    : "GPU-bbbbbbbb-0000-0000-0000-000000000000";
+    g.pci_bus_id = i == 0 ? "00000000:17:00.0" : "00000000:65:00.0";
+    p.gpus.push_back(g);
+  }
   return p;
 }
 
@@ -237,7 +244,9 @@ TEST(ScaleOut, LanesRunOneItemPerLaneAtATimeInOrder) {
   for (const auto& [item, lane, a, b] : log) {
     items.insert(item);
     for (const auto& [item2, lane2, a2, b2] : log)
-      if (item != item2 && lane == lane2) EXPECT_TRUE(b <= a2 || b2 <= a) << "lane " << lane;
+      if (item != item2 && lane == lane2) {
+        EXPECT_TRUE(b <= a2 || b2 <= a) << "lane " << lane;
+      }
   }
   EXPECT_EQ(items.size(), 7u);
   // A stop request starts nothing more but lets the items in flight finish.
