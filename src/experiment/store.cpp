@@ -583,13 +583,13 @@ std::vector<RunAttempt> Store::attempts(std::int64_t experiment_id) const {
 }
 
 void Store::update_plan(std::int64_t experiment_id, const std::string& plan_text,
-                        const std::string& plan_hash, const nlohmann::json& layout,
-                        int planned_runs) {
+                        const std::string& plan_hash, const nlohmann::json& factors,
+                        const nlohmann::json& layout, int planned_runs) {
   sql::Stmt s(db_,
-              "UPDATE experiments SET plan_text = ?, plan_hash = ?, layout = ?, planned_runs = ? "
-              "WHERE id = ?");
-  s.bind(1, plan_text).bind(2, plan_hash).bind(3, layout.dump()).bind(4, planned_runs);
-  s.bind(5, experiment_id).run();
+              "UPDATE experiments SET plan_text = ?, plan_hash = ?, factors = ?, layout = ?, "
+              "planned_runs = ? WHERE id = ?");
+  s.bind(1, plan_text).bind(2, plan_hash).bind(3, factors.dump()).bind(4, layout.dump());
+  s.bind(5, planned_runs).bind(6, experiment_id).run();
 }
 
 std::optional<double> run_metric(const RunRecord& r, std::string_view name) {

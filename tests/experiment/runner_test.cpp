@@ -422,7 +422,7 @@ TEST(Runner, StoppingRuleAddsWholeBlocksUntilTheIntervalsArePrecise) {
   ASSERT_GT(stop, 3) << r.out;
   EXPECT_LT(stop, 30) << "stops before max_repeats";
   EXPECT_NE(r.out.find("after block 3: widest 95 % interval"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("more blocks (at most 27)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("more blocks needed (27 more at most)"), std::string::npos) << r.out;
   const auto blocks = blocks_of(db);
   ASSERT_EQ(static_cast<int>(blocks.size()), stop);
   for (const auto& [b, v] : blocks) EXPECT_EQ(v.size(), 2u) << "block " << b << " incomplete";
