@@ -280,6 +280,11 @@ RunOutcome Runner::run() {
         if (status_.count(r.run_index)) return true;
       return false;
     }();
+    if (D.stop && !begun && skipped_.count(0)) {  // configuration 0 is the benchmark
+      outcome_.stopped = "the benchmark was skipped after repeated failures: the stopping rule "
+                         "compares every configuration with it, so no more blocks are run";
+      break;
+    }
     if (D.stop && b - 1 >= D.stop->min_repeats && !begun) {
       auto check = check_stop_rule(*D.stop, design_, store_.runs(exp_.id), b - 1, skipped_);
       if (check.metric_missing)

@@ -457,6 +457,27 @@ TEST(Runner, StoppingRuleAddsWholeBlocksUntilTheIntervalsArePrecise) {
   EXPECT_EQ(stopped_after(again.out), stop) << again.out;
 }
 
+TEST(Runner, StoppingRuleLeavesOutASkippedConfigurationButNeedsTheBenchmark) {
+  TempDir dir;
+  // final_loss is the same in every run: each interval is exact, so the rule is met as soon as
+  // it is checked, without the configuration that keeps failing.
+  const std::string stop = "[design.stop]\nmetric = \"final_loss\"\nmin_repeats = 3\n";
+  auto plan = make_plan(dir, 0.01, 3, "fake", stop, "oom");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "a.db"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("skipping precision=fp16 batch_size=64"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopping rule met after 3 blocks"), std::string::npos) << r.out;
+  EXPECT_EQ(runs_of(dir / "a.db").size(), 1u + 3u * 4u - 1u);
+
+  TempDir dir2;
+  plan = make_plan(dir2, 0.01, 3, "fake", stop);
+  write_file(dir2 / "fail-fp32-32", "");  // the benchmark
+  r = run_gt(fmt::format("experiment run {} --db {}", plan, dir2 / "b.db"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("the benchmark was skipped after repeated failures"), std::string::npos)
+      << r.out;
+}
+
 TEST(Runner, StoppingRuleNamesAMissingMetricAndKeepsTheRuns) {
   TempDir dir;
   auto plan = jitter_plan(dir, 0,
