@@ -12,6 +12,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "experiment/design.h"
 #include "experiment/example_plans.h"
 #include "experiment/plan.h"
@@ -138,7 +139,7 @@ int do_init(const ExperimentArgs& a) {
   if (std::filesystem::exists(a.out) && !a.force)
     throw gt::UsageError(
         fmt::format("experiment init: {} exists; pass --force to overwrite it", a.out));
-  std::ofstream(a.out) << text;
+  gt::write_output_file(a.out, text);
   std::cout << fmt::format(
       "wrote {} (from {}); edit it, check it with `greentrain "
       "experiment plan {}`, run it with `greentrain experiment run {}`\n",

@@ -19,9 +19,10 @@
 #include <memory>
 
 #include "carbon/carbon.h"
+#include "cli/carbon_options.h"
+#include "cli/meter_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
-#include "cli/meter_options.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
 
@@ -177,7 +178,7 @@ void add_measure(CLI::App& app, Action& run) {
       "CMD [ARGS...]");
   opts->meters.keep_samples = false;
   add_meter_options(*sub, opts->meters);
-  carbon::add_carbon_options(*sub, opts->carbon);
+  add_carbon_options(*sub, opts->carbon);
   sub->add_option("--json", opts->json_path, "write the summary as JSON to this file");
   sub->add_option("--trace", opts->trace_path,
                   "write every sample as CSV (t_s,component,device,power_w,energy_j,...)");

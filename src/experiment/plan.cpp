@@ -11,7 +11,11 @@
 #include <set>
 #include <sstream>
 
+#include "carbon/carbon.h"
 #include "common/error.h"
+#include "common/numbers.h"
+#include "energy/wall.h"
+#include "experiment/reserved_names.h"
 #include "experiment/template.h"
 
 namespace gt::experiment {
@@ -152,11 +156,135 @@ void check_builtin_level(const PlanReader& r, const toml::node& n, const std::st
     if (!ok) bad("hidden layer sizes such as 128 or \"512,256\"");
   }
   if (factor == "lr") {
-    char* end = nullptr;
-    double x = std::strtod(v.c_str(), &end);
-    if (*end || !(x > 0)) bad("a positive number");
+    const auto x = parse_finite(v);
+    if (!x || !(*x > 0)) bad("a positive finite number");
   }
   if (factor == "optimizer" && v != "adam" && v != "sgd") bad("adam or sgd");
+}
+
+// A factor's name: not one greentrain reserves, and not another factor's name in another case
+// (both would be the same GREENTRAIN_FACTOR_<NAME> variable).
+void check_factor_name(const PlanReader& r, const toml::node& n, const std::string& name,
+                       const std::vector<Factor>& earlier) {
+  if (auto why = reserved_factor_name(name))
+    r.fail(n, fmt::format("factor name '{}' is reserved by greentrain ({}); rename the factor",
+                          name, *why));
+  for (const auto& f : earlier)
+    if (env_name(f.name) == env_name(name))
+      r.fail(n, fmt::format("factors '{}' and '{}' differ only by case; both would be "
+                            "GREENTRAIN_FACTOR_{}",
+                            f.name, name, env_name(name)));
+}
+
+// A level is passed to commands as an environment variable and a shell word: a NUL byte would
+// silently cut it short.
+void check_level_text(const PlanReader& r, const toml::node& n, const std::string& what,
+                      const std::string& level) {
+  if (level.find('\0') != std::string::npos)
+    r.fail(n, fmt::format("{}: a level contains a NUL character", what));
+}
+
+// The builtin workload's dataset, model and device, as `greentrain train` will read them.
+void check_builtin_workload(const PlanReader& r, const toml::table& w, const Plan& p) {
+  const auto& W = p.workload;
+  auto at = [&](const char* key) -> const toml::node& {
+    const toml::node* n = w.get(key);
+    return n ? *n : static_cast<const toml::node&>(w);
+  };
+  const bool dataset_ok = W.dataset == "fashion-mnist" ||
+                          (W.dataset.rfind("mnist:", 0) == 0 && W.dataset.size() > 6) ||
+                          (W.dataset.rfind("csv:", 0) == 0 && W.dataset.size() > 4 &&
+                           W.dataset[4] != ',');
+  if (!dataset_ok)
+    r.fail(at("dataset"), fmt::format("workload.dataset = \"{}\": expected \"fashion-mnist\", "
+                                      "\"mnist:DIR\" or \"csv:train.csv[,test.csv]\"",
+                                      W.dataset));
+  // With a neurons factor the model is the family ("mlp"), else a whole spec ("mlp:128").
+  bool model_ok = false;
+  if (p.factor("neurons")) {
+    model_ok = W.model == "mlp";
+  } else if (W.model.rfind("mlp:", 0) == 0) {
+    std::stringstream ss(W.model.substr(4));
+    std::string part;
+    model_ok = W.model.size() > 4 && W.model.back() != ',';
+    while (std::getline(ss, part, ',')) model_ok = model_ok && positive_int(part);
+  }
+  if (!model_ok)
+    r.fail(at("model"),
+           fmt::format("workload.model = \"{}\": expected {}", W.model,
+                       p.factor("neurons") ? "\"mlp\" (the neurons factor gives the layer widths)"
+                                           : "\"mlp:H\" or \"mlp:H1,H2\" with positive widths"));
+  const bool device_ok =
+      W.device == "auto" || W.device == "cpu" || W.device == "cuda" ||
+      (W.device.rfind("cuda:", 0) == 0 && W.device.size() > 5 && W.device.size() < 9 &&
+       W.device.find_first_not_of("0123456789", 5) == std::string::npos);
+  if (!device_ok)
+    r.fail(at("device"), fmt::format("workload.device = \"{}\": expected \"auto\", \"cpu\" or "
+                                     "\"cuda:N\"",
+                                     W.device));
+  if (!W.optimizer.empty() && W.optimizer != "adam" && W.optimizer != "sgd")
+    r.fail(at("optimizer"),
+           fmt::format("workload.optimizer = \"{}\": expected \"adam\" or \"sgd\"", W.optimizer));
+}
+
+// [meters] wall and gpus, and [carbon] region, with the rules the meters and tables apply at
+// run time.
+void check_meters_and_carbon(const PlanReader& r, const toml::table& root, const Plan& p) {
+  const toml::node* meters = root.get("meters");
+  const toml::node* carbon = root.get("carbon");
+  auto at = [](const toml::node* section, const char* key) -> const toml::node& {
+    const toml::node* n = section && section->is_table() ? section->as_table()->get(key) : nullptr;
+    return n ? *n : *section;
+  };
+  if (!p.meters.wall.empty()) {
+    try {
+      energy::make_wall_meter(p.meters.wall, p.meters.interval_ms);
+    } catch (const gt::Error& e) {
+      r.fail(at(meters, "wall"), fmt::format("meters.wall: {}", e.what()));
+    }
+  }
+  const auto& g = p.meters.gpus;
+  if (!g.empty() && g != "none") {
+    std::stringstream ss(g);
+    std::string item;
+    bool ok = g.back() != ',';
+    while (std::getline(ss, item, ','))
+      ok = ok && !item.empty() &&
+           (item.find_first_not_of("0123456789") == std::string::npos ? item.size() < 5
+                                                                      : item.rfind("GPU-", 0) == 0 ||
+                                                                            item.rfind("MIG-", 0) == 0);
+    if (!ok)
+      r.fail(at(meters, "gpus"), fmt::format("meters.gpus = \"{}\": expected \"none\" or GPU "
+                                             "indices or UUIDs separated by commas (\"0,2\")",
+                                             g));
+  }
+  if (!p.carbon.region.empty()) {
+    try {
+      carbon::region(p.carbon.region);
+    } catch (const gt::Error& e) {
+      r.fail(at(carbon, "region"), fmt::format("carbon.region = \"{}\": {}", p.carbon.region, e.what()));
+    }
+  }
+}
+
+// The number of runs the design asks for, capped: expanding a design allocates every run.
+void check_design_size(const PlanReader& r, const toml::table& root, const Plan& p) {
+  double configurations = 1;
+  for (const auto& f : p.factors) {
+    if (p.design.type == "one-at-a-time")
+      configurations += static_cast<double>(f.levels.size()) - 1;
+    else
+      configurations *= static_cast<double>(f.levels.size());
+  }
+  const double runs = configurations * p.design.repeats + p.design.warmup_runs;
+  if (runs > static_cast<double>(kMaxPlannedRuns)) {
+    const toml::node* d = root.get("design");
+    r.fail(d ? d->source() : root.source(),
+           fmt::format("the design asks for {:.0f} configurations x {} repeats = {:.4g} runs; "
+                       "greentrain runs at most {} per plan (fewer levels, repeats, or a "
+                       "one-at-a-time design)",
+                       configurations, p.design.repeats, runs, kMaxPlannedRuns));
+  }
 }
 
 // [design.stop]: the sequential stopping rule. min_repeats defaults to design.repeats.
@@ -272,6 +400,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
                  });
     if (!ident)
       r.fail(node, fmt::format("factor name '{}': expected letters, digits and _", fname));
+    check_factor_name(r, node, fname, p.factors);
     if (p.workload.kind == "builtin" && !is_builtin_factor(fname))
       r.fail(node, fmt::format("factor '{}' is not known to the builtin workload; expected one "
                                "of: {} (use kind = \"command\" for other factors)",
@@ -285,6 +414,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
     Factor fac{fname, {}};
     for (auto&& lv : arr) {
       auto s = r.level(lv, "factors." + fname);
+      check_level_text(r, lv, "factors." + fname, s);
       if (std::find(fac.levels.begin(), fac.levels.end(), s) != fac.levels.end())
         r.fail(lv, fmt::format("factors.{}: level '{}' is listed twice", fname, s));
       if (p.workload.kind == "builtin") check_builtin_level(r, lv, fname, s);
@@ -388,11 +518,16 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   }
   p.meters.keep_samples = p.store_samples;
 
+  // Everything a run would trip over, checked now rather than in every run.
+  if (p.workload.kind == "builtin") check_builtin_workload(r, w, p);
+  check_meters_and_carbon(r, root, p);
+  check_design_size(r, root, p);
+
   // The command template may only name factors and the run's own fields.
   if (p.workload.kind == "command") {
     std::vector<std::string> known;
     for (const auto& fac : p.factors) known.push_back(fac.name);
-    for (const char* k : kRunPlaceholders) known.emplace_back(k);
+    for (const auto& k : run_placeholders()) known.push_back(k);
     try {
       check_template(p.workload.command, known);
     } catch (const gt::Error& e) {

@@ -86,6 +86,10 @@ struct Plan {
   std::string hash() const;  // "sha256:<hex>" of meaning_json().dump()
 };
 
+// The most runs one plan may ask for (configurations x repeats + warm-ups): more is a mistake
+// (40 levels of 5 factors), and expanding it would exhaust memory before the first run.
+inline constexpr long kMaxPlannedRuns = 1000000;
+
 // Empty when `now` keeps the meaning of the runs of `before` (the same meaning_json and every
 // level of `before` still listed: only repeats, the stopping rule, cooling, levels added and
 // such differ); else one line naming the first key that differs, with both values.

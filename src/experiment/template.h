@@ -8,10 +8,6 @@
 
 namespace gt::experiment {
 
-// Run fields every template may use besides the factors.
-inline constexpr const char* kRunPlaceholders[] = {"seed", "run_id", "block", "repeat",
-                                                   "metrics_file"};
-
 // Throws gt::Error("unknown placeholder {x}; expected one of ...") or for an unclosed brace.
 void check_template(const std::string& tmpl, const std::vector<std::string>& known);
 // The placeholder names of a template in order of first use, each once; throws like
