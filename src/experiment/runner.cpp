@@ -281,8 +281,9 @@ RunOutcome Runner::run() {
       return false;
     }();
     if (D.stop && !begun && skipped_.count(0)) {  // configuration 0 is the benchmark
-      outcome_.stopped = "the benchmark was skipped after repeated failures: the stopping rule "
-                         "compares every configuration with it, so no more blocks are run";
+      outcome_.stopped =
+          "the benchmark was skipped after repeated failures: the stopping rule "
+          "compares every configuration with it, so no more blocks are run";
       break;
     }
     if (D.stop && b - 1 >= D.stop->min_repeats && !begun) {
