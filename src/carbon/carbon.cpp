@@ -147,10 +147,13 @@ Intensity region(std::string_view spec) {
 }
 
 Intensity resolve(const CarbonOptions& opts) {
-  if (opts.pue < 1.0) throw UsageError(fmt::format("--pue {}: must be at least 1.0", opts.pue));
+  // Written so that NaN fails too (every comparison with NaN is false).
+  if (!(opts.pue >= 1.0 && opts.pue <= kMaxPue))
+    throw UsageError(fmt::format("--pue {}: expected a number in 1 .. {}", opts.pue, kMaxPue));
   if (opts.intensity) {
-    if (*opts.intensity < 0)
-      throw UsageError(fmt::format("--intensity {}: must be >= 0 gCO2e/kWh", *opts.intensity));
+    if (!(*opts.intensity >= 0 && *opts.intensity <= kMaxIntensity))
+      throw UsageError(fmt::format("--intensity {}: expected a number in 0 .. {} gCO2e/kWh",
+                                   *opts.intensity, kMaxIntensity));
     return {*opts.intensity, "user-supplied", "--intensity", 0};
   }
   if (!opts.region.empty()) return region(opts.region);

@@ -9,6 +9,10 @@
 
 namespace gt::carbon {
 
+// Bounds of the user-given figures (the plan file uses the same): no grid exceeds 5000
+// gCO2e/kWh, no data centre a PUE of 5.
+inline constexpr double kMaxIntensity = 5000, kMaxPue = 5;
+
 struct CarbonOptions {
   std::string country, region;      // ISO 3166-1 alpha-3; "gcp:europe-west1", "aws:us-east-1"
   std::optional<double> intensity;  // gCO2e/kWh, overrides country/region

@@ -12,6 +12,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "experiment/store.h"
 #include "stats/analysis.h"
 
@@ -77,10 +78,7 @@ int run_analyze(const AnalyzeArgs& a) {
   if (a.output.empty()) {
     std::cout << text;
   } else {
-    std::ofstream out(a.output);
-    if (!out) throw gt::Error(fmt::format("--output {}: cannot open for writing", a.output));
-    out << text;
-    if (!out) throw gt::Error(fmt::format("--output {}: write failed", a.output));
+    gt::write_output_file(a.output, text, {a.db, a.input});
   }
   const auto& runs = result["runs"];
   fmt::print(stderr, "analyze: {} runs used, {} excluded ({} not ok, {} warm-up)\n",

@@ -7,6 +7,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "report/charts.h"
 #include "report/load.h"
 #include "report/writers.h"
@@ -31,12 +32,12 @@ int run_report(const ReportArgs& a) {
   report::ReportData data = report::load_report(load);
   if (!a.html.empty()) {
     std::string page = report::render_html(data);
-    report::write_file(a.html, page);
+    gt::write_output_file(a.html, page, {a.load.db_path});
     fmt::print("greentrain report: wrote {} ({} charts, {} KiB)\n", a.html, report::all_charts(data).size(),
                page.size() / 1024);
   }
   if (!a.md.empty()) {
-    report::write_file(a.md, report::render_markdown(data));
+    gt::write_output_file(a.md, report::render_markdown(data), {a.load.db_path});
     fmt::print("greentrain report: wrote {}\n", a.md);
   }
   return 0;

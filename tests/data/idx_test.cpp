@@ -168,5 +168,22 @@ TEST(FashionMnist, ResolvesTheInstalledDataSet) {
   EXPECT_EQ(s.class_names.size(), 10u);
 }
 
+TEST_F(IdxTest, ForgedHugeHeaderIsRefusedBeforeAnyAllocation) {
+  // 1 x 65536 x 32768: 2^31 values per image (once 6.5 GB allocated before failing).
+  const auto msg = error_of([&] { read_idx(write("huge", idx_bytes({1, 65536, 32768}, {1, 2, 3}))); });
+  EXPECT_THAT(msg, HasSubstr("IDX items of 2147483648 values each"));
+  EXPECT_THAT(error_of([&] { parse_idx(idx_bytes({1, 65536, 32768}, {}), "mem"); }),
+              HasSubstr("at most 16777216 values"));
+}
+
+TEST_F(IdxTest, GzipBombIsReadOnlyUpToTheAnnouncedSize) {
+  // A header announcing 2 x 2 bytes followed by 64 MiB of zeros (a few KiB compressed).
+  std::vector<uint8_t> bomb = idx_bytes({2, 2}, {});
+  bomb.resize(bomb.size() + (64u << 20), 0);
+  const auto p = write("bomb.gz", bomb, true);
+  EXPECT_LT(fs::file_size(p), 1u << 20);
+  EXPECT_THAT(error_of([&] { read_idx(p); }), HasSubstr("unexpected bytes after the IDX data"));
+}
+
 }  // namespace
 }  // namespace gt::data

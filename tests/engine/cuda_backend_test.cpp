@@ -7,6 +7,7 @@
 //  - fused cuBLASLt epilogues ≡ unfused kernels;
 //  - fp16 dynamic loss scaling: an overflowing step is skipped and the scale halves on the
 //    device; the scale doubles after 2000 clean steps; bf16/fp32 never scale.
+#include "common/temp_dir.h"
 #include "engine/cuda/cuda_backend.h"
 
 #include <gtest/gtest.h>

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/temp_dir.h"
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "reference.h"

@@ -3,6 +3,7 @@
 // each tensor checked with the shared tolerance table (tolerances.h).
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "engine/backend.h"
 #include "reference.h"
 
