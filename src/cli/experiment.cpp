@@ -59,8 +59,8 @@ std::string default_levels(const std::string& name) {
 std::string command_plan(const std::string& command, const std::string& name) {
   std::vector<std::string> factors;
   for (const auto& p : ex::placeholders(command)) {
-    const auto& own = ex::run_placeholders();
-    if (std::find(own.begin(), own.end(), p) != own.end()) continue;
+    const auto& per_run = ex::run_placeholders();
+    if (std::find(per_run.begin(), per_run.end(), p) != per_run.end()) continue;
     const bool ident = !p.empty() && !std::isdigit(static_cast<unsigned char>(p[0])) &&
                        std::all_of(p.begin(), p.end(), [](char c) {
                          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
