@@ -143,7 +143,7 @@ int do_init(const ExperimentArgs& a) {
   std::cout << fmt::format(
       "wrote {} (from {}); edit it, check it with `greentrain "
       "experiment plan {}`, run it with `greentrain experiment run {}`\n",
-      a.out, a.from, a.out, a.out);
+      a.out, a.command.empty() ? "the '" + a.from + "' plan" : "your command", a.out, a.out);
   return 0;
 }
 

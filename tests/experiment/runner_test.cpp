@@ -597,6 +597,7 @@ TEST(Cli, InitCommandWritesAPlanWhoseFactorsAreThePlaceholders) {
       "--opt {{opt_level}} --seed {{seed}}' {}",
       dir / "amp.toml"));
   ASSERT_EQ(init.code, 0) << init.out;
+  EXPECT_NE(init.out.find("(from your command)"), std::string::npos) << init.out;
   const auto plan = parse_plan(read_file(dir / "amp.toml"), "amp.toml");
   EXPECT_EQ(plan.name, "amp");
   EXPECT_EQ(plan.workload.kind, "command");
