@@ -1,12 +1,14 @@
 // The CUDA backend against the engine's shared PyTorch reference state (tests/engine/reference.h
 // and make_reference.py, the same file the CPU backend's reference_test checks): logits, loss,
 // every gradient, the losses of the reference's Adam steps and the weights after them, per
-// precision with the shared tolerance table, for both fused epilogues and unfused kernels.
+// precision with the shared tolerance table, for the fused MLP kernel, fused epilogues and
+// unfused kernels, on a two-hidden-layer and a one-hidden-layer model.
 // Skips without a GPU or without /usr/bin/python3 + torch.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
@@ -18,29 +20,45 @@ namespace {
 using testing::Checker;
 using testing::Quantity;
 
+// The backend's three ways to run a step: the fused small-MLP kernel (where the shape allows),
+// cuBLASLt with fused epilogues, and cuBLASLt with the separate kernels.
+struct Mode {
+  const char* name;
+  bool fused_mlp, fused_epilogues;
+};
+const std::vector<Mode>& modes() {
+  static const std::vector<Mode> all{
+      {"fused-mlp", true, true}, {"fused", false, true}, {"unfused", false, false}};
+  return all;
+}
+
 class CudaSharedReference : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CudaSharedReference, MatchesPyTorch) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
   const auto dir = std::filesystem::temp_directory_path() / "gt-cuda-reference";
-  const auto ref = testing::generate_reference(dir.string());
-  if (!ref) GTEST_SKIP() << ref.error;
   const Precision precision = GetParam();
-  for (bool fused : {true, false}) {
-    CudaOptions options;
-    options.fused_epilogues = fused;
-    auto backend = make_cuda_backend(0, options);
-    backend->setup(ref->spec, ref->optimizer, precision, int(ref->batch.rows), ref->batch, 1);
-    backend->set_parameters(ref->initial);
-    const StepDebug d = backend->debug_step(ref->batch);
-    Checker check(precision, fused ? "cuda fused" : "cuda unfused");
-    check.tensor("logits", d.logits, ref->logits, Quantity::logits);
-    check.value("loss", d.loss, ref->loss, Quantity::loss);
-    check.parameters("grad", d.grads, ref->grads, Quantity::gradient);
-    const auto losses = backend->debug_steps(ref->batch, int(ref->adam_losses.size()));
-    check.tensor("step_loss", losses, ref->adam_losses, Quantity::step_loss);
-    check.parameters("after", backend->parameters(), ref->after_steps, Quantity::parameter);
-    check.finish();
+  // Two hidden layers (the cuBLASLt path only) and one (the fused MLP kernel too).
+  for (const std::string args : {"", "--hidden 24"}) {
+    const auto ref = testing::generate_reference(dir.string(), args);
+    if (!ref) GTEST_SKIP() << ref.error;
+    for (const Mode& mode : modes()) {
+      CudaOptions options;
+      options.fused_mlp = mode.fused_mlp;
+      options.fused_epilogues = mode.fused_epilogues;
+      auto backend = make_cuda_backend(0, options);
+      backend->setup(ref->spec, ref->optimizer, precision, int(ref->batch.rows), ref->batch, 1);
+      backend->set_parameters(ref->initial);
+      const StepDebug d = backend->debug_step(ref->batch);
+      Checker check(precision, std::string("cuda ") + mode.name + " " + args);
+      check.tensor("logits", d.logits, ref->logits, Quantity::logits);
+      check.value("loss", d.loss, ref->loss, Quantity::loss);
+      check.parameters("grad", d.grads, ref->grads, Quantity::gradient);
+      const auto losses = backend->debug_steps(ref->batch, int(ref->adam_losses.size()));
+      check.tensor("step_loss", losses, ref->adam_losses, Quantity::step_loss);
+      check.parameters("after", backend->parameters(), ref->after_steps, Quantity::parameter);
+      check.finish();
+    }
   }
 }
 
