@@ -1,24 +1,54 @@
-// IDX decoding with validation (see idx.h). zlib's gz* functions read raw and gzip files alike.
+// IDX decoding with validation (see idx.h). zlib's gz* functions read raw and gzip files alike;
+// the output is allocated once from the gzip trailer's size and decoded without further copies.
 #include "data/idx.h"
 
 #include <fmt/core.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "common/error.h"
 
 namespace gt::data {
 
+namespace {
+
+// The uncompressed size a gzip file announces in its trailer (ISIZE, mod 2^32; of the last member
+// only), or 0 when the file is not gzip. A hint to allocate the output once, never trusted.
+size_t gzip_size_hint(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  unsigned char magic[2] = {0, 0}, tail[4] = {0, 0, 0, 0};
+  size_t hint = 0;
+  if (std::fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b &&
+      std::fseek(f, -4, SEEK_END) == 0 && std::fread(tail, 1, 4, f) == 4)
+    hint = size_t(tail[0]) | (size_t(tail[1]) << 8) | (size_t(tail[2]) << 16) |
+           (size_t(tail[3]) << 24);
+  std::fclose(f);
+  return hint;
+}
+
+}  // namespace
+
 std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
   if (!std::filesystem::is_regular_file(path))
     throw gt::Error(fmt::format("{}: no such file", path));
+  std::error_code ec;
+  const size_t file_size = size_t(std::filesystem::file_size(path, ec));
+  const size_t hint = gzip_size_hint(path);
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw gt::Error(fmt::format("{}: cannot open", path));
-  std::vector<uint8_t> out;
-  std::vector<uint8_t> buf(1 << 20);
+  gzbuffer(f, 1 << 18);
+  // Decompress straight into the output: sized from the trailer (or the raw file size), grown
+  // when that was short, trimmed at the end. One extra byte proves the end was reached.
+  std::vector<uint8_t> out(std::max<size_t>({hint, ec ? 0 : file_size, size_t(1) << 16}) + 1);
+  size_t have = 0;
   for (;;) {
-    const int n = gzread(f, buf.data(), unsigned(buf.size()));
+    if (have == out.size()) out.resize(out.size() * 2);
+    const size_t want = std::min<size_t>(out.size() - have, size_t(1) << 30);
+    const int n = gzread(f, out.data() + have, unsigned(want));
     if (n < 0) {
       int code = 0;
       std::string msg = gzerror(f, &code);
@@ -26,8 +56,9 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
       throw gt::Error(fmt::format("{}: corrupt gzip data ({})", path, msg));
     }
     if (n == 0) break;
-    out.insert(out.end(), buf.begin(), buf.begin() + n);
+    have += size_t(n);
   }
+  out.resize(have);
   // gzread returns what it could of a truncated gzip stream; gzclose/gzerror tell.
   int code = 0;
   const char* msg = gzerror(f, &code);
@@ -43,24 +74,28 @@ static uint32_t be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
-IdxArray parse_idx(const std::vector<uint8_t>& c, const std::string& name) {
+// Checks the header against the content; fills a.dims and returns the header's size.
+static size_t parse_header(const std::vector<uint8_t>& c, const std::string& name, IdxArray& a) {
   if (c.size() < 4)
     throw gt::Error(fmt::format("{}: not an IDX file (only {} bytes, expected a 4-byte magic)",
                                 name, c.size()));
   if (c[0] != 0 || c[1] != 0)
-    throw gt::Error(fmt::format("{}: not an IDX file (bad magic {:02x}{:02x}{:02x}{:02x}, "
-                                "expected 0000TTDD)", name, c[0], c[1], c[2], c[3]));
+    throw gt::Error(
+        fmt::format("{}: not an IDX file (bad magic {:02x}{:02x}{:02x}{:02x}, "
+                    "expected 0000TTDD)",
+                    name, c[0], c[1], c[2], c[3]));
   if (c[2] != 0x08)
-    throw gt::Error(fmt::format("{}: IDX data type 0x{:02x} is not supported (expected 0x08, "
-                                "unsigned byte)", name, c[2]));
+    throw gt::Error(
+        fmt::format("{}: IDX data type 0x{:02x} is not supported (expected 0x08, "
+                    "unsigned byte)",
+                    name, c[2]));
   const int ndims = c[3];
   if (ndims < 1 || ndims > 4)
     throw gt::Error(fmt::format("{}: IDX file with {} dimensions (expected 1 to 4)", name, ndims));
   const size_t header = 4 + 4 * size_t(ndims);
   if (c.size() < header)
-    throw gt::Error(fmt::format("{}: truncated IDX header ({} bytes, expected {})", name,
-                                c.size(), header));
-  IdxArray a;
+    throw gt::Error(
+        fmt::format("{}: truncated IDX header ({} bytes, expected {})", name, c.size(), header));
   uint64_t total = 1;
   for (int d = 0; d < ndims; ++d) {
     const uint32_t n = be32(&c[4 + 4 * d]);
@@ -73,19 +108,35 @@ IdxArray parse_idx(const std::vector<uint8_t>& c, const std::string& name) {
   }
   const uint64_t have = c.size() - header;
   if (have < total)
-    throw gt::Error(fmt::format("{}: truncated IDX data ({} bytes, dimensions say {})", name,
-                                have, total));
+    throw gt::Error(
+        fmt::format("{}: truncated IDX data ({} bytes, dimensions say {})", name, have, total));
   if (have > total)
     throw gt::Error(fmt::format("{}: {} unexpected bytes after the IDX data (dimensions say {})",
                                 name, have - total, total));
+  return header;
+}
+
+IdxArray parse_idx(const std::vector<uint8_t>& c, const std::string& name) {
+  IdxArray a;
+  const size_t header = parse_header(c, name, a);
   a.bytes.assign(c.begin() + header, c.end());
   return a;
 }
 
-IdxArray read_idx(const std::string& path) { return parse_idx(read_maybe_gzip(path), path); }
+// The same, reusing the content's memory for the data (no second copy of a large file).
+static IdxArray parse_idx_in_place(std::vector<uint8_t>&& c, const std::string& name) {
+  IdxArray a;
+  const size_t header = parse_header(c, name, a);
+  c.erase(c.begin(), c.begin() + std::ptrdiff_t(header));
+  a.bytes = std::move(c);
+  return a;
+}
 
-Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
-                      int classes) {
+IdxArray read_idx(const std::string& path) {
+  return parse_idx_in_place(read_maybe_gzip(path), path);
+}
+
+Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path, int classes) {
   IdxArray images = read_idx(images_path);
   IdxArray labels = read_idx(labels_path);
   if (images.dims.size() < 2)
