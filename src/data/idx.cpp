@@ -1,9 +1,14 @@
 // IDX decoding with validation (see idx.h). zlib's gz* functions read raw and gzip files alike;
 // the output is allocated once from the gzip trailer's size and decoded without further copies.
+// Where the build has libdeflate, a single-member gzip file is decompressed in one call (2-3x
+// faster); zlib remains the path for everything else and for every error message.
 #include "data/idx.h"
 
 #include <fmt/core.h>
 #include <zlib.h>
+#if GREENTRAIN_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #include <algorithm>
 #include <cstdio>
@@ -30,6 +35,37 @@ size_t gzip_size_hint(const std::string& path) {
   return hint;
 }
 
+#if GREENTRAIN_HAVE_LIBDEFLATE
+// One-shot decompression of a single-member gzip file whose trailer gives its size: the fast path.
+// Anything else (several members, a wrong size, damage) returns false and zlib decides.
+bool libdeflate_read(const std::string& path, size_t size_hint, std::vector<uint8_t>& out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  std::vector<uint8_t> in;
+  if (std::fseek(f, 0, SEEK_END) == 0) {
+    const long n = std::ftell(f);
+    if (n > 0 && std::fseek(f, 0, SEEK_SET) == 0) {
+      in.resize(size_t(n));
+      if (std::fread(in.data(), 1, in.size(), f) != in.size()) in.clear();
+    }
+  }
+  std::fclose(f);
+  if (in.empty()) return false;
+  libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+  if (!d) return false;
+  out.resize(size_hint);
+  size_t in_used = 0, out_size = 0;
+  const libdeflate_result r = libdeflate_gzip_decompress_ex(d, in.data(), in.size(), out.data(),
+                                                            out.size(), &in_used, &out_size);
+  libdeflate_free_decompressor(d);
+  if (r != LIBDEFLATE_SUCCESS || in_used != in.size() || out_size != size_hint) {
+    out.clear();
+    return false;
+  }
+  return true;
+}
+#endif
+
 }  // namespace
 
 std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
@@ -38,6 +74,12 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
   std::error_code ec;
   const size_t file_size = size_t(std::filesystem::file_size(path, ec));
   const size_t hint = gzip_size_hint(path);
+#if GREENTRAIN_HAVE_LIBDEFLATE
+  if (hint > 0) {
+    std::vector<uint8_t> fast;
+    if (libdeflate_read(path, hint, fast)) return fast;
+  }
+#endif
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw gt::Error(fmt::format("{}: cannot open", path));
   gzbuffer(f, 1 << 18);

@@ -36,7 +36,7 @@ struct Layout {
   int w2m, w2c, w2mo, w2v, gw2;
   int b1m, b1c, b1mo, b1v, gb1;
   int b2m, b2c, b2mo, b2v, gb2;
-  int hs, mask, dls, dhs, dhc, zs, lab, slab, misc, stage;
+  int hs, hc, mask, dls, dlc, dhs, dhc, zs, red, lab, slab, misc, stage;
   size_t bytes = 0;
 };
 
@@ -74,11 +74,14 @@ __host__ __device__ inline Layout layout(int inputs, int classes, bool u8_input)
   l.b2v = take(at, c);
   l.gb2 = take(at, c);
   l.hs = take(at, kRows * u);
+  l.hc = take(at, kRows * u);
   l.mask = take(at, kRows * u);
   l.dls = take(at, kRows * c);
+  l.dlc = take(at, kRows * c);
   l.dhs = take(at, kRows * u);
   l.dhc = take(at, kRows * u);
   l.zs = take(at, kRows * c);
+  l.red = take(at, 4 * kThreads);
   l.lab = take(at, kRows);
   l.slab = take(at, kRows);
   l.misc = take(at, 32);
@@ -103,6 +106,8 @@ struct Round {
     else
       return store(x);
   }
+  // A gathered input: stored in the storage type, then read by a GEMM (= compute(store(x))).
+  static __device__ __forceinline__ float input(float x) { return compute(x); }
 };
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
@@ -128,6 +133,9 @@ __device__ __forceinline__ unsigned load_acquire(const unsigned* p) {
   unsigned v;
   asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
   return v;
+}
+__device__ __forceinline__ void add_release(unsigned* p, unsigned v) {
+  asm volatile("red.release.gpu.global.add.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
 }
 
 // Sums v[e] over the warp's 32 lanes for 16 values at once by recursive halving (15 shuffles
@@ -230,8 +238,9 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
         *gb1 = sm + L.gb1;
   float *b2m = sm + L.b2m, *b2c = sm + L.b2c, *b2mo = sm + L.b2mo, *b2v = sm + L.b2v,
         *gb2 = sm + L.gb2;
-  float *hs = sm + L.hs, *mask = sm + L.mask, *dls = sm + L.dls, *dhs = sm + L.dhs,
-        *dhc = sm + L.dhc, *zs = sm + L.zs;
+  float *hs = sm + L.hs, *hc = sm + L.hc, *mask = sm + L.mask, *dls = sm + L.dls, *dlc = sm + L.dlc,
+        *dhs = sm + L.dhs, *dhc = sm + L.dhc, *zs = sm + L.zs;
+  float4* red = reinterpret_cast<float4*>(sm + L.red);
   int* lab = reinterpret_cast<int*>(sm + L.lab);
   int* slab = reinterpret_cast<int*>(sm + L.slab);
   float* misc = sm + L.misc;  // [0..7] warp losses, [8..15] warp correct counts, [16..18] scalars
@@ -323,12 +332,12 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
   };
 
   unsigned barrier_target = 0;
-  auto arrive_and_wait = [&]() {  // thread 0 only; the caller brackets it with __syncthreads
-    __threadfence();
-    atomicAdd(a.barrier, 1u);
+  // Thread 0 only, between two __syncthreads: the release publishes what the block wrote before
+  // the first, the acquire makes every block's writes visible to the block after the second.
+  auto arrive_and_wait = [&]() {
+    add_release(a.barrier, 1u);
     while (load_acquire(a.barrier) < barrier_target) {
     }
-    __threadfence();
   };
 
   prefetch(0);
@@ -337,29 +346,31 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     cp_async_wait_all();
     __syncthreads();
     // The staged batch → FP32 values rounded as the gather + GEMM would (zero padding to KP).
-    for (int i = tid; i < rows * KP4; i += kThreads) {
-      const int r = i / KP4, q = i - r * KP4, k = 4 * q;
-      float v[4];
-      if (a.u8_input) {
-        const uchar4 b = *reinterpret_cast<const uchar4*>(stage + r * L.stage_row + k);
-        v[0] = float(b.x) * a.scale;
-        v[1] = float(b.y) * a.scale;
-        v[2] = float(b.z) * a.scale;
-        v[3] = float(b.w) * a.scale;
-      } else {
-        const float4 f = *reinterpret_cast<const float4*>(stage + r * L.stage_row + 4 * k);
-        v[0] = f.x;
-        v[1] = f.y;
-        v[2] = f.z;
-        v[3] = f.w;
+    // (A warp per row, a lane per 4 features: no index division.)
+    for (int r = warp; r < rows; r += kWarps)
+      for (int q = lane; q < KP4; q += 32) {
+        const int k = 4 * q;
+        float v[4];
+        if (a.u8_input) {
+          const uchar4 b = *reinterpret_cast<const uchar4*>(stage + r * L.stage_row + k);
+          v[0] = float(b.x) * a.scale;
+          v[1] = float(b.y) * a.scale;
+          v[2] = float(b.z) * a.scale;
+          v[3] = float(b.w) * a.scale;
+        } else {
+          const float4 f = *reinterpret_cast<const float4*>(stage + r * L.stage_row + 4 * k);
+          v[0] = f.x;
+          v[1] = f.y;
+          v[2] = f.z;
+          v[3] = f.w;
+        }
+        float4 out;
+        out.x = k + 0 < K ? R::input(v[0]) : 0.0f;
+        out.y = k + 1 < K ? R::input(v[1]) : 0.0f;
+        out.z = k + 2 < K ? R::input(v[2]) : 0.0f;
+        out.w = k + 3 < K ? R::input(v[3]) : 0.0f;
+        reinterpret_cast<float4*>(xs)[r * KP4 + q] = out;
       }
-      float4 out;
-      out.x = k + 0 < K ? R::compute(R::store(v[0])) : 0.0f;
-      out.y = k + 1 < K ? R::compute(R::store(v[1])) : 0.0f;
-      out.z = k + 2 < K ? R::compute(R::store(v[2])) : 0.0f;
-      out.w = k + 3 < K ? R::compute(R::store(v[3])) : 0.0f;
-      reinterpret_cast<float4*>(xs)[i] = out;
-    }
     if (tid < rows) lab[tid] = slab[tid];
     __syncthreads();
     if (s + 1 < a.steps) prefetch(s + 1);
@@ -393,7 +404,9 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
         const int e = lane >> 1, r = r0 + e / U, u = e % U;
         if (r < rows) {
           const float pre = acc[0] + b1c[u];
-          hs[r * U + u] = R::store(fmaxf(pre, 0.0f));
+          const float h = R::store(fmaxf(pre, 0.0f));
+          hs[r * U + u] = h;
+          hc[r * U + u] = R::compute(h);
           mask[r * U + u] = pre > 0.0f ? 1.0f : 0.0f;
         }
       }
@@ -406,7 +419,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       const int r = i / C, c = i - r * C;
       float p = 0.0f;
 #pragma unroll
-      for (int u = 0; u < U; ++u) p = fmaf(R::compute(hs[r * U + u]), w2c[c * U + u], p);
+      for (int u = 0; u < U; ++u) p = fmaf(hc[r * U + u], w2c[c * U + u], p);
       __stcg(part + i, p);
     }
     __syncthreads();
@@ -420,13 +433,42 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       misc[17] = sqrtf(1.0f - float(pow(double(a.beta2), t)));
     }
     __syncthreads();
-    // Logits of the whole batch: partial sums in block order, + b2, in the storage type.
+    // Logits of the whole batch: the G partials of each (row, class) summed in a fixed order,
+    // + b2, in the storage type. Thread t loads quad q = t % nq of blocks j, j + groups, … with
+    // all its loads in flight (one L2 round trip), then the groups' sums are added in order.
     const float* parts = a.partial + size_t(s & 1) * G * part_stride;
-    for (int i = tid; i < rows * C; i += kThreads) {
-      float z = 0.0f;
-#pragma unroll 8
-      for (int b = 0; b < G; ++b) z += __ldcg(parts + b * part_stride + i);
-      zs[i] = R::store(z + b2c[i % C]);
+    {
+      const int nq = (rows * C + 3) / 4;
+      const int groups = max(1, min(kThreads / nq, G));
+      if (tid < groups * nq) {
+        const int q = tid % nq, j = tid / nq;
+        const float4* p4 = reinterpret_cast<const float4*>(parts) + q;
+        const size_t stride4 = part_stride / 4;
+        float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        for (int b0 = j; b0 < G; b0 += 12 * groups) {
+          float4 v[12];
+#pragma unroll
+          for (int k = 0; k < 12; ++k) {
+            const int b = b0 + k * groups;
+            v[k] = b < G ? __ldcg(p4 + b * stride4) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+          }
+#pragma unroll
+          for (int k = 0; k < 12; ++k) {
+            sum.x += v[k].x;
+            sum.y += v[k].y;
+            sum.z += v[k].z;
+            sum.w += v[k].w;
+          }
+        }
+        red[j * nq + q] = sum;
+      }
+      __syncthreads();
+      const float* redf = reinterpret_cast<const float*>(red);
+      for (int i = tid; i < rows * C; i += kThreads) {
+        float z = 0.0f;
+        for (int j = 0; j < groups; ++j) z += redf[j * nq * 4 + i];
+        zs[i] = R::store(z + b2c[i % C]);
+      }
     }
     __syncthreads();
     // Softmax cross-entropy, a warp per row: loss, accuracy, dlogits (scaled for fp16).
@@ -442,7 +484,9 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
         wcorrect += res.correct ? 1u : 0u;
       }
       if (lane < C) {
-        dls[r * C + lane] = R::store((res.prob - (lane == label ? 1.0f : 0.0f)) * grad_scale);
+        const float d = R::store((res.prob - (lane == label ? 1.0f : 0.0f)) * grad_scale);
+        dls[r * C + lane] = d;
+        dlc[r * C + lane] = R::compute(d);
         if (a.debug && g == 0) static_cast<T*>(a.debug_logits)[r * C + lane] = from_f<T>(z);
       }
     }
@@ -456,7 +500,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     for (int i = tid; i < rows * U; i += kThreads) {
       const int r = i / U, u = i - r * U;
       float t = 0.0f;
-      for (int c = 0; c < C; ++c) t = fmaf(R::compute(dls[r * C + c]), w2c[c * U + u], t);
+      for (int c = 0; c < C; ++c) t = fmaf(dlc[r * C + c], w2c[c * U + u], t);
       const float d = mask[i] != 0.0f ? R::store(t) : 0.0f;
       dhs[i] = d;
       dhc[i] = R::compute(d);
@@ -464,13 +508,14 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     for (int i = tid; i < C * U; i += kThreads) {
       const int c = i / U, u = i - c * U;
       float t = 0.0f;
-      for (int r = 0; r < rows; ++r)
-        t = fmaf(R::compute(dls[r * C + c]), R::compute(hs[r * U + u]), t);
+#pragma unroll 4
+      for (int r = 0; r < rows; ++r) t = fmaf(dlc[r * C + c], hc[r * U + u], t);
       gw2[i] = R::store(t);
       bad |= !isfinite(gw2[i]);
     }
     for (int c = tid; c < C; c += kThreads) {
       float t = 0.0f;
+#pragma unroll 4
       for (int r = 0; r < rows; ++r) t += dls[r * C + c];
       gb2[c] = R::store(t);
       bad |= !isfinite(gb2[c]);
@@ -479,6 +524,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     // db1 and dW1 = dhᵀ·x for the block's rows of W1.
     if (tid < U) {
       float t = 0.0f;
+#pragma unroll 4
       for (int r = 0; r < rows; ++r) t += dhs[r * U + tid];
       gb1[tid] = R::store(t);
       bad |= !isfinite(gb1[tid]);
@@ -488,6 +534,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       float acc[U][4];
 #pragma unroll
       for (int u = 0; u < U; ++u) acc[u][0] = acc[u][1] = acc[u][2] = acc[u][3] = 0.0f;
+#pragma unroll 4
       for (int r = 0; r < rows; ++r) {
         const float4 x = x4[r * KP4 + q];
         const float4 d = dh4[r];
@@ -704,7 +751,7 @@ __global__ void __launch_bounds__(kThreads)
       const int64_t at = (first + r) * K + k;
       v = a.u8_input ? float(static_cast<const uint8_t*>(a.input)[at]) * a.scale
                      : static_cast<const float*>(a.input)[at];
-      v = R::compute(R::store(v));
+      v = R::input(v);
     }
     xs[i] = v;
   }
