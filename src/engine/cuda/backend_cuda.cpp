@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -178,6 +180,9 @@ class CudaBackend final : public Backend {
                         "the fused kernel's partial logits");
       flags_.allocate(size_t(2) * blocks * 4, "the fused kernel's flags");
       barrier_.allocate(4, "the fused kernel's barrier");
+      if (const char* env = std::getenv("GREENTRAIN_FUSED_PROFILE"); env && *env && *env != '0')
+        profile_.allocate(kFusedProfilePhases * sizeof(unsigned long long),
+                          "the fused kernel's profile");
     }
     train_source_.u8 = train.u8.empty() ? nullptr : train_data_.get<uint8_t>();
     train_source_.f32 = train.u8.empty() ? train_data_.get<float>() : nullptr;
@@ -261,6 +266,10 @@ class CudaBackend final : public Backend {
     if (fused_) {
       FusedMlpArgs a = fused_args(train_source_);
       a.steps = (train_rows_ + batch_ - 1) / batch_;
+      if (profile_.get()) {
+        CUDA_CHECK(cudaMemsetAsync(profile_.get(), 0, profile_.size(), stream_));
+        a.profile = profile_.get<unsigned long long>();
+      }
       launch_fused(a);
     } else if (options_.graphs) {
       for (int64_t s = 0; s + graph_chunk_.steps <= full; s += graph_chunk_.steps)
@@ -274,6 +283,7 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaMemcpyAsync(host_counters_, &dstate()->epoch, sizeof(EpochCounters),
                                cudaMemcpyDeviceToHost, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (fused_ && profile_.get()) print_profile(epoch);
     const EpochCounters& c = *host_counters_;
     EpochStats stats;
     stats.loss = c.loss_rows > 0 ? c.loss_sum / double(c.loss_rows) : std::nan("");
@@ -440,6 +450,22 @@ class CudaBackend final : public Backend {
     a.barrier = barrier_.get<unsigned>();
     a.flags = flags_.get<unsigned>();
     return a;
+  }
+  // GREENTRAIN_FUSED_PROFILE=1: block 0's clock cycles per step in each phase, on stderr.
+  void print_profile(int epoch) const {
+    unsigned long long cycles[kFusedProfilePhases];
+    download(cycles, profile_.get(), sizeof cycles);
+    const double steps = double((train_rows_ + batch_ - 1) / batch_);
+    static const char* names[kFusedProfilePhases] = {"wait",    "convert", "hidden",  "partial",
+                                                     "barrier", "logits",  "softmax", "dh-dW2",
+                                                     "dW1",     "update"};
+    std::string line = "fused profile epoch " + std::to_string(epoch + 1) + " (cycles/step):";
+    double total = 0;
+    for (int k = 0; k < kFusedProfilePhases; ++k) {
+      line += " " + std::string(names[k]) + " " + std::to_string(int(cycles[k] / steps));
+      total += double(cycles[k]) / steps;
+    }
+    std::fprintf(stderr, "%s total %d\n", line.c_str(), int(total));
   }
   void launch_fused(const FusedMlpArgs& a) {
     CUDA_CHECK(cudaMemsetAsync(barrier_.get(), 0, sizeof(unsigned), stream_));
@@ -753,7 +779,7 @@ class CudaBackend final : public Backend {
 
   DeviceBuffer master_, grads_, moment1_, moment2_, copy_, state_, workspace_;
   DeviceBuffer x0_, batch_labels_, train_data_, train_labels_, eval_data_, eval_labels_;
-  DeviceBuffer partial_, flags_, barrier_, step_losses_;
+  DeviceBuffer partial_, flags_, barrier_, step_losses_, profile_;
   std::vector<DeviceBuffer> acts_, dacts_, masks_;
   std::vector<bool> mask_valid_, bias_done_;
   EpochCounters* host_counters_ = nullptr;

@@ -36,7 +36,7 @@ struct Layout {
   int w2m, w2c, w2mo, w2v, gw2;
   int b1m, b1c, b1mo, b1v, gb1;
   int b2m, b2c, b2mo, b2v, gb2;
-  int hs, hc, mask, dls, dlc, dhs, dhc, zs, red, lab, slab, misc, stage;
+  int hs, hc, mask, dls, dlc, dhs, dhc, zs, red, lab, slab, misc, prof, stage;
   size_t bytes = 0;
 };
 
@@ -85,6 +85,7 @@ __host__ __device__ inline Layout layout(int inputs, int classes, bool u8_input)
   l.lab = take(at, kRows);
   l.slab = take(at, kRows);
   l.misc = take(at, 32);
+  l.prof = take(at, 2 * kFusedProfilePhases);
   l.stage = take(at, kRows * l.stage_row / 4);
   l.bytes = size_t(at) * 4;
   return l;
@@ -246,6 +247,19 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
   float* misc = sm + L.misc;  // [0..7] warp losses, [8..15] warp correct counts, [16..18] scalars
   unsigned* wcorrect_s = reinterpret_cast<unsigned*>(misc + 8);
   char* stage = reinterpret_cast<char*>(sm + L.stage);
+  // Optional phase profile: block 0's thread 0 adds the clock cycles of each phase of each step.
+  long long* prof = reinterpret_cast<long long*>(sm + L.prof);
+  const bool profiling = a.profile != nullptr && g == 0 && tid == 0;
+  long long prof_last = 0;
+  if (profiling)
+    for (int k = 0; k < kFusedProfilePhases; ++k) prof[k] = 0;
+  auto mark = [&](int phase) {
+    if (profiling) {
+      const long long now = clock64();
+      prof[phase] += now - prof_last;
+      prof_last = now;
+    }
+  };
   const float4* x4 = reinterpret_cast<const float4*>(xs);
 
   // This block's slice of the parameters and moments → shared memory.
@@ -343,8 +357,10 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
   prefetch(0);
   for (int64_t s = 0; s < a.steps; ++s) {
     const int rows = rows_of(s);
+    if (profiling) prof_last = clock64();
     cp_async_wait_all();
     __syncthreads();
+    mark(0);
     // The staged batch → FP32 values rounded as the gather + GEMM would (zero padding to KP).
     // (A warp per row, a lane per 4 features: no index division.)
     for (int r = warp; r < rows; r += kWarps)
@@ -373,6 +389,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       }
     if (tid < rows) lab[tid] = slab[tid];
     __syncthreads();
+    mark(1);
     if (s + 1 < a.steps) prefetch(s + 1);
 
     // Hidden layer: warp w computes rows 4w..4w+3 × the block's 4 units.
@@ -412,6 +429,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       }
     }
     __syncthreads();
+    mark(2);
     // Partial logits of this block's units → global memory (double-buffered by step parity).
     const size_t part_stride = size_t(kRows) * C;
     float* part = a.partial + (size_t(s & 1) * G + g) * part_stride;
@@ -423,6 +441,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       __stcg(part + i, p);
     }
     __syncthreads();
+    mark(3);
     barrier_target += G;
     if (tid == 0) {
       arrive_and_wait();
@@ -433,6 +452,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       misc[17] = sqrtf(1.0f - float(pow(double(a.beta2), t)));
     }
     __syncthreads();
+    mark(4);
     // Logits of the whole batch: the G partials of each (row, class) summed in a fixed order,
     // + b2, in the storage type. Thread t loads quad q = t % nq of blocks j, j + groups, … with
     // all its loads in flight (one L2 round trip), then the groups' sums are added in order.
@@ -471,6 +491,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       }
     }
     __syncthreads();
+    mark(5);
     // Softmax cross-entropy, a warp per row: loss, accuracy, dlogits (scaled for fp16).
     const float grad_scale = (a.loss_scaling ? scale : 1.0f) / float(rows);
     float wloss = 0.0f;
@@ -495,6 +516,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       wcorrect_s[warp] = wcorrect;
     }
     __syncthreads();
+    mark(6);
     // dh (through the ReLU), dW2 and db2.
     bool bad = false;
     for (int i = tid; i < rows * U; i += kThreads) {
@@ -521,6 +543,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       bad |= !isfinite(gb2[c]);
     }
     __syncthreads();
+    mark(7);
     // db1 and dW1 = dhᵀ·x for the block's rows of W1.
     if (tid < U) {
       float t = 0.0f;
@@ -579,6 +602,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     } else {
       __syncthreads();
     }
+    mark(8);
 
     if (a.debug) {  // gradients of the (scaled) loss and the loss itself; no update
       T* grads = static_cast<T*>(a.grads);
@@ -672,7 +696,10 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       last_loss = float(step_loss / double(rows));
       if (a.step_losses) a.step_losses[s] = last_loss;
     }
+    mark(9);
   }
+  if (profiling)
+    for (int k = 0; k < kFusedProfilePhases; ++k) a.profile[k] += prof[k];
 
   // The slices back to the slabs; block 0 closes the launch's counters.
   T* copy = static_cast<T*>(a.copy);

@@ -25,6 +25,9 @@ constexpr int kFusedUnits = 4;        // hidden units per block
 constexpr int kFusedMaxRows = 32;     // rows per step
 constexpr int kFusedMaxClasses = 32;  // one lane per class in the softmax
 constexpr int kFusedMaxHidden = 256;
+// Phases of a step in the optional profile: wait for the batch, convert it, hidden layer, partial
+// logits, grid barrier, logits, softmax, dh/dW2/db2, dW1/db1 (+ overflow barrier), update.
+constexpr int kFusedProfilePhases = 10;
 
 struct FusedShape {
   int inputs = 0, hidden = 0, classes = 0;
@@ -76,6 +79,8 @@ struct FusedMlpArgs {
   // Debug mode (steps must be 1): write the logits and the (scaled) gradients, no update.
   bool debug = false;
   void* debug_logits = nullptr;
+  // Optional: block 0's clock cycles per phase, added over the launch's steps.
+  unsigned long long* profile = nullptr;
 };
 
 void launch_fused_mlp_train(DType type, bool tf32, const FusedMlpArgs& args, cudaStream_t stream);
