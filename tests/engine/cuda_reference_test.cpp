@@ -2,14 +2,15 @@
 // and make_reference.py, the same file the CPU backend's reference_test checks): logits, loss,
 // every gradient, the losses of the reference's Adam steps and the weights after them, per
 // precision with the shared tolerance table, for the fused MLP kernel, fused epilogues and
-// unfused kernels, on a two-hidden-layer and a one-hidden-layer model.
-// Skips without a GPU or without /usr/bin/python3 + torch.
+// unfused kernels, on its two-hidden-layer model and on a one-hidden-layer one (the fused MLP
+// kernel's shape; reference-one-hidden.json, make_reference.py --hidden 24). Skips without a GPU.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "reference.h"
@@ -32,16 +33,19 @@ const std::vector<Mode>& modes() {
   return all;
 }
 
+const testing::Reference& one_hidden_reference() {
+  static const testing::Reference ref = testing::load_reference(
+      testing::reference_file("reference-one-hidden.json", "make_reference.py --hidden 24"));
+  return ref;
+}
+
 class CudaSharedReference : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CudaSharedReference, MatchesPyTorch) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  const auto dir = std::filesystem::temp_directory_path() / "gt-cuda-reference";
   const Precision precision = GetParam();
-  // Two hidden layers (the cuBLASLt path only) and one (the fused MLP kernel too).
-  for (const std::string args : {"", "--hidden 24"}) {
-    const auto ref = testing::generate_reference(dir.string(), args);
-    if (!ref) GTEST_SKIP() << ref.error;
+  for (const testing::Reference* ref : {&testing::shared_reference(), &one_hidden_reference()}) {
+    const std::string shape = ref->spec.hidden.size() == 1 ? "one hidden layer" : "two hidden";
     for (const Mode& mode : modes()) {
       CudaOptions options;
       options.fused_mlp = mode.fused_mlp;
@@ -50,7 +54,7 @@ TEST_P(CudaSharedReference, MatchesPyTorch) {
       backend->setup(ref->spec, ref->optimizer, precision, int(ref->batch.rows), ref->batch, 1);
       backend->set_parameters(ref->initial);
       const StepDebug d = backend->debug_step(ref->batch);
-      Checker check(precision, std::string("cuda ") + mode.name + " " + args);
+      Checker check(precision, std::string("cuda ") + mode.name + ", " + shape);
       check.tensor("logits", d.logits, ref->logits, Quantity::logits);
       check.value("loss", d.loss, ref->loss, Quantity::loss);
       check.parameters("grad", d.grads, ref->grads, Quantity::gradient);
