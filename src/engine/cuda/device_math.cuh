@@ -40,13 +40,11 @@ __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) {
   return __float2bfloat16_rn(x);
 }
 
-// x rounded to TF32 (10-bit mantissa, round to nearest, ties away), as the tensor cores see it:
-// the result of cvt.rna.tf32.f32 in two integer operations (half an ulp of TF32 added to the
-// magnitude, the 13 low bits cleared); infinities and NaNs pass unchanged.
+// x rounded to TF32 (10-bit mantissa, round to nearest, ties away), as the tensor cores see it.
 __device__ __forceinline__ float tf32_round(float x) {
-  const uint32_t bits = __float_as_uint(x);
-  if ((bits & 0x7f800000u) == 0x7f800000u) return x;
-  return __uint_as_float((bits + 0x1000u) & 0xffffe000u);
+  uint32_t bits;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(x));
+  return __uint_as_float(bits);
 }
 
 __device__ __forceinline__ uint32_t mix32(uint32_t x) {

@@ -190,32 +190,6 @@ __device__ __forceinline__ void update(const FusedMlpArgs& a, const StepScalars&
   }
 }
 
-// The same on four independent parameters at once (four dependency chains in flight).
-__device__ __forceinline__ void update4(const FusedMlpArgs& a, const StepScalars& k, float4 g,
-                                        float4& w, float4& m, float4& v) {
-  if (a.adam) {
-    const auto adam = [&](float grad, float& wi, float& mi, float& vi) {
-      const float gi = grad * k.inv_scale;
-      mi = a.beta1 * mi + (1.0f - a.beta1) * gi;
-      vi = a.beta2 * vi + (1.0f - a.beta2) * gi * gi;
-      wi = wi - k.step_size * mi / (sqrtf(vi) / k.bias2_sqrt + a.eps);
-    };
-    adam(g.x, w.x, m.x, v.x);
-    adam(g.y, w.y, m.y, v.y);
-    adam(g.z, w.z, m.z, v.z);
-    adam(g.w, w.w, m.w, v.w);
-  } else {
-    const auto sgd = [&](float grad, float& wi, float& mi) {
-      mi = a.momentum * mi + grad * k.inv_scale;
-      wi = wi - a.lr * mi;
-    };
-    sgd(g.x, w.x, m.x);
-    sgd(g.y, w.y, m.y);
-    sgd(g.z, w.z, m.z);
-    sgd(g.w, w.w, m.w);
-  }
-}
-
 // One softmax cross-entropy row on a warp (one lane per class), as softmax_ce_kernel computes it.
 // Returns the row's loss on lane 0; `prob` gets softmax(z) on lanes < classes.
 struct RowResult {
@@ -330,8 +304,6 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
   float scale = st->loss_scale;
   int growth = st->growth_count;
   int64_t adam_t = st->adam_t;
-  double beta1_pow = pow(double(a.beta1), double(adam_t)),
-         beta2_pow = pow(double(a.beta2), double(adam_t));
   const int64_t first_step = st->epoch.step_in_epoch;
   uint32_t key[4];
 #pragma unroll
@@ -392,7 +364,6 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     // The staged batch → FP32 values rounded as the gather + GEMM would (zero padding to KP).
     // (A warp per row, a lane per 4 features: no index division.)
     for (int r = warp; r < rows; r += kWarps)
-#pragma unroll 2
       for (int q = lane; q < KP4; q += 32) {
         const int k = 4 * q;
         float v[4];
@@ -428,7 +399,6 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
 #pragma unroll
       for (int e = 0; e < 16; ++e) acc[e] = 0.0f;
       const float4* w4 = reinterpret_cast<const float4*>(w1c);
-#pragma unroll 2
       for (int q = lane; q < KP4; q += 32) {
         float4 w[U];
 #pragma unroll
@@ -475,6 +445,11 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     barrier_target += G;
     if (tid == 0) {
       arrive_and_wait();
+    } else if (tid == 32 && a.adam) {  // this step's Adam scalars while the barrier completes
+      const double t = double(adam_t + 1);
+      const float bias1 = 1.0f - float(pow(double(a.beta1), t));
+      misc[16] = a.lr / bias1;
+      misc[17] = sqrtf(1.0f - float(pow(double(a.beta2), t)));
     }
     __syncthreads();
     mark(4);
@@ -519,56 +494,21 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     mark(5);
     // Softmax cross-entropy, a warp per row: loss, accuracy, dlogits (scaled for fp16).
     const float grad_scale = (a.loss_scaling ? scale : 1.0f) / float(rows);
-    // The warp's 4 rows go through each stage together, so their latencies overlap.
     float wloss = 0.0f;
     unsigned wcorrect = 0;
-    {
-      constexpr int RW = kRows / kWarps;
-      float z[RW], best[RW], sum[RW];
-      int best_index[RW], label[RW];
-#pragma unroll
-      for (int j = 0; j < RW; ++j) {
-        const int r = warp + kWarps * j;
-        z[j] = r < rows && lane < C ? zs[r * C + lane] : -INFINITY;
-        label[j] = r < rows ? lab[r] : 0;
-        best[j] = z[j];
-        best_index[j] = lane < C ? lane : C;
+    for (int r = warp; r < rows; r += kWarps) {
+      const float z = lane < C ? zs[r * C + lane] : -INFINITY;
+      const int label = lab[r];
+      const RowResult res = softmax_row(z, lane, C, label);
+      if (lane == 0) {
+        wloss += res.loss;
+        wcorrect += res.correct ? 1u : 0u;
       }
-#pragma unroll
-      for (int offset = 16; offset > 0; offset >>= 1) {
-#pragma unroll
-        for (int j = 0; j < RW; ++j) {
-          const float other = __shfl_xor_sync(0xffffffffu, best[j], offset);
-          const int other_index = __shfl_xor_sync(0xffffffffu, best_index[j], offset);
-          if (other > best[j] || (other == best[j] && other_index < best_index[j])) {
-            best[j] = other;
-            best_index[j] = other_index;
-          }
-        }
-      }
-#pragma unroll
-      for (int j = 0; j < RW; ++j) sum[j] = lane < C ? __expf(z[j] - best[j]) : 0.0f;
-#pragma unroll
-      for (int offset = 16; offset > 0; offset >>= 1) {
-#pragma unroll
-        for (int j = 0; j < RW; ++j) sum[j] += __shfl_xor_sync(0xffffffffu, sum[j], offset);
-      }
-#pragma unroll
-      for (int j = 0; j < RW; ++j) {
-        const int r = warp + kWarps * j;
-        const float z_label = __shfl_sync(0xffffffffu, z[j], label[j]);
-        if (r >= rows) continue;
-        if (lane == 0) {
-          wloss += logf(sum[j]) + best[j] - z_label;
-          wcorrect += best_index[j] == label[j] ? 1u : 0u;
-        }
-        if (lane < C) {
-          const float prob = __expf(z[j] - best[j]) * (1.0f / sum[j]);
-          const float d = R::store((prob - (lane == label[j] ? 1.0f : 0.0f)) * grad_scale);
-          dls[r * C + lane] = d;
-          dlc[r * C + lane] = R::compute(d);
-          if (a.debug && g == 0) static_cast<T*>(a.debug_logits)[r * C + lane] = from_f<T>(z[j]);
-        }
+      if (lane < C) {
+        const float d = R::store((res.prob - (lane == label ? 1.0f : 0.0f)) * grad_scale);
+        dls[r * C + lane] = d;
+        dlc[r * C + lane] = R::compute(d);
+        if (a.debug && g == 0) static_cast<T*>(a.debug_logits)[r * C + lane] = from_f<T>(z);
       }
     }
     if (lane == 0) {
@@ -693,23 +633,14 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     }
 
     if (!skip) {
-      // Adam's bias corrections for t = adam_t + 1, as optimizer_kernel computes them from
-      // pow(β, t); here β^t is carried as a running FP64 product (within 1e-12 of pow).
-      const double beta1_t = beta1_pow * double(a.beta1), beta2_t = beta2_pow * double(a.beta2);
-      const StepScalars k{a.lr / (1.0f - float(beta1_t)), sqrtf(1.0f - float(beta2_t)),
-                          a.loss_scaling ? 1.0f / scale : 1.0f};
-      beta1_pow = beta1_t;
-      beta2_pow = beta2_t;
-      float4 *wm4 = reinterpret_cast<float4*>(w1m), *mo4 = reinterpret_cast<float4*>(w1mo),
-             *v4 = reinterpret_cast<float4*>(w1v), *c4 = reinterpret_cast<float4*>(w1c);
-      const float4* g4 = reinterpret_cast<const float4*>(gw1);
-      for (int i = tid; i < U * KP4; i += kThreads) {
-        float4 w = wm4[i], m = mo4[i], v = v4[i];
-        update4(a, k, g4[i], w, m, v);
-        wm4[i] = w;
-        mo4[i] = m;
-        v4[i] = v;
-        c4[i] = make_float4(R::compute(w.x), R::compute(w.y), R::compute(w.z), R::compute(w.w));
+      const StepScalars k{misc[16], misc[17], a.loss_scaling ? 1.0f / scale : 1.0f};
+      for (int i = tid; i < U * KP; i += kThreads) {
+        float w = w1m[i], m = w1mo[i], v = w1v[i];
+        update(a, k, gw1[i], w, m, v);
+        w1m[i] = w;
+        w1mo[i] = m;
+        w1v[i] = v;
+        w1c[i] = R::compute(w);
       }
       for (int i = tid; i < C * U; i += kThreads) {
         float w = w2m[i], m = w2mo[i], v = w2v[i];
