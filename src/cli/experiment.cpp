@@ -246,6 +246,15 @@ int do_run(const ExperimentArgs& a) {
                                        D.stop->min_repeats));
     D.stop->max_repeats = a.max_repeats;
   }
+  if (D.stop) {  // the plan's size cap, for blocks asked for on the command line
+    const double runs =
+        static_cast<double>(ex::plan_configurations(plan).size()) * D.stop->max_repeats +
+        D.warmup_runs;
+    if (runs > static_cast<double>(ex::kMaxPlannedRuns))
+      throw gt::UsageError(
+          fmt::format("--max-repeats {}: {:.4g} runs; greentrain runs at most {} per plan",
+                      D.stop->max_repeats, runs, ex::kMaxPlannedRuns));
+  }
   ex::RunOptions opt;
   opt.db_path = a.db;
   opt.new_experiment = a.new_experiment;

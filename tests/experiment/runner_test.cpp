@@ -646,6 +646,10 @@ TEST(Cli, InitPlanAndUsageErrors) {
   EXPECT_EQ(run_gt("experiment run").code, 2);
   EXPECT_EQ(run_gt(fmt::format("export --db {} --csv x.csv", dir / "missing.db")).code, 1);
   EXPECT_EQ(run_gt("experiment run x.toml --shard 3/2").code, 2);
+  auto big = run_gt(fmt::format("experiment run {} --until-ci 2 --max-repeats 99999 --db {}",
+                                dir / "p.toml", dir / "big.db"));
+  EXPECT_EQ(big.code, 2);
+  EXPECT_NE(big.out.find("runs at most"), std::string::npos) << big.out;
 }
 
 }  // namespace
