@@ -61,7 +61,8 @@ struct EnergyRecord {
   std::string source;     // measured | estimated
   std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)"
   double energy_j = 0;
-  std::optional<double> avg_power_w, peak_power_w, idle_power_w, net_energy_j;
+  std::optional<double> avg_power_w = std::nullopt, peak_power_w = std::nullopt,
+                        idle_power_w = std::nullopt, net_energy_j = std::nullopt;
 };
 
 // Where a run ran (table run_provenance): the machine, the GPU board(s) it could use, resolved
@@ -128,7 +129,9 @@ struct SampleRecord {
   double t_s = 0;
   std::string component, device;
   double power_w = 0;
-  std::optional<double> energy_j, sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb;
+  std::optional<double> energy_j = std::nullopt, sm_clock_mhz = std::nullopt,
+                        temperature_c = std::nullopt, utilization_pct = std::nullopt,
+                        memory_used_mb = std::nullopt;
 };
 
 struct IdleBaseline {
@@ -170,9 +173,11 @@ class Store {
   // (experiment, run_index) whose status is 'aborted' or 'failed' moves to the attempts and is
   // replaced; an 'ok' row makes this throw (nothing is ever duplicated).
   std::int64_t record_run(const RunRecord& r, const std::vector<SampleRecord>& samples = {});
-  // After the plan grew: the plan text and hash now in force, the run layout, planned runs.
+  // After the plan grew: the plan text and hash now in force, its levels, the run layout and
+  // the planned runs.
   void update_plan(std::int64_t experiment_id, const std::string& plan_text,
-                   const std::string& plan_hash, const nlohmann::json& layout, int planned_runs);
+                   const std::string& plan_hash, const nlohmann::json& factors,
+                   const nlohmann::json& layout, int planned_runs);
   void record_idle(const std::vector<IdleBaseline>& baselines);  // one transaction
 
   sql::Db& db() { return db_; }

@@ -185,7 +185,9 @@ TEST(ReportCharts, PowerChartShowsTheMedianRunThinned) {
   ASSERT_TRUE(chart);
   std::map<std::string, int> points;
   for (const auto& row : chart->data) {
-    if (row["config"] == "fp32 \u00b7 batch 128") EXPECT_EQ(row["run_id"], run->run_id);
+    if (row["config"] == "fp32 \u00b7 batch 128") {
+      EXPECT_EQ(row["run_id"], run->run_id);
+    }
     ++points[row["config"].get<std::string>() + "/" + row["meter"].get<std::string>()];
   }
   EXPECT_EQ(points.size(), 12u);  // 6 configurations × (gpu, cpu)

@@ -53,7 +53,7 @@ inline json reference(const std::string& args) {
 }
 
 inline bool is_p_key(const std::string& k) {
-  return k == "p" || k == "p_holm" || k == "p_adj" || k.size() > 2 && k.ends_with("_p");
+  return k == "p" || k == "p_holm" || k == "p_adj" || (k.size() > 2 && k.ends_with("_p"));
 }
 
 inline std::string identity(const json& e) {
