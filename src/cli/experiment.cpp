@@ -422,6 +422,9 @@ void add_experiment(CLI::App& app, Action& run) {
                  "Node-local folder for the live task databases (a copy is published to the "
                  "results folder after every run)")
       ->capture_default_str();
+  sb->add_flag("--retry-failed", so.retry_failed,
+               "Run failed runs again: their tasks are resubmitted with experiment run "
+               "--retry-failed (the failed attempts are kept)");
   sb->add_option("--greentrain", so.greentrain,
                  "The greentrain binary the jobs run (default: this one)");
   sb->callback([&run, args] { run = [args] { return do_submit(*args); }; });

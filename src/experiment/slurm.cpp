@@ -198,11 +198,12 @@ trap 'rm -rf "$scratch"' EXIT
 trap 'echo "task $task: terminated by Slurm" >&2' TERM INT
 # A run that fails (a crash, out of memory) is recorded and does not fail the task.
 {gt} experiment run {plan} --shard "$task/{n}" --db "$scratch/task-$task.db" \
-  --publish "$results/task-$task.db" --failed-runs-ok
+  --publish "$results/task-$task.db" --failed-runs-ok{retry}
 )",
                    fmt::arg("dir", shell_quote(f.dir)), fmt::arg("scratch", o.scratch),
                    fmt::arg("gt", shell_quote(o.greentrain)),
-                   fmt::arg("plan", shell_quote(f.plan())), fmt::arg("n", tasks));
+                   fmt::arg("plan", shell_quote(f.plan())), fmt::arg("n", tasks),
+                   fmt::arg("retry", o.retry_failed ? " --retry-failed" : ""));
   return s;
 }
 
@@ -294,7 +295,7 @@ int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry
 
   std::vector<int> missing;
   for (const auto& t : task_progress(plan, f, tasks))
-    if (!t.complete()) missing.push_back(t.task);
+    if (!t.complete() || (o.retry_failed && t.failed > 0)) missing.push_back(t.task);
 
   const std::string array_text = missing.empty() ? "" : array_script(plan, o, f, tasks, missing);
   const std::string aggregate_text = aggregate_script(plan, o, f);

@@ -30,6 +30,7 @@ struct SlurmOptions {
   std::string block_by;                     // "", gpu or host: passed to analyze in aggregation
   std::string scratch = "${TMPDIR:-/tmp}";  // node-local folder for the live task databases
   std::string greentrain;                   // the binary the jobs run; default: this one
+  bool retry_failed = false;  // failed runs count as missing: their tasks run them again
 };
 
 // Paths inside a results folder.

@@ -70,14 +70,15 @@ TEST(ScaleOut, DryRunPrintsValidScriptsAndWritesNothing) {
                         "--gres",      "gpu:2",       "--cpus-per-task",
                         "4",           "--exclusive", "--sbatch",
                         "--mem=8G",    "--sbatch",    "#SBATCH --qos=low",
-                        "--block-by",  "gpu"});
+                        "--block-by",  "gpu",         "--retry-failed"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   for (const char* line :
        {"#SBATCH --array=1-2%1", "#SBATCH --partition=gpu", "#SBATCH --account=proj",
         "#SBATCH --time=1:00:00", "#SBATCH --gres=gpu:2", "#SBATCH --cpus-per-task=4",
         "#SBATCH --exclusive", "#SBATCH --mem=8G", "#SBATCH --qos=low", "--shard \"$task/2\"",
         "export CUDA_DEVICE_ORDER=PCI_BUS_ID", "--block-by gpu",
-        "--dependency=afterok:$ARRAY_JOB_ID --kill-on-invalid-dep=yes", "experiment merge"})
+        "--dependency=afterok:$ARRAY_JOB_ID --kill-on-invalid-dep=yes", "experiment merge",
+        "--failed-runs-ok --retry-failed"})
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
   EXPECT_FALSE(std::filesystem::exists(results));
   // Both scripts parse as bash.
