@@ -11,6 +11,9 @@
 
 namespace gt::carbon {
 
+// Joules in one kilowatt-hour: the one conversion every energy figure in kWh or Wh goes through.
+inline constexpr double kJoulesPerKwh = 3.6e6;
+
 struct CarbonOptions {
   std::string country, region;      // ISO 3166-1 alpha-3; "gcp:europe-west1", "aws:us-east-1"
   std::optional<double> intensity;  // gCO2e/kWh, overrides country/region
