@@ -180,8 +180,10 @@ struct RenderOptions {
 };
 std::string render_text(const Analysis& analysis, const RenderOptions& options = {});
 std::string render_markdown(const Analysis& analysis, const RenderOptions& options = {});
-// Escapes text for Markdown: HTML-significant characters as entities, Markdown punctuation
-// with backslashes, table pipes and newlines; used for every name and level written to Markdown.
+// Escapes text for Markdown: HTML-significant characters (& < > ") as entities, the
+// punctuation that starts emphasis, links or code (\ ` * [ ] #) with backslashes, table pipes,
+// newlines as spaces; used for every name and level written to Markdown. Underscores stay (no
+// emphasis inside words such as energy_j).
 std::string markdown_escape(const std::string& text);
 
 }  // namespace gt::stats

@@ -247,11 +247,9 @@ std::string markdown_escape(const std::string& text) {
       case '\\':
       case '`':
       case '*':
-      case '_':
       case '[':
       case ']':
       case '#':
-      case '!':
         out += '\\';
         out += c;
         break;
