@@ -281,7 +281,7 @@ std::optional<Chart> components_chart(const ReportData& data) {
   json spec = base_spec(chart.title, rows);
   // Bars fill about the card's width (a faceted chart cannot take the container's width).
   spec["width"] = {
-      {"step", std::clamp(900 / std::max<int>(1, 2 * static_cast<int>(configs.size())), 12, 60)}};
+      {"step", std::clamp(640 / std::max<int>(1, 2 * static_cast<int>(configs.size())), 12, 80)}};
   spec["height"] = 200;
   spec["mark"] = {{"type", "bar"}};
   spec["encoding"] = {
@@ -375,7 +375,7 @@ std::optional<Chart> power_chart(const ReportData& data) {
   }
   if (rows.empty()) return std::nullopt;
   json spec = base_spec(chart.title, rows);
-  spec["width"] = 500;  // two facets side by side fill the card
+  spec["width"] = 460;  // two facets side by side fill the card
   spec["height"] = 160;
   spec["mark"] = {{"type", "line"}, {"strokeWidth", 1.4}};
   spec["encoding"] = {
@@ -609,7 +609,7 @@ std::optional<Chart> grids_chart(const ReportData& data) {
   json spec = base_spec(chart.title, rows);
   spec["width"] = {
       {"step",
-       std::clamp(900 / std::max<int>(1, static_cast<int>(grids.size() * shown.size())), 8, 40)}};
+       std::clamp(640 / std::max<int>(1, static_cast<int>(grids.size() * shown.size())), 6, 40)}};
   spec["height"] = 240;
   spec["mark"] = {{"type", "bar"}};
   spec["encoding"] = {

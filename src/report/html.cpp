@@ -247,9 +247,14 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
   auto stats = statistics_tables(data);
   if (stats.empty() && data.analysis_note.empty())
     out += "<p class=\"note\">No analysis is available for this experiment.</p>\n";
-  if (auto verdicts = verdict_lines(data); !verdicts.empty()) {
+  if (data.analysis && !data.analysis->verdicts.empty()) {
     out += "<h3>Verdicts</h3><ul class=\"verdicts\">";
-    for (const auto& v : verdicts) out += "<li>" + html_escape(v) + "</li>";
+    for (const auto& v : data.analysis->verdicts) {
+      out +=
+          "<li><strong>" + html_escape(data.analysis->comparison_label(v.config)) + "</strong><ul>";
+      for (const auto& line : v.lines) out += "<li>" + html_escape(line) + "</li>";
+      out += "</ul></li>";
+    }
     out += "</ul>\n";
   }
   if (data.analysis && !data.analysis->notes.empty()) {

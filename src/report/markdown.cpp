@@ -105,9 +105,13 @@ std::string render_markdown(const ReportData& data) {
 
   out += "## Statistics\n\n";
   if (!data.analysis_note.empty()) out += "_" + md(data.analysis_note) + "_\n\n";
-  auto verdicts = verdict_lines(data);
-  for (const auto& v : verdicts) out += "- " + md(v) + "\n";
-  if (!verdicts.empty()) out += "\n";
+  if (data.analysis && !data.analysis->verdicts.empty()) {
+    for (const auto& v : data.analysis->verdicts) {
+      out += "- **" + md(data.analysis->comparison_label(v.config)) + "**\n";
+      for (const auto& line : v.lines) out += "  - " + md(line) + "\n";
+    }
+    out += "\n";
+  }
   for (const auto& t : statistics_tables(data)) {
     if (t.collapsed) continue;  // Tukey HSD: in the HTML page
     out += "### " + md(t.title) + "\n\n" + (t.note.empty() ? "" : md(t.note) + "\n\n") +

@@ -83,7 +83,7 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
   const stats::Analysis& a = *data.analysis;
   const std::string bench = config_label(data, data.benchmark);
   auto label = [&](const stats::Levels& l) { return config_label(data, a.config_map(l)); };
-  const std::string level = format_number(100 * (1 - a.alpha), 3) + " %";
+  const std::string level = fmt::format("{:g} %", 100 * (1 - a.alpha));
   for (const auto& m : a.metrics) {
     const std::string title = metric_title(m.metric);
     if (m.constant) {
@@ -194,17 +194,6 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
       t.table.rows.push_back({metric_title(e.metric), label(e.config), num(e.margin), num(e.diff),
                               pval(e.p), e.equivalent ? "yes" : "no", num(e.n_needed, 3)});
     out.push_back(std::move(t));
-  }
-  return out;
-}
-
-std::vector<std::string> verdict_lines(const ReportData& data) {
-  std::vector<std::string> out;
-  if (!data.analysis) return out;
-  for (const auto& v : data.analysis->verdicts) {
-    std::string line = data.analysis->comparison_label(v.config) + ": ";
-    for (size_t i = 0; i < v.lines.size(); ++i) line += (i ? "; " : "") + v.lines[i];
-    out.push_back(line + ".");
   }
   return out;
 }

@@ -21,8 +21,6 @@ struct NamedTable {
 
 std::vector<NamedTable> statistics_tables(const ReportData& data);
 std::vector<NamedTable> method_tables(const ReportData& data);
-// The analysis's verdicts, one line per configuration ("bf16 vs fp32: ...; ...").
-std::vector<std::string> verdict_lines(const ReportData& data);
 
 // Human name of a metric key: "energy_j" → "energy (J)".
 std::string metric_title(const std::string& metric);
