@@ -13,6 +13,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "experiment/store.h"
 #include "stats/analysis.h"
 
@@ -43,10 +44,10 @@ std::vector<std::string> split_factors(const std::string& text) {
 int run_analyze(const AnalyzeArgs& a) {
   stats::RunsTable table;
   stats::AnalysisOptions opt;
+  const std::string db = a.input.empty() && a.db.empty() ? std::string("greentrain.db") : a.db;
   if (a.input.empty()) {
-    const std::string db = a.db.empty() ? std::string("greentrain.db") : a.db;
     // Factors and benchmark come from the plan stored with the experiment; the runs travel
-    // through the same CSV (contract 4) that `export` writes, so both paths share one reader.
+    // through the same CSV runs-table that `export` writes, so both paths share one reader.
     if (!std::filesystem::exists(db))
       throw gt::Error(fmt::format(
           "--db {}: no such file (give --db DB, or --input runs.csv --factors ...)", db));
@@ -82,10 +83,7 @@ int run_analyze(const AnalyzeArgs& a) {
   if (a.output.empty()) {
     std::cout << text;
   } else {
-    std::ofstream out(a.output);
-    if (!out) throw gt::Error(fmt::format("--output {}: cannot open for writing", a.output));
-    out << text;
-    if (!out) throw gt::Error(fmt::format("--output {}: write failed", a.output));
+    gt::write_output_file(a.output, text, {db, a.input});
   }
   const auto& runs = result.runs;
   fmt::print(stderr, "analyze: {} runs used, {} excluded ({} not ok, {} warm-up)\n", runs.used,

@@ -19,6 +19,8 @@
 #include <memory>
 
 #include "carbon/carbon.h"
+#include "cli/carbon_options.h"
+#include "cli/meter_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/session.h"
@@ -175,8 +177,8 @@ void add_measure(CLI::App& app, Action& run) {
       "run a command and meter its energy (GPU, CPU, RAM, wall) and CO2e: measure [OPTIONS] -- "
       "CMD [ARGS...]");
   opts->meters.keep_samples = false;
-  energy::add_meter_options(*sub, opts->meters);
-  carbon::add_carbon_options(*sub, opts->carbon);
+  add_meter_options(*sub, opts->meters);
+  add_carbon_options(*sub, opts->carbon);
   sub->add_option("--json", opts->json_path, "write the summary as JSON to this file");
   sub->add_option("--trace", opts->trace_path,
                   "write every sample as CSV (t_s,component,device,power_w,energy_j,...)");

@@ -1,8 +1,8 @@
 // `greentrain train`: trains one model with the engine (engine/train.h), shows a line per epoch
 // (bar, loss, accuracy, samples/s, ms/epoch, achieved TFLOP/s; epoch 1 is marked warm-up), ends
 // with validation/test accuracy, skipped steps and throughput, and writes --json. With
-// --measure (the default) and the energy module present, the training is wrapped in an energy
-// Session and the per-component energy and CO2e are added to the output and the JSON.
+// --measure (the default) the training is wrapped in an energy Session and the per-component
+// energy and CO2e are added to the output and the JSON.
 #include <fmt/core.h>
 
 #include <cmath>
@@ -10,17 +10,13 @@
 #include <iostream>
 #include <memory>
 
+#include "carbon/carbon.h"
+#include "cli/carbon_options.h"
+#include "cli/meter_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
-#include "engine/train.h"
-
-#if __has_include("energy/session.h") && __has_include("carbon/carbon.h")
-#include "carbon/carbon.h"
 #include "energy/session.h"
-#define GREENTRAIN_TRAIN_MEASURE 1
-#else
-#define GREENTRAIN_TRAIN_MEASURE 0
-#endif
+#include "engine/train.h"
 
 namespace gt::cli {
 namespace {
@@ -32,10 +28,8 @@ struct TrainOptions {
   std::string json_path;
   bool measure = true;
   bool quiet = false;
-#if GREENTRAIN_TRAIN_MEASURE
   energy::MeterOptions meters;
   carbon::CarbonOptions carbon;
-#endif
 };
 
 std::string bar(int done, int total, int width = 20) {
@@ -86,7 +80,6 @@ int run_train(TrainOptions& o) {
   std::optional<double> co2e;
   std::string energy_text;
   engine::TrainResult r;
-#if GREENTRAIN_TRAIN_MEASURE
   if (o.measure) {
     energy::Session session(o.meters);
     if (o.meters.idle_s > 0) session.measure_idle(o.meters.idle_s);
@@ -116,11 +109,6 @@ int run_train(TrainOptions& o) {
   } else {
     r = engine::train(c, progress);
   }
-#else
-  if (o.measure && !o.quiet)
-    fmt::print("(this build has no energy meters yet; training unmeasured)\n");
-  r = engine::train(c, progress);
-#endif
 
   if (!o.quiet) {
     fmt::print("device: {} [{}] — {}\n", r.device, r.device_description, r.device_reason);
@@ -177,10 +165,8 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_flag("--measure,!--no-measure", opts->measure,
                 "Meter energy during training (default on)");
   sub->add_flag("-q,--quiet", opts->quiet, "No progress output");
-#if GREENTRAIN_TRAIN_MEASURE
-  energy::add_meter_options(*sub, opts->meters);
-  carbon::add_carbon_options(*sub, opts->carbon);
-#endif
+  add_meter_options(*sub, opts->meters);
+  add_carbon_options(*sub, opts->carbon);
   sub->callback([&run, opts] { run = [opts] { return run_train(*opts); }; });
 }
 

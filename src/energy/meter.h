@@ -3,7 +3,8 @@
 // instant power and/or a cumulative energy counter. The Accumulator turns a series of readings
 // into energy, average and peak power: counter difference when the meter has a counter,
 // otherwise integration of power over time (trapezoid for instant power, rectangle for power
-// that is already an average over the interval since the previous reading).
+// that is already an average over the interval since the previous reading). Implausible
+// readings (NaN, negative, beyond 10 MW, a counter going backwards) are missed samples.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -34,6 +35,10 @@ class Meter {
   // returns it here, overriding the sampled value.
   virtual std::optional<double> end(double /*duration_s*/) { return std::nullopt; }
   virtual bool slow() const { return false; }  // blocking reads: own sampler thread
+  // The cumulative energy counter alone (J, any origin), for a meter whose counter advances in
+  // coarse steps (counter_steps()): an EdgeTracker polls it to find the update edges.
+  virtual std::optional<double> read_energy_counter() { return std::nullopt; }
+  virtual bool counter_steps() const { return false; }
   virtual bool can_measure_idle() const { return true; }
   virtual nlohmann::json environment() const { return nlohmann::json::object(); }
 };
@@ -46,13 +51,16 @@ class Accumulator {
   bool has_data() const { return n_ > 0; }
   // Power at the latest reading: instant power, or derived from the counter.
   double last_power_w() const { return last_power_w_; }
+  double last_t_s() const { return last_t_; }  // time of the latest reading
 
  private:
   int n_ = 0;
   bool have_origin_ = false;
   double last_t_ = 0;
-  std::optional<double> first_counter_, last_counter_;
+  std::optional<double> last_counter_;  // the latest counter value, and when it was read
+  double last_counter_t_ = 0;
   std::optional<double> last_power_;
+  double counter_j_ = 0;  // sum of the counter's plausible increments
   double integrated_j_ = 0, peak_w_ = 0, last_power_w_ = 0;
 };
 

@@ -86,7 +86,8 @@ Run to_run(const experiment::RunRecord& r) {
   for (const auto& [k, v] : r.metrics) run.metrics.emplace(k, v);
   for (const auto& e : r.energy)
     run.components.push_back({e.component, e.device, e.source, e.model, e.energy_j, e.net_energy_j,
-                              e.avg_power_w, e.peak_power_w});
+                              e.avg_power_w.value_or(0), e.peak_power_w.value_or(0),
+                              e.idle_power_w});
   return run;
 }
 

@@ -10,20 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "common/component_energy.h"
 #include "stats/analysis.h"
 
 namespace gt::report {
 
 using Config = std::map<std::string, std::string>;  // factor name → level, as in analyze JSON
 
-struct ComponentEnergy {
-  std::string component;  // gpu | cpu | ram | wall
-  std::string device;     // "0", "package-0", "wattmeter", …
-  std::string source;     // measured | estimated
-  std::string model;      // how: "nvml-energy-counter", "tdp-linear(65 W)", …
-  double energy_j = 0;
-  std::optional<double> net_energy_j, avg_power_w, peak_power_w;
-};
+using ComponentEnergy = gt::ComponentEnergy;
 
 struct PowerSample {
   double t_s = 0;

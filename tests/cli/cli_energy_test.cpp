@@ -3,89 +3,58 @@
 // CO2e; exit codes (CMD's own, 127 when it cannot start, 2 on usage errors); SIGTERM/SIGINT
 // forwarded with the summary still written and marked interrupted; the fake NVML GPU in
 // `devices`; `carbon --list` and conversions.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/locations.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = gt::testing::ProcessResult;
+using gt::testing::read_file;
 
 class CliTest : public ::testing::Test {
  public:
   CliTest() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "gt-cli-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
     // A machine with no GPU driver and no RAPL, as on CI, whatever this machine has.
     setenv("GREENTRAIN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
-    setenv("GREENTRAIN_POWERCAP_ROOT", (dir_ + "/no-powercap").c_str(), 1);
+    setenv("GREENTRAIN_POWERCAP_ROOT", (dir_ / "no-powercap").c_str(), 1);
   }
-  ~CliTest() override { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string path(const std::string& name) const { return dir_ / name; }
 
   // Runs greentrain with `args`; `after_start` (if set) gets the pid while it runs.
   Result run(const std::vector<std::string>& args,
              const std::function<void(pid_t)>& after_start = nullptr) {
-    const char* bin = std::getenv("GREENTRAIN_BINARY");
-    EXPECT_NE(bin, nullptr);
-    const std::string out = path("stdout"), err = path("stderr");
-    pid_t pid = fork();
-    if (pid == 0) {
-      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int n = open("/dev/null", O_RDONLY);
-      dup2(o, 1);
-      dup2(e, 2);
-      dup2(n, 0);
-      setpgid(0, 0);  // not in the test runner's terminal group
-      std::vector<char*> argv{const_cast<char*>(bin)};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(bin, argv.data());
-      _exit(126);
-    }
-    if (after_start) after_start(pid);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
+    std::vector<std::string> argv{gt::testing::greentrain_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    gt::testing::ProcessOptions options;
+    options.after_start = after_start;
+    return gt::testing::run_process(argv, options);
   }
 
  private:
-  std::string dir_;
+  gt::testing::TempDir dir_{"gt-cli"};
 };
 
 TEST_F(CliTest, MeasureSleepIsTimedAndEstimated) {
   Result r =
       run({"measure", "--json", path("m.json"), "--trace", path("t.csv"), "--", "sleep", "0.5"});
   ASSERT_EQ(r.code, 0) << r.err;
-  auto j = nlohmann::json::parse(slurp(path("m.json")));
+  auto j = nlohmann::json::parse(read_file(path("m.json")));
   EXPECT_NEAR(j["duration_s"].get<double>(), 0.5, 0.025);
   EXPECT_TRUE(j["gpu_energy_j"].is_null());
   EXPECT_EQ(j["exit_code"], 0);
@@ -105,7 +74,7 @@ TEST_F(CliTest, MeasureSleepIsTimedAndEstimated) {
   EXPECT_EQ(j["carbon"]["intensity_g_per_kwh"], 481.0);
   EXPECT_NE(r.err.find("total (gpu+cpu+ram)"), std::string::npos);
   EXPECT_NE(r.err.find("CO2e"), std::string::npos);
-  EXPECT_TRUE(slurp(path("t.csv")).rfind("t_s,component,device,power_w,energy_j", 0) == 0);
+  EXPECT_TRUE(read_file(path("t.csv")).rfind("t_s,component,device,power_w,energy_j", 0) == 0);
 }
 
 TEST_F(CliTest, MeasurePassesExitCodeAndOutput) {
@@ -154,7 +123,7 @@ void signal_test(CliTest* t, int sig, const std::string& json) {
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(took, 20.0);                  // the child (sleep 30) was stopped, not waited for
   EXPECT_EQ(r.code, 128 + sig) << r.err;  // sleep died of the forwarded signal
-  auto j = nlohmann::json::parse(slurp(json));
+  auto j = nlohmann::json::parse(read_file(json));
   EXPECT_EQ(j["interrupted"], true);
   EXPECT_GT(j["duration_s"].get<double>(), 0.1);  // metered until the signal, 0.2 s after start
   EXPECT_NE(r.err.find("(interrupted)"), std::string::npos);
@@ -169,7 +138,7 @@ TEST_F(CliTest, SigintIsForwardedAndSummaryWritten) { signal_test(this, SIGINT, 
 TEST_F(CliTest, IdleBaselineReportsNet) {
   Result r = run({"measure", "--idle", "300ms", "--json", path("i.json"), "--", "sleep", "0.2"});
   ASSERT_EQ(r.code, 0) << r.err;
-  auto j = nlohmann::json::parse(slurp(path("i.json")));
+  auto j = nlohmann::json::parse(read_file(path("i.json")));
   EXPECT_TRUE(j["net_energy_j"].is_number());
   for (const auto& c : j["components"]) EXPECT_TRUE(c["idle_power_w"].is_number());
 }
@@ -181,7 +150,7 @@ TEST_F(CliTest, DevicesExplainsMissingMeters) {
   EXPECT_NE(r.out.find("no NVIDIA driver"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("RAPL"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tdp-linear"), std::string::npos) << r.out;
-  auto j = nlohmann::json::parse(slurp(path("d.json")));
+  auto j = nlohmann::json::parse(read_file(path("d.json")));
   EXPECT_TRUE(j["gpus"].empty());
 }
 
@@ -200,7 +169,7 @@ TEST_F(CliTest, DevicesListsFakeGpu) {
   std::ofstream(path("nvml.txt")) << "gpus=1\ngpu0.power_w=120\n";
   Result m = run({"measure", "--json", path("g.json"), "--", "sleep", "0.3"});
   ASSERT_EQ(m.code, 0) << m.err;
-  auto j = nlohmann::json::parse(slurp(path("g.json")));
+  auto j = nlohmann::json::parse(read_file(path("g.json")));
   EXPECT_NEAR(j["gpu_energy_j"].get<double>(), 120 * j["duration_s"].get<double>(),
               0.05 * 120 * j["duration_s"].get<double>());
 }

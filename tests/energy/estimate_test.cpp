@@ -5,7 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "energy/session.h"
-#include "test_util.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 
 namespace gt::energy {
 namespace {

@@ -1,5 +1,5 @@
 // Session: idle baseline and net energy, repeated start/stop, interruption flag, misuse errors,
-// the JSON keys of contract 1, the trace CSV, and the sampler's own CPU time.
+// the JSON keys measure prints, the trace CSV, and the sampler's own CPU time.
 #include "energy/session.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +9,8 @@
 
 #include "common/error.h"
 #include "energy/summary_table.h"
-#include "test_util.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 
 namespace gt::energy {
 namespace {

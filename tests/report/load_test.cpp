@@ -11,6 +11,9 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/locations.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
 #include "report/charts.h"
 #include "report/format.h"
 #include "report/model.h"
@@ -21,16 +24,10 @@
 namespace gt::report {
 namespace {
 
+// A results database in its own temporary folder.
 struct TempDb {
-  std::filesystem::path dir;
-  TempDb() {
-    dir = std::filesystem::temp_directory_path() /
-          ("gt_report_load_" + std::to_string(::getpid()) + "_" +
-           std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    std::filesystem::create_directories(dir);
-  }
-  ~TempDb() { std::filesystem::remove_all(dir); }
-  std::string path() const { return (dir / "results.db").string(); }
+  gt::testing::TempDir dir{"gt-report-load"};
+  std::string path() const { return dir / "results.db"; }
 };
 
 TEST(ReportLoad, RoundTripsRunsEnergyAndIdle) {
@@ -123,21 +120,6 @@ TEST(ReportLoad, ChartsShowAnalyzesNumbers) {
   EXPECT_EQ(h.best, (Config{{"precision", "fp16"}, {"batch_size", "128"}}));
 }
 
-std::string greentrain_binary() {
-  const char* b = std::getenv("GREENTRAIN_BINARY");
-  return b && *b ? b : GREENTRAIN_BINARY_FALLBACK;
-}
-
-std::string output_of(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return out;
-  char buf[65536];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << command;
-  return out;
-}
-
 // The page's numbers are `analyze --format json`'s numbers for the same database: the whole
 // analysis is equal, and the figures printed on the page are those of the JSON.
 TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
@@ -147,8 +129,10 @@ TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
   o.db_path = db.path();
   auto d = load_report(o);
   ASSERT_TRUE(d.analysis) << d.analysis_note;
-  const auto j = nlohmann::json::parse(
-      output_of(greentrain_binary() + " analyze --db " + db.path() + " --format json 2>/dev/null"));
+  const auto analyze = gt::testing::run_process(
+      {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
+  ASSERT_EQ(analyze.code, 0) << analyze.err;
+  const auto j = nlohmann::json::parse(analyze.out);
   EXPECT_EQ(d.analysis->to_json(), j);
 
   const std::string html = render_html(d), md = render_markdown(d);

@@ -98,5 +98,42 @@ TEST(LogRatioInterval, ConstantSamplesGiveAnExactRatio) {
   EXPECT_EQ(r.halfwidth_pct, 0);
 }
 
+// m values whose logs have exactly this mean and sample standard deviation.
+std::vector<double> with_log_moments(int m, double mean_log, double sd_log) {
+  std::vector<double> z(m);
+  for (int i = 0; i < m; ++i) z[i] = std::sin(1.0 + 2.3 * i);  // any spread-out pattern
+  double mu = 0, ss = 0;
+  for (double v : z) mu += v / m;
+  for (double v : z) ss += (v - mu) * (v - mu);
+  const double sd = std::sqrt(ss / (m - 1));
+  std::vector<double> x;
+  for (double v : z) x.push_back(std::exp(mean_log + sd_log * (v - mu) / sd));
+  return x;
+}
+
+TEST(LogRatioInterval, ProjectedSampleSizeIsTheFirstThatMeetsTheTarget) {
+  for (double target : {1.0, 2.0, 5.0}) {
+    const int n = 3;
+    const auto x = with_log_moments(n, std::log(80.0), 0.04);
+    const auto y = with_log_moments(n, std::log(100.0), 0.03);
+    const RatioInterval now = log_ratio_interval(x, y);
+    const int m = projected_sample_size(now, n, target, 100000);
+    ASSERT_GT(m, n) << now.halfwidth_pct;
+    // Samples of m (and m - 1) values with the same log moments: the first meets the target.
+    const auto at_m = log_ratio_interval(with_log_moments(m, std::log(80.0), 0.04),
+                                         with_log_moments(m, std::log(100.0), 0.03));
+    const auto before = log_ratio_interval(with_log_moments(m - 1, std::log(80.0), 0.04),
+                                           with_log_moments(m - 1, std::log(100.0), 0.03));
+    EXPECT_LE(at_m.halfwidth_pct, target) << "m = " << m;
+    EXPECT_GT(before.halfwidth_pct, target) << "m = " << m;
+  }
+  const RatioInterval met =
+      log_ratio_interval(std::vector<double>{10, 10.1, 9.9}, std::vector<double>{10, 10.1, 9.9});
+  EXPECT_EQ(projected_sample_size(met, 3, 50, 1000), 3);
+  EXPECT_EQ(projected_sample_size(
+                log_ratio_interval(std::vector<double>{1}, std::vector<double>{2}), 1, 2, 1000),
+            0);
+}
+
 }  // namespace
 }  // namespace gt::stats::testing

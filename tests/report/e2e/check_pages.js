@@ -9,7 +9,7 @@
 // label is truncated ("…"), axes read in plain units (no "20m" or "1.2k" ticks), positive
 // quantities' axes never go below zero, and the Pareto marker is explained in its caption. A
 // full-page screenshot is saved next to the page. The first page is loaded again with scripts
-// disabled: its tables must still be there. Exit 0 = pass, 1 = fail, 77 = skipped.
+// disabled: its tables must still be there. Exit 0 = pass, 1 = fail (a missing browser too).
 //
 // Usage: check_pages.js [--fixture PROGRAM] OUT_DIR [PAGE.html ...]
 'use strict';
@@ -32,7 +32,10 @@ if (fixture) {
   pages = pages.concat(r.stdout.trim().split('\n').filter(Boolean).map((p) => path.resolve(p)));
 }
 const chromium = process.env.GREENTRAIN_CHROMIUM || '/usr/bin/chromium';
-if (!fs.existsSync(chromium)) { console.log(`SKIP: ${chromium} not found`); process.exit(77); }
+if (!fs.existsSync(chromium)) {
+  console.error(`FAIL: no browser at ${chromium}: apt install chromium (or set GREENTRAIN_CHROMIUM)`);
+  process.exit(1);
+}
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-report-chromium-'));
 const browser = spawn(chromium, [
