@@ -16,6 +16,7 @@
 #include "experiment/design.h"
 #include "experiment/example_plans.h"
 #include "experiment/plan.h"
+#include "experiment/reserved_names.h"
 #include "experiment/runner.h"
 #include "experiment/store.h"
 #include "experiment/template.h"
@@ -58,9 +59,8 @@ std::string default_levels(const std::string& name) {
 std::string command_plan(const std::string& command, const std::string& name) {
   std::vector<std::string> factors;
   for (const auto& p : ex::placeholders(command)) {
-    if (std::find(std::begin(ex::kRunPlaceholders), std::end(ex::kRunPlaceholders), p) !=
-        std::end(ex::kRunPlaceholders))
-      continue;
+    const auto& per_run = ex::run_placeholders();
+    if (std::find(per_run.begin(), per_run.end(), p) != per_run.end()) continue;
     const bool ident = !p.empty() && !std::isdigit(static_cast<unsigned char>(p[0])) &&
                        std::all_of(p.begin(), p.end(), [](char c) {
                          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gt::experiment::sql {
 
@@ -77,6 +78,17 @@ class Stmt {
   const Db& db_;
   sqlite3_stmt* st_ = nullptr;
 };
+
+// Runs `sql`, whose one parameter is `key`, and maps every result row with `read` (a callable
+// taking the statement and returning one record).
+template <class Read>
+auto query_rows(const Db& db, std::string_view sql, std::int64_t key, Read read) {
+  Stmt s(db, sql);
+  s.bind(1, key);
+  std::vector<decltype(read(s))> rows;
+  while (s.step()) rows.push_back(read(s));
+  return rows;
+}
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() was called.
 class Transaction {

@@ -391,32 +391,41 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
 }
 
 std::vector<SampleRecord> Store::samples(std::int64_t run_row_id) const {
-  sql::Stmt s(db_,
-              "SELECT t_s, component, device, power_w, energy_j, sm_clock_mhz, temperature_c, "
-              "utilization_pct, memory_used_mb FROM power_samples WHERE run_id = ? ORDER BY "
-              "rowid");
-  s.bind(1, run_row_id);
-  std::vector<SampleRecord> out;
-  while (s.step())
-    out.push_back({s.f64("t_s"), s.text("component"), s.text("device"), s.f64("power_w"),
-                   s.opt_f64("energy_j"), s.opt_f64("sm_clock_mhz"), s.opt_f64("temperature_c"),
-                   s.opt_f64("utilization_pct"), s.opt_f64("memory_used_mb")});
-  return out;
+  return sql::query_rows(db_,
+                         "SELECT t_s, component, device, power_w, energy_j, sm_clock_mhz, "
+                         "temperature_c, utilization_pct, memory_used_mb FROM power_samples "
+                         "WHERE run_id = ? ORDER BY rowid",
+                         run_row_id, [](const sql::Stmt& s) {
+                           return SampleRecord{s.f64("t_s"),
+                                               s.text("component"),
+                                               s.text("device"),
+                                               s.f64("power_w"),
+                                               s.opt_f64("energy_j"),
+                                               s.opt_f64("sm_clock_mhz"),
+                                               s.opt_f64("temperature_c"),
+                                               s.opt_f64("utilization_pct"),
+                                               s.opt_f64("memory_used_mb")};
+                         });
 }
 
 std::vector<IdleBaseline> Store::idle_baselines(std::int64_t experiment_id) const {
-  sql::Stmt s(db_,
-              "SELECT id, experiment_id, session_id, after_runs, measured_at, duration_s, "
-              "component, device, source, power_w FROM idle_baselines WHERE experiment_id = ? "
-              "ORDER BY id");
-  s.bind(1, experiment_id);
-  std::vector<IdleBaseline> out;
-  while (s.step())
-    out.push_back({s.i64("id"), s.i64("experiment_id"), s.opt_i64("session_id").value_or(0),
-                   static_cast<int>(s.i64("after_runs")), s.text("measured_at"),
-                   s.f64("duration_s"), s.text("component"), s.text("device"), s.text("source"),
-                   s.f64("power_w")});
-  return out;
+  return sql::query_rows(
+      db_,
+      "SELECT id, experiment_id, session_id, after_runs, measured_at, duration_s, "
+      "component, device, source, power_w FROM idle_baselines "
+      "WHERE experiment_id = ? ORDER BY id",
+      experiment_id, [](const sql::Stmt& s) {
+        return IdleBaseline{s.i64("id"),
+                            s.i64("experiment_id"),
+                            s.opt_i64("session_id").value_or(0),
+                            static_cast<int>(s.i64("after_runs")),
+                            s.text("measured_at"),
+                            s.f64("duration_s"),
+                            s.text("component"),
+                            s.text("device"),
+                            s.text("source"),
+                            s.f64("power_w")};
+      });
 }
 
 std::int64_t Store::create_experiment(const ExperimentRecord& e) {

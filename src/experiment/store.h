@@ -61,7 +61,8 @@ struct EnergyRecord {
   std::string source;     // measured | estimated
   std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)"
   double energy_j = 0;
-  std::optional<double> avg_power_w, peak_power_w, idle_power_w, net_energy_j;
+  std::optional<double> avg_power_w = std::nullopt, peak_power_w = std::nullopt,
+                        idle_power_w = std::nullopt, net_energy_j = std::nullopt;
 };
 
 struct RunRecord {
@@ -110,7 +111,9 @@ struct SampleRecord {
   double t_s = 0;
   std::string component, device;
   double power_w = 0;
-  std::optional<double> energy_j, sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb;
+  std::optional<double> energy_j = std::nullopt, sm_clock_mhz = std::nullopt,
+                        temperature_c = std::nullopt, utilization_pct = std::nullopt,
+                        memory_used_mb = std::nullopt;
 };
 
 struct IdleBaseline {

@@ -4,12 +4,10 @@
 // (experiment init); NaN or infinite option values (carbon, train --momentum); a damaged
 // factor-names row in the database; an experiment whose wall-meter log holds NaN rows still
 // stores every run.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,54 +20,30 @@
 #include <string>
 #include <vector>
 
+#include "common/locations.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
+
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = gt::testing::ProcessResult;
 
 class CliRobustness : public ::testing::Test {
  protected:
   CliRobustness() {
-    std::string tmpl = (fs::temp_directory_path() / "gt-robust-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
     setenv("GREENTRAIN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
     setenv("GREENTRAIN_POWERCAP_ROOT", (dir_ / "no-powercap").c_str(), 1);
   }
-  ~CliRobustness() override { fs::remove_all(dir_); }
 
+  // Runs greentrain with `args` in the test's folder.
   Result run(const std::vector<std::string>& args) {
-    const char* bin = std::getenv("GREENTRAIN_BINARY");
-    EXPECT_NE(bin, nullptr);
-    const std::string out = dir_ / ".stdout", err = dir_ / ".stderr";
-    const pid_t pid = fork();
-    if (pid == 0) {
-      if (chdir(dir_.c_str()) != 0) _exit(126);
-      const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int n = open("/dev/null", O_RDONLY);
-      dup2(o, 1);
-      dup2(e, 2);
-      dup2(n, 0);
-      std::vector<char*> argv{const_cast<char*>(bin)};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(bin, argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    std::vector<std::string> argv{gt::testing::greentrain_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    gt::testing::ProcessOptions options;
+    options.working_dir = dir_.string();
+    return gt::testing::run_process(argv, options);
   }
 
   // A one-line error: exit code `code`, stderr one "greentrain: ..." line containing `what`.
@@ -99,7 +73,8 @@ class CliRobustness : public ::testing::Test {
   }
   std::string runs_csv() { return run({"export", "--db", "r.db", "--csv", "-"}).out; }
 
-  fs::path dir_;
+  gt::testing::TempDir scratch_{"gt-robust"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST_F(CliRobustness, OutputsNeverReplaceTheDatabase) {
@@ -139,7 +114,7 @@ TEST_F(CliRobustness, ReportRefusesSymlinksAndFifos) {
   expect_error(run({"report", "--db", "r.db", "--md", "link.md"}), 1,
                "link.md: is a symbolic link; refusing to replace it");
   EXPECT_TRUE(fs::is_symlink(dir_ / "link.md"));
-  EXPECT_EQ(slurp(dir_ / "elsewhere.md"), "keep");
+  EXPECT_EQ(gt::testing::read_file(dir_ / "elsewhere.md"), "keep");
   ASSERT_EQ(mkfifo((dir_ / "f.md").c_str(), 0644), 0);
   expect_error(run({"report", "--db", "r.db", "--md", "f.md"}), 1, "f.md: is a FIFO");
   EXPECT_TRUE(fs::is_fifo(dir_ / "f.md"));

@@ -33,7 +33,9 @@ std::string read_all(int fd) {
 }
 
 // In the child: wire the descriptors and exec; never returns.
-[[noreturn]] void exec_child(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, int out_fd, int err_fd,
+                             const std::string& working_dir = "") {
+  if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(126);
   const int null_fd = open("/dev/null", O_RDONLY);
   dup2(null_fd, STDIN_FILENO);
   dup2(out_fd, STDOUT_FILENO);
@@ -64,7 +66,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   const int err_fd = options.merge_stderr ? out_fd : anonymous_file();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
-  if (pid == 0) exec_child(argv, out_fd, err_fd);
+  if (pid == 0) exec_child(argv, out_fd, err_fd, options.working_dir);
   if (options.after_start) options.after_start(pid);
   ProcessResult r = wait_process(pid);
   r.out = read_all(out_fd);

@@ -21,10 +21,12 @@ struct ProcessOptions {
   bool merge_stderr = false;  // standard error goes into `out`
   // Called with the child's pid once it has started, before waiting for it (to signal it).
   std::function<void(pid_t)> after_start;
+  std::string working_dir;  // the child's working directory; empty = the test's own
 };
 
 // Runs argv[0] (looked up on PATH when it has no slash) with standard input from /dev/null in
-// its own process group. An executable that cannot be started exits with status 127.
+// its own process group. An executable that cannot be started exits with status 127; a working
+// directory that cannot be entered, with 126.
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
 // Runs `command` through /bin/sh -c.

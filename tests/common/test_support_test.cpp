@@ -60,6 +60,16 @@ TEST(Subprocess, ReportsTheKillingSignal) {
   EXPECT_EQ(r.signal, SIGTERM);
 }
 
+TEST(Subprocess, RunsInTheGivenWorkingDirectory) {
+  TempDir d;
+  ProcessOptions o;
+  o.working_dir = d.str();
+  const ProcessResult r = run_process({"pwd", "-P"}, o);
+  EXPECT_EQ(r.out, std::filesystem::canonical(d.path()).string() + "\n");
+  o.working_dir = d / "absent";
+  EXPECT_EQ(run_process({"pwd"}, o).code, 126);
+}
+
 TEST(Subprocess, MissingExecutableExits127) {
   EXPECT_EQ(run_process({"/nonexistent/program"}).code, 127);
 }

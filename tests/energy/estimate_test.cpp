@@ -110,8 +110,12 @@ TEST(Estimate, SessionWithoutRaplEstimatesCpuAndRam) {
   // /proc/stat never changes here: utilisation 0 → idle share of 20 W; RAM 3 W for 8 GB.
   for (const auto& c : sum.components) {
     EXPECT_EQ(c.source, "estimated");
-    if (c.component == "cpu") EXPECT_NEAR(c.avg_power_w, 0.3 * 20, 0.3 * 20 * 0.2);
-    if (c.component == "ram") EXPECT_NEAR(c.avg_power_w, 3.0, 1e-9);
+    if (c.component == "cpu") {
+      EXPECT_NEAR(c.avg_power_w, 0.3 * 20, 0.3 * 20 * 0.2);
+    }
+    if (c.component == "ram") {
+      EXPECT_NEAR(c.avg_power_w, 3.0, 1e-9);
+    }
   }
   EXPECT_NEAR(sum.component_energy_j("ram"), 3.0 * sum.duration_s, 1e-9);
   MeterOptions o2;

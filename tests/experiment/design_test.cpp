@@ -158,8 +158,11 @@ seed = 3
   const auto d = expand(grown, l, 4);
   ASSERT_EQ(d.configs.size(), 24u);
   const auto now = identity(d);
-  for (const auto& [id, run] : old)
-    if (std::get<0>(run) <= 2) EXPECT_EQ(now.at(id), run) << "run " << id << " changed";
+  for (const auto& [id, run] : old) {
+    if (std::get<0>(run) <= 2) {
+      EXPECT_EQ(now.at(id), run) << "run " << id << " changed";
+    }
+  }
   std::map<int, std::set<FactorValues>> per_block;
   for (const auto& [id, run] : now) per_block[std::get<0>(run)].insert(std::get<1>(run));
   for (int b = 1; b <= 4; ++b) EXPECT_EQ(per_block[b].size(), 24u) << "block " << b;

@@ -131,7 +131,9 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
     EXPECT_EQ(run.status, "ok") << run.note;
     EXPECT_DOUBLE_EQ(run.metrics.at("final_loss"), 0.5);  // stdout wins over the file
     EXPECT_DOUBLE_EQ(run.metrics.at("test_accuracy"), precision == "fp32" ? 0.875 : 0.75);
-    if (precision == "fp32") EXPECT_DOUBLE_EQ(run.metrics.at("samples_per_s"), 1000);
+    if (precision == "fp32") {
+      EXPECT_DOUBLE_EQ(run.metrics.at("samples_per_s"), 1000);
+    }
     EXPECT_DOUBLE_EQ(run.metrics.at("seed_seen"), static_cast<double>(run.seed));
     EXPECT_GT(*run.duration_s, 0.04);
   }
