@@ -172,9 +172,12 @@ TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
     ++comparisons;
   }
   EXPECT_EQ(comparisons, 4);
-  // Verdicts: every line of the JSON is on the page.
-  for (const auto& v : j["verdicts"])
-    EXPECT_NE(html.find(html_escape(v.get<std::string>())), std::string::npos) << v;
+  // Verdicts: every line of the JSON is on the page, one per list item.
+  for (const auto& v : j["verdict_lines"])
+    for (const auto& line : v["lines"])
+      EXPECT_NE(html.find("<li>" + html_escape(line.get<std::string>()) + "</li>"),
+                std::string::npos)
+          << line;
 }
 
 TEST(ReportLoad, DegenerateDatabasesLoad) {
