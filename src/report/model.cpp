@@ -28,13 +28,6 @@ std::optional<double> as_number(const std::string& s) {
   return v;
 }
 
-bool level_less(const std::string& a, const std::string& b) {
-  auto na = as_number(a), nb = as_number(b);
-  if (na && nb) return *na < *nb;
-  if (na != nb) return static_cast<bool>(na);  // numbers before words
-  return a < b;
-}
-
 carbon::Intensity intensity_of(const Grid& g) { return {g.g_per_kwh, g.label, g.source, g.year}; }
 
 }  // namespace
@@ -77,7 +70,7 @@ std::vector<Config> configurations(const ReportData& data) {
     for (const auto& f : data.factors) {
       if (f == "precision") continue;
       auto va = a.count(f) ? a.at(f) : "", vb = b.count(f) ? b.at(f) : "";
-      if (va != vb) return level_less(va, vb);
+      if (va != vb) return stats::level_less(va, vb);
     }
     return false;
   };

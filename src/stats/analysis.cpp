@@ -32,14 +32,6 @@ std::optional<double> as_number(const std::string& s) {
   return v;
 }
 
-// Orders levels numerically when both are numbers, else as text.
-bool level_less(const std::string& a, const std::string& b) {
-  auto x = as_number(a), y = as_number(b);
-  if (x && y) return *x < *y || (*x == *y && a < b);
-  if (x != y) return x.has_value();  // numbers before text
-  return a < b;
-}
-
 struct Design {
   std::vector<std::string> factors;
   std::vector<std::vector<std::string>> levels;  // per factor, ordered (every non-warm-up run)
@@ -349,6 +341,13 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
 }
 
 }  // namespace
+
+bool level_less(const std::string& a, const std::string& b) {
+  auto x = as_number(a), y = as_number(b);
+  if (x && y) return *x < *y || (*x == *y && a < b);
+  if (x != y) return x.has_value();  // numbers before text
+  return a < b;
+}
 
 std::map<std::string, std::string> parse_baseline(const std::string& text) {
   std::map<std::string, std::string> out;

@@ -157,6 +157,10 @@ std::map<std::string, std::string> parse_baseline(const std::string& text);
 // Parses "test_accuracy:0.005". Throws gt::UsageError on malformed text.
 EquivalenceSpec parse_equivalence(const std::string& text);
 
+// The order of a factor's levels: numerically when both are numbers ("32" < "128"), numbers
+// before text, text alphabetically.
+bool level_less(const std::string& a, const std::string& b);
+
 // The primary metric of a runs table: train_energy_j when any run has a value, else energy_j.
 std::string primary_metric(const RunsTable& table);
 // The default metrics of a table, in reading order (see AnalysisOptions::metrics).

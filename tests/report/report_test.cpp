@@ -247,6 +247,26 @@ TEST(ReportModel, HeadlinePicksCheapestEquivalentConfigurationWithLogRatioInterv
       << h.title;
 }
 
+TEST(ReportModel, PerPhaseEnergyBecomesThePrimaryMetric) {
+  auto d = full_experiment();
+  for (auto& r : d.runs)
+    if (r.metrics.count("energy_j")) r.metrics["train_energy_j"] = 0.8 * r.metrics["energy_j"];
+  d.analysis = analyze_runs(d, &d.analysis_note);
+  ASSERT_TRUE(d.analysis) << d.analysis_note;
+  EXPECT_EQ(d.analysis->primary_metric, "train_energy_j");
+  auto h = headline(d);
+  EXPECT_EQ(h.metric, "train_energy_j");
+  EXPECT_NE(h.title.find("training energy"), std::string::npos) << h.title;
+  ASSERT_TRUE(h.saving_kwh);
+  const auto best = summarize(d, "train_energy_j", h.best),
+             base = summarize(d, "train_energy_j", d.benchmark);
+  EXPECT_NEAR(*h.saving_kwh, (base->mean - best->mean) / 3.6e6, 1e-12);
+  auto charts = all_charts(d);
+  ASSERT_FALSE(charts.empty());
+  EXPECT_EQ(charts.front().id, "train_energy");
+  EXPECT_NE(render_markdown(d).find("training energy (J)"), std::string::npos);
+}
+
 TEST(ReportModel, HeadlineExplainsWhenThereIsNothingToCompare) {
   auto h = headline(testing::single_configuration());
   EXPECT_FALSE(h.available);
