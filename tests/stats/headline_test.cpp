@@ -219,5 +219,19 @@ TEST(Render, DefaultAnswersFirstAndFullAddsEveryTest) {
       << brief;
 }
 
+TEST(Render, MarkdownEscapesNamesAndLevels) {
+  auto t = table_of({{"fp32", {1000, 1010, 990}, {0.880, 0.881, 0.879}},
+                     {"<img src=x onerror=alert(1)>", {800, 810, 790}, {0.880, 0.881, 0.879}}});
+  t.factors = {"<script>alert(1)</script>"};
+  AnalysisOptions o;
+  o.baseline = {{"<script>alert(1)</script>", "fp32"}};
+  const std::string md = render_markdown(analyze(t, o), {true});
+  EXPECT_EQ(md.find("<img"), std::string::npos) << md;
+  EXPECT_EQ(md.find("<script"), std::string::npos) << md;
+  EXPECT_NE(md.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos) << md;
+  EXPECT_EQ(markdown_escape("a|b\n[x](javascript:y) *z* `c`"),
+            "a\\|b \\[x\\](javascript:y) \\*z\\* \\`c\\`");
+}
+
 }  // namespace
 }  // namespace gt::stats
