@@ -35,6 +35,7 @@ nav ol{columns:2;margin:.6rem 0;padding-left:1.2rem}
 .headline{background:var(--panel);border-left:5px solid var(--accent);padding:1rem 1.3rem;margin:1.2rem 0;border-radius:4px}
 .headline .big{font-size:1.35rem;font-weight:600}
 .headline ul{margin:.4rem 0;padding-left:1.2rem}
+.headline[data-kind=inconclusive]{border-left-color:#b26b00}.headline[data-kind=unavailable]{border-left-color:#8a939c}
 figure.chart{margin:1.4rem 0;padding:1rem;border:1px solid var(--line);border-radius:6px}
 figcaption p{color:var(--muted);margin:.2rem 0 .6rem}
 .chart-row{display:block}
