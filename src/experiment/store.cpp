@@ -246,7 +246,7 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::read_
 
 std::string Store::experiment_columns() const {
   // A version-1 file opened read-only has no layout column.
-  return std::string(kExperimentCols) + (schema_version() >= 2 ? ", layout" : ", ''");
+  return std::string(kExperimentCols) + (schema_version() >= 2 ? ", layout" : ", '' AS layout");
 }
 
 int Store::schema_version() const {
