@@ -8,7 +8,6 @@
 
 #include "common/error.h"
 #include "experiment/store.h"
-#include "stats/analysis.h"
 #include "stats/blocking.h"
 
 namespace gt::cli {
@@ -63,8 +62,7 @@ nlohmann::json blocking_analysis(const std::string& db, const std::string& name,
           by, r.run_index, by == "gpu" ? "GPU board" : "host"));
     block.push_back(label);
   }
-  std::vector<std::string> metrics = wanted;
-  if (metrics.empty()) metrics = stats::AnalysisOptions{}.metrics;
+  const std::vector<std::string>& metrics = wanted;
   nlohmann::json out = {{"by", by}, {"metrics", nlohmann::json::object()}};
   for (const auto& m : metrics) {
     std::vector<std::vector<int>> lv;

@@ -10,7 +10,7 @@
 namespace gt::cli {
 
 // {"by": "gpu", "metrics": {metric: blocked ANOVA JSON}} over the ok, non-warm-up runs of the
-// experiment. `metrics` empty = the analysis defaults present in the data. Throws gt::Error
+// experiment, for each of `metrics` present in the runs. Throws gt::Error
 // (one line) when a run has no recorded board or host.
 nlohmann::json blocking_analysis(const std::string& db, const std::string& experiment,
                                  const std::string& by, const std::vector<std::string>& metrics);
