@@ -1,0 +1,28 @@
+"""Validation shared by both modes: window and metric names, metric values.
+
+Window names become database columns (`<name>_energy_j`) and protocol tokens, so they are
+restricted to letters, digits, '_', '-' and '.', 1 to 64 characters."""
+import math
+import re
+
+from .errors import GreentrainError
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+
+
+def check_name(name, what="window"):
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise GreentrainError(
+            f"{what} name {name!r}: use 1-64 letters, digits, '_', '-' or '.'")
+    return name
+
+
+def check_metric(name, value):
+    check_name(name, "metric")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise GreentrainError(f"metric {name}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise GreentrainError(f"metric {name}: {value!r} is not a finite number")
+    return number

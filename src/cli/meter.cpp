@@ -1,0 +1,205 @@
+// `greentrain meter --serve [meter and carbon options]`: a meter for another program (the
+// Python package) that opens and closes named windows over a line protocol on stdin/stdout,
+// so that program uses greentrain's own meters instead of a re-implementation.
+//
+// Protocol (version 1; python/README.md documents it for client writers): once the options
+// are checked and the meters found, one line `ready {json}` (protocol, meters with source and
+// model, notes, carbon intensity). Then one request per line, one reply per request, in order:
+//   begin NAME  -> ok {"name","t_s"}                 every meter is read at this instant
+//   end NAME    -> ok {"name","t_s","duration_s","energy_j","co2e_g","wall_energy_j",
+//                      "components":[{component,device,source,model,energy_j}],"notes"}
+//   quit        -> (no reply) the meter stops and exits 0; end-of-file on stdin does the same
+// A bad request gets `error MESSAGE` and the meter carries on. Errors before `ready` are the
+// usual one line on stderr with exit code 2 (usage) or 1. Windows with different names may
+// overlap. The meter exits when its parent process dies, even when another process still
+// holds its stdin open (it watches its parent process id).
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "carbon/carbon.h"
+#include "cli/verbs.h"
+#include "common/error.h"
+#include "energy/session.h"
+
+namespace gt::cli {
+namespace {
+
+constexpr int kProtocol = 1;
+
+struct ServeOptions {
+  energy::MeterOptions meters;
+  carbon::CarbonOptions carbon;
+  bool serve = false;
+};
+
+// Cumulative energy of every meter since the session started, at one instant.
+struct Snapshot {
+  double t_s = 0;
+  std::vector<energy::ComponentEnergy> components;  // energy_j is cumulative
+};
+
+// Reads every meter now. The session runs from construction to destruction; each read closes
+// the sampler's window at this instant and opens the next one, so the cumulative energy is the
+// sum of the closed windows (each ends and the next begins with a boundary read of every
+// counter).
+class InstantReader {
+ public:
+  explicit InstantReader(energy::Session& session) : session_(session) {
+    t0_ = std::chrono::steady_clock::now();
+    session_.start();
+  }
+  ~InstantReader() {
+    try {
+      session_.stop();
+    } catch (...) {
+    }
+  }
+  Snapshot read() {
+    energy::Summary s = session_.stop();
+    Snapshot out;
+    out.t_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    session_.start();
+    for (auto& c : s.components) {
+      auto& total = totals_[{c.component, c.device}];
+      if (total.component.empty())
+        total = c;
+      else
+        total.energy_j += c.energy_j;
+    }
+    for (const auto& [key, c] : totals_) out.components.push_back(c);
+    notes_ = s.notes;
+    return out;
+  }
+  const std::vector<std::string>& notes() const { return notes_; }
+
+ private:
+  energy::Session& session_;
+  std::chrono::steady_clock::time_point t0_;
+  std::map<std::pair<std::string, std::string>, energy::ComponentEnergy> totals_;
+  std::vector<std::string> notes_;
+};
+
+nlohmann::json window_json(const std::string& name, const Snapshot& begin, const Snapshot& end,
+                           const carbon::Intensity& intensity, double pue,
+                           const std::vector<std::string>& notes) {
+  nlohmann::json comps = nlohmann::json::array();
+  double energy = 0;
+  std::optional<double> wall;
+  for (const auto& c : end.components) {
+    double before = 0;
+    for (const auto& b : begin.components)
+      if (b.component == c.component && b.device == c.device) before = b.energy_j;
+    const double e = c.energy_j - before;
+    if (c.component == "wall")
+      wall = wall.value_or(0) + e;
+    else
+      energy += e;
+    comps.push_back({{"component", c.component},
+                     {"device", c.device},
+                     {"source", c.source},
+                     {"model", c.model},
+                     {"energy_j", e}});
+  }
+  return {{"name", name},
+          {"t_s", end.t_s},
+          {"duration_s", end.t_s - begin.t_s},
+          {"energy_j", energy},
+          {"co2e_g", carbon::co2e_g(energy, intensity, pue)},
+          {"wall_energy_j", wall ? nlohmann::json(*wall) : nlohmann::json()},
+          {"components", comps},
+          {"notes", notes}};
+}
+
+// Exits when the parent process is gone (we were re-parented), checked every 100 ms.
+void watch_parent() {
+  const pid_t parent = getppid();
+  std::thread([parent] {
+    while (getppid() == parent) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    _exit(0);
+  }).detach();
+}
+
+int run_serve(const ServeOptions& o) {
+  if (!o.serve)
+    throw UsageError("meter: give --serve (to meter a command, use greentrain measure)");
+  const carbon::Intensity intensity = carbon::resolve(o.carbon);  // usage errors first
+  energy::MeterOptions meter_opts = o.meters;
+  meter_opts.keep_samples = false;
+  energy::Session session(meter_opts);
+  watch_parent();
+  const nlohmann::json env = session.environment();
+  nlohmann::json meters = nlohmann::json::array();
+  for (const auto& m : env["meters"])
+    meters.push_back({{"component", m["component"]},
+                      {"device", m["device"]},
+                      {"source", m["source"]},
+                      {"model", m["model"]}});
+  InstantReader reader(session);
+  const nlohmann::json ready = {{"protocol", kProtocol},
+                                {"meters", meters},
+                                {"notes", env["notes"]},
+                                {"interval_ms", meter_opts.interval_ms},
+                                {"carbon",
+                                 {{"intensity_g_per_kwh", intensity.g_per_kwh},
+                                  {"label", intensity.label},
+                                  {"source", intensity.source},
+                                  {"year", intensity.year},
+                                  {"pue", o.carbon.pue}}}};
+  std::cout << "ready " << ready.dump() << std::endl;
+
+  static const std::regex request(R"((begin|end) ([A-Za-z0-9_.-]{1,64}))");
+  std::map<std::string, Snapshot> open;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line == "quit") break;
+    std::smatch m;
+    if (!std::regex_match(line, m, request)) {
+      std::cout << fmt::format("error unknown request '{}': expected begin NAME, end NAME or quit",
+                               line.substr(0, 80))
+                << std::endl;
+      continue;
+    }
+    const std::string verb = m[1], name = m[2];
+    const bool begin = verb == "begin";
+    if (begin == (open.count(name) > 0)) {
+      std::cout << fmt::format("error window {}: {}", name, begin ? "already begun" : "not begun")
+                << std::endl;
+      continue;
+    }
+    Snapshot now = reader.read();
+    if (begin) {
+      std::cout << "ok " << nlohmann::json{{"name", name}, {"t_s", now.t_s}}.dump() << std::endl;
+      open[name] = std::move(now);
+    } else {
+      auto j = window_json(name, open[name], now, intensity, o.carbon.pue, reader.notes());
+      open.erase(name);
+      std::cout << "ok " << j.dump() << std::endl;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_meter(CLI::App& app, Action& run) {
+  auto opts = std::make_shared<ServeOptions>();
+  auto* sub = app.add_subcommand(
+      "meter",
+      "serve named energy windows to another program over stdin/stdout (the Python package "
+      "uses it): meter --serve; requests 'begin NAME', 'end NAME', 'quit'");
+  energy::add_meter_options(*sub, opts->meters);
+  carbon::add_carbon_options(*sub, opts->carbon);
+  sub->add_flag("--serve", opts->serve, "answer window requests on stdin, one line each");
+  sub->callback([opts, &run] { run = [opts] { return run_serve(*opts); }; });
+}
+
+}  // namespace gt::cli
