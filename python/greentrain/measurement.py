@@ -111,5 +111,7 @@ class Measurement:
             return f"Measurement({self.name!r}, duration_s={self.duration_s:.6g}, in a metered run)"
         d = self._resolve()
         parts = ", ".join(f"{k}={v:.6g}" for k, v in d["components"].items())
+        estimated = [k for k, s in d["sources"].items() if s.startswith("estimated")]
+        label = f", estimated: {' '.join(estimated)}" if estimated else ""
         return (f"Measurement({self.name!r}, duration_s={d['duration_s']:.6g}, "
-                f"energy_j={d['energy_j']:.6g}, co2e_g={d['co2e_g']:.6g}, {parts})")
+                f"energy_j={d['energy_j']:.6g}, co2e_g={d['co2e_g']:.6g}, {parts}{label})")

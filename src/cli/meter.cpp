@@ -17,9 +17,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <string>
 #include <thread>
@@ -118,6 +122,54 @@ nlohmann::json window_json(const std::string& name, const Snapshot& begin, const
           {"notes", notes}};
 }
 
+// Writes the replies in request order from its own thread, so a window's reply may wait for
+// its energy (a GPU counter's next update) while the next requests are already being read
+// and their instants taken.
+class ReplyQueue {
+ public:
+  ReplyQueue() : thread_([this] { loop(); }) {}
+  ~ReplyQueue() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void push(std::function<std::string()> reply) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(reply));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return done_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // done_ and drained
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      std::string line;
+      try {
+        line = job();
+      } catch (const std::exception& e) {
+        line = fmt::format("error {}", e.what());
+      }
+      std::cout << line << std::endl;
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<std::string()>> jobs_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 // Exits when the parent process is gone (we were re-parented), checked every 100 ms.
 void watch_parent() {
   const pid_t parent = getppid();
@@ -157,32 +209,38 @@ int run_serve(const ServeOptions& o) {
 
   static const std::regex request(R"((begin|end) ([A-Za-z0-9_.-]{1,64}))");
   std::map<std::string, Snapshot> open;
+  ReplyQueue replies;
   std::string line;
   while (std::getline(std::cin, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line == "quit") break;
     std::smatch m;
     if (!std::regex_match(line, m, request)) {
-      std::cout << fmt::format("error unknown request '{}': expected begin NAME, end NAME or quit",
-                               line.substr(0, 80))
-                << std::endl;
+      replies.push([text = line.substr(0, 80)] {
+        return fmt::format("error unknown request '{}': expected begin NAME, end NAME or quit",
+                           text);
+      });
       continue;
     }
     const std::string verb = m[1], name = m[2];
     const bool begin = verb == "begin";
     if (begin == (open.count(name) > 0)) {
-      std::cout << fmt::format("error window {}: {}", name, begin ? "already begun" : "not begun")
-                << std::endl;
+      replies.push([name, begin] {
+        return fmt::format("error window {}: {}", name, begin ? "already begun" : "not begun");
+      });
       continue;
     }
     Snapshot now = reader.read();
     if (begin) {
-      std::cout << "ok " << nlohmann::json{{"name", name}, {"t_s", now.t_s}}.dump() << std::endl;
+      replies.push([name, t = now.t_s] {
+        return "ok " + nlohmann::json{{"name", name}, {"t_s", t}}.dump();
+      });
       open[name] = std::move(now);
     } else {
-      auto j = window_json(name, open[name], now, intensity, o.carbon.pue, reader.notes());
+      replies.push([&, name, a = std::move(open[name]), b = std::move(now)] {
+        return "ok " + window_json(name, a, b, intensity, o.carbon.pue, reader.notes()).dump();
+      });
       open.erase(name);
-      std::cout << "ok " << j.dump() << std::endl;
     }
   }
   return 0;

@@ -27,7 +27,7 @@ def test_window_is_fake_counter_difference(fake_gpu):
         # The fake counter advances at 250 W since nvmlInit: the window's energy is 250 W × the
         # window's duration, up to the time between the server's clock read and counter read.
         assert m.components["gpu:0"] == pytest.approx(fake_gpu * m.duration_s, rel=0.02)
-        assert m.sources["gpu:0"] == "measured: nvml-energy-counter"
+        assert m.sources["gpu:0"].startswith("measured: nvml-energy-counter")
         assert m.gpu_energy_j() == m.components["gpu:0"]
         assert m.energy_j == pytest.approx(sum(m.components.values()), rel=1e-9)
         # World intensity 481 g/kWh, PUE 1.
@@ -116,7 +116,7 @@ def test_cpu_only_machine_gives_labelled_estimates(no_gpu):
         assert m.sources["cpu"].startswith("estimated: tdp-linear")
         assert m.sources["ram"].startswith("estimated: ")
         assert m.components["cpu"] > 0 and m.components["ram"] > 0
-        assert "estimated" in repr(m) or "cpu=" in repr(m)
+        assert repr(m).endswith("estimated: cpu ram)")
 
 
 def cli_error(binary, *args):
