@@ -14,8 +14,10 @@
 // overlap. The meter exits when its parent process dies, even when another process still
 // holds its stdin open (it watches its parent process id).
 #include <fmt/core.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -24,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -170,6 +173,48 @@ class ReplyQueue {
   std::thread thread_;
 };
 
+// Reads request lines from stdin. A request that was already waiting when an instant was
+// taken shares that instant: it arrived no later than the meters were read, and reading them
+// again would only move it later. So `end epoch` written just before `begin epoch` closes one
+// window and opens the next at the same instant, with no gap between them.
+class RequestReader {
+ public:
+  // The next line (without its newline); false at end of input. `waited` says whether the
+  // line was not yet complete when asked for (it arrived after any earlier instant).
+  bool next(std::string& line, bool& waited) {
+    waited = false;
+    for (;;) {
+      const auto nl = buf_.find('\n');
+      if (nl != std::string::npos || (eof_ && !buf_.empty())) {
+        line = buf_.substr(0, nl);
+        buf_.erase(0, nl == std::string::npos ? buf_.size() : nl + 1);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return true;
+      }
+      if (eof_) return false;
+      waited = true;
+      fill();
+    }
+  }
+  // Takes in whatever has arrived, without blocking.
+  void drain() {
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    while (!eof_ && poll(&p, 1, 0) > 0) fill();
+  }
+
+ private:
+  void fill() {
+    char chunk[4096];
+    const ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+    if (n > 0)
+      buf_.append(chunk, static_cast<size_t>(n));
+    else if (n == 0 || errno != EINTR)
+      eof_ = true;
+  }
+  std::string buf_;
+  bool eof_ = false;
+};
+
 // Exits when the parent process is gone (we were re-parented), checked every 100 ms.
 void watch_parent() {
   const pid_t parent = getppid();
@@ -210,9 +255,12 @@ int run_serve(const ServeOptions& o) {
   static const std::regex request(R"((begin|end) ([A-Za-z0-9_.-]{1,64}))");
   std::map<std::string, Snapshot> open;
   ReplyQueue replies;
+  RequestReader requests;
+  std::optional<Snapshot> instant;  // shared by the requests that arrived before it was taken
   std::string line;
-  while (std::getline(std::cin, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  bool waited = false;
+  while (requests.next(line, waited)) {
+    if (waited) instant.reset();
     if (line == "quit") break;
     std::smatch m;
     if (!std::regex_match(line, m, request)) {
@@ -230,14 +278,18 @@ int run_serve(const ServeOptions& o) {
       });
       continue;
     }
-    Snapshot now = reader.read();
+    if (!instant) {
+      instant = reader.read();
+      requests.drain();
+    }
+    const Snapshot& now = *instant;
     if (begin) {
       replies.push([name, t = now.t_s] {
         return "ok " + nlohmann::json{{"name", name}, {"t_s", t}}.dump();
       });
-      open[name] = std::move(now);
+      open[name] = now;
     } else {
-      replies.push([&, name, a = std::move(open[name]), b = std::move(now)] {
+      replies.push([&, name, a = std::move(open[name]), b = now] {
         return "ok " + window_json(name, a, b, intensity, o.carbon.pue, reader.notes()).dump();
       });
       open.erase(name);
