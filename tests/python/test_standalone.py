@@ -145,6 +145,7 @@ def test_errors_carry_the_cli_message(fake_gpu, binary):
 def test_window_misuse_is_an_error(fake_gpu, monkeypatch):
     with greentrain.Meter() as meter:
         meter.begin_window("a")
+        time.sleep(0.05)
         with pytest.raises(greentrain.GreentrainError, match="window a: already begun"):
             meter.begin_window("a")
         with pytest.raises(greentrain.GreentrainError, match="window b: not begun"):
