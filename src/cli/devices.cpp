@@ -8,6 +8,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "cli/meter_options.h"
 #include "energy/session.h"
 
 namespace gt::cli {
@@ -72,7 +73,7 @@ void add_devices(CLI::App& app, Action& run) {
   auto opts = std::make_shared<DevicesOptions>();
   auto* sub = app.add_subcommand(
       "devices", "list the energy meters found, what they measure, and why any is missing");
-  energy::add_meter_options(*sub, opts->meters);
+  add_meter_options(*sub, opts->meters);
   sub->add_option("--json", opts->json_path, "also write the environment snapshot as JSON");
   sub->callback([opts, &run] { run = [opts] { return run_devices(*opts); }; });
 }

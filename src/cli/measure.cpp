@@ -21,6 +21,7 @@
 #include "carbon/carbon.h"
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "cli/meter_options.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
 
@@ -175,7 +176,7 @@ void add_measure(CLI::App& app, Action& run) {
       "run a command and meter its energy (GPU, CPU, RAM, wall) and CO2e: measure [OPTIONS] -- "
       "CMD [ARGS...]");
   opts->meters.keep_samples = false;
-  energy::add_meter_options(*sub, opts->meters);
+  add_meter_options(*sub, opts->meters);
   carbon::add_carbon_options(*sub, opts->carbon);
   sub->add_option("--json", opts->json_path, "write the summary as JSON to this file");
   sub->add_option("--trace", opts->trace_path,

@@ -14,13 +14,10 @@
 #include "common/error.h"
 #include "engine/train.h"
 
-#if __has_include("energy/session.h") && __has_include("carbon/carbon.h")
 #include "carbon/carbon.h"
+#include "cli/meter_options.h"
 #include "energy/session.h"
 #define GREENTRAIN_TRAIN_MEASURE 1
-#else
-#define GREENTRAIN_TRAIN_MEASURE 0
-#endif
 
 namespace gt::cli {
 namespace {
@@ -178,7 +175,7 @@ void add_train(CLI::App& app, Action& run) {
                 "Meter energy during training (default on)");
   sub->add_flag("-q,--quiet", opts->quiet, "No progress output");
 #if GREENTRAIN_TRAIN_MEASURE
-  energy::add_meter_options(*sub, opts->meters);
+  add_meter_options(*sub, opts->meters);
   carbon::add_carbon_options(*sub, opts->carbon);
 #endif
   sub->callback([&run, opts] { run = [opts] { return run_train(*opts); }; });

@@ -34,6 +34,10 @@ class Meter {
   // returns it here, overriding the sampled value.
   virtual std::optional<double> end(double /*duration_s*/) { return std::nullopt; }
   virtual bool slow() const { return false; }  // blocking reads: own sampler thread
+  // The cumulative energy counter alone (J, any origin), for a meter whose counter advances in
+  // coarse steps (counter_steps()): an EdgeTracker polls it to find the update edges.
+  virtual std::optional<double> read_energy_counter() { return std::nullopt; }
+  virtual bool counter_steps() const { return false; }
   virtual bool can_measure_idle() const { return true; }
   virtual nlohmann::json environment() const { return nlohmann::json::object(); }
 };
@@ -46,6 +50,7 @@ class Accumulator {
   bool has_data() const { return n_ > 0; }
   // Power at the latest reading: instant power, or derived from the counter.
   double last_power_w() const { return last_power_w_; }
+  double last_t_s() const { return last_t_; }  // time of the latest reading
 
  private:
   int n_ = 0;

@@ -241,6 +241,15 @@ class NvmlGpuMeter : public Meter {
   // exact, and the sampler stays below 0.5 % of one core at 100 ms.
   Reading read() override { return read_gpu(tick_++ % full_every_ == 0); }
   Reading read_boundary() override { return read_gpu(true); }
+  // The counter alone, for the session's edge tracker (energy/edges.h).
+  std::optional<double> read_energy_counter() override {
+    if (!info_.energy_counter) return std::nullopt;
+    std::lock_guard lock(lib_->mu);
+    unsigned long long mj = 0;
+    if (lib_->totalEnergy(dev_, &mj) != kSuccess) return std::nullopt;
+    return static_cast<double>(mj) / 1e3;
+  }
+  bool counter_steps() const override { return info_.energy_counter; }
 
   Reading read_gpu(bool full) {
     Reading r;

@@ -3,6 +3,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 namespace gt::energy {
 namespace {
 double thread_cpu_s() {
@@ -12,8 +14,8 @@ double thread_cpu_s() {
 }
 }  // namespace
 
-Sampler::Sampler(std::vector<Meter*> meters, int interval_ms, bool keep_samples)
-    : meters_(std::move(meters)), interval_(interval_ms), keep_(keep_samples) {}
+Sampler::Sampler(std::vector<Meter*> meters, int interval_ms, bool keep_samples, bool slow)
+    : meters_(std::move(meters)), interval_(interval_ms), keep_(keep_samples), slow_(slow) {}
 
 Sampler::~Sampler() {
   if (thread_.joinable()) stop();
@@ -27,6 +29,17 @@ void Sampler::read_all(double t, bool boundary) {
       samples_.push_back({t, meters_[i]->component(), meters_[i]->device(), acc_[i].last_power_w(),
                           acc_[i].energy_j(), r.sm_clock_mhz, r.temperature_c, r.utilization_pct,
                           r.memory_used_mb});
+    }
+  }
+  if (slow_) {
+    std::lock_guard lock(cache_mu_);
+    cache_energy_j_.resize(meters_.size());
+    cache_power_w_.resize(meters_.size());
+    cache_t_s_.resize(meters_.size());
+    for (size_t i = 0; i < meters_.size(); ++i) {
+      cache_energy_j_[i] = acc_[i].energy_j();
+      cache_power_w_[i] = acc_[i].last_power_w();
+      cache_t_s_[i] = acc_[i].last_t_s();
     }
   }
 }
@@ -55,6 +68,26 @@ void Sampler::loop() {
     if (next < now) next = now + interval_;  // a slow meter: skip missed ticks
   }
   cpu_s_ += thread_cpu_s() - c0;
+}
+
+std::vector<double> Sampler::snapshot(double steady_s) {
+  std::vector<double> out(meters_.size(), 0.0);
+  const double t0 =
+      std::chrono::duration<double>(t0_.time_since_epoch()).count();  // steady_now_s() scale
+  const double t = steady_s - t0;
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!slow_) {
+    lock.lock();  // waits for a read in progress; a slow meter's read would block too long
+    const double c0 = thread_cpu_s();
+    read_all(t, true);
+    cpu_s_ += thread_cpu_s() - c0;
+    for (size_t i = 0; i < meters_.size(); ++i) out[i] = acc_[i].energy_j();
+    return out;
+  }
+  std::lock_guard cache(cache_mu_);
+  for (size_t i = 0; i < meters_.size() && i < cache_energy_j_.size(); ++i)
+    out[i] = cache_energy_j_[i] + cache_power_w_[i] * std::max(0.0, t - cache_t_s_[i]);
+  return out;
 }
 
 void Sampler::stop() {

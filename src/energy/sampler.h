@@ -16,10 +16,14 @@ namespace gt::energy {
 
 class Sampler {
  public:
-  Sampler(std::vector<Meter*> meters, int interval_ms, bool keep_samples);
+  Sampler(std::vector<Meter*> meters, int interval_ms, bool keep_samples, bool slow = false);
   ~Sampler();
   void start();
   void stop();  // joins the thread; results below are then stable
+  // Reads every meter now (a slow sampler's meters are extrapolated from their latest reading
+  // at its power instead) and returns each one's energy since start(). `steady_s` is the
+  // instant on the steady_now_s() scale. Thread-safe while the sampler runs.
+  std::vector<double> snapshot(double steady_s);
   double duration_s() const { return duration_s_; }
   const std::vector<Accumulator>& accumulators() const { return acc_; }
   std::vector<Sample>& samples() { return samples_; }
@@ -30,12 +34,15 @@ class Sampler {
   void loop();
   std::vector<Meter*> meters_;
   std::chrono::milliseconds interval_;
-  bool keep_;
+  bool keep_, slow_;
   std::vector<Accumulator> acc_;
   std::vector<Sample> samples_;
   std::chrono::steady_clock::time_point t0_;
   double duration_s_ = 0, cpu_s_ = 0;
   std::mutex mu_;
+  // A slow sampler holds mu_ during a blocking read, so snapshots use this copy instead.
+  std::mutex cache_mu_;
+  std::vector<double> cache_energy_j_, cache_power_w_, cache_t_s_;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;

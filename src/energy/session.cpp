@@ -1,17 +1,21 @@
 // Session (contract 1): discovers the meters once (NVML GPUs, RAPL zones or the CPU/RAM
 // estimates, a wall meter), measures the idle baseline, and runs the samplers between start()
 // and stop(): one thread for the fast meters, one per slow meter (a wall command or HTTP
-// plug), so a slow read never delays the GPU samples. stop() turns the accumulators into a
-// Summary. Everything lives in the Session object; there is no global state.
+// plug), so a slow read never delays the GPU samples, plus an edge tracker per stepping GPU
+// energy counter. stop() turns the accumulators into a Summary; snapshot() and window() read
+// and difference every meter at instants inside the window. Everything lives in the Session
+// object; there is no global state.
 #include "energy/session.h"
 
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 
 #include "common/error.h"
+#include "energy/edges.h"
 #include "energy/estimate.h"
 #include "energy/nvml.h"
 #include "energy/rapl.h"
@@ -30,9 +34,19 @@ struct Session::Impl {
   std::vector<std::string> notes;
   std::map<Meter*, double> idle_power_w;
   std::vector<std::unique_ptr<Sampler>> samplers;
-  std::vector<std::vector<Meter*>> groups;  // meters of each sampler
-  std::mutex mu;
+  std::vector<std::vector<Meter*>> groups;               // meters of each sampler
+  std::map<Meter*, std::unique_ptr<EdgeTracker>> edges;  // stepping counters (NVML)
+  mutable std::mutex mu;
   bool running = false, interrupted = false;
+  double t0_steady = 0;                   // start() on the monotonic clock
+  std::optional<double> last_snapshot_s;  // steady time of the latest snapshot
+  std::optional<double> idle_busy;        // CPU busy share during the idle baseline
+
+  size_t meter_index(const Meter* m) const {
+    for (size_t i = 0; i < meters.size(); ++i)
+      if (meters[i].get() == m) return i;
+    return meters.size();
+  }
 
   std::vector<std::unique_ptr<Sampler>> make_samplers(bool idle) {
     std::vector<std::unique_ptr<Sampler>> out;
@@ -47,7 +61,8 @@ struct Session::Impl {
     }
     groups.insert(groups.begin(), fast);
     for (auto& g : groups)
-      out.push_back(std::make_unique<Sampler>(g, options.interval_ms, options.keep_samples));
+      out.push_back(std::make_unique<Sampler>(g, options.interval_ms, options.keep_samples,
+                                              !g.empty() && g.front()->slow()));
     return out;
   }
 };
@@ -99,10 +114,18 @@ Session::Session(const MeterOptions& options) : impl_(std::make_unique<Impl>()) 
     }
   }
   if (wall) s.meters.push_back(std::move(wall));
+  if (options.gpu_edge_ms < 0 || options.gpu_edge_ms > 1000)
+    throw UsageError(
+        fmt::format("--gpu-edge-ms {}: must be between 0 (off) and 1000", options.gpu_edge_ms));
+  if (options.gpu_edge_ms > 0)
+    for (auto& m : s.meters)
+      if (m->counter_steps())
+        s.edges[m.get()] = std::make_unique<EdgeTracker>(m.get(), options.gpu_edge_ms);
 }
 
 Session::~Session() {
   for (auto& sm : impl_->samplers) sm->stop();
+  for (auto& [m, e] : impl_->edges) e->stop();
 }
 
 nlohmann::json Session::environment() const {
@@ -145,15 +168,41 @@ nlohmann::json Session::environment() const {
   return j;
 }
 
-void Session::measure_idle(double seconds) {
-  if (seconds <= 0) return;
+namespace {
+std::optional<CpuTimes> read_cpu_times() {
+  FileRead f = read_text_file(env_or("GREENTRAIN_PROC_ROOT", "/proc") + "/stat");
+  return f.text ? parse_proc_stat(*f.text) : std::nullopt;
+}
+}  // namespace
+
+bool Session::measure_idle(double seconds, const std::function<bool()>& stop_requested) {
+  if (seconds <= 0) return true;
   std::lock_guard lock(impl_->mu);
   auto& s = *impl_;
   if (s.running) throw Error("energy session: measure_idle() called while measuring");
   auto samplers = s.make_samplers(true);
+  const auto cpu0 = read_cpu_times();
   for (auto& sm : samplers) sm->start();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(seconds));
+  bool interrupted = false;
+  while (std::chrono::steady_clock::now() < until) {
+    if (stop_requested && stop_requested()) {
+      interrupted = true;
+      break;
+    }
+    const std::chrono::steady_clock::duration left = until - std::chrono::steady_clock::now();
+    const std::chrono::steady_clock::duration slice =
+        std::chrono::milliseconds(stop_requested ? 50 : 1000);
+    std::this_thread::sleep_for(std::min(left, slice));
+  }
   for (auto& sm : samplers) sm->stop();
+  if (interrupted) return false;
+  const auto cpu1 = read_cpu_times();
+  s.idle_busy.reset();
+  if (cpu0 && cpu1 && cpu1->total > cpu0->total)
+    s.idle_busy = std::clamp((cpu1->busy - cpu0->busy) / (cpu1->total - cpu0->total), 0.0, 1.0);
   s.idle_power_w.clear();
   for (size_t g = 0; g < samplers.size(); ++g) {
     const auto& acc = samplers[g]->accumulators();
@@ -165,6 +214,12 @@ void Session::measure_idle(double seconds) {
       if ((e || acc[i].has_data()) && d > 0) s.idle_power_w[m] = energy / d;
     }
   }
+  return true;
+}
+
+std::optional<double> Session::idle_cpu_busy() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->idle_busy;
 }
 
 void Session::start() {
@@ -173,6 +228,9 @@ void Session::start() {
   if (s.running) throw Error("energy session: start() called twice without stop()");
   s.interrupted = false;
   s.samplers = s.make_samplers(false);
+  s.last_snapshot_s.reset();
+  for (auto& [m, e] : s.edges) e->start();
+  s.t0_steady = steady_now_s();
   for (auto& sm : s.samplers) sm->start();
   s.running = true;
 }
@@ -183,6 +241,11 @@ Summary Session::stop() {
   if (!s.running) throw Error("energy session: stop() called without start()");
   for (auto& sm : s.samplers) sm->stop();
   s.running = false;
+  // A snapshot near the end needs the counter's next update edge to be interpolated.
+  for (auto& [m, e] : s.edges) {
+    if (s.last_snapshot_s) e->wait_past(*s.last_snapshot_s, 0.5);
+    e->stop();
+  }
 
   Summary out;
   out.duration_s = s.samplers.empty() ? 0 : s.samplers.front()->duration_s();
@@ -190,6 +253,7 @@ Summary Session::stop() {
   out.notes = s.notes;
   double energy = 0, net = 0;
   bool all_net = true, any_main = false;
+  for (auto& [m, e] : s.edges) out.sampler_cpu_s += e->cpu_s();
   for (size_t g = 0; g < s.samplers.size(); ++g) {
     auto& sm = *s.samplers[g];
     out.sampler_cpu_s += sm.cpu_s();
@@ -238,8 +302,97 @@ Summary Session::stop() {
                    [](const Sample& a, const Sample& b) { return a.t_s < b.t_s; });
   out.energy_j = energy;
   if (any_main && all_net && !s.idle_power_w.empty()) out.net_energy_j = net;
-  s.samplers.clear();
+  // The samplers stay until the next start(), so window() still works after stop().
   return out;
+}
+
+std::vector<ComponentEnergy> Session::meters() const {
+  std::vector<ComponentEnergy> out;
+  for (const auto& m : impl_->meters) {
+    ComponentEnergy c;
+    c.component = m->component();
+    c.device = m->device();
+    c.source = m->source();
+    c.model = m->model();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Snapshot Session::snapshot() {
+  std::lock_guard lock(impl_->mu);
+  auto& s = *impl_;
+  if (!s.running) throw Error("energy session: snapshot() outside start()..stop()");
+  Snapshot snap;
+  snap.steady_s = steady_now_s();
+  snap.t_s = snap.steady_s - s.t0_steady;
+  snap.energy_j.assign(s.meters.size(), 0.0);
+  for (size_t g = 0; g < s.samplers.size(); ++g) {
+    const std::vector<double> e = s.samplers[g]->snapshot(snap.steady_s);
+    for (size_t i = 0; i < s.groups[g].size(); ++i) {
+      const size_t k = s.meter_index(s.groups[g][i]);
+      if (k < snap.energy_j.size()) snap.energy_j[k] = e[i];
+      if (s.groups[g][i]->component() != "wall") snap.energy_total_j += e[i];
+    }
+  }
+  s.last_snapshot_s = snap.steady_s;
+  return snap;
+}
+
+WindowEnergy Session::window(const Snapshot& a, const Snapshot& b) const {
+  auto& s = *impl_;
+  std::map<Meter*, std::pair<std::optional<InterpolatedEnergy>, std::optional<InterpolatedEnergy>>>
+      interpolated;
+  for (const auto& [m, e] : s.edges) {
+    e->wait_past(b.steady_s, 0.5);  // returns at once when the tracker has stopped
+    interpolated[m] = {e->energy_at(a.steady_s), e->energy_at(b.steady_s)};
+  }
+  std::lock_guard lock(s.mu);
+  WindowEnergy w;
+  w.duration_s = b.t_s - a.t_s;
+  double net = 0, u2 = 0;
+  bool all_net = !s.idle_power_w.empty(), any_main = false;
+  for (size_t k = 0; k < s.meters.size() && k < a.energy_j.size() && k < b.energy_j.size(); ++k) {
+    Meter* m = s.meters[k].get();
+    ComponentEnergy c;
+    c.component = m->component();
+    c.device = m->device();
+    c.source = m->source();
+    c.model = m->model();
+    c.energy_j = b.energy_j[k] - a.energy_j[k];
+    if (auto it = interpolated.find(m); it != interpolated.end()) {
+      const auto& [ia, ib] = it->second;
+      if (ia && ib) {
+        c.energy_j = ib->energy_j - ia->energy_j;
+        c.uncertainty_j = std::hypot(ia->uncertainty_j, ib->uncertainty_j);
+        c.model += " (edge-interpolated boundaries)";
+      } else if (auto step = s.edges.at(m)->median_step_s(); step && w.duration_s > 0) {
+        // Plain reads: each boundary lags by up to one update step, uniformly.
+        c.uncertainty_j = c.energy_j / w.duration_s * *step / std::sqrt(6.0);
+      }
+      if (c.uncertainty_j) u2 += *c.uncertainty_j * *c.uncertainty_j;
+    }
+    c.avg_power_w = w.duration_s > 0 ? c.energy_j / w.duration_s : 0;
+    c.peak_power_w = c.avg_power_w;
+    if (auto it = s.idle_power_w.find(m); it != s.idle_power_w.end()) {
+      c.idle_power_w = it->second;
+      c.net_energy_j = c.energy_j - it->second * w.duration_s;
+    }
+    if (c.component == "wall") {
+      w.wall_energy_j = w.wall_energy_j.value_or(0) + c.energy_j;
+    } else {
+      any_main = true;
+      w.energy_j += c.energy_j;
+      if (c.net_energy_j)
+        net += *c.net_energy_j;
+      else
+        all_net = false;
+    }
+    w.components.push_back(std::move(c));
+  }
+  if (any_main && all_net) w.net_energy_j = net;
+  w.uncertainty_j = std::sqrt(u2);
+  return w;
 }
 
 void Session::mark_interrupted() {

@@ -3,9 +3,11 @@
 // an estimate for the CPU and RAM, an optional wall meter), can measure an idle baseline, and
 // between start() and stop() runs a background sampler thread on a monotonic clock. stop()
 // returns a Summary: energy per component with its source (measured/estimated and the model),
-// gross and net of idle, and optionally every sample. This header is cross-module contract 1.
+// gross and net of idle, and optionally every sample. While it runs, snapshot() reads every
+// meter at that instant and window(a, b) is the energy between two snapshots, per component,
+// with the GPU counter's boundaries interpolated between its update edges (energy/edges.h).
 #pragma once
-#include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -25,10 +27,12 @@ struct MeterOptions {
   // costs milliseconds of CPU per call. Instant power is read every interval, and the window's
   // first and last reads always include the counter, so the energy stays exact.
   int gpu_counter_ms = 2000;
+  // How often a stepping energy counter (NVML) is polled for its update edges, so snapshots
+  // between two updates are interpolated; 0 = off (plain counter reads at snapshots).
+  int gpu_edge_ms = 5;
 };
 
-// Adds --interval-ms, --gpus, --wall, --idle, --cpu-tdp, --ram-watts, --gpu-counter-ms.
-void add_meter_options(CLI::App& cmd, MeterOptions& opts);
+// The command-line flags that fill MeterOptions live in cli/meter_options.h.
 
 struct ComponentEnergy {
   std::string component;  // gpu | cpu | ram | wall
@@ -37,6 +41,29 @@ struct ComponentEnergy {
   std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)", ...
   double energy_j = 0, avg_power_w = 0, peak_power_w = 0;
   std::optional<double> idle_power_w, net_energy_j;
+  // Whose energy: "machine" (the whole component) or "process" (the share attributed to the
+  // measured process tree; see run/attribution.h).
+  std::string attribution = "machine";
+  std::optional<double> uncertainty_j;  // measurement uncertainty of a window, when known
+};
+
+// Every meter read at one instant of a started window (Session::snapshot).
+struct Snapshot {
+  double t_s = 0;                // seconds since start()
+  double steady_s = 0;           // the same instant on the monotonic clock (edges.h)
+  std::vector<double> energy_j;  // cumulative energy since start(), one per Session::meters()
+  double energy_total_j = 0;     // gpu + cpu + ram at this instant (live display)
+};
+
+// The energy between two snapshots, per component.
+struct WindowEnergy {
+  double duration_s = 0;
+  std::vector<ComponentEnergy> components;  // avg_power_w, net (with an idle baseline), ...
+  double energy_j = 0;                      // gpu + cpu + ram
+  std::optional<double> net_energy_j, wall_energy_j;
+  double uncertainty_j = 0;  // of the measured components, combined in quadrature
+  double component_energy_j(const std::string& component) const;
+  nlohmann::json to_json() const;
 };
 
 struct Sample {
@@ -60,6 +87,9 @@ struct Summary {
   double component_energy_j(const std::string& component) const;  // sum over devices
 };
 
+// One component's JSON object (component, device, source, model, attribution, energy_j, ...).
+nlohmann::json component_json(const ComponentEnergy& c);
+
 // Writes the samples as CSV: t_s,component,device,power_w,energy_j,sm_clock_mhz,...
 void write_trace_csv(const Summary& summary, const std::string& path);
 
@@ -71,10 +101,23 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   nlohmann::json environment() const;  // GPUs (name, UUID, driver, power limit), CPU, RAM, meters
-  void measure_idle(double seconds);   // idle baseline of every component (blocks for `seconds`)
-  void start();                        // starts the sampler thread
-  Summary stop();                      // stops it and summarises; start() may be called again
-  void mark_interrupted();             // the next Summary says interrupted = true
+  // Idle baseline of every component: blocks for `seconds`, or until stop_requested() is true
+  // (polled every 50 ms); returns false, keeping the previous baseline, when interrupted.
+  bool measure_idle(double seconds, const std::function<bool()>& stop_requested = {});
+  // Share of the machine's CPU time that was busy during the last idle baseline (0..1).
+  std::optional<double> idle_cpu_busy() const;
+  void start();             // starts the sampler thread
+  Summary stop();           // stops it and summarises; start() may be called again
+  void mark_interrupted();  // the next Summary says interrupted = true
+
+  // The meters in Snapshot::energy_j order (component, device, source, model; no energy).
+  std::vector<ComponentEnergy> meters() const;
+  // Reads every fast meter now (the NVML counter included; a slow wall meter is extrapolated
+  // from its latest reading). Thread-safe; only between start() and stop().
+  Snapshot snapshot();
+  // Energy between two snapshots of the current (or just stopped) window. Waits up to 0.5 s
+  // for the GPU counter's next update edge after `b` when the window is still running.
+  WindowEnergy window(const Snapshot& a, const Snapshot& b) const;
 
  private:
   struct Impl;

@@ -16,6 +16,47 @@ double Summary::component_energy_j(const std::string& component) const {
   return sum;
 }
 
+namespace {
+nlohmann::json opt(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+}  // namespace
+
+nlohmann::json component_json(const ComponentEnergy& c) {
+  nlohmann::json e = {{"component", c.component},     {"device", c.device},
+                      {"source", c.source},           {"model", c.model},
+                      {"attribution", c.attribution}, {"energy_j", c.energy_j},
+                      {"avg_power_w", c.avg_power_w}, {"peak_power_w", c.peak_power_w}};
+  e["idle_power_w"] = opt(c.idle_power_w);
+  e["net_energy_j"] = opt(c.net_energy_j);
+  if (c.uncertainty_j) e["uncertainty_j"] = *c.uncertainty_j;
+  return e;
+}
+
+double WindowEnergy::component_energy_j(const std::string& component) const {
+  double sum = 0;
+  for (const auto& c : components)
+    if (c.component == component) sum += c.energy_j;
+  return sum;
+}
+
+nlohmann::json WindowEnergy::to_json() const {
+  nlohmann::json j;
+  j["duration_s"] = duration_s;
+  j["energy_j"] = energy_j;
+  j["net_energy_j"] = opt(net_energy_j);
+  j["wall_energy_j"] = opt(wall_energy_j);
+  j["uncertainty_j"] = uncertainty_j;
+  for (const char* c : {"gpu", "cpu", "ram"}) {
+    bool present = false;
+    for (const auto& comp : components) present |= comp.component == c;
+    j[std::string(c) + "_energy_j"] = present ? nlohmann::json(component_energy_j(c)) : nullptr;
+  }
+  j["components"] = nlohmann::json::array();
+  for (const auto& c : components) j["components"].push_back(component_json(c));
+  return j;
+}
+
 nlohmann::json Summary::to_json() const {
   nlohmann::json j;
   j["duration_s"] = duration_s;
@@ -34,15 +75,7 @@ nlohmann::json Summary::to_json() const {
   nlohmann::json comps = nlohmann::json::array();
   double total_power = duration_s > 0 ? energy_j / duration_s : 0;
   for (const auto& c : components) {
-    nlohmann::json e = {{"component", c.component},
-                        {"device", c.device},
-                        {"source", c.source},
-                        {"model", c.model},
-                        {"energy_j", c.energy_j},
-                        {"avg_power_w", c.avg_power_w},
-                        {"peak_power_w", c.peak_power_w}};
-    e["idle_power_w"] = c.idle_power_w ? nlohmann::json(*c.idle_power_w) : nlohmann::json();
-    e["net_energy_j"] = c.net_energy_j ? nlohmann::json(*c.net_energy_j) : nlohmann::json();
+    nlohmann::json e = component_json(c);
     comps.push_back(std::move(e));
   }
   j["avg_power_w"] = total_power;

@@ -4,6 +4,7 @@
 //   gpuI.name=STR gpuI.uuid=STR gpuI.power_w=W (constant) gpuI.instant_w=W (power field value)
 //   gpuI.energy=0|1 (counter supported) gpuI.energy_start_mj=N gpuI.instant=0|1
 //   gpuI.power_error=N (nvmlDeviceGetPowerUsage fails with N) gpuI.power_limit_w=W
+//   gpuI.step_ms=N (the counter advances only every N ms, like a real one's ~100 ms updates)
 // The energy counter advances as power_w × time since nvmlInit, like a real GPU at constant
 // power, so counter energy and integrated power must agree.
 #include <chrono>
@@ -106,8 +107,11 @@ int nvmlDeviceGetUUID(void* dev, char* buf, unsigned len) {
 }
 int nvmlDeviceGetTotalEnergyConsumption(void* dev, unsigned long long* mj) {
   if (num(gpu_key(dev, "energy"), 1) == 0) return 3;  // not supported
+  double t = elapsed_s();
+  if (const double step = num(gpu_key(dev, "step_ms"), 0) / 1e3; step > 0)
+    t = step * static_cast<double>(static_cast<long long>(t / step));
   *mj = static_cast<unsigned long long>(num(gpu_key(dev, "energy_start_mj"), 0) +
-                                        num(gpu_key(dev, "power_w"), 100) * elapsed_s() * 1e3);
+                                        num(gpu_key(dev, "power_w"), 100) * t * 1e3);
   return 0;
 }
 int nvmlDeviceGetPowerUsage(void* dev, unsigned* mw) {

@@ -1,19 +1,22 @@
-// add_meter_options: the meter flags shared by every verb that measures (measure, train,
-// experiment run, devices). Validation happens here so a bad value is a one-line usage error.
-#include <fmt/core.h>
+// add_meter_options (see meter_options.h).
+#include "cli/meter_options.h"
 
-#include "common/error.h"
-#include "energy/session.h"
+#include <map>
 
-namespace gt::energy {
+namespace gt::cli {
 
-void add_meter_options(CLI::App& cmd, MeterOptions& opts) {
+void add_meter_options(CLI::App& cmd, energy::MeterOptions& opts) {
   cmd.add_option("--interval-ms", opts.interval_ms, "sampling interval in ms (10..60000)")
       ->check(CLI::Range(10, 60000))
       ->group("Meters");
   cmd.add_option("--gpu-counter-ms", opts.gpu_counter_ms,
                  "how often the GPU energy counter is read, in ms (100..60000; it costs CPU)")
       ->check(CLI::Range(100, 60000))
+      ->group("Meters");
+  cmd.add_option("--gpu-edge-ms", opts.gpu_edge_ms,
+                 "how often the GPU energy counter is polled for its update edges, so phase "
+                 "boundaries are interpolated (1..1000 ms; 0 = off)")
+      ->check(CLI::Range(0, 1000))
       ->group("Meters");
   cmd.add_option("--gpus", opts.gpus,
                  "GPUs to meter: indices or UUIDs (0,2); 'none'; default CUDA_VISIBLE_DEVICES "
@@ -31,9 +34,9 @@ void add_meter_options(CLI::App& cmd, MeterOptions& opts) {
   cmd.add_option("--cpu-tdp", opts.cpu_tdp_w, "CPU thermal design power in W (all sockets)")
       ->check(CLI::PositiveNumber)
       ->group("Meters");
-  cmd.add_option("--ram-watts", opts.ram_watts, "RAM power in W (overrides 0.375 W/GB)")
+  cmd.add_option("--ram-watts", opts.ram_watts, "RAM power in W (overrides the per-DIMM model)")
       ->check(CLI::NonNegativeNumber)
       ->group("Meters");
 }
 
-}  // namespace gt::energy
+}  // namespace gt::cli

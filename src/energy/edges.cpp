@@ -1,0 +1,130 @@
+// EdgeTracker and edge interpolation (see edges.h).
+#include "energy/edges.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+namespace gt::energy {
+
+double steady_now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::optional<InterpolatedEnergy> interpolate_edges(const std::vector<CounterEdge>& edges,
+                                                    double t_s) {
+  // edges[0] is the first read, whose value started at an unknown time: intervals begin at 1.
+  for (size_t k = 1; k + 1 < edges.size(); ++k) {
+    const CounterEdge& a = edges[k];
+    const CounterEdge& b = edges[k + 1];
+    if (t_s < a.t_s || t_s > b.t_s) continue;
+    const double span = b.t_s - a.t_s;
+    if (!(span > 0)) return std::nullopt;
+    const double step_j = b.energy_j - a.energy_j;
+    const double f = (t_s - a.t_s) / span;
+    InterpolatedEnergy out;
+    out.energy_j = a.energy_j + f * step_j;
+    // Moving either edge by its timing uncertainty shifts the interpolated value by the mean
+    // power of the step times that shift (weighted by how close t is to that edge).
+    const double power = step_j / span;
+    out.uncertainty_j = power * std::hypot((1 - f) * a.half_gap_s, f * b.half_gap_s);
+    return out;
+  }
+  return std::nullopt;
+}
+
+EdgeTracker::EdgeTracker(Meter* meter, int poll_ms) : meter_(meter), poll_(poll_ms) {}
+
+EdgeTracker::~EdgeTracker() { stop(); }
+
+void EdgeTracker::start() {
+  stop();
+  {
+    std::lock_guard lock(mu_);
+    edges_.clear();
+    stopping_ = false;
+    cpu_s_ = 0;
+  }
+  thread_ = std::thread([this] { loop(); });
+}
+
+void EdgeTracker::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+namespace {
+double thread_cpu_now_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+}  // namespace
+
+double EdgeTracker::cpu_s() const {
+  std::lock_guard lock(mu_);
+  return cpu_s_;
+}
+
+void EdgeTracker::loop() {
+  const double cpu0 = thread_cpu_now_s();
+  std::optional<double> last_value;
+  double last_mid = 0;
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const double t0 = steady_now_s();
+    std::optional<double> v = meter_->read_energy_counter();
+    const double t1 = steady_now_s();
+    lock.lock();
+    const double mid = 0.5 * (t0 + t1);
+    if (v) {
+      if (!last_value) {
+        edges_.push_back({mid, 0.5 * (t1 - t0), *v});
+      } else if (*v != *last_value) {
+        edges_.push_back({0.5 * (last_mid + mid), 0.5 * (mid - last_mid), *v});
+        cv_.notify_all();
+      }
+      last_value = v;
+      last_mid = mid;
+    }
+    cv_.wait_for(lock, poll_, [this] { return stopping_; });
+  }
+  cpu_s_ = thread_cpu_now_s() - cpu0;
+  cv_.notify_all();
+}
+
+bool EdgeTracker::wait_past(double t_s, double max_wait_s) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(
+             lock, std::chrono::duration<double>(max_wait_s),
+             [&] { return stopping_ || (edges_.size() > 1 && edges_.back().t_s > t_s); }) &&
+         edges_.size() > 1 && edges_.back().t_s > t_s;
+}
+
+std::optional<InterpolatedEnergy> EdgeTracker::energy_at(double t_s) const {
+  std::lock_guard lock(mu_);
+  return interpolate_edges(edges_, t_s);
+}
+
+std::vector<CounterEdge> EdgeTracker::edges() const {
+  std::lock_guard lock(mu_);
+  return edges_;
+}
+
+std::optional<double> EdgeTracker::median_step_s() const {
+  std::vector<double> d;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t k = 2; k < edges_.size(); ++k) d.push_back(edges_[k].t_s - edges_[k - 1].t_s);
+  }
+  if (d.empty()) return std::nullopt;
+  std::nth_element(d.begin(), d.begin() + static_cast<long>(d.size() / 2), d.end());
+  return d[d.size() / 2];
+}
+
+}  // namespace gt::energy

@@ -1,0 +1,69 @@
+// Update edges of a stepping energy counter. The NVML energy counter does not advance
+// continuously: it jumps about every 100 ms (93-109 ms measured on an H200), so a plain read
+// at an instant lags the true cumulative energy by up to one step. An EdgeTracker polls the
+// counter every few milliseconds on its own thread and keeps only the reads where the value
+// changed, timestamped at the middle of the gap between the last read with the old value and
+// the first with the new one. The cumulative energy at any instant t is then interpolated
+// linearly between the edges around t (the energy of one step spread evenly over it), and the
+// timing uncertainty of the two edges gives an uncertainty in joules. A window whose
+// boundaries are interpolated this way has a CV several times smaller than plain reads for
+// sub-second windows (see docs/method.md).
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "energy/meter.h"
+
+namespace gt::energy {
+
+// Seconds on the monotonic clock (steady_clock's own origin); every timestamp shared between
+// the samplers, snapshots and edge trackers of a session is on this scale.
+double steady_now_s();
+
+struct CounterEdge {
+  double t_s = 0;         // estimated time of the change (steady seconds)
+  double half_gap_s = 0;  // half the polling gap around it: the timing uncertainty
+  double energy_j = 0;    // counter value after the change
+};
+
+struct InterpolatedEnergy {
+  double energy_j = 0;       // cumulative counter value at the instant
+  double uncertainty_j = 0;  // from the edges' timing uncertainty
+};
+
+// Pure interpolation over a sorted edge list: the value at t, when t lies between two edges.
+std::optional<InterpolatedEnergy> interpolate_edges(const std::vector<CounterEdge>& edges,
+                                                    double t_s);
+
+class EdgeTracker {
+ public:
+  EdgeTracker(Meter* meter, int poll_ms);
+  ~EdgeTracker();
+  EdgeTracker(const EdgeTracker&) = delete;
+  EdgeTracker& operator=(const EdgeTracker&) = delete;
+  void start();  // clears the edges and starts polling
+  void stop();   // stops polling; the edges stay readable
+  // Blocks until an edge later than t_s has been seen, at most `max_wait_s`. False on timeout.
+  bool wait_past(double t_s, double max_wait_s);
+  std::optional<InterpolatedEnergy> energy_at(double t_s) const;
+  std::vector<CounterEdge> edges() const;
+  std::optional<double> median_step_s() const;  // the counter's update period, when seen
+  double cpu_s() const;  // CPU time the polling thread spent (the method's overhead)
+
+ private:
+  void loop();
+  Meter* meter_;
+  std::chrono::milliseconds poll_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<CounterEdge> edges_;  // edges_[0] is the first read (not a true edge)
+  bool stopping_ = false;
+  double cpu_s_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace gt::energy

@@ -1,0 +1,151 @@
+// Snapshots and windows: the energy between two snapshots equals the fake NVML counter's
+// difference at those instants; with a counter that advances in 100 ms steps, the edge
+// interpolation recovers sub-step windows that plain reads get wrong by up to a step; the pure
+// interpolation against hand-computed values; net energy with an idle baseline; misuse.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/error.h"
+#include "energy/edges.h"
+#include "energy/session.h"
+#include "test_util.h"
+
+namespace gt::energy {
+namespace {
+using testing::ScopedEnv;
+using testing::TempDir;
+using testing::write_file;
+
+void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+
+TEST(EdgeInterpolation, LinearBetweenEdgesWithTimingUncertainty) {
+  // first read, then edges at 1.0 s (10 J) and 1.1 s (30 J): 200 W over that step.
+  std::vector<CounterEdge> e = {{0.95, 0.001, 10}, {1.0, 0.002, 10}, {1.1, 0.004, 30}};
+  EXPECT_FALSE(interpolate_edges(e, 0.97));  // before the first true edge: unknown
+  EXPECT_FALSE(interpolate_edges(e, 1.2));   // after the last edge: unknown yet
+  auto v = interpolate_edges(e, 1.025);
+  ASSERT_TRUE(v);
+  EXPECT_NEAR(v->energy_j, 15.0, 1e-9);
+  // u = P * hypot((1-f) * 2 ms, f * 4 ms), f = 0.25
+  EXPECT_NEAR(v->uncertainty_j, 200 * std::hypot(0.75 * 0.002, 0.25 * 0.004), 1e-9);
+}
+
+class WindowTest : public ::testing::Test {
+ protected:
+  MeterOptions options() {
+    MeterOptions o;
+    o.interval_ms = 20;
+    o.cpu_tdp_w = 40;
+    o.ram_watts = 4;
+    o.gpus = "0";
+    return o;
+  }
+  TempDir dir;
+  ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
+  ScopedEnv fake{"GREENTRAIN_FAKE_NVML", dir / "nvml.txt"};
+  ScopedEnv no_rapl{"GREENTRAIN_POWERCAP_ROOT", dir / "none"};
+};
+
+TEST_F(WindowTest, WindowIsTheCounterDifferenceAtTheSnapshots) {
+  write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=200\n");
+  Session s(options());
+  EXPECT_THROW(s.snapshot(), Error);
+  s.start();
+  sleep_s(0.05);
+  Snapshot a = s.snapshot();
+  sleep_s(0.3);
+  Snapshot b = s.snapshot();
+  sleep_s(0.05);
+  Summary sum = s.stop();
+  WindowEnergy w = s.window(a, b);
+  EXPECT_NEAR(w.duration_s, b.t_s - a.t_s, 1e-12);
+  EXPECT_NEAR(w.duration_s, 0.3, 0.1);
+  ASSERT_EQ(w.components.size(), s.meters().size());
+  EXPECT_EQ(w.components[0].component, "gpu");
+  // A continuous counter at 200 W: the window's GPU energy is 200 W times its duration, to the
+  // few milliseconds between the snapshot's clock and its NVML read.
+  EXPECT_NEAR(w.component_energy_j("gpu"), 200 * w.duration_s, 200 * 0.01);
+  EXPECT_NEAR(w.component_energy_j("ram"), 4 * w.duration_s, 4 * 0.03);
+  EXPECT_LT(w.energy_j, sum.energy_j);
+  EXPECT_NEAR(
+      w.energy_j,
+      w.component_energy_j("gpu") + w.component_energy_j("cpu") + w.component_energy_j("ram"),
+      1e-9);
+  EXPECT_FALSE(w.net_energy_j);
+  EXPECT_EQ(w.to_json()["components"][0]["attribution"], "machine");
+  // Snapshots are cumulative and ordered.
+  for (size_t k = 0; k < a.energy_j.size(); ++k) EXPECT_LE(a.energy_j[k], b.energy_j[k]);
+}
+
+TEST_F(WindowTest, EdgeInterpolationResolvesSubStepWindows) {
+  // A counter that advances every 100 ms at 300 W; windows of 150 ms start at arbitrary
+  // phases of the step. Plain reads see 0.1 s or 0.2 s of energy (30 or 60 J); edge
+  // interpolation sees ~45 J.
+  write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=300\ngpu0.step_ms=100\n");
+  MeterOptions o = options();
+  o.gpu_edge_ms = 2;
+  Session s(o);
+  s.start();
+  sleep_s(0.25);
+  std::vector<std::pair<Snapshot, Snapshot>> windows;
+  for (int i = 0; i < 4; ++i) {
+    sleep_s(0.037 * (i + 1));
+    Snapshot a = s.snapshot();
+    sleep_s(0.15);
+    windows.push_back({a, s.snapshot()});
+  }
+  s.stop();
+  for (const auto& [a, b] : windows) {
+    WindowEnergy w = s.window(a, b);
+    const auto& gpu = w.components[0];
+    ASSERT_TRUE(gpu.uncertainty_j);
+    EXPECT_NE(gpu.model.find("edge-interpolated"), std::string::npos);
+    // Polling every 2 ms (slower under load): allow 10 ms of timing error per boundary.
+    EXPECT_NEAR(gpu.energy_j, 300 * w.duration_s, 300 * 0.02) << "window at " << a.t_s;
+    EXPECT_GT(*gpu.uncertainty_j, 0.0);
+    EXPECT_LT(*gpu.uncertainty_j, 300 * 0.02);
+  }
+  // Without edge tracking the same windows are off by up to a step.
+  o.gpu_edge_ms = 0;
+  Session plain(o);
+  plain.start();
+  sleep_s(0.25);
+  double worst = 0;
+  for (int i = 0; i < 4; ++i) {
+    sleep_s(0.037 * (i + 1));
+    Snapshot a = plain.snapshot();
+    sleep_s(0.15);
+    Snapshot b = plain.snapshot();
+    WindowEnergy w = plain.window(a, b);
+    worst = std::max(worst, std::abs(w.components[0].energy_j - 300 * w.duration_s));
+  }
+  plain.stop();
+  EXPECT_GT(worst, 300 * 0.03);  // the step error is there to be fixed
+}
+
+TEST_F(WindowTest, NetEnergyWithIdleBaselineAndInterruptibleIdle) {
+  write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=120\n");
+  Session s(options());
+  ASSERT_TRUE(s.measure_idle(0.2));
+  EXPECT_TRUE(s.idle_cpu_busy());
+  s.start();
+  Snapshot a = s.snapshot();
+  sleep_s(0.2);
+  Snapshot b = s.snapshot();
+  s.stop();
+  WindowEnergy w = s.window(a, b);
+  ASSERT_TRUE(w.net_energy_j);
+  for (const auto& c : w.components) {
+    ASSERT_TRUE(c.net_energy_j) << c.component;
+    EXPECT_NEAR(*c.net_energy_j, c.energy_j - *c.idle_power_w * w.duration_s, 1e-9);
+  }
+  // A 60 s baseline asked to stop returns within a fraction of a second.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(s.measure_idle(
+      60, [&] { return std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(100); }));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
+}
+
+}  // namespace
+}  // namespace gt::energy
