@@ -1,18 +1,23 @@
-// `greentrain meter --serve [meter and carbon options]`: a meter for another program (the
-// Python package) that opens and closes named windows over a line protocol on stdin/stdout,
-// so that program uses greentrain's own meters instead of a re-implementation.
+// `greentrain meter --serve [meter and carbon options]`: a meter for another
+// program (the Python package) that opens and closes named windows over a line
+// protocol on stdin/stdout, so that program uses greentrain's own meters
+// instead of a re-implementation.
 //
-// Protocol (version 1; python/README.md documents it for client writers): once the options
-// are checked and the meters found, one line `ready {json}` (protocol, meters with source and
-// model, notes, carbon intensity). Then one request per line, one reply per request, in order:
-//   begin NAME  -> ok {"name","t_s"}                 every meter is read at this instant
-//   end NAME    -> ok {"name","t_s","duration_s","energy_j","co2e_g","wall_energy_j",
+// Protocol (version 1; python/README.md documents it for client writers): once
+// the options are checked and the meters found, one line `ready {json}`
+// (protocol, meters with source and model, notes, carbon intensity). Then one
+// request per line, one reply per request, in order:
+//   begin NAME  -> ok {"name","t_s"}                 every meter is read at
+//   this instant end NAME    -> ok
+//   {"name","t_s","duration_s","energy_j","co2e_g","wall_energy_j",
 //                      "components":[{component,device,source,model,energy_j}],"notes"}
-//   quit        -> (no reply) the meter stops and exits 0; end-of-file on stdin does the same
-// A bad request gets `error MESSAGE` and the meter carries on. Errors before `ready` are the
-// usual one line on stderr with exit code 2 (usage) or 1. Windows with different names may
-// overlap. The meter exits when its parent process dies, even when another process still
-// holds its stdin open (it watches its parent process id).
+//   quit        -> (no reply) the meter stops and exits 0; end-of-file on stdin
+//   does the same
+// A bad request gets `error MESSAGE` and the meter carries on. Errors before
+// `ready` are the usual one line on stderr with exit code 2 (usage) or 1.
+// Windows with different names may overlap. The meter exits when its parent
+// process dies, even when another process still holds its stdin open (it
+// watches its parent process id).
 #include <fmt/core.h>
 #include <poll.h>
 #include <unistd.h>
@@ -32,6 +37,7 @@
 #include <thread>
 
 #include "carbon/carbon.h"
+#include "cli/meter_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/session.h"
@@ -47,87 +53,25 @@ struct ServeOptions {
   bool serve = false;
 };
 
-// Cumulative energy of every meter since the session started, at one instant.
-struct Snapshot {
-  double t_s = 0;
-  std::vector<energy::ComponentEnergy> components;  // energy_j is cumulative
-};
-
-// Reads every meter now. The session runs from construction to destruction; each read closes
-// the sampler's window at this instant and opens the next one, so the cumulative energy is the
-// sum of the closed windows (each ends and the next begins with a boundary read of every
-// counter).
-class InstantReader {
- public:
-  explicit InstantReader(energy::Session& session) : session_(session) {
-    t0_ = std::chrono::steady_clock::now();
-    session_.start();
-  }
-  ~InstantReader() {
-    try {
-      session_.stop();
-    } catch (...) {
-    }
-  }
-  Snapshot read() {
-    energy::Summary s = session_.stop();
-    Snapshot out;
-    out.t_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-    session_.start();
-    for (auto& c : s.components) {
-      auto& total = totals_[{c.component, c.device}];
-      if (total.component.empty())
-        total = c;
-      else
-        total.energy_j += c.energy_j;
-    }
-    for (const auto& [key, c] : totals_) out.components.push_back(c);
-    notes_ = s.notes;
-    return out;
-  }
-  const std::vector<std::string>& notes() const { return notes_; }
-
- private:
-  energy::Session& session_;
-  std::chrono::steady_clock::time_point t0_;
-  std::map<std::pair<std::string, std::string>, energy::ComponentEnergy> totals_;
-  std::vector<std::string> notes_;
-};
-
-nlohmann::json window_json(const std::string& name, const Snapshot& begin, const Snapshot& end,
+// A window's reply: the session's energy between two snapshots (GPU counter
+// boundaries interpolated between its update edges), with the window's name,
+// end time and CO2e.
+nlohmann::json window_json(const std::string& name, energy::Session& session,
+                           const energy::Snapshot& a, const energy::Snapshot& b,
                            const carbon::Intensity& intensity, double pue,
-                           const std::vector<std::string>& notes) {
-  nlohmann::json comps = nlohmann::json::array();
-  double energy = 0;
-  std::optional<double> wall;
-  for (const auto& c : end.components) {
-    double before = 0;
-    for (const auto& b : begin.components)
-      if (b.component == c.component && b.device == c.device) before = b.energy_j;
-    const double e = c.energy_j - before;
-    if (c.component == "wall")
-      wall = wall.value_or(0) + e;
-    else
-      energy += e;
-    comps.push_back({{"component", c.component},
-                     {"device", c.device},
-                     {"source", c.source},
-                     {"model", c.model},
-                     {"energy_j", e}});
-  }
-  return {{"name", name},
-          {"t_s", end.t_s},
-          {"duration_s", end.t_s - begin.t_s},
-          {"energy_j", energy},
-          {"co2e_g", carbon::co2e_g(energy, intensity, pue)},
-          {"wall_energy_j", wall ? nlohmann::json(*wall) : nlohmann::json()},
-          {"components", comps},
-          {"notes", notes}};
+                           const nlohmann::json& notes) {
+  const energy::WindowEnergy w = session.window(a, b);
+  nlohmann::json j = w.to_json();
+  j["name"] = name;
+  j["t_s"] = b.t_s;
+  j["co2e_g"] = carbon::co2e_g(w.energy_j, intensity, pue);
+  j["notes"] = notes;
+  return j;
 }
 
-// Writes the replies in request order from its own thread, so a window's reply may wait for
-// its energy (a GPU counter's next update) while the next requests are already being read
-// and their instants taken.
+// Writes the replies in request order from its own thread, so a window's reply
+// may wait for its energy (a GPU counter's next update) while the next requests
+// are already being read and their instants taken.
 class ReplyQueue {
  public:
   ReplyQueue() : thread_([this] { loop(); }) {}
@@ -173,14 +117,16 @@ class ReplyQueue {
   std::thread thread_;
 };
 
-// Reads request lines from stdin. A request that was already waiting when an instant was
-// taken shares that instant: it arrived no later than the meters were read, and reading them
-// again would only move it later. So `end epoch` written just before `begin epoch` closes one
-// window and opens the next at the same instant, with no gap between them.
+// Reads request lines from stdin. A request that was already waiting when an
+// instant was taken shares that instant: it arrived no later than the meters
+// were read, and reading them again would only move it later. So `end epoch`
+// written just before `begin epoch` closes one window and opens the next at the
+// same instant, with no gap between them.
 class RequestReader {
  public:
-  // The next line (without its newline); false at end of input. `waited` says whether the
-  // line was not yet complete when asked for (it arrived after any earlier instant).
+  // The next line (without its newline); false at end of input. `waited` says
+  // whether the line was not yet complete when asked for (it arrived after any
+  // earlier instant).
   bool next(std::string& line, bool& waited) {
     waited = false;
     for (;;) {
@@ -215,7 +161,8 @@ class RequestReader {
   bool eof_ = false;
 };
 
-// Exits when the parent process is gone (we were re-parented), checked every 100 ms.
+// Exits when the parent process is gone (we were re-parented), checked every
+// 100 ms.
 void watch_parent() {
   const pid_t parent = getppid();
   std::thread([parent] {
@@ -239,7 +186,7 @@ int run_serve(const ServeOptions& o) {
                       {"device", m["device"]},
                       {"source", m["source"]},
                       {"model", m["model"]}});
-  InstantReader reader(session);
+  session.start();
   const nlohmann::json ready = {{"protocol", kProtocol},
                                 {"meters", meters},
                                 {"notes", env["notes"]},
@@ -253,10 +200,11 @@ int run_serve(const ServeOptions& o) {
   std::cout << "ready " << ready.dump() << std::endl;
 
   static const std::regex request(R"((begin|end) ([A-Za-z0-9_.-]{1,64}))");
-  std::map<std::string, Snapshot> open;
+  std::map<std::string, energy::Snapshot> open;
   ReplyQueue replies;
   RequestReader requests;
-  std::optional<Snapshot> instant;  // shared by the requests that arrived before it was taken
+  std::optional<energy::Snapshot>
+      instant;  // shared by the requests that arrived before it was taken
   std::string line;
   bool waited = false;
   while (requests.next(line, waited)) {
@@ -279,10 +227,10 @@ int run_serve(const ServeOptions& o) {
       continue;
     }
     if (!instant) {
-      instant = reader.read();
+      instant = session.snapshot();
       requests.drain();
     }
-    const Snapshot& now = *instant;
+    const energy::Snapshot& now = *instant;
     if (begin) {
       replies.push([name, t = now.t_s] {
         return "ok " + nlohmann::json{{"name", name}, {"t_s", t}}.dump();
@@ -290,7 +238,8 @@ int run_serve(const ServeOptions& o) {
       open[name] = now;
     } else {
       replies.push([&, name, a = std::move(open[name]), b = now] {
-        return "ok " + window_json(name, a, b, intensity, o.carbon.pue, reader.notes()).dump();
+        return "ok " +
+               window_json(name, session, a, b, intensity, o.carbon.pue, env["notes"]).dump();
       });
       open.erase(name);
     }
@@ -302,11 +251,12 @@ int run_serve(const ServeOptions& o) {
 
 void add_meter(CLI::App& app, Action& run) {
   auto opts = std::make_shared<ServeOptions>();
-  auto* sub = app.add_subcommand(
-      "meter",
-      "serve named energy windows to another program over stdin/stdout (the Python package "
-      "uses it): meter --serve; requests 'begin NAME', 'end NAME', 'quit'");
-  energy::add_meter_options(*sub, opts->meters);
+  auto* sub =
+      app.add_subcommand("meter",
+                         "serve named energy windows to another program over stdin/stdout (the "
+                         "Python package "
+                         "uses it): meter --serve; requests 'begin NAME', 'end NAME', 'quit'");
+  add_meter_options(*sub, opts->meters);
   carbon::add_carbon_options(*sub, opts->carbon);
   sub->add_flag("--serve", opts->serve, "answer window requests on stdin, one line each");
   sub->callback([opts, &run] { run = [opts] { return run_serve(*opts); }; });
