@@ -14,6 +14,7 @@ windows become the run's phases (`epoch` per epoch, `train`, `eval`) in its resu
 Small by default (a few seconds per epoch on two CPU cores); --train-samples 0 uses all
 60 000 training images."""
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -108,7 +109,9 @@ def main():
     windows.append(setup.result)
 
     def autocast():
-        return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=dtype)
 
     n = x_train.shape[0]
     loss = torch.zeros((), device=device)
