@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """A real PyTorch training script metered with greentrain's Python package: an MLP on
 Fashion-MNIST in fp32, bf16 or fp16 (torch.autocast, and a GradScaler for fp16), one energy
-window per epoch, one around the whole training and one around the evaluation, and the test
-accuracy as a metric.
+window per epoch, one around the whole training (standalone) and one around the evaluation,
+and the test accuracy as a metric.
 
 Standalone it starts greentrain's meter and prints each epoch's energy; run under
 `greentrain measure` or as an experiment's command workload (examples/pytorch.toml) the same
-windows become the run's phases (`epoch` per epoch, `train`, `eval`) in its results.
+windows become the run's phases (`setup`, `epoch` per epoch, `eval`) in its results.
 
     PYTHONPATH=python python3 examples/pytorch_amp.py --precision bf16 --epochs 3
     greentrain measure --json run.json -- python3 examples/pytorch_amp.py --precision fp16
@@ -115,7 +115,11 @@ def main():
 
     n = x_train.shape[0]
     loss = torch.zeros((), device=device)
-    meter.begin_window("train")
+    # Standalone, a `train` window spans the epochs' windows. In a metered run the windows are
+    # the run's phases, which split the run and cannot nest: there the epochs alone are marked.
+    whole = not meter.in_metered_run
+    if whole:
+        meter.begin_window("train")
     for epoch in range(a.epochs):
         meter.begin_window("epoch")
         t0 = time.perf_counter()
@@ -132,8 +136,8 @@ def main():
         windows.append(m)
         print(f"epoch {epoch + 1}/{a.epochs}: loss {loss.item():.4f}, "
               f"{time.perf_counter() - t0:.2f} s", flush=True)
-    train = meter.end_window("train")
-    windows.append(train)
+    if whole:
+        windows.append(meter.end_window("train"))
 
     with greentrain.window("eval") as ev, torch.no_grad(), autocast():
         correct = (model(x_test).argmax(1) == y_test).sum().item()
@@ -151,7 +155,8 @@ def main():
             parts = ", ".join(f"{k} {v:.3f} J" for k, v in w.components.items())
             print(f"  {w.name:6s} {w.duration_s:8.3f} s {w.energy_j:10.3f} J "
                   f"{w.co2e_g:.4f} gCO2e  ({parts})")
-        estimated = sorted(k for k, s in train.sources.items() if s.startswith("estimated"))
+        estimated = sorted(k for k, s in windows[-1].sources.items()
+                           if s.startswith("estimated"))
         if estimated:
             print(f"  estimated (no counter on this machine): {', '.join(estimated)}")
     if a.json:

@@ -6,7 +6,8 @@ Two modes, chosen when the Meter is made:
   in this process and the run's own meter options apply;
 - standalone, a `greentrain meter --serve` child does the metering with the same C++ meters
   as every other greentrain command, and end_window returns the window's Measurement.
-Windows are named; windows with different names may overlap or nest. An optional `sync`
+Windows are named; standalone, windows with different names may overlap or nest (inside a
+metered run they cannot: they split the run into phases). An optional `sync`
 callable (e.g. torch.cuda.synchronize) runs before each window instant, so queued GPU work
 is counted in the window it was launched in."""
 import os
@@ -114,6 +115,10 @@ class Meter:
         check_name(name)
         if name in self._open:
             raise GreentrainError(f"window {name}: already begun")
+        if self._channel is not None and self._open:
+            raise GreentrainError(
+                f"window {name}: window {next(iter(self._open))} is still open; inside a "
+                "metered run windows become the run's phases, which cannot nest or overlap")
         self._instant(sync)
         if self._channel is not None:
             self._channel.write(f"phase {name} begin")

@@ -1,19 +1,20 @@
 """Validation shared by both modes: window and metric names, metric values.
 
-Window names become database columns (`<name>_energy_j`) and protocol tokens, so they are
-restricted to letters, digits, '_', '-' and '.', 1 to 64 characters."""
+Window names become phase names and database columns (`<name>_energy_j`), so they follow the
+mark channel's rule: a letter, then letters, digits or '_', at most 64 characters."""
 import math
 import re
 
 from .errors import GreentrainError
 
-_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 
 
 def check_name(name, what="window"):
     if not isinstance(name, str) or not _NAME.match(name):
         raise GreentrainError(
-            f"{what} name {name!r}: use 1-64 letters, digits, '_', '-' or '.'")
+            f"{what} name {name!r}: expected a letter, then letters, digits or _ "
+            "(at most 64)")
     return name
 
 

@@ -199,7 +199,7 @@ int run_serve(const ServeOptions& o) {
                                   {"pue", o.carbon.pue}}}};
   std::cout << "ready " << ready.dump() << std::endl;
 
-  static const std::regex request(R"((begin|end) ([A-Za-z0-9_.-]{1,64}))");
+  static const std::regex request(R"((begin|end) ([A-Za-z][A-Za-z0-9_]{0,63}))");
   std::map<std::string, energy::Snapshot> open;
   ReplyQueue replies;
   RequestReader requests;

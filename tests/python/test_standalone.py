@@ -150,8 +150,10 @@ def test_window_misuse_is_an_error(fake_gpu, monkeypatch):
             meter.begin_window("a")
         with pytest.raises(greentrain.GreentrainError, match="window b: not begun"):
             meter.end_window("b")
-        with pytest.raises(greentrain.GreentrainError, match="window name 'a b'"):
-            meter.begin_window("a b")
+        for bad in ("a b", "1st", "a-b", "x" * 65, ""):
+            with pytest.raises(greentrain.GreentrainError,
+                               match=r"window name .*: expected a letter, then letters"):
+                meter.begin_window(bad)
         with pytest.raises(greentrain.GreentrainError, match="is not a number"):
             meter.metric("loss", "low")
         with pytest.raises(greentrain.GreentrainError, match="not a finite number"):
@@ -163,7 +165,7 @@ def test_window_misuse_is_an_error(fake_gpu, monkeypatch):
 
 
 def test_server_protocol_errors_do_not_stop_it(fake_gpu, binary):
-    done = subprocess.run([binary, "meter", "--serve"], input="hello\nend x\nbegin x\nend x\n",
+    done = subprocess.run([binary, "meter", "--serve"], input="hello\nend x\nbegin x\nend x\nbegin 1x\n",
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -171,6 +173,7 @@ def test_server_protocol_errors_do_not_stop_it(fake_gpu, binary):
     assert lines[1].startswith("error unknown request 'hello'")
     assert lines[2] == "error window x: not begun"
     assert lines[3].startswith("ok {") and lines[4].startswith("ok {")
+    assert lines[5].startswith("error unknown request 'begin 1x'")
     bare = subprocess.run([binary, "meter"], capture_output=True, text=True)
     assert bare.returncode == 2 and "give --serve" in bare.stderr
 
