@@ -53,6 +53,7 @@ class MeterProcess:
         self._waiting = collections.deque()
         self._closed = False
         self._stdin = self._proc.stdin.fileno()
+        self._owner = os.getpid()  # a forked child (a DataLoader worker) must not use the pipe
         self._reader = threading.Thread(target=self._read_replies, daemon=True)
         self._reader.start()
 
@@ -94,6 +95,9 @@ class MeterProcess:
 
     def request(self, line):
         """Sends one request line; returns the Pending of its reply."""
+        if os.getpid() != self._owner:
+            raise GreentrainError(f"this Meter belongs to process {self._owner}; a forked "
+                                  "child cannot use it (make a Meter in the child)")
         pending = Pending()
         with self._lock:
             if self._closed:
@@ -114,6 +118,8 @@ class MeterProcess:
 
     def close(self, timeout=10):
         """Asks the child to quit and waits for it (kills it after `timeout` seconds)."""
+        if os.getpid() != getattr(self, "_owner", os.getpid()):
+            return  # a forked copy: the meter belongs to the parent
         if self._proc.poll() is None:
             try:
                 self._proc.stdin.write(b"quit\n")

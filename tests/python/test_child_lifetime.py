@@ -60,3 +60,24 @@ def test_close_stops_the_meter(no_gpu):
     pid = meter.pid
     meter.close()
     assert wait_gone(pid, 2)
+
+
+def test_forked_child_cannot_use_or_stop_the_meter(no_gpu):
+    import greentrain
+    meter = greentrain.Meter()
+    meter.begin_window("parent")
+    time.sleep(0.1)
+    pid = os.fork()
+    if pid == 0:  # the child: using the meter is refused, closing it leaves it running
+        code = 1
+        try:
+            meter.begin_window("child")
+        except greentrain.GreentrainError as e:
+            code = 0 if "belongs to process" in str(e) else 2
+        meter.close()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert alive(meter.pid)
+    assert meter.end_window("parent").duration_s >= 0.1
+    meter.close()
