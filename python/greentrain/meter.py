@@ -124,7 +124,9 @@ class Meter:
             self._channel.write(f"phase {name} begin")
             self._open[name] = (time.perf_counter(), None)
         else:
-            self._open[name] = (time.perf_counter(), self._server.request(f"begin {name}"))
+            at = time.monotonic()  # CLOCK_MONOTONIC, the meter's clock: the call's instant
+            self._open[name] = (time.perf_counter(),
+                                self._server.request(f"begin {name} {at:.9f}"))
 
     def end_window(self, name, sync=None):
         """Ends window `name` now and returns its Measurement (fields resolve on first use)."""
@@ -136,7 +138,8 @@ class Meter:
         if self._channel is not None:
             self._channel.write(f"phase {name} end")
             return Measurement(name, duration_s=time.perf_counter() - t0, in_metered_run=True)
-        return Measurement(name, _Chain(begun, self._server.request(f"end {name}")))
+        at = time.monotonic()
+        return Measurement(name, _Chain(begun, self._server.request(f"end {name} {at:.9f}")))
 
     def window(self, name, sync=None):
         """Context manager: `with meter.window("epoch") as w: ...`, then `w.result`."""

@@ -1,23 +1,22 @@
-// `greentrain meter --serve [meter and carbon options]`: a meter for another
-// program (the Python package) that opens and closes named windows over a line
-// protocol on stdin/stdout, so that program uses greentrain's own meters
-// instead of a re-implementation.
+// `greentrain meter --serve [meter and carbon options]`: a meter for another program (the
+// Python package) that opens and closes named windows over a line protocol on stdin/stdout,
+// so that program uses greentrain's own meters instead of a re-implementation.
 //
-// Protocol (version 1; python/README.md documents it for client writers): once
-// the options are checked and the meters found, one line `ready {json}`
-// (protocol, meters with source and model, notes, carbon intensity). Then one
-// request per line, one reply per request, in order:
-//   begin NAME  -> ok {"name","t_s"}                 every meter is read at
-//   this instant end NAME    -> ok
-//   {"name","t_s","duration_s","energy_j","co2e_g","wall_energy_j",
-//                      "components":[{component,device,source,model,energy_j}],"notes"}
-//   quit        -> (no reply) the meter stops and exits 0; end-of-file on stdin
-//   does the same
-// A bad request gets `error MESSAGE` and the meter carries on. Errors before
-// `ready` are the usual one line on stderr with exit code 2 (usage) or 1.
-// Windows with different names may overlap. The meter exits when its parent
-// process dies, even when another process still holds its stdin open (it
-// watches its parent process id).
+// Protocol (version 1; python/README.md documents it for client writers): once the options
+// are checked and the meters found, one line `ready {json}` (protocol, meters with source and
+// model, notes, carbon intensity). Then one request per line, one reply per request, in order:
+//   begin NAME [T]  -> ok {"name","t_s"}
+//   end NAME [T]    -> ok {"name","t_s","duration_s","energy_j","co2e_g","wall_energy_j",
+//                          "uncertainty_j","components":[{component,device,source,model,
+//                          energy_j,...}],"notes"}
+//   quit            -> (no reply) the meter stops and exits 0; end-of-file on stdin too
+// Every meter is read when a request arrives. T, the client's own instant on CLOCK_MONOTONIC
+// in seconds, dates the boundary at the call rather than when the request was read: the
+// duration is the client's, and the GPU counter is interpolated between its update edges at
+// T. A bad request gets `error MESSAGE` and the meter carries on. Errors before `ready` are
+// the usual one line on stderr with exit code 2 (usage) or 1. Windows with different names
+// may overlap. The meter exits when its parent process dies, even when another process still
+// holds its stdin open (it watches its parent process id).
 #include <fmt/core.h>
 #include <poll.h>
 #include <unistd.h>
@@ -53,9 +52,8 @@ struct ServeOptions {
   bool serve = false;
 };
 
-// A window's reply: the session's energy between two snapshots (GPU counter
-// boundaries interpolated between its update edges), with the window's name,
-// end time and CO2e.
+// A window's reply: the session's energy between two snapshots (GPU counter boundaries interpolated
+// between its update edges), with the window's name, end time and CO2e.
 nlohmann::json window_json(const std::string& name, energy::Session& session,
                            const energy::Snapshot& a, const energy::Snapshot& b,
                            const carbon::Intensity& intensity, double pue,
@@ -69,9 +67,9 @@ nlohmann::json window_json(const std::string& name, energy::Session& session,
   return j;
 }
 
-// Writes the replies in request order from its own thread, so a window's reply
-// may wait for its energy (a GPU counter's next update) while the next requests
-// are already being read and their instants taken.
+// Writes the replies in request order from its own thread, so a window's reply may wait for its
+// energy (a GPU counter's next update) while the next requests are already being read and their
+// instants taken.
 class ReplyQueue {
  public:
   ReplyQueue() : thread_([this] { loop(); }) {}
@@ -117,16 +115,14 @@ class ReplyQueue {
   std::thread thread_;
 };
 
-// Reads request lines from stdin. A request that was already waiting when an
-// instant was taken shares that instant: it arrived no later than the meters
-// were read, and reading them again would only move it later. So `end epoch`
-// written just before `begin epoch` closes one window and opens the next at the
-// same instant, with no gap between them.
+// Reads request lines from stdin. A request that was already waiting when the meters were read
+// uses that reading: it arrived no later, and reading them again would only move it later. So
+// `end epoch` written just before `begin epoch` closes one window and opens the next at the same
+// instant, with no gap between them (a request that carries its own time T is dated there).
 class RequestReader {
  public:
-  // The next line (without its newline); false at end of input. `waited` says
-  // whether the line was not yet complete when asked for (it arrived after any
-  // earlier instant).
+  // The next line (without its newline); false at end of input. `waited` says whether the line was
+  // not yet complete when asked for (it arrived after any earlier instant).
   bool next(std::string& line, bool& waited) {
     waited = false;
     for (;;) {
@@ -161,8 +157,7 @@ class RequestReader {
   bool eof_ = false;
 };
 
-// Exits when the parent process is gone (we were re-parented), checked every
-// 100 ms.
+// Exits when the parent process is gone (we were re-parented), checked every 100 ms.
 void watch_parent() {
   const pid_t parent = getppid();
   std::thread([parent] {
@@ -199,12 +194,12 @@ int run_serve(const ServeOptions& o) {
                                   {"pue", o.carbon.pue}}}};
   std::cout << "ready " << ready.dump() << std::endl;
 
-  static const std::regex request(R"((begin|end) ([A-Za-z][A-Za-z0-9_]{0,63}))");
+  static const std::regex request(
+      R"((begin|end) ([A-Za-z][A-Za-z0-9_]{0,63})(?: ([0-9]{1,12}(?:\.[0-9]{1,12})?))?)");
   std::map<std::string, energy::Snapshot> open;
   ReplyQueue replies;
   RequestReader requests;
-  std::optional<energy::Snapshot>
-      instant;  // shared by the requests that arrived before it was taken
+  std::optional<energy::Snapshot> instant;  // shared by requests that arrived before it
   std::string line;
   bool waited = false;
   while (requests.next(line, waited)) {
@@ -213,8 +208,8 @@ int run_serve(const ServeOptions& o) {
     std::smatch m;
     if (!std::regex_match(line, m, request)) {
       replies.push([text = line.substr(0, 80)] {
-        return fmt::format("error unknown request '{}': expected begin NAME, end NAME or quit",
-                           text);
+        return fmt::format(
+            "error unknown request '{}': expected begin NAME [T], end NAME [T] or quit", text);
       });
       continue;
     }
@@ -230,14 +225,29 @@ int run_serve(const ServeOptions& o) {
       instant = session.snapshot();
       requests.drain();
     }
-    const energy::Snapshot& now = *instant;
+    energy::Snapshot now = *instant;
+    if (m[3].matched) {  // the client's instant: the boundary is dated there
+      const double t = std::stod(m[3]);
+      const double start = now.steady_s - now.t_s;
+      if (t < start || t > now.steady_s) {
+        replies.push([name, t, start, end = now.steady_s] {
+          return fmt::format(
+              "error window {}: time {:.6f} is not between the meter's start {:.6f} and now "
+              "{:.6f} (CLOCK_MONOTONIC seconds)",
+              name, t, start, end);
+        });
+        continue;
+      }
+      now.t_s -= now.steady_s - t;
+      now.steady_s = t;
+    }
     if (begin) {
       replies.push([name, t = now.t_s] {
         return "ok " + nlohmann::json{{"name", name}, {"t_s", t}}.dump();
       });
-      open[name] = now;
+      open[name] = std::move(now);
     } else {
-      replies.push([&, name, a = std::move(open[name]), b = now] {
+      replies.push([&, name, a = std::move(open[name]), b = std::move(now)] {
         return "ok " +
                window_json(name, session, a, b, intensity, o.carbon.pue, env["notes"]).dump();
       });

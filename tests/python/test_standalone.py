@@ -188,3 +188,28 @@ def test_window_pair_does_not_wait_for_the_meter(fake_gpu):
         per_pair = (time.perf_counter() - start) / 50
         assert all(r.energy_j >= 0 for r in results)
         assert per_pair < 0.005  # the calls only write a line; replies come in behind
+
+
+def test_client_instants_date_the_window(fake_gpu, binary):
+    """`begin NAME T` / `end NAME T`: the window runs from T to T (the client's calls), not
+    from when the meter read the requests, and the counter is interpolated at those instants."""
+    proc = subprocess.Popen([binary, "meter", "--serve"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("ready ")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    time.sleep(0.2)  # the requests arrive late: the window is still t0 .. t0 + 0.1
+    proc.stdin.write(f"begin w {t0:.9f}\nend w {t0 + 0.1:.9f}\nbegin late 1.5\n")
+    proc.stdin.write(f"begin future {time.monotonic() + 100:.9f}\n")
+    proc.stdin.flush()
+    import json
+    replies = [proc.stdout.readline() for _ in range(4)]
+    proc.stdin.close()
+    assert proc.wait(10) == 0
+    assert replies[0].startswith("ok ")
+    w = json.loads(replies[1][3:])
+    assert w["duration_s"] == pytest.approx(0.1, abs=1e-6)
+    gpu = next(c for c in w["components"] if c["component"] == "gpu")
+    assert gpu["energy_j"] == pytest.approx(fake_gpu * 0.1, rel=0.05)
+    assert replies[2].startswith("error window late: time 1.500000 is not between the meter's")
+    assert replies[3].startswith("error window future: time ")
