@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   gt::cli::add_analyze(app, run);
   gt::cli::add_stats(app, run);
   gt::cli::add_report(app, run);
+  gt::cli::add_mark(app, run);
 
   try {
     app.parse(argc, argv);
