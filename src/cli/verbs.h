@@ -20,5 +20,6 @@ void add_analyze(CLI::App& app, Action& run);     // analyze (--db | --input)
 void add_stats(CLI::App& app, Action& run);       // stats sample-size ...
 void add_report(CLI::App& app, Action& run);      // report --html ... --md ...
 void add_meter(CLI::App& app, Action& run);       // meter --serve (windows over a pipe)
+void add_mark(CLI::App& app, Action& run);        // mark NAME begin|end, mark --metric N=V
 
 }  // namespace gt::cli

@@ -42,8 +42,9 @@ struct ComponentEnergy {
   double energy_j = 0, avg_power_w = 0, peak_power_w = 0;
   std::optional<double> idle_power_w, net_energy_j;
   // Whose energy: "machine" (the whole component) or "process" (the share attributed to the
-  // measured process tree; see run/attribution.h).
+  // measured process tree; see energy/attribution.h), with the machine's figure beside it.
   std::string attribution = "machine";
+  std::optional<double> machine_energy_j;
   std::optional<double> uncertainty_j;  // measurement uncertainty of a window, when known
 };
 
@@ -106,6 +107,13 @@ class Session {
   bool measure_idle(double seconds, const std::function<bool()>& stop_requested = {});
   // Share of the machine's CPU time that was busy during the last idle baseline (0..1).
   std::optional<double> idle_cpu_busy() const;
+  bool has_idle_baseline() const;  // measure_idle() completed at least once
+  // Facts the process attribution needs: logical CPUs, installed RAM, the CPU estimate's TDP.
+  struct Facts {
+    int logical_cpus = 1;
+    std::optional<double> ram_total_bytes, cpu_tdp_w;
+  };
+  Facts facts() const;
   void start();             // starts the sampler thread
   Summary stop();           // stops it and summarises; start() may be called again
   void mark_interrupted();  // the next Summary says interrupted = true

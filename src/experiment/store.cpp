@@ -122,7 +122,30 @@ CREATE TABLE idle_baselines (
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// Version 2: phases (run_phases) and process attribution of component energy.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE run_energy ADD COLUMN attribution TEXT NOT NULL DEFAULT 'machine'
+  CHECK (attribution IN ('machine', 'process'));
+ALTER TABLE run_energy ADD COLUMN machine_energy_j REAL;
+CREATE TABLE run_phases (
+  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  occurrence    INTEGER NOT NULL,
+  t_begin_s     REAL NOT NULL,
+  duration_s    REAL NOT NULL,
+  energy_j      REAL NOT NULL,
+  net_energy_j  REAL,
+  gpu_energy_j  REAL,
+  cpu_energy_j  REAL,
+  ram_energy_j  REAL,
+  wall_energy_j REAL,
+  uncertainty_j REAL NOT NULL,
+  components    TEXT NOT NULL,
+  PRIMARY KEY (run_id, name, occurrence)
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 nlohmann::json parse_json(const std::string& text) {
@@ -335,13 +358,38 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
   {
     sql::Stmt s(db_,
                 "SELECT e.run_id, e.component, e.device, e.source, e.model, e.energy_j, "
-                "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j FROM run_energy "
-                "e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? ORDER BY e.rowid");
+                "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j, e.attribution, "
+                "e.machine_energy_j FROM run_energy e JOIN runs r ON r.id = e.run_id WHERE "
+                "r.experiment_id = ? ORDER BY e.rowid");
     s.bind(1, experiment_id);
     while (s.step())
       out[by_id.at(s.i64(0))].energy.push_back({s.text(1), s.text(2), s.text(3), s.text(4),
                                                 s.f64(5), s.opt_f64(6), s.opt_f64(7), s.opt_f64(8),
-                                                s.opt_f64(9)});
+                                                s.opt_f64(9), s.text(10), s.opt_f64(11)});
+  }
+  {
+    sql::Stmt s(db_,
+                "SELECT p.run_id, p.name, p.occurrence, p.t_begin_s, p.duration_s, p.energy_j, "
+                "p.net_energy_j, p.gpu_energy_j, p.cpu_energy_j, p.ram_energy_j, "
+                "p.wall_energy_j, p.uncertainty_j, p.components FROM run_phases p JOIN runs r "
+                "ON r.id = p.run_id WHERE r.experiment_id = ? ORDER BY p.run_id, p.t_begin_s");
+    s.bind(1, experiment_id);
+    while (s.step()) {
+      PhaseRecord p;
+      p.name = s.text(1);
+      p.occurrence = static_cast<int>(s.i64(2));
+      p.t_begin_s = s.f64(3);
+      p.duration_s = s.f64(4);
+      p.energy_j = s.f64(5);
+      p.net_energy_j = s.opt_f64(6);
+      p.gpu_energy_j = s.opt_f64(7);
+      p.cpu_energy_j = s.opt_f64(8);
+      p.ram_energy_j = s.opt_f64(9);
+      p.wall_energy_j = s.opt_f64(10);
+      p.uncertainty_j = s.f64(11);
+      p.components = parse_json(s.text(12));
+      out[by_id.at(s.i64(0))].phases.push_back(std::move(p));
+    }
   }
   return out;
 }
@@ -418,7 +466,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
         throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})", path(),
                                     r.run_index, r.experiment_id, q.text(1)));
       auto old = q.i64(0);
-      for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples"}) {
+      for (const char* table :
+           {"run_factors", "run_metrics", "run_energy", "power_samples", "run_phases"}) {
         sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
         d.bind(1, old).run();
       }
@@ -475,8 +524,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
   {
     sql::Stmt e(db_,
                 "INSERT INTO run_energy (run_id, component, device, source, model, energy_j, "
-                "avg_power_w, peak_power_w, idle_power_w, net_energy_j) VALUES "
-                "(?,?,?,?,?,?,?,?,?,?)");
+                "avg_power_w, peak_power_w, idle_power_w, net_energy_j, attribution, "
+                "machine_energy_j) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& c : r.energy)
       e.bind(1, id)
           .bind(2, c.component)
@@ -488,7 +537,35 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
           .bind(8, c.peak_power_w)
           .bind(9, c.idle_power_w)
           .bind(10, c.net_energy_j)
+          .bind(11, c.attribution == "process" ? "process" : "machine")
+          .bind(12, c.machine_energy_j)
           .run();
+  }
+  {
+    sql::Stmt p(db_,
+                "INSERT INTO run_phases (run_id, name, occurrence, t_begin_s, duration_s, "
+                "energy_j, net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, "
+                "wall_energy_j, uncertainty_j, components) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto finite = [](const std::optional<double>& v) {
+      return v && std::isfinite(*v) ? v : std::nullopt;
+    };
+    for (const auto& x : r.phases) {
+      if (!std::isfinite(x.energy_j) || !std::isfinite(x.duration_s)) continue;
+      p.bind(1, id)
+          .bind(2, x.name)
+          .bind(3, x.occurrence)
+          .bind(4, x.t_begin_s)
+          .bind(5, x.duration_s)
+          .bind(6, x.energy_j)
+          .bind(7, finite(x.net_energy_j))
+          .bind(8, finite(x.gpu_energy_j))
+          .bind(9, finite(x.cpu_energy_j))
+          .bind(10, finite(x.ram_energy_j))
+          .bind(11, finite(x.wall_energy_j))
+          .bind(12, std::isfinite(x.uncertainty_j) ? x.uncertainty_j : 0.0)
+          .bind(13, x.components.dump())
+          .run();
+    }
   }
   if (!samples.empty()) {
     sql::Stmt p(db_,

@@ -24,7 +24,7 @@
 
 namespace gt::experiment {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct ExperimentRecord {
   std::int64_t id = 0;
@@ -57,6 +57,19 @@ struct EnergyRecord {
   std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)"
   double energy_j = 0;
   std::optional<double> avg_power_w, peak_power_w, idle_power_w, net_energy_j;
+  std::string attribution = "machine";     // machine | process (the run's process tree)
+  std::optional<double> machine_energy_j;  // the whole machine's figure, when process
+};
+
+// One occurrence of a phase the workload marked (experiment/marks.h): energy between its
+// begin and end marks, per component as JSON (energy::component_json objects).
+struct PhaseRecord {
+  std::string name;
+  int occurrence = 1;  // 1-based per name
+  double t_begin_s = 0, duration_s = 0, energy_j = 0;
+  std::optional<double> net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, wall_energy_j;
+  double uncertainty_j = 0;
+  nlohmann::json components = nlohmann::json::array();
 };
 
 struct RunRecord {
@@ -82,6 +95,7 @@ struct RunRecord {
   std::optional<double> co2e_g, intensity_g_per_kwh, pue;
   std::map<std::string, double> metrics;  // test_accuracy, final_loss, anything else
   std::vector<EnergyRecord> energy;       // one per metered component
+  std::vector<PhaseRecord> phases;        // in the order they ended
 
   std::optional<std::string> factor(std::string_view name) const;
   std::optional<double> component_energy_j(std::string_view component) const;  // sum

@@ -45,6 +45,10 @@ class CliTest : public ::testing::Test {
   }
   ~CliTest() override { std::filesystem::remove_all(dir_); }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  void write(const std::string& p, const std::string& text) const {
+    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+    std::ofstream(p) << text;
+  }
 
   // Runs greentrain with `args`; `after_start` (if set) gets the pid while it runs.
   Result run(const std::vector<std::string>& args,
@@ -144,13 +148,14 @@ void signal_test(CliTest* t, int sig, const std::string& json) {
   // start-up on a loaded machine), then becomes `sleep`; only then is the signal sent.
   const std::string marker = json + ".started";
   std::filesystem::remove(marker);
-  Result r = t->run({"measure", "--json", json, "--", "sh", "-c", "touch '" + marker + "'; exec sleep 30"},
-                    [sig, marker](pid_t pid) {
-                      for (int i = 0; i < 400 && !std::filesystem::exists(marker); ++i)
-                        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-                      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-                      kill(pid, sig);
-                    });
+  Result r =
+      t->run({"measure", "--json", json, "--", "sh", "-c", "touch '" + marker + "'; exec sleep 30"},
+             [sig, marker](pid_t pid) {
+               for (int i = 0; i < 400 && !std::filesystem::exists(marker); ++i)
+                 std::this_thread::sleep_for(std::chrono::milliseconds(25));
+               std::this_thread::sleep_for(std::chrono::milliseconds(200));
+               kill(pid, sig);
+             });
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(took, 20.0);                  // the child (sleep 30) was stopped, not waited for
   EXPECT_EQ(r.code, 128 + sig) << r.err;  // sleep died of the forwarded signal
@@ -167,11 +172,22 @@ TEST_F(CliTest, SigtermIsForwardedAndSummaryWritten) {
 TEST_F(CliTest, SigintIsForwardedAndSummaryWritten) { signal_test(this, SIGINT, path("int.json")); }
 
 TEST_F(CliTest, IdleBaselineReportsNet) {
-  Result r = run({"measure", "--idle", "300ms", "--json", path("i.json"), "--", "sleep", "0.2"});
+  // A quiet machine (a /proc/stat that does not move), whole-machine attribution: every
+  // component has its idle power and the run has a net energy.
+  write(path("proc/stat"), "cpu 100 0 100 800 0 0 0 0\n");
+  write(path("proc/meminfo"), "MemTotal:       8388608 kB\n");
+  setenv("GREENTRAIN_PROC_ROOT", path("proc").c_str(), 1);
+  Result r = run({"measure", "--idle", "300ms", "--attribution", "machine", "--json",
+                  path("i.json"), "--", "sleep", "0.2"});
+  unsetenv("GREENTRAIN_PROC_ROOT");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(slurp(path("i.json")));
   EXPECT_TRUE(j["net_energy_j"].is_number());
-  for (const auto& c : j["components"]) EXPECT_TRUE(c["idle_power_w"].is_number());
+  EXPECT_EQ(j["idle"]["busy"], false);
+  for (const auto& c : j["components"]) {
+    EXPECT_TRUE(c["idle_power_w"].is_number());
+    EXPECT_EQ(c["attribution"], "machine");
+  }
 }
 
 TEST_F(CliTest, DevicesExplainsMissingMeters) {
