@@ -52,18 +52,40 @@ struct ServeOptions {
   bool serve = false;
 };
 
+// One window boundary: the meters as read, and the same reading dated at the client's instant.
+struct Boundary {
+  energy::Snapshot read, dated;
+};
+
+// True when every GPU's energy in `w` was interpolated at the boundaries' instants.
+bool gpu_interpolated(const energy::WindowEnergy& w) {
+  for (const auto& c : w.components)
+    if (c.component == "gpu" && c.model.find("edge-interpolated") == std::string::npos)
+      return false;
+  return true;
+}
+
 // A window's reply: the session's energy between two snapshots (GPU counter boundaries interpolated
 // between its update edges), with the window's name, end time and CO2e.
-nlohmann::json window_json(const std::string& name, energy::Session& session,
-                           const energy::Snapshot& a, const energy::Snapshot& b,
-                           const carbon::Intensity& intensity, double pue,
-                           const nlohmann::json& notes) {
-  const energy::WindowEnergy w = session.window(a, b);
+nlohmann::json window_json(const std::string& name, energy::Session& session, const Boundary& a,
+                           const Boundary& b, const carbon::Intensity& intensity, double pue,
+                           nlohmann::json notes) {
+  energy::WindowEnergy w = session.window(a.dated, b.dated);
+  double t_s = b.dated.t_s;
+  if (!gpu_interpolated(w)) {
+    // Plain counter reads hold at the instants the meters were read, not the client's: date
+    // the window there so its energy and duration agree.
+    w = session.window(a.read, b.read);
+    t_s = b.read.t_s;
+    notes.push_back(
+        "GPU counter boundaries not interpolated: the window is dated when the meter read the "
+        "requests");
+  }
   nlohmann::json j = w.to_json();
   j["name"] = name;
-  j["t_s"] = b.t_s;
+  j["t_s"] = t_s;
   j["co2e_g"] = carbon::co2e_g(w.energy_j, intensity, pue);
-  j["notes"] = notes;
+  j["notes"] = std::move(notes);
   return j;
 }
 
@@ -196,7 +218,7 @@ int run_serve(const ServeOptions& o) {
 
   static const std::regex request(
       R"((begin|end) ([A-Za-z][A-Za-z0-9_]{0,63})(?: ([0-9]{1,12}(?:\.[0-9]{1,12})?))?)");
-  std::map<std::string, energy::Snapshot> open;
+  std::map<std::string, Boundary> open;
   ReplyQueue replies;
   RequestReader requests;
   std::optional<energy::Snapshot> instant;  // shared by requests that arrived before it
@@ -225,12 +247,12 @@ int run_serve(const ServeOptions& o) {
       instant = session.snapshot();
       requests.drain();
     }
-    energy::Snapshot now = *instant;
+    Boundary now{*instant, *instant};
     if (m[3].matched) {  // the client's instant: the boundary is dated there
       const double t = std::stod(m[3]);
-      const double start = now.steady_s - now.t_s;
-      if (t < start || t > now.steady_s) {
-        replies.push([name, t, start, end = now.steady_s] {
+      const double start = now.read.steady_s - now.read.t_s;
+      if (t < start || t > now.read.steady_s) {
+        replies.push([name, t, start, end = now.read.steady_s] {
           return fmt::format(
               "error window {}: time {:.6f} is not between the meter's start {:.6f} and now "
               "{:.6f} (CLOCK_MONOTONIC seconds)",
@@ -238,11 +260,11 @@ int run_serve(const ServeOptions& o) {
         });
         continue;
       }
-      now.t_s -= now.steady_s - t;
-      now.steady_s = t;
+      now.dated.t_s -= now.read.steady_s - t;
+      now.dated.steady_s = t;
     }
     if (begin) {
-      replies.push([name, t = now.t_s] {
+      replies.push([name, t = now.dated.t_s] {
         return "ok " + nlohmann::json{{"name", name}, {"t_s", t}}.dump();
       });
       open[name] = std::move(now);

@@ -24,6 +24,10 @@ def no_gpu(monkeypatch, tmp_path, binary):
     monkeypatch.setenv("GREENTRAIN_POWERCAP_ROOT", str(tmp_path / "no-powercap"))
     monkeypatch.delenv("GREENTRAIN_MARK_FD", raising=False)
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    # Children that run elsewhere (an experiment's workload) import this same package.
+    import greentrain
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(greentrain.__file__)))
+    monkeypatch.setenv("PYTHONPATH", package_root)
     return tmp_path
 
 

@@ -25,7 +25,8 @@ def test_cpu_loop_window_matches_measure(no_gpu, binary, tmp_path):
     script = tmp_path / "work.py"
     script.write_text(LOOP + "work(1.5)\n")
     out = tmp_path / "m.json"
-    opts = ["--gpus", "none", "--cpu-tdp", "40", "--ram-watts", "6", "--interval-ms", "50"]
+    opts = ["--gpus", "none", "--cpu-tdp", "40", "--ram-watts", "6", "--interval-ms", "50",
+            "--attribution", "machine"]
     done = subprocess.run([binary, "measure", *opts, "--json", str(out), "--",
                            sys.executable, str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

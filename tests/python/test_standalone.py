@@ -50,7 +50,8 @@ def test_overlapping_and_nested_windows(fake_gpu):
     assert meter.open_windows == []
     gpu = [e.components["gpu:0"] for e in epochs]
     for e in epochs:
-        assert e.components["gpu:0"] == pytest.approx(fake_gpu * e.duration_s, rel=0.02)
+        assert e.components["gpu:0"] == pytest.approx(fake_gpu * e.duration_s, rel=0.02), \
+            (e.details[0]["model"], e.details[0].get("uncertainty_j"), e.duration_s)
     # The epochs tile the outer window: an end and the begin written right after it share
     # one instant when the second arrives while the first is being read, else they are
     # microseconds apart.
