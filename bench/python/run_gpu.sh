@@ -6,7 +6,8 @@
 #   overhead.json              bench/python/window_overhead.py (wall time of a window pair)
 #   crosscheck.json            bench/python/nvml_crosscheck.py (window vs pynvml counter)
 #   measure.json               the same script under `greentrain measure` (windows = phases)
-#   pytorch.db, plan.txt, pytorch.md, pytorch.html, runs.csv   examples/pytorch.toml end to end
+#   pytorch.db, plan.txt, pytorch.md, pytorch.html, runs.csv, run_phases.csv (one row per
+#   phase occurrence: each epoch)   examples/pytorch.toml end to end
 # With TARBALL set, OUT is packed into that file after every step (a machine that returns
 # only a few files, or a time limit that cuts the last step, still gets everything done).
 set -u
@@ -35,8 +36,16 @@ timeout 60 greentrain measure --json "$OUT/measure.json" -- python3 examples/pyt
 save
 timeout 150 greentrain experiment run examples/pytorch.toml --db "$OUT/pytorch.db" \
   > "$OUT/plan.txt" 2>&1
+save
 greentrain report --db "$OUT/pytorch.db" --md "$OUT/pytorch.md" --html "$OUT/pytorch.html" \
+  --metric epoch_energy_j --metric epoch_duration_s --metric energy_j --metric test_accuracy \
   >> "$OUT/plan.txt" 2>&1
+python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cols = [r[1] for r in db.execute("pragma table_info(run_phases)")]
+print(",".join(cols[:9]))
+for row in db.execute("select * from run_phases order by 1, 2, 3"):
+    print(",".join(str(v) for v in row[:9]))' "$OUT/pytorch.db" > "$OUT/run_phases.csv" 2>&1
 greentrain export --db "$OUT/pytorch.db" --csv "$OUT/runs.csv" >> "$OUT/plan.txt" 2>&1
 save
 echo done
