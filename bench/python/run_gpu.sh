@@ -1,7 +1,7 @@
 #!/bin/bash
 # The Python package's GPU measurements in one go (about 2.5 minutes on an H200), from a folder
 # holding greentrain, python/, examples/ and bench/python/ (DIR, default: this script's
-# folder's grandparent). Results go to OUT (default: ./python-gpu-results):
+# folder's grandparent; DIR/data may hold Fashion-MNIST). Results go to OUT (default: ./python-gpu-results):
 #   amp_bf16.json/.txt         examples/pytorch_amp.py standalone, one window per epoch
 #   overhead.json              bench/python/window_overhead.py (wall time of a window pair)
 #   crosscheck.json            bench/python/nvml_crosscheck.py (window vs pynvml counter)
@@ -15,8 +15,10 @@ DIR=${DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 OUT=${OUT:-$PWD/python-gpu-results}
 mkdir -p "$OUT"
 export PATH="$DIR:$PATH" GREENTRAIN_BIN="$DIR/greentrain" PYTHONPATH="$DIR/python"
+# Fashion-MNIST: DIR/data when it holds the files (a machine without the dataset installed).
+if [ -e "$DIR/data/train-images-idx3-ubyte.gz" ]; then export GREENTRAIN_DATA="$DIR/data"; fi
 cd "$DIR"
-save() { if [ -n "${TARBALL:-}" ]; then tar czf "$TARBALL" -C "$OUT" .; fi; }
+save() { if [ -n "${TARBALL:-}" ]; then tar czf "$TARBALL" --exclude="$(basename "$TARBALL")" -C "$OUT" .; fi; }
 {
   date -u +%FT%TZ
   nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader
@@ -38,7 +40,6 @@ timeout 150 greentrain experiment run examples/pytorch.toml --db "$OUT/pytorch.d
   > "$OUT/plan.txt" 2>&1
 save
 greentrain report --db "$OUT/pytorch.db" --md "$OUT/pytorch.md" --html "$OUT/pytorch.html" \
-  --metric epoch_energy_j --metric epoch_duration_s --metric energy_j --metric test_accuracy \
   >> "$OUT/plan.txt" 2>&1
 python3 -c 'import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])

@@ -49,7 +49,7 @@ name = "metered"
 kind = "command"
 command = "{python} {script}"
 [factors]
-lr = [1]
+lr = [1, 2]
 [design]
 repeats = 2
 warmup_runs = 0
@@ -65,7 +65,7 @@ def test_experiment_database_has_the_phases(fake_gpu, binary, tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     rows = greentrain.runs(db, as_pandas=False)
-    assert len(rows) == 2
+    assert len(rows) == 4
     for row in rows:
         assert row["status"] == "ok", done.stdout + done.stderr
         assert row["test_accuracy"] == 0.875
@@ -78,3 +78,9 @@ def test_experiment_database_has_the_phases(fake_gpu, binary, tmp_path):
                               capture_output=True, text=True, check=True).stdout
     header = exported.splitlines()[0].split(",")
     assert {"epoch_energy_j", "epoch_duration_s", "setup_energy_j"} <= set(header)
+    # The report analyses the phases' energy beside the whole runs'.
+    md = tmp_path / "report.md"
+    done = subprocess.run([binary, "report", "--db", str(db), "--md", str(md)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Versus the benchmark: epoch_energy_j" in md.read_text()
