@@ -137,10 +137,10 @@ class ReplyQueue {
   std::thread thread_;
 };
 
-// Reads request lines from stdin. A request that was already waiting when the meters were read
-// uses that reading: it arrived no later, and reading them again would only move it later. So
-// `end epoch` written just before `begin epoch` closes one window and opens the next at the same
-// instant, with no gap between them (a request that carries its own time T is dated there).
+// Reads request lines from stdin. Requests that came in before or while the meters were read
+// share that reading (reading again would only be later), unless a request's own time T is
+// later than the reading. So `end epoch` written just before `begin epoch` closes one window and
+// opens the next with one reading, dated at each call's T.
 class RequestReader {
  public:
   // The next line (without its newline); false at end of input. `waited` says whether the line was
@@ -243,13 +243,17 @@ int run_serve(const ServeOptions& o) {
       });
       continue;
     }
-    if (!instant) {
+    const std::optional<double> client_t =
+        m[3].matched ? std::optional<double>(std::stod(m[3])) : std::nullopt;
+    // A reading taken before the client's instant cannot date it (the request may have come
+    // in while the meters were being read): read them again.
+    if (!instant || (client_t && *client_t > instant->steady_s)) {
       instant = session.snapshot();
       requests.drain();
     }
     Boundary now{*instant, *instant};
-    if (m[3].matched) {  // the client's instant: the boundary is dated there
-      const double t = std::stod(m[3]);
+    if (client_t) {  // the client's instant: the boundary is dated there
+      const double t = *client_t;
       const double start = now.read.steady_s - now.read.t_s;
       if (t < start || t > now.read.steady_s) {
         replies.push([name, t, start, end = now.read.steady_s] {
