@@ -51,10 +51,11 @@ class Measurement:
     Attributes: name, duration_s, energy_j (GPU + CPU + RAM), co2e_g, components
     ({"gpu:0": J, "cpu": J, "ram": J}; several CPU packages are summed), sources
     ({"gpu:0": "measured: nvml-energy-counter", "cpu": "estimated: tdp-linear(...)"}),
-    details (the per-device list from the meter), notes, wall_energy_j, in_metered_run."""
+    details (the per-device list from the meter, with each figure's attribution), notes,
+    wall_energy_j, uncertainty_j (of the measured components, when known), in_metered_run."""
 
-    _FIELDS = ("duration_s", "energy_j", "co2e_g", "wall_energy_j", "components", "sources",
-               "details", "notes")
+    _FIELDS = ("duration_s", "energy_j", "co2e_g", "wall_energy_j", "uncertainty_j",
+               "components", "sources", "details", "notes")
 
     def __init__(self, name, pending=None, duration_s=None, in_metered_run=False):
         self.name = name
@@ -63,7 +64,8 @@ class Measurement:
         self._data = None
         if pending is None:
             self._data = {"duration_s": duration_s, "energy_j": None, "co2e_g": None,
-                          "wall_energy_j": None, "components": {}, "sources": {},
+                          "wall_energy_j": None, "uncertainty_j": None, "components": {},
+                          "sources": {},
                           "details": [], "notes": []}
 
     def _resolve(self):
@@ -79,6 +81,7 @@ class Measurement:
                 "energy_j": reply["energy_j"],
                 "co2e_g": reply.get("co2e_g"),
                 "wall_energy_j": reply.get("wall_energy_j"),
+                "uncertainty_j": reply.get("uncertainty_j"),
                 "components": components,
                 "sources": sources,
                 "details": reply.get("components", []),

@@ -28,6 +28,8 @@ def test_window_is_fake_counter_difference(fake_gpu):
         # window's duration, up to the time between the server's clock read and counter read.
         assert m.components["gpu:0"] == pytest.approx(fake_gpu * m.duration_s, rel=0.02)
         assert m.sources["gpu:0"].startswith("measured: nvml-energy-counter")
+        assert m.uncertainty_j is not None and 0 <= m.uncertainty_j < 0.05 * m.energy_j
+        assert {d["attribution"] for d in m.details} == {"machine"}
         assert m.gpu_energy_j() == m.components["gpu:0"]
         assert m.energy_j == pytest.approx(sum(m.components.values()), rel=1e-9)
         # World intensity 481 g/kWh, PUE 1.
