@@ -80,7 +80,7 @@ TEST_F(MeteredRunTest, PhaseEnergyIsTheCounterDifferenceAtTheMarks) {
       shell("M=$GREENTRAIN_MARK_FD; sleep 0.2;"
             "echo 'phase setup begin' >&$M; sleep 0.3; echo 'phase setup end' >&$M;"
             "echo 'phase train begin' >&$M; sleep 0.6; echo 'phase train end' >&$M;"
-            "echo 'metric loss=0.25' >&$M; echo 'greentrain-metric acc=0.9';"
+            "echo 'metric loss=0.25' >&$M; sleep 0.1; echo 'greentrain-metric acc=0.9';"
             "echo 'greentrain-phase tail begin'; sleep 0.1; echo 'greentrain-phase tail end'"),
       {});
   ASSERT_EQ(r.exit_code, 0) << read_file(dir / "err.txt");
