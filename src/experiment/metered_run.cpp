@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -42,57 +43,79 @@ class Fd {
   int fd_;
 };
 
-// Reads lines from a pipe on its own thread until stop() and the pipe is drained; each complete
-// line goes to on_line at once. With `copy_to` >= 0 every byte is also written there (tee).
+// Reads lines from a pipe on its own thread until stop(); each complete line goes to on_line at
+// once. stop() wakes the thread, which first drains what is already in the pipe. With
+// `copy_to` >= 0 every byte is also written there (tee).
 class LineReader {
  public:
   LineReader(int fd, int copy_to, std::function<void(const std::string&)> on_line)
       : fd_(fd), copy_to_(copy_to), on_line_(std::move(on_line)) {
+    if (pipe2(wake_, O_CLOEXEC) != 0) throw Error("cannot create a pipe");
     thread_ = std::thread([this] { loop(); });
   }
-  ~LineReader() { stop(); }
+  ~LineReader() {
+    stop();
+    close(wake_[0]);
+    close(wake_[1]);
+  }
   void stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    const char c = 1;
+    (void)!write(wake_[1], &c, 1);
+    thread_.join();
   }
 
  private:
+  // Reads once; false at end of file or error.
+  bool read_some(std::string& pending) {
+    char buf[4096];
+    ssize_t n;
+    do {
+      n = read(fd_, buf, sizeof buf);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return false;
+    if (copy_to_ >= 0) {
+      ssize_t off = 0;
+      while (off < n) {
+        const ssize_t w = write(copy_to_, buf + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += w;
+      }
+    }
+    pending.append(buf, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      on_line_(pending.substr(0, nl));
+      pending.erase(0, nl + 1);
+    }
+    if (pending.size() > 65536) pending.clear();  // not line-oriented: no marks in it
+    return true;
+  }
   void loop() {
     std::string pending;
-    char buf[4096];
     while (true) {
-      pollfd p{fd_, POLLIN, 0};
-      const int r = ::poll(&p, 1, 20);
-      if (r < 0 && errno == EINTR) continue;
-      if (r == 0) {
-        if (stopping_) break;
+      pollfd p[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+      if (::poll(p, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (!read_some(pending)) break;  // every writer closed it
         continue;
       }
-      const ssize_t n = read(fd_, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // every writer closed it
-      if (copy_to_ >= 0) {
-        ssize_t off = 0;
-        while (off < n) {
-          const ssize_t w = write(copy_to_, buf + off, static_cast<size_t>(n - off));
-          if (w < 0 && errno == EINTR) continue;
-          if (w <= 0) break;
-          off += w;
+      if (p[1].revents) {  // stop: drain what is there without blocking
+        pollfd d{fd_, POLLIN, 0};
+        while (::poll(&d, 1, 0) > 0 && (d.revents & POLLIN) && read_some(pending)) {
         }
+        break;
       }
-      pending.append(buf, static_cast<size_t>(n));
-      size_t nl;
-      while ((nl = pending.find('\n')) != std::string::npos) {
-        on_line_(pending.substr(0, nl));
-        pending.erase(0, nl + 1);
-      }
-      if (pending.size() > 65536) pending.clear();  // not line-oriented: no marks in it
     }
     if (!pending.empty()) on_line_(pending);
   }
   int fd_, copy_to_;
+  int wake_[2] = {-1, -1};
   std::function<void(const std::string&)> on_line_;
-  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 
@@ -285,17 +308,36 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
     spec.stdout_fd = out_pipe[1];
   }
 
-  session.start();
-  {
-    std::lock_guard lock(mu);
-    running = true;
-    record_now();
-  }
   LineReader marks(mark_read.get(), -1, [&](const std::string& l) { on_mark(l, false); });
   std::unique_ptr<LineReader> stdout_reader;
   if (s.options.scan_stdout)
     stdout_reader = std::make_unique<LineReader>(out_read.get(), out_copy.get(),
                                                  [&](const std::string& l) { on_mark(l, true); });
+
+  // The metered window: from the fork to the workload's own exit (hooks below).
+  size_t last = 0;
+  bool window_open = false;
+  auto open_window = [&] {
+    session.start();
+    window_open = true;
+    std::lock_guard lock(mu);
+    running = true;
+    record_now();
+  };
+  auto close_window = [&] {
+    if (!window_open) return;
+    marks.stop();  // the marks written before the exit are read first
+    if (stdout_reader) stdout_reader->stop();
+    {
+      std::lock_guard lock(mu);
+      group = 0;  // the tree is gone: its total comes from the reaped rusage
+      last = record_now();
+      running = false;
+      book.finish(records[last].snap.t_s);
+    }
+    out.summary = session.stop();
+    window_open = false;
+  };
 
   const bool live = s.options.live;
   double next_rss = 0, next_live = s.options.live_every_s;
@@ -310,7 +352,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
                       std::lock_guard lock(mu);
                       if (u.processes > 0) rss.emplace_back(elapsed, u.rss_bytes);
                     }
-                    if (live && elapsed >= next_live) {
+                    if (live && window_open && elapsed >= next_live) {
                       next_live = elapsed + s.options.live_every_s;
                       const auto snap = session.snapshot();
                       fmt::print(stderr, "\rgreentrain: {:.0f} s  {:.1f} kJ  {:.0f} W mean\033[K",
@@ -319,35 +361,26 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
                       std::fflush(stderr);
                     }
                     return poll ? poll(g, elapsed) : 0;
-                  }));
+                  }),
+                  ChildHooks{open_window, close_window});
   } catch (...) {
     if (out_pipe[1] >= 0) close(out_pipe[1]);
     mark_write.reset();
     marks.stop();
     if (stdout_reader) stdout_reader->stop();
-    session.stop();
+    if (window_open) session.stop();
     throw;
   }
   if (live && child.duration_s >= s.options.live_every_s) fmt::print(stderr, "\r\033[K");
   if (out_pipe[1] >= 0) close(out_pipe[1]);
   mark_write.reset();
-  marks.stop();
-  if (stdout_reader) stdout_reader->stop();
-  size_t last;
-  {
-    std::lock_guard lock(mu);
-    group = 0;  // the tree is gone: its total comes from the reaped rusage
-    last = record_now();
-    running = false;
-    book.finish(records[last].snap.t_s);
-  }
+  close_window();  // when the hooks could not run (never started)
   out.child = child;
   out.interrupted = child.stopped || child.signal_sent != 0;
   if (child.exit_code && *child.exit_code < 0)
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGKILL})
       if (-*child.exit_code == sig) out.interrupted = true;
-  if (out.interrupted) session.mark_interrupted();
-  out.summary = session.stop();
+  if (out.interrupted) out.summary.interrupted = true;
   out.exit_code = !child.started         ? 127
                   : !child.exit_code     ? 1
                   : *child.exit_code < 0 ? 128 - *child.exit_code

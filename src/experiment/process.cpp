@@ -97,6 +97,7 @@ extern "C" void on_parent_death(int) {
       execv("/bin/rm", g_sup_rm_argv);
       _exit(127);
     }
+    if (rm > 0) setpgid(rm, rm);  // from this side too, before the kill below can reach it
   }
   kill(-g_sup_group, SIGKILL);  // the workload, its descendants and the supervisor itself
   _exit(128 + SIGKILL);
@@ -136,7 +137,7 @@ ChildResult run_child(const ChildSpec& spec, const std::function<bool()>& stop_r
                    }));
 }
 
-ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll) {
+ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildHooks& hooks) {
   if (spec.argv.empty()) throw gt::Error("run_child: empty command");
   // Everything the children need is prepared before fork(): after it, only async-signal-safe
   // calls (greentrain has other threads: the samplers).
@@ -173,8 +174,13 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll) {
   const bool terminal = spec.take_terminal && isatty(0) && tcgetpgrp(0) == getpgrp();
   // A pipe that closes when the workload has been exec'ed (or failed to be): tells us
   // whether the program could be started.
-  int exec_pipe[2];
+  int exec_pipe[2], pid_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw gt::Error("pipe failed");
+  if (pipe2(pid_pipe, O_CLOEXEC) != 0) {
+    close(exec_pipe[0]);
+    close(exec_pipe[1]);
+    throw gt::Error("pipe failed");
+  }
 
   const pid_t parent = getpid();
   const auto t0 = std::chrono::steady_clock::now();
@@ -221,6 +227,8 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll) {
       _exit(127);
     }
     close(exec_pipe[1]);
+    (void)!write(pid_pipe[1], &work, sizeof work);  // the parent watches the workload itself
+    close(pid_pipe[1]);
     for (int sig : kStopSignals) sigaction(sig, &ign, nullptr);
     sigaction(SIGUSR2, &death, nullptr);
     sigprocmask(SIG_SETMASK, &old, nullptr);
@@ -241,7 +249,12 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll) {
     _exit(128 + sig);
   }
   setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
+  if (hooks.spawned) hooks.spawned();
   close(exec_pipe[1]);
+  close(pid_pipe[1]);
+  pid_t work = 0;
+  if (read(pid_pipe[0], &work, sizeof work) != static_cast<ssize_t>(sizeof work)) work = 0;
+  close(pid_pipe[0]);
   if (spec.stdout_fd < 0 && out_fd >= 0) close(out_fd);
   if (err_fd >= 0) close(err_fd);
   if (null_fd >= 0) close(null_fd);
@@ -260,6 +273,15 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll) {
   // A pidfd becomes readable the moment the supervisor exits, so the wait below wakes at once
   // instead of at the next 10 ms tick (where the kernel has no pidfd, it sleeps 10 ms).
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  // The workload's own pidfd (not our child, but pidfds work for any process): readable when
+  // the workload exits, which is when the metered window ends.
+  int work_fd = work > 0 ? static_cast<int>(syscall(SYS_pidfd_open, work, 0)) : -1;
+  bool exited_told = false;
+  auto tell_exited = [&] {
+    if (!exited_told && hooks.exited) hooks.exited();
+    exited_told = true;
+  };
+  if (work > 0 && work_fd < 0) tell_exited();  // it has already exited
   int status = 0;
   rusage usage{};
   int last_requested = 0;
@@ -285,13 +307,20 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll) {
         now - *term_sent > std::chrono::duration<double>(spec.kill_after_s))
       kill(-pid, SIGKILL);
     if (pidfd >= 0) {
-      pollfd p{pidfd, POLLIN, 0};
-      ::poll(&p, 1, 10);
+      pollfd p[2] = {{pidfd, POLLIN, 0}, {work_fd, POLLIN, 0}};
+      ::poll(p, work_fd >= 0 ? 2 : 1, 10);
+      if (work_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        close(work_fd);
+        work_fd = -1;
+        tell_exited();
+      }
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
   if (pidfd >= 0) close(pidfd);
+  if (work_fd >= 0) close(work_fd);
+  tell_exited();
   kill(-pid, SIGKILL);  // leftovers of the group (a shell's children, daemons)
   if (terminal) {
     struct sigaction ign {

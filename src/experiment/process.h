@@ -47,9 +47,16 @@ struct ChildResult {
   bool started = false;  // false: the program could not be executed (exit code 127)
 };
 
+// Moments a meter wants to know without delay: `spawned` right after the fork (before the
+// workload's exec), `exited` as soon as the workload itself has exited (before its leftovers
+// are killed and the supervisor reaped).
+struct ChildHooks {
+  std::function<void()> spawned, exited;
+};
+
 // stop_requested: polled; true sends SIGTERM to the group (then SIGKILL after kill_after_s).
 ChildResult run_child(const ChildSpec& spec, const std::function<bool()>& stop_requested);
-ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll);
+ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildHooks& hooks = {});
 
 // A fresh temporary folder /tmp/greentrain-run-<pid>-XXXXXX; first removes such folders left
 // by greentrain processes that no longer exist.

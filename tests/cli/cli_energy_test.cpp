@@ -245,4 +245,125 @@ TEST_F(CliTest, HelpWorksForEveryVerb) {
   EXPECT_NE(run({"measure", "--help"}).out.find("--interval-ms"), std::string::npos);
 }
 
+// ---- metered runs: marks, phases, process groups, interrupts ----
+
+bool wait_for(const std::function<bool()>& ok, double seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (ok()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ok();
+}
+
+TEST_F(CliTest, MarkOutsideAMeteredRunExits2) {
+  unsetenv("GREENTRAIN_MARK_FD");
+  for (const auto& args : std::vector<std::vector<std::string>>{{"mark", "train", "begin"},
+                                                                {"mark", "--metric", "loss=0.5"}}) {
+    Result r = run(args);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("not inside a metered run"), std::string::npos) << r.err;
+  }
+  Result bad = run({"mark", "train", "start"});
+  EXPECT_EQ(bad.code, 2);
+}
+
+TEST_F(CliTest, MeasureRecordsPhasesMarkedByAShellScript) {
+  const std::string g = std::getenv("GREENTRAIN_BINARY");
+  const std::string script = g + " mark setup begin; sleep 0.2; " + g + " mark setup end; " + g +
+                             " mark train begin; sleep 0.4; " + g + " mark train end; " + g +
+                             " mark --metric loss=0.125; echo greentrain-metric acc=0.875";
+  Result r = run({"measure", "--json", path("p.json"), "--", "sh", "-c", script});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(slurp(path("p.json")));
+  ASSERT_EQ(j["phases"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["phases"][1]["name"], "train");
+  // Between the arrivals of two `greentrain mark` processes: the sleep plus one start-up.
+  EXPECT_GT(j["phases"][1]["duration_s"].get<double>(), 0.39);
+  EXPECT_LT(j["phases"][1]["duration_s"].get<double>(), 3.0);
+  EXPECT_TRUE(j["phase_metrics"]["train_energy_j"].is_number());
+  EXPECT_TRUE(j["phase_metrics"]["setup_duration_s"].is_number());
+  EXPECT_EQ(j["metrics"]["loss"], 0.125);
+  EXPECT_EQ(j["metrics"]["acc"], 0.875);  // stdout is not a terminal here: it is scanned
+  EXPECT_EQ(r.out, "greentrain-metric acc=0.875\n");
+  EXPECT_NE(r.err.find("phase"), std::string::npos);
+  for (const auto& c : j["components"]) EXPECT_TRUE(c.contains("attribution")) << c.dump();
+}
+
+TEST_F(CliTest, MeasurePrintsTheSessionNotes) {
+  // A GPU without an energy counter makes a note; printing the notes once read freed memory.
+  std::ofstream(path("nvml.txt")) << "gpus=1\ngpu0.power_w=100\ngpu0.energy=0\n";
+  setenv("GREENTRAIN_NVML_LIB", FAKE_NVML_PATH, 1);
+  setenv("GREENTRAIN_FAKE_NVML", path("nvml.txt").c_str(), 1);
+  Result r = run({"measure", "--", "true"});
+  setenv("GREENTRAIN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
+  unsetenv("GREENTRAIN_FAKE_NVML");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("greentrain: GPU 0: no NVML energy counter"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, TrainWithAnUnknownCountryFailsBeforeTrainingAndWritesNothing) {
+  Result r = run({"train", "--country", "XYZ", "--json", path("t.json"), "--data",
+                  "csv:/nonexistent.csv", "--epochs", "1"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--country XYZ"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("training"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(path("t.json")));
+  Result d = run({"train", "--json", path("nodir/t.json"), "--data", "csv:/nonexistent.csv"});
+  EXPECT_EQ(d.code, 2) << d.err;
+  EXPECT_NE(d.err.find("does not exist"), std::string::npos) << d.err;
+}
+
+TEST_F(CliTest, KillingMeasureKillsEverythingTheCommandStarted) {
+  const std::string pidfile = path("grandchild.pid");
+  pid_t grandchild = 0;
+  Result r = run({"measure", "--", "sh", "-c", "sleep 60 & echo $! > " + pidfile + "; wait"},
+                 [&](pid_t greentrain) {
+                   ASSERT_TRUE(wait_for([&] { return !slurp(pidfile).empty(); }, 10));
+                   grandchild = static_cast<pid_t>(std::stol(slurp(pidfile)));
+                   kill(greentrain, SIGKILL);
+                 });
+  EXPECT_EQ(r.code, 1000 + SIGKILL);  // greentrain itself was killed
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(wait_for([&] { return kill(grandchild, 0) != 0; }, 5))
+      << "sleep " << grandchild << " outlived greentrain";
+}
+
+TEST_F(CliTest, KillingAnExperimentLeavesNoRunFolder) {
+  const std::string tmp = path("tmp");
+  std::filesystem::create_directories(tmp);
+  std::ofstream(path("plan.toml")) << "name = \"kill\"\n[workload]\nkind = \"command\"\n"
+                                      "command = \"sleep 60\"\n[benchmark]\nx = 1\n[factors]\n"
+                                      "x = [1]\n[design]\nrepeats = 2\nidle_baseline_s = 0\n";
+  auto run_folders = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(tmp))
+      n += e.path().filename().string().rfind("greentrain-run-", 0) == 0;
+    return n;
+  };
+  setenv("TMPDIR", tmp.c_str(), 1);
+  Result r = run({"experiment", "run", path("plan.toml"), "--db", path("k.db")}, [&](pid_t g) {
+    ASSERT_TRUE(wait_for([&] { return run_folders() > 0; }, 20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the run is under way
+    kill(g, SIGKILL);
+  });
+  unsetenv("TMPDIR");
+  EXPECT_EQ(r.code, 1000 + SIGKILL) << r.err;
+  EXPECT_TRUE(wait_for([&] { return run_folders() == 0; }, 5)) << "a run folder was left";
+}
+
+TEST_F(CliTest, CtrlCDuringTheIdleBaselineStopsPromptly) {
+  auto t0 = std::chrono::steady_clock::now();
+  Result r = run({"measure", "--idle", "60s", "--", "true"}, [&](pid_t g) {
+    ASSERT_TRUE(wait_for(
+        [&] { return slurp(path("stderr")).find("idle baseline") != std::string::npos; }, 20));
+    kill(g, SIGINT);
+  });
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(took, 20.0);
+  EXPECT_EQ(r.code, 128 + SIGINT) << r.err;
+  EXPECT_NE(r.err.find("interrupted during the idle baseline"), std::string::npos) << r.err;
+}
+
 }  // namespace
