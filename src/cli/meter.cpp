@@ -39,6 +39,7 @@
 #include "cli/meter_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "energy/attribution.h"
 #include "energy/session.h"
 
 namespace gt::cli {
@@ -72,7 +73,20 @@ nlohmann::json window_json(const std::string& name, energy::Session& session, co
                            nlohmann::json notes) {
   energy::WindowEnergy w = session.window(a.dated, b.dated);
   double t_s = b.dated.t_s;
-  if (!gpu_interpolated(w)) {
+  const double read_s = b.read.t_s - a.read.t_s;
+  if (gpu_interpolated(w) && read_s > 0 && w.duration_s >= 0) {
+    // The other meters' energy is what they gave between the two reads: at their mean power
+    // over that interval, it becomes the energy of the client's window.
+    const double k = w.duration_s / read_s;
+    for (auto& c : w.components) {
+      if (c.component == "gpu") continue;
+      c.energy_j *= k;
+      if (c.net_energy_j) *c.net_energy_j *= k;
+      if (c.machine_energy_j) *c.machine_energy_j *= k;
+      c.avg_power_w = c.peak_power_w = w.duration_s > 0 ? c.energy_j / w.duration_s : 0;
+    }
+    energy::recompute_totals(w.components, w.energy_j, w.net_energy_j, w.wall_energy_j);
+  } else if (!gpu_interpolated(w)) {
     // Plain counter reads hold at the instants the meters were read, not the client's: date
     // the window there so its energy and duration agree.
     w = session.window(a.read, b.read);
