@@ -1,4 +1,4 @@
-// `greentrain analyze`: statistics over a runs table (issue 5). Reads the runs-table CSV
+// `greentrain analyze`: statistics over a runs table. Reads the runs-table CSV
 // (--input, with --factors naming the factor columns and --baseline the reference) or an
 // experiment of the results database (--db, factors and benchmark from its plan; --baseline
 // overrides the benchmark), runs gt::stats::analyze and prints a table, Markdown or JSON.
@@ -12,6 +12,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "experiment/store.h"
 #include "stats/analysis.h"
 
@@ -43,7 +44,7 @@ int run_analyze(const AnalyzeArgs& a) {
   stats::AnalysisOptions opt;
   if (!a.db.empty()) {
     // Factors and benchmark come from the plan stored with the experiment; the runs travel
-    // through the same CSV (contract 4) that `export` writes, so both paths share one reader.
+    // through the same runs-table CSV that `export` writes, so both paths share one reader.
     if (!std::filesystem::exists(a.db)) throw gt::Error(fmt::format("--db {}: no such file", a.db));
     const experiment::Store store(a.db, experiment::Store::Mode::read_only);
     const experiment::ExperimentRecord rec = store.experiment(a.experiment);
@@ -77,10 +78,7 @@ int run_analyze(const AnalyzeArgs& a) {
   if (a.output.empty()) {
     std::cout << text;
   } else {
-    std::ofstream out(a.output);
-    if (!out) throw gt::Error(fmt::format("--output {}: cannot open for writing", a.output));
-    out << text;
-    if (!out) throw gt::Error(fmt::format("--output {}: write failed", a.output));
+    gt::write_output_file(a.output, text, {a.db, a.input});
   }
   const auto& runs = result["runs"];
   fmt::print(stderr, "analyze: {} runs used, {} excluded ({} not ok, {} warm-up)\n",

@@ -10,7 +10,7 @@
 
 namespace gt::data {
 
-std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
+std::vector<uint8_t> read_maybe_gzip(const std::string& path, uint64_t max_bytes) {
   if (!std::filesystem::is_regular_file(path))
     throw gt::Error(fmt::format("{}: no such file", path));
   gzFile f = gzopen(path.c_str(), "rb");
@@ -27,6 +27,11 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
     }
     if (n == 0) break;
     out.insert(out.end(), buf.begin(), buf.begin() + n);
+    if (out.size() >= max_bytes) {
+      out.resize(max_bytes);
+      gzclose(f);
+      return out;
+    }
   }
   // gzread returns what it could of a truncated gzip stream; gzclose/gzerror tell.
   int code = 0;
@@ -43,7 +48,16 @@ static uint32_t be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
-IdxArray parse_idx(const std::vector<uint8_t>& c, const std::string& name) {
+namespace {
+
+struct IdxHeader {
+  std::vector<int64_t> dims;
+  size_t header_bytes = 0;
+  uint64_t data_bytes = 0;
+};
+
+// Validates the magic and the dimensions from the first bytes of a file.
+IdxHeader parse_idx_header(const std::vector<uint8_t>& c, const std::string& name) {
   if (c.size() < 4)
     throw gt::Error(fmt::format("{}: not an IDX file (only {} bytes, expected a 4-byte magic)",
                                 name, c.size()));
@@ -60,17 +74,36 @@ IdxArray parse_idx(const std::vector<uint8_t>& c, const std::string& name) {
   if (c.size() < header)
     throw gt::Error(fmt::format("{}: truncated IDX header ({} bytes, expected {})", name,
                                 c.size(), header));
-  IdxArray a;
-  uint64_t total = 1;
+  IdxHeader h;
+  h.header_bytes = header;
+  uint64_t item = 1;
   for (int d = 0; d < ndims; ++d) {
     const uint32_t n = be32(&c[4 + 4 * d]);
-    if (n == 0 || (d > 0 && n > (1u << 24)))
-      throw gt::Error(fmt::format("{}: IDX dimension {} has size {}", name, d, n));
-    a.dims.push_back(n);
-    total *= n;
-    if (total > (uint64_t(1) << 40))
-      throw gt::Error(fmt::format("{}: IDX dimensions too large", name));
+    if (n == 0) throw gt::Error(fmt::format("{}: IDX dimension {} has size 0", name, d));
+    h.dims.push_back(n);
+    if (d > 0) {
+      item *= n;
+      if (item > kMaxIdxItemValues)
+        throw gt::Error(fmt::format("{}: IDX items of {} values each or more (dimensions 2 to {}); "
+                                    "greentrain trains on items of at most {} values",
+                                    name, item, d + 1, kMaxIdxItemValues));
+    }
   }
+  h.data_bytes = uint64_t(h.dims[0]) * item;  // at most 2^32 * 2^24, no overflow
+  if (h.data_bytes > kMaxIdxBytes)
+    throw gt::Error(fmt::format("{}: IDX header describes {} bytes of data; the limit is {}", name,
+                                h.data_bytes, kMaxIdxBytes));
+  return h;
+}
+
+}  // namespace
+
+IdxArray parse_idx(const std::vector<uint8_t>& c, const std::string& name) {
+  const IdxHeader h = parse_idx_header(c, name);
+  const size_t header = h.header_bytes;
+  const uint64_t total = h.data_bytes;
+  IdxArray a;
+  a.dims = h.dims;
   const uint64_t have = c.size() - header;
   if (have < total)
     throw gt::Error(fmt::format("{}: truncated IDX data ({} bytes, dimensions say {})", name,
@@ -82,7 +115,12 @@ IdxArray parse_idx(const std::vector<uint8_t>& c, const std::string& name) {
   return a;
 }
 
-IdxArray read_idx(const std::string& path) { return parse_idx(read_maybe_gzip(path), path); }
+IdxArray read_idx(const std::string& path) {
+  // The header first (at most 20 bytes), so the data is read only up to the size it announces
+  // (one byte more shows trailing garbage): a forged header or a gzip bomb allocates nothing.
+  const IdxHeader h = parse_idx_header(read_maybe_gzip(path, 20), path);
+  return parse_idx(read_maybe_gzip(path, h.header_bytes + h.data_bytes + 1), path);
+}
 
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
                       int classes) {

@@ -115,6 +115,9 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   if (c.epochs <= 0) throw gt::UsageError(fmt::format("--epochs {} must be at least 1", c.epochs));
   if (!(c.optimizer.lr > 0) || !std::isfinite(c.optimizer.lr))
     throw gt::UsageError(fmt::format("--lr {} must be positive", c.optimizer.lr));
+  if (!(c.optimizer.momentum >= 0 && c.optimizer.momentum < 1))
+    throw gt::UsageError(
+        fmt::format("--momentum {}: expected a number in 0 <= m < 1", c.optimizer.momentum));
   // Validate the model spec before the (slow) data loading.
   parse_model_spec(c.model, 1, 2, c.dropout);
   TrainResult r;

@@ -1,5 +1,5 @@
-// The HTML page (see writers.h). Layout: a header with the headline, then the eight sections of
-// issue 6. Each chart is a <figure> with the chart, its table beside it and download links for
+// The HTML page (see writers.h). Layout: a header with the headline, then the eight sections
+// (sections.h). Each chart is a <figure> with the chart, its table beside it and download links for
 // its Vega-Lite spec and data; the specs travel in one application/json script element and a
 // short script renders them with vega-embed (SVG renderer, no editor link: nothing leaves the
 // page). The page sets data-charts="done" on <html> once every chart has settled, with

@@ -81,8 +81,9 @@ Run to_run(const experiment::RunRecord& r) {
   put("co2e_g", r.co2e_g);
   for (const auto& [k, v] : r.metrics) run.metrics.emplace(k, v);
   for (const auto& e : r.energy)
-    run.components.push_back({e.component, e.device, e.source, e.model, e.energy_j, e.net_energy_j, e.avg_power_w,
-                              e.peak_power_w});
+    run.components.push_back({e.component, e.device, e.source, e.model, e.energy_j, e.net_energy_j,
+                              e.avg_power_w.value_or(0), e.peak_power_w.value_or(0),
+                              e.idle_power_w});
   return run;
 }
 

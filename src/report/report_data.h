@@ -9,18 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/component_energy.h"
+
 namespace gt::report {
 
 using Config = std::map<std::string, std::string>;  // factor name → level, as in analyze JSON
 
-struct ComponentEnergy {
-  std::string component;  // gpu | cpu | ram | wall
-  std::string device;     // "0", "package-0", "wattmeter", …
-  std::string source;     // measured | estimated
-  std::string model;      // how: "nvml-energy-counter", "tdp-linear(65 W)", …
-  double energy_j = 0;
-  std::optional<double> net_energy_j, avg_power_w, peak_power_w;
-};
+using ComponentEnergy = gt::ComponentEnergy;
 
 struct PowerSample {
   double t_s = 0;
@@ -63,7 +58,7 @@ struct ReportData {
   nlohmann::json environment = nlohmann::json::object();  // snapshot: gpus, driver, cpu, ram, os, …
   std::vector<IdleBaseline> idle;
   std::vector<Run> runs;
-  nlohmann::json analysis;              // the JSON of `analyze` (issue 5); null when unavailable
+  nlohmann::json analysis;              // the JSON of `analyze`; null when unavailable
   std::string analysis_note;            // why the analysis is missing or partial ("" when fine)
   std::vector<std::string> verdicts;    // plain-language lines from `analyze`, when available
   Grid plan_grid;                       // the grid of the plan's [carbon] section

@@ -1,5 +1,5 @@
 // Analysis of a runs table (see analysis.h): selects the usable runs, groups them into
-// configurations, runs every statistic of issue 5 per metric and assembles the stable JSON,
+// configurations, runs every statistic of analysis.h per metric and assembles the stable JSON,
 // then writes one plain-language verdict per comparison. The statistics themselves live in
 // descriptive/two_sample/anova/factorial/power; this file only wires them together.
 #include "stats/analysis.h"

@@ -1,8 +1,8 @@
-// The analysis of a runs table (contract 5): per-configuration descriptive statistics, every
-// configuration versus the baseline (Welch t, Holm, Hedges g, Mann-Whitney U, paired t over
-// blocks, runs needed for 80 % power), one-way / Welch ANOVA, Brown-Forsythe, Tukey HSD, Type II
-// factorial ANOVA with two-way interactions, TOST equivalence, and plain-language verdicts.
-// analyze() returns the stable JSON of issue 5; the renderers turn that JSON into a terminal
+// The analysis of a runs table: per-configuration descriptive statistics, every configuration
+// versus the baseline (Welch t, Holm, Hedges g, Mann-Whitney U, paired t over blocks, runs needed
+// for 80 % power), one-way / Welch ANOVA, Brown-Forsythe, Tukey HSD, Type II factorial ANOVA with
+// two-way interactions, TOST equivalence, and plain-language verdicts. analyze() returns the stable
+// JSON that `greentrain analyze --format json` prints; the renderers turn that JSON into a terminal
 // table or Markdown, so the CLI, the report and users' scripts all read one result.
 #pragma once
 #include <map>
@@ -39,15 +39,16 @@ std::map<std::string, std::string> parse_baseline(const std::string& text);
 // Parses "test_accuracy:0.005". Throws gt::UsageError on malformed text.
 EquivalenceSpec parse_equivalence(const std::string& text);
 
-// Runs the whole analysis. Throws gt::Error (one line) for: fewer than two configurations,
-// an unknown baseline factor or level, a baseline configuration with no runs, an explicitly
-// requested metric that is missing. JSON keys are those of issue 5, plus: "factors" (names in
-// order), "runs" ({"total", "used", "excluded", "excluded_not_ok", "excluded_warmup"}), "notes"
-// (strings: zero variance, dropped terms, ...), "verdicts" (one plain-language line per
-// comparison), per cell "cv", per comparison "diff_ci_low"/"diff_ci_high" (Welch interval at
-// 1 - alpha) and "mw_exact", per equivalence entry "diff", and in "factorial_anova" a "dropped"
-// list. Inapplicable or undefined numbers are null, never NaN. Configurations are ordered by
-// level (numeric levels numerically); Tukey pairs (a, b) follow that order, diff = b - a.
+// Runs the whole analysis. Throws gt::Error (one line) for: fewer than two configurations, an
+// unknown baseline factor or level, a baseline configuration with no runs, an explicitly requested
+// metric that is missing. JSON keys are those tests/stats/reference.py computes with SciPy, plus:
+// "factors" (names in order), "runs" ({"total", "used", "excluded", "excluded_not_ok",
+// "excluded_warmup"}), "notes" (strings: zero variance, dropped terms, ...), "verdicts" (one
+// plain-language line per comparison), per cell "cv", per comparison "diff_ci_low"/"diff_ci_high"
+// (Welch interval at 1 - alpha) and "mw_exact", per equivalence entry "diff", and in
+// "factorial_anova" a "dropped" list. Inapplicable or undefined numbers are null, never NaN.
+// Configurations are ordered by level (numeric levels numerically); Tukey pairs (a, b) follow that
+// order, diff = b - a.
 nlohmann::json analyze(const RunsTable& table, const AnalysisOptions& options);
 
 // Renderers over analyze()'s JSON.

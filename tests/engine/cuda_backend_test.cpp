@@ -1,12 +1,13 @@
 // GPU tests of the CUDA backend (each skips cleanly without a GPU):
-//  - reference state against PyTorch (float64): a script run through python3 writes fixed
-//    batches, initial weights, logits, loss, every gradient, the losses of 10 optimizer steps and
-//    the final weights; debug_step/debug_steps must match per precision, |a−b| judged as a
+//  - reference state against PyTorch (float64): make_cuda_reference.py (a CTest fixture)
+//    writes fixed batches, initial weights, logits, loss, every gradient, the losses of 10
+//    optimizer steps and the final weights; debug_step/debug_steps must match per precision, |a−b| judged as a
 //    relative norm error ‖a−b‖/‖ref‖ against one tolerance table; the worst error is printed;
 //  - CUDA graph ≡ eager launches (bit-identical parameters after two epochs);
 //  - fused cuBLASLt epilogues ≡ unfused kernels;
 //  - fp16 dynamic loss scaling: an overflowing step is skipped and the scale halves on the
 //    device; the scale doubles after 2000 clean steps; bf16/fp32 never scale.
+#include "common/temp_dir.h"
 #include "engine/cuda/cuda_backend.h"
 
 #include <gtest/gtest.h>
@@ -34,23 +35,8 @@ bool have_gpu() { return cuda_device_count() > 0; }
 #define REQUIRE_GPU() \
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device"
 
-// Relative-norm tolerances per precision (logits, gradients, losses, weights after 10 steps).
-// tf32 and fp16 both round GEMM inputs to a 10-bit mantissa (unit roundoff 2^-11), bf16 to 7
-// bits (2^-8); weight gradients summed over a batch with heavy cancellation were seen 20× over
-// the unit roundoff (9e-3 for tf32/fp16 on the 70-row case, H200), hence about 40×.
-double tolerance(Precision p) {
-  switch (p) {
-    case Precision::fp32:
-      return 2e-5;
-    case Precision::tf32:
-      return 2e-2;
-    case Precision::fp16:
-      return 2e-2;
-    case Precision::bf16:
-      return 6e-2;
-  }
-  return 0;
-}
+// Relative-norm tolerances per precision: the shared table (tolerances.h).
+double tolerance(Precision p) { return testing::tolerance(p).norm; }
 
 double rel_error(const std::vector<float>& got, const std::vector<double>& ref) {
   double num = 0, den = 0;
@@ -133,56 +119,7 @@ Parameters glorot(const ModelSpec& m, uint64_t seed, float scale = 1.0f) {
 
 // ---------------------------------------------------------------- PyTorch reference state
 
-const char* kReferenceScript = R"PY(
-import json, sys
-import torch
-torch.set_default_dtype(torch.float64)
-cases = json.loads(sys.argv[1])
-out = []
-for c in cases:
-    g = torch.Generator().manual_seed(c["seed"])
-    rows, F, C = c["rows"], c["inputs"], c["classes"]
-    u8 = torch.randint(0, 256, (rows, F), generator=g, dtype=torch.int64)
-    labels = torch.randint(0, C, (rows,), generator=g)
-    dims = [F] + c["hidden"] + [C]
-    layers = []
-    for i in range(len(dims) - 1):
-        lim = (6.0 / (dims[i] + dims[i + 1])) ** 0.5
-        W = (torch.rand(dims[i + 1], dims[i], generator=g) * 2 - 1) * lim
-        b = (torch.rand(dims[i + 1], generator=g) * 2 - 1) * 0.1
-        layers.append([W.requires_grad_(), b.requires_grad_()])
-    x = u8.double() / 255.0
-    def forward():
-        h = x
-        for i, (W, b) in enumerate(layers):
-            h = h @ W.T + b
-            if i < len(layers) - 1:
-                h = torch.relu(h)
-        return h
-    dump = lambda: [[W.detach().flatten().tolist(), b.detach().tolist()] for W, b in layers]
-    init = dump()
-    logits = forward()
-    loss = torch.nn.functional.cross_entropy(logits, labels)
-    loss.backward()
-    grads = [[W.grad.flatten().tolist(), b.grad.tolist()] for W, b in layers]
-    params = [p for layer in layers for p in layer]
-    if c["optimizer"] == "adam":
-        opt = torch.optim.Adam(params, lr=c["lr"], betas=(0.9, 0.999), eps=1e-7)
-    else:
-        opt = torch.optim.SGD(params, lr=c["lr"], momentum=0.9)
-    losses = []
-    for s in range(c["steps"]):
-        opt.zero_grad()
-        l = torch.nn.functional.cross_entropy(forward(), labels)
-        losses.append(l.item())
-        l.backward()
-        opt.step()
-    out.append(dict(u8=u8.flatten().tolist(), labels=labels.tolist(), init=init,
-                    logits=logits.detach().flatten().tolist(), loss=loss.item(), grads=grads,
-                    losses=losses, final=dump()))
-json.dump(out, open(sys.argv[2], "w"))
-)PY";
-
+// One case of make_cuda_reference.py: a model, a batch size and an optimizer.
 struct RefCase {
   std::string name;
   ModelSpec model;
@@ -191,43 +128,18 @@ struct RefCase {
   float lr;
 };
 
-const std::vector<RefCase>& ref_cases() {
-  static const std::vector<RefCase> cases{
-      {"mlp100-32-16_rows24_adam", spec(100, {32, 16}, 10), 24, "adam", 1e-3f},
-      {"mlp784-128_rows32_adam", spec(784, {128}, 10), 32, "adam", 1e-3f},
-      {"mlp64-200-130_rows70_sgd", spec(64, {200, 130}, 7), 70, "sgd", 1e-2f},
-  };
-  return cases;
+RefCase ref_case(const nlohmann::json& c) {
+  return {c["name"].get<std::string>(),
+          spec(c["inputs"].get<int>(), c["hidden"].get<std::vector<int>>(), c["classes"].get<int>()),
+          c["rows"].get<int>(), c["optimizer"].get<std::string>(), c["lr"].get<float>()};
 }
 
-// Runs the reference script once per test binary; returns null when no torch is available.
-const nlohmann::json* reference() {
-  static nlohmann::json cached;
-  static bool tried = false;
-  if (tried) return cached.is_null() ? nullptr : &cached;
-  tried = true;
-  const std::string py = testing::python_with_torch();
-  if (py.empty()) return nullptr;
-  nlohmann::json spec_json = nlohmann::json::array();
-  uint64_t seed = 11;
-  for (const auto& c : ref_cases())
-    spec_json.push_back({{"inputs", c.model.inputs},
-                         {"hidden", c.model.hidden},
-                         {"classes", c.model.classes},
-                         {"rows", c.rows},
-                         {"seed", seed++},
-                         {"steps", 10},
-                         {"optimizer", c.optimizer},
-                         {"lr", c.lr}});
-  const auto dir = std::filesystem::temp_directory_path();
-  const auto script = dir / "gt_cuda_reference.py";
-  const auto output = dir / "gt_cuda_reference.json";
-  std::ofstream(script) << kReferenceScript;
-  const std::string cmd =
-      py + " " + script.string() + " '" + spec_json.dump() + "' " + output.string();
-  if (std::system(cmd.c_str()) != 0) return nullptr;
-  cached = nlohmann::json::parse(std::ifstream(output));
-  return &cached;
+// make_cuda_reference.py's float64 state (written by the engine_reference_cuda fixture),
+// loaded once per test process.
+const nlohmann::json& reference() {
+  static const nlohmann::json cached = nlohmann::json::parse(std::ifstream(
+      testing::reference_file("cuda_reference.json", "make_cuda_reference.py")));
+  return cached;
 }
 
 Parameters params_from(const nlohmann::json& j) {
@@ -252,14 +164,12 @@ class CudaReference : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CudaReference, MatchesPyTorchFloat64) {
   REQUIRE_GPU();
-  const nlohmann::json* ref = reference();
-  if (ref == nullptr) GTEST_SKIP() << "no python3 with torch for the reference";
+  const nlohmann::json& ref = reference();
   const Precision precision = GetParam();
   const double tol = tolerance(precision);
   double worst = 0;
-  for (size_t i = 0; i < ref_cases().size(); ++i) {
-    const RefCase& c = ref_cases()[i];
-    const nlohmann::json& r = (*ref)[i];
+  for (const nlohmann::json& r : ref) {
+    const RefCase c = ref_case(r["case"]);
     Dataset batch;
     batch.rows = c.rows;
     batch.features = c.model.inputs;

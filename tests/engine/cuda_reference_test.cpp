@@ -2,12 +2,13 @@
 // and make_reference.py, the same file the CPU backend's reference_test checks): logits, loss,
 // every gradient, the losses of the reference's Adam steps and the weights after them, per
 // precision with the shared tolerance table, for both fused epilogues and unfused kernels.
-// Skips without a GPU or without /usr/bin/python3 + torch.
+// Skips without a GPU.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 
+#include "common/temp_dir.h"
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "reference.h"
@@ -22,9 +23,7 @@ class CudaSharedReference : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CudaSharedReference, MatchesPyTorch) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  const auto dir = std::filesystem::temp_directory_path() / "gt-cuda-reference";
-  const auto ref = testing::generate_reference(dir.string());
-  if (!ref) GTEST_SKIP() << ref.error;
+  const testing::Reference* ref = &testing::shared_reference();
   const Precision precision = GetParam();
   for (bool fused : {true, false}) {
     CudaOptions options;

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "common/error.h"
 #include "experiment/template.h"
@@ -107,6 +109,70 @@ TEST(Design, ShardsPartitionTheMeasuredRuns) {
   EXPECT_THROW(parse_shard("5/4"), gt::UsageError);
   EXPECT_THROW(parse_shard("1-4"), gt::UsageError);
   EXPECT_THROW(parse_shard("1/4x"), gt::UsageError);
+}
+
+// (run_id -> (block, configuration values, seed)) of a design.
+std::map<int, std::tuple<int, FactorValues, std::int64_t>> identity(const ExpandedDesign& d) {
+  std::map<int, std::tuple<int, FactorValues, std::int64_t>> out;
+  for (const auto& r : d.runs)
+    out[r.run_index] = {r.block, d.configs[static_cast<size_t>(r.config_index)].values, r.seed};
+  return out;
+}
+
+TEST(Layout, RaisingRepeatsNumbersRunsAsIfPlannedFromTheStart) {
+  auto three = make_plan("[design]\nrepeats = 3\n");
+  auto five = make_plan("[design]\nrepeats = 5\n");
+  Layout l = initial_layout(three);
+  EXPECT_EQ(grow_layout(l, five, 3), "blocks 4..5");
+  EXPECT_EQ(l.segments.size(), 1u);  // the last segment is extended
+  EXPECT_EQ(identity(expand(five, l, 5)), identity(expand(five)));
+  EXPECT_EQ(grow_layout(l, five, 5), "");
+  // The layout survives the database.
+  EXPECT_EQ(identity(expand(five, Layout::from_json(l.to_json()), 5)), identity(expand(five)));
+}
+
+TEST(Layout, ANewLevelFillsTheBlocksBegunAndKeepsEveryFinishedRun) {
+  auto before = make_plan("[design]\nrepeats = 4\nseed = 3\n");
+  auto grown = parse_plan(R"(name = "d"
+[workload]
+kind = "command"
+command = "x {precision} {batch_size} {neurons}"
+[benchmark]
+precision = "fp32"
+batch_size = 64
+neurons = 128
+[factors]
+precision = ["fp32", "fp16", "bf16"]
+batch_size = [32, 64, 128, 256]
+neurons = [128, 512]
+[design]
+repeats = 4
+seed = 3
+)",
+                          "d.toml");
+  Layout l = initial_layout(before);
+  const auto old = identity(expand(before, l, 4));
+  // Blocks 1 and 2 have begun: 6 new configurations go into them; blocks 3 and 4 are renumbered
+  // with all 24 configurations.
+  EXPECT_EQ(grow_layout(l, grown, 2).rfind("6 new configurations (", 0), 0u);
+  const auto d = expand(grown, l, 4);
+  ASSERT_EQ(d.configs.size(), 24u);
+  const auto now = identity(d);
+  for (const auto& [id, run] : old) {
+    if (std::get<0>(run) <= 2) {
+      EXPECT_EQ(now.at(id), run) << "run " << id << " changed";
+    }
+  }
+  std::map<int, std::set<FactorValues>> per_block;
+  for (const auto& [id, run] : now) per_block[std::get<0>(run)].insert(std::get<1>(run));
+  for (int b = 1; b <= 4; ++b) EXPECT_EQ(per_block[b].size(), 24u) << "block " << b;
+  EXPECT_EQ(now.size(), d.runs.size()) << "a run_id is used twice";
+  // Execution order: block by block (the fill-ins of block 1 before block 2).
+  int last_block = 0;
+  for (const auto& r : d.runs) {
+    EXPECT_GE(r.block, last_block);
+    last_block = r.block;
+  }
 }
 
 TEST(Template, SubstitutesAndEscapes) {

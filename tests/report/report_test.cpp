@@ -15,6 +15,8 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
 #include "report/charts.h"
 #include "report/format.h"
 #include "report/model.h"
@@ -28,15 +30,13 @@ namespace {
 using nlohmann::json;
 using testing::full_experiment;
 
+// Runs a Python snippet with Debian's python3; returns its standard output and error.
 std::string python(const std::string& code) {
-  std::string path = std::filesystem::temp_directory_path() / ("gt_report_ref_" + std::to_string(::getpid()) + ".py");
-  std::ofstream(path) << code;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(("/usr/bin/python3 " + path + " 2>&1").c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
-  std::filesystem::remove(path);
-  return out;
+  gt::testing::TempDir dir("gt-report-ref");
+  gt::testing::write_file(dir / "snippet.py", code);
+  gt::testing::ProcessOptions merged;
+  merged.merge_stderr = true;
+  return gt::testing::run_process({"/usr/bin/python3", dir / "snippet.py"}, merged).out;
 }
 
 std::string py_list(const std::vector<double>& v) {
@@ -185,7 +185,9 @@ TEST(ReportCharts, PowerChartShowsTheMedianRunThinned) {
   ASSERT_TRUE(chart);
   std::map<std::string, int> points;
   for (const auto& row : chart->data) {
-    if (row["config"] == "fp32 \u00b7 batch 128") EXPECT_EQ(row["run_id"], run->run_id);
+    if (row["config"] == "fp32 \u00b7 batch 128") {
+      EXPECT_EQ(row["run_id"], run->run_id);
+    }
     ++points[row["config"].get<std::string>() + "/" + row["meter"].get<std::string>()];
   }
   EXPECT_EQ(points.size(), 12u);  // 6 configurations × (gpu, cpu)

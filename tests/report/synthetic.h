@@ -1,7 +1,7 @@
-// Synthetic ReportData for the report's tests: a 3-precision × 2-batch-size experiment with
-// five repeats in blocks, per-component energy (measured GPU and wall, estimated CPU and RAM),
-// power samples and an `analyze`-shaped JSON whose cells are computed here independently of the
-// report code; plus the degenerate cases of issue 6 (failed runs, a single configuration, no
+// Synthetic ReportData for the report's tests: a 3-precision × 2-batch-size experiment with five
+// repeats in blocks, per-component energy (measured GPU and wall, estimated CPU and RAM), power
+// samples and an `analyze`-shaped JSON whose cells are computed here independently of the report
+// code; plus the degenerate cases the page must survive (failed runs, a single configuration, no
 // GPU data). Deterministic: a fixed seed.
 #pragma once
 #include "report/report_data.h"

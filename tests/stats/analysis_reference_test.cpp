@@ -94,8 +94,8 @@ TEST(AnalysisReference, ZeroVarianceIsNullWithANote) {
   EXPECT_TRUE(e["oneway_anova"]["f"].is_null());
   bool noted = false;
   for (const auto& n : ours["notes"])
-    noted = noted || n.get<std::string>().find("energy_j") != std::string::npos &&
-                         n.get<std::string>().find("zero variance") != std::string::npos;
+    noted = noted || (n.get<std::string>().find("energy_j") != std::string::npos &&
+                      n.get<std::string>().find("zero variance") != std::string::npos);
   EXPECT_TRUE(noted) << ours["notes"].dump();
   EXPECT_EQ(ours.dump().find("NaN"), std::string::npos);
   // Identical accuracy is equivalent within any margin, decided on the difference alone.

@@ -10,33 +10,16 @@
 namespace gt::stats::testing {
 namespace {
 
-std::string binary() {
-  const char* b = std::getenv("GREENTRAIN_BINARY");
-  return b && *b ? b : GREENTRAIN_BINARY_FALLBACK;
-}
+using Result = gt::testing::ProcessResult;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
+// Runs greentrain with `args` (shell words).
 Result run(const std::string& args) {
-  const auto err_path = temp_file("stderr.txt");
-  int code = 0;
-  std::string out = capture(binary() + " " + args + " 2>" + err_path.string(), &code);
-  std::ifstream in(err_path);
-  std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return {code, out, err};
+  return gt::testing::run_shell(gt::testing::greentrain_binary() + " " + args);
 }
 
 size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
 
-class Cli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (binary().empty()) GTEST_SKIP() << "GREENTRAIN_BINARY not set";
-  }
-};
+class Cli : public ::testing::Test {};
 
 TEST_F(Cli, AnalyzeJsonAgreesWithReference) {
   Design d;

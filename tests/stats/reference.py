@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent reference for greentrain's analysis (issue 5), computed with SciPy 1.10 and
+"""Independent reference for greentrain's analysis, computed with SciPy 1.10 and
 statsmodels 0.13 from the same runs-table CSV the C++ code reads. Prints JSON with the keys of
 `greentrain analyze --format json` so the C++ test can compare them value by value.
 
@@ -22,12 +22,16 @@ import math
 import sys
 import warnings
 
-import numpy as np
-import pandas as pd
-from scipy import stats
-from statsmodels.formula.api import ols
-from statsmodels.stats.anova import anova_lm
-from statsmodels.stats.multitest import multipletests
+try:
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+    from statsmodels.formula.api import ols
+    from statsmodels.stats.anova import anova_lm
+    from statsmodels.stats.multitest import multipletests
+except ImportError as missing:
+    sys.exit(f"reference.py: {missing}; install python3-numpy python3-pandas python3-scipy "
+             "python3-statsmodels")
 from statsmodels.stats.oneway import anova_oneway
 from statsmodels.stats.power import TTestIndPower
 from statsmodels.stats.weightstats import ttost_ind

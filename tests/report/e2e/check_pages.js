@@ -5,7 +5,7 @@
 // until the page says every chart has settled, then require: no console error or uncaught
 // exception, no network request besides the page itself, every chart element rendered an SVG
 // with marks; save a full-page screenshot next to the page. The first page is loaded again with
-// scripts disabled: its tables must still be there. Exit 0 = pass, 1 = fail, 77 = skipped.
+// scripts disabled: its tables must still be there. Exit 0 = pass, 1 = fail (a missing browser too).
 //
 // Usage: check_pages.js [--fixture PROGRAM] OUT_DIR [PAGE.html ...]
 'use strict';
@@ -28,7 +28,10 @@ if (fixture) {
   pages = pages.concat(r.stdout.trim().split('\n').filter(Boolean).map((p) => path.resolve(p)));
 }
 const chromium = process.env.GREENTRAIN_CHROMIUM || '/usr/bin/chromium';
-if (!fs.existsSync(chromium)) { console.log(`SKIP: ${chromium} not found`); process.exit(77); }
+if (!fs.existsSync(chromium)) {
+  console.error(`FAIL: no browser at ${chromium}: apt install chromium (or set GREENTRAIN_CHROMIUM)`);
+  process.exit(1);
+}
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-report-chromium-'));
 const browser = spawn(chromium, [
