@@ -63,7 +63,7 @@ struct EnergyRecord {
   double energy_j = 0;
   std::optional<double> avg_power_w = std::nullopt, peak_power_w = std::nullopt,
                         idle_power_w = std::nullopt, net_energy_j = std::nullopt;
-  std::string attribution = "machine";                 // machine | process (the run's tree)
+  std::string attribution = "machine";                    // machine | process (the run's tree)
   std::optional<double> machine_energy_j = std::nullopt;  // the whole machine's, when process
 };
 

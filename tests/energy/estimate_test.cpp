@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include "energy/session.h"
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
+#include "energy/session.h"
 
 namespace gt::energy {
 namespace {
