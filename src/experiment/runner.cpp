@@ -83,6 +83,12 @@ ExperimentRecord* resolve_experiment(Store& store, const Plan& plan, const std::
   }
 }
 
+nlohmann::json plan_levels(const Plan& plan) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& f : plan.factors) j[f.name] = f.levels;
+  return j;
+}
+
 class Runner {
  public:
   Runner(const Plan& plan, const RunOptions& opt)
@@ -220,7 +226,8 @@ RunOutcome Runner::run() {
     exp_.id = store_.create_experiment(exp_);
   } else if (!grew.empty() || exp_.layout.is_null() || exp_.plan_text != plan_.text ||
              exp_.planned_runs != planned_count) {
-    store_.update_plan(exp_.id, plan_.text, hash, layout.to_json(), planned_count);
+    store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(),
+                       planned_count);
   }
 
   std::vector<double> pilot;
@@ -280,6 +287,12 @@ RunOutcome Runner::run() {
         if (status_.count(r.run_index)) return true;
       return false;
     }();
+    if (D.stop && !begun && skipped_.count(0)) {  // configuration 0 is the benchmark
+      outcome_.stopped =
+          "the benchmark was skipped after repeated failures: the stopping rule "
+          "compares every configuration with it, so no more blocks are run";
+      break;
+    }
     if (D.stop && b - 1 >= D.stop->min_repeats && !begun) {
       auto check = check_stop_rule(*D.stop, design_, store_.runs(exp_.id), b - 1, skipped_);
       if (check.metric_missing)
@@ -301,10 +314,10 @@ RunOutcome Runner::run() {
       }
       estimate = std::min(max_blocks, b - 1 + check.blocks_left);
       if (position_ > 0 || b - 1 >= started_blocks)
-        log_ << fmt::format("after block {}: {}; about {} more block{} (at most {}){}\n", b - 1,
-                            describe(check, *D.stop), estimate - (b - 1),
-                            estimate - (b - 1) == 1 ? "" : "s", max_blocks - (b - 1),
-                            check.problem.empty() ? "" : "; " + check.problem);
+        log_ << fmt::format(
+            "after block {}: {}; about {} more block{} needed ({} more at most){}\n", b - 1,
+            describe(check, *D.stop), check.blocks_left, check.blocks_left == 1 ? "" : "s",
+            max_blocks - (b - 1), check.problem.empty() ? "" : "; " + check.problem);
       log_.flush();
     }
     if (b > max_blocks) {
@@ -322,11 +335,18 @@ RunOutcome Runner::run() {
     }
   }
   outcome_.interrupted = guard_.requested();
+  if (D.stop) {  // the runs the rule asks for so far: what `experiment status` counts
+    int wanted = 0;
+    for (const auto& [b, runs] : blocks_)
+      if (b <= std::min(estimate, max_blocks)) wanted += static_cast<int>(runs.size());
+    if (wanted != planned_count)
+      store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(), wanted);
+  }
 
   for (const auto& r : store_.runs(exp_.id))
     if (r.status == "failed") ++outcome_.failed_in_experiment;
   if (!outcome_.stopped.empty()) log_ << outcome_.stopped << "\n";
-  const int left = runs_needed(0, D.stop ? (outcome_.stopped.empty() ? estimate : 0) : D.repeats);
+  const int left = runs_needed(0, D.stop ? estimate : D.repeats);
   log_ << fmt::format(
       "{}experiment '{}': {} ok, {} failed, {} aborted this session; {} runs left{}. Results in "
       "{}\n",

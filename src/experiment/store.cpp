@@ -672,34 +672,34 @@ std::vector<RunAttempt> Store::attempts(std::int64_t experiment_id) const {
   std::vector<RunAttempt> out;
   while (s.step()) {
     RunAttempt a;
-    a.experiment_id = s.i64(0);
-    a.session_id = s.opt_i64(1).value_or(0);
-    a.run_index = static_cast<int>(s.i64(2));
-    a.config_index = static_cast<int>(s.i64(3));
-    a.block = static_cast<int>(s.i64(4));
-    a.seed = s.i64(5);
-    a.status = s.text(6);
-    a.started_at = s.text(7);
-    a.finished_at = s.text(8);
-    a.replaced_at = s.text(9);
-    a.duration_s = s.opt_f64(10);
-    if (auto c = s.opt_i64(11)) a.exit_code = static_cast<int>(*c);
-    a.energy_j = s.opt_f64(12);
-    a.stderr_tail = s.text(13);
-    a.note = s.text(14);
+    a.experiment_id = s.i64("experiment_id");
+    a.session_id = s.opt_i64("session_id").value_or(0);
+    a.run_index = static_cast<int>(s.i64("run_index"));
+    a.config_index = static_cast<int>(s.i64("config_index"));
+    a.block = static_cast<int>(s.i64("block"));
+    a.seed = s.i64("seed");
+    a.status = s.text("status");
+    a.started_at = s.text("started_at");
+    a.finished_at = s.text("finished_at");
+    a.replaced_at = s.text("replaced_at");
+    a.duration_s = s.opt_f64("duration_s");
+    if (auto c = s.opt_i64("exit_code")) a.exit_code = static_cast<int>(*c);
+    a.energy_j = s.opt_f64("energy_j");
+    a.stderr_tail = s.text("stderr_tail");
+    a.note = s.text("note");
     out.push_back(std::move(a));
   }
   return out;
 }
 
 void Store::update_plan(std::int64_t experiment_id, const std::string& plan_text,
-                        const std::string& plan_hash, const nlohmann::json& layout,
-                        int planned_runs) {
+                        const std::string& plan_hash, const nlohmann::json& factors,
+                        const nlohmann::json& layout, int planned_runs) {
   sql::Stmt s(db_,
-              "UPDATE experiments SET plan_text = ?, plan_hash = ?, layout = ?, planned_runs = ? "
-              "WHERE id = ?");
-  s.bind(1, plan_text).bind(2, plan_hash).bind(3, layout.dump()).bind(4, planned_runs);
-  s.bind(5, experiment_id).run();
+              "UPDATE experiments SET plan_text = ?, plan_hash = ?, factors = ?, layout = ?, "
+              "planned_runs = ? WHERE id = ?");
+  s.bind(1, plan_text).bind(2, plan_hash).bind(3, factors.dump()).bind(4, layout.dump());
+  s.bind(5, planned_runs).bind(6, experiment_id).run();
 }
 
 std::optional<double> run_metric(const RunRecord& r, std::string_view name) {

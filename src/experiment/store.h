@@ -171,9 +171,11 @@ class Store {
   // (experiment, run_index) whose status is 'aborted' or 'failed' moves to the attempts and is
   // replaced; an 'ok' row makes this throw (nothing is ever duplicated).
   std::int64_t record_run(const RunRecord& r, const std::vector<SampleRecord>& samples = {});
-  // After the plan grew: the plan text and hash now in force, the run layout, planned runs.
+  // After the plan grew: the plan text and hash now in force, its levels, the run layout and
+  // the planned runs.
   void update_plan(std::int64_t experiment_id, const std::string& plan_text,
-                   const std::string& plan_hash, const nlohmann::json& layout, int planned_runs);
+                   const std::string& plan_hash, const nlohmann::json& factors,
+                   const nlohmann::json& layout, int planned_runs);
   void record_idle(const std::vector<IdleBaseline>& baselines);  // one transaction
 
   sql::Db& db() { return db_; }

@@ -145,12 +145,15 @@ TEST(Store, LayoutAndPlanUpdatesRoundTrip) {
   e.layout = {{"warmup_runs", 1}};
   auto eid = s.create_experiment(e);
   EXPECT_EQ(s.experiment("demo").layout, e.layout);
-  s.update_plan(eid, "name = \"demo\" # grown\n", "sha256:def", {{"warmup_runs", 2}}, 9);
+  s.update_plan(eid, "name = \"demo\" # grown\n", "sha256:def",
+                {{"precision", {"fp32", "bf16", "fp16"}}, {"neurons", {"128"}}},
+                {{"warmup_runs", 2}}, 9);
   auto now = s.experiment("demo");
   EXPECT_EQ(now.plan_text, "name = \"demo\" # grown\n");
   EXPECT_EQ(now.plan_hash, "sha256:def");
   EXPECT_EQ(now.layout["warmup_runs"], 2);
   EXPECT_EQ(now.planned_runs, 9);
+  EXPECT_EQ(now.factors["precision"].size(), 3u);
 }
 
 TEST(Store, AVersionOneDatabaseIsReadAndMigrated) {
