@@ -1,15 +1,31 @@
 # greentrain: `make demo` installs what is missing, builds (Release) and runs the main job;
-# `make test` does the same set-up, then runs every test; `make install` builds, then installs
-# the binary in $(PREFIX)/bin and the Python package where Debian's python3 looks for local
-# packages. BUILD_DIR, JOBS, PREFIX, PYTHON_SITE and DESTDIR can be overridden.
+# `make test` does the same set-up, checks formatting (format-check), builds with warnings as
+# errors, runs every test, then the checked build (test-sanitize): the whole test suite built
+# with ASan+UBSan by clang in $(ASAN_DIR) (no CUDA), any finding failing its test, plus each
+# libFuzzer target for FUZZ_SECONDS (default 30). `make fuzz FUZZ_SECONDS=600`: only the fuzz
+# targets, longer. `make format` rewrites the C++/CUDA sources with .clang-format.
+# `make install` builds, then installs the binary in $(PREFIX)/bin and the Python package where
+# Debian's python3 looks for local packages.
+# BUILD_DIR, ASAN_DIR, JOBS, PREFIX, PYTHON_SITE and DESTDIR can be overridden.
 BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 30
 GREENTRAIN = $(BUILD_DIR)/greentrain
 PREFIX ?= /usr/local
 PYTHON_SITE ?= $(shell /usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
 
-.PHONY: deps configure build demo test bench clean install
+# A finding aborts (so it can never pass for an expected exit code); leaks are findings too.
+SANITIZER_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
+
+# Every C++/CUDA source and header of the project (not generated files, not third-party code).
+FORMAT_SOURCES = $(shell find src tests apps bench -type f \( -name '*.cpp' -o -name '*.h' \
+                   -o -name '*.cu' -o -name '*.cuh' \) | sort)
+
+.PHONY: deps configure build demo test test-sanitize configure-sanitize fuzz bench clean format format-check \
+  install
 
 deps:
 	@scripts/install-deps
@@ -24,7 +40,29 @@ demo: build
 	@scripts/demo $(GREENTRAIN)
 
 test: build
+	@$(MAKE) --no-print-directory format-check
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	@$(MAKE) --no-print-directory test-sanitize
+
+configure-sanitize: deps
+	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DGREENTRAIN_CUDA=OFF -DGREENTRAIN_SANITIZE=ON \
+	  -DGREENTRAIN_FUZZ=ON -DGREENTRAIN_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+
+test-sanitize: configure-sanitize
+	@cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
+
+fuzz: configure-sanitize
+	@cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) -L fuzz \
+	  --timeout $$(( $(FUZZ_SECONDS) + 600 ))
+
+format-check:
+	@clang-format --dry-run -Werror --ferror-limit=1 $(FORMAT_SOURCES) || \
+	  { echo "make format-check: the files above differ from .clang-format; run 'make format'" >&2; exit 1; }
+
+format:
+	@clang-format -i $(FORMAT_SOURCES)
 
 install: build
 	install -D -m 755 $(GREENTRAIN) $(DESTDIR)$(PREFIX)/bin/greentrain
@@ -34,4 +72,4 @@ install: build
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/greentrain and the Python package in $(DESTDIR)$(PYTHON_SITE)/greentrain"
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -4,14 +4,33 @@
 #include <fmt/core.h>
 
 #include <exception>
+#include <string>
+#include <string_view>
 
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "greentrain_version.h"
 
+namespace {
+
+// A verb that runs a command (its positional `command`) given one without `--` before it:
+// CLI11 read the command's own flags as greentrain's. Returns the advice, or "".
+std::string command_hint(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--") return "";
+  for (CLI::App* sub : app.get_subcommands())
+    if (sub->get_option_no_throw("command"))
+      return fmt::format("; put `--` before the command: greentrain {} [options] -- COMMAND ...",
+                         sub->get_name());
+  return "";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"greentrain: measure and cut the energy and carbon footprint of training "
-               "classification models"};
+  CLI::App app{
+      "greentrain: measure and cut the energy and carbon footprint of training "
+      "classification models"};
   app.set_version_flag("--version", std::string("greentrain ") + GREENTRAIN_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
@@ -38,6 +57,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    const std::string hint = command_hint(app, argc, argv);
+    if (!hint.empty()) {
+      fmt::print(stderr, "greentrain: {}{}\n", e.what(), hint);
+      return 2;
+    }
     fmt::print(stderr, "greentrain: {} (see greentrain --help)\n", e.what());
     return 2;
   } catch (const gt::UsageError& e) {

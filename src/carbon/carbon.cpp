@@ -147,10 +147,13 @@ Intensity region(std::string_view spec) {
 }
 
 Intensity resolve(const CarbonOptions& opts) {
-  if (opts.pue < 1.0) throw UsageError(fmt::format("--pue {}: must be at least 1.0", opts.pue));
+  // Written so that NaN fails too (every comparison with NaN is false).
+  if (!(opts.pue >= 1.0 && opts.pue <= kMaxPue))
+    throw UsageError(fmt::format("--pue {}: expected a number in 1 .. {}", opts.pue, kMaxPue));
   if (opts.intensity) {
-    if (*opts.intensity < 0)
-      throw UsageError(fmt::format("--intensity {}: must be >= 0 gCO2e/kWh", *opts.intensity));
+    if (!(*opts.intensity >= 0 && *opts.intensity <= kMaxIntensity))
+      throw UsageError(fmt::format("--intensity {}: expected a number in 0 .. {} gCO2e/kWh",
+                                   *opts.intensity, kMaxIntensity));
     return {*opts.intensity, "user-supplied", "--intensity", 0};
   }
   if (!opts.region.empty()) return region(opts.region);
@@ -159,20 +162,7 @@ Intensity resolve(const CarbonOptions& opts) {
 }
 
 double co2e_g(double energy_j, const Intensity& intensity, double pue) {
-  return energy_j / 3.6e6 * pue * intensity.g_per_kwh;
-}
-
-void add_carbon_options(CLI::App& cmd, CarbonOptions& opts) {
-  cmd.add_option("--country", opts.country,
-                 "grid of this country, ISO 3166-1 alpha-3 (e.g. FRA); default World 481 g/kWh")
-      ->group("Carbon");
-  cmd.add_option("--region", opts.region,
-                 "cloud region, e.g. gcp:europe-west1, aws:us-east-1, azure:westeurope")
-      ->group("Carbon");
-  cmd.add_option("--intensity", opts.intensity, "grid intensity in gCO2e/kWh (overrides)")
-      ->group("Carbon");
-  cmd.add_option("--pue", opts.pue, "data-centre power usage effectiveness (default 1.0)")
-      ->group("Carbon");
+  return energy_j / kJoulesPerKwh * pue * intensity.g_per_kwh;
 }
 
 std::string attribution() {

@@ -1,9 +1,7 @@
 // Carbon accounting: energy → grams CO2e = kWh × PUE × grid intensity (gCO2e/kWh).
 // Intensities come from tables embedded in the binary from data/*.csv (Our World in Data /
 // Ember country values, Google Cloud region values, AWS/Azure regions mapped to countries).
-// This header is cross-module contract 2.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,14 +9,18 @@
 
 namespace gt::carbon {
 
+// Joules in one kilowatt-hour: the one conversion every energy figure in kWh or Wh goes through.
+inline constexpr double kJoulesPerKwh = 3.6e6;
+
+// Bounds of the user-given figures (the plan file uses the same): no grid exceeds 5000
+// gCO2e/kWh, no data centre a PUE of 5.
+inline constexpr double kMaxIntensity = 5000, kMaxPue = 5;
+
 struct CarbonOptions {
   std::string country, region;      // ISO 3166-1 alpha-3; "gcp:europe-west1", "aws:us-east-1"
   std::optional<double> intensity;  // gCO2e/kWh, overrides country/region
   double pue = 1.0;                 // power usage effectiveness, >= 1
 };
-
-// Adds --country, --region, --intensity, --pue.
-void add_carbon_options(CLI::App& cmd, CarbonOptions& opts);
 
 struct Intensity {
   double g_per_kwh = 481;

@@ -8,7 +8,9 @@
 
 #include <memory>
 
+#include "cli/carbon_options.h"
 #include "cli/verbs.h"
+#include "cli/cli_number.h"
 #include "common/error.h"
 
 namespace gt::cli {
@@ -59,12 +61,12 @@ void add_carbon(CLI::App& app, Action& run) {
   auto opts = std::make_shared<CarbonVerbOptions>();
   auto* sub = app.add_subcommand(
       "carbon", "grid carbon intensity tables and energy -> CO2e (--list, --kwh, --country)");
-  carbon::add_carbon_options(*sub, opts->carbon);
+  add_carbon_options(*sub, opts->carbon);
   sub->add_flag("--list", opts->list, "print every country and cloud region with year and source");
   auto* ej = sub->add_option("--energy-j", opts->energy_j, "energy in joules")
-                 ->check(CLI::NonNegativeNumber);
-  auto* wh = sub->add_option("--wh", opts->wh, "energy in Wh")->check(CLI::NonNegativeNumber);
-  auto* kwh = sub->add_option("--kwh", opts->kwh, "energy in kWh")->check(CLI::NonNegativeNumber);
+                 ->check(finite_number(0));
+  auto* wh = sub->add_option("--wh", opts->wh, "energy in Wh")->check(finite_number(0));
+  auto* kwh = sub->add_option("--kwh", opts->kwh, "energy in kWh")->check(finite_number(0));
   ej->excludes(wh)->excludes(kwh);
   wh->excludes(kwh);
   sub->callback([opts, &run] { run = [opts] { return run_carbon(*opts); }; });

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -11,11 +12,14 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "experiment/design.h"
 #include "experiment/example_plans.h"
 #include "experiment/plan.h"
+#include "experiment/reserved_names.h"
 #include "experiment/runner.h"
 #include "experiment/store.h"
+#include "experiment/template.h"
 
 namespace gt::cli {
 namespace {
@@ -33,10 +37,101 @@ struct ExperimentArgs {
   std::string experiment;
   std::string merge_out;
   std::vector<std::string> merge_in;
+  std::string command;  // init --command
+  bool retry_failed = false;
+  double until_ci = 0;      // run --until-ci PCT (0 = not given)
+  int max_repeats = 0;      // run --max-repeats N (0 = not given)
+  std::string stop_metric;  // run --stop-metric NAME
 };
 
+// Default levels for a factor named by a placeholder of `init --command`.
+std::string default_levels(const std::string& name) {
+  if (name == "precision") return R"(["fp32", "bf16"])";
+  if (name == "batch_size") return "[32, 128]";
+  if (name == "neurons") return "[128]";
+  if (name == "epochs") return "[1]";
+  if (name == "lr") return "[0.001]";
+  if (name == "optimizer") return R"(["adam"])";
+  return R"(["a", "b"])";
+}
+
+// A command-workload plan whose factors are the placeholders the command uses.
+std::string command_plan(const std::string& command, const std::string& name) {
+  std::vector<std::string> factors;
+  for (const auto& p : ex::placeholders(command)) {
+    const auto& per_run = ex::run_placeholders();
+    if (std::find(per_run.begin(), per_run.end(), p) != per_run.end()) continue;
+    const bool ident = !p.empty() && !std::isdigit(static_cast<unsigned char>(p[0])) &&
+                       std::all_of(p.begin(), p.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                       });
+    if (!ident)
+      throw gt::UsageError(fmt::format(
+          "experiment init --command: placeholder {{{}}} is not a factor name (letters, digits "
+          "and _)",
+          p));
+    factors.push_back(p);
+  }
+  if (factors.empty())
+    throw gt::UsageError(
+        "experiment init --command: the command names no factor; mark what varies with "
+        "placeholders, e.g. --command 'python3 train.py --amp {precision} --seed {seed}'");
+  std::string f, b;
+  for (const auto& x : factors) {
+    const std::string levels = default_levels(x);
+    f += fmt::format(
+        "{} = {}{}\n", x, levels,
+        levels == R"(["a", "b"])" ? fmt::format("   # edit: the values of {{{}}}", x) : "");
+    const auto first = levels.substr(1, levels.find_first_of(",]") - 1);
+    b += fmt::format("{} = {}\n", x, first);
+  }
+  return fmt::format(
+      R"(# A plan for a command workload, written by `greentrain experiment init --command`.
+# Edit the levels, check it with `greentrain experiment plan FILE`, run it with
+# `greentrain experiment run FILE`. Format: docs/plan-format.md.
+#
+# The command is run once per configuration and block, with each {{factor}} replaced by a level
+# (and {{seed}}, {{run_id}}, {{block}}, {{repeat}} by the run's own). It reports metrics by printing
+# lines on stdout:
+#   greentrain-metric test_accuracy=0.91
+#   greentrain-metric epochs=10            (per-epoch energy and CO2e)
+#   greentrain-metric train_samples=60000  (training samples per epoch: gCO2e per 1000 samples)
+name = {}
+
+[workload]
+kind = "command"
+command = {}
+
+# The reference configuration: every other configuration is compared with it.
+[benchmark]
+{}
+[factors]
+{}
+[design]
+repeats = 3
+order = "randomized-blocks"
+seed = 1
+warmup_runs = 1
+
+# Sequential repeats: add whole blocks until every configuration's 95 % interval against the
+# benchmark is within +-ci_halfwidth_pct % (or `experiment run FILE --until-ci 2`).
+# [design.stop]
+# ci_halfwidth_pct = 2
+# min_repeats = 3
+# max_repeats = 40
+
+[carbon]
+country = "WLD"
+)",
+      nlohmann::json(name).dump(), nlohmann::json(command).dump(), b, f);
+}
+
 int do_init(const ExperimentArgs& a) {
-  const char* text = a.from == "paper" ? ex::kPaperPlan : ex::kQuickPlan;
+  std::string name = std::filesystem::path(a.out).stem().string();
+  if (a.out == "-" || name.empty()) name = "command";
+  const std::string text = a.command.empty() ? (a.from == "paper" ? ex::kPaperPlan : ex::kQuickPlan)
+                                             : command_plan(a.command, name);
+  if (!a.command.empty()) ex::parse_plan(text, a.out);  // what we write must parse
   if (a.out == "-") {
     std::cout << text;
     return 0;
@@ -44,11 +139,11 @@ int do_init(const ExperimentArgs& a) {
   if (std::filesystem::exists(a.out) && !a.force)
     throw gt::UsageError(
         fmt::format("experiment init: {} exists; pass --force to overwrite it", a.out));
-  std::ofstream(a.out) << text;
+  gt::write_output_file(a.out, text);
   std::cout << fmt::format(
-      "wrote {} (from the '{}' plan); edit it, check it with `greentrain "
+      "wrote {} (from {}); edit it, check it with `greentrain "
       "experiment plan {}`, run it with `greentrain experiment run {}`\n",
-      a.out, a.from, a.out, a.out);
+      a.out, a.command.empty() ? "the '" + a.from + "' plan" : "your command", a.out, a.out);
   return 0;
 }
 
@@ -61,9 +156,18 @@ int do_plan(const ExperimentArgs& a) {
                                ? "command: " + plan.workload.command
                                : fmt::format("builtin: {} {} on {}", plan.workload.dataset,
                                              plan.workload.model, plan.workload.device));
-  std::cout << fmt::format("{} configurations ({}), {} repeats, order {}, seed {}:\n",
-                           design.configs.size(), plan.design.type, plan.design.repeats,
-                           plan.design.order, plan.design.seed);
+  if (const auto& stop = plan.design.stop)
+    std::cout << fmt::format(
+        "{} configurations ({}), whole blocks until every 95 % interval of {} against the "
+        "benchmark is within +-{:g} % ({} to {} blocks), order {}, seed {}:\n",
+        design.configs.size(), plan.design.type,
+        stop->metric.empty() ? "train_energy_j (energy_j when runs lack it)" : stop->metric,
+        stop->ci_halfwidth_pct, stop->min_repeats, stop->max_repeats, plan.design.order,
+        plan.design.seed);
+  else
+    std::cout << fmt::format("{} configurations ({}), {} repeats, order {}, seed {}:\n",
+                             design.configs.size(), plan.design.type, plan.design.repeats,
+                             plan.design.order, plan.design.seed);
   for (const auto& c : design.configs)
     std::cout << fmt::format("  {:>3}  {}{}\n", c.index, c.label(),
                              c.benchmark ? "   (benchmark)" : "");
@@ -78,8 +182,10 @@ int do_plan(const ExperimentArgs& a) {
           pilot[r.config_index].second += 1;
         }
   }
-  std::cout << fmt::format("{} runs ({} warm-up + {} x {}):\n", design.runs.size(),
-                           plan.design.warmup_runs, plan.design.repeats, design.configs.size());
+  const int shown_blocks = plan.design.stop ? plan.design.stop->min_repeats : plan.design.repeats;
+  std::cout << fmt::format("{} runs ({} warm-up + {} x {}){}:\n", design.runs.size(),
+                           plan.design.warmup_runs, shown_blocks, design.configs.size(),
+                           plan.design.stop ? ", then whole blocks as the stopping rule asks" : "");
   for (const auto& r : design.runs)
     std::cout << fmt::format("  run {:>4}  {:<9} config {:>3}  seed {:>10}  {}\n", r.run_index,
                              r.warmup ? "warm-up" : fmt::format("block {}", r.block),
@@ -113,13 +219,50 @@ int do_plan(const ExperimentArgs& a) {
 }
 
 int do_run(const ExperimentArgs& a) {
-  const auto plan = ex::load_plan(a.plan_path);
+  auto plan = ex::load_plan(a.plan_path);
+  auto& D = plan.design;
+  if (a.until_ci > 0) {
+    if (!D.stop) {
+      D.stop = ex::StopRule{};
+      D.stop->min_repeats = D.repeats;
+      D.stop->max_repeats = std::max(40, D.repeats);
+    }
+    D.stop->ci_halfwidth_pct = a.until_ci;
+  }
+  if (!a.stop_metric.empty()) {
+    if (!D.stop)
+      throw gt::UsageError(
+          "--stop-metric names the stopping rule's metric: give --until-ci PCT "
+          "or a [design.stop] section");
+    D.stop->metric = a.stop_metric;
+  }
+  if (a.max_repeats > 0) {
+    if (!D.stop)
+      throw gt::UsageError(
+          "--max-repeats bounds the stopping rule: give --until-ci PCT or a [design.stop] "
+          "section (or raise design.repeats)");
+    if (a.max_repeats < D.stop->min_repeats)
+      throw gt::UsageError(fmt::format("--max-repeats {} is below min_repeats = {}", a.max_repeats,
+                                       D.stop->min_repeats));
+    D.stop->max_repeats = a.max_repeats;
+  }
+  if (D.stop) {  // the plan's size cap, for blocks asked for on the command line
+    const double runs =
+        static_cast<double>(ex::plan_configurations(plan).size()) * D.stop->max_repeats +
+        D.warmup_runs;
+    if (runs > static_cast<double>(ex::kMaxPlannedRuns))
+      throw gt::UsageError(
+          fmt::format("--max-repeats {}: {:.4g} runs; greentrain runs at most {} per plan",
+                      D.stop->max_repeats, runs, ex::kMaxPlannedRuns));
+  }
   ex::RunOptions opt;
   opt.db_path = a.db;
   opt.new_experiment = a.new_experiment;
   opt.shard = a.shard;
+  opt.retry_failed = a.retry_failed;
   auto outcome = ex::run_experiment(plan, opt);
-  return outcome.interrupted ? 130 : 0;
+  if (outcome.interrupted) return 130;
+  return outcome.failed > 0 || outcome.failed_in_experiment > 0 ? 1 : 0;
 }
 
 int do_status(const ExperimentArgs& a) {
@@ -134,6 +277,7 @@ int do_status(const ExperimentArgs& a) {
     list = store.experiments();
   if (list.empty()) std::cout << a.db << ": no experiments\n";
   for (const auto& e : list) {
+    const auto earlier = store.attempts(e.id).size();
     int ok = 0, failed = 0, aborted = 0, warm = 0;
     std::string last;
     for (const auto& r : store.runs(e.id)) {
@@ -150,6 +294,9 @@ int do_status(const ExperimentArgs& a) {
         e.name, e.planned_runs, ok, failed, aborted, left, left == 0 ? " (complete)" : "",
         e.workload_kind, fmt::format("{}", fmt::join(e.factor_names, ",")), e.created_at,
         last.empty() ? "" : ", last run " + last);
+    if (earlier > 0)
+      std::cout << fmt::format("{:<20} {} earlier attempt{} of retried runs kept\n", "", earlier,
+                               earlier == 1 ? "" : "s");
   }
   return 0;
 }
@@ -175,6 +322,9 @@ void add_experiment(CLI::App& app, Action& run) {
       ->capture_default_str();
   init->add_option("file", args->out, "Where to write it (- = stdout)")->capture_default_str();
   init->add_flag("--force", args->force, "Overwrite an existing file");
+  init->add_option("--command", args->command,
+                   "Write a command-workload plan for this command; its {placeholders} become "
+                   "the factors, e.g. 'python3 train.py --amp {precision}'");
   init->callback([&run, args] { run = [args] { return do_init(*args); }; });
 
   auto* plan = sub->add_subcommand("plan", "Print the expanded design of a plan; runs nothing");
@@ -190,6 +340,18 @@ void add_experiment(CLI::App& app, Action& run) {
               "The database has another plan under this name: start a new experiment beside it");
   r->add_option("--shard", args->shard,
                 "Run only shard i of n (i/n) of the runs; combine with `experiment merge`");
+  r->add_flag("--retry-failed", args->retry_failed,
+              "Run failed runs again (same block, same seed); the failed attempts are kept");
+  r->add_option("--until-ci", args->until_ci,
+                "Add whole blocks until every configuration's 95 % interval against the "
+                "benchmark is within +-PCT % of the benchmark (the plan's [design.stop])")
+      ->check(CLI::Range(0.001, 100.0));
+  r->add_option("--max-repeats", args->max_repeats,
+                "With a stopping rule: at most this many blocks (default 40)")
+      ->check(CLI::Range(2, 100000));
+  r->add_option("--stop-metric", args->stop_metric,
+                "With a stopping rule: the metric it judges (default: train_energy_j when the "
+                "runs have it, else energy_j)");
   r->callback([&run, args] { run = [args] { return do_run(*args); }; });
 
   auto* st = sub->add_subcommand("status", "Experiments in a database: runs done, failed, left");

@@ -1,5 +1,5 @@
 // `greentrain export --db greentrain.db --csv runs.csv [--experiment NAME]`: the runs table of
-// an experiment as CSV (contract 4: one row per run, factors and metrics, empty = no value),
+// an experiment as CSV (the runs table: one row per run, factors and metrics, empty = no value),
 // the file `greentrain analyze --input` reads and any spreadsheet opens.
 #include <fmt/core.h>
 
@@ -9,6 +9,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "experiment/store.h"
 
 namespace gt::cli {
@@ -33,10 +34,7 @@ void add_export(CLI::App& app, Action& run) {
         return 0;
       }
       auto text = gt::experiment::runs_csv(store, args->experiment);
-      std::ofstream out(args->csv);
-      if (!out) throw gt::Error(fmt::format("{}: cannot write", args->csv));
-      out << text;
-      if (!out.flush()) throw gt::Error(fmt::format("{}: write failed", args->csv));
+      gt::write_output_file(args->csv, text, {args->db});
       const auto rows = std::count(text.begin(), text.end(), '\n') - 1;
       std::cerr << fmt::format("wrote {} runs to {}\n", rows, args->csv);
       return 0;

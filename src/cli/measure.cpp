@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "carbon/carbon.h"
+#include "cli/carbon_options.h"
 #include "cli/meter_options.h"
 #include "cli/run_output.h"
 #include "cli/verbs.h"
@@ -92,7 +93,7 @@ void add_measure(CLI::App& app, Action& run) {
       "run a command and meter its energy (GPU, CPU, RAM, wall), its marked phases and CO2e: "
       "measure [OPTIONS] -- CMD [ARGS...]");
   add_meter_options(*sub, opts->run.meters);
-  carbon::add_carbon_options(*sub, opts->run.carbon);
+  add_carbon_options(*sub, opts->run.carbon);
   add_attribution_option(*sub, opts->run.attribution);
   sub->add_option("--json", opts->json_path, "write the result as JSON to this file");
   sub->add_option("--trace", opts->trace_path,

@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include "cli/cli_number.h"
+
 namespace gt::cli {
 
 void add_meter_options(CLI::App& cmd, energy::MeterOptions& opts) {
@@ -32,10 +34,10 @@ void add_meter_options(CLI::App& cmd, energy::MeterOptions& opts) {
       ->check(CLI::Range(0.0, 3600.0))
       ->group("Meters");
   cmd.add_option("--cpu-tdp", opts.cpu_tdp_w, "CPU thermal design power in W (all sockets)")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_number(1, 100000))
       ->group("Meters");
   cmd.add_option("--ram-watts", opts.ram_watts, "RAM power in W (overrides the per-DIMM model)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(finite_number(0, 100000))
       ->group("Meters");
 }
 

@@ -1,12 +1,13 @@
 // `greentrain report`: writes the report of one experiment from the results database — a
-// self-contained HTML page (--html) and/or a Markdown summary (--md) — comparing its carbon
-// on other grids (--country, repeatable or comma-separated). See src/report/ and issue 6.
+// self-contained HTML page (--html) and/or a Markdown summary (--md) — comparing its carbon on
+// other grids (--country, repeatable or comma-separated). The page itself is built in src/report/.
 #include <fmt/core.h>
 
 #include <filesystem>
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "report/charts.h"
 #include "report/load.h"
 #include "report/writers.h"
@@ -31,12 +32,12 @@ int run_report(const ReportArgs& a) {
   report::ReportData data = report::load_report(load);
   if (!a.html.empty()) {
     std::string page = report::render_html(data);
-    report::write_file(a.html, page);
+    gt::write_output_file(a.html, page, {a.load.db_path});
     fmt::print("greentrain report: wrote {} ({} charts, {} KiB)\n", a.html, report::all_charts(data).size(),
                page.size() / 1024);
   }
   if (!a.md.empty()) {
-    report::write_file(a.md, report::render_markdown(data));
+    gt::write_output_file(a.md, report::render_markdown(data), {a.load.db_path});
     fmt::print("greentrain report: wrote {}\n", a.md);
   }
   return 0;

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/output_file.h"
 
 namespace gt::cli {
 
@@ -33,19 +34,10 @@ void check_writable(const std::string& path, const std::string& flag) {
 }
 
 void write_text_file(const std::string& path, const std::string& text, const std::string& flag) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw Error(fmt::format("{} {}: write failed", flag, path));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("{} {}: cannot replace it", flag, path));
+  try {
+    write_output_file(path, text);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", flag, e.what()));
   }
 }
 

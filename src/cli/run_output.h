@@ -13,7 +13,8 @@ namespace gt::cli {
 // Throws gt::UsageError naming `flag` when `path` (non-empty) could not be written: its folder
 // is missing or not writable, or it exists and is not a writable regular file. Creates nothing.
 void check_writable(const std::string& path, const std::string& flag);
-// Writes `text` to `path` (through PATH.tmp and a rename); throws gt::Error naming `flag`.
+// Writes `text` to `path` with common/output_file.h (a temporary beside it, then a rename; a
+// target that is not a regular file is refused); throws gt::Error naming `flag`.
 void write_text_file(const std::string& path, const std::string& text, const std::string& flag);
 
 void add_attribution_option(CLI::App& cmd, std::string& attribution);

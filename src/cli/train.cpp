@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "carbon/carbon.h"
+#include "cli/carbon_options.h"
 #include "cli/meter_options.h"
 #include "cli/run_output.h"
 #include "cli/verbs.h"
@@ -218,7 +219,7 @@ void add_train(CLI::App& app, Action& run) {
                 "Meter energy during training (default on)");
   sub->add_flag("-q,--quiet", opts->quiet, "No progress output");
   add_meter_options(*sub, opts->meters);
-  carbon::add_carbon_options(*sub, opts->carbon);
+  add_carbon_options(*sub, opts->carbon);
   add_attribution_option(*sub, opts->attribution);
   sub->callback([&run, opts] { run = [opts] { return run_train(*opts); }; });
 }

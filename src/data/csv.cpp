@@ -1,4 +1,5 @@
-// CSV loading (see csv.h): parsing with line numbers, label mapping, standardisation.
+// CSV loading (see csv.h): records from the common CSV reader (common/csv.h, shared with the
+// runs table), numeric cells, label mapping, standardisation.
 #include "data/csv.h"
 
 #include <fmt/core.h>
@@ -7,113 +8,79 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 
+#include "common/csv.h"
 #include "common/error.h"
+#include "common/numbers.h"
 
 namespace gt::data {
 namespace {
 
-std::string trim(std::string s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-// Splits one CSV record; supports double-quoted fields with "" escapes (no embedded newlines).
-std::vector<std::string> split_record(const std::string& line, const std::string& path,
-                                      int64_t line_no) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false, was_quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char ch = line[i];
-    if (quoted) {
-      if (ch == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          cur += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        cur += ch;
-      }
-    } else if (ch == '"' && trim(cur).empty()) {
-      quoted = was_quoted = true;
-      cur.clear();
-    } else if (ch == ',') {
-      out.push_back(was_quoted ? cur : trim(cur));
-      cur.clear();
-      was_quoted = false;
-    } else {
-      cur += ch;
-    }
-  }
-  if (quoted) throw gt::Error(fmt::format("{}:{}: unterminated quoted field", path, line_no));
-  out.push_back(was_quoted ? cur : trim(cur));
-  return out;
-}
-
+// A finite number that fits a float (3.4e38).
 bool parse_float(const std::string& s, float& v) {
-  if (s.empty()) return false;
-  const char* b = s.data();
-  if (*b == '+') ++b;
-  auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size() && std::isfinite(v);
+  const auto d = parse_finite(s);
+  if (!d || std::fabs(*d) > double(std::numeric_limits<float>::max())) return false;
+  v = float(*d);
+  return true;
 }
 
 }  // namespace
 
 CsvTable read_csv_table(const std::string& path, const std::string& label_column) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw gt::Error(fmt::format("{}: cannot open CSV file", path));
-  std::string line;
-  int64_t line_no = 0;
+  return read_csv_table(in, path, label_column);
+}
+
+CsvTable read_csv_table(std::istream& in, const std::string& path,
+                        const std::string& label_column) {
+  csv::Reader reader(in, path);
+  csv::Record header, rec;
   CsvTable t;
-  std::vector<std::string> header;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!trim(line).empty()) {
-      header = split_record(line, path, line_no);
+  bool have_header = false;
+  while (reader.next(header))
+    if (!header.blank()) {
+      have_header = true;
       break;
     }
-  }
-  if (header.empty()) throw gt::Error(fmt::format("{}: empty CSV file (a header is required)", path));
+  if (!have_header) throw gt::Error(fmt::format("{}: empty CSV file (a header is required)", path));
+  // A repeated column (say label,noise,label) would make one of them a feature: refuse it.
+  csv::check_unique_header(header, path);
+  const auto& names = header.fields;
   int label_idx = -1;
-  for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == label_column) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == label_column) {
       label_idx = int(i);
     } else {
-      t.feature_names.push_back(header[i]);
+      t.feature_names.push_back(names[i]);
     }
   }
   if (label_idx < 0)
     throw gt::Error(fmt::format("{}:{}: no column named '{}' in the header (use --label-column)",
-                                path, line_no, label_column));
+                                path, header.line, label_column));
   if (t.feature_names.empty())
-    throw gt::Error(fmt::format("{}:{}: no feature columns besides '{}'", path, line_no,
+    throw gt::Error(fmt::format("{}:{}: no feature columns besides '{}'", path, header.line,
                                 label_column));
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (trim(line).empty()) continue;
-    auto cells = split_record(line, path, line_no);
-    if (cells.size() != header.size())
-      throw gt::Error(fmt::format("{}:{}: {} fields, expected {} as in the header", path, line_no,
-                                  cells.size(), header.size()));
+  while (reader.next(rec)) {
+    if (rec.blank()) continue;
+    const auto& cells = rec.fields;
+    if (cells.size() != names.size())
+      throw gt::Error(fmt::format("{}:{}: {} fields, expected {} as in the header", path, rec.line,
+                                  cells.size(), names.size()));
     std::vector<float> row;
-    row.reserve(header.size() - 1);
+    row.reserve(names.size() - 1);
     for (size_t i = 0; i < cells.size(); ++i) {
       if (int(i) == label_idx) continue;
       float v;
       if (!parse_float(cells[i], v))
         throw gt::Error(fmt::format("{}:{}: column '{}' has non-numeric value '{}'", path,
-                                    line_no, header[i], cells[i]));
+                                    rec.line, names[i], cells[i].substr(0, 40)));
       row.push_back(v);
     }
     if (cells[label_idx].empty())
-      throw gt::Error(fmt::format("{}:{}: empty label in column '{}'", path, line_no,
+      throw gt::Error(fmt::format("{}:{}: empty label in column '{}'", path, rec.line,
                                   label_column));
     t.rows.push_back(std::move(row));
     t.labels.push_back(cells[label_idx]);

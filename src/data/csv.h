@@ -3,7 +3,10 @@
 // non-negative integers are used as class indices; otherwise the distinct label strings, sorted,
 // become classes 0..k-1. Features are standardised with the training set's mean and standard
 // deviation (the test set reuses them). Bad rows are gt::Errors with file and line number.
+// Records come from the common reader (common/csv.h): quoted fields, CRLF and a UTF-8 BOM are
+// understood, and a header naming a column twice is an error.
 #pragma once
+#include <istream>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,6 +22,9 @@ struct CsvTable {
 };
 
 CsvTable read_csv_table(const std::string& path, const std::string& label_column);
+// The same from a stream; `source` names it in messages.
+CsvTable read_csv_table(std::istream& in, const std::string& source,
+                        const std::string& label_column);
 
 struct CsvSets {
   Dataset train, test;  // test.rows == 0 when no test file was given

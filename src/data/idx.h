@@ -23,8 +23,14 @@ IdxArray read_idx(const std::string& path);
 // Decodes IDX content already in memory; `name` is used in error messages.
 IdxArray parse_idx(const std::vector<uint8_t>& content, const std::string& name);
 
-// Reads whole file content, transparently gunzipping (zlib) when it is gzip.
-std::vector<uint8_t> read_maybe_gzip(const std::string& path);
+// Reads whole file content, transparently gunzipping (zlib) when it is gzip; stops after
+// `max_bytes` (so a gzip bomb or a huge file costs no more memory than that).
+std::vector<uint8_t> read_maybe_gzip(const std::string& path, uint64_t max_bytes = UINT64_MAX);
+
+// Largest item greentrain trains on: 2^24 values (a 4096 x 4096 image). An IDX header that
+// describes larger items, or more than kMaxIdxBytes of data, is refused before any allocation.
+inline constexpr uint64_t kMaxIdxItemValues = uint64_t(1) << 24;
+inline constexpr uint64_t kMaxIdxBytes = uint64_t(1) << 36;
 
 // An images file ([n][rows][cols] or [n][features]) and its labels file ([n]) as a data set
 // with `classes` classes (labels must be < classes).

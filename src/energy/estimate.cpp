@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/numbers.h"
+
 namespace gt::energy {
 namespace tables {
 extern const char* const kCpuTdpCsv;
@@ -90,14 +92,21 @@ std::optional<CpuTimes> parse_proc_stat(const std::string& text) {
   std::string label;
   in >> label;
   if (label != "cpu") return std::nullopt;
-  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user/nice)
+  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user/nice);
+  // each a non-negative finite count, else the snapshot is unusable (a missed sample).
   double v[8] = {};
   int n = 0;
-  while (n < 8 && in >> v[n]) ++n;
+  std::string word;
+  while (n < 8 && in >> word) {
+    auto x = parse_finite(word);
+    if (!x || *x < 0) break;
+    v[n++] = *x;
+  }
   if (n < 4) return std::nullopt;
   CpuTimes t;
   for (int i = 0; i < n; ++i) t.total += v[i];
   t.busy = t.total - v[3] - (n > 4 ? v[4] : 0);
+  if (!std::isfinite(t.total) || !std::isfinite(t.busy)) return std::nullopt;
   return t;
 }
 
@@ -159,11 +168,16 @@ std::optional<double> installed_ram_gb(const FileReader& reader) {
   FileRead f = reader(proc_root() + "/meminfo");
   if (!f.text) return std::nullopt;
   std::istringstream in(*f.text);
-  std::string key;
-  double kb = 0;
-  std::string unit;
-  while (in >> key >> kb >> unit)
-    if (key == "MemTotal:") return kb / (1024.0 * 1024.0);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("MemTotal:", 0) != 0) continue;
+    std::string value = line.substr(9);
+    if (auto k = value.find("kB"); k != std::string::npos) value.erase(k);
+    auto kb = parse_finite(value);
+    // Up to 1 PiB: anything else is a broken file, and the RAM estimate falls back to 8 GB.
+    if (!kb || !(*kb > 0) || *kb > 1024.0 * 1024 * 1024 * 1024) return std::nullopt;
+    return *kb / (1024.0 * 1024.0);
+  }
   return std::nullopt;
 }
 

@@ -3,7 +3,8 @@
 // instant power and/or a cumulative energy counter. The Accumulator turns a series of readings
 // into energy, average and peak power: counter difference when the meter has a counter,
 // otherwise integration of power over time (trapezoid for instant power, rectangle for power
-// that is already an average over the interval since the previous reading).
+// that is already an average over the interval since the previous reading). Implausible
+// readings (NaN, negative, beyond 10 MW, a counter going backwards) are missed samples.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -56,8 +57,10 @@ class Accumulator {
   int n_ = 0;
   bool have_origin_ = false;
   double last_t_ = 0;
-  std::optional<double> first_counter_, last_counter_;
+  std::optional<double> last_counter_;  // the latest counter value, and when it was read
+  double last_counter_t_ = 0;
   std::optional<double> last_power_;
+  double counter_j_ = 0;  // sum of the counter's plausible increments
   double integrated_j_ = 0, peak_w_ = 0, last_power_w_ = 0;
 };
 

@@ -12,6 +12,8 @@
 #include <regex>
 #include <set>
 
+#include "common/numbers.h"
+
 namespace gt::energy {
 namespace fs = std::filesystem;
 
@@ -31,12 +33,13 @@ std::optional<double> read_number(const FileReader& reader, const std::string& p
     if (err) *err = r.err;
     return std::nullopt;
   }
-  try {
-    return std::stod(trim(*r.text));
-  } catch (...) {
+  // A counter is a non-negative integer; "nan", "-5" or 400 digits are a failed read.
+  auto v = parse_finite(trim(*r.text));
+  if (!v || *v < 0) {
     if (err) *err = EINVAL;
     return std::nullopt;
   }
+  return v;
 }
 
 class RaplMeter : public Meter {
@@ -58,7 +61,10 @@ class RaplMeter : public Meter {
     const double j = *uj / 1e6;
     if (last_raw_) {
       double d = j - *last_raw_;
-      if (d < 0) d += zone_.max_range_j;  // the counter wrapped around
+      // The counter wrapped around: add the range, when it is known and makes sense of the
+      // drop; otherwise (range 0, or a drop larger than the range) the counter was reset and
+      // this interval is not counted rather than counted negative.
+      if (d < 0) d = zone_.max_range_j > 0 && d + zone_.max_range_j >= 0 ? d + zone_.max_range_j : 0;
       total_j_ += d;
     }
     last_raw_ = j;

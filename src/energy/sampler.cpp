@@ -63,7 +63,12 @@ void Sampler::loop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_until(lock, next, [this] { return stopping_; })) {
     const auto now = std::chrono::steady_clock::now();
+    // A slow sampler reads unlocked, so stop() can say "stop" during a blocking read and the
+    // loop ends after it instead of starting another (its snapshots use the cache, not mu_; a
+    // fast sampler's snapshot() relies on mu_ to never read beside this thread).
+    if (slow_) lock.unlock();
     read_all(std::chrono::duration<double>(now - t0_).count(), false);
+    if (slow_) lock.lock();
     next += interval_;
     if (next < now) next = now + interval_;  // a slow meter: skip missed ticks
   }

@@ -1,4 +1,4 @@
-// Session (contract 1): discovers the meters once (NVML GPUs, RAPL zones or the CPU/RAM
+// Session: discovers the meters once (NVML GPUs, RAPL zones or the CPU/RAM
 // estimates, a wall meter), measures the idle baseline, and runs the samplers between start()
 // and stop(): one thread for the fast meters, one per slow meter (a wall command or HTTP
 // plug), so a slow read never delays the GPU samples, plus an edge tracker per stepping GPU

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "common/component_energy.h"
+
 namespace gt::energy {
 
 struct MeterOptions {
@@ -34,19 +36,7 @@ struct MeterOptions {
 
 // The command-line flags that fill MeterOptions live in cli/meter_options.h.
 
-struct ComponentEnergy {
-  std::string component;  // gpu | cpu | ram | wall
-  std::string device;     // "0" (GPU index), "package-0", "system", ...
-  std::string source;     // measured | estimated
-  std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)", ...
-  double energy_j = 0, avg_power_w = 0, peak_power_w = 0;
-  std::optional<double> idle_power_w, net_energy_j;
-  // Whose energy: "machine" (the whole component) or "process" (the share attributed to the
-  // measured process tree; see energy/attribution.h), with the machine's figure beside it.
-  std::string attribution = "machine";
-  std::optional<double> machine_energy_j;
-  std::optional<double> uncertainty_j;  // measurement uncertainty of a window, when known
-};
+using ComponentEnergy = gt::ComponentEnergy;
 
 // Every meter read at one instant of a started window (Session::snapshot).
 struct Snapshot {

@@ -9,10 +9,10 @@ std::string format_summary_table(const Summary& s) {
   auto opt = [](const std::optional<double>& v, const char* fmtstr) {
     return v ? fmt::format(fmt::runtime(fmtstr), *v) : std::string("-");
   };
-  std::string out = fmt::format(
-      "{:<6} {:<10} {:<10} {:<8} {:>12} {:>10} {:>9} {:>9} {:>9} {:>12} {:>12}  {}\n", "part",
-      "device", "source", "attrib", "energy_J", "Wh", "avg_W", "peak_W", "idle_W", "net_J",
-      "machine_J", "model");
+  std::string out =
+      fmt::format("{:<6} {:<10} {:<10} {:<8} {:>12} {:>10} {:>9} {:>9} {:>9} {:>12} {:>12}  {}\n",
+                  "part", "device", "source", "attrib", "energy_J", "Wh", "avg_W", "peak_W",
+                  "idle_W", "net_J", "machine_J", "model");
   for (const auto& c : s.components)
     out += fmt::format(
         "{:<6} {:<10} {:<10} {:<8} {:>12.1f} {:>10.4f} {:>9.1f} {:>9.1f} {:>9} {:>12} {:>12}  "

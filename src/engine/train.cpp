@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <future>
 
 #include "common/error.h"
 #include "engine/model.h"
@@ -115,12 +116,21 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   if (c.epochs <= 0) throw gt::UsageError(fmt::format("--epochs {} must be at least 1", c.epochs));
   if (!(c.optimizer.lr > 0) || !std::isfinite(c.optimizer.lr))
     throw gt::UsageError(fmt::format("--lr {} must be positive", c.optimizer.lr));
+  if (!(c.optimizer.momentum >= 0 && c.optimizer.momentum < 1))
+    throw gt::UsageError(
+        fmt::format("--momentum {}: expected a number in 0 <= m < 1", c.optimizer.momentum));
   // Validate the model spec before the (slow) data loading.
   parse_model_spec(c.model, 1, 2, c.dropout);
   TrainResult r;
   mark("setup", true);
-  r.device = resolve_device(c.device, &r.device_reason);
-
+  // The device starts (driver, CUDA context, stream) on a second thread while this one loads the
+  // data: the two are independent and each takes a good part of a short run's setup. Only "auto"
+  // needs the driver to resolve; any other --device is checked here, before the work starts.
+  if (c.device != "auto") r.device = resolve_device(c.device, &r.device_reason);
+  auto starting = std::async(std::launch::async, [&c, &r] {
+    if (c.device == "auto") r.device = resolve_device(c.device, &r.device_reason);
+    return make_backend(r.device);
+  });
   data::Splits data = data::load_data(c.data);
   if (c.batch_size > data.train.rows)
     throw gt::UsageError(fmt::format("--batch-size {} is larger than the training set ({} rows)",
@@ -143,7 +153,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   r.test_rows = data.test.rows;
   r.flops_per_sample = train_flops_per_sample(spec);
 
-  auto backend = make_backend(r.device);
+  auto backend = starting.get();
   backend->setup(spec, c.optimizer, c.precision, c.batch_size, data.train, c.seed);
   backend->set_parameters(glorot_uniform(spec, c.seed));
   r.device_description = backend->describe();

@@ -1,4 +1,4 @@
-// The training loop as a library call (contract 3): `train(config, progress)` loads the data,
+// The training loop as a library call: `train(config, progress)` loads the data,
 // builds the model, picks the backend, trains epoch by epoch (calling `progress` after each),
 // then evaluates validation and test accuracy and returns a TrainResult. `greentrain train`
 // and the experiment runner both call it; it knows nothing about energy.
@@ -67,7 +67,7 @@ struct TrainResult {
   double flops_per_sample = 0;
   std::vector<EpochRecord> epochs_detail;
 
-  // The --json object of contract 3 (without "energy", which the verb adds).
+  // The object `greentrain train --json` writes (without "energy", which the verb adds).
   nlohmann::json to_json() const;
 };
 

@@ -11,7 +11,11 @@
 #include <set>
 #include <sstream>
 
+#include "carbon/carbon.h"
 #include "common/error.h"
+#include "common/numbers.h"
+#include "energy/wall.h"
+#include "experiment/reserved_names.h"
 #include "experiment/template.h"
 
 namespace gt::experiment {
@@ -152,11 +156,171 @@ void check_builtin_level(const PlanReader& r, const toml::node& n, const std::st
     if (!ok) bad("hidden layer sizes such as 128 or \"512,256\"");
   }
   if (factor == "lr") {
-    char* end = nullptr;
-    double x = std::strtod(v.c_str(), &end);
-    if (*end || !(x > 0)) bad("a positive number");
+    const auto x = parse_finite(v);
+    if (!x || !(*x > 0)) bad("a positive finite number");
   }
   if (factor == "optimizer" && v != "adam" && v != "sgd") bad("adam or sgd");
+}
+
+// A factor's name: not one greentrain reserves, and not another factor's name in another case
+// (both would be the same GREENTRAIN_FACTOR_<NAME> variable).
+void check_factor_name(const PlanReader& r, const toml::node& n, const std::string& name,
+                       const std::vector<Factor>& earlier) {
+  if (auto why = reserved_factor_name(name))
+    r.fail(n, fmt::format("factor name '{}' is reserved by greentrain ({}); rename the factor",
+                          name, *why));
+  for (const auto& f : earlier)
+    if (env_name(f.name) == env_name(name))
+      r.fail(n, fmt::format("factors '{}' and '{}' differ only by case; both would be "
+                            "GREENTRAIN_FACTOR_{}",
+                            f.name, name, env_name(name)));
+}
+
+// A level is passed to commands as an environment variable and a shell word: a NUL byte would
+// silently cut it short.
+void check_level_text(const PlanReader& r, const toml::node& n, const std::string& what,
+                      const std::string& level) {
+  if (level.find('\0') != std::string::npos)
+    r.fail(n, fmt::format("{}: a level contains a NUL character", what));
+}
+
+// The builtin workload's dataset, model and device, as `greentrain train` will read them.
+void check_builtin_workload(const PlanReader& r, const toml::table& w, const Plan& p) {
+  const auto& W = p.workload;
+  auto at = [&](const char* key) -> const toml::node& {
+    const toml::node* n = w.get(key);
+    return n ? *n : static_cast<const toml::node&>(w);
+  };
+  const bool dataset_ok = W.dataset == "fashion-mnist" ||
+                          (W.dataset.rfind("mnist:", 0) == 0 && W.dataset.size() > 6) ||
+                          (W.dataset.rfind("csv:", 0) == 0 && W.dataset.size() > 4 &&
+                           W.dataset[4] != ',');
+  if (!dataset_ok)
+    r.fail(at("dataset"), fmt::format("workload.dataset = \"{}\": expected \"fashion-mnist\", "
+                                      "\"mnist:DIR\" or \"csv:train.csv[,test.csv]\"",
+                                      W.dataset));
+  // With a neurons factor the model is the family ("mlp"), else a whole spec ("mlp:128").
+  bool model_ok = false;
+  if (p.factor("neurons")) {
+    model_ok = W.model == "mlp";
+  } else if (W.model.rfind("mlp:", 0) == 0) {
+    std::stringstream ss(W.model.substr(4));
+    std::string part;
+    model_ok = W.model.size() > 4 && W.model.back() != ',';
+    while (std::getline(ss, part, ',')) model_ok = model_ok && positive_int(part);
+  }
+  if (!model_ok)
+    r.fail(at("model"),
+           fmt::format("workload.model = \"{}\": expected {}", W.model,
+                       p.factor("neurons") ? "\"mlp\" (the neurons factor gives the layer widths)"
+                                           : "\"mlp:H\" or \"mlp:H1,H2\" with positive widths"));
+  const bool device_ok =
+      W.device == "auto" || W.device == "cpu" || W.device == "cuda" ||
+      (W.device.rfind("cuda:", 0) == 0 && W.device.size() > 5 && W.device.size() < 9 &&
+       W.device.find_first_not_of("0123456789", 5) == std::string::npos);
+  if (!device_ok)
+    r.fail(at("device"), fmt::format("workload.device = \"{}\": expected \"auto\", \"cpu\" or "
+                                     "\"cuda:N\"",
+                                     W.device));
+  if (!W.optimizer.empty() && W.optimizer != "adam" && W.optimizer != "sgd")
+    r.fail(at("optimizer"),
+           fmt::format("workload.optimizer = \"{}\": expected \"adam\" or \"sgd\"", W.optimizer));
+}
+
+// [meters] wall and gpus, and [carbon] region, with the rules the meters and tables apply at
+// run time.
+void check_meters_and_carbon(const PlanReader& r, const toml::table& root, const Plan& p) {
+  const toml::node* meters = root.get("meters");
+  const toml::node* carbon = root.get("carbon");
+  auto at = [](const toml::node* section, const char* key) -> const toml::node& {
+    const toml::node* n = section && section->is_table() ? section->as_table()->get(key) : nullptr;
+    return n ? *n : *section;
+  };
+  if (!p.meters.wall.empty()) {
+    try {
+      energy::make_wall_meter(p.meters.wall, p.meters.interval_ms);
+    } catch (const gt::Error& e) {
+      r.fail(at(meters, "wall"), fmt::format("meters.wall: {}", e.what()));
+    }
+  }
+  const auto& g = p.meters.gpus;
+  if (!g.empty() && g != "none") {
+    std::stringstream ss(g);
+    std::string item;
+    bool ok = g.back() != ',';
+    while (std::getline(ss, item, ','))
+      ok = ok && !item.empty() &&
+           (item.find_first_not_of("0123456789") == std::string::npos ? item.size() < 5
+                                                                      : item.rfind("GPU-", 0) == 0 ||
+                                                                            item.rfind("MIG-", 0) == 0);
+    if (!ok)
+      r.fail(at(meters, "gpus"), fmt::format("meters.gpus = \"{}\": expected \"none\" or GPU "
+                                             "indices or UUIDs separated by commas (\"0,2\")",
+                                             g));
+  }
+  if (!p.carbon.region.empty()) {
+    try {
+      carbon::region(p.carbon.region);
+    } catch (const gt::Error& e) {
+      r.fail(at(carbon, "region"), fmt::format("carbon.region = \"{}\": {}", p.carbon.region, e.what()));
+    }
+  }
+}
+
+// The number of runs the design asks for, capped: expanding a design allocates every run.
+void check_design_size(const PlanReader& r, const toml::table& root, const Plan& p) {
+  double configurations = 1;
+  for (const auto& f : p.factors) {
+    if (p.design.type == "one-at-a-time")
+      configurations += static_cast<double>(f.levels.size()) - 1;
+    else
+      configurations *= static_cast<double>(f.levels.size());
+  }
+  // With a stopping rule the layout numbers max_repeats blocks.
+  const int blocks = p.design.planned_blocks();
+  const double runs = configurations * blocks + p.design.warmup_runs;
+  if (runs > static_cast<double>(kMaxPlannedRuns)) {
+    const toml::node* d = root.get("design");
+    r.fail(d ? d->source() : root.source(),
+           fmt::format("the design asks for {:.0f} configurations x {} {} = {:.4g} runs; "
+                       "greentrain runs at most {} per plan (fewer levels, repeats, or a "
+                       "one-at-a-time design)",
+                       configurations, blocks, p.design.stop ? "max_repeats" : "repeats", runs,
+                       kMaxPlannedRuns));
+  }
+}
+
+// [design.stop]: the sequential stopping rule. min_repeats defaults to design.repeats.
+void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) {
+  const toml::table* t = r.table(design, "stop", false);
+  if (!t) return;
+  r.only_keys(*t, "[design.stop]", {"metric", "ci_halfwidth_pct", "min_repeats", "max_repeats"});
+  StopRule s;
+  s.metric = r.str(*t, "metric", "design.stop").value_or("");
+  if (t->get("metric") &&
+      (s.metric.empty() || !std::all_of(s.metric.begin(), s.metric.end(), [](char c) {
+         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+       })))
+    r.fail(*t->get("metric"), fmt::format("design.stop.metric = \"{}\": expected a metric name "
+                                          "such as \"energy_j\" or \"train_energy_j\"",
+                                          s.metric));
+  if (const toml::node* n = t->get("ci_halfwidth_pct")) {
+    s.ci_halfwidth_pct = *r.number(*t, "ci_halfwidth_pct", "design.stop", 0, 100);
+    if (!(s.ci_halfwidth_pct > 0))
+      r.fail(*n, "design.stop.ci_halfwidth_pct = 0: expected a percentage > 0, e.g. 2");
+  }
+  s.min_repeats =
+      static_cast<int>(r.integer(*t, "min_repeats", "design.stop", 2, 100000,
+                                 " (the interval needs at least two repeats per configuration)")
+                           .value_or(D.repeats));
+  s.max_repeats = static_cast<int>(
+      r.integer(*t, "max_repeats", "design.stop", 2, 100000).value_or(std::max(40, s.min_repeats)));
+  if (s.max_repeats < s.min_repeats)
+    r.fail(t->get("max_repeats") ? *t->get("max_repeats") : *t->get("min_repeats"),
+           fmt::format("design.stop.max_repeats = {} is below min_repeats = {}; expected "
+                       "max_repeats >= min_repeats",
+                       s.max_repeats, s.min_repeats));
+  D.stop = s;
 }
 
 }  // namespace
@@ -239,6 +403,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
                  });
     if (!ident)
       r.fail(node, fmt::format("factor name '{}': expected letters, digits and _", fname));
+    check_factor_name(r, node, fname, p.factors);
     if (p.workload.kind == "builtin" && !is_builtin_factor(fname))
       r.fail(node, fmt::format("factor '{}' is not known to the builtin workload; expected one "
                                "of: {} (use kind = \"command\" for other factors)",
@@ -252,6 +417,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
     Factor fac{fname, {}};
     for (auto&& lv : arr) {
       auto s = r.level(lv, "factors." + fname);
+      check_level_text(r, lv, "factors." + fname, s);
       if (std::find(fac.levels.begin(), fac.levels.end(), s) != fac.levels.end())
         r.fail(lv, fmt::format("factors.{}: level '{}' is listed twice", fname, s));
       if (p.workload.kind == "builtin") check_builtin_level(r, lv, fname, s);
@@ -286,9 +452,10 @@ Plan parse_plan(const std::string& text, const std::string& source) {
 
   // [design]
   if (const toml::table* d = r.table(root, "design", false)) {
-    r.only_keys(*d, "[design]",
-                {"type", "repeats", "order", "seed", "warmup_runs", "cooldown_s",
-                 "cooldown_until_gpu_c", "cooldown_max_s", "idle_baseline_s", "idle_every"});
+    r.only_keys(
+        *d, "[design]",
+        {"type", "repeats", "order", "seed", "warmup_runs", "cooldown_s", "cooldown_until_gpu_c",
+         "cooldown_max_s", "idle_baseline_s", "idle_every", "max_failures", "stop"});
     auto& D = p.design;
     D.type = r.str(*d, "type", "design").value_or(D.type);
     if (D.type != "factorial" && D.type != "one-at-a-time")
@@ -313,6 +480,9 @@ Plan parse_plan(const std::string& text, const std::string& source) {
         r.number(*d, "cooldown_max_s", "design", 0, 86400).value_or(D.cooldown_max_s);
     D.idle_baseline_s = r.number(*d, "idle_baseline_s", "design", 0, 3600).value_or(0);
     D.idle_every = static_cast<int>(r.integer(*d, "idle_every", "design", 0, 1000000).value_or(0));
+    D.max_failures =
+        static_cast<int>(r.integer(*d, "max_failures", "design", 1, 1000000).value_or(2));
+    parse_stop_rule(r, *d, D);
   }
   // A repeats value given elsewhere is impossible; the default (3) satisfies >= 2.
 
@@ -351,11 +521,16 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   }
   p.meters.keep_samples = p.store_samples;
 
+  // Everything a run would trip over, checked now rather than in every run.
+  if (p.workload.kind == "builtin") check_builtin_workload(r, w, p);
+  check_meters_and_carbon(r, root, p);
+  check_design_size(r, root, p);
+
   // The command template may only name factors and the run's own fields.
   if (p.workload.kind == "command") {
     std::vector<std::string> known;
     for (const auto& fac : p.factors) known.push_back(fac.name);
-    for (const char* k : kRunPlaceholders) known.emplace_back(k);
+    for (const auto& k : run_placeholders()) known.push_back(k);
     try {
       check_template(p.workload.command, known);
     } catch (const gt::Error& e) {
@@ -399,9 +574,79 @@ nlohmann::json Plan::canonical_json() const {
                  {"order", D.order},
                  {"seed", D.seed},
                  {"warmup_runs", D.warmup_runs}};
-  // cooling, idle, carbon and meters settings do not change which runs exist or what they
-  // mean, so they stay out of the hash: a shard on another machine may use other meters.
+  j["design"]["max_failures"] = D.max_failures;
+  if (D.stop)
+    j["design"]["stop"] = {{"metric", D.stop->metric},
+                           {"ci_halfwidth_pct", D.stop->ci_halfwidth_pct},
+                           {"min_repeats", D.stop->min_repeats},
+                           {"max_repeats", D.stop->max_repeats}};
   return j;
+}
+
+nlohmann::json Plan::meaning_json() const {
+  nlohmann::json j = canonical_json();
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& f : factors) names.push_back(f.name);
+  j["factors"] = names;  // levels are compared one by one in plan_difference
+  j["design"] = {{"type", design.type},
+                 {"order", design.order},
+                 {"seed", design.seed},
+                 {"warmup_runs", design.warmup_runs}};
+  j["carbon"] = {{"country", carbon.country}, {"region", carbon.region}, {"pue", carbon.pue}};
+  if (carbon.intensity) j["carbon"]["intensity"] = *carbon.intensity;
+  j["meters"] = {{"gpus", meters.gpus}, {"wall", meters.wall}};
+  if (meters.cpu_tdp_w) j["meters"]["cpu_tdp_w"] = *meters.cpu_tdp_w;
+  if (meters.ram_watts) j["meters"]["ram_watts"] = *meters.ram_watts;
+  // Repeats, the stopping rule, cooling, idle baselines, the sampling interval and sample
+  // storage change how many runs there are or how they are scheduled, not what a finished run
+  // means, so they stay out of the hash.
+  return j;
+}
+
+namespace {
+
+// The first key (dotted path) where two JSON values differ, with both values; empty if equal.
+std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
+                             const std::string& path) {
+  if (a.is_object() && b.is_object()) {
+    std::set<std::string> keys;
+    for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
+    for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
+    for (const auto& k : keys) {
+      const std::string sub = path.empty() ? k : path + "." + k;
+      if (!a.contains(k) || !b.contains(k))
+        return fmt::format("{}: {} in the database, {} in the plan", sub,
+                           a.contains(k) ? a[k].dump() : "not set",
+                           b.contains(k) ? b[k].dump() : "not set");
+      if (auto d = first_difference(a[k], b[k], sub); !d.empty()) return d;
+    }
+    return "";
+  }
+  if (a == b) return "";
+  return fmt::format("{}: {} in the database, {} in the plan", path, a.dump(), b.dump());
+}
+
+}  // namespace
+
+std::string plan_difference(const Plan& before, const Plan& now) {
+  for (const auto& f : now.factors)
+    if (!before.factor(f.name))
+      return fmt::format("factors.{} is new (finished runs have no level of it)", f.name);
+  for (const auto& f : before.factors)
+    if (!now.factor(f.name))
+      return fmt::format("factors.{} is in the database but not in the plan", f.name);
+  if (auto d = first_difference(before.meaning_json(), now.meaning_json(), ""); !d.empty())
+    return d;
+  for (const auto& f : before.factors) {
+    const Factor* g = now.factor(f.name);
+    for (const auto& level : f.levels)
+      if (std::find(g->levels.begin(), g->levels.end(), level) == g->levels.end())
+        return fmt::format(
+            "factors.{}: level {} is in the database but not in the plan (levels "
+            "may be added, not removed)",
+            f.name, level);
+  }
+  return "";
 }
 
 std::string sha256_hex(const std::string& data) {
@@ -414,6 +659,6 @@ std::string sha256_hex(const std::string& data) {
   return hex;
 }
 
-std::string Plan::hash() const { return "sha256:" + sha256_hex(canonical_json().dump()); }
+std::string Plan::hash() const { return "sha256:" + sha256_hex(meaning_json().dump()); }
 
 }  // namespace gt::experiment

@@ -2,8 +2,9 @@
 // value. Parsing validates everything up front — unknown keys, wrong types, empty factor lists,
 // duplicate levels, a benchmark value that is not a level, repeats < 2, unknown placeholders in
 // a command template, builtin factors the trainer does not know — and throws gt::Error with
-// "file:line: what is wrong; what was expected". The plan hash (sha256 of a canonical JSON form)
-// identifies the plan in the results database: comments and layout do not change it.
+// "file:line: what is wrong; what was expected". The plan hash (sha256 of the settings that give
+// finished runs their meaning) identifies the plan in the results database: comments, layout,
+// repeats, the stopping rule and added levels do not change it, so an experiment can grow.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -37,6 +38,15 @@ struct Workload {
   double timeout_s = 0;  // 0 = no limit; a run past it is killed and recorded failed
 };
 
+// Sequential repeats: whole blocks are added until every configuration's interval against the
+// benchmark is precise enough (see docs/plan-format.md, "Stopping rule").
+struct StopRule {
+  std::string metric;           // empty: train_energy_j when the runs have it, else energy_j
+  double ci_halfwidth_pct = 2;  // stop when every 95 % interval is within +-this % of the benchmark
+  int min_repeats = 3;          // blocks before the rule is first checked
+  int max_repeats = 40;         // blocks at most
+};
+
 struct Design {
   std::string type = "factorial";  // factorial | one-at-a-time (benchmark + one factor varied)
   int repeats = 3;
@@ -45,9 +55,13 @@ struct Design {
   int warmup_runs = 1;
   double cooldown_s = 0;
   std::optional<double> cooldown_until_gpu_c;
-  double cooldown_max_s = 600;  // give up waiting for the temperature after this long
-  double idle_baseline_s = 0;   // 0 = no idle baseline
-  int idle_every = 0;           // re-measure the idle baseline every N runs (0 = only at start)
+  double cooldown_max_s = 600;   // give up waiting for the temperature after this long
+  double idle_baseline_s = 0;    // 0 = no idle baseline
+  int idle_every = 0;            // re-measure the idle baseline every N runs (0 = only at start)
+  int max_failures = 2;          // a configuration failing this often in a row is skipped
+  std::optional<StopRule> stop;  // [design.stop]
+  // Blocks the layout reserves: max_repeats with a stopping rule, else repeats.
+  int planned_blocks() const { return stop ? stop->max_repeats : repeats; }
 };
 
 struct Plan {
@@ -65,8 +79,21 @@ struct Plan {
 
   const Factor* factor(const std::string& name) const;
   nlohmann::json canonical_json() const;  // every setting, defaults filled in
-  std::string hash() const;               // "sha256:<hex>" of canonical_json().dump()
+  // What gives finished runs their meaning: name, workload, factor names, benchmark, design
+  // type, order, seed and warm-up runs, carbon and meter settings (not the levels: levels may
+  // be added, see plan_difference).
+  nlohmann::json meaning_json() const;
+  std::string hash() const;  // "sha256:<hex>" of meaning_json().dump()
 };
+
+// The most runs one plan may ask for (configurations x repeats + warm-ups): more is a mistake
+// (40 levels of 5 factors), and expanding it would exhaust memory before the first run.
+inline constexpr long kMaxPlannedRuns = 1000000;
+
+// Empty when `now` keeps the meaning of the runs of `before` (the same meaning_json and every
+// level of `before` still listed: only repeats, the stopping rule, cooling, levels added and
+// such differ); else one line naming the first key that differs, with both values.
+std::string plan_difference(const Plan& before, const Plan& now);
 
 // Parses and validates; `source` names the file in messages.
 Plan parse_plan(const std::string& text, const std::string& source);

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "experiment/environment.h"
 #include "experiment/metered_run.h"
 #include "experiment/process.h"
+#include "experiment/stop_rule.h"
 #include "experiment/store.h"
 #include "experiment/workload.h"
 
@@ -35,19 +37,33 @@ std::string format_duration(double s) {
 
 namespace {
 
+// How a plan stands against an experiment in the database: "" when the plan keeps the
+// meaning of its finished runs (it may have grown), else the first key that differs.
+std::string difference(const ExperimentRecord& e, const Plan& plan, const std::string& hash) {
+  try {
+    return plan_difference(parse_plan(e.plan_text, e.name + " (the plan in the database)"), plan);
+  } catch (const gt::Error&) {
+    // A stored plan this version no longer reads: only the same hash is the same plan.
+    return e.plan_hash == hash ? ""
+                               : fmt::format("the plan hash ({} here, {} in the database)",
+                                             hash.substr(0, 19), e.plan_hash.substr(0, 19));
+  }
+}
+
 // Picks the experiment name in the database: the plan's own, or with --new name-2, name-3, ...
 ExperimentRecord* resolve_experiment(Store& store, const Plan& plan, const std::string& hash,
                                      bool new_experiment, ExperimentRecord& out) {
   auto existing = store.find_experiment(plan.name);
-  if (existing && existing->plan_hash == hash && !new_experiment) {
+  const std::string diff = existing ? difference(*existing, plan, hash) : "";
+  if (existing && diff.empty() && !new_experiment) {
     out = *existing;
     return &out;
   }
   if (existing && !new_experiment)
     throw gt::Error(fmt::format(
-        "{}: experiment '{}' was created from a different plan ({} here, {} in the database); "
-        "rerun with --new to start a new experiment beside it, or use another --db",
-        store.path(), plan.name, hash.substr(0, 19), existing->plan_hash.substr(0, 19)));
+        "{}: experiment '{}' was created from a different plan: {}; rerun with --new to start a "
+        "new experiment beside it, or use another --db",
+        store.path(), plan.name, diff));
   if (!existing) {
     out.name = plan.name;
     return nullptr;
@@ -60,11 +76,17 @@ ExperimentRecord* resolve_experiment(Store& store, const Plan& plan, const std::
       return nullptr;
     }
     // With a changed plan, --new resumes the experiment that already holds it.
-    if (e->plan_hash == hash && existing->plan_hash != hash) {
+    if (difference(*e, plan, hash).empty() && !diff.empty()) {
       out = *e;
       return &out;
     }
   }
+}
+
+nlohmann::json plan_levels(const Plan& plan) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& f : plan.factors) j[f.name] = f.levels;
+  return j;
 }
 
 class Runner {
@@ -75,6 +97,11 @@ class Runner {
   RunOutcome run();
 
  private:
+  Layout load_layout(bool resuming);
+  void begin_session(const nlohmann::json& env, const std::string& shard_text);
+  bool needs_run(const PlannedRun& run) const;
+  int runs_needed(int from_block, int to_block) const;
+  bool attempt(const PlannedRun& run, int total);  // false when interrupted
   void measure_idle(int after_runs);
   void cool_down();
   bool sleep_interruptible(double seconds);
@@ -95,22 +122,77 @@ class Runner {
   std::vector<double> durations_;  // this session's run durations, for the ETA
   std::optional<double> pilot_mean_s_;
   bool warned_no_temperature_ = false;
+  // Scheduling state of this session.
+  std::map<int, std::string> status_;              // run_index -> status of its row in the database
+  std::map<int, std::vector<PlannedRun>> blocks_;  // block (0 = warm-up) -> runs, in order
+  std::set<int> skipped_;                          // configurations skipped after repeated failures
+  std::map<int, int> failures_in_a_row_;  // configuration -> failures in a row this session
+  int finished_before_ = 0;               // runs finished in the database at the start
+  int position_ = 0;                      // runs attempted this session
+  nlohmann::json env_;
+  std::string shard_text_;
 };
 
+Layout Runner::load_layout(bool resuming) {
+  if (!resuming) return initial_layout(plan_);
+  if (!exp_.layout.is_null()) return Layout::from_json(exp_.layout);
+  // Written before layouts were kept: the stored plan gives the layout it ran with.
+  try {
+    return initial_layout(parse_plan(exp_.plan_text, exp_.name));
+  } catch (const gt::Error&) {
+    return initial_layout(plan_);
+  }
+}
+
+bool Runner::needs_run(const PlannedRun& run) const {
+  auto it = status_.find(run.run_index);
+  if (it == status_.end() || it->second == "aborted") return true;
+  return it->second == "failed" && opt_.retry_failed;
+}
+
+int Runner::runs_needed(int from_block, int to_block) const {
+  int n = 0;
+  for (auto it = blocks_.lower_bound(from_block); it != blocks_.end() && it->first <= to_block;
+       ++it)
+    for (const auto& r : it->second)
+      if (needs_run(r) && !skipped_.count(r.config_index)) ++n;
+  return n;
+}
+
 RunOutcome Runner::run() {
-  design_ = expand(plan_);
   const auto hash = plan_.hash();
   const bool resuming = resolve_experiment(store_, plan_, hash, opt_.new_experiment, exp_);
   outcome_.experiment = exp_.name;
+  const auto& D = plan_.design;
+  if (D.stop && !opt_.shard.empty())
+    throw gt::UsageError(
+        "--shard with a stopping rule: the rule needs every block's results in one place; "
+        "give the shards a fixed design.repeats instead");
+
+  // The layout: finished runs keep their run_id; a grown plan appends new runs.
+  std::vector<RunRecord> recorded = resuming ? store_.runs(exp_.id) : std::vector<RunRecord>{};
+  int started_blocks = 0;
+  for (const auto& r : recorded) started_blocks = std::max(started_blocks, r.block);
+  Layout layout = load_layout(resuming);
+  const std::string grew = grow_layout(layout, plan_, started_blocks);
+  if (!grew.empty() && resuming)
+    layout.history.push_back({{"at", utc_now_iso()}, {"change", grew}, {"plan_hash", hash}});
+  const int max_blocks = D.planned_blocks();
+  design_ = expand(plan_, layout, max_blocks);
+  const int target_blocks =
+      D.stop ? std::max(D.stop->min_repeats, std::min(started_blocks, max_blocks)) : D.repeats;
 
   std::vector<PlannedRun> planned = design_.runs;
-  std::string shard_text;
   if (!opt_.shard.empty()) {
     auto [i, n] = parse_shard(opt_.shard);
     planned = shard_runs(planned, i, n);
-    shard_text = fmt::format("{}/{}", i, n);
+    shard_text_ = fmt::format("{}/{}", i, n);
   }
-  outcome_.planned = static_cast<int>(planned.size());
+  for (const auto& r : planned) blocks_[r.block].push_back(r);
+  int planned_count = 0;
+  for (const auto& [b, runs] : blocks_)
+    if (b <= target_blocks) planned_count += static_cast<int>(runs.size());
+  outcome_.planned = planned_count;
 
   {
     MeteredRunOptions mo;
@@ -119,13 +201,13 @@ RunOutcome Runner::run() {
     metered_ = std::make_unique<MeteredRun>(mo);
   }
   intensity_ = metered_->intensity();
-  auto env = host_environment();
-  env["energy"] = metered_->session().environment();
-  env["carbon"] = {{"g_per_kwh", intensity_.g_per_kwh},
-                   {"label", intensity_.label},
-                   {"source", intensity_.source},
-                   {"year", intensity_.year},
-                   {"pue", plan_.carbon.pue}};
+  env_ = host_environment();
+  env_["energy"] = metered_->session().environment();
+  env_["carbon"] = {{"g_per_kwh", intensity_.g_per_kwh},
+                    {"label", intensity_.label},
+                    {"source", intensity_.source},
+                    {"year", intensity_.year},
+                    {"pue", plan_.carbon.pue}};
 
   if (!resuming) {
     exp_.plan_text = plan_.text;
@@ -138,15 +220,20 @@ RunOutcome Runner::run() {
       exp_.factors[f.name] = f.levels;
     }
     for (const auto& [k, v] : plan_.benchmark) exp_.benchmark[k] = v;
-    exp_.environment = env;
-    exp_.planned_runs = static_cast<int>(design_.runs.size());
+    exp_.environment = env_;
+    exp_.planned_runs = planned_count;
+    exp_.layout = layout.to_json();
     exp_.id = store_.create_experiment(exp_);
+  } else if (!grew.empty() || exp_.layout.is_null() || exp_.plan_text != plan_.text ||
+             exp_.planned_runs != planned_count) {
+    store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(),
+                       planned_count);
   }
 
-  std::set<int> done;
   std::vector<double> pilot;
-  for (const auto& r : store_.runs(exp_.id)) {
-    if (r.status != "aborted") done.insert(r.run_index);
+  for (const auto& r : recorded) {
+    status_[r.run_index] = r.status;
+    if (r.status != "aborted") ++finished_before_;
     if (r.status == "ok" && r.duration_s) pilot.push_back(*r.duration_s);
   }
   if (!pilot.empty()) {
@@ -154,57 +241,164 @@ RunOutcome Runner::run() {
     for (double d : pilot) sum += d;
     pilot_mean_s_ = sum / static_cast<double>(pilot.size());
   }
-  std::vector<PlannedRun> todo;
-  for (const auto& r : planned)
-    if (!done.count(r.run_index)) todo.push_back(r);
-  outcome_.already_done = outcome_.planned - static_cast<int>(todo.size());
+  const int todo = runs_needed(0, target_blocks);
+  outcome_.already_done = planned_count - todo;
 
+  const std::string warm =
+      D.warmup_runs ? fmt::format(" + {} warm-up", D.warmup_runs) : std::string();
+  const std::string shape =
+      D.stop ? fmt::format(
+                   "{} configurations{}, whole blocks until every 95 % interval against "
+                   "the benchmark is within +-{:g} % ({} to {} blocks)",
+                   design_.configs.size(), warm, D.stop->ci_halfwidth_pct, D.stop->min_repeats,
+                   D.stop->max_repeats)
+             : fmt::format("{} configurations x {} repeats{} = {} runs", design_.configs.size(),
+                           D.repeats, warm, planned_count);
+  if (!grew.empty() && resuming)
+    log_ << fmt::format("experiment '{}' grew: {}; its {} finished runs are kept\n", exp_.name,
+                        grew, finished_before_);
   log_ << fmt::format(
-      "experiment '{}' ({}): {} configurations x {} repeats{} = {} runs{}; {}\n", exp_.name,
-      opt_.db_path, design_.configs.size(), plan_.design.repeats,
-      plan_.design.warmup_runs ? fmt::format(" + {} warm-up", plan_.design.warmup_runs) : "",
-      design_.runs.size(), shard_text.empty() ? "" : ", shard " + shard_text,
-      todo.empty() ? "all done, nothing to run"
+      "experiment '{}' ({}): {}{}; {}\n", exp_.name, opt_.db_path, shape,
+      shard_text_.empty() ? "" : ", shard " + shard_text_,
+      todo == 0 && !D.stop ? "all done, nothing to run"
       : outcome_.already_done
-          ? fmt::format("resuming: {} done, {} to run", outcome_.already_done, todo.size())
-          : fmt::format("{} to run", todo.size()));
+          ? fmt::format("resuming: {} done, {} to run{}", outcome_.already_done, todo,
+                        D.stop ? " before the first check" : "")
+          : fmt::format("{} to run{}", todo, D.stop ? " before the first check" : ""));
   log_.flush();
-  if (todo.empty()) return outcome_;
 
-  session_id_ = store_.add_session({0, exp_.id, "", host_name(), shard_text, env});
-  self_ = self_executable();
-  work_root_ = make_run_folder();
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
+      if (dir.empty()) return;
       std::error_code ec;
       fs::remove_all(dir, ec);
     }
-  } cleanup{work_root_};
+  } cleanup;
 
-  measure_idle(static_cast<int>(done.size()));
-  int position = 0;
-  for (const auto& run : todo) {
+  // Warm-up, then block by block. With a stopping rule the rule is checked before each block
+  // after min_repeats, on the blocks before it (so a resumed session decides as the first did).
+  int estimate = target_blocks;
+  for (int b = 0;; ++b) {
     if (guard_.requested()) break;
-    if (position > 0) {
-      cool_down();
-      if (guard_.requested()) break;
-      const int finished = static_cast<int>(done.size()) + position;
-      if (plan_.design.idle_every > 0 && finished % plan_.design.idle_every == 0)
-        measure_idle(finished);
-      if (guard_.requested()) break;
+    if (!D.stop && b > D.repeats) break;
+    const bool begun = [&] {
+      for (const auto& r : blocks_[b])
+        if (status_.count(r.run_index)) return true;
+      return false;
+    }();
+    if (D.stop && !begun && skipped_.count(0)) {  // configuration 0 is the benchmark
+      outcome_.stopped =
+          "the benchmark was skipped after repeated failures: the stopping rule "
+          "compares every configuration with it, so no more blocks are run";
+      break;
     }
-    run_one(run, position, static_cast<int>(todo.size()));
-    ++position;
+    if (D.stop && b - 1 >= D.stop->min_repeats && !begun) {
+      auto check = check_stop_rule(*D.stop, design_, store_.runs(exp_.id), b - 1, skipped_);
+      if (check.metric_missing)
+        throw gt::Error(fmt::format(
+            "design.stop.metric: {} (runs record energy_j, duration_s and the metrics the "
+            "workload reports); the {} finished runs are kept",
+            check.problem, finished_before_ + position_));
+      if (check.met) {
+        outcome_.stopped =
+            fmt::format("stopping rule met after {} blocks: {}", b - 1, describe(check, *D.stop));
+        break;
+      }
+      if (b > max_blocks) {
+        outcome_.stopped = fmt::format(
+            "reached max_repeats = {} without meeting the stopping "
+            "rule: {}",
+            max_blocks, describe(check, *D.stop));
+        break;
+      }
+      estimate = std::min(max_blocks, b - 1 + check.blocks_left);
+      if (position_ > 0 || b - 1 >= started_blocks)
+        log_ << fmt::format(
+            "after block {}: {}; about {} more block{} needed ({} more at most){}\n", b - 1,
+            describe(check, *D.stop), check.blocks_left, check.blocks_left == 1 ? "" : "s",
+            max_blocks - (b - 1), check.problem.empty() ? "" : "; " + check.problem);
+      log_.flush();
+    }
+    if (b > max_blocks) {
+      if (D.stop) outcome_.stopped = fmt::format("reached max_repeats = {}", max_blocks);
+      break;
+    }
+    const int total = position_ + runs_needed(b, std::max(b, estimate));
+    for (const auto& run : blocks_[b]) {
+      if (!needs_run(run) || skipped_.count(run.config_index)) continue;
+      if (session_id_ == 0) {
+        begin_session(env_, shard_text_);
+        cleanup.dir = work_root_;
+      }
+      if (!attempt(run, total)) break;
+    }
   }
   outcome_.interrupted = guard_.requested();
-  const int left = outcome_.planned - outcome_.already_done - outcome_.ok - outcome_.failed;
+  if (D.stop) {  // the runs the rule asks for so far: what `experiment status` counts
+    int wanted = 0;
+    for (const auto& [b, runs] : blocks_)
+      if (b <= std::min(estimate, max_blocks)) wanted += static_cast<int>(runs.size());
+    if (wanted != planned_count)
+      store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(), wanted);
+  }
+
+  for (const auto& r : store_.runs(exp_.id))
+    if (r.status == "failed") ++outcome_.failed_in_experiment;
+  if (!outcome_.stopped.empty()) log_ << outcome_.stopped << "\n";
+  const int left = runs_needed(0, D.stop ? estimate : D.repeats);
   log_ << fmt::format(
-      "{}experiment '{}': {} ok, {} failed, {} aborted this session; {} of {} "
-      "runs left. Results in {}\n",
+      "{}experiment '{}': {} ok, {} failed, {} aborted this session; {} runs left{}. Results in "
+      "{}\n",
       outcome_.interrupted ? "interrupted: " : "", exp_.name, outcome_.ok, outcome_.failed,
-      outcome_.aborted, left, outcome_.planned, opt_.db_path);
+      outcome_.aborted, left,
+      D.stop && outcome_.stopped.empty() && !outcome_.interrupted ? " (by the estimate)" : "",
+      opt_.db_path);
+  if (outcome_.failed_in_experiment > 0)
+    log_ << fmt::format(
+        "{} run{} of '{}' failed (kept in the database); `greentrain experiment run {} "
+        "--retry-failed` runs them again\n",
+        outcome_.failed_in_experiment, outcome_.failed_in_experiment == 1 ? "" : "s", exp_.name,
+        plan_.path);
+  log_.flush();
   return outcome_;
+}
+
+void Runner::begin_session(const nlohmann::json& env, const std::string& shard_text) {
+  session_id_ = store_.add_session({0, exp_.id, "", host_name(), shard_text, env});
+  self_ = self_executable();
+  work_root_ = make_run_folder();
+  measure_idle(finished_before_);
+}
+
+bool Runner::attempt(const PlannedRun& run, int total) {
+  if (guard_.requested()) return false;
+  if (position_ > 0) {
+    cool_down();
+    if (guard_.requested()) return false;
+    const int finished = finished_before_ + position_;
+    if (plan_.design.idle_every > 0 && finished % plan_.design.idle_every == 0)
+      measure_idle(finished);
+    if (guard_.requested()) return false;
+  }
+  const int failed_before = outcome_.failed;
+  run_one(run, position_, std::max(total, position_ + 1));
+  ++position_;
+  if (guard_.requested()) return false;
+  status_[run.run_index] = outcome_.failed > failed_before ? "failed" : "ok";
+  if (run.warmup) return true;
+  int& in_a_row = failures_in_a_row_[run.config_index];
+  in_a_row = outcome_.failed > failed_before ? in_a_row + 1 : 0;
+  if (in_a_row >= plan_.design.max_failures) {
+    skipped_.insert(run.config_index);
+    const auto label = design_.configs.at(static_cast<size_t>(run.config_index)).label();
+    outcome_.skipped.push_back(label);
+    log_ << fmt::format(
+        "skipping {} for the rest of this session: it failed {} times in a row "
+        "(design.max_failures = {})\n",
+        label, in_a_row, plan_.design.max_failures);
+  }
+  return true;
 }
 
 bool Runner::sleep_interruptible(double seconds) {
@@ -222,7 +416,9 @@ void Runner::measure_idle(int after_runs) {
   log_ << fmt::format("measuring the idle baseline for {} ...\n", format_duration(s));
   log_.flush();
   std::string warning;
-  if (!metered_->measure_idle(s, [this] { return guard_.requested(); }, &warning)) return;
+  if (!metered_->measure_idle(
+          s, [this] { return guard_.requested(); }, &warning))
+    return;
   if (!warning.empty()) log_ << "warning: " << warning << "\n";
   auto& session = metered_->session();
   session.start();

@@ -4,10 +4,16 @@
 // the store in one transaction; idle baselines at the start and every `idle_every` runs;
 // cool-down between runs (seconds, or until the GPU is at or below a temperature); progress
 // with ETA and one summary line per run. Rerunning the same plan on the same database resumes;
-// Ctrl-C stops the current run, records it as aborted and returns.
+// a plan that grew (more repeats, a new level, a stopping rule) keeps every finished run and
+// runs only the new ones. Runs go block by block; with a stopping rule ([design.stop]) whole
+// blocks are added until every configuration's interval against the benchmark is precise
+// enough. A configuration failing max_failures times in a row is skipped for the session;
+// --retry-failed runs failed runs again, keeping the failed attempts. Ctrl-C stops the current
+// run, records it as aborted and returns.
 #pragma once
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "experiment/plan.h"
 
@@ -17,6 +23,7 @@ struct RunOptions {
   std::string db_path = "greentrain.db";
   bool new_experiment = false;  // a different plan under an existing name: start name-2, ...
   std::string shard;            // "i/n": run only that shard of the (non-warm-up) runs
+  bool retry_failed = false;    // run failed runs again (same block, same seed)
   std::ostream* log = nullptr;  // progress and summaries; nullptr = std::cerr
 };
 
@@ -26,6 +33,9 @@ struct RunOutcome {
   int already_done = 0;                 // found finished in the database
   int ok = 0, failed = 0, aborted = 0;  // this session
   bool interrupted = false;
+  int failed_in_experiment = 0;      // runs whose latest attempt failed, after this session
+  std::vector<std::string> skipped;  // configurations skipped after max_failures in a row
+  std::string stopped;               // with a stopping rule: why it stopped ("" = not yet)
 };
 
 RunOutcome run_experiment(const Plan& plan, const RunOptions& options);

@@ -97,6 +97,17 @@ void Stmt::reset() {
   sqlite3_clear_bindings(st_);
 }
 
+int Stmt::column(std::string_view name) const {
+  const int count = sqlite3_column_count(st_);
+  for (int i = 0; i < count; ++i) {
+    std::string_view have = sqlite3_column_name(st_, i);
+    if (const auto dot = have.rfind('.'); dot != std::string_view::npos)
+      have.remove_prefix(dot + 1);
+    if (have == name) return i;
+  }
+  throw gt::Error(fmt::format("{}: the query has no column '{}'", db_.path(), name));
+}
+
 bool Stmt::is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
 std::int64_t Stmt::i64(int col) const { return sqlite3_column_int64(st_, col); }
 double Stmt::f64(int col) const { return sqlite3_column_double(st_, col); }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gt::experiment::sql {
 
@@ -63,10 +64,31 @@ class Stmt {
   std::optional<double> opt_f64(int col) const;
   std::optional<std::int64_t> opt_i64(int col) const;
 
+  // The same reads by result-column name: the name in the SELECT list, without any table
+  // prefix ("e.energy_j" is read as "energy_j"). An unknown name throws gt::Error.
+  int column(std::string_view name) const;
+  bool is_null(const char* name) const { return is_null(column(name)); }
+  std::int64_t i64(const char* name) const { return i64(column(name)); }
+  double f64(const char* name) const { return f64(column(name)); }
+  std::string text(const char* name) const { return text(column(name)); }
+  std::optional<double> opt_f64(const char* name) const { return opt_f64(column(name)); }
+  std::optional<std::int64_t> opt_i64(const char* name) const { return opt_i64(column(name)); }
+
  private:
   const Db& db_;
   sqlite3_stmt* st_ = nullptr;
 };
+
+// Runs `sql`, whose one parameter is `key`, and maps every result row with `read` (a callable
+// taking the statement and returning one record).
+template <class Read>
+auto query_rows(const Db& db, std::string_view sql, std::int64_t key, Read read) {
+  Stmt s(db, sql);
+  s.bind(1, key);
+  std::vector<decltype(read(s))> rows;
+  while (s.step()) rows.push_back(read(s));
+  return rows;
+}
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() was called.
 class Transaction {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "experiment/reserved_names.h"
 
 namespace gt::experiment {
 namespace {
@@ -122,8 +123,32 @@ CREATE TABLE idle_baselines (
 );
 )sql";
 
-// Version 2: phases (run_phases) and process attribution of component energy.
+// Version 2: the run layout of an experiment that can grow, and the attempts a retry replaced.
 constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE experiments ADD COLUMN layout TEXT NOT NULL DEFAULT '';
+CREATE TABLE run_attempts (
+  id            INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+  session_id    INTEGER REFERENCES sessions(id),
+  run_index     INTEGER NOT NULL,
+  config_index  INTEGER NOT NULL,
+  block         INTEGER NOT NULL,
+  seed          INTEGER NOT NULL,
+  status        TEXT NOT NULL,
+  started_at    TEXT NOT NULL,
+  finished_at   TEXT NOT NULL,
+  replaced_at   TEXT NOT NULL,
+  duration_s    REAL,
+  exit_code     INTEGER,
+  energy_j      REAL,
+  stderr_tail   TEXT NOT NULL DEFAULT '',
+  note          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX run_attempts_run ON run_attempts(experiment_id, run_index);
+)sql";
+
+// Version 3: phases (run_phases) and process attribution of component energy.
+constexpr const char* kSchemaV3 = R"sql(
 ALTER TABLE run_energy ADD COLUMN attribution TEXT NOT NULL DEFAULT 'machine'
   CHECK (attribution IN ('machine', 'process'));
 ALTER TABLE run_energy ADD COLUMN machine_energy_j REAL;
@@ -145,7 +170,7 @@ CREATE TABLE run_phases (
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 nlohmann::json parse_json(const std::string& text) {
@@ -159,20 +184,33 @@ constexpr const char* kExperimentCols =
 
 ExperimentRecord read_experiment(const sql::Stmt& s) {
   ExperimentRecord e;
-  e.id = s.i64(0);
-  e.name = s.text(1);
-  e.plan_text = s.text(2);
-  e.plan_hash = s.text(3);
-  e.plan_path = s.text(4);
-  e.workload_kind = s.text(5);
-  auto names = parse_json(s.text(6));
-  if (names.is_array())
-    for (auto& n : names) e.factor_names.push_back(n.get<std::string>());
-  e.factors = parse_json(s.text(7));
-  e.benchmark = parse_json(s.text(8));
-  e.environment = parse_json(s.text(9));
-  e.planned_runs = static_cast<int>(s.i64(10));
-  e.created_at = s.text(11);
+  e.id = s.i64("id");
+  e.name = s.text("name");
+  e.plan_text = s.text("plan_text");
+  e.plan_hash = s.text("plan_hash");
+  e.plan_path = s.text("plan_path");
+  e.workload_kind = s.text("workload_kind");
+  auto names = parse_json(s.text("factor_names"));
+  if (!names.is_array())
+    throw gt::Error(
+        fmt::format("experiment '{}': its factor names in the database are not a "
+                    "JSON list (the database is damaged)",
+                    e.name));
+  for (auto& n : names) {
+    if (!n.is_string())
+      throw gt::Error(
+          fmt::format("experiment '{}': a factor name in the database is {} instead "
+                      "of a string (the database is damaged)",
+                      e.name, n.dump().substr(0, 40)));
+    e.factor_names.push_back(n.get<std::string>());
+  }
+  e.factors = parse_json(s.text("factors"));
+  e.benchmark = parse_json(s.text("benchmark"));
+  e.environment = parse_json(s.text("environment"));
+  e.planned_runs = static_cast<int>(s.i64("planned_runs"));
+  e.created_at = s.text("created_at");
+  const std::string layout = s.text("layout");
+  if (!layout.empty()) e.layout = nlohmann::json::parse(layout, nullptr, false);
   return e;
 }
 
@@ -231,6 +269,11 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::read_
   migrate();
 }
 
+std::string Store::experiment_columns() const {
+  // A version-1 file opened read-only has no layout column.
+  return std::string(kExperimentCols) + (schema_version() >= 2 ? ", layout" : ", '' AS layout");
+}
+
 int Store::schema_version() const {
   sql::Stmt s(db_, "PRAGMA user_version");
   s.step();
@@ -259,14 +302,14 @@ void Store::migrate() {
 }
 
 std::vector<ExperimentRecord> Store::experiments() const {
-  sql::Stmt s(db_, fmt::format("SELECT {} FROM experiments ORDER BY id", kExperimentCols));
+  sql::Stmt s(db_, fmt::format("SELECT {} FROM experiments ORDER BY id", experiment_columns()));
   std::vector<ExperimentRecord> out;
   while (s.step()) out.push_back(read_experiment(s));
   return out;
 }
 
 std::optional<ExperimentRecord> Store::find_experiment(std::string_view name) const {
-  sql::Stmt s(db_, fmt::format("SELECT {} FROM experiments WHERE name = ?", kExperimentCols));
+  sql::Stmt s(db_, fmt::format("SELECT {} FROM experiments WHERE name = ?", experiment_columns()));
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
   return read_experiment(s);
@@ -295,13 +338,15 @@ std::vector<SessionRecord> Store::sessions(std::int64_t experiment_id) const {
   s.bind(1, experiment_id);
   std::vector<SessionRecord> out;
   while (s.step())
-    out.push_back({s.i64(0), s.i64(1), s.text(2), s.text(3), s.text(4), parse_json(s.text(5))});
+    out.push_back({s.i64("id"), s.i64("experiment_id"), s.text("started_at"), s.text("host"),
+                   s.text("shard"), parse_json(s.text("environment"))});
   return out;
 }
 
 std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
   std::vector<RunRecord> out;
   std::map<std::int64_t, size_t> by_id;
+  const bool v3 = schema_version() >= 3;  // attribution and phases
   {
     sql::Stmt s(db_,
                 "SELECT id, experiment_id, session_id, run_index, config_index, block, repeat, "
@@ -312,31 +357,31 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
     s.bind(1, experiment_id);
     while (s.step()) {
       RunRecord r;
-      r.id = s.i64(0);
-      r.experiment_id = s.i64(1);
-      r.session_id = s.opt_i64(2).value_or(0);
-      r.run_index = static_cast<int>(s.i64(3));
-      r.config_index = static_cast<int>(s.i64(4));
-      r.block = static_cast<int>(s.i64(5));
-      r.repeat = static_cast<int>(s.i64(6));
-      r.warmup = s.i64(7) != 0;
-      r.seed = s.i64(8);
-      r.status = s.text(9);
-      r.started_at = s.text(10);
-      r.finished_at = s.text(11);
-      r.duration_s = s.opt_f64(12);
-      if (auto c = s.opt_i64(13)) r.exit_code = static_cast<int>(*c);
-      r.stderr_tail = s.text(14);
-      r.command = s.text(15);
-      r.note = s.text(16);
-      r.energy_j = s.opt_f64(17);
-      r.net_energy_j = s.opt_f64(18);
-      r.wall_energy_j = s.opt_f64(19);
-      r.avg_power_w = s.opt_f64(20);
-      r.peak_power_w = s.opt_f64(21);
-      r.co2e_g = s.opt_f64(22);
-      r.intensity_g_per_kwh = s.opt_f64(23);
-      r.pue = s.opt_f64(24);
+      r.id = s.i64("id");
+      r.experiment_id = s.i64("experiment_id");
+      r.session_id = s.opt_i64("session_id").value_or(0);
+      r.run_index = static_cast<int>(s.i64("run_index"));
+      r.config_index = static_cast<int>(s.i64("config_index"));
+      r.block = static_cast<int>(s.i64("block"));
+      r.repeat = static_cast<int>(s.i64("repeat"));
+      r.warmup = s.i64("warmup") != 0;
+      r.seed = s.i64("seed");
+      r.status = s.text("status");
+      r.started_at = s.text("started_at");
+      r.finished_at = s.text("finished_at");
+      r.duration_s = s.opt_f64("duration_s");
+      if (auto c = s.opt_i64("exit_code")) r.exit_code = static_cast<int>(*c);
+      r.stderr_tail = s.text("stderr_tail");
+      r.command = s.text("command");
+      r.note = s.text("note");
+      r.energy_j = s.opt_f64("energy_j");
+      r.net_energy_j = s.opt_f64("net_energy_j");
+      r.wall_energy_j = s.opt_f64("wall_energy_j");
+      r.avg_power_w = s.opt_f64("avg_power_w");
+      r.peak_power_w = s.opt_f64("peak_power_w");
+      r.co2e_g = s.opt_f64("co2e_g");
+      r.intensity_g_per_kwh = s.opt_f64("intensity_g_per_kwh");
+      r.pue = s.opt_f64("pue");
       by_id[r.id] = out.size();
       out.push_back(std::move(r));
     }
@@ -346,86 +391,103 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
                 "SELECT f.run_id, f.name, f.value FROM run_factors f JOIN runs r ON r.id = "
                 "f.run_id WHERE r.experiment_id = ? ORDER BY f.run_id, f.position");
     s.bind(1, experiment_id);
-    while (s.step()) out[by_id.at(s.i64(0))].factors.emplace_back(s.text(1), s.text(2));
+    while (s.step())
+      out[by_id.at(s.i64("run_id"))].factors.emplace_back(s.text("name"), s.text("value"));
   }
   {
     sql::Stmt s(db_,
                 "SELECT m.run_id, m.name, m.value FROM run_metrics m JOIN runs r ON r.id = "
                 "m.run_id WHERE r.experiment_id = ?");
     s.bind(1, experiment_id);
-    while (s.step()) out[by_id.at(s.i64(0))].metrics[s.text(1)] = s.f64(2);
+    while (s.step()) out[by_id.at(s.i64("run_id"))].metrics[s.text("name")] = s.f64("value");
   }
   {
     sql::Stmt s(db_,
                 "SELECT e.run_id, e.component, e.device, e.source, e.model, e.energy_j, "
-                "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j, e.attribution, "
-                "e.machine_energy_j FROM run_energy e JOIN runs r ON r.id = e.run_id WHERE "
-                "r.experiment_id = ? ORDER BY e.rowid");
+                "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j, " +
+                    std::string(v3 ? "e.attribution, e.machine_energy_j"
+                                   : "'machine' AS attribution, NULL AS machine_energy_j") +
+                    " FROM run_energy e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? "
+                    "ORDER BY e.rowid");
     s.bind(1, experiment_id);
     while (s.step())
-      out[by_id.at(s.i64(0))].energy.push_back({s.text(1), s.text(2), s.text(3), s.text(4),
-                                                s.f64(5), s.opt_f64(6), s.opt_f64(7), s.opt_f64(8),
-                                                s.opt_f64(9), s.text(10), s.opt_f64(11)});
+      out[by_id.at(s.i64("run_id"))].energy.push_back(
+          {s.text("component"), s.text("device"), s.text("source"), s.text("model"),
+           s.f64("energy_j"), s.opt_f64("avg_power_w"), s.opt_f64("peak_power_w"),
+           s.opt_f64("idle_power_w"), s.opt_f64("net_energy_j"), s.text("attribution"),
+           s.opt_f64("machine_energy_j")});
   }
-  {
+  if (v3) {  // a file opened read-only before version 3 has no phases
     sql::Stmt s(db_,
                 "SELECT p.run_id, p.name, p.occurrence, p.t_begin_s, p.duration_s, p.energy_j, "
                 "p.net_energy_j, p.gpu_energy_j, p.cpu_energy_j, p.ram_energy_j, "
                 "p.wall_energy_j, p.uncertainty_j, p.components FROM run_phases p JOIN runs r "
-                "ON r.id = p.run_id WHERE r.experiment_id = ? ORDER BY p.run_id, p.t_begin_s");
+                "ON r.id = p.run_id WHERE r.experiment_id = ? ORDER BY p.run_id, p.rowid");
     s.bind(1, experiment_id);
     while (s.step()) {
       PhaseRecord p;
-      p.name = s.text(1);
-      p.occurrence = static_cast<int>(s.i64(2));
-      p.t_begin_s = s.f64(3);
-      p.duration_s = s.f64(4);
-      p.energy_j = s.f64(5);
-      p.net_energy_j = s.opt_f64(6);
-      p.gpu_energy_j = s.opt_f64(7);
-      p.cpu_energy_j = s.opt_f64(8);
-      p.ram_energy_j = s.opt_f64(9);
-      p.wall_energy_j = s.opt_f64(10);
-      p.uncertainty_j = s.f64(11);
-      p.components = parse_json(s.text(12));
-      out[by_id.at(s.i64(0))].phases.push_back(std::move(p));
+      p.name = s.text("name");
+      p.occurrence = static_cast<int>(s.i64("occurrence"));
+      p.t_begin_s = s.f64("t_begin_s");
+      p.duration_s = s.f64("duration_s");
+      p.energy_j = s.f64("energy_j");
+      p.net_energy_j = s.opt_f64("net_energy_j");
+      p.gpu_energy_j = s.opt_f64("gpu_energy_j");
+      p.cpu_energy_j = s.opt_f64("cpu_energy_j");
+      p.ram_energy_j = s.opt_f64("ram_energy_j");
+      p.wall_energy_j = s.opt_f64("wall_energy_j");
+      p.uncertainty_j = s.f64("uncertainty_j");
+      p.components = parse_json(s.text("components"));
+      out[by_id.at(s.i64("run_id"))].phases.push_back(std::move(p));
     }
   }
   return out;
 }
 
 std::vector<SampleRecord> Store::samples(std::int64_t run_row_id) const {
-  sql::Stmt s(db_,
-              "SELECT t_s, component, device, power_w, energy_j, sm_clock_mhz, temperature_c, "
-              "utilization_pct, memory_used_mb FROM power_samples WHERE run_id = ? ORDER BY "
-              "rowid");
-  s.bind(1, run_row_id);
-  std::vector<SampleRecord> out;
-  while (s.step())
-    out.push_back({s.f64(0), s.text(1), s.text(2), s.f64(3), s.opt_f64(4), s.opt_f64(5),
-                   s.opt_f64(6), s.opt_f64(7), s.opt_f64(8)});
-  return out;
+  return sql::query_rows(db_,
+                         "SELECT t_s, component, device, power_w, energy_j, sm_clock_mhz, "
+                         "temperature_c, utilization_pct, memory_used_mb FROM power_samples "
+                         "WHERE run_id = ? ORDER BY rowid",
+                         run_row_id, [](const sql::Stmt& s) {
+                           return SampleRecord{s.f64("t_s"),
+                                               s.text("component"),
+                                               s.text("device"),
+                                               s.f64("power_w"),
+                                               s.opt_f64("energy_j"),
+                                               s.opt_f64("sm_clock_mhz"),
+                                               s.opt_f64("temperature_c"),
+                                               s.opt_f64("utilization_pct"),
+                                               s.opt_f64("memory_used_mb")};
+                         });
 }
 
 std::vector<IdleBaseline> Store::idle_baselines(std::int64_t experiment_id) const {
-  sql::Stmt s(db_,
-              "SELECT id, experiment_id, session_id, after_runs, measured_at, duration_s, "
-              "component, device, source, power_w FROM idle_baselines WHERE experiment_id = ? "
-              "ORDER BY id");
-  s.bind(1, experiment_id);
-  std::vector<IdleBaseline> out;
-  while (s.step())
-    out.push_back({s.i64(0), s.i64(1), s.opt_i64(2).value_or(0), static_cast<int>(s.i64(3)),
-                   s.text(4), s.f64(5), s.text(6), s.text(7), s.text(8), s.f64(9)});
-  return out;
+  return sql::query_rows(
+      db_,
+      "SELECT id, experiment_id, session_id, after_runs, measured_at, duration_s, "
+      "component, device, source, power_w FROM idle_baselines "
+      "WHERE experiment_id = ? ORDER BY id",
+      experiment_id, [](const sql::Stmt& s) {
+        return IdleBaseline{s.i64("id"),
+                            s.i64("experiment_id"),
+                            s.opt_i64("session_id").value_or(0),
+                            static_cast<int>(s.i64("after_runs")),
+                            s.text("measured_at"),
+                            s.f64("duration_s"),
+                            s.text("component"),
+                            s.text("device"),
+                            s.text("source"),
+                            s.f64("power_w")};
+      });
 }
 
 std::int64_t Store::create_experiment(const ExperimentRecord& e) {
   sql::Transaction tx(db_);
   sql::Stmt s(db_,
               "INSERT INTO experiments (name, plan_text, plan_hash, plan_path, workload_kind, "
-              "factor_names, factors, benchmark, environment, planned_runs, created_at) VALUES "
-              "(?,?,?,?,?,?,?,?,?,?,?)");
+              "factor_names, factors, benchmark, environment, planned_runs, created_at, layout) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind(1, e.name)
       .bind(2, e.plan_text)
       .bind(3, e.plan_hash)
@@ -436,7 +498,8 @@ std::int64_t Store::create_experiment(const ExperimentRecord& e) {
       .bind(8, e.benchmark.dump())
       .bind(9, e.environment.dump())
       .bind(10, e.planned_runs)
-      .bind(11, e.created_at.empty() ? utc_now_iso() : e.created_at);
+      .bind(11, e.created_at.empty() ? utc_now_iso() : e.created_at)
+      .bind(12, e.layout.is_null() ? std::string() : e.layout.dump());
   s.run();
   auto id = db_.last_insert_id();
   tx.commit();
@@ -462,10 +525,18 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
     sql::Stmt q(db_, "SELECT id, status FROM runs WHERE experiment_id = ? AND run_index = ?");
     q.bind(1, r.experiment_id).bind(2, r.run_index);
     if (q.step()) {
-      if (q.text(1) != "aborted")
+      if (q.text("status") == "ok")
         throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})", path(),
-                                    r.run_index, r.experiment_id, q.text(1)));
-      auto old = q.i64(0);
+                                    r.run_index, r.experiment_id, q.text("status")));
+      auto old = q.i64("id");
+      sql::Stmt keep(db_,
+                     "INSERT INTO run_attempts (experiment_id, session_id, run_index, "
+                     "config_index, block, seed, status, started_at, finished_at, replaced_at, "
+                     "duration_s, exit_code, energy_j, stderr_tail, note) SELECT experiment_id, "
+                     "session_id, run_index, config_index, block, seed, status, started_at, "
+                     "finished_at, ?, duration_s, exit_code, energy_j, stderr_tail, note FROM "
+                     "runs WHERE id = ?");
+      keep.bind(1, utc_now_iso()).bind(2, old).run();
       for (const char* table :
            {"run_factors", "run_metrics", "run_energy", "power_samples", "run_phases"}) {
         sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
@@ -526,7 +597,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                 "INSERT INTO run_energy (run_id, component, device, source, model, energy_j, "
                 "avg_power_w, peak_power_w, idle_power_w, net_energy_j, attribution, "
                 "machine_energy_j) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-    for (const auto& c : r.energy)
+    for (const auto& c : r.energy) {
+      if (!std::isfinite(c.energy_j)) continue;  // the meters never give one; never fail the run
       e.bind(1, id)
           .bind(2, c.component)
           .bind(3, c.device)
@@ -540,6 +612,7 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
           .bind(11, c.attribution == "process" ? "process" : "machine")
           .bind(12, c.machine_energy_j)
           .run();
+    }
   }
   {
     sql::Stmt p(db_,
@@ -589,6 +662,61 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
   return id;
 }
 
+std::vector<RunAttempt> Store::attempts(std::int64_t experiment_id) const {
+  if (schema_version() < 2) return {};
+  sql::Stmt s(db_,
+              "SELECT experiment_id, session_id, run_index, config_index, block, seed, status, "
+              "started_at, finished_at, replaced_at, duration_s, exit_code, energy_j, "
+              "stderr_tail, note FROM run_attempts WHERE experiment_id = ? ORDER BY id");
+  s.bind(1, experiment_id);
+  std::vector<RunAttempt> out;
+  while (s.step()) {
+    RunAttempt a;
+    a.experiment_id = s.i64("experiment_id");
+    a.session_id = s.opt_i64("session_id").value_or(0);
+    a.run_index = static_cast<int>(s.i64("run_index"));
+    a.config_index = static_cast<int>(s.i64("config_index"));
+    a.block = static_cast<int>(s.i64("block"));
+    a.seed = s.i64("seed");
+    a.status = s.text("status");
+    a.started_at = s.text("started_at");
+    a.finished_at = s.text("finished_at");
+    a.replaced_at = s.text("replaced_at");
+    a.duration_s = s.opt_f64("duration_s");
+    if (auto c = s.opt_i64("exit_code")) a.exit_code = static_cast<int>(*c);
+    a.energy_j = s.opt_f64("energy_j");
+    a.stderr_tail = s.text("stderr_tail");
+    a.note = s.text("note");
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+void Store::update_plan(std::int64_t experiment_id, const std::string& plan_text,
+                        const std::string& plan_hash, const nlohmann::json& factors,
+                        const nlohmann::json& layout, int planned_runs) {
+  sql::Stmt s(db_,
+              "UPDATE experiments SET plan_text = ?, plan_hash = ?, factors = ?, layout = ?, "
+              "planned_runs = ? WHERE id = ?");
+  s.bind(1, plan_text).bind(2, plan_hash).bind(3, factors.dump()).bind(4, layout.dump());
+  s.bind(5, planned_runs).bind(6, experiment_id).run();
+}
+
+std::optional<double> run_metric(const RunRecord& r, std::string_view name) {
+  if (name == "duration_s") return r.duration_s;
+  if (name == "energy_j") return r.energy_j;
+  if (name == "net_energy_j") return r.net_energy_j;
+  if (name == "wall_energy_j")
+    return r.wall_energy_j ? r.wall_energy_j : r.component_energy_j("wall");
+  if (name == "avg_power_w") return r.avg_power_w;
+  if (name == "peak_power_w") return r.peak_power_w;
+  if (name == "co2e_g") return r.co2e_g;
+  for (const char* c : {"gpu", "cpu", "ram"})
+    if (name == std::string(c) + "_energy_j") return r.component_energy_j(c);
+  if (auto it = r.metrics.find(std::string(name)); it != r.metrics.end()) return it->second;
+  return std::nullopt;
+}
+
 void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
   sql::Transaction tx(db_);
   sql::Stmt s(db_,
@@ -614,18 +742,16 @@ void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
 void write_runs_csv(const Store& store, const std::string& experiment, std::ostream& out) {
   const auto e = store.experiment(experiment);
   const auto runs = store.runs(e.id);
-  static const std::vector<std::string> kFixedMetrics = {"test_accuracy", "final_loss"};
+  const std::vector<std::string>& kFixedMetrics = fixed_metric_columns();
   std::set<std::string> extra;
   for (const auto& r : runs)
     for (const auto& [k, v] : r.metrics)
       if (std::find(kFixedMetrics.begin(), kFixedMetrics.end(), k) == kFixedMetrics.end())
         extra.insert(k);
 
-  std::vector<std::string> header = {"run_id", "block", "repeat", "status", "warmup"};
+  std::vector<std::string> header = run_columns();
   for (const auto& f : e.factor_names) header.push_back(f);
-  for (const char* c : {"duration_s", "energy_j", "gpu_energy_j", "cpu_energy_j", "ram_energy_j",
-                        "wall_energy_j", "net_energy_j", "avg_power_w", "peak_power_w", "co2e_g"})
-    header.push_back(c);
+  for (const auto& c : energy_columns()) header.push_back(c);
   for (const auto& m : kFixedMetrics) header.push_back(m);
   for (const auto& m : extra) header.push_back(m);
   for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << csv_field(header[i]);

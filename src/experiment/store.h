@@ -1,11 +1,13 @@
-// The results database (contract 6): one SQLite file in WAL mode holding experiments (plan
+// The results database: one SQLite file in WAL mode holding experiments (plan
 // text and hash, factors, benchmark, environment), the sessions that ran them (host and
 // environment of each `experiment run` invocation), one row per finished run (factors, block,
 // repeat, warm-up flag, seed, status, times, exit code, stderr tail, energy totals and CO2e),
 // per-run per-component energy with its source, per-run metrics, optional power samples, and
-// idle baselines. Each finished run is written in one transaction, so a crash loses at most
-// the run in flight. The schema is documented in docs/database.md and versioned with
-// PRAGMA user_version; opening an older file migrates it, a newer one is refused.
+// idle baselines, and the earlier attempts of runs that were run again (a failed or aborted
+// run replaced by a retry moves to run_attempts, so no measurement is ever lost). Each finished
+// run is written in one transaction, so a crash loses at most the run in flight. The schema is
+// documented in docs/database.md and versioned with PRAGMA user_version; opening an older file
+// migrates it, a newer one is refused.
 //
 // Readers (analyze --db, report) use Store(path, Store::Mode::read_only), experiments(),
 // experiment(name), runs(id), samples(run_row_id), idle_baselines(id), and runs_csv().
@@ -24,7 +26,7 @@
 
 namespace gt::experiment {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct ExperimentRecord {
   std::int64_t id = 0;
@@ -39,6 +41,9 @@ struct ExperimentRecord {
   nlohmann::json environment = nlohmann::json::object();  // snapshot when created
   int planned_runs = 0;    // runs in the expanded design, warm-up included
   std::string created_at;  // ISO 8601 UTC
+  // Which run_id each (block, configuration) has (experiment/design.h Layout::to_json); null
+  // for an experiment written before layouts were kept (its plan_text gives the layout).
+  nlohmann::json layout;
 };
 
 struct SessionRecord {
@@ -56,9 +61,10 @@ struct EnergyRecord {
   std::string source;     // measured | estimated
   std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)"
   double energy_j = 0;
-  std::optional<double> avg_power_w, peak_power_w, idle_power_w, net_energy_j;
-  std::string attribution = "machine";     // machine | process (the run's process tree)
-  std::optional<double> machine_energy_j;  // the whole machine's figure, when process
+  std::optional<double> avg_power_w = std::nullopt, peak_power_w = std::nullopt,
+                        idle_power_w = std::nullopt, net_energy_j = std::nullopt;
+  std::string attribution = "machine";                    // machine | process (the run's tree)
+  std::optional<double> machine_energy_j = std::nullopt;  // the whole machine's, when process
 };
 
 // One occurrence of a phase the workload marked (experiment/marks.h): energy between its
@@ -67,7 +73,9 @@ struct PhaseRecord {
   std::string name;
   int occurrence = 1;  // 1-based per name
   double t_begin_s = 0, duration_s = 0, energy_j = 0;
-  std::optional<double> net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, wall_energy_j;
+  std::optional<double> net_energy_j = std::nullopt, gpu_energy_j = std::nullopt,
+                        cpu_energy_j = std::nullopt, ram_energy_j = std::nullopt,
+                        wall_energy_j = std::nullopt;
   double uncertainty_j = 0;
   nlohmann::json components = nlohmann::json::array();
 };
@@ -101,11 +109,27 @@ struct RunRecord {
   std::optional<double> component_energy_j(std::string_view component) const;  // sum
 };
 
+// An earlier attempt of a run: the row a retry replaced (its energy per component, metrics and
+// samples are not kept; its totals are).
+struct RunAttempt {
+  std::int64_t experiment_id = 0;
+  std::int64_t session_id = 0;
+  int run_index = 0, config_index = 0, block = 0;
+  std::int64_t seed = 0;
+  std::string status;  // failed | aborted
+  std::string started_at, finished_at, replaced_at;
+  std::optional<double> duration_s, energy_j;
+  std::optional<int> exit_code;
+  std::string stderr_tail, note;
+};
+
 struct SampleRecord {
   double t_s = 0;
   std::string component, device;
   double power_w = 0;
-  std::optional<double> energy_j, sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb;
+  std::optional<double> energy_j = std::nullopt, sm_clock_mhz = std::nullopt,
+                        temperature_c = std::nullopt, utilization_pct = std::nullopt,
+                        memory_used_mb = std::nullopt;
 };
 
 struct IdleBaseline {
@@ -137,14 +161,21 @@ class Store {
   std::vector<RunRecord> runs(std::int64_t experiment_id) const;  // ordered by run_index
   std::vector<SampleRecord> samples(std::int64_t run_row_id) const;
   std::vector<IdleBaseline> idle_baselines(std::int64_t experiment_id) const;
+  // Earlier attempts of runs that were run again, oldest first.
+  std::vector<RunAttempt> attempts(std::int64_t experiment_id) const;
 
   // ---- write API (runner, merge) ----
   std::int64_t create_experiment(const ExperimentRecord& e);  // returns its id
   std::int64_t add_session(const SessionRecord& s);
   // One transaction: the run row, its energy, metrics and samples. A row with the same
-  // (experiment, run_index) whose status is 'aborted' is replaced; any other existing row
-  // makes this throw (nothing is ever duplicated).
+  // (experiment, run_index) whose status is 'aborted' or 'failed' moves to the attempts and is
+  // replaced; an 'ok' row makes this throw (nothing is ever duplicated).
   std::int64_t record_run(const RunRecord& r, const std::vector<SampleRecord>& samples = {});
+  // After the plan grew: the plan text and hash now in force, its levels, the run layout and
+  // the planned runs.
+  void update_plan(std::int64_t experiment_id, const std::string& plan_text,
+                   const std::string& plan_hash, const nlohmann::json& factors,
+                   const nlohmann::json& layout, int planned_runs);
   void record_idle(const std::vector<IdleBaseline>& baselines);  // one transaction
 
   sql::Db& db() { return db_; }
@@ -152,11 +183,12 @@ class Store {
 
  private:
   void migrate();
+  std::string experiment_columns() const;
   sql::Db db_;
 };
 
-// The runs table of contract 4 (one CSV row per run, header first). `experiment` empty means
-// the only experiment in the store.
+// The runs table (one CSV row per run, header first, as `greentrain export` writes it).
+// `experiment` empty means the only experiment in the store.
 std::string runs_csv(const Store& store, const std::string& experiment);
 void write_runs_csv(const Store& store, const std::string& experiment, std::ostream& out);
 
@@ -164,6 +196,11 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
 // same name must have the same plan hash; runs are matched by run_index: a run already in
 // `out` is kept (an ok run replaces an aborted one). Returns {runs copied, runs skipped}.
 std::pair<int, int> merge_stores(const std::string& out, const std::vector<std::string>& inputs);
+
+// A run's value of a metric by its runs-table name: duration_s, energy_j, net_energy_j,
+// wall_energy_j, avg_power_w, peak_power_w, co2e_g, <component>_energy_j (gpu, cpu, ram), or a
+// recorded metric (test_accuracy, train_energy_j, ...). nullopt when the run lacks it.
+std::optional<double> run_metric(const RunRecord& r, std::string_view name);
 
 // "2026-11-27T03:43:05Z"
 std::string utc_now_iso();

@@ -51,6 +51,16 @@ void check_template(const std::string& tmpl, const std::vector<std::string>& kno
       });
 }
 
+std::vector<std::string> placeholders(const std::string& tmpl) {
+  std::vector<std::string> names;
+  scan(
+      tmpl, [](const std::string&) {},
+      [&](const std::string& name) {
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      });
+  return names;
+}
+
 std::string substitute(const std::string& tmpl, const std::map<std::string, std::string>& values) {
   std::string out;
   scan(

@@ -8,12 +8,11 @@
 
 namespace gt::experiment {
 
-// Run fields every template may use besides the factors.
-inline constexpr const char* kRunPlaceholders[] = {"seed", "run_id", "block", "repeat",
-                                                   "metrics_file"};
-
 // Throws gt::Error("unknown placeholder {x}; expected one of ...") or for an unclosed brace.
 void check_template(const std::string& tmpl, const std::vector<std::string>& known);
+// The placeholder names of a template in order of first use, each once; throws like
+// check_template for an unclosed brace.
+std::vector<std::string> placeholders(const std::string& tmpl);
 std::string substitute(const std::string& tmpl, const std::map<std::string, std::string>& values);
 
 }  // namespace gt::experiment

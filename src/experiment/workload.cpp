@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "experiment/reserved_names.h"
 #include "experiment/template.h"
 
 namespace gt::experiment {
@@ -22,12 +23,23 @@ bool is_config_key(const Plan& plan, const std::string& k) {
   return false;
 }
 
-// Names that would collide with the runner's own columns get a prefix.
+// A workload's own energy figures would collide with the runner's columns: they get a prefix.
 std::string metric_name(const std::string& k) {
-  for (const char* c : {"duration_s", "energy_j", "net_energy_j", "wall_energy_j", "avg_power_w",
-                        "peak_power_w", "co2e_g", "gpu_energy_j", "cpu_energy_j", "ram_energy_j"})
+  for (const auto& c : energy_columns())
     if (k == c) return (k == "duration_s" ? "train_" : "workload_") + k;
   return k;
+}
+
+// Stores a metric unless its name is reserved (then a note names the clash).
+void store_metric(const Plan& plan, Metrics& m, const std::string& key, double value) {
+  std::vector<std::string> factors;
+  for (const auto& f : plan.factors) factors.push_back(f.name);
+  if (auto why = reserved_metric_name(key, factors)) {
+    m.notes.push_back(
+        fmt::format("ignored metric '{}': the name is {} (rename it in the workload)", key, *why));
+    return;
+  }
+  m.values[metric_name(key)] = value;
 }
 
 }  // namespace
@@ -44,19 +56,18 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
                 {"GREENTRAIN_SEED", std::to_string(run.seed)},
                 {"GREENTRAIN_BLOCK", std::to_string(run.block)},
                 {"GREENTRAIN_WARMUP", run.warmup ? "1" : "0"}};
-  for (const auto& [k, v] : config.values) {
-    std::string upper;
-    for (char c : k) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    p.spec.env.emplace_back("GREENTRAIN_FACTOR_" + upper, v);
-  }
+  for (const auto& [k, v] : config.values) p.spec.env.emplace_back("GREENTRAIN_FACTOR_" + env_name(k), v);
   const auto& W = plan.workload;
   if (W.kind == "command") {
-    std::map<std::string, std::string> values(config.values.begin(), config.values.end());
+    // Every value goes in as one shell word, quoted: a level such as `x; rm -rf ~` or `it's`
+    // is data, never shell syntax (the plan refuses factors named like the run fields).
+    std::map<std::string, std::string> values;
+    for (const auto& [k, v] : config.values) values[k] = shell_quote(v);
     values["seed"] = std::to_string(run.seed);
     values["run_id"] = std::to_string(run.run_index);
     values["block"] = std::to_string(run.block);
     values["repeat"] = std::to_string(run.repeat);
-    values["metrics_file"] = p.metrics_path;
+    values["metrics_file"] = shell_quote(p.metrics_path);
     p.command_text = substitute(W.command, values);
     p.spec.argv = {"/bin/sh", "-c", p.command_text};
     p.spec.workdir = W.workdir;
@@ -131,9 +142,9 @@ Metrics collect_metrics(const Plan& plan, const std::string& metrics_path,
       for (auto& [k, v] : j.items()) {
         if (plan.workload.kind == "builtin" && is_config_key(plan, k)) continue;
         if (v.is_number() && std::isfinite(v.get<double>()))
-          m.values[metric_name(k)] = v.get<double>();
+          store_metric(plan, m, k, v.get<double>());
         else if (v.is_boolean())
-          m.values[metric_name(k)] = v.get<bool>() ? 1 : 0;
+          store_metric(plan, m, k, v.get<bool>() ? 1 : 0);
       }
     }
   }
@@ -141,7 +152,7 @@ Metrics collect_metrics(const Plan& plan, const std::string& metrics_path,
     std::ifstream out(stdout_path);
     std::stringstream ss;
     ss << out.rdbuf();
-    for (auto& [k, v] : parse_metric_lines(ss.str(), m.notes)) m.values[metric_name(k)] = v;
+    for (auto& [k, v] : parse_metric_lines(ss.str(), m.notes)) store_metric(plan, m, k, v);
   }
   return m;
 }

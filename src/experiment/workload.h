@@ -3,7 +3,10 @@
 // (the runner meters it); `command`: the plan's template with factor values substituted, run
 // by /bin/sh with GREENTRAIN_RUN_ID, GREENTRAIN_METRICS_FILE, GREENTRAIN_SEED set. Metrics come
 // from the JSON file (every top-level number) and, for commands, from stdout lines
-// `greentrain-metric NAME=VALUE` (which win over the file).
+// `greentrain-metric NAME=VALUE` (which win over the file). In a command template each
+// {factor} and {metrics_file} becomes its value as one single-quoted shell word (the same
+// values are in GREENTRAIN_FACTOR_<NAME>). A metric named like a run field or a factor is
+// ignored with a note; one named like an energy column gets a workload_ prefix.
 #pragma once
 #include <map>
 #include <string>

@@ -1,6 +1,7 @@
-// Reader for the runs-table CSV (contract 4): RFC 4180 fields (quotes, doubled quotes, commas
-// inside quotes), header row first, one row per run. Numeric metric columns are parsed with
-// std::from_chars so "1e5" and "-0.5" work and "12 J" is rejected with the line and column.
+// Reader for the runs-table CSV that `greentrain export` writes: records from the common CSV
+// reader (common/csv.h, shared with the training data), header row first, one row per run.
+// Numeric metric columns are parsed with std::from_chars so "1e5" and "-0.5" work and "12 J" is
+// rejected with the line and column.
 #include "stats/runs_table.h"
 
 #include <fmt/format.h>
@@ -12,59 +13,11 @@
 #include <istream>
 #include <set>
 
+#include "common/csv.h"
 #include "common/error.h"
 
 namespace gt::stats {
 namespace {
-
-// Splits one CSV record; a quoted field may span lines, so the reader pulls more lines as
-// needed. Returns false at end of input.
-bool read_record(std::istream& in, std::vector<std::string>& fields, int& line_no) {
-  fields.clear();
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  ++line_no;
-  std::string field;
-  bool quoted = false;
-  size_t i = 0;
-  while (true) {
-    if (i >= line.size()) {
-      if (quoted) {  // newline inside a quoted field
-        std::string more;
-        if (!std::getline(in, more)) break;
-        ++line_no;
-        field += '\n';
-        line = std::move(more);
-        i = 0;
-        continue;
-      }
-      break;
-    }
-    char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.push_back(std::move(field));
-      field.clear();
-    } else if (c != '\r') {
-      field += c;
-    }
-    ++i;
-  }
-  fields.push_back(std::move(field));
-  return true;
-}
 
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t");
@@ -94,12 +47,12 @@ RunsTable read_runs_csv(std::istream& in, const std::vector<std::string>& factor
   if (factors.empty())
     throw gt::UsageError(
         fmt::format("{}: no factor columns named (use --factors a,b,...)", source_name));
-  std::vector<std::string> header;
-  int line_no = 0;
-  if (!read_record(in, header, line_no) || (header.size() == 1 && trim(header[0]).empty()))
+  csv::Reader reader(in, source_name);
+  csv::Record record;
+  if (!reader.next(record) || record.blank())
     throw gt::Error(fmt::format("{}: empty file, expected a header row", source_name));
+  std::vector<std::string> header = record.fields;
   for (auto& h : header) h = trim(h);
-  if (!header.empty() && header[0].rfind("\xEF\xBB\xBF", 0) == 0) header[0] = header[0].substr(3);
 
   auto find = [&](const std::string& name) -> int {
     auto it = std::find(header.begin(), header.end(), name);
@@ -135,7 +88,7 @@ RunsTable read_runs_csv(std::istream& in, const std::vector<std::string>& factor
                        int line) -> std::optional<int> {
     if (trim(cell).empty()) return std::nullopt;
     auto v = parse_number(cell);
-    if (!v || *v != static_cast<int>(*v))
+    if (!v || !(*v >= -1e9 && *v <= 1e9) || *v != static_cast<int>(*v))
       throw gt::Error(fmt::format("{}:{}: column '{}': '{}' is not an integer", source_name, line,
                                   column, cell));
     return static_cast<int>(*v);
@@ -145,10 +98,9 @@ RunsTable read_runs_csv(std::istream& in, const std::vector<std::string>& factor
   // of that column is text; a column with some numbers and some text is an error.
   std::vector<std::vector<std::string>> records;
   std::vector<int> record_lines;
-  std::vector<std::string> fields;
-  while (true) {
-    int start_line = line_no + 1;
-    if (!read_record(in, fields, line_no)) break;
+  while (reader.next(record)) {
+    const auto& fields = record.fields;
+    const int start_line = static_cast<int>(record.line);
     if (fields.size() == 1 && trim(fields[0]).empty()) continue;  // blank line
     if (fields.size() != header.size())
       throw gt::Error(fmt::format("{}:{}: {} cells, expected {} as in the header", source_name,

@@ -1,8 +1,8 @@
-// The runs table (DESIGN.md contract 4) as a pure value, and its CSV reader. One row per run:
-// the configuration (one string per factor, in factor order), block, repeat, status, warm-up
-// flag and every numeric metric column. Empty cells are "no value" and are simply absent from
-// the row's metrics map (never a silent zero). This is the one place in src/stats/ that reads a
-// file, so that every analysis can be reproduced from a spreadsheet-friendly CSV.
+// The runs table (docs/architecture.md, "Runs table") as a pure value, and its CSV reader. One row
+// per run: the configuration (one string per factor, in factor order), block, repeat, status,
+// warm-up flag and every numeric metric column. Empty cells are "no value" and are simply absent
+// from the row's metrics map (never a silent zero). This is the one place in src/stats/ that reads
+// a file, so that every analysis can be reproduced from a spreadsheet-friendly CSV.
 #pragma once
 #include <iosfwd>
 #include <map>

@@ -40,7 +40,9 @@ TEST(Carbon, EmbeddedTablesMatchDataFiles) {
   }
   for (const auto& r : regions()) {
     // Every AWS/Azure region maps to a country of the table.
-    if (!r.g_per_kwh) EXPECT_NO_THROW(country(r.iso3)) << r.region;
+    if (!r.g_per_kwh) {
+      EXPECT_NO_THROW(country(r.iso3)) << r.region;
+    }
   }
 }
 
@@ -121,16 +123,6 @@ TEST(Carbon, Co2eArithmetic) {
   EXPECT_NEAR(co2e_g(1800.0, country("FRA"), 1.0), 0.5 / 1000 * 56.0, 1e-12);
   EXPECT_DOUBLE_EQ(co2e_g(0, w, 1.0), 0.0);
   EXPECT_NE(attribution().find("CC BY 4.0"), std::string::npos);
-}
-
-TEST(Carbon, CliOptions) {
-  CLI::App app;
-  CarbonOptions o;
-  add_carbon_options(app, o);
-  app.parse("--country SWE --region gcp:us-west1 --pue 1.1", false);
-  EXPECT_EQ(o.country, "SWE");
-  EXPECT_EQ(o.region, "gcp:us-west1");
-  EXPECT_DOUBLE_EQ(o.pue, 1.1);
 }
 
 }  // namespace

@@ -3,48 +3,38 @@
 // CO2e; exit codes (CMD's own, 127 when it cannot start, 2 on usage errors); SIGTERM/SIGINT
 // forwarded with the summary still written and marked interrupted; the fake NVML GPU in
 // `devices`; `carbon --list` and conversions.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/locations.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = gt::testing::ProcessResult;
+using gt::testing::read_file;
 
 class CliTest : public ::testing::Test {
  public:
   CliTest() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "gt-cli-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
     // A machine with no GPU driver and no RAPL, as on CI, whatever this machine has.
     setenv("GREENTRAIN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
-    setenv("GREENTRAIN_POWERCAP_ROOT", (dir_ + "/no-powercap").c_str(), 1);
+    setenv("GREENTRAIN_POWERCAP_ROOT", (dir_ / "no-powercap").c_str(), 1);
   }
-  ~CliTest() override { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string path(const std::string& name) const { return dir_ / name; }
   void write(const std::string& p, const std::string& text) const {
     std::filesystem::create_directories(std::filesystem::path(p).parent_path());
     std::ofstream(p) << text;
@@ -53,43 +43,22 @@ class CliTest : public ::testing::Test {
   // Runs greentrain with `args`; `after_start` (if set) gets the pid while it runs.
   Result run(const std::vector<std::string>& args,
              const std::function<void(pid_t)>& after_start = nullptr) {
-    const char* bin = std::getenv("GREENTRAIN_BINARY");
-    EXPECT_NE(bin, nullptr);
-    const std::string out = path("stdout"), err = path("stderr");
-    pid_t pid = fork();
-    if (pid == 0) {
-      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int n = open("/dev/null", O_RDONLY);
-      dup2(o, 1);
-      dup2(e, 2);
-      dup2(n, 0);
-      setpgid(0, 0);  // not in the test runner's terminal group
-      std::vector<char*> argv{const_cast<char*>(bin)};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(bin, argv.data());
-      _exit(126);
-    }
-    if (after_start) after_start(pid);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
+    std::vector<std::string> argv{gt::testing::greentrain_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    gt::testing::ProcessOptions options;
+    options.after_start = after_start;
+    return gt::testing::run_process(argv, options);
   }
 
  private:
-  std::string dir_;
+  gt::testing::TempDir dir_{"gt-cli"};
 };
 
 TEST_F(CliTest, MeasureSleepIsTimedAndEstimated) {
   Result r =
       run({"measure", "--json", path("m.json"), "--trace", path("t.csv"), "--", "sleep", "0.5"});
   ASSERT_EQ(r.code, 0) << r.err;
-  auto j = nlohmann::json::parse(slurp(path("m.json")));
+  auto j = nlohmann::json::parse(read_file(path("m.json")));
   EXPECT_NEAR(j["duration_s"].get<double>(), 0.5, 0.025);
   EXPECT_TRUE(j["gpu_energy_j"].is_null());
   EXPECT_EQ(j["exit_code"], 0);
@@ -109,7 +78,7 @@ TEST_F(CliTest, MeasureSleepIsTimedAndEstimated) {
   EXPECT_EQ(j["carbon"]["intensity_g_per_kwh"], 481.0);
   EXPECT_NE(r.err.find("total (gpu+cpu+ram)"), std::string::npos);
   EXPECT_NE(r.err.find("CO2e"), std::string::npos);
-  EXPECT_TRUE(slurp(path("t.csv")).rfind("t_s,component,device,power_w,energy_j", 0) == 0);
+  EXPECT_TRUE(read_file(path("t.csv")).rfind("t_s,component,device,power_w,energy_j", 0) == 0);
 }
 
 TEST_F(CliTest, MeasurePassesExitCodeAndOutput) {
@@ -159,7 +128,7 @@ void signal_test(CliTest* t, int sig, const std::string& json) {
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(took, 20.0);                  // the child (sleep 30) was stopped, not waited for
   EXPECT_EQ(r.code, 128 + sig) << r.err;  // sleep died of the forwarded signal
-  auto j = nlohmann::json::parse(slurp(json));
+  auto j = nlohmann::json::parse(read_file(json));
   EXPECT_EQ(j["interrupted"], true);
   EXPECT_GT(j["duration_s"].get<double>(), 0.1);  // metered until the signal, 0.2 s after start
   EXPECT_NE(r.err.find("(interrupted)"), std::string::npos);
@@ -181,7 +150,7 @@ TEST_F(CliTest, IdleBaselineReportsNet) {
                   path("i.json"), "--", "sleep", "0.2"});
   unsetenv("GREENTRAIN_PROC_ROOT");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto j = nlohmann::json::parse(slurp(path("i.json")));
+  auto j = nlohmann::json::parse(read_file(path("i.json")));
   EXPECT_TRUE(j["net_energy_j"].is_number());
   EXPECT_EQ(j["idle"]["busy"], false);
   for (const auto& c : j["components"]) {
@@ -197,7 +166,7 @@ TEST_F(CliTest, DevicesExplainsMissingMeters) {
   EXPECT_NE(r.out.find("no NVIDIA driver"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("RAPL"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tdp-linear"), std::string::npos) << r.out;
-  auto j = nlohmann::json::parse(slurp(path("d.json")));
+  auto j = nlohmann::json::parse(read_file(path("d.json")));
   EXPECT_TRUE(j["gpus"].empty());
 }
 
@@ -216,7 +185,7 @@ TEST_F(CliTest, DevicesListsFakeGpu) {
   std::ofstream(path("nvml.txt")) << "gpus=1\ngpu0.power_w=120\n";
   Result m = run({"measure", "--json", path("g.json"), "--", "sleep", "0.3"});
   ASSERT_EQ(m.code, 0) << m.err;
-  auto j = nlohmann::json::parse(slurp(path("g.json")));
+  auto j = nlohmann::json::parse(read_file(path("g.json")));
   EXPECT_NEAR(j["gpu_energy_j"].get<double>(), 120 * j["duration_s"].get<double>(),
               0.05 * 120 * j["duration_s"].get<double>());
 }
@@ -270,13 +239,13 @@ TEST_F(CliTest, MarkOutsideAMeteredRunExits2) {
 }
 
 TEST_F(CliTest, MeasureRecordsPhasesMarkedByAShellScript) {
-  const std::string g = std::getenv("GREENTRAIN_BINARY");
+  const std::string g = gt::testing::greentrain_binary();
   const std::string script = g + " mark setup begin; sleep 0.2; " + g + " mark setup end; " + g +
                              " mark train begin; sleep 0.4; " + g + " mark train end; " + g +
                              " mark --metric loss=0.125; echo greentrain-metric acc=0.875";
   Result r = run({"measure", "--json", path("p.json"), "--", "sh", "-c", script});
   ASSERT_EQ(r.code, 0) << r.err;
-  auto j = nlohmann::json::parse(slurp(path("p.json")));
+  auto j = nlohmann::json::parse(read_file(path("p.json")));
   ASSERT_EQ(j["phases"].size(), 2u) << j.dump();
   EXPECT_EQ(j["phases"][1]["name"], "train");
   // Between the arrivals of two `greentrain mark` processes: the sleep plus one start-up.
@@ -318,13 +287,15 @@ TEST_F(CliTest, TrainWithAnUnknownCountryFailsBeforeTrainingAndWritesNothing) {
 TEST_F(CliTest, KillingMeasureKillsEverythingTheCommandStarted) {
   const std::string pidfile = path("grandchild.pid");
   pid_t grandchild = 0;
-  Result r = run({"measure", "--", "sh", "-c", "sleep 60 & echo $! > " + pidfile + "; wait"},
-                 [&](pid_t greentrain) {
-                   ASSERT_TRUE(wait_for([&] { return !slurp(pidfile).empty(); }, 10));
-                   grandchild = static_cast<pid_t>(std::stol(slurp(pidfile)));
-                   kill(greentrain, SIGKILL);
-                 });
-  EXPECT_EQ(r.code, 1000 + SIGKILL);  // greentrain itself was killed
+  Result r = run(
+      {"measure", "--", "sh", "-c", "sleep 60 & echo $! > " + pidfile + "; wait"},
+      [&](pid_t greentrain) {
+        ASSERT_TRUE(wait_for(
+            [&] { return std::filesystem::exists(pidfile) && !read_file(pidfile).empty(); }, 10));
+        grandchild = static_cast<pid_t>(std::stol(read_file(pidfile)));
+        kill(greentrain, SIGKILL);
+      });
+  EXPECT_EQ(r.signal, SIGKILL);  // greentrain itself was killed
   ASSERT_GT(grandchild, 0);
   EXPECT_TRUE(wait_for([&] { return kill(grandchild, 0) != 0; }, 5))
       << "sleep " << grandchild << " outlived greentrain";
@@ -349,15 +320,27 @@ TEST_F(CliTest, KillingAnExperimentLeavesNoRunFolder) {
     kill(g, SIGKILL);
   });
   unsetenv("TMPDIR");
-  EXPECT_EQ(r.code, 1000 + SIGKILL) << r.err;
+  EXPECT_EQ(r.signal, SIGKILL) << r.err;
   EXPECT_TRUE(wait_for([&] { return run_folders() == 0; }, 5)) << "a run folder was left";
+}
+
+// True once process `pid` catches `sig` (its handler is installed): /proc/<pid>/status SigCgt.
+bool catches(pid_t pid, int sig) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("SigCgt:", 0) == 0) {
+      const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+      return (mask >> (sig - 1)) & 1ULL;
+    }
+  return false;
 }
 
 TEST_F(CliTest, CtrlCDuringTheIdleBaselineStopsPromptly) {
   auto t0 = std::chrono::steady_clock::now();
   Result r = run({"measure", "--idle", "60s", "--", "true"}, [&](pid_t g) {
-    ASSERT_TRUE(wait_for(
-        [&] { return slurp(path("stderr")).find("idle baseline") != std::string::npos; }, 20));
+    ASSERT_TRUE(wait_for([&] { return catches(g, SIGINT); }, 20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // inside the baseline
     kill(g, SIGINT);
   });
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,5 +1,6 @@
 // The error hierarchy: a UsageError is an Error, so callers that only know Error still catch it.
 #include "common/error.h"
+
 #include <gtest/gtest.h>
 
 TEST(Error, UsageErrorIsAnError) {

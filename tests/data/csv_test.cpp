@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "data/csv.h"
 #include "data/loader.h"
 
@@ -18,10 +19,11 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
+// Writes `text` to `name` in this test process's scratch folder; returns its path.
 std::string write_file(const std::string& name, const std::string& text) {
-  const auto p = fs::temp_directory_path() / ("greentrain-csv-" + name);
-  std::ofstream(p) << text;
-  return p.string();
+  static const gt::testing::TempDir scratch("greentrain-csv");
+  gt::testing::write_file(scratch / name, text);
+  return scratch / name;
 }
 
 std::string error_of(const std::function<void()>& f) {
@@ -96,6 +98,33 @@ TEST(Csv, ThroughTheLoaderSpec) {
   EXPECT_EQ(s.train.rows, 2);
   EXPECT_EQ(s.validation.rows, 2);
   EXPECT_EQ(s.test.rows, 0);
+}
+
+TEST(Csv, DuplicatedLabelColumnIsRefused) {
+  // Training on `label,noise,label` once reached validation accuracy 1.0 on the label itself.
+  const auto p = write_file("dup.csv", "label,noise,label\n0,0.1,0\n1,0.2,1\n0,0.3,0\n1,0.4,1\n");
+  EXPECT_THAT(error_of([&] { load_csv(p, "", "label"); }),
+              HasSubstr(":1: column 'label' appears twice (columns 1 and 3)"));
+}
+
+TEST(Csv, ByteOrderMarkQuotedFieldsAndCrlfAreRead) {
+  const auto p = write_file("excel.csv",
+                            "\xEF\xBB\xBF\"label\",\"x\",y\r\n\"0\",\"0.637\",1\r\n"
+                            "\"1\",\"-0.5\",2\r\n0,\" 1.5 \",3\r\n");
+  const CsvTable t = read_csv_table(p, "label");
+  EXPECT_EQ(t.feature_names, (std::vector<std::string>{"x", "y"}));
+  ASSERT_EQ(t.rows.size(), 3u);
+  EXPECT_FLOAT_EQ(t.rows[0][0], 0.637f);
+  EXPECT_FLOAT_EQ(t.rows[1][0], -0.5f);
+  EXPECT_FLOAT_EQ(t.rows[2][0], 1.5f);
+  EXPECT_EQ(t.labels, (std::vector<std::string>{"0", "1", "0"}));
+}
+
+TEST(Csv, NonFiniteAndFloatOverflowCellsAreRefused) {
+  for (const char* cell : {"nan", "inf", "1e39", "-1e999"}) {
+    const auto p = write_file("nf.csv", std::string("x,label\n1,0\n") + cell + ",1\n");
+    EXPECT_THAT(error_of([&] { load_csv(p, "", "label"); }), HasSubstr(":3: column 'x'")) << cell;
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "data/idx.h"
 #include "data/loader.h"
 
@@ -28,13 +29,6 @@ std::vector<uint8_t> idx_bytes(std::vector<uint32_t> dims, std::vector<uint8_t> 
 
 class IdxTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("greentrain-idx-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::vector<uint8_t>& bytes, bool gz = false) {
     const std::string p = (dir_ / name).string();
     if (gz) {
@@ -57,7 +51,8 @@ class IdxTest : public ::testing::Test {
     ADD_FAILURE() << "no error thrown";
     return "";
   }
-  fs::path dir_;
+  gt::testing::TempDir scratch_{"greentrain-idx"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST_F(IdxTest, ReadsRawAndGzip) {
@@ -68,6 +63,27 @@ TEST_F(IdxTest, ReadsRawAndGzip) {
     EXPECT_EQ(a.bytes.size(), 12u);
     EXPECT_EQ(a.bytes[11], 12);
   }
+}
+
+// Large gzip files take the one-shot path, concatenated members (whose trailer only sizes the
+// last one) the streaming one: both must give every byte back.
+TEST_F(IdxTest, ReadsLargeAndMultiMemberGzip) {
+  std::vector<uint8_t> data(3 << 20);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t((i * 2654435761u) >> 13);
+  const auto bytes = idx_bytes({3, 1024, 1024}, data);
+  EXPECT_EQ(read_maybe_gzip(write("big.gz", bytes, true)), bytes);
+  const std::vector<uint8_t> head(bytes.begin(), bytes.begin() + 1000);
+  const std::vector<uint8_t> tail(bytes.begin() + 1000, bytes.end());
+  const std::string first = write("head.gz", head, true), second = write("tail.gz", tail, true);
+  const std::string both = (dir_ / "both.gz").string();
+  {
+    std::ofstream out(both, std::ios::binary);
+    out << std::ifstream(first, std::ios::binary).rdbuf()
+        << std::ifstream(second, std::ios::binary).rdbuf();
+  }
+  const IdxArray a = read_idx(both);
+  EXPECT_EQ(a.dims, (std::vector<int64_t>{3, 1024, 1024}));
+  EXPECT_EQ(a.bytes, data);
 }
 
 TEST_F(IdxTest, LoadsAnImageLabelPair) {
@@ -163,14 +179,31 @@ TEST_F(IdxTest, MnistDirectoryAndValidationSplit) {
 }
 
 TEST(FashionMnist, ResolvesTheInstalledDataSet) {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
-    GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  ASSERT_TRUE(fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
+      << "Fashion-MNIST is missing: apt install dataset-fashion-mnist (scripts/install-deps)";
   DataOptions o;
   const Splits s = load_data(o);
   EXPECT_EQ(s.train.rows, 60000);
   EXPECT_EQ(s.test.rows, 10000);
   EXPECT_EQ(s.train.features, 784);
   EXPECT_EQ(s.class_names.size(), 10u);
+}
+
+TEST_F(IdxTest, ForgedHugeHeaderIsRefusedBeforeAnyAllocation) {
+  // 1 x 65536 x 32768: 2^31 values per image (once 6.5 GB allocated before failing).
+  const auto msg = error_of([&] { read_idx(write("huge", idx_bytes({1, 65536, 32768}, {1, 2, 3}))); });
+  EXPECT_THAT(msg, HasSubstr("IDX items of 2147483648 values each"));
+  EXPECT_THAT(error_of([&] { parse_idx(idx_bytes({1, 65536, 32768}, {}), "mem"); }),
+              HasSubstr("at most 16777216 values"));
+}
+
+TEST_F(IdxTest, GzipBombIsReadOnlyUpToTheAnnouncedSize) {
+  // A header announcing 2 x 2 bytes followed by 64 MiB of zeros (a few KiB compressed).
+  std::vector<uint8_t> bomb = idx_bytes({2, 2}, {});
+  bomb.resize(bomb.size() + (64u << 20), 0);
+  const auto p = write("bomb.gz", bomb, true);
+  EXPECT_LT(fs::file_size(p), 1u << 20);
+  EXPECT_THAT(error_of([&] { read_idx(p); }), HasSubstr("unexpected bytes after the IDX data"));
 }
 
 }  // namespace

@@ -5,8 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 #include "energy/session.h"
-#include "test_util.h"
 
 namespace gt::energy {
 namespace {
@@ -112,7 +113,9 @@ TEST(Estimate, SessionWithoutRaplEstimatesCpuAndRam) {
   // the heuristic's 2 DIMMs x 5 W.
   for (const auto& c : sum.components) {
     EXPECT_EQ(c.source, "estimated");
-    if (c.component == "cpu") EXPECT_NEAR(c.avg_power_w, 0.3 * 20, 0.3 * 20 * 0.2);
+    if (c.component == "cpu") {
+      EXPECT_NEAR(c.avg_power_w, 0.3 * 20, 0.3 * 20 * 0.2);
+    }
     if (c.component == "ram") {
       EXPECT_NEAR(c.avg_power_w, 10.0, 1e-9);
       EXPECT_NE(c.model.find("heuristic for 8 GB"), std::string::npos) << c.model;

@@ -9,7 +9,8 @@
 #include <thread>
 
 #include "energy/session.h"
-#include "test_util.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 
 namespace gt::energy {
 namespace {

@@ -1,5 +1,5 @@
 // Session: idle baseline and net energy, repeated start/stop, interruption flag, misuse errors,
-// the JSON keys of contract 1, the trace CSV, and the sampler's own CPU time.
+// the JSON keys measure prints, the trace CSV, and the sampler's own CPU time.
 #include "energy/session.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +9,8 @@
 
 #include "common/error.h"
 #include "energy/summary_table.h"
-#include "test_util.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 
 namespace gt::energy {
 namespace {
@@ -46,8 +47,11 @@ TEST_F(SessionTest, IdleBaselineGivesNetEnergy) {
     EXPECT_NEAR(*c.net_energy_j, c.energy_j - *c.idle_power_w * sum.duration_s, 1e-9);
   }
   // Constant fake GPU power and constant RAM watts: net energy of those is ~0.
-  for (const auto& c : sum.components)
-    if (c.component != "cpu") EXPECT_NEAR(*c.net_energy_j, 0.0, 0.05 * c.energy_j) << c.component;
+  for (const auto& c : sum.components) {
+    if (c.component != "cpu") {
+      EXPECT_NEAR(*c.net_energy_j, 0.0, 0.05 * c.energy_j) << c.component;
+    }
+  }
   ASSERT_TRUE(sum.net_energy_j);
   double net = 0;
   for (const auto& c : sum.components) net += *c.net_energy_j;

@@ -9,7 +9,8 @@
 #include "common/error.h"
 #include "energy/edges.h"
 #include "energy/session.h"
-#include "test_util.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 
 namespace gt::energy {
 namespace {

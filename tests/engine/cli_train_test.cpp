@@ -1,20 +1,19 @@
-// `greentrain train` as a child process (as the experiment runner calls it): --json with the
-// keys of contract 3 and exit 0; bad flags and inputs exit 2 (usage) or 1 (data) with one line.
+// `greentrain train` as a child process (as the experiment runner calls it): --json with the keys
+// the experiment runner reads and exit 0; bad flags and inputs exit 2 (usage) or 1 (data) with one
+// line.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <sstream>
 
+#include "common/locations.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
 #include "nlohmann/json.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 struct ChildRun {
@@ -22,44 +21,32 @@ struct ChildRun {
   std::string output;
 };
 
-// $GREENTRAIN_BINARY, else the greentrain next to this test (both live in the build folder).
-std::string binary() {
-  if (const char* bin = std::getenv("GREENTRAIN_BINARY"); bin && fs::exists(bin)) return bin;
-  const fs::path next = fs::read_symlink("/proc/self/exe").parent_path() / "greentrain";
-  return fs::exists(next) ? next.string() : "";
-}
-
+// Runs greentrain with `args` (shell words), standard output and error together.
 ChildRun run_child(const std::string& args) {
-  const std::string bin = binary();
-  if (bin.empty()) return {-1, "no greentrain binary"};
-  const std::string cmd = bin + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  gt::testing::ProcessOptions merged;
+  merged.merge_stderr = true;
+  const auto r = gt::testing::run_shell(gt::testing::greentrain_binary() + " " + args, merged);
+  return {r.code, r.out};
 }
 
-std::string tiny_csv() {
-  const auto p = fs::temp_directory_path() / "greentrain-cli-train.csv";
-  std::ofstream out(p);
+// A 60-row, two-feature CSV data set in `dir`.
+std::string tiny_csv(const gt::testing::TempDir& dir) {
+  std::ostringstream out;
   out << "a,b,label\n";
   for (int i = 0; i < 60; ++i) out << (i % 2 ? 1.0 : -1.0) + 0.01 * i << "," << i % 7 << "," << i % 2 << "\n";
-  return p.string();
+  gt::testing::write_file(dir / "train.csv", out.str());
+  return dir / "train.csv";
 }
 
 TEST(CliTrain, WritesJsonWithoutMeasuring) {
-  if (binary().empty()) GTEST_SKIP() << "no greentrain binary";
-  const auto json = (fs::temp_directory_path() / "greentrain-cli-train.json").string();
-  fs::remove(json);
-  const ChildRun r = run_child("train --data csv:" + tiny_csv() + " --model mlp:8 --batch-size 8 --epochs 3"
+  gt::testing::TempDir dir("gt-cli-train");
+  const std::string json = dir / "train.json";
+  const ChildRun r = run_child("train --data csv:" + tiny_csv(dir) + " --model mlp:8 --batch-size 8 --epochs 3"
                     " --precision bf16 --device cpu --validation 0.25 --no-measure --json " + json);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("epoch 3/3"));
   EXPECT_THAT(r.output, HasSubstr("test accuracy n/a"));  // no test file
-  std::ifstream in(json);
-  const auto j = nlohmann::json::parse(in);
+  const auto j = nlohmann::json::parse(gt::testing::read_file(json));
   EXPECT_EQ(j["precision"], "bf16");
   EXPECT_EQ(j["batch_size"], 8);
   EXPECT_EQ(j["epochs_detail"].size(), 3u);
@@ -69,8 +56,8 @@ TEST(CliTrain, WritesJsonWithoutMeasuring) {
 }
 
 TEST(CliTrain, ErrorsAreOneLineWithExitCodes) {
-  if (binary().empty()) GTEST_SKIP() << "no greentrain binary";
-  const std::string data = " --data csv:" + tiny_csv() + " --device cpu --no-measure -q";
+  gt::testing::TempDir dir("gt-cli-train");
+  const std::string data = " --data csv:" + tiny_csv(dir) + " --device cpu --no-measure -q";
   struct Case {
     std::string args;
     int code;

@@ -1,12 +1,13 @@
 // GPU tests of the CUDA backend (each skips cleanly without a GPU):
-//  - reference state against PyTorch (float64): a script run through python3 writes fixed
-//    batches, initial weights, logits, loss, every gradient, the losses of 10 optimizer steps and
-//    the final weights; debug_step/debug_steps must match per precision, |a−b| judged as a
+//  - reference state against PyTorch (float64): make_cuda_reference.py (a CTest fixture)
+//    writes fixed batches, initial weights, logits, loss, every gradient, the losses of 10
+//    optimizer steps and the final weights; debug_step/debug_steps must match per precision, |a−b| judged as a
 //    relative norm error ‖a−b‖/‖ref‖ against one tolerance table; the worst error is printed;
 //  - CUDA graph ≡ eager launches (bit-identical parameters after two epochs);
-//  - fused cuBLASLt epilogues ≡ unfused kernels;
+//  - fused cuBLASLt epilogues ≡ unfused kernels; the fused small-MLP kernel ≡ the cuBLASLt path;
 //  - fp16 dynamic loss scaling: an overflowing step is skipped and the scale halves on the
 //    device; the scale doubles after 2000 clean steps; bf16/fp32 never scale.
+#include "common/temp_dir.h"
 #include "engine/cuda/cuda_backend.h"
 
 #include <gtest/gtest.h>
@@ -34,23 +35,8 @@ bool have_gpu() { return cuda_device_count() > 0; }
 #define REQUIRE_GPU() \
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device"
 
-// Relative-norm tolerances per precision (logits, gradients, losses, weights after 10 steps).
-// tf32 and fp16 both round GEMM inputs to a 10-bit mantissa (unit roundoff 2^-11), bf16 to 7
-// bits (2^-8); weight gradients summed over a batch with heavy cancellation were seen 20× over
-// the unit roundoff (9e-3 for tf32/fp16 on the 70-row case, H200), hence about 40×.
-double tolerance(Precision p) {
-  switch (p) {
-    case Precision::fp32:
-      return 2e-5;
-    case Precision::tf32:
-      return 2e-2;
-    case Precision::fp16:
-      return 2e-2;
-    case Precision::bf16:
-      return 6e-2;
-  }
-  return 0;
-}
+// Relative-norm tolerances per precision: the shared table (tolerances.h).
+double tolerance(Precision p) { return testing::tolerance(p).norm; }
 
 double rel_error(const std::vector<float>& got, const std::vector<double>& ref) {
   double num = 0, den = 0;
@@ -133,56 +119,7 @@ Parameters glorot(const ModelSpec& m, uint64_t seed, float scale = 1.0f) {
 
 // ---------------------------------------------------------------- PyTorch reference state
 
-const char* kReferenceScript = R"PY(
-import json, sys
-import torch
-torch.set_default_dtype(torch.float64)
-cases = json.loads(sys.argv[1])
-out = []
-for c in cases:
-    g = torch.Generator().manual_seed(c["seed"])
-    rows, F, C = c["rows"], c["inputs"], c["classes"]
-    u8 = torch.randint(0, 256, (rows, F), generator=g, dtype=torch.int64)
-    labels = torch.randint(0, C, (rows,), generator=g)
-    dims = [F] + c["hidden"] + [C]
-    layers = []
-    for i in range(len(dims) - 1):
-        lim = (6.0 / (dims[i] + dims[i + 1])) ** 0.5
-        W = (torch.rand(dims[i + 1], dims[i], generator=g) * 2 - 1) * lim
-        b = (torch.rand(dims[i + 1], generator=g) * 2 - 1) * 0.1
-        layers.append([W.requires_grad_(), b.requires_grad_()])
-    x = u8.double() / 255.0
-    def forward():
-        h = x
-        for i, (W, b) in enumerate(layers):
-            h = h @ W.T + b
-            if i < len(layers) - 1:
-                h = torch.relu(h)
-        return h
-    dump = lambda: [[W.detach().flatten().tolist(), b.detach().tolist()] for W, b in layers]
-    init = dump()
-    logits = forward()
-    loss = torch.nn.functional.cross_entropy(logits, labels)
-    loss.backward()
-    grads = [[W.grad.flatten().tolist(), b.grad.tolist()] for W, b in layers]
-    params = [p for layer in layers for p in layer]
-    if c["optimizer"] == "adam":
-        opt = torch.optim.Adam(params, lr=c["lr"], betas=(0.9, 0.999), eps=1e-7)
-    else:
-        opt = torch.optim.SGD(params, lr=c["lr"], momentum=0.9)
-    losses = []
-    for s in range(c["steps"]):
-        opt.zero_grad()
-        l = torch.nn.functional.cross_entropy(forward(), labels)
-        losses.append(l.item())
-        l.backward()
-        opt.step()
-    out.append(dict(u8=u8.flatten().tolist(), labels=labels.tolist(), init=init,
-                    logits=logits.detach().flatten().tolist(), loss=loss.item(), grads=grads,
-                    losses=losses, final=dump()))
-json.dump(out, open(sys.argv[2], "w"))
-)PY";
-
+// One case of make_cuda_reference.py: a model, a batch size and an optimizer.
 struct RefCase {
   std::string name;
   ModelSpec model;
@@ -191,43 +128,18 @@ struct RefCase {
   float lr;
 };
 
-const std::vector<RefCase>& ref_cases() {
-  static const std::vector<RefCase> cases{
-      {"mlp100-32-16_rows24_adam", spec(100, {32, 16}, 10), 24, "adam", 1e-3f},
-      {"mlp784-128_rows32_adam", spec(784, {128}, 10), 32, "adam", 1e-3f},
-      {"mlp64-200-130_rows70_sgd", spec(64, {200, 130}, 7), 70, "sgd", 1e-2f},
-  };
-  return cases;
+RefCase ref_case(const nlohmann::json& c) {
+  return {c["name"].get<std::string>(),
+          spec(c["inputs"].get<int>(), c["hidden"].get<std::vector<int>>(), c["classes"].get<int>()),
+          c["rows"].get<int>(), c["optimizer"].get<std::string>(), c["lr"].get<float>()};
 }
 
-// Runs the reference script once per test binary; returns null when no torch is available.
-const nlohmann::json* reference() {
-  static nlohmann::json cached;
-  static bool tried = false;
-  if (tried) return cached.is_null() ? nullptr : &cached;
-  tried = true;
-  const std::string py = testing::python_with_torch();
-  if (py.empty()) return nullptr;
-  nlohmann::json spec_json = nlohmann::json::array();
-  uint64_t seed = 11;
-  for (const auto& c : ref_cases())
-    spec_json.push_back({{"inputs", c.model.inputs},
-                         {"hidden", c.model.hidden},
-                         {"classes", c.model.classes},
-                         {"rows", c.rows},
-                         {"seed", seed++},
-                         {"steps", 10},
-                         {"optimizer", c.optimizer},
-                         {"lr", c.lr}});
-  const auto dir = std::filesystem::temp_directory_path();
-  const auto script = dir / "gt_cuda_reference.py";
-  const auto output = dir / "gt_cuda_reference.json";
-  std::ofstream(script) << kReferenceScript;
-  const std::string cmd =
-      py + " " + script.string() + " '" + spec_json.dump() + "' " + output.string();
-  if (std::system(cmd.c_str()) != 0) return nullptr;
-  cached = nlohmann::json::parse(std::ifstream(output));
-  return &cached;
+// make_cuda_reference.py's float64 state (written by the engine_reference_cuda fixture),
+// loaded once per test process.
+const nlohmann::json& reference() {
+  static const nlohmann::json cached = nlohmann::json::parse(std::ifstream(
+      testing::reference_file("cuda_reference.json", "make_cuda_reference.py")));
+  return cached;
 }
 
 Parameters params_from(const nlohmann::json& j) {
@@ -252,14 +164,12 @@ class CudaReference : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CudaReference, MatchesPyTorchFloat64) {
   REQUIRE_GPU();
-  const nlohmann::json* ref = reference();
-  if (ref == nullptr) GTEST_SKIP() << "no python3 with torch for the reference";
+  const nlohmann::json& ref = reference();
   const Precision precision = GetParam();
   const double tol = tolerance(precision);
   double worst = 0;
-  for (size_t i = 0; i < ref_cases().size(); ++i) {
-    const RefCase& c = ref_cases()[i];
-    const nlohmann::json& r = (*ref)[i];
+  for (const nlohmann::json& r : ref) {
+    const RefCase c = ref_case(r["case"]);
     Dataset batch;
     batch.rows = c.rows;
     batch.features = c.model.inputs;
@@ -269,8 +179,11 @@ TEST_P(CudaReference, MatchesPyTorchFloat64) {
     OptimizerSpec opt;
     opt.kind = c.optimizer == "adam" ? OptimizerSpec::Kind::adam : OptimizerSpec::Kind::sgd;
     opt.lr = c.lr;
-    for (bool fused : {true, false}) {
+    for (int mode = 0; mode < 3; ++mode) {
+      // 0: fused MLP kernel where the shape allows, 1: cuBLASLt fused epilogues, 2: unfused.
+      const bool fused = mode < 2;
       CudaOptions options;
+      options.fused_mlp = mode == 0;
       options.fused_epilogues = fused;
       auto backend = make_cuda_backend(0, options);
       backend->setup(c.model, opt, precision, c.rows, batch, 5);
@@ -289,8 +202,8 @@ TEST_P(CudaReference, MatchesPyTorchFloat64) {
       const std::vector<float> losses = backend->debug_steps(batch, 10);
       const double e_losses = rel_error(losses, r["losses"].get<std::vector<double>>());
       const double e_final = rel_error(flatten(backend->parameters()), flat_ref(r["final"]));
-      const std::string where =
-          c.name + " " + to_string(precision) + (fused ? " fused" : " unfused");
+      const char* mode_name = mode == 0 ? "fused-mlp" : fused ? "fused" : "unfused";
+      const std::string where = c.name + " " + to_string(precision) + " " + mode_name;
       EXPECT_LE(e_logits, tol) << where << " logits";
       EXPECT_LE(e_loss, tol) << where << " loss";
       EXPECT_LE(e_grads, tol) << where << " gradients";
@@ -301,8 +214,8 @@ TEST_P(CudaReference, MatchesPyTorchFloat64) {
       std::printf(
           "  %-28s %-4s %-7s logits %.2e loss %.2e grads %.2e layer %.2e steps %.2e "
           "final %.2e\n",
-          c.name.c_str(), to_string(precision).c_str(), fused ? "fused" : "unfused", e_logits,
-          e_loss, e_grads, e_layer, e_losses, e_final);
+          c.name.c_str(), to_string(precision).c_str(), mode_name, e_logits, e_loss, e_grads,
+          e_layer, e_losses, e_final);
     }
   }
   std::printf("OK %s: worst relative error %.3g (tolerance %.1g)\n", to_string(precision).c_str(),
@@ -382,6 +295,84 @@ TEST_P(CudaInvariance, FusedEpiloguesEqualUnfused) {
   EXPECT_LE(e_trained, 20 * tol);
   std::printf("OK fused == unfused (%s): logits %.2e gradients %.2e after an epoch %.2e\n",
               to_string(precision).c_str(), e_logits, e_grads, e_trained);
+}
+
+// The fused small-MLP kernel (one persistent kernel per epoch) against the cuBLASLt path: one
+// debug step (logits, loss, gradients) and two shuffled epochs with a partial last batch (weights,
+// loss, accuracy) agree within the precision's tolerance, on the reference shape (bytes, Adam)
+// and on one whose sizes are not multiples of 4 (FP32 features, SGD, 2 blocks' worth of units).
+TEST_P(CudaInvariance, FusedMlpKernelEqualsCublasLtPath) {
+  REQUIRE_GPU();
+  const Precision precision = GetParam();
+  struct Shape {
+    ModelSpec model;
+    int64_t rows;
+    int batch;
+    bool features_f32;
+    OptimizerSpec::Kind optimizer;
+  };
+  const std::vector<Shape> shapes{
+      {spec(784, {128}, 10), 1000, 32, false, OptimizerSpec::Kind::adam},
+      {spec(50, {7}, 7), 333, 13, true, OptimizerSpec::Kind::sgd},
+  };
+  const double tol = tolerance(precision);
+  for (const Shape& sh : shapes) {
+    Dataset train = random_dataset(sh.rows, sh.model.inputs, sh.model.classes, 7);
+    if (sh.features_f32) {
+      for (uint8_t b : train.u8) train.f32.push_back((float(b) - 100.0f) / 50.0f);
+      train.u8.clear();
+    }
+    Dataset batch = train;
+    batch.rows = sh.batch;
+    batch.labels.resize(size_t(sh.batch));
+    if (sh.features_f32)
+      batch.f32.resize(size_t(sh.batch) * sh.model.inputs);
+    else
+      batch.u8.resize(size_t(sh.batch) * sh.model.inputs);
+    OptimizerSpec opt;
+    opt.kind = sh.optimizer;
+    opt.lr = sh.optimizer == OptimizerSpec::Kind::sgd ? 1e-2f : 1e-3f;
+    std::vector<std::string> names;
+    std::vector<StepDebug> debug;
+    std::vector<std::vector<float>> trained;
+    std::vector<EpochStats> stats;
+    std::vector<EvalStats> evals;
+    for (bool fused : {true, false}) {
+      CudaOptions options;
+      options.fused_mlp = fused;
+      auto backend = make_cuda_backend(0, options);
+      backend->setup(sh.model, opt, precision, sh.batch, train, 9);
+      names.push_back(backend->describe());
+      backend->set_parameters(glorot(sh.model, 6));
+      debug.push_back(backend->debug_step(batch));
+      backend->train_epoch(0);
+      stats.push_back(backend->train_epoch(1));
+      trained.push_back(flatten(backend->parameters()));
+      evals.push_back(backend->evaluate(train));
+    }
+    const std::string where = to_string(precision) + " mlp:" + std::to_string(sh.model.hidden[0]);
+    EXPECT_NE(names[0].find("fused MLP"), std::string::npos) << where << ": " << names[0];
+    EXPECT_EQ(names[1].find("fused MLP"), std::string::npos) << where << ": " << names[1];
+    const double e_logits = rel_error(debug[0].logits, debug[1].logits);
+    const double e_loss = std::abs(debug[0].loss - debug[1].loss) / std::abs(debug[1].loss);
+    const double e_grads = rel_error(flatten(debug[0].grads), flatten(debug[1].grads));
+    const double e_trained = rel_error(trained[0], trained[1]);
+    EXPECT_LE(e_logits, tol) << where;
+    EXPECT_LE(e_loss, tol) << where;
+    EXPECT_LE(e_grads, tol) << where;
+    EXPECT_LE(e_trained, 5 * tol) << where;
+    EXPECT_EQ(stats[0].steps, (sh.rows + sh.batch - 1) / sh.batch) << where;
+    EXPECT_EQ(stats[0].steps, stats[1].steps) << where;
+    EXPECT_EQ(stats[0].skipped_steps, stats[1].skipped_steps) << where;
+    EXPECT_NEAR(stats[0].loss, stats[1].loss, 5 * tol * std::abs(stats[1].loss)) << where;
+    EXPECT_NEAR(stats[0].accuracy, stats[1].accuracy, 0.02) << where;
+    EXPECT_NEAR(evals[0].loss, evals[1].loss, 5 * tol * std::abs(evals[1].loss)) << where;
+    EXPECT_NEAR(evals[0].accuracy, evals[1].accuracy, 0.02) << where;
+    std::printf(
+        "OK fused MLP kernel == cuBLASLt (%s): logits %.2e loss %.2e gradients %.2e after two "
+        "epochs %.2e, eval loss %.5f vs %.5f\n",
+        where.c_str(), e_logits, e_loss, e_grads, e_trained, evals[0].loss, evals[1].loss);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, CudaInvariance,

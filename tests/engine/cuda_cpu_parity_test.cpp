@@ -1,8 +1,8 @@
 // CUDA ↔ CPU backend parity, per precision: from the same initial parameters and the same fixed
 // batch, debug_step (logits, loss, every gradient) and debug_steps (10 Adam or SGD steps: their
-// losses and the final weights) must agree within the precision's relative-norm tolerance. The
-// CPU backend emulates tf32/fp16/bf16 by rounding, the GPU does them in hardware, so the two
-// are independent implementations of the same numerics. Skips without a GPU.
+// losses and the final weights) must agree within the precision's relative-norm tolerance
+// (tolerances.h). The CPU backend emulates tf32/fp16/bf16 by rounding, the GPU does them in
+// hardware, so the two are independent implementations of the same numerics. Skips without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,23 +12,13 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "tolerances.h"
 
 namespace gt::engine {
 namespace {
 
-double tolerance(Precision p) {
-  switch (p) {
-    case Precision::fp32:
-      return 2e-5;
-    case Precision::tf32:
-      return 5e-3;
-    case Precision::fp16:
-      return 1e-2;
-    case Precision::bf16:
-      return 4e-2;
-  }
-  return 0;
-}
+// Relative-norm tolerances per precision: the shared table (tolerances.h).
+double tolerance(Precision p) { return testing::tolerance(p).norm; }
 
 double rel_error(const std::vector<float>& got, const std::vector<float>& ref) {
   EXPECT_EQ(got.size(), ref.size());

@@ -1,4 +1,4 @@
-// fp16 dynamic loss scaling on the CPU backend (the policy of issue 3): an overflowing step is
+// fp16 dynamic loss scaling on the CPU backend (the fp16 precision policy): an overflowing step is
 // skipped (parameters untouched), counted, and halves the scale; after `growth_interval` clean
 // steps the scale doubles; other precisions never scale.
 #include <gtest/gtest.h>

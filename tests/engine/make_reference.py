@@ -5,14 +5,21 @@ a fixed batch (FP32 features + labels), the initial weights of an MLP
 (Flatten -> Linear+ReLU ... -> Linear, weights [out][in] as torch.nn.Linear), the logits, the
 mean softmax cross-entropy loss, every parameter gradient, and the losses of K optimizer steps
 (torch.optim.Adam lr 1e-3, betas (0.9, 0.999), eps 1e-7) on that batch, plus the parameters
-after those steps. Everything is computed in float32 (torch CPU, deterministic).
+after those steps. Everything is computed in float32 (torch CPU, deterministic). The file is
+written to a temporary name beside OUT and renamed, so a reader never sees half of it. The
+engine_reference CTest fixture runs it once per test run.
 
 usage: make_reference.py OUT.json [--inputs 20 --hidden 16,12 --classes 5 --rows 8 --steps 10 --seed 1]
 """
 import argparse
 import json
+import os
+import sys
 
-import torch
+try:
+    import torch
+except ImportError:
+    sys.exit("make_reference.py: PyTorch is missing; install python3-torch")
 
 
 def main():
@@ -76,8 +83,16 @@ def main():
         "final_weights": [flat(l.weight.detach()) for l in linears],
         "final_biases": [flat(l.bias.detach()) for l in linears],
     }
-    with open(a.out, "w") as f:
-        json.dump(out, f)
+    write_atomically(a.out, out)
+
+
+def write_atomically(path, value):
+    """Writes JSON to a temporary file in the same folder, then renames it over `path`."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,22 @@
-// The PyTorch reference state and the per-precision tolerance table, shared by the CPU test
-// (reference_test.cpp) and the CUDA test (cuda_reference_test.cpp, cuda helper). Usage:
+// The PyTorch reference state shared by the CPU test (reference_test.cpp) and the CUDA test
+// (cuda_reference_test.cpp), and the Checker that compares a backend with it. The state is
+// written once per test run by the engine_reference CTest fixture (make_reference.py, into
+// <build>/tests/engine/reference/); shared_reference() loads it, and fails the test with how
+// to make it when it is missing. Usage:
 //
-//   auto ref = gt::engine::testing::generate_reference(dir);   // runs make_reference.py
-//   if (!ref) GTEST_SKIP() << ref.error;                        // no /usr/bin/python3 + torch
+//   const Reference& ref = shared_reference();
 //   auto be = make_cuda_backend(0);
-//   be->setup(ref->spec, ref->optimizer, Precision::fp16, ref->batch.rows, ref->batch, 1);
-//   be->set_parameters(ref->initial);
-//   StepDebug d = be->debug_step(ref->batch);
+//   be->setup(ref.spec, ref.optimizer, Precision::fp16, ref.batch.rows, ref.batch, 1);
+//   be->set_parameters(ref.initial);
+//   StepDebug d = be->debug_step(ref.batch);
 //   Checker check(Precision::fp16);
-//   check.tensor("logits", d.logits, ref->logits, Quantity::logits);
-//   check.value("loss", d.loss, ref->loss, Quantity::loss);
-//   check.parameters("grad", d.grads, ref->grads, Quantity::gradient);
-//   … be->debug_steps(ref->batch, 10) vs ref->adam_losses (Quantity::step_loss) …
+//   check.tensor("logits", d.logits, ref.logits, Quantity::logits);
+//   check.value("loss", d.loss, ref.loss, Quantity::loss);
+//   check.parameters("grad", d.grads, ref.grads, Quantity::gradient);
+//   … be->debug_steps(ref.batch, 10) vs ref.adam_losses (Quantity::step_loss) …
 //   check.finish();   // prints the worst error, EXPECTs no violation, prints "OK …"
 //
-// The reference is FP32 PyTorch; reduced precisions are compared against it with looser
-// tolerances derived from their unit roundoff (fp16 2^-11, bf16 2^-8, tf32 2^-11 on GEMM inputs).
+// The reference is FP32 PyTorch; every precision is judged by the shared table (tolerances.h).
 #pragma once
 #include <gtest/gtest.h>
 
@@ -24,30 +25,22 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/locations.h"
 #include "engine/backend.h"
 #include "nlohmann/json.hpp"
+#include "tolerances.h"
 
 namespace gt::engine::testing {
 
 enum class Quantity { logits, loss, gradient, step_loss, parameter };
 
-struct Tolerance {
-  double atol, rtol;
-};
-
-// |a − b| ≤ atol + rtol·|ref|, one row per precision.
+// The elementwise tolerance of one quantity at one precision, from the shared table.
 inline Tolerance tolerance(Precision p, Quantity q) {
-  const bool grad = q == Quantity::gradient;
-  switch (p) {
-    case Precision::fp32: return grad ? Tolerance{1e-6, 1e-4} : Tolerance{1e-5, 1e-5};
-    case Precision::tf32: return grad ? Tolerance{2e-4, 5e-3} : Tolerance{2e-3, 3e-3};
-    case Precision::fp16: return grad ? Tolerance{2e-4, 5e-3} : Tolerance{2e-3, 3e-3};
-    case Precision::bf16: return grad ? Tolerance{2e-3, 4e-2} : Tolerance{2e-2, 2e-2};
-  }
-  return {0, 0};
+  return q == Quantity::gradient ? tolerance(p).gradients : tolerance(p).values;
 }
 
 struct Reference {
@@ -97,48 +90,30 @@ inline Reference load_reference(const std::string& path) {
   return r;
 }
 
-struct Generated {
-  std::optional<Reference> ref;
-  std::string error;
-  explicit operator bool() const { return ref.has_value(); }
-  const Reference* operator->() const { return &*ref; }
-  const Reference& operator*() const { return *ref; }
-};
-
-// A Python with torch: $GREENTRAIN_PYTHON, else Debian's /usr/bin/python3, else python3 on
-// PATH (the GPU machine's torch lives there). Empty when none has torch.
-inline std::string python_with_torch() {
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("GREENTRAIN_PYTHON")) candidates.push_back(env);
-  candidates.push_back("/usr/bin/python3");
-  candidates.push_back("python3");
-  for (const auto& py : candidates)
-    if (std::system((py + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0) return py;
-  return "";
+// The folder the reference fixtures write into: $GREENTRAIN_REFERENCE_DIR, else
+// <build>/tests/engine/reference.
+inline std::filesystem::path reference_dir() {
+  if (const char* dir = std::getenv("GREENTRAIN_REFERENCE_DIR"); dir != nullptr && *dir != '\0')
+    return dir;
+  return gt::testing::build_dir() / "tests/engine/reference";
 }
 
-// Runs tests/engine/make_reference.py (GREENTRAIN_SOURCE_DIR) with python_with_torch() into
-// `dir`/reference-<args hash>.json; `args` are extra script options (e.g. "--hidden 64").
-inline Generated generate_reference(const std::string& dir, const std::string& args = "") {
-  Generated g;
-  const char* src = std::getenv("GREENTRAIN_SOURCE_DIR");
-  const std::string script =
-      std::string(src ? src : ".") + "/tests/engine/make_reference.py";
-  const std::string py = python_with_torch();
-  if (py.empty() || !std::filesystem::exists(script)) {
-    g.error = "no python3 with torch (set GREENTRAIN_PYTHON) or no " + script;
-    return g;
-  }
-  std::filesystem::create_directories(dir);
-  const std::string out =
-      dir + "/reference-" + std::to_string(std::hash<std::string>{}(args)) + ".json";
-  const std::string cmd = py + " '" + script + "' '" + out + "' " + args;
-  if (std::system(cmd.c_str()) != 0) {
-    g.error = "failed: " + cmd;
-    return g;
-  }
-  g.ref = load_reference(out);
-  return g;
+// The path of a reference file written by a fixture; throws, naming how to make it, when it
+// is missing.
+inline std::string reference_file(const std::string& name, const std::string& script) {
+  const std::filesystem::path path = reference_dir() / name;
+  if (!std::filesystem::exists(path))
+    throw std::runtime_error("no PyTorch reference at " + path.string() +
+                             ": run `ctest -R engine_reference` in the build folder, or " +
+                             "python3 tests/engine/" + script + " " + path.string() +
+                             " (needs PyTorch: apt install python3-torch)");
+  return path.string();
+}
+
+// make_reference.py's state, loaded once per test process.
+inline const Reference& shared_reference() {
+  static const Reference ref = load_reference(reference_file("reference.json", "make_reference.py"));
+  return ref;
 }
 
 // Accumulates comparisons; reports the worst error relative to its allowance.

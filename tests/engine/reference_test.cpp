@@ -1,8 +1,9 @@
 // The CPU backend against PyTorch (make_reference.py): logits, loss, every gradient and the
 // losses of 10 Adam steps, for the naive and the OpenBLAS paths in every precision policy,
-// each tensor checked with the tolerance table of reference.h.
+// each tensor checked with the shared tolerance table (tolerances.h).
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "engine/backend.h"
 #include "reference.h"
 
@@ -12,12 +13,6 @@ namespace {
 using testing::Checker;
 using testing::Quantity;
 
-const testing::Generated& reference() {
-  static const testing::Generated ref = testing::generate_reference(
-      (std::filesystem::temp_directory_path() / "greentrain-engine-tests").string());
-  return ref;
-}
-
 struct Case {
   bool naive;
   Precision precision;
@@ -26,8 +21,7 @@ struct Case {
 class ReferenceTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ReferenceTest, MatchesPyTorch) {
-  const auto& ref = reference();
-  if (!ref) GTEST_SKIP() << ref.error;
+  const testing::Reference* ref = &testing::shared_reference();
   const Case c = GetParam();
   const std::string label = c.naive ? "cpu-naive" : "cpu";
   auto be = make_cpu_backend(c.naive);

@@ -1,5 +1,5 @@
 // The training loop and model specs: spec parsing and its errors, Glorot bounds, the loop on a
-// small separable CSV problem (learns it, reproducible per seed, JSON keys of contract 3), and
+// small separable CSV problem (learns it, reproducible per seed, the keys of train --json), and
 // the one-line usage errors (batch size 0 or larger than the data, unknown model, bad device).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "engine/model.h"
 #include "engine/train.h"
 
@@ -72,7 +73,8 @@ TEST(EpochOrder, IsAPermutationPerSeedAndEpoch) {
 
 // Two Gaussian blobs in 5 dimensions, 3 classes by the sign pattern: easily separable.
 std::string blobs_csv(const std::string& name, int rows, uint64_t seed) {
-  const auto p = fs::temp_directory_path() / ("greentrain-train-" + name + ".csv");
+  static const gt::testing::TempDir scratch("greentrain-train");
+  const auto p = scratch.path() / (name + ".csv");
   std::ofstream out(p);
   out << "f0,f1,f2,f3,f4,label\n";
   std::mt19937_64 rng(seed);
@@ -167,12 +169,15 @@ TEST(Train, BadSettingsAreOneLineUsageErrors) {
   EXPECT_THAT(usage_error(c), HasSubstr("--device 'tpu'"));
 }
 
-TEST(Train, AutoDeviceFallsBackToTheCpuWithoutGpus) {
+TEST(Train, AutoDevicePicksTheFirstGpuElseTheCpu) {
   std::string why;
   const std::string d = resolve_device("auto", &why);
-  if (cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present";
-  EXPECT_EQ(d, "cpu");
-  EXPECT_THAT(why, HasSubstr("no usable CUDA device"));
+  if (cuda_device_count() > 0) {
+    EXPECT_EQ(d, "cuda:0");
+  } else {
+    EXPECT_EQ(d, "cpu");
+    EXPECT_THAT(why, HasSubstr("no usable CUDA device"));
+  }
 }
 
 }  // namespace

@@ -16,31 +16,15 @@
 #include <thread>
 
 #include "common/error.h"
-#include "test_util.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
-using testing::read_file;
-using testing::TempDir;
-using testing::write_file;
-
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using gt::testing::read_file;
+using gt::testing::ScopedEnv;
+using gt::testing::TempDir;
+using gt::testing::write_file;
 
 class MeteredRunTest : public ::testing::Test {
  protected:

@@ -1,13 +1,14 @@
 // Plan-file validation: one test per rule, each checking that the error names the file and the
-// line at fault and says what was expected; plus the examples parse and the plan hash ignores
-// comments and layout but not levels.
+// line at fault and says what was expected; plus the examples parse, the plan hash covers only
+// what gives finished runs their meaning and a real difference names its key; the stop rule.
 #include "experiment/plan.h"
 
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "test_util.h"
+#include "common/locations.h"
+#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
@@ -48,7 +49,7 @@ TEST(Plan, ParsesAValidPlanWithDefaults) {
 }
 
 TEST(Plan, ExamplesParse) {
-  auto src = testing::env_or("GREENTRAIN_SOURCE_DIR", GREENTRAIN_TEST_SOURCE_DIR);
+  const std::string src = testing::source_dir().string();
   auto paper = load_plan(src + "/examples/paper.toml");
   EXPECT_EQ(paper.design.repeats, 10);
   EXPECT_EQ(paper.factor("neurons")->levels, (std::vector<std::string>{"128", "512"}));
@@ -183,15 +184,83 @@ TEST(Plan, MissingName) {
   }
 }
 
-TEST(Plan, HashIgnoresCommentsAndLayoutButNotLevels) {
+TEST(Plan, HashCoversWhatGivesRunsTheirMeaningOnly) {
   auto a = parse_plan(kHead + kFactors, "a.toml");
-  auto b = parse_plan("# a comment\n" + kHead + "\n\n" + kFactors + "[meters]\ninterval_ms = 50\n",
+  // Comments, layout, the sampling interval, repeats, a stopping rule and an added level keep
+  // the meaning of finished runs.
+  auto b = parse_plan("# a comment\n" + kHead + "\n\n" + kFactors +
+                          "[design]\nrepeats = 7\nmax_failures = 3\n[design.stop]\n"
+                          "ci_halfwidth_pct = 1\n[meters]\ninterval_ms = 50\n",
                       "b.toml");
-  auto c = parse_plan(
-      kHead + "[factors]\nprecision = [\"fp32\", \"bf16\"]\nbatch_size = [32, 64]\n", "c.toml");
+  auto grown = parse_plan(
+      kHead + "[factors]\nprecision = [\"fp32\", \"fp16\", \"bf16\"]\nbatch_size = [32, 64]\n",
+      "g.toml");
   EXPECT_EQ(a.hash(), b.hash());
-  EXPECT_NE(a.hash(), c.hash());
+  EXPECT_EQ(a.hash(), grown.hash());
+  EXPECT_EQ(plan_difference(a, b), "");
+  EXPECT_EQ(plan_difference(a, grown), "");
   EXPECT_EQ(a.hash().size(), 7u + 64u);
+  // A removed level, another seed, carbon or meter setting, or a new factor changes it, and
+  // the difference names the key.
+  EXPECT_EQ(plan_difference(grown, a),
+            "factors.precision: level bf16 is in the database but not in the plan (levels may be "
+            "added, not removed)");
+  auto seed = parse_plan(kHead + kFactors + "[design]\nseed = 9\n", "s.toml");
+  EXPECT_NE(a.hash(), seed.hash());
+  EXPECT_EQ(plan_difference(a, seed), "design.seed: 1 in the database, 9 in the plan");
+  auto pue = parse_plan(kHead + kFactors + "[carbon]\npue = 1.2\n", "c.toml");
+  EXPECT_EQ(plan_difference(a, pue), "carbon.pue: 1.0 in the database, 1.2 in the plan");
+  auto gpus = parse_plan(kHead + kFactors + "[meters]\ngpus = \"none\"\n", "m.toml");
+  EXPECT_EQ(plan_difference(a, gpus), "meters.gpus: \"\" in the database, \"none\" in the plan");
+  auto cmd = parse_plan(kHead + kFactors, "a.toml");
+  cmd.workload.command += " --amp";
+  EXPECT_NE(plan_difference(a, cmd).find("workload.command: "), std::string::npos);
+  auto more = parse_plan(R"(name = "t"
+[workload]
+kind = "command"
+command = "train --p {precision} --b {batch_size} --lr {lr}"
+)" + kFactors + "lr = [0.1]\n",
+                         "f.toml");
+  EXPECT_EQ(plan_difference(a, more), "factors.lr is new (finished runs have no level of it)");
+  EXPECT_EQ(plan_difference(more, a), "factors.lr is in the database but not in the plan");
+}
+
+TEST(Plan, StopRuleParsesWithDefaults) {
+  auto p = parse_plan(kHead + kFactors +
+                          "[design]\nrepeats = 4\n[design.stop]\n"
+                          "metric = \"train_energy_j\"\nci_halfwidth_pct = 2.5\n",
+                      "t.toml");
+  ASSERT_TRUE(p.design.stop);
+  EXPECT_EQ(p.design.stop->metric, "train_energy_j");
+  EXPECT_DOUBLE_EQ(p.design.stop->ci_halfwidth_pct, 2.5);
+  EXPECT_EQ(p.design.stop->min_repeats, 4);  // design.repeats
+  EXPECT_EQ(p.design.stop->max_repeats, 40);
+  EXPECT_EQ(p.design.planned_blocks(), 40);
+  EXPECT_EQ(p.design.max_failures, 2);
+  auto q = parse_plan(kHead + kFactors + "[design.stop]\n", "t.toml");
+  ASSERT_TRUE(q.design.stop);
+  EXPECT_EQ(q.design.stop->metric, "");  // data-driven default
+  EXPECT_EQ(q.design.stop->min_repeats, 3);
+  EXPECT_FALSE(parse_plan(kHead + kFactors, "t.toml").design.stop);
+}
+
+TEST(Plan, StopRuleErrorsNameTheLine) {
+  const std::string d = kHead + kFactors + "[design.stop]\n";  // [design.stop] is line 8
+  expect_error(d + "ci_halfwidth_pct = 0\n", 9, "expected a percentage > 0");
+  expect_error(d + "ci_halfwidth_pct = 150\n", 9, "expected a number in 0 .. 100");
+  expect_error(d + "min_repeats = 1\n", 9, "at least two repeats");
+  expect_error(d + "min_repeats = 5\nmax_repeats = 4\n", 10,
+               "max_repeats = 4 is below min_repeats = 5");
+  expect_error(d + "metric = \"energy j\"\n", 9, "expected a metric name");
+  expect_error(d + "ci = 2\n", 9, "unknown key 'ci' in [design.stop]");
+  expect_error(kHead + kFactors + "[design]\nmax_failures = 0\n", 9, "design.max_failures");
+  // The layout numbers max_repeats blocks, so the size cap counts them.
+  const std::string twelve =
+      "[factors]\nprecision = [\"fp32\", \"fp16\", \"bf16\", \"tf32\"]\n"
+      "batch_size = [32, 64, 128]\n";
+  EXPECT_NO_THROW(parse_plan(kHead + twelve + "[design.stop]\nmax_repeats = 80000\n", "t.toml"));
+  expect_error(kHead + twelve + "[design]\nrepeats = 3\n[design.stop]\nmax_repeats = 100000\n", 8,
+               "12 configurations x 100000 max_repeats");
 }
 
 TEST(Plan, Sha256MatchesKnownVector) {

@@ -3,7 +3,10 @@
 // failing configuration recorded with its stderr and the experiment going on, resume after
 // `kill -9` of the runner mid-run (no lost or duplicated rows), Ctrl-C (current run aborted,
 // database consistent, resume replaces it), a changed plan refused (and --new), merge of
-// shards and refusal of mismatched plans, the exported CSV.
+// shards and refusal of mismatched plans, the exported CSV; plans that grow (only new runs),
+// --retry-failed (attempts kept), skipping a configuration that keeps failing, and the
+// stopping rule on a workload with a known spread (stops early, whole blocks, target met, the
+// same after kill -9 and resume).
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,11 +15,16 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
+#include "common/locations.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
+#include "experiment/plan.h"
 #include "experiment/store.h"
-#include "test_util.h"
+#include "stats/ratio.h"
 
 namespace gt::experiment {
 namespace {
@@ -25,49 +33,28 @@ using testing::read_file;
 using testing::TempDir;
 using testing::write_file;
 
-std::string greentrain() { return testing::env_or("GREENTRAIN_BINARY", GREENTRAIN_TEST_BINARY); }
-
-struct Result {
-  int code;
-  std::string out;
-};
-
 // Runs greentrain with arguments (shell words), capturing stdout+stderr.
-Result run_gt(const std::string& args) {
-  std::string cmd = greentrain() + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (p && fgets(buf, sizeof buf, p)) out += buf;
-  int status = p ? pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+testing::ProcessResult run_gt(const std::string& args) {
+  testing::ProcessOptions merged;
+  merged.merge_stderr = true;
+  return testing::run_shell(testing::greentrain_binary() + " " + args, merged);
 }
 
-// Starts greentrain in the background (own stdout/stderr file); returns its pid.
+// Starts greentrain in the background (stdout and stderr to `log`); returns its pid.
 pid_t spawn_gt(const std::vector<std::string>& args, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<std::string> a = {greentrain()};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    FILE* f = freopen(log.c_str(), "w", stderr);
-    (void)f;
-    dup2(2, 1);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
+  std::vector<std::string> argv = {testing::greentrain_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testing::spawn_process(argv, log);
 }
 
-// A fake trainer: fp16 with batch 64 fails like an OOM; fp32 writes the metrics file; every
-// run prints stdout metrics; `sleep` seconds of "training"; touches started-<run> first.
+// A fake trainer: fp16 with batch 64 fails like an OOM (unless the 5th argument is "never", or
+// while the file fail-<precision>-<batch> exists); fp32 writes the metrics file; every run
+// prints stdout metrics; `sleep` seconds of "training"; touches started-<run> first.
 constexpr const char* kFakeTrainer = R"sh(#!/bin/sh
-precision=$1; batch=$2; sleep_s=$3; dir=$4
+precision=$1; batch=$2; sleep_s=$3; dir=$4; failing=$5
 touch "$dir/started-$GREENTRAIN_RUN_ID"
 sleep "$sleep_s"
-if [ "$precision" = "fp16" ] && [ "$batch" = "64" ]; then
+if [ -e "$dir/fail-$precision-$batch" ] || { [ "$failing" = "oom" ] && [ "$precision" = "fp16" ] && [ "$batch" = "64" ]; }; then
   echo "RuntimeError: CUDA out of memory (fake)" >&2
   exit 3
 fi
@@ -80,19 +67,21 @@ echo "greentrain-metric final_loss=0.5"
 echo "greentrain-metric seed_seen=$GREENTRAIN_SEED"
 )sh";
 
+// `failing`: "oom" (fp16 with batch 64 always fails) or "never".
 std::string make_plan(const TempDir& dir, double sleep_s, int repeats = 2,
-                      const std::string& name = "fake", const std::string& extra = "") {
+                      const std::string& name = "fake", const std::string& extra = "",
+                      const std::string& failing = "never",
+                      const std::string& batch_sizes = "[32, 64]") {
   write_file(dir / "fake.sh", kFakeTrainer);
   std::filesystem::permissions(dir / "fake.sh", std::filesystem::perms::owner_all);
   std::string plan = dir / (name + ".toml");
-  write_file(plan,
-             fmt::format(R"(name = "{}"
+  write_file(plan, fmt::format(R"(name = "{}"
 [workload]
 kind = "command"
-command = "{} {{precision}} {{batch_size}} {} {}"
+command = "{} {{precision}} {{batch_size}} {} {} {}"
 [factors]
 precision = ["fp32", "fp16"]
-batch_size = [32, 64]
+batch_size = {}
 [design]
 repeats = {}
 warmup_runs = 1
@@ -101,7 +90,8 @@ seed = 3
 gpus = "none"
 interval_ms = 50
 {})",
-                         name, dir / "fake.sh", sleep_s, dir.path().string(), repeats, extra));
+                               name, dir / "fake.sh", sleep_s, dir.path().string(), failing,
+                               batch_sizes, repeats, extra));
   return plan;
 }
 
@@ -121,9 +111,11 @@ bool wait_for(const std::function<bool()>& cond, double seconds) {
 
 TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
   TempDir dir;
-  auto plan = make_plan(dir, 0.05);
+  auto plan = make_plan(dir, 0.05, 2, "fake", "", "oom");
   auto r = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "r.db"));
-  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(r.code, 1) << r.out;  // a run failed
+  EXPECT_NE(r.out.find("2 runs of 'fake' failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--retry-failed"), std::string::npos) << r.out;
   auto runs = runs_of(dir / "r.db");
   ASSERT_EQ(runs.size(), 9u);  // 1 warm-up + 2 x 4
   int failed = 0;
@@ -139,7 +131,9 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
     EXPECT_EQ(run.status, "ok") << run.note;
     EXPECT_DOUBLE_EQ(run.metrics.at("final_loss"), 0.5);  // stdout wins over the file
     EXPECT_DOUBLE_EQ(run.metrics.at("test_accuracy"), precision == "fp32" ? 0.875 : 0.75);
-    if (precision == "fp32") EXPECT_DOUBLE_EQ(run.metrics.at("samples_per_s"), 1000);
+    if (precision == "fp32") {
+      EXPECT_DOUBLE_EQ(run.metrics.at("samples_per_s"), 1000);
+    }
     EXPECT_DOUBLE_EQ(run.metrics.at("seed_seen"), static_cast<double>(run.seed));
     EXPECT_GT(*run.duration_s, 0.04);
   }
@@ -147,9 +141,9 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
   EXPECT_NE(r.out.find("[9/9]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ETA"), std::string::npos);
 
-  // Running again resumes: nothing left, nothing duplicated.
+  // Running again resumes: nothing left, nothing duplicated; the failures still say exit 1.
   auto again = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "r.db"));
-  EXPECT_EQ(again.code, 0);
+  EXPECT_EQ(again.code, 1);
   EXPECT_NE(again.out.find("nothing to run"), std::string::npos) << again.out;
   EXPECT_EQ(runs_of(dir / "r.db").size(), 9u);
 
@@ -226,20 +220,280 @@ TEST(Runner, CtrlCAbortsTheCurrentRunAndResumeReplacesIt) {
   for (const auto& run : runs) EXPECT_NE(run.status, "aborted");
 }
 
-TEST(Runner, ChangedPlanIsRefusedUnlessNew) {
+TEST(Runner, ChangedPlanIsRefusedNamingTheKeyUnlessNew) {
   TempDir dir;
   auto plan = make_plan(dir, 0.01);
   const std::string db = dir / "p.db";
   ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", plan, db)).code, 0);
-  auto changed = make_plan(dir, 0.01, 3);  // same name, 3 repeats
+  auto changed = make_plan(dir, 0.01, 2, "fake", "[carbon]\npue = 1.5\n");
   auto r = run_gt(fmt::format("experiment run {} --db {}", changed, db));
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.out.find("different plan"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("different plan: carbon.pue: 1.0 in the database, 1.5 in the plan"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("--new"), std::string::npos) << r.out;
+  auto fewer = make_plan(dir, 0.01, 2, "fake", "", "never", "[32]");
+  r = run_gt(fmt::format("experiment run {} --db {}", fewer, db));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("factors.batch_size: level 64 is in the database but not in the plan"),
+            std::string::npos)
+      << r.out;
+  changed = make_plan(dir, 0.01, 2, "fake", "[carbon]\npue = 1.5\n");
   auto n = run_gt(fmt::format("experiment run {} --db {} --new", changed, db));
   ASSERT_EQ(n.code, 0) << n.out;
-  EXPECT_EQ(runs_of(db, "fake-2").size(), 13u);
+  EXPECT_EQ(runs_of(db, "fake-2").size(), 9u);
   EXPECT_EQ(runs_of(db, "fake").size(), 9u);
+}
+
+TEST(Runner, GrowingRepeatsAndLevelsRunsOnlyTheNewRuns) {
+  TempDir dir;
+  const std::string db = dir / "g.db";
+  auto plan = make_plan(dir, 0.01);
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", plan, db)).code, 0);
+  const auto before = runs_of(db);
+  ASSERT_EQ(before.size(), 9u);
+
+  // One more repeat and a third batch size: 4 old configurations x block 3, plus 2 new
+  // configurations x blocks 1..3.
+  auto grown = make_plan(dir, 0.01, 3, "fake", "", "never", "[32, 64, 128]");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", grown, db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("grew: 2 new configurations"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("its 9 finished runs are kept"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("10 ok, 0 failed"), std::string::npos) << r.out;
+  const auto after = runs_of(db);
+  ASSERT_EQ(after.size(), 19u);
+  for (const auto& old : before) {
+    auto it = std::find_if(after.begin(), after.end(),
+                           [&](const RunRecord& x) { return x.id == old.id; });
+    ASSERT_NE(it, after.end()) << "run " << old.run_index << " was lost";
+    EXPECT_EQ(it->run_index, old.run_index);
+    EXPECT_EQ(it->finished_at, old.finished_at);
+    EXPECT_EQ(it->factors, old.factors);
+  }
+  std::map<int, std::set<std::string>> configs_of_block;
+  std::map<int, std::set<std::int64_t>> seeds_of_block;
+  std::set<int> indices;
+  for (const auto& x : after) {
+    indices.insert(x.run_index);
+    if (x.warmup) continue;
+    configs_of_block[x.block].insert(*x.factor("precision") + "/" + *x.factor("batch_size"));
+    seeds_of_block[x.block].insert(x.seed);
+  }
+  EXPECT_EQ(indices.size(), after.size());
+  ASSERT_EQ(configs_of_block.size(), 3u);
+  for (const auto& [b, configs] : configs_of_block) {
+    EXPECT_EQ(configs.size(), 6u) << "block " << b << " is not complete";
+    EXPECT_EQ(seeds_of_block[b].size(), 1u) << "block " << b << " mixes training seeds";
+  }
+  auto again = run_gt(fmt::format("experiment run {} --db {}", grown, db));
+  EXPECT_EQ(again.code, 0);
+  EXPECT_NE(again.out.find("nothing to run"), std::string::npos) << again.out;
+  EXPECT_EQ(runs_of(db).size(), 19u);
+}
+
+TEST(Runner, RetryFailedRunsAgainKeepingTheFailedAttempts) {
+  TempDir dir;
+  const std::string db = dir / "f.db";
+  auto plan = make_plan(dir, 0.01);
+  write_file(dir / "fail-fp16-32", "");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, db));
+  EXPECT_EQ(r.code, 1) << r.out;
+  std::filesystem::remove(dir / "fail-fp16-32");
+  auto plain = run_gt(fmt::format("experiment run {} --db {}", plan, db));
+  EXPECT_EQ(plain.code, 1) << "failed runs are not retried unasked: " << plain.out;
+  EXPECT_NE(plain.out.find("nothing to run"), std::string::npos) << plain.out;
+
+  const auto failed_before = runs_of(db);
+  auto retry = run_gt(fmt::format("experiment run {} --db {} --retry-failed", plan, db));
+  ASSERT_EQ(retry.code, 0) << retry.out;
+  EXPECT_NE(retry.out.find("2 ok, 0 failed"), std::string::npos) << retry.out;
+  const auto runs = runs_of(db);
+  ASSERT_EQ(runs.size(), 9u);
+  for (const auto& x : runs) EXPECT_EQ(x.status, "ok");
+  Store s(db, Store::Mode::read_only);
+  const auto attempts = s.attempts(s.experiment("").id);
+  ASSERT_EQ(attempts.size(), 2u);
+  for (const auto& a : attempts) {
+    EXPECT_EQ(a.status, "failed");
+    EXPECT_EQ(a.exit_code, 3);
+    EXPECT_NE(a.stderr_tail.find("out of memory"), std::string::npos);
+    auto now = std::find_if(runs.begin(), runs.end(),
+                            [&](const RunRecord& x) { return x.run_index == a.run_index; });
+    ASSERT_NE(now, runs.end());
+    EXPECT_EQ(now->block, a.block) << "retried in its own block";
+    EXPECT_EQ(now->seed, a.seed) << "retried with the same seed";
+    EXPECT_EQ(*now->factor("precision"), "fp16");
+  }
+}
+
+TEST(Runner, AConfigurationFailingTwiceInARowIsSkippedForTheSession) {
+  TempDir dir;
+  const std::string db = dir / "s.db";
+  auto plan = make_plan(dir, 0.01, 4, "fake", "", "oom");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, db));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("skipping precision=fp16 batch_size=64 for the rest of this session: it "
+                       "failed 2 times in a row (design.max_failures = 2)"),
+            std::string::npos)
+      << r.out;
+  auto count_failed = [&] {
+    int n = 0;
+    for (const auto& x : runs_of(db)) n += x.status == "failed";
+    return n;
+  };
+  EXPECT_EQ(count_failed(), 2);
+  EXPECT_EQ(runs_of(db).size(), 1u + 4u * 4u - 2u);
+  // The next session tries it again (twice more at most).
+  auto next = run_gt(fmt::format("experiment run {} --db {}", plan, db));
+  EXPECT_EQ(next.code, 1);
+  EXPECT_EQ(count_failed(), 4);
+  EXPECT_EQ(runs_of(db).size(), 17u);
+}
+
+// A workload with a known spread: work_j = base * (1 + 0.02 * z), z ~ approx. N(0, 1) from awk's
+// generator seeded by the block's training seed, base 100 (fp32) or 80 (bf16). The values
+// depend only on (block, configuration), so a resumed experiment sees the same numbers.
+constexpr const char* kJitter = R"sh(#!/bin/sh
+touch "$2/started-$GREENTRAIN_RUN_ID"
+sleep "$3"
+awk -v s="$GREENTRAIN_SEED" -v p="$1" 'BEGIN {
+  srand(s + (p == "bf16" ? 7 : 0)); z = -6; for (i = 0; i < 12; i++) z += rand()
+  printf "greentrain-metric work_j=%.6f\n", (p == "bf16" ? 80 : 100) * (1 + 0.02 * z) }'
+)sh";
+
+std::string jitter_plan(const TempDir& dir, double sleep_s, const std::string& design) {
+  write_file(dir / "jitter.sh", kJitter);
+  std::filesystem::permissions(dir / "jitter.sh", std::filesystem::perms::owner_all);
+  const std::string plan = dir / "jitter.toml";
+  write_file(plan, fmt::format(R"(name = "jitter"
+[workload]
+kind = "command"
+command = "{} {{precision}} {} {}"
+[factors]
+precision = ["fp32", "bf16"]
+[design]
+warmup_runs = 1
+seed = 5
+{}
+[meters]
+gpus = "none"
+interval_ms = 50
+store_samples = false
+)",
+                               dir / "jitter.sh", dir.path().string(), sleep_s, design));
+  return plan;
+}
+
+// The blocks found in a database: block -> {precision -> work_j}.
+std::map<int, std::map<std::string, double>> blocks_of(const std::string& db) {
+  std::map<int, std::map<std::string, double>> out;
+  for (const auto& r : runs_of(db))
+    if (!r.warmup && r.status == "ok")
+      out[r.block][*r.factor("precision")] = r.metrics.at("work_j");
+  return out;
+}
+
+double widest_halfwidth(const std::map<int, std::map<std::string, double>>& blocks, int upto) {
+  std::vector<double> fp32, bf16;
+  for (const auto& [b, v] : blocks)
+    if (b <= upto) {
+      fp32.push_back(v.at("fp32"));
+      bf16.push_back(v.at("bf16"));
+    }
+  return stats::log_ratio_interval(bf16, fp32).halfwidth_pct;
+}
+
+int stopped_after(const std::string& out) {
+  const auto at = out.find("stopping rule met after ");
+  return at == std::string::npos ? -1 : std::atoi(out.c_str() + at + 24);
+}
+
+TEST(Runner, StoppingRuleAddsWholeBlocksUntilTheIntervalsArePrecise) {
+  TempDir dir;
+  const std::string db = dir / "stop.db";
+  // Three repeats first, as a new user would; then --until-ci 2 grows the same experiment.
+  auto plan = jitter_plan(dir, 0, "repeats = 3");
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", plan, db)).code, 0);
+  const auto first = runs_of(db);
+  ASSERT_EQ(first.size(), 7u);
+  auto r = run_gt(fmt::format(
+      "experiment run {} --db {} --until-ci 2 --max-repeats 30 --stop-metric work_j", plan, db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const int stop = stopped_after(r.out);
+  ASSERT_GT(stop, 3) << r.out;
+  EXPECT_LT(stop, 30) << "stops before max_repeats";
+  EXPECT_NE(r.out.find("after block 3: widest 95 % interval"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("more blocks needed (27 more at most)"), std::string::npos) << r.out;
+  const auto blocks = blocks_of(db);
+  ASSERT_EQ(static_cast<int>(blocks.size()), stop);
+  for (const auto& [b, v] : blocks) EXPECT_EQ(v.size(), 2u) << "block " << b << " incomplete";
+  EXPECT_LE(widest_halfwidth(blocks, stop), 2.0);
+  EXPECT_GT(widest_halfwidth(blocks, stop - 1), 2.0) << "it should have stopped a block earlier";
+  const auto all = runs_of(db);
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(all[i].id, first[i].id) << "a run was lost";
+
+  // The same rule written in the plan, killed with -9 mid-way and resumed: the same blocks,
+  // the same values, the same decision.
+  TempDir dir2;
+  const std::string db2 = dir2 / "stop.db";
+  auto plan2 = jitter_plan(dir2, 0.15,
+                           "repeats = 3\n[design.stop]\nmetric = \"work_j\"\n"
+                           "ci_halfwidth_pct = 2\nmax_repeats = 30");
+  pid_t pid = spawn_gt({"experiment", "run", plan2, "--db", db2}, dir2 / "log.txt");
+  const std::string mid = dir2 / fmt::format("started-{}", stop + 2);
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(mid); }, 60))
+      << read_file(dir2 / "log.txt");
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_LT(runs_of(db2).size(), all.size());
+  auto resumed = run_gt(fmt::format("experiment run {} --db {}", plan2, db2));
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;
+  EXPECT_EQ(stopped_after(resumed.out), stop) << resumed.out;
+  EXPECT_EQ(blocks_of(db2), blocks);
+  auto again = run_gt(fmt::format("experiment run {} --db {}", plan2, db2));
+  EXPECT_EQ(again.code, 0);
+  EXPECT_NE(again.out.find("0 ok, 0 failed"), std::string::npos) << again.out;
+  EXPECT_EQ(stopped_after(again.out), stop) << again.out;
+}
+
+TEST(Runner, StoppingRuleLeavesOutASkippedConfigurationButNeedsTheBenchmark) {
+  TempDir dir;
+  // final_loss is the same in every run: each interval is exact, so the rule is met as soon as
+  // it is checked, without the configuration that keeps failing.
+  const std::string stop = "[design.stop]\nmetric = \"final_loss\"\nmin_repeats = 3\n";
+  auto plan = make_plan(dir, 0.01, 3, "fake", stop, "oom");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "a.db"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("skipping precision=fp16 batch_size=64"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopping rule met after 3 blocks"), std::string::npos) << r.out;
+  EXPECT_EQ(runs_of(dir / "a.db").size(), 1u + 3u * 4u - 1u);
+
+  TempDir dir2;
+  plan = make_plan(dir2, 0.01, 3, "fake", stop);
+  write_file(dir2 / "fail-fp32-32", "");  // the benchmark
+  r = run_gt(fmt::format("experiment run {} --db {}", plan, dir2 / "b.db"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("the benchmark was skipped after repeated failures"), std::string::npos)
+      << r.out;
+}
+
+TEST(Runner, StoppingRuleNamesAMissingMetricAndKeepsTheRuns) {
+  TempDir dir;
+  auto plan = jitter_plan(dir, 0,
+                          "repeats = 2\n[design.stop]\nmetric = \"no_such_j\"\n"
+                          "ci_halfwidth_pct = 2");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "m.db"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("design.stop.metric: no finished run reports the metric 'no_such_j'"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(runs_of(dir / "m.db").size(), 5u);
+  auto shard = run_gt(fmt::format("experiment run {} --db {} --shard 1/2", plan, dir / "n.db"));
+  EXPECT_EQ(shard.code, 2);
+  EXPECT_NE(shard.out.find("--shard with a stopping rule"), std::string::npos) << shard.out;
 }
 
 TEST(Runner, ShardsMergeIntoTheWholeExperimentAndMismatchedPlansAreRefused) {
@@ -257,7 +511,7 @@ TEST(Runner, ShardsMergeIntoTheWholeExperimentAndMismatchedPlansAreRefused) {
   for (int i = 0; i < 9; ++i) EXPECT_EQ(runs[i].run_index, i + 1);
 
   TempDir other;
-  auto plan2 = make_plan(other, 0.01, 3);
+  auto plan2 = make_plan(other, 0.01, 3, "fake", "[carbon]\nintensity = 100\n");
   ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", plan2, other / "o.db")).code, 0);
   auto bad = run_gt(
       fmt::format("experiment merge {} {} {}", dir / "bad.db", dir / "s1.db", other / "o.db"));
@@ -322,7 +576,6 @@ TEST(Runner, ExportRoundTripsThroughAnalyze) {
       "analyze --input {} --factors precision,batch_size --baseline precision=fp32,batch_size=32 "
       "--metric duration_s --format json -o {}",
       dir / "runs.csv", dir / "csv.json"));
-  if (from_csv.out.find("not implemented") != std::string::npos) GTEST_SKIP() << "no analyze yet";
   ASSERT_EQ(from_csv.code, 0) << from_csv.out;
   auto from_db =
       run_gt(fmt::format("analyze --db {} --baseline precision=fp32,batch_size=32 "
@@ -337,11 +590,47 @@ TEST(Runner, ExportRoundTripsThroughAnalyze) {
   EXPECT_EQ(a.dump(), b.dump());
 }
 
+TEST(Cli, InitCommandWritesAPlanWhoseFactorsAreThePlaceholders) {
+  TempDir dir;
+  auto init = run_gt(fmt::format(
+      "experiment init --command 'python3 train.py --amp {{precision}} --bs {{batch_size}} "
+      "--opt {{opt_level}} --seed {{seed}}' {}",
+      dir / "amp.toml"));
+  ASSERT_EQ(init.code, 0) << init.out;
+  EXPECT_NE(init.out.find("(from your command)"), std::string::npos) << init.out;
+  const auto plan = parse_plan(read_file(dir / "amp.toml"), "amp.toml");
+  EXPECT_EQ(plan.name, "amp");
+  EXPECT_EQ(plan.workload.kind, "command");
+  EXPECT_EQ(plan.workload.command,
+            "python3 train.py --amp {precision} --bs {batch_size} --opt {opt_level} --seed {seed}");
+  ASSERT_EQ(plan.factors.size(), 3u);  // {seed} is the run's own, not a factor
+  EXPECT_EQ(plan.factors[0].name, "precision");
+  EXPECT_EQ(plan.factors[0].levels, (std::vector<std::string>{"fp32", "bf16"}));
+  EXPECT_EQ(plan.factors[1].name, "batch_size");
+  EXPECT_EQ(plan.factors[2].name, "opt_level");
+  EXPECT_EQ(plan.benchmark[0].second, "fp32");
+  EXPECT_NE(read_file(dir / "amp.toml").find("greentrain-metric epochs="), std::string::npos);
+  auto none =
+      run_gt(fmt::format("experiment init --command 'python3 train.py' {}", dir / "n.toml"));
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.out.find("names no factor"), std::string::npos) << none.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "n.toml"));
+}
+
+TEST(Cli, ACommandWithoutDashDashSaysWhereToPutIt) {
+  auto r = run_gt("measure python3 -c 'print(1)'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("put `--` before the command: greentrain measure [options] -- COMMAND"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line: " << r.out;
+}
+
 TEST(Cli, InitPlanAndUsageErrors) {
   TempDir dir;
   auto init = run_gt(fmt::format("experiment init --from paper {}", dir / "p.toml"));
   ASSERT_EQ(init.code, 0) << init.out;
-  auto src = testing::env_or("GREENTRAIN_SOURCE_DIR", GREENTRAIN_TEST_SOURCE_DIR);
+  const std::string src = testing::source_dir().string();
   EXPECT_EQ(read_file(dir / "p.toml"), read_file(src + "/examples/paper.toml"));
   EXPECT_EQ(run_gt(fmt::format("experiment init {}", dir / "p.toml")).code, 2);  // exists
   auto plan = run_gt(fmt::format("experiment plan {} --db {}", dir / "p.toml", dir / "none.db"));
@@ -357,6 +646,10 @@ TEST(Cli, InitPlanAndUsageErrors) {
   EXPECT_EQ(run_gt("experiment run").code, 2);
   EXPECT_EQ(run_gt(fmt::format("export --db {} --csv x.csv", dir / "missing.db")).code, 1);
   EXPECT_EQ(run_gt("experiment run x.toml --shard 3/2").code, 2);
+  auto big = run_gt(fmt::format("experiment run {} --until-ci 2 --max-repeats 99999 --db {}",
+                                dir / "p.toml", dir / "big.db"));
+  EXPECT_EQ(big.code, 2);
+  EXPECT_NE(big.out.find("runs at most"), std::string::npos) << big.out;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Tests of the SQLite results store: schema version, round trip of every table, one row per
-// run (aborted rows replaced, others never duplicated), the runs CSV of contract 4 (checked by
-// parsing it back with Python's csv module), and merge (same plan joined, different plan refused).
+// run (aborted and failed rows replaced by a retry and kept as attempts, ok rows never
+// duplicated), the layout and a version-1 file read and migrated, run_metric, the runs CSV
+// (checked by parsing it back with Python's csv module), and merge (same plan joined,
+// different plan refused).
 #include "experiment/store.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +10,8 @@
 #include <cstdio>
 
 #include "common/error.h"
-#include "test_util.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
@@ -109,6 +112,127 @@ TEST(Store, NeverDuplicatesARunButReplacesAnAbortedOne) {
   EXPECT_EQ(runs[0].energy.size(), 2u);  // the aborted run's rows are gone
 }
 
+TEST(Store, ARetryMovesTheFailedAttemptToTheHistory) {
+  TempDir dir;
+  Store s(dir / "a.db");
+  auto eid = s.create_experiment(sample_experiment());
+  auto failed = sample_run(eid, 1, "failed");
+  failed.exit_code = 3;
+  failed.stderr_tail = "CUDA out of memory";
+  s.record_run(failed);
+  s.record_run(sample_run(eid, 1, "aborted"));  // a retry interrupted
+  s.record_run(sample_run(eid, 1, "ok"));       // a retry that worked
+  auto runs = s.runs(eid);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "ok");
+  auto history = s.attempts(eid);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].status, "failed");
+  EXPECT_EQ(history[0].exit_code, 3);
+  EXPECT_EQ(history[0].stderr_tail, "CUDA out of memory");
+  EXPECT_EQ(history[0].run_index, 1);
+  EXPECT_EQ(history[0].seed, 1001);
+  EXPECT_DOUBLE_EQ(*history[0].energy_j, 100.5);
+  EXPECT_FALSE(history[0].replaced_at.empty());
+  EXPECT_EQ(history[1].status, "aborted");
+  EXPECT_THROW(s.record_run(sample_run(eid, 1, "failed")), gt::Error);  // ok is final
+}
+
+TEST(Store, LayoutAndPlanUpdatesRoundTrip) {
+  TempDir dir;
+  Store s(dir / "a.db");
+  auto e = sample_experiment();
+  e.layout = {{"warmup_runs", 1}};
+  auto eid = s.create_experiment(e);
+  EXPECT_EQ(s.experiment("demo").layout, e.layout);
+  s.update_plan(eid, "name = \"demo\" # grown\n", "sha256:def",
+                {{"precision", {"fp32", "bf16", "fp16"}}, {"neurons", {"128"}}},
+                {{"warmup_runs", 2}}, 9);
+  auto now = s.experiment("demo");
+  EXPECT_EQ(now.plan_text, "name = \"demo\" # grown\n");
+  EXPECT_EQ(now.plan_hash, "sha256:def");
+  EXPECT_EQ(now.layout["warmup_runs"], 2);
+  EXPECT_EQ(now.planned_runs, 9);
+  EXPECT_EQ(now.factors["precision"].size(), 3u);
+}
+
+TEST(Store, AVersionOneDatabaseIsReadAndMigrated) {
+  TempDir dir;
+  {
+    Store s(dir / "old.db");
+    s.record_run(sample_run(s.create_experiment(sample_experiment()), 1));
+    // Back to schema 1: no layout column, no attempts table, no phases, no attribution.
+    s.db().exec("DROP TABLE run_attempts");
+    s.db().exec("ALTER TABLE experiments DROP COLUMN layout");
+    s.db().exec("DROP TABLE run_phases");
+    s.db().exec("ALTER TABLE run_energy DROP COLUMN attribution");
+    s.db().exec("ALTER TABLE run_energy DROP COLUMN machine_energy_j");
+    s.db().exec("PRAGMA user_version = 1");
+  }
+  {
+    Store r(dir / "old.db", Store::Mode::read_only);
+    EXPECT_TRUE(r.experiment("demo").layout.is_null());
+    EXPECT_TRUE(r.attempts(r.experiment("demo").id).empty());
+    const auto runs = r.runs(r.experiment("demo").id);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_TRUE(runs[0].phases.empty());
+    for (const auto& e : runs[0].energy) EXPECT_EQ(e.attribution, "machine");
+  }
+  Store w(dir / "old.db");
+  EXPECT_EQ(w.schema_version(), kSchemaVersion);
+  EXPECT_EQ(w.runs(w.experiment("demo").id).size(), 1u);
+  EXPECT_TRUE(w.experiment("demo").layout.is_null());
+}
+
+TEST(Store, PhasesAndAttributionRoundTrip) {
+  TempDir dir;
+  Store s(dir / "p.db");
+  const auto id = s.create_experiment(sample_experiment());
+  RunRecord r = sample_run(id, 1);
+  r.energy.front().attribution = "process";
+  r.energy.front().machine_energy_j = 500.0;
+  PhaseRecord train;
+  train.name = "train";
+  train.t_begin_s = 1.25;
+  train.duration_s = 0.75;
+  train.energy_j = 120.5;
+  train.gpu_energy_j = 110.0;
+  train.uncertainty_j = 0.8;
+  train.components = nlohmann::json::array({{{"component", "gpu"}, {"energy_j", 110.0}}});
+  PhaseRecord epoch2 = train;
+  epoch2.name = "epoch";
+  epoch2.occurrence = 2;
+  epoch2.net_energy_j = 12.0;
+  r.phases = {train, epoch2};
+  s.record_run(r);
+  const auto runs = s.runs(id);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].energy.front().attribution, "process");
+  EXPECT_EQ(runs[0].energy.front().machine_energy_j, 500.0);
+  ASSERT_EQ(runs[0].phases.size(), 2u);
+  const auto& p = runs[0].phases[0];
+  EXPECT_EQ(p.name, "train");
+  EXPECT_EQ(p.occurrence, 1);
+  EXPECT_DOUBLE_EQ(p.t_begin_s, 1.25);
+  EXPECT_DOUBLE_EQ(p.energy_j, 120.5);
+  EXPECT_EQ(p.gpu_energy_j, 110.0);
+  EXPECT_FALSE(p.net_energy_j);
+  EXPECT_FALSE(p.cpu_energy_j);
+  EXPECT_EQ(p.components[0]["component"], "gpu");
+  EXPECT_EQ(runs[0].phases[1].occurrence, 2);
+  EXPECT_EQ(runs[0].phases[1].net_energy_j, 12.0);
+}
+
+TEST(Store, RunMetricFindsColumnsComponentsAndMetrics) {
+  auto r = sample_run(1, 2);
+  EXPECT_DOUBLE_EQ(*run_metric(r, "energy_j"), 201);
+  EXPECT_DOUBLE_EQ(*run_metric(r, "duration_s"), 12);
+  EXPECT_DOUBLE_EQ(*run_metric(r, "gpu_energy_j"), 120);
+  EXPECT_DOUBLE_EQ(*run_metric(r, "test_accuracy"), 0.8);
+  EXPECT_FALSE(run_metric(r, "train_energy_j"));
+  EXPECT_FALSE(run_metric(r, "ram_energy_j"));
+}
+
 TEST(Store, RefusesNonGreentrainDatabaseAndUnknownExperiment) {
   TempDir dir;
   {
@@ -157,14 +281,11 @@ assert float(a["test_accuracy"]) == 0.8 and a["warmup"] == "0" and a["status"] =
 assert b["status"] == "failed" and b["test_accuracy"] == "" and b["energy_j"] == ""
 print("OK")
 )py");
-  std::string cmd = "/usr/bin/python3 " + script + " " + (dir / "runs.csv") + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[4096];
-  std::string out;
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  EXPECT_EQ(pclose(p), 0) << out;
-  EXPECT_EQ(out, "OK\n");
+  testing::ProcessOptions merged;
+  merged.merge_stderr = true;
+  const auto r = testing::run_process({"/usr/bin/python3", script, dir / "runs.csv"}, merged);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "OK\n");
 }
 
 TEST(Store, MergeJoinsShardsOfTheSamePlan) {

@@ -6,7 +6,7 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
-#include "test_util.h"
+#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
@@ -100,7 +100,8 @@ TEST(Workload, StdoutMetricLines) {
 TEST(Workload, MetricsFileKeepsNumbersAndDropsConfigurationEchoes) {
   TempDir dir;
   auto plan = parse_plan(
-      "name = \"b\"\n[workload]\nkind = \"builtin\"\n[factors]\nprecision = [\"fp32\"]\n",
+      "name = \"b\"\n[workload]\nkind = \"builtin\"\nmodel = \"mlp:16\"\n[factors]\n"
+      "precision = [\"fp32\"]\n",
       "b.toml");
   testing::write_file(dir / "m.json",
                       R"({"precision": "fp32", "batch_size": 32, "epochs": 1, "duration_s": 2.5,

@@ -1,5 +1,5 @@
-// Writes synthetic ReportData into a real results database through the store's write API
-// (contract 6), so the loader and `greentrain report` are tested on the same data as the page.
+// Writes synthetic ReportData into a real results database through the store's write API (the
+// results store), so the loader and `greentrain report` are tested on the same data as the page.
 #pragma once
 #include <string>
 

@@ -20,7 +20,7 @@ json ours_for(const std::string& csv, const std::vector<std::string>& factors,
     opt.equivalence.clear();
     for (const auto& e : equivalence) opt.equivalence.push_back(parse_equivalence(e));
   }
-  return analyze(read_runs_csv(csv, factors), opt);
+  return analyze(read_runs_csv(csv, factors), opt).to_json();
 }
 
 void check(const std::string& name, const Design& d, const std::string& extra_ref_args = "") {
@@ -94,8 +94,8 @@ TEST(AnalysisReference, ZeroVarianceIsNullWithANote) {
   EXPECT_TRUE(e["oneway_anova"]["f"].is_null());
   bool noted = false;
   for (const auto& n : ours["notes"])
-    noted = noted || n.get<std::string>().find("energy_j") != std::string::npos &&
-                         n.get<std::string>().find("zero variance") != std::string::npos;
+    noted = noted || (n.get<std::string>().find("energy_j") != std::string::npos &&
+                      n.get<std::string>().find("zero variance") != std::string::npos);
   EXPECT_TRUE(noted) << ours["notes"].dump();
   EXPECT_EQ(ours.dump().find("NaN"), std::string::npos);
   // Identical accuracy is equivalent within any margin, decided on the difference alone.

@@ -10,33 +10,16 @@
 namespace gt::stats::testing {
 namespace {
 
-std::string binary() {
-  const char* b = std::getenv("GREENTRAIN_BINARY");
-  return b && *b ? b : GREENTRAIN_BINARY_FALLBACK;
-}
+using Result = gt::testing::ProcessResult;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
+// Runs greentrain with `args` (shell words).
 Result run(const std::string& args) {
-  const auto err_path = temp_file("stderr.txt");
-  int code = 0;
-  std::string out = capture(binary() + " " + args + " 2>" + err_path.string(), &code);
-  std::ifstream in(err_path);
-  std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return {code, out, err};
+  return gt::testing::run_shell(gt::testing::greentrain_binary() + " " + args);
 }
 
 size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
 
-class Cli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (binary().empty()) GTEST_SKIP() << "GREENTRAIN_BINARY not set";
-  }
-};
+class Cli : public ::testing::Test {};
 
 TEST_F(Cli, AnalyzeJsonAgreesWithReference) {
   Design d;
@@ -60,7 +43,7 @@ TEST_F(Cli, AnalyzeTableAndMarkdown) {
   const std::string csv = write_csv(d, "cli2.csv");
   Result t = run("analyze --input " + csv +
                  " --factors precision,batch_size,neurons --baseline precision=fp32 "
-                 "--metric energy_j --metric test_accuracy");
+                 "--metric energy_j --metric test_accuracy --full");
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_NE(t.out.find("fp16 vs fp32"), std::string::npos) << t.out;
   EXPECT_NE(t.out.find("Factorial ANOVA"), std::string::npos);
@@ -71,6 +54,33 @@ TEST_F(Cli, AnalyzeTableAndMarkdown) {
   ASSERT_EQ(m.code, 0) << m.err;
   EXPECT_NE(m.out.find("| precision/batch_size/neurons |"), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("test_accuracy"), std::string::npos);
+}
+
+TEST_F(Cli, AnalyzeReadsGreentrainDbByDefault) {
+  const auto dir = temp_file("no-db-here");
+  std::filesystem::create_directories(dir);
+  const Result r = gt::testing::run_shell("cd " + dir.string() + " && " +
+                                          gt::testing::greentrain_binary() + " analyze");
+  const std::string& err = r.err;
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(err.find("--db greentrain.db: no such file"), std::string::npos) << err;
+  EXPECT_EQ(lines(err), 1u) << err;
+}
+
+TEST_F(Cli, AnalyzeWithANanCellFinishesWithANote) {
+  const auto csv = temp_file("nan.csv");
+  std::ofstream(csv)
+      << "run_id,status,precision,energy_j\n1,ok,fp32,1000\n2,ok,fp32,nan\n3,ok,fp32,"
+         "1010\n4,ok,bf16,800\n5,ok,bf16,810\n6,ok,bf16,nan\n";
+  // It once spun forever: a deadline turns a hang into a failure (timeout exits 124).
+  const Result r = gt::testing::run_shell(
+      "timeout 30 " + gt::testing::greentrain_binary() + " analyze --input " + csv.string() +
+      " --factors precision --baseline precision=fp32 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["metrics"]["energy_j"]["cells"][0]["n"], 2);
+  EXPECT_NE(j["notes"].dump().find("energy_j: 2 non-finite values left out"), std::string::npos)
+      << j["notes"].dump();
 }
 
 TEST_F(Cli, AnalyzeErrorsAreOneLine) {

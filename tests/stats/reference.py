@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent reference for greentrain's analysis (issue 5), computed with SciPy 1.10 and
+"""Independent reference for greentrain's analysis, computed with SciPy 1.10 and
 statsmodels 0.13 from the same runs-table CSV the C++ code reads. Prints JSON with the keys of
 `greentrain analyze --format json` so the C++ test can compare them value by value.
 
@@ -22,12 +22,16 @@ import math
 import sys
 import warnings
 
-import numpy as np
-import pandas as pd
-from scipy import stats
-from statsmodels.formula.api import ols
-from statsmodels.stats.anova import anova_lm
-from statsmodels.stats.multitest import multipletests
+try:
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+    from statsmodels.formula.api import ols
+    from statsmodels.stats.anova import anova_lm
+    from statsmodels.stats.multitest import multipletests
+except ImportError as missing:
+    sys.exit(f"reference.py: {missing}; install python3-numpy python3-pandas python3-scipy "
+             "python3-statsmodels")
 from statsmodels.stats.oneway import anova_oneway
 from statsmodels.stats.power import TTestIndPower
 from statsmodels.stats.weightstats import ttost_ind
@@ -93,6 +97,19 @@ def welch(x, y, alpha):
     return out
 
 
+def log_ratio(x, y, alpha):
+    """Ratio of means on the log scale: Welch's t-test of log(x) against log(y) (SciPy), its
+    difference of mean logs and t interval exponentiated."""
+    lx, ly = np.log(x), np.log(y)
+    out = {"ratio": math.exp(np.mean(lx) - np.mean(ly))}
+    w = welch(lx, ly, alpha)
+    if w["welch_p"] is None:
+        return out
+    out.update(ratio_p=w["welch_p"], ratio_ci_low=math.exp(w["diff_ci_low"]),
+               ratio_ci_high=math.exp(w["diff_ci_high"]))
+    return out
+
+
 def analyze(args):
     factors = args.factors.split(",")
     baseline = dict(kv.split("=", 1) for kv in args.baseline.split(",")) if args.baseline else {}
@@ -134,6 +151,8 @@ def analyze(args):
                                "median": np.median(x), "min": np.min(x), "max": np.max(x),
                                "cv": sd / abs(mean) if sd is not None and mean != 0 else None})
         b = np.array(vals[base])
+        positive = (all(v > 0 for c in cells for v in vals[c])
+                    and metric.endswith(("_j", "_s", "_w", "_g", "_wh", "_kwh")))
         bblocks = {}
         for v, k in zip(vals[base], blocks[base]):
             if k is not None:
@@ -171,6 +190,8 @@ def analyze(args):
                     pr = stats.ttest_rel(xs, bs)
                     row["paired_t"], row["paired_p"] = pr.statistic, pr.pvalue
             row["n_for_80pct_power"] = n_for_power(d, args.alpha)
+            if positive:
+                row.update(log_ratio(x, b, args.alpha))
             comps.append(row)
         ps = [r["welch_p"] for r in comps]
         valid = [i for i, p in enumerate(ps) if p is not None and math.isfinite(p)]
@@ -179,6 +200,12 @@ def analyze(args):
             r["p_holm"] = None
         for i, a in zip(valid, adj):
             comps[i]["p_holm"] = a
+        if positive:
+            rps = [r.get("ratio_p") for r in comps]
+            rvalid = [i for i, p in enumerate(rps) if p is not None and math.isfinite(p)]
+            radj = multipletests([rps[i] for i in rvalid], method="holm")[1] if rvalid else []
+            for i, a in zip(rvalid, radj):
+                comps[i]["ratio_p_holm"] = a
         m["versus_baseline"] = comps
 
         groups = [np.array(vals[c]) for c in cells]

@@ -17,48 +17,43 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <stdexcept>
 #include <vector>
+
+#include "common/locations.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
 
 namespace gt::stats::testing {
 
 using json = nlohmann::json;
 
-inline std::string source_dir() {
-  const char* s = std::getenv("GREENTRAIN_SOURCE_DIR");
-  return s ? s : GREENTRAIN_SOURCE_DIR_FALLBACK;
-}
+inline std::string source_dir() { return gt::testing::source_dir().string(); }
 
+// A file name in this test process's scratch folder (removed when the process exits).
 inline std::filesystem::path temp_file(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("greentrain-stats-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir / name;
+  static const gt::testing::TempDir scratch("greentrain-stats-test");
+  return scratch.path() / name;
 }
 
-// Runs a command and returns its standard output; fails the test on a non-zero exit.
+// Runs a shell command and returns its standard output (and its exit status in exit_code).
 inline std::string capture(const std::string& command, int* exit_code = nullptr) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (exit_code) *exit_code = code;
-  return out;
+  const gt::testing::ProcessResult r = gt::testing::run_shell(command);
+  if (exit_code) *exit_code = r.code;
+  return r.out;
 }
 
+// The SciPy/statsmodels reference; a missing Python module or a failed run throws with the
+// script's one-line explanation (what to install), which fails the test.
 inline json reference(const std::string& args) {
-  int code = 0;
-  std::string out =
-      capture("/usr/bin/python3 " + source_dir() + "/tests/stats/reference.py " + args, &code);
-  EXPECT_EQ(code, 0) << "reference.py failed: " << args;
-  return json::parse(out);
+  const gt::testing::ProcessResult r = gt::testing::run_shell(
+      "/usr/bin/python3 " + source_dir() + "/tests/stats/reference.py " + args);
+  if (r.code != 0) throw std::runtime_error("reference.py " + args + " failed: " + r.err);
+  return json::parse(r.out);
 }
 
 inline bool is_p_key(const std::string& k) {
-  return k == "p" || k == "p_holm" || k == "p_adj" || k.size() > 2 && k.ends_with("_p");
+  return k == "p" || k == "p_holm" || k == "p_adj" || (k.size() > 2 && k.ends_with("_p"));
 }
 
 inline std::string identity(const json& e) {

@@ -1,0 +1,18 @@
+# Checked builds. GREENTRAIN_SANITIZE=ON compiles and links everything (libraries, tests, the
+# binary) with AddressSanitizer and UndefinedBehaviorSanitizer; any finding aborts the process,
+# so it fails the test that triggered it. GREENTRAIN_FUZZ=ON (clang only) adds coverage
+# instrumentation for libFuzzer and builds the targets under fuzz/. `make test-sanitize` and
+# `make fuzz` configure them in build-asan.
+option(GREENTRAIN_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(GREENTRAIN_FUZZ "Build the libFuzzer targets under fuzz/ (needs clang)" OFF)
+if(GREENTRAIN_SANITIZE OR GREENTRAIN_FUZZ)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer -g1)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(GREENTRAIN_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "GREENTRAIN_FUZZ=ON needs clang (-DCMAKE_CXX_COMPILER=clang++)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

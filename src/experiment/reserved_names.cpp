@@ -1,0 +1,66 @@
+// The reserved names (see reserved_names.h).
+#include "experiment/reserved_names.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace gt::experiment {
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool contains_nocase(const std::vector<std::string>& list, const std::string& name) {
+  const std::string n = lower(name);
+  return std::any_of(list.begin(), list.end(), [&](const std::string& x) { return x == n; });
+}
+
+}  // namespace
+
+const std::vector<std::string>& run_placeholders() {
+  static const std::vector<std::string> v = {"seed", "run_id", "block", "repeat", "metrics_file"};
+  return v;
+}
+
+const std::vector<std::string>& run_columns() {
+  static const std::vector<std::string> v = {"run_id", "block", "repeat", "status", "warmup"};
+  return v;
+}
+
+const std::vector<std::string>& energy_columns() {
+  static const std::vector<std::string> v = {
+      "duration_s",    "energy_j",     "gpu_energy_j", "cpu_energy_j", "ram_energy_j",
+      "wall_energy_j", "net_energy_j", "avg_power_w",  "peak_power_w", "co2e_g"};
+  return v;
+}
+
+const std::vector<std::string>& fixed_metric_columns() {
+  static const std::vector<std::string> v = {"test_accuracy", "final_loss"};
+  return v;
+}
+
+std::optional<std::string> reserved_factor_name(const std::string& name) {
+  if (contains_nocase(run_placeholders(), name) || contains_nocase(run_columns(), name))
+    return "a field greentrain sets for each run";
+  if (contains_nocase(energy_columns(), name) || contains_nocase(fixed_metric_columns(), name))
+    return "a column of the runs table greentrain measures";
+  return std::nullopt;
+}
+
+std::optional<std::string> reserved_metric_name(const std::string& name,
+                                                const std::vector<std::string>& factors) {
+  if (contains_nocase(run_placeholders(), name) || contains_nocase(run_columns(), name))
+    return "a field greentrain sets for each run";
+  if (std::find(factors.begin(), factors.end(), name) != factors.end()) return "a factor's name";
+  return std::nullopt;
+}
+
+std::string env_name(const std::string& factor) {
+  std::string upper;
+  for (char c : factor) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return upper;
+}
+
+}  // namespace gt::experiment
