@@ -36,6 +36,7 @@
 #include <thread>
 
 #include "carbon/carbon.h"
+#include "cli/carbon_options.h"
 #include "cli/meter_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
@@ -307,7 +308,7 @@ void add_meter(CLI::App& app, Action& run) {
                          "Python package "
                          "uses it): meter --serve; requests 'begin NAME', 'end NAME', 'quit'");
   add_meter_options(*sub, opts->meters);
-  carbon::add_carbon_options(*sub, opts->carbon);
+  add_carbon_options(*sub, opts->carbon);
   sub->add_flag("--serve", opts->serve, "answer window requests on stdin, one line each");
   sub->callback([opts, &run] { run = [opts] { return run_serve(*opts); }; });
 }
