@@ -105,8 +105,12 @@ nlohmann::json TrainResult::to_json() const {
   return j;
 }
 
-TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
+TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
+                  const PhaseCallback& phase) {
   const auto t_start = std::chrono::steady_clock::now();
+  auto mark = [&](const char* name, bool begin) {
+    if (phase) phase(name, begin);
+  };
   if (c.batch_size <= 0)
     throw gt::UsageError(fmt::format("--batch-size {} must be at least 1", c.batch_size));
   if (c.epochs <= 0) throw gt::UsageError(fmt::format("--epochs {} must be at least 1", c.epochs));
@@ -118,6 +122,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
   // Validate the model spec before the (slow) data loading.
   parse_model_spec(c.model, 1, 2, c.dropout);
   TrainResult r;
+  mark("setup", true);
   // The device starts (driver, CUDA context, stream) on a second thread while this one loads the
   // data: the two are independent and each takes a good part of a short run's setup. Only "auto"
   // needs the driver to resolve; any other --device is checked here, before the work starts.
@@ -155,6 +160,8 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
 
   double warm_seconds = 0;
   int64_t warm_samples = 0;
+  mark("setup", false);
+  mark("train", true);
   for (int e = 0; e < c.epochs; ++e) {
     const EpochStats st = backend->train_epoch(e);
     EpochRecord rec;
@@ -182,6 +189,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
     r.epochs_detail.push_back(rec);
     if (progress) progress(rec, c.epochs);
   }
+  mark("train", false);
   const int timed_epochs = c.epochs == 1 ? 1 : c.epochs - 1;
   r.samples_per_s = warm_seconds > 0 ? double(warm_samples) / warm_seconds : 0;
   r.ms_per_epoch = 1000.0 * warm_seconds / timed_epochs;
@@ -190,9 +198,11 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
   r.val_accuracy = r.epochs_detail.back().val_accuracy;
   r.val_loss = r.epochs_detail.back().val_loss;
   if (data.test.rows > 0) {
+    mark("eval", true);
     const EvalStats t = backend->evaluate(data.test);
     r.test_accuracy = t.accuracy;
     r.test_loss = t.loss;
+    mark("eval", false);
   }
   r.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return r;

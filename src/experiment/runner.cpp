@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -21,6 +22,7 @@
 #include "experiment/design.h"
 #include "experiment/environment.h"
 #include "experiment/lanes.h"
+#include "experiment/metered_run.h"
 #include "experiment/process.h"
 #include "experiment/publish.h"
 #include "experiment/stop_rule.h"
@@ -109,7 +111,7 @@ class Runner {
   struct Lane {
     int index = 0;
     std::string uuid;
-    std::unique_ptr<energy::Session> session;
+    std::unique_ptr<MeteredRun> metered;
     RunProvenance provenance;
     bool ran = false;
   };
@@ -119,7 +121,7 @@ class Runner {
   void measure_idle_lanes(int after_runs);
   void cool_down(energy::Session& session);
   bool sleep_interruptible(double seconds);
-  // Runs one run (on `lane`'s board and session, or on session_) and returns its status.
+  // Runs one run (on `lane`'s board and meters, or on metered_) and returns its status.
   std::string run_one(const PlannedRun& run, int position, int total, Lane* lane = nullptr);
 
   const Plan& plan_;
@@ -130,7 +132,7 @@ class Runner {
   ExpandedDesign design_;
   ExperimentRecord exp_;
   std::int64_t session_id_ = 0;
-  std::unique_ptr<energy::Session> session_;
+  std::unique_ptr<MeteredRun> metered_;
   carbon::Intensity intensity_;
   std::string work_root_, self_;
   RunOutcome outcome_;
@@ -138,7 +140,7 @@ class Runner {
   std::optional<double> pilot_mean_s_;
   std::atomic<bool> warned_no_temperature_ = false;
   RunProvenance provenance_;
-  std::vector<Lane> lanes_;  // empty: one run at a time on session_
+  std::vector<Lane> lanes_;  // empty: one run at a time on metered_
   std::mutex mu_;            // the store, the counters and the log, shared by the lanes
   // Scheduling state of this session.
   std::map<int, std::string> status_;              // run_index -> status of its row in the database
@@ -226,11 +228,16 @@ RunOutcome Runner::run() {
     if (!visible.note.empty()) log_ << "note: " << visible.note << "\n";
     provenance_ = current_provenance(visible);
   }
-  session_ = std::make_unique<energy::Session>(meters);
+  {
+    MeteredRunOptions mo;
+    mo.meters = meters;
+    mo.carbon = plan_.carbon;
+    metered_ = std::make_unique<MeteredRun>(mo);
+  }
   if (!opt_.gpus.empty()) set_up_lanes();
-  intensity_ = carbon::resolve(plan_.carbon);
+  intensity_ = metered_->intensity();
   env_ = host_environment();
-  env_["energy"] = session_->environment();
+  env_["energy"] = metered_->session().environment();
   env_["carbon"] = {{"g_per_kwh", intensity_.g_per_kwh},
                     {"label", intensity_.label},
                     {"source", intensity_.source},
@@ -409,9 +416,7 @@ void Runner::begin_session(const nlohmann::json& env, const std::string& shard_t
   session_id_ = store_.add_session({0, exp_.id, "", host_name(), shard_text, env});
   if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
   self_ = self_executable();
-  std::string tmpl = (fs::temp_directory_path() / "greentrain-run-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) throw gt::Error("cannot create a temporary directory");
-  work_root_ = tmpl;
+  work_root_ = make_run_folder();
   if (lanes_.empty())
     measure_idle(finished_before_);
   else
@@ -421,7 +426,7 @@ void Runner::begin_session(const nlohmann::json& env, const std::string& shard_t
 bool Runner::attempt(const PlannedRun& run, int total) {
   if (guard_.requested()) return false;
   if (position_ > 0) {
-    cool_down(*session_);
+    cool_down(metered_->session());
     if (guard_.requested()) return false;
     const int finished = finished_before_ + position_;
     if (plan_.design.idle_every > 0 && finished % plan_.design.idle_every == 0)
@@ -456,7 +461,7 @@ bool Runner::attempt_in_lanes(const std::vector<PlannedRun>& runs, int total) {
       [&](int item, int l) {
         const PlannedRun& run = runs[static_cast<size_t>(item)];
         Lane& lane = lanes_[static_cast<size_t>(l)];
-        if (lane.ran) cool_down(*lane.session);
+        if (lane.ran) cool_down(lane.metered->session());
         int position = 0;
         {
           std::lock_guard g(mu_);
@@ -493,7 +498,10 @@ void Runner::set_up_lanes() {
     lane.uuid = g.gpu.uuid;
     auto meters = plan_.meters;
     meters.gpus = g.gpu.uuid;  // this lane's board only
-    lane.session = std::make_unique<energy::Session>(meters);
+    MeteredRunOptions mo;
+    mo.meters = meters;
+    mo.carbon = plan_.carbon;
+    lane.metered = std::make_unique<MeteredRun>(mo);
     lane.provenance = current_provenance({{g.gpu}, "lane", ""});
     lane.provenance.cuda_visible_devices = g.gpu.uuid;
     lane.provenance.lane = g.lane;
@@ -520,9 +528,14 @@ void Runner::measure_idle(int after_runs) {
   if (s <= 0) return;
   log_ << fmt::format("measuring the idle baseline for {} ...\n", format_duration(s));
   log_.flush();
-  session_->measure_idle(s);
-  session_->start();
-  auto probe = session_->stop();
+  std::string warning;
+  if (!metered_->measure_idle(
+          s, [this] { return guard_.requested(); }, &warning))
+    return;
+  if (!warning.empty()) log_ << "warning: " << warning << "\n";
+  auto& session = metered_->session();
+  session.start();
+  auto probe = session.stop();
   std::vector<IdleBaseline> rows;
   for (const auto& c : probe.components)
     if (c.idle_power_w)
@@ -545,9 +558,9 @@ void Runner::measure_idle_lanes(int after_runs) {
   std::vector<std::thread> threads;
   for (size_t l = 0; l < lanes_.size(); ++l)
     threads.emplace_back([&, l] {
-      lanes_[l].session->measure_idle(s);
-      lanes_[l].session->start();
-      probes[l] = lanes_[l].session->stop();
+      if (!lanes_[l].metered->measure_idle(s, [this] { return guard_.requested(); })) return;
+      lanes_[l].metered->session().start();
+      probes[l] = lanes_[l].metered->session().stop();
     });
   for (auto& t : threads) t.join();
   // Each lane's board; the machine-wide components (cpu, ram, wall) once, from lane 0.
@@ -595,7 +608,7 @@ void Runner::cool_down(energy::Session& session) {
 
 std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane* lane) {
   const auto& cfg = design_.configs.at(static_cast<size_t>(run.config_index));
-  energy::Session& session = lane ? *lane->session : *session_;
+  MeteredRun& meter = lane ? *lane->metered : *metered_;
   std::unique_lock lock(mu_);
   // Progress: run N/M of this session, configuration, ETA.
   std::optional<double> mean = pilot_mean_s_;
@@ -634,28 +647,45 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   rec.started_at = utc_now_iso();
   rec.provenance = lane ? lane->provenance : provenance_;
 
-  session.start();
-  ChildResult child;
-  try {
-    child = run_child(prep.spec, [this] { return guard_.requested(); });
-  } catch (...) {
-    session.stop();
-    throw;
-  }
+  prep.spec.remove_on_abandon = work_root_;
+  MeteredResult metered = meter.run(
+      prep.spec, ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }));
+  ChildResult child = metered.child;
+  const energy::Summary& summary = metered.summary;
   // A signal to the whole job (Slurm's scancel, a time limit) may kill the child before
   // greentrain stops it: a run that ended while a stop was requested is aborted, not failed.
   if (!child.stopped && child.exit_code && *child.exit_code < 0)
     for (int i = 0; i < 20 && !guard_.requested(); ++i)  // our copy of the signal may lag
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (!child.stopped && guard_.requested()) child.stopped = true;
-  if (child.stopped) session.mark_interrupted();
-  auto summary = session.stop();
   rec.finished_at = utc_now_iso();
   rec.duration_s = child.duration_s;
   rec.exit_code = child.exit_code;
 
   auto metrics = collect_metrics(plan_, prep.metrics_path, prep.spec.stdout_path);
   rec.metrics = metrics.values;
+  for (const auto& [k, v] : metered.metrics) rec.metrics[k] = v;  // the mark channel's
+  for (const auto& [k, v] : metered.phase_metrics()) rec.metrics[k] = v;
+  for (const auto& p : metered.phases) {
+    PhaseRecord ph;
+    ph.name = p.name;
+    ph.occurrence = p.occurrence;
+    ph.t_begin_s = p.t_begin_s;
+    ph.duration_s = p.energy.duration_s;
+    ph.energy_j = p.energy.energy_j;
+    ph.net_energy_j = p.energy.net_energy_j;
+    ph.wall_energy_j = p.energy.wall_energy_j;
+    for (const char* c : {"gpu", "cpu", "ram"}) {
+      bool present = false;
+      for (const auto& x : p.energy.components) present |= x.component == c;
+      if (!present) continue;
+      const double e = p.energy.component_energy_j(c);
+      (c[0] == 'g' ? ph.gpu_energy_j : c[0] == 'c' ? ph.cpu_energy_j : ph.ram_energy_j) = e;
+    }
+    ph.uncertainty_j = p.energy.uncertainty_j;
+    for (const auto& x : p.energy.components) ph.components.push_back(energy::component_json(x));
+    rec.phases.push_back(std::move(ph));
+  }
   std::vector<std::string> notes = metrics.notes;
   if (child.stopped) {
     rec.status = "aborted";
@@ -681,7 +711,8 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   double peak = 0;
   for (const auto& c : summary.components) {
     rec.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
-                          c.peak_power_w, c.idle_power_w, c.net_energy_j});
+                          c.peak_power_w, c.idle_power_w, c.net_energy_j, c.attribution,
+                          c.machine_energy_j});
     if (c.component != "wall") peak += c.peak_power_w;
   }
   bool has_main = false;
@@ -700,11 +731,11 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
     rec.intensity_g_per_kwh = intensity_.g_per_kwh;
     rec.pue = plan_.carbon.pue;
   }
-  for (const auto& n : summary.notes) notes.push_back(n);
+  for (const auto& n : summary.notes) notes.push_back(n);  // marks, attribution, idle
   if (lane && lanes_.size() > 1)
     notes.push_back(fmt::format(
-        "gpu energy from lane {}'s board only; cpu, ram and wall figures are machine-wide and "
-        "overlap with the other lanes' runs",
+        "gpu energy from lane {}'s board only; cpu, ram and wall figures that are not "
+        "attributed to the run's processes are machine-wide and overlap with the other lanes",
         lane->index));
   for (const auto& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
 
@@ -729,6 +760,8 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
       fmt::format("      {}{:<7} {:>7.1f} s", lane ? fmt::format("run {} ", run.run_index) : "",
                   rec.status, child.duration_s);
   if (rec.energy_j) line += fmt::format("  {:>9.1f} J", *rec.energy_j);
+  if (auto it = rec.metrics.find("train_energy_j"); it != rec.metrics.end())
+    line += fmt::format(" (train {:.1f} J)", it->second);
   if (rec.co2e_g) line += fmt::format("  {:.3f} gCO2e", *rec.co2e_g);
   for (const char* m : {"test_accuracy", "final_loss"})
     if (auto it = rec.metrics.find(m); it != rec.metrics.end())

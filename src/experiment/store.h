@@ -26,7 +26,7 @@
 
 namespace gt::experiment {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct ExperimentRecord {
   std::int64_t id = 0;
@@ -63,6 +63,21 @@ struct EnergyRecord {
   double energy_j = 0;
   std::optional<double> avg_power_w = std::nullopt, peak_power_w = std::nullopt,
                         idle_power_w = std::nullopt, net_energy_j = std::nullopt;
+  std::string attribution = "machine";                    // machine | process (the run's tree)
+  std::optional<double> machine_energy_j = std::nullopt;  // the whole machine's, when process
+};
+
+// One occurrence of a phase the workload marked (experiment/marks.h): energy between its
+// begin and end marks, per component as JSON (energy::component_json objects).
+struct PhaseRecord {
+  std::string name;
+  int occurrence = 1;  // 1-based per name
+  double t_begin_s = 0, duration_s = 0, energy_j = 0;
+  std::optional<double> net_energy_j = std::nullopt, gpu_energy_j = std::nullopt,
+                        cpu_energy_j = std::nullopt, ram_energy_j = std::nullopt,
+                        wall_energy_j = std::nullopt;
+  double uncertainty_j = 0;
+  nlohmann::json components = nlohmann::json::array();
 };
 
 // Where a run ran (table run_provenance): the machine, the GPU board(s) it could use, resolved
@@ -105,6 +120,7 @@ struct RunRecord {
   std::optional<double> co2e_g, intensity_g_per_kwh, pue;
   std::map<std::string, double> metrics;  // test_accuracy, final_loss, anything else
   std::vector<EnergyRecord> energy;       // one per metered component
+  std::vector<PhaseRecord> phases;        // in the order they ended
   RunProvenance provenance;
 
   std::optional<std::string> factor(std::string_view name) const;

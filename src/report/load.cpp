@@ -225,6 +225,17 @@ ReportData load_report(const LoadOptions& options) {
     auto table = stats::read_runs_csv(csv, d.factors, options.db_path);
     stats::AnalysisOptions ao;
     ao.baseline = d.benchmark;
+    // The energy of each marked phase (`epoch_energy_j`, `train_energy_j`: its occurrences
+    // summed per run) is analysed beside the whole run's.
+    for (const auto& c : table.metric_columns) {
+      const bool component = c.starts_with("net_") || c.starts_with("gpu_") ||
+                             c.starts_with("cpu_") || c.starts_with("ram_") ||
+                             c.starts_with("wall_");
+      if (c.ends_with("_energy_j") && !component && !c.ends_with("_net_energy_j") &&
+          !c.ends_with("_gpu_energy_j") &&
+          std::find(ao.metrics.begin(), ao.metrics.end(), c) == ao.metrics.end())
+        ao.metrics.push_back(c);
+    }
     d.analysis = stats::analyze(table, ao);
   } catch (const gt::Error& err) {
     d.analysis.reset();
