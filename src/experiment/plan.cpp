@@ -320,6 +320,30 @@ void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) 
   D.stop = s;
 }
 
+// toml++ 3.3 asks whether every character it skips is whitespace through a table that reaches
+// __builtin_unreachable (undefined behaviour) for U+FB26..U+FEFF (Arabic presentation forms,
+// the byte-order mark), wherever they stand. Such a plan is refused before toml++ sees it.
+void check_toml_text(const std::string& text, const std::string& source) {
+  int line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') ++line;
+    if (c != 0xEF || i + 2 >= text.size()) continue;
+    if (i == 0 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) {  // a leading byte-order mark
+      i += 2;
+      continue;
+    }
+    const auto b1 = static_cast<unsigned char>(text[i + 1]);
+    const auto b2 = static_cast<unsigned char>(text[i + 2]);
+    if ((b1 & 0xC0) != 0x80 || (b2 & 0xC0) != 0x80) continue;
+    const unsigned cp = (0xFu << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
+    if (cp >= 0xFB26 && cp <= 0xFEFF)
+      throw gt::Error(fmt::format("{}:{}: character U+{:04X} is not supported in a plan file "
+                                  "(the TOML parser mishandles U+FB26..U+FEFF); remove it",
+                                  source, line, cp));
+  }
+}
+
 }  // namespace
 
 bool is_builtin_factor(const std::string& name) {
@@ -335,8 +359,11 @@ const Factor* Plan::factor(const std::string& n) const {
 Plan parse_plan(const std::string& text, const std::string& source) {
   PlanReader r(source);
   toml::table root;
+  check_toml_text(text, source);
   try {
-    root = toml::parse(text, source);
+    // A leading UTF-8 byte-order mark (Windows editors) is not part of the TOML.
+    root = toml::parse(std::string_view(text).substr(text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0),
+                       source);
   } catch (const toml::parse_error& e) {
     throw gt::Error(fmt::format("{}:{}:{}: TOML syntax error: {}", source, e.source().begin.line,
                                 e.source().begin.column, e.description()));

@@ -91,6 +91,15 @@ TEST(PlanRobustness, BuiltinSettingsAreCheckedBeforeAnyRun) {
               HasSubstr("workload.model = \"mlp\": expected \"mlp:H\""));
 }
 
+TEST(PlanRobustness, CharactersTheTomlParserMishandlesAreRefused) {
+  // Found by fuzz_plan: toml++ 3.3 reaches __builtin_unreachable on U+FC7F at a line start.
+  EXPECT_THAT(error_of("\xEF\xB1\xBF "), HasSubstr("t.toml:1: character U+FC7F is not supported"));
+  EXPECT_THAT(error_of(command_plan("x = [1, 2]\n") + "# \xEF\xBB\xBF\n"),
+              HasSubstr("character U+FEFF"));
+  // A byte-order mark at the very start is skipped, as editors on Windows write it.
+  EXPECT_NO_THROW(parse_plan("\xEF\xBB\xBF" + command_plan("x = [1, 2]\n"), "t.toml"));
+}
+
 TEST(PlanRobustness, HugeDesignIsRefusedNamingItsSize) {
   std::string factors;
   for (int f = 0; f < 5; ++f) {
