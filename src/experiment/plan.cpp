@@ -330,6 +330,10 @@ void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) 
 void check_toml_text(const std::string& text, const std::string& source) {
   enum class In { toml, comment, basic, literal, ml_basic, ml_literal } in = In::toml;
   int line = 1;
+  // A quote opens a string only where TOML allows one (after =, [, {, a comma, a key's dot, or
+  // at a line start); elsewhere toml++ reads it as part of a bare value, looking ahead over it.
+  char prev = 0;
+  bool value = false;  // after '=' on this line
   auto refuse = [&](size_t i) {
     throw gt::Error(fmt::format("{}:{}: non-ASCII character (byte 0x{:02X}) outside a string or "
                                 "comment; TOML allows such text only inside quotes or after #",
@@ -341,11 +345,18 @@ void check_toml_text(const std::string& text, const std::string& source) {
     if (c == '\n') {
       ++line;
       if (in == In::comment || in == In::basic || in == In::literal) in = In::toml;
+      if (in == In::toml) prev = 0, value = false;
       continue;
     }
     switch (in) {
-      case In::toml:
+      case In::toml: {
         if (static_cast<unsigned char>(c) >= 0x80) refuse(i);
+        const bool opens = prev == 0 || prev == '=' || prev == '[' || prev == '{' || prev == ',' ||
+                           (prev == '.' && !value);
+        if (c != ' ' && c != '\t') prev = c;
+        if (c == '=') value = true;
+        if ((c == '"' || c == '\'') && !opens) break;
+        if (c == '"' || c == '\'') prev = '"';
         if (c == '#') in = In::comment;
         if (c == '"') {
           in = at(i, "\"\"\"") ? In::ml_basic : In::basic;
@@ -356,6 +367,7 @@ void check_toml_text(const std::string& text, const std::string& source) {
           if (in == In::ml_literal) i += 2;
         }
         break;
+      }
       case In::comment:
         break;
       case In::basic:
