@@ -4,13 +4,18 @@
 # with ASan+UBSan by clang in $(ASAN_DIR) (no CUDA), any finding failing its test, plus each
 # libFuzzer target for FUZZ_SECONDS (default 30). `make fuzz FUZZ_SECONDS=600`: only the fuzz
 # targets, longer. `make format` rewrites the C++/CUDA sources with .clang-format.
-# BUILD_DIR, ASAN_DIR and JOBS can be overridden.
+# `make install` builds, then installs the binary in $(PREFIX)/bin and the Python package where
+# Debian's python3 looks for local packages.
+# BUILD_DIR, ASAN_DIR, JOBS, PREFIX, PYTHON_SITE and DESTDIR can be overridden.
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 GREENTRAIN = $(BUILD_DIR)/greentrain
+PREFIX ?= /usr/local
+PYTHON_SITE ?= $(shell /usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+
 # A finding aborts (so it can never pass for an expected exit code); leaks are findings too.
 SANITIZER_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
@@ -19,7 +24,8 @@ SANITIZER_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_check
 FORMAT_SOURCES = $(shell find src tests apps bench -type f \( -name '*.cpp' -o -name '*.h' \
                    -o -name '*.cu' -o -name '*.cuh' \) | sort)
 
-.PHONY: deps configure build demo test test-sanitize configure-sanitize fuzz bench clean format format-check
+.PHONY: deps configure build demo test test-sanitize configure-sanitize fuzz bench clean format format-check \
+  install
 
 deps:
 	@scripts/install-deps
@@ -58,6 +64,13 @@ format-check:
 
 format:
 	@clang-format -i $(FORMAT_SOURCES)
+
+install: build
+	install -D -m 755 $(GREENTRAIN) $(DESTDIR)$(PREFIX)/bin/greentrain
+	install -d $(DESTDIR)$(PYTHON_SITE)/greentrain
+	install -m 644 python/greentrain/*.py $(DESTDIR)$(PYTHON_SITE)/greentrain/
+	@/usr/bin/python3 -m compileall -q $(DESTDIR)$(PYTHON_SITE)/greentrain >/dev/null || true
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/greentrain and the Python package in $(DESTDIR)$(PYTHON_SITE)/greentrain"
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   gt::cli::add_analyze(app, run);
   gt::cli::add_stats(app, run);
   gt::cli::add_report(app, run);
+  gt::cli::add_meter(app, run);
+  gt::cli::add_mark(app, run);
 
   try {
     app.parse(argc, argv);

@@ -1,9 +1,10 @@
 // greentrain_gpu_bench: the CUDA backend's benchmark driver. Loads Fashion-MNIST (IDX, gzip),
 // trains an MLP with the CUDA backend for the given epochs, evaluates the test set and prints one
-// JSON object: setup and training time, per-step latency, achieved TFLOP/s, test accuracy, final
-// loss, skipped steps and the GPU energy of the training loop read from NVML's total-energy
-// counter (dlopen'ed, so the binary runs where NVML is absent and then reports no energy).
-// run_bench.sh runs it beside torch_bench.py on the GPU machine.
+// JSON object: load, CUDA start (init_s, inside setup_s), setup, training and evaluation time,
+// per-step latency, achieved TFLOP/s, test accuracy, final loss, skipped steps and the GPU energy
+// of the training loop read from NVML's total-energy counter (dlopen'ed, so the binary runs where
+// NVML is absent and then reports no energy). run_bench.sh runs it beside torch_bench.py on the GPU
+// machine.
 #include <dlfcn.h>
 #include <zlib.h>
 
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
   int batch = 32, epochs = 10, device = 0, graph_steps = 128;
   uint64_t seed = 1;
   float lr = 1e-3f;
-  bool no_graphs = false, unfused = false;
+  bool no_graphs = false, unfused = false, no_fused_mlp = false;
   app.add_option("--data-dir", data_dir, "Fashion-MNIST folder (IDX .gz files)");
   app.add_option("--hidden", hidden, "hidden layer sizes, e.g. 128 or 512,256");
   app.add_option("--precision", precision_name, "fp32|tf32|fp16|bf16");
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
   app.add_option("--graph-steps", graph_steps);
   app.add_flag("--no-graphs", no_graphs, "eager launches instead of CUDA graphs");
   app.add_flag("--unfused", unfused, "unfused kernels instead of cuBLASLt epilogues");
+  app.add_flag("--no-fused-mlp", no_fused_mlp,
+               "the cuBLASLt path even where the fused kernel fits");
   CLI11_PARSE(app, argc, argv);
   try {
     const auto precision = gt::engine::parse_precision(precision_name);
@@ -133,8 +136,10 @@ int main(int argc, char** argv) {
     options.graphs = !no_graphs;
     options.fused_epilogues = !unfused;
     options.graph_steps = graph_steps;
+    options.fused_mlp = !no_fused_mlp;
     const auto t1 = std::chrono::steady_clock::now();
     auto backend = gt::engine::make_cuda_backend(device, options);
+    const auto t_init = std::chrono::steady_clock::now();
     backend->setup(model, opt, precision, batch, train, seed);
     const auto t2 = std::chrono::steady_clock::now();
     const NvmlEnergy nvml{static_cast<unsigned>(device)};
@@ -154,7 +159,9 @@ int main(int argc, char** argv) {
                            {"seconds", last.seconds}});
     }
     const auto e1 = nvml.joules();
+    const auto t3 = std::chrono::steady_clock::now();
     const auto eval = backend->evaluate(test);
+    const auto t4 = std::chrono::steady_clock::now();
     const double flops = train_flops_per_sample(model) * double(train.rows) * epochs;
     nlohmann::json out{{"tool", "greentrain"},
                        {"device", backend->describe()},
@@ -165,8 +172,11 @@ int main(int argc, char** argv) {
                        {"seed", seed},
                        {"graphs", !no_graphs},
                        {"fused_epilogues", !unfused},
+                       {"fused_mlp", backend->describe().find("fused MLP") != std::string::npos},
                        {"load_s", std::chrono::duration<double>(t1 - t0).count()},
+                       {"init_s", std::chrono::duration<double>(t_init - t1).count()},
                        {"setup_s", std::chrono::duration<double>(t2 - t1).count()},
+                       {"eval_s", std::chrono::duration<double>(t4 - t3).count()},
                        {"train_s", train_s},
                        {"steps", steps},
                        {"ms_per_step", 1e3 * train_s / double(steps)},

@@ -162,7 +162,7 @@ Intensity resolve(const CarbonOptions& opts) {
 }
 
 double co2e_g(double energy_j, const Intensity& intensity, double pue) {
-  return energy_j / 3.6e6 * pue * intensity.g_per_kwh;
+  return energy_j / kJoulesPerKwh * pue * intensity.g_per_kwh;
 }
 
 std::string attribution() {

@@ -9,6 +9,9 @@
 
 namespace gt::carbon {
 
+// Joules in one kilowatt-hour: the one conversion every energy figure in kWh or Wh goes through.
+inline constexpr double kJoulesPerKwh = 3.6e6;
+
 // Bounds of the user-given figures (the plan file uses the same): no grid exceeds 5000
 // gCO2e/kWh, no data centre a PUE of 5.
 inline constexpr double kMaxIntensity = 5000, kMaxPue = 5;

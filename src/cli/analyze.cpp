@@ -1,7 +1,8 @@
-// `greentrain analyze`: statistics over a runs table. Reads the runs-table CSV
-// (--input, with --factors naming the factor columns and --baseline the reference) or an
-// experiment of the results database (--db, factors and benchmark from its plan; --baseline
-// overrides the benchmark), runs gt::stats::analyze and prints a table, Markdown or JSON.
+// `greentrain analyze`: statistics over a runs table. Reads the runs-table CSV (--input, with
+// --factors naming the factor columns and --baseline the reference) or an experiment of the
+// results database (--db, default greentrain.db; factors and benchmark from its plan;
+// --baseline overrides the benchmark), runs gt::stats::analyze and prints the answer first
+// (headline, per-metric tables, verdicts; --full adds every test) as a table, Markdown or JSON.
 #include <fmt/core.h>
 
 #include <filesystem>
@@ -23,6 +24,7 @@ struct AnalyzeArgs {
   std::string db, experiment, input, factors, baseline, format = "table", output;
   std::vector<std::string> metrics, equivalence;
   double alpha = 0.05;
+  bool full = false;
 };
 
 std::vector<std::string> split_factors(const std::string& text) {
@@ -42,19 +44,21 @@ std::vector<std::string> split_factors(const std::string& text) {
 int run_analyze(const AnalyzeArgs& a) {
   stats::RunsTable table;
   stats::AnalysisOptions opt;
-  if (!a.db.empty()) {
+  const std::string db = a.input.empty() && a.db.empty() ? std::string("greentrain.db") : a.db;
+  if (a.input.empty()) {
     // Factors and benchmark come from the plan stored with the experiment; the runs travel
-    // through the same runs-table CSV that `export` writes, so both paths share one reader.
-    if (!std::filesystem::exists(a.db)) throw gt::Error(fmt::format("--db {}: no such file", a.db));
-    const experiment::Store store(a.db, experiment::Store::Mode::read_only);
+    // through the same CSV runs-table that `export` writes, so both paths share one reader.
+    if (!std::filesystem::exists(db))
+      throw gt::Error(fmt::format(
+          "--db {}: no such file (give --db DB, or --input runs.csv --factors ...)", db));
+    const experiment::Store store(db, experiment::Store::Mode::read_only);
     const experiment::ExperimentRecord rec = store.experiment(a.experiment);
     std::istringstream csv(experiment::runs_csv(store, rec.name));
     table = stats::read_runs_csv(csv, rec.factor_names,
-                                 fmt::format("{} (experiment {})", a.db, rec.name));
+                                 fmt::format("{} (experiment {})", db, rec.name));
     for (const auto& [name, level] : rec.benchmark.items())
       opt.baseline[name] = level.is_string() ? level.get<std::string>() : level.dump();
   } else {
-    if (a.input.empty()) throw gt::UsageError("analyze: give --input runs.csv (or --db DB)");
     if (a.factors.empty())
       throw gt::UsageError(
           "analyze --input: --factors is required (e.g. --factors precision,batch_size)");
@@ -71,19 +75,20 @@ int run_analyze(const AnalyzeArgs& a) {
     opt.equivalence.clear();
     for (const auto& e : a.equivalence) opt.equivalence.push_back(stats::parse_equivalence(e));
   }
-  const nlohmann::json result = stats::analyze(table, opt);
-  std::string text = a.format == "json"       ? result.dump(2) + "\n"
-                     : a.format == "markdown" ? stats::render_markdown(result)
-                                              : stats::render_text(result);
+  const stats::Analysis result = stats::analyze(table, opt);
+  const stats::RenderOptions render{a.full};
+  std::string text = a.format == "json"       ? result.to_json().dump(2) + "\n"
+                     : a.format == "markdown" ? stats::render_markdown(result, render)
+                                              : stats::render_text(result, render);
   if (a.output.empty()) {
     std::cout << text;
   } else {
-    gt::write_output_file(a.output, text, {a.db, a.input});
+    gt::write_output_file(a.output, text, {db, a.input});
   }
-  const auto& runs = result["runs"];
-  fmt::print(stderr, "analyze: {} runs used, {} excluded ({} not ok, {} warm-up)\n",
-             runs["used"].get<long>(), runs["excluded"].get<long>(),
-             runs["excluded_not_ok"].get<long>(), runs["excluded_warmup"].get<long>());
+  const auto& runs = result.runs;
+  fmt::print(stderr, "analyze: {} runs used, {} excluded ({} not ok, {} warm-up)\n", runs.used,
+             runs.excluded_not_ok + runs.excluded_warmup, runs.excluded_not_ok,
+             runs.excluded_warmup);
   return 0;
 }
 
@@ -95,16 +100,18 @@ void add_analyze(CLI::App& app, Action& run) {
       app.add_subcommand("analyze",
                          "Statistics over an experiment's runs: per-configuration summaries, tests "
                          "versus the baseline, ANOVA, Tukey HSD, equivalence and verdicts");
-  auto* db = sub->add_option("--db", args->db, "Results database (SQLite)");
-  sub->add_option("--experiment", args->experiment, "Experiment name in the database")->needs(db);
+  auto* db = sub->add_option("--db", args->db,
+                             "Results database (SQLite; default greentrain.db unless --input)");
+  sub->add_option("--experiment", args->experiment, "Experiment name in the database");
   auto* input = sub->add_option("--input", args->input, "Runs-table CSV (as written by export)")
                     ->check(CLI::ExistingFile);
   db->excludes(input);
   sub->add_option("--factors", args->factors, "Factor columns of the CSV, comma-separated")
       ->needs(input);
   sub->add_option("--metric", args->metrics,
-                  "Metric column to analyse (repeatable; default energy_j, duration_s, "
-                  "avg_power_w, co2e_g, test_accuracy)");
+                  "Metric column to analyse (repeatable; default the primary metric "
+                  "train_energy_j or energy_j, then energy_j, duration_s, test_accuracy, "
+                  "avg_power_w, co2e_g)");
   sub->add_option("--baseline", args->baseline,
                   "Reference configuration, e.g. \"precision=fp32,batch_size=32\"");
   sub->add_option("--alpha", args->alpha, "Significance level")
@@ -112,7 +119,10 @@ void add_analyze(CLI::App& app, Action& run) {
   sub->add_option("--equivalence", args->equivalence,
                   "METRIC:MARGIN for a TOST equivalence test (repeatable; default "
                   "test_accuracy:0.005)");
-  sub->add_option("--format", args->format, "Output: table, markdown or json")
+  sub->add_flag("--full", args->full,
+                "Also print the absolute differences with Welch, Mann-Whitney and paired tests, "
+                "one-way and Welch ANOVA, Brown-Forsythe, the factorial ANOVA and Tukey HSD");
+  sub->add_option("--format", args->format, "Output: table, markdown or json (JSON has everything)")
       ->check(CLI::IsMember({"table", "markdown", "json"}));
   sub->add_option("-o,--output", args->output, "Write to this file instead of standard output");
   sub->callback([&run, args] { run = [args]() { return run_analyze(*args); }; });

@@ -143,7 +143,7 @@ int do_init(const ExperimentArgs& a) {
   std::cout << fmt::format(
       "wrote {} (from {}); edit it, check it with `greentrain "
       "experiment plan {}`, run it with `greentrain experiment run {}`\n",
-      a.out, a.from, a.out, a.out);
+      a.out, a.command.empty() ? "the '" + a.from + "' plan" : "your command", a.out, a.out);
   return 0;
 }
 
@@ -156,9 +156,18 @@ int do_plan(const ExperimentArgs& a) {
                                ? "command: " + plan.workload.command
                                : fmt::format("builtin: {} {} on {}", plan.workload.dataset,
                                              plan.workload.model, plan.workload.device));
-  std::cout << fmt::format("{} configurations ({}), {} repeats, order {}, seed {}:\n",
-                           design.configs.size(), plan.design.type, plan.design.repeats,
-                           plan.design.order, plan.design.seed);
+  if (const auto& stop = plan.design.stop)
+    std::cout << fmt::format(
+        "{} configurations ({}), whole blocks until every 95 % interval of {} against the "
+        "benchmark is within +-{:g} % ({} to {} blocks), order {}, seed {}:\n",
+        design.configs.size(), plan.design.type,
+        stop->metric.empty() ? "train_energy_j (energy_j when runs lack it)" : stop->metric,
+        stop->ci_halfwidth_pct, stop->min_repeats, stop->max_repeats, plan.design.order,
+        plan.design.seed);
+  else
+    std::cout << fmt::format("{} configurations ({}), {} repeats, order {}, seed {}:\n",
+                             design.configs.size(), plan.design.type, plan.design.repeats,
+                             plan.design.order, plan.design.seed);
   for (const auto& c : design.configs)
     std::cout << fmt::format("  {:>3}  {}{}\n", c.index, c.label(),
                              c.benchmark ? "   (benchmark)" : "");
@@ -173,8 +182,10 @@ int do_plan(const ExperimentArgs& a) {
           pilot[r.config_index].second += 1;
         }
   }
-  std::cout << fmt::format("{} runs ({} warm-up + {} x {}):\n", design.runs.size(),
-                           plan.design.warmup_runs, plan.design.repeats, design.configs.size());
+  const int shown_blocks = plan.design.stop ? plan.design.stop->min_repeats : plan.design.repeats;
+  std::cout << fmt::format("{} runs ({} warm-up + {} x {}){}:\n", design.runs.size(),
+                           plan.design.warmup_runs, shown_blocks, design.configs.size(),
+                           plan.design.stop ? ", then whole blocks as the stopping rule asks" : "");
   for (const auto& r : design.runs)
     std::cout << fmt::format("  run {:>4}  {:<9} config {:>3}  seed {:>10}  {}\n", r.run_index,
                              r.warmup ? "warm-up" : fmt::format("block {}", r.block),
@@ -235,6 +246,15 @@ int do_run(const ExperimentArgs& a) {
                                        D.stop->min_repeats));
     D.stop->max_repeats = a.max_repeats;
   }
+  if (D.stop) {  // the plan's size cap, for blocks asked for on the command line
+    const double runs =
+        static_cast<double>(ex::plan_configurations(plan).size()) * D.stop->max_repeats +
+        D.warmup_runs;
+    if (runs > static_cast<double>(ex::kMaxPlannedRuns))
+      throw gt::UsageError(
+          fmt::format("--max-repeats {}: {:.4g} runs; greentrain runs at most {} per plan",
+                      D.stop->max_repeats, runs, ex::kMaxPlannedRuns));
+  }
   ex::RunOptions opt;
   opt.db_path = a.db;
   opt.new_experiment = a.new_experiment;
@@ -257,6 +277,7 @@ int do_status(const ExperimentArgs& a) {
     list = store.experiments();
   if (list.empty()) std::cout << a.db << ": no experiments\n";
   for (const auto& e : list) {
+    const auto earlier = store.attempts(e.id).size();
     int ok = 0, failed = 0, aborted = 0, warm = 0;
     std::string last;
     for (const auto& r : store.runs(e.id)) {
@@ -273,6 +294,9 @@ int do_status(const ExperimentArgs& a) {
         e.name, e.planned_runs, ok, failed, aborted, left, left == 0 ? " (complete)" : "",
         e.workload_kind, fmt::format("{}", fmt::join(e.factor_names, ",")), e.created_at,
         last.empty() ? "" : ", last run " + last);
+    if (earlier > 0)
+      std::cout << fmt::format("{:<20} {} earlier attempt{} of retried runs kept\n", "", earlier,
+                               earlier == 1 ? "" : "s");
   }
   return 0;
 }

@@ -1,171 +1,87 @@
-// `greentrain measure [options] -- CMD [ARGS...]`: runs CMD as a child process, meters it with
-// an energy Session, and prints (to stderr, like time(1), so CMD's stdout stays clean) a table
-// per component with source, energy, average/peak power and net of idle, plus duration, total
-// and CO2e. --json writes the summary, --trace every sample. SIGINT/SIGTERM/SIGHUP/SIGQUIT sent
-// to greentrain are forwarded to the child (a terminal's Ctrl-C already reaches both, so it
-// is not sent twice); the summary is still written and marked interrupted. greentrain exits
-// with CMD's exit code (128+signal if it was killed), 127 if CMD cannot be started.
+// `greentrain measure [options] -- CMD [ARGS...]`: runs CMD as a metered run (the service of
+// experiment/metered_run.h) and prints (to stderr, like time(1), so CMD's stdout stays clean)
+// a table per component with source, attribution, energy, average/peak power and net of idle,
+// each phase the command marked (GREENTRAIN_MARK_FD, `greentrain mark`), duration, total and
+// CO2e; a live line every few seconds while it runs when stderr is a terminal. --json writes
+// the result, --trace every sample. CMD runs in its own process group: when greentrain's
+// stdin is a terminal, that group gets the terminal (a Ctrl-C reaches CMD as it would without
+// greentrain); SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to greentrain are forwarded to the whole
+// group; the summary is still written and marked interrupted. A Ctrl-C during the idle
+// baseline stops at once, before CMD starts. greentrain exits with CMD's exit code (128+signal
+// if it was killed), 127 if CMD cannot be started, 130 if interrupted before it started.
 #include <fmt/core.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
-#include <iterator>
 #include <memory>
 
 #include "carbon/carbon.h"
 #include "cli/carbon_options.h"
 #include "cli/meter_options.h"
+#include "cli/run_output.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
-
-extern char** environ;
+#include "experiment/metered_run.h"
+#include "experiment/process.h"
 
 namespace gt::cli {
 namespace {
 
 struct MeasureOptions {
-  energy::MeterOptions meters;
-  carbon::CarbonOptions carbon;
+  experiment::MeteredRunOptions run;
   std::string json_path, trace_path;
   std::vector<std::string> command;
 };
 
-// Signal forwarding. A signal handler can reach nothing but process-wide state, so these two
-// atomics are the one exception to "no global mutable state"; they are used only while
-// `measure` waits for its child. (Blocking the signals and waiting for them in a thread does
-// not work here: libraries such as OpenBLAS start threads at load time that do not block them.)
-std::atomic<pid_t> g_child{0};
-std::atomic<int> g_signal{0};
-
-void on_signal(int sig, siginfo_t* info, void*) {
-  g_signal.store(sig);
-  // SI_KERNEL: a terminal's Ctrl-C went to the whole foreground group; the child has it too.
-  if (info && info->si_code == SI_KERNEL) return;
-  const pid_t child = g_child.load();
-  if (child > 0) kill(child, sig);
-}
-
-constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-class SignalForwarder {
- public:
-  SignalForwarder() {
-    g_child = 0;
-    g_signal = 0;
-    struct sigaction sa {};
-    sa.sa_sigaction = on_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &sa, &old_[i]);
-  }
-  ~SignalForwarder() {
-    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &old_[i], nullptr);
-    g_child = 0;
-  }
-  void child_started(pid_t child) {
-    g_child = child;
-    if (int sig = g_signal.load()) kill(child, sig);  // arrived while the child was starting
-  }
-  bool interrupted() const { return g_signal.load() != 0; }
-
- private:
-  struct sigaction old_[std::size(kForwarded)]{};
-};
-
-nlohmann::json measure_json(const energy::Summary& s, const carbon::Intensity& intensity,
-                            double pue) {
-  nlohmann::json j = s.to_json();
-  j["co2e_g"] = carbon::co2e_g(s.energy_j, intensity, pue);
-  j["wall_co2e_g"] =
-      s.wall_energy_j ? nlohmann::json(carbon::co2e_g(*s.wall_energy_j, intensity, pue)) : nullptr;
-  j["carbon"] = {{"intensity_g_per_kwh", intensity.g_per_kwh},
-                 {"label", intensity.label},
-                 {"source", intensity.source},
-                 {"year", intensity.year},
-                 {"pue", pue}};
-  return j;
-}
-
-void print_measure_table(const std::vector<std::string>& command, int exit_code,
-                         const energy::Summary& s, const carbon::Intensity& intensity, double pue) {
-  std::string cmd;
-  for (const auto& a : command) cmd += (cmd.empty() ? "" : " ") + a;
-  fmt::print(stderr, "\ngreentrain measure: {} (exit {})\n{}", cmd, exit_code,
-             energy::format_summary_table(s));
-  fmt::print(stderr, "CO2e {:.4g} g{} ({}, {:g} gCO2e/kWh, {} {}, PUE {:g})\n",
-             carbon::co2e_g(s.energy_j, intensity, pue),
-             s.wall_energy_j ? fmt::format(" (wall: {:.4g} g)",
-                                           carbon::co2e_g(*s.wall_energy_j, intensity, pue))
-                             : "",
-             intensity.label, intensity.g_per_kwh, intensity.source, intensity.year, pue);
-}
-
 int run_measure(const MeasureOptions& o) {
-  const carbon::Intensity intensity = carbon::resolve(o.carbon);  // usage errors first
-  energy::MeterOptions meter_opts = o.meters;
-  meter_opts.keep_samples = !o.trace_path.empty() || meter_opts.keep_samples;
-  energy::Session session(meter_opts);
-  for (const auto& note : session.environment()["notes"])
+  check_writable(o.json_path, "--json");  // before any work
+  check_writable(o.trace_path, "--trace");
+  experiment::MeteredRunOptions run_opts = o.run;
+  run_opts.meters.keep_samples = !o.trace_path.empty();
+  run_opts.live = isatty(2) != 0;
+  run_opts.scan_stdout = isatty(1) == 0;  // a terminal keeps its line buffering
+  experiment::MeteredRun metered(run_opts);
+  const nlohmann::json environment = metered.session().environment();
+  for (const auto& note : environment["notes"])
     fmt::print(stderr, "greentrain: {}\n", note.get<std::string>());
-  if (o.meters.idle_s > 0) {
-    fmt::print(stderr, "greentrain: measuring the idle baseline for {:g} s...\n", o.meters.idle_s);
-    session.measure_idle(o.meters.idle_s);
+
+  experiment::InterruptGuard guard;
+  if (o.run.meters.idle_s > 0) {
+    fmt::print(stderr, "greentrain: measuring the idle baseline for {:g} s...\n",
+               o.run.meters.idle_s);
+    std::string warning;
+    if (!metered.measure_idle(
+            o.run.meters.idle_s, [&] { return guard.requested(); }, &warning)) {
+      fmt::print(stderr, "greentrain: interrupted during the idle baseline; '{}' was not run\n",
+                 o.command[0]);
+      return 128 + guard.signal();
+    }
+    if (!warning.empty()) fmt::print(stderr, "greentrain: {}\n", warning);
   }
 
-  SignalForwarder signals;
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int sig : kForwarded) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> argv;
-  for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
+  experiment::ChildSpec spec;
+  spec.argv = o.command;
+  spec.inherit_stdin = true;
+  spec.take_terminal = true;
+  spec.kill_after_s = 0;  // a forwarded signal is the command's to handle
+  experiment::MeteredResult r = metered.run(spec, [&](int, double) { return guard.signal(); });
+  if (!r.child.started)
+    fmt::print(stderr, "greentrain: cannot start '{}' (not found or not executable)\n",
+               o.command[0]);
 
-  session.start();
-  pid_t child = 0;
-  const int rc = posix_spawnp(&child, argv[0], nullptr, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    session.stop();
-    fmt::print(stderr, "greentrain: cannot start '{}': {}\n", o.command[0], std::strerror(rc));
-    return 127;
-  }
-  signals.child_started(child);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (signals.interrupted()) session.mark_interrupted();
-  energy::Summary summary = session.stop();
-  const int exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
-                        : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                              : 1;
-  if (WIFSIGNALED(status))
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGKILL})
-      if (WTERMSIG(status) == sig) summary.interrupted = true;
-
-  nlohmann::json j = measure_json(summary, intensity, o.carbon.pue);
+  nlohmann::json j = r.to_json(metered.intensity(), metered.pue());
   j["command"] = o.command;
-  j["exit_code"] = exit_code;
-  j["environment"] = session.environment();
-  print_measure_table(o.command, exit_code, summary, intensity, o.carbon.pue);
-  if (!o.json_path.empty()) {
-    std::ofstream out(o.json_path);
-    if (!out) throw Error(fmt::format("--json {}: cannot open for writing", o.json_path));
-    out << j.dump(2) << "\n";
-  }
-  if (!o.trace_path.empty()) energy::write_trace_csv(summary, o.trace_path);
-  return exit_code;
+  j["environment"] = environment;
+  std::string cmd;
+  for (const auto& a : o.command) cmd += (cmd.empty() ? "" : " ") + a;
+  fmt::print(stderr, "\ngreentrain measure: {} (exit {})\n{}{}", cmd, r.exit_code,
+             energy::format_summary_table(r.summary), format_phases(r));
+  fmt::print(stderr, "{}", format_co2e(r, metered.intensity(), metered.pue()));
+  if (!o.json_path.empty()) write_text_file(o.json_path, j.dump(2) + "\n", "--json");
+  if (!o.trace_path.empty()) energy::write_trace_csv(r.summary, o.trace_path);
+  return r.exit_code;
 }
 
 }  // namespace
@@ -174,12 +90,12 @@ void add_measure(CLI::App& app, Action& run) {
   auto opts = std::make_shared<MeasureOptions>();
   auto* sub = app.add_subcommand(
       "measure",
-      "run a command and meter its energy (GPU, CPU, RAM, wall) and CO2e: measure [OPTIONS] -- "
-      "CMD [ARGS...]");
-  opts->meters.keep_samples = false;
-  add_meter_options(*sub, opts->meters);
-  add_carbon_options(*sub, opts->carbon);
-  sub->add_option("--json", opts->json_path, "write the summary as JSON to this file");
+      "run a command and meter its energy (GPU, CPU, RAM, wall), its marked phases and CO2e: "
+      "measure [OPTIONS] -- CMD [ARGS...]");
+  add_meter_options(*sub, opts->run.meters);
+  add_carbon_options(*sub, opts->run.carbon);
+  add_attribution_option(*sub, opts->run.attribution);
+  sub->add_option("--json", opts->json_path, "write the result as JSON to this file");
   sub->add_option("--trace", opts->trace_path,
                   "write every sample as CSV (t_s,component,device,power_w,energy_j,...)");
   sub->add_option("command", opts->command, "the command to run, after --")->required();

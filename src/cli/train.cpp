@@ -1,11 +1,16 @@
 // `greentrain train`: trains one model with the engine (engine/train.h), shows a line per epoch
 // (bar, loss, accuracy, samples/s, ms/epoch, achieved TFLOP/s; epoch 1 is marked warm-up), ends
 // with validation/test accuracy, skipped steps and throughput, and writes --json. With
-// --measure (the default) the training is wrapped in an energy Session and the per-component
-// energy and CO2e are added to the output and the JSON.
+// --measure (the default) the training runs as a metered run (experiment/metered_run.h): this
+// verb checks every option (carbon country included) first, then runs itself as a child with
+// --no-measure, whose engine marks the setup, train and eval phases on the mark channel; the
+// per-component and per-phase energy and CO2e are added to the output and the JSON.
+#include "engine/train.h"
+
 #include <fmt/core.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -13,10 +18,14 @@
 #include "carbon/carbon.h"
 #include "cli/carbon_options.h"
 #include "cli/meter_options.h"
+#include "cli/run_output.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/session.h"
-#include "engine/train.h"
+#include "energy/summary_table.h"
+#include "experiment/marks.h"
+#include "experiment/metered_run.h"
+#include "experiment/process.h"
 
 namespace gt::cli {
 namespace {
@@ -30,6 +39,7 @@ struct TrainOptions {
   bool quiet = false;
   energy::MeterOptions meters;
   carbon::CarbonOptions carbon;
+  std::string attribution;
 };
 
 std::string bar(int done, int total, int width = 20) {
@@ -54,6 +64,111 @@ void print_epoch(const engine::EpochRecord& e, int epochs) {
   std::fflush(stdout);
 }
 
+// The flags that reproduce this configuration for the child `greentrain train --no-measure`.
+std::vector<std::string> train_args(const TrainOptions& o) {
+  const auto& c = o.config;
+  std::vector<std::string> a = {"train", "--no-measure", "--data", c.data.spec};
+  if (!c.data.data_dir.empty()) a.insert(a.end(), {"--data-dir", c.data.data_dir});
+  a.insert(a.end(), {"--label-column", c.data.label_column,
+                     "--validation",   fmt::format("{}", c.data.validation),
+                     "--model",        c.model,
+                     "--dropout",      fmt::format("{}", c.dropout),
+                     "--precision",    o.precision,
+                     "--batch-size",   std::to_string(c.batch_size),
+                     "--epochs",       std::to_string(c.epochs),
+                     "--lr",           fmt::format("{}", c.optimizer.lr),
+                     "--optimizer",    o.optimizer,
+                     "--momentum",     fmt::format("{}", c.optimizer.momentum),
+                     "--seed",         std::to_string(c.seed),
+                     "--device",       c.device});
+  if (o.quiet) a.push_back("-q");
+  return a;
+}
+
+void print_result(const engine::TrainResult& r) {
+  fmt::print("device: {} [{}] — {}\n", r.device, r.device_description, r.device_reason);
+  fmt::print("validation accuracy {} · test accuracy {} · final loss {:.4f} · skipped steps {}\n",
+             pct(r.val_accuracy), pct(r.test_accuracy), r.final_loss, r.skipped_steps);
+  fmt::print("training {:.2f} s · {:.0f} samples/s · {:.1f} ms/epoch · {:.4f} TFLOP/s{}\n",
+             r.duration_s, r.samples_per_s, r.ms_per_epoch, r.tflops,
+             r.epochs > 1 ? " (after the warm-up epoch)" : "");
+}
+
+// Unmetered: the engine in this process. Inside a metered run (GREENTRAIN_MARK_FD set, e.g.
+// the experiment runner's child) the engine's phase boundaries go to the mark channel.
+int train_here(TrainOptions& o) {
+  auto& c = o.config;
+  if (!o.quiet)
+    fmt::print("training {} on {} · {} · batch {} · {} epochs · {} lr {} · seed {}\n", c.model,
+               c.data.spec, o.precision, c.batch_size, c.epochs, o.optimizer, c.optimizer.lr,
+               c.seed);
+  engine::ProgressCallback progress;
+  if (!o.quiet) progress = print_epoch;
+  engine::PhaseCallback phase;
+  const auto marks = experiment::MarkWriter::from_environment();
+  if (marks) phase = [&](const char* name, bool begin) { marks->phase(name, begin); };
+  const engine::TrainResult r = engine::train(c, progress, phase);
+  if (!o.quiet) print_result(r);
+  if (!o.json_path.empty()) write_text_file(o.json_path, r.to_json().dump(2) + "\n", "--json");
+  return 0;
+}
+
+// Metered: the same verb as a child (`train --no-measure`) run by the metered-run service,
+// so `train`, `measure` and the experiment runner meter a training run the same way.
+int train_metered(TrainOptions& o) {
+  experiment::MeteredRunOptions run_opts;
+  run_opts.meters = o.meters;
+  run_opts.carbon = o.carbon;
+  run_opts.attribution = o.attribution;
+  run_opts.scan_stdout = false;
+  experiment::MeteredRun metered(run_opts);  // every meter and carbon error before training
+  const nlohmann::json environment = metered.session().environment();
+  for (const auto& note : environment["notes"])
+    fmt::print(stderr, "greentrain: {}\n", note.get<std::string>());
+  experiment::InterruptGuard guard;
+  if (o.meters.idle_s > 0) {
+    std::string warning;
+    if (!metered.measure_idle(
+            o.meters.idle_s, [&] { return guard.requested(); }, &warning))
+      return 128 + guard.signal();
+    if (!warning.empty()) fmt::print(stderr, "greentrain: {}\n", warning);
+  }
+  const std::string folder = experiment::make_run_folder();
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{folder};
+  const std::string child_json = folder + "/train.json";
+  experiment::ChildSpec spec;
+  spec.argv = train_args(o);
+  spec.argv.insert(spec.argv.begin(), experiment::self_executable());
+  spec.argv.insert(spec.argv.end(), {"--json", child_json});
+  spec.inherit_stdin = true;
+  spec.take_terminal = true;
+  spec.remove_on_abandon = folder;
+  experiment::MeteredResult res = metered.run(spec, [&](int, double) { return guard.signal(); });
+  if (res.exit_code != 0) return res.exit_code;  // the child said why on stderr
+  std::ifstream in(child_json);
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw gt::Error("the training child wrote no readable result");
+  const nlohmann::json energy_json = res.to_json(metered.intensity(), metered.pue());
+  if (!o.quiet)
+    fmt::print("energy:\n{}{}{}", energy::format_summary_table(res.summary), format_phases(res),
+               format_co2e(res, metered.intensity(), metered.pue()));
+  if (!o.json_path.empty()) {
+    j["energy"] = energy_json;
+    j["co2e_g"] = res.co2e_g;
+    j["phases"] = energy_json["phases"];
+    j["phase_metrics"] = energy_json["phase_metrics"];
+    write_text_file(o.json_path, j.dump(2) + "\n", "--json");
+  }
+  return 0;
+}
+
 int run_train(TrainOptions& o) {
   auto& c = o.config;
   c.precision = engine::parse_precision(o.precision);
@@ -62,85 +177,22 @@ int run_train(TrainOptions& o) {
   } else if (o.optimizer == "sgd") {
     c.optimizer.kind = engine::OptimizerSpec::Kind::sgd;
   } else {
-    throw gt::UsageError(fmt::format("--optimizer '{}' is not known (expected adam or sgd)",
-                                     o.optimizer));
+    throw gt::UsageError(
+        fmt::format("--optimizer '{}' is not known (expected adam or sgd)", o.optimizer));
   }
-  if (!o.json_path.empty()) {  // fail before training, not after
-    std::ofstream probe(o.json_path, std::ios::app);
-    if (!probe) throw gt::Error(fmt::format("--json {}: cannot write there", o.json_path));
-  }
-  if (!o.quiet)
-    fmt::print("training {} on {} · {} · batch {} · {} epochs · {} lr {} · seed {}\n", c.model,
-               c.data.spec, o.precision, c.batch_size, c.epochs, o.optimizer, c.optimizer.lr,
-               c.seed);
-  engine::ProgressCallback progress;
-  if (!o.quiet) progress = print_epoch;
-
-  nlohmann::json energy_json;
-  std::optional<double> co2e;
-  std::string energy_text;
-  engine::TrainResult r;
-  if (o.measure) {
-    energy::Session session(o.meters);
-    if (o.meters.idle_s > 0) session.measure_idle(o.meters.idle_s);
-    session.start();
-    energy::Summary summary;
-    try {
-      r = engine::train(c, progress);
-    } catch (...) {
-      session.stop();
-      throw;
-    }
-    summary = session.stop();
-    energy_json = summary.to_json();
-    const carbon::Intensity intensity = carbon::resolve(o.carbon);
-    co2e = carbon::co2e_g(summary.energy_j, intensity, o.carbon.pue);
-    energy_json["co2e_g"] = *co2e;
-    energy_json["carbon_intensity_g_per_kwh"] = intensity.g_per_kwh;
-    energy_json["carbon_intensity_label"] = intensity.label;
-    energy_json["pue"] = o.carbon.pue;
-    for (const auto& comp : summary.components)
-      energy_text += fmt::format("  {:<5} {:<24} {:>10.1f} J  avg {:>7.1f} W  ({}: {})\n",
-                                 comp.component, comp.device, comp.energy_j, comp.avg_power_w,
-                                 comp.source, comp.model);
-    energy_text += fmt::format("  total {:.1f} J ({:.4f} Wh) → {:.3f} g CO2e at {:.0f} g/kWh ({})\n",
-                               summary.energy_j, summary.energy_j / 3600.0, *co2e,
-                               intensity.g_per_kwh, intensity.label);
-  } else {
-    r = engine::train(c, progress);
-  }
-
-  if (!o.quiet) {
-    fmt::print("device: {} [{}] — {}\n", r.device, r.device_description, r.device_reason);
-    fmt::print("validation accuracy {} · test accuracy {} · final loss {:.4f} · skipped steps {}\n",
-               pct(r.val_accuracy), pct(r.test_accuracy), r.final_loss, r.skipped_steps);
-    fmt::print("training {:.2f} s · {:.0f} samples/s · {:.1f} ms/epoch · {:.4f} TFLOP/s{}\n",
-               r.duration_s, r.samples_per_s, r.ms_per_epoch, r.tflops,
-               r.epochs > 1 ? " (after the warm-up epoch)" : "");
-    if (!energy_text.empty()) fmt::print("energy:\n{}", energy_text);
-  }
-  if (!o.json_path.empty()) {
-    nlohmann::json j = r.to_json();
-    if (!energy_json.is_null()) {
-      j["energy"] = energy_json;
-      j["co2e_g"] = co2e ? nlohmann::json(*co2e) : nlohmann::json(nullptr);
-    }
-    std::ofstream out(o.json_path, std::ios::trunc);
-    out << j.dump(2) << "\n";
-    if (!out) throw gt::Error(fmt::format("--json {}: write failed", o.json_path));
-  }
-  return 0;
+  check_writable(o.json_path, "--json");  // fail before training, creating nothing
+  return o.measure ? train_metered(o) : train_here(o);
 }
 
 }  // namespace
 
 void add_train(CLI::App& app, Action& run) {
   auto opts = std::make_shared<TrainOptions>();
-  auto* sub = app.add_subcommand("train", "Train a classification model (Fashion-MNIST, MNIST or "
-                                          "CSV) on the CPU or a GPU in fp32/tf32/fp16/bf16");
+  auto* sub = app.add_subcommand("train",
+                                 "Train a classification model (Fashion-MNIST, MNIST or "
+                                 "CSV) on the CPU or a GPU in fp32/tf32/fp16/bf16");
   auto& c = opts->config;
-  sub->add_option("--data", c.data.spec,
-                  "fashion-mnist | mnist:DIR | csv:train.csv[,test.csv]")
+  sub->add_option("--data", c.data.spec, "fashion-mnist | mnist:DIR | csv:train.csv[,test.csv]")
       ->capture_default_str();
   sub->add_option("--data-dir", c.data.data_dir,
                   "Fashion-MNIST directory (default $GREENTRAIN_DATA or "
@@ -156,7 +208,8 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_option("--batch-size", c.batch_size, "Mini-batch size")->capture_default_str();
   sub->add_option("--epochs", c.epochs, "Passes over the training set")->capture_default_str();
   sub->add_option("--lr", c.optimizer.lr, "Learning rate")->capture_default_str();
-  sub->add_option("--optimizer", opts->optimizer, "adam | sgd (momentum 0.9)")->capture_default_str();
+  sub->add_option("--optimizer", opts->optimizer, "adam | sgd (momentum 0.9)")
+      ->capture_default_str();
   sub->add_option("--momentum", c.optimizer.momentum, "SGD momentum")->capture_default_str();
   sub->add_option("--seed", c.seed, "Seed of initial weights, shuffling and dropout")
       ->capture_default_str();
@@ -167,6 +220,7 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_flag("-q,--quiet", opts->quiet, "No progress output");
   add_meter_options(*sub, opts->meters);
   add_carbon_options(*sub, opts->carbon);
+  add_attribution_option(*sub, opts->attribution);
   sub->callback([&run, opts] { run = [opts] { return run_train(*opts); }; });
 }
 

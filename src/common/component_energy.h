@@ -22,6 +22,8 @@ struct ComponentEnergy {
   // Whose energy: "machine" (the whole component) or "process" (the share attributed to the
   // measured process tree).
   std::string attribution = "machine";
+  // With attribution "process": the whole machine's figure, beside the process tree's share.
+  std::optional<double> machine_energy_j = std::nullopt;
   // The measurement uncertainty of a window, when known.
   std::optional<double> uncertainty_j = std::nullopt;
 };

@@ -3,7 +3,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -176,6 +179,33 @@ std::optional<double> installed_ram_gb(const FileReader& reader) {
     return *kb / (1024.0 * 1024.0);
   }
   return std::nullopt;
+}
+
+int dimms_for_gb(double gb) {
+  if (gb <= 2) return 1;
+  if (gb <= 16) return 2;
+  if (gb <= 32) return 4;
+  if (gb <= 128) return std::clamp(static_cast<int>(std::ceil(gb / 16)), 4, 8);
+  return std::clamp(static_cast<int>(std::ceil(gb / 32)), 8, 32);
+}
+
+DimmCount count_dimms(double installed_gb) {
+  namespace fs = std::filesystem;
+  const std::string root = env_or("GREENTRAIN_EDAC_ROOT", "/sys/devices/system/edac/mc");
+  int n = 0;
+  std::error_code ec;
+  for (const auto& mc : fs::directory_iterator(root, ec)) {
+    if (mc.path().filename().string().rfind("mc", 0) != 0) continue;
+    for (const auto& d : fs::directory_iterator(mc.path(), ec)) {
+      const std::string name = d.path().filename().string();
+      if (name.rfind("dimm", 0) != 0 && name.rfind("rank", 0) != 0) continue;
+      FileRead f = read_text_file((d.path() / "size").string());
+      if (f.text && std::atof(f.text->c_str()) > 0) ++n;
+    }
+  }
+  if (n > 0) return {n, fmt::format("EDAC: {} populated DIMMs", n)};
+  return {dimms_for_gb(installed_gb),
+          fmt::format("heuristic for {:.0f} GB installed (DIMM count not readable)", installed_gb)};
 }
 
 std::unique_ptr<Meter> make_cpu_estimate_meter(const TdpChoice& tdp, FileReader reader) {

@@ -109,8 +109,10 @@ Session::Session(const MeterOptions& options) : impl_(std::make_unique<Impl>()) 
       s.meters.push_back(make_ram_estimate_meter(*options.ram_watts, "--ram-watts"));
     } else {
       const double gb = installed_ram_gb().value_or(8.0);
+      const DimmCount d = count_dimms(gb);
       s.meters.push_back(make_ram_estimate_meter(
-          kRamWattsPerGb * gb, fmt::format("{} W/GB x {:.1f} GB installed", kRamWattsPerGb, gb)));
+          kRamWattsPerDimm * d.dimms,
+          fmt::format("{} W/DIMM x {} DIMMs ({})", kRamWattsPerDimm, d.dimms, d.how)));
     }
   }
   if (wall) s.meters.push_back(std::move(wall));
@@ -217,6 +219,11 @@ bool Session::measure_idle(double seconds, const std::function<bool()>& stop_req
   return true;
 }
 
+bool Session::has_idle_baseline() const {
+  std::lock_guard lock(impl_->mu);
+  return !impl_->idle_power_w.empty();
+}
+
 std::optional<double> Session::idle_cpu_busy() const {
   std::lock_guard lock(impl_->mu);
   return impl_->idle_busy;
@@ -304,6 +311,19 @@ Summary Session::stop() {
   if (any_main && all_net && !s.idle_power_w.empty()) out.net_energy_j = net;
   // The samplers stay until the next start(), so window() still works after stop().
   return out;
+}
+
+Session::Facts Session::facts() const {
+  const auto& s = *impl_;
+  Facts f;
+  f.logical_cpus = std::max(1, s.cpu.logical_cpus);
+  if (auto gb = installed_ram_gb()) f.ram_total_bytes = *gb * 1024.0 * 1024.0 * 1024.0;
+  for (const auto& m : s.meters)
+    if (m->component() == "cpu" && m->source() == "estimated") {
+      const auto env = m->environment();
+      if (env.contains("tdp_w")) f.cpu_tdp_w = env["tdp_w"].get<double>();
+    }
+  return f;
 }
 
 std::vector<ComponentEnergy> Session::meters() const {

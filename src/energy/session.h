@@ -97,6 +97,13 @@ class Session {
   bool measure_idle(double seconds, const std::function<bool()>& stop_requested = {});
   // Share of the machine's CPU time that was busy during the last idle baseline (0..1).
   std::optional<double> idle_cpu_busy() const;
+  bool has_idle_baseline() const;  // measure_idle() completed at least once
+  // Facts the process attribution needs: logical CPUs, installed RAM, the CPU estimate's TDP.
+  struct Facts {
+    int logical_cpus = 1;
+    std::optional<double> ram_total_bytes, cpu_tdp_w;
+  };
+  Facts facts() const;
   void start();             // starts the sampler thread
   Summary stop();           // stops it and summarises; start() may be called again
   void mark_interrupted();  // the next Summary says interrupted = true

@@ -30,6 +30,7 @@ nlohmann::json component_json(const ComponentEnergy& c) {
   e["idle_power_w"] = opt(c.idle_power_w);
   e["net_energy_j"] = opt(c.net_energy_j);
   if (c.uncertainty_j) e["uncertainty_j"] = *c.uncertainty_j;
+  if (c.machine_energy_j) e["machine_energy_j"] = *c.machine_energy_j;
   return e;
 }
 

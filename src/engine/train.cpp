@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <future>
 
 #include "common/error.h"
 #include "engine/model.h"
@@ -104,8 +105,12 @@ nlohmann::json TrainResult::to_json() const {
   return j;
 }
 
-TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
+TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
+                  const PhaseCallback& phase) {
   const auto t_start = std::chrono::steady_clock::now();
+  auto mark = [&](const char* name, bool begin) {
+    if (phase) phase(name, begin);
+  };
   if (c.batch_size <= 0)
     throw gt::UsageError(fmt::format("--batch-size {} must be at least 1", c.batch_size));
   if (c.epochs <= 0) throw gt::UsageError(fmt::format("--epochs {} must be at least 1", c.epochs));
@@ -117,8 +122,15 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
   // Validate the model spec before the (slow) data loading.
   parse_model_spec(c.model, 1, 2, c.dropout);
   TrainResult r;
-  r.device = resolve_device(c.device, &r.device_reason);
-
+  mark("setup", true);
+  // The device starts (driver, CUDA context, stream) on a second thread while this one loads the
+  // data: the two are independent and each takes a good part of a short run's setup. Only "auto"
+  // needs the driver to resolve; any other --device is checked here, before the work starts.
+  if (c.device != "auto") r.device = resolve_device(c.device, &r.device_reason);
+  auto starting = std::async(std::launch::async, [&c, &r] {
+    if (c.device == "auto") r.device = resolve_device(c.device, &r.device_reason);
+    return make_backend(r.device);
+  });
   data::Splits data = data::load_data(c.data);
   if (c.batch_size > data.train.rows)
     throw gt::UsageError(fmt::format("--batch-size {} is larger than the training set ({} rows)",
@@ -141,13 +153,15 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
   r.test_rows = data.test.rows;
   r.flops_per_sample = train_flops_per_sample(spec);
 
-  auto backend = make_backend(r.device);
+  auto backend = starting.get();
   backend->setup(spec, c.optimizer, c.precision, c.batch_size, data.train, c.seed);
   backend->set_parameters(glorot_uniform(spec, c.seed));
   r.device_description = backend->describe();
 
   double warm_seconds = 0;
   int64_t warm_samples = 0;
+  mark("setup", false);
+  mark("train", true);
   for (int e = 0; e < c.epochs; ++e) {
     const EpochStats st = backend->train_epoch(e);
     EpochRecord rec;
@@ -175,6 +189,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
     r.epochs_detail.push_back(rec);
     if (progress) progress(rec, c.epochs);
   }
+  mark("train", false);
   const int timed_epochs = c.epochs == 1 ? 1 : c.epochs - 1;
   r.samples_per_s = warm_seconds > 0 ? double(warm_samples) / warm_seconds : 0;
   r.ms_per_epoch = 1000.0 * warm_seconds / timed_epochs;
@@ -183,9 +198,11 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress) {
   r.val_accuracy = r.epochs_detail.back().val_accuracy;
   r.val_loss = r.epochs_detail.back().val_loss;
   if (data.test.rows > 0) {
+    mark("eval", true);
     const EvalStats t = backend->evaluate(data.test);
     r.test_accuracy = t.accuracy;
     r.test_loss = t.loss;
+    mark("eval", false);
   }
   r.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return r;

@@ -74,12 +74,21 @@ struct TrainResult {
 // Called after each epoch; `epochs` is the total.
 using ProgressCallback = std::function<void(const EpochRecord& record, int epochs)>;
 
+// Called at the boundaries of the run's phases, in order: setup (data loading, backend
+// allocation, plan creation, CUDA graph capture, initial weights), train (every optimizer step
+// of every epoch, and the per-epoch validation when --validation holds data out), eval (the
+// test-set evaluation, when there is a test set). Every backend call returns with the device
+// synchronised, so a boundary is the instant the device work before it has finished. The
+// engine knows nothing of energy: the caller decides what a boundary means.
+using PhaseCallback = std::function<void(const char* phase, bool begin)>;
+
 // Resolves --device: "auto" → cuda:0 when cuda_device_count() > 0, else cpu; `reason` says why.
 std::string resolve_device(const std::string& requested, std::string* reason = nullptr);
 std::unique_ptr<Backend> make_backend(const std::string& device);
 
 // Throws gt::UsageError for invalid settings (batch size 0 or larger than the training set,
 // epochs < 1, lr <= 0, unknown model spec) and gt::Error for unreadable data.
-TrainResult train(const TrainConfig& config, const ProgressCallback& progress = {});
+TrainResult train(const TrainConfig& config, const ProgressCallback& progress = {},
+                  const PhaseCallback& phase = {});
 
 }  // namespace gt::engine

@@ -277,14 +277,17 @@ void check_design_size(const PlanReader& r, const toml::table& root, const Plan&
     else
       configurations *= static_cast<double>(f.levels.size());
   }
-  const double runs = configurations * p.design.repeats + p.design.warmup_runs;
+  // With a stopping rule the layout numbers max_repeats blocks.
+  const int blocks = p.design.planned_blocks();
+  const double runs = configurations * blocks + p.design.warmup_runs;
   if (runs > static_cast<double>(kMaxPlannedRuns)) {
     const toml::node* d = root.get("design");
     r.fail(d ? d->source() : root.source(),
-           fmt::format("the design asks for {:.0f} configurations x {} repeats = {:.4g} runs; "
+           fmt::format("the design asks for {:.0f} configurations x {} {} = {:.4g} runs; "
                        "greentrain runs at most {} per plan (fewer levels, repeats, or a "
                        "one-at-a-time design)",
-                       configurations, p.design.repeats, runs, kMaxPlannedRuns));
+                       configurations, blocks, p.design.stop ? "max_repeats" : "repeats", runs,
+                       kMaxPlannedRuns));
   }
 }
 

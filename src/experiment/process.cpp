@@ -1,9 +1,14 @@
-// Child processes and interrupt handling for the runner (see process.h).
+// Child processes, their supervisor and interrupt handling (see process.h).
 #include "experiment/process.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,13 +39,11 @@ InterruptGuard::InterruptGuard() {
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
 }
 
 InterruptGuard::~InterruptGuard() {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) std::signal(sig, SIG_DFL);
 }
 
 bool InterruptGuard::requested() const { return g_interrupt_signal.load() != 0; }
@@ -79,9 +82,65 @@ std::string tail_of_file(const std::string& path, int max_lines, size_t max_byte
   return text;
 }
 
+namespace {
+
+// State of the supervisor process (a fork of greentrain): only async-signal-safe code runs
+// there, and its signal handler can reach nothing but these statics of its own copy.
+pid_t g_sup_group = 0;
+char* const* g_sup_rm_argv = nullptr;
+
+extern "C" void on_parent_death(int) {
+  if (g_sup_rm_argv) {
+    const pid_t rm = fork();
+    if (rm == 0) {
+      setpgid(0, 0);  // outlives the group kill below
+      execv("/bin/rm", g_sup_rm_argv);
+      _exit(127);
+    }
+    if (rm > 0) setpgid(rm, rm);  // from this side too, before the kill below can reach it
+  }
+  kill(-g_sup_group, SIGKILL);  // the workload, its descendants and the supervisor itself
+  _exit(128 + SIGKILL);
+}
+
+double timeval_s(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+}
+
+}  // namespace
+
+std::string make_run_folder() {
+  namespace fs = std::filesystem;
+  const fs::path tmp = fs::temp_directory_path();
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(tmp, ec)) {
+    const std::string name = e.path().filename().string();
+    const std::string prefix = "greentrain-run-";
+    if (name.rfind(prefix, 0) != 0 || !e.is_directory(ec)) continue;
+    const auto dash = name.find('-', prefix.size());
+    if (dash == std::string::npos) continue;
+    const std::string pid_text = name.substr(prefix.size(), dash - prefix.size());
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t owner = static_cast<pid_t>(std::stol(pid_text));
+    if (owner > 0 && kill(owner, 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+  }
+  std::string tmpl = (tmp / fmt::format("greentrain-run-{}-XXXXXX", getpid())).string();
+  if (!mkdtemp(tmpl.data()))
+    throw gt::Error(fmt::format("cannot create a temporary folder in {}: {}", tmp.string(),
+                                std::strerror(errno)));
+  return tmpl;
+}
+
 ChildResult run_child(const ChildSpec& spec, const std::function<bool()>& stop_requested) {
+  return run_child(spec, ChildPoll([&](int, double) {
+                     return stop_requested && stop_requested() ? SIGTERM : 0;
+                   }));
+}
+
+ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildHooks& hooks) {
   if (spec.argv.empty()) throw gt::Error("run_child: empty command");
-  // Everything the child needs is prepared before fork(): after it, only async-signal-safe calls.
+  // Everything the children need is prepared before fork(): after it, only async-signal-safe
+  // calls (greentrain has other threads: the samplers).
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
     std::string s(*e);
@@ -97,68 +156,185 @@ ChildResult run_child(const ChildSpec& spec, const std::function<bool()>& stop_r
   std::vector<std::string> args = spec.argv;
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
+  std::vector<std::string> rm_args = {"rm", "-rf", "--", spec.remove_on_abandon};
+  std::vector<char*> rm_argv;
+  for (auto& s : rm_args) rm_argv.push_back(s.data());
+  rm_argv.push_back(nullptr);
 
-  int out_fd = open(spec.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int err_fd = open(spec.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (out_fd < 0 || err_fd < 0 || null_fd < 0)
+  auto open_out = [](const std::string& path) {
+    return path.empty() ? -1 : open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  };
+  const int out_fd = spec.stdout_fd >= 0 ? spec.stdout_fd : open_out(spec.stdout_path);
+  const int err_fd = open_out(spec.stderr_path);
+  const int null_fd = spec.inherit_stdin ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if ((!spec.stdout_path.empty() && spec.stdout_fd < 0 && out_fd < 0) ||
+      (!spec.stderr_path.empty() && err_fd < 0) || (!spec.inherit_stdin && null_fd < 0))
     throw gt::Error(fmt::format("cannot create {} / {}: {}", spec.stdout_path, spec.stderr_path,
                                 std::strerror(errno)));
+  const bool terminal = spec.take_terminal && isatty(0) && tcgetpgrp(0) == getpgrp();
+  // A pipe that closes when the workload has been exec'ed (or failed to be): tells us
+  // whether the program could be started.
+  int exec_pipe[2], pid_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw gt::Error("pipe failed");
+  if (pipe2(pid_pipe, O_CLOEXEC) != 0) {
+    close(exec_pipe[0]);
+    close(exec_pipe[1]);
+    throw gt::Error("pipe failed");
+  }
+
   const pid_t parent = getpid();
   const auto t0 = std::chrono::steady_clock::now();
-  pid_t pid = fork();
+  const pid_t pid = fork();
   if (pid < 0) throw gt::Error(fmt::format("fork failed: {}", std::strerror(errno)));
   if (pid == 0) {
+    // The supervisor: leader of the run's process group.
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(128 + SIGKILL);
-    struct sigaction sa {};
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    dup2(null_fd, 0);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    if (!spec.workdir.empty() && chdir(spec.workdir.c_str()) != 0) {
-      const char msg[] = "greentrain: cannot change to the workload's workdir\n";
+    g_sup_group = getpid();
+    g_sup_rm_argv = spec.remove_on_abandon.empty() ? nullptr : rm_argv.data();
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    struct sigaction death {};
+    death.sa_handler = on_parent_death;
+    sigemptyset(&death.sa_mask);
+    constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (int sig : kStopSignals) sigaddset(&block, sig);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    const pid_t work = fork();
+    if (work == 0) {
+      for (int sig : kStopSignals) sigaction(sig, &dfl, nullptr);
+      sigaction(SIGPIPE, &dfl, nullptr);
+      sigprocmask(SIG_SETMASK, &old, nullptr);
+      if (null_fd >= 0) dup2(null_fd, 0);
+      if (out_fd >= 0) dup2(out_fd, 1);
+      if (err_fd >= 0) dup2(err_fd, 2);
+      for (int fd : spec.keep_fds) fcntl(fd, F_SETFD, 0);
+      if (!spec.workdir.empty() && chdir(spec.workdir.c_str()) != 0) {
+        const char msg[] = "greentrain: cannot change to the workload's workdir\n";
+        (void)!write(2, msg, sizeof msg - 1);
+        _exit(127);
+      }
+      execvpe(argv[0], argv.data(), envp.data());
+      const char msg[] = "greentrain: cannot execute the workload: ";
       (void)!write(2, msg, sizeof msg - 1);
+      (void)!write(2, argv[0], std::strlen(argv[0]));
+      (void)!write(2, "\n", 1);
+      const char failed = 1;
+      (void)!write(exec_pipe[1], &failed, 1);
       _exit(127);
     }
-    execvpe(argv[0], argv.data(), envp.data());
-    const char msg[] = "greentrain: cannot execute the workload: ";
-    (void)!write(2, msg, sizeof msg - 1);
-    (void)!write(2, argv[0], std::strlen(argv[0]));
-    (void)!write(2, "\n", 1);
-    _exit(127);
+    close(exec_pipe[1]);
+    (void)!write(pid_pipe[1], &work, sizeof work);  // the parent watches the workload itself
+    close(pid_pipe[1]);
+    for (int sig : kStopSignals) sigaction(sig, &ign, nullptr);
+    sigaction(SIGUSR2, &death, nullptr);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    prctl(PR_SET_PDEATHSIG, SIGUSR2);
+    if (getppid() != parent) on_parent_death(SIGUSR2);
+    if (work < 0) _exit(127);
+    int status = 0;
+    while (waitpid(work, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+    sigaction(sig, &dfl, nullptr);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, nullptr);
+    kill(getpid(), sig);  // die as the workload died, so the exit status says the same
+    _exit(128 + sig);
   }
   setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
-  close(out_fd);
-  close(err_fd);
-  close(null_fd);
+  if (hooks.spawned) hooks.spawned();
+  close(exec_pipe[1]);
+  close(pid_pipe[1]);
+  pid_t work = 0;
+  if (read(pid_pipe[0], &work, sizeof work) != static_cast<ssize_t>(sizeof work)) work = 0;
+  close(pid_pipe[0]);
+  if (spec.stdout_fd < 0 && out_fd >= 0) close(out_fd);
+  if (err_fd >= 0) close(err_fd);
+  if (null_fd >= 0) close(null_fd);
+  if (terminal) {
+    // Hand the terminal to the run's group; SIGTTOU is ignored while we do (and take it back).
+    struct sigaction ign {
+    }, old{};
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGTTOU, &ign, &old);
+    tcsetpgrp(0, pid);
+    sigaction(SIGTTOU, &old, nullptr);
+  }
 
   ChildResult result;
+  result.process_group = pid;
+  // A pidfd becomes readable the moment the supervisor exits, so the wait below wakes at once
+  // instead of at the next 10 ms tick (where the kernel has no pidfd, it sleeps 10 ms).
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  // The workload's own pidfd (not our child, but pidfds work for any process): readable when
+  // the workload exits, which is when the metered window ends.
+  int work_fd = work > 0 ? static_cast<int>(syscall(SYS_pidfd_open, work, 0)) : -1;
+  bool exited_told = false;
+  auto tell_exited = [&] {
+    if (!exited_told && hooks.exited) hooks.exited();
+    exited_told = true;
+  };
+  if (work > 0 && work_fd < 0) tell_exited();  // it has already exited
   int status = 0;
+  rusage usage{};
+  int last_requested = 0;
   std::optional<std::chrono::steady_clock::time_point> term_sent;
   while (true) {
-    pid_t w = waitpid(pid, &status, WNOHANG);
+    pid_t w = wait4(pid, &status, WNOHANG, &usage);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) throw gt::Error(fmt::format("waitpid: {}", std::strerror(errno)));
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - t0).count();
-    if (!term_sent) {
-      if (stop_requested && stop_requested()) result.stopped = true;
-      if (spec.timeout_s > 0 && elapsed > spec.timeout_s) result.timed_out = true;
-      if (result.stopped || result.timed_out) {
-        kill(-pid, SIGTERM);
-        term_sent = now;
-      }
-    } else if (now - *term_sent > std::chrono::seconds(5)) {
-      kill(-pid, SIGKILL);
+    int sig = poll ? poll(pid, elapsed) : 0;
+    if (!term_sent && spec.timeout_s > 0 && elapsed > spec.timeout_s) {
+      result.timed_out = true;
+      sig = SIGTERM;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (sig != 0 && sig != last_requested) {
+      kill(-pid, sig);
+      last_requested = result.signal_sent = sig;
+      if ((sig == SIGTERM || sig == SIGINT) && !result.timed_out) result.stopped = true;
+      if (!term_sent && (result.stopped || result.timed_out)) term_sent = now;
+    }
+    if (term_sent && spec.kill_after_s > 0 &&
+        now - *term_sent > std::chrono::duration<double>(spec.kill_after_s))
+      kill(-pid, SIGKILL);
+    if (pidfd >= 0) {
+      pollfd p[2] = {{pidfd, POLLIN, 0}, {work_fd, POLLIN, 0}};
+      ::poll(p, work_fd >= 0 ? 2 : 1, 10);
+      if (work_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        close(work_fd);
+        work_fd = -1;
+        tell_exited();
+      }
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
-  kill(-pid, SIGKILL);  // leftovers of the group (a shell's children)
+  if (pidfd >= 0) close(pidfd);
+  if (work_fd >= 0) close(work_fd);
+  tell_exited();
+  kill(-pid, SIGKILL);  // leftovers of the group (a shell's children, daemons)
+  if (terminal) {
+    struct sigaction ign {
+    }, old{};
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGTTOU, &ign, &old);
+    tcsetpgrp(0, getpgrp());
+    sigaction(SIGTTOU, &old, nullptr);
+  }
+  char failed = 0;
+  result.started = read(exec_pipe[0], &failed, 1) != 1;
+  close(exec_pipe[0]);
   result.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.cpu_s = timeval_s(usage.ru_utime) + timeval_s(usage.ru_stime);
   if (WIFEXITED(status))
     result.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -17,6 +18,7 @@
 #include "energy/session.h"
 #include "experiment/design.h"
 #include "experiment/environment.h"
+#include "experiment/metered_run.h"
 #include "experiment/process.h"
 #include "experiment/stop_rule.h"
 #include "experiment/store.h"
@@ -81,6 +83,12 @@ ExperimentRecord* resolve_experiment(Store& store, const Plan& plan, const std::
   }
 }
 
+nlohmann::json plan_levels(const Plan& plan) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& f : plan.factors) j[f.name] = f.levels;
+  return j;
+}
+
 class Runner {
  public:
   Runner(const Plan& plan, const RunOptions& opt)
@@ -107,7 +115,7 @@ class Runner {
   ExpandedDesign design_;
   ExperimentRecord exp_;
   std::int64_t session_id_ = 0;
-  std::unique_ptr<energy::Session> session_;
+  std::unique_ptr<MeteredRun> metered_;
   carbon::Intensity intensity_;
   std::string work_root_, self_;
   RunOutcome outcome_;
@@ -186,10 +194,15 @@ RunOutcome Runner::run() {
     if (b <= target_blocks) planned_count += static_cast<int>(runs.size());
   outcome_.planned = planned_count;
 
-  session_ = std::make_unique<energy::Session>(plan_.meters);
-  intensity_ = carbon::resolve(plan_.carbon);
+  {
+    MeteredRunOptions mo;
+    mo.meters = plan_.meters;
+    mo.carbon = plan_.carbon;
+    metered_ = std::make_unique<MeteredRun>(mo);
+  }
+  intensity_ = metered_->intensity();
   env_ = host_environment();
-  env_["energy"] = session_->environment();
+  env_["energy"] = metered_->session().environment();
   env_["carbon"] = {{"g_per_kwh", intensity_.g_per_kwh},
                     {"label", intensity_.label},
                     {"source", intensity_.source},
@@ -213,7 +226,8 @@ RunOutcome Runner::run() {
     exp_.id = store_.create_experiment(exp_);
   } else if (!grew.empty() || exp_.layout.is_null() || exp_.plan_text != plan_.text ||
              exp_.planned_runs != planned_count) {
-    store_.update_plan(exp_.id, plan_.text, hash, layout.to_json(), planned_count);
+    store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(),
+                       planned_count);
   }
 
   std::vector<double> pilot;
@@ -273,6 +287,12 @@ RunOutcome Runner::run() {
         if (status_.count(r.run_index)) return true;
       return false;
     }();
+    if (D.stop && !begun && skipped_.count(0)) {  // configuration 0 is the benchmark
+      outcome_.stopped =
+          "the benchmark was skipped after repeated failures: the stopping rule "
+          "compares every configuration with it, so no more blocks are run";
+      break;
+    }
     if (D.stop && b - 1 >= D.stop->min_repeats && !begun) {
       auto check = check_stop_rule(*D.stop, design_, store_.runs(exp_.id), b - 1, skipped_);
       if (check.metric_missing)
@@ -294,10 +314,10 @@ RunOutcome Runner::run() {
       }
       estimate = std::min(max_blocks, b - 1 + check.blocks_left);
       if (position_ > 0 || b - 1 >= started_blocks)
-        log_ << fmt::format("after block {}: {}; about {} more block{} (at most {}){}\n", b - 1,
-                            describe(check, *D.stop), estimate - (b - 1),
-                            estimate - (b - 1) == 1 ? "" : "s", max_blocks - (b - 1),
-                            check.problem.empty() ? "" : "; " + check.problem);
+        log_ << fmt::format(
+            "after block {}: {}; about {} more block{} needed ({} more at most){}\n", b - 1,
+            describe(check, *D.stop), check.blocks_left, check.blocks_left == 1 ? "" : "s",
+            max_blocks - (b - 1), check.problem.empty() ? "" : "; " + check.problem);
       log_.flush();
     }
     if (b > max_blocks) {
@@ -315,11 +335,18 @@ RunOutcome Runner::run() {
     }
   }
   outcome_.interrupted = guard_.requested();
+  if (D.stop) {  // the runs the rule asks for so far: what `experiment status` counts
+    int wanted = 0;
+    for (const auto& [b, runs] : blocks_)
+      if (b <= std::min(estimate, max_blocks)) wanted += static_cast<int>(runs.size());
+    if (wanted != planned_count)
+      store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(), wanted);
+  }
 
   for (const auto& r : store_.runs(exp_.id))
     if (r.status == "failed") ++outcome_.failed_in_experiment;
   if (!outcome_.stopped.empty()) log_ << outcome_.stopped << "\n";
-  const int left = runs_needed(0, D.stop ? (outcome_.stopped.empty() ? estimate : 0) : D.repeats);
+  const int left = runs_needed(0, D.stop ? estimate : D.repeats);
   log_ << fmt::format(
       "{}experiment '{}': {} ok, {} failed, {} aborted this session; {} runs left{}. Results in "
       "{}\n",
@@ -340,9 +367,7 @@ RunOutcome Runner::run() {
 void Runner::begin_session(const nlohmann::json& env, const std::string& shard_text) {
   session_id_ = store_.add_session({0, exp_.id, "", host_name(), shard_text, env});
   self_ = self_executable();
-  std::string tmpl = (fs::temp_directory_path() / "greentrain-run-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) throw gt::Error("cannot create a temporary directory");
-  work_root_ = tmpl;
+  work_root_ = make_run_folder();
   measure_idle(finished_before_);
 }
 
@@ -390,9 +415,14 @@ void Runner::measure_idle(int after_runs) {
   if (s <= 0) return;
   log_ << fmt::format("measuring the idle baseline for {} ...\n", format_duration(s));
   log_.flush();
-  session_->measure_idle(s);
-  session_->start();
-  auto probe = session_->stop();
+  std::string warning;
+  if (!metered_->measure_idle(
+          s, [this] { return guard_.requested(); }, &warning))
+    return;
+  if (!warning.empty()) log_ << "warning: " << warning << "\n";
+  auto& session = metered_->session();
+  session.start();
+  auto probe = session.stop();
   std::vector<IdleBaseline> rows;
   for (const auto& c : probe.components)
     if (c.idle_power_w)
@@ -410,9 +440,9 @@ void Runner::cool_down() {
   if (D.cooldown_until_gpu_c) {
     const auto t0 = std::chrono::steady_clock::now();
     while (!guard_.requested()) {
-      session_->start();
+      metered_->session().start();
       sleep_interruptible(std::max(0.5, 3.0 * plan_.meters.interval_ms / 1000.0));
-      auto s = session_->stop();
+      auto s = metered_->session().stop();
       std::optional<double> hottest;
       for (const auto& x : s.samples)
         if (x.component == "gpu" && x.temperature_c)
@@ -473,22 +503,39 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   rec.command = prep.command_text;
   rec.started_at = utc_now_iso();
 
-  session_->start();
-  ChildResult child;
-  try {
-    child = run_child(prep.spec, [this] { return guard_.requested(); });
-  } catch (...) {
-    session_->stop();
-    throw;
-  }
-  if (child.stopped) session_->mark_interrupted();
-  auto summary = session_->stop();
+  prep.spec.remove_on_abandon = work_root_;
+  MeteredResult metered = metered_->run(
+      prep.spec, ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }));
+  const ChildResult& child = metered.child;
+  const energy::Summary& summary = metered.summary;
   rec.finished_at = utc_now_iso();
   rec.duration_s = child.duration_s;
   rec.exit_code = child.exit_code;
 
   auto metrics = collect_metrics(plan_, prep.metrics_path, prep.spec.stdout_path);
   rec.metrics = metrics.values;
+  for (const auto& [k, v] : metered.metrics) rec.metrics[k] = v;  // the mark channel's
+  for (const auto& [k, v] : metered.phase_metrics()) rec.metrics[k] = v;
+  for (const auto& p : metered.phases) {
+    PhaseRecord ph;
+    ph.name = p.name;
+    ph.occurrence = p.occurrence;
+    ph.t_begin_s = p.t_begin_s;
+    ph.duration_s = p.energy.duration_s;
+    ph.energy_j = p.energy.energy_j;
+    ph.net_energy_j = p.energy.net_energy_j;
+    ph.wall_energy_j = p.energy.wall_energy_j;
+    for (const char* c : {"gpu", "cpu", "ram"}) {
+      bool present = false;
+      for (const auto& x : p.energy.components) present |= x.component == c;
+      if (!present) continue;
+      const double e = p.energy.component_energy_j(c);
+      (c[0] == 'g' ? ph.gpu_energy_j : c[0] == 'c' ? ph.cpu_energy_j : ph.ram_energy_j) = e;
+    }
+    ph.uncertainty_j = p.energy.uncertainty_j;
+    for (const auto& x : p.energy.components) ph.components.push_back(energy::component_json(x));
+    rec.phases.push_back(std::move(ph));
+  }
   std::vector<std::string> notes = metrics.notes;
   if (child.stopped) {
     rec.status = "aborted";
@@ -514,7 +561,8 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   double peak = 0;
   for (const auto& c : summary.components) {
     rec.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
-                          c.peak_power_w, c.idle_power_w, c.net_energy_j});
+                          c.peak_power_w, c.idle_power_w, c.net_energy_j, c.attribution,
+                          c.machine_energy_j});
     if (c.component != "wall") peak += c.peak_power_w;
   }
   bool has_main = false;
@@ -533,7 +581,7 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
     rec.intensity_g_per_kwh = intensity_.g_per_kwh;
     rec.pue = plan_.carbon.pue;
   }
-  for (const auto& n : summary.notes) notes.push_back(n);
+  for (const auto& n : summary.notes) notes.push_back(n);  // marks, attribution, idle
   for (const auto& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
 
   std::vector<SampleRecord> samples;
@@ -553,6 +601,8 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   }
   std::string line = fmt::format("      {:<7} {:>7.1f} s", rec.status, child.duration_s);
   if (rec.energy_j) line += fmt::format("  {:>9.1f} J", *rec.energy_j);
+  if (auto it = rec.metrics.find("train_energy_j"); it != rec.metrics.end())
+    line += fmt::format(" (train {:.1f} J)", it->second);
   if (rec.co2e_g) line += fmt::format("  {:.3f} gCO2e", *rec.co2e_g);
   for (const char* m : {"test_accuracy", "final_loss"})
     if (auto it = rec.metrics.find(m); it != rec.metrics.end())

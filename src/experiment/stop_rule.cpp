@@ -21,6 +21,19 @@ std::string default_stop_metric(const std::vector<RunRecord>& runs) {
   return any ? "train_energy_j" : "energy_j";
 }
 
+namespace {
+
+// "precision=bf16": the factors where a configuration differs from the benchmark.
+std::string differing_label(const Configuration& c, const Configuration& bench) {
+  std::string out;
+  for (size_t i = 0; i < c.values.size(); ++i)
+    if (i >= bench.values.size() || c.values[i] != bench.values[i])
+      out += (out.empty() ? "" : " ") + c.values[i].first + "=" + c.values[i].second;
+  return out.empty() ? c.label() : out;
+}
+
+}  // namespace
+
 StopCheck check_stop_rule(const StopRule& rule, const ExpandedDesign& design,
                           const std::vector<RunRecord>& runs, int blocks,
                           const std::set<int>& excluded) {
@@ -66,7 +79,7 @@ StopCheck check_stop_rule(const StopRule& rule, const ExpandedDesign& design,
     }
     if (c.widest.empty() || hw > c.widest_pct) {
       c.widest_pct = hw;
-      c.widest = cfg.label();
+      c.widest = differing_label(cfg, design.configs.at(static_cast<size_t>(bench)));
     }
     if (hw > rule.ci_halfwidth_pct) {
       c.met = false;

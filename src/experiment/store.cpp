@@ -147,7 +147,30 @@ CREATE TABLE run_attempts (
 CREATE INDEX run_attempts_run ON run_attempts(experiment_id, run_index);
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+// Version 3: phases (run_phases) and process attribution of component energy.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE run_energy ADD COLUMN attribution TEXT NOT NULL DEFAULT 'machine'
+  CHECK (attribution IN ('machine', 'process'));
+ALTER TABLE run_energy ADD COLUMN machine_energy_j REAL;
+CREATE TABLE run_phases (
+  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  occurrence    INTEGER NOT NULL,
+  t_begin_s     REAL NOT NULL,
+  duration_s    REAL NOT NULL,
+  energy_j      REAL NOT NULL,
+  net_energy_j  REAL,
+  gpu_energy_j  REAL,
+  cpu_energy_j  REAL,
+  ram_energy_j  REAL,
+  wall_energy_j REAL,
+  uncertainty_j REAL NOT NULL,
+  components    TEXT NOT NULL,
+  PRIMARY KEY (run_id, name, occurrence)
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 nlohmann::json parse_json(const std::string& text) {
@@ -169,14 +192,16 @@ ExperimentRecord read_experiment(const sql::Stmt& s) {
   e.workload_kind = s.text("workload_kind");
   auto names = parse_json(s.text("factor_names"));
   if (!names.is_array())
-    throw gt::Error(fmt::format("experiment '{}': its factor names in the database are not a "
-                                "JSON list (the database is damaged)",
-                                e.name));
+    throw gt::Error(
+        fmt::format("experiment '{}': its factor names in the database are not a "
+                    "JSON list (the database is damaged)",
+                    e.name));
   for (auto& n : names) {
     if (!n.is_string())
-      throw gt::Error(fmt::format("experiment '{}': a factor name in the database is {} instead "
-                                  "of a string (the database is damaged)",
-                                  e.name, n.dump().substr(0, 40)));
+      throw gt::Error(
+          fmt::format("experiment '{}': a factor name in the database is {} instead "
+                      "of a string (the database is damaged)",
+                      e.name, n.dump().substr(0, 40)));
     e.factor_names.push_back(n.get<std::string>());
   }
   e.factors = parse_json(s.text("factors"));
@@ -246,7 +271,7 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::read_
 
 std::string Store::experiment_columns() const {
   // A version-1 file opened read-only has no layout column.
-  return std::string(kExperimentCols) + (schema_version() >= 2 ? ", layout" : ", ''");
+  return std::string(kExperimentCols) + (schema_version() >= 2 ? ", layout" : ", '' AS layout");
 }
 
 int Store::schema_version() const {
@@ -321,6 +346,7 @@ std::vector<SessionRecord> Store::sessions(std::int64_t experiment_id) const {
 std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
   std::vector<RunRecord> out;
   std::map<std::int64_t, size_t> by_id;
+  const bool v3 = schema_version() >= 3;  // attribution and phases
   {
     sql::Stmt s(db_,
                 "SELECT id, experiment_id, session_id, run_index, config_index, block, repeat, "
@@ -378,14 +404,42 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
   {
     sql::Stmt s(db_,
                 "SELECT e.run_id, e.component, e.device, e.source, e.model, e.energy_j, "
-                "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j FROM run_energy "
-                "e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? ORDER BY e.rowid");
+                "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j, " +
+                    std::string(v3 ? "e.attribution, e.machine_energy_j"
+                                   : "'machine' AS attribution, NULL AS machine_energy_j") +
+                    " FROM run_energy e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? "
+                    "ORDER BY e.rowid");
     s.bind(1, experiment_id);
     while (s.step())
       out[by_id.at(s.i64("run_id"))].energy.push_back(
           {s.text("component"), s.text("device"), s.text("source"), s.text("model"),
            s.f64("energy_j"), s.opt_f64("avg_power_w"), s.opt_f64("peak_power_w"),
-           s.opt_f64("idle_power_w"), s.opt_f64("net_energy_j")});
+           s.opt_f64("idle_power_w"), s.opt_f64("net_energy_j"), s.text("attribution"),
+           s.opt_f64("machine_energy_j")});
+  }
+  if (v3) {  // a file opened read-only before version 3 has no phases
+    sql::Stmt s(db_,
+                "SELECT p.run_id, p.name, p.occurrence, p.t_begin_s, p.duration_s, p.energy_j, "
+                "p.net_energy_j, p.gpu_energy_j, p.cpu_energy_j, p.ram_energy_j, "
+                "p.wall_energy_j, p.uncertainty_j, p.components FROM run_phases p JOIN runs r "
+                "ON r.id = p.run_id WHERE r.experiment_id = ? ORDER BY p.run_id, p.rowid");
+    s.bind(1, experiment_id);
+    while (s.step()) {
+      PhaseRecord p;
+      p.name = s.text("name");
+      p.occurrence = static_cast<int>(s.i64("occurrence"));
+      p.t_begin_s = s.f64("t_begin_s");
+      p.duration_s = s.f64("duration_s");
+      p.energy_j = s.f64("energy_j");
+      p.net_energy_j = s.opt_f64("net_energy_j");
+      p.gpu_energy_j = s.opt_f64("gpu_energy_j");
+      p.cpu_energy_j = s.opt_f64("cpu_energy_j");
+      p.ram_energy_j = s.opt_f64("ram_energy_j");
+      p.wall_energy_j = s.opt_f64("wall_energy_j");
+      p.uncertainty_j = s.f64("uncertainty_j");
+      p.components = parse_json(s.text("components"));
+      out[by_id.at(s.i64("run_id"))].phases.push_back(std::move(p));
+    }
   }
   return out;
 }
@@ -483,7 +537,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                      "finished_at, ?, duration_s, exit_code, energy_j, stderr_tail, note FROM "
                      "runs WHERE id = ?");
       keep.bind(1, utc_now_iso()).bind(2, old).run();
-      for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples"}) {
+      for (const char* table :
+           {"run_factors", "run_metrics", "run_energy", "power_samples", "run_phases"}) {
         sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
         d.bind(1, old).run();
       }
@@ -540,8 +595,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
   {
     sql::Stmt e(db_,
                 "INSERT INTO run_energy (run_id, component, device, source, model, energy_j, "
-                "avg_power_w, peak_power_w, idle_power_w, net_energy_j) VALUES "
-                "(?,?,?,?,?,?,?,?,?,?)");
+                "avg_power_w, peak_power_w, idle_power_w, net_energy_j, attribution, "
+                "machine_energy_j) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& c : r.energy) {
       if (!std::isfinite(c.energy_j)) continue;  // the meters never give one; never fail the run
       e.bind(1, id)
@@ -554,6 +609,34 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
           .bind(8, c.peak_power_w)
           .bind(9, c.idle_power_w)
           .bind(10, c.net_energy_j)
+          .bind(11, c.attribution == "process" ? "process" : "machine")
+          .bind(12, c.machine_energy_j)
+          .run();
+    }
+  }
+  {
+    sql::Stmt p(db_,
+                "INSERT INTO run_phases (run_id, name, occurrence, t_begin_s, duration_s, "
+                "energy_j, net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, "
+                "wall_energy_j, uncertainty_j, components) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto finite = [](const std::optional<double>& v) {
+      return v && std::isfinite(*v) ? v : std::nullopt;
+    };
+    for (const auto& x : r.phases) {
+      if (!std::isfinite(x.energy_j) || !std::isfinite(x.duration_s)) continue;
+      p.bind(1, id)
+          .bind(2, x.name)
+          .bind(3, x.occurrence)
+          .bind(4, x.t_begin_s)
+          .bind(5, x.duration_s)
+          .bind(6, x.energy_j)
+          .bind(7, finite(x.net_energy_j))
+          .bind(8, finite(x.gpu_energy_j))
+          .bind(9, finite(x.cpu_energy_j))
+          .bind(10, finite(x.ram_energy_j))
+          .bind(11, finite(x.wall_energy_j))
+          .bind(12, std::isfinite(x.uncertainty_j) ? x.uncertainty_j : 0.0)
+          .bind(13, x.components.dump())
           .run();
     }
   }
@@ -589,34 +672,34 @@ std::vector<RunAttempt> Store::attempts(std::int64_t experiment_id) const {
   std::vector<RunAttempt> out;
   while (s.step()) {
     RunAttempt a;
-    a.experiment_id = s.i64(0);
-    a.session_id = s.opt_i64(1).value_or(0);
-    a.run_index = static_cast<int>(s.i64(2));
-    a.config_index = static_cast<int>(s.i64(3));
-    a.block = static_cast<int>(s.i64(4));
-    a.seed = s.i64(5);
-    a.status = s.text(6);
-    a.started_at = s.text(7);
-    a.finished_at = s.text(8);
-    a.replaced_at = s.text(9);
-    a.duration_s = s.opt_f64(10);
-    if (auto c = s.opt_i64(11)) a.exit_code = static_cast<int>(*c);
-    a.energy_j = s.opt_f64(12);
-    a.stderr_tail = s.text(13);
-    a.note = s.text(14);
+    a.experiment_id = s.i64("experiment_id");
+    a.session_id = s.opt_i64("session_id").value_or(0);
+    a.run_index = static_cast<int>(s.i64("run_index"));
+    a.config_index = static_cast<int>(s.i64("config_index"));
+    a.block = static_cast<int>(s.i64("block"));
+    a.seed = s.i64("seed");
+    a.status = s.text("status");
+    a.started_at = s.text("started_at");
+    a.finished_at = s.text("finished_at");
+    a.replaced_at = s.text("replaced_at");
+    a.duration_s = s.opt_f64("duration_s");
+    if (auto c = s.opt_i64("exit_code")) a.exit_code = static_cast<int>(*c);
+    a.energy_j = s.opt_f64("energy_j");
+    a.stderr_tail = s.text("stderr_tail");
+    a.note = s.text("note");
     out.push_back(std::move(a));
   }
   return out;
 }
 
 void Store::update_plan(std::int64_t experiment_id, const std::string& plan_text,
-                        const std::string& plan_hash, const nlohmann::json& layout,
-                        int planned_runs) {
+                        const std::string& plan_hash, const nlohmann::json& factors,
+                        const nlohmann::json& layout, int planned_runs) {
   sql::Stmt s(db_,
-              "UPDATE experiments SET plan_text = ?, plan_hash = ?, layout = ?, planned_runs = ? "
-              "WHERE id = ?");
-  s.bind(1, plan_text).bind(2, plan_hash).bind(3, layout.dump()).bind(4, planned_runs);
-  s.bind(5, experiment_id).run();
+              "UPDATE experiments SET plan_text = ?, plan_hash = ?, factors = ?, layout = ?, "
+              "planned_runs = ? WHERE id = ?");
+  s.bind(1, plan_text).bind(2, plan_hash).bind(3, factors.dump()).bind(4, layout.dump());
+  s.bind(5, planned_runs).bind(6, experiment_id).run();
 }
 
 std::optional<double> run_metric(const RunRecord& r, std::string_view name) {

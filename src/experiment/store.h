@@ -26,7 +26,7 @@
 
 namespace gt::experiment {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct ExperimentRecord {
   std::int64_t id = 0;
@@ -63,6 +63,21 @@ struct EnergyRecord {
   double energy_j = 0;
   std::optional<double> avg_power_w = std::nullopt, peak_power_w = std::nullopt,
                         idle_power_w = std::nullopt, net_energy_j = std::nullopt;
+  std::string attribution = "machine";                    // machine | process (the run's tree)
+  std::optional<double> machine_energy_j = std::nullopt;  // the whole machine's, when process
+};
+
+// One occurrence of a phase the workload marked (experiment/marks.h): energy between its
+// begin and end marks, per component as JSON (energy::component_json objects).
+struct PhaseRecord {
+  std::string name;
+  int occurrence = 1;  // 1-based per name
+  double t_begin_s = 0, duration_s = 0, energy_j = 0;
+  std::optional<double> net_energy_j = std::nullopt, gpu_energy_j = std::nullopt,
+                        cpu_energy_j = std::nullopt, ram_energy_j = std::nullopt,
+                        wall_energy_j = std::nullopt;
+  double uncertainty_j = 0;
+  nlohmann::json components = nlohmann::json::array();
 };
 
 struct RunRecord {
@@ -88,6 +103,7 @@ struct RunRecord {
   std::optional<double> co2e_g, intensity_g_per_kwh, pue;
   std::map<std::string, double> metrics;  // test_accuracy, final_loss, anything else
   std::vector<EnergyRecord> energy;       // one per metered component
+  std::vector<PhaseRecord> phases;        // in the order they ended
 
   std::optional<std::string> factor(std::string_view name) const;
   std::optional<double> component_energy_j(std::string_view component) const;  // sum
@@ -155,9 +171,11 @@ class Store {
   // (experiment, run_index) whose status is 'aborted' or 'failed' moves to the attempts and is
   // replaced; an 'ok' row makes this throw (nothing is ever duplicated).
   std::int64_t record_run(const RunRecord& r, const std::vector<SampleRecord>& samples = {});
-  // After the plan grew: the plan text and hash now in force, the run layout, planned runs.
+  // After the plan grew: the plan text and hash now in force, its levels, the run layout and
+  // the planned runs.
   void update_plan(std::int64_t experiment_id, const std::string& plan_text,
-                   const std::string& plan_hash, const nlohmann::json& layout, int planned_runs);
+                   const std::string& plan_hash, const nlohmann::json& factors,
+                   const nlohmann::json& layout, int planned_runs);
   void record_idle(const std::vector<IdleBaseline>& baselines);  // one transaction
 
   sql::Db& db() { return db_; }

@@ -1,5 +1,5 @@
 // The report's charts: each a Vega-Lite specification with its data inline, the same numbers
-// as a table (shown beside the chart, and the whole page's content when scripts are off), and
+// as a table (shown below the chart, and the whole page's content when scripts are off), and
 // the data as CSV for download. Builders return nullopt when the data cannot support the chart
 // (no power samples, no accuracy metric, …); the writers then print one line saying why.
 #pragma once
@@ -13,12 +13,12 @@ namespace gt::report {
 
 struct Table {
   std::vector<std::string> columns;
-  std::vector<bool> numeric;                  // right-aligned columns
+  std::vector<bool> numeric;                   // right-aligned columns
   std::vector<std::vector<std::string>> rows;  // formatted cells
 };
 
 struct Chart {
-  std::string id;           // "energy", "components", … (DOM id and download file names)
+  std::string id;  // "energy", "components", … (DOM id and download file names)
   std::string title;
   std::string description;  // one sentence: what to read in it
   nlohmann::json spec;      // Vega-Lite, data inline under data.values

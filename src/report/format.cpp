@@ -5,11 +5,15 @@
 
 #include <cmath>
 
+#include "carbon/carbon.h"
+#include "stats/analysis.h"
+
 namespace gt::report {
 
 std::string format_number(double v, int significant) {
-  if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "∞" : "−∞");
-  if (std::fabs(v) < 1e-9) return "0";  // rounding noise of differences (net of an estimate's idle), not data
+  if (!std::isfinite(v)) return std::isnan(v) ? "—" : (v > 0 ? "∞" : "−∞");
+  if (std::fabs(v) < 1e-9)
+    return "0";  // rounding noise of differences (net of an estimate's idle), not data
   double mag = std::floor(std::log10(std::fabs(v)));
   if (mag >= significant - 1 && mag < 15) return fmt::format("{:.0f}", v);
   if (mag < -4) return fmt::format("{:.{}e}", v, significant - 1);
@@ -24,7 +28,8 @@ std::string format_optional(const std::optional<double>& v, int significant) {
 
 std::string format_signed_pct(double pct, bool with_sign) {
   std::string body = fmt::format("{:.1f}", std::fabs(pct));
-  std::string sign = pct < 0 && body != "0.0" ? "\u2212" : (with_sign && pct > 0 && body != "0.0" ? "+" : "");
+  std::string sign =
+      pct < 0 && body != "0.0" ? "\u2212" : (with_sign && pct > 0 && body != "0.0" ? "+" : "");
   return sign + body + " %";
 }
 
@@ -40,11 +45,12 @@ std::string format_p_value(double p) {
 }
 
 std::string format_energy(double j) {
-  double wh = j / 3600.0;
+  double wh = j / (carbon::kJoulesPerKwh / 1000);
   std::string joules = std::fabs(j) >= 1e6   ? format_number(j / 1e6, 3) + " MJ"
                        : std::fabs(j) >= 1e3 ? format_number(j / 1e3, 3) + " kJ"
                                              : format_number(j, 3) + " J";
-  std::string hours = std::fabs(wh) >= 1e3 ? format_number(wh / 1e3, 3) + " kWh" : format_number(wh, 3) + " Wh";
+  std::string hours =
+      std::fabs(wh) >= 1e3 ? format_number(wh / 1e3, 3) + " kWh" : format_number(wh, 3) + " Wh";
   return joules + " (" + hours + ")";
 }
 
@@ -58,25 +64,28 @@ std::string html_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   return out;
 }
 
-std::string markdown_cell(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
-  }
-  return out;
-}
+std::string markdown_cell(std::string_view s) { return stats::markdown_escape(std::string(s)); }
 
 std::string json_for_script(const std::string& dumped) {
   // '<' only occurs inside JSON strings, where \u003c means the same; this keeps "</script>"
@@ -85,12 +94,14 @@ std::string json_for_script(const std::string& dumped) {
   out.reserve(dumped.size());
   for (size_t i = 0; i < dumped.size(); ++i) {
     char c = dumped[i];
-    if (c == '<') out += "\\u003c";
+    if (c == '<')
+      out += "\\u003c";
     else if (c == '\xe2' && i + 2 < dumped.size() && dumped[i + 1] == '\x80' &&
              (dumped[i + 2] == '\xa8' || dumped[i + 2] == '\xa9')) {
       out += dumped[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
       i += 2;
-    } else out += c;
+    } else
+      out += c;
   }
   return out;
 }

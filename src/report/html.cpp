@@ -1,7 +1,7 @@
-// The HTML page (see writers.h). Layout: a header with the headline, then the eight sections
-// (sections.h). Each chart is a <figure> with the chart, its table beside it and download links for
-// its Vega-Lite spec and data; the specs travel in one application/json script element and a
-// short script renders them with vega-embed (SVG renderer, no editor link: nothing leaves the
+// The HTML page (see writers.h). Layout: a header with the headline, then eight sections. Each
+// chart is a <figure> with the chart at the card's full width, its table below it and download
+// links for its Vega-Lite spec and data; the specs travel in one application/json script element
+// and a short script renders them with vega-embed (SVG renderer, no editor link: nothing leaves the
 // page). The page sets data-charts="done" on <html> once every chart has settled, with
 // data-charts-failed counting failures, which the end-to-end test waits for.
 #include <fmt/format.h>
@@ -34,12 +34,13 @@ h3{font-size:1.05rem;margin:.2rem 0}
 nav ol{columns:2;margin:.6rem 0;padding-left:1.2rem}
 .headline{background:var(--panel);border-left:5px solid var(--accent);padding:1rem 1.3rem;margin:1.2rem 0;border-radius:4px}
 .headline .big{font-size:1.35rem;font-weight:600}
-.verdict{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem;background:#fff;padding:.4rem .6rem;border:1px solid var(--line);border-radius:3px}
+.headline ul{margin:.4rem 0;padding-left:1.2rem}
+.headline[data-kind=inconclusive]{border-left-color:#b26b00}.headline[data-kind=unavailable]{border-left-color:#8a939c}
 figure.chart{margin:1.4rem 0;padding:1rem;border:1px solid var(--line);border-radius:6px}
 figcaption p{color:var(--muted);margin:.2rem 0 .6rem}
-.chart-row{display:flex;flex-wrap:wrap;gap:1.2rem;align-items:flex-start}
-.vis{flex:1 1 560px;min-width:0;overflow-x:auto}
-.table-wrap{flex:0 1 520px;max-height:460px;overflow:auto;min-width:0}
+.chart-row{display:block}
+.vis{width:100%;min-width:0;overflow-x:auto}
+.table-wrap{max-height:460px;overflow:auto;margin-top:.6rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.3rem 0 1rem}
 th,td{border-bottom:1px solid var(--line);padding:.25rem .55rem;text-align:left;vertical-align:top}
 th{background:var(--panel);position:sticky;top:0}
@@ -80,7 +81,7 @@ const char* kDriver = R"js(
   if (typeof vegaEmbed !== 'function') {
     charts.forEach(function (c) {
       var el = document.getElementById('chart-' + c.id);
-      if (el) el.innerHTML = '<p class="note">Charts are unavailable in this build (vega libraries were not embedded); the table beside has the numbers.</p>';
+      if (el) el.innerHTML = '<p class="note">Charts are unavailable in this build (vega libraries were not embedded); the table below has the numbers.</p>';
     });
     settle();
     return;
@@ -95,7 +96,7 @@ const char* kDriver = R"js(
       failed += 1;
       el.setAttribute('data-rendered', 'failed');
       el.insertAdjacentHTML('beforeend', '<p class="chart-error">This chart could not be drawn: ' +
-        String(err && err.message || err).replace(/[<&]/g, '') + '. The table beside has its numbers.</p>');
+        String(err && err.message || err).replace(/[<&]/g, '') + '. The table below has its numbers.</p>');
       console.error('greentrain chart ' + c.id + ': ' + err);
     });
   })).then(settle, settle);
@@ -118,22 +119,29 @@ std::string render_table(const Table& t) {
 }
 
 std::string render_named(const NamedTable& t) {
-  std::string body = (t.note.empty() ? "" : "<p class=\"note\">" + html_escape(t.note) + "</p>") +
-                     (t.table.rows.empty() ? "" : "<div class=\"table-wrap wide\">" + render_table(t.table) + "</div>");
+  std::string body =
+      (t.note.empty() ? "" : "<p class=\"note\">" + html_escape(t.note) + "</p>") +
+      (t.table.rows.empty() ? ""
+                            : "<div class=\"table-wrap wide\">" + render_table(t.table) + "</div>");
   if (t.collapsed)
-    return "<details><summary><strong>" + html_escape(t.title) + "</strong> (" + std::to_string(t.table.rows.size()) +
-           (t.table.rows.size() == 1 ? " row" : " rows") + ")</summary>" + body + "</details>";
+    return "<details><summary><strong>" + html_escape(t.title) + "</strong> (" +
+           std::to_string(t.table.rows.size()) + (t.table.rows.size() == 1 ? " row" : " rows") +
+           ")</summary>" + body + "</details>";
   return "<h3>" + html_escape(t.title) + "</h3>" + body;
 }
 
 std::string render_figure(const Chart& c) {
   return fmt::format(
       "<figure class=\"chart\" id=\"fig-{0}\"><figcaption><h3>{1}</h3><p>{2}</p></figcaption>"
-      "<div class=\"chart-row\"><div class=\"vis\" id=\"chart-{0}\" role=\"img\" aria-label=\"{1} (the table beside "
-      "has the same numbers)\"><noscript><p class=\"nojs-note\">Charts need JavaScript; the table has the "
+      "<div class=\"chart-row\"><div class=\"vis\" id=\"chart-{0}\" role=\"img\" aria-label=\"{1} "
+      "(the table below "
+      "has the same numbers)\"><noscript><p class=\"nojs-note\">Charts need JavaScript; the table "
+      "has the "
       "numbers.</p></noscript></div><div class=\"table-wrap\">{3}</div></div>"
-      "<p class=\"downloads\" id=\"dl-{0}\" hidden>Download: <a href=\"#\" data-kind=\"spec\">Vega-Lite spec</a>"
-      "<a href=\"#\" data-kind=\"csv\">data (CSV)</a><a href=\"#\" data-kind=\"json\">data (JSON)</a></p></figure>\n",
+      "<p class=\"downloads\" id=\"dl-{0}\" hidden>Download: <a href=\"#\" "
+      "data-kind=\"spec\">Vega-Lite spec</a>"
+      "<a href=\"#\" data-kind=\"csv\">data (CSV)</a><a href=\"#\" data-kind=\"json\">data "
+      "(JSON)</a></p></figure>\n",
       c.id, html_escape(c.title), html_escape(c.description), render_table(c.table));
 }
 
@@ -145,40 +153,31 @@ const Chart* find(const std::vector<Chart>& charts, const std::string& id) {
 
 std::string script_safe(std::string_view js) {
   std::string out(js);
-  for (size_t pos = 0; (pos = out.find("</script", pos)) != std::string::npos; pos += 2) out.replace(pos, 2, "<\\/");
+  for (size_t pos = 0; (pos = out.find("</script", pos)) != std::string::npos; pos += 2)
+    out.replace(pos, 2, "<\\/");
   return out;
 }
 
 std::string headline_html(const ReportData& data) {
-  Headline h = headline(data);
-  std::string out = "<section class=\"headline\" id=\"headline\" aria-label=\"Headline\">";
-  if (!h.available) {
-    out += "<p class=\"big\">No headline: " + html_escape(h.reason) + ".</p>";
+  HeadlineView h = headline(data);
+  std::string out =
+      "<section class=\"headline\" id=\"headline\" aria-label=\"Headline\" data-kind=\"" +
+      html_escape(h.kind) + "\">";
+  out += "<p class=\"big\">" + html_escape(h.title) + ".</p>";
+  if (h.saving_kwh && h.saving_co2e_g)
+    out += "<p>Per run that is " + html_escape(format_number(*h.saving_kwh, 3)) + " kWh and " +
+           html_escape(format_co2e(*h.saving_co2e_g)) + " CO2e less on " +
+           html_escape(data.plan_grid.label) + ".</p>";
+  if (!h.available)
     if (auto e = summarize(data, "energy_j", data.benchmark); e && e->n > 0)
-      out += "<p>" + html_escape(config_label(data, data.benchmark)) + ": " + html_escape(format_energy(e->mean)) +
-             " per run on average over " + std::to_string(e->n) + " runs.</p>";
-    return out + "</section>";
+      out += "<p>" + html_escape(config_label(data, data.benchmark)) + ": " +
+             html_escape(format_energy(e->mean)) + " per run on average over " +
+             std::to_string(e->n) + " runs.</p>";
+  if (!h.details.empty()) {
+    out += "<ul class=\"evidence\">";
+    for (const auto& d : h.details) out += "<li>" + html_escape(d) + "</li>";
+    out += "</ul>";
   }
-  std::string best = config_label(data, h.best);
-  std::string bench = config_label(data, h.benchmark);
-  if (h.best_is_benchmark) {
-    out += "<p class=\"big\">The benchmark (" + html_escape(bench) + ") is the most frugal configuration" +
-           (h.accuracy_checked ? " among those with equivalent accuracy" : "") + ": " +
-           html_escape(format_energy(h.benchmark_energy_j)) + " per run.</p>";
-  } else {
-    out += fmt::format(
-        "<p class=\"big\">Best by energy{}: <strong>{}</strong>, saving {} of the benchmark's energy ({} → {} per run), "
-        "{} kWh and {} per run on {}.</p>",
-        h.accuracy_checked ? " among configurations with accuracy equivalent to the benchmark's" : "", html_escape(best),
-        html_escape(format_signed_pct(h.saving_pct, false)) + " [95 % CI " +
-            html_escape(format_signed_pct(h.saving_pct_low, false)) + ", " +
-            html_escape(format_signed_pct(h.saving_pct_high, false)) + "]",
-        html_escape(format_energy(h.benchmark_energy_j)), html_escape(format_energy(h.best_energy_j)),
-        html_escape(format_number(h.saving_kwh, 3)), html_escape(format_co2e(h.saving_co2e_g)) + "CO2e",
-        html_escape(data.plan_grid.label));
-  }
-  out += "<p class=\"verdict\">" + html_escape(h.verdict) + "</p>";
-  if (!h.accuracy_checked) out += "<p class=\"note\">Accuracy equivalence was not tested, so every configuration competed on energy alone.</p>";
   return out + "</section>";
 }
 
@@ -186,25 +185,34 @@ std::string headline_html(const ReportData& data) {
 
 std::string render_html(const ReportData& data, const HtmlOptions& options) {
   auto charts = all_charts(data);
-  std::string title = "greentrain report: " + (data.experiment.empty() ? std::string("experiment") : data.experiment);
+  std::string title = "greentrain report: " +
+                      (data.experiment.empty() ? std::string("experiment") : data.experiment);
   std::string out;
   out.reserve(1 << 20);
-  out += "<!DOCTYPE html>\n<html lang=\"en\" data-charts=\"pending\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline' "
-         "'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:\">"
-         "<title>" + html_escape(title) + "</title><style>" + kStyle + "</style></head>\n<body><main>\n";
-  out += "<header><h1>" + html_escape(title) + "</h1><p class=\"sub\">greentrain " + html_escape(data.greentrain_version) +
-         (data.generated_at.empty() ? "" : " · generated " + html_escape(data.generated_at)) + "</p></header>\n";
-  out += "<nav aria-label=\"Contents\"><ol><li><a href=\"#headline\">Headline</a></li><li><a href=\"#per-config\">Energy "
-         "per configuration</a></li><li><a href=\"#components\">Energy by component</a></li><li><a "
-         "href=\"#power-time\">Power over time</a></li><li><a href=\"#accuracy\">Accuracy versus energy</a></li><li><a "
-         "href=\"#carbon\">Carbon</a></li><li><a href=\"#statistics\">Statistics</a></li><li><a "
-         "href=\"#method\">Method</a></li></ol></nav>\n";
+  out +=
+      "<!DOCTYPE html>\n<html lang=\"en\" data-charts=\"pending\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src "
+      "'unsafe-inline' "
+      "'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:\">"
+      "<title>" +
+      html_escape(title) + "</title><style>" + kStyle + "</style></head>\n<body><main>\n";
+  out += "<header><h1>" + html_escape(title) + "</h1><p class=\"sub\">greentrain " +
+         html_escape(data.greentrain_version) +
+         (data.generated_at.empty() ? "" : " · generated " + html_escape(data.generated_at)) +
+         "</p></header>\n";
+  out +=
+      "<nav aria-label=\"Contents\"><ol><li><a href=\"#headline\">Headline</a></li><li><a "
+      "href=\"#per-config\">Energy "
+      "per configuration</a></li><li><a href=\"#components\">Energy by component</a></li><li><a "
+      "href=\"#power-time\">Power over time</a></li><li><a href=\"#accuracy\">Accuracy versus "
+      "energy</a></li><li><a "
+      "href=\"#carbon\">Carbon</a></li><li><a href=\"#statistics\">Statistics</a></li><li><a "
+      "href=\"#method\">Method</a></li></ol></nav>\n";
   out += headline_html(data);
 
-  auto section = [&](const std::string& id, const std::string& heading, std::initializer_list<const char*> ids,
-                     const std::string& missing) {
+  auto section = [&](const std::string& id, const std::string& heading,
+                     std::initializer_list<const char*> ids, const std::string& missing) {
     out += "<section id=\"" + id + "\"><h2>" + html_escape(heading) + "</h2>\n";
     bool any = false;
     for (const char* cid : ids)
@@ -214,30 +222,47 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
       }
     if (!any) out += "<p class=\"note\">" + html_escape(missing) + "</p>\n";
   };
-  section("per-config", "2. Energy per configuration", {"energy", "duration", "avg_power"},
+  section("per-config", "2. Energy per configuration",
+          {"train_energy", "energy", "duration", "avg_power"},
           "No successful run recorded energy, duration or power.");
   out += "</section>\n";
-  section("components", "3. Energy by component", {"components"}, "No per-component energy was recorded.");
+  section("components", "3. Energy by component", {"components"},
+          "No per-component energy was recorded.");
   out += "</section>\n";
-  section("power-time", "4. Power over time", {"power"},
-          "No power samples were stored for these runs (store_samples = false, or no meter sampled).");
+  section(
+      "power-time", "4. Power over time", {"power"},
+      "No power samples were stored for these runs (store_samples = false, or no meter sampled).");
   out += "</section>\n";
-  section("accuracy", "5. Accuracy versus energy", {"pareto"},
-          "The runs carry no test_accuracy metric, so there is no accuracy–energy trade-off to show.");
+  section(
+      "accuracy", "5. Accuracy versus energy", {"pareto"},
+      "The runs carry no test_accuracy metric, so there is no accuracy–energy trade-off to show.");
   out += "</section>\n";
   section("carbon", "6. Carbon", {"carbon", "grids"}, "No energy to convert to carbon.");
-  if (!data.carbon_attribution.empty()) out += "<p class=\"note\">" + html_escape(data.carbon_attribution) + "</p>\n";
+  if (!data.carbon_attribution.empty())
+    out += "<p class=\"note\">" + html_escape(data.carbon_attribution) + "</p>\n";
   out += "</section>\n";
 
   out += "<section id=\"statistics\"><h2>7. Statistics</h2>\n";
-  if (!data.analysis_note.empty()) out += "<p class=\"note\">" + html_escape(data.analysis_note) + "</p>\n";
+  if (!data.analysis_note.empty())
+    out += "<p class=\"note\">" + html_escape(data.analysis_note) + "</p>\n";
   auto stats = statistics_tables(data);
   if (stats.empty() && data.analysis_note.empty())
     out += "<p class=\"note\">No analysis is available for this experiment.</p>\n";
-  if (!data.verdicts.empty()) {
-    out += "<h3>Verdicts</h3><ul>";
-    for (const auto& v : data.verdicts) out += "<li>" + html_escape(v) + "</li>";
+  if (data.analysis && !data.analysis->verdicts.empty()) {
+    out += "<h3>Verdicts</h3><ul class=\"verdicts\">";
+    for (const auto& v : data.analysis->verdicts) {
+      out +=
+          "<li><strong>" + html_escape(data.analysis->comparison_label(v.config)) + "</strong><ul>";
+      for (const auto& line : v.lines) out += "<li>" + html_escape(line) + "</li>";
+      out += "</ul></li>";
+    }
     out += "</ul>\n";
+  }
+  if (data.analysis && !data.analysis->notes.empty()) {
+    out += "<details><summary>Notes from the analysis (" +
+           std::to_string(data.analysis->notes.size()) + ")</summary><ul>";
+    for (const auto& n : data.analysis->notes) out += "<li>" + html_escape(n) + "</li>";
+    out += "</ul></details>\n";
   }
   for (const auto& t : stats) out += render_named(t) + "\n";
   out += "</section>\n";
@@ -254,13 +279,15 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
 
   // Scripts last: the tables above are the whole page when scripts are off.
   nlohmann::json payload = nlohmann::json::array();
-  for (const auto& c : charts) payload.push_back({{"id", c.id}, {"spec", c.spec}, {"csv", to_csv(c.data)}});
+  for (const auto& c : charts)
+    payload.push_back({{"id", c.id}, {"spec", c.spec}, {"csv", to_csv(c.data)}});
   if (options.inline_libraries && !asset_vega().empty()) {
     out += "<script>" + script_safe(asset_vega()) + "</script>\n";
     out += "<script>" + script_safe(asset_vega_lite()) + "</script>\n";
     out += "<script>" + script_safe(asset_vega_embed()) + "</script>\n";
   }
-  out += "<script type=\"application/json\" id=\"gt-charts\">" + json_for_script(payload.dump()) + "</script>\n";
+  out += "<script type=\"application/json\" id=\"gt-charts\">" + json_for_script(payload.dump()) +
+         "</script>\n";
   out += std::string("<script>") + kDriver + "</script>\n";
   out += "</main></body></html>\n";
   return out;

@@ -37,10 +37,14 @@ json plan_settings(const toml::table& plan) {
       const toml::node* n = tbl->get(k);
       if (!n) continue;
       std::string name = std::string(section) + "." + k;
-      if (auto v = n->value<int64_t>()) out[name] = *v;
-      else if (auto d = n->value<double>()) out[name] = *d;
-      else if (auto b = n->value<bool>()) out[name] = *b;
-      else if (auto s = n->value<std::string>()) out[name] = *s;
+      if (auto v = n->value<int64_t>())
+        out[name] = *v;
+      else if (auto d = n->value<double>())
+        out[name] = *d;
+      else if (auto b = n->value<bool>())
+        out[name] = *b;
+      else if (auto s = n->value<std::string>())
+        out[name] = *s;
     }
   };
   copy("workload", {"kind", "dataset", "model", "device", "validation", "command"});
@@ -93,7 +97,8 @@ std::vector<Grid> grids_for(const std::vector<std::string>& codes) {
   std::vector<Grid> out;
   for (auto code : codes) {
     std::string upper = code;
-    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
     if (upper == "WORLD") upper = "WLD";
     Grid g;
     try {
@@ -101,7 +106,8 @@ std::vector<Grid> grids_for(const std::vector<std::string>& codes) {
     } catch (const gt::Error& e) {
       throw gt::UsageError("--country " + code + ": " + e.what());
     }
-    if (std::none_of(out.begin(), out.end(), [&](const Grid& o) { return o.code == g.code; })) out.push_back(g);
+    if (std::none_of(out.begin(), out.end(), [&](const Grid& o) { return o.code == g.code; }))
+      out.push_back(g);
   }
   return out;
 }
@@ -116,7 +122,8 @@ ReportData load_report(const LoadOptions& options) {
   d.generated_at = utc_now();
   d.factors = e.factor_names;
   if (e.benchmark.is_object())
-    for (auto& [k, v] : e.benchmark.items()) d.benchmark[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    for (auto& [k, v] : e.benchmark.items())
+      d.benchmark[k] = v.is_string() ? v.get<std::string>() : v.dump();
   d.plan_text = e.plan_text;
   d.environment = e.environment;
 
@@ -141,10 +148,12 @@ ReportData load_report(const LoadOptions& options) {
   for (const auto& config : configurations(d)) {
     std::vector<Run*> candidates;
     for (auto& r : d.runs)
-      if (r.analysed() && same_config(r.config, config, d.factors) && r.metrics.count("energy_j")) candidates.push_back(&r);
+      if (r.analysed() && same_config(r.config, config, d.factors) && r.metrics.count("energy_j"))
+        candidates.push_back(&r);
     if (candidates.empty()) continue;
-    std::sort(candidates.begin(), candidates.end(),
-              [](const Run* a, const Run* b) { return a->metrics.at("energy_j") < b->metrics.at("energy_j"); });
+    std::sort(candidates.begin(), candidates.end(), [](const Run* a, const Run* b) {
+      return a->metrics.at("energy_j") < b->metrics.at("energy_j");
+    });
     Run* median = candidates[(candidates.size() - 1) / 2];
     for (const auto& s : store.samples(row_id[median->run_id]))
       median->samples.push_back({s.t_s, s.component, s.device, s.power_w});
@@ -164,8 +173,10 @@ ReportData load_report(const LoadOptions& options) {
   // Carbon: the grid and PUE the runs were converted with, named from the plan's [carbon].
   carbon::CarbonOptions co;
   if (const auto* c = plan["carbon"].as_table()) {
-    if (auto v = c->get("country"); v && v->value<std::string>()) co.country = *v->value<std::string>();
-    if (auto v = c->get("region"); v && v->value<std::string>()) co.region = *v->value<std::string>();
+    if (auto v = c->get("country"); v && v->value<std::string>())
+      co.country = *v->value<std::string>();
+    if (auto v = c->get("region"); v && v->value<std::string>())
+      co.region = *v->value<std::string>();
     if (auto v = c->get("intensity"); v && v->value<double>()) co.intensity = *v->value<double>();
     if (auto v = c->get("pue"); v && v->value<double>()) co.pue = *v->value<double>();
   }
@@ -179,13 +190,15 @@ ReportData load_report(const LoadOptions& options) {
   for (const auto& r : records)
     if (r.status == "ok" && r.intensity_g_per_kwh) {
       if (std::fabs(*r.intensity_g_per_kwh - plan_intensity.g_per_kwh) > 1e-9)
-        plan_intensity.label += " at " + std::to_string(static_cast<int>(std::lround(*r.intensity_g_per_kwh))) +
-                                " gCO2e/kWh as recorded with the runs";
+        plan_intensity.label +=
+            " at " + std::to_string(static_cast<int>(std::lround(*r.intensity_g_per_kwh))) +
+            " gCO2e/kWh as recorded with the runs";
       plan_intensity.g_per_kwh = *r.intensity_g_per_kwh;
       if (r.pue) d.pue = *r.pue;
       break;
     }
-  d.plan_grid = to_grid(co.country.empty() ? (co.region.empty() ? "WLD" : co.region) : co.country, plan_intensity);
+  d.plan_grid = to_grid(co.country.empty() ? (co.region.empty() ? "WLD" : co.region) : co.country,
+                        plan_intensity);
   d.other_grids = grids_for(options.countries);
   d.carbon_attribution = carbon::attribution();
 
@@ -198,30 +211,36 @@ ReportData load_report(const LoadOptions& options) {
           d.train_samples_per_epoch = it->second;
   if (!d.train_samples_per_epoch) {
     std::string dataset = d.design.value("workload.dataset", "");
-    double validation = d.design.contains("workload.validation") ? d.design["workload.validation"].get<double>() : 0.1;
-    if (dataset == "fashion-mnist" || dataset == "mnist") d.train_samples_per_epoch = 60000 * (1 - validation);
+    double validation = d.design.contains("workload.validation")
+                            ? d.design["workload.validation"].get<double>()
+                            : 0.1;
+    if (dataset == "fashion-mnist" || dataset == "mnist")
+      d.train_samples_per_epoch = 60000 * (1 - validation);
   }
 
-  // The analysis, from the same runs table `greentrain export` writes.
+  // The analysis, from the same runs table `greentrain export` writes and `analyze --db` reads,
+  // with the same options, so the page and `analyze` show one result.
   try {
     std::istringstream csv(experiment::runs_csv(store, e.name));
     auto table = stats::read_runs_csv(csv, d.factors, options.db_path);
     stats::AnalysisOptions ao;
     ao.baseline = d.benchmark;
-    d.analysis = stats::analyze(table, ao);
-    if (d.analysis.contains("verdicts") && d.analysis["verdicts"].is_array())
-      for (const auto& v : d.analysis["verdicts"])
-        if (v.is_string()) d.verdicts.push_back(v.get<std::string>());
-    if (d.analysis.contains("notes") && d.analysis["notes"].is_array() && !d.analysis["notes"].empty()) {
-      std::string notes;
-      for (const auto& n : d.analysis["notes"])
-        if (n.is_string()) notes += (notes.empty() ? "" : " ") + n.get<std::string>();
-      d.analysis_note = "analyze notes: " + notes;
+    // The energy of each marked phase (`epoch_energy_j`, `train_energy_j`: its occurrences
+    // summed per run) is analysed beside the whole run's.
+    for (const auto& c : table.metric_columns) {
+      const bool component = c.starts_with("net_") || c.starts_with("gpu_") ||
+                             c.starts_with("cpu_") || c.starts_with("ram_") ||
+                             c.starts_with("wall_");
+      if (c.ends_with("_energy_j") && !component && !c.ends_with("_net_energy_j") &&
+          !c.ends_with("_gpu_energy_j") &&
+          std::find(ao.metrics.begin(), ao.metrics.end(), c) == ao.metrics.end())
+        ao.metrics.push_back(c);
     }
+    d.analysis = stats::analyze(table, ao);
   } catch (const gt::Error& err) {
-    d.analysis = nullptr;
+    d.analysis.reset();
     d.analysis_note = std::string("No statistics: analyze says \"") + err.what() +
-                      "\". Means and intervals on this page are computed by the report itself.";
+                      "\". Means and intervals on this page are computed from the runs alone.";
   }
   return d;
 }

@@ -1,7 +1,7 @@
 // Fills ReportData from the results store and `analyze`: the
 // experiment's plan text, factors, benchmark, design settings and environment; every run with
 // its metrics and per-component energy; the power samples of each configuration's median run
-// (only those, to keep the page small); idle baselines; the analysis JSON and its verdicts
+// (only those, to keep the page small); idle baselines; the stats::Analysis of the runs
 // (analyze's error becomes a note on the page, never a failed report); the plan's grid and the
 // other grids to compare (carbon/carbon.h). This is the only file of the report that knows the
 // store, the statistics and the carbon tables.
@@ -15,7 +15,7 @@ namespace gt::report {
 
 struct LoadOptions {
   std::string db_path = "greentrain.db";
-  std::string experiment;                 // empty: the only experiment in the database
+  std::string experiment;  // empty: the only experiment in the database
   std::vector<std::string> countries = {"FRA", "USA", "DEU", "IND", "WLD"};  // ISO3 or "World"
 };
 

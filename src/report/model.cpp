@@ -1,15 +1,15 @@
 // Derived figures of the report (see model.h): ordering, summaries, headline, Pareto front.
 #include "report/model.h"
 
-#include <Rmath.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <numeric>
 #include <set>
 
+#include "carbon/carbon.h"
+#include "common/error.h"
 #include "report/format.h"
 
 namespace gt::report {
@@ -28,24 +28,7 @@ std::optional<double> as_number(const std::string& s) {
   return v;
 }
 
-bool level_less(const std::string& a, const std::string& b) {
-  auto na = as_number(a), nb = as_number(b);
-  if (na && nb) return *na < *nb;
-  if (na != nb) return static_cast<bool>(na);  // numbers before words
-  return a < b;
-}
-
-Config config_of_json(const nlohmann::json& j) {
-  Config c;
-  if (!j.is_object()) return c;
-  for (auto& [k, v] : j.items()) c[k] = v.is_string() ? v.get<std::string>() : v.dump();
-  return c;
-}
-
-std::optional<double> number(const nlohmann::json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
-  return j[key].get<double>();
-}
+carbon::Intensity intensity_of(const Grid& g) { return {g.g_per_kwh, g.label, g.source, g.year}; }
 
 }  // namespace
 
@@ -74,20 +57,20 @@ std::vector<Config> configurations(const ReportData& data) {
   };
   for (const auto& r : data.runs)
     if (!r.warmup) add(r.config);
-  if (data.analysis.is_object() && data.analysis.contains("metrics"))
-    for (auto& [metric, m] : data.analysis["metrics"].items())
-      if (m.contains("cells"))
-        for (const auto& cell : m["cells"]) add(config_of_json(cell.value("config", nlohmann::json())));
+  if (data.analysis)
+    for (const auto& c : data.analysis->configurations) add(data.analysis->config_map(c.config));
   auto less = [&](const Config& a, const Config& b) {
-    auto pa = a.count("precision") ? a.at("precision") : "", pb = b.count("precision") ? b.at("precision") : "";
+    auto pa = a.count("precision") ? a.at("precision") : "",
+         pb = b.count("precision") ? b.at("precision") : "";
     if (precision_rank(pa) != precision_rank(pb)) return precision_rank(pa) < precision_rank(pb);
     if (pa != pb) return pa < pb;
-    bool ba = same_config(a, data.benchmark, data.factors), bb = same_config(b, data.benchmark, data.factors);
+    bool ba = same_config(a, data.benchmark, data.factors),
+         bb = same_config(b, data.benchmark, data.factors);
     if (ba != bb) return ba;
     for (const auto& f : data.factors) {
       if (f == "precision") continue;
       auto va = a.count(f) ? a.at(f) : "", vb = b.count(f) ? b.at(f) : "";
-      if (va != vb) return level_less(va, vb);
+      if (va != vb) return stats::level_less(va, vb);
     }
     return false;
   };
@@ -104,11 +87,16 @@ std::string config_label(const Config& config, const std::vector<std::string>& f
     auto it = config.find(f);
     if (it == config.end()) continue;
     const std::string& v = it->second;
-    if (f == "precision") parts.push_back(v);
-    else if (f == "batch_size") parts.push_back("batch " + v);
-    else if (f == "neurons") parts.push_back(v + " neurons");
-    else if (f == "epochs") parts.push_back(v + (v == "1" ? " epoch" : " epochs"));
-    else parts.push_back(f + "=" + v);
+    if (f == "precision")
+      parts.push_back(v);
+    else if (f == "batch_size")
+      parts.push_back("batch " + v);
+    else if (f == "neurons")
+      parts.push_back(v + " neurons");
+    else if (f == "epochs")
+      parts.push_back(v + (v == "1" ? " epoch" : " epochs"));
+    else
+      parts.push_back(f + "=" + v);
   }
   if (parts.empty()) return "all runs";
   std::string out = parts[0];
@@ -150,170 +138,93 @@ std::vector<double> metric_values(const ReportData& data, const std::string& met
   return v;
 }
 
-CellSummary describe(std::vector<double> values) {
-  CellSummary s;
-  s.n = static_cast<int>(values.size());
-  if (values.empty()) return s;
-  std::sort(values.begin(), values.end());
-  double mean = std::accumulate(values.begin(), values.end(), 0.0) / s.n;
-  double ss = 0;
-  for (double x : values) ss += (x - mean) * (x - mean);  // two-pass
-  s.mean = mean;
-  s.sd = s.n > 1 ? std::sqrt(ss / (s.n - 1)) : 0;
-  double half = s.n > 1 ? qt(0.975, s.n - 1, 1, 0) * s.sd / std::sqrt(s.n) : 0;
-  s.ci95_low = mean - half;
-  s.ci95_high = mean + half;
-  s.median = s.n % 2 ? values[s.n / 2] : (values[s.n / 2 - 1] + values[s.n / 2]) / 2;
-  s.min = values.front();
-  s.max = values.back();
-  return s;
+stats::Levels levels_of(const ReportData& data, const Config& config) {
+  stats::Levels out;
+  const auto& factors = data.analysis ? data.analysis->factors : data.factors;
+  for (const auto& f : factors) {
+    auto it = config.find(f);
+    out.push_back(it == config.end() ? "" : it->second);
+  }
+  return out;
 }
 
-const nlohmann::json* analysis_entry(const ReportData& data, const std::string& metric,
-                                     const std::string& section, const Config& config) {
-  const auto& a = data.analysis;
-  if (!a.is_object() || !a.contains("metrics") || !a["metrics"].contains(metric)) return nullptr;
-  const auto& m = a["metrics"][metric];
-  if (!m.contains(section) || !m[section].is_array()) return nullptr;
-  for (const auto& e : m[section])
-    if (same_config(config_of_json(e.value("config", nlohmann::json())), config, data.factors))
-      return &e;
-  return nullptr;
+Config config_of(const ReportData& data, const stats::Levels& levels) {
+  return data.analysis ? data.analysis->config_map(levels) : Config{};
 }
 
-std::optional<CellSummary> summarize(const ReportData& data, const std::string& metric,
-                                     const Config& config) {
-  if (const auto* cell = analysis_entry(data, metric, "cells", config)) {
-    auto mean = number(*cell, "mean");
-    if (mean) {
-      CellSummary s;
-      s.from_analysis = true;
-      s.n = cell->value("n", 0);
-      s.mean = *mean;
-      s.sd = number(*cell, "sd").value_or(0);
-      s.ci95_low = number(*cell, "ci95_low").value_or(*mean);
-      s.ci95_high = number(*cell, "ci95_high").value_or(*mean);
-      s.median = number(*cell, "median").value_or(*mean);
-      s.min = number(*cell, "min").value_or(*mean);
-      s.max = number(*cell, "max").value_or(*mean);
-      return s;
+std::optional<stats::Description> summarize(const ReportData& data, const std::string& metric,
+                                            const Config& config) {
+  if (data.analysis) {
+    const stats::MetricAnalysis* m = data.analysis->metric(metric);
+    if (m) {
+      const stats::CellStats* c = m->cell(levels_of(data, config));
+      if (!c) return std::nullopt;
+      return stats::Description{c->n,         c->mean,   c->sd,  c->se,  c->ci95_low,
+                                c->ci95_high, c->median, c->min, c->max, c->cv};
     }
   }
   auto values = metric_values(data, metric, config);
   if (values.empty()) return std::nullopt;
-  return describe(std::move(values));
+  return stats::describe(values);
+}
+
+const stats::Comparison* comparison(const ReportData& data, const std::string& metric,
+                                    const Config& config) {
+  if (!data.analysis) return nullptr;
+  const stats::MetricAnalysis* m = data.analysis->metric(metric);
+  return m ? m->versus(levels_of(data, config)) : nullptr;
 }
 
 std::optional<bool> accuracy_equivalent(const ReportData& data, const Config& config) {
-  const auto& a = data.analysis;
-  if (!a.is_object() || !a.contains("equivalence") || !a["equivalence"].is_array()) return std::nullopt;
-  for (const auto& e : a["equivalence"])
-    if (e.value("metric", "") == "test_accuracy" &&
-        same_config(config_of_json(e.value("config", nlohmann::json())), config, data.factors))
-      return e.value("equivalent", false);
-  return std::nullopt;
+  if (!data.analysis) return std::nullopt;
+  const auto* e = data.analysis->equivalence_of("test_accuracy", levels_of(data, config));
+  if (!e) return std::nullopt;
+  return e->equivalent;
 }
 
-Headline headline(const ReportData& data) {
-  Headline h;
-  h.benchmark = data.benchmark;
-  auto configs = configurations(data);
-  auto bench = summarize(data, "energy_j", data.benchmark);
-  if (!bench || bench->n == 0) {
-    h.reason = "the benchmark configuration has no successful run with an energy value";
+int failed_runs(const ReportData& data, const Config& c) {
+  int n = 0;
+  for (const auto& r : data.runs)
+    if (!r.warmup && r.status != "ok" && same_config(r.config, c, data.factors)) ++n;
+  return n;
+}
+
+HeadlineView headline(const ReportData& data) {
+  HeadlineView h;
+  if (configurations(data).size() < 2) {
+    h.kind = "unavailable";
+    h.title = "No headline: only one configuration was run, so there is nothing to compare";
     return h;
   }
-  if (configs.size() < 2) {
-    h.reason = "only one configuration was run, so there is nothing to compare";
+  if (!data.analysis) {
+    h.kind = "unavailable";
+    h.title = "No headline: " +
+              (data.analysis_note.empty() ? std::string("no analysis") : data.analysis_note);
     return h;
   }
-  // Candidates: configurations whose accuracy the analysis found equivalent to the benchmark's
-  // (TOST); when nothing was tested (no accuracy metric), every configuration competes.
-  bool any_tested = false;
-  for (const auto& c : configs)
-    if (!same_config(c, data.benchmark, data.factors) && accuracy_equivalent(data, c)) any_tested = true;
-  std::optional<Config> best = data.benchmark;
-  double best_mean = bench->mean;
-  for (const auto& c : configs) {
-    if (same_config(c, data.benchmark, data.factors)) continue;
-    if (any_tested && !accuracy_equivalent(data, c).value_or(false)) continue;
-    auto s = summarize(data, "energy_j", c);
-    if (s && s->n > 0 && s->mean < best_mean) {
-      best_mean = s->mean;
-      best = c;
-    }
-  }
-  h.available = true;
-  h.accuracy_checked = any_tested;
-  h.best = *best;
-  h.best_is_benchmark = same_config(h.best, data.benchmark, data.factors);
-  h.best_energy_j = best_mean;
-  h.benchmark_energy_j = bench->mean;
-  h.saving_j = bench->mean - best_mean;
-  h.saving_pct = bench->mean != 0 ? 100.0 * h.saving_j / bench->mean : 0;
-  h.saving_kwh = h.saving_j / 3.6e6;
-  double g_per_j = data.plan_grid.g_per_kwh * data.pue / 3.6e6;
-  h.saving_co2e_g = h.saving_j * g_per_j;
-  std::string best_label = config_label(data, h.best);
-  if (h.best_is_benchmark) {
-    h.verdict = any_tested
-                    ? "No configuration with accuracy equivalent to the benchmark uses less energy."
-                    : "No configuration uses less energy than the benchmark.";
-    return h;
-  }
-  auto b = *summarize(data, "energy_j", h.best);
-  // Welch 95 % interval of (benchmark − best), as a percentage of the benchmark's mean.
-  double v1 = b.n > 0 ? b.sd * b.sd / b.n : 0, v2 = bench->sd * bench->sd / bench->n;
-  double se = std::sqrt(v1 + v2);
-  double df = (v1 + v2) * (v1 + v2) /
-              ((b.n > 1 ? v1 * v1 / (b.n - 1) : 0) + (bench->n > 1 ? v2 * v2 / (bench->n - 1) : 0));
-  double half = (se > 0 && std::isfinite(df)) ? qt(0.975, df, 1, 0) * se : 0;
-  h.saving_pct_low = 100.0 * (h.saving_j - half) / bench->mean;
-  h.saving_pct_high = 100.0 * (h.saving_j + half) / bench->mean;
-  if (const auto* vs = analysis_entry(data, "energy_j", "versus_baseline", h.best)) {
-    h.p_holm = number(*vs, "p_holm");
-    h.hedges_g = number(*vs, "hedges_g");
-  }
-  if (data.analysis.is_object() && data.analysis.contains("equivalence"))
-    for (const auto& e : data.analysis["equivalence"])
-      if (e.value("metric", "") == "test_accuracy" &&
-          same_config(config_of_json(e.value("config", nlohmann::json())), h.best, data.factors))
-        h.tost_p = number(e, "p");
-  double alpha = data.analysis.is_object() ? data.analysis.value("alpha", 0.05) : 0.05;
-  std::string line = fmt::format("{} vs benchmark ({}): energy {} [{}, {}]", best_label,
-                                 config_label(data, data.benchmark),
-                                 format_signed_pct(-h.saving_pct), format_signed_pct(-h.saving_pct_high, false),
-                                 format_signed_pct(-h.saving_pct_low, false));
-  if (h.p_holm) line += ", Holm p " + format_p(*h.p_holm);
-  if (h.hedges_g) line += fmt::format(", g = {}", format_number(*h.hedges_g, 3));
-  if (h.p_holm) line += *h.p_holm < alpha ? ": significant." : ": not significant.";
-  else line += " (no test available).";
-  if (h.tost_p) line += " Accuracy equivalent (TOST p " + format_p(*h.tost_p) + ").";
-  else if (!any_tested) line += " Accuracy equivalence was not tested.";
-  h.verdict = line;
-  // Prefer analyze's own line for this comparison: its verdicts follow the energy cells'
-  // order with the baseline left out (used only when the counts agree).
-  const auto& a = data.analysis;
-  if (a.is_object() && a.contains("verdicts") && a["verdicts"].is_array() && a.contains("metrics") &&
-      a["metrics"].contains("energy_j") && a["metrics"]["energy_j"].contains("cells")) {
-    const auto& cells = a["metrics"]["energy_j"]["cells"];
-    std::vector<Config> order;
-    for (const auto& cell : cells) {
-      Config c = config_of_json(cell.value("config", nlohmann::json()));
-      if (!same_config(c, data.benchmark, data.factors)) order.push_back(c);
-    }
-    if (order.size() == a["verdicts"].size())
-      for (size_t i = 0; i < order.size(); ++i)
-        if (same_config(order[i], h.best, data.factors) && a["verdicts"][i].is_string()) {
-          h.verdict = a["verdicts"][i].get<std::string>();
-          h.verdict_from_analyze = true;
-        }
-  }
+  const stats::Headline& s = data.analysis->headline;
+  h.kind = s.kind_name();
+  h.available = s.kind != stats::Headline::Kind::unavailable;
+  h.title = s.title;
+  h.details = s.details;
+  h.metric = s.metric;
+  if (!s.best.empty()) h.best = data.analysis->config_map(s.best);
+  const stats::MetricAnalysis* m = data.analysis->metric(s.metric);
+  if (s.kind != stats::Headline::Kind::winner || !m || !s.metric.ends_with("energy_j")) return h;
+  const stats::CellStats* best = m->cell(s.best);
+  const stats::CellStats* base = m->cell(data.analysis->baseline);
+  if (!best || !base) return h;
+  const double saving_j = base->mean - best->mean;
+  h.saving_kwh = saving_j / carbon::kJoulesPerKwh;
+  h.saving_co2e_g = co2e_on(data, saving_j, data.plan_grid);
   return h;
 }
 
 std::vector<Config> pareto_front(const ReportData& data) {
-  struct Point { Config c; double e, a; };
+  struct Point {
+    Config c;
+    double e, a;
+  };
   std::vector<Point> pts;
   for (const auto& c : configurations(data)) {
     auto e = summarize(data, "energy_j", c);
@@ -340,16 +251,18 @@ const Run* median_run(const ReportData& data, const Config& config) {
     auto it = r->metrics.find("energy_j");
     return it == r->metrics.end() ? 0.0 : it->second;
   };
-  std::sort(runs.begin(), runs.end(), [&](const Run* a, const Run* b) { return energy(a) < energy(b); });
+  std::sort(runs.begin(), runs.end(),
+            [&](const Run* a, const Run* b) { return energy(a) < energy(b); });
   return runs[(runs.size() - 1) / 2];
 }
 
+double co2e_on(const ReportData& data, double joules, const Grid& grid) {
+  return carbon::co2e_g(joules, intensity_of(grid), data.pue);
+}
+
 std::optional<double> co2e_on_grid(const ReportData& data, const Config& config, const Grid& grid) {
-  if (data.plan_grid.g_per_kwh > 0)
-    if (auto c = summarize(data, "co2e_g", config); c && c->n > 0)
-      return c->mean * grid.g_per_kwh / data.plan_grid.g_per_kwh;
   if (auto e = summarize(data, "energy_j", config); e && e->n > 0)
-    return e->mean / 3.6e6 * data.pue * grid.g_per_kwh;
+    return co2e_on(data, e->mean, grid);
   return std::nullopt;
 }
 
@@ -359,6 +272,36 @@ std::optional<double> epochs_of(const ReportData& data, const Config& config) {
   auto v = metric_values(data, "epochs", config);
   if (!v.empty()) return v.front();
   return std::nullopt;
+}
+
+std::optional<stats::Analysis> analyze_runs(const ReportData& data, std::string* why) {
+  stats::RunsTable table;
+  table.factors = data.factors;
+  std::set<std::string> metrics;
+  for (const auto& r : data.runs) {
+    stats::RunRow row;
+    row.run_id = r.run_id;
+    for (const auto& f : data.factors) {
+      auto it = r.config.find(f);
+      row.config.push_back(it == r.config.end() ? "" : it->second);
+    }
+    row.block = r.block;
+    row.repeat = r.repeat;
+    row.status = r.status;
+    row.warmup = r.warmup;
+    row.metrics = r.metrics;
+    for (const auto& [k, v] : r.metrics) metrics.insert(k);
+    table.rows.push_back(std::move(row));
+  }
+  table.metric_columns.assign(metrics.begin(), metrics.end());
+  stats::AnalysisOptions options;
+  options.baseline = data.benchmark;
+  try {
+    return stats::analyze(table, options);
+  } catch (const gt::Error& e) {
+    if (why) *why = e.what();
+    return std::nullopt;
+  }
 }
 
 }  // namespace gt::report

@@ -1,7 +1,8 @@
 // ReportData: everything a report shows, in one plain value. The loader fills it from the
-// results store and `analyze` (load.h); tests fill it from synthetic numbers. The writers
-// (html.h, markdown.h) and the chart builders (charts.h) read only this struct, so the whole
-// page can be built and checked without a database, a GPU or a browser.
+// results store and stats::analyze (load.h); tests fill it from synthetic runs and the same
+// analysis. The writers (writers.h) and the chart builders (charts.h) read only this struct, and
+// take every statistic from its stats::Analysis, so the page shows `analyze`'s numbers and the
+// whole page can be built and checked without a database, a GPU or a browser.
 #pragma once
 #include <map>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/component_energy.h"
+#include "stats/analysis.h"
 
 namespace gt::report {
 
@@ -29,7 +31,8 @@ struct Run {
   std::string status = "ok";  // ok | failed | aborted
   bool warmup = false;
   Config config;
-  std::map<std::string, double> metrics;  // energy_j, duration_s, avg_power_w, co2e_g, test_accuracy, …
+  std::map<std::string, double>
+      metrics;  // energy_j, duration_s, avg_power_w, co2e_g, test_accuracy, …
   std::vector<ComponentEnergy> components;
   std::vector<PowerSample> samples;
   bool analysed() const { return status == "ok" && !warmup; }
@@ -50,21 +53,21 @@ struct IdleBaseline {
 struct ReportData {
   std::string experiment;
   std::string greentrain_version;
-  std::string generated_at;             // ISO 8601 UTC
-  std::vector<std::string> factors;     // in plan order
-  Config benchmark;                     // the reference configuration
+  std::string generated_at;          // ISO 8601 UTC
+  std::vector<std::string> factors;  // in plan order
+  Config benchmark;                  // the reference configuration
   std::string plan_text;
-  nlohmann::json design = nlohmann::json::object();       // repeats, order, seed, warmup_runs, cooldown_s, idle_baseline_s, interval_ms
+  nlohmann::json design = nlohmann::json::object();  // repeats, order, seed, warmup_runs,
+                                                     // cooldown_s, idle_baseline_s, interval_ms
   nlohmann::json environment = nlohmann::json::object();  // snapshot: gpus, driver, cpu, ram, os, …
   std::vector<IdleBaseline> idle;
   std::vector<Run> runs;
-  nlohmann::json analysis;              // the JSON of `analyze`; null when unavailable
-  std::string analysis_note;            // why the analysis is missing or partial ("" when fine)
-  std::vector<std::string> verdicts;    // plain-language lines from `analyze`, when available
-  Grid plan_grid;                       // the grid of the plan's [carbon] section
+  std::optional<stats::Analysis> analysis;  // `analyze` over the same runs; empty when it refused
+  std::string analysis_note;                // why the analysis is missing ("" when it is there)
+  Grid plan_grid;                           // the grid of the plan's [carbon] section
   double pue = 1.0;
-  std::vector<Grid> other_grids;        // --country, default FRA USA DEU IND World
-  std::string carbon_attribution;       // where intensities come from
+  std::vector<Grid> other_grids;                  // --country, default FRA USA DEU IND World
+  std::string carbon_attribution;                 // where intensities come from
   std::optional<double> train_samples_per_epoch;  // for gCO2e per 1 000 training samples
 };
 

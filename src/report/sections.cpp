@@ -2,6 +2,7 @@
 #include "report/sections.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,34 +16,19 @@ namespace {
 
 using nlohmann::json;
 
-Config config_of(const json& j) {
-  Config c;
-  if (j.is_object())
-    for (auto& [k, v] : j.items()) c[k] = v.is_string() ? v.get<std::string>() : v.dump();
-  return c;
-}
-
-std::string num(const json& obj, const char* key, int digits = 4) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return "—";
-  return format_number(obj[key].get<double>(), digits);
+std::string num(double v, int digits = 4) {
+  return std::isfinite(v) ? format_number(v, digits) : "—";
 }
 
 // Degrees of freedom: integers as integers, Welch's fractional df with 3 digits.
-std::string dfs(const json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return "—";
-  double v = obj[key].get<double>();
+std::string dfs(double v) {
+  if (!std::isfinite(v)) return "—";
   return v == std::floor(v) && std::fabs(v) < 1e9 ? fmt::format("{:.0f}", v) : format_number(v, 3);
 }
 
-std::string pval(const json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return "—";
-  return format_p_value(obj[key].get<double>());
-}
+std::string pval(double p) { return format_p_value(p); }
 
-std::string pct(const json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return "—";
-  return format_signed_pct(obj[key].get<double>());
-}
+std::string pct(double v) { return std::isfinite(v) ? format_signed_pct(v) : "—"; }
 
 std::string text_of(const json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -58,11 +44,13 @@ std::string text_of(const json& v) {
   return v.dump();
 }
 
-void flatten(const json& j, const std::string& prefix, std::vector<std::vector<std::string>>& rows) {
+void flatten(const json& j, const std::string& prefix,
+             std::vector<std::vector<std::string>>& rows) {
   if (j.is_object()) {
     for (auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, rows);
   } else if (j.is_array() && !j.empty() && j[0].is_object()) {
-    for (size_t i = 0; i < j.size(); ++i) flatten(j[i], prefix + "[" + std::to_string(i) + "]", rows);
+    for (size_t i = 0; i < j.size(); ++i)
+      flatten(j[i], prefix + "[" + std::to_string(i) + "]", rows);
   } else {
     rows.push_back({prefix, text_of(j)});
   }
@@ -71,92 +59,140 @@ void flatten(const json& j, const std::string& prefix, std::vector<std::vector<s
 }  // namespace
 
 std::string metric_title(const std::string& metric) {
-  static const std::map<std::string, std::string> names{
-      {"energy_j", "energy (J)"},          {"net_energy_j", "net energy (J)"},  {"gpu_energy_j", "GPU energy (J)"},
-      {"cpu_energy_j", "CPU energy (J)"},  {"ram_energy_j", "RAM energy (J)"},  {"wall_energy_j", "wall energy (J)"},
-      {"duration_s", "duration (s)"},      {"avg_power_w", "average power (W)"}, {"peak_power_w", "peak power (W)"},
-      {"co2e_g", "carbon (gCO2e)"},        {"test_accuracy", "test accuracy"},   {"final_loss", "final loss"}};
+  static const std::map<std::string, std::string> names{{"energy_j", "energy (J)"},
+                                                        {"net_energy_j", "net energy (J)"},
+                                                        {"gpu_energy_j", "GPU energy (J)"},
+                                                        {"cpu_energy_j", "CPU energy (J)"},
+                                                        {"ram_energy_j", "RAM energy (J)"},
+                                                        {"wall_energy_j", "wall energy (J)"},
+                                                        {"duration_s", "duration (s)"},
+                                                        {"avg_power_w", "average power (W)"},
+                                                        {"peak_power_w", "peak power (W)"},
+                                                        {"co2e_g", "carbon (gCO2e)"},
+                                                        {"test_accuracy", "test accuracy"},
+                                                        {"final_loss", "final loss"},
+                                                        {"train_energy_j", "training energy (J)"},
+                                                        {"train_duration_s", "training time (s)"}};
   auto it = names.find(metric);
   return it == names.end() ? metric : it->second;
 }
 
 std::vector<NamedTable> statistics_tables(const ReportData& data) {
   std::vector<NamedTable> out;
-  const json& a = data.analysis;
-  if (!a.is_object() || !a.contains("metrics")) return out;
-  std::string bench = config_label(data, data.benchmark);
-  std::vector<std::string> order{"energy_j", "net_energy_j", "duration_s", "avg_power_w", "co2e_g", "test_accuracy"};
-  for (auto& [metric, m] : a["metrics"].items())
-    if (std::find(order.begin(), order.end(), metric) == order.end()) order.push_back(metric);
-  for (const auto& metric : order) {
-    if (!a["metrics"].contains(metric)) continue;
-    const json& m = a["metrics"][metric];
-    std::string title = metric_title(metric);
-    if (m.contains("factorial_anova") && m["factorial_anova"].is_object() && m["factorial_anova"].contains("terms")) {
-      NamedTable t{"Factorial ANOVA: " + title, "Type II sums of squares; main effects and two-way interactions.", {}};
-      t.table.columns = {"term", "df", "sum of squares", "F", "p", "partial η²"};
-      t.table.numeric = {false, true, true, true, true, true};
-      for (const auto& term : m["factorial_anova"]["terms"])
-        t.table.rows.push_back({term.value("term", "?"), dfs(term, "df"), num(term, "sum_sq"), num(term, "f"),
-                                pval(term, "p"), num(term, "partial_eta_sq", 3)});
-      if (m["factorial_anova"].contains("dropped") && !m["factorial_anova"]["dropped"].empty())
-        t.note += " Not estimable with this design: " + text_of(m["factorial_anova"]["dropped"]) + ".";
-      if (!t.table.rows.empty()) out.push_back(std::move(t));
+  if (!data.analysis) return out;
+  const stats::Analysis& a = *data.analysis;
+  const std::string bench = config_label(data, data.benchmark);
+  auto label = [&](const stats::Levels& l) { return config_label(data, a.config_map(l)); };
+  const std::string level = fmt::format("{:g} %", 100 * (1 - a.alpha));
+  for (const auto& m : a.metrics) {
+    const std::string title = metric_title(m.metric);
+    if (m.constant) {
+      out.push_back({"No variation: " + title,
+                     "Every run has " + num(m.cells.front().mean, 6) + ", so no test applies.",
+                     {}});
+      continue;
     }
-    if (m.contains("versus_baseline") && m["versus_baseline"].is_array() && !m["versus_baseline"].empty()) {
-      NamedTable t{"Versus the benchmark: " + title,
-                   "Difference = configuration − benchmark (" + bench + "); Welch's t-test, Holm-adjusted p over the "
-                   "comparisons of this metric, Hedges' g, Mann–Whitney U, paired t over blocks, and the runs per "
-                   "group a two-sample t-test needs for 80 % power.",
-                   {}};
-      t.table.columns = {"configuration", "difference", "difference %", "Welch t", "df", "p", "Holm p", "Hedges g",
-                         "Mann–Whitney p", "paired p", "n for 80 % power"};
-      t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true};
-      for (const auto& v : m["versus_baseline"])
-        t.table.rows.push_back({config_label(data, config_of(v.value("config", json()))), num(v, "diff"),
-                                pct(v, "diff_pct"), num(v, "welch_t", 3), dfs(v, "welch_df"), pval(v, "welch_p"),
-                                pval(v, "p_holm"), num(v, "hedges_g", 3), pval(v, "mw_p"), pval(v, "paired_p"),
-                                num(v, "n_for_80pct_power", 3)});
+    if (!m.versus_baseline.empty()) {
+      NamedTable t{"Versus the benchmark: " + title, "", {}};
+      if (m.positive) {
+        t.note =
+            "Change = ratio of means on the log scale (Welch's t on log values) against the "
+            "benchmark (" +
+            bench + "), with its " + level +
+            " interval and Holm-adjusted p over this metric's comparisons; "
+            "the interval of a ratio never crosses zero. Absolute differences and the other tests "
+            "follow.";
+        t.table.columns = {"configuration",    "n",
+                           "change",           level + " CI low",
+                           level + " CI high", "Holm p",
+                           "difference",       "Welch p",
+                           "Hedges g",         "Mann–Whitney p",
+                           "paired p",         "n for 80 % power"};
+        t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true, true};
+        for (const auto& c : m.versus_baseline)
+          t.table.rows.push_back({label(c.config), std::to_string(c.n), pct(100 * (c.ratio - 1)),
+                                  pct(100 * (c.ratio_ci_low - 1)), pct(100 * (c.ratio_ci_high - 1)),
+                                  pval(c.ratio_p_holm), num(c.diff), pval(c.welch_p),
+                                  num(c.hedges_g, 3), pval(c.mw_p), pval(c.paired_p),
+                                  num(c.n_for_80pct_power, 3)});
+      } else {
+        t.note = "Difference = configuration − benchmark (" + bench +
+                 "); Welch's t-test with its " + level +
+                 " interval, Holm-adjusted p over this metric's comparisons, Hedges' g, "
+                 "Mann–Whitney U, paired "
+                 "t over blocks, and the runs per group a two-sample t-test needs for 80 % power.";
+        t.table.columns = {"configuration",
+                           "n",
+                           "difference",
+                           level + " CI low",
+                           level + " CI high",
+                           "Welch t",
+                           "df",
+                           "Holm p",
+                           "Hedges g",
+                           "Mann–Whitney p",
+                           "paired p",
+                           "n for 80 % power"};
+        t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true, true};
+        for (const auto& c : m.versus_baseline)
+          t.table.rows.push_back({label(c.config), std::to_string(c.n), num(c.diff),
+                                  num(c.diff_ci_low), num(c.diff_ci_high), num(c.welch_t, 3),
+                                  dfs(c.welch_df), pval(c.p_holm), num(c.hedges_g, 3), pval(c.mw_p),
+                                  pval(c.paired_p), num(c.n_for_80pct_power, 3)});
+      }
       out.push_back(std::move(t));
     }
+    NamedTable f{"Factorial ANOVA: " + title,
+                 "Type II sums of squares; main effects and two-way interactions.",
+                 {}};
+    f.table.columns = {"term", "df", "sum of squares", "F", "p", "partial η²"};
+    f.table.numeric = {false, true, true, true, true, true};
+    for (const auto& term : m.factorial.terms)
+      f.table.rows.push_back({term.term, dfs(term.df), num(term.sum_sq), num(term.f), pval(term.p),
+                              num(term.partial_eta_sq, 3)});
+    f.table.rows.push_back(
+        {"Residual", dfs(m.factorial.residual_df), num(m.factorial.residual_ss), "—", "—", "—"});
+    if (!m.factorial.dropped.empty())
+      f.note += " Not estimable with this design: " +
+                fmt::format("{}", fmt::join(m.factorial.dropped, ", ")) + ".";
+    out.push_back(std::move(f));
     NamedTable across{"Across configurations: " + title, "", {}};
     across.table.columns = {"test", "statistic", "df", "p", "effect"};
     across.table.numeric = {false, true, false, true, true};
-    if (m.contains("oneway_anova") && m["oneway_anova"].is_object()) {
-      const auto& o = m["oneway_anova"];
-      across.table.rows.push_back({"one-way ANOVA (F)", num(o, "f"), dfs(o, "df_between") + ", " + dfs(o, "df_within"),
-                                   pval(o, "p"), "η² = " + num(o, "eta_sq", 3)});
-    }
-    if (m.contains("welch_anova") && m["welch_anova"].is_object()) {
-      const auto& o = m["welch_anova"];
-      across.table.rows.push_back({"Welch's ANOVA (F)", num(o, "f"), dfs(o, "df_num") + ", " + dfs(o, "df_den"),
-                                   pval(o, "p"), ""});
-    }
-    if (m.contains("levene") && m["levene"].is_object()) {
-      const auto& o = m["levene"];
-      across.table.rows.push_back({"Brown–Forsythe (W)", num(o, "w"), "", pval(o, "p"), ""});
-    }
-    if (!across.table.rows.empty()) out.push_back(std::move(across));
-    if (m.contains("tukey_hsd") && m["tukey_hsd"].is_array() && !m["tukey_hsd"].empty()) {
-      NamedTable t{"Tukey HSD: " + title, "All pairs; difference = second − first, family-wise 95 % interval.", {}, true};
-      t.table.columns = {"first", "second", "difference", "adjusted p", "95 % CI low", "95 % CI high"};
+    across.table.rows.push_back({"one-way ANOVA (F)", num(m.oneway.f),
+                                 dfs(m.oneway.df_between) + ", " + dfs(m.oneway.df_within),
+                                 pval(m.oneway.p), "η² = " + num(m.oneway.eta_sq, 3)});
+    across.table.rows.push_back({"Welch's ANOVA (F)", num(m.welch.f),
+                                 dfs(m.welch.df_num) + ", " + dfs(m.welch.df_den), pval(m.welch.p),
+                                 ""});
+    across.table.rows.push_back({"Brown–Forsythe (W)", num(m.levene.w), "", pval(m.levene.p), ""});
+    out.push_back(std::move(across));
+    if (!m.tukey.empty()) {
+      NamedTable t{"Tukey HSD: " + title,
+                   "All pairs; difference = second − first, family-wise 95 % interval.",
+                   {},
+                   true};
+      t.table.columns = {"first",      "second",      "difference",
+                         "adjusted p", "95 % CI low", "95 % CI high"};
       t.table.numeric = {false, false, true, true, true, true};
-      for (const auto& p : m["tukey_hsd"])
-        t.table.rows.push_back({config_label(data, config_of(p.value("a", json()))),
-                                config_label(data, config_of(p.value("b", json()))), num(p, "diff"),
-                                pval(p, "p_adj"), num(p, "ci_low"), num(p, "ci_high")});
+      for (const auto& p : m.tukey)
+        t.table.rows.push_back(
+            {label(p.a), label(p.b), num(p.diff), pval(p.p_adj), num(p.ci_low), num(p.ci_high)});
       out.push_back(std::move(t));
     }
   }
-  if (a.contains("equivalence") && a["equivalence"].is_array() && !a["equivalence"].empty()) {
+  if (!a.equivalence.empty()) {
     NamedTable t{"Equivalence with the benchmark (TOST)",
-                 "Two one-sided Welch tests: equivalent when p < α = " + format_number(a.value("alpha", 0.05), 3) + ".", {}};
-    t.table.columns = {"metric", "configuration", "margin", "p", "equivalent"};
-    t.table.numeric = {false, false, true, true, false};
-    for (const auto& e : a["equivalence"])
-      t.table.rows.push_back({metric_title(e.value("metric", "?")),
-                              config_label(data, config_of(e.value("config", json()))), num(e, "margin"),
-                              pval(e, "p"), e.value("equivalent", false) ? "yes" : "no"});
+                 "Two one-sided Welch tests: equivalent when p < α = " + format_number(a.alpha, 3) +
+                     ". Runs needed: per configuration, for the observed difference and spread to "
+                     "show equivalence.",
+                 {}};
+    t.table.columns = {"metric", "configuration", "margin",     "difference",
+                       "p",      "equivalent",    "runs needed"};
+    t.table.numeric = {false, false, true, true, true, false, true};
+    for (const auto& e : a.equivalence)
+      t.table.rows.push_back({metric_title(e.metric), label(e.config), num(e.margin), num(e.diff),
+                              pval(e.p), e.equivalent ? "yes" : "no", num(e.n_needed, 3)});
     out.push_back(std::move(t));
   }
   return out;
@@ -165,7 +201,8 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
 std::vector<NamedTable> method_tables(const ReportData& data) {
   std::vector<NamedTable> out;
   // Meters: every (component, device, source, model) seen in the runs.
-  NamedTable meters{"Meters", "Measured = a hardware counter or meter; estimated = a model, named here.", {}};
+  NamedTable meters{
+      "Meters", "Measured = a hardware counter or meter; estimated = a model, named here.", {}};
   meters.table.columns = {"component", "device", "source", "how", "runs"};
   meters.table.numeric = {false, false, false, false, true};
   std::map<std::tuple<std::string, std::string, std::string, std::string>, int> seen;
@@ -173,19 +210,23 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
     for (const auto& c : r.components) ++seen[{c.component, c.device, c.source, c.model}];
   for (auto& [k, n] : seen) {
     auto& [component, device, source, model] = k;
-    meters.table.rows.push_back({component, device.empty() ? "—" : device, source, model.empty() ? "—" : model,
-                                 std::to_string(n)});
+    meters.table.rows.push_back({component, device.empty() ? "—" : device, source,
+                                 model.empty() ? "—" : model, std::to_string(n)});
   }
   if (meters.table.rows.empty()) meters.note = "No per-component energy was recorded.";
   out.push_back(std::move(meters));
 
-  NamedTable idle{"Idle baseline", "Power drawn with nothing running; net energy subtracts it over the run's duration.", {}};
+  NamedTable idle{
+      "Idle baseline",
+      "Power drawn with nothing running; net energy subtracts it over the run's duration.",
+      {}};
   idle.table.columns = {"component", "device", "idle power (W)", "measured over (s)"};
   idle.table.numeric = {false, false, true, true};
   for (const auto& b : data.idle)
-    idle.table.rows.push_back({b.component, b.device.empty() ? "—" : b.device, format_number(b.power_w),
-                               format_number(b.duration_s, 3)});
-  if (idle.table.rows.empty()) idle.note = "No idle baseline was measured, so only gross energy is shown.";
+    idle.table.rows.push_back({b.component, b.device.empty() ? "—" : b.device,
+                               format_number(b.power_w), format_number(b.duration_s, 3)});
+  if (idle.table.rows.empty())
+    idle.note = "No idle baseline was measured, so only gross energy is shown.";
   out.push_back(std::move(idle));
 
   NamedTable design{"Design", "", {}};
@@ -195,20 +236,25 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
   int total = 0, ok = 0, failed = 0, aborted = 0, warmup = 0;
   for (const auto& r : data.runs) {
     ++total;
-    if (r.warmup) ++warmup;
-    else if (r.status == "ok") ++ok;
-    else if (r.status == "failed") ++failed;
-    else ++aborted;
+    if (r.warmup)
+      ++warmup;
+    else if (r.status == "ok")
+      ++ok;
+    else if (r.status == "failed")
+      ++failed;
+    else
+      ++aborted;
   }
   design.table.rows.push_back({"runs recorded", std::to_string(total)});
+  design.table.rows.push_back({"runs analysed / failed / aborted / warm-up",
+                               fmt::format("{} / {} / {} / {}", ok, failed, aborted, warmup)});
+  if (!data.benchmark.empty())
+    design.table.rows.push_back({"benchmark", config_label(data.benchmark, data.factors)});
   design.table.rows.push_back(
-      {"runs analysed / failed / aborted / warm-up",
-       fmt::format("{} / {} / {} / {}", ok, failed, aborted, warmup)});
-  if (!data.benchmark.empty()) design.table.rows.push_back({"benchmark", config_label(data.benchmark, data.factors)});
-  design.table.rows.push_back({"carbon grid", data.plan_grid.label + " (" + format_number(data.plan_grid.g_per_kwh, 4) +
-                                                  " gCO2e/kWh" +
-                                                  (data.plan_grid.source.empty() ? "" : ", " + data.plan_grid.source) +
-                                                  (data.plan_grid.year ? ", " + std::to_string(data.plan_grid.year) : "") + ")"});
+      {"carbon grid",
+       data.plan_grid.label + " (" + format_number(data.plan_grid.g_per_kwh, 4) + " gCO2e/kWh" +
+           (data.plan_grid.source.empty() ? "" : ", " + data.plan_grid.source) +
+           (data.plan_grid.year ? ", " + std::to_string(data.plan_grid.year) : "") + ")"});
   design.table.rows.push_back({"PUE", format_number(data.pue, 3)});
   out.push_back(std::move(design));
 

@@ -1,7 +1,8 @@
-// The report's non-chart tables, shared by the HTML and Markdown writers: the statistics from
-// `analyze` (section 7: factorial ANOVA, comparisons with the benchmark with Holm p and effect
-// sizes, equivalence, power and repeats needed, one-way/Welch ANOVA, Levene, Tukey HSD) and the
-// method (section 8: meters and their sources, idle baseline, design, runs, environment).
+// The report's non-chart tables, shared by the HTML and Markdown writers: the statistics of the
+// stats::Analysis (section 7: comparisons with the benchmark as ratios of means for positive
+// quantities, with Holm p and effect sizes, factorial ANOVA, equivalence and the runs it needs,
+// one-way/Welch ANOVA, Brown-Forsythe, Tukey HSD) and the method (section 8: meters and their
+// sources, idle baseline, design, runs, environment).
 #pragma once
 #include <string>
 #include <vector>
@@ -13,7 +14,7 @@ namespace gt::report {
 
 struct NamedTable {
   std::string title;
-  std::string note;    // one line under the title (may be empty)
+  std::string note;  // one line under the title (may be empty)
   Table table;
   bool collapsed = false;  // long tables (Tukey HSD) start folded in the HTML page
 };

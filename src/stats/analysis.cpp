@@ -1,7 +1,7 @@
 // Analysis of a runs table (see analysis.h): selects the usable runs, groups them into
-// configurations, runs every statistic of analysis.h per metric and assembles the stable JSON,
-// then writes one plain-language verdict per comparison. The statistics themselves live in
-// descriptive/two_sample/anova/factorial/power; this file only wires them together.
+// configurations, runs every statistic per metric and fills the typed Analysis. The statistics
+// themselves live in descriptive/two_sample/ratio/anova/factorial/power, the sentences in
+// verdicts.cpp and the JSON in analysis_json.cpp; this file only wires them together.
 #include "stats/analysis.h"
 
 #include <fmt/format.h>
@@ -10,21 +10,20 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "common/error.h"
-#include "stats/anova.h"
+#include "stats/analysis_detail.h"
 #include "stats/descriptive.h"
-#include "stats/factorial.h"
 #include "stats/power.h"
+#include "stats/ratio.h"
 #include "stats/two_sample.h"
 
 namespace gt::stats {
 namespace {
 
-using json = nlohmann::json;
-
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::optional<double> as_number(const std::string& s) {
   double v = 0;
@@ -33,20 +32,10 @@ std::optional<double> as_number(const std::string& s) {
   return v;
 }
 
-// Orders levels numerically when both are numbers, else as text.
-bool level_less(const std::string& a, const std::string& b) {
-  auto x = as_number(a), y = as_number(b);
-  if (x && y) return *x < *y || (*x == *y && a < b);
-  if (x != y) return x.has_value();  // numbers before text
-  return a < b;
-}
-
-using Config = std::vector<std::string>;
-
 struct Design {
   std::vector<std::string> factors;
-  std::vector<std::vector<std::string>> levels;  // per factor, ordered
-  std::vector<Config> cells;                     // ordered by level indices
+  std::vector<std::vector<std::string>> levels;  // per factor, ordered (every non-warm-up run)
+  std::vector<Levels> cells;                     // configurations with usable runs, by level
   std::vector<std::vector<size_t>> cell_rows;    // row indices (into used) per cell
   std::vector<const RunRow*> used;
   size_t baseline = 0;
@@ -57,59 +46,43 @@ int level_index(const Design& d, size_t f, const std::string& v) {
   return static_cast<int>(std::find(lv.begin(), lv.end(), v) - lv.begin());
 }
 
-json config_json(const Design& d, const Config& c) {
-  json o = json::object();
-  for (size_t f = 0; f < d.factors.size(); ++f) o[d.factors[f]] = c[f];
-  return o;
+std::vector<int> level_key(const Design& d, const Levels& c) {
+  std::vector<int> key;
+  for (size_t f = 0; f < d.factors.size(); ++f) key.push_back(level_index(d, f, c[f]));
+  return key;
 }
 
-std::string fmt_pct(double v) { return fmt::format("{:+.1f}", v); }
-
-std::string fmt_p(double p) {
-  if (!std::isfinite(p)) return "n/a";
-  if (p < 0.001) return "< 0.001";
-  return fmt::format("= {:.3f}", p);
-}
-
-// "fp16 vs fp32 (batch_size=32, neurons=128)" or "a=1, b=2 vs a=0, b=1".
-std::string comparison_label(const Design& d, const Config& c, const Config& base) {
-  std::vector<std::string> diff_c, diff_b, same;
-  std::vector<size_t> differing;
-  for (size_t f = 0; f < d.factors.size(); ++f)
-    if (c[f] != base[f]) differing.push_back(f);
-  for (size_t f = 0; f < d.factors.size(); ++f) {
-    if (c[f] == base[f]) {
-      if (d.levels[f].size() > 1) same.push_back(d.factors[f] + "=" + c[f]);
-    } else if (differing.size() == 1) {
-      diff_c.push_back(c[f]);
-      diff_b.push_back(base[f]);
-    } else {
-      diff_c.push_back(d.factors[f] + "=" + c[f]);
-      diff_b.push_back(d.factors[f] + "=" + base[f]);
-    }
-  }
-  std::string s = fmt::format("{} vs {}", fmt::join(diff_c, ", "), fmt::join(diff_b, ", "));
-  if (!same.empty()) s += fmt::format(" ({})", fmt::join(same, ", "));
-  return s;
-}
-
-Design build_design(const RunsTable& table, const AnalysisOptions& opt, json& runs, json& notes) {
+Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis& out) {
   Design d;
   d.factors = table.factors;
-  size_t not_ok = 0, warmup = 0;
   for (const auto& r : table.rows) {
     if (r.status != "ok")
-      ++not_ok;
+      ++out.runs.excluded_not_ok;
     else if (r.warmup)
-      ++warmup;
+      ++out.runs.excluded_warmup;
     else
       d.used.push_back(&r);
   }
-  runs = {{"total", table.rows.size()},
-          {"used", d.used.size()},
-          {"excluded", not_ok + warmup},
-          {"excluded_not_ok", not_ok},
-          {"excluded_warmup", warmup}};
+  out.runs.total = table.rows.size();
+  out.runs.used = d.used.size();
+  // Every configuration of a non-warm-up run, with its outcomes, so that one that never
+  // succeeded is still named; ordered level by level.
+  auto config_less = [](const Levels& x, const Levels& y) {
+    return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), level_less);
+  };
+  std::map<Levels, ConfigRuns, decltype(config_less)> all(config_less);
+  for (const auto& r : table.rows) {
+    if (r.warmup) continue;
+    ConfigRuns& c = all[r.config];
+    c.config = r.config;
+    if (r.status == "ok")
+      ++c.ok;
+    else if (r.status == "failed")
+      ++c.failed;
+    else
+      ++c.aborted;
+  }
+  for (auto& [key, c] : all) out.configurations.push_back(c);
   if (d.used.empty())
     throw gt::Error(fmt::format("no usable runs: all {} runs are failed, aborted or warm-up",
                                 table.rows.size()));
@@ -120,15 +93,8 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, json& ru
     d.levels[f].assign(s.begin(), s.end());
     std::sort(d.levels[f].begin(), d.levels[f].end(), level_less);
   }
-  std::set<std::vector<int>> seen;
-  std::vector<std::pair<std::vector<int>, Config>> keyed;
-  for (const auto* r : d.used) {
-    std::vector<int> key;
-    for (size_t f = 0; f < d.factors.size(); ++f) key.push_back(level_index(d, f, r->config[f]));
-    if (seen.insert(key).second) keyed.push_back({key, r->config});
-  }
-  std::sort(keyed.begin(), keyed.end());
-  for (auto& k : keyed) d.cells.push_back(k.second);
+  for (const auto& c : out.configurations)
+    if (c.ok > 0) d.cells.push_back(c.config);
   d.cell_rows.resize(d.cells.size());
   for (size_t i = 0; i < d.used.size(); ++i) {
     auto it = std::find(d.cells.begin(), d.cells.end(), d.used[i]->config);
@@ -140,12 +106,11 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, json& ru
         "so there is nothing to compare",
         fmt::join(d.cells[0], "/"), d.used.size()));
 
-  // Baseline.
-  Config base(d.factors.size());
+  Levels base(d.factors.size());
   if (opt.baseline.empty()) {
     base = d.used.front()->config;
-    notes.push_back(fmt::format("no baseline given: using the first run's configuration ({})",
-                                fmt::join(base, "/")));
+    out.notes.push_back(fmt::format("no baseline given: using the first run's configuration ({})",
+                                    fmt::join(base, "/")));
   } else {
     for (const auto& [k, v] : opt.baseline)
       if (std::find(d.factors.begin(), d.factors.end(), k) == d.factors.end())
@@ -182,14 +147,23 @@ struct MetricData {
   std::vector<std::vector<std::optional<int>>> blocks;  // block per value
 };
 
-MetricData metric_data(const Design& d, const std::string& metric) {
+// The finite values of `metric` per cell. Non-finite values (nan, inf) would poison every
+// statistic (and NaN makes sorting undefined): they are left out and named in `notes`.
+MetricData metric_data(const Design& d, const std::string& metric,
+                       std::vector<std::string>* notes) {
   MetricData m;
+  std::vector<std::string> bad;
   for (size_t c = 0; c < d.cells.size(); ++c) {
     std::vector<double> v;
     std::vector<std::optional<int>> b;
     for (size_t i : d.cell_rows[c]) {
       auto it = d.used[i]->metrics.find(metric);
       if (it == d.used[i]->metrics.end()) continue;
+      if (!std::isfinite(it->second)) {
+        bad.push_back(fmt::format("{} ({})", d.used[i]->run_id.empty() ? "?" : d.used[i]->run_id,
+                                  it->second));
+        continue;
+      }
       v.push_back(it->second);
       b.push_back(d.used[i]->block);
     }
@@ -198,6 +172,9 @@ MetricData metric_data(const Design& d, const std::string& metric) {
     m.values.push_back(std::move(v));
     m.blocks.push_back(std::move(b));
   }
+  if (notes && !bad.empty())
+    notes->push_back(fmt::format("{}: {} non-finite value{} left out (run {})", metric, bad.size(),
+                                 bad.size() == 1 ? "" : "s", fmt::join(bad, ", ")));
   return m;
 }
 
@@ -212,35 +189,54 @@ std::map<int, double> block_means(const std::vector<double>& v,
   return out;
 }
 
-struct Comparison {  // kept for the verdicts
-  size_t cell;
-  TTest welch;
-  double p_holm, g, n_power, diff_pct, base_mean, cv;
-  size_t n_cell, n_base;
-};
+bool has_unit_of_positive_quantity(const std::string& m) {
+  for (const char* suffix : {"_j", "_s", "_w", "_g", "_wh", "_kwh"})
+    if (m.size() > std::string(suffix).size() && m.ends_with(suffix)) return true;
+  return false;
+}
 
-json analyze_metric(const Design& d, const std::string& metric, const MetricData& m, double alpha,
-                    json& notes, std::vector<Comparison>& comparisons) {
-  json out;
-  json cells = json::array();
+// Welch's t-test p-value on the log values (the test behind log_ratio_interval's interval).
+double log_welch_p(const std::vector<double>& x, const std::vector<double>& y, double alpha) {
+  std::vector<double> lx, ly;
+  for (double v : x) lx.push_back(std::log(v));
+  for (double v : y) ly.push_back(std::log(v));
+  return welch_t(lx, ly, alpha).p;
+}
+
+// The factorial ANOVA of one metric over the design's factors. Blocking factors (the GPU or
+// host of a run) would be appended to `names` and `levels` here.
+FactorialAnova factorial_for(const Design& d, const MetricData& m) {
+  std::vector<std::vector<int>> lv;
+  std::vector<double> y;
+  for (size_t i = 0; i < m.cells.size(); ++i) {
+    const std::vector<int> key = level_key(d, d.cells[m.cells[i]]);
+    for (double v : m.values[i]) {
+      lv.push_back(key);
+      y.push_back(v);
+    }
+  }
+  return factorial_anova_type2(d.factors, lv, y);
+}
+
+MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const MetricData& m,
+                              double alpha, std::vector<std::string>& notes, const Analysis& a) {
+  MetricAnalysis out;
+  out.metric = metric;
+  bool all_positive = true;
+  std::set<double> distinct;
+  for (const auto& v : m.values)
+    for (double x : v) {
+      all_positive = all_positive && x > 0;
+      distinct.insert(x);
+    }
+  out.positive = all_positive && has_unit_of_positive_quantity(metric);
+  out.constant = distinct.size() == 1;
   for (size_t i = 0; i < m.cells.size(); ++i) {
     const Description s = describe(m.values[i]);
-    cells.push_back({{"config", config_json(d, d.cells[m.cells[i]])},
-                     {"n", s.n},
-                     {"mean", num(s.mean)},
-                     {"sd", num(s.sd)},
-                     {"se", num(s.se)},
-                     {"ci95_low", num(s.ci95_low)},
-                     {"ci95_high", num(s.ci95_high)},
-                     {"median", num(s.median)},
-                     {"min", num(s.min)},
-                     {"max", num(s.max)},
-                     {"cv", num(s.cv)}});
+    out.cells.push_back({d.cells[m.cells[i]], s.n, s.mean, s.sd, s.se, s.ci95_low, s.ci95_high,
+                         s.median, s.min, s.max, s.cv});
   }
-  out["cells"] = cells;
 
-  // Versus baseline.
-  json versus = json::array();
   auto bit = std::find(m.cells.begin(), m.cells.end(), d.baseline);
   if (bit == m.cells.end()) {
     notes.push_back(fmt::format("{}: the baseline has no values; no comparisons", metric));
@@ -248,40 +244,36 @@ json analyze_metric(const Design& d, const std::string& metric, const MetricData
     const size_t bi = bit - m.cells.begin();
     const auto& base = m.values[bi];
     const auto base_blocks = block_means(base, m.blocks[bi]);
-    std::vector<double> pvals;
-    std::vector<Comparison> local;
+    std::vector<double> pvals, ratio_pvals;
     for (size_t i = 0; i < m.cells.size(); ++i) {
       if (i == bi) continue;
       const auto& x = m.values[i];
       Comparison c{};
-      c.cell = m.cells[i];
-      c.welch = welch_t(x, base, alpha);
-      c.g = hedges_g(x, base);
-      c.base_mean = mean(base);
-      c.diff_pct = c.base_mean != 0 ? 100 * c.welch.diff / c.base_mean : NAN;
+      c.config = d.cells[m.cells[i]];
+      c.n = x.size();
+      c.n_baseline = base.size();
+      const TTest w = welch_t(x, base, alpha);
+      c.diff = w.diff;
+      c.diff_ci_low = w.ci_low;
+      c.diff_ci_high = w.ci_high;
+      c.welch_t = w.t;
+      c.welch_df = w.df;
+      c.welch_p = w.p;
+      c.hedges_g = hedges_g(x, base);
+      const double base_mean = mean(base);
+      c.diff_pct = base_mean != 0 ? 100 * w.diff / base_mean : kNaN;
       const double d_cohen = cohens_d(x, base);
       auto n80 = runs_per_group_for_power(d_cohen, 0.8, alpha);
-      c.n_power = n80 ? static_cast<double>(*n80) : NAN;
-      const double sp = std::abs(c.welch.diff / d_cohen);
-      c.cv = c.base_mean != 0 ? sp / std::abs(c.base_mean) : NAN;
-      c.n_cell = x.size();
-      c.n_base = base.size();
-      if (!c.welch.undefined_reason.empty())
+      c.n_for_80pct_power = n80 ? static_cast<double>(*n80) : kNaN;
+      c.cv = base_mean != 0 ? std::abs(w.diff / d_cohen) / std::abs(base_mean) : kNaN;
+      if (!w.undefined_reason.empty() && !out.constant)
         notes.push_back(fmt::format("{}: {}: Welch t-test undefined: {}", metric,
-                                    comparison_label(d, d.cells[c.cell], d.cells[d.baseline]),
-                                    c.welch.undefined_reason));
-      pvals.push_back(c.welch.p);
-      local.push_back(c);
-    }
-    const auto adjusted = holm(pvals);
-    size_t k = 0;
-    for (size_t i = 0; i < m.cells.size(); ++i) {
-      if (i == bi) continue;
-      Comparison& c = local[k];
-      c.p_holm = adjusted[k++];
-      const auto& x = m.values[i];
+                                    a.comparison_label(c.config), w.undefined_reason));
       const MannWhitney mw = mann_whitney(x, base);
-      json paired_t_v = nullptr, paired_p_v = nullptr;
+      c.mw_u = mw.u;
+      c.mw_p = mw.p;
+      c.mw_exact = mw.exact;
+      c.paired_t = c.paired_p = kNaN;
       const auto cell_blocks = block_means(x, m.blocks[i]);
       std::vector<double> diffs;
       for (const auto& [blk, v] : cell_blocks) {
@@ -290,119 +282,72 @@ json analyze_metric(const Design& d, const std::string& metric, const MetricData
       }
       if (diffs.size() >= 2) {
         const TTest pt = paired_t(diffs, alpha);
-        paired_t_v = num(pt.t);
-        paired_p_v = num(pt.p);
+        c.paired_t = pt.t;
+        c.paired_p = pt.p;
       }
-      versus.push_back({{"config", config_json(d, d.cells[c.cell])},
-                        {"diff", num(c.welch.diff)},
-                        {"diff_pct", num(c.diff_pct)},
-                        {"diff_ci_low", num(c.welch.ci_low)},
-                        {"diff_ci_high", num(c.welch.ci_high)},
-                        {"welch_t", num(c.welch.t)},
-                        {"welch_df", num(c.welch.df)},
-                        {"welch_p", num(c.welch.p)},
-                        {"p_holm", num(c.p_holm)},
-                        {"hedges_g", num(c.g)},
-                        {"mw_u", num(mw.u)},
-                        {"mw_p", num(mw.p)},
-                        {"mw_exact", mw.exact},
-                        {"paired_t", paired_t_v},
-                        {"paired_p", paired_p_v},
-                        {"n_for_80pct_power", num(c.n_power)}});
+      c.ratio = c.ratio_ci_low = c.ratio_ci_high = c.ratio_p = c.ratio_p_holm = kNaN;
+      if (out.positive) {
+        const RatioInterval r = log_ratio_interval(x, base, alpha);
+        c.ratio = r.ratio;
+        c.ratio_ci_low = 1 + r.pct_low / 100;
+        c.ratio_ci_high = 1 + r.pct_high / 100;
+        c.ratio_p = log_welch_p(x, base, alpha);
+      }
+      pvals.push_back(c.welch_p);
+      ratio_pvals.push_back(c.ratio_p);
+      out.versus_baseline.push_back(c);
     }
-    comparisons = local;
+    const auto adjusted = holm(pvals), ratio_adjusted = holm(ratio_pvals);
+    for (size_t k = 0; k < out.versus_baseline.size(); ++k) {
+      out.versus_baseline[k].p_holm = adjusted[k];
+      out.versus_baseline[k].ratio_p_holm = ratio_adjusted[k];
+    }
   }
-  out["versus_baseline"] = versus;
 
-  const OneWayAnova a = oneway_anova(m.values);
-  out["oneway_anova"] = {{"f", num(a.f)},
-                         {"df_between", num(a.df_between)},
-                         {"df_within", num(a.df_within)},
-                         {"p", num(a.p)},
-                         {"eta_sq", num(a.eta_sq)}};
-  if (!a.undefined_reason.empty())
-    notes.push_back(fmt::format("{}: one-way ANOVA undefined: {}", metric, a.undefined_reason));
-  const WelchAnova w = welch_anova(m.values);
-  out["welch_anova"] = {
-      {"f", num(w.f)}, {"df_num", num(w.df_num)}, {"df_den", num(w.df_den)}, {"p", num(w.p)}};
-  if (!w.undefined_reason.empty())
-    notes.push_back(fmt::format("{}: Welch ANOVA undefined: {}", metric, w.undefined_reason));
-  const Levene l = brown_forsythe(m.values);
-  out["levene"] = {{"w", num(l.w)}, {"p", num(l.p)}};
-  if (!l.undefined_reason.empty())
+  out.oneway = oneway_anova(m.values);
+  out.welch = welch_anova(m.values);
+  out.levene = brown_forsythe(m.values);
+  out.factorial = factorial_for(d, m);
+  if (!out.constant) {  // a constant metric gets one note ("no variation"), not five
+    if (!out.oneway.undefined_reason.empty())
+      notes.push_back(
+          fmt::format("{}: one-way ANOVA undefined: {}", metric, out.oneway.undefined_reason));
+    if (!out.welch.undefined_reason.empty())
+      notes.push_back(
+          fmt::format("{}: Welch ANOVA undefined: {}", metric, out.welch.undefined_reason));
+    if (!out.levene.undefined_reason.empty())
+      notes.push_back(fmt::format("{}: Brown-Forsythe test undefined: {}", metric,
+                                  out.levene.undefined_reason));
+    if (!out.factorial.undefined_reason.empty())
+      notes.push_back(fmt::format("{}: factorial ANOVA F tests undefined: {}", metric,
+                                  out.factorial.undefined_reason));
+  } else {
     notes.push_back(
-        fmt::format("{}: Brown-Forsythe test undefined: {}", metric, l.undefined_reason));
-
-  // Factorial ANOVA over the runs with a value.
-  std::vector<std::vector<int>> lv;
-  std::vector<double> y;
-  for (size_t i = 0; i < m.cells.size(); ++i) {
-    std::vector<int> key;
-    for (size_t f = 0; f < d.factors.size(); ++f)
-      key.push_back(level_index(d, f, d.cells[m.cells[i]][f]));
-    for (double v : m.values[i]) {
-      lv.push_back(key);
-      y.push_back(v);
-    }
+        fmt::format("{}: no variation (every run has {:.6g}; zero variance), so no "
+                    "test applies",
+                    metric, *distinct.begin()));
   }
-  const FactorialAnova fa = factorial_anova_type2(d.factors, lv, y);
-  json terms = json::array();
-  for (const auto& t : fa.terms)
-    terms.push_back({{"term", t.term},
-                     {"df", num(t.df)},
-                     {"sum_sq", num(t.sum_sq)},
-                     {"f", num(t.f)},
-                     {"p", num(t.p)},
-                     {"partial_eta_sq", num(t.partial_eta_sq)}});
-  terms.push_back(
-      {{"term", "Residual"}, {"df", num(fa.residual_df)}, {"sum_sq", num(fa.residual_ss)}});
-  out["factorial_anova"] = {{"type", 2}, {"terms", terms}, {"dropped", fa.dropped}};
-  if (!fa.dropped.empty())
+  if (!out.factorial.dropped.empty())
     notes.push_back(fmt::format("{}: factorial ANOVA: the design cannot estimate {}; dropped",
-                                metric, fmt::join(fa.dropped, ", ")));
-  if (!fa.undefined_reason.empty())
-    notes.push_back(
-        fmt::format("{}: factorial ANOVA F tests undefined: {}", metric, fa.undefined_reason));
+                                metric, fmt::join(out.factorial.dropped, ", ")));
 
   std::string tukey_reason;
-  const auto pairs = tukey_hsd(m.values, &tukey_reason);
-  json tukey = json::array();
-  for (const auto& p : pairs)
-    tukey.push_back({{"a", config_json(d, d.cells[m.cells[p.a]])},
-                     {"b", config_json(d, d.cells[m.cells[p.b]])},
-                     {"diff", num(p.diff)},
-                     {"p_adj", num(p.p_adj)},
-                     {"ci_low", num(p.ci_low)},
-                     {"ci_high", num(p.ci_high)}});
-  out["tukey_hsd"] = tukey;
-  if (!tukey_reason.empty())
+  for (const auto& p : tukey_hsd(m.values, &tukey_reason))
+    out.tukey.push_back(
+        {d.cells[m.cells[p.a]], d.cells[m.cells[p.b]], p.diff, p.p_adj, p.ci_low, p.ci_high});
+  if (!tukey_reason.empty() && !out.constant)
     notes.push_back(fmt::format("{}: Tukey HSD undefined: {}", metric, tukey_reason));
   return out;
 }
 
-std::string verdict_line(const Design& d, const std::string& metric, const Comparison& c,
-                         double alpha) {
-  std::string s = fmt::format("{}: ", metric);
-  if (!std::isfinite(c.welch.p)) {
-    s += fmt::format("diff {:.4g}, not testable ({})", c.welch.diff, c.welch.undefined_reason);
-    return s;
-  }
-  const double lo = 100 * c.welch.ci_low / c.base_mean, hi = 100 * c.welch.ci_high / c.base_mean;
-  s += fmt::format("{} % [{}, {}], Holm p {}, g = {:.2f}: ", fmt_pct(c.diff_pct), fmt_pct(lo),
-                   fmt_pct(hi), fmt_p(c.p_holm), c.g);
-  if (c.p_holm < alpha) return s + "significant";
-  s += "no significant difference";
-  if (std::isfinite(c.n_power) && std::isfinite(c.cv))
-    s += fmt::format(
-        "; with CV {:.1f} %, detecting a {:.1f} % change needs >= {} runs per group "
-        "(you have {})",
-        100 * c.cv, std::abs(c.diff_pct), static_cast<long>(c.n_power),
-        std::min(c.n_cell, c.n_base));
-  (void)d;
-  return s;
-}
-
 }  // namespace
+
+bool level_less(const std::string& a, const std::string& b) {
+  auto x = as_number(a), y = as_number(b);
+  if (x && y) return *x < *y || (*x == *y && a < b);
+  if (x != y) return x.has_value();  // numbers before text
+  return a < b;
+}
 
 std::map<std::string, std::string> parse_baseline(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -463,16 +408,30 @@ EquivalenceSpec parse_equivalence(const std::string& text) {
   return {text.substr(0, colon), *margin};
 }
 
-nlohmann::json analyze(const RunsTable& table, const AnalysisOptions& opt) {
+std::string primary_metric(const RunsTable& table) {
+  for (const auto& r : table.rows) {
+    auto it = r.metrics.find("train_energy_j");
+    if (it != r.metrics.end() && std::isfinite(it->second)) return "train_energy_j";
+  }
+  return "energy_j";
+}
+
+std::vector<std::string> default_metrics(const RunsTable& table) {
+  std::vector<std::string> out = {primary_metric(table)};
+  for (const char* m : {"energy_j", "duration_s", "test_accuracy", "avg_power_w", "co2e_g"})
+    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+  return out;
+}
+
+Analysis analyze(const RunsTable& table, const AnalysisOptions& opt) {
   if (!(opt.alpha > 0 && opt.alpha < 1))
     throw gt::UsageError(fmt::format("--alpha: {} is not between 0 and 1", opt.alpha));
-  json notes = json::array(), runs;
-  const Design d = build_design(table, opt, runs, notes);
-  json result;
-  result["alpha"] = opt.alpha;
-  result["factors"] = d.factors;
-  result["baseline"] = config_json(d, d.cells[d.baseline]);
-  result["runs"] = runs;
+  Analysis a;
+  a.alpha = opt.alpha;
+  a.factors = table.factors;
+  const Design d = build_design(table, opt, a);
+  a.baseline = d.cells[d.baseline];
+  a.primary_metric = primary_metric(table);
 
   auto has_column = [&](const std::string& m) {
     return std::find(table.metric_columns.begin(), table.metric_columns.end(), m) !=
@@ -486,87 +445,59 @@ nlohmann::json analyze(const RunsTable& table, const AnalysisOptions& opt) {
       if (required)
         throw gt::Error(fmt::format("{} '{}' is not a column of the runs table (columns: {})", what,
                                     m, fmt::join(table.metric_columns, ",")));
-      notes.push_back(fmt::format("{} '{}' is not in the runs table; skipped", what, m));
+      a.notes.push_back(fmt::format("{} '{}' is not in the runs table; skipped", what, m));
       return false;
     }
     return true;
   };
 
-  json metrics = json::object();
-  std::vector<std::string> analysed;
-  std::map<std::string, std::vector<Comparison>> comparisons;
-  for (const auto& m : opt.metrics) {
-    if (metrics.contains(m)) continue;
+  const std::vector<std::string> metrics =
+      opt.metrics.empty() ? default_metrics(table) : opt.metrics;
+  for (const auto& m : metrics) {
+    if (a.metric(m)) continue;
     if (!check_metric(m, opt.explicit_metrics, "metric")) continue;
-    const MetricData md = metric_data(d, m);
+    const MetricData md = metric_data(d, m, &a.notes);
     if (md.values.empty()) {
-      notes.push_back(fmt::format("metric '{}' has no values in the usable runs; skipped", m));
+      a.notes.push_back(fmt::format("metric '{}' has no values in the usable runs; skipped", m));
       continue;
     }
     size_t missing = 0;
     for (const auto* r : d.used) missing += r->metrics.count(m) ? 0 : 1;
     if (missing)
-      notes.push_back(fmt::format("{}: {} usable runs have no value and are left out", m, missing));
-    metrics[m] = analyze_metric(d, m, md, opt.alpha, notes, comparisons[m]);
-    analysed.push_back(m);
+      a.notes.push_back(
+          fmt::format("{}: {} usable runs have no value and are left out", m, missing));
+    a.metrics.push_back(analyze_metric(d, m, md, opt.alpha, a.notes, a));
   }
-  result["metrics"] = metrics;
 
-  json equivalence = json::array();
-  std::map<std::pair<std::string, size_t>, Tost> tosts;
   for (const auto& spec : opt.equivalence) {
     if (!check_metric(spec.metric, false, "equivalence metric")) continue;
-    const MetricData md = metric_data(d, spec.metric);
+    const bool analysed = a.metric(spec.metric) != nullptr;
+    const MetricData md = metric_data(d, spec.metric, analysed ? nullptr : &a.notes);
     auto bit = std::find(md.cells.begin(), md.cells.end(), d.baseline);
     if (bit == md.cells.end()) continue;
     const auto& base = md.values[bit - md.cells.begin()];
     for (size_t i = 0; i < md.cells.size(); ++i) {
       if (md.cells[i] == d.baseline) continue;
       const Tost t = tost_welch(md.values[i], base, spec.margin, opt.alpha);
+      const Levels& config = d.cells[md.cells[i]];
       if (!t.undefined_reason.empty())
-        notes.push_back(fmt::format("{}: {}: TOST p undefined: {}", spec.metric,
-                                    comparison_label(d, d.cells[md.cells[i]], d.cells[d.baseline]),
-                                    t.undefined_reason));
-      equivalence.push_back({{"metric", spec.metric},
-                             {"config", config_json(d, d.cells[md.cells[i]])},
-                             {"margin", spec.margin},
-                             {"diff", num(t.diff)},
-                             {"p", num(t.p)},
-                             {"equivalent", t.equivalent}});
-      tosts[{spec.metric, md.cells[i]}] = t;
+        a.notes.push_back(fmt::format("{}: {}: TOST p undefined: {}", spec.metric,
+                                      a.comparison_label(config), t.undefined_reason));
+      double n_needed = kNaN;
+      if (!t.equivalent) {
+        const auto n =
+            runs_per_group_for_equivalence(t.diff, std::sqrt(variance(md.values[i])),
+                                           std::sqrt(variance(base)), spec.margin, opt.alpha);
+        if (n) n_needed = static_cast<double>(*n);
+      }
+      a.equivalence.push_back(
+          {spec.metric, config, spec.margin, t.diff, t.p, t.equivalent, n_needed});
     }
   }
-  result["equivalence"] = equivalence;
 
-  // Verdicts: one line per configuration versus the baseline.
-  json verdicts = json::array();
-  std::set<std::string> equivalence_metrics;
-  for (const auto& s : opt.equivalence) equivalence_metrics.insert(s.metric);
-  for (size_t c = 0; c < d.cells.size(); ++c) {
-    if (c == d.baseline) continue;
-    std::vector<std::string> parts;
-    for (const auto& m : analysed) {
-      if (equivalence_metrics.count(m)) continue;
-      for (const auto& cmp : comparisons[m])
-        if (cmp.cell == c) parts.push_back(verdict_line(d, m, cmp, opt.alpha));
-    }
-    for (const auto& spec : opt.equivalence) {
-      auto it = tosts.find({spec.metric, c});
-      if (it == tosts.end()) continue;
-      const Tost& t = it->second;
-      std::string p = std::isfinite(t.p) ? fmt::format(" (TOST p {})", fmt_p(t.p))
-                                         : std::string(" (identical values)");
-      parts.push_back(fmt::format("{} {} within +/-{:g}{}", spec.metric,
-                                  t.equivalent ? "equivalent" : "not shown equivalent", spec.margin,
-                                  p));
-    }
-    if (parts.empty()) continue;
-    verdicts.push_back(fmt::format("{}: {}.", comparison_label(d, d.cells[c], d.cells[d.baseline]),
-                                   fmt::join(parts, ". ")));
-  }
-  result["verdicts"] = verdicts;
-  result["notes"] = notes;
-  return result;
+  a.verdicts = detail::verdicts(a, opt);
+  a.headline = detail::headline(a, opt);
+  return a;
 }
 
 }  // namespace gt::stats

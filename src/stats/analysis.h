@@ -1,16 +1,21 @@
-// The analysis of a runs table: per-configuration descriptive statistics, every configuration
-// versus the baseline (Welch t, Holm, Hedges g, Mann-Whitney U, paired t over blocks, runs needed
-// for 80 % power), one-way / Welch ANOVA, Brown-Forsythe, Tukey HSD, Type II factorial ANOVA with
-// two-way interactions, TOST equivalence, and plain-language verdicts. analyze() returns the stable
-// JSON that `greentrain analyze --format json` prints; the renderers turn that JSON into a terminal
-// table or Markdown, so the CLI, the report and users' scripts all read one result.
+// The analysis of a runs table as one typed value, stats::Analysis: per-configuration
+// descriptive statistics, every configuration versus the baseline (Welch t, Holm, Hedges g,
+// Mann-Whitney U, paired t over blocks, runs needed for 80 % power, and for positive quantities
+// the ratio of means on the log scale), one-way / Welch ANOVA, Brown-Forsythe, Tukey HSD,
+// Type II factorial ANOVA with two-way interactions, TOST equivalence, plain-language verdicts
+// and a headline that names the best configuration only when the evidence supports it.
+// to_json() is the public serialisation (`analyze --format json`); the terminal and Markdown
+// renderers and the HTML report all read this value, so every number has one source.
 #pragma once
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "stats/anova.h"
+#include "stats/factorial.h"
 #include "stats/runs_table.h"
 
 namespace gt::stats {
@@ -21,16 +26,129 @@ struct EquivalenceSpec {
 };
 
 struct AnalysisOptions {
-  // Metrics to analyse; metrics absent from the table are skipped with a note, unless named
-  // explicitly (explicit_metrics = true), in which case a missing one is an error.
-  std::vector<std::string> metrics = {"energy_j", "duration_s", "avg_power_w", "co2e_g",
-                                      "test_accuracy"};
+  // Metrics to analyse; empty = the default list in reading order (primary_metric() first,
+  // then energy_j, duration_s, test_accuracy, avg_power_w, co2e_g), metrics absent from the
+  // table skipped with a note. Named explicitly (explicit_metrics = true), a missing one is an
+  // error.
+  std::vector<std::string> metrics;
   bool explicit_metrics = false;
   // Reference configuration, factor -> level. Factors with a single level may be omitted;
   // empty = the configuration of the first run used (a note says so).
   std::map<std::string, std::string> baseline;
   double alpha = 0.05;
   std::vector<EquivalenceSpec> equivalence = {{"test_accuracy", 0.005}};
+  // Blocking factors for the factorial ANOVA (e.g. the GPU or host a run used) would join the
+  // factors passed to factorial_anova_type2() in analysis.cpp's factorial_for(); none today.
+};
+
+// One level per factor, in Analysis::factors order.
+using Levels = std::vector<std::string>;
+
+// NaN marks an undefined or inapplicable number throughout (null in JSON, "-" in text).
+struct CellStats {
+  Levels config;
+  size_t n = 0;
+  double mean, sd, se, ci95_low, ci95_high, median, min, max, cv;
+};
+
+struct Comparison {  // config versus the baseline; differences are config minus baseline
+  Levels config;
+  size_t n = 0, n_baseline = 0;
+  double diff, diff_pct, diff_ci_low, diff_ci_high;  // Welch interval at 1 - alpha
+  double welch_t, welch_df, welch_p, p_holm, hedges_g;
+  double mw_u, mw_p;
+  bool mw_exact = false;
+  double paired_t, paired_p, n_for_80pct_power;
+  double cv;  // pooled sd over the baseline's mean (for the repeats-needed sentence)
+  // Ratio of means on the log scale (Welch on log values), for positive quantities only
+  // (MetricAnalysis::positive); ratio_p_holm is Holm-adjusted over this metric's comparisons.
+  double ratio, ratio_ci_low, ratio_ci_high, ratio_p, ratio_p_holm;
+};
+
+struct TukeyRow {
+  Levels a, b;
+  double diff, p_adj, ci_low, ci_high;  // diff = mean(b) - mean(a)
+};
+
+struct MetricAnalysis {
+  std::string metric;
+  // Every value is > 0 and the name carries a unit of energy, time, power or mass (_j, _s, _w,
+  // _g, _wh, _kwh): differences are also given as ratios of means on the log scale.
+  bool positive = false;
+  bool constant = false;  // every value identical: "no variation", no tests
+  std::vector<CellStats> cells;
+  std::vector<Comparison> versus_baseline;
+  OneWayAnova oneway;
+  WelchAnova welch;
+  Levene levene;
+  FactorialAnova factorial;
+  std::vector<TukeyRow> tukey;
+
+  const CellStats* cell(const Levels& config) const;
+  const Comparison* versus(const Levels& config) const;
+};
+
+struct EquivalenceResult {
+  std::string metric;
+  Levels config;
+  double margin, diff, p;
+  bool equivalent = false;
+  // Runs per configuration at which the observed difference and spread would show
+  // equivalence (NaN when shown, or when |diff| >= margin so no number of runs would).
+  double n_needed;
+};
+
+struct RunCounts {
+  size_t total = 0, used = 0, excluded_not_ok = 0, excluded_warmup = 0;
+};
+
+struct ConfigRuns {  // every configuration seen in the runs table, including failed-only ones
+  Levels config;
+  size_t ok = 0, failed = 0, aborted = 0;  // warm-up runs not counted
+};
+
+struct Verdict {
+  Levels config;
+  std::vector<std::string> lines;  // one per metric, then one per equivalence test
+};
+
+struct Headline {
+  // winner: a configuration other than the baseline is best by the primary metric among those
+  // shown accuracy-equivalent; baseline_best: the baseline is, and nothing cheaper was found;
+  // inconclusive: something used less but its accuracy was not shown equivalent; unavailable:
+  // no primary metric or no comparison.
+  enum class Kind { winner, baseline_best, inconclusive, unavailable };
+  Kind kind = Kind::unavailable;
+  std::string metric;                // the primary metric
+  Levels best;                       // winner / baseline_best: the best; inconclusive: cheapest
+  std::optional<Comparison> versus;  // best (or cheapest) versus the baseline on the metric
+  const char* kind_name() const;
+  std::string title;                 // one sentence
+  std::vector<std::string> details;  // evidence, failures, repeats needed
+};
+
+struct Analysis {
+  double alpha = 0.05;
+  std::vector<std::string> factors;
+  Levels baseline;
+  RunCounts runs;
+  std::string primary_metric;           // train_energy_j when the runs have it, else energy_j
+  std::vector<MetricAnalysis> metrics;  // in reading order, primary metric first
+  std::vector<EquivalenceResult> equivalence;
+  std::vector<ConfigRuns>
+      configurations;             // ordered by level; includes configurations that never succeeded
+  std::vector<Verdict> verdicts;  // one per configuration other than the baseline
+  Headline headline;
+  std::vector<std::string> notes;
+
+  const MetricAnalysis* metric(const std::string& name) const;
+  const EquivalenceResult* equivalence_of(const std::string& metric, const Levels& config) const;
+  const ConfigRuns* runs_of(const Levels& config) const;
+  std::map<std::string, std::string> config_map(const Levels& config) const;
+  // "fp16 vs fp32 (batch_size=32)" for a configuration versus the baseline.
+  std::string comparison_label(const Levels& config) const;
+  std::string config_text(const Levels& config) const;  // "fp16/32"
+  nlohmann::json to_json() const;
 };
 
 // Parses "precision=fp32,batch_size=32" (neurons values with commas may be quoted:
@@ -39,20 +157,37 @@ std::map<std::string, std::string> parse_baseline(const std::string& text);
 // Parses "test_accuracy:0.005". Throws gt::UsageError on malformed text.
 EquivalenceSpec parse_equivalence(const std::string& text);
 
-// Runs the whole analysis. Throws gt::Error (one line) for: fewer than two configurations, an
-// unknown baseline factor or level, a baseline configuration with no runs, an explicitly requested
-// metric that is missing. JSON keys are those tests/stats/reference.py computes with SciPy, plus:
-// "factors" (names in order), "runs" ({"total", "used", "excluded", "excluded_not_ok",
-// "excluded_warmup"}), "notes" (strings: zero variance, dropped terms, ...), "verdicts" (one
-// plain-language line per comparison), per cell "cv", per comparison "diff_ci_low"/"diff_ci_high"
-// (Welch interval at 1 - alpha) and "mw_exact", per equivalence entry "diff", and in
-// "factorial_anova" a "dropped" list. Inapplicable or undefined numbers are null, never NaN.
-// Configurations are ordered by level (numeric levels numerically); Tukey pairs (a, b) follow that
-// order, diff = b - a.
-nlohmann::json analyze(const RunsTable& table, const AnalysisOptions& options);
+// The order of a factor's levels: numerically when both are numbers ("32" < "128"), numbers
+// before text, text alphabetically.
+bool level_less(const std::string& a, const std::string& b);
 
-// Renderers over analyze()'s JSON.
-std::string render_text(const nlohmann::json& analysis);
-std::string render_markdown(const nlohmann::json& analysis);
+// The primary metric of a runs table: train_energy_j when any run has a value, else energy_j.
+std::string primary_metric(const RunsTable& table);
+// The default metrics of a table, in reading order (see AnalysisOptions::metrics).
+std::vector<std::string> default_metrics(const RunsTable& table);
+
+// Runs the whole analysis. Throws gt::Error (one line) for: fewer than two configurations,
+// an unknown baseline factor or level, a baseline configuration with no runs, an explicitly
+// requested metric that is missing. Non-finite metric values (nan, inf) are left out with a
+// note naming the run. JSON keys: "alpha", "factors", "baseline", "primary_metric", "runs"
+// ({"total", "used", "excluded", "excluded_not_ok", "excluded_warmup"}), "configurations"
+// (with "ok"/"failed"/"aborted"), "metrics" (per metric: "positive", "constant", "cells",
+// "versus_baseline", "oneway_anova", "welch_anova", "levene", "factorial_anova" with
+// "dropped", "tukey_hsd"), "equivalence", "verdicts" (one string per configuration),
+// "verdict_lines", "headline", "notes". Undefined numbers are null, never NaN. Configurations
+// are ordered by level (numeric levels numerically); Tukey pairs (a, b) follow that order,
+// diff = b - a.
+Analysis analyze(const RunsTable& table, const AnalysisOptions& options);
+
+struct RenderOptions {
+  bool full = false;  // add ANOVA, Brown-Forsythe, Tukey HSD, factorial tables, Welch details
+};
+std::string render_text(const Analysis& analysis, const RenderOptions& options = {});
+std::string render_markdown(const Analysis& analysis, const RenderOptions& options = {});
+// Escapes text for Markdown: HTML-significant characters (& < > ") as entities, the
+// punctuation that starts emphasis, links or code (\ ` * [ ] #) with backslashes, table pipes,
+// newlines as spaces; used for every name and level written to Markdown. Underscores stay (no
+// emphasis inside words such as energy_j).
+std::string markdown_escape(const std::string& text);
 
 }  // namespace gt::stats

@@ -37,4 +37,30 @@ std::optional<long> runs_per_group_for_power(double d, double power, double alph
   return hi;
 }
 
+std::optional<long> runs_per_group_for_equivalence(double diff, double sd_x, double sd_y,
+                                                   double margin, double alpha) {
+  const double room = margin - std::abs(diff);
+  if (!(room > 0) || !std::isfinite(sd_x) || !std::isfinite(sd_y)) return std::nullopt;
+  const double vx = sd_x * sd_x, vy = sd_y * sd_y;
+  auto shows = [&](long n) {
+    if (vx + vy == 0) return true;
+    const double df = (vx + vy) * (vx + vy) * (n - 1) / (vx * vx + vy * vy);
+    return qt(1 - alpha, df, 1, 0) * std::sqrt((vx + vy) / n) < room;
+  };
+  constexpr long kMax = 10'000'000;
+  long lo = 2;
+  if (shows(lo)) return lo;
+  long hi = 4;
+  while (!shows(hi)) {
+    lo = hi;
+    hi *= 2;
+    if (hi > kMax) return std::nullopt;
+  }
+  while (hi - lo > 1) {
+    long mid = lo + (hi - lo) / 2;
+    (shows(mid) ? hi : lo) = mid;
+  }
+  return hi;
+}
+
 }  // namespace gt::stats

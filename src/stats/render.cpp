@@ -1,149 +1,270 @@
-// Renderers of analyze()'s JSON (see analysis.h): aligned plain-text tables for the terminal and
-// GitHub-flavoured Markdown tables, followed by notes and the plain-language verdicts. They read
-// only the JSON, so what is printed is exactly what `--format json` would give.
+// Renderers of a stats::Analysis (see analysis.h): aligned plain-text tables for the terminal and
+// GitHub-flavoured Markdown. The default answers first: the headline, then per metric (primary
+// metric first) the per-configuration table and the comparison with the baseline (ratios of
+// means on the log scale for positive quantities, "no variation" for constants), then one
+// verdict per line. `full` adds the Welch/Mann-Whitney/paired details, one-way and Welch ANOVA,
+// Brown-Forsythe, the factorial ANOVA and Tukey HSD. Every figure comes from the Analysis
+// value, so what is printed is what `--format json` gives.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "stats/analysis.h"
+#include "stats/analysis_detail.h"
 
 namespace gt::stats {
 namespace {
 
-using json = nlohmann::json;
 using Row = std::vector<std::string>;
 
-std::string g(const json& v, int digits = 4) {
-  if (v.is_null()) return "-";
-  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
-  if (v.is_number_integer() || v.is_number_unsigned()) return fmt::format("{}", v.get<long long>());
-  if (v.is_number()) return fmt::format("{:.{}g}", v.get<double>(), digits);
-  return v.is_string() ? v.get<std::string>() : v.dump();
+std::string g(double v, int digits = 4) {
+  return std::isfinite(v) ? fmt::format("{:.{}g}", v, digits) : "-";
 }
 
-std::string p(const json& v) {
-  if (v.is_null()) return "-";
-  const double x = v.get<double>();
-  return x < 1e-4 ? "<1e-4" : fmt::format("{:.4f}", x);
+std::string p(double v) {
+  if (!std::isfinite(v)) return "-";
+  return v < 1e-4 ? "<1e-4" : fmt::format("{:.4f}", v);
 }
 
-std::string config(const json& factors, const json& c) {
-  std::vector<std::string> parts;
-  for (const auto& f : factors) parts.push_back(c.value(f.get<std::string>(), "?"));
-  return fmt::format("{}", fmt::join(parts, "/"));
-}
+std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:+.1f} %", v) : "-"; }
 
-std::string table(const Row& header, const std::vector<Row>& rows, bool markdown) {
-  std::string out;
-  if (markdown) {
-    out += "| " + fmt::format("{}", fmt::join(header, " | ")) + " |\n|";
-    for (size_t i = 0; i < header.size(); ++i) out += "---|";
-    out += "\n";
-    for (const auto& r : rows) out += "| " + fmt::format("{}", fmt::join(r, " | ")) + " |\n";
-    return out + "\n";
+class Writer {
+ public:
+  explicit Writer(bool markdown) : md_(markdown) {}
+
+  std::string text(const std::string& s) const { return md_ ? markdown_escape(s) : s; }
+
+  void heading(int level, const std::string& t) {
+    const std::string s = text(t);
+    out_ += md_ ? std::string(level, '#') + " " + s + "\n\n"
+                : (level <= 2 ? s + "\n" + std::string(t.size(), '=') + "\n" : s + "\n");
   }
-  std::vector<size_t> w(header.size());
-  for (size_t i = 0; i < header.size(); ++i) w[i] = header[i].size();
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
-  auto line = [&](const Row& r) {
-    std::string s;
-    for (size_t i = 0; i < r.size(); ++i)
-      s += (i ? "  " : "  ") +
-           (i == 0 ? fmt::format("{:<{}}", r[i], w[i]) : fmt::format("{:>{}}", r[i], w[i]));
-    return s + "\n";
-  };
-  out += line(header);
-  for (const auto& r : rows) out += line(r);
-  return out + "\n";
-}
+  void para(const std::string& s) { out_ += text(s) + "\n\n"; }
+  void line(const std::string& s, int indent = 1) {
+    out_ += (md_ ? "- " : std::string(2 * indent, ' ')) + text(s) + "\n";
+  }
+  void end_list() { out_ += "\n"; }
 
-std::string render(const json& a, bool md) {
-  const json& factors = a.at("factors");
-  const std::string key =
-      fmt::format("{}", fmt::join(factors.get<std::vector<std::string>>(), "/"));
-  auto heading = [&](int level, const std::string& text) {
-    return md ? std::string(level, '#') + " " + text + "\n\n"
-              : (level <= 2 ? text + "\n" + std::string(text.size(), '=') + "\n" : text + "\n");
-  };
-  std::string out = heading(1, "greentrain analysis");
-  const json& runs = a.at("runs");
-  out += fmt::format(
-      "Runs used: {} of {} ({} excluded: {} not ok, {} warm-up). Baseline: {}. "
-      "alpha = {}.\n\n",
-      g(runs["used"]), g(runs["total"]), g(runs["excluded"]), g(runs["excluded_not_ok"]),
-      g(runs["excluded_warmup"]), config(factors, a.at("baseline")), g(a.at("alpha")));
-  for (const auto& [metric, m] : a.at("metrics").items()) {
-    out += heading(2, "Metric " + metric);
-    std::vector<Row> rows;
-    for (const auto& c : m["cells"])
-      rows.push_back(
-          {config(factors, c["config"]), g(c["n"]), g(c["mean"], 6), g(c["sd"]), g(c["se"]),
-           "[" + g(c["ci95_low"], 6) + ", " + g(c["ci95_high"], 6) + "]", g(c["median"], 6),
-           g(c["min"], 6), g(c["max"], 6),
-           c["cv"].is_null() ? "-" : fmt::format("{:.2f}", 100 * c["cv"].get<double>())});
-    out +=
-        table({key, "n", "mean", "sd", "se", "95% CI", "median", "min", "max", "CV %"}, rows, md);
-    rows.clear();
-    for (const auto& v : m["versus_baseline"])
-      rows.push_back({config(factors, v["config"]), g(v["diff"]), g(v["diff_pct"], 3),
-                      g(v["welch_t"]), g(v["welch_df"]), p(v["welch_p"]), p(v["p_holm"]),
-                      g(v["hedges_g"], 3), g(v["mw_u"]), p(v["mw_p"]), g(v["paired_t"]),
-                      p(v["paired_p"]), g(v["n_for_80pct_power"])});
-    if (!rows.empty()) {
-      out += md ? "Versus the baseline:\n\n" : "Versus the baseline:\n";
-      out += table({key, "diff", "diff %", "Welch t", "df", "p", "p Holm", "Hedges g", "MW U",
-                    "MW p", "paired t", "paired p", "n for 80% power"},
-                   rows, md);
+  void table(const Row& header, const std::vector<Row>& rows) {
+    if (md_) {
+      auto cells = [&](const Row& r) {
+        std::string s = "|";
+        for (const auto& c : r) s += " " + markdown_escape(c) + " |";
+        return s + "\n";
+      };
+      out_ += cells(header) + "|";
+      for (size_t i = 0; i < header.size(); ++i) out_ += i == 0 ? "---|" : "---:|";
+      out_ += "\n";
+      for (const auto& r : rows) out_ += cells(r);
+      out_ += "\n";
+      return;
     }
-    const json& o = m["oneway_anova"];
-    const json& w = m["welch_anova"];
-    const json& l = m["levene"];
-    out += fmt::format(
-        "One-way ANOVA: F({}, {}) = {}, p = {}, eta^2 = {}. Welch ANOVA: F({}, {}) = {}, p = {}. "
-        "Brown-Forsythe: W = {}, p = {}.\n\n",
-        g(o["df_between"]), g(o["df_within"]), g(o["f"]), p(o["p"]), g(o["eta_sq"], 3),
-        g(w["df_num"]), g(w["df_den"]), g(w["f"]), p(w["p"]), g(l["w"]), p(l["p"]));
+    std::vector<size_t> w(header.size());
+    for (size_t i = 0; i < header.size(); ++i) w[i] = header[i].size();
+    for (const auto& r : rows)
+      for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
+    auto one = [&](const Row& r) {
+      std::string s;
+      for (size_t i = 0; i < r.size(); ++i)
+        s +=
+            "  " + (i == 0 ? fmt::format("{:<{}}", r[i], w[i]) : fmt::format("{:>{}}", r[i], w[i]));
+      return s + "\n";
+    };
+    out_ += one(header);
+    for (const auto& r : rows) out_ += one(r);
+    out_ += "\n";
+  }
+
+  std::string str() const { return out_; }
+
+ private:
+  bool md_;
+  std::string out_;
+};
+
+void metric_section(Writer& w, const Analysis& a, const MetricAnalysis& m, bool full) {
+  const std::string key = fmt::format("{}", fmt::join(a.factors, "/"));
+  w.heading(2, "Metric " + m.metric + " (" + detail::metric_noun(m.metric) + ")");
+  if (m.constant) {
+    w.para(fmt::format("No variation: every run has {} (so no test applies).",
+                       g(m.cells.front().mean, 6)));
+    return;
+  }
+  std::vector<Row> rows;
+  for (const auto& c : m.cells)
+    rows.push_back({a.config_text(c.config), fmt::format("{}", c.n), g(c.mean, 6), g(c.sd),
+                    "[" + g(c.ci95_low, 6) + ", " + g(c.ci95_high, 6) + "]", g(c.median, 6),
+                    std::isfinite(c.cv) ? fmt::format("{:.2f}", 100 * c.cv) : "-"});
+  w.table({key, "n", "mean", "sd", "95% CI", "median", "CV %"}, rows);
+  if (full) {
     rows.clear();
-    for (const auto& t : m["factorial_anova"]["terms"])
-      rows.push_back({g(t["term"]), g(t["df"]), g(t["sum_sq"]), g(t.value("f", json())),
-                      p(t.value("p", json())), g(t.value("partial_eta_sq", json()), 3)});
-    out += md ? "Factorial ANOVA (Type II):\n\n" : "Factorial ANOVA (Type II):\n";
-    out += table({"term", "df", "sum sq", "F", "p", "partial eta^2"}, rows, md);
-    rows.clear();
-    for (const auto& t : m["tukey_hsd"])
-      rows.push_back({config(factors, t["a"]), config(factors, t["b"]), g(t["diff"]), p(t["p_adj"]),
-                      "[" + g(t["ci_low"]) + ", " + g(t["ci_high"]) + "]"});
+    for (const auto& c : m.cells)
+      rows.push_back({a.config_text(c.config), g(c.se), g(c.min, 6), g(c.max, 6)});
+    w.table({key, "se", "min", "max"}, rows);
+  }
+
+  const std::string level = fmt::format("{:g}%", 100 * (1 - a.alpha));
+  rows.clear();
+  if (m.positive) {
+    for (const auto& c : m.versus_baseline)
+      rows.push_back({a.config_text(c.config), fmt::format("{}", c.n), pct(100 * (c.ratio - 1)),
+                      std::isfinite(c.ratio_ci_low)
+                          ? fmt::format("[{}, {}]", pct(100 * (c.ratio_ci_low - 1)),
+                                        pct(100 * (c.ratio_ci_high - 1)))
+                          : "-",
+                      p(c.ratio_p_holm)});
     if (!rows.empty()) {
-      out += md ? "Tukey HSD (diff = b - a):\n\n" : "Tukey HSD (diff = b - a):\n";
-      out += table({"a", "b", "diff", "p adj", "95% CI"}, rows, md);
+      w.para(
+          fmt::format("Versus the baseline ({}): ratio of means on the log scale (Welch's "
+                      "t on log values), {} interval, Holm-adjusted p:",
+                      a.config_text(a.baseline), level));
+      w.table({key, "n", "change", level + " CI", "p Holm"}, rows);
+    }
+  } else {
+    for (const auto& c : m.versus_baseline)
+      rows.push_back({a.config_text(c.config), fmt::format("{}", c.n), g(c.diff),
+                      std::isfinite(c.diff_ci_low)
+                          ? fmt::format("[{}, {}]", g(c.diff_ci_low), g(c.diff_ci_high))
+                          : "-",
+                      pct(c.diff_pct), p(c.p_holm)});
+    if (!rows.empty()) {
+      w.para(
+          fmt::format("Versus the baseline ({}): difference of means, Welch {} interval, "
+                      "Holm-adjusted p:",
+                      a.config_text(a.baseline), level));
+      w.table({key, "n", "diff", level + " CI", "diff %", "p Holm"}, rows);
     }
   }
-  if (!a.at("equivalence").empty()) {
-    out += heading(2, "Equivalence (TOST, Welch)");
+  if (!full) return;
+  rows.clear();
+  for (const auto& c : m.versus_baseline)
+    rows.push_back({a.config_text(c.config), g(c.diff), g(c.diff_pct, 3), g(c.welch_t),
+                    g(c.welch_df), p(c.welch_p), p(c.p_holm), g(c.hedges_g, 3), g(c.mw_u),
+                    p(c.mw_p), g(c.paired_t), p(c.paired_p), g(c.n_for_80pct_power)});
+  if (!rows.empty()) {
+    w.para("Versus the baseline, absolute differences:");
+    w.table({key, "diff", "diff %", "Welch t", "df", "p", "p Holm", "Hedges g", "MW U", "MW p",
+             "paired t", "paired p", "n for 80% power"},
+            rows);
+  }
+  w.para(fmt::format(
+      "One-way ANOVA: F({}, {}) = {}, p = {}, eta^2 = {}. Welch ANOVA: F({}, {}) = {}, p = {}. "
+      "Brown-Forsythe: W = {}, p = {}.",
+      g(m.oneway.df_between), g(m.oneway.df_within), g(m.oneway.f), p(m.oneway.p),
+      g(m.oneway.eta_sq, 3), g(m.welch.df_num), g(m.welch.df_den), g(m.welch.f), p(m.welch.p),
+      g(m.levene.w), p(m.levene.p)));
+  rows.clear();
+  for (const auto& t : m.factorial.terms)
+    rows.push_back({t.term, g(t.df), g(t.sum_sq), g(t.f), p(t.p), g(t.partial_eta_sq, 3)});
+  rows.push_back(
+      {"Residual", g(m.factorial.residual_df), g(m.factorial.residual_ss), "-", "-", "-"});
+  w.para("Factorial ANOVA (Type II):");
+  w.table({"term", "df", "sum sq", "F", "p", "partial eta^2"}, rows);
+  rows.clear();
+  for (const auto& t : m.tukey)
+    rows.push_back({a.config_text(t.a), a.config_text(t.b), g(t.diff), p(t.p_adj),
+                    "[" + g(t.ci_low) + ", " + g(t.ci_high) + "]"});
+  if (!rows.empty()) {
+    w.para("Tukey HSD (diff = b - a):");
+    w.table({"a", "b", "diff", "p adj", "95% CI"}, rows);
+  }
+}
+
+std::string render(const Analysis& a, bool md, bool full) {
+  Writer w(md);
+  w.heading(1, "greentrain analysis");
+  w.para(fmt::format(
+      "Runs used: {} of {} ({} excluded: {} not ok, {} warm-up). Baseline: {}. alpha = {:g}. "
+      "Primary metric: {}.",
+      a.runs.used, a.runs.total, a.runs.excluded_not_ok + a.runs.excluded_warmup,
+      a.runs.excluded_not_ok, a.runs.excluded_warmup, a.config_text(a.baseline), a.alpha,
+      a.primary_metric));
+  w.heading(2, "Headline");
+  w.para(a.headline.title + ".");
+  for (const auto& d : a.headline.details) w.line(d);
+  if (!a.headline.details.empty()) w.end_list();
+  for (const auto& m : a.metrics) metric_section(w, a, m, full);
+  if (full && !a.equivalence.empty()) {
+    w.heading(2, "Equivalence (TOST, Welch)");
     std::vector<Row> rows;
-    for (const auto& e : a["equivalence"])
-      rows.push_back({g(e["metric"]), config(factors, e["config"]), g(e["margin"]), g(e["diff"]),
-                      p(e["p"]), g(e["equivalent"])});
-    out += table({"metric", key, "margin", "diff", "p", "equivalent"}, rows, md);
+    for (const auto& e : a.equivalence)
+      rows.push_back({e.metric, a.config_text(e.config), g(e.margin), g(e.diff), p(e.p),
+                      e.equivalent ? "yes" : "no", g(e.n_needed)});
+    w.table({"metric", fmt::format("{}", fmt::join(a.factors, "/")), "margin", "diff", "p",
+             "equivalent", "runs needed"},
+            rows);
   }
-  if (!a.at("notes").empty()) {
-    out += heading(2, "Notes");
-    for (const auto& n : a["notes"]) out += (md ? "- " : "  - ") + n.get<std::string>() + "\n";
-    out += "\n";
+  w.heading(2, "Verdicts");
+  for (const auto& v : a.verdicts) {
+    if (md) {
+      w.para("**" + markdown_escape(a.comparison_label(v.config)) + "**");
+      for (const auto& l : v.lines) w.line(l);
+      w.end_list();
+    } else {
+      w.line(a.comparison_label(v.config) + ":");
+      for (const auto& l : v.lines) w.line(l, 2);
+    }
   }
-  out += heading(2, "Verdicts");
-  for (const auto& v : a.at("verdicts")) out += (md ? "- " : "  ") + v.get<std::string>() + "\n";
-  for (size_t at; (at = out.find("p = <")) != std::string::npos;) out.replace(at, 5, "p < ");
-  return out;
+  if (!md) w.end_list();
+  if (!a.notes.empty()) {
+    w.heading(2, "Notes");
+    for (const auto& n : a.notes) w.line(n);
+    w.end_list();
+  }
+  return w.str();
 }
 
 }  // namespace
 
-std::string render_text(const nlohmann::json& analysis) { return render(analysis, false); }
-std::string render_markdown(const nlohmann::json& analysis) { return render(analysis, true); }
+std::string markdown_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '|':
+        out += "\\|";
+        break;
+      case '\n':
+      case '\r':
+        out += ' ';
+        break;
+      case '\\':
+      case '`':
+      case '*':
+      case '[':
+      case ']':
+      case '#':
+        out += '\\';
+        out += c;
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string render_text(const Analysis& analysis, const RenderOptions& options) {
+  return render(analysis, false, options.full);
+}
+std::string render_markdown(const Analysis& analysis, const RenderOptions& options) {
+  return render(analysis, true, options.full);
+}
 
 }  // namespace gt::stats

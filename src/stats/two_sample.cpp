@@ -69,6 +69,11 @@ double hedges_g(std::span<const double> x, std::span<const double> y) {
 MannWhitney mann_whitney(std::span<const double> x, std::span<const double> y) {
   const size_t nx = x.size(), ny = y.size(), n = nx + ny;
   if (nx == 0 || ny == 0) return {kNaN, kNaN, false};
+  // NaN has no rank (and would make the sort below undefined): no test.
+  for (double v : x)
+    if (std::isnan(v)) return {kNaN, kNaN, false};
+  for (double v : y)
+    if (std::isnan(v)) return {kNaN, kNaN, false};
   // Midranks of the pooled sample.
   std::vector<std::pair<double, size_t>> all;
   all.reserve(n);
@@ -79,7 +84,7 @@ MannWhitney mann_whitney(std::span<const double> x, std::span<const double> y) {
   double tie_term = 0;  // sum of (t^3 - t) over tie groups
   bool ties = false;
   for (size_t i = 0; i < n;) {
-    size_t j = i;
+    size_t j = i + 1;
     while (j < n && all[j].first == all[i].first) ++j;
     const double t = static_cast<double>(j - i);
     if (j - i > 1) {

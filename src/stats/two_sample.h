@@ -30,7 +30,7 @@ struct MannWhitney {
   bool exact;
 };
 // Exact when both samples have fewer than 50 values and there are no ties, else the normal
-// approximation with tie and continuity corrections.
+// approximation with tie and continuity corrections. A NaN in either sample gives NaN u and p.
 MannWhitney mann_whitney(std::span<const double> x, std::span<const double> y);
 
 // Holm-adjusted p-values; NaN inputs stay NaN and do not count towards the number of tests.

@@ -35,6 +35,10 @@ class CliTest : public ::testing::Test {
     setenv("GREENTRAIN_POWERCAP_ROOT", (dir_ / "no-powercap").c_str(), 1);
   }
   std::string path(const std::string& name) const { return dir_ / name; }
+  void write(const std::string& p, const std::string& text) const {
+    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+    std::ofstream(p) << text;
+  }
 
   // Runs greentrain with `args`; `after_start` (if set) gets the pid while it runs.
   Result run(const std::vector<std::string>& args,
@@ -113,13 +117,14 @@ void signal_test(CliTest* t, int sig, const std::string& json) {
   // start-up on a loaded machine), then becomes `sleep`; only then is the signal sent.
   const std::string marker = json + ".started";
   std::filesystem::remove(marker);
-  Result r = t->run({"measure", "--json", json, "--", "sh", "-c", "touch '" + marker + "'; exec sleep 30"},
-                    [sig, marker](pid_t pid) {
-                      for (int i = 0; i < 400 && !std::filesystem::exists(marker); ++i)
-                        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-                      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-                      kill(pid, sig);
-                    });
+  Result r =
+      t->run({"measure", "--json", json, "--", "sh", "-c", "touch '" + marker + "'; exec sleep 30"},
+             [sig, marker](pid_t pid) {
+               for (int i = 0; i < 400 && !std::filesystem::exists(marker); ++i)
+                 std::this_thread::sleep_for(std::chrono::milliseconds(25));
+               std::this_thread::sleep_for(std::chrono::milliseconds(200));
+               kill(pid, sig);
+             });
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(took, 20.0);                  // the child (sleep 30) was stopped, not waited for
   EXPECT_EQ(r.code, 128 + sig) << r.err;  // sleep died of the forwarded signal
@@ -136,11 +141,22 @@ TEST_F(CliTest, SigtermIsForwardedAndSummaryWritten) {
 TEST_F(CliTest, SigintIsForwardedAndSummaryWritten) { signal_test(this, SIGINT, path("int.json")); }
 
 TEST_F(CliTest, IdleBaselineReportsNet) {
-  Result r = run({"measure", "--idle", "300ms", "--json", path("i.json"), "--", "sleep", "0.2"});
+  // A quiet machine (a /proc/stat that does not move), whole-machine attribution: every
+  // component has its idle power and the run has a net energy.
+  write(path("proc/stat"), "cpu 100 0 100 800 0 0 0 0\n");
+  write(path("proc/meminfo"), "MemTotal:       8388608 kB\n");
+  setenv("GREENTRAIN_PROC_ROOT", path("proc").c_str(), 1);
+  Result r = run({"measure", "--idle", "300ms", "--attribution", "machine", "--json",
+                  path("i.json"), "--", "sleep", "0.2"});
+  unsetenv("GREENTRAIN_PROC_ROOT");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(read_file(path("i.json")));
   EXPECT_TRUE(j["net_energy_j"].is_number());
-  for (const auto& c : j["components"]) EXPECT_TRUE(c["idle_power_w"].is_number());
+  EXPECT_EQ(j["idle"]["busy"], false);
+  for (const auto& c : j["components"]) {
+    EXPECT_TRUE(c["idle_power_w"].is_number());
+    EXPECT_EQ(c["attribution"], "machine");
+  }
 }
 
 TEST_F(CliTest, DevicesExplainsMissingMeters) {
@@ -196,6 +212,141 @@ TEST_F(CliTest, HelpWorksForEveryVerb) {
     EXPECT_NE(r.out.find("--"), std::string::npos);
   }
   EXPECT_NE(run({"measure", "--help"}).out.find("--interval-ms"), std::string::npos);
+}
+
+// ---- metered runs: marks, phases, process groups, interrupts ----
+
+bool wait_for(const std::function<bool()>& ok, double seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (ok()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ok();
+}
+
+TEST_F(CliTest, MarkOutsideAMeteredRunExits2) {
+  unsetenv("GREENTRAIN_MARK_FD");
+  for (const auto& args : std::vector<std::vector<std::string>>{{"mark", "train", "begin"},
+                                                                {"mark", "--metric", "loss=0.5"}}) {
+    Result r = run(args);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("not inside a metered run"), std::string::npos) << r.err;
+  }
+  Result bad = run({"mark", "train", "start"});
+  EXPECT_EQ(bad.code, 2);
+}
+
+TEST_F(CliTest, MeasureRecordsPhasesMarkedByAShellScript) {
+  const std::string g = gt::testing::greentrain_binary();
+  const std::string script = g + " mark setup begin; sleep 0.2; " + g + " mark setup end; " + g +
+                             " mark train begin; sleep 0.4; " + g + " mark train end; " + g +
+                             " mark --metric loss=0.125; echo greentrain-metric acc=0.875";
+  Result r = run({"measure", "--json", path("p.json"), "--", "sh", "-c", script});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(read_file(path("p.json")));
+  ASSERT_EQ(j["phases"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["phases"][1]["name"], "train");
+  // Between the arrivals of two `greentrain mark` processes: the sleep plus one start-up.
+  EXPECT_GT(j["phases"][1]["duration_s"].get<double>(), 0.39);
+  EXPECT_LT(j["phases"][1]["duration_s"].get<double>(), 3.0);
+  EXPECT_TRUE(j["phase_metrics"]["train_energy_j"].is_number());
+  EXPECT_TRUE(j["phase_metrics"]["setup_duration_s"].is_number());
+  EXPECT_EQ(j["metrics"]["loss"], 0.125);
+  EXPECT_EQ(j["metrics"]["acc"], 0.875);  // stdout is not a terminal here: it is scanned
+  EXPECT_EQ(r.out, "greentrain-metric acc=0.875\n");
+  EXPECT_NE(r.err.find("phase"), std::string::npos);
+  for (const auto& c : j["components"]) EXPECT_TRUE(c.contains("attribution")) << c.dump();
+}
+
+TEST_F(CliTest, MeasurePrintsTheSessionNotes) {
+  // A GPU without an energy counter makes a note; printing the notes once read freed memory.
+  std::ofstream(path("nvml.txt")) << "gpus=1\ngpu0.power_w=100\ngpu0.energy=0\n";
+  setenv("GREENTRAIN_NVML_LIB", FAKE_NVML_PATH, 1);
+  setenv("GREENTRAIN_FAKE_NVML", path("nvml.txt").c_str(), 1);
+  Result r = run({"measure", "--", "true"});
+  setenv("GREENTRAIN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
+  unsetenv("GREENTRAIN_FAKE_NVML");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("greentrain: GPU 0: no NVML energy counter"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, TrainWithAnUnknownCountryFailsBeforeTrainingAndWritesNothing) {
+  Result r = run({"train", "--country", "XYZ", "--json", path("t.json"), "--data",
+                  "csv:/nonexistent.csv", "--epochs", "1"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--country XYZ"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("training"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(path("t.json")));
+  Result d = run({"train", "--json", path("nodir/t.json"), "--data", "csv:/nonexistent.csv"});
+  EXPECT_EQ(d.code, 2) << d.err;
+  EXPECT_NE(d.err.find("does not exist"), std::string::npos) << d.err;
+}
+
+TEST_F(CliTest, KillingMeasureKillsEverythingTheCommandStarted) {
+  const std::string pidfile = path("grandchild.pid");
+  pid_t grandchild = 0;
+  Result r = run(
+      {"measure", "--", "sh", "-c", "sleep 60 & echo $! > " + pidfile + "; wait"},
+      [&](pid_t greentrain) {
+        ASSERT_TRUE(wait_for(
+            [&] { return std::filesystem::exists(pidfile) && !read_file(pidfile).empty(); }, 10));
+        grandchild = static_cast<pid_t>(std::stol(read_file(pidfile)));
+        kill(greentrain, SIGKILL);
+      });
+  EXPECT_EQ(r.signal, SIGKILL);  // greentrain itself was killed
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(wait_for([&] { return kill(grandchild, 0) != 0; }, 5))
+      << "sleep " << grandchild << " outlived greentrain";
+}
+
+TEST_F(CliTest, KillingAnExperimentLeavesNoRunFolder) {
+  const std::string tmp = path("tmp");
+  std::filesystem::create_directories(tmp);
+  std::ofstream(path("plan.toml")) << "name = \"kill\"\n[workload]\nkind = \"command\"\n"
+                                      "command = \"sleep 60\"\n[benchmark]\nx = 1\n[factors]\n"
+                                      "x = [1]\n[design]\nrepeats = 2\nidle_baseline_s = 0\n";
+  auto run_folders = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(tmp))
+      n += e.path().filename().string().rfind("greentrain-run-", 0) == 0;
+    return n;
+  };
+  setenv("TMPDIR", tmp.c_str(), 1);
+  Result r = run({"experiment", "run", path("plan.toml"), "--db", path("k.db")}, [&](pid_t g) {
+    ASSERT_TRUE(wait_for([&] { return run_folders() > 0; }, 20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the run is under way
+    kill(g, SIGKILL);
+  });
+  unsetenv("TMPDIR");
+  EXPECT_EQ(r.signal, SIGKILL) << r.err;
+  EXPECT_TRUE(wait_for([&] { return run_folders() == 0; }, 5)) << "a run folder was left";
+}
+
+// True once process `pid` catches `sig` (its handler is installed): /proc/<pid>/status SigCgt.
+bool catches(pid_t pid, int sig) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("SigCgt:", 0) == 0) {
+      const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+      return (mask >> (sig - 1)) & 1ULL;
+    }
+  return false;
+}
+
+TEST_F(CliTest, CtrlCDuringTheIdleBaselineStopsPromptly) {
+  auto t0 = std::chrono::steady_clock::now();
+  Result r = run({"measure", "--idle", "60s", "--", "true"}, [&](pid_t g) {
+    ASSERT_TRUE(wait_for([&] { return catches(g, SIGINT); }, 20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // inside the baseline
+    kill(g, SIGINT);
+  });
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(took, 20.0);
+  EXPECT_EQ(r.code, 128 + SIGINT) << r.err;
+  EXPECT_NE(r.err.find("interrupted during the idle baseline"), std::string::npos) << r.err;
 }
 
 }  // namespace

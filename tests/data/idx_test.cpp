@@ -65,6 +65,27 @@ TEST_F(IdxTest, ReadsRawAndGzip) {
   }
 }
 
+// Large gzip files take the one-shot path, concatenated members (whose trailer only sizes the
+// last one) the streaming one: both must give every byte back.
+TEST_F(IdxTest, ReadsLargeAndMultiMemberGzip) {
+  std::vector<uint8_t> data(3 << 20);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t((i * 2654435761u) >> 13);
+  const auto bytes = idx_bytes({3, 1024, 1024}, data);
+  EXPECT_EQ(read_maybe_gzip(write("big.gz", bytes, true)), bytes);
+  const std::vector<uint8_t> head(bytes.begin(), bytes.begin() + 1000);
+  const std::vector<uint8_t> tail(bytes.begin() + 1000, bytes.end());
+  const std::string first = write("head.gz", head, true), second = write("tail.gz", tail, true);
+  const std::string both = (dir_ / "both.gz").string();
+  {
+    std::ofstream out(both, std::ios::binary);
+    out << std::ifstream(first, std::ios::binary).rdbuf()
+        << std::ifstream(second, std::ios::binary).rdbuf();
+  }
+  const IdxArray a = read_idx(both);
+  EXPECT_EQ(a.dims, (std::vector<int64_t>{3, 1024, 1024}));
+  EXPECT_EQ(a.bytes, data);
+}
+
 TEST_F(IdxTest, LoadsAnImageLabelPair) {
   const auto img = write("img", idx_bytes({3, 1, 2}, {0, 255, 10, 20, 30, 40}));
   const auto lab = write("lab.gz", idx_bytes({3}, {2, 0, 9}), true);

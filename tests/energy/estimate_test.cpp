@@ -1,12 +1,13 @@
 // CPU and RAM estimates with fake /proc files: /proc/stat utilisation, the TDP table, sockets,
-// the 10 W/core fallback, --cpu-tdp, the linear model, and 0.375 W/GB of RAM.
+// the 10 W/core fallback, --cpu-tdp, the linear model, and the per-DIMM RAM model (EDAC count or
+// the size heuristic).
 #include "energy/estimate.h"
 
 #include <gtest/gtest.h>
 
-#include "energy/session.h"
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
+#include "energy/session.h"
 
 namespace gt::energy {
 namespace {
@@ -101,23 +102,26 @@ TEST(Estimate, SessionWithoutRaplEstimatesCpuAndRam) {
   ScopedEnv proc("GREENTRAIN_PROC_ROOT", t.path());
   ScopedEnv rapl("GREENTRAIN_POWERCAP_ROOT", t / "none");
   ScopedEnv nvml("GREENTRAIN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1");
+  ScopedEnv edac("GREENTRAIN_EDAC_ROOT", t / "no-edac");
   MeterOptions o;
   o.interval_ms = 20;
   Session s(o);
   s.start();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   Summary sum = s.stop();
-  // /proc/stat never changes here: utilisation 0 → idle share of 20 W; RAM 3 W for 8 GB.
+  // /proc/stat never changes here: utilisation 0 → idle share of 20 W; RAM: 8 GB, no EDAC →
+  // the heuristic's 2 DIMMs x 5 W.
   for (const auto& c : sum.components) {
     EXPECT_EQ(c.source, "estimated");
     if (c.component == "cpu") {
       EXPECT_NEAR(c.avg_power_w, 0.3 * 20, 0.3 * 20 * 0.2);
     }
     if (c.component == "ram") {
-      EXPECT_NEAR(c.avg_power_w, 3.0, 1e-9);
+      EXPECT_NEAR(c.avg_power_w, 10.0, 1e-9);
+      EXPECT_NE(c.model.find("heuristic for 8 GB"), std::string::npos) << c.model;
     }
   }
-  EXPECT_NEAR(sum.component_energy_j("ram"), 3.0 * sum.duration_s, 1e-9);
+  EXPECT_NEAR(sum.component_energy_j("ram"), 10.0 * sum.duration_s, 1e-9);
   MeterOptions o2;
   o2.ram_watts = 5;
   o2.cpu_tdp_w = 50;
@@ -128,5 +132,34 @@ TEST(Estimate, SessionWithoutRaplEstimatesCpuAndRam) {
   EXPECT_TRUE(ram_flag);
 }
 
+}  // namespace
+}  // namespace gt::energy
+
+namespace gt::energy {
+namespace {
+TEST(Estimate, DimmCountFromEdacElseHeuristic) {
+  TempDir t;
+  // Two memory controllers, three populated DIMMs and one empty slot.
+  write_file(t / "mc/mc0/dimm0/size", "16384\n");
+  write_file(t / "mc/mc0/dimm1/size", "16384\n");
+  write_file(t / "mc/mc0/dimm2/size", "0\n");
+  write_file(t / "mc/mc1/rank0/size", "32768\n");
+  {
+    ScopedEnv edac("GREENTRAIN_EDAC_ROOT", t / "mc");
+    const DimmCount d = count_dimms(64);
+    EXPECT_EQ(d.dimms, 3);
+    EXPECT_EQ(d.how, "EDAC: 3 populated DIMMs");
+  }
+  ScopedEnv none("GREENTRAIN_EDAC_ROOT", t / "none");
+  EXPECT_EQ(count_dimms(126).dimms, 8);
+  // The heuristic's buckets.
+  EXPECT_EQ(dimms_for_gb(1.5), 1);
+  EXPECT_EQ(dimms_for_gb(7.7), 2);
+  EXPECT_EQ(dimms_for_gb(31.3), 4);
+  EXPECT_EQ(dimms_for_gb(48), 4);
+  EXPECT_EQ(dimms_for_gb(126), 8);
+  EXPECT_EQ(dimms_for_gb(512), 16);
+  EXPECT_EQ(dimms_for_gb(4096), 32);
+}
 }  // namespace
 }  // namespace gt::energy

@@ -15,10 +15,16 @@ if(GREENTRAIN_HAVE_CUDA)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda_backend_test.cpp
     LIBS greentrain_engine greentrain_engine_cuda nlohmann_json::nlohmann_json
     PROPERTIES FIXTURES_REQUIRED engine_reference_cuda)
+  # The shared reference's one-hidden-layer variant: the shape the fused MLP kernel runs.
+  add_test(NAME engine_reference_one_hidden
+    COMMAND ${GREENTRAIN_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/make_reference.py
+            ${engine_reference_dir}/reference-one-hidden.json --hidden 24)
+  set_tests_properties(engine_reference_one_hidden PROPERTIES
+    FIXTURES_SETUP engine_reference_one_hidden)
   greentrain_add_test(cuda_reference_test
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda_reference_test.cpp
     LIBS greentrain_engine greentrain_engine_cuda nlohmann_json::nlohmann_json
-    PROPERTIES FIXTURES_REQUIRED engine_reference)
+    PROPERTIES FIXTURES_REQUIRED "engine_reference;engine_reference_one_hidden")
   greentrain_add_test(cuda_cpu_parity_test
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda_cpu_parity_test.cpp
     LIBS greentrain_engine greentrain_engine_cuda)

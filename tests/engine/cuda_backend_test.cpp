@@ -4,7 +4,7 @@
 //    optimizer steps and the final weights; debug_step/debug_steps must match per precision, |a−b| judged as a
 //    relative norm error ‖a−b‖/‖ref‖ against one tolerance table; the worst error is printed;
 //  - CUDA graph ≡ eager launches (bit-identical parameters after two epochs);
-//  - fused cuBLASLt epilogues ≡ unfused kernels;
+//  - fused cuBLASLt epilogues ≡ unfused kernels; the fused small-MLP kernel ≡ the cuBLASLt path;
 //  - fp16 dynamic loss scaling: an overflowing step is skipped and the scale halves on the
 //    device; the scale doubles after 2000 clean steps; bf16/fp32 never scale.
 #include "common/temp_dir.h"
@@ -179,8 +179,11 @@ TEST_P(CudaReference, MatchesPyTorchFloat64) {
     OptimizerSpec opt;
     opt.kind = c.optimizer == "adam" ? OptimizerSpec::Kind::adam : OptimizerSpec::Kind::sgd;
     opt.lr = c.lr;
-    for (bool fused : {true, false}) {
+    for (int mode = 0; mode < 3; ++mode) {
+      // 0: fused MLP kernel where the shape allows, 1: cuBLASLt fused epilogues, 2: unfused.
+      const bool fused = mode < 2;
       CudaOptions options;
+      options.fused_mlp = mode == 0;
       options.fused_epilogues = fused;
       auto backend = make_cuda_backend(0, options);
       backend->setup(c.model, opt, precision, c.rows, batch, 5);
@@ -199,8 +202,8 @@ TEST_P(CudaReference, MatchesPyTorchFloat64) {
       const std::vector<float> losses = backend->debug_steps(batch, 10);
       const double e_losses = rel_error(losses, r["losses"].get<std::vector<double>>());
       const double e_final = rel_error(flatten(backend->parameters()), flat_ref(r["final"]));
-      const std::string where =
-          c.name + " " + to_string(precision) + (fused ? " fused" : " unfused");
+      const char* mode_name = mode == 0 ? "fused-mlp" : fused ? "fused" : "unfused";
+      const std::string where = c.name + " " + to_string(precision) + " " + mode_name;
       EXPECT_LE(e_logits, tol) << where << " logits";
       EXPECT_LE(e_loss, tol) << where << " loss";
       EXPECT_LE(e_grads, tol) << where << " gradients";
@@ -211,8 +214,8 @@ TEST_P(CudaReference, MatchesPyTorchFloat64) {
       std::printf(
           "  %-28s %-4s %-7s logits %.2e loss %.2e grads %.2e layer %.2e steps %.2e "
           "final %.2e\n",
-          c.name.c_str(), to_string(precision).c_str(), fused ? "fused" : "unfused", e_logits,
-          e_loss, e_grads, e_layer, e_losses, e_final);
+          c.name.c_str(), to_string(precision).c_str(), mode_name, e_logits, e_loss, e_grads,
+          e_layer, e_losses, e_final);
     }
   }
   std::printf("OK %s: worst relative error %.3g (tolerance %.1g)\n", to_string(precision).c_str(),
@@ -292,6 +295,84 @@ TEST_P(CudaInvariance, FusedEpiloguesEqualUnfused) {
   EXPECT_LE(e_trained, 20 * tol);
   std::printf("OK fused == unfused (%s): logits %.2e gradients %.2e after an epoch %.2e\n",
               to_string(precision).c_str(), e_logits, e_grads, e_trained);
+}
+
+// The fused small-MLP kernel (one persistent kernel per epoch) against the cuBLASLt path: one
+// debug step (logits, loss, gradients) and two shuffled epochs with a partial last batch (weights,
+// loss, accuracy) agree within the precision's tolerance, on the reference shape (bytes, Adam)
+// and on one whose sizes are not multiples of 4 (FP32 features, SGD, 2 blocks' worth of units).
+TEST_P(CudaInvariance, FusedMlpKernelEqualsCublasLtPath) {
+  REQUIRE_GPU();
+  const Precision precision = GetParam();
+  struct Shape {
+    ModelSpec model;
+    int64_t rows;
+    int batch;
+    bool features_f32;
+    OptimizerSpec::Kind optimizer;
+  };
+  const std::vector<Shape> shapes{
+      {spec(784, {128}, 10), 1000, 32, false, OptimizerSpec::Kind::adam},
+      {spec(50, {7}, 7), 333, 13, true, OptimizerSpec::Kind::sgd},
+  };
+  const double tol = tolerance(precision);
+  for (const Shape& sh : shapes) {
+    Dataset train = random_dataset(sh.rows, sh.model.inputs, sh.model.classes, 7);
+    if (sh.features_f32) {
+      for (uint8_t b : train.u8) train.f32.push_back((float(b) - 100.0f) / 50.0f);
+      train.u8.clear();
+    }
+    Dataset batch = train;
+    batch.rows = sh.batch;
+    batch.labels.resize(size_t(sh.batch));
+    if (sh.features_f32)
+      batch.f32.resize(size_t(sh.batch) * sh.model.inputs);
+    else
+      batch.u8.resize(size_t(sh.batch) * sh.model.inputs);
+    OptimizerSpec opt;
+    opt.kind = sh.optimizer;
+    opt.lr = sh.optimizer == OptimizerSpec::Kind::sgd ? 1e-2f : 1e-3f;
+    std::vector<std::string> names;
+    std::vector<StepDebug> debug;
+    std::vector<std::vector<float>> trained;
+    std::vector<EpochStats> stats;
+    std::vector<EvalStats> evals;
+    for (bool fused : {true, false}) {
+      CudaOptions options;
+      options.fused_mlp = fused;
+      auto backend = make_cuda_backend(0, options);
+      backend->setup(sh.model, opt, precision, sh.batch, train, 9);
+      names.push_back(backend->describe());
+      backend->set_parameters(glorot(sh.model, 6));
+      debug.push_back(backend->debug_step(batch));
+      backend->train_epoch(0);
+      stats.push_back(backend->train_epoch(1));
+      trained.push_back(flatten(backend->parameters()));
+      evals.push_back(backend->evaluate(train));
+    }
+    const std::string where = to_string(precision) + " mlp:" + std::to_string(sh.model.hidden[0]);
+    EXPECT_NE(names[0].find("fused MLP"), std::string::npos) << where << ": " << names[0];
+    EXPECT_EQ(names[1].find("fused MLP"), std::string::npos) << where << ": " << names[1];
+    const double e_logits = rel_error(debug[0].logits, debug[1].logits);
+    const double e_loss = std::abs(debug[0].loss - debug[1].loss) / std::abs(debug[1].loss);
+    const double e_grads = rel_error(flatten(debug[0].grads), flatten(debug[1].grads));
+    const double e_trained = rel_error(trained[0], trained[1]);
+    EXPECT_LE(e_logits, tol) << where;
+    EXPECT_LE(e_loss, tol) << where;
+    EXPECT_LE(e_grads, tol) << where;
+    EXPECT_LE(e_trained, 5 * tol) << where;
+    EXPECT_EQ(stats[0].steps, (sh.rows + sh.batch - 1) / sh.batch) << where;
+    EXPECT_EQ(stats[0].steps, stats[1].steps) << where;
+    EXPECT_EQ(stats[0].skipped_steps, stats[1].skipped_steps) << where;
+    EXPECT_NEAR(stats[0].loss, stats[1].loss, 5 * tol * std::abs(stats[1].loss)) << where;
+    EXPECT_NEAR(stats[0].accuracy, stats[1].accuracy, 0.02) << where;
+    EXPECT_NEAR(evals[0].loss, evals[1].loss, 5 * tol * std::abs(evals[1].loss)) << where;
+    EXPECT_NEAR(evals[0].accuracy, evals[1].accuracy, 0.02) << where;
+    std::printf(
+        "OK fused MLP kernel == cuBLASLt (%s): logits %.2e loss %.2e gradients %.2e after two "
+        "epochs %.2e, eval loss %.5f vs %.5f\n",
+        where.c_str(), e_logits, e_loss, e_grads, e_trained, evals[0].loss, evals[1].loss);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, CudaInvariance,

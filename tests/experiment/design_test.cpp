@@ -1,15 +1,18 @@
 // Design expansion: factorial and one-at-a-time configurations, warm-up runs first, each block
 // a permutation of the configurations, the order reproducible from the seed (and different for
-// another seed), shards that partition the runs, and the command-template substitution.
+// another seed), shards that partition the runs, the run layout as an experiment grows, the
+// stopping rule's check, and the command-template substitution.
 #include "experiment/design.h"
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
 
 #include "common/error.h"
+#include "experiment/stop_rule.h"
 #include "experiment/template.h"
 
 namespace gt::experiment {
@@ -173,6 +176,81 @@ seed = 3
     EXPECT_GE(r.block, last_block);
     last_block = r.block;
   }
+}
+
+// Runs of `d`'s configurations in blocks 1..blocks, metric values from `value(config, block)`.
+std::vector<RunRecord> runs_with(const ExpandedDesign& d, int blocks,
+                                 const std::function<double(int, int)>& value,
+                                 const std::string& metric = "energy_j") {
+  std::vector<RunRecord> out;
+  for (int b = 1; b <= blocks; ++b)
+    for (const auto& c : d.configs) {
+      RunRecord r;
+      r.config_index = c.index;
+      r.block = b;
+      r.status = "ok";
+      if (metric == "energy_j")
+        r.energy_j = value(c.index, b);
+      else
+        r.metrics[metric] = value(c.index, b);
+      out.push_back(r);
+    }
+  return out;
+}
+
+TEST(StopRule, ChecksEveryConfigurationAgainstTheBenchmarkOnTheBlocksGiven) {
+  auto plan = make_plan("[design]\nrepeats = 3\n[design.stop]\nci_halfwidth_pct = 2\n");
+  const auto d = expand(plan);
+  const StopRule& rule = *plan.design.stop;
+  // Spread 1 % everywhere except configuration 5 (10 %); configuration 0 is the benchmark.
+  auto value = [](int c, int b) {
+    const double wiggle = (b % 2 ? 1 : -1) * (c == 5 ? 0.10 : 0.01);
+    return (100.0 + c) * (1 + wiggle);
+  };
+  auto runs = runs_with(d, 6, value);
+  auto check = check_stop_rule(rule, d, runs, 6);
+  EXPECT_EQ(check.metric, "energy_j");  // the runs have no train_energy_j
+  EXPECT_FALSE(check.met);
+  EXPECT_EQ(check.widest, "batch_size=128 neurons=512") << "configuration 5, named by what differs";
+  EXPECT_GT(check.widest_pct, 2.0);
+  EXPECT_GT(check.blocks_left, 0);
+  // Without configuration 5 every interval is within +-2 %.
+  check = check_stop_rule(rule, d, runs, 6, {5});
+  EXPECT_TRUE(check.met) << describe(check, rule);
+  EXPECT_LE(check.widest_pct, 2.0);
+  EXPECT_EQ(check.blocks_left, 0);
+  // Blocks after `blocks`, warm-up and failed runs are not used.
+  runs.push_back(runs.front());
+  runs.back().block = 7;
+  runs.back().energy_j = 1e9;
+  runs.push_back(runs.front());
+  runs.back().warmup = true;
+  runs.back().block = 0;
+  runs.back().energy_j = 1e9;
+  runs.push_back(runs.front());
+  runs.back().status = "failed";
+  runs.back().energy_j = 1e9;
+  EXPECT_TRUE(check_stop_rule(rule, d, runs, 6, {5}).met);
+}
+
+TEST(StopRule, DefaultMetricIsTrainEnergyWhenEveryRunHasIt) {
+  auto plan = make_plan("[design.stop]\n");
+  const auto d = expand(plan);
+  auto runs = runs_with(
+      d, 3, [](int c, int b) { return 50.0 + c + b; }, "train_energy_j");
+  for (auto& r : runs) r.energy_j = 100;
+  EXPECT_EQ(default_stop_metric(runs), "train_energy_j");
+  EXPECT_EQ(check_stop_rule(*plan.design.stop, d, runs, 3).metric, "train_energy_j");
+  runs.back().metrics.clear();
+  EXPECT_EQ(default_stop_metric(runs), "energy_j");
+  StopRule named = *plan.design.stop;
+  named.metric = "no_such_j";
+  EXPECT_TRUE(check_stop_rule(named, d, runs, 3).metric_missing);
+  named.metric = "energy_j";
+  runs.front().energy_j = 0;
+  auto check = check_stop_rule(named, d, runs, 3);
+  EXPECT_FALSE(check.met);
+  EXPECT_NE(check.problem.find("values <= 0"), std::string::npos) << check.problem;
 }
 
 TEST(Template, SubstitutesAndEscapes) {

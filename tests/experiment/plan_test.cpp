@@ -254,6 +254,13 @@ TEST(Plan, StopRuleErrorsNameTheLine) {
   expect_error(d + "metric = \"energy j\"\n", 9, "expected a metric name");
   expect_error(d + "ci = 2\n", 9, "unknown key 'ci' in [design.stop]");
   expect_error(kHead + kFactors + "[design]\nmax_failures = 0\n", 9, "design.max_failures");
+  // The layout numbers max_repeats blocks, so the size cap counts them.
+  const std::string twelve =
+      "[factors]\nprecision = [\"fp32\", \"fp16\", \"bf16\", \"tf32\"]\n"
+      "batch_size = [32, 64, 128]\n";
+  EXPECT_NO_THROW(parse_plan(kHead + twelve + "[design.stop]\nmax_repeats = 80000\n", "t.toml"));
+  expect_error(kHead + twelve + "[design]\nrepeats = 3\n[design.stop]\nmax_repeats = 100000\n", 8,
+               "12 configurations x 100000 max_repeats");
 }
 
 TEST(Plan, Sha256MatchesKnownVector) {

@@ -424,7 +424,7 @@ TEST(Runner, StoppingRuleAddsWholeBlocksUntilTheIntervalsArePrecise) {
   ASSERT_GT(stop, 3) << r.out;
   EXPECT_LT(stop, 30) << "stops before max_repeats";
   EXPECT_NE(r.out.find("after block 3: widest 95 % interval"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("more blocks (at most 27)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("more blocks needed (27 more at most)"), std::string::npos) << r.out;
   const auto blocks = blocks_of(db);
   ASSERT_EQ(static_cast<int>(blocks.size()), stop);
   for (const auto& [b, v] : blocks) EXPECT_EQ(v.size(), 2u) << "block " << b << " incomplete";
@@ -457,6 +457,27 @@ TEST(Runner, StoppingRuleAddsWholeBlocksUntilTheIntervalsArePrecise) {
   EXPECT_EQ(again.code, 0);
   EXPECT_NE(again.out.find("0 ok, 0 failed"), std::string::npos) << again.out;
   EXPECT_EQ(stopped_after(again.out), stop) << again.out;
+}
+
+TEST(Runner, StoppingRuleLeavesOutASkippedConfigurationButNeedsTheBenchmark) {
+  TempDir dir;
+  // final_loss is the same in every run: each interval is exact, so the rule is met as soon as
+  // it is checked, without the configuration that keeps failing.
+  const std::string stop = "[design.stop]\nmetric = \"final_loss\"\nmin_repeats = 3\n";
+  auto plan = make_plan(dir, 0.01, 3, "fake", stop, "oom");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "a.db"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("skipping precision=fp16 batch_size=64"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopping rule met after 3 blocks"), std::string::npos) << r.out;
+  EXPECT_EQ(runs_of(dir / "a.db").size(), 1u + 3u * 4u - 1u);
+
+  TempDir dir2;
+  plan = make_plan(dir2, 0.01, 3, "fake", stop);
+  write_file(dir2 / "fail-fp32-32", "");  // the benchmark
+  r = run_gt(fmt::format("experiment run {} --db {}", plan, dir2 / "b.db"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("the benchmark was skipped after repeated failures"), std::string::npos)
+      << r.out;
 }
 
 TEST(Runner, StoppingRuleNamesAMissingMetricAndKeepsTheRuns) {
@@ -576,6 +597,7 @@ TEST(Cli, InitCommandWritesAPlanWhoseFactorsAreThePlaceholders) {
       "--opt {{opt_level}} --seed {{seed}}' {}",
       dir / "amp.toml"));
   ASSERT_EQ(init.code, 0) << init.out;
+  EXPECT_NE(init.out.find("(from your command)"), std::string::npos) << init.out;
   const auto plan = parse_plan(read_file(dir / "amp.toml"), "amp.toml");
   EXPECT_EQ(plan.name, "amp");
   EXPECT_EQ(plan.workload.kind, "command");
@@ -624,6 +646,10 @@ TEST(Cli, InitPlanAndUsageErrors) {
   EXPECT_EQ(run_gt("experiment run").code, 2);
   EXPECT_EQ(run_gt(fmt::format("export --db {} --csv x.csv", dir / "missing.db")).code, 1);
   EXPECT_EQ(run_gt("experiment run x.toml --shard 3/2").code, 2);
+  auto big = run_gt(fmt::format("experiment run {} --until-ci 2 --max-repeats 99999 --db {}",
+                                dir / "p.toml", dir / "big.db"));
+  EXPECT_EQ(big.code, 2);
+  EXPECT_NE(big.out.find("runs at most"), std::string::npos) << big.out;
 }
 
 }  // namespace

@@ -145,12 +145,15 @@ TEST(Store, LayoutAndPlanUpdatesRoundTrip) {
   e.layout = {{"warmup_runs", 1}};
   auto eid = s.create_experiment(e);
   EXPECT_EQ(s.experiment("demo").layout, e.layout);
-  s.update_plan(eid, "name = \"demo\" # grown\n", "sha256:def", {{"warmup_runs", 2}}, 9);
+  s.update_plan(eid, "name = \"demo\" # grown\n", "sha256:def",
+                {{"precision", {"fp32", "bf16", "fp16"}}, {"neurons", {"128"}}},
+                {{"warmup_runs", 2}}, 9);
   auto now = s.experiment("demo");
   EXPECT_EQ(now.plan_text, "name = \"demo\" # grown\n");
   EXPECT_EQ(now.plan_hash, "sha256:def");
   EXPECT_EQ(now.layout["warmup_runs"], 2);
   EXPECT_EQ(now.planned_runs, 9);
+  EXPECT_EQ(now.factors["precision"].size(), 3u);
 }
 
 TEST(Store, AVersionOneDatabaseIsReadAndMigrated) {
@@ -158,20 +161,66 @@ TEST(Store, AVersionOneDatabaseIsReadAndMigrated) {
   {
     Store s(dir / "old.db");
     s.record_run(sample_run(s.create_experiment(sample_experiment()), 1));
-    // Back to schema 1: no layout column, no attempts table.
+    // Back to schema 1: no layout column, no attempts table, no phases, no attribution.
     s.db().exec("DROP TABLE run_attempts");
     s.db().exec("ALTER TABLE experiments DROP COLUMN layout");
+    s.db().exec("DROP TABLE run_phases");
+    s.db().exec("ALTER TABLE run_energy DROP COLUMN attribution");
+    s.db().exec("ALTER TABLE run_energy DROP COLUMN machine_energy_j");
     s.db().exec("PRAGMA user_version = 1");
   }
   {
     Store r(dir / "old.db", Store::Mode::read_only);
     EXPECT_TRUE(r.experiment("demo").layout.is_null());
     EXPECT_TRUE(r.attempts(r.experiment("demo").id).empty());
+    const auto runs = r.runs(r.experiment("demo").id);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_TRUE(runs[0].phases.empty());
+    for (const auto& e : runs[0].energy) EXPECT_EQ(e.attribution, "machine");
   }
   Store w(dir / "old.db");
-  EXPECT_EQ(w.schema_version(), 2);
+  EXPECT_EQ(w.schema_version(), kSchemaVersion);
   EXPECT_EQ(w.runs(w.experiment("demo").id).size(), 1u);
   EXPECT_TRUE(w.experiment("demo").layout.is_null());
+}
+
+TEST(Store, PhasesAndAttributionRoundTrip) {
+  TempDir dir;
+  Store s(dir / "p.db");
+  const auto id = s.create_experiment(sample_experiment());
+  RunRecord r = sample_run(id, 1);
+  r.energy.front().attribution = "process";
+  r.energy.front().machine_energy_j = 500.0;
+  PhaseRecord train;
+  train.name = "train";
+  train.t_begin_s = 1.25;
+  train.duration_s = 0.75;
+  train.energy_j = 120.5;
+  train.gpu_energy_j = 110.0;
+  train.uncertainty_j = 0.8;
+  train.components = nlohmann::json::array({{{"component", "gpu"}, {"energy_j", 110.0}}});
+  PhaseRecord epoch2 = train;
+  epoch2.name = "epoch";
+  epoch2.occurrence = 2;
+  epoch2.net_energy_j = 12.0;
+  r.phases = {train, epoch2};
+  s.record_run(r);
+  const auto runs = s.runs(id);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].energy.front().attribution, "process");
+  EXPECT_EQ(runs[0].energy.front().machine_energy_j, 500.0);
+  ASSERT_EQ(runs[0].phases.size(), 2u);
+  const auto& p = runs[0].phases[0];
+  EXPECT_EQ(p.name, "train");
+  EXPECT_EQ(p.occurrence, 1);
+  EXPECT_DOUBLE_EQ(p.t_begin_s, 1.25);
+  EXPECT_DOUBLE_EQ(p.energy_j, 120.5);
+  EXPECT_EQ(p.gpu_energy_j, 110.0);
+  EXPECT_FALSE(p.net_energy_j);
+  EXPECT_FALSE(p.cpu_energy_j);
+  EXPECT_EQ(p.components[0]["component"], "gpu");
+  EXPECT_EQ(runs[0].phases[1].occurrence, 2);
+  EXPECT_EQ(runs[0].phases[1].net_energy_j, 12.0);
 }
 
 TEST(Store, RunMetricFindsColumnsComponentsAndMetrics) {

@@ -1,17 +1,21 @@
 // Tests of the report's loader over a real results database written through the store's API:
 // runs, metrics, energy and idle baselines come back; only each configuration's median run
-// carries its power samples; the grids; the analysis (or the note explaining its absence) and
-// that the charts show analyze's numbers; clear errors for a missing database entry or an
-// unknown country.
-#include <gtest/gtest.h>
+// carries its power samples; the grids; the analysis, with the page's numbers equal to
+// `greentrain analyze --format json` for the same database; clear errors for a missing database
+// entry or an unknown country.
+#include "report/load.h"
 
-#include <filesystem>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "common/error.h"
+#include "common/locations.h"
+#include "common/subprocess.h"
 #include "common/temp_dir.h"
 #include "report/charts.h"
-#include "report/load.h"
+#include "report/format.h"
 #include "report/model.h"
 #include "report/writers.h"
 #include "store_fixture.h"
@@ -89,36 +93,96 @@ TEST(ReportLoad, GridsAndCarbonFactorsFromTheRuns) {
   EXPECT_THROW(grids_for({"XYZ"}), gt::UsageError);
 }
 
-TEST(ReportLoad, ChartsShowAnalyzesNumbersOrSayWhyThereAreNone) {
+TEST(ReportLoad, ChartsShowAnalyzesNumbers) {
   TempDb db;
   testing::write_store(testing::full_experiment(), db.path());
   LoadOptions o;
   o.db_path = db.path();
   auto d = load_report(o);
-  ASSERT_TRUE(d.analysis.is_object()) << "analyze failed on the fixture: " << d.analysis_note;
+  ASSERT_TRUE(d.analysis) << d.analysis_note;
   auto chart = metric_chart(d, "energy_j", "energy", "Energy", "J");
   ASSERT_TRUE(chart);
   int checked = 0;
-  for (const auto& cell : d.analysis["metrics"]["energy_j"]["cells"]) {
-    Config c = cell["config"].get<Config>();
+  for (const auto& cell : d.analysis->metric("energy_j")->cells) {
+    Config c = config_of(d, cell.config);
     for (const auto& row : chart->data)
-      if (row["kind"] == "mean" && row["config"].get<std::string>().rfind(config_label(d, c), 0) == 0) {
-        EXPECT_DOUBLE_EQ(row["value"].get<double>(), cell["mean"].get<double>());
-        EXPECT_DOUBLE_EQ(row["ci95_low"].get<double>(), cell["ci95_low"].get<double>());
+      if (row["kind"] == "mean" &&
+          row["config"].get<std::string>().rfind(config_label(d, c), 0) == 0) {
+        EXPECT_DOUBLE_EQ(row["value"].get<double>(), cell.mean);
+        EXPECT_DOUBLE_EQ(row["ci95_low"].get<double>(), cell.ci95_low);
         ++checked;
       }
   }
   EXPECT_EQ(checked, 6);
-  // The headline quotes analyze's verdict line for the winning configuration.
   auto h = headline(d);
-  ASSERT_TRUE(h.available);
-  EXPECT_TRUE(h.verdict_from_analyze);
-  EXPECT_NE(std::find(d.verdicts.begin(), d.verdicts.end(), h.verdict), d.verdicts.end()) << h.verdict;
-  EXPECT_NE(h.verdict.find("fp16"), std::string::npos) << h.verdict;
+  ASSERT_TRUE(h.available) << h.title;
+  EXPECT_EQ(h.title, d.analysis->headline.title);
+  EXPECT_EQ(h.best, (Config{{"precision", "fp16"}, {"batch_size", "128"}}));
+}
+
+// The page's numbers are `analyze --format json`'s numbers for the same database: the whole
+// analysis is equal, and the figures printed on the page are those of the JSON.
+TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
+  TempDb db;
+  testing::write_store(testing::with_failed_runs(), db.path());
+  LoadOptions o;
+  o.db_path = db.path();
+  auto d = load_report(o);
+  ASSERT_TRUE(d.analysis) << d.analysis_note;
+  const auto analyze = gt::testing::run_process(
+      {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
+  ASSERT_EQ(analyze.code, 0) << analyze.err;
+  const auto j = nlohmann::json::parse(analyze.out);
+  EXPECT_EQ(d.analysis->to_json(), j);
+
+  const std::string html = render_html(d), md = render_markdown(d);
+  // Headline: the JSON's sentence, word for word.
+  EXPECT_NE(html.find(html_escape(j["headline"]["title"].get<std::string>())), std::string::npos)
+      << j["headline"]["title"];
+  EXPECT_NE(md.find(markdown_cell(j["headline"]["title"].get<std::string>())), std::string::npos);
+  for (const auto& detail : j["headline"]["details"])
+    EXPECT_NE(html.find(html_escape(detail.get<std::string>())), std::string::npos) << detail;
+  // Per configuration: mean and 95 % interval of every metric cell, in the Markdown table and
+  // the HTML chart tables.
+  int cells = 0;
+  for (const char* metric : {"energy_j", "duration_s", "avg_power_w"})
+    for (const auto& c : j["metrics"][metric]["cells"]) {
+      const std::string text = format_number(c["mean"].get<double>()) + " [" +
+                               format_number(c["ci95_low"].get<double>()) + ", " +
+                               format_number(c["ci95_high"].get<double>()) + "]";
+      EXPECT_NE(md.find(markdown_cell(text)), std::string::npos) << metric << " " << text;
+      EXPECT_NE(html.find("<td class=\"n\">" + format_number(c["ci95_low"].get<double>()) +
+                          "</td><td class=\"n\">" + format_number(c["ci95_high"].get<double>()) +
+                          "</td>"),
+                std::string::npos)
+          << metric << " " << text;
+      ++cells;
+    }
+  EXPECT_EQ(cells, 15);
+  // Versus the benchmark: the ratio interval of each comparison.
+  int comparisons = 0;
+  for (const auto& v : j["metrics"]["energy_j"]["versus_baseline"]) {
+    const std::string row =
+        "<td class=\"n\">" + format_signed_pct(100 * (v["ratio"].get<double>() - 1)) +
+        "</td><td class=\"n\">" + format_signed_pct(100 * (v["ratio_ci_low"].get<double>() - 1)) +
+        "</td><td class=\"n\">" + format_signed_pct(100 * (v["ratio_ci_high"].get<double>() - 1)) +
+        "</td><td class=\"n\">" + html_escape(format_p_value(v["ratio_p_holm"].get<double>())) +
+        "</td>";
+    EXPECT_NE(html.find(row), std::string::npos) << row;
+    ++comparisons;
+  }
+  EXPECT_EQ(comparisons, 4);
+  // Verdicts: every line of the JSON is on the page, one per list item.
+  for (const auto& v : j["verdict_lines"])
+    for (const auto& line : v["lines"])
+      EXPECT_NE(html.find("<li>" + html_escape(line.get<std::string>()) + "</li>"),
+                std::string::npos)
+          << line;
 }
 
 TEST(ReportLoad, DegenerateDatabasesLoad) {
-  for (auto source : {testing::with_failed_runs(), testing::single_configuration(), testing::without_gpu()}) {
+  for (auto source :
+       {testing::with_failed_runs(), testing::single_configuration(), testing::without_gpu()}) {
     TempDb db;
     testing::write_store(source, db.path());
     LoadOptions o;

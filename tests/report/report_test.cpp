@@ -2,9 +2,8 @@
 // analysis JSON's), the headline and its interval (against SciPy), the Pareto front, carbon on
 // other grids, the Markdown summary, the HTML page's structure and safety (no external
 // reference, scripts cannot be closed early by data), and the degenerate experiments.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
-
-#include <Rmath.h>
 
 #include <array>
 #include <cstdio>
@@ -58,50 +57,36 @@ TEST(ReportModel, ConfigurationsOrderedByPrecisionBenchmarkFirst) {
   auto configs = configurations(d);
   ASSERT_EQ(configs.size(), 6u);
   EXPECT_EQ(config_label(configs[0], d.factors), "fp32 \u00b7 batch 32");
-  EXPECT_EQ(config_label(configs[1], d.factors), "fp32 \u00b7 batch 128");  // 128 after 32 numerically
+  EXPECT_EQ(config_label(configs[1], d.factors),
+            "fp32 \u00b7 batch 128");  // 128 after 32 numerically
   EXPECT_EQ(configs[2].at("precision"), "fp16");
   EXPECT_EQ(configs[5].at("precision"), "bf16");
-  EXPECT_EQ(config_label({{"precision", "fp16"}, {"neurons", "512,256"}, {"epochs", "1"}, {"lr", "0.1"}},
-                         {"precision", "neurons", "epochs", "lr"}),
-            "fp16 \u00b7 512,256 neurons \u00b7 1 epoch \u00b7 lr=0.1");
-}
-
-TEST(ReportModel, DescribeMatchesScipy) {
-  std::vector<double> v{10.5, 11.25, 9.75, 12.0, 10.0, 10.8};
-  auto s = describe(v);
-  auto out = python("import numpy as np, scipy.stats as st\nv=np.array(" + py_list(v) +
-                    ")\nm=v.mean(); sd=v.std(ddof=1); lo,hi=st.t.interval(0.95, len(v)-1, loc=m, scale=st.sem(v))\n"
-                    "print(repr(m), repr(sd), repr(lo), repr(hi), repr(float(np.median(v))))\n");
-  std::istringstream in(out);
-  double m, sd, lo, hi, med;
-  ASSERT_TRUE(in >> m >> sd >> lo >> hi >> med) << out;
-  EXPECT_NEAR(s.mean, m, 1e-12);
-  EXPECT_NEAR(s.sd, sd, 1e-12);
-  EXPECT_NEAR(s.ci95_low, lo, 1e-9);
-  EXPECT_NEAR(s.ci95_high, hi, 1e-9);
-  EXPECT_NEAR(s.median, med, 1e-12);
-  EXPECT_EQ(s.n, 6);
-  auto one = describe({5.0});
-  EXPECT_EQ(one.n, 1);
-  EXPECT_EQ(one.ci95_low, 5.0);  // a single run: no interval, not NaN
+  EXPECT_EQ(
+      config_label({{"precision", "fp16"}, {"neurons", "512,256"}, {"epochs", "1"}, {"lr", "0.1"}},
+                   {"precision", "neurons", "epochs", "lr"}),
+      "fp16 \u00b7 512,256 neurons \u00b7 1 epoch \u00b7 lr=0.1");
 }
 
 TEST(ReportCharts, EnergyChartTakesMeansAndIntervalsFromTheAnalysis) {
   auto d = full_experiment();
-  // Make the analysis visibly different from what the report would compute itself.
-  auto& cells = d.analysis["metrics"]["energy_j"]["cells"];
-  for (auto& c : cells) c["mean"] = c["mean"].get<double>() + 1.5;
+  ASSERT_TRUE(d.analysis) << d.analysis_note;
+  // Make the analysis visibly different from what the runs alone would give.
+  stats::MetricAnalysis* energy = nullptr;
+  for (auto& m : d.analysis->metrics)
+    if (m.metric == "energy_j") energy = &m;
+  ASSERT_NE(energy, nullptr);
+  for (auto& c : energy->cells) c.mean += 1.5;
   auto chart = metric_chart(d, "energy_j", "energy", "Energy", "J");
   ASSERT_TRUE(chart);
-  for (const auto& cell : cells) {
-    Config c = cell["config"].get<Config>();
+  for (const auto& cell : energy->cells) {
+    Config c = config_of(d, cell.config);
     std::string label = config_label(c, d.factors) + (c == d.benchmark ? " (benchmark)" : "");
     const json* row = mean_row(*chart, label);
     ASSERT_NE(row, nullptr) << label;
-    EXPECT_DOUBLE_EQ((*row)["value"].get<double>(), cell["mean"].get<double>());
-    EXPECT_DOUBLE_EQ((*row)["ci95_low"].get<double>(), cell["ci95_low"].get<double>());
-    EXPECT_DOUBLE_EQ((*row)["ci95_high"].get<double>(), cell["ci95_high"].get<double>());
-    EXPECT_EQ((*row)["n"].get<int>(), cell["n"].get<int>());
+    EXPECT_DOUBLE_EQ((*row)["value"].get<double>(), cell.mean);
+    EXPECT_DOUBLE_EQ((*row)["ci95_low"].get<double>(), cell.ci95_low);
+    EXPECT_DOUBLE_EQ((*row)["ci95_high"].get<double>(), cell.ci95_high);
+    EXPECT_EQ((*row)["n"].get<size_t>(), cell.n);
     EXPECT_EQ((*row)["benchmark"].get<bool>(), c == d.benchmark);
   }
   // One point per analysed run: the warm-up run (99999 J) is left out.
@@ -126,7 +111,8 @@ TEST(ReportCharts, LocalSummaryWhenAnalysisIsMissingMatchesScipy) {
   const json* row = mean_row(*chart, config_label(d.benchmark, d.factors) + " (benchmark)");
   ASSERT_NE(row, nullptr);
   auto out = python("import numpy as np, scipy.stats as st\nv=np.array(" + py_list(values) +
-                    ")\nlo,hi=st.t.interval(0.95, len(v)-1, loc=v.mean(), scale=st.sem(v))\nprint(repr(v.mean()), repr(lo), repr(hi))\n");
+                    ")\nlo,hi=st.t.interval(0.95, len(v)-1, loc=v.mean(), "
+                    "scale=st.sem(v))\nprint(repr(v.mean()), repr(lo), repr(hi))\n");
   std::istringstream in(out);
   double m, lo, hi;
   ASSERT_TRUE(in >> m >> lo >> hi) << out;
@@ -225,43 +211,73 @@ TEST(ReportModel, ParetoFront) {
   EXPECT_EQ(flagged, 3);
 }
 
-TEST(ReportModel, HeadlinePicksCheapestEquivalentConfigurationWithWelchInterval) {
+TEST(ReportModel, HeadlinePicksCheapestEquivalentConfigurationWithLogRatioInterval) {
   auto d = full_experiment();
   auto h = headline(d);
-  ASSERT_TRUE(h.available) << h.reason;
-  EXPECT_TRUE(h.accuracy_checked);
+  ASSERT_TRUE(h.available) << h.title;
+  EXPECT_EQ(h.kind, "winner") << h.title;
   // bf16 is cheaper but not equivalent in accuracy: fp16 · batch 128 wins.
   EXPECT_EQ(h.best, (Config{{"precision", "fp16"}, {"batch_size", "128"}}));
   auto best = metric_values(d, "energy_j", h.best);
   auto bench = metric_values(d, "energy_j", d.benchmark);
   auto out = python(
-      "import numpy as np, scipy.stats as st\nb=np.array(" + py_list(best) + ")\na=np.array(" + py_list(bench) +
-      ")\nva=a.var(ddof=1)/len(a); vb=b.var(ddof=1)/len(b)\ndf=(va+vb)**2/(va**2/(len(a)-1)+vb**2/(len(b)-1))\n"
-      "d=a.mean()-b.mean(); h=st.t.ppf(0.975, df)*np.sqrt(va+vb)\n"
-      "print(repr(100*d/a.mean()), repr(100*(d-h)/a.mean()), repr(100*(d+h)/a.mean()), repr(d/3.6e6))\n");
+      "import numpy as np, scipy.stats as st\nb=np.log(" + py_list(best) + ")\na=np.log(" +
+      py_list(bench) +
+      ")\nr=st.ttest_ind(b, a, equal_var=False)\nvb=b.var(ddof=1)/len(b); va=a.var(ddof=1)/len(a)\n"
+      "df=(va+vb)**2/(va**2/(len(a)-1)+vb**2/(len(b)-1)); d=b.mean()-a.mean(); q=st.t.ppf(0.975, "
+      "df)*np.sqrt(va+vb)\n"
+      "print(repr(np.exp(d)), repr(np.exp(d-q)), repr(np.exp(d+q)), "
+      "repr((np.exp(a).mean()-np.exp(b).mean())/3.6e6))\n");
   std::istringstream in(out);
-  double pct, lo, hi, kwh;
-  ASSERT_TRUE(in >> pct >> lo >> hi >> kwh) << out;
-  // The saving uses the analysis means, which equal the sample means in this fixture.
-  EXPECT_NEAR(h.saving_pct, pct, 1e-9);
-  EXPECT_NEAR(h.saving_pct_low, lo, 1e-6);
-  EXPECT_NEAR(h.saving_pct_high, hi, 1e-6);
-  EXPECT_NEAR(h.saving_kwh, kwh, 1e-12);
-  EXPECT_NEAR(h.saving_co2e_g, h.saving_kwh * 1.2 * 381, 1e-9);
-  ASSERT_TRUE(h.p_holm);
-  EXPECT_DOUBLE_EQ(*h.p_holm, 0.004);
-  EXPECT_NE(h.verdict.find("significant"), std::string::npos) << h.verdict;
-  EXPECT_NE(h.verdict.find("TOST p = 0.002"), std::string::npos) << h.verdict;
+  double ratio, lo, hi, kwh;
+  ASSERT_TRUE(in >> ratio >> lo >> hi >> kwh) << out;
+  const stats::Comparison* c = comparison(d, "energy_j", h.best);
+  ASSERT_NE(c, nullptr);
+  EXPECT_NEAR(c->ratio, ratio, 1e-12);
+  EXPECT_NEAR(c->ratio_ci_low, lo, 1e-9);
+  EXPECT_NEAR(c->ratio_ci_high, hi, 1e-9);
+  EXPECT_GT(c->ratio_ci_low, 0);  // a ratio's interval never reaches zero
+  ASSERT_TRUE(h.saving_kwh);
+  EXPECT_NEAR(*h.saving_kwh, kwh, 1e-12);
+  EXPECT_NEAR(*h.saving_co2e_g, *h.saving_kwh * 1.2 * 381, 1e-9);
+  EXPECT_NE(h.title.find(fmt::format("{:.1f} % less energy", 100 * (1 - ratio))), std::string::npos)
+      << h.title;
+  EXPECT_NE(h.title.find(fmt::format("[{:+.1f}, {:+.1f} %]", 100 * (lo - 1), 100 * (hi - 1))),
+            std::string::npos)
+      << h.title;
+}
+
+TEST(ReportModel, PerPhaseEnergyBecomesThePrimaryMetric) {
+  auto d = full_experiment();
+  for (auto& r : d.runs)
+    if (r.metrics.count("energy_j")) r.metrics["train_energy_j"] = 0.8 * r.metrics["energy_j"];
+  d.analysis = analyze_runs(d, &d.analysis_note);
+  ASSERT_TRUE(d.analysis) << d.analysis_note;
+  EXPECT_EQ(d.analysis->primary_metric, "train_energy_j");
+  auto h = headline(d);
+  EXPECT_EQ(h.metric, "train_energy_j");
+  EXPECT_NE(h.title.find("training energy"), std::string::npos) << h.title;
+  ASSERT_TRUE(h.saving_kwh);
+  const auto best = summarize(d, "train_energy_j", h.best),
+             base = summarize(d, "train_energy_j", d.benchmark);
+  EXPECT_NEAR(*h.saving_kwh, (base->mean - best->mean) / 3.6e6, 1e-12);
+  auto charts = all_charts(d);
+  ASSERT_FALSE(charts.empty());
+  EXPECT_EQ(charts.front().id, "train_energy");
+  EXPECT_NE(render_markdown(d).find("training energy (J)"), std::string::npos);
 }
 
 TEST(ReportModel, HeadlineExplainsWhenThereIsNothingToCompare) {
   auto h = headline(testing::single_configuration());
   EXPECT_FALSE(h.available);
-  EXPECT_NE(h.reason.find("only one configuration"), std::string::npos);
-  auto no_acc = headline(testing::without_gpu());  // no accuracy: best by energy alone
+  EXPECT_NE(h.title.find("only one configuration"), std::string::npos);
+  auto no_acc = headline(testing::without_gpu());  // no accuracy: best by energy alone, and said so
   ASSERT_TRUE(no_acc.available);
-  EXPECT_FALSE(no_acc.accuracy_checked);
   EXPECT_EQ(no_acc.best, (Config{{"precision", "fp16"}, {"batch_size", "128"}}));
+  bool said = false;
+  for (const auto& line : no_acc.details)
+    said = said || line.find("competed on energy alone") != std::string::npos;
+  EXPECT_TRUE(said);
 }
 
 TEST(ReportCarbon, OtherGridsScaleThePlanGridsCarbon) {
@@ -271,7 +287,7 @@ TEST(ReportCarbon, OtherGridsScaleThePlanGridsCarbon) {
   ASSERT_TRUE(co2);
   auto fra = co2e_on_grid(d, c, d.other_grids[0]);
   ASSERT_TRUE(fra);
-  EXPECT_NEAR(*fra, co2->mean * 56.0 / 381.0, 1e-12);
+  EXPECT_NEAR(*fra, co2->mean * 56.0 / 381.0, 1e-9 * *fra);
   // Same answer from energy when the runs carry no co2e_g.
   auto e = summarize(d, "energy_j", c);
   EXPECT_NEAR(*fra, e->mean / 3.6e6 * 1.2 * 56, 1e-6 * *fra);
@@ -301,6 +317,13 @@ TEST(ReportCharts, FailedRunsAreCountedNotPlotted) {
   for (const auto& r : chart->data) EXPECT_NE(r["config"], "bf16 \u00b7 batch 128");
   auto h = headline(d);
   EXPECT_TRUE(h.available);
+  bool named = false;
+  for (const auto& line : h.details)
+    named =
+        named || line.find("bf16/128: 4 of 4 runs failed, no successful run") != std::string::npos;
+  EXPECT_TRUE(named) << h.title;
+  auto html = render_html(d);
+  EXPECT_NE(html.find("bf16/128: 4 of 4 runs failed"), std::string::npos);
 }
 
 TEST(ReportCharts, NoGpuDataStillGivesChartsWithoutPowerOfTheGpu) {
@@ -321,19 +344,25 @@ TEST(ReportMarkdown, SummaryHasHeadlineTablesAndStatistics) {
   auto d = full_experiment();
   auto md = render_markdown(d);
   EXPECT_NE(md.find("# greentrain report: synthetic"), std::string::npos);
-  EXPECT_NE(md.find("**Best by energy among configurations with accuracy equivalent to the benchmark's: fp16 \u00b7 batch 128**"),
+  EXPECT_NE(md.find("**fp16/128 is the best configuration by energy with accuracy equivalent to "
+                    "the baseline's"),
             std::string::npos)
       << md.substr(0, 600);
   auto e = summarize(d, "energy_j", d.benchmark);
-  std::string cell = format_number(e->mean) + " [" + format_number(e->ci95_low) + ", " + format_number(e->ci95_high) + "]";
-  EXPECT_NE(md.find("| fp32 \u00b7 batch 32 (benchmark) | 5 | 0 | " + cell + " |"), std::string::npos) << md;
+  std::string cell = format_number(e->mean) + " [" + format_number(e->ci95_low) + ", " +
+                     format_number(e->ci95_high) + "]";
+  EXPECT_NE(md.find("| fp32 \u00b7 batch 32 (benchmark) | 5 | 0 | " + markdown_cell(cell) + " |"),
+            std::string::npos)
+      << md;
   EXPECT_NE(md.find("### Factorial ANOVA: energy (J)"), std::string::npos);
   EXPECT_NE(md.find("### Equivalence with the benchmark (TOST)"), std::string::npos);
   EXPECT_NE(md.find("| ---: |"), std::string::npos);
   EXPECT_NE(md.find("France (FRA)"), std::string::npos);
   auto single = render_markdown(testing::single_configuration());
   EXPECT_NE(single.find("No headline: only one configuration was run"), std::string::npos);
-  EXPECT_NE(single.find("_analyze: fewer than two configurations"), std::string::npos);
+  EXPECT_NE(single.find("only one configuration (fp32/32) among the 3 usable runs"),
+            std::string::npos)
+      << single;
 }
 
 TEST(ReportMarkdown, CellsEscapePipes) {
@@ -343,10 +372,25 @@ TEST(ReportMarkdown, CellsEscapePipes) {
   EXPECT_NE(md.find("a\\|b c"), std::string::npos);
 }
 
+TEST(ReportMarkdown, NamesAndLevelsCannotInjectHtml) {
+  auto d = full_experiment();
+  d.experiment = "<script>alert(1)</script>";
+  for (auto& r : d.runs)
+    if (r.config["precision"] == "bf16") r.config["precision"] = "<img src=x onerror=alert(1)>";
+  d.analysis = analyze_runs(d, &d.analysis_note);
+  ASSERT_TRUE(d.analysis) << d.analysis_note;
+  auto md = render_markdown(d);
+  EXPECT_EQ(md.find("<script"), std::string::npos);
+  EXPECT_EQ(md.find("<img"), std::string::npos);
+  EXPECT_NE(md.find("&lt;script&gt;"), std::string::npos);
+  EXPECT_NE(md.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos) << md;
+}
+
 TEST(ReportHtml, PageHasEverySectionChartAndTableAndNoExternalReference) {
   auto d = full_experiment();
   auto html = render_html(d);
-  for (const char* id : {"headline", "per-config", "components", "power-time", "accuracy", "carbon", "statistics", "method"})
+  for (const char* id : {"headline", "per-config", "components", "power-time", "accuracy", "carbon",
+                         "statistics", "method"})
     EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
   auto charts = all_charts(d);
   EXPECT_EQ(charts.size(), 8u);
@@ -371,7 +415,9 @@ TEST(ReportHtml, PageHasEverySectionChartAndTableAndNoExternalReference) {
 
 TEST(ReportHtml, DataCannotCloseTheScriptElement) {
   auto d = full_experiment();
-  for (auto& r : d.runs) r.config["precision"] = r.config["precision"] == "fp16" ? "</script><b>x" : r.config["precision"];
+  for (auto& r : d.runs)
+    r.config["precision"] =
+        r.config["precision"] == "fp16" ? "</script><b>x" : r.config["precision"];
   d.plan_text = "</pre><script>alert(1)</script>";
   auto html = render_html(d);
   EXPECT_EQ(html.find("</script><b>"), std::string::npos);

@@ -20,7 +20,7 @@ json ours_for(const std::string& csv, const std::vector<std::string>& factors,
     opt.equivalence.clear();
     for (const auto& e : equivalence) opt.equivalence.push_back(parse_equivalence(e));
   }
-  return analyze(read_runs_csv(csv, factors), opt);
+  return analyze(read_runs_csv(csv, factors), opt).to_json();
 }
 
 void check(const std::string& name, const Design& d, const std::string& extra_ref_args = "") {

@@ -43,7 +43,7 @@ TEST_F(Cli, AnalyzeTableAndMarkdown) {
   const std::string csv = write_csv(d, "cli2.csv");
   Result t = run("analyze --input " + csv +
                  " --factors precision,batch_size,neurons --baseline precision=fp32 "
-                 "--metric energy_j --metric test_accuracy");
+                 "--metric energy_j --metric test_accuracy --full");
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_NE(t.out.find("fp16 vs fp32"), std::string::npos) << t.out;
   EXPECT_NE(t.out.find("Factorial ANOVA"), std::string::npos);
@@ -54,6 +54,33 @@ TEST_F(Cli, AnalyzeTableAndMarkdown) {
   ASSERT_EQ(m.code, 0) << m.err;
   EXPECT_NE(m.out.find("| precision/batch_size/neurons |"), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("test_accuracy"), std::string::npos);
+}
+
+TEST_F(Cli, AnalyzeReadsGreentrainDbByDefault) {
+  const auto dir = temp_file("no-db-here");
+  std::filesystem::create_directories(dir);
+  const Result r = gt::testing::run_shell("cd " + dir.string() + " && " +
+                                          gt::testing::greentrain_binary() + " analyze");
+  const std::string& err = r.err;
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(err.find("--db greentrain.db: no such file"), std::string::npos) << err;
+  EXPECT_EQ(lines(err), 1u) << err;
+}
+
+TEST_F(Cli, AnalyzeWithANanCellFinishesWithANote) {
+  const auto csv = temp_file("nan.csv");
+  std::ofstream(csv)
+      << "run_id,status,precision,energy_j\n1,ok,fp32,1000\n2,ok,fp32,nan\n3,ok,fp32,"
+         "1010\n4,ok,bf16,800\n5,ok,bf16,810\n6,ok,bf16,nan\n";
+  // It once spun forever: a deadline turns a hang into a failure (timeout exits 124).
+  const Result r = gt::testing::run_shell(
+      "timeout 30 " + gt::testing::greentrain_binary() + " analyze --input " + csv.string() +
+      " --factors precision --baseline precision=fp32 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["metrics"]["energy_j"]["cells"][0]["n"], 2);
+  EXPECT_NE(j["notes"].dump().find("energy_j: 2 non-finite values left out"), std::string::npos)
+      << j["notes"].dump();
 }
 
 TEST_F(Cli, AnalyzeErrorsAreOneLine) {

@@ -1,6 +1,7 @@
 // log_ratio_interval against SciPy/statsmodels (tests/stats/ratio_reference.py: Welch interval
-// on log values) over generated positive samples of several sizes, spreads
-// and alphas; plus the undefined cases. Prints the worst relative error, then one OK line.
+// on log values) over generated positive samples of several sizes, spreads and alphas; the
+// undefined cases; the projected sample size against intervals of samples of that size.
+// Prints the worst relative error, then one OK line.
 #include "stats/ratio.h"
 
 #include <gtest/gtest.h>
@@ -10,20 +11,24 @@
 #include <random>
 #include <vector>
 
-#include "reference_support.h"
+#include "common/locations.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
 
-namespace gt::stats::testing {
+namespace gt::stats {
 namespace {
 
+using json = nlohmann::json;
+
 json scipy_ratio(const std::vector<double>& x, const std::vector<double>& y, double alpha) {
-  const auto input = temp_file("ratio_input.json");
-  std::ofstream(input) << json{{"x", x}, {"y", y}, {"alpha", alpha}}.dump();
-  int code = 0;
-  const std::string out = capture(
-      "/usr/bin/python3 " + source_dir() + "/tests/stats/ratio_reference.py < " + input.string(),
-      &code);
-  EXPECT_EQ(code, 0);
-  return json::parse(out);
+  gt::testing::TempDir dir("ratio-test");
+  gt::testing::write_file(dir / "input.json", json{{"x", x}, {"y", y}, {"alpha", alpha}}.dump());
+  const auto r = gt::testing::run_shell(
+      "/usr/bin/python3 " +
+      (gt::testing::source_dir() / "tests/stats/ratio_reference.py").string() + " < " +
+      (dir / "input.json"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  return json::parse(r.out);
 }
 
 double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-12); }
@@ -136,4 +141,4 @@ TEST(LogRatioInterval, ProjectedSampleSizeIsTheFirstThatMeetsTheTarget) {
 }
 
 }  // namespace
-}  // namespace gt::stats::testing
+}  // namespace gt::stats

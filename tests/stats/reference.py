@@ -97,6 +97,19 @@ def welch(x, y, alpha):
     return out
 
 
+def log_ratio(x, y, alpha):
+    """Ratio of means on the log scale: Welch's t-test of log(x) against log(y) (SciPy), its
+    difference of mean logs and t interval exponentiated."""
+    lx, ly = np.log(x), np.log(y)
+    out = {"ratio": math.exp(np.mean(lx) - np.mean(ly))}
+    w = welch(lx, ly, alpha)
+    if w["welch_p"] is None:
+        return out
+    out.update(ratio_p=w["welch_p"], ratio_ci_low=math.exp(w["diff_ci_low"]),
+               ratio_ci_high=math.exp(w["diff_ci_high"]))
+    return out
+
+
 def analyze(args):
     factors = args.factors.split(",")
     baseline = dict(kv.split("=", 1) for kv in args.baseline.split(",")) if args.baseline else {}
@@ -138,6 +151,8 @@ def analyze(args):
                                "median": np.median(x), "min": np.min(x), "max": np.max(x),
                                "cv": sd / abs(mean) if sd is not None and mean != 0 else None})
         b = np.array(vals[base])
+        positive = (all(v > 0 for c in cells for v in vals[c])
+                    and metric.endswith(("_j", "_s", "_w", "_g", "_wh", "_kwh")))
         bblocks = {}
         for v, k in zip(vals[base], blocks[base]):
             if k is not None:
@@ -175,6 +190,8 @@ def analyze(args):
                     pr = stats.ttest_rel(xs, bs)
                     row["paired_t"], row["paired_p"] = pr.statistic, pr.pvalue
             row["n_for_80pct_power"] = n_for_power(d, args.alpha)
+            if positive:
+                row.update(log_ratio(x, b, args.alpha))
             comps.append(row)
         ps = [r["welch_p"] for r in comps]
         valid = [i for i, p in enumerate(ps) if p is not None and math.isfinite(p)]
@@ -183,6 +200,12 @@ def analyze(args):
             r["p_holm"] = None
         for i, a in zip(valid, adj):
             comps[i]["p_holm"] = a
+        if positive:
+            rps = [r.get("ratio_p") for r in comps]
+            rvalid = [i for i, p in enumerate(rps) if p is not None and math.isfinite(p)]
+            radj = multipletests([rps[i] for i in rvalid], method="holm")[1] if rvalid else []
+            for i, a in zip(rvalid, radj):
+                comps[i]["ratio_p_holm"] = a
         m["versus_baseline"] = comps
 
         groups = [np.array(vals[c]) for c in cells]

@@ -6,12 +6,17 @@
 // fused bias/ReLU(+bit-mask) epilogue → fused softmax-CE → weight-gradient GEMMs (bias gradient
 // fused) and input-gradient GEMMs (dReLU and bias gradient fused) → fused optimizer that keeps the
 // loss scale and step counters on the device. No host synchronisation inside an epoch.
+// One-hidden-layer MLPs small enough for fused_mlp.h skip all of that: an epoch is one persistent
+// cooperative kernel, evaluation one forward kernel, and cuBLASLt is never initialised unless a
+// debug batch needs the GEMM path.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -23,6 +28,7 @@
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/device_buffer.h"
 #include "engine/cuda/device_state.h"
+#include "engine/cuda/fused_mlp.h"
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/kernels.h"
 
@@ -103,7 +109,9 @@ class CudaBackend final : public Backend {
     if (stream_) cudaStreamDestroy(stream_);
   }
 
-  std::string describe() const override { return "cuda:" + std::to_string(device_) + " " + name_; }
+  std::string describe() const override {
+    return "cuda:" + std::to_string(device_) + " " + name_ + (fused_ ? " (fused MLP kernel)" : "");
+  }
 
   void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision, int batch_size,
              const Dataset& train, uint64_t seed) override {
@@ -162,8 +170,20 @@ class CudaBackend final : public Backend {
     upload_dataset(train, train_data_, train_labels_, "the training set");
     CUDA_CHECK(cudaMemsetAsync(grads_.get(), 0, n * es_, stream_));
     CUDA_CHECK(cudaMallocHost(&host_counters_, sizeof(EpochCounters)));
-    gemm_ =
-        std::make_unique<GemmRunner>(dtype_, policy_.tf32_gemm, workspace_.get(), kWorkspaceBytes);
+    train_u8_ = !train.u8.empty();
+    fused_ =
+        options_.fused_mlp && model.hidden.size() == 1 && model.dropout == 0 &&
+        fused_mlp_supported(dtype_, policy_.tf32_gemm, fused_shape(train_u8_), batch_size, device_);
+    if (fused_) {
+      const int blocks = fused_blocks(model.hidden[0]);
+      partial_.allocate(size_t(2) * blocks * kFusedMaxRows * model.classes * 4,
+                        "the fused kernel's partial logits");
+      flags_.allocate(size_t(2) * blocks * 4, "the fused kernel's flags");
+      barrier_.allocate(4, "the fused kernel's barrier");
+      if (const char* env = std::getenv("GREENTRAIN_FUSED_PROFILE"); env && *env && *env != '0')
+        profile_.allocate(kFusedProfilePhases * sizeof(unsigned long long),
+                          "the fused kernel's profile");
+    }
     train_source_.u8 = train.u8.empty() ? nullptr : train_data_.get<uint8_t>();
     train_source_.f32 = train.u8.empty() ? train_data_.get<float>() : nullptr;
     train_source_.labels = train_labels_.get<int32_t>();
@@ -174,6 +194,11 @@ class CudaBackend final : public Backend {
     train_source_.stride_rows = batch_;
     train_source_.shuffle = true;
 
+    if (fused_) {  // nothing to warm up or capture: one kernel per epoch
+      setup_done_ = true;
+      set_parameters(glorot(seed));
+      return;
+    }
     set_parameters(glorot(seed));
     // Warm-up: one eager step of each batch shape loads the kernels and builds every GEMM plan;
     // set_parameters() below undoes its update.
@@ -238,7 +263,15 @@ class CudaBackend final : public Backend {
     const int64_t full = train_rows_ / batch_;
     const int tail = int(train_rows_ % batch_);
     const bool dropout = model_.dropout > 0;
-    if (options_.graphs) {
+    if (fused_) {
+      FusedMlpArgs a = fused_args(train_source_);
+      a.steps = (train_rows_ + batch_ - 1) / batch_;
+      if (profile_.get()) {
+        CUDA_CHECK(cudaMemsetAsync(profile_.get(), 0, profile_.size(), stream_));
+        a.profile = profile_.get<unsigned long long>();
+      }
+      launch_fused(a);
+    } else if (options_.graphs) {
       for (int64_t s = 0; s + graph_chunk_.steps <= full; s += graph_chunk_.steps)
         CUDA_CHECK(cudaGraphLaunch(graph_chunk_.exec, stream_));
       if (graph_rest_.exec) CUDA_CHECK(cudaGraphLaunch(graph_rest_.exec, stream_));
@@ -250,6 +283,7 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaMemcpyAsync(host_counters_, &dstate()->epoch, sizeof(EpochCounters),
                                cudaMemcpyDeviceToHost, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (fused_ && profile_.get()) print_profile(epoch);
     const EpochCounters& c = *host_counters_;
     EpochStats stats;
     stats.loss = c.loss_rows > 0 ? c.loss_sum / double(c.loss_rows) : std::nan("");
@@ -268,7 +302,11 @@ class CudaBackend final : public Backend {
     upload_dataset(data, eval_data_, eval_labels_, "the evaluation set");
     GatherSource src = source_for(data);
     reset_eval_sums();
-    for (int64_t first = 0; first < data.rows; first += capacity_) {
+    if (fused_) {
+      FusedMlpArgs a = fused_args(src);
+      launch_fused_mlp_eval(dtype_, policy_.tf32_gemm, a, data.rows, stream_);
+    }
+    for (int64_t first = fused_ ? data.rows : 0; first < data.rows; first += capacity_) {
       const int rows = int(std::min<int64_t>(capacity_, data.rows - first));
       src.fixed_offset = first;
       launch_gather(src, rows, dtype_, x0_.get(), batch_labels_.get<int32_t>(), stream_);
@@ -300,12 +338,21 @@ class CudaBackend final : public Backend {
     upload_dataset(batch, eval_data_, eval_labels_, "the debug batch");
     GatherSource src = source_for(batch);
     reset_eval_sums();
-    launch_gather(src, rows, dtype_, x0_.get(), batch_labels_.get<int32_t>(), stream_);
-    forward(rows, Pass::debug);
-    launch_softmax_ce(dtype_, acts_.back().get(), batch_labels_.get<int32_t>(), rows,
-                      model_.classes, dacts_.back().get(), scale_pointer(), &dstate()->eval_loss,
-                      &dstate()->eval_correct, stream_);
-    backward(rows, false);
+    if (fused_for(batch)) {
+      FusedMlpArgs a = fused_args(src);
+      a.batch = rows;
+      a.steps = 1;
+      a.debug = true;
+      a.debug_logits = acts_.back().get();
+      launch_fused(a);
+    } else {
+      launch_gather(src, rows, dtype_, x0_.get(), batch_labels_.get<int32_t>(), stream_);
+      forward(rows, Pass::debug);
+      launch_softmax_ce(dtype_, acts_.back().get(), batch_labels_.get<int32_t>(), rows,
+                        model_.classes, dacts_.back().get(), scale_pointer(), &dstate()->eval_loss,
+                        &dstate()->eval_correct, stream_);
+      backward(rows, false);
+    }
     double loss = 0;
     uint64_t correct = 0;
     read_eval_sums(loss, correct);
@@ -330,6 +377,18 @@ class CudaBackend final : public Backend {
     upload_dataset(batch, eval_data_, eval_labels_, "the debug batch");
     GatherSource src = source_for(batch);
     std::vector<float> losses;
+    if (fused_for(batch) && steps > 0) {
+      if (step_losses_.size() < size_t(steps) * 4)
+        step_losses_.allocate(size_t(steps) * 4, "the debug step losses");
+      FusedMlpArgs a = fused_args(src);
+      a.batch = rows;
+      a.steps = steps;
+      a.step_losses = step_losses_.get<float>();
+      launch_fused(a);
+      losses.resize(size_t(steps));
+      download(losses.data(), step_losses_.get(), losses.size() * 4);
+      return losses;
+    }
     for (int s = 0; s < steps; ++s) {
       record_step(src, rows, false);
       float loss = 0;
@@ -346,6 +405,79 @@ class CudaBackend final : public Backend {
   };
 
   DeviceState* dstate() const { return state_.get<DeviceState>(); }
+
+  FusedShape fused_shape(bool u8_input) const {
+    return FusedShape{model_.inputs, model_.hidden.empty() ? 0 : model_.hidden[0], model_.classes,
+                      u8_input};
+  }
+  // A fixed batch takes the fused kernel when it fits it like the training set does.
+  bool fused_for(const Dataset& batch) const {
+    return fused_ && batch.rows <= kFusedMaxRows && !batch.u8.empty() == train_u8_;
+  }
+  FusedMlpArgs fused_args(const GatherSource& src) const {
+    FusedMlpArgs a;
+    a.inputs = model_.inputs;
+    a.hidden = model_.hidden[0];
+    a.classes = model_.classes;
+    a.batch = batch_;
+    a.u8_input = src.u8 != nullptr;
+    a.input = a.u8_input ? static_cast<const void*>(src.u8) : static_cast<const void*>(src.f32);
+    a.labels = src.labels;
+    a.data_rows = src.rows;
+    a.scale = src.scale;
+    a.shuffle = src.shuffle;
+    a.fixed = src.counter == nullptr;
+    a.fixed_offset = src.fixed_offset;
+    a.master = master_.get<float>();
+    a.m = moment1_.get<float>();
+    a.v = moment2_.get<float>();
+    a.copy = dtype_ == DType::f32 ? nullptr : copy_.get();
+    a.grads = grads_.get();
+    a.w1 = layers_[0].w_offset;
+    a.b1 = layers_[0].b_offset;
+    a.w2 = layers_[1].w_offset;
+    a.b2 = layers_[1].b_offset;
+    a.adam = opt_.kind == OptimizerSpec::Kind::adam;
+    a.lr = opt_.lr;
+    a.beta1 = opt_.beta1;
+    a.beta2 = opt_.beta2;
+    a.eps = opt_.eps;
+    a.momentum = opt_.momentum;
+    a.loss_scaling = policy_.loss_scaling;
+    a.growth_interval = policy_.growth_interval;
+    a.state = dstate();
+    a.partial = partial_.get<float>();
+    a.barrier = barrier_.get<unsigned>();
+    a.flags = flags_.get<unsigned>();
+    return a;
+  }
+  // GREENTRAIN_FUSED_PROFILE=1: block 0's clock cycles per step in each phase, on stderr.
+  void print_profile(int epoch) const {
+    unsigned long long cycles[kFusedProfilePhases];
+    download(cycles, profile_.get(), sizeof cycles);
+    const double steps = double((train_rows_ + batch_ - 1) / batch_);
+    static const char* names[kFusedProfilePhases] = {"wait",    "convert", "hidden",  "partial",
+                                                     "barrier", "logits",  "softmax", "dh-dW2",
+                                                     "dW1",     "update"};
+    std::string line = "fused profile epoch " + std::to_string(epoch + 1) + " (cycles/step):";
+    double total = 0;
+    for (int k = 0; k < kFusedProfilePhases; ++k) {
+      line += " " + std::string(names[k]) + " " + std::to_string(int(cycles[k] / steps));
+      total += double(cycles[k]) / steps;
+    }
+    std::fprintf(stderr, "%s total %d\n", line.c_str(), int(total));
+  }
+  void launch_fused(const FusedMlpArgs& a) {
+    CUDA_CHECK(cudaMemsetAsync(barrier_.get(), 0, sizeof(unsigned), stream_));
+    launch_fused_mlp_train(dtype_, policy_.tf32_gemm, a, stream_);
+  }
+  // cuBLASLt is created on first use: the fused path never needs it.
+  GemmRunner& gemm() {
+    if (!gemm_)
+      gemm_ = std::make_unique<GemmRunner>(dtype_, policy_.tf32_gemm, workspace_.get(),
+                                           kWorkspaceBytes);
+    return *gemm_;
+  }
   const float* scale_pointer() const {
     return policy_.loss_scaling ? &dstate()->loss_scale : nullptr;
   }
@@ -485,13 +617,13 @@ class CudaBackend final : public Backend {
           fused.aux = masks_[l].get();
           fused.aux_ld = align_up(layer.out, 128);
         }
-        if (gemm_->supported(fused)) {
-          gemm_->run(fused, stream_);
+        if (gemm().supported(fused)) {
+          gemm().run(fused, stream_);
           mask_valid_[l] = want_mask;
           continue;
         }
       }
-      gemm_->run(c, stream_);
+      gemm().run(c, stream_);
       launch_bias_act(dtype_, acts_[l].get(), bias(l), rows, layer.out, hidden,
                       drop ? model_.dropout : 0.0f, seed_, l, dstate(), stream_);
       mask_valid_[l] = false;
@@ -521,13 +653,13 @@ class CudaBackend final : public Backend {
         GemmCall fused = w;
         fused.epilogue = Epilogue::bgradb;
         fused.bias = grad_bias(l);
-        if (gemm_->supported(fused)) {
-          gemm_->run(fused, stream_);
+        if (gemm().supported(fused)) {
+          gemm().run(fused, stream_);
           done = true;
         }
       }
       if (!done) {
-        gemm_->run(w, stream_);
+        gemm().run(w, stream_);
         if (!bias_done_[l])
           launch_bias_grad(dtype_, dacts_[l].get(), rows, layer.out, grad_bias(l), stream_);
       }
@@ -550,13 +682,13 @@ class CudaBackend final : public Backend {
         fused.bias = grad_bias(l - 1);
         fused.aux = masks_[l - 1].get();
         fused.aux_ld = align_up(below.out, 128);
-        if (gemm_->supported(fused)) {
-          gemm_->run(fused, stream_);
+        if (gemm().supported(fused)) {
+          gemm().run(fused, stream_);
           bias_done_[l - 1] = true;
           continue;
         }
       }
-      gemm_->run(x, stream_);
+      gemm().run(x, stream_);
       const bool drop = dropout && model_.dropout > 0;
       launch_act_backward(dtype_, dacts_[l - 1].get(), acts_[l - 1].get(),
                           int64_t(rows) * below.out, drop ? 1.0f / (1.0f - model_.dropout) : 1.0f,
@@ -642,9 +774,12 @@ class CudaBackend final : public Backend {
   int capacity_ = 0;
   std::vector<Layer> layers_;
   int64_t slab_elements_ = 0;
+  bool fused_ = false;
+  bool train_u8_ = true;
 
   DeviceBuffer master_, grads_, moment1_, moment2_, copy_, state_, workspace_;
   DeviceBuffer x0_, batch_labels_, train_data_, train_labels_, eval_data_, eval_labels_;
+  DeviceBuffer partial_, flags_, barrier_, step_losses_, profile_;
   std::vector<DeviceBuffer> acts_, dacts_, masks_;
   std::vector<bool> mask_valid_, bias_done_;
   EpochCounters* host_counters_ = nullptr;

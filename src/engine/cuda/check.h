@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "engine/cuda/cublaslt_library.h"
 
 namespace gt::engine::cuda {
 
@@ -20,7 +21,7 @@ namespace gt::engine::cuda {
 [[noreturn]] inline void throw_cublas_error(cublasStatus_t status, const char* call,
                                             const char* file, int line) {
   throw gt::Error(std::string("cuBLASLt error in ") + call + " at " + file + ":" +
-                  std::to_string(line) + ": " + cublasLtGetStatusString(status));
+                  std::to_string(line) + ": " + cublaslt().status_string(status));
 }
 
 }  // namespace gt::engine::cuda

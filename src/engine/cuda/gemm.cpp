@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "engine/cuda/check.h"
+#include "engine/cuda/cublaslt_library.h"
 
 namespace gt::engine::cuda {
 
@@ -14,10 +15,10 @@ struct GemmRunner::Plan {
   cublasLtMatmulAlgo_t algo{};
   bool ok = false;
   ~Plan() {
-    if (d) cublasLtMatrixLayoutDestroy(d);
-    if (b) cublasLtMatrixLayoutDestroy(b);
-    if (a) cublasLtMatrixLayoutDestroy(a);
-    if (desc) cublasLtMatmulDescDestroy(desc);
+    if (d) cublaslt().layout_destroy(d);
+    if (b) cublaslt().layout_destroy(b);
+    if (a) cublaslt().layout_destroy(a);
+    if (desc) cublaslt().desc_destroy(desc);
   }
 };
 
@@ -57,12 +58,12 @@ cublasLtEpilogue_t lt_epilogue(Epilogue e) {
 
 GemmRunner::GemmRunner(DType type, bool tf32, void* workspace, size_t workspace_bytes)
     : type_(type), tf32_(tf32), workspace_(workspace), workspace_bytes_(workspace_bytes) {
-  CUBLAS_CHECK(cublasLtCreate(&handle_));
+  CUBLAS_CHECK(cublaslt().create(&handle_));
 }
 
 GemmRunner::~GemmRunner() {
   plans_.clear();
-  if (handle_) cublasLtDestroy(handle_);
+  if (handle_) cublaslt().destroy(handle_);
 }
 
 GemmRunner::Plan& GemmRunner::plan(const GemmCall& c) {
@@ -73,43 +74,39 @@ GemmRunner::Plan& GemmRunner::plan(const GemmCall& c) {
   auto p = std::make_unique<Plan>();
   const cudaDataType_t dt = data_type(type_);
   const cublasComputeType_t compute = tf32_ ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F));
+  CUBLAS_CHECK(cublaslt().desc_create(&p->desc, compute, CUDA_R_32F));
   const cublasOperation_t ta = c.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t tb = c.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  CUBLAS_CHECK(
-      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-  CUBLAS_CHECK(
-      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+  CUBLAS_CHECK(cublaslt().desc_set(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+  CUBLAS_CHECK(cublaslt().desc_set(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
   const cublasLtEpilogue_t epi = lt_epilogue(c.epilogue);
-  CUBLAS_CHECK(
-      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+  CUBLAS_CHECK(cublaslt().desc_set(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
   if (c.epilogue != Epilogue::none) {
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &c.bias,
-                                                sizeof c.bias));
+    CUBLAS_CHECK(
+        cublaslt().desc_set(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &c.bias, sizeof c.bias));
   }
   if (c.epilogue == Epilogue::relu_aux_bias || c.epilogue == Epilogue::drelu_bgrad) {
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
-                                                &c.aux, sizeof c.aux));
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD,
-                                                &c.aux_ld, sizeof c.aux_ld));
+    CUBLAS_CHECK(cublaslt().desc_set(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &c.aux,
+                                     sizeof c.aux));
+    CUBLAS_CHECK(cublaslt().desc_set(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &c.aux_ld,
+                                     sizeof c.aux_ld));
   }
   // Stored shapes: op(A) is m×k, op(B) is k×n, D is m×n.
   CUBLAS_CHECK(
-      cublasLtMatrixLayoutCreate(&p->a, dt, c.trans_a ? c.k : c.m, c.trans_a ? c.m : c.k, c.lda));
+      cublaslt().layout_create(&p->a, dt, c.trans_a ? c.k : c.m, c.trans_a ? c.m : c.k, c.lda));
   CUBLAS_CHECK(
-      cublasLtMatrixLayoutCreate(&p->b, dt, c.trans_b ? c.n : c.k, c.trans_b ? c.k : c.n, c.ldb));
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->d, dt, c.m, c.n, c.ldd));
+      cublaslt().layout_create(&p->b, dt, c.trans_b ? c.n : c.k, c.trans_b ? c.k : c.n, c.ldb));
+  CUBLAS_CHECK(cublaslt().layout_create(&p->d, dt, c.m, c.n, c.ldd));
 
   cublasLtMatmulPreference_t pref = nullptr;
-  CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  CUBLAS_CHECK(cublaslt().pref_create(&pref));
   const uint64_t ws = workspace_bytes_;
-  CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                    &ws, sizeof ws));
+  CUBLAS_CHECK(cublaslt().pref_set(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
   cublasLtMatmulHeuristicResult_t result{};
   int returned = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle_, p->desc, p->a, p->b, p->d,
-                                                               p->d, pref, 1, &result, &returned);
-  cublasLtMatmulPreferenceDestroy(pref);
+  const cublasStatus_t status =
+      cublaslt().heuristic(handle_, p->desc, p->a, p->b, p->d, p->d, pref, 1, &result, &returned);
+  cublaslt().pref_destroy(pref);
   if (status == CUBLAS_STATUS_SUCCESS && returned > 0 && result.state == CUBLAS_STATUS_SUCCESS) {
     p->algo = result.algo;
     p->ok = true;
@@ -131,8 +128,8 @@ void GemmRunner::run(const GemmCall& c, cudaStream_t stream) {
                     std::to_string(c.n) + "x" + std::to_string(c.k) + " GEMM with epilogue " +
                     std::to_string(int(c.epilogue)));
   const float alpha = 1.0f, beta = 0.0f;
-  CUBLAS_CHECK(cublasLtMatmul(handle_, p.desc, &alpha, c.a, p.a, c.b, p.b, &beta, c.d, p.d, c.d,
-                              p.d, &p.algo, workspace_, workspace_bytes_, stream));
+  CUBLAS_CHECK(cublaslt().matmul(handle_, p.desc, &alpha, c.a, p.a, c.b, p.b, &beta, c.d, p.d, c.d,
+                                 p.d, &p.algo, workspace_, workspace_bytes_, stream));
 }
 
 }  // namespace gt::engine::cuda

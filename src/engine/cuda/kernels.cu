@@ -9,68 +9,14 @@
 #include <algorithm>
 
 #include "engine/cuda/check.h"
+#include "engine/cuda/device_math.cuh"
 #include "engine/cuda/kernels.h"
 
 namespace gt::engine::cuda {
 namespace {
 
-template <typename T>
-__device__ __forceinline__ float to_f(T x);
-template <>
-__device__ __forceinline__ float to_f<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ float to_f<__half>(__half x) {
-  return __half2float(x);
-}
-template <>
-__device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 x) {
-  return __bfloat162float(x);
-}
-
-template <typename T>
-__device__ __forceinline__ T from_f(float x);
-template <>
-__device__ __forceinline__ float from_f<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __half from_f<__half>(float x) {
-  return __float2half_rn(x);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
-
-__device__ __forceinline__ uint32_t mix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
-// A 4-round Feistel network is a bijection of [0, 4^h); cycle-walking restricts it to
-// [0, rows). That is a pseudo-random permutation computed per element: no sort, no buffer.
-__device__ uint32_t shuffled_index(uint32_t position, uint32_t rows, const EpochCounters& c) {
-  const uint32_t h = c.perm_half_bits;
-  const uint32_t mask = (1u << h) - 1u;
-  uint32_t x = position;
-  do {
-    uint32_t left = x >> h, right = x & mask;
-#pragma unroll
-    for (int round = 0; round < 4; ++round) {
-      const uint32_t f = mix32(right ^ c.perm_key[round]) & mask;
-      const uint32_t next = left ^ f;
-      left = right;
-      right = next;
-    }
-    x = (left << h) | right;
-  } while (x >= rows);
-  return x;
+__device__ uint32_t epoch_shuffled_index(uint32_t position, uint32_t rows, const EpochCounters& c) {
+  return shuffled_index(position, rows, c.perm_key, c.perm_half_bits);
 }
 
 template <typename T>
@@ -85,7 +31,7 @@ __global__ void gather_kernel(GatherSource src, T* __restrict__ x_out,
   }
   int64_t row = position;
   if (src.counter != nullptr && src.shuffle)
-    row = shuffled_index(uint32_t(position), uint32_t(src.rows), *src.counter);
+    row = epoch_shuffled_index(uint32_t(position), uint32_t(src.rows), *src.counter);
   const int f = src.features;
   T* out = x_out + int64_t(r) * f;
   if (src.u8 != nullptr) {

@@ -4,8 +4,12 @@
 // given (or written by a fixture program): load it from a file:// URL in a fresh profile, wait
 // until the page says every chart has settled, then require: no console error or uncaught
 // exception, no network request besides the page itself, every chart element rendered an SVG
-// with marks; save a full-page screenshot next to the page. The first page is loaded again with
-// scripts disabled: its tables must still be there. Exit 0 = pass, 1 = fail (a missing browser too).
+// with marks; and the layout at 1400 px: charts drawn at the card's width ("container" specs fill
+// at least 90 % of it, none overflows it), no table needs horizontal scrolling, no legend or axis
+// label is truncated ("…"), axes read in plain units (no "20m" or "1.2k" ticks), positive
+// quantities' axes never go below zero, and the Pareto marker is explained in its caption. A
+// full-page screenshot is saved next to the page. The first page is loaded again with scripts
+// disabled: its tables must still be there. Exit 0 = pass, 1 = fail (a missing browser too).
 //
 // Usage: check_pages.js [--fixture PROGRAM] OUT_DIR [PAGE.html ...]
 'use strict';
@@ -108,17 +112,32 @@ async function evaluate(sessionId, expression) {
 }
 
 const inspect = `(() => {
+  const specs = {};
+  try { JSON.parse(document.getElementById('gt-charts').textContent).forEach((c) => { specs[c.id] = c.spec; }); } catch (e) {}
   const charts = [...document.querySelectorAll('.vis[id^=chart-]')].map((el) => {
     const svg = el.querySelector('svg');
     const marks = svg ? [...svg.querySelectorAll('g.role-mark')].reduce((n, g) => n + g.childElementCount, 0) : 0;
+    const texts = svg ? [...svg.querySelectorAll('text')].map((t) => t.textContent) : [];
+    const ticks = svg ? [...svg.querySelectorAll('.role-axis-label text')].map((t) => t.textContent) : [];
+    const id = el.id.replace(/^chart-/, '');
     return {id: el.id, rendered: el.getAttribute('data-rendered'), svg: !!svg, marks,
-            width: svg ? svg.getBoundingClientRect().width : 0};
+            width: svg ? svg.getBoundingClientRect().width : 0, card: el.clientWidth,
+            container: !!specs[id] && specs[id].width === 'container',
+            truncated: texts.filter((t) => t.includes('\u2026')),
+            siTicks: ticks.filter((t) => /^[\u2212-]?[0-9.,]+ ?[munµkMGT]$/.test(t)),
+            negativeTicks: /^(train_energy|energy|duration|avg_power|carbon)$/.test(id)
+              ? ticks.filter((t) => /^[\u2212-][0-9]/.test(t)) : []};
   });
+  const wideTables = [...document.querySelectorAll('.table-wrap')]
+    .filter((t) => t.scrollWidth > t.clientWidth + 1)
+    .map((t) => ((t.closest('figure') || t.closest('section') || {}).id || '?') + ' (' + t.scrollWidth + ' > ' + t.clientWidth + ' px)');
+  const pareto = document.querySelector('#fig-pareto figcaption');
   return {state: document.documentElement.getAttribute('data-charts'),
           failed: document.documentElement.getAttribute('data-charts-failed'),
           tables: document.querySelectorAll('table').length,
           sections: [...document.querySelectorAll('section[id]')].map((s) => s.id),
-          height: Math.ceil(document.documentElement.scrollHeight), charts};
+          height: Math.ceil(document.documentElement.scrollHeight), charts, wideTables,
+          paretoExplained: pareto ? /Pareto front/.test(pareto.textContent) && /diamond/.test(pareto.textContent) : null};
 })()`;
 
 async function checkPage(page) {
@@ -157,6 +176,15 @@ async function checkPage(page) {
   for (const c of info.charts)
     if (c.rendered !== 'yes' || !c.svg || c.marks === 0 || c.width < 50)
       problems.push(`chart ${c.id} not rendered (rendered=${c.rendered}, svg=${c.svg}, marks=${c.marks}, width=${c.width})`);
+  for (const c of info.charts) {
+    if (c.width > c.card + 1) problems.push(`chart ${c.id} is wider than its card (${c.width} > ${c.card} px)`);
+    if (c.container && c.width < 0.9 * c.card) problems.push(`chart ${c.id} does not use the card's width (${c.width} of ${c.card} px)`);
+    if (c.truncated.length) problems.push(`chart ${c.id} truncates labels: ${c.truncated.slice(0, 3).join(' | ')}`);
+    if (c.siTicks.length) problems.push(`chart ${c.id} has SI-suffixed ticks instead of plain units: ${c.siTicks.slice(0, 3).join(' | ')}`);
+    if (c.negativeTicks.length) problems.push(`chart ${c.id} of a positive quantity has negative ticks: ${c.negativeTicks.slice(0, 3).join(' | ')}`);
+  }
+  for (const t of info.wideTables) problems.push(`table needs horizontal scrolling at 1400 px: ${t}`);
+  if (info.paretoExplained === false) problems.push('the Pareto chart does not explain its marker');
   for (const s of ['headline', 'per-config', 'components', 'power-time', 'accuracy', 'carbon', 'statistics', 'method'])
     if (!info.sections.includes(s) && s !== 'headline') problems.push(`section #${s} missing`);
   for (const e of consoleErrors) problems.push(`console error: ${e}`);

@@ -1,0 +1,142 @@
+// Process-tree attribution of CPU and RAM energy (see attribution.h).
+#include "energy/attribution.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "common/error.h"
+#include "energy/estimate.h"
+
+namespace gt::energy {
+
+Attribution parse_attribution(const std::string& text) {
+  if (text.empty() || text == "auto") return Attribution::automatic;
+  if (text == "process") return Attribution::process;
+  if (text == "machine") return Attribution::machine;
+  throw UsageError(
+      fmt::format("--attribution '{}': expected process, machine or auto", text.substr(0, 40)));
+}
+
+namespace {
+std::string proc_root() { return env_or("GREENTRAIN_PROC_ROOT", "/proc"); }
+double ticks_per_s() {
+  const long t = sysconf(_SC_CLK_TCK);
+  return t > 0 ? static_cast<double>(t) : 100.0;
+}
+}  // namespace
+
+TreeUsage read_group_usage(int group, const FileReader& reader) {
+  TreeUsage u;
+  if (group <= 0) return u;
+  std::error_code ec;
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096);
+  for (const auto& e : std::filesystem::directory_iterator(proc_root(), ec)) {
+    const std::string pid = e.path().filename().string();
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    FileRead f = reader(e.path().string() + "/stat");
+    if (!f.text) continue;
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses; fields after
+    // the last ')' are fixed: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) cutime(16)
+    // cstime(17) ... rss(24).
+    const auto close = f.text->rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream in(f.text->substr(close + 1));
+    std::vector<std::string> field(23);
+    for (auto& x : field)
+      if (!(in >> x)) break;
+    if (field[22].empty()) continue;
+    try {
+      if (std::stol(field[2]) != group) continue;
+      const double ticks =
+          std::stod(field[11]) + std::stod(field[12]) + std::stod(field[13]) + std::stod(field[14]);
+      u.cpu_s += ticks / ticks_per_s();
+      u.rss_bytes += std::max(0.0, std::stod(field[21])) * page;
+      ++u.processes;
+    } catch (const std::exception&) {
+      continue;  // a malformed line: that process is skipped
+    }
+  }
+  return u;
+}
+
+std::optional<MachineCpu> read_machine_cpu(const FileReader& reader) {
+  FileRead f = reader(proc_root() + "/stat");
+  if (!f.text) return std::nullopt;
+  auto t = parse_proc_stat(*f.text);
+  if (!t) return std::nullopt;
+  return MachineCpu{t->busy / ticks_per_s(), t->total / ticks_per_s()};
+}
+
+std::vector<std::string> attribute(std::vector<ComponentEnergy>& components, double duration_s,
+                                   const TreeShare& share, const MachineFacts& facts,
+                                   Attribution mode) {
+  std::vector<std::string> notes;
+  for (auto& c : components) {
+    if (c.component != "cpu" && c.component != "ram") continue;
+    const bool process =
+        mode == Attribution::process || (mode == Attribution::automatic && c.source == "estimated");
+    if (!process) continue;
+    std::optional<double> e;
+    std::string how;
+    if (c.component == "cpu" && c.source == "estimated" && facts.cpu_tdp_w) {
+      e = *facts.cpu_tdp_w * share.cpu_s / std::max(1, facts.logical_cpus);
+      how = fmt::format("tdp x process-tree CPU-seconds / {} logical CPUs", facts.logical_cpus);
+    } else if (c.component == "cpu") {
+      if (share.machine_busy_s && *share.machine_busy_s > 0) {
+        const double f = std::clamp(share.cpu_s / *share.machine_busy_s, 0.0, 1.0);
+        e = c.energy_j * f;
+        how = fmt::format("x process-tree share of busy CPU time ({:.1f} %)", 100 * f);
+      }
+    } else if (share.rss_bytes && facts.ram_total_bytes && *facts.ram_total_bytes > 0) {
+      const double f = std::clamp(*share.rss_bytes / *facts.ram_total_bytes, 0.0, 1.0);
+      e = c.energy_j * f;
+      how = fmt::format("x process-tree resident memory share ({:.2f} %)", 100 * f);
+    }
+    if (!e) {
+      notes.push_back(
+          fmt::format("{} energy could not be attributed to the process tree (no "
+                      "usage data); reported for the whole machine",
+                      c.component));
+      continue;
+    }
+    c.machine_energy_j = c.energy_j;
+    c.energy_j = *e;
+    c.attribution = "process";
+    c.model += " " + how;
+    c.avg_power_w = duration_s > 0 ? *e / duration_s : 0;
+    c.peak_power_w = std::max(c.avg_power_w, 0.0);
+    c.idle_power_w.reset();
+    c.net_energy_j = *e;
+  }
+  return notes;
+}
+
+void recompute_totals(const std::vector<ComponentEnergy>& components, double& energy_j,
+                      std::optional<double>& net_energy_j, std::optional<double>& wall_energy_j) {
+  energy_j = 0;
+  double net = 0;
+  bool all_net = true, any = false;
+  wall_energy_j.reset();
+  for (const auto& c : components) {
+    if (c.component == "wall") {
+      wall_energy_j = wall_energy_j.value_or(0) + c.energy_j;
+      continue;
+    }
+    any = true;
+    energy_j += c.energy_j;
+    if (c.net_energy_j)
+      net += *c.net_energy_j;
+    else
+      all_net = false;
+  }
+  if (any && all_net)
+    net_energy_j = net;
+  else
+    net_energy_j.reset();
+}
+
+}  // namespace gt::energy

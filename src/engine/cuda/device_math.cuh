@@ -1,0 +1,80 @@
+// Device helpers shared by the backend's kernels (kernels.cu) and the fused small-MLP kernels
+// (fused_mlp.cu): conversions between FP32 and the storage types, the rounding a GEMM applies to
+// its inputs (storage type, or TF32 for the tf32 policy), and the epoch's Feistel-network shuffle,
+// so that every path reads the same pseudo-random order of the training set.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+namespace gt::engine::cuda {
+
+template <typename T>
+__device__ __forceinline__ float to_f(T x);
+template <>
+__device__ __forceinline__ float to_f<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ float to_f<__half>(__half x) {
+  return __half2float(x);
+}
+template <>
+__device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 x) {
+  return __bfloat162float(x);
+}
+
+template <typename T>
+__device__ __forceinline__ T from_f(float x);
+template <>
+__device__ __forceinline__ float from_f<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ __half from_f<__half>(float x) {
+  return __float2half_rn(x);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
+
+// x rounded to TF32 (10-bit mantissa, round to nearest, ties away), as the tensor cores see it.
+__device__ __forceinline__ float tf32_round(float x) {
+  uint32_t bits;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(x));
+  return __uint_as_float(bits);
+}
+
+__device__ __forceinline__ uint32_t mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+// A 4-round Feistel network is a bijection of [0, 4^h); cycle-walking restricts it to
+// [0, rows). That is a pseudo-random permutation computed per element: no sort, no buffer.
+__device__ __forceinline__ uint32_t shuffled_index(uint32_t position, uint32_t rows,
+                                                   const uint32_t key[4], uint32_t half_bits) {
+  const uint32_t h = half_bits;
+  const uint32_t mask = (1u << h) - 1u;
+  uint32_t x = position;
+  do {
+    uint32_t left = x >> h, right = x & mask;
+#pragma unroll
+    for (int round = 0; round < 4; ++round) {
+      const uint32_t f = mix32(right ^ key[round]) & mask;
+      const uint32_t next = left ^ f;
+      left = right;
+      right = next;
+    }
+    x = (left << h) | right;
+  } while (x >= rows);
+  return x;
+}
+
+}  // namespace gt::engine::cuda

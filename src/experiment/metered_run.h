@@ -1,0 +1,92 @@
+// The metered run: the one service that `greentrain measure`, `greentrain train` and the
+// experiment runner use to run a workload and meter it. Constructing a MeteredRun checks
+// everything a user can get wrong (meter options, GPU selection, wall meter, carbon country or
+// intensity, attribution) before any work starts. run() then launches the child in its own
+// process group (experiment/process.h) with an inherited pipe named by GREENTRAIN_MARK_FD,
+// reads every meter at the instant each mark arrives (experiment/marks.h), forwards signals
+// through the caller's poll, samples the process tree's CPU and memory, and returns one
+// MeteredResult: the whole run's energy, each phase's energy, the child's metrics, attribution
+// and notes, with one JSON shape (to_json) that all three callers write.
+#pragma once
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "carbon/carbon.h"
+#include "energy/attribution.h"
+#include "energy/session.h"
+#include "experiment/process.h"
+
+namespace gt::experiment {
+
+struct MeteredRunOptions {
+  energy::MeterOptions meters;
+  carbon::CarbonOptions carbon;
+  std::string attribution;  // "" or auto (process for estimates, machine for counters),
+                            // process, machine
+  bool live = false;        // a progress line on stderr every live_every_s
+  double live_every_s = 5;
+  double busy_idle_share = 0.2;  // an idle baseline busier than this is flagged
+  bool scan_stdout = true;       // read greentrain-phase/-metric lines from the child's stdout
+};
+
+struct PhaseResult {
+  std::string name;
+  int occurrence = 1;    // 1-based, per name
+  double t_begin_s = 0;  // since the run's window started
+  energy::WindowEnergy energy;
+  double co2e_g = 0;
+  nlohmann::json to_json() const;
+};
+
+struct MeteredResult {
+  ChildResult child;
+  energy::Summary summary;  // the whole run, attributed
+  std::vector<PhaseResult> phases;
+  std::map<std::string, double> metrics;  // from the mark channel and stdout lines
+  std::vector<std::string> notes;         // marks, attribution, idle baseline (also in summary)
+  double co2e_g = 0;
+  std::optional<double> wall_co2e_g;
+  std::string attribution;              // the mode asked for: auto | process | machine
+  std::optional<double> idle_cpu_busy;  // machine CPU busy share during the idle baseline
+  bool idle_busy = false;               // above busy_idle_share: net energy is withheld
+  bool interrupted = false;
+  int exit_code = 0;  // the workload's, or 128+signal, or 127 when it could not start
+
+  // Per phase name, summed over its occurrences: <phase>_energy_j, <phase>_net_energy_j (when
+  // every occurrence has it), <phase>_duration_s, <phase>_gpu_energy_j (when a GPU is metered).
+  std::map<std::string, double> phase_metrics() const;
+  // Summary keys (duration_s, energy_j, components, ...) plus co2e_g, wall_co2e_g, carbon,
+  // phases, phase_metrics (a number, or a list when a phase repeated), metrics, exit_code,
+  // attribution, idle.
+  nlohmann::json to_json(const carbon::Intensity& intensity, double pue) const;
+};
+
+class MeteredRun {
+ public:
+  explicit MeteredRun(const MeteredRunOptions& options);
+  ~MeteredRun();
+  MeteredRun(const MeteredRun&) = delete;
+  MeteredRun& operator=(const MeteredRun&) = delete;
+
+  energy::Session& session();
+  const carbon::Intensity& intensity() const;
+  double pue() const;
+  // Idle baseline of every meter; false when stop_requested() became true (then none is kept).
+  // A baseline during which the machine was busier than busy_idle_share is flagged: a line
+  // in `warning`, and every later result withholds its net energy.
+  bool measure_idle(double seconds, const std::function<bool()>& stop_requested,
+                    std::string* warning = nullptr);
+  // Runs `spec` metered. `poll` is called about every 10 ms with the run's process group and
+  // returns a signal to forward to it (0 = none; SIGTERM/SIGINT count as a stop).
+  MeteredResult run(ChildSpec spec, const ChildPoll& poll);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gt::experiment

@@ -1,0 +1,223 @@
+// stats::Analysis's look-ups and its JSON serialisation (see analysis.h). The JSON is the public
+// contract of `analyze --format json`: key names and shapes stay stable, undefined numbers are
+// null, configurations are objects factor -> level.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "stats/analysis.h"
+#include "stats/analysis_detail.h"
+
+namespace gt::stats {
+namespace {
+
+using json = nlohmann::json;
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+}  // namespace
+
+const CellStats* MetricAnalysis::cell(const Levels& config) const {
+  for (const auto& c : cells)
+    if (c.config == config) return &c;
+  return nullptr;
+}
+
+const Comparison* MetricAnalysis::versus(const Levels& config) const {
+  for (const auto& c : versus_baseline)
+    if (c.config == config) return &c;
+  return nullptr;
+}
+
+const char* Headline::kind_name() const {
+  switch (kind) {
+    case Kind::winner:
+      return "winner";
+    case Kind::baseline_best:
+      return "baseline_best";
+    case Kind::inconclusive:
+      return "inconclusive";
+    case Kind::unavailable:
+      break;
+  }
+  return "unavailable";
+}
+
+const MetricAnalysis* Analysis::metric(const std::string& name) const {
+  for (const auto& m : metrics)
+    if (m.metric == name) return &m;
+  return nullptr;
+}
+
+const EquivalenceResult* Analysis::equivalence_of(const std::string& metric_name,
+                                                  const Levels& config) const {
+  for (const auto& e : equivalence)
+    if (e.metric == metric_name && e.config == config) return &e;
+  return nullptr;
+}
+
+const ConfigRuns* Analysis::runs_of(const Levels& config) const {
+  for (const auto& c : configurations)
+    if (c.config == config) return &c;
+  return nullptr;
+}
+
+std::map<std::string, std::string> Analysis::config_map(const Levels& config) const {
+  std::map<std::string, std::string> out;
+  for (size_t f = 0; f < factors.size() && f < config.size(); ++f) out[factors[f]] = config[f];
+  return out;
+}
+
+std::string Analysis::config_text(const Levels& config) const {
+  return fmt::format("{}", fmt::join(config, "/"));
+}
+
+std::string Analysis::comparison_label(const Levels& config) const {
+  const auto [x, y] = detail::sides(*this, config);
+  std::vector<std::string> same;
+  for (size_t f = 0; f < factors.size(); ++f) {
+    if (config[f] != baseline[f]) continue;
+    bool varies = false;  // name only factors that vary among the configurations
+    for (const auto& c : configurations) varies = varies || c.config[f] != config[f];
+    if (varies) same.push_back(factors[f] + "=" + config[f]);
+  }
+  std::string s = fmt::format("{} vs {}", x, y);
+  if (!same.empty()) s += fmt::format(" ({})", fmt::join(same, ", "));
+  return s;
+}
+
+nlohmann::json Analysis::to_json() const {
+  auto cfg = [&](const Levels& c) {
+    json o = json::object();
+    for (const auto& [k, v] : config_map(c)) o[k] = v;
+    return o;
+  };
+  json result;
+  result["alpha"] = alpha;
+  result["factors"] = factors;
+  result["baseline"] = cfg(baseline);
+  result["primary_metric"] = primary_metric;
+  result["runs"] = {{"total", runs.total},
+                    {"used", runs.used},
+                    {"excluded", runs.excluded_not_ok + runs.excluded_warmup},
+                    {"excluded_not_ok", runs.excluded_not_ok},
+                    {"excluded_warmup", runs.excluded_warmup}};
+  json configs = json::array();
+  for (const auto& c : configurations)
+    configs.push_back(
+        {{"config", cfg(c.config)}, {"ok", c.ok}, {"failed", c.failed}, {"aborted", c.aborted}});
+  result["configurations"] = configs;
+
+  json metric_json = json::object(), order = json::array();
+  for (const auto& m : metrics) {
+    order.push_back(m.metric);
+    json out;
+    out["positive"] = m.positive;
+    out["constant"] = m.constant;
+    json cells = json::array();
+    for (const auto& s : m.cells)
+      cells.push_back({{"config", cfg(s.config)},
+                       {"n", s.n},
+                       {"mean", num(s.mean)},
+                       {"sd", num(s.sd)},
+                       {"se", num(s.se)},
+                       {"ci95_low", num(s.ci95_low)},
+                       {"ci95_high", num(s.ci95_high)},
+                       {"median", num(s.median)},
+                       {"min", num(s.min)},
+                       {"max", num(s.max)},
+                       {"cv", num(s.cv)}});
+    out["cells"] = cells;
+    json versus = json::array();
+    for (const auto& c : m.versus_baseline)
+      versus.push_back({{"config", cfg(c.config)},
+                        {"n", c.n},
+                        {"n_baseline", c.n_baseline},
+                        {"diff", num(c.diff)},
+                        {"diff_pct", num(c.diff_pct)},
+                        {"diff_ci_low", num(c.diff_ci_low)},
+                        {"diff_ci_high", num(c.diff_ci_high)},
+                        {"welch_t", num(c.welch_t)},
+                        {"welch_df", num(c.welch_df)},
+                        {"welch_p", num(c.welch_p)},
+                        {"p_holm", num(c.p_holm)},
+                        {"hedges_g", num(c.hedges_g)},
+                        {"mw_u", num(c.mw_u)},
+                        {"mw_p", num(c.mw_p)},
+                        {"mw_exact", c.mw_exact},
+                        {"paired_t", num(c.paired_t)},
+                        {"paired_p", num(c.paired_p)},
+                        {"n_for_80pct_power", num(c.n_for_80pct_power)},
+                        {"ratio", num(c.ratio)},
+                        {"ratio_ci_low", num(c.ratio_ci_low)},
+                        {"ratio_ci_high", num(c.ratio_ci_high)},
+                        {"ratio_p", num(c.ratio_p)},
+                        {"ratio_p_holm", num(c.ratio_p_holm)}});
+    out["versus_baseline"] = versus;
+    out["oneway_anova"] = {{"f", num(m.oneway.f)},
+                           {"df_between", num(m.oneway.df_between)},
+                           {"df_within", num(m.oneway.df_within)},
+                           {"p", num(m.oneway.p)},
+                           {"eta_sq", num(m.oneway.eta_sq)}};
+    out["welch_anova"] = {{"f", num(m.welch.f)},
+                          {"df_num", num(m.welch.df_num)},
+                          {"df_den", num(m.welch.df_den)},
+                          {"p", num(m.welch.p)}};
+    out["levene"] = {{"w", num(m.levene.w)}, {"p", num(m.levene.p)}};
+    json terms = json::array();
+    for (const auto& t : m.factorial.terms)
+      terms.push_back({{"term", t.term},
+                       {"df", num(t.df)},
+                       {"sum_sq", num(t.sum_sq)},
+                       {"f", num(t.f)},
+                       {"p", num(t.p)},
+                       {"partial_eta_sq", num(t.partial_eta_sq)}});
+    terms.push_back({{"term", "Residual"},
+                     {"df", num(m.factorial.residual_df)},
+                     {"sum_sq", num(m.factorial.residual_ss)}});
+    out["factorial_anova"] = {{"type", 2}, {"terms", terms}, {"dropped", m.factorial.dropped}};
+    json tukey = json::array();
+    for (const auto& p : m.tukey)
+      tukey.push_back({{"a", cfg(p.a)},
+                       {"b", cfg(p.b)},
+                       {"diff", num(p.diff)},
+                       {"p_adj", num(p.p_adj)},
+                       {"ci_low", num(p.ci_low)},
+                       {"ci_high", num(p.ci_high)}});
+    out["tukey_hsd"] = tukey;
+    metric_json[m.metric] = out;
+  }
+  result["metrics"] = metric_json;
+  result["metric_order"] = order;
+
+  json eq = json::array();
+  for (const auto& e : equivalence)
+    eq.push_back({{"metric", e.metric},
+                  {"config", cfg(e.config)},
+                  {"margin", e.margin},
+                  {"diff", num(e.diff)},
+                  {"p", num(e.p)},
+                  {"equivalent", e.equivalent},
+                  {"n_needed", num(e.n_needed)}});
+  result["equivalence"] = eq;
+
+  json verdict_strings = json::array(), verdict_lines = json::array();
+  for (const auto& v : verdicts) {
+    verdict_strings.push_back(
+        fmt::format("{}: {}.", comparison_label(v.config), fmt::join(v.lines, "; ")));
+    verdict_lines.push_back({{"config", cfg(v.config)}, {"lines", v.lines}});
+  }
+  result["verdicts"] = verdict_strings;
+  result["verdict_lines"] = verdict_lines;
+  result["headline"] = {{"kind", headline.kind_name()},
+                        {"metric", headline.metric},
+                        {"best", headline.best.empty() ? json(nullptr) : cfg(headline.best)},
+                        {"title", headline.title},
+                        {"details", headline.details}};
+  result["notes"] = notes;
+  return result;
+}
+
+}  // namespace gt::stats

@@ -1,0 +1,319 @@
+// The plain-language results of an analysis (see analysis_detail.h): one verdict line per
+// configuration and metric naming its evidence (the interval, Holm p, the runs behind it, and
+// the repeats that would settle an open question), and the headline, which names a best
+// configuration only when its accuracy was shown equivalent to the baseline's and its saving is
+// significant; otherwise it says "inconclusive" with the observed saving and the repeats needed.
+// A configuration whose every run failed is named with its failures, never silently absent.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "stats/analysis_detail.h"
+
+namespace gt::stats::detail {
+
+std::string metric_noun(const std::string& metric) {
+  static const std::map<std::string, std::string> nouns{
+      {"energy_j", "energy"},         {"net_energy_j", "net energy"},
+      {"gpu_energy_j", "GPU energy"}, {"cpu_energy_j", "CPU energy"},
+      {"ram_energy_j", "RAM energy"}, {"wall_energy_j", "wall energy"},
+      {"duration_s", "time"},         {"avg_power_w", "average power"},
+      {"peak_power_w", "peak power"}, {"co2e_g", "CO2e"},
+      {"test_accuracy", "accuracy"},  {"final_loss", "final loss"}};
+  if (auto it = nouns.find(metric); it != nouns.end()) return it->second;
+  // Per-phase metrics: train_energy_j -> "training energy", eval_duration_s -> "eval time".
+  for (const auto& [suffix, noun] :
+       std::map<std::string, std::string>{{"_net_energy_j", "net energy"},
+                                          {"_gpu_energy_j", "GPU energy"},
+                                          {"_energy_j", "energy"},
+                                          {"_duration_s", "time"}}) {
+    if (metric.size() > suffix.size() && metric.ends_with(suffix)) {
+      std::string phase = metric.substr(0, metric.size() - suffix.size());
+      if (phase == "train") phase = "training";
+      return phase + " " + noun;
+    }
+  }
+  return metric;
+}
+
+bool in_points(const std::string& metric) { return metric.find("accuracy") != std::string::npos; }
+
+std::string p_text(double p) {
+  if (!std::isfinite(p)) return "n/a";
+  if (p < 0.001) return "< 0.001";
+  return fmt::format("= {:.3f}", p);
+}
+
+std::string signed_pct(double pct) { return fmt::format("{:+.1f}", pct); }
+
+std::pair<std::string, std::string> sides(const Analysis& a, const Levels& config) {
+  std::vector<size_t> differing;
+  for (size_t f = 0; f < a.factors.size(); ++f)
+    if (config[f] != a.baseline[f]) differing.push_back(f);
+  std::vector<std::string> x, y;
+  for (size_t f : differing) {
+    x.push_back(differing.size() == 1 ? config[f] : a.factors[f] + "=" + config[f]);
+    y.push_back(differing.size() == 1 ? a.baseline[f] : a.factors[f] + "=" + a.baseline[f]);
+  }
+  return {fmt::format("{}", fmt::join(x, ", ")), fmt::format("{}", fmt::join(y, ", "))};
+}
+
+namespace {
+
+std::string fmt_value(double v) { return fmt::format("{:.4g}", v); }
+
+std::string n_text(const Comparison& c) {
+  return c.n == c.n_baseline ? fmt::format("n = {} each", c.n)
+                             : fmt::format("n = {} and {}", c.n, c.n_baseline);
+}
+
+bool significant(const Comparison& c, bool positive, double alpha) {
+  const double p = positive ? c.ratio_p_holm : c.p_holm;
+  return std::isfinite(p) && p < alpha;
+}
+
+// "at this spread (CV 4.1 %), about 13 runs per configuration would show a 3.1 % difference"
+std::string repeats_for_significance(const Comparison& c) {
+  if (!std::isfinite(c.n_for_80pct_power) || !std::isfinite(c.cv) || !std::isfinite(c.diff_pct))
+    return "";
+  return fmt::format(
+      "; at this spread (CV {:.1f} %) about {} runs per configuration would show a {:.1f} % "
+      "difference (80 % power)",
+      100 * c.cv, static_cast<long>(c.n_for_80pct_power), std::abs(c.diff_pct));
+}
+
+std::string metric_line(const Analysis& a, const MetricAnalysis& m, const Comparison& c) {
+  const auto [x, y] = sides(a, c.config);
+  const std::string noun = metric_noun(m.metric);
+  if (m.constant)
+    return fmt::format("{}: no variation ({} in every run)", noun, fmt_value(m.cells[0].mean));
+  const CellStats* cx = m.cell(c.config);
+  const CellStats* cy = m.cell(a.baseline);
+  if (m.positive && std::isfinite(c.ratio_p)) {
+    const double pct = 100 * (c.ratio - 1);
+    std::string s =
+        fmt::format("{} {} {:.1f} % {} {} than {} [{}, {} %] (Holm p {}, {})", x,
+                    m.metric.starts_with("co2e") ? "emitted" : "used", std::abs(pct),
+                    pct < 0 ? "less" : "more", noun, y, signed_pct(100 * (c.ratio_ci_low - 1)),
+                    signed_pct(100 * (c.ratio_ci_high - 1)), p_text(c.ratio_p_holm), n_text(c));
+    if (!significant(c, true, a.alpha)) s += ": not significant" + repeats_for_significance(c);
+    return s;
+  }
+  if (!std::isfinite(c.welch_p)) {
+    const char* why = c.n < 2 || c.n_baseline < 2 ? "a configuration has fewer than two runs"
+                                                  : "no variation within the configurations";
+    return fmt::format("{}: {} {} versus {} {}, not testable ({})", noun, x,
+                       cx ? fmt_value(cx->mean) : "?", y, cy ? fmt_value(cy->mean) : "?", why);
+  }
+  const bool points = in_points(m.metric);
+  const double k = points ? 100 : 1;
+  const char* unit = points ? " points" : "";
+  std::string s = fmt::format("{}: {} {:+.4g}{} versus {} [{:+.4g}, {:+.4g}] (Holm p {}, {})", noun,
+                              x, k * c.diff, unit, y, k * c.diff_ci_low, k * c.diff_ci_high,
+                              p_text(c.p_holm), n_text(c));
+  if (!significant(c, false, a.alpha)) s += ": not significant" + repeats_for_significance(c);
+  return s;
+}
+
+std::string margin_text(const EquivalenceResult& e) {
+  return in_points(e.metric) ? fmt::format("{:g} points", 100 * e.margin)
+                             : fmt::format("{:g}", e.margin);
+}
+
+std::string diff_text(const EquivalenceResult& e) {
+  return in_points(e.metric) ? fmt::format("{:+.2f} points", 100 * e.diff)
+                             : fmt::format("{:+.4g}", e.diff);
+}
+
+// Why equivalence was not shown, and what would show it.
+std::string equivalence_gap(const EquivalenceResult& e) {
+  if (!std::isfinite(e.diff)) return "";
+  if (std::abs(e.diff) >= e.margin)
+    return fmt::format(
+        "; the observed difference ({}) is outside the margin, so more runs would "
+        "not show it",
+        diff_text(e));
+  if (std::isfinite(e.n_needed))
+    return fmt::format("; about {} runs per configuration would show it at the observed spread",
+                       static_cast<long>(e.n_needed));
+  return "";
+}
+
+std::string equivalence_line(const EquivalenceResult& e) {
+  const std::string noun = metric_noun(e.metric);
+  const std::string p =
+      std::isfinite(e.p) ? fmt::format("TOST p {}", p_text(e.p)) : "identical values";
+  if (e.equivalent)
+    return fmt::format("{} equivalent within +/-{} ({}, difference {})", noun, margin_text(e), p,
+                       diff_text(e));
+  return fmt::format("{} not shown equivalent within +/-{} ({}, difference {}){}", noun,
+                     margin_text(e), p, diff_text(e), equivalence_gap(e));
+}
+
+std::string failures_line(const ConfigRuns& c, const Analysis& a) {
+  const size_t total = c.ok + c.failed + c.aborted;
+  const char* what = c.aborted == 0 ? "failed" : c.failed == 0 ? "aborted" : "failed or aborted";
+  std::string s = fmt::format("{}: {} of {} runs {}", a.config_text(c.config), c.failed + c.aborted,
+                              total, what);
+  if (c.ok == 0) s += ", no successful run, so it is not compared";
+  return s;
+}
+
+}  // namespace
+
+std::vector<Verdict> verdicts(const Analysis& a, const AnalysisOptions& options) {
+  std::set<std::string> equivalence_metrics;
+  for (const auto& s : options.equivalence) equivalence_metrics.insert(s.metric);
+  std::vector<Verdict> out;
+  for (const auto& cfg : a.configurations) {
+    if (cfg.config == a.baseline) continue;
+    Verdict v{cfg.config, {}};
+    if (cfg.ok == 0) {
+      v.lines.push_back(failures_line(cfg, a));
+      out.push_back(std::move(v));
+      continue;
+    }
+    for (const auto& m : a.metrics) {
+      if (equivalence_metrics.count(m.metric)) continue;
+      if (const Comparison* c = m.versus(cfg.config)) v.lines.push_back(metric_line(a, m, *c));
+    }
+    for (const auto& spec : options.equivalence)
+      if (const EquivalenceResult* e = a.equivalence_of(spec.metric, cfg.config))
+        v.lines.push_back(equivalence_line(*e));
+    if (!v.lines.empty()) out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Headline headline(const Analysis& a, const AnalysisOptions& options) {
+  Headline h;
+  h.metric = a.primary_metric;
+  const std::string noun = metric_noun(h.metric);
+  const MetricAnalysis* m = a.metric(h.metric);
+  std::vector<std::string> failures;
+  for (const auto& c : a.configurations)
+    if (c.failed + c.aborted > 0) failures.push_back(failures_line(c, a));
+  auto finish = [&](Headline& out) {
+    for (auto& f : failures) out.details.push_back("Failed runs: " + f + ".");
+    return out;
+  };
+  if (!m || m->versus_baseline.empty()) {
+    h.kind = Headline::Kind::unavailable;
+    h.title = m ? fmt::format(
+                      "No headline: no configuration has {} values to compare with the "
+                      "baseline",
+                      h.metric)
+                : fmt::format("No headline: the runs have no {} values", h.metric);
+    return finish(h);
+  }
+  const CellStats* base = m->cell(a.baseline);
+  // The accuracy test: the first equivalence specification that was tested.
+  std::string eq_metric;
+  for (const auto& s : options.equivalence)
+    for (const auto& e : a.equivalence)
+      if (eq_metric.empty() && e.metric == s.metric) eq_metric = s.metric;
+  auto equivalent = [&](const Levels& c) {
+    if (eq_metric.empty()) return true;
+    const EquivalenceResult* e = a.equivalence_of(eq_metric, c);
+    return e && e->equivalent;
+  };
+  auto mean_of = [&](const Comparison& c) { return m->cell(c.config)->mean; };
+  const Comparison* best_eq = nullptr;  // cheapest among those shown equivalent
+  const Comparison* cheapest = nullptr;
+  for (const auto& c : m->versus_baseline) {
+    if (!cheapest || mean_of(c) < mean_of(*cheapest)) cheapest = &c;
+    if (equivalent(c.config) && (!best_eq || mean_of(c) < mean_of(*best_eq))) best_eq = &c;
+  }
+  // "18.0 % less training energy than the baseline fp32 [-19.7, -16.2 %]"
+  auto saving = [&](const Comparison& c) {
+    if (m->positive && std::isfinite(c.ratio)) {
+      std::string s =
+          fmt::format("{:.1f} % {} {} than the baseline {}", std::abs(100 * (c.ratio - 1)),
+                      c.ratio < 1 ? "less" : "more", noun, a.config_text(a.baseline));
+      if (std::isfinite(c.ratio_ci_low))
+        s += fmt::format(" [{}, {} %]", signed_pct(100 * (c.ratio_ci_low - 1)),
+                         signed_pct(100 * (c.ratio_ci_high - 1)));
+      return s;
+    }
+    return fmt::format("{:.1f} % {} {} than the baseline {}", std::abs(c.diff_pct),
+                       c.diff < 0 ? "less" : "more", noun, a.config_text(a.baseline));
+  };
+  auto evidence = [&](const Comparison& c) {
+    const double p = m->positive ? c.ratio_p_holm : c.p_holm;
+    return fmt::format("Holm p {}, n = {} and {}", p_text(p), c.n, c.n_baseline);
+  };
+  const auto base_name = a.config_text(a.baseline);
+  const std::string accuracy_clause =
+      eq_metric.empty()
+          ? fmt::format(
+                "; {} was not tested for equivalence, so configurations "
+                "competed on {} alone",
+                options.equivalence.empty() ? std::string("accuracy")
+                                            : metric_noun(options.equivalence[0].metric),
+                noun)
+          : "";
+  if (best_eq && mean_of(*best_eq) < base->mean) {
+    const Comparison& c = *best_eq;
+    h.best = c.config;
+    h.versus = c;
+    const bool sig = significant(c, m->positive, a.alpha);
+    const std::string eq_text =
+        eq_metric.empty()
+            ? ""
+            : fmt::format(" with {} equivalent to the baseline's", metric_noun(eq_metric));
+    if (sig) {
+      h.kind = Headline::Kind::winner;
+      h.title = fmt::format("{} is the best configuration by {}{}: it used {}",
+                            a.config_text(c.config), noun, eq_text, saving(c));
+    } else {
+      h.kind = Headline::Kind::inconclusive;
+      h.title = fmt::format("Inconclusive: {}{} used {}, but the difference is not significant",
+                            a.config_text(c.config), eq_text, saving(c));
+    }
+    h.details.push_back(fmt::format("Evidence: {}{}.", evidence(c), accuracy_clause));
+    if (const EquivalenceResult* e = a.equivalence_of(eq_metric, c.config))
+      h.details.push_back(fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
+    if (!sig && std::isfinite(c.n_for_80pct_power))
+      h.details.push_back(
+          fmt::format("About {} runs per configuration would show a difference "
+                      "of this size (80 % power; the plan has {}).",
+                      static_cast<long>(c.n_for_80pct_power), std::min(c.n, c.n_baseline)));
+  } else if (cheapest && mean_of(*cheapest) < base->mean) {
+    // Something used less, but its accuracy was not shown equivalent: never crown the baseline.
+    const Comparison& c = *cheapest;
+    h.kind = Headline::Kind::inconclusive;
+    h.best = c.config;
+    h.versus = c;
+    const EquivalenceResult* e = a.equivalence_of(eq_metric, c.config);
+    h.title = fmt::format("Inconclusive: {} used {}, but its {} was not shown equivalent",
+                          a.config_text(c.config), saving(c), metric_noun(eq_metric));
+    h.details.push_back(fmt::format("Evidence: {}.", evidence(c)));
+    if (e)
+      h.details.push_back(fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
+  } else {
+    h.kind = Headline::Kind::baseline_best;
+    h.best = a.baseline;
+    const size_t shown =
+        best_eq ? std::count_if(m->versus_baseline.begin(), m->versus_baseline.end(),
+                                [&](const Comparison& c) { return equivalent(c.config); })
+                : 0;
+    h.title = fmt::format("The baseline {} used the least {}: no other configuration used less",
+                          base_name, noun);
+    if (!eq_metric.empty())
+      h.details.push_back(fmt::format("{} of {} other configurations had {} shown equivalent.",
+                                      shown, m->versus_baseline.size(), metric_noun(eq_metric)));
+    if (cheapest) {
+      h.versus = *cheapest;
+      h.details.push_back(fmt::format("The closest, {}, used {} ({}).",
+                                      a.config_text(cheapest->config), saving(*cheapest),
+                                      evidence(*cheapest)));
+    }
+  }
+  return finish(h);
+}
+
+}  // namespace gt::stats::detail

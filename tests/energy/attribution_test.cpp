@@ -1,0 +1,99 @@
+// attribute(): the process-tree rules per component and mode (estimated CPU: TDP x tree
+// CPU-seconds / logical CPUs; RAPL CPU: share of busy CPU time; RAM: resident-memory share;
+// GPU and wall untouched), recompute_totals, parse_attribution, and read_group_usage over a
+// fake /proc (only the group's processes count, comm with spaces and parentheses parsed).
+#include "energy/attribution.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
+
+namespace gt::energy {
+namespace {
+
+ComponentEnergy comp(const std::string& component, const std::string& source, double e) {
+  ComponentEnergy c;
+  c.component = component;
+  c.device = component == "gpu" ? "0" : "x";
+  c.source = source;
+  c.model = "m";
+  c.energy_j = e;
+  c.idle_power_w = 1.0;
+  c.net_energy_j = e - 10;
+  return c;
+}
+
+TEST(Attribution, RulesPerComponentAndMode) {
+  const MachineFacts facts{16, 100.0e9, 160.0};
+  const TreeShare share{2.0, 8.0, 25.0e9};  // 2 CPU-s of 8 busy; 25 % of RAM
+  std::vector<ComponentEnergy> v = {comp("gpu", "measured", 300), comp("cpu", "estimated", 90),
+                                    comp("ram", "estimated", 40), comp("wall", "measured", 700)};
+  attribute(v, 10.0, share, facts, Attribution::automatic);
+  EXPECT_EQ(v[0].attribution, "machine");
+  EXPECT_DOUBLE_EQ(v[0].energy_j, 300);
+  EXPECT_EQ(v[1].attribution, "process");
+  EXPECT_DOUBLE_EQ(v[1].energy_j, 160.0 * 2.0 / 16);  // 20 J
+  EXPECT_DOUBLE_EQ(*v[1].machine_energy_j, 90);
+  EXPECT_DOUBLE_EQ(*v[1].net_energy_j, 20);
+  EXPECT_FALSE(v[1].idle_power_w);
+  EXPECT_DOUBLE_EQ(v[1].avg_power_w, 2.0);
+  EXPECT_DOUBLE_EQ(v[2].energy_j, 10);  // 25 % of 40 J
+  EXPECT_EQ(v[3].attribution, "machine");
+
+  // RAPL (measured) stays the machine's under auto, and is split by busy share under process.
+  std::vector<ComponentEnergy> rapl = {comp("cpu", "measured", 80), comp("ram", "measured", 20)};
+  attribute(rapl, 10.0, share, facts, Attribution::automatic);
+  EXPECT_EQ(rapl[0].attribution, "machine");
+  attribute(rapl, 10.0, share, facts, Attribution::process);
+  EXPECT_DOUBLE_EQ(rapl[0].energy_j, 80 * 2.0 / 8.0);
+  EXPECT_DOUBLE_EQ(rapl[1].energy_j, 5);
+  // machine mode leaves estimates alone.
+  std::vector<ComponentEnergy> m = {comp("cpu", "estimated", 90)};
+  attribute(m, 10.0, share, facts, Attribution::machine);
+  EXPECT_EQ(m[0].attribution, "machine");
+  EXPECT_DOUBLE_EQ(m[0].energy_j, 90);
+  // No usage data: a note, and the machine's figure.
+  std::vector<ComponentEnergy> none = {comp("ram", "estimated", 40)};
+  auto notes = attribute(none, 10.0, TreeShare{}, MachineFacts{}, Attribution::process);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(none[0].attribution, "machine");
+
+  double total = 0;
+  std::optional<double> net, wall;
+  recompute_totals(v, total, net, wall);
+  EXPECT_DOUBLE_EQ(total, 300 + 20 + 10);
+  EXPECT_DOUBLE_EQ(*net, 290 + 20 + 10);
+  EXPECT_DOUBLE_EQ(*wall, 700);
+}
+
+TEST(Attribution, ParseAndGroupUsage) {
+  EXPECT_EQ(parse_attribution(""), Attribution::automatic);
+  EXPECT_EQ(parse_attribution("process"), Attribution::process);
+  EXPECT_THROW(parse_attribution("all"), UsageError);
+  gt::testing::TempDir t;
+  // Fields after comm: state ppid pgrp ... utime(14) stime(15) cutime(16) cstime(17) ... rss(24)
+  auto stat = [](int pid, const std::string& comm, int pgrp, int ut, int st, int cut, int cst,
+                 int rss) {
+    std::string s = std::to_string(pid) + " (" + comm + ") S 1 " + std::to_string(pgrp);
+    s += " 0 0 0 0 0 0 0 0 " + std::to_string(ut) + " " + std::to_string(st) + " " +
+         std::to_string(cut) + " " + std::to_string(cst) + " 20 0 1 0 100 1000 " +
+         std::to_string(rss) + " 0\n";
+    return s;
+  };
+  gt::testing::write_file(t.path() / "100" / "stat", stat(100, "sh", 100, 10, 5, 20, 5, 50));
+  gt::testing::write_file(t.path() / "101" / "stat", stat(101, "py (x) y", 100, 100, 0, 0, 0, 70));
+  gt::testing::write_file(t.path() / "200" / "stat", stat(200, "hog", 200, 9999, 0, 0, 0, 99));
+  gt::testing::ScopedEnv root("GREENTRAIN_PROC_ROOT", t.str());
+  const TreeUsage u = read_group_usage(100);
+  EXPECT_EQ(u.processes, 2);
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  EXPECT_NEAR(u.cpu_s, (10 + 5 + 20 + 5 + 100) / tick, 1e-9);
+  EXPECT_NEAR(u.rss_bytes, 120.0 * static_cast<double>(sysconf(_SC_PAGESIZE)), 1e-6);
+  EXPECT_EQ(read_group_usage(0).processes, 0);
+}
+
+}  // namespace
+}  // namespace gt::energy

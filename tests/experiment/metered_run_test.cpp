@@ -1,0 +1,260 @@
+// The metered-run service end to end with the fake NVML (constant 200 W, a counter that
+// advances in 100 ms steps) and scripted /bin/sh children that write to $GREENTRAIN_MARK_FD:
+// phase energies equal the counter's differences at the mark instants; metrics from the
+// channel and from stdout; repeated, nested and unbalanced phases; process-tree attribution
+// (a CPU hog outside the run's tree does not raise its CPU energy, a busy child does); a busy
+// idle baseline is flagged and net energy withheld; a grandchild does not outlive its run;
+// a missing program is exit code 127; a bad carbon country fails before anything runs.
+#include "experiment/metered_run.h"
+
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+#include "common/error.h"
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
+
+namespace gt::experiment {
+namespace {
+using gt::testing::read_file;
+using gt::testing::ScopedEnv;
+using gt::testing::TempDir;
+using gt::testing::write_file;
+
+class MeteredRunTest : public ::testing::Test {
+ protected:
+  MeteredRunTest() { write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=200\ngpu0.step_ms=100\n"); }
+  MeteredRunOptions options() {
+    MeteredRunOptions o;
+    o.meters.interval_ms = 20;
+    o.meters.cpu_tdp_w = 40;
+    o.meters.ram_watts = 4;
+    o.meters.gpus = "0";
+    o.meters.gpu_edge_ms = 2;
+    o.carbon.country = "WLD";
+    return o;
+  }
+  ChildSpec shell(const std::string& script) {
+    ChildSpec s;
+    s.argv = {"/bin/sh", "-c", script};
+    s.stdout_path = dir / "out.txt";
+    s.stderr_path = dir / "err.txt";
+    return s;
+  }
+  TempDir dir;
+  ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
+  ScopedEnv fake{"GREENTRAIN_FAKE_NVML", dir / "nvml.txt"};
+  ScopedEnv no_rapl{"GREENTRAIN_POWERCAP_ROOT", dir / "none"};
+};
+
+const PhaseResult* find(const MeteredResult& r, const std::string& name, int occurrence = 1) {
+  for (const auto& p : r.phases)
+    if (p.name == name && p.occurrence == occurrence) return &p;
+  return nullptr;
+}
+
+TEST_F(MeteredRunTest, PhaseEnergyIsTheCounterDifferenceAtTheMarks) {
+  MeteredRun m(options());
+  MeteredResult r = m.run(
+      shell("M=$GREENTRAIN_MARK_FD; sleep 0.2;"
+            "echo 'phase setup begin' >&$M; sleep 0.3; echo 'phase setup end' >&$M;"
+            "echo 'phase train begin' >&$M; sleep 0.6; echo 'phase train end' >&$M;"
+            "echo 'metric loss=0.25' >&$M; sleep 0.1; echo 'greentrain-metric acc=0.9';"
+            "echo 'greentrain-phase tail begin'; sleep 0.1; echo 'greentrain-phase tail end'"),
+      {});
+  ASSERT_EQ(r.exit_code, 0) << read_file(dir / "err.txt");
+  EXPECT_TRUE(r.notes.empty()) << r.notes.front();
+  const PhaseResult* setup = find(r, "setup");
+  const PhaseResult* train = find(r, "train");
+  ASSERT_TRUE(setup && train);
+  EXPECT_NEAR(setup->energy.duration_s, 0.3, 0.1);
+  EXPECT_NEAR(train->energy.duration_s, 0.6, 0.1);
+  EXPECT_LT(setup->t_begin_s, train->t_begin_s);
+  // The fake counter is exactly 200 W x time, advancing in 100 ms steps: edge interpolation
+  // gives the energy between the mark instants to the polling resolution.
+  for (const PhaseResult* p : {setup, train}) {
+    const double gpu = p->energy.component_energy_j("gpu");
+    EXPECT_NEAR(gpu, 200 * p->energy.duration_s, 200 * 0.02) << p->name;
+    // RAM (an estimate) is attributed to the tree; the machine's figure is beside it.
+    for (const auto& c : p->energy.components)
+      if (c.component == "ram") {
+        EXPECT_EQ(c.attribution, "process");
+        ASSERT_TRUE(c.machine_energy_j);
+        EXPECT_NEAR(*c.machine_energy_j, 4 * p->energy.duration_s, 0.05) << p->name;
+        EXPECT_LT(c.energy_j, *c.machine_energy_j);
+      }
+  }
+  EXPECT_EQ(r.metrics.at("loss"), 0.25);
+  EXPECT_EQ(r.metrics.at("acc"), 0.9);
+  EXPECT_TRUE(find(r, "tail"));  // stdout marks, timestamped on arrival
+  EXPECT_EQ(read_file(dir / "out.txt").find("greentrain-metric acc=0.9"), 0u);  // still copied
+  const auto pm = r.phase_metrics();
+  EXPECT_DOUBLE_EQ(pm.at("train_energy_j"), train->energy.energy_j);
+  EXPECT_DOUBLE_EQ(pm.at("train_duration_s"), train->energy.duration_s);
+  EXPECT_DOUBLE_EQ(pm.at("train_gpu_energy_j"), train->energy.component_energy_j("gpu"));
+  EXPECT_FALSE(pm.count("train_net_energy_j"));  // no idle baseline
+  const auto j = r.to_json(m.intensity(), m.pue());
+  EXPECT_EQ(j["phases"].size(), 3u);
+  EXPECT_EQ(j["phase_metrics"]["train_energy_j"], train->energy.energy_j);
+  EXPECT_EQ(j["phases"][1]["name"], "train");
+  EXPECT_GT(j["phases"][1]["uncertainty_j"].get<double>(), 0.0);
+  EXPECT_EQ(j["metrics"]["loss"], 0.25);
+  // The whole run contains its phases.
+  EXPECT_GT(r.summary.energy_j, setup->energy.energy_j + train->energy.energy_j);
+}
+
+TEST_F(MeteredRunTest, RepeatedNestedAndUnbalancedMarksAreNotesNotCrashes) {
+  MeteredRun m(options());
+  MeteredResult r = m.run(
+      shell("M=$GREENTRAIN_MARK_FD; for i in 1 2 3; do echo 'phase epoch begin' >&$M; sleep 0.1;"
+            "echo 'phase epoch end' >&$M; done;"
+            "echo 'phase a begin' >&$M; echo 'phase b begin' >&$M; echo 'phase b end' >&$M;"
+            "echo 'phase a end' >&$M; echo 'phase c end' >&$M; echo 'phase 9x begin' >&$M;"
+            "echo 'metric x=nan' >&$M; echo 'phase open begin' >&$M"),
+      {});
+  ASSERT_EQ(r.exit_code, 0);
+  for (int k = 1; k <= 3; ++k) EXPECT_TRUE(find(r, "epoch", k)) << k;
+  EXPECT_TRUE(find(r, "a"));
+  EXPECT_FALSE(find(r, "b"));
+  EXPECT_FALSE(find(r, "open"));
+  std::string all;
+  for (const auto& n : r.notes) all += n + "\n";
+  EXPECT_NE(all.find("phase 'b' began"), std::string::npos) << all;
+  EXPECT_NE(all.find("cannot nest"), std::string::npos) << all;
+  EXPECT_NE(all.find("phase 'c' ended"), std::string::npos) << all;
+  EXPECT_NE(all.find("'phase 9x begin'"), std::string::npos) << all;
+  EXPECT_NE(all.find("'metric x=nan'"), std::string::npos) << all;
+  EXPECT_NE(all.find("phase 'open' began"), std::string::npos) << all;
+  const auto pm = r.phase_metrics();
+  double sum = 0;
+  for (int k = 1; k <= 3; ++k) sum += find(r, "epoch", k)->energy.energy_j;
+  EXPECT_NEAR(pm.at("epoch_energy_j"), sum, 1e-9);
+  const auto j = r.to_json(m.intensity(), m.pue());
+  ASSERT_TRUE(j["phase_metrics"]["epoch_energy_j"].is_array());
+  EXPECT_EQ(j["phase_metrics"]["epoch_energy_j"].size(), 3u);
+  EXPECT_TRUE(j["phase_metrics"]["a_energy_j"].is_number());
+}
+
+double attributed_cpu_j(const MeteredResult& r) {
+  for (const auto& c : r.summary.components)
+    if (c.component == "cpu") {
+      EXPECT_EQ(c.attribution, "process");
+      EXPECT_TRUE(c.machine_energy_j);
+      return c.energy_j;
+    }
+  ADD_FAILURE() << "no cpu component";
+  return 0;
+}
+
+TEST_F(MeteredRunTest, CpuHogOutsideTheTreeDoesNotRaiseTheRunsCpuEnergy) {
+  MeteredRun m(options());
+  const double quiet = attributed_cpu_j(m.run(shell("sleep 0.6"), {}));
+  std::atomic<bool> stop{false};
+  std::thread hog([&] {
+    volatile double x = 0;
+    while (!stop) x = x + 1;
+  });
+  const MeteredResult busy = m.run(shell("sleep 0.6"), {});
+  stop = true;
+  hog.join();
+  const double with_hog = attributed_cpu_j(busy);
+  // sleep uses (almost) no CPU: a few ticks at most, whatever else the machine does.
+  const double tick_j = 40.0 * 0.05 / m.session().facts().logical_cpus;
+  EXPECT_LE(with_hog, quiet + tick_j);
+  EXPECT_LE(with_hog, tick_j);
+  // A child that burns CPU itself is charged for it: TDP x its CPU-seconds / logical CPUs.
+  const MeteredResult burner =
+      m.run(shell("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"), {});
+  ASSERT_EQ(burner.exit_code, 0);
+  EXPECT_GT(burner.child.cpu_s, 0.1);
+  EXPECT_NEAR(attributed_cpu_j(burner),
+              40.0 * burner.child.cpu_s / m.session().facts().logical_cpus, 1e-6);
+}
+
+TEST_F(MeteredRunTest, BusyIdleBaselineIsFlaggedAndNetWithheld) {
+  // A fake /proc whose stat advances half busy, half idle while the baseline runs.
+  const std::string proc = dir / "proc";
+  std::filesystem::create_directories(proc);
+  write_file(proc + "/meminfo", "MemTotal:       8388608 kB\n");
+  write_file(proc + "/stat", "cpu 0 0 0 0 0 0 0 0\n");
+  ScopedEnv root("GREENTRAIN_PROC_ROOT", proc);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (long t = 1; !stop; ++t) {
+      write_file(proc + "/stat.tmp", fmt::format("cpu {} 0 0 {} 0 0 0 0\n", 50 * t, 50 * t));
+      std::filesystem::rename(proc + "/stat.tmp", proc + "/stat");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  MeteredRunOptions o = options();
+  o.attribution = "machine";
+  MeteredRun m(o);
+  std::string warning;
+  ASSERT_TRUE(m.measure_idle(0.3, {}, &warning));
+  stop = true;
+  writer.join();
+  EXPECT_NE(warning.find("50 % busy"), std::string::npos) << warning;
+  MeteredResult r = m.run(shell("M=$GREENTRAIN_MARK_FD; echo 'phase p begin' >&$M; sleep 0.2;"
+                                "echo 'phase p end' >&$M"),
+                          {});
+  EXPECT_TRUE(r.idle_busy);
+  EXPECT_FALSE(r.summary.net_energy_j);
+  for (const auto& c : r.summary.components) EXPECT_FALSE(c.net_energy_j) << c.component;
+  ASSERT_TRUE(find(r, "p"));
+  EXPECT_FALSE(find(r, "p")->energy.net_energy_j);
+  std::string all;
+  for (const auto& n : r.notes) all += n;
+  EXPECT_NE(all.find("net energy not reported"), std::string::npos) << all;
+  EXPECT_EQ(r.to_json(m.intensity(), m.pue())["idle"]["busy"], true);
+}
+
+TEST_F(MeteredRunTest, NothingOutlivesTheRunAndMissingProgramsAre127) {
+  MeteredRun m(options());
+  const std::string pidfile = dir / "pid";
+  MeteredResult r = m.run(shell("sleep 30 & echo $! > " + pidfile + "; exit 3"), {});
+  EXPECT_EQ(r.exit_code, 3);
+  const pid_t grandchild = static_cast<pid_t>(std::stol(read_file(pidfile)));
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = kill(grandchild, 0) != 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "grandchild " << grandchild << " survived its run";
+  ChildSpec missing;
+  missing.argv = {"/nonexistent/program"};
+  missing.stdout_path = dir / "o";
+  missing.stderr_path = dir / "e";
+  MeteredResult r2 = m.run(missing, {});
+  EXPECT_FALSE(r2.child.started);
+  EXPECT_EQ(r2.exit_code, 127);
+}
+
+TEST_F(MeteredRunTest, StopSignalReachesTheWholeGroup) {
+  MeteredRun m(options());
+  const auto t0 = std::chrono::steady_clock::now();
+  MeteredResult r = m.run(shell("sleep 30 & sleep 30; wait"),
+                          [&](int, double elapsed) { return elapsed > 0.3 ? SIGTERM : 0; });
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_TRUE(r.summary.interrupted);
+}
+
+TEST_F(MeteredRunTest, UsageErrorsComeBeforeAnyWork) {
+  MeteredRunOptions o = options();
+  o.carbon.country = "XYZ";
+  EXPECT_THROW(MeteredRun{o}, UsageError);
+  o = options();
+  o.attribution = "everything";
+  EXPECT_THROW(MeteredRun{o}, UsageError);
+  o = options();
+  o.meters.gpus = "7";
+  EXPECT_THROW(MeteredRun{o}, UsageError);
+}
+
+}  // namespace
+}  // namespace gt::experiment
