@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -323,6 +324,88 @@ void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) 
   D.stop = s;
 }
 
+// toml++ 3.3 asks whether a non-ASCII character is whitespace through a table that reaches
+// __builtin_unreachable (undefined behaviour) for most of U+00A1..U+0499 and U+FB26..U+FEFF,
+// wherever it meets one outside a string: "é" after a value or at a line start is enough. TOML
+// allows non-ASCII text only inside strings and comments, so anything else is refused here,
+// with its line, before toml++ sees it; so is one right after a line-ending backslash in a
+// multi-line string (where toml++ skips whitespace the same way).
+void check_toml_text(const std::string& text, const std::string& source) {
+  enum class In { toml, comment, basic, literal, ml_basic, ml_literal } in = In::toml;
+  int line = 1;
+  // A quote opens a string only where TOML allows one (after =, [, {, a comma, a key's dot, or
+  // at a line start); elsewhere toml++ reads it as part of a bare value, looking ahead over it.
+  char prev = 0;
+  bool value = false;  // after '=' on this line
+  auto refuse = [&](size_t i) {
+    throw gt::Error(fmt::format("{}:{}: non-ASCII character (byte 0x{:02X}) outside a string or "
+                                "comment; TOML allows such text only inside quotes or after #",
+                                source, line, static_cast<unsigned char>(text[i])));
+  };
+  auto at = [&](size_t i, const char* s) { return text.compare(i, std::strlen(s), s) == 0; };
+  for (size_t i = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      if (in == In::comment || in == In::basic || in == In::literal) in = In::toml;
+      if (in == In::toml) prev = 0, value = false;
+      continue;
+    }
+    switch (in) {
+      case In::toml: {
+        if (static_cast<unsigned char>(c) >= 0x80) refuse(i);
+        const bool opens = prev == 0 || prev == '=' || prev == '[' || prev == '{' || prev == ',' ||
+                           (prev == '.' && !value);
+        if (c != ' ' && c != '\t') prev = c;
+        if (c == '=') value = true;
+        if ((c == '"' || c == '\'') && !opens) break;
+        if (c == '"' || c == '\'') prev = '"';
+        if (c == '#') in = In::comment;
+        if (c == '"') {
+          in = at(i, "\"\"\"") ? In::ml_basic : In::basic;
+          if (in == In::ml_basic) i += 2;
+        }
+        if (c == '\'') {
+          in = at(i, "'''") ? In::ml_literal : In::literal;
+          if (in == In::ml_literal) i += 2;
+        }
+        break;
+      }
+      case In::comment:
+        break;
+      case In::basic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') ++i;
+        else if (c == '"') in = In::toml;
+        break;
+      case In::literal:
+        if (c == '\'') in = In::toml;
+        break;
+      case In::ml_basic:
+        if (c == '\\') {
+          size_t j = i + 1;
+          while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' ||
+                                     text[j] == '\n')) {
+            if (text[j] == '\n') ++line;
+            ++j;
+          }
+          if (j > i + 1 && j < text.size() && static_cast<unsigned char>(text[j]) >= 0x80)
+            refuse(j);
+          i = j > i + 1 ? j - 1 : i + 1;
+        } else if (at(i, "\"\"\"")) {
+          i += 2;
+          in = In::toml;
+        }
+        break;
+      case In::ml_literal:
+        if (at(i, "'''")) {
+          i += 2;
+          in = In::toml;
+        }
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 bool is_builtin_factor(const std::string& name) {
@@ -338,8 +421,11 @@ const Factor* Plan::factor(const std::string& n) const {
 Plan parse_plan(const std::string& text, const std::string& source) {
   PlanReader r(source);
   toml::table root;
+  check_toml_text(text, source);
   try {
-    root = toml::parse(text, source);
+    // A leading UTF-8 byte-order mark (Windows editors) is not part of the TOML.
+    root = toml::parse(std::string_view(text).substr(text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0),
+                       source);
   } catch (const toml::parse_error& e) {
     throw gt::Error(fmt::format("{}:{}:{}: TOML syntax error: {}", source, e.source().begin.line,
                                 e.source().begin.column, e.description()));

@@ -91,6 +91,24 @@ TEST(PlanRobustness, BuiltinSettingsAreCheckedBeforeAnyRun) {
               HasSubstr("workload.model = \"mlp\": expected \"mlp:H\""));
 }
 
+TEST(PlanRobustness, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
+  // Found by fuzz_plan: toml++ 3.3 reaches __builtin_unreachable on U+FC7F at a line start and
+  // on U+027F right after a number.
+  EXPECT_THAT(error_of("\xEF\xB1\xBF "), HasSubstr("t.toml:1: non-ASCII character (byte 0xEF)"));
+  EXPECT_THAT(error_of(command_plan("x = [1, 2]\n") + "y = 7\xC9\xBF\n"),
+              HasSubstr("t.toml:7: non-ASCII character (byte 0xC9) outside a string"));
+  EXPECT_THAT(error_of("name = \"\"\"a\\\n  \xC3\xA9\"\"\"\n"), HasSubstr("t.toml:2: non-ASCII"));
+  // toml++ reads `4*'...` as one bare value, looking ahead over the quote.
+  EXPECT_THAT(error_of("x = 4*'a\xC3\xA9'\n"), HasSubstr("t.toml:1: non-ASCII"));
+  // Inside strings and comments it is text like any other; a leading byte-order mark is skipped.
+  const auto p = parse_plan("\xEF\xBB\xBF# Exp\xC3\xA9rience \xEF\xB1\xBF\n" +
+                                command_plan("x = [\"\xC3\xA9\", '\xC3\xBC', \"\"\"\xEF\xB1\xBF\"\"\", "
+                                             "'''\xC9\xBF''']\n"),
+                            "t.toml");
+  EXPECT_EQ(p.factors.at(0).levels.at(0), "\xC3\xA9");
+  EXPECT_EQ(p.factors.at(0).levels.at(3), "\xC9\xBF");
+}
+
 TEST(PlanRobustness, HugeDesignIsRefusedNamingItsSize) {
   std::string factors;
   for (int f = 0; f < 5; ++f) {
