@@ -247,8 +247,8 @@ class NvmlGpuMeter : public Meter {
   }
   // Cost per call measured on an H100 host (bench/sampler/RESULTS.md): the energy counter
   // about 3.3 ms of CPU, every other reading a few microseconds. So instant power is read
-  // every sample, while the counter and the descriptive extras are read every --gpu-counter-ms (2 s)
-  // and at the window's first and last read: the window's energy (counter difference) stays
+  // every sample, while the counter and the descriptive extras are read every --gpu-counter-ms (2
+  // s) and at the window's first and last read: the window's energy (counter difference) stays
   // exact, and the sampler stays below 0.5 % of one core at 100 ms.
   Reading read() override { return read_gpu(tick_++ % full_every_ == 0); }
   Reading read_boundary() override { return read_gpu(true); }

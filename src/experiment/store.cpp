@@ -570,9 +570,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                      "finished_at, ?, duration_s, exit_code, energy_j, stderr_tail, note FROM "
                      "runs WHERE id = ?");
       keep.bind(1, utc_now_iso()).bind(2, old).run();
-      for (const char* table :
-           {"run_factors", "run_metrics", "run_energy", "power_samples", "run_phases",
-            "run_provenance"}) {
+      for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples",
+                                "run_phases", "run_provenance"}) {
         sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
         d.bind(1, old).run();
       }
