@@ -1,85 +1,23 @@
-// Blocked Type II factorial ANOVA (see blocking.h). Residual sums of squares from the pivoted
-// QR of each model's design matrix (LAPACK dgeqp3 + dormqr), y centred first.
+// Blocked Type II factorial ANOVA (see blocking.h): builds the factor and block terms and centres
+// the response; the QR fits and the Type II table are type2_qr.h's, shared with factorial.cpp.
 #include "stats/blocking.h"
 
-#include <Rmath.h>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <map>
 #include <set>
 
 #include "common/error.h"
 #include "stats/descriptive.h"
-
-extern "C" {
-void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau,
-             double* work, const int* lwork, int* info);
-void dormqr_(const char* side, const char* trans, const int* m, const int* n, const int* k,
-             const double* a, const int* lda, const double* tau, double* c, const int* ldc,
-             double* work, const int* lwork, int* info, size_t side_len, size_t trans_len);
-}
+#include "stats/type2_qr.h"
 
 namespace gt::stats {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-struct Term {
-  std::string name;
-  std::vector<int> factors;  // indices of the factors it involves; the block is -1
-  std::vector<std::vector<double>> columns;
-};
-
-struct Fit {
-  double rss;
-  int rank;
-};
-
-Fit fit(const std::vector<const std::vector<double>*>& columns, const std::vector<double>& y) {
-  const int m = static_cast<int>(y.size());
-  const int n = static_cast<int>(columns.size()) + 1;
-  std::vector<double> a(static_cast<size_t>(m) * n, 1.0);
-  for (int j = 1; j < n; ++j)
-    std::copy(columns[j - 1]->begin(), columns[j - 1]->end(), a.begin() + size_t(j) * m);
-  std::vector<int> jpvt(n, 0);
-  std::vector<double> tau(std::min(m, n));
-  int info = 0, lwork = -1;
-  double query = 0;
-  dgeqp3_(&m, &n, a.data(), &m, jpvt.data(), tau.data(), &query, &lwork, &info);
-  lwork = std::max(1, static_cast<int>(query));
-  std::vector<double> work(lwork);
-  dgeqp3_(&m, &n, a.data(), &m, jpvt.data(), tau.data(), work.data(), &lwork, &info);
-  if (info != 0) throw gt::Error("blocked ANOVA: LAPACK dgeqp3 failed");
-  const int kmax = std::min(m, n);
-  const double r11 = std::abs(a[0]);
-  const double tol = 1e-9 * std::max(m, n);
-  int rank = 0;
-  while (rank < kmax && std::abs(a[size_t(rank) * m + rank]) > tol * r11) ++rank;
-  std::vector<double> qty = y;
-  const int one = 1;
-  lwork = -1;
-  dormqr_("L", "T", &m, &one, &kmax, a.data(), &m, tau.data(), qty.data(), &m, &query, &lwork,
-          &info, 1, 1);
-  lwork = std::max(1, static_cast<int>(query));
-  work.assign(lwork, 0);
-  dormqr_("L", "T", &m, &one, &kmax, a.data(), &m, tau.data(), qty.data(), &m, work.data(), &lwork,
-          &info, 1, 1);
-  if (info != 0) throw gt::Error("blocked ANOVA: LAPACK dormqr failed");
-  CompensatedSum rss;
-  for (int i = rank; i < m; ++i) rss.add(qty[i] * qty[i]);
-  return {rss.value(), rank};
-}
-
-Fit fit_terms(const std::vector<Term>& terms, const std::vector<size_t>& use,
-              const std::vector<double>& y) {
-  std::vector<const std::vector<double>*> cols;
-  for (size_t t : use)
-    for (const auto& c : terms[t].columns) cols.push_back(&c);
-  return fit(cols, y);
-}
+using detail::ModelTerm;
+constexpr const char* kWhat = "blocked ANOVA";
 
 // Treatment-coded columns of a categorical variable (reference = its first level).
 std::vector<std::vector<double>> dummies(const std::vector<int>& codes) {
@@ -117,7 +55,7 @@ BlockedAnova blocked_anova_type2(const std::vector<std::string>& names,
 
   // Factor terms as in the factorial ANOVA (factors with two or more levels, their two-way
   // interactions), then the block.
-  std::vector<Term> terms;
+  std::vector<ModelTerm> terms;
   std::vector<std::vector<std::vector<double>>> main_cols;
   std::vector<int> kept;
   for (size_t f = 0; f < names.size(); ++f) {
@@ -131,7 +69,7 @@ BlockedAnova blocked_anova_type2(const std::vector<std::string>& names,
   }
   for (size_t a = 0; a < kept.size(); ++a)
     for (size_t b = a + 1; b < kept.size(); ++b) {
-      Term t{names[kept[a]] + ":" + names[kept[b]], {kept[a], kept[b]}, {}};
+      ModelTerm t{names[kept[a]] + ":" + names[kept[b]], {kept[a], kept[b]}, {}};
       for (const auto& ca : main_cols[a])
         for (const auto& cb : main_cols[b]) {
           std::vector<double> c(n);
@@ -155,60 +93,24 @@ BlockedAnova blocked_anova_type2(const std::vector<std::string>& names,
     return out;
   }
   // Estimability: a term must raise the rank by its column count, else it is dropped.
-  std::vector<size_t> model;
-  int rank = fit_terms(terms, model, y).rank;
-  bool block_kept = false;
-  for (size_t t = 0; t < terms.size(); ++t) {
-    model.push_back(t);
-    const int r = fit_terms(terms, model, y).rank;
-    if (r - rank < static_cast<int>(terms[t].columns.size())) {
-      model.pop_back();
-      out.dropped.push_back(terms[t].name);
-    } else {
-      rank = r;
-      block_kept |= t == block_term;
-    }
-  }
-  if (!block_kept) {
+  const std::vector<size_t> model = detail::estimable_terms(terms, y, kWhat, out.dropped);
+  const auto block_at = std::find(model.begin(), model.end(), block_term);
+  if (block_at == model.end()) {
     out.undefined_reason =
         fmt::format("the {} is confounded with the design (each {} ran other configurations)",
                     block_name, block_name);
     return out;
   }
-  const double noise = 1e-12 * out.total_ss;
-  auto clean = [&](double ss) { return ss <= noise ? 0.0 : ss; };
-  const Fit full = fit_terms(terms, model, y);
-  out.residual_ss = clean(full.rss);
-  out.residual_df = static_cast<double>(n) - full.rank;
-  const bool can_test = out.residual_df > 0 && out.residual_ss > 0;
-  if (out.residual_df <= 0)
-    out.undefined_reason = "no residual degrees of freedom";
-  else if (!(out.residual_ss > 0))
-    out.undefined_reason = "zero residual variance";
-  const double mse = can_test ? out.residual_ss / out.residual_df : kNaN;
-  for (size_t t : model) {
-    // Type II: drop the term and every term containing it; the block contains no factor term.
-    auto contains = [&](const Term& big, const Term& small) {
-      return std::includes(big.factors.begin(), big.factors.end(), small.factors.begin(),
-                           small.factors.end());
-    };
-    std::vector<size_t> reduced;
-    for (size_t u : model)
-      if (u != t && !contains(terms[u], terms[t])) reduced.push_back(u);
-    std::vector<size_t> with = reduced;
-    with.push_back(t);
-    const Fit f0 = fit_terms(terms, reduced, y), f1 = fit_terms(terms, with, y);
-    FactorialTerm row;
-    row.term = terms[t].name;
-    row.df = f1.rank - f0.rank;
-    row.sum_sq = clean(std::max(0.0, f0.rss - f1.rss));
-    row.f = can_test ? (row.sum_sq / row.df) / mse : kNaN;
-    row.p = can_test ? pf(row.f, row.df, out.residual_df, 0, 0) : kNaN;
-    const double denom = row.sum_sq + out.residual_ss;
-    row.partial_eta_sq = denom > 0 ? row.sum_sq / denom : kNaN;
-    out.terms.push_back(row);
-    if (t == block_term && out.total_ss > 0) out.block_share = row.sum_sq / out.total_ss;
-  }
+  // The block contains no factor term, so Type II tests it against every factor term.
+  detail::Type2Table table = detail::type2_table(terms, model, y, 1e-12 * out.total_ss, kWhat,
+                                                 "no residual degrees of freedom");
+  out.residual_ss = table.residual_ss;
+  out.residual_df = table.residual_df;
+  if (!table.undefined_reason.empty()) out.undefined_reason = table.undefined_reason;
+  out.terms = std::move(table.rows);
+  if (out.total_ss > 0)
+    out.block_share =
+        out.terms[static_cast<size_t>(block_at - model.begin())].sum_sq / out.total_ss;
   return out;
 }
 
