@@ -52,6 +52,13 @@ class Stmt {
   Stmt& bind(int i, const std::optional<T>& v) {
     return v ? bind(i, *v) : bind(i, std::nullopt);
   }
+  // Binds the values to parameters 1, 2, ... in order.
+  template <class... Ts>
+  Stmt& bind_all(const Ts&... v) {
+    int i = 0;
+    (bind(++i, v), ...);
+    return *this;
+  }
 
   bool step();  // true while a row is available
   void run();   // step to completion (INSERT/UPDATE/DELETE), then reset

@@ -248,6 +248,25 @@ std::string num(const std::optional<double>& v) {
   return fmt::format("{}", *v);
 }
 
+// The columns a run and each replaced attempt of it share (runs, run_attempts), read by name.
+template <class Row>
+void read_run_columns(const sql::Stmt& s, Row& r) {
+  r.experiment_id = s.i64("experiment_id");
+  r.session_id = s.opt_i64("session_id").value_or(0);
+  r.run_index = static_cast<int>(s.i64("run_index"));
+  r.config_index = static_cast<int>(s.i64("config_index"));
+  r.block = static_cast<int>(s.i64("block"));
+  r.seed = s.i64("seed");
+  r.status = s.text("status");
+  r.started_at = s.text("started_at");
+  r.finished_at = s.text("finished_at");
+  r.duration_s = s.opt_f64("duration_s");
+  if (auto c = s.opt_i64("exit_code")) r.exit_code = static_cast<int>(*c);
+  r.energy_j = s.opt_f64("energy_j");
+  r.stderr_tail = s.text("stderr_tail");
+  r.note = s.text("note");
+}
+
 }  // namespace
 
 std::string utc_now_iso() {
@@ -376,24 +395,11 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
     s.bind(1, experiment_id);
     while (s.step()) {
       RunRecord r;
+      read_run_columns(s, r);
       r.id = s.i64("id");
-      r.experiment_id = s.i64("experiment_id");
-      r.session_id = s.opt_i64("session_id").value_or(0);
-      r.run_index = static_cast<int>(s.i64("run_index"));
-      r.config_index = static_cast<int>(s.i64("config_index"));
-      r.block = static_cast<int>(s.i64("block"));
       r.repeat = static_cast<int>(s.i64("repeat"));
       r.warmup = s.i64("warmup") != 0;
-      r.seed = s.i64("seed");
-      r.status = s.text("status");
-      r.started_at = s.text("started_at");
-      r.finished_at = s.text("finished_at");
-      r.duration_s = s.opt_f64("duration_s");
-      if (auto c = s.opt_i64("exit_code")) r.exit_code = static_cast<int>(*c);
-      r.stderr_tail = s.text("stderr_tail");
       r.command = s.text("command");
-      r.note = s.text("note");
-      r.energy_j = s.opt_f64("energy_j");
       r.net_energy_j = s.opt_f64("net_energy_j");
       r.wall_energy_j = s.opt_f64("wall_energy_j");
       r.avg_power_w = s.opt_f64("avg_power_w");
@@ -521,18 +527,11 @@ std::int64_t Store::create_experiment(const ExperimentRecord& e) {
               "INSERT INTO experiments (name, plan_text, plan_hash, plan_path, workload_kind, "
               "factor_names, factors, benchmark, environment, planned_runs, created_at, layout) "
               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-  s.bind(1, e.name)
-      .bind(2, e.plan_text)
-      .bind(3, e.plan_hash)
-      .bind(4, e.plan_path)
-      .bind(5, e.workload_kind)
-      .bind(6, nlohmann::json(e.factor_names).dump())
-      .bind(7, e.factors.dump())
-      .bind(8, e.benchmark.dump())
-      .bind(9, e.environment.dump())
-      .bind(10, e.planned_runs)
-      .bind(11, e.created_at.empty() ? utc_now_iso() : e.created_at)
-      .bind(12, e.layout.is_null() ? std::string() : e.layout.dump());
+  s.bind_all(e.name, e.plan_text, e.plan_hash, e.plan_path, e.workload_kind,
+             nlohmann::json(e.factor_names).dump(), e.factors.dump(), e.benchmark.dump(),
+             e.environment.dump(), e.planned_runs,
+             e.created_at.empty() ? utc_now_iso() : e.created_at,
+             e.layout.is_null() ? std::string() : e.layout.dump());
   s.run();
   auto id = db_.last_insert_id();
   tx.commit();
@@ -543,11 +542,8 @@ std::int64_t Store::add_session(const SessionRecord& r) {
   sql::Stmt s(db_,
               "INSERT INTO sessions (experiment_id, started_at, host, shard, environment) "
               "VALUES (?,?,?,?,?)");
-  s.bind(1, r.experiment_id)
-      .bind(2, r.started_at.empty() ? utc_now_iso() : r.started_at)
-      .bind(3, r.host)
-      .bind(4, r.shard)
-      .bind(5, r.environment.dump());
+  s.bind_all(r.experiment_id, r.started_at.empty() ? utc_now_iso() : r.started_at, r.host, r.shard,
+             r.environment.dump());
   s.run();
   return db_.last_insert_id();
 }
@@ -589,30 +585,11 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
   if (r.session_id) session = r.session_id;
   std::optional<std::int64_t> exit_code;
   if (r.exit_code) exit_code = *r.exit_code;
-  s.bind(1, r.experiment_id)
-      .bind(2, session)
-      .bind(3, r.run_index)
-      .bind(4, r.config_index)
-      .bind(5, r.block)
-      .bind(6, r.repeat)
-      .bind(7, r.warmup ? 1 : 0)
-      .bind(8, r.seed)
-      .bind(9, r.status)
-      .bind(10, r.started_at)
-      .bind(11, r.finished_at)
-      .bind(12, r.duration_s)
-      .bind(13, exit_code)
-      .bind(14, r.stderr_tail)
-      .bind(15, r.command)
-      .bind(16, r.note)
-      .bind(17, r.energy_j)
-      .bind(18, r.net_energy_j)
-      .bind(19, r.wall_energy_j)
-      .bind(20, r.avg_power_w)
-      .bind(21, r.peak_power_w)
-      .bind(22, r.co2e_g)
-      .bind(23, r.intensity_g_per_kwh)
-      .bind(24, r.pue);
+  s.bind_all(r.experiment_id, session, r.run_index, r.config_index, r.block, r.repeat,
+             r.warmup ? 1 : 0, r.seed, r.status, r.started_at, r.finished_at, r.duration_s,
+             exit_code, r.stderr_tail, r.command, r.note, r.energy_j, r.net_energy_j,
+             r.wall_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g, r.intensity_g_per_kwh,
+             r.pue);
   s.run();
   const auto id = db_.last_insert_id();
   {
@@ -632,18 +609,9 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                 "machine_energy_j) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& c : r.energy) {
       if (!std::isfinite(c.energy_j)) continue;  // the meters never give one; never fail the run
-      e.bind(1, id)
-          .bind(2, c.component)
-          .bind(3, c.device)
-          .bind(4, c.source)
-          .bind(5, c.model)
-          .bind(6, c.energy_j)
-          .bind(7, c.avg_power_w)
-          .bind(8, c.peak_power_w)
-          .bind(9, c.idle_power_w)
-          .bind(10, c.net_energy_j)
-          .bind(11, c.attribution == "process" ? "process" : "machine")
-          .bind(12, c.machine_energy_j)
+      e.bind_all(id, c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
+                 c.peak_power_w, c.idle_power_w, c.net_energy_j,
+                 c.attribution == "process" ? "process" : "machine", c.machine_energy_j)
           .run();
     }
   }
@@ -657,19 +625,10 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
     };
     for (const auto& x : r.phases) {
       if (!std::isfinite(x.energy_j) || !std::isfinite(x.duration_s)) continue;
-      p.bind(1, id)
-          .bind(2, x.name)
-          .bind(3, x.occurrence)
-          .bind(4, x.t_begin_s)
-          .bind(5, x.duration_s)
-          .bind(6, x.energy_j)
-          .bind(7, finite(x.net_energy_j))
-          .bind(8, finite(x.gpu_energy_j))
-          .bind(9, finite(x.cpu_energy_j))
-          .bind(10, finite(x.ram_energy_j))
-          .bind(11, finite(x.wall_energy_j))
-          .bind(12, std::isfinite(x.uncertainty_j) ? x.uncertainty_j : 0.0)
-          .bind(13, x.components.dump())
+      p.bind_all(id, x.name, x.occurrence, x.t_begin_s, x.duration_s, x.energy_j,
+                 finite(x.net_energy_j), finite(x.gpu_energy_j), finite(x.cpu_energy_j),
+                 finite(x.ram_energy_j), finite(x.wall_energy_j),
+                 std::isfinite(x.uncertainty_j) ? x.uncertainty_j : 0.0, x.components.dump())
           .run();
     }
   }
@@ -681,18 +640,9 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                 "INSERT INTO run_provenance (run_id, host, node, gpu_uuid, gpu_pci_bus_id, "
                 "gpu_name, gpu_mapping, cuda_visible_devices, slurm_job_id, slurm_array_job_id, "
                 "slurm_array_task_id, lane) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-    q.bind(1, id)
-        .bind(2, p.host)
-        .bind(3, p.node)
-        .bind(4, p.gpu_uuid)
-        .bind(5, p.gpu_pci_bus_id)
-        .bind(6, p.gpu_name)
-        .bind(7, p.gpu_mapping)
-        .bind(8, p.cuda_visible_devices)
-        .bind(9, p.slurm_job_id)
-        .bind(10, p.slurm_array_job_id)
-        .bind(11, p.slurm_array_task_id)
-        .bind(12, lane)
+    q.bind_all(id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, p.gpu_mapping,
+               p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, p.slurm_array_task_id,
+               lane)
         .run();
   }
   if (!samples.empty()) {
@@ -701,16 +651,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                 "sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb) VALUES "
                 "(?,?,?,?,?,?,?,?,?,?)");
     for (const auto& x : samples)
-      p.bind(1, id)
-          .bind(2, x.t_s)
-          .bind(3, x.component)
-          .bind(4, x.device)
-          .bind(5, x.power_w)
-          .bind(6, x.energy_j)
-          .bind(7, x.sm_clock_mhz)
-          .bind(8, x.temperature_c)
-          .bind(9, x.utilization_pct)
-          .bind(10, x.memory_used_mb)
+      p.bind_all(id, x.t_s, x.component, x.device, x.power_w, x.energy_j, x.sm_clock_mhz,
+                 x.temperature_c, x.utilization_pct, x.memory_used_mb)
           .run();
   }
   tx.commit();
@@ -727,21 +669,8 @@ std::vector<RunAttempt> Store::attempts(std::int64_t experiment_id) const {
   std::vector<RunAttempt> out;
   while (s.step()) {
     RunAttempt a;
-    a.experiment_id = s.i64("experiment_id");
-    a.session_id = s.opt_i64("session_id").value_or(0);
-    a.run_index = static_cast<int>(s.i64("run_index"));
-    a.config_index = static_cast<int>(s.i64("config_index"));
-    a.block = static_cast<int>(s.i64("block"));
-    a.seed = s.i64("seed");
-    a.status = s.text("status");
-    a.started_at = s.text("started_at");
-    a.finished_at = s.text("finished_at");
+    read_run_columns(s, a);
     a.replaced_at = s.text("replaced_at");
-    a.duration_s = s.opt_f64("duration_s");
-    if (auto c = s.opt_i64("exit_code")) a.exit_code = static_cast<int>(*c);
-    a.energy_j = s.opt_f64("energy_j");
-    a.stderr_tail = s.text("stderr_tail");
-    a.note = s.text("note");
     out.push_back(std::move(a));
   }
   return out;
@@ -780,15 +709,9 @@ void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
   for (const auto& b : baselines) {
     std::optional<std::int64_t> session;
     if (b.session_id) session = b.session_id;
-    s.bind(1, b.experiment_id)
-        .bind(2, session)
-        .bind(3, b.after_runs)
-        .bind(4, b.measured_at.empty() ? utc_now_iso() : b.measured_at)
-        .bind(5, b.duration_s)
-        .bind(6, b.component)
-        .bind(7, b.device)
-        .bind(8, b.source)
-        .bind(9, b.power_w)
+    s.bind_all(b.experiment_id, session, b.after_runs,
+               b.measured_at.empty() ? utc_now_iso() : b.measured_at, b.duration_s, b.component,
+               b.device, b.source, b.power_w)
         .run();
   }
   tx.commit();
