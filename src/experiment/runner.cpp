@@ -107,6 +107,9 @@ class Runner {
   bool needs_run(const PlannedRun& run) const;
   int runs_needed(int from_block, int to_block) const;
   bool attempt(const PlannedRun& run, int total);  // false when interrupted
+  // Records a run's outcome; a configuration that fails design.max_failures times in a row is
+  // skipped for the rest of the session. Lanes call it under mu_.
+  void note_status(const PlannedRun& run, const std::string& status);
   // A parallel lane of --gpus: its own board, energy session and provenance.
   struct Lane {
     int index = 0;
@@ -436,11 +439,16 @@ bool Runner::attempt(const PlannedRun& run, int total) {
   const std::string status = run_one(run, position_, std::max(total, position_ + 1));
   ++position_;
   if (guard_.requested()) return false;
+  note_status(run, status);
+  return true;
+}
+
+void Runner::note_status(const PlannedRun& run, const std::string& status) {
   status_[run.run_index] = status == "failed" ? "failed" : "ok";
-  if (run.warmup) return true;
+  if (run.warmup) return;
   int& in_a_row = failures_in_a_row_[run.config_index];
   in_a_row = status == "failed" ? in_a_row + 1 : 0;
-  if (in_a_row >= plan_.design.max_failures) {
+  if (in_a_row >= plan_.design.max_failures && !skipped_.count(run.config_index)) {
     skipped_.insert(run.config_index);
     const auto label = design_.configs.at(static_cast<size_t>(run.config_index)).label();
     outcome_.skipped.push_back(label);
@@ -449,7 +457,6 @@ bool Runner::attempt(const PlannedRun& run, int total) {
         "(design.max_failures = {})\n",
         label, in_a_row, plan_.design.max_failures);
   }
-  return true;
 }
 
 bool Runner::attempt_in_lanes(const std::vector<PlannedRun>& runs, int total) {
@@ -472,19 +479,7 @@ bool Runner::attempt_in_lanes(const std::vector<PlannedRun>& runs, int total) {
         lane.ran = true;
         std::lock_guard g(mu_);
         if (guard_.requested()) return;
-        status_[run.run_index] = status == "failed" ? "failed" : "ok";
-        if (run.warmup) return;
-        int& in_a_row = failures_in_a_row_[run.config_index];
-        in_a_row = status == "failed" ? in_a_row + 1 : 0;
-        if (in_a_row >= plan_.design.max_failures && !skipped_.count(run.config_index)) {
-          skipped_.insert(run.config_index);
-          const auto label = design_.configs.at(static_cast<size_t>(run.config_index)).label();
-          outcome_.skipped.push_back(label);
-          log_ << fmt::format(
-              "skipping {} for the rest of this session: it failed {} times in a row "
-              "(design.max_failures = {})\n",
-              label, in_a_row, plan_.design.max_failures);
-        }
+        note_status(run, status);
       },
       [this] { return guard_.requested(); });
   return !guard_.requested();
