@@ -25,6 +25,49 @@
 
 namespace gt::energy {
 
+namespace {
+
+// Totals of the components measured over one interval of duration_s: the wall meters apart from
+// the main sum, the net energy only when every main component has one against an idle baseline.
+class IntervalTotals {
+ public:
+  IntervalTotals(const std::map<Meter*, double>& idle_power_w, double duration_s)
+      : idle_power_w_(idle_power_w), duration_s_(duration_s) {}
+
+  // Gives c its idle power and net energy where meter m's idle power is known, then counts it.
+  void add(Meter* m, ComponentEnergy& c) {
+    if (auto it = idle_power_w_.find(m); it != idle_power_w_.end()) {
+      c.idle_power_w = it->second;
+      c.net_energy_j = c.energy_j - it->second * duration_s_;
+    }
+    if (c.component == "wall") {
+      wall_energy_j = wall_energy_j.value_or(0) + c.energy_j;
+    } else {
+      any_main_ = true;
+      energy_j += c.energy_j;
+      if (c.net_energy_j)
+        net_ += *c.net_energy_j;
+      else
+        all_net_ = false;
+    }
+  }
+  std::optional<double> net_energy_j() const {
+    if (any_main_ && all_net_ && !idle_power_w_.empty()) return net_;
+    return std::nullopt;
+  }
+
+  double energy_j = 0;
+  std::optional<double> wall_energy_j;
+
+ private:
+  const std::map<Meter*, double>& idle_power_w_;
+  double duration_s_;
+  double net_ = 0;
+  bool all_net_ = true, any_main_ = false;
+};
+
+}  // namespace
+
 struct Session::Impl {
   MeterOptions options;
   NvmlProbe nvml;
@@ -258,8 +301,7 @@ Summary Session::stop() {
   out.duration_s = s.samplers.empty() ? 0 : s.samplers.front()->duration_s();
   out.interrupted = s.interrupted;
   out.notes = s.notes;
-  double energy = 0, net = 0;
-  bool all_net = true, any_main = false;
+  IntervalTotals totals(s.idle_power_w, out.duration_s);
   for (auto& [m, e] : s.edges) out.sampler_cpu_s += e->cpu_s();
   for (size_t g = 0; g < s.samplers.size(); ++g) {
     auto& sm = *s.samplers[g];
@@ -286,20 +328,7 @@ Summary Session::stop() {
         c.energy_j *= out.duration_s / sm.duration_s();
       c.avg_power_w = out.duration_s > 0 ? c.energy_j / out.duration_s : 0;
       c.peak_power_w = override_j ? c.avg_power_w : std::max(acc.peak_power_w(), c.avg_power_w);
-      if (auto it = s.idle_power_w.find(m); it != s.idle_power_w.end()) {
-        c.idle_power_w = it->second;
-        c.net_energy_j = c.energy_j - it->second * out.duration_s;
-      }
-      if (c.component == "wall") {
-        out.wall_energy_j = out.wall_energy_j.value_or(0) + c.energy_j;
-      } else {
-        any_main = true;
-        energy += c.energy_j;
-        if (c.net_energy_j)
-          net += *c.net_energy_j;
-        else
-          all_net = false;
-      }
+      totals.add(m, c);
       out.components.push_back(std::move(c));
     }
     if (s.options.keep_samples)
@@ -307,8 +336,9 @@ Summary Session::stop() {
   }
   std::stable_sort(out.samples.begin(), out.samples.end(),
                    [](const Sample& a, const Sample& b) { return a.t_s < b.t_s; });
-  out.energy_j = energy;
-  if (any_main && all_net && !s.idle_power_w.empty()) out.net_energy_j = net;
+  out.energy_j = totals.energy_j;
+  out.net_energy_j = totals.net_energy_j();
+  out.wall_energy_j = totals.wall_energy_j;
   // The samplers stay until the next start(), so window() still works after stop().
   return out;
 }
@@ -370,8 +400,8 @@ WindowEnergy Session::window(const Snapshot& a, const Snapshot& b) const {
   std::lock_guard lock(s.mu);
   WindowEnergy w;
   w.duration_s = b.t_s - a.t_s;
-  double net = 0, u2 = 0;
-  bool all_net = !s.idle_power_w.empty(), any_main = false;
+  double u2 = 0;
+  IntervalTotals totals(s.idle_power_w, w.duration_s);
   for (size_t k = 0; k < s.meters.size() && k < a.energy_j.size() && k < b.energy_j.size(); ++k) {
     Meter* m = s.meters[k].get();
     ComponentEnergy c;
@@ -394,23 +424,12 @@ WindowEnergy Session::window(const Snapshot& a, const Snapshot& b) const {
     }
     c.avg_power_w = w.duration_s > 0 ? c.energy_j / w.duration_s : 0;
     c.peak_power_w = c.avg_power_w;
-    if (auto it = s.idle_power_w.find(m); it != s.idle_power_w.end()) {
-      c.idle_power_w = it->second;
-      c.net_energy_j = c.energy_j - it->second * w.duration_s;
-    }
-    if (c.component == "wall") {
-      w.wall_energy_j = w.wall_energy_j.value_or(0) + c.energy_j;
-    } else {
-      any_main = true;
-      w.energy_j += c.energy_j;
-      if (c.net_energy_j)
-        net += *c.net_energy_j;
-      else
-        all_net = false;
-    }
+    totals.add(m, c);
     w.components.push_back(std::move(c));
   }
-  if (any_main && all_net) w.net_energy_j = net;
+  w.energy_j = totals.energy_j;
+  w.net_energy_j = totals.net_energy_j();
+  w.wall_energy_j = totals.wall_energy_j;
   w.uncertainty_j = std::sqrt(u2);
   return w;
 }
