@@ -414,6 +414,25 @@ class CudaBackend final : public Backend {
   bool fused_for(const Dataset& batch) const {
     return fused_ && batch.rows <= kFusedMaxRows && !batch.u8.empty() == train_u8_;
   }
+  // The optimizer's buffers, hyperparameters and loss-scaling state, which the fused kernel's
+  // arguments and the optimizer kernel's share.
+  template <class Args>
+  void set_update_args(Args& a) const {
+    a.master = master_.get<float>();
+    a.m = moment1_.get<float>();
+    a.v = moment2_.get<float>();
+    a.copy = dtype_ == DType::f32 ? nullptr : copy_.get();
+    a.grads = grads_.get();
+    a.adam = opt_.kind == OptimizerSpec::Kind::adam;
+    a.lr = opt_.lr;
+    a.beta1 = opt_.beta1;
+    a.beta2 = opt_.beta2;
+    a.eps = opt_.eps;
+    a.momentum = opt_.momentum;
+    a.loss_scaling = policy_.loss_scaling;
+    a.growth_interval = policy_.growth_interval;
+    a.state = dstate();
+  }
   FusedMlpArgs fused_args(const GatherSource& src) const {
     FusedMlpArgs a;
     a.inputs = model_.inputs;
@@ -428,24 +447,11 @@ class CudaBackend final : public Backend {
     a.shuffle = src.shuffle;
     a.fixed = src.counter == nullptr;
     a.fixed_offset = src.fixed_offset;
-    a.master = master_.get<float>();
-    a.m = moment1_.get<float>();
-    a.v = moment2_.get<float>();
-    a.copy = dtype_ == DType::f32 ? nullptr : copy_.get();
-    a.grads = grads_.get();
+    set_update_args(a);
     a.w1 = layers_[0].w_offset;
     a.b1 = layers_[0].b_offset;
     a.w2 = layers_[1].w_offset;
     a.b2 = layers_[1].b_offset;
-    a.adam = opt_.kind == OptimizerSpec::Kind::adam;
-    a.lr = opt_.lr;
-    a.beta1 = opt_.beta1;
-    a.beta2 = opt_.beta2;
-    a.eps = opt_.eps;
-    a.momentum = opt_.momentum;
-    a.loss_scaling = policy_.loss_scaling;
-    a.growth_interval = policy_.growth_interval;
-    a.state = dstate();
     a.partial = partial_.get<float>();
     a.barrier = barrier_.get<unsigned>();
     a.flags = flags_.get<unsigned>();
@@ -707,20 +713,8 @@ class CudaBackend final : public Backend {
     if (policy_.loss_scaling)
       launch_check_finite(dtype_, grads_.get(), slab_elements_, &dstate()->found_inf, stream_);
     OptimizerArgs a;
-    a.master = master_.get<float>();
-    a.grads = grads_.get();
-    a.m = moment1_.get<float>();
-    a.v = moment2_.get<float>();
-    a.copy = dtype_ == DType::f32 ? nullptr : copy_.get();
+    set_update_args(a);
     a.n = slab_elements_;
-    a.adam = opt_.kind == OptimizerSpec::Kind::adam;
-    a.lr = opt_.lr;
-    a.beta1 = opt_.beta1;
-    a.beta2 = opt_.beta2;
-    a.eps = opt_.eps;
-    a.momentum = opt_.momentum;
-    a.loss_scaling = policy_.loss_scaling;
-    a.growth_interval = policy_.growth_interval;
     a.step_rows = rows;
     a.state = dstate();
     launch_optimizer(dtype_, a, stream_);
