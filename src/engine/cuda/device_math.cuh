@@ -1,6 +1,7 @@
 // Device helpers shared by the backend's kernels (kernels.cu) and the fused small-MLP kernels
 // (fused_mlp.cu): conversions between FP32 and the storage types, the rounding a GEMM applies to
-// its inputs (storage type, or TF32 for the tf32 policy), and the epoch's Feistel-network shuffle,
+// its inputs (storage type, or TF32 for the tf32 policy), warp argmax and sum reductions, and the
+// epoch's Feistel-network shuffle,
 // so that every path reads the same pseudo-random order of the training set.
 #pragma once
 #include <cuda_bf16.h>
@@ -45,6 +46,27 @@ __device__ __forceinline__ float tf32_round(float x) {
   uint32_t bits;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(x));
   return __uint_as_float(bits);
+}
+
+// Warp-wide argmax by butterfly: every lane ends with the largest value and, among equal
+// values, the lowest index.
+__device__ __forceinline__ void warp_argmax(float& best, int& best_index) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    const float other = __shfl_xor_sync(0xffffffffu, best, offset);
+    const int other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
+    if (other > best || (other == best && other_index < best_index)) {
+      best = other;
+      best_index = other_index;
+    }
+  }
+}
+
+// Warp-wide sum by butterfly: every lane ends with the total.
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
+  return x;
 }
 
 __device__ __forceinline__ uint32_t mix32(uint32_t x) {

@@ -200,18 +200,8 @@ struct RowResult {
 __device__ __forceinline__ RowResult softmax_row(float z, int lane, int classes, int label) {
   float best = z;
   int best_index = lane < classes ? lane : classes;
-#pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1) {
-    const float other = __shfl_xor_sync(0xffffffffu, best, offset);
-    const int other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
-    if (other > best || (other == best && other_index < best_index)) {
-      best = other;
-      best_index = other_index;
-    }
-  }
-  float sum = lane < classes ? __expf(z - best) : 0.0f;
-#pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+  warp_argmax(best, best_index);
+  const float sum = warp_sum(lane < classes ? __expf(z - best) : 0.0f);
   const float z_label = __shfl_sync(0xffffffffu, z, label);
   RowResult out;
   out.loss = logf(sum) + best - z_label;

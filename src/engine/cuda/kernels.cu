@@ -80,18 +80,10 @@ __global__ void softmax_ce_kernel(const T* __restrict__ logits, const int32_t* _
         best_index = j;
       }
     }
-    for (int offset = 16; offset > 0; offset >>= 1) {
-      const float other = __shfl_xor_sync(0xffffffffu, best, offset);
-      const int other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
-      if (other > best || (other == best && other_index < best_index)) {
-        best = other;
-        best_index = other_index;
-      }
-    }
+    warp_argmax(best, best_index);
     float sum = 0.0f;
     for (int j = lane; j < classes; j += 32) sum += __expf(to_f(z[j]) - best);
-    for (int offset = 16; offset > 0; offset >>= 1)
-      sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    sum = warp_sum(sum);
     const int label = labels[r];
     const float log_sum = logf(sum);
     if (lane == 0) {
