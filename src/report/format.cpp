@@ -60,30 +60,7 @@ std::string format_co2e(double g) {
   return format_number(g, 3) + " g";
 }
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  return out;
-}
+std::string html_escape(std::string_view s) { return stats::html_escape(s); }
 
 std::string markdown_cell(std::string_view s) { return stats::markdown_escape(std::string(s)); }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -189,5 +190,7 @@ std::string render_markdown(const Analysis& analysis, const RenderOptions& optio
 // newlines as spaces; used for every name and level written to Markdown. Underscores stay (no
 // emphasis inside words such as energy_j).
 std::string markdown_escape(const std::string& text);
+// Escapes text for HTML: & < > " ' as entities.
+std::string html_escape(std::string_view s);
 
 }  // namespace gt::stats

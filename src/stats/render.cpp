@@ -218,24 +218,44 @@ std::string render(const Analysis& a, bool md, bool full) {
   return w.str();
 }
 
+// The entity of a character that HTML text must escape (& < > " '); nullptr for any other.
+const char* html_entity(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s)
+    if (const char* entity = html_entity(c))
+      out += entity;
+    else
+      out += c;
+  return out;
+}
 
 std::string markdown_escape(const std::string& text) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
+      case '\'':  // no entity needed outside HTML attributes
+        out += c;
         break;
       case '|':
         out += "\\|";
@@ -254,7 +274,10 @@ std::string markdown_escape(const std::string& text) {
         out += c;
         break;
       default:
-        out += c;
+        if (const char* entity = html_entity(c))
+          out += entity;
+        else
+          out += c;
     }
   }
   return out;
