@@ -184,12 +184,7 @@ class CudaBackend final : public Backend {
         profile_.allocate(kFusedProfilePhases * sizeof(unsigned long long),
                           "the fused kernel's profile");
     }
-    train_source_.u8 = train.u8.empty() ? nullptr : train_data_.get<uint8_t>();
-    train_source_.f32 = train.u8.empty() ? train_data_.get<float>() : nullptr;
-    train_source_.labels = train_labels_.get<int32_t>();
-    train_source_.rows = train.rows;
-    train_source_.features = train.features;
-    train_source_.scale = train.scale;
+    train_source_ = source_on(train, train_data_, train_labels_);
     train_source_.counter = &dstate()->epoch;
     train_source_.stride_rows = batch_;
     train_source_.shuffle = true;
@@ -542,15 +537,20 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamSynchronize(stream_));  // the host vectors may go away after we return
   }
 
-  GatherSource source_for(const Dataset& data) const {
+  // Where `data`, uploaded into `values` and `labels` (upload_dataset), lies on the device.
+  static GatherSource source_on(const Dataset& data, const DeviceBuffer& values,
+                                const DeviceBuffer& labels) {
     GatherSource src;
-    src.u8 = data.u8.empty() ? nullptr : eval_data_.get<uint8_t>();
-    src.f32 = data.u8.empty() ? eval_data_.get<float>() : nullptr;
-    src.labels = eval_labels_.get<int32_t>();
+    src.u8 = data.u8.empty() ? nullptr : values.get<uint8_t>();
+    src.f32 = data.u8.empty() ? values.get<float>() : nullptr;
+    src.labels = labels.get<int32_t>();
     src.rows = data.rows;
     src.features = data.features;
     src.scale = data.scale;
     return src;
+  }
+  GatherSource source_for(const Dataset& data) const {
+    return source_on(data, eval_data_, eval_labels_);
   }
 
   void download(void* host, const void* device, size_t bytes) const {
