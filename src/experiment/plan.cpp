@@ -328,8 +328,8 @@ void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) 
 // __builtin_unreachable (undefined behaviour) for most of U+00A1..U+0499 and U+FB26..U+FEFF,
 // wherever it meets one outside a string: "é" after a value or at a line start is enough. TOML
 // allows non-ASCII text only inside strings and comments, so anything else is refused here,
-// with its line, before toml++ sees it; so is one right after a line-ending backslash in a
-// multi-line string (where toml++ skips whitespace the same way).
+// with its line, before toml++ sees it; so is one right after a backslash in a basic string
+// (where toml++ asks the same question to find a line continuation).
 void check_toml_text(const std::string& text, const std::string& source) {
   enum class In { toml, comment, basic, literal, ml_basic, ml_literal } in = In::toml;
   int line = 1;
@@ -374,6 +374,9 @@ void check_toml_text(const std::string& text, const std::string& source) {
       case In::comment:
         break;
       case In::basic:
+        // toml++ asks whether the character after a backslash is whitespace.
+        if (c == '\\' && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80)
+          refuse(i + 1);
         if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') ++i;
         else if (c == '"') in = In::toml;
         break;
@@ -381,6 +384,8 @@ void check_toml_text(const std::string& text, const std::string& source) {
         if (c == '\'') in = In::toml;
         break;
       case In::ml_basic:
+        if (c == '\\' && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80)
+          refuse(i + 1);
         if (c == '\\') {
           size_t j = i + 1;
           while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' ||
