@@ -335,7 +335,7 @@ void check_toml_text(const std::string& text, const std::string& source) {
   int line = 1;
   // A quote opens a string only where TOML allows one (after =, [, {, a comma, a key's dot, or
   // at a line start); elsewhere toml++ reads it as part of a bare value, looking ahead over it.
-  char prev = 0;
+  char prev = '\n';    // the last non-blank character of this line; '\n' at its start
   bool value = false;  // after '=' on this line
   auto refuse = [&](size_t i) {
     throw gt::Error(fmt::format("{}:{}: non-ASCII character (byte 0x{:02X}) outside a string or "
@@ -348,13 +348,13 @@ void check_toml_text(const std::string& text, const std::string& source) {
     if (c == '\n') {
       ++line;
       if (in == In::comment || in == In::basic || in == In::literal) in = In::toml;
-      if (in == In::toml) prev = 0, value = false;
+      if (in == In::toml) prev = '\n', value = false;
       continue;
     }
     switch (in) {
       case In::toml: {
         if (static_cast<unsigned char>(c) >= 0x80) refuse(i);
-        const bool opens = prev == 0 || prev == '=' || prev == '[' || prev == '{' || prev == ',' ||
+        const bool opens = prev == '\n' || prev == '=' || prev == '[' || prev == '{' || prev == ',' ||
                            (prev == '.' && !value);
         if (c != ' ' && c != '\t') prev = c;
         if (c == '=') value = true;
