@@ -11,17 +11,20 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/analyze_blocking.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "common/output_file.h"
 #include "experiment/store.h"
 #include "stats/analysis.h"
+#include "stats/blocking.h"
 
 namespace gt::cli {
 namespace {
 
 struct AnalyzeArgs {
   std::string db, experiment, input, factors, baseline, format = "table", output;
+  std::string block_by;
   std::vector<std::string> metrics, equivalence;
   double alpha = 0.05;
   bool full = false;
@@ -77,9 +80,22 @@ int run_analyze(const AnalyzeArgs& a) {
   }
   const stats::Analysis result = stats::analyze(table, opt);
   const stats::RenderOptions render{a.full};
-  std::string text = a.format == "json"       ? result.to_json().dump(2) + "\n"
-                     : a.format == "markdown" ? stats::render_markdown(result, render)
-                                              : stats::render_text(result, render);
+  nlohmann::json blocking;  // the board or host as a blocking factor (analyze_blocking.h)
+  if (!a.block_by.empty()) {
+    std::vector<std::string> analysed;  // the metrics the analysis covered, in its order
+    for (const auto& m : result.metrics) analysed.push_back(m.metric);
+    blocking = blocking_analysis(a.db, a.experiment, a.block_by, analysed);
+  }
+  std::string text;
+  if (a.format == "json") {
+    nlohmann::json j = result.to_json();
+    if (!blocking.is_null()) j["blocking"] = blocking;
+    text = j.dump(2) + "\n";
+  } else {
+    text = a.format == "markdown" ? stats::render_markdown(result, render)
+                                  : stats::render_text(result, render);
+    if (!blocking.is_null()) text += stats::render_blocking(blocking, a.format == "markdown");
+  }
   if (a.output.empty()) {
     std::cout << text;
   } else {
@@ -125,6 +141,11 @@ void add_analyze(CLI::App& app, Action& run) {
   sub->add_option("--format", args->format, "Output: table, markdown or json (JSON has everything)")
       ->check(CLI::IsMember({"table", "markdown", "json"}));
   sub->add_option("-o,--output", args->output, "Write to this file instead of standard output");
+  sub->add_option("--block-by", args->block_by,
+                  "Block on the GPU board or the host that ran each run (from the database's "
+                  "provenance): its share of variance and F test per metric")
+      ->check(CLI::IsMember({"gpu", "host"}))
+      ->needs(db);
   sub->callback([&run, args] { run = [args]() { return run_analyze(*args); }; });
 }
 

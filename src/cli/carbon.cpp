@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "cli/carbon_options.h"
-#include "cli/verbs.h"
 #include "cli/cli_number.h"
+#include "cli/verbs.h"
 #include "common/error.h"
 
 namespace gt::cli {
@@ -63,8 +63,8 @@ void add_carbon(CLI::App& app, Action& run) {
       "carbon", "grid carbon intensity tables and energy -> CO2e (--list, --kwh, --country)");
   add_carbon_options(*sub, opts->carbon);
   sub->add_flag("--list", opts->list, "print every country and cloud region with year and source");
-  auto* ej = sub->add_option("--energy-j", opts->energy_j, "energy in joules")
-                 ->check(finite_number(0));
+  auto* ej =
+      sub->add_option("--energy-j", opts->energy_j, "energy in joules")->check(finite_number(0));
   auto* wh = sub->add_option("--wh", opts->wh, "energy in Wh")->check(finite_number(0));
   auto* kwh = sub->add_option("--kwh", opts->kwh, "energy in kWh")->check(finite_number(0));
   ej->excludes(wh)->excludes(kwh);

@@ -2,9 +2,9 @@
 // comparison with NaN is false) and accept "inf", so options that take a physical quantity use
 // these instead. The text must parse as a finite number (common/numbers.h) within the bounds.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <limits>
 
 #include "common/numbers.h"

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <memory>
 
+#include "cli/meter_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
-#include "cli/meter_options.h"
 #include "energy/session.h"
 
 namespace gt::cli {

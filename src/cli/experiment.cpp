@@ -1,4 +1,4 @@
-// `greentrain experiment init|plan|run|status|merge`: designed experiments from a TOML plan
+// `greentrain experiment init|plan|run|submit|status|merge`: designed experiments from a TOML plan
 // (docs/plan-format.md) into the SQLite results database (docs/database.md). The work is in
 // src/experiment/; this file only declares the subcommands and prints.
 #include <fmt/core.h>
@@ -16,8 +16,10 @@
 #include "experiment/design.h"
 #include "experiment/example_plans.h"
 #include "experiment/plan.h"
+#include "experiment/publish.h"
 #include "experiment/reserved_names.h"
 #include "experiment/runner.h"
+#include "experiment/slurm.h"
 #include "experiment/store.h"
 #include "experiment/template.h"
 
@@ -37,6 +39,12 @@ struct ExperimentArgs {
   std::string experiment;
   std::string merge_out;
   std::vector<std::string> merge_in;
+  std::string publish;
+  std::string gpus;
+  bool failed_runs_ok = false;
+  bool slurm = false, dry_run = false;
+  std::string slurm_status;
+  ex::SlurmOptions slurm_opt;
   std::string command;  // init --command
   bool retry_failed = false;
   double until_ci = 0;      // run --until-ci PCT (0 = not given)
@@ -259,13 +267,24 @@ int do_run(const ExperimentArgs& a) {
   opt.db_path = a.db;
   opt.new_experiment = a.new_experiment;
   opt.shard = a.shard;
+  opt.publish = a.publish;
+  opt.gpus = a.gpus;
   opt.retry_failed = a.retry_failed;
   auto outcome = ex::run_experiment(plan, opt);
   if (outcome.interrupted) return 130;
+  if (a.failed_runs_ok) return 0;
   return outcome.failed > 0 || outcome.failed_in_experiment > 0 ? 1 : 0;
 }
 
+int do_submit(const ExperimentArgs& a) {
+  if (!a.slurm)
+    throw gt::UsageError(
+        "experiment submit: name the scheduler with --slurm (the only one supported)");
+  return ex::submit_slurm(a.plan_path, a.slurm_opt, a.dry_run, std::cout);
+}
+
 int do_status(const ExperimentArgs& a) {
+  if (!a.slurm_status.empty()) return ex::slurm_status(a.slurm_status, std::cout);
   if (!std::filesystem::exists(a.db))
     throw gt::Error(
         fmt::format("{}: no such database (run an experiment first, or --db PATH)", a.db));
@@ -305,6 +324,7 @@ int do_merge(const ExperimentArgs& a) {
   auto [copied, skipped] = ex::merge_stores(a.merge_out, a.merge_in);
   std::cout << fmt::format("merged {} runs into {} ({} already there, skipped)\n", copied,
                            a.merge_out, skipped);
+  if (!a.publish.empty()) ex::publish_database(ex::Store(a.merge_out), a.publish);
   return 0;
 }
 
@@ -340,6 +360,16 @@ void add_experiment(CLI::App& app, Action& run) {
               "The database has another plan under this name: start a new experiment beside it");
   r->add_option("--shard", args->shard,
                 "Run only shard i of n (i/n) of the runs; combine with `experiment merge`");
+  r->add_option("--publish", args->publish,
+                "After every run, publish a consistent copy of --db here (and resume from it "
+                "when --db is missing): keeps the live database off network file systems");
+  r->add_option("--gpus", args->gpus,
+                "Parallel lanes: one run per GPU at a time on these GPUs (NVML indices as "
+                "nvidia-smi shows them, or UUIDs); each run sees only its GPU and is metered on "
+                "it");
+  r->add_flag("--failed-runs-ok", args->failed_runs_ok,
+              "Exit 0 when runs failed (they are recorded): for job schedulers, whose "
+              "dependencies wait for a successful exit");
   r->add_flag("--retry-failed", args->retry_failed,
               "Run failed runs again (same block, same seed); the failed attempts are kept");
   r->add_option("--until-ci", args->until_ci,
@@ -354,15 +384,64 @@ void add_experiment(CLI::App& app, Action& run) {
                 "runs have it, else energy_j)");
   r->callback([&run, args] { run = [args] { return do_run(*args); }; });
 
+  auto* sb = sub->add_subcommand(
+      "submit",
+      "Submit a plan to a cluster scheduler: a Slurm job array (each task runs whole blocks "
+      "into its own database) and a job that merges, analyses and reports");
+  auto& so = args->slurm_opt;
+  sb->add_option("plan", args->plan_path, "Plan file (TOML)")->required();
+  sb->add_flag("--slurm", args->slurm, "Submit to Slurm with sbatch (required)");
+  sb->add_flag("--dry-run", args->dry_run,
+               "Print the job scripts and the sbatch commands; write and submit nothing");
+  sb->add_option("--results", so.results_dir,
+                 "Results folder (task databases, scripts, logs, merged.db, report); default "
+                 "<plan name>-slurm. Resubmitting into it runs only what is missing");
+  sb->add_option("--tasks", so.tasks,
+                 "Array tasks; each runs whole blocks (default: one per block = repeats)")
+      ->check(CLI::PositiveNumber);
+  sb->add_option("--throttle", so.throttle, "At most N tasks at once (--array=...%N)")
+      ->check(CLI::NonNegativeNumber);
+  sb->add_option("--partition", so.partition, "Slurm partition (-p)");
+  sb->add_option("--account", so.account, "Slurm account (-A)");
+  sb->add_option("--time", so.time_limit, "Time limit per task, e.g. 4:00:00");
+  sb->add_option("--aggregate-time", so.aggregate_time, "Time limit of the aggregation job")
+      ->capture_default_str();
+  sb->add_option("--gres", so.gres, "Generic resources per task (none = no --gres line)")
+      ->capture_default_str();
+  sb->add_option("--cpus-per-task", so.cpus_per_task, "CPUs per task")->check(CLI::PositiveNumber);
+  sb->add_flag("--exclusive", so.exclusive,
+               "Whole nodes per task. Wanted when a wall meter or RAPL is metered: they measure "
+               "the whole node (all its CPUs and GPUs), so another job on it would be counted "
+               "in this run's energy; also needed for sacct's ConsumedEnergy to mean anything");
+  sb->add_option("--sbatch", so.extra,
+                 "Extra #SBATCH line for the tasks, e.g. --sbatch \"--mem=32G\" (repeatable)");
+  sb->add_option("--block-by", so.block_by,
+                 "Have the aggregation's analysis block on the GPU board or the host")
+      ->check(CLI::IsMember({"gpu", "host"}));
+  sb->add_option("--scratch", so.scratch,
+                 "Node-local folder for the live task databases (a copy is published to the "
+                 "results folder after every run)")
+      ->capture_default_str();
+  sb->add_flag("--retry-failed", so.retry_failed,
+               "Run failed runs again: their tasks are resubmitted with experiment run "
+               "--retry-failed (the failed attempts are kept)");
+  sb->add_option("--greentrain", so.greentrain,
+                 "The greentrain binary the jobs run (default: this one)");
+  sb->callback([&run, args] { run = [args] { return do_submit(*args); }; });
+
   auto* st = sub->add_subcommand("status", "Experiments in a database: runs done, failed, left");
   st->add_option("--db", args->db, "Results database")->capture_default_str();
   st->add_option("--experiment", args->experiment, "Only this experiment");
+  st->add_option("--slurm", args->slurm_status,
+                 "Per-task progress of a Slurm submission, from its results folder");
   st->callback([&run, args] { run = [args] { return do_status(*args); }; });
 
   auto* m =
       sub->add_subcommand("merge", "Combine databases of the same plan run on several machines");
   m->add_option("out", args->merge_out, "Output database (created if missing)")->required();
   m->add_option("inputs", args->merge_in, "Input databases")->required();
+  m->add_option("--publish", args->publish,
+                "Then write a consistent copy of the output here (for shared file systems)");
   m->callback([&run, args] { run = [args] { return do_merge(*args); }; });
 }
 

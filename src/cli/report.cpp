@@ -22,10 +22,12 @@ struct ReportArgs {
 };
 
 int run_report(const ReportArgs& a) {
-  if (a.html.empty() && a.md.empty()) throw gt::UsageError("report: give --html FILE and/or --md FILE");
+  if (a.html.empty() && a.md.empty())
+    throw gt::UsageError("report: give --html FILE and/or --md FILE");
   if (!std::filesystem::exists(a.load.db_path))
-    throw gt::Error(fmt::format("report --db {}: no such database (run `greentrain experiment run PLAN --db {}` first)",
-                                a.load.db_path, a.load.db_path));
+    throw gt::Error(fmt::format(
+        "report --db {}: no such database (run `greentrain experiment run PLAN --db {}` first)",
+        a.load.db_path, a.load.db_path));
   report::LoadOptions load = a.load;
   if (!a.countries.empty()) load.countries = a.countries;
   report::grids_for(load.countries);  // unknown codes are usage errors, before any work
@@ -33,8 +35,8 @@ int run_report(const ReportArgs& a) {
   if (!a.html.empty()) {
     std::string page = report::render_html(data);
     gt::write_output_file(a.html, page, {a.load.db_path});
-    fmt::print("greentrain report: wrote {} ({} charts, {} KiB)\n", a.html, report::all_charts(data).size(),
-               page.size() / 1024);
+    fmt::print("greentrain report: wrote {} ({} charts, {} KiB)\n", a.html,
+               report::all_charts(data).size(), page.size() / 1024);
   }
   if (!a.md.empty()) {
     gt::write_output_file(a.md, report::render_markdown(data), {a.load.db_path});
@@ -47,16 +49,19 @@ int run_report(const ReportArgs& a) {
 
 void add_report(CLI::App& app, Action& run) {
   auto args = std::make_shared<ReportArgs>();
-  auto* sub = app.add_subcommand(
-      "report", "Write an experiment's report: a self-contained HTML page (offline, charts with their tables) "
-                "and a Markdown summary");
+  auto* sub = app.add_subcommand("report",
+                                 "Write an experiment's report: a self-contained HTML page "
+                                 "(offline, charts with their tables) "
+                                 "and a Markdown summary");
   sub->add_option("--db", args->load.db_path, "Results database")->capture_default_str();
-  sub->add_option("--experiment", args->load.experiment, "Experiment name (default: the only one in the database)");
+  sub->add_option("--experiment", args->load.experiment,
+                  "Experiment name (default: the only one in the database)");
   sub->add_option("--html", args->html, "Write the HTML page here");
   sub->add_option("--md", args->md, "Write the Markdown summary here");
-  sub->add_option("--country", args->countries,
-                  "Grids to compare the carbon on: ISO 3166-1 alpha-3 codes or World (repeatable or "
-                  "comma-separated; default FRA,USA,DEU,IND,World)")
+  sub->add_option(
+         "--country", args->countries,
+         "Grids to compare the carbon on: ISO 3166-1 alpha-3 codes or World (repeatable or "
+         "comma-separated; default FRA,USA,DEU,IND,World)")
       ->delimiter(',');
   sub->callback([args, &run] { run = [args] { return run_report(*args); }; });
 }

@@ -42,9 +42,10 @@ bool Reader::next(Record& record) {
       // A line end inside a quoted field belongs to the field.
       std::string more;
       if (!std::getline(in_, more))
-        throw gt::Error(fmt::format("{}:{}: unterminated quoted field (a '\"' without its closing "
-                                    "quote)",
-                                    source_, record.line));
+        throw gt::Error(
+            fmt::format("{}:{}: unterminated quoted field (a '\"' without its closing "
+                        "quote)",
+                        source_, record.line));
       ++line_;
       if (!more.empty() && more.back() == '\r') more.pop_back();
       field += '\n';
@@ -86,9 +87,10 @@ bool Reader::next(Record& record) {
           field.clear();
           state = State::start;
         } else if (c != ' ' && c != '\t') {
-          throw gt::Error(fmt::format("{}:{}: unexpected '{}' after a closing quote (write \"\" "
-                                      "for a quote inside a quoted field)",
-                                      source_, line_, c));
+          throw gt::Error(
+              fmt::format("{}:{}: unexpected '{}' after a closing quote (write \"\" "
+                          "for a quote inside a quoted field)",
+                          source_, line_, c));
         }
         break;
     }

@@ -28,7 +28,8 @@ const char* kind_of(mode_t mode) {
 
 // The same file: same device and inode when both exist, else the same normalised absolute path.
 bool same_file(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   if (stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   std::error_code ec;
@@ -47,9 +48,10 @@ void write_output_file(const std::string& path, std::string_view content,
     if (p.empty()) continue;
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
       if (same_file(path, p + suffix))
-        throw Error(fmt::format("{}: is the results database {}{}; refusing to overwrite it "
-                                "(choose another output path)",
-                                path, p, suffix));
+        throw Error(
+            fmt::format("{}: is the results database {}{}; refusing to overwrite it "
+                        "(choose another output path)",
+                        path, p, suffix));
     }
   }
   struct stat st {};

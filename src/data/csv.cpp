@@ -61,8 +61,8 @@ CsvTable read_csv_table(std::istream& in, const std::string& path,
     throw gt::Error(fmt::format("{}:{}: no column named '{}' in the header (use --label-column)",
                                 path, header.line, label_column));
   if (t.feature_names.empty())
-    throw gt::Error(fmt::format("{}:{}: no feature columns besides '{}'", path, header.line,
-                                label_column));
+    throw gt::Error(
+        fmt::format("{}:{}: no feature columns besides '{}'", path, header.line, label_column));
   while (reader.next(rec)) {
     if (rec.blank()) continue;
     const auto& cells = rec.fields;
@@ -75,13 +75,13 @@ CsvTable read_csv_table(std::istream& in, const std::string& path,
       if (int(i) == label_idx) continue;
       float v;
       if (!parse_float(cells[i], v))
-        throw gt::Error(fmt::format("{}:{}: column '{}' has non-numeric value '{}'", path,
-                                    rec.line, names[i], cells[i].substr(0, 40)));
+        throw gt::Error(fmt::format("{}:{}: column '{}' has non-numeric value '{}'", path, rec.line,
+                                    names[i], cells[i].substr(0, 40)));
       row.push_back(v);
     }
     if (cells[label_idx].empty())
-      throw gt::Error(fmt::format("{}:{}: empty label in column '{}'", path, rec.line,
-                                  label_column));
+      throw gt::Error(
+          fmt::format("{}:{}: empty label in column '{}'", path, rec.line, label_column));
     t.rows.push_back(std::move(row));
     t.labels.push_back(cells[label_idx]);
   }
@@ -125,8 +125,8 @@ CsvSets load_csv(const std::string& train_path, const std::string& test_path,
     }
   }
   if (out.class_names.size() < 2)
-    throw gt::Error(fmt::format("{}: column '{}' has fewer than 2 classes", train_path,
-                                label_column));
+    throw gt::Error(
+        fmt::format("{}: column '{}' has fewer than 2 classes", train_path, label_column));
   const int features = int(train.feature_names.size());
   std::vector<double> mean(features, 0.0), sd(features, 0.0);
   for (const auto& r : train.rows)

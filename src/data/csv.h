@@ -17,8 +17,8 @@ namespace gt::data {
 
 struct CsvTable {
   std::vector<std::string> feature_names;
-  std::vector<std::vector<float>> rows;    // raw (unstandardised) features
-  std::vector<std::string> labels;         // label cell text per row
+  std::vector<std::vector<float>> rows;  // raw (unstandardised) features
+  std::vector<std::string> labels;       // label cell text per row
 };
 
 CsvTable read_csv_table(const std::string& path, const std::string& label_column);

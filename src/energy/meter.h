@@ -30,7 +30,7 @@ class Meter {
   // The first and last read of a window: a meter that reads an expensive counter only on some
   // ticks reads everything here, so the window's energy is exact.
   virtual Reading read_boundary() { return read(); }
-  virtual void begin() {}                  // a measurement window starts (before first read)
+  virtual void begin() {}  // a measurement window starts (before first read)
   // A window of `duration_s` ended; a meter that only knows the window's total (manual, file)
   // returns it here, overriding the sampled value.
   virtual std::optional<double> end(double /*duration_s*/) { return std::nullopt; }

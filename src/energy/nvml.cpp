@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 
@@ -22,6 +23,11 @@ constexpr unsigned kFieldPowerInstant = 186;  // NVML_FI_DEV_POWER_INSTANT
 constexpr int kClockSm = 1;                   // NVML_CLOCK_SM
 constexpr int kTemperatureGpu = 0;            // NVML_TEMPERATURE_GPU
 
+struct nvmlPciInfo_t {
+  char busIdLegacy[16];
+  unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
+  char busId[32];
+};
 struct nvmlUtilization_t {
   unsigned int gpu, memory;
 };
@@ -103,6 +109,7 @@ class NvmlLibrary {
   nvmlReturn_t (*utilization)(nvmlDevice_t, nvmlUtilization_t*) = nullptr;
   nvmlReturn_t (*memoryInfo)(nvmlDevice_t, nvmlMemory_t*) = nullptr;
   nvmlReturn_t (*powerLimit)(nvmlDevice_t, unsigned*) = nullptr;
+  nvmlReturn_t (*pciInfo)(nvmlDevice_t, nvmlPciInfo_t*) = nullptr;
   std::mutex mu;  // NVML is thread-safe, but one sampler per session reads it anyway
 
  private:
@@ -142,6 +149,7 @@ NvmlProbe probe_nvml() {
   lib->load(lib->utilization, "nvmlDeviceGetUtilizationRates");
   lib->load(lib->memoryInfo, "nvmlDeviceGetMemoryInfo");
   lib->load(lib->powerLimit, "nvmlDeviceGetEnforcedPowerLimit");
+  lib->load(lib->pciInfo, "nvmlDeviceGetPciInfo_v3");
   if (nvmlReturn_t rc = lib->init(); rc != kSuccess) {
     probe.missing_reason = fmt::format("nvmlInit failed: {}", lib->error(rc));
     lib->shutdown = nullptr;
@@ -163,6 +171,9 @@ NvmlProbe probe_nvml() {
     if (lib->name && lib->name(dev, s, sizeof s) == kSuccess) g.name = s;
     char u[256] = {};
     if (lib->uuid && lib->uuid(dev, u, sizeof u) == kSuccess) g.uuid = u;
+    nvmlPciInfo_t pci{};
+    if (lib->pciInfo && lib->pciInfo(dev, &pci) == kSuccess)
+      g.pci_bus_id = std::string(pci.busId, strnlen(pci.busId, sizeof pci.busId));
     unsigned long long mj = 0;
     g.energy_counter = lib->totalEnergy && lib->totalEnergy(dev, &mj) == kSuccess;
     if (lib->fieldValues) {
@@ -236,8 +247,8 @@ class NvmlGpuMeter : public Meter {
   }
   // Cost per call measured on an H100 host (bench/sampler/RESULTS.md): the energy counter
   // about 3.3 ms of CPU, every other reading a few microseconds. So instant power is read
-  // every sample, while the counter and the descriptive extras are read every --gpu-counter-ms (2 s)
-  // and at the window's first and last read: the window's energy (counter difference) stays
+  // every sample, while the counter and the descriptive extras are read every --gpu-counter-ms (2
+  // s) and at the window's first and last read: the window's energy (counter difference) stays
   // exact, and the sampler stays below 0.5 % of one core at 100 ms.
   Reading read() override { return read_gpu(tick_++ % full_every_ == 0); }
   Reading read_boundary() override { return read_gpu(true); }
@@ -285,6 +296,7 @@ class NvmlGpuMeter : public Meter {
     nlohmann::json j = {{"index", info_.index},
                         {"name", info_.name},
                         {"uuid", info_.uuid},
+                        {"pci_bus_id", info_.pci_bus_id},
                         {"driver", driver_},
                         {"energy_counter", info_.energy_counter},
                         {"instant_power_field", info_.instant_power}};

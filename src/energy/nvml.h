@@ -18,6 +18,7 @@ class NvmlLibrary;  // the dlopen'ed library (shared by the GPU meters of one se
 struct NvmlGpuInfo {
   int index = 0;
   std::string name, uuid;
+  std::string pci_bus_id;  // "00000000:17:00.0" (nvmlDeviceGetPciInfo_v3), "" when unknown
   bool energy_counter = false, instant_power = false;
   std::optional<double> power_limit_w;
 };

@@ -64,7 +64,8 @@ class RaplMeter : public Meter {
       // The counter wrapped around: add the range, when it is known and makes sense of the
       // drop; otherwise (range 0, or a drop larger than the range) the counter was reset and
       // this interval is not counted rather than counted negative.
-      if (d < 0) d = zone_.max_range_j > 0 && d + zone_.max_range_j >= 0 ? d + zone_.max_range_j : 0;
+      if (d < 0)
+        d = zone_.max_range_j > 0 && d + zone_.max_range_j >= 0 ? d + zone_.max_range_j : 0;
       total_j_ += d;
     }
     last_raw_ = j;

@@ -91,12 +91,13 @@ std::optional<double> parse_watts(const std::string& text) {
   // Otherwise the first number of the text.
   for (size_t at = 0; at < text.size(); ++at) {
     const char c = text[at];
-    const bool starts = is_digit(c) || ((c == '-' || c == '+' || c == '.') && at + 1 < text.size() &&
-                                        (is_digit(text[at + 1]) || text[at + 1] == '.'));
+    const bool starts =
+        is_digit(c) || ((c == '-' || c == '+' || c == '.') && at + 1 < text.size() &&
+                        (is_digit(text[at + 1]) || text[at + 1] == '.'));
     if (!starts) continue;
     size_t end = 0;
     auto v = number_at(text, at, &end);
-    if (!v && end == 0 && !is_digit(c)) continue;  // a lone sign or dot, keep looking
+    if (!v && end == 0 && !is_digit(c)) continue;           // a lone sign or dot, keep looking
     if (!v || !plausible_power_w(*v)) return std::nullopt;  // negative, huge or 1e999
     return v;
   }
@@ -303,7 +304,7 @@ class CmdWallMeter : public Meter {
     bool eof = false, overflow = false, exited = false;
     auto left_ms = [&] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ -
-                                                                    std::chrono::steady_clock::now())
+                                                                   std::chrono::steady_clock::now())
           .count();
     };
     char buf[4096];

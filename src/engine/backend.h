@@ -44,11 +44,11 @@ struct Parameters {
 };
 
 struct EpochStats {
-  double loss = 0;        // mean training loss over the epoch's non-skipped steps
-  double accuracy = 0;    // training accuracy over the epoch
+  double loss = 0;      // mean training loss over the epoch's non-skipped steps
+  double accuracy = 0;  // training accuracy over the epoch
   int64_t steps = 0;
   int64_t skipped_steps = 0;  // fp16 overflow steps
-  double seconds = 0;     // wall time of the epoch, device work included
+  double seconds = 0;         // wall time of the epoch, device work included
 };
 
 struct EvalStats {
@@ -61,7 +61,7 @@ struct EvalStats {
 struct StepDebug {
   std::vector<float> logits;  // [rows * classes]
   float loss = 0;
-  Parameters grads;           // unscaled FP32 gradients of the mean loss
+  Parameters grads;  // unscaled FP32 gradients of the mean loss
 };
 
 class Backend {

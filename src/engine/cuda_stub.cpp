@@ -5,8 +5,9 @@
 namespace gt::engine {
 
 std::unique_ptr<Backend> make_cuda_backend(int) {
-  throw gt::Error("this greentrain was built without CUDA (rebuild with nvcc installed and "
-                  "-DGREENTRAIN_CUDA=ON); use --device cpu");
+  throw gt::Error(
+      "this greentrain was built without CUDA (rebuild with nvcc installed and "
+      "-DGREENTRAIN_CUDA=ON); use --device cpu");
 }
 
 int cuda_device_count() { return 0; }

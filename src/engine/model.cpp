@@ -14,9 +14,10 @@ namespace gt::engine {
 
 ModelSpec parse_model_spec(std::string_view text, int inputs, int classes, float dropout) {
   const auto bad = [&](const std::string& why) {
-    return gt::UsageError(fmt::format("unknown model spec '{}': {} (expected mlp:H or "
-                                      "mlp:H1,H2,… with positive layer widths, e.g. mlp:128)",
-                                      text, why));
+    return gt::UsageError(
+        fmt::format("unknown model spec '{}': {} (expected mlp:H or "
+                    "mlp:H1,H2,… with positive layer widths, e.g. mlp:128)",
+                    text, why));
   };
   if (text.substr(0, 4) != "mlp:") throw bad("only 'mlp:' models are supported");
   ModelSpec spec;
@@ -38,13 +39,15 @@ ModelSpec parse_model_spec(std::string_view text, int inputs, int classes, float
     rest = rest.substr(comma + 1);
   }
   if (!(dropout >= 0.0f && dropout < 1.0f))
-    throw gt::UsageError(fmt::format("--dropout {} is out of range (expected 0 <= p < 1)", dropout));
+    throw gt::UsageError(
+        fmt::format("--dropout {} is out of range (expected 0 <= p < 1)", dropout));
   return spec;
 }
 
 std::string neurons_string(const ModelSpec& spec) {
   std::string s;
-  for (size_t i = 0; i < spec.hidden.size(); ++i) s += (i ? "," : "") + std::to_string(spec.hidden[i]);
+  for (size_t i = 0; i < spec.hidden.size(); ++i)
+    s += (i ? "," : "") + std::to_string(spec.hidden[i]);
   return s;
 }
 

@@ -18,7 +18,7 @@ ModelSpec parse_model_spec(std::string_view text, int inputs, int classes, float
 std::string neurons_string(const ModelSpec& spec);
 std::string to_string(const ModelSpec& spec);  // "mlp:128"
 
-int layer_count(const ModelSpec& spec);        // Dense layers, output layer included
+int layer_count(const ModelSpec& spec);  // Dense layers, output layer included
 int layer_inputs(const ModelSpec& spec, int layer);
 int layer_outputs(const ModelSpec& spec, int layer);
 int64_t parameter_count(const ModelSpec& spec);

@@ -9,10 +9,18 @@ PrecisionPolicy policy_for(Precision p) {
   PrecisionPolicy policy;
   policy.precision = p;
   switch (p) {
-    case Precision::fp32: break;
-    case Precision::tf32: policy.tf32_gemm = true; break;
-    case Precision::fp16: policy.storage = StorageType::f16; policy.loss_scaling = true; break;
-    case Precision::bf16: policy.storage = StorageType::bf16; break;
+    case Precision::fp32:
+      break;
+    case Precision::tf32:
+      policy.tf32_gemm = true;
+      break;
+    case Precision::fp16:
+      policy.storage = StorageType::f16;
+      policy.loss_scaling = true;
+      break;
+    case Precision::bf16:
+      policy.storage = StorageType::bf16;
+      break;
   }
   return policy;
 }
@@ -28,10 +36,14 @@ Precision parse_precision(std::string_view text) {
 
 std::string to_string(Precision p) {
   switch (p) {
-    case Precision::fp32: return "fp32";
-    case Precision::tf32: return "tf32";
-    case Precision::fp16: return "fp16";
-    case Precision::bf16: return "bf16";
+    case Precision::fp32:
+      return "fp32";
+    case Precision::tf32:
+      return "tf32";
+    case Precision::fp16:
+      return "fp16";
+    case Precision::bf16:
+      return "bf16";
   }
   return "?";
 }

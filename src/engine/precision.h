@@ -16,7 +16,7 @@ struct PrecisionPolicy {
   bool tf32_gemm = false;                  // TF32 tensor-core GEMM inputs (FP32 storage)
   bool loss_scaling = false;               // dynamic loss scaling (fp16)
   float initial_scale = 65536.0f;
-  int growth_interval = 2000;              // ×2 after this many clean steps
+  int growth_interval = 2000;  // ×2 after this many clean steps
 };
 
 PrecisionPolicy policy_for(Precision p);

@@ -46,14 +46,21 @@ inline float round_mantissa(float x, int drop_bits) {
   return y;
 }
 
-inline float round_bf16(float x) { return round_mantissa(x, 16); }  // 8-bit exponent, 7-bit mantissa
-inline float round_tf32(float x) { return round_mantissa(x, 13); }  // 8-bit exponent, 10-bit mantissa
+inline float round_bf16(float x) {
+  return round_mantissa(x, 16);
+}  // 8-bit exponent, 7-bit mantissa
+inline float round_tf32(float x) {
+  return round_mantissa(x, 13);
+}  // 8-bit exponent, 10-bit mantissa
 
 inline float round_storage(float x, StorageType t) {
   switch (t) {
-    case StorageType::f32: return x;
-    case StorageType::f16: return round_fp16(x);
-    case StorageType::bf16: return round_bf16(x);
+    case StorageType::f32:
+      return x;
+    case StorageType::f16:
+      return round_fp16(x);
+    case StorageType::bf16:
+      return round_bf16(x);
   }
   return x;
 }

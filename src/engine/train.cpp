@@ -40,8 +40,8 @@ std::string resolve_device(const std::string& requested, std::string* reason) {
       return requested;
     }
   }
-  throw gt::UsageError(fmt::format("--device '{}' is not valid (expected auto, cpu or cuda:N)",
-                                   requested));
+  throw gt::UsageError(
+      fmt::format("--device '{}' is not valid (expected auto, cpu or cuda:N)", requested));
 }
 
 std::unique_ptr<Backend> make_backend(const std::string& device) {
@@ -135,7 +135,8 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   if (c.batch_size > data.train.rows)
     throw gt::UsageError(fmt::format("--batch-size {} is larger than the training set ({} rows)",
                                      c.batch_size, data.train.rows));
-  const ModelSpec spec = parse_model_spec(c.model, data.train.features, data.train.classes, c.dropout);
+  const ModelSpec spec =
+      parse_model_spec(c.model, data.train.features, data.train.classes, c.dropout);
 
   r.data_name = data.name;
   r.data_location = data.location;

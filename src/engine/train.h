@@ -16,15 +16,15 @@
 namespace gt::engine {
 
 struct TrainConfig {
-  data::DataOptions data;              // --data, --data-dir, --label-column, --validation
-  std::string model = "mlp:128";       // --model
+  data::DataOptions data;         // --data, --data-dir, --label-column, --validation
+  std::string model = "mlp:128";  // --model
   Precision precision = Precision::fp32;
   int batch_size = 32;
   int epochs = 10;
-  OptimizerSpec optimizer;             // --optimizer, --lr
+  OptimizerSpec optimizer;  // --optimizer, --lr
   float dropout = 0.0f;
   uint64_t seed = 42;
-  std::string device = "auto";         // auto | cpu | cpu-naive | cuda | cuda:N
+  std::string device = "auto";  // auto | cpu | cpu-naive | cuda | cuda:N
 };
 
 struct EpochRecord {
@@ -37,33 +37,33 @@ struct EpochRecord {
   int64_t steps = 0;
   int64_t skipped_steps = 0;
   double samples_per_s = 0;
-  double tflops = 0;                   // achieved training TFLOP/s in this epoch
-  float loss_scale = 1;                // after the epoch
+  double tflops = 0;     // achieved training TFLOP/s in this epoch
+  float loss_scale = 1;  // after the epoch
 };
 
 struct TrainResult {
   std::string data_name, data_location;
-  std::string model;                   // "mlp:128"
-  std::string neurons;                 // "128"
+  std::string model;    // "mlp:128"
+  std::string neurons;  // "128"
   int64_t parameters = 0;
   std::string precision;
   int batch_size = 0, epochs = 0;
   std::string optimizer;
   double lr = 0;
   uint64_t seed = 0;
-  std::string device;                  // "cpu" or "cuda:0"
+  std::string device;  // "cpu" or "cuda:0"
   std::string device_description;
-  std::string device_reason;           // why auto chose it
+  std::string device_reason;  // why auto chose it
   int64_t train_rows = 0, validation_rows = 0, test_rows = 0;
-  double duration_s = 0;               // training epochs only (no loading, no evaluation)
-  double total_s = 0;                  // everything train() did
+  double duration_s = 0;  // training epochs only (no loading, no evaluation)
+  double total_s = 0;     // everything train() did
   std::optional<double> test_accuracy, test_loss;
   std::optional<double> val_accuracy, val_loss;
-  double final_loss = 0;               // last epoch's training loss
+  double final_loss = 0;  // last epoch's training loss
   int64_t steps = 0, skipped_steps = 0;
-  double samples_per_s = 0;            // over epochs after the first (warm-up), else all
-  double ms_per_epoch = 0;             // likewise
-  double tflops = 0;                   // likewise
+  double samples_per_s = 0;  // over epochs after the first (warm-up), else all
+  double ms_per_epoch = 0;   // likewise
+  double tflops = 0;         // likewise
   double flops_per_sample = 0;
   std::vector<EpochRecord> epochs_detail;
 

@@ -212,12 +212,18 @@ ExpandedDesign expand(const Plan& plan) {
 }
 
 std::vector<PlannedRun> shard_runs(const std::vector<PlannedRun>& runs, int shard, int count) {
-  std::vector<PlannedRun> out;
-  int k = 0;
+  // Whole blocks, dealt round-robin: block b goes to shard ((b - 1) mod count) + 1. A shard with
+  // no block gets nothing (not even the warm-up runs).
+  std::vector<PlannedRun> out, warmup;
   for (const auto& r : runs) {
-    if (r.warmup || k++ % count == shard - 1) out.push_back(r);
+    if (r.warmup)
+      warmup.push_back(r);
+    else if ((r.block - 1) % count == shard - 1)
+      out.push_back(r);
   }
-  return out;
+  if (out.empty()) return out;
+  warmup.insert(warmup.end(), out.begin(), out.end());
+  return warmup;
 }
 
 std::pair<int, int> parse_shard(const std::string& text) {

@@ -77,7 +77,10 @@ ExpandedDesign expand(const Plan& plan, const Layout& layout, int blocks);
 // A new experiment: expand(plan, initial_layout(plan), repeats or the stop rule's min_repeats).
 ExpandedDesign expand(const Plan& plan);
 
-// The runs of shard `shard` (1-based) of `count`: every warm-up run and every count-th other run.
+// The runs of shard `shard` (1-based) of `count`: whole blocks (block b belongs to shard
+// ((b - 1) mod count) + 1), so a shard's runs stay randomized within each block and a lost shard
+// loses whole blocks, never half a comparison; plus every warm-up run (each machine warms up;
+// merge keeps one copy). Empty when the shard has no block (count > repeats).
 std::vector<PlannedRun> shard_runs(const std::vector<PlannedRun>& runs, int shard, int count);
 // Parses "i/n" (1 <= i <= n); throws gt::UsageError.
 std::pair<int, int> parse_shard(const std::string& text);

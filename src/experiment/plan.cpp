@@ -192,10 +192,9 @@ void check_builtin_workload(const PlanReader& r, const toml::table& w, const Pla
     const toml::node* n = w.get(key);
     return n ? *n : static_cast<const toml::node&>(w);
   };
-  const bool dataset_ok = W.dataset == "fashion-mnist" ||
-                          (W.dataset.rfind("mnist:", 0) == 0 && W.dataset.size() > 6) ||
-                          (W.dataset.rfind("csv:", 0) == 0 && W.dataset.size() > 4 &&
-                           W.dataset[4] != ',');
+  const bool dataset_ok =
+      W.dataset == "fashion-mnist" || (W.dataset.rfind("mnist:", 0) == 0 && W.dataset.size() > 6) ||
+      (W.dataset.rfind("csv:", 0) == 0 && W.dataset.size() > 4 && W.dataset[4] != ',');
   if (!dataset_ok)
     r.fail(at("dataset"), fmt::format("workload.dataset = \"{}\": expected \"fashion-mnist\", "
                                       "\"mnist:DIR\" or \"csv:train.csv[,test.csv]\"",
@@ -251,9 +250,9 @@ void check_meters_and_carbon(const PlanReader& r, const toml::table& root, const
     bool ok = g.back() != ',';
     while (std::getline(ss, item, ','))
       ok = ok && !item.empty() &&
-           (item.find_first_not_of("0123456789") == std::string::npos ? item.size() < 5
-                                                                      : item.rfind("GPU-", 0) == 0 ||
-                                                                            item.rfind("MIG-", 0) == 0);
+           (item.find_first_not_of("0123456789") == std::string::npos
+                ? item.size() < 5
+                : item.rfind("GPU-", 0) == 0 || item.rfind("MIG-", 0) == 0);
     if (!ok)
       r.fail(at(meters, "gpus"), fmt::format("meters.gpus = \"{}\": expected \"none\" or GPU "
                                              "indices or UUIDs separated by commas (\"0,2\")",
@@ -263,7 +262,8 @@ void check_meters_and_carbon(const PlanReader& r, const toml::table& root, const
     try {
       carbon::region(p.carbon.region);
     } catch (const gt::Error& e) {
-      r.fail(at(carbon, "region"), fmt::format("carbon.region = \"{}\": {}", p.carbon.region, e.what()));
+      r.fail(at(carbon, "region"),
+             fmt::format("carbon.region = \"{}\": {}", p.carbon.region, e.what()));
     }
   }
 }
@@ -338,9 +338,10 @@ void check_toml_text(const std::string& text, const std::string& source) {
   char prev = '\n';    // the last non-blank character of this line; '\n' at its start
   bool value = false;  // after '=' on this line
   auto refuse = [&](size_t i) {
-    throw gt::Error(fmt::format("{}:{}: non-ASCII character (byte 0x{:02X}) outside a string or "
-                                "comment; TOML allows such text only inside quotes or after #",
-                                source, line, static_cast<unsigned char>(text[i])));
+    throw gt::Error(
+        fmt::format("{}:{}: non-ASCII character (byte 0x{:02X}) outside a string or "
+                    "comment; TOML allows such text only inside quotes or after #",
+                    source, line, static_cast<unsigned char>(text[i])));
   };
   auto at = [&](size_t i, const char* s) { return text.compare(i, std::strlen(s), s) == 0; };
   for (size_t i = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0; i < text.size(); ++i) {
@@ -354,8 +355,8 @@ void check_toml_text(const std::string& text, const std::string& source) {
     switch (in) {
       case In::toml: {
         if (static_cast<unsigned char>(c) >= 0x80) refuse(i);
-        const bool opens = prev == '\n' || prev == '=' || prev == '[' || prev == '{' || prev == ',' ||
-                           (prev == '.' && !value);
+        const bool opens = prev == '\n' || prev == '=' || prev == '[' || prev == '{' ||
+                           prev == ',' || (prev == '.' && !value);
         if (c != ' ' && c != '\t') prev = c;
         if (c == '=') value = true;
         if ((c == '"' || c == '\'') && !opens) break;
@@ -377,8 +378,10 @@ void check_toml_text(const std::string& text, const std::string& source) {
         // toml++ asks whether the character after a backslash is whitespace.
         if (c == '\\' && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80)
           refuse(i + 1);
-        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') ++i;
-        else if (c == '"') in = In::toml;
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
+          ++i;
+        else if (c == '"')
+          in = In::toml;
         break;
       case In::literal:
         if (c == '\'') in = In::toml;
@@ -388,8 +391,8 @@ void check_toml_text(const std::string& text, const std::string& source) {
           refuse(i + 1);
         if (c == '\\') {
           size_t j = i + 1;
-          while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' ||
-                                     text[j] == '\n')) {
+          while (j < text.size() &&
+                 (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
             if (text[j] == '\n') ++line;
             ++j;
           }

@@ -14,8 +14,8 @@ namespace gt::experiment {
 // Run fields a command template may name besides the factors.
 const std::vector<std::string>& run_placeholders();  // seed, run_id, block, repeat, metrics_file
 // The runs table's fixed columns, in the order `export` writes them.
-const std::vector<std::string>& run_columns();       // run_id, block, repeat, status, warmup
-const std::vector<std::string>& energy_columns();    // duration_s, energy_j, ..., co2e_g
+const std::vector<std::string>& run_columns();           // run_id, block, repeat, status, warmup
+const std::vector<std::string>& energy_columns();        // duration_s, energy_j, ..., co2e_g
 const std::vector<std::string>& fixed_metric_columns();  // test_accuracy, final_loss
 
 // Why `name` cannot be a factor ("a column of the runs table", ...), or empty when it can.

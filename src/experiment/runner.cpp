@@ -4,22 +4,27 @@
 #include <fmt/core.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "carbon/carbon.h"
 #include "common/error.h"
+#include "energy/nvml.h"
 #include "energy/session.h"
 #include "experiment/design.h"
 #include "experiment/environment.h"
+#include "experiment/lanes.h"
 #include "experiment/metered_run.h"
 #include "experiment/process.h"
+#include "experiment/publish.h"
 #include "experiment/stop_rule.h"
 #include "experiment/store.h"
 #include "experiment/workload.h"
@@ -102,10 +107,22 @@ class Runner {
   bool needs_run(const PlannedRun& run) const;
   int runs_needed(int from_block, int to_block) const;
   bool attempt(const PlannedRun& run, int total);  // false when interrupted
+  // A parallel lane of --gpus: its own board, energy session and provenance.
+  struct Lane {
+    int index = 0;
+    std::string uuid;
+    std::unique_ptr<MeteredRun> metered;
+    RunProvenance provenance;
+    bool ran = false;
+  };
+  void set_up_lanes();
+  bool attempt_in_lanes(const std::vector<PlannedRun>& runs, int total);  // false: interrupted
   void measure_idle(int after_runs);
-  void cool_down();
+  void measure_idle_lanes(int after_runs);
+  void cool_down(energy::Session& session);
   bool sleep_interruptible(double seconds);
-  void run_one(const PlannedRun& run, int position, int total);
+  // Runs one run (on `lane`'s board and meters, or on metered_) and returns its status.
+  std::string run_one(const PlannedRun& run, int position, int total, Lane* lane = nullptr);
 
   const Plan& plan_;
   const RunOptions& opt_;
@@ -121,7 +138,10 @@ class Runner {
   RunOutcome outcome_;
   std::vector<double> durations_;  // this session's run durations, for the ETA
   std::optional<double> pilot_mean_s_;
-  bool warned_no_temperature_ = false;
+  std::atomic<bool> warned_no_temperature_ = false;
+  RunProvenance provenance_;
+  std::vector<Lane> lanes_;  // empty: one run at a time on metered_
+  std::mutex mu_;            // the store, the counters and the log, shared by the lanes
   // Scheduling state of this session.
   std::map<int, std::string> status_;              // run_index -> status of its row in the database
   std::map<int, std::vector<PlannedRun>> blocks_;  // block (0 = warm-up) -> runs, in order
@@ -193,13 +213,28 @@ RunOutcome Runner::run() {
   for (const auto& [b, runs] : blocks_)
     if (b <= target_blocks) planned_count += static_cast<int>(runs.size());
   outcome_.planned = planned_count;
+  // The experiment's own count covers every shard: merged shards hold the whole design.
+  int experiment_count = 0;
+  for (const auto& r : design_.runs)
+    if (r.block <= target_blocks) ++experiment_count;
 
+  // Meter the boards this process may use, found by UUID (CUDA_VISIBLE_DEVICES indices are in
+  // CUDA's order, not NVML's), and record them with the Slurm ids as each run's provenance.
+  auto meters = plan_.meters;
+  {
+    const auto visible = resolve_visible_gpus(energy::probe_nvml());
+    if (meters.gpus.empty() && visible.mapping != "all")
+      meters.gpus = visible.gpus.empty() ? "none" : uuid_list(visible.gpus);
+    if (!visible.note.empty()) log_ << "note: " << visible.note << "\n";
+    provenance_ = current_provenance(visible);
+  }
   {
     MeteredRunOptions mo;
-    mo.meters = plan_.meters;
+    mo.meters = meters;
     mo.carbon = plan_.carbon;
     metered_ = std::make_unique<MeteredRun>(mo);
   }
+  if (!opt_.gpus.empty()) set_up_lanes();
   intensity_ = metered_->intensity();
   env_ = host_environment();
   env_["energy"] = metered_->session().environment();
@@ -221,13 +256,13 @@ RunOutcome Runner::run() {
     }
     for (const auto& [k, v] : plan_.benchmark) exp_.benchmark[k] = v;
     exp_.environment = env_;
-    exp_.planned_runs = planned_count;
+    exp_.planned_runs = experiment_count;
     exp_.layout = layout.to_json();
     exp_.id = store_.create_experiment(exp_);
   } else if (!grew.empty() || exp_.layout.is_null() || exp_.plan_text != plan_.text ||
-             exp_.planned_runs != planned_count) {
+             exp_.planned_runs != experiment_count) {
     store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(),
-                       planned_count);
+                       experiment_count);
   }
 
   std::vector<double> pilot;
@@ -325,6 +360,18 @@ RunOutcome Runner::run() {
       break;
     }
     const int total = position_ + runs_needed(b, std::max(b, estimate));
+    if (!lanes_.empty()) {
+      std::vector<PlannedRun> runs;
+      for (const auto& run : blocks_[b])
+        if (needs_run(run) && !skipped_.count(run.config_index)) runs.push_back(run);
+      if (runs.empty()) continue;
+      if (session_id_ == 0) {
+        begin_session(env_, shard_text_);
+        cleanup.dir = work_root_;
+      }
+      if (!attempt_in_lanes(runs, total)) break;
+      continue;
+    }
     for (const auto& run : blocks_[b]) {
       if (!needs_run(run) || skipped_.count(run.config_index)) continue;
       if (session_id_ == 0) {
@@ -342,6 +389,7 @@ RunOutcome Runner::run() {
     if (wanted != planned_count)
       store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(), wanted);
   }
+  if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
 
   for (const auto& r : store_.runs(exp_.id))
     if (r.status == "failed") ++outcome_.failed_in_experiment;
@@ -366,29 +414,32 @@ RunOutcome Runner::run() {
 
 void Runner::begin_session(const nlohmann::json& env, const std::string& shard_text) {
   session_id_ = store_.add_session({0, exp_.id, "", host_name(), shard_text, env});
+  if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
   self_ = self_executable();
   work_root_ = make_run_folder();
-  measure_idle(finished_before_);
+  if (lanes_.empty())
+    measure_idle(finished_before_);
+  else
+    measure_idle_lanes(finished_before_);
 }
 
 bool Runner::attempt(const PlannedRun& run, int total) {
   if (guard_.requested()) return false;
   if (position_ > 0) {
-    cool_down();
+    cool_down(metered_->session());
     if (guard_.requested()) return false;
     const int finished = finished_before_ + position_;
     if (plan_.design.idle_every > 0 && finished % plan_.design.idle_every == 0)
       measure_idle(finished);
     if (guard_.requested()) return false;
   }
-  const int failed_before = outcome_.failed;
-  run_one(run, position_, std::max(total, position_ + 1));
+  const std::string status = run_one(run, position_, std::max(total, position_ + 1));
   ++position_;
   if (guard_.requested()) return false;
-  status_[run.run_index] = outcome_.failed > failed_before ? "failed" : "ok";
+  status_[run.run_index] = status == "failed" ? "failed" : "ok";
   if (run.warmup) return true;
   int& in_a_row = failures_in_a_row_[run.config_index];
-  in_a_row = outcome_.failed > failed_before ? in_a_row + 1 : 0;
+  in_a_row = status == "failed" ? in_a_row + 1 : 0;
   if (in_a_row >= plan_.design.max_failures) {
     skipped_.insert(run.config_index);
     const auto label = design_.configs.at(static_cast<size_t>(run.config_index)).label();
@@ -399,6 +450,68 @@ bool Runner::attempt(const PlannedRun& run, int total) {
         label, in_a_row, plan_.design.max_failures);
   }
   return true;
+}
+
+bool Runner::attempt_in_lanes(const std::vector<PlannedRun>& runs, int total) {
+  // The block's runs in planned order to whichever lane is free; each lane cools down between
+  // its own runs. The periodic idle baseline needs every board idle at once, so lanes measure
+  // it only when the session begins.
+  run_in_lanes(
+      static_cast<int>(runs.size()), static_cast<int>(lanes_.size()),
+      [&](int item, int l) {
+        const PlannedRun& run = runs[static_cast<size_t>(item)];
+        Lane& lane = lanes_[static_cast<size_t>(l)];
+        if (lane.ran) cool_down(lane.metered->session());
+        int position = 0;
+        {
+          std::lock_guard g(mu_);
+          if (guard_.requested() || skipped_.count(run.config_index)) return;
+          position = position_++;
+        }
+        const std::string status = run_one(run, position, std::max(total, position + 1), &lane);
+        lane.ran = true;
+        std::lock_guard g(mu_);
+        if (guard_.requested()) return;
+        status_[run.run_index] = status == "failed" ? "failed" : "ok";
+        if (run.warmup) return;
+        int& in_a_row = failures_in_a_row_[run.config_index];
+        in_a_row = status == "failed" ? in_a_row + 1 : 0;
+        if (in_a_row >= plan_.design.max_failures && !skipped_.count(run.config_index)) {
+          skipped_.insert(run.config_index);
+          const auto label = design_.configs.at(static_cast<size_t>(run.config_index)).label();
+          outcome_.skipped.push_back(label);
+          log_ << fmt::format(
+              "skipping {} for the rest of this session: it failed {} times in a row "
+              "(design.max_failures = {})\n",
+              label, in_a_row, plan_.design.max_failures);
+        }
+      },
+      [this] { return guard_.requested(); });
+  return !guard_.requested();
+}
+
+void Runner::set_up_lanes() {
+  const auto probe = energy::probe_nvml();
+  for (const auto& g : lane_gpus(probe, opt_.gpus)) {
+    Lane lane;
+    lane.index = g.lane;
+    lane.uuid = g.gpu.uuid;
+    auto meters = plan_.meters;
+    meters.gpus = g.gpu.uuid;  // this lane's board only
+    MeteredRunOptions mo;
+    mo.meters = meters;
+    mo.carbon = plan_.carbon;
+    lane.metered = std::make_unique<MeteredRun>(mo);
+    lane.provenance = current_provenance({{g.gpu}, "lane", ""});
+    lane.provenance.cuda_visible_devices = g.gpu.uuid;
+    lane.provenance.lane = g.lane;
+    lanes_.push_back(std::move(lane));
+  }
+  std::string list;
+  for (const auto& l : lanes_)
+    list += fmt::format("{}lane {}: GPU {} ({})", list.empty() ? "" : ", ", l.index, l.uuid,
+                        l.provenance.gpu_pci_bus_id);
+  log_ << fmt::format("{} parallel lanes: {}\n", lanes_.size(), list);
 }
 
 bool Runner::sleep_interruptible(double seconds) {
@@ -435,14 +548,39 @@ void Runner::measure_idle(int after_runs) {
   if (!rows.empty()) store_.record_idle(rows);
 }
 
-void Runner::cool_down() {
+void Runner::measure_idle_lanes(int after_runs) {
+  const double s = plan_.design.idle_baseline_s;
+  if (s <= 0) return;
+  log_ << fmt::format("measuring the idle baseline of {} boards for {} ...\n", lanes_.size(),
+                      format_duration(s));
+  log_.flush();
+  std::vector<energy::Summary> probes(lanes_.size());
+  std::vector<std::thread> threads;
+  for (size_t l = 0; l < lanes_.size(); ++l)
+    threads.emplace_back([&, l] {
+      if (!lanes_[l].metered->measure_idle(s, [this] { return guard_.requested(); })) return;
+      lanes_[l].metered->session().start();
+      probes[l] = lanes_[l].metered->session().stop();
+    });
+  for (auto& t : threads) t.join();
+  // Each lane's board; the machine-wide components (cpu, ram, wall) once, from lane 0.
+  std::vector<IdleBaseline> rows;
+  for (size_t l = 0; l < probes.size(); ++l)
+    for (const auto& c : probes[l].components)
+      if (c.idle_power_w && (c.component == "gpu" || l == 0))
+        rows.push_back({0, exp_.id, session_id_, after_runs, utc_now_iso(), s, c.component,
+                        c.device, c.source, *c.idle_power_w});
+  if (!rows.empty()) store_.record_idle(rows);
+}
+
+void Runner::cool_down(energy::Session& session) {
   const auto& D = plan_.design;
   if (D.cooldown_until_gpu_c) {
     const auto t0 = std::chrono::steady_clock::now();
     while (!guard_.requested()) {
-      metered_->session().start();
+      session.start();
       sleep_interruptible(std::max(0.5, 3.0 * plan_.meters.interval_ms / 1000.0));
-      auto s = metered_->session().stop();
+      auto s = session.stop();
       std::optional<double> hottest;
       for (const auto& x : s.samples)
         if (x.component == "gpu" && x.temperature_c)
@@ -468,8 +606,10 @@ void Runner::cool_down() {
   if (D.cooldown_s > 0) sleep_interruptible(D.cooldown_s);
 }
 
-void Runner::run_one(const PlannedRun& run, int position, int total) {
+std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane* lane) {
   const auto& cfg = design_.configs.at(static_cast<size_t>(run.config_index));
+  MeteredRun& meter = lane ? *lane->metered : *metered_;
+  std::unique_lock lock(mu_);
   // Progress: run N/M of this session, configuration, ETA.
   std::optional<double> mean = pilot_mean_s_;
   if (!durations_.empty()) {
@@ -483,12 +623,15 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   const int width = static_cast<int>(std::to_string(total).size());
   log_ << fmt::format("[{:>{}}/{}] {:3.0f}% ETA {:>6} | run {} {} | {}\n", position + 1, width,
                       total, 100.0 * position / total, eta, run.run_index,
-                      run.warmup ? "warm-up" : fmt::format("block {}", run.block), cfg.label());
+                      run.warmup ? "warm-up" : fmt::format("block {}", run.block),
+                      cfg.label() + (lane ? fmt::format(" | lane {}", lane->index) : ""));
   log_.flush();
+  lock.unlock();
 
   const std::string work = work_root_ + "/run-" + std::to_string(run.run_index);
   fs::create_directories(work);
   auto prep = prepare_run(plan_, cfg, run, work, self_);
+  if (lane) prep.spec.env.emplace_back("CUDA_VISIBLE_DEVICES", lane->uuid);
 
   RunRecord rec;
   rec.experiment_id = exp_.id;
@@ -502,12 +645,19 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   rec.seed = run.seed;
   rec.command = prep.command_text;
   rec.started_at = utc_now_iso();
+  rec.provenance = lane ? lane->provenance : provenance_;
 
   prep.spec.remove_on_abandon = work_root_;
-  MeteredResult metered = metered_->run(
+  MeteredResult metered = meter.run(
       prep.spec, ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }));
-  const ChildResult& child = metered.child;
+  ChildResult child = metered.child;
   const energy::Summary& summary = metered.summary;
+  // A signal to the whole job (Slurm's scancel, a time limit) may kill the child before
+  // greentrain stops it: a run that ended while a stop was requested is aborted, not failed.
+  if (!child.stopped && child.exit_code && *child.exit_code < 0)
+    for (int i = 0; i < 20 && !guard_.requested(); ++i)  // our copy of the signal may lag
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!child.stopped && guard_.requested()) child.stopped = true;
   rec.finished_at = utc_now_iso();
   rec.duration_s = child.duration_s;
   rec.exit_code = child.exit_code;
@@ -582,6 +732,11 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
     rec.pue = plan_.carbon.pue;
   }
   for (const auto& n : summary.notes) notes.push_back(n);  // marks, attribution, idle
+  if (lane && lanes_.size() > 1)
+    notes.push_back(fmt::format(
+        "gpu energy from lane {}'s board only; cpu, ram and wall figures that are not "
+        "attributed to the run's processes are machine-wide and overlap with the other lanes",
+        lane->index));
   for (const auto& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
 
   std::vector<SampleRecord> samples;
@@ -589,7 +744,9 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
     for (const auto& s : summary.samples)
       samples.push_back({s.t_s, s.component, s.device, s.power_w, s.energy_j, s.sm_clock_mhz,
                          s.temperature_c, s.utilization_pct, s.memory_used_mb});
+  lock.lock();
   store_.record_run(rec, samples);
+  if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
 
   if (rec.status == "ok") {
     ++outcome_.ok;
@@ -599,7 +756,9 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   } else {
     ++outcome_.aborted;
   }
-  std::string line = fmt::format("      {:<7} {:>7.1f} s", rec.status, child.duration_s);
+  std::string line =
+      fmt::format("      {}{:<7} {:>7.1f} s", lane ? fmt::format("run {} ", run.run_index) : "",
+                  rec.status, child.duration_s);
   if (rec.energy_j) line += fmt::format("  {:>9.1f} J", *rec.energy_j);
   if (auto it = rec.metrics.find("train_energy_j"); it != rec.metrics.end())
     line += fmt::format(" (train {:.1f} J)", it->second);
@@ -614,11 +773,13 @@ void Runner::run_one(const PlannedRun& run, int position, int total) {
   }
   log_ << line << "\n";
   log_.flush();
+  return rec.status;
 }
 
 }  // namespace
 
 RunOutcome run_experiment(const Plan& plan, const RunOptions& options) {
+  restore_published(options.db_path, options.publish);
   Runner runner(plan, options);
   return runner.run();
 }

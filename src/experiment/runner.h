@@ -25,6 +25,11 @@ struct RunOptions {
   std::string shard;            // "i/n": run only that shard of the (non-warm-up) runs
   bool retry_failed = false;    // run failed runs again (same block, same seed)
   std::ostream* log = nullptr;  // progress and summaries; nullptr = std::cerr
+  // A copy of the database published here after every run (publish.h); also where a missing
+  // --db is restored from. Lets the live database stay on node-local disk under Slurm.
+  std::string publish;
+  // "0,1,..." (NVML indices or UUIDs): parallel lanes, one run per GPU at a time (lanes.h).
+  std::string gpus;
 };
 
 struct RunOutcome {

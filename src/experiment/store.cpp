@@ -170,7 +170,26 @@ CREATE TABLE run_phases (
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+// Version 4: where each run ran (host, Slurm node and ids, GPU board by UUID and PCI bus id,
+// lane). A separate table, so older files migrate without rewriting their runs.
+constexpr const char* kSchemaV4Provenance = R"sql(
+CREATE TABLE run_provenance (
+  run_id               INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  host                 TEXT NOT NULL DEFAULT '',
+  node                 TEXT NOT NULL DEFAULT '',
+  gpu_uuid             TEXT NOT NULL DEFAULT '',
+  gpu_pci_bus_id       TEXT NOT NULL DEFAULT '',
+  gpu_name             TEXT NOT NULL DEFAULT '',
+  gpu_mapping          TEXT NOT NULL DEFAULT '',
+  cuda_visible_devices TEXT NOT NULL DEFAULT '',
+  slurm_job_id         TEXT NOT NULL DEFAULT '',
+  slurm_array_job_id   TEXT NOT NULL DEFAULT '',
+  slurm_array_task_id  TEXT NOT NULL DEFAULT '',
+  lane                 INTEGER
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4Provenance};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 nlohmann::json parse_json(const std::string& text) {
@@ -441,6 +460,20 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
       out[by_id.at(s.i64("run_id"))].phases.push_back(std::move(p));
     }
   }
+  if (schema_version() >= 4) {
+    sql::Stmt s(db_,
+                "SELECT p.run_id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, "
+                "p.gpu_mapping, p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, "
+                "p.slurm_array_task_id, p.lane FROM run_provenance p JOIN runs r ON r.id = "
+                "p.run_id WHERE r.experiment_id = ?");
+    s.bind(1, experiment_id);
+    while (s.step()) {
+      auto& p = out[by_id.at(s.i64(0))].provenance;
+      p = {s.text(1), s.text(2), s.text(3), s.text(4),  s.text(5),   s.text(6),
+           s.text(7), s.text(8), s.text(9), s.text(10), std::nullopt};
+      if (auto lane = s.opt_i64(11)) p.lane = static_cast<int>(*lane);
+    }
+  }
   return out;
 }
 
@@ -537,8 +570,8 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                      "finished_at, ?, duration_s, exit_code, energy_j, stderr_tail, note FROM "
                      "runs WHERE id = ?");
       keep.bind(1, utc_now_iso()).bind(2, old).run();
-      for (const char* table :
-           {"run_factors", "run_metrics", "run_energy", "power_samples", "run_phases"}) {
+      for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples",
+                                "run_phases", "run_provenance"}) {
         sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
         d.bind(1, old).run();
       }
@@ -639,6 +672,28 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
           .bind(13, x.components.dump())
           .run();
     }
+  }
+  {
+    const auto& p = r.provenance;
+    std::optional<std::int64_t> lane;
+    if (p.lane) lane = *p.lane;
+    sql::Stmt q(db_,
+                "INSERT INTO run_provenance (run_id, host, node, gpu_uuid, gpu_pci_bus_id, "
+                "gpu_name, gpu_mapping, cuda_visible_devices, slurm_job_id, slurm_array_job_id, "
+                "slurm_array_task_id, lane) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    q.bind(1, id)
+        .bind(2, p.host)
+        .bind(3, p.node)
+        .bind(4, p.gpu_uuid)
+        .bind(5, p.gpu_pci_bus_id)
+        .bind(6, p.gpu_name)
+        .bind(7, p.gpu_mapping)
+        .bind(8, p.cuda_visible_devices)
+        .bind(9, p.slurm_job_id)
+        .bind(10, p.slurm_array_job_id)
+        .bind(11, p.slurm_array_task_id)
+        .bind(12, lane)
+        .run();
   }
   if (!samples.empty()) {
     sql::Stmt p(db_,

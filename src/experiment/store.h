@@ -26,7 +26,7 @@
 
 namespace gt::experiment {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct ExperimentRecord {
   std::int64_t id = 0;
@@ -80,6 +80,23 @@ struct PhaseRecord {
   nlohmann::json components = nlohmann::json::array();
 };
 
+// Where a run ran (table run_provenance): the machine, the GPU board(s) it could use, resolved
+// from CUDA_VISIBLE_DEVICES to NVML by UUID, its Slurm job and array task, and its lane under
+// `experiment run --gpus`. Empty strings mean "not known / not under Slurm".
+struct RunProvenance {
+  std::string host;                  // gethostname()
+  std::string node;                  // SLURMD_NODENAME under Slurm, else the host
+  std::string gpu_uuid;              // NVML UUID(s) of the run's GPU(s), comma-separated
+  std::string gpu_pci_bus_id;        // NVML PCI bus id(s), same order
+  std::string gpu_name;              // NVML name(s), same order
+  std::string gpu_mapping;           // how the boards were found (see docs/database.md)
+  std::string cuda_visible_devices;  // as the run saw it ("" = unset)
+  std::string slurm_job_id;          // SLURM_JOB_ID
+  std::string slurm_array_job_id;    // SLURM_ARRAY_JOB_ID
+  std::string slurm_array_task_id;   // SLURM_ARRAY_TASK_ID
+  std::optional<int> lane;           // lane of `experiment run --gpus`, else none
+};
+
 struct RunRecord {
   std::int64_t id = 0;  // database row id (for samples())
   std::int64_t experiment_id = 0;
@@ -104,6 +121,7 @@ struct RunRecord {
   std::map<std::string, double> metrics;  // test_accuracy, final_loss, anything else
   std::vector<EnergyRecord> energy;       // one per metered component
   std::vector<PhaseRecord> phases;        // in the order they ended
+  RunProvenance provenance;
 
   std::optional<std::string> factor(std::string_view name) const;
   std::optional<double> component_energy_j(std::string_view component) const;  // sum

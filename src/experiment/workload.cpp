@@ -56,7 +56,8 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
                 {"GREENTRAIN_SEED", std::to_string(run.seed)},
                 {"GREENTRAIN_BLOCK", std::to_string(run.block)},
                 {"GREENTRAIN_WARMUP", run.warmup ? "1" : "0"}};
-  for (const auto& [k, v] : config.values) p.spec.env.emplace_back("GREENTRAIN_FACTOR_" + env_name(k), v);
+  for (const auto& [k, v] : config.values)
+    p.spec.env.emplace_back("GREENTRAIN_FACTOR_" + env_name(k), v);
   const auto& W = plan.workload;
   if (W.kind == "command") {
     // Every value goes in as one shell word, quoted: a level such as `x; rm -rf ~` or `it's`

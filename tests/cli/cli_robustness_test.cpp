@@ -146,9 +146,9 @@ TEST_F(CliRobustness, DamagedFactorNamesRowIsAOneLineError) {
   make_db();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "r.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE experiments SET factor_names = '[1]'", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE experiments SET factor_names = '[1]'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   expect_error(run({"export", "--db", "r.db", "--csv", "-"}), 1,
                "a factor name in the database is 1 instead of a string");

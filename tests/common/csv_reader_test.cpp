@@ -1,13 +1,12 @@
 // The common CSV reader: RFC 4180 quoting (commas, quotes and line ends inside quotes), CRLF,
 // a UTF-8 byte-order mark, blank lines, line numbers of multi-line records, and one-line errors
 // for an unterminated quote, text after a closing quote and a repeated header column.
-#include "common/csv.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "common/csv.h"
 #include "common/error.h"
 
 namespace gt::csv {
@@ -63,7 +62,8 @@ TEST(CsvReader, BlankLinesAndEmptyCells) {
 
 TEST(CsvReader, MalformedQuotingIsALineError) {
   EXPECT_THAT(error_of("a,b\n1,\"open\n2,3\n"), HasSubstr("t.csv:2: unterminated quoted field"));
-  EXPECT_THAT(error_of("a,b\n\"x\"y,1\n"), HasSubstr("t.csv:2: unexpected 'y' after a closing quote"));
+  EXPECT_THAT(error_of("a,b\n\"x\"y,1\n"),
+              HasSubstr("t.csv:2: unexpected 'y' after a closing quote"));
 }
 
 TEST(CsvReader, RepeatedHeaderColumnIsAnError) {

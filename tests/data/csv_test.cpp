@@ -1,6 +1,8 @@
 // CSV loading: label mapping (integers and strings), standardisation with training statistics
 // (checked against numpy-free arithmetic done here), and each bad file a one-line error with
 // the file and line number.
+#include "data/csv.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,7 +12,6 @@
 
 #include "common/error.h"
 #include "common/temp_dir.h"
-#include "data/csv.h"
 #include "data/loader.h"
 
 namespace gt::data {

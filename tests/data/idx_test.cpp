@@ -1,6 +1,8 @@
 // IDX reading: raw and gzip round trips, and each malformed file (bad magic, unsupported type,
 // truncated header or data, trailing bytes, truncated gzip, image/label count mismatch, label
 // out of range) rejected with a one-line error naming the file.
+#include "data/idx.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -10,7 +12,6 @@
 
 #include "common/error.h"
 #include "common/temp_dir.h"
-#include "data/idx.h"
 #include "data/loader.h"
 
 namespace gt::data {
@@ -36,8 +37,8 @@ class IdxTest : public ::testing::Test {
       gzwrite(f, bytes.data(), unsigned(bytes.size()));
       gzclose(f);
     } else {
-      std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                               std::streamsize(bytes.size()));
+      std::ofstream(p, std::ios::binary)
+          .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
     }
     return p;
   }
@@ -124,7 +125,9 @@ TEST_F(IdxTest, TruncatedData) {
 }
 
 TEST_F(IdxTest, TrailingBytes) {
-  EXPECT_THAT(error_of([&] { read_idx(write("x", idx_bytes({2}, {1, 2, 3}))); }),
+  EXPECT_THAT(error_of([&] {
+                read_idx(write("x", idx_bytes({2}, {1, 2, 3})));
+              }),
               HasSubstr("unexpected bytes"));
 }
 
@@ -191,9 +194,13 @@ TEST(FashionMnist, ResolvesTheInstalledDataSet) {
 
 TEST_F(IdxTest, ForgedHugeHeaderIsRefusedBeforeAnyAllocation) {
   // 1 x 65536 x 32768: 2^31 values per image (once 6.5 GB allocated before failing).
-  const auto msg = error_of([&] { read_idx(write("huge", idx_bytes({1, 65536, 32768}, {1, 2, 3}))); });
+  const auto msg = error_of([&] {
+    read_idx(write("huge", idx_bytes({1, 65536, 32768}, {1, 2, 3})));
+  });
   EXPECT_THAT(msg, HasSubstr("IDX items of 2147483648 values each"));
-  EXPECT_THAT(error_of([&] { parse_idx(idx_bytes({1, 65536, 32768}, {}), "mem"); }),
+  EXPECT_THAT(error_of([&] {
+                parse_idx(idx_bytes({1, 65536, 32768}, {}), "mem");
+              }),
               HasSubstr("at most 16777216 values"));
 }
 

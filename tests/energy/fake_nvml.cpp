@@ -4,6 +4,7 @@
 //   gpuI.name=STR gpuI.uuid=STR gpuI.power_w=W (constant) gpuI.instant_w=W (power field value)
 //   gpuI.energy=0|1 (counter supported) gpuI.energy_start_mj=N gpuI.instant=0|1
 //   gpuI.power_error=N (nvmlDeviceGetPowerUsage fails with N) gpuI.power_limit_w=W
+//   gpuI.pci=STR (PCI bus id; default 00000000:0I:00.0)
 //   gpuI.step_ms=N (the counter advances only every N ms, like a real one's ~100 ms updates)
 // The energy counter advances as power_w × time since nvmlInit, like a real GPU at constant
 // power, so counter energy and integrated power must agree.
@@ -49,6 +50,11 @@ struct FakeField {
     unsigned int ui;
     unsigned long long ull;
   } value;
+};
+struct FakePci {
+  char busIdLegacy[16];
+  unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
+  char busId[32];
 };
 struct FakeUtil {
   unsigned int gpu, memory;
@@ -103,6 +109,14 @@ int nvmlDeviceGetName(void* dev, char* buf, unsigned len) {
 int nvmlDeviceGetUUID(void* dev, char* buf, unsigned len) {
   std::string def = "GPU-fake-" + std::to_string(static_cast<FakeDevice*>(dev)->index);
   std::strncpy(buf, get(gpu_key(dev, "uuid"), def).c_str(), len - 1);
+  return 0;
+}
+int nvmlDeviceGetPciInfo_v3(void* dev, FakePci* p) {
+  const int i = static_cast<FakeDevice*>(dev)->index;
+  std::memset(p, 0, sizeof *p);
+  std::string id = get(gpu_key(dev, "pci"), "00000000:0" + std::to_string(i) + ":00.0");
+  std::strncpy(p->busId, id.c_str(), sizeof p->busId - 1);
+  p->bus = static_cast<unsigned>(i);
   return 0;
 }
 int nvmlDeviceGetTotalEnergyConsumption(void* dev, unsigned long long* mj) {

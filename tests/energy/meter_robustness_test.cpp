@@ -10,12 +10,12 @@
 #include <sstream>
 #include <thread>
 
+#include "common/scoped_env.h"
+#include "common/temp_dir.h"
 #include "energy/estimate.h"
 #include "energy/rapl.h"
 #include "energy/session.h"
 #include "energy/wall.h"
-#include "common/scoped_env.h"
-#include "common/temp_dir.h"
 
 namespace gt::energy {
 namespace {
@@ -96,7 +96,8 @@ TEST(MeterRobustness, WallLogWithNanAndHugeTimestampsKeepsTheGoodRows) {
       "timestamp,watts\n"
       "100,nan\n"
       "100,50\n" +
-      std::string(400, '9') + ",70\n"
+      std::string(400, '9') +
+      ",70\n"
       "110,inf\n"
       "110,50\n"
       "115,-20\n"
@@ -128,9 +129,9 @@ TEST(MeterRobustness, WallLogMeterWithNanRowsGivesFiniteEnergy) {
 TEST(MeterRobustness, SmartPlugJsonOfTheWrongShapeIsAMissedSample) {
   EXPECT_DOUBLE_EQ(*parse_json_watts(R"({"apower": 12.5})", "/apower"), 12.5);
   EXPECT_DOUBLE_EQ(*parse_json_watts(R"({"a": {"P": "40"}})", "/a/P"), 40.0);
-  for (const char* body : {R"({"apower": "nan"})", R"({"apower": -3})", R"({"apower": 1e308})",
-                           R"({"apower": [1]})", R"([1, 2])", "not json", R"({"apower": "1e999"})",
-                           ""})
+  for (const char* body :
+       {R"({"apower": "nan"})", R"({"apower": -3})", R"({"apower": 1e308})", R"({"apower": [1]})",
+        R"([1, 2])", "not json", R"({"apower": "1e999"})", ""})
     EXPECT_FALSE(parse_json_watts(body, "/apower")) << body;
   EXPECT_FALSE(parse_json_watts(R"({"a": 1})", "/a/b/c"));
 }
@@ -170,7 +171,7 @@ TEST(MeterRobustness, RaplCounterDropWithoutRangeIsNotNegative) {
   m->begin();
   m->read();
   write_file(z.zone + "/energy_uj", "3000000\n");  // dropped by 897 J
-  EXPECT_DOUBLE_EQ(*m->read().energy_j, 0.0);       // was -897 J
+  EXPECT_DOUBLE_EQ(*m->read().energy_j, 0.0);      // was -897 J
   write_file(z.zone + "/energy_uj", "5000000\n");
   EXPECT_NEAR(*m->read().energy_j, 2.0, 1e-12);
 }

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <thread>
 
-#include "energy/session.h"
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
+#include "energy/session.h"
 
 namespace gt::energy {
 namespace {

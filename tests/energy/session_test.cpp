@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "common/error.h"
-#include "energy/summary_table.h"
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
+#include "energy/summary_table.h"
 
 namespace gt::energy {
 namespace {

@@ -18,9 +18,9 @@
 #include <thread>
 
 #include "common/error.h"
-#include "energy/session.h"
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
+#include "energy/session.h"
 
 namespace gt::energy {
 namespace {

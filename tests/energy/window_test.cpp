@@ -7,10 +7,10 @@
 #include <thread>
 
 #include "common/error.h"
-#include "energy/edges.h"
-#include "energy/session.h"
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
+#include "energy/edges.h"
+#include "energy/session.h"
 
 namespace gt::energy {
 namespace {

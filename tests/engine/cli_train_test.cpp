@@ -33,7 +33,8 @@ ChildRun run_child(const std::string& args) {
 std::string tiny_csv(const gt::testing::TempDir& dir) {
   std::ostringstream out;
   out << "a,b,label\n";
-  for (int i = 0; i < 60; ++i) out << (i % 2 ? 1.0 : -1.0) + 0.01 * i << "," << i % 7 << "," << i % 2 << "\n";
+  for (int i = 0; i < 60; ++i)
+    out << (i % 2 ? 1.0 : -1.0) + 0.01 * i << "," << i % 7 << "," << i % 2 << "\n";
   gt::testing::write_file(dir / "train.csv", out.str());
   return dir / "train.csv";
 }
@@ -41,8 +42,11 @@ std::string tiny_csv(const gt::testing::TempDir& dir) {
 TEST(CliTrain, WritesJsonWithoutMeasuring) {
   gt::testing::TempDir dir("gt-cli-train");
   const std::string json = dir / "train.json";
-  const ChildRun r = run_child("train --data csv:" + tiny_csv(dir) + " --model mlp:8 --batch-size 8 --epochs 3"
-                    " --precision bf16 --device cpu --validation 0.25 --no-measure --json " + json);
+  const ChildRun r =
+      run_child("train --data csv:" + tiny_csv(dir) +
+                " --model mlp:8 --batch-size 8 --epochs 3"
+                " --precision bf16 --device cpu --validation 0.25 --no-measure --json " +
+                json);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("epoch 3/3"));
   EXPECT_THAT(r.output, HasSubstr("test accuracy n/a"));  // no test file

@@ -1,13 +1,13 @@
 // GPU tests of the CUDA backend (each skips cleanly without a GPU):
 //  - reference state against PyTorch (float64): make_cuda_reference.py (a CTest fixture)
 //    writes fixed batches, initial weights, logits, loss, every gradient, the losses of 10
-//    optimizer steps and the final weights; debug_step/debug_steps must match per precision, |a−b| judged as a
-//    relative norm error ‖a−b‖/‖ref‖ against one tolerance table; the worst error is printed;
+//    optimizer steps and the final weights; debug_step/debug_steps must match per precision, |a−b|
+//    judged as a relative norm error ‖a−b‖/‖ref‖ against one tolerance table; the worst error is
+//    printed;
 //  - CUDA graph ≡ eager launches (bit-identical parameters after two epochs);
 //  - fused cuBLASLt epilogues ≡ unfused kernels; the fused small-MLP kernel ≡ the cuBLASLt path;
 //  - fp16 dynamic loss scaling: an overflowing step is skipped and the scale halves on the
 //    device; the scale doubles after 2000 clean steps; bf16/fp32 never scale.
-#include "common/temp_dir.h"
 #include "engine/cuda/cuda_backend.h"
 
 #include <gtest/gtest.h>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "engine/backend.h"
 #include "reference.h"
 
@@ -129,16 +130,17 @@ struct RefCase {
 };
 
 RefCase ref_case(const nlohmann::json& c) {
-  return {c["name"].get<std::string>(),
-          spec(c["inputs"].get<int>(), c["hidden"].get<std::vector<int>>(), c["classes"].get<int>()),
-          c["rows"].get<int>(), c["optimizer"].get<std::string>(), c["lr"].get<float>()};
+  return {
+      c["name"].get<std::string>(),
+      spec(c["inputs"].get<int>(), c["hidden"].get<std::vector<int>>(), c["classes"].get<int>()),
+      c["rows"].get<int>(), c["optimizer"].get<std::string>(), c["lr"].get<float>()};
 }
 
 // make_cuda_reference.py's float64 state (written by the engine_reference_cuda fixture),
 // loaded once per test process.
 const nlohmann::json& reference() {
-  static const nlohmann::json cached = nlohmann::json::parse(std::ifstream(
-      testing::reference_file("cuda_reference.json", "make_cuda_reference.py")));
+  static const nlohmann::json cached = nlohmann::json::parse(
+      std::ifstream(testing::reference_file("cuda_reference.json", "make_cuda_reference.py")));
   return cached;
 }
 

@@ -46,13 +46,13 @@ inline Tolerance tolerance(Precision p, Quantity q) {
 struct Reference {
   ModelSpec spec;
   OptimizerSpec optimizer;
-  Dataset batch;                    // f32 features, labels
+  Dataset batch;  // f32 features, labels
   Parameters initial;
   std::vector<float> logits;
   float loss = 0;
   Parameters grads;
-  std::vector<float> adam_losses;   // loss before each of the K Adam steps
-  Parameters after_steps;           // parameters after the K steps
+  std::vector<float> adam_losses;  // loss before each of the K Adam steps
+  Parameters after_steps;          // parameters after the K steps
   std::string torch_version;
 };
 
@@ -112,7 +112,8 @@ inline std::string reference_file(const std::string& name, const std::string& sc
 
 // make_reference.py's state, loaded once per test process.
 inline const Reference& shared_reference() {
-  static const Reference ref = load_reference(reference_file("reference.json", "make_reference.py"));
+  static const Reference ref =
+      load_reference(reference_file("reference.json", "make_reference.py"));
   return ref;
 }
 
@@ -158,9 +159,9 @@ class Checker {
 
   // Prints the worst error and the OK line; returns true when all passed.
   bool finish() {
-    std::printf("%s %s: %zu values, worst %s |diff| %.3g (%.2f of its allowance)\n",
-                label_.c_str(), to_string(precision_).c_str(), count_, worst_name_.c_str(),
-                worst_err_, worst_ratio_);
+    std::printf("%s %s: %zu values, worst %s |diff| %.3g (%.2f of its allowance)\n", label_.c_str(),
+                to_string(precision_).c_str(), count_, worst_name_.c_str(), worst_err_,
+                worst_ratio_);
     EXPECT_EQ(violations_, 0u);
     if (violations_ == 0) std::printf("OK %s %s\n", label_.c_str(), to_string(precision_).c_str());
     return violations_ == 0;

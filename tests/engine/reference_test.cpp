@@ -1,11 +1,12 @@
 // The CPU backend against PyTorch (make_reference.py): logits, loss, every gradient and the
 // losses of 10 Adam steps, for the naive and the OpenBLAS paths in every precision policy,
 // each tensor checked with the shared tolerance table (tolerances.h).
+#include "reference.h"
+
 #include <gtest/gtest.h>
 
 #include "common/temp_dir.h"
 #include "engine/backend.h"
-#include "reference.h"
 
 namespace gt::engine {
 namespace {

@@ -1,6 +1,8 @@
 // The training loop and model specs: spec parsing and its errors, Glorot bounds, the loop on a
 // small separable CSV problem (learns it, reproducible per seed, the keys of train --json), and
 // the one-line usage errors (batch size 0 or larger than the data, unknown model, bad device).
+#include "engine/train.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,7 +14,6 @@
 #include "common/error.h"
 #include "common/temp_dir.h"
 #include "engine/model.h"
-#include "engine/train.h"
 
 namespace gt::engine {
 namespace {

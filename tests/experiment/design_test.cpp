@@ -1,7 +1,7 @@
 // Design expansion: factorial and one-at-a-time configurations, warm-up runs first, each block
 // a permutation of the configurations, the order reproducible from the seed (and different for
-// another seed), shards that partition the runs, the run layout as an experiment grows, the
-// stopping rule's check, and the command-template substitution.
+// another seed), shards that partition the runs into whole blocks, the run layout as an
+// experiment grows, the stopping rule's check, and the command-template substitution.
 #include "experiment/design.h"
 
 #include <gtest/gtest.h>
@@ -108,6 +108,19 @@ TEST(Design, ShardsPartitionTheMeasuredRuns) {
       if (!r.warmup) all.insert(r.run_index);
   EXPECT_EQ(all.size(), d.runs.size() - 1);
   EXPECT_EQ(std::set<int>(all.begin(), all.end()).size(), all.size());
+  // Whole blocks: every block lies in exactly one shard, dealt round-robin.
+  for (int i = 1; i <= 3; ++i)
+    for (const auto& r : shard_runs(d.runs, i, 3))
+      if (!r.warmup) {
+        EXPECT_EQ((r.block - 1) % 3, i - 1) << "run " << r.run_index;
+      }
+  auto first = shard_runs(d.runs, 1, 3);
+  ASSERT_FALSE(first.empty());
+  EXPECT_TRUE(first.front().warmup);
+  // More shards than blocks: the extra shards are empty.
+  auto two = expand(make_plan("[design]\nwarmup_runs = 1\nrepeats = 2\n"));
+  EXPECT_TRUE(shard_runs(two.runs, 3, 3).empty());
+  EXPECT_EQ(shard_runs(two.runs, 2, 3).size(), 1u + 18u);
   EXPECT_EQ(parse_shard("2/4"), (std::pair<int, int>{2, 4}));
   EXPECT_THROW(parse_shard("5/4"), gt::UsageError);
   EXPECT_THROW(parse_shard("1-4"), gt::UsageError);

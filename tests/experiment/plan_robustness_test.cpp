@@ -11,11 +11,11 @@
 #include <chrono>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "experiment/design.h"
 #include "experiment/plan.h"
 #include "experiment/process.h"
 #include "experiment/workload.h"
-#include "common/temp_dir.h"
 
 namespace gt::experiment {
 namespace {
@@ -35,8 +35,9 @@ std::string error_of(const std::string& text) {
 }
 
 std::string command_plan(const std::string& factors, const std::string& command = "true") {
-  return fmt::format("name = \"t\"\n[workload]\nkind = \"command\"\ncommand = \"{}\"\n[factors]\n{}",
-                     command, factors);
+  return fmt::format(
+      "name = \"t\"\n[workload]\nkind = \"command\"\ncommand = \"{}\"\n[factors]\n{}", command,
+      factors);
 }
 
 std::string builtin_plan(const std::string& workload_extra, const std::string& rest = "") {
@@ -53,8 +54,9 @@ TEST(PlanRobustness, ReservedFactorNamesAreRefused) {
 }
 
 TEST(PlanRobustness, FactorsDifferingOnlyByCaseAreRefused) {
-  EXPECT_THAT(error_of(command_plan("a = [1, 2]\nA = [3, 4]\n")),
-              HasSubstr("factors 'a' and 'A' differ only by case; both would be GREENTRAIN_FACTOR_A"));
+  EXPECT_THAT(
+      error_of(command_plan("a = [1, 2]\nA = [3, 4]\n")),
+      HasSubstr("factors 'a' and 'A' differ only by case; both would be GREENTRAIN_FACTOR_A"));
 }
 
 TEST(PlanRobustness, NulInALevelIsRefused) {
@@ -66,7 +68,8 @@ TEST(PlanRobustness, BuiltinSettingsAreCheckedBeforeAnyRun) {
   EXPECT_THAT(error_of(builtin_plan("model = \"cnn\"\n")), HasSubstr("workload.model = \"cnn\""));
   EXPECT_THAT(error_of(builtin_plan("dataset = \"nope\"\n")),
               HasSubstr("workload.dataset = \"nope\": expected \"fashion-mnist\""));
-  EXPECT_THAT(error_of(builtin_plan("device = \"tpu:0\"\n")), HasSubstr("workload.device = \"tpu:0\""));
+  EXPECT_THAT(error_of(builtin_plan("device = \"tpu:0\"\n")),
+              HasSubstr("workload.device = \"tpu:0\""));
   EXPECT_THAT(error_of(builtin_plan("", "lr = [inf]\n")), HasSubstr("level 'inf' is not valid"));
   EXPECT_THAT(error_of(builtin_plan("", "lr = [nan]\n")), HasSubstr("level 'nan' is not valid"));
   EXPECT_THAT(error_of(builtin_plan("lr = inf\n")), HasSubstr("workload.lr = inf"));
@@ -84,11 +87,13 @@ TEST(PlanRobustness, BuiltinSettingsAreCheckedBeforeAnyRun) {
                                           "[meters]\ngpus = \"0,2\"\nwall = \"cmd:echo 5\"\n"
                                           "[carbon]\nregion = \"gcp:europe-west1\"\n"),
                              "t.toml"));
-  EXPECT_NO_THROW(parse_plan("name = \"t\"\n[workload]\nkind = \"builtin\"\nmodel = \"mlp:64,32\"\n"
-                             "[factors]\nepochs = [1, 2]\n",
-                             "t.toml"));
-  EXPECT_THAT(error_of("name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nepochs = [1, 2]\n"),
-              HasSubstr("workload.model = \"mlp\": expected \"mlp:H\""));
+  EXPECT_NO_THROW(
+      parse_plan("name = \"t\"\n[workload]\nkind = \"builtin\"\nmodel = \"mlp:64,32\"\n"
+                 "[factors]\nepochs = [1, 2]\n",
+                 "t.toml"));
+  EXPECT_THAT(
+      error_of("name = \"t\"\n[workload]\nkind = \"builtin\"\n[factors]\nepochs = [1, 2]\n"),
+      HasSubstr("workload.model = \"mlp\": expected \"mlp:H\""));
 }
 
 TEST(PlanRobustness, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
@@ -104,10 +109,11 @@ TEST(PlanRobustness, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
   EXPECT_THAT(error_of("name = \"a\\\xC3\xA9\"\n"), HasSubstr("t.toml:1: non-ASCII"));
   EXPECT_THAT(error_of("name = \"\"\"a\\\xC3\xA9\"\"\"\n"), HasSubstr("t.toml:1: non-ASCII"));
   // Inside strings and comments it is text like any other; a leading byte-order mark is skipped.
-  const auto p = parse_plan("\xEF\xBB\xBF# Exp\xC3\xA9rience \xEF\xB1\xBF\n" +
-                                command_plan("x = [\"\xC3\xA9\", '\xC3\xBC', \"\"\"\xEF\xB1\xBF\"\"\", "
-                                             "'''\xC9\xBF''']\n"),
-                            "t.toml");
+  const auto p =
+      parse_plan("\xEF\xBB\xBF# Exp\xC3\xA9rience \xEF\xB1\xBF\n" +
+                     command_plan("x = [\"\xC3\xA9\", '\xC3\xBC', \"\"\"\xEF\xB1\xBF\"\"\", "
+                                  "'''\xC9\xBF''']\n"),
+                 "t.toml");
   EXPECT_EQ(p.factors.at(0).levels.at(0), "\xC3\xA9");
   EXPECT_EQ(p.factors.at(0).levels.at(3), "\xC9\xBF");
 }
@@ -120,8 +126,7 @@ TEST(PlanRobustness, HugeDesignIsRefusedNamingItsSize) {
     factors += "]\n";
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string msg =
-      error_of(command_plan(factors) + "[design]\nrepeats = 100000\n");
+  const std::string msg = error_of(command_plan(factors) + "[design]\nrepeats = 100000\n");
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
   EXPECT_THAT(msg, HasSubstr("102400000 configurations x 100000 repeats"));
   EXPECT_THAT(msg, HasSubstr("at most 1000000"));
@@ -132,8 +137,9 @@ TEST(PlanRobustness, LevelsReachTheShellAsDataNotSyntax) {
   const std::string pwned = dir / "pwned";
   const std::string out = dir / "out.txt";
   auto plan = parse_plan(
-      command_plan(fmt::format("x = [\"a; touch {}\", \"it's $(touch {}) `x`\"]\n", pwned, pwned),
-                   fmt::format("printf '%s|%s\\\\n' {{x}} \\\"$GREENTRAIN_FACTOR_X\\\" >> {}", out)),
+      command_plan(
+          fmt::format("x = [\"a; touch {}\", \"it's $(touch {}) `x`\"]\n", pwned, pwned),
+          fmt::format("printf '%s|%s\\\\n' {{x}} \\\"$GREENTRAIN_FACTOR_X\\\" >> {}", out)),
       "t.toml");
   auto d = expand(plan);
   for (const auto& run : d.runs) {

@@ -161,7 +161,9 @@ TEST(Store, AVersionOneDatabaseIsReadAndMigrated) {
   {
     Store s(dir / "old.db");
     s.record_run(sample_run(s.create_experiment(sample_experiment()), 1));
-    // Back to schema 1: no layout column, no attempts table, no phases, no attribution.
+    // Back to schema 1: no layout column, no attempts table, no phases, no attribution, no
+    // provenance.
+    s.db().exec("DROP TABLE run_provenance");
     s.db().exec("DROP TABLE run_attempts");
     s.db().exec("ALTER TABLE experiments DROP COLUMN layout");
     s.db().exec("DROP TABLE run_phases");
@@ -336,6 +338,62 @@ TEST(Store, MergeRefusesADifferentPlanAndWritesNothing) {
   }
   Store out(dir / "out.db", Store::Mode::read_only);
   EXPECT_TRUE(out.experiments().empty());
+}
+
+TEST(Store, ProvenanceRoundTripsThroughMergeAndVersionThreeFilesMigrate) {
+  TempDir dir;
+  {
+    Store s(dir / "a.db");
+    auto eid = s.create_experiment(sample_experiment());
+    auto r = sample_run(eid, 1);
+    r.provenance = {"host-a",
+                    "node-7",
+                    "GPU-11111111-2222-3333-4444-555555555555",
+                    "00000000:17:00.0",
+                    "Fake H200",
+                    "cuda-driver",
+                    "1",
+                    "42",
+                    "40",
+                    "2",
+                    1};
+    s.record_run(r);
+    s.record_run(sample_run(eid, 2));  // no provenance: empty strings, no lane
+  }
+  merge_stores(dir / "out.db", {dir / "a.db"});
+  Store out(dir / "out.db", Store::Mode::read_only);
+  auto runs = out.runs(out.experiment("demo").id);
+  ASSERT_EQ(runs.size(), 2u);
+  const auto& p = runs[0].provenance;
+  EXPECT_EQ(p.node, "node-7");
+  EXPECT_EQ(p.gpu_uuid, "GPU-11111111-2222-3333-4444-555555555555");
+  EXPECT_EQ(p.gpu_pci_bus_id, "00000000:17:00.0");
+  EXPECT_EQ(p.gpu_mapping, "cuda-driver");
+  EXPECT_EQ(p.slurm_array_job_id, "40");
+  EXPECT_EQ(p.slurm_array_task_id, "2");
+  EXPECT_EQ(p.lane, 1);
+  EXPECT_EQ(runs[1].provenance.host, "");
+  EXPECT_FALSE(runs[1].provenance.lane.has_value());
+
+  // A version-3 file (no run_provenance table) is migrated when opened for writing, and read
+  // (without provenance) when opened read-only.
+  {
+    Store s(dir / "v3.db");
+    s.create_experiment(sample_experiment());
+    s.db().exec("DROP TABLE run_provenance");
+    s.db().exec("PRAGMA user_version = 3");
+  }
+  {
+    Store ro(dir / "v3.db", Store::Mode::read_only);
+    EXPECT_EQ(ro.schema_version(), 3);
+    EXPECT_TRUE(ro.runs(ro.experiment("demo").id).empty());
+  }
+  Store rw(dir / "v3.db");
+  EXPECT_EQ(rw.schema_version(), kSchemaVersion);
+  auto r = sample_run(rw.experiment("demo").id, 1);
+  r.provenance.host = "migrated";
+  rw.record_run(r);
+  EXPECT_EQ(rw.runs(r.experiment_id).at(0).provenance.host, "migrated");
 }
 
 }  // namespace

@@ -11,10 +11,11 @@ void write_store(const ReportData& d, const std::string& path) {
   experiment::Store store(path);
   experiment::ExperimentRecord e;
   e.name = d.experiment;
-  e.plan_text = "name = \"" + d.experiment +
-                "\"\n[workload]\nkind = \"builtin\"\ndataset = \"fashion-mnist\"\nvalidation = 0.1\n"
-                "[design]\nrepeats = 5\norder = \"randomized-blocks\"\nseed = 7\nwarmup_runs = 1\n"
-                "[carbon]\ncountry = \"DEU\"\npue = 1.2\n[meters]\ninterval_ms = 100\n";
+  e.plan_text =
+      "name = \"" + d.experiment +
+      "\"\n[workload]\nkind = \"builtin\"\ndataset = \"fashion-mnist\"\nvalidation = 0.1\n"
+      "[design]\nrepeats = 5\norder = \"randomized-blocks\"\nseed = 7\nwarmup_runs = 1\n"
+      "[carbon]\ncountry = \"DEU\"\npue = 1.2\n[meters]\ninterval_ms = 100\n";
   e.plan_hash = "sha256:test";
   e.workload_kind = "builtin";
   e.factor_names = d.factors;
@@ -58,15 +59,16 @@ void write_store(const ReportData& d, const std::string& path) {
     for (const char* m : {"test_accuracy", "epochs"})
       if (auto v = get(m)) r.metrics[m] = *v;
     for (const auto& c : run.components)
-      r.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w, c.peak_power_w,
-                          std::nullopt, c.net_energy_j});
+      r.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
+                          c.peak_power_w, std::nullopt, c.net_energy_j});
     std::vector<experiment::SampleRecord> samples;
     for (const auto& s : run.samples) samples.push_back({s.t_s, s.component, s.device, s.power_w});
     store.record_run(r, samples);
   }
   std::vector<experiment::IdleBaseline> idle;
-  for (const auto& b : d.idle) idle.push_back({0, eid, sid, 0, "2026-11-27T04:00:00Z", b.duration_s, b.component,
-                                               b.device, "estimated", b.power_w});
+  for (const auto& b : d.idle)
+    idle.push_back({0, eid, sid, 0, "2026-11-27T04:00:00Z", b.duration_s, b.component, b.device,
+                    "estimated", b.power_w});
   store.record_idle(idle);
 }
 

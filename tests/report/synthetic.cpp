@@ -73,14 +73,16 @@ ReportData make(const std::vector<Level>& levels, int repeats, bool gpu, bool ac
                    {"co2e_g", total / 3.6e6 * d.pue * d.plan_grid.g_per_kwh},
                    {"epochs", 10}};
       if (accuracy) r.metrics["test_accuracy"] = l.accuracy + 0.001 * noise(rng);
-      if (gpu) r.components.push_back({"gpu", "0", "measured", "nvml-energy-counter", gpu_j, gpu_j - 60 * duration,
-                                       gpu_j / duration, gpu_j / duration * 1.3});
-      r.components.push_back({"cpu", "package-0", "estimated", "tdp-linear(65 W)", cpu_j, cpu_j - 18 * duration,
-                              cpu_j / duration, cpu_j / duration});
-      r.components.push_back({"ram", "", "estimated", "0.375 W/GB", ram_j, ram_j - 4 * duration, ram_j / duration,
-                              ram_j / duration});
-      if (gpu) r.components.push_back({"wall", "wattmeter", "measured", "usb-wattmeter", total * 1.25, std::nullopt,
-                                       total * 1.25 / duration, total * 1.5 / duration});
+      if (gpu)
+        r.components.push_back({"gpu", "0", "measured", "nvml-energy-counter", gpu_j,
+                                gpu_j - 60 * duration, gpu_j / duration, gpu_j / duration * 1.3});
+      r.components.push_back({"cpu", "package-0", "estimated", "tdp-linear(65 W)", cpu_j,
+                              cpu_j - 18 * duration, cpu_j / duration, cpu_j / duration});
+      r.components.push_back({"ram", "", "estimated", "0.375 W/GB", ram_j, ram_j - 4 * duration,
+                              ram_j / duration, ram_j / duration});
+      if (gpu)
+        r.components.push_back({"wall", "wattmeter", "measured", "usb-wattmeter", total * 1.25,
+                                std::nullopt, total * 1.25 / duration, total * 1.5 / duration});
       for (int i = 0; i < 900; ++i) {  // 900 samples: the chart thins them to ~400
         double t = duration * i / 899.0;
         double ramp = std::min(1.0, t / (0.1 * duration));

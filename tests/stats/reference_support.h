@@ -16,8 +16,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "common/locations.h"
@@ -46,8 +46,8 @@ inline std::string capture(const std::string& command, int* exit_code = nullptr)
 // The SciPy/statsmodels reference; a missing Python module or a failed run throws with the
 // script's one-line explanation (what to install), which fails the test.
 inline json reference(const std::string& args) {
-  const gt::testing::ProcessResult r = gt::testing::run_shell(
-      "/usr/bin/python3 " + source_dir() + "/tests/stats/reference.py " + args);
+  const gt::testing::ProcessResult r = gt::testing::run_shell("/usr/bin/python3 " + source_dir() +
+                                                              "/tests/stats/reference.py " + args);
   if (r.code != 0) throw std::runtime_error("reference.py " + args + " failed: " + r.err);
   return json::parse(r.out);
 }

@@ -41,9 +41,10 @@ class CpuBackend final : public Backend {
                        threads_ == 1 ? "" : "s");
   }
 
-  void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision,
-             int batch_size, const Dataset& train, uint64_t seed) override {
-    if (batch_size <= 0) throw gt::UsageError(fmt::format("batch size {} must be positive", batch_size));
+  void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision, int batch_size,
+             const Dataset& train, uint64_t seed) override {
+    if (batch_size <= 0)
+      throw gt::UsageError(fmt::format("batch size {} must be positive", batch_size));
     spec_ = model;
     opt_ = opt;
     policy_ = policy_for(precision);
@@ -200,7 +201,8 @@ class CpuBackend final : public Backend {
       const auto& mw = master_.weights[l];
       for (size_t i = 0; i < w.size(); ++i) w[i] = store(mw[i]);
       auto& b = wcopy_.biases[l];
-      for (size_t i = 0; i < b.size(); ++i) b[i] = round_storage(master_.biases[l][i], policy_.storage);
+      for (size_t i = 0; i < b.size(); ++i)
+        b[i] = round_storage(master_.biases[l][i], policy_.storage);
     }
   }
 
@@ -250,7 +252,8 @@ class CpuBackend final : public Backend {
       if (drop) {
         const float keep = 1.0f - spec_.dropout, inv = 1.0f / keep;
         std::uniform_real_distribution<float> u(0.0f, 1.0f);
-        for (size_t i = 0; i < size_t(rows) * out; ++i) mask_[l][i] = u(dropout_rng_) < keep ? inv : 0.0f;
+        for (size_t i = 0; i < size_t(rows) * out; ++i)
+          mask_[l][i] = u(dropout_rng_) < keep ? inv : 0.0f;
       } else if (hidden && spec_.dropout > 0) {
         std::fill(mask_[l].begin(), mask_[l].begin() + rows * out, 1.0f);
       }
@@ -363,10 +366,10 @@ class CpuBackend final : public Backend {
     }
     ++adam_t_;
     for (int l = 0; l < layers_; ++l) {
-      update(master_.weights[l], grads_.weights[l], m_.weights[l], v_.weights[l],
-             wcopy_.weights[l], inv, true);
-      update(master_.biases[l], grads_.biases[l], m_.biases[l], v_.biases[l], wcopy_.biases[l],
-             inv, false);
+      update(master_.weights[l], grads_.weights[l], m_.weights[l], v_.weights[l], wcopy_.weights[l],
+             inv, true);
+      update(master_.biases[l], grads_.biases[l], m_.biases[l], v_.biases[l], wcopy_.biases[l], inv,
+             false);
     }
     if (policy_.loss_scaling) scale_ = next_scale_;
     return true;

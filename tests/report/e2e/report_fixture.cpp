@@ -17,13 +17,16 @@ int main(int argc, char** argv) {
   std::filesystem::path dir = argv[1];
   std::filesystem::create_directories(dir);
   const std::pair<const char*, gt::report::ReportData> pages[] = {
-      {"full", t::full_experiment()}, {"failed", t::with_failed_runs()},
-      {"single", t::single_configuration()}, {"nogpu", t::without_gpu()}};
+      {"full", t::full_experiment()},
+      {"failed", t::with_failed_runs()},
+      {"single", t::single_configuration()},
+      {"nogpu", t::without_gpu()}};
   for (const auto& [name, data] : pages) {
     auto path = (dir / (std::string(name) + ".html")).string();
     gt::report::write_file(path, gt::report::render_html(data));
     std::printf("%s\n", path.c_str());
   }
-  gt::report::write_file((dir / "full.md").string(), gt::report::render_markdown(t::full_experiment()));
+  gt::report::write_file((dir / "full.md").string(),
+                         gt::report::render_markdown(t::full_experiment()));
   return 0;
 }

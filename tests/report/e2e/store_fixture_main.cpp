@@ -16,8 +16,10 @@ int main(int argc, char** argv) {
   std::filesystem::path dir = argv[1];
   std::filesystem::create_directories(dir);
   const std::pair<const char*, gt::report::ReportData> dbs[] = {
-      {"full", t::full_experiment()}, {"failed", t::with_failed_runs()},
-      {"single", t::single_configuration()}, {"nogpu", t::without_gpu()}};
+      {"full", t::full_experiment()},
+      {"failed", t::with_failed_runs()},
+      {"single", t::single_configuration()},
+      {"nogpu", t::without_gpu()}};
   for (const auto& [name, data] : dbs) {
     auto path = dir / (std::string(name) + ".db");
     std::filesystem::remove(path);

@@ -1,0 +1,83 @@
+// Blocking factor for `analyze --db` (see analyze_blocking.h).
+#include "cli/analyze_blocking.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/error.h"
+#include "experiment/store.h"
+#include "stats/blocking.h"
+
+namespace gt::cli {
+namespace {
+
+std::optional<double> metric_of(const experiment::RunRecord& r, const std::string& m) {
+  if (m == "energy_j") return r.energy_j;
+  if (m == "net_energy_j") return r.net_energy_j;
+  if (m == "duration_s") return r.duration_s;
+  if (m == "avg_power_w") return r.avg_power_w;
+  if (m == "peak_power_w") return r.peak_power_w;
+  if (m == "co2e_g") return r.co2e_g;
+  if (m == "wall_energy_j") return r.wall_energy_j;
+  for (const char* c : {"gpu", "cpu", "ram"})
+    if (m == fmt::format("{}_energy_j", c)) return r.component_energy_j(c);
+  if (auto it = r.metrics.find(m); it != r.metrics.end()) return it->second;
+  return std::nullopt;
+}
+
+}  // namespace
+
+nlohmann::json blocking_analysis(const std::string& db, const std::string& name,
+                                 const std::string& by, const std::vector<std::string>& wanted) {
+  if (by != "gpu" && by != "host")
+    throw gt::UsageError(fmt::format("--block-by {}: expected gpu or host", by));
+  const experiment::Store store(db, experiment::Store::Mode::read_only);
+  const auto e = store.experiment(name);
+  std::vector<experiment::RunRecord> runs;
+  for (auto& r : store.runs(e.id))
+    if (r.status == "ok" && !r.warmup) runs.push_back(std::move(r));
+  // Level indices per factor, in the plan's order of levels.
+  std::vector<std::vector<int>> levels;
+  std::vector<std::string> block;
+  for (const auto& r : runs) {
+    std::vector<int> row;
+    for (const auto& f : e.factor_names) {
+      const auto& lv = e.factors[f];
+      const auto v = r.factor(f).value_or("");
+      int idx = 0;
+      for (size_t i = 0; i < lv.size(); ++i)
+        if ((lv[i].is_string() ? lv[i].get<std::string>() : lv[i].dump()) == v)
+          idx = static_cast<int>(i);
+      row.push_back(idx);
+    }
+    levels.push_back(row);
+    const auto& p = r.provenance;
+    std::string label = by == "gpu" ? p.gpu_uuid : (p.node.empty() ? p.host : p.node);
+    if (label.empty())
+      throw gt::Error(fmt::format(
+          "--block-by {}: run {} has no recorded {} (runs recorded before greentrain kept "
+          "provenance, or a run without a GPU)",
+          by, r.run_index, by == "gpu" ? "GPU board" : "host"));
+    block.push_back(label);
+  }
+  const std::vector<std::string>& metrics = wanted;
+  nlohmann::json out = {{"by", by}, {"metrics", nlohmann::json::object()}};
+  for (const auto& m : metrics) {
+    std::vector<std::vector<int>> lv;
+    std::vector<std::string> bl;
+    std::vector<double> y;
+    for (size_t i = 0; i < runs.size(); ++i)
+      if (auto v = metric_of(runs[i], m)) {
+        lv.push_back(levels[i]);
+        bl.push_back(block[i]);
+        y.push_back(*v);
+      }
+    if (y.size() < 2) continue;
+    out["metrics"][m] = stats::to_json(stats::blocked_anova_type2(e.factor_names, lv, bl, by, y));
+  }
+  return out;
+}
+
+}  // namespace gt::cli
