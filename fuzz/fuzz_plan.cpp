@@ -20,8 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto design = gt::experiment::expand(plan);
     if (!design.runs.empty()) {
       const auto& run = design.runs.front();
-      gt::experiment::prepare_run(plan, design.configs.at(run.config_index), run, "/tmp/w",
-                                  "/gt");
+      gt::experiment::prepare_run(plan, design.configs.at(run.config_index), run, "/tmp/w", "/gt");
     }
     (void)plan.hash();
   } catch (const gt::Error&) {

@@ -182,7 +182,10 @@ nlohmann::json MeteredResult::to_json(const carbon::Intensity& intensity, double
   nlohmann::json pm = nlohmann::json::object();
   std::map<std::string, int> count;
   for (const auto& p : phases) ++count[p.name];
-  for (const auto& [name, n] : count) {
+  for (const auto& entry : count) {
+    // Named copies, not structured bindings: clang 14 (the sanitizer build) cannot capture those.
+    const std::string& name = entry.first;
+    const int n = entry.second;
     auto per = [&](auto value) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& p : phases)

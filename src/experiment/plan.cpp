@@ -328,14 +328,14 @@ void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) 
 // __builtin_unreachable (undefined behaviour) for most of U+00A1..U+0499 and U+FB26..U+FEFF,
 // wherever it meets one outside a string: "é" after a value or at a line start is enough. TOML
 // allows non-ASCII text only inside strings and comments, so anything else is refused here,
-// with its line, before toml++ sees it; so is one right after a line-ending backslash in a
-// multi-line string (where toml++ skips whitespace the same way).
+// with its line, before toml++ sees it; so is one right after a backslash in a basic string
+// (where toml++ asks the same question to find a line continuation).
 void check_toml_text(const std::string& text, const std::string& source) {
   enum class In { toml, comment, basic, literal, ml_basic, ml_literal } in = In::toml;
   int line = 1;
   // A quote opens a string only where TOML allows one (after =, [, {, a comma, a key's dot, or
   // at a line start); elsewhere toml++ reads it as part of a bare value, looking ahead over it.
-  char prev = 0;
+  char prev = '\n';    // the last non-blank character of this line; '\n' at its start
   bool value = false;  // after '=' on this line
   auto refuse = [&](size_t i) {
     throw gt::Error(
@@ -349,14 +349,14 @@ void check_toml_text(const std::string& text, const std::string& source) {
     if (c == '\n') {
       ++line;
       if (in == In::comment || in == In::basic || in == In::literal) in = In::toml;
-      if (in == In::toml) prev = 0, value = false;
+      if (in == In::toml) prev = '\n', value = false;
       continue;
     }
     switch (in) {
       case In::toml: {
         if (static_cast<unsigned char>(c) >= 0x80) refuse(i);
-        const bool opens = prev == 0 || prev == '=' || prev == '[' || prev == '{' || prev == ',' ||
-                           (prev == '.' && !value);
+        const bool opens = prev == '\n' || prev == '=' || prev == '[' || prev == '{' ||
+                           prev == ',' || (prev == '.' && !value);
         if (c != ' ' && c != '\t') prev = c;
         if (c == '=') value = true;
         if ((c == '"' || c == '\'') && !opens) break;
@@ -375,6 +375,9 @@ void check_toml_text(const std::string& text, const std::string& source) {
       case In::comment:
         break;
       case In::basic:
+        // toml++ asks whether the character after a backslash is whitespace.
+        if (c == '\\' && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80)
+          refuse(i + 1);
         if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
           ++i;
         else if (c == '"')
@@ -384,6 +387,8 @@ void check_toml_text(const std::string& text, const std::string& source) {
         if (c == '\'') in = In::toml;
         break;
       case In::ml_basic:
+        if (c == '\\' && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80)
+          refuse(i + 1);
         if (c == '\\') {
           size_t j = i + 1;
           while (j < text.size() &&

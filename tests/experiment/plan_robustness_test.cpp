@@ -105,6 +105,9 @@ TEST(PlanRobustness, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
   EXPECT_THAT(error_of("name = \"\"\"a\\\n  \xC3\xA9\"\"\"\n"), HasSubstr("t.toml:2: non-ASCII"));
   // toml++ reads `4*'...` as one bare value, looking ahead over the quote.
   EXPECT_THAT(error_of("x = 4*'a\xC3\xA9'\n"), HasSubstr("t.toml:1: non-ASCII"));
+  EXPECT_THAT(error_of(std::string("x = 7\0\"\xC3\xA9\"\n", 10)), HasSubstr("t.toml:1: non-ASCII"));
+  EXPECT_THAT(error_of("name = \"a\\\xC3\xA9\"\n"), HasSubstr("t.toml:1: non-ASCII"));
+  EXPECT_THAT(error_of("name = \"\"\"a\\\xC3\xA9\"\"\"\n"), HasSubstr("t.toml:1: non-ASCII"));
   // Inside strings and comments it is text like any other; a leading byte-order mark is skipped.
   const auto p =
       parse_plan("\xEF\xBB\xBF# Exp\xC3\xA9rience \xEF\xB1\xBF\n" +
