@@ -82,13 +82,18 @@ std::string unit_of(const std::string& metric) {
   return "";
 }
 
+// A chart with its id, title and one-sentence description; spec, table and data to be filled.
+Chart titled_chart(std::string id, std::string title, std::string description) {
+  return Chart{std::move(id), std::move(title), std::move(description), {}, {}, {}};
+}
+
 std::optional<Chart> strip_chart(const ReportData& data, const std::string& id,
                                  const std::string& title, const std::string& description,
                                  const std::string& axis_title, const std::string& unit,
                                  const RunValue& run_value, const CellOf& cell_of) {
   auto configs = configurations(data);
   json rows = json::array();
-  Chart chart{id, title, description, {}, {}, {}};
+  Chart chart = titled_chart(id, title, description);
   chart.table.columns = {"configuration", "n",  "mean",   "95 % CI low",
                          "95 % CI high",  "sd", "median", "failed runs"};
   chart.table.numeric = {false, true, true, true, true, true, true, true};
@@ -236,16 +241,13 @@ std::optional<Chart> metric_chart(const ReportData& data, const std::string& met
 std::optional<Chart> components_chart(const ReportData& data) {
   auto configs = configurations(data);
   json rows = json::array();
-  Chart chart{"components",
-              "Energy by component",
-              "Mean energy per run of each component, gross and net of the idle baseline; faded "
-              "bars are estimates "
-              "(a model, not a meter). The wall meter measures the whole machine and is drawn "
-              "beside the sum of "
-              "the components, not stacked on it.",
-              {},
-              {},
-              {}};
+  Chart chart = titled_chart(
+      "components", "Energy by component",
+      "Mean energy per run of each component, gross and net of the idle baseline; faded "
+      "bars are estimates "
+      "(a model, not a meter). The wall meter measures the whole machine and is drawn "
+      "beside the sum of "
+      "the components, not stacked on it.");
   chart.table.columns = {"configuration", "measure",         "component",
                          "source",        "mean energy (J)", "runs"};
   chart.table.numeric = {false, false, false, false, true, true};
@@ -332,14 +334,11 @@ std::optional<Chart> components_chart(const ReportData& data) {
 std::optional<Chart> power_chart(const ReportData& data) {
   auto configs = configurations(data);
   json rows = json::array();
-  Chart chart{"power",
-              "Power over time (median run of each configuration)",
-              "Instant power of each meter during the run whose energy is the median of its "
-              "configuration: look for "
-              "warm-up, steady state and tails.",
-              {},
-              {},
-              {}};
+  Chart chart =
+      titled_chart("power", "Power over time (median run of each configuration)",
+                   "Instant power of each meter during the run whose energy is the median of its "
+                   "configuration: look for "
+                   "warm-up, steady state and tails.");
   chart.table.columns = {"configuration",  "run",           "meter", "samples", "duration (s)",
                          "mean power (W)", "peak power (W)"};
   chart.table.numeric = {false, false, false, true, true, true, true};
@@ -407,15 +406,11 @@ std::optional<Chart> pareto_chart(const ReportData& data) {
                        [&](const Config& f) { return same_config(f, c, data.factors); });
   };
   json rows = json::array();
-  Chart chart{
-      "pareto",
-      "Accuracy versus energy",
+  Chart chart = titled_chart(
+      "pareto", "Accuracy versus energy",
       "Faint dots are runs, large dots configuration means. Black-outlined diamonds joined by the "
       "dashed "
-      "line are the Pareto front: configurations that no other beats on both energy and accuracy.",
-      {},
-      {},
-      {}};
+      "line are the Pareto front: configurations that no other beats on both energy and accuracy.");
   chart.table.columns = {"configuration", "mean energy (J)", "mean test accuracy", "Pareto front"};
   chart.table.numeric = {false, true, true, false};
   for (const auto& c : configs) {
@@ -576,13 +571,10 @@ std::optional<Chart> grids_chart(const ReportData& data) {
     if (!h.best.empty() && !same_config(h.best, data.benchmark, data.factors))
       shown.push_back(h.best);
   }
-  Chart chart{"grids",
-              "The same energy on other grids",
-              "Mean gCO2e per run if the same energy had been drawn from other electricity grids "
-              "(same PUE).",
-              {},
-              {},
-              {}};
+  Chart chart = titled_chart(
+      "grids", "The same energy on other grids",
+      "Mean gCO2e per run if the same energy had been drawn from other electricity grids "
+      "(same PUE).");
   chart.table.columns = {"grid", "gCO2e/kWh"};
   chart.table.numeric = {false, true};
   for (const auto& c : shown) {
