@@ -333,10 +333,11 @@ void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) 
 void check_toml_text(const std::string& text, const std::string& source) {
   enum class In { toml, comment, basic, literal, ml_basic, ml_literal } in = In::toml;
   int line = 1;
-  // A quote opens a string only where TOML allows one (after =, [, {, a comma, a key's dot, or
-  // at a line start); elsewhere toml++ reads it as part of a bare value, looking ahead over it.
-  char prev = '\n';    // the last non-blank character of this line; '\n' at its start
-  bool value = false;  // after '=' on this line
+  // toml++ reads a bare value (a number, a date, true) by looking ahead to the next value
+  // terminator (a blank, a comma, ], }, #, the line end) over any quote, bracket or '=' on the
+  // way, so a quote opens a string only outside such a run.
+  bool bare = false;
+  bool value = false;  // after the key's '=' on this line
   auto refuse = [&](size_t i) {
     throw gt::Error(
         fmt::format("{}:{}: non-ASCII character (byte 0x{:02X}) outside a string or "
@@ -349,29 +350,33 @@ void check_toml_text(const std::string& text, const std::string& source) {
     if (c == '\n') {
       ++line;
       if (in == In::comment || in == In::basic || in == In::literal) in = In::toml;
-      if (in == In::toml) prev = '\n', value = false;
+      if (in == In::toml) bare = value = false;
       continue;
     }
     switch (in) {
-      case In::toml: {
+      case In::toml:
         if (static_cast<unsigned char>(c) >= 0x80) refuse(i);
-        const bool opens = prev == '\n' || prev == '=' || prev == '[' || prev == '{' ||
-                           prev == ',' || (prev == '.' && !value);
-        if (c != ' ' && c != '\t') prev = c;
-        if (c == '=') value = true;
-        if ((c == '"' || c == '\'') && !opens) break;
-        if (c == '"' || c == '\'') prev = '"';
-        if (c == '#') in = In::comment;
-        if (c == '"') {
-          in = at(i, "\"\"\"") ? In::ml_basic : In::basic;
-          if (in == In::ml_basic) i += 2;
-        }
-        if (c == '\'') {
-          in = at(i, "'''") ? In::ml_literal : In::literal;
-          if (in == In::ml_literal) i += 2;
+        if (c == ' ' || c == '\t' || c == '\r' || c == ',' || c == ']' || c == '}') {
+          bare = false;
+        } else if (c == '#') {
+          in = In::comment;
+        } else if (!bare && !value && (c == '=' || c == '.')) {
+          value = value || c == '=';  // the key ends; a dotted key goes on
+        } else if (!bare && (c == '[' || c == '{')) {
+          // an array or an inline table opens
+        } else if (!bare && (c == '"' || c == '\'')) {
+          bare = true;  // nothing may follow a string but a terminator
+          if (c == '"') {
+            in = at(i, "\"\"\"") ? In::ml_basic : In::basic;
+            if (in == In::ml_basic) i += 2;
+          } else {
+            in = at(i, "\'\'\'") ? In::ml_literal : In::literal;
+            if (in == In::ml_literal) i += 2;
+          }
+        } else {
+          bare = true;
         }
         break;
-      }
       case In::comment:
         break;
       case In::basic:

@@ -105,6 +105,7 @@ TEST(PlanRobustness, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
   EXPECT_THAT(error_of("name = \"\"\"a\\\n  \xC3\xA9\"\"\"\n"), HasSubstr("t.toml:2: non-ASCII"));
   // toml++ reads `4*'...` as one bare value, looking ahead over the quote.
   EXPECT_THAT(error_of("x = 4*'a\xC3\xA9'\n"), HasSubstr("t.toml:1: non-ASCII"));
+  EXPECT_THAT(error_of("x = 77k''=\"b\xC3\xA9\"\n"), HasSubstr("t.toml:1: non-ASCII"));
   EXPECT_THAT(error_of(std::string("x = 7\0\"\xC3\xA9\"\n", 10)), HasSubstr("t.toml:1: non-ASCII"));
   EXPECT_THAT(error_of("name = \"a\\\xC3\xA9\"\n"), HasSubstr("t.toml:1: non-ASCII"));
   EXPECT_THAT(error_of("name = \"\"\"a\\\xC3\xA9\"\"\"\n"), HasSubstr("t.toml:1: non-ASCII"));
