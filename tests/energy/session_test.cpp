@@ -11,28 +11,16 @@
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
 #include "energy/summary_table.h"
+#include "fake_gpu_session.h"
 
 namespace gt::energy {
 namespace {
-using testing::ScopedEnv;
-using testing::TempDir;
 using testing::write_file;
 
-class SessionTest : public ::testing::Test {
+// Every session test starts from one fake GPU drawing 150 W.
+class SessionTest : public FakeGpuSessionTest {
  protected:
   SessionTest() { write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=150\n"); }
-  MeterOptions options() {
-    MeterOptions o;
-    o.interval_ms = 20;
-    o.cpu_tdp_w = 40;
-    o.ram_watts = 4;
-    o.gpus = "0";
-    return o;
-  }
-  TempDir dir;
-  ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
-  ScopedEnv fake{"GREENTRAIN_FAKE_NVML", dir / "nvml.txt"};
-  ScopedEnv no_rapl{"GREENTRAIN_POWERCAP_ROOT", dir / "none"};
 };
 
 TEST_F(SessionTest, IdleBaselineGivesNetEnergy) {

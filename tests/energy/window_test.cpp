@@ -11,11 +11,10 @@
 #include "common/temp_dir.h"
 #include "energy/edges.h"
 #include "energy/session.h"
+#include "fake_gpu_session.h"
 
 namespace gt::energy {
 namespace {
-using testing::ScopedEnv;
-using testing::TempDir;
 using testing::write_file;
 
 void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
@@ -32,21 +31,7 @@ TEST(EdgeInterpolation, LinearBetweenEdgesWithTimingUncertainty) {
   EXPECT_NEAR(v->uncertainty_j, 200 * std::hypot(0.75 * 0.002, 0.25 * 0.004), 1e-9);
 }
 
-class WindowTest : public ::testing::Test {
- protected:
-  MeterOptions options() {
-    MeterOptions o;
-    o.interval_ms = 20;
-    o.cpu_tdp_w = 40;
-    o.ram_watts = 4;
-    o.gpus = "0";
-    return o;
-  }
-  TempDir dir;
-  ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
-  ScopedEnv fake{"GREENTRAIN_FAKE_NVML", dir / "nvml.txt"};
-  ScopedEnv no_rapl{"GREENTRAIN_POWERCAP_ROOT", dir / "none"};
-};
+using WindowTest = FakeGpuSessionTest;
 
 TEST_F(WindowTest, WindowIsTheCounterDifferenceAtTheSnapshots) {
   write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=200\n");
