@@ -9,12 +9,7 @@ BIN=${1:-.dev/speed}
 OUT=${OUT:-/tmp/gt-profile}
 mkdir -p "$OUT"
 export GREENTRAIN_DATA=$BIN/data GREENTRAIN_SOURCE_DIR=$PWD GREENTRAIN_REFERENCE_DIR=$OUT/reference
-# The PyTorch reference states the CUDA tests read (what the CTest fixtures make in a build).
-mkdir -p "$GREENTRAIN_REFERENCE_DIR"
-python3 tests/engine/make_reference.py "$GREENTRAIN_REFERENCE_DIR/reference.json" >/dev/null
-python3 tests/engine/make_reference.py "$GREENTRAIN_REFERENCE_DIR/reference-one-hidden.json" \
-  --hidden 24 >/dev/null
-python3 tests/engine/make_cuda_reference.py "$GREENTRAIN_REFERENCE_DIR/cuda_reference.json" >/dev/null
+source bench/gpu/make_references.sh
 for t in cuda_backend_test cuda_reference_test; do
   timeout 200 "$BIN/$t" >"$OUT/$t.log" 2>&1
   echo "$t: exit $? — $(grep -c '^\[       OK' "$OUT/$t.log") ok, $(grep -c '^\[  FAILED' "$OUT/$t.log") failed lines"

@@ -19,12 +19,7 @@ TORCH_PRECISIONS=${3:-fp32 fp16 bf16}
 OUT=${OUT:-/tmp/gt-speed}
 mkdir -p "$OUT"
 export GREENTRAIN_DATA=$BIN/data GREENTRAIN_SOURCE_DIR=$PWD GREENTRAIN_REFERENCE_DIR=$OUT/reference
-# The PyTorch reference states the CUDA tests read (what the CTest fixtures make in a build).
-mkdir -p "$GREENTRAIN_REFERENCE_DIR"
-python3 tests/engine/make_reference.py "$GREENTRAIN_REFERENCE_DIR/reference.json" >/dev/null
-python3 tests/engine/make_reference.py "$GREENTRAIN_REFERENCE_DIR/reference-one-hidden.json" \
-  --hidden 24 >/dev/null
-python3 tests/engine/make_cuda_reference.py "$GREENTRAIN_REFERENCE_DIR/cuda_reference.json" >/dev/null
+source bench/gpu/make_references.sh
 export PYTHONUNBUFFERED=1
 LOG=$OUT/bench.jsonl
 WHOLE=$OUT/whole.jsonl
