@@ -9,6 +9,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/trace.h"
 #include "greentrain_version.h"
 
 namespace {
@@ -28,6 +29,7 @@ std::string command_hint(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gt::trace_point("main");
   CLI::App app{
       "greentrain: measure and cut the energy and carbon footprint of training "
       "classification models"};
@@ -70,7 +72,9 @@ int main(int argc, char** argv) {
   }
 
   try {
-    return run ? run() : 2;
+    const int rc = run ? run() : 2;
+    gt::trace_point("main returns");
+    return rc;
   } catch (const gt::UsageError& e) {
     fmt::print(stderr, "greentrain: {}\n", e.what());
     return 2;

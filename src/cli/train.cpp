@@ -21,6 +21,7 @@
 #include "cli/run_output.h"
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/trace.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
 #include "experiment/marks.h"
@@ -104,9 +105,11 @@ int train_here(TrainOptions& o) {
                c.seed);
   engine::ProgressCallback progress;
   if (!o.quiet) progress = print_epoch;
-  engine::PhaseCallback phase;
   const auto marks = experiment::MarkWriter::from_environment();
-  if (marks) phase = [&](const char* name, bool begin) { marks->phase(name, begin); };
+  const engine::PhaseCallback phase = [&](const char* name, bool begin) {
+    trace_point(fmt::format("phase {} {}", name, begin ? "begins" : "ends").c_str());
+    if (marks) marks->phase(name, begin);
+  };
   const engine::TrainResult r = engine::train(c, progress, phase);
   if (!o.quiet) print_result(r);
   if (!o.json_path.empty()) write_text_file(o.json_path, r.to_json().dump(2) + "\n", "--json");
@@ -166,6 +169,7 @@ int train_metered(TrainOptions& o) {
     j["phase_metrics"] = energy_json["phase_metrics"];
     write_text_file(o.json_path, j.dump(2) + "\n", "--json");
   }
+  trace_point("output written");
   return 0;
 }
 

@@ -44,6 +44,7 @@ void EdgeTracker::start() {
     edges_.clear();
     stopping_ = false;
     cpu_s_ = 0;
+    reads_ = 0;
   }
   thread_ = std::thread([this] { loop(); });
 }
@@ -70,6 +71,11 @@ double EdgeTracker::cpu_s() const {
   return cpu_s_;
 }
 
+int64_t EdgeTracker::reads() const {
+  std::lock_guard lock(mu_);
+  return reads_;
+}
+
 void EdgeTracker::loop() {
   const double cpu0 = thread_cpu_now_s();
   std::optional<double> last_value;
@@ -81,18 +87,29 @@ void EdgeTracker::loop() {
     std::optional<double> v = meter_->read_energy_counter();
     const double t1 = steady_now_s();
     lock.lock();
+    ++reads_;
     const double mid = 0.5 * (t0 + t1);
+    std::chrono::duration<double> pause = poll_;
     if (v) {
       if (!last_value) {
         edges_.push_back({mid, 0.5 * (t1 - t0), *v});
       } else if (*v != *last_value) {
         edges_.push_back({0.5 * (last_mid + mid), 0.5 * (mid - last_mid), *v});
         cv_.notify_all();
+        // The shortest of the last three steps (true steps start at edges_[1]): sleep until a
+        // quarter of it before the next edge is due.
+        double step = 0;
+        for (size_t k = edges_.size() - 1; k >= 2 && k + 3 >= edges_.size(); --k) {
+          const double d = edges_[k].t_s - edges_[k - 1].t_s;
+          step = step > 0 ? std::min(step, d) : d;
+        }
+        const double wake = edges_.back().t_s + 0.75 * step - steady_now_s();
+        if (step > 0 && wake > pause.count()) pause = std::chrono::duration<double>(wake);
       }
       last_value = v;
       last_mid = mid;
     }
-    cv_.wait_for(lock, poll_, [this] { return stopping_; });
+    cv_.wait_for(lock, pause, [this] { return stopping_; });
   }
   cpu_s_ = thread_cpu_now_s() - cpu0;
   cv_.notify_all();

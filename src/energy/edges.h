@@ -7,10 +7,14 @@
 // linearly between the edges around t (the energy of one step spread evenly over it), and the
 // timing uncertainty of the two edges gives an uncertainty in joules. A window whose
 // boundaries are interpolated this way has a CV several times smaller than plain reads for
-// sub-second windows (see docs/method.md).
+// sub-second windows (see docs/method.md). Once the counter's period is known (two steps seen),
+// the tracker sleeps after each edge until a quarter period before the next is due and polls only
+// from there: a read costs milliseconds of the driver's time (4 ms on an H200), and continuous
+// polling slowed a CUDA program starting beside it.
 #pragma once
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -52,7 +56,8 @@ class EdgeTracker {
   std::optional<InterpolatedEnergy> energy_at(double t_s) const;
   std::vector<CounterEdge> edges() const;
   std::optional<double> median_step_s() const;  // the counter's update period, when seen
-  double cpu_s() const;  // CPU time the polling thread spent (the method's overhead)
+  double cpu_s() const;   // CPU time the polling thread spent (the method's overhead)
+  int64_t reads() const;  // counter reads so far
 
  private:
   void loop();
@@ -63,6 +68,7 @@ class EdgeTracker {
   std::vector<CounterEdge> edges_;  // edges_[0] is the first read (not a true edge)
   bool stopping_ = false;
   double cpu_s_ = 0;
+  int64_t reads_ = 0;
   std::thread thread_;
 };
 

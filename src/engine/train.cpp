@@ -8,6 +8,7 @@
 #include <future>
 
 #include "common/error.h"
+#include "common/trace.h"
 #include "engine/model.h"
 
 namespace gt::engine {
@@ -132,6 +133,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
     return make_backend(r.device);
   });
   data::Splits data = data::load_data(c.data);
+  trace_point("data loaded");
   if (c.batch_size > data.train.rows)
     throw gt::UsageError(fmt::format("--batch-size {} is larger than the training set ({} rows)",
                                      c.batch_size, data.train.rows));
@@ -155,6 +157,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   r.flops_per_sample = train_flops_per_sample(spec);
 
   auto backend = starting.get();
+  trace_point("device ready");
   backend->setup(spec, c.optimizer, c.precision, c.batch_size, data.train, c.seed);
   backend->set_parameters(glorot_uniform(spec, c.seed));
   r.device_description = backend->describe();

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/trace.h"
 #include "experiment/marks.h"
 
 namespace gt::experiment {
@@ -226,6 +227,7 @@ MeteredRun::MeteredRun(const MeteredRunOptions& options) : impl_(std::make_uniqu
   s.intensity = carbon::resolve(options.carbon);
   s.mode = energy::parse_attribution(options.attribution);
   s.session = std::make_unique<energy::Session>(options.meters);
+  trace_point("meters ready");
 }
 
 MeteredRun::~MeteredRun() = default;
@@ -321,6 +323,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   size_t last = 0;
   bool window_open = false;
   auto open_window = [&] {
+    trace_point("window opens (child starts)");
     session.start();
     window_open = true;
     std::lock_guard lock(mu);
@@ -329,6 +332,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   };
   auto close_window = [&] {
     if (!window_open) return;
+    trace_point("child exited");
     marks.stop();  // the marks written before the exit are read first
     if (stdout_reader) stdout_reader->stop();
     {
@@ -339,6 +343,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
       book.finish(records[last].snap.t_s);
     }
     out.summary = session.stop();
+    trace_point("window closed (after the counter's next update)");
     window_open = false;
   };
 

@@ -1,9 +1,12 @@
 // Snapshots and windows: the energy between two snapshots equals the fake NVML counter's
 // difference at those instants; with a counter that advances in 100 ms steps, the edge
 // interpolation recovers sub-step windows that plain reads get wrong by up to a step; the pure
-// interpolation against hand-computed values; net energy with an idle baseline; misuse.
+// interpolation against hand-computed values; the tracker sleeps between known edges and still
+// times them; net energy with an idle baseline; misuse.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "common/error.h"
@@ -29,6 +32,44 @@ TEST(EdgeInterpolation, LinearBetweenEdgesWithTimingUncertainty) {
   EXPECT_NEAR(v->energy_j, 15.0, 1e-9);
   // u = P * hypot((1-f) * 2 ms, f * 4 ms), f = 0.25
   EXPECT_NEAR(v->uncertainty_j, 200 * std::hypot(0.75 * 0.002, 0.25 * 0.004), 1e-9);
+}
+
+// A counter that steps by 30 J every 100 ms from its creation (300 W), counting its reads.
+class SteppingCounter : public Meter {
+ public:
+  std::string component() const override { return "gpu"; }
+  std::string device() const override { return "0"; }
+  std::string source() const override { return "measured"; }
+  std::string model() const override { return "stepping test counter"; }
+  Reading read() override { return {}; }
+  std::optional<double> read_energy_counter() override {
+    ++reads;
+    return 30.0 * std::floor((steady_now_s() - t0) / 0.1);
+  }
+  bool counter_steps() const override { return true; }
+  const double t0 = steady_now_s();
+  std::atomic<int64_t> reads{0};
+};
+
+TEST(EdgeTracker, SleepsBetweenKnownEdgesAndStillTimesThem) {
+  SteppingCounter counter;
+  EdgeTracker tracker(&counter, 2);
+  tracker.start();
+  sleep_s(1.05);
+  tracker.stop();
+  const auto edges = tracker.edges();
+  ASSERT_GE(edges.size(), 9u);
+  for (size_t k = 1; k < edges.size(); ++k) {
+    const double truth = counter.t0 + 0.1 * std::round((edges[k].t_s - counter.t0) / 0.1);
+    EXPECT_NEAR(edges[k].t_s, truth, edges[k].half_gap_s + 0.002) << "edge " << k;
+    EXPECT_LT(edges[k].half_gap_s, 0.02) << "edge " << k << " was found late";
+    if (k >= 2) {
+      EXPECT_NEAR(edges[k].energy_j - edges[k - 1].energy_j, 30.0, 1e-9) << "edge " << k;
+    }
+  }
+  // Polling every 2 ms throughout would read about 500 times; it sleeps between known edges.
+  EXPECT_EQ(tracker.reads(), counter.reads.load());
+  EXPECT_LT(tracker.reads(), 250);
 }
 
 using WindowTest = FakeGpuSessionTest;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/trace.h"
 #include "engine/backend.h"
 #include "engine/cuda/check.h"
 #include "engine/cuda/cuda_backend.h"
@@ -93,10 +94,13 @@ class CudaBackend final : public Backend {
       throw gt::Error("cuda:" + std::to_string(device) + " does not exist (this machine has " +
                       std::to_string(count) + " CUDA device" + (count == 1 ? "" : "s") + ")");
     CUDA_CHECK(cudaSetDevice(device_));
+    CUDA_CHECK(cudaFree(nullptr));  // creates the context
+    trace_point("CUDA context created");
     cudaDeviceProp prop{};
     CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
     name_ = prop.name;
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    trace_point("CUDA backend ready");
   }
 
   ~CudaBackend() override {
@@ -175,11 +179,8 @@ class CudaBackend final : public Backend {
         options_.fused_mlp && model.hidden.size() == 1 && model.dropout == 0 &&
         fused_mlp_supported(dtype_, policy_.tf32_gemm, fused_shape(train_u8_), batch_size, device_);
     if (fused_) {
-      const int blocks = fused_blocks(model.hidden[0]);
-      partial_.allocate(size_t(2) * blocks * kFusedMaxRows * model.classes * 4,
-                        "the fused kernel's partial logits");
-      flags_.allocate(size_t(2) * blocks * 4, "the fused kernel's flags");
-      barrier_.allocate(4, "the fused kernel's barrier");
+      exchange_.allocate(fused_exchange_words(model.hidden[0], model.classes) * 8,
+                         "the fused kernel's exchange buffer");
       if (const char* env = std::getenv("GREENTRAIN_FUSED_PROFILE"); env && *env && *env != '0')
         profile_.allocate(kFusedProfilePhases * sizeof(unsigned long long),
                           "the fused kernel's profile");
@@ -447,9 +448,7 @@ class CudaBackend final : public Backend {
     a.b1 = layers_[0].b_offset;
     a.w2 = layers_[1].w_offset;
     a.b2 = layers_[1].b_offset;
-    a.partial = partial_.get<float>();
-    a.barrier = barrier_.get<unsigned>();
-    a.flags = flags_.get<unsigned>();
+    a.exchange = exchange_.get<unsigned long long>();
     return a;
   }
   // GREENTRAIN_FUSED_PROFILE=1: block 0's clock cycles per step in each phase, on stderr.
@@ -457,9 +456,9 @@ class CudaBackend final : public Backend {
     unsigned long long cycles[kFusedProfilePhases];
     download(cycles, profile_.get(), sizeof cycles);
     const double steps = double((train_rows_ + batch_ - 1) / batch_);
-    static const char* names[kFusedProfilePhases] = {"wait",    "convert", "hidden",  "partial",
-                                                     "barrier", "logits",  "softmax", "dh-dW2",
-                                                     "dW1",     "update"};
+    static const char* names[kFusedProfilePhases] = {"wait",     "convert", "hidden",  "partial",
+                                                     "exchange", "logits",  "softmax", "dh-dW2",
+                                                     "dW1",      "update"};
     std::string line = "fused profile epoch " + std::to_string(epoch + 1) + " (cycles/step):";
     double total = 0;
     for (int k = 0; k < kFusedProfilePhases; ++k) {
@@ -469,7 +468,6 @@ class CudaBackend final : public Backend {
     std::fprintf(stderr, "%s total %d\n", line.c_str(), int(total));
   }
   void launch_fused(const FusedMlpArgs& a) {
-    CUDA_CHECK(cudaMemsetAsync(barrier_.get(), 0, sizeof(unsigned), stream_));
     launch_fused_mlp_train(dtype_, policy_.tf32_gemm, a, stream_);
   }
   // cuBLASLt is created on first use: the fused path never needs it.
@@ -773,7 +771,7 @@ class CudaBackend final : public Backend {
 
   DeviceBuffer master_, grads_, moment1_, moment2_, copy_, state_, workspace_;
   DeviceBuffer x0_, batch_labels_, train_data_, train_labels_, eval_data_, eval_labels_;
-  DeviceBuffer partial_, flags_, barrier_, step_losses_, profile_;
+  DeviceBuffer exchange_, step_losses_, profile_;
   std::vector<DeviceBuffer> acts_, dacts_, masks_;
   std::vector<bool> mask_valid_, bias_done_;
   EpochCounters* host_counters_ = nullptr;

@@ -62,6 +62,18 @@ __device__ __forceinline__ void warp_argmax(float& best, int& best_index) {
   }
 }
 
+// Adam's parameter step, w - step_size * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), given
+// 1 / sqrt(1 - beta2^t), with the hardware's approximate square root and division (within 2 ulp of
+// the IEEE operations): those are subroutines with a slow-path branch, which keep the compiler
+// from interleaving a thread's independent parameters and made the update the longest part of a
+// small model's step. Every CUDA optimizer (optimizer_kernel, the fused MLP kernel) uses this one.
+__device__ __forceinline__ float adam_step(float w, float m, float v, float step_size,
+                                           float inv_bias2_sqrt, float eps) {
+  float root;
+  asm("sqrt.approx.f32 %0, %1;" : "=f"(root) : "f"(v));
+  return w - step_size * __fdividef(m, fmaf(root, inv_bias2_sqrt, eps));
+}
+
 // Warp-wide sum by butterfly: every lane ends with the total.
 __device__ __forceinline__ float warp_sum(float x) {
 #pragma unroll

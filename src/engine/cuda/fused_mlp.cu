@@ -1,14 +1,16 @@
 // The fused small-MLP kernels (see fused_mlp.h). Training: one cooperative launch of G blocks of
 // 256 threads runs `steps` dependent steps. Block g owns hidden units [4g, 4g+4): the rows of W1
 // and b1 and the columns of W2 that touch them, their FP32 master values, the compute copies the
-// GEMM path would read (storage-type or TF32-rounded) and the optimizer moments, all in shared
-// memory. A step: wait for the prefetched batch (cp.async, issued during the previous step) →
-// normalise and round it → start the prefetch of the next batch → h = relu(x·W1ᵀ + b1) for the
-// block's units → partial logits h·W2ᵀ to global memory → grid barrier → every block sums the
+// GEMM path would read (storage-type or TF32-rounded) and the optimizer moments. W1's master values
+// and moments live in registers (thread t owns inputs [4t, 4t+4) of the 4 rows: it computes their
+// gradient and updates them), everything else in shared memory. A step: wait for the prefetched
+// batch (cp.async, issued during the previous step) → normalise and round it → start the prefetch
+// of the next batch → h = relu(x·W1ᵀ + b1) for the block's units (each warp an eighth of the
+// inputs, lane = row) → partial logits h·W2ᵀ to the exchange → every block waits for and sums all
 // partials in block order (deterministic), adds b2 and runs the softmax cross-entropy of the whole
-// batch → dh, dW2, db2, db1, dW1 for its slice → (fp16: grid barrier to agree on an overflow) →
-// Adam/SGD on its slice; b2 is updated identically by every block. At the end the slices go back
-// to the parameter slabs and block 0 writes the counters into DeviceState.
+// batch (lane = row) → dh, dW2, db2 → db1 and dW1 → (fp16: a second exchange to agree on an
+// overflow) → Adam/SGD on its slice; b2 is updated identically by every block. At the end the
+// slices go back to the parameter slabs and block 0 writes the counters into DeviceState.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -28,15 +30,18 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kEvalRows = 16;  // rows per block of the evaluation kernel
 static_assert(kUnits == 4 && kRows == 4 * kWarps, "the thread mapping assumes 4 units, 32 rows");
 
-// Shared-memory layout of the training kernel, in floats (each region 16-byte aligned).
+// Shared-memory layout of the training kernel, in floats (each region 16-byte aligned). W1's
+// master values are not here: each owning thread keeps them in registers.
 struct Layout {
   int kp = 0;         // inputs rounded up to a multiple of 4 (zero padded)
+  int xs4 = 0;        // row stride of the converted batch in float4s: odd, so that the lanes of a
+                      // warp reading one quad of consecutive rows hit different banks
   int stage_row = 0;  // bytes of one staged input row (multiple of 16)
-  int xs, w1m, w1c, w1mo, w1v, gw1;
+  int xs, w1c, w1mo, w1v;
   int w2m, w2c, w2mo, w2v, gw2;
   int b1m, b1c, b1mo, b1v, gb1;
   int b2m, b2c, b2mo, b2v, gb2;
-  int hs, hc, mask, dls, dlc, dhs, dhc, zs, red, lab, slab, misc, prof, stage;
+  int hs, hc, mask, dls, dlc, dhs, dhc, zs, red, gath, lab, slab, rowidx, misc, prof, stage;
   size_t bytes = 0;
 };
 
@@ -49,15 +54,14 @@ __host__ __device__ inline int take(int& at, int floats) {
 __host__ __device__ inline Layout layout(int inputs, int classes, bool u8_input) {
   Layout l;
   l.kp = (inputs + 3) & ~3;
+  l.xs4 = (l.kp / 4) | 1;
   l.stage_row = (inputs * (u8_input ? 1 : 4) + 15) & ~15;
   const int u = kUnits, c = classes;
   int at = 0;
-  l.xs = take(at, kRows * l.kp);
-  l.w1m = take(at, u * l.kp);
+  l.xs = take(at, kRows * l.xs4 * 4);
   l.w1c = take(at, u * l.kp);
   l.w1mo = take(at, u * l.kp);
   l.w1v = take(at, u * l.kp);
-  l.gw1 = take(at, u * l.kp);
   l.w2m = take(at, c * u);
   l.w2c = take(at, c * u);
   l.w2mo = take(at, c * u);
@@ -81,9 +85,11 @@ __host__ __device__ inline Layout layout(int inputs, int classes, bool u8_input)
   l.dhs = take(at, kRows * u);
   l.dhc = take(at, kRows * u);
   l.zs = take(at, kRows * c);
-  l.red = take(at, 4 * kThreads);
+  l.red = take(at, kWarps * kRows * u);
+  l.gath = take(at, 2 * (kThreads > (kRows * c + 1) / 2 ? kThreads : (kRows * c + 1) / 2));
   l.lab = take(at, kRows);
   l.slab = take(at, kRows);
+  l.rowidx = take(at, 2 * kRows);
   l.misc = take(at, 32);
   l.prof = take(at, 2 * kFusedProfilePhases);
   l.stage = take(at, kRows * l.stage_row / 4);
@@ -130,13 +136,33 @@ __device__ __forceinline__ void cp_async_wait_all() {
   asm volatile("cp.async.wait_all;" ::: "memory");
 }
 
-__device__ __forceinline__ unsigned load_acquire(const unsigned* p) {
-  unsigned v;
-  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+// The exchange between blocks: a word holds a float's bits (low half) and the 1-based step that
+// wrote it (high half), stored and loaded as single 64-bit accesses, so a reader that sees the
+// step it waits for also sees that step's value: no fence, no separate barrier. Buffers are
+// double-buffered by step parity: a block writes a slot again two steps later, only after every
+// block has written the step in between, which each does after reading this one.
+__device__ __forceinline__ unsigned long long tagged(float value, uint32_t step) {
+  return (static_cast<unsigned long long>(step) << 32) | __float_as_uint(value);
+}
+__device__ __forceinline__ uint32_t tag_of(unsigned long long word) { return uint32_t(word >> 32); }
+__device__ __forceinline__ float value_of(unsigned long long word) {
+  return __uint_as_float(uint32_t(word));
+}
+__device__ __forceinline__ void store_word(unsigned long long* p, unsigned long long v) {
+  asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(p), "l"(v) : "memory");
+}
+__device__ __forceinline__ unsigned long long load_word(const unsigned long long* p) {
+  unsigned long long v;
+  asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
   return v;
 }
-__device__ __forceinline__ void add_release(unsigned* p, unsigned v) {
-  asm volatile("red.release.gpu.global.add.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+__device__ __forceinline__ ulonglong2 load_words2(const unsigned long long* p) {
+  ulonglong2 v;
+  asm volatile("ld.relaxed.gpu.global.v2.u64 {%0, %1}, [%2];"
+               : "=l"(v.x), "=l"(v.y)
+               : "l"(p)
+               : "memory");
+  return v;
 }
 
 // Sums v[e] over the warp's 32 lanes for 16 values at once by recursive halving (15 shuffles
@@ -173,7 +199,7 @@ __device__ __forceinline__ void warp_reduce16(float (&v)[16], int lane) {
 }
 
 struct StepScalars {
-  float step_size, bias2_sqrt, inv_scale;
+  float step_size, inv_bias2_sqrt, inv_scale;
 };
 
 // The optimizer_kernel's formulas (kernels.cu), on one parameter.
@@ -183,7 +209,7 @@ __device__ __forceinline__ void update(const FusedMlpArgs& a, const StepScalars&
   if (a.adam) {
     m = a.beta1 * m + (1.0f - a.beta1) * g;
     v = a.beta2 * v + (1.0f - a.beta2) * g * g;
-    w = w - k.step_size * m / (sqrtf(v) / k.bias2_sqrt + a.eps);
+    w = adam_step(w, m, v, k.step_size, k.inv_bias2_sqrt, a.eps);
   } else {
     m = a.momentum * m + g;
     w = w - a.lr * m;
@@ -218,11 +244,13 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
   const Layout L = layout(a.inputs, a.classes, a.u8_input);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = blockIdx.x, G = gridDim.x;
-  const int K = a.inputs, KP = L.kp, KP4 = KP / 4, C = a.classes, H = a.hidden;
+  const int K = a.inputs, KP4 = L.kp / 4, XS4 = L.xs4, C = a.classes, H = a.hidden;
   const int u0 = g * kUnits;
   constexpr int U = kUnits;
-  float *xs = sm + L.xs, *w1m = sm + L.w1m, *w1c = sm + L.w1c, *w1mo = sm + L.w1mo,
-        *w1v = sm + L.w1v, *gw1 = sm + L.gw1;
+  float4* const xs4 = reinterpret_cast<float4*>(sm + L.xs);
+  float4* const w1c4 = reinterpret_cast<float4*>(sm + L.w1c);  // [unit][quad], like the two below
+  float4* const w1mo4 = reinterpret_cast<float4*>(sm + L.w1mo);
+  float4* const w1v4 = reinterpret_cast<float4*>(sm + L.w1v);
   float *w2m = sm + L.w2m, *w2c = sm + L.w2c, *w2mo = sm + L.w2mo, *w2v = sm + L.w2v,
         *gw2 = sm + L.gw2;
   float *b1m = sm + L.b1m, *b1c = sm + L.b1c, *b1mo = sm + L.b1mo, *b1v = sm + L.b1v,
@@ -231,11 +259,13 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
         *gb2 = sm + L.gb2;
   float *hs = sm + L.hs, *hc = sm + L.hc, *mask = sm + L.mask, *dls = sm + L.dls, *dlc = sm + L.dlc,
         *dhs = sm + L.dhs, *dhc = sm + L.dhc, *zs = sm + L.zs;
-  float4* red = reinterpret_cast<float4*>(sm + L.red);
+  float4* red = reinterpret_cast<float4*>(sm + L.red);  // [warp][row]: the 4 units' partial sums
+  float2* gath = reinterpret_cast<float2*>(sm + L.gath);
   int* lab = reinterpret_cast<int*>(sm + L.lab);
   int* slab = reinterpret_cast<int*>(sm + L.slab);
-  float* misc = sm + L.misc;  // [0..7] warp losses, [8..15] warp correct counts, [16..18] scalars
-  unsigned* wcorrect_s = reinterpret_cast<unsigned*>(misc + 8);
+  uint32_t* rowidx = reinterpret_cast<uint32_t*>(sm + L.rowidx);  // [step & 1][row]
+  float* misc = sm + L.misc;  // [0] step loss, [8] correct count, [16..17] Adam scalars, [18] skip
+  unsigned* correct_s = reinterpret_cast<unsigned*>(misc + 8);
   char* stage = reinterpret_cast<char*>(sm + L.stage);
   // Optional phase profile: block 0's thread 0 adds the clock cycles of each phase of each step.
   long long* prof = reinterpret_cast<long long*>(sm + L.prof);
@@ -250,18 +280,30 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       prof_last = now;
     }
   };
-  const float4* x4 = reinterpret_cast<const float4*>(xs);
 
-  // This block's slice of the parameters and moments → shared memory.
-  for (int i = tid; i < U * KP; i += kThreads) {
-    const int u = i / KP, k = i - u * KP;
-    const bool ok = u0 + u < H && k < K;
-    const int64_t at = a.w1 + int64_t(u0 + u) * K + k;
-    const float w = ok ? a.master[at] : 0.0f;
-    w1m[i] = w;
-    w1c[i] = R::compute(w);
-    w1mo[i] = ok ? a.m[at] : 0.0f;
-    w1v[i] = ok && a.v ? a.v[at] : 0.0f;
+  // W1: thread t < KP4 owns inputs [4t, 4t+4) of the block's 4 rows: it computes their gradient
+  // and updates them. Their master values stay in its registers for the whole launch; the moments
+  // and the compute copy (which the hidden layer reads) in shared memory.
+  const bool owner = tid < KP4;
+  float w1[U][4];
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    float4 c, m, v;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int k = 4 * tid + e;
+      const bool ok = owner && u0 + u < H && k < K;
+      const int64_t at = a.w1 + int64_t(u0 + u) * K + k;
+      w1[u][e] = ok ? a.master[at] : 0.0f;
+      (&m.x)[e] = ok ? a.m[at] : 0.0f;
+      (&v.x)[e] = ok && a.v ? a.v[at] : 0.0f;
+      (&c.x)[e] = R::compute(w1[u][e]);
+    }
+    if (owner) {
+      w1c4[u * KP4 + tid] = c;
+      w1mo4[u * KP4 + tid] = m;
+      w1v4[u * KP4 + tid] = v;
+    }
   }
   for (int i = tid; i < C * U; i += kThreads) {
     const int c = i / U, u = i - c * U;
@@ -294,6 +336,10 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
   float scale = st->loss_scale;
   int growth = st->growth_count;
   int64_t adam_t = st->adam_t;
+  // beta^(adam_t + 1), the next update's bias corrections, as running products in double (pow()
+  // is thousands of instructions: in the loop it crowded the instruction cache of every step).
+  double beta1_t = pow(double(a.beta1), double(adam_t + 1));
+  double beta2_t = pow(double(a.beta2), double(adam_t + 1));
   const int64_t first_step = st->epoch.step_in_epoch;
   uint32_t key[4];
 #pragma unroll
@@ -311,16 +357,23 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     const int64_t left = a.data_rows - (first_step + s) * a.batch;
     return int(left < a.batch ? left : a.batch);
   };
+  // The data rows of step s's batch (the epoch's shuffled order, or in order), lane = row, into
+  // rowidx slot s & 1: one warp computes them two steps ahead, while it waits in the exchange.
+  auto batch_rows = [&](int64_t s) {
+    if (s >= a.steps) return;
+    const int64_t position =
+        (a.fixed ? a.fixed_offset : (first_step + s) * a.batch) + int64_t(lane);
+    if (lane < rows_of(s))
+      rowidx[(s & 1) * kRows + lane] =
+          (!a.fixed && a.shuffle)
+              ? shuffled_index(uint32_t(position), uint32_t(a.data_rows), key, half_bits)
+              : uint32_t(position);
+  };
   // Issues the copies of step s's rows (and labels) into the staging area.
   auto prefetch = [&](int64_t s) {
     const int rows = rows_of(s);
-    const int64_t base = a.fixed ? a.fixed_offset : (first_step + s) * a.batch;
     for (int r = warp; r < rows; r += kWarps) {
-      const int64_t position = base + r;
-      const int64_t row =
-          (!a.fixed && a.shuffle)
-              ? shuffled_index(uint32_t(position), uint32_t(a.data_rows), key, half_bits)
-              : position;
+      const int64_t row = rowidx[(s & 1) * kRows + r];
       const char* src = static_cast<const char*>(a.input) + row * row_bytes;
       char* dst = stage + r * L.stage_row;
       if ((row_bytes & 15) == 0) {
@@ -335,221 +388,286 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
     cp_async_commit();
   };
 
-  unsigned barrier_target = 0;
-  // Thread 0 only, between two __syncthreads: the release publishes what the block wrote before
-  // the first, the acquire makes every block's writes visible to the block after the second.
-  auto arrive_and_wait = [&]() {
-    add_release(a.barrier, 1u);
-    while (load_acquire(a.barrier) < barrier_target) {
-    }
-  };
-
+  const size_t part_stride = size_t(kRows) * C;  // words per block and parity
+  const int full_quads = K / 4;                  // quads of a row with no padding
+  const float byte_offset = -8388608.0f * a.scale;
+  if (warp == kWarps - 1) {
+    batch_rows(0);
+    batch_rows(1);
+  }
+  __syncthreads();
   prefetch(0);
   for (int64_t s = 0; s < a.steps; ++s) {
     const int rows = rows_of(s);
+    const uint32_t tag = uint32_t(s + 1);
     if (profiling) prof_last = clock64();
     cp_async_wait_all();
     __syncthreads();
     mark(0);
-    // The staged batch → FP32 values rounded as the gather + GEMM would (zero padding to KP).
-    // (A warp per row, a lane per 4 features: no index division.)
-    for (int r = warp; r < rows; r += kWarps)
-      for (int q = lane; q < KP4; q += 32) {
-        const int k = 4 * q;
-        float v[4];
-        if (a.u8_input) {
-          const uchar4 b = *reinterpret_cast<const uchar4*>(stage + r * L.stage_row + k);
-          v[0] = float(b.x) * a.scale;
-          v[1] = float(b.y) * a.scale;
-          v[2] = float(b.z) * a.scale;
-          v[3] = float(b.w) * a.scale;
-        } else {
-          const float4 f = *reinterpret_cast<const float4*>(stage + r * L.stage_row + 4 * k);
-          v[0] = f.x;
-          v[1] = f.y;
-          v[2] = f.z;
-          v[3] = f.w;
+    // The staged batch → FP32 values rounded as the gather + GEMM would (zero padding to KP), a
+    // warp per row, a lane per 4 features. A byte b becomes b·scale without a conversion
+    // instruction: 0x4B0000bb is the float 2^23 + b, and fma(2^23 + b, scale, -2^23·scale) rounds
+    // the exact b·scale once, as float(b) * scale does.
+    for (int r = warp; r < rows; r += kWarps) {
+      const char* srow = stage + r * L.stage_row;
+      float4* xrow = xs4 + r * XS4;
+      if (a.u8_input) {
+        const uint32_t* words = reinterpret_cast<const uint32_t*>(srow);
+#pragma unroll 4
+        for (int q = lane; q < full_quads; q += 32) {
+          const uint32_t word = words[q];
+          float4 out;
+          out.x = R::input(
+              fmaf(__uint_as_float(__byte_perm(word, 0x4B000000u, 0x7440u)), a.scale, byte_offset));
+          out.y = R::input(
+              fmaf(__uint_as_float(__byte_perm(word, 0x4B000000u, 0x7441u)), a.scale, byte_offset));
+          out.z = R::input(
+              fmaf(__uint_as_float(__byte_perm(word, 0x4B000000u, 0x7442u)), a.scale, byte_offset));
+          out.w = R::input(
+              fmaf(__uint_as_float(__byte_perm(word, 0x4B000000u, 0x7443u)), a.scale, byte_offset));
+          xrow[q] = out;
         }
-        float4 out;
-        out.x = k + 0 < K ? R::input(v[0]) : 0.0f;
-        out.y = k + 1 < K ? R::input(v[1]) : 0.0f;
-        out.z = k + 2 < K ? R::input(v[2]) : 0.0f;
-        out.w = k + 3 < K ? R::input(v[3]) : 0.0f;
-        reinterpret_cast<float4*>(xs)[r * KP4 + q] = out;
+      } else {
+        const float4* values = reinterpret_cast<const float4*>(srow);
+#pragma unroll 4
+        for (int q = lane; q < full_quads; q += 32) {
+          const float4 v = values[q];
+          xrow[q] = make_float4(R::input(v.x), R::input(v.y), R::input(v.z), R::input(v.w));
+        }
       }
+      if (lane == 0 && full_quads < KP4) {  // the last, partial quad
+        float4 out;
+        for (int e = 0; e < 4; ++e) {
+          const int k = 4 * full_quads + e;
+          const float v =
+              a.u8_input
+                  ? float(static_cast<const uint8_t*>(static_cast<const void*>(srow))[k]) * a.scale
+                  : reinterpret_cast<const float*>(srow)[k];
+          (&out.x)[e] = k < K ? R::input(v) : 0.0f;
+        }
+        xrow[full_quads] = out;
+      }
+    }
     if (tid < rows) lab[tid] = slab[tid];
     __syncthreads();
     mark(1);
     if (s + 1 < a.steps) prefetch(s + 1);
 
-    // Hidden layer: warp w computes rows 4w..4w+3 × the block's 4 units.
-    const int r0 = warp * 4;
-    if (r0 < rows) {
-      float acc[16];
+    // Hidden layer, first half: warp w sums its eighth of the inputs for every row (lane = row)
+    // and the block's 4 units.
+    {
+      const int per_warp = (KP4 + kWarps - 1) / kWarps;
+      const int qa = warp * per_warp, qb = min(KP4, qa + per_warp);
+      // Two sets of accumulators (even and odd quads) halve the FMA dependency chains.
+      float acc[2][U] = {};
+      const float4* xr = xs4 + lane * XS4;
+      auto quad = [&](float(&t)[U], int q) {
+        const float4 x = xr[q];
 #pragma unroll
-      for (int e = 0; e < 16; ++e) acc[e] = 0.0f;
-      const float4* w4 = reinterpret_cast<const float4*>(w1c);
-      for (int q = lane; q < KP4; q += 32) {
-        float4 w[U];
-#pragma unroll
-        for (int u = 0; u < U; ++u) w[u] = w4[u * KP4 + q];
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const float4 x = x4[(r0 + i) * KP4 + q];
-#pragma unroll
-          for (int u = 0; u < U; ++u) {
-            float& t = acc[i * U + u];
-            t = fmaf(x.x, w[u].x, t);
-            t = fmaf(x.y, w[u].y, t);
-            t = fmaf(x.z, w[u].z, t);
-            t = fmaf(x.w, w[u].w, t);
-          }
+        for (int u = 0; u < U; ++u) {
+          const float4 w = w1c4[u * KP4 + q];
+          t[u] = fmaf(x.x, w.x, t[u]);
+          t[u] = fmaf(x.y, w.y, t[u]);
+          t[u] = fmaf(x.z, w.z, t[u]);
+          t[u] = fmaf(x.w, w.w, t[u]);
         }
+      };
+      int q = qa;
+#pragma unroll 2
+      for (; q + 1 < qb; q += 2) {
+        quad(acc[0], q);
+        quad(acc[1], q + 1);
       }
-      warp_reduce16(acc, lane);
-      if ((lane & 1) == 0) {
-        const int e = lane >> 1, r = r0 + e / U, u = e % U;
-        if (r < rows) {
-          const float pre = acc[0] + b1c[u];
-          const float h = R::store(fmaxf(pre, 0.0f));
-          hs[r * U + u] = h;
-          hc[r * U + u] = R::compute(h);
-          mask[r * U + u] = pre > 0.0f ? 1.0f : 0.0f;
-        }
-      }
+      if (q < qb) quad(acc[0], q);
+      red[warp * kRows + lane] = make_float4(acc[0][0] + acc[1][0], acc[0][1] + acc[1][1],
+                                             acc[0][2] + acc[1][2], acc[0][3] + acc[1][3]);
     }
     __syncthreads();
     mark(2);
-    // Partial logits of this block's units → global memory (double-buffered by step parity).
-    const size_t part_stride = size_t(kRows) * C;
-    float* part = a.partial + (size_t(s & 1) * G + g) * part_stride;
-    for (int i = tid; i < rows * C; i += kThreads) {
-      const int r = i / C, c = i - r * C;
-      float p = 0.0f;
+    // Second half (lane = row, every warp): the warps' sums in order, + b1, ReLU (warp 0 keeps h
+    // and the mask for the backward pass); then warp w sends this block's partial logits h·W2ᵀ of
+    // classes w, w + 8, … to the exchange.
+    if (lane < rows) {
+      const int r = lane;
+      float pre[U] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (int w = 0; w < kWarps; ++w) {
+        const float4 p = red[w * kRows + r];
+        pre[0] += p.x;
+        pre[1] += p.y;
+        pre[2] += p.z;
+        pre[3] += p.w;
+      }
+      float h_compute[U];
 #pragma unroll
-      for (int u = 0; u < U; ++u) p = fmaf(hc[r * U + u], w2c[c * U + u], p);
-      __stcg(part + i, p);
+      for (int u = 0; u < U; ++u) {
+        const float z = pre[u] + b1c[u];
+        const float h = R::store(fmaxf(z, 0.0f));
+        h_compute[u] = R::compute(h);
+        if (warp == 0) {
+          hs[r * U + u] = h;
+          hc[r * U + u] = h_compute[u];
+          mask[r * U + u] = z > 0.0f ? 1.0f : 0.0f;
+        }
+      }
+      unsigned long long* out = a.exchange + (size_t(s & 1) * G + g) * part_stride + r * C;
+      for (int c = warp; c < C; c += kWarps) {
+        float p = 0.0f;
+#pragma unroll
+        for (int u = 0; u < U; ++u) p = fmaf(h_compute[u], w2c[c * U + u], p);
+        store_word(out + c, tagged(p, tag));
+      }
     }
-    __syncthreads();
     mark(3);
-    barrier_target += G;
-    if (tid == 0) {
-      arrive_and_wait();
-    } else if (tid == 32 && a.adam) {  // this step's Adam scalars while the barrier completes
-      const double t = double(adam_t + 1);
-      const float bias1 = 1.0f - float(pow(double(a.beta1), t));
-      misc[16] = a.lr / bias1;
-      misc[17] = sqrtf(1.0f - float(pow(double(a.beta2), t)));
+    if (tid == kThreads - 1 && a.adam) {  // this step's Adam scalars
+      misc[16] = a.lr / (1.0f - float(beta1_t));
+      misc[17] = 1.0f / sqrtf(1.0f - float(beta2_t));
     }
-    __syncthreads();
-    mark(4);
-    // Logits of the whole batch: the G partials of each (row, class) summed in a fixed order,
-    // + b2, in the storage type. Thread t loads quad q = t % nq of blocks j, j + groups, … with
-    // all its loads in flight (one L2 round trip), then the groups' sums are added in order.
-    const float* parts = a.partial + size_t(s & 1) * G * part_stride;
+    if (warp == kWarps - 1) batch_rows(s + 2);
+    // Logits of the whole batch: thread t waits for and sums values (2p, 2p+1) of blocks j,
+    // j + groups, … in block order, with up to 8 loads in flight; then the groups are added in
+    // order, + b2, in the storage type.
     {
-      const int nq = (rows * C + 3) / 4;
-      const int groups = max(1, min(kThreads / nq, G));
-      if (tid < groups * nq) {
-        const int q = tid % nq, j = tid / nq;
-        const float4* p4 = reinterpret_cast<const float4*>(parts) + q;
-        const size_t stride4 = part_stride / 4;
-        float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        for (int b0 = j; b0 < G; b0 += 12 * groups) {
-          float4 v[12];
+      const int n = rows * C, npair = (n + 1) / 2;
+      const int groups = max(1, min(kThreads / npair, G));
+      const unsigned long long* parts = a.exchange + size_t(s & 1) * G * part_stride;
+      for (int item = tid; item < groups * npair; item += kThreads) {
+        const int p = item % npair, j = item / npair;
+        const bool two = 2 * p + 1 < n;
+        float2 sum = make_float2(0.0f, 0.0f);
+        constexpr int kChunk = 8;
+        for (int b0 = j; b0 < G; b0 += kChunk * groups) {
+          ulonglong2 v[kChunk];
 #pragma unroll
-          for (int k = 0; k < 12; ++k) {
+          for (int k = 0; k < kChunk; ++k) {
             const int b = b0 + k * groups;
-            v[k] = b < G ? __ldcg(p4 + b * stride4) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            if (b < G) v[k] = load_words2(parts + size_t(b) * part_stride + 2 * p);
           }
+          bool ready;
+          do {
+            ready = true;
 #pragma unroll
-          for (int k = 0; k < 12; ++k) {
-            sum.x += v[k].x;
-            sum.y += v[k].y;
-            sum.z += v[k].z;
-            sum.w += v[k].w;
+            for (int k = 0; k < kChunk; ++k) {
+              const int b = b0 + k * groups;
+              if (b < G && (tag_of(v[k].x) != tag || (two && tag_of(v[k].y) != tag))) {
+                ready = false;
+                v[k] = load_words2(parts + size_t(b) * part_stride + 2 * p);
+              }
+            }
+          } while (!ready);
+#pragma unroll
+          for (int k = 0; k < kChunk; ++k) {
+            if (b0 + k * groups < G) {
+              sum.x += value_of(v[k].x);
+              sum.y += value_of(v[k].y);
+            }
           }
         }
-        red[j * nq + q] = sum;
+        gath[j * npair + p] = sum;
       }
+      mark(4);
       __syncthreads();
-      const float* redf = reinterpret_cast<const float*>(red);
-      for (int i = tid; i < rows * C; i += kThreads) {
+      const float* gf = reinterpret_cast<const float*>(gath);
+      for (int i = tid; i < n; i += kThreads) {
         float z = 0.0f;
-        for (int j = 0; j < groups; ++j) z += redf[j * nq * 4 + i];
+        for (int j = 0; j < groups; ++j) z += gf[2 * j * npair + i];
         zs[i] = R::store(z + b2c[i % C]);
       }
     }
     __syncthreads();
     mark(5);
-    // Softmax cross-entropy, a warp per row: loss, accuracy, dlogits (scaled for fp16).
+    // Softmax cross-entropy (warp 0, lane = row), as softmax_ce_kernel computes it: loss,
+    // accuracy, dlogits (scaled for fp16).
     const float grad_scale = (a.loss_scaling ? scale : 1.0f) / float(rows);
-    float wloss = 0.0f;
-    unsigned wcorrect = 0;
-    for (int r = warp; r < rows; r += kWarps) {
-      const float z = lane < C ? zs[r * C + lane] : -INFINITY;
-      const int label = lab[r];
-      const RowResult res = softmax_row(z, lane, C, label);
+    if (warp == 0) {
+      float row_loss = 0.0f;
+      bool row_correct = false;
+      if (lane < rows) {
+        const int r = lane, label = lab[r];
+        const float* z = zs + r * C;
+        float best = z[0];
+        int best_index = 0;
+#pragma unroll 4
+        for (int c = 1; c < C; ++c)
+          if (z[c] > best) {
+            best = z[c];
+            best_index = c;
+          }
+        float sum = 0.0f;
+#pragma unroll 4
+        for (int c = 0; c < C; ++c) sum += __expf(z[c] - best);
+        row_loss = logf(sum) + best - z[label];
+        row_correct = best_index == label;
+        const float inv_sum = 1.0f / sum;
+#pragma unroll 4
+        for (int c = 0; c < C; ++c) {
+          const float prob = __expf(z[c] - best) * inv_sum;
+          const float d = R::store((prob - (c == label ? 1.0f : 0.0f)) * grad_scale);
+          dls[r * C + c] = d;
+          dlc[r * C + c] = R::compute(d);
+          if (a.debug && g == 0) static_cast<T*>(a.debug_logits)[r * C + c] = from_f<T>(z[c]);
+        }
+      }
+      const float loss = warp_sum(row_loss);
+      const unsigned n_correct = __popc(__ballot_sync(0xffffffffu, row_correct));
       if (lane == 0) {
-        wloss += res.loss;
-        wcorrect += res.correct ? 1u : 0u;
+        misc[0] = loss;
+        correct_s[0] = n_correct;
       }
-      if (lane < C) {
-        const float d = R::store((res.prob - (lane == label ? 1.0f : 0.0f)) * grad_scale);
-        dls[r * C + lane] = d;
-        dlc[r * C + lane] = R::compute(d);
-        if (a.debug && g == 0) static_cast<T*>(a.debug_logits)[r * C + lane] = from_f<T>(z);
-      }
-    }
-    if (lane == 0) {
-      misc[warp] = wloss;
-      wcorrect_s[warp] = wcorrect;
     }
     __syncthreads();
     mark(6);
-    // dh (through the ReLU), dW2 and db2.
+    // dh (through the ReLU) on threads [0, 128); dW2 and db2 on threads [128, 256).
     bool bad = false;
-    for (int i = tid; i < rows * U; i += kThreads) {
-      const int r = i / U, u = i - r * U;
-      float t = 0.0f;
-      for (int c = 0; c < C; ++c) t = fmaf(dlc[r * C + c], w2c[c * U + u], t);
-      const float d = mask[i] != 0.0f ? R::store(t) : 0.0f;
-      dhs[i] = d;
-      dhc[i] = R::compute(d);
-    }
-    for (int i = tid; i < C * U; i += kThreads) {
-      const int c = i / U, u = i - c * U;
-      float t = 0.0f;
+    constexpr int kHalf = kThreads / 2;
+    static_assert(kRows * kUnits <= kHalf, "dh takes one thread per (row, unit)");
+    if (tid < kHalf) {
+      if (tid < rows * U) {
+        const int r = tid / U, u = tid - r * U;
+        float t = 0.0f;
+        for (int c = 0; c < C; ++c) t = fmaf(dlc[r * C + c], w2c[c * U + u], t);
+        const float d = mask[tid] != 0.0f ? R::store(t) : 0.0f;
+        dhs[tid] = d;
+        dhc[tid] = R::compute(d);
+      }
+    } else {
+      for (int i = tid - kHalf; i < C * U + C; i += kHalf) {
+        if (i < C * U) {
+          const int c = i / U, u = i - c * U;
+          float t = 0.0f;
 #pragma unroll 4
-      for (int r = 0; r < rows; ++r) t = fmaf(dlc[r * C + c], hc[r * U + u], t);
-      gw2[i] = R::store(t);
-      bad |= !isfinite(gw2[i]);
-    }
-    for (int c = tid; c < C; c += kThreads) {
-      float t = 0.0f;
+          for (int r = 0; r < rows; ++r) t = fmaf(dlc[r * C + c], hc[r * U + u], t);
+          gw2[i] = R::store(t);
+          bad |= !isfinite(gw2[i]);
+        } else {
+          const int c = i - C * U;
+          float t = 0.0f;
 #pragma unroll 4
-      for (int r = 0; r < rows; ++r) t += dls[r * C + c];
-      gb2[c] = R::store(t);
-      bad |= !isfinite(gb2[c]);
+          for (int r = 0; r < rows; ++r) t += dls[r * C + c];
+          gb2[c] = R::store(t);
+          bad |= !isfinite(gb2[c]);
+        }
+      }
     }
     __syncthreads();
     mark(7);
-    // db1 and dW1 = dhᵀ·x for the block's rows of W1.
-    if (tid < U) {
+    // db1 (the last threads), and dW1 = dhᵀ·x for the inputs each owner holds, in registers.
+    if (tid >= kThreads - U) {
+      const int u = kThreads - 1 - tid;
       float t = 0.0f;
 #pragma unroll 4
-      for (int r = 0; r < rows; ++r) t += dhs[r * U + tid];
-      gb1[tid] = R::store(t);
-      bad |= !isfinite(gb1[tid]);
+      for (int r = 0; r < rows; ++r) t += dhs[r * U + u];
+      gb1[u] = R::store(t);
+      bad |= !isfinite(gb1[u]);
     }
-    const float4* dh4 = reinterpret_cast<const float4*>(dhc);
-    for (int q = tid; q < KP4; q += kThreads) {
+    float gw1[U][4];
+    if (owner) {
       float acc[U][4];
 #pragma unroll
       for (int u = 0; u < U; ++u) acc[u][0] = acc[u][1] = acc[u][2] = acc[u][3] = 0.0f;
+      const float4* dh4 = reinterpret_cast<const float4*>(dhc);
 #pragma unroll 4
       for (int r = 0; r < rows; ++r) {
-        const float4 x = x4[r * KP4 + q];
+        const float4 x = xs4[r * XS4 + tid];
         const float4 d = dh4[r];
         const float dv[4] = {d.x, d.y, d.z, d.w};
 #pragma unroll
@@ -561,30 +679,29 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
         }
       }
 #pragma unroll
-      for (int u = 0; u < U; ++u) {
-        float4 out;
-        out.x = R::store(acc[u][0]);
-        out.y = R::store(acc[u][1]);
-        out.z = R::store(acc[u][2]);
-        out.w = R::store(acc[u][3]);
-        bad |= !(isfinite(out.x) && isfinite(out.y) && isfinite(out.z) && isfinite(out.w));
-        reinterpret_cast<float4*>(gw1 + u * KP)[q] = out;
-      }
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          gw1[u][e] = R::store(acc[u][e]);
+          bad |= !isfinite(gw1[u][e]);
+        }
     }
     // fp16: every block must agree whether any gradient overflowed before anyone updates.
     bool skip = false;
     if (a.loss_scaling) {
       const int any = __syncthreads_or(bad);
-      unsigned* flags = a.flags + size_t(s & 1) * G;
-      if (tid == 0) __stcg(flags + g, unsigned(any));
-      __syncthreads();
-      barrier_target += G;
-      if (tid == 0) arrive_and_wait();
-      __syncthreads();
+      unsigned long long* flags = a.exchange + size_t(2) * G * part_stride + size_t(s & 1) * G;
+      if (tid == 0) store_word(flags + g, tagged(any ? 1.0f : 0.0f, tag));
       if (warp == 0) {
-        unsigned f = 0;
-        for (int b = lane; b < G; b += 32) f |= __ldcg(flags + b);
-        f = __any_sync(0xffffffffu, f != 0) ? 1u : 0u;
+        bool f = false;
+        for (int b = lane; b < G; b += 32) {
+          unsigned long long w;
+          do {
+            w = load_word(flags + b);
+          } while (tag_of(w) != tag);
+          f |= value_of(w) != 0.0f;
+        }
+        f = __any_sync(0xffffffffu, f);
         if (lane == 0) misc[18] = f ? 1.0f : 0.0f;
       }
       __syncthreads();
@@ -596,10 +713,14 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
 
     if (a.debug) {  // gradients of the (scaled) loss and the loss itself; no update
       T* grads = static_cast<T*>(a.grads);
-      for (int i = tid; i < U * KP; i += kThreads) {
-        const int u = i / KP, k = i - u * KP;
-        if (u0 + u < H && k < K) grads[a.w1 + int64_t(u0 + u) * K + k] = from_f<T>(gw1[i]);
-      }
+      if (owner)
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int k = 4 * tid + e;
+            if (u0 + u < H && k < K) grads[a.w1 + int64_t(u0 + u) * K + k] = from_f<T>(gw1[u][e]);
+          }
       for (int i = tid; i < C * U; i += kThreads) {
         const int c = i / U, u = i - c * U;
         if (u0 + u < H) grads[a.w2 + int64_t(c) * H + u0 + u] = from_f<T>(gw2[i]);
@@ -608,15 +729,9 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       if (g == 0) {
         for (int c = tid; c < C; c += kThreads) grads[a.b2 + c] = from_f<T>(gb2[c]);
         if (tid == 0) {
-          double l = 0;
-          unsigned n = 0;
-          for (int w = 0; w < kWarps; ++w) {
-            l += misc[w];
-            n += wcorrect_s[w];
-          }
-          atomicAdd(&st->eval_loss, l);
+          atomicAdd(&st->eval_loss, double(misc[0]));
           atomicAdd(reinterpret_cast<unsigned long long*>(&st->eval_correct),
-                    (unsigned long long)n);
+                    (unsigned long long)correct_s[0]);
         }
       }
       return;
@@ -624,37 +739,46 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
 
     if (!skip) {
       const StepScalars k{misc[16], misc[17], a.loss_scaling ? 1.0f / scale : 1.0f};
-      for (int i = tid; i < U * KP; i += kThreads) {
-        float w = w1m[i], m = w1mo[i], v = w1v[i];
-        update(a, k, gw1[i], w, m, v);
-        w1m[i] = w;
-        w1mo[i] = m;
-        w1v[i] = v;
-        w1c[i] = R::compute(w);
+      if (owner) {
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          float4 c, m = w1mo4[u * KP4 + tid], v = w1v4[u * KP4 + tid];
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            update(a, k, gw1[u][e], w1[u][e], (&m.x)[e], (&v.x)[e]);
+            (&c.x)[e] = R::compute(w1[u][e]);
+          }
+          w1c4[u * KP4 + tid] = c;
+          w1mo4[u * KP4 + tid] = m;
+          w1v4[u * KP4 + tid] = v;
+        }
       }
-      for (int i = tid; i < C * U; i += kThreads) {
-        float w = w2m[i], m = w2mo[i], v = w2v[i];
-        update(a, k, gw2[i], w, m, v);
-        w2m[i] = w;
-        w2mo[i] = m;
-        w2v[i] = v;
-        w2c[i] = R::compute(w);
-      }
-      if (tid < U) {
-        float w = b1m[tid], m = b1mo[tid], v = b1v[tid];
-        update(a, k, gb1[tid], w, m, v);
-        b1m[tid] = w;
-        b1mo[tid] = m;
-        b1v[tid] = v;
-        b1c[tid] = R::store(w);
-      }
-      for (int c = tid; c < C; c += kThreads) {
-        float w = b2m[c], m = b2mo[c], v = b2v[c];
-        update(a, k, gb2[c], w, m, v);
-        b2m[c] = w;
-        b2mo[c] = m;
-        b2v[c] = v;
-        b2c[c] = R::store(w);
+      // W2's columns, b1 and b2 on the last threads (owners of W1 are the first).
+      for (int i = kThreads - 1 - tid; i < C * U + U + C; i += kThreads) {
+        if (i < C * U) {
+          float w = w2m[i], m = w2mo[i], v = w2v[i];
+          update(a, k, gw2[i], w, m, v);
+          w2m[i] = w;
+          w2mo[i] = m;
+          w2v[i] = v;
+          w2c[i] = R::compute(w);
+        } else if (i < C * U + U) {
+          const int u = i - C * U;
+          float w = b1m[u], m = b1mo[u], v = b1v[u];
+          update(a, k, gb1[u], w, m, v);
+          b1m[u] = w;
+          b1mo[u] = m;
+          b1v[u] = v;
+          b1c[u] = R::store(w);
+        } else {
+          const int c = i - C * U - U;
+          float w = b2m[c], m = b2mo[c], v = b2v[c];
+          update(a, k, gb2[c], w, m, v);
+          b2m[c] = w;
+          b2mo[c] = m;
+          b2v[c] = v;
+          b2c[c] = R::store(w);
+        }
       }
     }
     // The loss-scaling rules and counters of optimizer_kernel.
@@ -663,25 +787,22 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
       growth = 0;
     } else {
       ++adam_t;
+      beta1_t *= a.beta1;
+      beta2_t *= a.beta2;
       if (a.loss_scaling && ++growth >= a.growth_interval) {
         scale *= 2.0f;
         growth = 0;
       }
     }
     if (g == 0 && tid == 0) {
-      double step_loss = 0;
-      unsigned n = 0;
-      for (int w = 0; w < kWarps; ++w) {
-        step_loss += misc[w];
-        n += wcorrect_s[w];
-      }
+      const double step_loss = misc[0];
       if (skip) {
         ++skipped;
       } else {
         loss_sum += step_loss;
         loss_rows += rows;
       }
-      correct += n;
+      correct += correct_s[0];
       rows_seen += rows;
       last_loss = float(step_loss / double(rows));
       if (a.step_losses) a.step_losses[s] = last_loss;
@@ -693,15 +814,19 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
 
   // The slices back to the slabs; block 0 closes the launch's counters.
   T* copy = static_cast<T*>(a.copy);
-  for (int i = tid; i < U * KP; i += kThreads) {
-    const int u = i / KP, k = i - u * KP;
-    if (u0 + u >= H || k >= K) continue;
-    const int64_t at = a.w1 + int64_t(u0 + u) * K + k;
-    a.master[at] = w1m[i];
-    a.m[at] = w1mo[i];
-    if (a.v) a.v[at] = w1v[i];
-    if (copy) copy[at] = from_f<T>(w1m[i]);
-  }
+  if (owner)
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int k = 4 * tid + e;
+        if (u0 + u >= H || k >= K) continue;
+        const int64_t at = a.w1 + int64_t(u0 + u) * K + k;
+        a.master[at] = w1[u][e];
+        a.m[at] = (&w1mo4[u * KP4 + tid].x)[e];
+        if (a.v) a.v[at] = (&w1v4[u * KP4 + tid].x)[e];
+        if (copy) copy[at] = from_f<T>(w1[u][e]);
+      }
   for (int i = tid; i < C * U; i += kThreads) {
     const int c = i / U, u = i - c * U;
     if (u0 + u >= H) continue;
@@ -858,9 +983,14 @@ size_t fused_train_smem(const FusedShape& s) {
   return layout(s.inputs, s.classes, s.u8_input).bytes;
 }
 
+size_t fused_exchange_words(int hidden, int classes) {
+  const size_t blocks = size_t(fused_blocks(hidden));
+  return 2 * blocks * kRows * size_t(classes) + 2 * blocks;
+}
+
 bool fused_mlp_supported(DType type, bool tf32, const FusedShape& s, int rows, int device) {
-  if (s.inputs < 1 || s.hidden < 1 || s.hidden > kFusedMaxHidden || s.classes < 2 ||
-      s.classes > kFusedMaxClasses || rows < 1 || rows > kFusedMaxRows)
+  if (s.inputs < 1 || s.inputs > kFusedMaxInputs || s.hidden < 1 || s.hidden > kFusedMaxHidden ||
+      s.classes < 2 || s.classes > kFusedMaxClasses || rows < 1 || rows > kFusedMaxRows)
     return false;
   int max_smem = 0, sms = 0, cooperative = 0;
   CUDA_CHECK(cudaDeviceGetAttribute(&max_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -886,6 +1016,7 @@ void launch_fused_mlp_train(DType type, bool tf32, const FusedMlpArgs& args, cud
   FusedMlpArgs a = args;
   void* params[] = {&a};
   const size_t smem = fused_train_smem(FusedShape{a.inputs, a.hidden, a.classes, a.u8_input});
+  CUDA_CHECK(cudaMemsetAsync(a.exchange, 0, fused_exchange_words(a.hidden, a.classes) * 8, stream));
   dispatch(type, tf32, [&](auto kernels) {
     using Ks = decltype(kernels);
     CUDA_CHECK(cudaLaunchCooperativeKernel(Ks::train(), dim3(fused_blocks(a.hidden)),

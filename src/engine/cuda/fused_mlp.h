@@ -1,9 +1,11 @@
 // The fused path for small one-hidden-layer MLPs (Dense(H, ReLU) → Dense(C), H ≤ 256, at most 32
 // rows a step): a whole epoch of training steps is ONE persistent cooperative kernel. The hidden
 // units are split across G = ⌈H/4⌉ thread blocks; each block keeps its slice of the weights, their
-// FP32 master copy and the optimizer moments in shared memory for the whole launch, prefetches the
-// next shuffled batch with cp.async while it computes, and needs the other blocks only once a step
-// (twice with fp16 loss scaling): to sum the partial logits (and to agree on an overflow). The
+// FP32 master copy and the optimizer moments on chip for the whole launch (W1's in registers, the
+// rest in shared memory), prefetches the next shuffled batch with cp.async while it computes, and
+// needs the other blocks only once a step (twice with fp16 loss scaling): to sum the partial logits
+// (and to agree on an overflow). That exchange is its own barrier: every value goes to global
+// memory with its step number in the same 64-bit word, and a reader waits for the number. The
 // numerics are those of the cuBLASLt path: operands rounded to the storage type (or TF32) where
 // that path stores or feeds them to a GEMM, FP32 accumulation, the same softmax cross-entropy,
 // Adam/SGD formulas, loss-scaling rules and step counters in DeviceState. A forward-only kernel
@@ -25,9 +27,15 @@ constexpr int kFusedUnits = 4;        // hidden units per block
 constexpr int kFusedMaxRows = 32;     // rows per step
 constexpr int kFusedMaxClasses = 32;  // one lane per class in the softmax
 constexpr int kFusedMaxHidden = 256;
+constexpr int kFusedMaxInputs = 4 * kFusedThreads;  // a thread owns 4 inputs of each W1 row
 // Phases of a step in the optional profile: wait for the batch, convert it, hidden layer, partial
-// logits, grid barrier, logits, softmax, dh/dW2/db2, dW1/db1 (+ overflow barrier), update.
+// logits, exchange (waiting for every block's partials), logits, softmax, dh/dW2/db2, dW1/db1
+// (+ overflow exchange), update.
 constexpr int kFusedProfilePhases = 10;
+
+// Entries of the exchange buffers (64-bit words): the partial logits [2][G][kFusedMaxRows·C] and
+// the overflow flags [2][G]. Both are zeroed before each launch (launch_fused_mlp_train does it).
+size_t fused_exchange_words(int hidden, int classes);
 
 struct FusedShape {
   int inputs = 0, hidden = 0, classes = 0;
@@ -70,11 +78,9 @@ struct FusedMlpArgs {
   bool loss_scaling = false;
   int growth_interval = 2000;
   DeviceState* state = nullptr;
-  // Scratch: partial logits [2][G][kFusedMaxRows][classes], the grid barrier counter (zeroed
-  // before each launch), overflow flags [2][G].
-  float* partial = nullptr;
-  unsigned* barrier = nullptr;
-  unsigned* flags = nullptr;
+  // Scratch of fused_exchange_words() words: each word is a float's bits and the 1-based step
+  // that wrote it (high half).
+  unsigned long long* exchange = nullptr;
   float* step_losses = nullptr;  // optional: each step's mean loss
   // Debug mode (steps must be 1): write the logits and the (scaled) gradients, no update.
   bool debug = false;
@@ -83,6 +89,7 @@ struct FusedMlpArgs {
   unsigned long long* profile = nullptr;
 };
 
+// Zeroes the exchange buffer, then launches the epoch's (or debug step's) kernel.
 void launch_fused_mlp_train(DType type, bool tf32, const FusedMlpArgs& args, cudaStream_t stream);
 
 // Forward pass over `rows` rows from fixed_offset of args' data (shuffle/steps ignored): adds the

@@ -141,7 +141,7 @@ __global__ void optimizer_kernel(OptimizerArgs a) {
     if (a.adam) {
       const double t = double(s->adam_t + 1);
       const float bias1 = 1.0f - float(pow(double(a.beta1), t));
-      const float bias2_sqrt = sqrtf(1.0f - float(pow(double(a.beta2), t)));
+      const float inv_bias2_sqrt = 1.0f / sqrtf(1.0f - float(pow(double(a.beta2), t)));
       const float step_size = a.lr / bias1;
       for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < a.n; i += stride) {
         const float g = to_f(grads[i]) * inv_scale;
@@ -149,7 +149,7 @@ __global__ void optimizer_kernel(OptimizerArgs a) {
         const float v = a.beta2 * a.v[i] + (1.0f - a.beta2) * g * g;
         a.m[i] = m;
         a.v[i] = v;
-        const float w = a.master[i] - step_size * m / (sqrtf(v) / bias2_sqrt + a.eps);
+        const float w = adam_step(a.master[i], m, v, step_size, inv_bias2_sqrt, a.eps);
         a.master[i] = w;
         if (copy != nullptr) copy[i] = from_f<T>(w);
       }
