@@ -11,24 +11,40 @@ double steady_now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+std::optional<InterpolatedEnergy> between(const CounterEdge& a, const CounterEdge& b, double t_s) {
+  const double span = b.t_s - a.t_s;
+  if (!(span > 0)) return std::nullopt;
+  const double step_j = b.energy_j - a.energy_j;
+  const double f = std::clamp((t_s - a.t_s) / span, 0.0, 1.0);
+  InterpolatedEnergy out;
+  out.energy_j = a.energy_j + f * step_j;
+  // Moving either edge by its timing uncertainty shifts the interpolated value by the mean
+  // power of the step times that shift (weighted by how close t is to that edge).
+  const double power = step_j / span;
+  out.uncertainty_j = power * std::hypot((1 - f) * a.half_gap_s, f * b.half_gap_s);
+  return out;
+}
+}  // namespace
+
 std::optional<InterpolatedEnergy> interpolate_edges(const std::vector<CounterEdge>& edges,
-                                                    double t_s) {
-  // edges[0] is the first read, whose value started at an unknown time: intervals begin at 1.
+                                                    double t_s, std::optional<double> step_s,
+                                                    double step_spread_s) {
+  // edges[0] is the first read, whose value held since an edge that was not seen: before the
+  // first true edge only a known period places that edge (one period earlier). An instant after
+  // the first read but before that estimate (the steps jitter) takes the first read's value; one
+  // before the first read (a tracker starts on its own thread) is fine if after the estimate.
+  if (step_s && *step_s > 0 && edges.size() >= 2 && t_s < edges[1].t_s &&
+      (t_s >= edges[0].t_s || t_s >= edges[1].t_s - *step_s)) {
+    const CounterEdge previous{edges[1].t_s - *step_s, edges[1].half_gap_s + 0.5 * step_spread_s,
+                               edges[0].energy_j};
+    return between(previous, edges[1], t_s);
+  }
   for (size_t k = 1; k + 1 < edges.size(); ++k) {
     const CounterEdge& a = edges[k];
     const CounterEdge& b = edges[k + 1];
     if (t_s < a.t_s || t_s > b.t_s) continue;
-    const double span = b.t_s - a.t_s;
-    if (!(span > 0)) return std::nullopt;
-    const double step_j = b.energy_j - a.energy_j;
-    const double f = (t_s - a.t_s) / span;
-    InterpolatedEnergy out;
-    out.energy_j = a.energy_j + f * step_j;
-    // Moving either edge by its timing uncertainty shifts the interpolated value by the mean
-    // power of the step times that shift (weighted by how close t is to that edge).
-    const double power = step_j / span;
-    out.uncertainty_j = power * std::hypot((1 - f) * a.half_gap_s, f * b.half_gap_s);
-    return out;
+    return between(a, b, t_s);
   }
   return std::nullopt;
 }
@@ -45,6 +61,16 @@ void EdgeTracker::start() {
     stopping_ = false;
     cpu_s_ = 0;
     reads_ = 0;
+    last_value_.reset();
+  }
+  // The first read here, so that it precedes everything the caller does after start(): an
+  // instant after it and before the first edge can then be interpolated (interpolate_edges).
+  const double t0 = steady_now_s();
+  const std::optional<double> v = meter_->read_energy_counter();
+  const double t1 = steady_now_s();
+  {
+    std::lock_guard lock(mu_);
+    record(t0, v, t1);
   }
   thread_ = std::thread([this] { loop(); });
 }
@@ -76,10 +102,34 @@ int64_t EdgeTracker::reads() const {
   return reads_;
 }
 
+// With mu_ held: one read's bookkeeping; returns how long to pause before the next read.
+std::chrono::duration<double> EdgeTracker::record(double t0, std::optional<double> v, double t1) {
+  ++reads_;
+  const double mid = 0.5 * (t0 + t1);
+  std::chrono::duration<double> pause = poll_;
+  if (!v) return pause;
+  if (!last_value_) {
+    edges_.push_back({mid, 0.5 * (t1 - t0), *v});
+  } else if (*v != *last_value_) {
+    edges_.push_back({0.5 * (last_mid_ + mid), 0.5 * (mid - last_mid_), *v});
+    cv_.notify_all();
+    // The shortest of the last three steps (true steps start at edges_[1]): sleep until a
+    // quarter of it before the next edge is due.
+    double step = 0;
+    for (size_t k = edges_.size() - 1; k >= 2 && k + 3 >= edges_.size(); --k) {
+      const double d = edges_[k].t_s - edges_[k - 1].t_s;
+      step = step > 0 ? std::min(step, d) : d;
+    }
+    const double wake = edges_.back().t_s + 0.75 * step - steady_now_s();
+    if (step > 0 && wake > pause.count()) pause = std::chrono::duration<double>(wake);
+  }
+  last_value_ = v;
+  last_mid_ = mid;
+  return pause;
+}
+
 void EdgeTracker::loop() {
   const double cpu0 = thread_cpu_now_s();
-  std::optional<double> last_value;
-  double last_mid = 0;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
@@ -87,28 +137,7 @@ void EdgeTracker::loop() {
     std::optional<double> v = meter_->read_energy_counter();
     const double t1 = steady_now_s();
     lock.lock();
-    ++reads_;
-    const double mid = 0.5 * (t0 + t1);
-    std::chrono::duration<double> pause = poll_;
-    if (v) {
-      if (!last_value) {
-        edges_.push_back({mid, 0.5 * (t1 - t0), *v});
-      } else if (*v != *last_value) {
-        edges_.push_back({0.5 * (last_mid + mid), 0.5 * (mid - last_mid), *v});
-        cv_.notify_all();
-        // The shortest of the last three steps (true steps start at edges_[1]): sleep until a
-        // quarter of it before the next edge is due.
-        double step = 0;
-        for (size_t k = edges_.size() - 1; k >= 2 && k + 3 >= edges_.size(); --k) {
-          const double d = edges_[k].t_s - edges_[k - 1].t_s;
-          step = step > 0 ? std::min(step, d) : d;
-        }
-        const double wake = edges_.back().t_s + 0.75 * step - steady_now_s();
-        if (step > 0 && wake > pause.count()) pause = std::chrono::duration<double>(wake);
-      }
-      last_value = v;
-      last_mid = mid;
-    }
+    const auto pause = record(t0, v, t1);
     cv_.wait_for(lock, pause, [this] { return stopping_; });
   }
   cpu_s_ = thread_cpu_now_s() - cpu0;
@@ -124,8 +153,12 @@ bool EdgeTracker::wait_past(double t_s, double max_wait_s) {
 }
 
 std::optional<InterpolatedEnergy> EdgeTracker::energy_at(double t_s) const {
+  std::vector<double> steps;
   std::lock_guard lock(mu_);
-  return interpolate_edges(edges_, t_s);
+  for (size_t k = 2; k < edges_.size(); ++k) steps.push_back(edges_[k].t_s - edges_[k - 1].t_s);
+  if (steps.empty()) return interpolate_edges(edges_, t_s);
+  std::sort(steps.begin(), steps.end());
+  return interpolate_edges(edges_, t_s, steps[steps.size() / 2], steps.back() - steps.front());
 }
 
 std::vector<CounterEdge> EdgeTracker::edges() const {

@@ -39,9 +39,14 @@ struct InterpolatedEnergy {
   double uncertainty_j = 0;  // from the edges' timing uncertainty
 };
 
-// Pure interpolation over a sorted edge list: the value at t, when t lies between two edges.
+// Pure interpolation over a sorted edge list: the value at t, when t lies between two edges. With
+// the counter's period `step_s` (and the spread of the steps seen, for the uncertainty), an
+// instant between the first read (edges[0]) and the first true edge is interpolated too: the
+// first read's value is the previous edge's, which came one period before the first true edge.
 std::optional<InterpolatedEnergy> interpolate_edges(const std::vector<CounterEdge>& edges,
-                                                    double t_s);
+                                                    double t_s,
+                                                    std::optional<double> step_s = std::nullopt,
+                                                    double step_spread_s = 0);
 
 class EdgeTracker {
  public:
@@ -53,6 +58,7 @@ class EdgeTracker {
   void stop();   // stops polling; the edges stay readable
   // Blocks until an edge later than t_s has been seen, at most `max_wait_s`. False on timeout.
   bool wait_past(double t_s, double max_wait_s);
+  // The value at t_s, also before the first true edge once the period is known.
   std::optional<InterpolatedEnergy> energy_at(double t_s) const;
   std::vector<CounterEdge> edges() const;
   std::optional<double> median_step_s() const;  // the counter's update period, when seen
@@ -61,6 +67,7 @@ class EdgeTracker {
 
  private:
   void loop();
+  std::chrono::duration<double> record(double t0, std::optional<double> v, double t1);
   Meter* meter_;
   std::chrono::milliseconds poll_;
   mutable std::mutex mu_;
@@ -69,6 +76,8 @@ class EdgeTracker {
   bool stopping_ = false;
   double cpu_s_ = 0;
   int64_t reads_ = 0;
+  std::optional<double> last_value_;  // the last read's value and time (middle of the read)
+  double last_mid_ = 0;
   std::thread thread_;
 };
 

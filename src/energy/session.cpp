@@ -291,9 +291,11 @@ Summary Session::stop() {
   if (!s.running) throw Error("energy session: stop() called without start()");
   for (auto& sm : s.samplers) sm->stop();
   s.running = false;
-  // A snapshot near the end needs the counter's next update edge to be interpolated.
+  // The window's end (and a snapshot near it) needs the counter's next update edge to be
+  // interpolated.
+  const double t_end = std::max(steady_now_s(), s.last_snapshot_s.value_or(0.0));
   for (auto& [m, e] : s.edges) {
-    if (s.last_snapshot_s) e->wait_past(*s.last_snapshot_s, 0.5);
+    e->wait_past(t_end, 0.5);
     e->stop();
   }
 
@@ -322,6 +324,17 @@ Summary Session::stop() {
       c.source = m->source();
       c.model = m->model();
       c.energy_j = override_j ? *override_j : acc.energy_j();
+      // A stepping counter: the window's energy between its boundaries interpolated on the
+      // counter's edges, rather than the difference of two reads that each lag by up to a step.
+      if (auto it = s.edges.find(m); it != s.edges.end() && !override_j) {
+        const auto a = it->second->energy_at(s.t0_steady);
+        const auto b = it->second->energy_at(s.t0_steady + sm.duration_s());
+        if (a && b && b->energy_j >= a->energy_j) {
+          c.energy_j = b->energy_j - a->energy_j;
+          c.uncertainty_j = std::hypot(a->uncertainty_j, b->uncertainty_j);
+          c.model += " (edge-interpolated boundaries)";
+        }
+      }
       // A slow meter (command, HTTP) has its own thread whose window overruns the main one by
       // up to one blocking read: use its mean power over the main window.
       if (!override_j && m->slow() && sm.duration_s() > 0)

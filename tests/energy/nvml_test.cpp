@@ -113,7 +113,8 @@ TEST_F(NvmlTest, TwoGpusCounterAndIntegrationAgreeWithPower) {
     if (c.component == "gpu" && c.device == "1") g1 = &c;
   }
   ASSERT_TRUE(g0 && g1);
-  EXPECT_EQ(g0->model, "nvml-energy-counter");
+  // The counter, its window boundaries interpolated on its update edges (here every read).
+  EXPECT_EQ(g0->model, "nvml-energy-counter (edge-interpolated boundaries)");
   EXPECT_EQ(g0->source, "measured");
   EXPECT_EQ(g1->model, "nvml-power-usage-integrated");
   // Constant power: energy = P × duration (counter has 1 mJ resolution, sampling jitter small).

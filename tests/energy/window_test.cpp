@@ -1,7 +1,8 @@
 // Snapshots and windows: the energy between two snapshots equals the fake NVML counter's
 // difference at those instants; with a counter that advances in 100 ms steps, the edge
 // interpolation recovers sub-step windows that plain reads get wrong by up to a step; the pure
-// interpolation against hand-computed values; the tracker sleeps between known edges and still
+// interpolation against hand-computed values (also before the first true edge, once the period
+// is known) and a whole session's boundaries; the tracker sleeps between known edges and still
 // times them; net energy with an idle baseline; misuse.
 #include <gtest/gtest.h>
 
@@ -32,6 +33,27 @@ TEST(EdgeInterpolation, LinearBetweenEdgesWithTimingUncertainty) {
   EXPECT_NEAR(v->energy_j, 15.0, 1e-9);
   // u = P * hypot((1-f) * 2 ms, f * 4 ms), f = 0.25
   EXPECT_NEAR(v->uncertainty_j, 200 * std::hypot(0.75 * 0.002, 0.25 * 0.004), 1e-9);
+}
+
+TEST(EdgeInterpolation, BeforeTheFirstTrueEdgeWithAKnownPeriod) {
+  // First read 10 J at 0.95 s; edges at 1.02 s (40 J) and 1.12 s (70 J): the 10 J held since an
+  // unseen edge one period (0.1 s) before 1.02 s, so at 0.97 s half of that step has passed.
+  std::vector<CounterEdge> e = {{0.95, 0.001, 10}, {1.02, 0.002, 40}, {1.12, 0.002, 70}};
+  EXPECT_FALSE(interpolate_edges(e, 0.97));  // no period: unknown
+  auto v = interpolate_edges(e, 0.97, 0.1, 0.004);
+  ASSERT_TRUE(v);
+  EXPECT_NEAR(v->energy_j, 25.0, 1e-9);
+  // The unseen edge's timing: its neighbour's half gap plus half the spread of the steps.
+  EXPECT_NEAR(v->uncertainty_j, 300 * std::hypot(0.5 * 0.004, 0.5 * 0.002), 1e-9);
+  // Before where that edge is placed (the period jitters): the first read's value.
+  auto early = interpolate_edges(e, 0.96, 0.05);
+  ASSERT_TRUE(early);
+  EXPECT_NEAR(early->energy_j, 10.0, 1e-9);
+  // Before the first read but after that edge's estimate: interpolated; before both: unknown.
+  EXPECT_NEAR(interpolate_edges(e, 0.94, 0.1)->energy_j, 16.0, 1e-9);
+  EXPECT_FALSE(interpolate_edges(e, 0.90, 0.1));
+  // Between true edges the period changes nothing.
+  EXPECT_NEAR(interpolate_edges(e, 1.07, 0.1)->energy_j, 55.0, 1e-9);
 }
 
 // A counter that steps by 30 J every 100 ms from its creation (300 W), counting its reads.
@@ -149,6 +171,38 @@ TEST_F(WindowTest, EdgeInterpolationResolvesSubStepWindows) {
   }
   plain.stop();
   EXPECT_GT(worst, 300 * 0.03);  // the step error is there to be fixed
+}
+
+TEST_F(WindowTest, WholeSessionIsInterpolatedOnTheEdges) {
+  // Sessions of 0.25 s over a counter that steps every 100 ms at 300 W, started at different
+  // phases of the step: plain first and last reads see two or three steps (60 or 90 J); the
+  // boundaries interpolated on the edges see ~75 J.
+  write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=300\ngpu0.step_ms=100\n");
+  MeterOptions o = options();
+  o.gpu_edge_ms = 2;
+  double worst_plain = 0;
+  for (int i = 0; i < 4; ++i) {
+    sleep_s(0.023 * (i + 1));
+    o.gpu_edge_ms = 2;
+    Session s(o);
+    s.start();
+    sleep_s(0.25);
+    const Summary sum = s.stop();
+    ASSERT_EQ(sum.components[0].component, "gpu");
+    const auto& gpu = sum.components[0];
+    EXPECT_NE(gpu.model.find("edge-interpolated"), std::string::npos) << gpu.model;
+    // Polling every 2 ms (slower under load): allow 10 ms of timing error per boundary.
+    EXPECT_NEAR(gpu.energy_j, 300 * sum.duration_s, 300 * 0.02) << "session " << i;
+    ASSERT_TRUE(gpu.uncertainty_j);
+    EXPECT_LT(*gpu.uncertainty_j, 300 * 0.02);
+    o.gpu_edge_ms = 0;
+    Session plain(o);
+    plain.start();
+    sleep_s(0.25);
+    const Summary p = plain.stop();
+    worst_plain = std::max(worst_plain, std::abs(p.components[0].energy_j - 300 * p.duration_s));
+  }
+  EXPECT_GT(worst_plain, 300 * 0.03);  // the step error is there to be fixed
 }
 
 TEST_F(WindowTest, NetEnergyWithIdleBaselineAndInterruptibleIdle) {

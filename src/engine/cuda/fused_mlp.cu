@@ -286,6 +286,18 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
   // and the compute copy (which the hidden layer reads) in shared memory.
   const bool owner = tid < KP4;
   float w1[U][4];
+  // Calls f(u, e, at) for each element [u][4·tid + e] of W1 this thread owns that exists in the
+  // model (at: its offset in the parameter slabs).
+  auto owned_w1 = [&](auto&& f) {
+    if (!owner) return;
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int k = 4 * tid + e;
+        if (u0 + u < H && k < K) f(u, e, a.w1 + int64_t(u0 + u) * K + k);
+      }
+  };
 #pragma unroll
   for (int u = 0; u < U; ++u) {
     float4 c, m, v;
@@ -713,14 +725,7 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
 
     if (a.debug) {  // gradients of the (scaled) loss and the loss itself; no update
       T* grads = static_cast<T*>(a.grads);
-      if (owner)
-#pragma unroll
-        for (int u = 0; u < U; ++u)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int k = 4 * tid + e;
-            if (u0 + u < H && k < K) grads[a.w1 + int64_t(u0 + u) * K + k] = from_f<T>(gw1[u][e]);
-          }
+      owned_w1([&](int u, int e, int64_t at) { grads[at] = from_f<T>(gw1[u][e]); });
       for (int i = tid; i < C * U; i += kThreads) {
         const int c = i / U, u = i - c * U;
         if (u0 + u < H) grads[a.w2 + int64_t(c) * H + u0 + u] = from_f<T>(gw2[i]);
@@ -753,32 +758,24 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
           w1v4[u * KP4 + tid] = v;
         }
       }
-      // W2's columns, b1 and b2 on the last threads (owners of W1 are the first).
+      // W2's columns, b1 and b2 on the last threads (owners of W1 are the first): parameter i of
+      // a shared-memory slice, its copy rounded as a GEMM operand (W2) or as stored (biases).
+      auto update_slice = [&](float* w, float* m, float* v, float* copy, const float* grad, int i,
+                              bool gemm_operand) {
+        float wi = w[i], mi = m[i], vi = v[i];
+        update(a, k, grad[i], wi, mi, vi);
+        w[i] = wi;
+        m[i] = mi;
+        v[i] = vi;
+        copy[i] = gemm_operand ? R::compute(wi) : R::store(wi);
+      };
       for (int i = kThreads - 1 - tid; i < C * U + U + C; i += kThreads) {
-        if (i < C * U) {
-          float w = w2m[i], m = w2mo[i], v = w2v[i];
-          update(a, k, gw2[i], w, m, v);
-          w2m[i] = w;
-          w2mo[i] = m;
-          w2v[i] = v;
-          w2c[i] = R::compute(w);
-        } else if (i < C * U + U) {
-          const int u = i - C * U;
-          float w = b1m[u], m = b1mo[u], v = b1v[u];
-          update(a, k, gb1[u], w, m, v);
-          b1m[u] = w;
-          b1mo[u] = m;
-          b1v[u] = v;
-          b1c[u] = R::store(w);
-        } else {
-          const int c = i - C * U - U;
-          float w = b2m[c], m = b2mo[c], v = b2v[c];
-          update(a, k, gb2[c], w, m, v);
-          b2m[c] = w;
-          b2mo[c] = m;
-          b2v[c] = v;
-          b2c[c] = R::store(w);
-        }
+        if (i < C * U)
+          update_slice(w2m, w2mo, w2v, w2c, gw2, i, true);
+        else if (i < C * U + U)
+          update_slice(b1m, b1mo, b1v, b1c, gb1, i - C * U, false);
+        else
+          update_slice(b2m, b2mo, b2v, b2c, gb2, i - C * U - U, false);
       }
     }
     // The loss-scaling rules and counters of optimizer_kernel.
@@ -814,19 +811,12 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
 
   // The slices back to the slabs; block 0 closes the launch's counters.
   T* copy = static_cast<T*>(a.copy);
-  if (owner)
-#pragma unroll
-    for (int u = 0; u < U; ++u)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int k = 4 * tid + e;
-        if (u0 + u >= H || k >= K) continue;
-        const int64_t at = a.w1 + int64_t(u0 + u) * K + k;
-        a.master[at] = w1[u][e];
-        a.m[at] = (&w1mo4[u * KP4 + tid].x)[e];
-        if (a.v) a.v[at] = (&w1v4[u * KP4 + tid].x)[e];
-        if (copy) copy[at] = from_f<T>(w1[u][e]);
-      }
+  owned_w1([&](int u, int e, int64_t at) {
+    a.master[at] = w1[u][e];
+    a.m[at] = (&w1mo4[u * KP4 + tid].x)[e];
+    if (a.v) a.v[at] = (&w1v4[u * KP4 + tid].x)[e];
+    if (copy) copy[at] = from_f<T>(w1[u][e]);
+  });
   for (int i = tid; i < C * U; i += kThreads) {
     const int c = i / U, u = i - c * U;
     if (u0 + u >= H) continue;
