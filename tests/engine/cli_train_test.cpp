@@ -1,11 +1,13 @@
 // `greentrain train` as a child process (as the experiment runner calls it): --json with the keys
 // the experiment runner reads and exit 0; bad flags and inputs exit 2 (usage) or 1 (data) with one
-// line.
+// line; GREENTRAIN_TRACE=1 gives a timeline of the metered parent and its child on one clock.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
+#include <vector>
 
 #include "common/locations.h"
 #include "common/subprocess.h"
@@ -57,6 +59,60 @@ TEST(CliTrain, WritesJsonWithoutMeasuring) {
   EXPECT_TRUE(j["test_accuracy"].is_null());
   EXPECT_TRUE(j["val_accuracy"].is_number());
   EXPECT_FALSE(j.contains("energy"));
+}
+
+TEST(CliTrain, TraceIsATimelineOfParentAndChild) {
+  gt::testing::TempDir dir("gt-cli-train");
+  const std::string args = "train --data csv:" + tiny_csv(dir) +
+                           " --model mlp:8 --batch-size 8 --epochs 2 --device cpu -q --json " +
+                           (dir / "t.json");
+  const auto traced = gt::testing::run_shell(
+      "GREENTRAIN_TRACE=1 " + gt::testing::greentrain_binary() + " " + args, {});
+  ASSERT_EQ(traced.code, 0) << traced.err;
+  struct Point {
+    int pid;
+    double t;
+    std::string what;
+  };
+  std::vector<Point> points;
+  std::istringstream lines(traced.err);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string tag;
+    Point p;
+    if (!(words >> tag >> p.pid >> p.t) || tag != "greentrain-trace") continue;
+    std::getline(words >> std::ws, p.what);
+    points.push_back(p);
+  }
+  ASSERT_FALSE(points.empty()) << traced.err;
+  const int parent = points.front().pid;
+  std::map<std::string, double> parent_at, child_at;
+  std::map<int, double> last;
+  for (const auto& p : points) {
+    if (last.count(p.pid)) {
+      EXPECT_GE(p.t, last[p.pid]) << p.what;  // each process's points in order
+    }
+    last[p.pid] = p.t;
+    (p.pid == parent ? parent_at : child_at)[p.what] = p.t;
+  }
+  EXPECT_EQ(last.size(), 2u) << "one parent, one child";
+  for (const char* what :
+       {"main", "meters ready", "window opens (child starts)", "child exited",
+        "window closed (after the counter's next update)", "output written", "main returns"}) {
+    EXPECT_TRUE(parent_at.count(what)) << "parent: " << what;
+  }
+  for (const char* what : {"main", "phase setup begins", "data loaded", "device ready",
+                           "phase train begins", "phase train ends", "main returns"}) {
+    EXPECT_TRUE(child_at.count(what)) << "child: " << what;
+  }
+  // One clock for both: the child runs inside the parent's window.
+  EXPECT_LE(parent_at["window opens (child starts)"], child_at["main"]);
+  EXPECT_LE(child_at["main returns"], parent_at["child exited"]);
+  EXPECT_LE(parent_at["child exited"], parent_at["output written"]);
+
+  const auto quiet = gt::testing::run_shell(gt::testing::greentrain_binary() + " " + args, {});
+  ASSERT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("greentrain-trace"), std::string::npos);  // off by default
 }
 
 TEST(CliTrain, ErrorsAreOneLineWithExitCodes) {
