@@ -348,8 +348,8 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
   float scale = st->loss_scale;
   int growth = st->growth_count;
   int64_t adam_t = st->adam_t;
-  // beta^(adam_t + 1), the next update's bias corrections, as running products in double (pow()
-  // is thousands of instructions: in the loop it crowded the instruction cache of every step).
+  // beta^(adam_t + 1), the next update's bias corrections, as running products in double: the
+  // long double-precision pow() once a launch instead of once a step.
   double beta1_t = pow(double(a.beta1), double(adam_t + 1));
   double beta2_t = pow(double(a.beta2), double(adam_t + 1));
   const int64_t first_step = st->epoch.step_in_epoch;
