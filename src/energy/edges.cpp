@@ -152,12 +152,18 @@ bool EdgeTracker::wait_past(double t_s, double max_wait_s) {
          edges_.size() > 1 && edges_.back().t_s > t_s;
 }
 
-std::optional<InterpolatedEnergy> EdgeTracker::energy_at(double t_s) const {
+// With mu_ held: the true steps seen so far (they start at edges_[1]), shortest first.
+std::vector<double> EdgeTracker::sorted_steps() const {
   std::vector<double> steps;
-  std::lock_guard lock(mu_);
   for (size_t k = 2; k < edges_.size(); ++k) steps.push_back(edges_[k].t_s - edges_[k - 1].t_s);
-  if (steps.empty()) return interpolate_edges(edges_, t_s);
   std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+std::optional<InterpolatedEnergy> EdgeTracker::energy_at(double t_s) const {
+  std::lock_guard lock(mu_);
+  const std::vector<double> steps = sorted_steps();
+  if (steps.empty()) return interpolate_edges(edges_, t_s);
   return interpolate_edges(edges_, t_s, steps[steps.size() / 2], steps.back() - steps.front());
 }
 
@@ -167,14 +173,10 @@ std::vector<CounterEdge> EdgeTracker::edges() const {
 }
 
 std::optional<double> EdgeTracker::median_step_s() const {
-  std::vector<double> d;
-  {
-    std::lock_guard lock(mu_);
-    for (size_t k = 2; k < edges_.size(); ++k) d.push_back(edges_[k].t_s - edges_[k - 1].t_s);
-  }
-  if (d.empty()) return std::nullopt;
-  std::nth_element(d.begin(), d.begin() + static_cast<long>(d.size() / 2), d.end());
-  return d[d.size() / 2];
+  std::lock_guard lock(mu_);
+  const std::vector<double> steps = sorted_steps();
+  if (steps.empty()) return std::nullopt;
+  return steps[steps.size() / 2];
 }
 
 }  // namespace gt::energy

@@ -68,6 +68,7 @@ class EdgeTracker {
  private:
   void loop();
   std::chrono::duration<double> record(double t0, std::optional<double> v, double t1);
+  std::vector<double> sorted_steps() const;
   Meter* meter_;
   std::chrono::milliseconds poll_;
   mutable std::mutex mu_;

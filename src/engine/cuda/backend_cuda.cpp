@@ -266,7 +266,7 @@ class CudaBackend final : public Backend {
         CUDA_CHECK(cudaMemsetAsync(profile_.get(), 0, profile_.size(), stream_));
         a.profile = profile_.get<unsigned long long>();
       }
-      launch_fused(a);
+      launch_fused_mlp_train(dtype_, policy_.tf32_gemm, a, stream_);
     } else if (options_.graphs) {
       for (int64_t s = 0; s + graph_chunk_.steps <= full; s += graph_chunk_.steps)
         CUDA_CHECK(cudaGraphLaunch(graph_chunk_.exec, stream_));
@@ -340,7 +340,7 @@ class CudaBackend final : public Backend {
       a.steps = 1;
       a.debug = true;
       a.debug_logits = acts_.back().get();
-      launch_fused(a);
+      launch_fused_mlp_train(dtype_, policy_.tf32_gemm, a, stream_);
     } else {
       launch_gather(src, rows, dtype_, x0_.get(), batch_labels_.get<int32_t>(), stream_);
       forward(rows, Pass::debug);
@@ -380,7 +380,7 @@ class CudaBackend final : public Backend {
       a.batch = rows;
       a.steps = steps;
       a.step_losses = step_losses_.get<float>();
-      launch_fused(a);
+      launch_fused_mlp_train(dtype_, policy_.tf32_gemm, a, stream_);
       losses.resize(size_t(steps));
       download(losses.data(), step_losses_.get(), losses.size() * 4);
       return losses;
@@ -466,9 +466,6 @@ class CudaBackend final : public Backend {
       total += double(cycles[k]) / steps;
     }
     std::fprintf(stderr, "%s total %d\n", line.c_str(), int(total));
-  }
-  void launch_fused(const FusedMlpArgs& a) {
-    launch_fused_mlp_train(dtype_, policy_.tf32_gemm, a, stream_);
   }
   // cuBLASLt is created on first use: the fused path never needs it.
   GemmRunner& gemm() {

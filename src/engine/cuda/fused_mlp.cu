@@ -298,25 +298,23 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
         if (u0 + u < H && k < K) f(u, e, a.w1 + int64_t(u0 + u) * K + k);
       }
   };
+  // Elements past the model's inputs or units stay zero (their gradient is zero too).
+  float4 m1[U] = {}, v1[U] = {};
 #pragma unroll
-  for (int u = 0; u < U; ++u) {
-    float4 c, m, v;
+  for (int u = 0; u < U; ++u) w1[u][0] = w1[u][1] = w1[u][2] = w1[u][3] = 0.0f;
+  owned_w1([&](int u, int e, int64_t at) {
+    w1[u][e] = a.master[at];
+    (&m1[u].x)[e] = a.m[at];
+    (&v1[u].x)[e] = a.v ? a.v[at] : 0.0f;
+  });
+  if (owner)
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int k = 4 * tid + e;
-      const bool ok = owner && u0 + u < H && k < K;
-      const int64_t at = a.w1 + int64_t(u0 + u) * K + k;
-      w1[u][e] = ok ? a.master[at] : 0.0f;
-      (&m.x)[e] = ok ? a.m[at] : 0.0f;
-      (&v.x)[e] = ok && a.v ? a.v[at] : 0.0f;
-      (&c.x)[e] = R::compute(w1[u][e]);
+    for (int u = 0; u < U; ++u) {
+      w1c4[u * KP4 + tid] = make_float4(R::compute(w1[u][0]), R::compute(w1[u][1]),
+                                        R::compute(w1[u][2]), R::compute(w1[u][3]));
+      w1mo4[u * KP4 + tid] = m1[u];
+      w1v4[u * KP4 + tid] = v1[u];
     }
-    if (owner) {
-      w1c4[u * KP4 + tid] = c;
-      w1mo4[u * KP4 + tid] = m;
-      w1v4[u * KP4 + tid] = v;
-    }
-  }
   for (int i = tid; i < C * U; i += kThreads) {
     const int c = i / U, u = i - c * U;
     const bool ok = u0 + u < H;
