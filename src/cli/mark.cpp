@@ -8,7 +8,7 @@
 
 #include "cli/verbs.h"
 #include "common/error.h"
-#include "experiment/marks.h"
+#include "run/marks.h"
 
 namespace gt::cli {
 namespace {
@@ -29,9 +29,9 @@ int run_mark(const MarkOptions& o) {
     line = fmt::format("phase {} {}", o.name, o.what);
   }
   std::string error;
-  if (!experiment::parse_mark_line(line, false, error)) throw UsageError("mark: " + error);
+  if (!run::parse_mark_line(line, false, error)) throw UsageError("mark: " + error);
   std::string why;
-  const auto writer = experiment::MarkWriter::from_environment(&why);
+  const auto writer = run::MarkWriter::from_environment(&why);
   if (!writer) throw UsageError("mark: " + why);
   if (!writer->line(line)) throw Error("mark: could not write to the mark channel");
   return 0;

@@ -1,5 +1,5 @@
 // `greentrain measure [options] -- CMD [ARGS...]`: runs CMD as a metered run (the service of
-// experiment/metered_run.h) and prints (to stderr, like time(1), so CMD's stdout stays clean)
+// run/metered_run.h) and prints (to stderr, like time(1), so CMD's stdout stays clean)
 // a table per component with source, attribution, energy, average/peak power and net of idle,
 // each phase the command marked (GREENTRAIN_MARK_FD, `greentrain mark`), duration, total and
 // CO2e; a live line every few seconds while it runs when stderr is a terminal. --json writes
@@ -23,14 +23,14 @@
 #include "common/error.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
-#include "experiment/metered_run.h"
-#include "experiment/process.h"
+#include "run/metered_run.h"
+#include "run/process.h"
 
 namespace gt::cli {
 namespace {
 
 struct MeasureOptions {
-  experiment::MeteredRunOptions run;
+  run::MeteredRunOptions run;
   std::string json_path, trace_path;
   std::vector<std::string> command;
 };
@@ -38,16 +38,16 @@ struct MeasureOptions {
 int run_measure(const MeasureOptions& o) {
   check_writable(o.json_path, "--json");  // before any work
   check_writable(o.trace_path, "--trace");
-  experiment::MeteredRunOptions run_opts = o.run;
+  run::MeteredRunOptions run_opts = o.run;
   run_opts.meters.keep_samples = !o.trace_path.empty();
   run_opts.live = isatty(2) != 0;
   run_opts.scan_stdout = isatty(1) == 0;  // a terminal keeps its line buffering
-  experiment::MeteredRun metered(run_opts);
+  run::MeteredRun metered(run_opts);
   const nlohmann::json environment = metered.session().environment();
   for (const auto& note : environment["notes"])
     fmt::print(stderr, "greentrain: {}\n", note.get<std::string>());
 
-  experiment::InterruptGuard guard;
+  run::InterruptGuard guard;
   if (o.run.meters.idle_s > 0) {
     fmt::print(stderr, "greentrain: measuring the idle baseline for {:g} s...\n",
                o.run.meters.idle_s);
@@ -61,12 +61,12 @@ int run_measure(const MeasureOptions& o) {
     if (!warning.empty()) fmt::print(stderr, "greentrain: {}\n", warning);
   }
 
-  experiment::ChildSpec spec;
+  run::ChildSpec spec;
   spec.argv = o.command;
   spec.inherit_stdin = true;
   spec.take_terminal = true;
   spec.kill_after_s = 0;  // a forwarded signal is the command's to handle
-  experiment::MeteredResult r = metered.run(spec, [&](int, double) { return guard.signal(); });
+  run::MeteredResult r = metered.run(spec, [&](int, double) { return guard.signal(); });
   if (!r.child.started)
     fmt::print(stderr, "greentrain: cannot start '{}' (not found or not executable)\n",
                o.command[0]);

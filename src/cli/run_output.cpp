@@ -49,7 +49,7 @@ void add_attribution_option(CLI::App& cmd, std::string& attribution) {
       ->group("Meters");
 }
 
-std::string format_phases(const experiment::MeteredResult& r) {
+std::string format_phases(const run::MeteredResult& r) {
   if (r.phases.empty()) return "";
   std::string out = fmt::format("{:<16} {:>3} {:>11} {:>12} {:>12} {:>12} {:>9}\n", "phase", "#",
                                 "duration_s", "energy_J", "net_J", "gpu_J", "+-J");
@@ -65,7 +65,7 @@ std::string format_phases(const experiment::MeteredResult& r) {
   return out;
 }
 
-std::string format_co2e(const experiment::MeteredResult& r, const carbon::Intensity& intensity,
+std::string format_co2e(const run::MeteredResult& r, const carbon::Intensity& intensity,
                         double pue) {
   return fmt::format("CO2e {:.4g} g{} ({}, {:g} gCO2e/kWh, {} {}, PUE {:g})\n", r.co2e_g,
                      r.wall_co2e_g ? fmt::format(" (wall: {:.4g} g)", *r.wall_co2e_g) : "",

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "carbon/carbon.h"
-#include "experiment/metered_run.h"
+#include "run/metered_run.h"
 
 namespace gt::cli {
 
@@ -20,8 +20,8 @@ void write_text_file(const std::string& path, const std::string& text, const std
 void add_attribution_option(CLI::App& cmd, std::string& attribution);
 
 // "phase  #  duration_s  energy_J  net_J  gpu_J  ±J" lines, or "" without phases.
-std::string format_phases(const experiment::MeteredResult& r);
-std::string format_co2e(const experiment::MeteredResult& r, const carbon::Intensity& intensity,
+std::string format_phases(const run::MeteredResult& r);
+std::string format_co2e(const run::MeteredResult& r, const carbon::Intensity& intensity,
                         double pue);
 
 }  // namespace gt::cli

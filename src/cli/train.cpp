@@ -1,7 +1,7 @@
 // `greentrain train`: trains one model with the engine (engine/train.h), shows a line per epoch
 // (bar, loss, accuracy, samples/s, ms/epoch, achieved TFLOP/s; epoch 1 is marked warm-up), ends
 // with validation/test accuracy, skipped steps and throughput, and writes --json. With
-// --measure (the default) the training runs as a metered run (experiment/metered_run.h): this
+// --measure (the default) the training runs as a metered run (run/metered_run.h): this
 // verb checks every option (carbon country included) first, then runs itself as a child with
 // --no-measure, whose engine marks the setup, train and eval phases on the mark channel; the
 // per-component and per-phase energy and CO2e are added to the output and the JSON.
@@ -24,9 +24,9 @@
 #include "common/trace.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
-#include "experiment/marks.h"
-#include "experiment/metered_run.h"
-#include "experiment/process.h"
+#include "run/marks.h"
+#include "run/metered_run.h"
+#include "run/process.h"
 
 namespace gt::cli {
 namespace {
@@ -105,7 +105,7 @@ int train_here(TrainOptions& o) {
                c.seed);
   engine::ProgressCallback progress;
   if (!o.quiet) progress = print_epoch;
-  const auto marks = experiment::MarkWriter::from_environment();
+  const auto marks = run::MarkWriter::from_environment();
   const engine::PhaseCallback phase = [&](const char* name, bool begin) {
     trace_point(fmt::format("phase {} {}", name, begin ? "begins" : "ends").c_str());
     if (marks) marks->phase(name, begin);
@@ -119,16 +119,16 @@ int train_here(TrainOptions& o) {
 // Metered: the same verb as a child (`train --no-measure`) run by the metered-run service,
 // so `train`, `measure` and the experiment runner meter a training run the same way.
 int train_metered(TrainOptions& o) {
-  experiment::MeteredRunOptions run_opts;
+  run::MeteredRunOptions run_opts;
   run_opts.meters = o.meters;
   run_opts.carbon = o.carbon;
   run_opts.attribution = o.attribution;
   run_opts.scan_stdout = false;
-  experiment::MeteredRun metered(run_opts);  // every meter and carbon error before training
+  run::MeteredRun metered(run_opts);  // every meter and carbon error before training
   const nlohmann::json environment = metered.session().environment();
   for (const auto& note : environment["notes"])
     fmt::print(stderr, "greentrain: {}\n", note.get<std::string>());
-  experiment::InterruptGuard guard;
+  run::InterruptGuard guard;
   if (o.meters.idle_s > 0) {
     std::string warning;
     if (!metered.measure_idle(
@@ -136,7 +136,7 @@ int train_metered(TrainOptions& o) {
       return 128 + guard.signal();
     if (!warning.empty()) fmt::print(stderr, "greentrain: {}\n", warning);
   }
-  const std::string folder = experiment::make_run_folder();
+  const std::string folder = run::make_run_folder();
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
@@ -145,14 +145,14 @@ int train_metered(TrainOptions& o) {
     }
   } cleanup{folder};
   const std::string child_json = folder + "/train.json";
-  experiment::ChildSpec spec;
+  run::ChildSpec spec;
   spec.argv = train_args(o);
-  spec.argv.insert(spec.argv.begin(), experiment::self_executable());
+  spec.argv.insert(spec.argv.begin(), run::self_executable());
   spec.argv.insert(spec.argv.end(), {"--json", child_json});
   spec.inherit_stdin = true;
   spec.take_terminal = true;
   spec.remove_on_abandon = folder;
-  experiment::MeteredResult res = metered.run(spec, [&](int, double) { return guard.signal(); });
+  run::MeteredResult res = metered.run(spec, [&](int, double) { return guard.signal(); });
   if (res.exit_code != 0) return res.exit_code;  // the child said why on stderr
   std::ifstream in(child_json);
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);

@@ -13,6 +13,11 @@ Dataset Dataset::slice(int64_t first, int64_t count) const {
   out.features = features;
   out.classes = classes;
   out.scale = scale;
+  out.height = height;
+  out.width = width;
+  out.channels = channels;
+  out.mean = mean;
+  out.stddev = stddev;
   const auto lo = first * features, hi = (first + count) * features;
   if (!u8.empty()) out.u8.assign(u8.begin() + lo, u8.begin() + hi);
   if (!f32.empty()) out.f32.assign(f32.begin() + lo, f32.begin() + hi);

@@ -234,6 +234,11 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
   int64_t features = 1;
   for (size_t i = 1; i < images.dims.size(); ++i) features *= images.dims[i];
   d.features = int(features);
+  if (images.dims.size() == 3 || images.dims.size() == 4) {  // [n][h][w] or [n][h][w][c]
+    d.height = int(images.dims[1]);
+    d.width = int(images.dims[2]);
+    d.channels = images.dims.size() == 4 ? int(images.dims[3]) : 1;
+  }
   d.classes = classes;
   d.u8 = std::move(images.bytes);
   d.labels.resize(d.rows);

@@ -1,5 +1,5 @@
 // Attribution of CPU and RAM energy to the measured process tree, beside the whole machine's
-// figure. A run's process tree is its process group (experiment/process.h puts every run in
+// figure. A run's process tree is its process group (run/process.h puts every run in
 // one); its CPU time is the sum of utime+stime+cutime+cstime over the group's processes in
 // /proc/<pid>/stat (cutime/cstime hold the children it has reaped), or, for a finished run,
 // the rusage of the reaped tree. Rules, per component (see docs/method.md):

@@ -22,12 +22,12 @@
 #include "experiment/design.h"
 #include "experiment/environment.h"
 #include "experiment/lanes.h"
-#include "experiment/metered_run.h"
-#include "experiment/process.h"
 #include "experiment/publish.h"
 #include "experiment/stop_rule.h"
 #include "experiment/store.h"
 #include "experiment/workload.h"
+#include "run/metered_run.h"
+#include "run/process.h"
 
 namespace gt::experiment {
 namespace fs = std::filesystem;
@@ -114,7 +114,7 @@ class Runner {
   struct Lane {
     int index = 0;
     std::string uuid;
-    std::unique_ptr<MeteredRun> metered;
+    std::unique_ptr<run::MeteredRun> metered;
     RunProvenance provenance;
     bool ran = false;
   };
@@ -131,11 +131,11 @@ class Runner {
   const RunOptions& opt_;
   std::ostream& log_;
   Store store_;
-  InterruptGuard guard_;
+  run::InterruptGuard guard_;
   ExpandedDesign design_;
   ExperimentRecord exp_;
   std::int64_t session_id_ = 0;
-  std::unique_ptr<MeteredRun> metered_;
+  std::unique_ptr<run::MeteredRun> metered_;
   carbon::Intensity intensity_;
   std::string work_root_, self_;
   RunOutcome outcome_;
@@ -232,10 +232,10 @@ RunOutcome Runner::run() {
     provenance_ = current_provenance(visible);
   }
   {
-    MeteredRunOptions mo;
+    run::MeteredRunOptions mo;
     mo.meters = meters;
     mo.carbon = plan_.carbon;
-    metered_ = std::make_unique<MeteredRun>(mo);
+    metered_ = std::make_unique<run::MeteredRun>(mo);
   }
   if (!opt_.gpus.empty()) set_up_lanes();
   intensity_ = metered_->intensity();
@@ -418,8 +418,8 @@ RunOutcome Runner::run() {
 void Runner::begin_session(const nlohmann::json& env, const std::string& shard_text) {
   session_id_ = store_.add_session({0, exp_.id, "", host_name(), shard_text, env});
   if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
-  self_ = self_executable();
-  work_root_ = make_run_folder();
+  self_ = run::self_executable();
+  work_root_ = run::make_run_folder();
   if (lanes_.empty())
     measure_idle(finished_before_);
   else
@@ -493,10 +493,10 @@ void Runner::set_up_lanes() {
     lane.uuid = g.gpu.uuid;
     auto meters = plan_.meters;
     meters.gpus = g.gpu.uuid;  // this lane's board only
-    MeteredRunOptions mo;
+    run::MeteredRunOptions mo;
     mo.meters = meters;
     mo.carbon = plan_.carbon;
-    lane.metered = std::make_unique<MeteredRun>(mo);
+    lane.metered = std::make_unique<run::MeteredRun>(mo);
     lane.provenance = current_provenance({{g.gpu}, "lane", ""});
     lane.provenance.cuda_visible_devices = g.gpu.uuid;
     lane.provenance.lane = g.lane;
@@ -603,7 +603,7 @@ void Runner::cool_down(energy::Session& session) {
 
 std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane* lane) {
   const auto& cfg = design_.configs.at(static_cast<size_t>(run.config_index));
-  MeteredRun& meter = lane ? *lane->metered : *metered_;
+  run::MeteredRun& meter = lane ? *lane->metered : *metered_;
   std::unique_lock lock(mu_);
   // Progress: run N/M of this session, configuration, ETA.
   std::optional<double> mean = pilot_mean_s_;
@@ -643,9 +643,9 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   rec.provenance = lane ? lane->provenance : provenance_;
 
   prep.spec.remove_on_abandon = work_root_;
-  MeteredResult metered = meter.run(
-      prep.spec, ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }));
-  ChildResult child = metered.child;
+  run::MeteredResult metered = meter.run(
+      prep.spec, run::ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }));
+  run::ChildResult child = metered.child;
   const energy::Summary& summary = metered.summary;
   // A signal to the whole job (Slurm's scancel, a time limit) may kill the child before
   // greentrain stops it: a run that ended while a stop was requested is aborted, not failed.
@@ -700,7 +700,7 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   } else {
     rec.status = "ok";
   }
-  if (rec.status != "ok") rec.stderr_tail = tail_of_file(prep.spec.stderr_path);
+  if (rec.status != "ok") rec.stderr_tail = run::tail_of_file(prep.spec.stderr_path);
 
   // Energy: per component with its source; totals; CO2e of the wall energy when metered.
   double peak = 0;

@@ -19,8 +19,8 @@
 
 #include "common/error.h"
 #include "experiment/design.h"
-#include "experiment/process.h"
 #include "experiment/store.h"
+#include "run/process.h"
 
 namespace gt::experiment {
 namespace fs = std::filesystem;
@@ -35,7 +35,7 @@ struct Captured {
 // Runs argv (no shell interpretation: every word is quoted) and captures stdout and stderr.
 Captured capture(const std::vector<std::string>& argv) {
   std::string cmd;
-  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + shell_quote(a);
+  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + run::shell_quote(a);
   cmd += " 2>&1";
   Captured c;
   FILE* p = popen(cmd.c_str(), "r");
@@ -200,9 +200,9 @@ trap 'echo "task $task: terminated by Slurm" >&2' TERM INT
 {gt} experiment run {plan} --shard "$task/{n}" --db "$scratch/task-$task.db" \
   --publish "$results/task-$task.db" --failed-runs-ok{retry}
 )",
-                   fmt::arg("dir", shell_quote(f.dir)), fmt::arg("scratch", o.scratch),
-                   fmt::arg("gt", shell_quote(o.greentrain)),
-                   fmt::arg("plan", shell_quote(f.plan())), fmt::arg("n", tasks),
+                   fmt::arg("dir", run::shell_quote(f.dir)), fmt::arg("scratch", o.scratch),
+                   fmt::arg("gt", run::shell_quote(o.greentrain)),
+                   fmt::arg("plan", run::shell_quote(f.plan())), fmt::arg("n", tasks),
                    fmt::arg("retry", o.retry_failed ? " --retry-failed" : ""));
   return s;
 }
@@ -238,15 +238,15 @@ trap 'rm -rf "$scratch"' EXIT
 "$gt" report --db "$scratch/merged.db" --html report.html --md report.md
 echo "merged.db, analysis.json, analysis.md, report.html and report.md are in $PWD"
 )",
-                   fmt::arg("gt", shell_quote(o.greentrain)), fmt::arg("dir", shell_quote(f.dir)),
-                   fmt::arg("block", block));
+                   fmt::arg("gt", run::shell_quote(o.greentrain)),
+                   fmt::arg("dir", run::shell_quote(f.dir)), fmt::arg("block", block));
   return s;
 }
 
 int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry_run,
                  std::ostream& out) {
   SlurmOptions o = opt;
-  if (o.greentrain.empty()) o.greentrain = self_executable();
+  if (o.greentrain.empty()) o.greentrain = run::self_executable();
   if (o.throttle < 0) throw gt::UsageError("--throttle must be 0 (no limit) or more");
   if (!o.block_by.empty() && o.block_by != "gpu" && o.block_by != "host")
     throw gt::UsageError(fmt::format("--block-by {}: expected gpu or host", o.block_by));

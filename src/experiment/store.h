@@ -67,7 +67,7 @@ struct EnergyRecord {
   std::optional<double> machine_energy_j = std::nullopt;  // the whole machine's, when process
 };
 
-// One occurrence of a phase the workload marked (experiment/marks.h): energy between its
+// One occurrence of a phase the workload marked (run/marks.h): energy between its
 // begin and end marks, per component as JSON (energy::component_json objects).
 struct PhaseRecord {
   std::string name;

@@ -63,12 +63,12 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
     // Every value goes in as one shell word, quoted: a level such as `x; rm -rf ~` or `it's`
     // is data, never shell syntax (the plan refuses factors named like the run fields).
     std::map<std::string, std::string> values;
-    for (const auto& [k, v] : config.values) values[k] = shell_quote(v);
+    for (const auto& [k, v] : config.values) values[k] = run::shell_quote(v);
     values["seed"] = std::to_string(run.seed);
     values["run_id"] = std::to_string(run.run_index);
     values["block"] = std::to_string(run.block);
     values["repeat"] = std::to_string(run.repeat);
-    values["metrics_file"] = shell_quote(p.metrics_path);
+    values["metrics_file"] = run::shell_quote(p.metrics_path);
     p.command_text = substitute(W.command, values);
     p.spec.argv = {"/bin/sh", "-c", p.command_text};
     p.spec.workdir = W.workdir;
@@ -93,7 +93,7 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
   if (W.validation) a.insert(a.end(), {"--validation", fmt::format("{}", *W.validation)});
   if (!W.data_dir.empty()) a.insert(a.end(), {"--data-dir", W.data_dir});
   for (size_t i = 0; i < a.size(); ++i)
-    p.command_text += (i ? " " : "") + shell_quote(i == 0 ? std::string("greentrain") : a[i]);
+    p.command_text += (i ? " " : "") + run::shell_quote(i == 0 ? std::string("greentrain") : a[i]);
   return p;
 }
 

@@ -14,12 +14,12 @@
 
 #include "experiment/design.h"
 #include "experiment/plan.h"
-#include "experiment/process.h"
+#include "run/process.h"
 
 namespace gt::experiment {
 
 struct PreparedRun {
-  ChildSpec spec;
+  run::ChildSpec spec;
   std::string command_text;  // for the database and messages
   std::string metrics_path;  // JSON written by the workload
 };

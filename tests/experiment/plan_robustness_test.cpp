@@ -14,8 +14,8 @@
 #include "common/temp_dir.h"
 #include "experiment/design.h"
 #include "experiment/plan.h"
-#include "experiment/process.h"
 #include "experiment/workload.h"
+#include "run/process.h"
 
 namespace gt::experiment {
 namespace {
@@ -147,7 +147,7 @@ TEST(PlanRobustness, LevelsReachTheShellAsDataNotSyntax) {
     if (run.warmup) continue;
     const auto& config = d.configs[run.config_index];
     auto p = prepare_run(plan, config, run, dir.path().string(), "/gt");
-    auto r = run_child(p.spec, [] { return false; });
+    auto r = run::run_child(p.spec, [] { return false; });
     ASSERT_EQ(r.exit_code, 0) << p.command_text;
   }
   EXPECT_FALSE(std::filesystem::exists(pwned));

@@ -2,8 +2,8 @@
 // experiment runner use to run a workload and meter it. Constructing a MeteredRun checks
 // everything a user can get wrong (meter options, GPU selection, wall meter, carbon country or
 // intensity, attribution) before any work starts. run() then launches the child in its own
-// process group (experiment/process.h) with an inherited pipe named by GREENTRAIN_MARK_FD,
-// reads every meter at the instant each mark arrives (experiment/marks.h), forwards signals
+// process group (run/process.h) with an inherited pipe named by GREENTRAIN_MARK_FD,
+// reads every meter at the instant each mark arrives (run/marks.h), forwards signals
 // through the caller's poll, samples the process tree's CPU and memory, and returns one
 // MeteredResult: the whole run's energy, each phase's energy, the child's metrics, attribution
 // and notes, with one JSON shape (to_json) that all three callers write.
@@ -18,9 +18,9 @@
 #include "carbon/carbon.h"
 #include "energy/attribution.h"
 #include "energy/session.h"
-#include "experiment/process.h"
+#include "run/process.h"
 
-namespace gt::experiment {
+namespace gt::run {
 
 struct MeteredRunOptions {
   energy::MeterOptions meters;
@@ -89,4 +89,4 @@ class MeteredRun {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace gt::experiment
+}  // namespace gt::run

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace gt::experiment {
+namespace gt::run {
 
 struct Mark {
   enum class Kind { phase_begin, phase_end, metric };
@@ -72,4 +72,4 @@ class MarkWriter {
   int fd_;
 };
 
-}  // namespace gt::experiment
+}  // namespace gt::run

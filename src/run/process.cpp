@@ -1,5 +1,5 @@
 // Child processes, their supervisor and interrupt handling (see process.h).
-#include "experiment/process.h"
+#include "run/process.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -24,7 +24,7 @@
 
 extern char** environ;
 
-namespace gt::experiment {
+namespace gt::run {
 namespace {
 
 // The one piece of process-wide state: a signal handler can only talk through a static.
@@ -342,4 +342,4 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildH
   return result;
 }
 
-}  // namespace gt::experiment
+}  // namespace gt::run

@@ -5,7 +5,7 @@
 // (a CPU hog outside the run's tree does not raise its CPU energy, a busy child does); a busy
 // idle baseline is flagged and net energy withheld; a grandchild does not outlive its run;
 // a missing program is exit code 127; a bad carbon country fails before anything runs.
-#include "experiment/metered_run.h"
+#include "run/metered_run.h"
 
 #include <fmt/core.h>
 #include <gtest/gtest.h>
@@ -19,7 +19,7 @@
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
 
-namespace gt::experiment {
+namespace gt::run {
 namespace {
 using gt::testing::read_file;
 using gt::testing::ScopedEnv;
@@ -257,4 +257,4 @@ TEST_F(MeteredRunTest, UsageErrorsComeBeforeAnyWork) {
 }
 
 }  // namespace
-}  // namespace gt::experiment
+}  // namespace gt::run

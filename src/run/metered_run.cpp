@@ -1,5 +1,5 @@
 // The metered-run service (see metered_run.h).
-#include "experiment/metered_run.h"
+#include "run/metered_run.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -16,9 +16,9 @@
 
 #include "common/error.h"
 #include "common/trace.h"
-#include "experiment/marks.h"
+#include "run/marks.h"
 
-namespace gt::experiment {
+namespace gt::run {
 namespace {
 
 // What is recorded at each mark (and at the run's start and end).
@@ -463,4 +463,4 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   return out;
 }
 
-}  // namespace gt::experiment
+}  // namespace gt::run

@@ -1,12 +1,12 @@
 // The mark language (parse_mark_line: channel and stdout forms, names, numbers) and MarkWriter
 // (a line reaches the pipe named by GREENTRAIN_MARK_FD; a missing or closed channel is a
 // reason, not a crash).
-#include "experiment/marks.h"
+#include "run/marks.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-namespace gt::experiment {
+namespace gt::run {
 namespace {
 
 TEST(Marks, ParsesPhasesAndMetrics) {
@@ -64,4 +64,4 @@ TEST(Marks, WriterNeedsAnOpenPipe) {
 }
 
 }  // namespace
-}  // namespace gt::experiment
+}  // namespace gt::run

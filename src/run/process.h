@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace gt::experiment {
+namespace gt::run {
 
 struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] is the program (absolute path or found in PATH)
@@ -79,4 +79,4 @@ class InterruptGuard {
   int signal() const;  // the signal received (0 = none)
 };
 
-}  // namespace gt::experiment
+}  // namespace gt::run

@@ -1,5 +1,5 @@
 // Mark lines and phase bookkeeping (see marks.h).
-#include "experiment/marks.h"
+#include "run/marks.h"
 
 #include <fmt/core.h>
 #include <limits.h>
@@ -14,7 +14,7 @@
 #include <map>
 #include <sstream>
 
-namespace gt::experiment {
+namespace gt::run {
 
 bool valid_mark_name(std::string_view name) {
   if (name.empty() || name.size() > 64 || !std::isalpha(static_cast<unsigned char>(name[0])))
@@ -150,4 +150,4 @@ bool MarkWriter::metric(std::string_view name, double value) const {
   return line(fmt::format("metric {}={:.17g}", name, value));
 }
 
-}  // namespace gt::experiment
+}  // namespace gt::run
