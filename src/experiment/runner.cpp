@@ -661,10 +661,15 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   rec.metrics = metrics.values;
   for (const auto& [k, v] : metered.metrics) rec.metrics[k] = v;  // the mark channel's
   for (const auto& [k, v] : metered.phase_metrics()) rec.metrics[k] = v;
+  if (metered.outside_cpu_share) rec.metrics["outside_cpu_share"] = *metered.outside_cpu_share;
+  rec.metrics["flagged_phases"] = metered.flagged_phases;
   for (const auto& p : metered.phases) {
     PhaseRecord ph;
     ph.name = p.name;
+    ph.parent = p.parent;
     ph.occurrence = p.occurrence;
+    ph.metrics = p.metrics;
+    ph.flagged = p.flagged;
     ph.t_begin_s = p.t_begin_s;
     ph.duration_s = p.energy.duration_s;
     ph.energy_j = p.energy.energy_j;

@@ -158,7 +158,8 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "run_id,block,repeat,status,warmup,precision,batch_size,duration_s,energy_j,"
             "gpu_energy_j,cpu_energy_j,ram_energy_j,wall_energy_j,net_energy_j,avg_power_w,"
-            "peak_power_w,co2e_g,test_accuracy,final_loss,samples_per_s,seed_seen");
+            "peak_power_w,co2e_g,test_accuracy,final_loss,flagged_phases,outside_cpu_share,"
+            "samples_per_s,seed_seen");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 10);
 }
 
