@@ -66,6 +66,7 @@ void EdgeTracker::start() {
     reads_ = 0;
     last_value_.reset();
     raw_.clear();
+    read_costs_.clear();
   }
   // The first read here, so that it precedes everything the caller does after start(): an
   // instant after it and before the first edge can then be interpolated (interpolate_edges).
@@ -119,6 +120,7 @@ int64_t EdgeTracker::reads() const {
 std::chrono::duration<double> EdgeTracker::record(double t0, std::optional<double> v, double t1) {
   ++reads_;
   if (!log_path_.empty()) raw_.push_back({t0, t1, v});
+  if (read_costs_.size() < 100000) read_costs_.push_back(t1 - t0);
   const double mid = 0.5 * (t0 + t1);
   std::chrono::duration<double> pause = poll_;
   if (!v) return pause;
@@ -191,6 +193,28 @@ std::optional<double> EdgeTracker::median_step_s() const {
   const std::vector<double> steps = sorted_steps();
   if (steps.empty()) return std::nullopt;
   return steps[steps.size() / 2];
+}
+
+CounterResolution EdgeTracker::resolution() const {
+  std::lock_guard lock(mu_);
+  CounterResolution r;
+  r.reads = reads_;
+  r.edges = edges_.size() > 1 ? static_cast<int64_t>(edges_.size() - 1) : 0;
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const std::vector<double> steps = sorted_steps();
+  if (!steps.empty()) {
+    r.period_s = steps[steps.size() / 2];
+    r.period_spread_s = steps[steps.size() * 9 / 10] - steps[steps.size() / 10];
+  }
+  r.read_cost_s = median(read_costs_);
+  std::vector<double> gaps;
+  for (size_t k = 1; k < edges_.size(); ++k) gaps.push_back(edges_[k].half_gap_s);
+  r.edge_timing_s = median(gaps);
+  return r;
 }
 
 }  // namespace gt::energy

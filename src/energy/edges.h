@@ -18,12 +18,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <string>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "energy/meter.h"
+#include "energy/session.h"
 
 namespace gt::energy {
 
@@ -65,6 +66,8 @@ class EdgeTracker {
   std::optional<InterpolatedEnergy> energy_at(double t_s) const;
   std::vector<CounterEdge> edges() const;
   std::optional<double> median_step_s() const;  // the counter's update period, when seen
+  // The counter's resolution over the tracker's life (session.h); device left empty.
+  CounterResolution resolution() const;
   double cpu_s() const;   // CPU time the polling thread spent (the method's overhead)
   int64_t reads() const;  // counter reads so far
 
@@ -88,6 +91,7 @@ class EdgeTracker {
   };
   std::string log_path_;  // GREENTRAIN_EDGE_LOG: every read kept and appended there on stop()
   std::vector<RawRead> raw_;
+  std::vector<double> read_costs_;  // each read's duration (seconds)
   std::thread thread_;
 };
 
