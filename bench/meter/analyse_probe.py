@@ -127,7 +127,7 @@ def at(e, t):
     return None
 
 
-print("== train-phase GPU energy recomputed offline (mJ counter -> J): observed edges vs re-timed")
+print("== train-phase GPU energy recomputed offline: observed edges vs re-timed")
 res = collections.defaultdict(lambda: ([], [], []))
 for i, r in enumerate(runs, 1):
     rr = sorted(reads.get(i, []))
@@ -150,8 +150,8 @@ for i, r in enumerate(runs, 1):
         a0, a1, c0, c1 = at(e, b0), at(e, b1), at(e2, b0), at(e2, b1)
         if None in (a0, a1, c0, c1):
             continue
-        res[r["label"]][0].append((a1 - a0) / 1e3)
-        res[r["label"]][1].append((c1 - c0) / 1e3)
+        res[r["label"]][0].append(a1 - a0)
+        res[r["label"]][1].append(c1 - c0)
         res[r["label"]][2].append(p["gpu_j"])
 for label, (obs, ret, reported) in res.items():
     print(f"{label:12s} n {len(obs)}  observed edges CV {100*cv(obs):.2f} % mean {statistics.mean(obs):.2f} J"
