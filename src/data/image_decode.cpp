@@ -22,9 +22,10 @@ ImageFormat sniff(const uint8_t* data, size_t size, const std::string& name) {
   throw gt::Error(fmt::format("{}: not a JPEG or PNG image", name));
 }
 
-void check_dimensions(int width, int height, const std::string& name) {
+void check_dimensions(int width, int height, const char* format, const std::string& name) {
   if (width <= 0 || height <= 0)
-    throw gt::Error(fmt::format("{}: image of {}x{} pixels", name, width, height));
+    throw gt::Error(
+        fmt::format("{}: corrupt {} (its header gives {}x{} pixels)", name, format, width, height));
   if (width > kMaxImageSide || height > kMaxImageSide || int64_t(width) * height > kMaxImagePixels)
     throw gt::Error(
         fmt::format("{}: image of {}x{} pixels is larger than greentrain decodes "
@@ -57,7 +58,7 @@ spng_ihdr png_ihdr(SpngCtx& png, const std::string& name) {
   spng_ihdr ihdr{};
   if (const int rc = spng_get_ihdr(png.ctx, &ihdr); rc != 0)
     throw gt::Error(fmt::format("{}: corrupt PNG ({})", name, png_error(rc)));
-  check_dimensions(int(ihdr.width), int(ihdr.height), name);
+  check_dimensions(int(ihdr.width), int(ihdr.height), "PNG", name);
   return ihdr;
 }
 
@@ -74,8 +75,11 @@ void decode_png(const uint8_t* data, size_t size, int channels, const std::strin
   if (const int rc = spng_decoded_image_size(png.ctx, SPNG_FMT_RGB8, &bytes); rc != 0)
     throw gt::Error(fmt::format("{}: corrupt PNG ({})", name, png_error(rc)));
   std::vector<uint8_t> rgb(bytes);
-  if (const int rc = spng_decode_image(png.ctx, rgb.data(), rgb.size(), SPNG_FMT_RGB8, 0); rc != 0)
-    throw gt::Error(fmt::format("{}: corrupt PNG ({})", name, png_error(rc)));
+  int rc = spng_decode_image(png.ctx, rgb.data(), rgb.size(), SPNG_FMT_RGB8, 0);
+  // The image can be complete before the last IDAT chunk's CRC is read: reading the chunks up
+  // to IEND checks every remaining CRC (and that the file is not cut short).
+  if (rc == 0) rc = spng_decode_chunks(png.ctx);
+  if (rc != 0) throw gt::Error(fmt::format("{}: corrupt PNG ({})", name, png_error(rc)));
   out.width = int(ihdr.width);
   out.height = int(ihdr.height);
   out.channels = channels;
@@ -108,9 +112,10 @@ int scaled(int dimension, const tjscalingfactor& f) {
 }
 
 // The smallest of the factors 1/2, 1/4, 1/8 that keeps width x height at least
-// min_width x min_height, or 1/1.
+// min_width x min_height, or 1/1 (always when either minimum is 0).
 tjscalingfactor jpeg_scale(int width, int height, int min_width, int min_height) {
   tjscalingfactor best{1, 1};
+  if (min_width <= 0 || min_height <= 0) return best;
   int count = 0;
   const tjscalingfactor* factors = tjGetScalingFactors(&count);
   for (int i = 0; factors && i < count; ++i) {
@@ -130,6 +135,16 @@ ImageDecoder::ImageDecoder() : jpeg_(tjInitDecompress()) {
 
 ImageDecoder::~ImageDecoder() { tjDestroy(jpeg_); }
 
+void ImageDecoder::jpeg_failed(const std::string& name) {
+  const std::string why = jpeg_error(jpeg_);
+  // A handle that failed mid-stream can misread the next header (libjpeg-turbo 2.1 reported
+  // 0x0 images after a truncated one): start a fresh one.
+  tjDestroy(jpeg_);
+  jpeg_ = tjInitDecompress();
+  if (!jpeg_) throw gt::Error("cannot start the JPEG decoder (TurboJPEG)");
+  throw gt::Error(fmt::format("{}: corrupt JPEG ({})", name, why));
+}
+
 ImageHeader ImageDecoder::header(const uint8_t* data, size_t size, const std::string& name) {
   ImageHeader h;
   h.format = sniff(data, size, name);
@@ -144,8 +159,8 @@ ImageHeader ImageDecoder::header(const uint8_t* data, size_t size, const std::st
   int subsampling = 0, colourspace = 0;
   if (tjDecompressHeader3(jpeg_, data, static_cast<unsigned long>(size), &h.width, &h.height,
                           &subsampling, &colourspace) != 0)
-    throw gt::Error(fmt::format("{}: corrupt JPEG ({})", name, jpeg_error(jpeg_)));
-  check_dimensions(h.width, h.height, name);
+    jpeg_failed(name);
+  check_dimensions(h.width, h.height, "JPEG", name);
   if (colourspace == TJCS_CMYK || colourspace == TJCS_YCCK)
     throw gt::Error(
         fmt::format("{}: CMYK JPEG images are not supported (convert it to RGB)", name));
@@ -170,7 +185,7 @@ void ImageDecoder::decode(const uint8_t* data, size_t size, int channels, int mi
   const int flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
   if (tjDecompress2(jpeg_, data, static_cast<unsigned long>(size), out.pixels.data(), out.width, 0,
                     out.height, channels == 3 ? TJPF_RGB : TJPF_GRAY, flags) != 0)
-    throw gt::Error(fmt::format("{}: corrupt JPEG ({})", name, jpeg_error(jpeg_)));
+    jpeg_failed(name);
 }
 
 std::string codec_versions() {

@@ -45,12 +45,13 @@ class ImageDecoder {
   // The format, size and colour of an image, from its header.
   ImageHeader header(const uint8_t* data, size_t size, const std::string& name);
   // Decodes to `channels` (1: grey, 3: RGB). A JPEG may come out smaller than its full size, by
-  // a factor 2, 4 or 8, but never smaller than min_width x min_height (0 x 0: full size).
+  // a factor 2, 4 or 8, but never smaller than min_width x min_height (0: full size).
   void decode(const uint8_t* data, size_t size, int channels, int min_width, int min_height,
               const std::string& name, DecodedImage& out);
 
  private:
-  void* jpeg_ = nullptr;  // tjhandle
+  [[noreturn]] void jpeg_failed(const std::string& name);  // throws "NAME: corrupt JPEG (...)"
+  void* jpeg_ = nullptr;                                   // tjhandle
 };
 
 // The versions of the codecs, for the cache key and the records ("libjpeg-turbo 2.1.5, ...").
