@@ -22,7 +22,8 @@ void add_data_options(CLI::App& cmd, data::DataOptions& o) {
       ->capture_default_str();
   cmd.add_option("--image-size", o.images.size,
                  "Image folders: resize to N x N (default: the images' own size, which must "
-                 "agree)");
+                 "agree)")
+      ->check(CLI::Range(0, data::kMaxImageSize));
   cmd.add_option_function<std::string>(
          "--color", [&o](const std::string& v) { o.images.color = data::parse_color_mode(v); },
          "Image folders: rgb | grey (default: rgb when any image is colour)")
@@ -37,7 +38,8 @@ void add_data_options(CLI::App& cmd, data::DataOptions& o) {
                  "$XDG_CACHE_HOME/greentrain or ~/.cache/greentrain)");
   cmd.add_option("--test-fraction", o.images.test_fraction,
                  "Image folders without train/: fraction of each class for the test set")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
   cmd.add_option("--split-seed", o.images.split_seed,
                  "Image folders: seed of the split of a folder without train/ (or of a "
                  "held-out validation split)")
