@@ -163,6 +163,9 @@ CacheWriter::CacheWriter(const std::string& dir, const std::string& final_name,
   fd_ = mkstemp(temp_path_.data());
   if (fd_ < 0)
     throw gt::Error(fmt::format("{}: cannot create a cache file: {}", dir, errno_text()));
+  const mode_t mask = umask(0);  // mkstemp makes 0600; a cache is as readable as other files
+  umask(mask);
+  fchmod(fd_, 0666 & ~mask);
   map_size_ = kCacheDataOffset + image_bytes;
   if (ftruncate(fd_, off_t(map_size_)) != 0) {
     const std::string why = errno_text();
