@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/sha256.h"
 #include "data/image_decode.h"
 #include "data/parallel.h"
 #include "data/resize.h"
@@ -31,16 +31,6 @@ namespace fs = std::filesystem;
 
 // Bumped whenever decoding, resizing or the file layout changes what a cache holds.
 constexpr const char* kCacheFormat = "greentrain image cache 1 (area/bilinear resize 1)";
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr))
-    throw gt::Error("internal: SHA-256 failed");
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
-}
 
 std::string settings_text(const ImageOptions& o) {
   return fmt::format("size {} color {} bad-images {}", o.size, to_string(o.color),

@@ -3,7 +3,6 @@
 #include "experiment/plan.h"
 
 #include <fmt/core.h>
-#include <openssl/evp.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include "carbon/carbon.h"
 #include "common/error.h"
 #include "common/numbers.h"
+#include "common/sha256.h"
 #include "data/source.h"
 #include "energy/wall.h"
 #include "experiment/reserved_names.h"
@@ -750,16 +750,6 @@ std::string plan_difference(const Plan& before, const Plan& now) {
             f.name, level);
   }
   return "";
-}
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr))
-    throw gt::Error("sha256 failed");
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
 }
 
 std::string Plan::hash() const { return "sha256:" + sha256_hex(meaning_json().dump()); }
