@@ -44,6 +44,8 @@ void add_data_options(CLI::App& cmd, data::DataOptions& o) {
                  "Image folders: seed of the split of a folder without train/ (or of a "
                  "held-out validation split)")
       ->capture_default_str();
+  // Internal: the cache train's metered parent made, so its child need not list the folder.
+  cmd.add_option("--image-cache", o.images.cache_file)->group("");
 }
 
 std::vector<std::string> data_option_args(const data::DataOptions& o) {
@@ -62,6 +64,7 @@ std::vector<std::string> data_option_args(const data::DataOptions& o) {
     a.insert(a.end(), {"--test-fraction", fmt::format("{}", im.test_fraction)});
   if (im.split_seed != defaults.split_seed)
     a.insert(a.end(), {"--split-seed", std::to_string(im.split_seed)});
+  if (!im.cache_file.empty()) a.insert(a.end(), {"--image-cache", im.cache_file});
   return a;
 }
 

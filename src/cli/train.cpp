@@ -109,8 +109,10 @@ int train_here(TrainOptions& o) {
   // Inside a metered run, image decoding (if the cache is missing) happens here, before the
   // setup phase, so it never counts as setup or training energy.
   if (marks)
-    if (const auto images = data::prepare_data(c.data); images && !images->reused)
-      print_image_report(*images, o.quiet);
+    if (const auto images = data::prepare_data(c.data)) {
+      if (!images->reused) print_image_report(*images, o.quiet);
+      c.data.images.cache_file = images->cache_path;  // the engine maps it without listing
+    }
   const engine::PhaseCallback phase = [&](const char* name, bool begin) {
     trace_point(fmt::format("phase {} {}", name, begin ? "begins" : "ends").c_str());
     if (marks) marks->phase(name, begin);
@@ -131,7 +133,10 @@ int train_metered(TrainOptions& o) {
   run_opts.scan_stdout = false;
   run::MeteredRun metered(run_opts);  // every meter and carbon error before training
   // Images are decoded into the cache now, outside the metered run (the child reuses it).
-  if (const auto images = data::prepare_data(o.config.data)) print_image_report(*images, o.quiet);
+  if (const auto images = data::prepare_data(o.config.data)) {
+    print_image_report(*images, o.quiet);
+    o.config.data.images.cache_file = images->cache_path;  // the child maps it without listing
+  }
   const nlohmann::json environment = metered.session().environment();
   for (const auto& note : environment["notes"])
     fmt::print(stderr, "greentrain: {}\n", note.get<std::string>());

@@ -102,6 +102,7 @@ std::string encode_header(const CacheHeader& h) {
     w.str(s.reason);
   }
   w.str(h.source);
+  w.str(h.settings);
   w.str(h.codecs);
   return w.bytes();
 }
@@ -138,6 +139,7 @@ std::string decode_header(const uint8_t* p, uint64_t n, uint64_t file_size, Cach
     h.skipped.push_back(std::move(s));
   }
   h.source = r.str();
+  h.settings = r.str();
   h.codecs = r.str();
   if (r.failed() || !r.at_end()) return "malformed header";
   const uint64_t sample = h.sample_bytes();
@@ -277,7 +279,7 @@ std::optional<CacheContents> read_cache(const std::string& path, const std::stri
   if (const std::string why = decode_header(p + header_offset, header_size, n, c.header);
       !why.empty())
     return bad(why);
-  if (c.header.key != key) return bad("made from other files or settings");
+  if (!key.empty() && c.header.key != key) return bad("made from other files or settings");
   const int classes = int(c.header.class_names.size());
   for (const auto& s : c.header.splits) {
     const auto* labels = reinterpret_cast<const int32_t*>(p + s.labels_offset);

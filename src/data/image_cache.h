@@ -5,7 +5,7 @@
 //   then           the int32 labels of the three splits (64-byte aligned)
 //   then           the header: key, shape, class names, per-split rows and offsets, per-channel
 //                  mean and stddev of the training split, the images skipped and why, the
-//                  source folder and the codec versions
+//                  source folder, the settings and the codec versions
 // A cache is written through CacheWriter: into a temporary file beside its final name, mapped
 // for writing, then (commit) labels and header, fsync, and a rename. A write that fails or is
 // interrupted never leaves a file under a cache's name; a stale temporary (its writer killed)
@@ -39,8 +39,9 @@ struct CacheHeader {
   std::array<CacheSplit, kSplits> splits{};
   std::vector<float> mean, stddev;  // per channel, of u8 / 255 over the training split
   std::vector<SkippedImage> skipped;
-  std::string source;  // the folder
-  std::string codecs;  // codec_versions() of the writer
+  std::string source;    // the folder
+  std::string settings;  // the loader's settings (size, colour, policy, split rule)
+  std::string codecs;    // codec_versions() of the writer
 
   uint64_t sample_bytes() const { return uint64_t(height) * uint64_t(width) * uint64_t(channels); }
 };
@@ -77,8 +78,8 @@ struct CacheContents {
   std::shared_ptr<const MappedFile> file;
 };
 
-// The cache at `path` when it is a complete cache file made from `key`; otherwise nullopt, with
-// the reason in *problem (empty when the file does not exist).
+// The cache at `path` when it is a complete cache file made from `key` (any key when `key` is
+// empty); otherwise nullopt, with the reason in *problem (empty when the file does not exist).
 std::optional<CacheContents> read_cache(const std::string& path, const std::string& key,
                                         std::string* problem);
 

@@ -32,14 +32,16 @@ namespace fs = std::filesystem;
 // Bumped whenever decoding, resizing or the file layout changes what a cache holds.
 constexpr const char* kCacheFormat = "greentrain image cache 1 (area/bilinear resize 1)";
 
-std::string settings_text(const ImageOptions& o) {
-  return fmt::format("size {} color {} bad-images {}", o.size, to_string(o.color),
-                     to_string(o.bad_images));
+// The settings that shape a cache (the split rule matters to one-tree folders only).
+std::string settings_text(const ImageOptions& o, double validation) {
+  return fmt::format("size {} color {} bad-images {} validation {} test-fraction {} split-seed {}",
+                     o.size, to_string(o.color), to_string(o.bad_images), validation,
+                     o.test_fraction, o.split_seed);
 }
 
 // What a cache is made from: format and codecs, settings, and every listed file.
-std::string cache_key(const FolderListing& l, const ImageOptions& o) {
-  std::string text = fmt::format("{}\n{}\n{}\n", kCacheFormat, codec_versions(), settings_text(o));
+std::string cache_key(const FolderListing& l, const std::string& settings) {
+  std::string text = fmt::format("{}\n{}\n{}\n", kCacheFormat, codec_versions(), settings);
   for (const auto& c : l.classes) text += fmt::format("class {} {}\n", c.size(), c);
   for (const auto& f : l.files)
     text += fmt::format("file {} {} {} {} {} {}\n", int(f.split), f.label, f.size, f.mtime_ns,
@@ -49,7 +51,7 @@ std::string cache_key(const FolderListing& l, const ImageOptions& o) {
 
 // The cache files of one folder with one set of settings share this prefix: a name a person
 // can recognise, then a hash of the folder's absolute path and the settings.
-std::string cache_prefix(const std::string& root, const ImageOptions& o) {
+std::string cache_prefix(const std::string& root, const std::string& settings) {
   std::error_code ec;
   fs::path abs = fs::weakly_canonical(fs::absolute(root), ec);
   if (ec) abs = fs::absolute(root);
@@ -58,7 +60,7 @@ std::string cache_prefix(const std::string& root, const ImageOptions& o) {
     if (std::isalnum(ch) || ch == '-' || ch == '_') base += char(ch);
   if (base.empty()) base = "images";
   if (base.size() > 40) base.resize(40);
-  return base + "-" + sha256_hex(abs.string() + "\n" + settings_text(o)).substr(0, 12) + "-";
+  return base + "-" + sha256_hex(abs.string() + "\n" + settings).substr(0, 12) + "-";
 }
 
 // An exclusive lock on `path` (created if needed) while the object lives.
@@ -182,8 +184,8 @@ ChannelSums channel_sums(const uint8_t* p, size_t pixels, int channels) {
 
 // Decodes the listing into a new cache file; returns its path.
 std::string build_cache(const FolderListing& l, const ImageOptions& o, const std::string& key,
-                        const std::string& cache_dir, const std::string& file_name,
-                        ImageFolderReport& report) {
+                        const std::string& settings, const std::string& cache_dir,
+                        const std::string& file_name, ImageFolderReport& report) {
   const size_t n = l.files.size();
   const int threads = worker_count(o.threads);
   std::vector<std::string> errors(n);
@@ -288,6 +290,7 @@ std::string build_cache(const FolderListing& l, const ImageOptions& o, const std
   }
   h.skipped = report.skipped;
   h.source = l.root;
+  h.settings = settings;
   h.codecs = codec_versions();
   return writer.commit(h, labels);
 }
@@ -357,8 +360,21 @@ ImageFolderData load_image_folder(const std::string& dir, double validation,
                     "for the images' own size)",
                     o.size, kMaxImageSize));
   if (o.threads < 0) throw gt::UsageError("decoding threads must be 0 (all cores) or more");
-  const FolderListing listing = list_image_folder(dir, {validation, o.test_fraction, o.split_seed});
+  const std::string settings = settings_text(o, validation);
   ImageFolderReport report;
+  auto finish = [&](const CacheContents& c, const std::string& path) {
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return from_cache(c, path, report);
+  };
+  std::string problem;
+  if (!o.cache_file.empty())  // this run's parent made it: no need to list the folder again
+    if (auto c = read_cache(o.cache_file, "", &problem);
+        c && c->header.source == dir && c->header.settings == settings) {
+      report.reused = true;
+      return finish(*c, o.cache_file);
+    }
+  const FolderListing listing = list_image_folder(dir, {validation, o.test_fraction, o.split_seed});
   for (const auto& folder : listing.empty_class_folders) {
     if (o.bad_images == BadImagePolicy::fail)
       throw gt::Error(
@@ -367,37 +383,31 @@ ImageFolderData load_image_folder(const std::string& dir, double validation,
                       folder));
     report.notes.push_back(fmt::format("{}: empty class folder", folder));
   }
-  const std::string key = cache_key(listing, o);
+  const std::string key = cache_key(listing, settings);
   const std::string cache_dir = o.cache_dir.empty() ? default_cache_dir() : o.cache_dir;
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   if (!fs::is_directory(cache_dir))
     throw gt::Error(fmt::format("{}: cannot create the cache directory{}", cache_dir,
                                 ec ? ": " + ec.message() : ""));
-  const std::string prefix = cache_prefix(dir, o);
+  const std::string prefix = cache_prefix(dir, settings);
   const std::string name = prefix + key.substr(0, 24) + ".gtimg";
   const std::string path = (fs::path(cache_dir) / name).string();
-  auto finish = [&](const CacheContents& c) {
-    report.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return from_cache(c, path, report);
-  };
-  std::string problem;
   if (auto c = read_cache(path, key, &problem)) {
     report.reused = true;
-    return finish(*c);
+    return finish(*c, path);
   }
   FileLock lock((fs::path(cache_dir) / (prefix + "lock")).string());
   if (auto c = read_cache(path, key, &problem)) {  // another process made it meanwhile
     report.reused = true;
-    return finish(*c);
+    return finish(*c, path);
   }
   if (!problem.empty()) report.notes.push_back(problem + "; decoding again");
   remove_other_caches(cache_dir, prefix, "");  // stale temporaries, superseded caches
-  build_cache(listing, o, key, cache_dir, name, report);
+  build_cache(listing, o, key, settings, cache_dir, name, report);
   auto c = read_cache(path, key, &problem);
   if (!c) throw gt::Error(problem.empty() ? path + ": the cache just written is missing" : problem);
-  return finish(*c);
+  return finish(*c, path);
 }
 
 }  // namespace gt::data

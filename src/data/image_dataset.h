@@ -36,6 +36,10 @@ struct ImageOptions {
   double test_fraction = 0.2;  // one-tree layout only
   uint64_t split_seed = 1;     // one-tree layout (or a held-out validation split) only
   int threads = 0;             // decoding threads; 0: every core
+  // A cache file an earlier load in this run made (train's metered parent passes it to its
+  // child): mapped without listing the folder again when its folder and settings match;
+  // otherwise ignored.
+  std::string cache_file;
 };
 
 inline constexpr int kMaxImageSize = 4096;

@@ -311,6 +311,23 @@ TEST_F(ImageDatasetTest, ADamagedCacheIsDecodedAgain) {
     EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
 }
 
+TEST_F(ImageDatasetTest, AGivenCacheFileIsMappedWithoutListingWhenItsSettingsMatch) {
+  make_tree(2);
+  const ImageFolderData first = load();
+  ImageOptions hinted;
+  hinted.cache_file = first.report.cache_path;
+  fs::remove_all(root() / "test");  // not listed again: the hint is trusted
+  const ImageFolderData again = load(hinted);
+  EXPECT_TRUE(again.report.reused);
+  EXPECT_EQ(again.test.rows, 4);
+  EXPECT_EQ(bytes(again.train), bytes(first.train));
+  hinted.size = 12;  // other settings: the hint does not apply, the folder is listed and decoded
+  const ImageFolderData other = load(hinted);
+  EXPECT_FALSE(other.report.reused);
+  EXPECT_EQ(other.test.rows, 0);
+  EXPECT_EQ(other.train.width, 12);
+}
+
 TEST_F(ImageDatasetTest, StatisticsAreTheTrainingSplits) {
   make_tree(3);
   const ImageFolderData d = load();
