@@ -169,7 +169,11 @@ CacheWriter::CacheWriter(const std::string& dir, const std::string& final_name,
   umask(mask);
   fchmod(fd_, 0666 & ~mask);
   map_size_ = kCacheDataOffset + image_bytes;
-  if (ftruncate(fd_, off_t(map_size_)) != 0) {
+  // Reserve the disk space now: a full disk is then this one-line error, not a SIGBUS when a
+  // decoding thread writes into the mapping. A file system without fallocate gets a sparse file.
+  int rc = fallocate(fd_, 0, 0, off_t(map_size_));
+  if (rc != 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) rc = ftruncate(fd_, off_t(map_size_));
+  if (rc != 0) {
     const std::string why = errno_text();
     ::close(fd_);
     unlink(temp_path_.c_str());

@@ -394,6 +394,19 @@ TEST_F(ImageDatasetTest, LoaderResolvesFolderSpecs) {
   EXPECT_THROW(load_data(o), gt::Error);
 }
 
+TEST_F(ImageDatasetTest, ACacheFolderThatCannotBeMadeIsOneLine) {
+  make_tree(1);
+  gt::testing::write_file(dir_.path() / "a file", "x");
+  ImageOptions o;
+  o.cache_dir = (dir_.path() / "a file").string();
+  try {
+    load_image_folder(root().string(), 0.0, o);
+    ADD_FAILURE() << "no error";
+  } catch (const gt::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(o.cache_dir + ": cannot create the cache directory"));
+  }
+}
+
 TEST(ImageOptionsText, ParsesAndNames) {
   EXPECT_EQ(parse_color_mode("gray"), ColorMode::grey);
   EXPECT_EQ(parse_color_mode("rgb"), ColorMode::rgb);
