@@ -35,11 +35,12 @@ int lines(const std::string& text) { return int(std::count(text.begin(), text.en
 
 class CliData : public ::testing::Test {
  protected:
-  std::string tree() const { return dir_ / "fm"; }
+  std::string tree() const { return dir_ / "fäshion mnist"; }  // a space and UTF-8
+  std::string quoted_tree() const { return "'" + tree() + "'"; }
   std::string cache() const { return dir_ / "cache"; }
   // A small PNG tree of Fashion-MNIST: 12 training, 2 validation and 4 test images per class.
   void make_tree(const std::string& extra = "") {
-    const ChildRun r = greentrain("data images --from fashion-mnist --out " + tree() +
+    const ChildRun r = greentrain("data images --from fashion-mnist --out " + quoted_tree() +
                                   " --format png --splits 12,2,4 " + extra);
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("wrote 180 images of 10 classes"));
@@ -119,13 +120,14 @@ TEST_F(CliData, MixedSizesNeedAnImageSize) {
 
 TEST_F(CliData, BadFlagsAreRefused) {
   for (const std::string& args : std::vector<std::string>{
-           "data images --from fashion-mnist --out " + tree() + " --format gif --per-class 1",
-           "data images --from csv:x.csv --out " + tree() + " --per-class 1",
-           "data images --from fashion-mnist --out " + tree() + " --splits 0.5,0.5",
+           "data images --from fashion-mnist --out " + quoted_tree() +
+               " --format gif --per-class 1",
+           "data images --from csv:x.csv --out " + quoted_tree() + " --per-class 1",
+           "data images --from fashion-mnist --out " + quoted_tree() + " --splits 0.5,0.5",
            std::string("data prepare --data fashion-mnist"),
-           "data prepare --data folder:" + tree() + " --color cmyk",
-           "data prepare --data folder:" + tree() + " --bad-images ignore",
-           "train --data folder:" + tree() + " --image-size -3 --no-measure"}) {
+           "data prepare --data 'folder:" + tree() + "' --color cmyk",
+           "data prepare --data 'folder:" + tree() + "' --bad-images ignore",
+           "train --data 'folder:" + tree() + "' --image-size -3 --no-measure"}) {
     const ChildRun r = greentrain(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
     EXPECT_EQ(lines(r.output), 1) << args << "\n" << r.output;
