@@ -143,7 +143,7 @@ struct Shape {
 
 // The output shape: --image-size or the one size every image has; --color or what they hold.
 Shape choose_shape(const FolderListing& l, const ImageOptions& o,
-                   const std::vector<ImageHeader>& headers, const std::vector<bool>& ok) {
+                   const std::vector<ImageHeader>& headers, const std::vector<uint8_t>& ok) {
   Shape s;
   s.width = s.height = o.size;
   bool any_colour = false;
@@ -189,7 +189,7 @@ std::string build_cache(const FolderListing& l, const ImageOptions& o, const std
   const size_t n = l.files.size();
   const int threads = worker_count(o.threads);
   std::vector<std::string> errors(n);
-  std::vector<bool> ok(n, true);
+  std::vector<uint8_t> ok(n, 1);  // bytes, not bits: threads write neighbouring entries
   std::vector<ImageHeader> headers(n);
   const auto workers = static_cast<size_t>(threads);
   std::vector<std::unique_ptr<ImageDecoder>> decoders(workers);
@@ -213,7 +213,7 @@ std::string build_cache(const FolderListing& l, const ImageOptions& o, const std
                                        l.files[i].path);
       } catch (const gt::Error& e) {
         errors[i] = e.what();
-        ok[i] = false;
+        ok[i] = 0;
       }
     });
     fail_now();
@@ -245,7 +245,7 @@ std::string build_cache(const FolderListing& l, const ImageOptions& o, const std
       sums[i] = channel_sums(out, size_t(shape.width) * size_t(shape.height), shape.channels);
     } catch (const gt::Error& e) {
       errors[i] = e.what();
-      ok[i] = false;
+      ok[i] = 0;
       failed = true;
     }
   });
