@@ -23,6 +23,8 @@
 #include "experiment/environment.h"
 #include "experiment/lanes.h"
 #include "experiment/publish.h"
+#include "experiment/reserved_names.h"
+#include "experiment/run_lock.h"
 #include "experiment/stop_rule.h"
 #include "experiment/store.h"
 #include "experiment/workload.h"
@@ -119,6 +121,11 @@ class Runner {
     bool ran = false;
   };
   void set_up_lanes();
+  std::vector<std::string> exp_factor_names() const {
+    std::vector<std::string> names;
+    for (const auto& f : plan_.factors) names.push_back(f.name);
+    return names;
+  }
   bool attempt_in_lanes(const std::vector<PlannedRun>& runs, int total);  // false: interrupted
   void measure_idle(int after_runs);
   void measure_idle_lanes(int after_runs);
@@ -235,6 +242,7 @@ RunOutcome Runner::run() {
     run::MeteredRunOptions mo;
     mo.meters = meters;
     mo.carbon = plan_.carbon;
+    mo.names = workload_name_check(exp_factor_names());
     metered_ = std::make_unique<run::MeteredRun>(mo);
   }
   if (!opt_.gpus.empty()) set_up_lanes();
@@ -385,6 +393,7 @@ RunOutcome Runner::run() {
     }
   }
   outcome_.interrupted = guard_.requested();
+  outcome_.signal = guard_.signal();
   if (D.stop) {  // the runs the rule asks for so far: what `experiment status` counts
     int wanted = 0;
     for (const auto& [b, runs] : blocks_)
@@ -496,6 +505,7 @@ void Runner::set_up_lanes() {
     run::MeteredRunOptions mo;
     mo.meters = meters;
     mo.carbon = plan_.carbon;
+    mo.names = workload_name_check(exp_factor_names());
     lane.metered = std::make_unique<run::MeteredRun>(mo);
     lane.provenance = current_provenance({{g.gpu}, "lane", ""});
     lane.provenance.cuda_visible_devices = g.gpu.uuid;
@@ -774,6 +784,11 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
 }  // namespace
 
 RunOutcome run_experiment(const Plan& plan, const RunOptions& options) {
+  const RunLock lock(options.db_path);  // before anything touches the database
+  if (lock.took_over())
+    (options.log ? *options.log : std::cerr)
+        << fmt::format("note: {} was left by {}, which is no longer running; taking it over\n",
+                       lock.path(), *lock.took_over());
   restore_published(options.db_path, options.publish);
   Runner runner(plan, options);
   return runner.run();

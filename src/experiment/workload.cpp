@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/shell_text.h"
+#include "common/utf8.h"
 #include "experiment/reserved_names.h"
 #include "experiment/template.h"
 
@@ -23,23 +25,16 @@ bool is_config_key(const Plan& plan, const std::string& k) {
   return false;
 }
 
-// A workload's own energy figures would collide with the runner's columns: they get a prefix.
-std::string metric_name(const std::string& k) {
-  for (const auto& c : energy_columns())
-    if (k == c) return (k == "duration_s" ? "train_" : "workload_") + k;
-  return k;
-}
-
-// Stores a metric unless its name is reserved (then a note names the clash).
-void store_metric(const Plan& plan, Metrics& m, const std::string& key, double value) {
+// Stores a metric under the key the name check gives it (an energy column's name gets a
+// prefix), or notes why it was refused (a run field's or a factor's name).
+void store_metric(const Plan& plan, Metrics& m, const std::string& name, double value) {
   std::vector<std::string> factors;
   for (const auto& f : plan.factors) factors.push_back(f.name);
-  if (auto why = reserved_metric_name(key, factors)) {
-    m.notes.push_back(
-        fmt::format("ignored metric '{}': the name is {} (rename it in the workload)", key, *why));
-    return;
-  }
-  m.values[metric_name(key)] = value;
+  std::string why;
+  if (auto key = workload_name_check(factors).metric_key(name, why))
+    m.values[*key] = value;
+  else
+    m.notes.push_back(why);
 }
 
 }  // namespace
@@ -63,12 +58,12 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
     // Every value goes in as one shell word, quoted: a level such as `x; rm -rf ~` or `it's`
     // is data, never shell syntax (the plan refuses factors named like the run fields).
     std::map<std::string, std::string> values;
-    for (const auto& [k, v] : config.values) values[k] = run::shell_quote(v);
+    for (const auto& [k, v] : config.values) values[k] = shell_quote(v);
     values["seed"] = std::to_string(run.seed);
     values["run_id"] = std::to_string(run.run_index);
     values["block"] = std::to_string(run.block);
     values["repeat"] = std::to_string(run.repeat);
-    values["metrics_file"] = run::shell_quote(p.metrics_path);
+    values["metrics_file"] = shell_quote(p.metrics_path);
     p.command_text = substitute(W.command, values);
     p.spec.argv = {"/bin/sh", "-c", p.command_text};
     p.spec.workdir = W.workdir;
@@ -93,7 +88,7 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
   if (W.validation) a.insert(a.end(), {"--validation", fmt::format("{}", *W.validation)});
   if (!W.data_dir.empty()) a.insert(a.end(), {"--data-dir", W.data_dir});
   for (size_t i = 0; i < a.size(); ++i)
-    p.command_text += (i ? " " : "") + run::shell_quote(i == 0 ? std::string("greentrain") : a[i]);
+    p.command_text += (i ? " " : "") + shell_quote(i == 0 ? std::string("greentrain") : a[i]);
   return p;
 }
 
@@ -120,7 +115,7 @@ std::map<std::string, double> parse_metric_lines(const std::string& text,
       notes.push_back(
           fmt::format("ignored stdout line '{}': expected greentrain-metric "
                       "NAME=NUMBER",
-                      line.substr(0, 80)));
+                      valid_utf8(line, 80)));
       continue;
     }
     out[name] = v;

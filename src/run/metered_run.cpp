@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/error.h"
@@ -75,11 +76,16 @@ class LineReader {
       n = read(fd_, buf, sizeof buf);
     } while (n < 0 && errno == EINTR);
     if (n <= 0) return false;
+    bool broken = false;
     if (copy_to_ >= 0) {
       ssize_t off = 0;
       while (off < n) {
         const ssize_t w = write(copy_to_, buf + off, static_cast<size_t>(n - off));
         if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EPIPE) {
+          broken = true;
+          break;
+        }
         if (w <= 0) break;
         off += w;
       }
@@ -91,7 +97,20 @@ class LineReader {
       pending.erase(0, nl + 1);
     }
     if (pending.size() > 65536) pending.clear();  // not line-oriented: no marks in it
-    return true;
+    return broken ? close_broken_copy() : true;
+  }
+  // Whoever read greentrain's stdout has gone (`measure ... | head -1`): the child's stdout
+  // closes too, so its next write fails as it would without greentrain in between; the pipe's
+  // read end is replaced by /dev/null, keeping the descriptor its owner will close. Returns
+  // false: nothing more is read.
+  bool close_broken_copy() {
+    copy_to_ = -1;
+    const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+      dup3(null_fd, fd_, O_CLOEXEC);
+      close(null_fd);
+    }
+    return false;
   }
   void loop() {
     std::string pending;
@@ -269,6 +288,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   std::vector<std::pair<double, double>> rss;  // (t_s, bytes) of the live tree
   PhaseBook book;
   std::vector<std::string> mark_notes;
+  std::set<std::string> refused_names;
   std::atomic<int> group{0};
   bool running = false;
 
@@ -288,8 +308,19 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
       if (!error.empty() && mark_notes.size() < 20) mark_notes.push_back(error);
       return;
     }
+    // One name check for every source of marks; a refused name is noted once.
+    std::string why;
+    std::optional<std::string> key = m->name;
+    if (m->kind == Mark::Kind::metric)
+      key = s.options.names.metric_key(m->name, why);
+    else if (auto problem = s.options.names.phase_problem(m->name))
+      key.reset(), why = *problem;
+    if (!key) {
+      if (refused_names.insert(m->name).second && mark_notes.size() < 20) mark_notes.push_back(why);
+      return;
+    }
     if (m->kind == Mark::Kind::metric) {
-      out.metrics[m->name] = m->value;
+      out.metrics[*key] = m->value;
       return;
     }
     if (!running) return;

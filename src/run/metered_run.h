@@ -19,6 +19,7 @@
 #include "energy/attribution.h"
 #include "energy/session.h"
 #include "run/process.h"
+#include "run/reserved_names.h"
 
 namespace gt::run {
 
@@ -31,6 +32,9 @@ struct MeteredRunOptions {
   double live_every_s = 5;
   double busy_idle_share = 0.2;  // an idle baseline busier than this is flagged
   bool scan_stdout = true;       // read greentrain-phase/-metric lines from the child's stdout
+  // The check every metric and phase name from the child passes (run/reserved_names.h); a
+  // caller adds the names it keeps (an experiment: its run fields and factors).
+  NameCheck names;
 };
 
 struct PhaseResult {

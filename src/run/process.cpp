@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/utf8.h"
 
 extern char** environ;
 
@@ -56,15 +57,6 @@ std::string self_executable() {
   return p.string();
 }
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789-_./:=,+@%") == std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string tail_of_file(const std::string& path, int max_lines, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
@@ -79,10 +71,24 @@ std::string tail_of_file(const std::string& path, int max_lines, size_t max_byte
   for (int n = 0; n < max_lines && pos != std::string::npos && pos > 0; ++n)
     pos = text.rfind('\n', pos - 1);
   if (pos != std::string::npos && pos > 0) text = text.substr(pos + 1);
-  return text;
+  // The cut above may fall inside a character, and a workload may write any bytes: the tail
+  // goes to the database and to reports, so it is made valid UTF-8 here.
+  size_t lead = 0;
+  while (start > 0 && lead < 3 && lead < text.size() &&
+         (static_cast<unsigned char>(text[lead]) & 0xC0) == 0x80)
+    ++lead;
+  return valid_utf8(std::string_view(text).substr(lead));
 }
 
 namespace {
+
+// Closes every descriptor above stderr; async-signal-safe (it runs in a fork of a threaded
+// process).
+void close_inherited_descriptors() {
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+  const long max = sysconf(_SC_OPEN_MAX);
+  for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); ++fd) close(fd);
+}
 
 // State of the supervisor process (a fork of greentrain): only async-signal-safe code runs
 // there, and its signal handler can reach nothing but these statics of its own copy.
@@ -229,6 +235,9 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildH
     close(exec_pipe[1]);
     (void)!write(pid_pipe[1], &work, sizeof work);  // the parent watches the workload itself
     close(pid_pipe[1]);
+    // The supervisor only waits: it lets go of every descriptor it inherited (pipes to the
+    // workload, the runner's database lock), so each closes when greentrain closes it.
+    close_inherited_descriptors();
     for (int sig : kStopSignals) sigaction(sig, &ign, nullptr);
     sigaction(SIGUSR2, &death, nullptr);
     sigprocmask(SIG_SETMASK, &old, nullptr);

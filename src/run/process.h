@@ -64,7 +64,6 @@ std::string make_run_folder();
 
 // The last `max_lines` lines (at most `max_bytes`) of a text file.
 std::string tail_of_file(const std::string& path, int max_lines = 20, size_t max_bytes = 4000);
-std::string shell_quote(const std::string& s);
 std::string self_executable();  // /proc/self/exe resolved
 
 // Process-wide SIGINT/SIGTERM/SIGHUP/SIGQUIT catcher: while a guard lives, the signals set a
