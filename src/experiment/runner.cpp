@@ -742,7 +742,10 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
         "gpu energy from lane {}'s board only; cpu, ram and wall figures that are not "
         "attributed to the run's processes are machine-wide and overlap with the other lanes",
         lane->index));
-  for (const auto& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
+  // Each note once: stdout metrics are read both by the metered run and from the stdout file.
+  std::set<std::string> noted;
+  for (const auto& n : notes)
+    if (noted.insert(n).second) rec.note += (rec.note.empty() ? "" : "; ") + n;
 
   std::vector<SampleRecord> samples;
   if (plan_.store_samples)
