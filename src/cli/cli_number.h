@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 #include <limits>
+#include <string_view>
+#include <utility>
 
 #include "common/numbers.h"
 
@@ -47,6 +49,32 @@ inline CLI::Validator whole_number(long long min, long long max) {
         return {};
       },
       fmt::format("whole number in {} .. {}", min, max));
+}
+
+// A CLI11 transform for a duration: a finite number with an optional unit (ms, s or min) within
+// [0, max_s] seconds; the option receives the seconds.
+inline CLI::Validator seconds_with_unit(double max_s) {
+  return CLI::Validator(
+      [max_s](std::string& text) -> std::string {
+        std::string_view number = text;
+        double scale = 1;
+        for (const auto& [unit, factor] :
+             {std::pair<std::string_view, double>{"min", 60.0}, {"ms", 0.001}, {"s", 1.0}})
+          if (number.size() > unit.size() && number.substr(number.size() - unit.size()) == unit) {
+            number.remove_suffix(unit.size());
+            scale = factor;
+            break;
+          }
+        const auto v = parse_finite(number);
+        if (!v)
+          return fmt::format("'{}' is not a number (a duration such as 10s, 500ms, 1min)", text);
+        const double seconds = *v * scale;
+        if (seconds < 0 || seconds > max_s)
+          return fmt::format("'{}' is out of range: expected 0 .. {} s", text, max_s);
+        text = fmt::format("{}", seconds);
+        return {};
+      },
+      "duration");
 }
 
 // A finite number > 0 (a strictly positive quantity such as a TDP or an intensity).

@@ -1,8 +1,6 @@
 // add_meter_options (see meter_options.h).
 #include "cli/meter_options.h"
 
-#include <map>
-
 #include "cli/cli_number.h"
 
 namespace gt::cli {
@@ -28,10 +26,7 @@ void add_meter_options(CLI::App& cmd, energy::MeterOptions& opts) {
                  "wall meter: cmd:'<command>', http:'<url>#<json-pointer>', manual, file:<csv>")
       ->group("Meters");
   cmd.add_option("--idle", opts.idle_s, "idle baseline before the work, e.g. 10s, 500ms, 1min")
-      ->transform(CLI::AsNumberWithUnit(
-          std::map<std::string, double>{{"ms", 0.001}, {"s", 1.0}, {"min", 60.0}},
-          CLI::AsNumberWithUnit::CASE_SENSITIVE))
-      ->check(finite_number(0, 3600))
+      ->transform(seconds_with_unit(3600))
       ->group("Meters");
   cmd.add_option("--cpu-tdp", opts.cpu_tdp_w, "CPU thermal design power in W (all sockets)")
       ->check(finite_number(1, 100000))
