@@ -17,6 +17,7 @@
 #include "common/scoped_env.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
+#include "plan_files.h"
 
 namespace gt::experiment {
 namespace {
@@ -27,20 +28,18 @@ using testing::run_process;
 using testing::TempDir;
 using testing::write_file;
 
-// A plan whose name is `name_toml` (a TOML basic string's content).
+// A plan whose name is `name_toml` (a TOML basic string's content), two repeats, no warm-up.
 std::string plan_named(const TempDir& dir, const std::string& file, const std::string& name_toml) {
-  const std::string path = dir / file;
-  write_file(path, fmt::format(R"(name = "{}"
-[workload]
-kind = "command"
-command = "true {{precision}}"
-[factors]
-precision = ["fp32", "bf16"]
-[design]
-repeats = 2
-)",
-                               name_toml));
-  return path;
+  return write_command_plan(dir, file, name_toml, 2, 0);
+}
+
+// greentrain experiment submit PLAN --slurm OPTIONS...
+std::vector<std::string> submit_command(const std::string& plan,
+                                        const std::vector<std::string>& options) {
+  std::vector<std::string> argv = {testing::greentrain_binary(), "experiment", "submit", plan,
+                                   "--slurm"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  return argv;
 }
 
 void make_executable(const std::string& path, const std::string& text) {
@@ -111,16 +110,10 @@ TEST(ScriptSafety, HostileValuesNeverRunWhenTheScriptsDo) {
   TempDir dir;
   const auto plan = plan_named(dir, "hostile.toml", kHostileName);
   make_stand_ins(dir);
-  std::vector<std::string> argv = {"env",
-                                   "PATH=" + (dir / "bin") + ":" + std::getenv("PATH"),
-                                   testing::greentrain_binary(),
-                                   "experiment",
-                                   "submit",
-                                   plan,
-                                   "--slurm",
-                                   "--greentrain",
-                                   dir / "fake-gt"};
-  for (const auto& o : hostile_options(dir)) argv.push_back(o);
+  std::vector<std::string> options = {"--greentrain", dir / "fake-gt"};
+  for (const auto& o : hostile_options(dir)) options.push_back(o);
+  std::vector<std::string> argv = submit_command(plan, options);
+  argv.insert(argv.begin(), {"env", "PATH=" + (dir / "bin") + ":" + std::getenv("PATH")});
   testing::ProcessOptions in_dir;
   in_dir.working_dir = dir.str();
   auto r = run_process(argv, in_dir);
@@ -140,16 +133,9 @@ TEST(ScriptSafety, HostileValuesNeverRunWhenTheScriptsDo) {
 TEST(ScriptSafety, AHostileDryRunRunsNothingItDidNotMean) {
   TempDir dir;
   make_stand_ins(dir);
-  auto dry = [&](const std::string& plan, const std::vector<std::string>& options) {
-    std::vector<std::string> argv = {testing::greentrain_binary(),
-                                     "experiment",
-                                     "submit",
-                                     plan,
-                                     "--slurm",
-                                     "--dry-run",
-                                     "--greentrain",
-                                     dir / "fake-gt"};
-    argv.insert(argv.end(), options.begin(), options.end());
+  auto dry = [&](const std::string& plan, std::vector<std::string> options) {
+    options.insert(options.begin(), {"--dry-run", "--greentrain", dir / "fake-gt"});
+    const auto argv = submit_command(plan, options);
     auto r = run_process(argv);
     EXPECT_EQ(r.code, 0) << r.err;
     return r.out;
@@ -188,14 +174,7 @@ TEST(ScriptSafety, ControlCharactersAreRefusedNamingTheKey) {
   TempDir dir;
   const auto plan = plan_named(dir, "p.toml", "plain");
   auto submit = [&](const std::string& key, const std::string& value) {
-    std::vector<std::string> argv = {testing::greentrain_binary(),
-                                     "experiment",
-                                     "submit",
-                                     plan,
-                                     "--slurm",
-                                     "--dry-run",
-                                     key,
-                                     value};
+    auto argv = submit_command(plan, {"--dry-run", key, value});
     if (key != "--results") argv.insert(argv.end(), {"--results", dir / "r"});
     return run_process(argv);
   };
