@@ -10,9 +10,9 @@
 
 #include "common/error.h"
 #include "common/shell_text.h"
-#include "common/utf8.h"
 #include "experiment/reserved_names.h"
 #include "experiment/template.h"
+#include "run/marks.h"
 
 namespace gt::experiment {
 namespace {
@@ -94,31 +94,15 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
 
 std::map<std::string, double> parse_metric_lines(const std::string& text,
                                                  std::vector<std::string>& notes) {
+  // The same parser as the metered run's stdout scanning: one language, one set of rules for
+  // names and numbers, and notes that quote the line as valid UTF-8.
   std::map<std::string, double> out;
   std::istringstream in(text);
-  std::string line;
-  const std::string prefix = "greentrain-metric ";
+  std::string line, error;
   while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.rfind(prefix, 0) != 0) continue;
-    auto body = line.substr(prefix.size());
-    auto eq = body.find('=');
-    std::string name = eq == std::string::npos ? "" : body.substr(0, eq);
-    while (!name.empty() && name.back() == ' ') name.pop_back();
-    name.erase(0, name.find_first_not_of(' ') == std::string::npos ? name.size()
-                                                                   : name.find_first_not_of(' '));
-    std::string value = eq == std::string::npos ? "" : body.substr(eq + 1);
-    char* end = nullptr;
-    double v = value.empty() ? NAN : std::strtod(value.c_str(), &end);
-    if (name.empty() || value.empty() ||
-        (end && *end && !std::isspace(static_cast<unsigned char>(*end))) || !std::isfinite(v)) {
-      notes.push_back(
-          fmt::format("ignored stdout line '{}': expected greentrain-metric "
-                      "NAME=NUMBER",
-                      valid_utf8(line, 80)));
-      continue;
-    }
-    out[name] = v;
+    const auto mark = run::parse_mark_line(line, true, error);
+    if (!error.empty()) notes.push_back(error);
+    if (mark && mark->kind == run::Mark::Kind::metric) out[mark->name] = mark->value;
   }
   return out;
 }

@@ -36,7 +36,8 @@ struct Metrics {
 // Reads the metrics JSON (missing file is not an error here) and the stdout lines.
 Metrics collect_metrics(const Plan& plan, const std::string& metrics_path,
                         const std::string& stdout_path);
-// `greentrain-metric NAME=VALUE` lines of a text.
+// `greentrain-metric NAME=VALUE` lines of a text (run/marks.h's stdout form: NAME a letter then
+// letters, digits or _; VALUE a finite number); a malformed one is a note.
 std::map<std::string, double> parse_metric_lines(const std::string& text,
                                                  std::vector<std::string>& notes);
 
