@@ -161,9 +161,8 @@ int train_metered(TrainOptions& o) {
   if (j.is_discarded() || !j.is_object())
     throw gt::Error("the training child wrote no readable result");
   const nlohmann::json energy_json = res.to_json(metered.intensity(), metered.pue());
-  if (!o.quiet)
-    fmt::print("energy:\n{}{}{}", energy::format_summary_table(res.summary), format_phases(res),
-               format_co2e(res, metered.intensity(), metered.pue()));
+  // The result file first: a reader of stdout that has gone (`train ... | head`) must not cost
+  // the measurement.
   if (!o.json_path.empty()) {
     j["energy"] = energy_json;
     j["co2e_g"] = res.co2e_g;
@@ -171,6 +170,9 @@ int train_metered(TrainOptions& o) {
     j["phase_metrics"] = energy_json["phase_metrics"];
     write_text_file(o.json_path, j.dump(2) + "\n", "--json");
   }
+  if (!o.quiet)
+    fmt::print("energy:\n{}{}{}", energy::format_summary_table(res.summary), format_phases(res),
+               format_co2e(res, metered.intensity(), metered.pue()));
   trace_point("output written");
   return 0;
 }
