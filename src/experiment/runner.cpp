@@ -23,7 +23,6 @@
 #include "experiment/environment.h"
 #include "experiment/lanes.h"
 #include "experiment/publish.h"
-#include "experiment/reserved_names.h"
 #include "experiment/run_lock.h"
 #include "experiment/stop_rule.h"
 #include "experiment/store.h"
@@ -121,11 +120,6 @@ class Runner {
     bool ran = false;
   };
   void set_up_lanes();
-  std::vector<std::string> exp_factor_names() const {
-    std::vector<std::string> names;
-    for (const auto& f : plan_.factors) names.push_back(f.name);
-    return names;
-  }
   bool attempt_in_lanes(const std::vector<PlannedRun>& runs, int total);  // false: interrupted
   void measure_idle(int after_runs);
   void measure_idle_lanes(int after_runs);
@@ -242,7 +236,7 @@ RunOutcome Runner::run() {
     run::MeteredRunOptions mo;
     mo.meters = meters;
     mo.carbon = plan_.carbon;
-    mo.names = workload_name_check(exp_factor_names());
+    mo.names = workload_name_check(plan_);
     metered_ = std::make_unique<run::MeteredRun>(mo);
   }
   if (!opt_.gpus.empty()) set_up_lanes();
@@ -505,7 +499,7 @@ void Runner::set_up_lanes() {
     run::MeteredRunOptions mo;
     mo.meters = meters;
     mo.carbon = plan_.carbon;
-    mo.names = workload_name_check(exp_factor_names());
+    mo.names = workload_name_check(plan_);
     lane.metered = std::make_unique<run::MeteredRun>(mo);
     lane.provenance = current_provenance({{g.gpu}, "lane", ""});
     lane.provenance.cuda_visible_devices = g.gpu.uuid;

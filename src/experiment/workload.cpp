@@ -28,16 +28,20 @@ bool is_config_key(const Plan& plan, const std::string& k) {
 // Stores a metric under the key the name check gives it (an energy column's name gets a
 // prefix), or notes why it was refused (a run field's or a factor's name).
 void store_metric(const Plan& plan, Metrics& m, const std::string& name, double value) {
-  std::vector<std::string> factors;
-  for (const auto& f : plan.factors) factors.push_back(f.name);
   std::string why;
-  if (auto key = workload_name_check(factors).metric_key(name, why))
+  if (auto key = workload_name_check(plan).metric_key(name, why))
     m.values[*key] = value;
   else
     m.notes.push_back(why);
 }
 
 }  // namespace
+
+run::NameCheck workload_name_check(const Plan& plan) {
+  std::vector<std::string> factors;
+  for (const auto& f : plan.factors) factors.push_back(f.name);
+  return workload_name_check(factors);
+}
 
 PreparedRun prepare_run(const Plan& plan, const Configuration& config, const PlannedRun& run,
                         const std::string& work_dir, const std::string& greentrain_exe) {

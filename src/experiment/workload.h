@@ -15,6 +15,7 @@
 #include "experiment/design.h"
 #include "experiment/plan.h"
 #include "run/process.h"
+#include "run/reserved_names.h"
 
 namespace gt::experiment {
 
@@ -32,6 +33,10 @@ struct Metrics {
   std::vector<std::string> notes;  // what could not be read, in words
   bool file_read = false;
 };
+
+// The check every metric and phase name of this plan's workload passes, from every source
+// (run/reserved_names.h with the run fields and the plan's factors kept).
+run::NameCheck workload_name_check(const Plan& plan);
 
 // Reads the metrics JSON (missing file is not an error here) and the stdout lines.
 Metrics collect_metrics(const Plan& plan, const std::string& metrics_path,

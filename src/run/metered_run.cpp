@@ -311,10 +311,12 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
     // One name check for every source of marks; a refused name is noted once.
     std::string why;
     std::optional<std::string> key = m->name;
-    if (m->kind == Mark::Kind::metric)
+    if (m->kind == Mark::Kind::metric) {
       key = s.options.names.metric_key(m->name, why);
-    else if (auto problem = s.options.names.phase_problem(m->name))
-      key.reset(), why = *problem;
+    } else if (auto problem = s.options.names.phase_problem(m->name)) {
+      key.reset();
+      why = *problem;
+    }
     if (!key) {
       if (refused_names.insert(m->name).second && mark_notes.size() < 20) mark_notes.push_back(why);
       return;
