@@ -76,7 +76,8 @@ TEST(ServeRequest, TooLongLinesAreRefusedWhole) {
 
 TEST(ServeRequest, EchoedTextIsEscaped) {
   std::string err;
-  const std::string hostile("bogus \0\x1b[2J\xff\xfe \"quoted\" \xC3", 27);
+  const char text[] = "bogus \0\x1b[2J\xff\xfe \"quoted\" \xC3";
+  const std::string hostile(text, sizeof text - 1);  // the NUL included
   EXPECT_FALSE(parse_serve_request(hostile, err));
   EXPECT_TRUE(is_valid_utf8(err)) << err;
   EXPECT_EQ(err.find('\0'), std::string::npos);
