@@ -13,7 +13,10 @@
 // Every meter is read when a request arrives. T, the client's own instant on CLOCK_MONOTONIC
 // in seconds, dates the boundary at the call rather than when the request was read: the
 // duration is the client's, and the GPU counter is interpolated between its update edges at
-// T. A bad request gets `error MESSAGE` and the meter carries on. Errors before `ready` are
+// T. A bad request gets `error MESSAGE` and the meter carries on: an unknown or malformed line
+// (quoted back as a JSON string), a line longer than 256 bytes (the rest of it is not read into
+// memory), an end dated before its begin (the window stays open). Parsing is
+// run/serve_request.h. Errors before `ready` are
 // the usual one line on stderr with exit code 2 (usage) or 1. Windows with different names
 // may overlap. The meter exits when its parent process dies, even when another process still
 // holds its stdin open (it watches its parent process id).
@@ -31,7 +34,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <string>
 #include <thread>
 
@@ -42,6 +44,7 @@
 #include "common/error.h"
 #include "energy/attribution.h"
 #include "energy/session.h"
+#include "run/serve_request.h"
 
 namespace gt::cli {
 namespace {
@@ -155,7 +158,9 @@ class ReplyQueue {
 // Reads request lines from stdin. Requests that came in before or while the meters were read
 // share that reading (reading again would only be later), unless a request's own time T is
 // later than the reading. So `end epoch` written just before `begin epoch` closes one window and
-// opens the next with one reading, dated at each call's T.
+// opens the next with one reading, dated at each call's T. Of each line it keeps at most
+// kMaxServeRequestBytes + 1 bytes (enough for the parser to refuse it), so a client that never
+// ends a line cannot make it buffer without bound.
 class RequestReader {
  public:
   // The next line (without its newline); false at end of input. `waited` says whether the line was
@@ -167,7 +172,6 @@ class RequestReader {
       if (nl != std::string::npos || (eof_ && !buf_.empty())) {
         line = buf_.substr(0, nl);
         buf_.erase(0, nl == std::string::npos ? buf_.size() : nl + 1);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
         return true;
       }
       if (eof_) return false;
@@ -186,12 +190,32 @@ class RequestReader {
     char chunk[4096];
     const ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
     if (n > 0)
-      buf_.append(chunk, static_cast<size_t>(n));
+      take(std::string_view(chunk, static_cast<size_t>(n)));
     else if (n == 0 || errno != EINTR)
       eof_ = true;
   }
+  // Appends input, dropping whatever of a line goes beyond kMaxServeRequestBytes + 1 bytes.
+  void take(std::string_view in) {
+    constexpr size_t keep = run::kMaxServeRequestBytes + 1;
+    while (!in.empty()) {
+      const auto nl = in.find('\n');
+      const std::string_view part = in.substr(0, nl);
+      if (!discarding_) {
+        const auto last = buf_.rfind('\n');
+        const size_t current = buf_.size() - (last == std::string::npos ? 0 : last + 1);
+        const size_t room = current < keep ? keep - current : 0;
+        buf_.append(part.substr(0, room));
+        discarding_ = part.size() > room;
+      }
+      if (nl == std::string_view::npos) return;
+      buf_ += '\n';
+      discarding_ = false;
+      in.remove_prefix(nl + 1);
+    }
+  }
   std::string buf_;
   bool eof_ = false;
+  bool discarding_ = false;  // the line being read is longer than what is kept of it
 };
 
 // Exits when the parent process is gone (we were re-parented), checked every 100 ms.
@@ -231,8 +255,6 @@ int run_serve(const ServeOptions& o) {
                                   {"pue", o.carbon.pue}}}};
   std::cout << "ready " << ready.dump() << std::endl;
 
-  static const std::regex request(
-      R"((begin|end) ([A-Za-z][A-Za-z0-9_]{0,63})(?: ([0-9]{1,12}(?:\.[0-9]{1,12})?))?)");
   std::map<std::string, Boundary> open;
   ReplyQueue replies;
   RequestReader requests;
@@ -241,25 +263,22 @@ int run_serve(const ServeOptions& o) {
   bool waited = false;
   while (requests.next(line, waited)) {
     if (waited) instant.reset();
-    if (line == "quit") break;
-    std::smatch m;
-    if (!std::regex_match(line, m, request)) {
-      replies.push([text = line.substr(0, 80)] {
-        return fmt::format(
-            "error unknown request '{}': expected begin NAME [T], end NAME [T] or quit", text);
-      });
+    std::string error;
+    const auto request = run::parse_serve_request(line, error);
+    if (!request) {
+      replies.push([error] { return "error " + error; });
       continue;
     }
-    const std::string verb = m[1], name = m[2];
-    const bool begin = verb == "begin";
+    if (request->verb == run::ServeRequest::Verb::quit) break;
+    const std::string name = request->name;
+    const bool begin = request->verb == run::ServeRequest::Verb::begin;
     if (begin == (open.count(name) > 0)) {
       replies.push([name, begin] {
         return fmt::format("error window {}: {}", name, begin ? "already begun" : "not begun");
       });
       continue;
     }
-    const std::optional<double> client_t =
-        m[3].matched ? std::optional<double>(std::stod(m[3])) : std::nullopt;
+    const std::optional<double> client_t = request->t_s;
     // A reading taken before the client's instant cannot date it (the request may have come
     // in while the meters were being read): read them again.
     if (!instant || (client_t && *client_t > instant->steady_s)) {
@@ -287,13 +306,22 @@ int run_serve(const ServeOptions& o) {
         return "ok " + nlohmann::json{{"name", name}, {"t_s", t}}.dump();
       });
       open[name] = std::move(now);
-    } else {
-      replies.push([&, name, a = std::move(open[name]), b = std::move(now)] {
-        return "ok " +
-               window_json(name, session, a, b, intensity, o.carbon.pue, env["notes"]).dump();
-      });
-      open.erase(name);
+      continue;
     }
+    const Boundary& began = open[name];
+    if (now.dated.steady_s < began.dated.steady_s) {  // the window stays open
+      replies.push([name, end = now.dated.steady_s, start = began.dated.steady_s] {
+        return fmt::format(
+            "error window {}: its end {:.6f} is before its begin {:.6f} (CLOCK_MONOTONIC "
+            "seconds); the window stays open",
+            name, end, start);
+      });
+      continue;
+    }
+    replies.push([&, name, a = std::move(open[name]), b = std::move(now)] {
+      return "ok " + window_json(name, session, a, b, intensity, o.carbon.pue, env["notes"]).dump();
+    });
+    open.erase(name);
   }
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <mutex>
+#include <set>
 
 #include "common/error.h"
 #include "common/trace.h"
@@ -66,6 +67,7 @@ class MarkLog {
   // A line read at steady instant t_read. A phase mark's own instant T (the writer's
   // CLOCK_MONOTONIC, the steady clock's scale) is used when it is plausible: not after the read
   // and not before the window; otherwise the mark is dated when read.
+  explicit MarkLog(const NameCheck& names) : names_(names) {}
   void add(const std::string& line, double t_read, bool stdout_form, double window_start_s) {
     std::string error;
     auto m = parse_mark_line(line, stdout_form, error);
@@ -74,6 +76,20 @@ class MarkLog {
       if (!error.empty() && errors_.size() < 20) errors_.push_back(error);
       return;
     }
+    // One name check for every source of marks; a refused name is noted once.
+    std::string why;
+    std::optional<std::string> key = m->name;
+    if (m->kind == Mark::Kind::metric) {
+      key = names_.metric_key(m->name, why);
+    } else if (auto problem = names_.phase_problem(m->name)) {
+      key.reset();
+      why = *problem;
+    }
+    if (!key) {
+      if (refused_.insert(m->name).second && errors_.size() < 20) errors_.push_back(why);
+      return;
+    }
+    m->name = *key;
     if (marks_.size() >= kMaxMarks) {
       ++dropped_;
       return;
@@ -112,9 +128,11 @@ class MarkLog {
   }
 
  private:
+  const NameCheck& names_;
   std::mutex mu_;
   std::vector<Dated> marks_;
   std::vector<std::string> errors_;
+  std::set<std::string> refused_;
   size_t dropped_ = 0, bad_times_ = 0;
 };
 
@@ -258,6 +276,7 @@ struct RunContext {
 };
 
 struct Channels {
+  static constexpr int kMarkFd = 3;  // the mark channel's number in the child
   Fd mark_read, mark_write, out_read, out_copy, out_write;
 
   Channels(ChildSpec& spec, bool scan_stdout) {
@@ -265,8 +284,8 @@ struct Channels {
     if (pipe2(mark_pipe, O_CLOEXEC) != 0) throw Error("cannot create the mark channel (pipe)");
     mark_read.reset(mark_pipe[0]);
     mark_write.reset(mark_pipe[1]);
-    spec.env.emplace_back("GREENTRAIN_MARK_FD", std::to_string(mark_write.get()));
-    spec.keep_fds.push_back(mark_write.get());
+    spec.env.emplace_back("GREENTRAIN_MARK_FD", std::to_string(kMarkFd));
+    spec.pass_fds.emplace_back(mark_write.get(), kMarkFd);
     if (!scan_stdout) return;
     int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) throw Error("cannot create the stdout pipe");
@@ -405,7 +424,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   out.idle_busy = s.idle_busy;
 
   Channels ch(spec, s.options.scan_stdout);
-  MarkLog log;
+  MarkLog log(s.options.names);
   UsageTimeline usage;
   // The window opens before the child exists, so the child's first mark always finds it open.
   trace_point("window opens");
