@@ -12,6 +12,7 @@
 
 #include "carbon/carbon.h"
 #include "common/error.h"
+#include "experiment/analysis_input.h"
 #include "experiment/store.h"
 #include "greentrain_version.h"
 #include "report/model.h"
@@ -218,25 +219,11 @@ ReportData load_report(const LoadOptions& options) {
       d.train_samples_per_epoch = 60000 * (1 - validation);
   }
 
-  // The analysis, from the same runs table `greentrain export` writes and `analyze --db` reads,
-  // with the same options, so the page and `analyze` show one result.
+  // The analysis `analyze --db` makes: the same runs table, options and primary metric
+  // (experiment/analysis_input.h), so the page and `analyze` show one result.
   try {
-    std::istringstream csv(experiment::runs_csv(store, e.name));
-    auto table = stats::read_runs_csv(csv, d.factors, options.db_path);
-    stats::AnalysisOptions ao;
-    ao.baseline = d.benchmark;
-    // The energy of each marked phase (`epoch_energy_j`, `train_energy_j`: its occurrences
-    // summed per run) is analysed beside the whole run's.
-    for (const auto& c : table.metric_columns) {
-      const bool component = c.starts_with("net_") || c.starts_with("gpu_") ||
-                             c.starts_with("cpu_") || c.starts_with("ram_") ||
-                             c.starts_with("wall_");
-      if (c.ends_with("_energy_j") && !component && !c.ends_with("_net_energy_j") &&
-          !c.ends_with("_gpu_energy_j") &&
-          std::find(ao.metrics.begin(), ao.metrics.end(), c) == ao.metrics.end())
-        ao.metrics.push_back(c);
-    }
-    d.analysis = stats::analyze(table, ao);
+    auto input = experiment::analysis_input(store, e, options.db_path);
+    d.analysis = stats::analyze(input.table, input.options);
   } catch (const gt::Error& err) {
     d.analysis.reset();
     d.analysis_note = std::string("No statistics: analyze says \"") + err.what() +
