@@ -96,6 +96,16 @@ nlohmann::json plan_levels(const Plan& plan) {
   return j;
 }
 
+// The share of the machine's CPU capacity busy outside the run's process tree, from a metered
+// result that records it (nullopt from one that does not: the run's load is unknown).
+template <typename Result>
+std::optional<double> outside_cpu_share(const Result& r) {
+  if constexpr (requires { r.outside_cpu_share; })
+    return std::optional<double>(r.outside_cpu_share);
+  else
+    return std::nullopt;
+}
+
 class Runner {
  public:
   Runner(const Plan& plan, const RunOptions& opt)
@@ -711,6 +721,10 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   rec.metrics = metrics.values;
   for (const auto& [k, v] : metered.metrics) rec.metrics[k] = v;  // the mark channel's
   for (const auto& [k, v] : metered.phase_metrics()) rec.metrics[k] = v;
+  // The load on the machine: during the idle baseline this run is netted against, and outside
+  // the run's process tree while it ran (the analysis and the report mark busy ones).
+  if (metered.idle_cpu_busy) rec.metrics["idle_cpu_busy_share"] = *metered.idle_cpu_busy;
+  if (auto share = outside_cpu_share(metered)) rec.metrics["outside_cpu_share"] = *share;
   for (const auto& p : metered.phases) {
     PhaseRecord ph;
     ph.name = p.name;

@@ -201,6 +201,32 @@ std::optional<double> metric_of(const Run& r, const std::string& metric) {
   return it->second;
 }
 
+// The share of a machine-wide meter's energy the energy tables attribute to the run: its
+// components of this kind with process attribution, energy over the machine's (1 when the
+// figure is the machine's own).
+double run_share(const Run& run, const std::string& component) {
+  double mine = 0, machine = 0;
+  for (const auto& c : run.components)
+    if (c.component == component && c.attribution == "process" && c.machine_energy_j &&
+        *c.machine_energy_j > 0) {
+      mine += c.energy_j;
+      machine += *c.machine_energy_j;
+    }
+  return machine > 0 ? std::clamp(mine / machine, 0.0, 1.0) : 1.0;
+}
+
+// A legend entry a reader understands: "GPU 0", "CPU", "RAM (run's share)", "wall meter".
+std::string meter_name(const std::string& component, const std::string& device, bool shared) {
+  std::string name = component == "gpu"    ? "GPU"
+                     : component == "cpu"  ? "CPU"
+                     : component == "ram"  ? "RAM"
+                     : component == "wall" ? "wall meter"
+                                           : component;
+  if (!device.empty() && device != component && device != "system" && device != "wattmeter")
+    name += " " + device;
+  return shared ? name + " (run's share)" : name;
+}
+
 }  // namespace
 
 std::string to_csv(const json& rows) {
@@ -251,6 +277,13 @@ std::optional<Chart> components_chart(const ReportData& data) {
   chart.table.columns = {"configuration", "measure",         "component",
                          "source",        "mean energy (J)", "runs"};
   chart.table.numeric = {false, false, false, false, true, true};
+  // Net of idle only from a measured baseline taken with the machine at rest.
+  const bool net = !data.idle.empty() && idle_baseline_valid(data);
+  if (!net)
+    chart.description += data.idle.empty()
+                             ? " No idle baseline was measured, so only gross energy is shown."
+                             : " The idle baseline is not valid (the machine was busy while it "
+                               "was measured), so only gross energy is shown.";
   for (const auto& c : configs) {
     // per (measure, component, source): per-run totals over devices
     std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> per_run;
@@ -260,7 +293,8 @@ std::optional<Chart> components_chart(const ReportData& data) {
       std::map<std::tuple<std::string, std::string, std::string>, double> totals;
       for (const auto& ce : r.components) {
         totals[{"gross", ce.component, ce.source}] += ce.energy_j;
-        if (ce.net_energy_j) totals[{"net of idle", ce.component, ce.source}] += *ce.net_energy_j;
+        if (ce.net_energy_j && net)
+          totals[{"net of idle", ce.component, ce.source}] += *ce.net_energy_j;
       }
       for (auto& [k, v] : totals) per_run[k].push_back(v);
     }
@@ -334,11 +368,12 @@ std::optional<Chart> components_chart(const ReportData& data) {
 std::optional<Chart> power_chart(const ReportData& data) {
   auto configs = configurations(data);
   json rows = json::array();
-  Chart chart =
-      titled_chart("power", "Power over time (median run of each configuration)",
-                   "Instant power of each meter during the run whose energy is the median of its "
-                   "configuration: look for "
-                   "warm-up, steady state and tails.");
+  Chart chart = titled_chart(
+      "power", "Power over time (median run of each configuration)",
+      "Instant power of each meter during the run whose energy is the median of its "
+      "configuration: look for warm-up, steady state and tails. Meters marked “run's share” "
+      "read the whole machine; their power is scaled to the run's share of that energy, the "
+      "attribution of the energy tables, so the curves add up to the run's energy.");
   chart.table.columns = {"configuration",  "run",           "meter", "samples", "duration (s)",
                          "mean power (W)", "peak power (W)"};
   chart.table.numeric = {false, false, false, true, true, true, true};
@@ -349,22 +384,28 @@ std::optional<Chart> power_chart(const ReportData& data) {
     shown.push_back(c);
     std::string label = axis_label(data, c);
     std::map<std::string, std::vector<const PowerSample*>> series;
-    for (const auto& s : run->samples)
-      series[s.device.empty() ? s.component : s.component + " " + s.device].push_back(&s);
+    std::map<std::string, double> scale;  // meter name -> the run's share of the machine's power
+    for (const auto& s : run->samples) {
+      const double share = run_share(*run, s.component);
+      const std::string name = meter_name(s.component, s.device, share < 1);
+      series[name].push_back(&s);
+      scale[name] = share;
+    }
     for (auto& [name, pts] : series) {
       std::sort(pts.begin(), pts.end(), [](auto* a, auto* b) { return a->t_s < b->t_s; });
       size_t stride = std::max<size_t>(1, (pts.size() + 399) / 400);  // at most ~400 points a line
       std::vector<double> power;
       double peak = 0;
       for (size_t i = 0; i < pts.size(); ++i) {
-        power.push_back(pts[i]->power_w);
-        peak = std::max(peak, pts[i]->power_w);
+        const double w = pts[i]->power_w * scale[name];
+        power.push_back(w);
+        peak = std::max(peak, w);
         if (i % stride == 0 || i + 1 == pts.size())
           rows.push_back({{"config", label},
                           {"run_id", run->run_id},
                           {"meter", name},
                           {"t_s", pts[i]->t_s},
-                          {"power_w", pts[i]->power_w}});
+                          {"power_w", w}});
       }
       double duration = pts.back()->t_s - pts.front()->t_s;
       chart.table.rows.push_back({label, run->run_id, name, std::to_string(pts.size()),

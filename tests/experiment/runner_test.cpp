@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -64,6 +65,7 @@ else
   echo "greentrain-metric test_accuracy=0.75"
 fi
 echo "greentrain-metric final_loss=0.5"
+echo "greentrain-metric fixed_j=2"
 echo "greentrain-metric seed_seen=$GREENTRAIN_SEED"
 )sh";
 
@@ -158,7 +160,7 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "run_id,block,repeat,status,warmup,precision,batch_size,duration_s,energy_j,"
             "gpu_energy_j,cpu_energy_j,ram_energy_j,wall_energy_j,net_energy_j,avg_power_w,"
-            "peak_power_w,co2e_g,test_accuracy,final_loss,samples_per_s,seed_seen");
+            "peak_power_w,co2e_g,test_accuracy,final_loss,fixed_j,samples_per_s,seed_seen");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 10);
 }
 
@@ -357,19 +359,20 @@ TEST(Runner, AConfigurationFailingTwiceInARowIsSkippedForTheSession) {
 constexpr const char* kJitter = R"sh(#!/bin/sh
 touch "$2/started-$GREENTRAIN_RUN_ID"
 sleep "$3"
-awk -v s="$GREENTRAIN_SEED" -v p="$1" 'BEGIN {
+awk -v s="$GREENTRAIN_SEED" -v p="$1" -v cv="${4:-0.02}" 'BEGIN {
   srand(s + (p == "bf16" ? 7 : 0)); z = -6; for (i = 0; i < 12; i++) z += rand()
-  printf "greentrain-metric work_j=%.6f\n", (p == "bf16" ? 80 : 100) * (1 + 0.02 * z) }'
+  printf "greentrain-metric work_j=%.6f\n", (p == "bf16" ? 80 : 100) * exp(cv * z) }'
 )sh";
 
-std::string jitter_plan(const TempDir& dir, double sleep_s, const std::string& design) {
+std::string jitter_plan(const TempDir& dir, double sleep_s, const std::string& design,
+                        double cv = 0.02) {
   write_file(dir / "jitter.sh", kJitter);
   std::filesystem::permissions(dir / "jitter.sh", std::filesystem::perms::owner_all);
   const std::string plan = dir / "jitter.toml";
   write_file(plan, fmt::format(R"(name = "jitter"
 [workload]
 kind = "command"
-command = "{} {{precision}} {} {}"
+command = "{} {{precision}} {} {} {}"
 [factors]
 precision = ["fp32", "bf16"]
 [design]
@@ -381,7 +384,7 @@ gpus = "none"
 interval_ms = 50
 store_samples = false
 )",
-                               dir / "jitter.sh", dir.path().string(), sleep_s, design));
+                               dir / "jitter.sh", dir.path().string(), sleep_s, cv, design));
   return plan;
 }
 
@@ -459,16 +462,22 @@ TEST(Runner, StoppingRuleAddsWholeBlocksUntilTheIntervalsArePrecise) {
   EXPECT_EQ(stopped_after(again.out), stop) << again.out;
 }
 
-TEST(Runner, StoppingRuleLeavesOutASkippedConfigurationButNeedsTheBenchmark) {
+TEST(Runner, StoppingRuleIsNotMetWhileAConfigurationIsSkippedAndNeedsTheBenchmark) {
   TempDir dir;
-  // final_loss is the same in every run: each interval is exact, so the rule is met as soon as
-  // it is checked, without the configuration that keeps failing.
-  const std::string stop = "[design.stop]\nmetric = \"final_loss\"\nmin_repeats = 3\n";
+  // fixed_j is the same in every run: each interval is exact, so the configurations that ran
+  // are precise at the first check; the one that keeps failing has no interval, so the rule
+  // stops there without saying it was met.
+  const std::string stop = "[design.stop]\nmetric = \"fixed_j\"\nmin_repeats = 3\n";
   auto plan = make_plan(dir, 0.01, 3, "fake", stop, "oom");
   auto r = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "a.db"));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("skipping precision=fp16 batch_size=64"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("stopping rule met after 3 blocks"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("stopping rule met"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopped after 3 blocks without meeting the stopping rule: "
+                       "precision=fp16 batch_size=64 skipped after repeated failures, so it has "
+                       "no interval (the others are precise enough"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(runs_of(dir / "a.db").size(), 1u + 3u * 4u - 1u);
 
   TempDir dir2;
@@ -478,6 +487,92 @@ TEST(Runner, StoppingRuleLeavesOutASkippedConfigurationButNeedsTheBenchmark) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("the benchmark was skipped after repeated failures"), std::string::npos)
       << r.out;
+}
+
+// A workload disturbed like runs on a busy machine (CV 25 %): after 3 blocks a +-2 % interval
+// would take dozens more blocks, even with an optimistic spread, and max_repeats leaves 7; the
+// rule stops there with one line saying what it reached, what it would take and how to go on.
+TEST(Runner, StoppingRuleStopsWhenItCannotSucceedInTheBlocksLeft) {
+  TempDir dir;
+  const std::string db = dir / "futile.db";
+  auto plan = jitter_plan(dir, 0,
+                          "repeats = 3\n[design.stop]\nmetric = \"work_j\"\n"
+                          "ci_halfwidth_pct = 2\nmax_repeats = 10",
+                          0.25);
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("stopped after 3 blocks: the stopping rule cannot be met within "
+                       "max_repeats = 10: widest 95 % interval"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("even if the spread were as small as its 90 % lower bound), 7 left; to "
+                       "go on: --max-repeats "),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(blocks_of(db).size(), 3u) << "no block after the rule knew it could not succeed";
+  EXPECT_NE(r.out.find("7 runs planned: 7 ok, 0 failed, 0 aborted, 0 left (complete)"),
+            std::string::npos)
+      << r.out;
+  auto status = run_gt(fmt::format("experiment status --db {}", db));
+  EXPECT_NE(status.out.find("7 runs planned: 7 ok, 0 failed, 0 aborted, 0 left (complete)"),
+            std::string::npos)
+      << status.out;
+}
+
+TEST(Runner, AStopMetricThatCanBeZeroOrNegativeIsRefusedBeforeAnyRun) {
+  TempDir dir;
+  auto plan = jitter_plan(dir, 0, "repeats = 3");
+  auto r = run_gt(fmt::format("experiment run {} --db {} --until-ci 2 --stop-metric final_loss",
+                              plan, dir / "z.db"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_NE(r.out.find("'final_loss' can be zero or negative"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "started-1")) << "a run started";
+}
+
+// Growing a plan keeps it balanced: a configuration added after 4 blocks runs in all 4, even
+// when the plan now says repeats = 3; status and the session summary count the same runs.
+TEST(Runner, AGrownPlanStaysBalancedAndStatusAddsUp) {
+  TempDir dir;
+  const std::string db = dir / "b.db";
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", make_plan(dir, 0.01, 4), db)).code, 0);
+  auto grown = make_plan(dir, 0.01, 3, "fake", "", "never", "[32, 64, 128]");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", grown, db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("grew: 2 new configurations (precision=fp32 batch_size=128, "
+                       "precision=fp16 batch_size=128) in blocks 1..4"),
+            std::string::npos)
+      << r.out;
+  std::map<int, int> per_block;
+  for (const auto& x : runs_of(db))
+    if (!x.warmup) ++per_block[x.block];
+  EXPECT_EQ(per_block, (std::map<int, int>{{1, 6}, {2, 6}, {3, 6}, {4, 6}}));
+  const std::string done = "25 runs planned: 25 ok, 0 failed, 0 aborted, 0 left (complete)";
+  EXPECT_NE(r.out.find(done), std::string::npos) << r.out;
+  auto status = run_gt(fmt::format("experiment status --db {}", db));
+  EXPECT_NE(status.out.find(done), std::string::npos) << status.out;
+  auto analysis = run_gt(fmt::format("analyze --db {} --format json 2>/dev/null", db));
+  ASSERT_EQ(analysis.code, 0) << analysis.out;
+  EXPECT_EQ(nlohmann::json::parse(analysis.out)["balance"]["balanced"], true);
+}
+
+// With a configuration skipped after failures, status and the session summary give the same
+// counts, and each adds up: planned = ok + failed + aborted + left, never negative.
+TEST(Runner, StatusAndTheSessionSummaryCountTheSameRuns) {
+  TempDir dir;
+  const std::string db = dir / "c.db";
+  auto r = run_gt(fmt::format("experiment run {} --db {}",
+                              make_plan(dir, 0.01, 4, "fake", "", "oom"), db));
+  EXPECT_EQ(r.code, 1) << r.out;
+  auto status = run_gt(fmt::format("experiment status --db {}", db));
+  const std::string counts = "17 runs planned: 13 ok, 2 failed, 0 aborted, 2 left";
+  EXPECT_NE(r.out.find(counts), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(2 of them in configurations skipped this session)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(status.out.find(counts), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("fewer runs finished in precision=fp16 batch_size=64 (2 of 4)"),
+            std::string::npos)
+      << status.out;
 }
 
 TEST(Runner, StoppingRuleNamesAMissingMetricAndKeepsTheRuns) {
