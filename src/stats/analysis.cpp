@@ -57,6 +57,7 @@ std::vector<int> level_key(const Design& d, const Levels& c) {
 Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis& out) {
   Design d;
   d.factors = table.factors;
+  auto label = [&](const Levels& l) { return readable_label(out.config_map(l), d.factors); };
   for (const auto& r : table.rows) {
     if (r.status != "ok")
       ++out.runs.excluded_not_ok;
@@ -106,13 +107,13 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
     throw gt::Error(fmt::format(
         "only one configuration ({}) among the {} usable runs: every factor has one level only, "
         "so there is nothing to compare",
-        fmt::join(d.cells[0], "/"), d.used.size()));
+        label(d.cells[0]), d.used.size()));
 
   Levels base(d.factors.size());
   if (opt.baseline.empty()) {
     base = d.used.front()->config;
-    out.notes.push_back(fmt::format("no baseline given: using the first run's configuration ({})",
-                                    fmt::join(base, "/")));
+    out.notes.push_back(
+        fmt::format("no baseline given: using the first run's configuration ({})", label(base)));
   } else {
     for (const auto& [k, v] : opt.baseline)
       if (std::find(d.factors.begin(), d.factors.end(), k) == d.factors.end())
@@ -138,7 +139,7 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
   auto it = std::find(d.cells.begin(), d.cells.end(), base);
   if (it == d.cells.end())
     throw gt::Error(
-        fmt::format("--baseline: no usable run has the configuration {}", fmt::join(base, "/")));
+        fmt::format("--baseline: no usable run has the configuration {}", label(base)));
   d.baseline = it - d.cells.begin();
   return d;
 }

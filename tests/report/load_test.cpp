@@ -180,6 +180,46 @@ TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
           << line;
 }
 
+// A script that opens only `epoch` windows: its runs have epoch_energy_j and no
+// train_energy_j. analyze and the report choose one primary metric and one headline (never
+// "the runs have no energy_j values"), with or without the plan naming it.
+TEST(ReportLoad, PrimaryMetricAndHeadlineAreAnalyzesForEpochWindows) {
+  for (const std::string primary : {"", "epoch_energy_j"}) {
+    auto source = testing::full_experiment();
+    source.plan_text = R"(name = "synthetic"
+[workload]
+kind = "command"
+command = "python3 train.py --precision {precision} --batch-size {batch_size}"
+[factors]
+precision = ["fp32", "fp16", "bf16"]
+batch_size = [32, 128]
+)";
+    if (!primary.empty()) source.plan_text += "[analysis]\nprimary_metric = \"" + primary + "\"\n";
+    for (auto& r : source.runs)
+      if (r.metrics.count("energy_j")) r.metrics["epoch_energy_j"] = 0.8 * r.metrics["energy_j"];
+    TempDb db;
+    testing::write_store(source, db.path());
+    LoadOptions o;
+    o.db_path = db.path();
+    const auto d = load_report(o);
+    ASSERT_TRUE(d.analysis) << d.analysis_note;
+    const auto analyze = gt::testing::run_process(
+        {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
+    ASSERT_EQ(analyze.code, 0) << analyze.err;
+    const auto j = nlohmann::json::parse(analyze.out);
+    EXPECT_EQ(j["primary_metric"], primary.empty() ? "energy_j" : primary);
+    EXPECT_EQ(d.analysis->primary_metric, j["primary_metric"]);
+    EXPECT_EQ(j["headline"], d.analysis->to_json()["headline"]);
+    EXPECT_NE(j["headline"]["kind"], "unavailable") << j["headline"]["title"];
+    EXPECT_TRUE(j["metrics"].contains("epoch_energy_j"));
+    const auto h = headline(d);
+    EXPECT_EQ(h.metric, j["primary_metric"]);
+    EXPECT_EQ(h.title, j["headline"]["title"]);
+    EXPECT_NE(render_html(d).find(html_escape(j["headline"]["title"].get<std::string>())),
+              std::string::npos);
+  }
+}
+
 TEST(ReportLoad, DegenerateDatabasesLoad) {
   for (auto source :
        {testing::with_failed_runs(), testing::single_configuration(), testing::without_gpu()}) {

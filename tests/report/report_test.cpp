@@ -240,11 +240,21 @@ TEST(ReportModel, HeadlinePicksCheapestEquivalentConfigurationWithLogRatioInterv
   ASSERT_TRUE(h.saving_kwh);
   EXPECT_NEAR(*h.saving_kwh, kwh, 1e-12);
   EXPECT_NEAR(*h.saving_co2e_g, *h.saving_kwh * 1.2 * 381, 1e-9);
-  EXPECT_NE(h.title.find(fmt::format("{:.1f} % less energy", 100 * (1 - ratio))), std::string::npos)
-      << h.title;
-  EXPECT_NE(h.title.find(fmt::format("[{:+.1f}, {:+.1f} %]", 100 * (lo - 1), 100 * (hi - 1))),
+  // The title answers the plan's question (precision first); the cheapest configuration that
+  // kept accuracy follows, with its saving and interval.
+  EXPECT_EQ(h.title.rfind("bf16 versus fp32: ", 0), 0u) << h.title;
+  std::string cheapest;
+  for (const auto& line : h.details)
+    if (line.rfind("Cheapest that kept accuracy: ", 0) == 0) cheapest = line;
+  EXPECT_NE(cheapest.find("fp16 \u00b7 batch 128 is the best configuration by energy"),
             std::string::npos)
-      << h.title;
+      << cheapest;
+  EXPECT_NE(cheapest.find(fmt::format("{:.1f} % less energy", 100 * (1 - ratio))),
+            std::string::npos)
+      << cheapest;
+  EXPECT_NE(cheapest.find(fmt::format("[{:+.1f}, {:+.1f} %]", 100 * (lo - 1), 100 * (hi - 1))),
+            std::string::npos)
+      << cheapest;
 }
 
 TEST(ReportModel, PerPhaseEnergyBecomesThePrimaryMetric) {
@@ -320,10 +330,11 @@ TEST(ReportCharts, FailedRunsAreCountedNotPlotted) {
   bool named = false;
   for (const auto& line : h.details)
     named =
-        named || line.find("bf16/128: 4 of 4 runs failed, no successful run") != std::string::npos;
+        named || line.find("bf16 \u00b7 batch 128: 4 of 4 runs failed, no successful run") !=
+                     std::string::npos;
   EXPECT_TRUE(named) << h.title;
   auto html = render_html(d);
-  EXPECT_NE(html.find("bf16/128: 4 of 4 runs failed"), std::string::npos);
+  EXPECT_NE(html.find("bf16 \u00b7 batch 128: 4 of 4 runs failed"), std::string::npos);
 }
 
 TEST(ReportCharts, NoGpuDataStillGivesChartsWithoutPowerOfTheGpu) {
@@ -344,8 +355,8 @@ TEST(ReportMarkdown, SummaryHasHeadlineTablesAndStatistics) {
   auto d = full_experiment();
   auto md = render_markdown(d);
   EXPECT_NE(md.find("# greentrain report: synthetic"), std::string::npos);
-  EXPECT_NE(md.find("**fp16/128 is the best configuration by energy with accuracy equivalent to "
-                    "the baseline's"),
+  EXPECT_NE(md.find("Cheapest that kept accuracy: fp16 \u00b7 batch 128 is the best "
+                    "configuration by energy with accuracy equivalent to the baseline's"),
             std::string::npos)
       << md.substr(0, 600);
   auto e = summarize(d, "energy_j", d.benchmark);
@@ -360,7 +371,7 @@ TEST(ReportMarkdown, SummaryHasHeadlineTablesAndStatistics) {
   EXPECT_NE(md.find("France (FRA)"), std::string::npos);
   auto single = render_markdown(testing::single_configuration());
   EXPECT_NE(single.find("No headline: only one configuration was run"), std::string::npos);
-  EXPECT_NE(single.find("only one configuration (fp32/32) among the 3 usable runs"),
+  EXPECT_NE(single.find("only one configuration (fp32 \u00b7 batch 32) among the 3 usable runs"),
             std::string::npos)
       << single;
 }
