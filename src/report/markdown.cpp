@@ -54,9 +54,7 @@ std::string render_markdown(const ReportData& data) {
   out += "## Headline\n\n";
   HeadlineView h = headline(data);
   out += "**" + md(h.title) + ".**";
-  if (h.saving_kwh && h.saving_co2e_g)
-    out += " Per run that is " + format_number(*h.saving_kwh, 3) + " kWh and " +
-           md(format_co2e(*h.saving_co2e_g)) + " CO2e less on " + md(data.plan_grid.label) + ".";
+  if (h.saving_kwh && h.saving_co2e_g) out += " " + md(saving_sentence(data, h));
   out += "\n\n";
   for (const auto& d : h.details) out += "- " + md(d) + "\n";
   if (!h.details.empty()) out += "\n";

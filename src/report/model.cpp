@@ -220,6 +220,13 @@ HeadlineView headline(const ReportData& data) {
   return h;
 }
 
+std::string saving_sentence(const ReportData& data, const HeadlineView& h) {
+  if (!h.saving_kwh || !h.saving_co2e_g) return "";
+  return config_label(data, h.best) + " saves " + format_number(*h.saving_kwh, 3) + " kWh and " +
+         format_co2e(*h.saving_co2e_g) + " CO2e per run against the benchmark on " +
+         data.plan_grid.label + ".";
+}
+
 std::vector<Config> pareto_front(const ReportData& data) {
   struct Point {
     Config c;

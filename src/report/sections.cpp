@@ -103,7 +103,7 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
           "far more often than α = {}). Runs needed: whole runs per configuration for 80 % "
           "power with that same test and correction (shown where it found no difference). "
           "Mann–Whitney and paired p are uncorrected cross-checks.",
-          m.versus_baseline.size(), format_number(a.alpha, 3));
+          m.versus_baseline.size(), fmt::format("{:g}", a.alpha));
       if (m.positive) {
         t.note = "Change = ratio of means on the log scale (Welch's t on log values) against the "
                  "benchmark (" +

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "common/error.h"
@@ -27,6 +28,7 @@ namespace gt::report {
 namespace {
 
 using nlohmann::json;
+using testing::busy_machine;
 using testing::full_experiment;
 
 // Runs a Python snippet with Debian's python3; returns its standard output and error.
@@ -181,6 +183,68 @@ TEST(ReportCharts, PowerChartShowsTheMedianRunThinned) {
     EXPECT_LE(n, 401) << k;
     EXPECT_GE(n, 300) << k;
   }
+}
+
+// A busy machine is visible: the idle baseline is shown as not valid and no net figure comes
+// from it, the run beside a CPU hog is listed, and the power chart draws the run's share of the
+// machine-wide meters (what the energy tables count), with legends a reader understands.
+TEST(ReportBusyMachine, BusyBaselineAndContendedRunsAreMarked) {
+  const auto d = busy_machine();
+  ASSERT_TRUE(d.analysis) << d.analysis_note;
+  EXPECT_FALSE(idle_baseline_valid(d));
+  ASSERT_EQ(contended_runs(d).size(), 1u);
+  EXPECT_EQ(contended_runs(d)[0]->run_id, "9");
+  const auto tables = method_tables(d);
+  const NamedTable* idle = nullptr;
+  const NamedTable* busy = nullptr;
+  for (const auto& t : tables) {
+    if (t.title == "Idle baseline") idle = &t;
+    if (t.title == "Runs on a busy machine") busy = &t;
+  }
+  ASSERT_NE(idle, nullptr);
+  EXPECT_EQ(idle->note.rfind("Not valid: the machine was 55 % busy", 0), 0u) << idle->note;
+  for (const auto& row : idle->table.rows) EXPECT_EQ(row.back(), "no: machine busy");
+  ASSERT_NE(busy, nullptr);
+  ASSERT_EQ(busy->table.rows.size(), 1u);
+  EXPECT_EQ(busy->table.rows[0][0], "9");
+  EXPECT_EQ(busy->table.rows[0][3], "45.0 %");
+  auto components = components_chart(d);
+  ASSERT_TRUE(components);
+  for (const auto& row : components->data) EXPECT_NE(row["measure"], "net of idle");
+  EXPECT_NE(components->description.find("The idle baseline is not valid"), std::string::npos);
+  const std::string notes = d.analysis->to_json()["notes"].dump();
+  EXPECT_NE(notes.find("contended: 1 run"), std::string::npos) << notes;
+  const std::string html = render_html(d);
+  EXPECT_NE(html.find("Runs on a busy machine"), std::string::npos);
+  // The full experiment on a quiet machine keeps its net figures.
+  EXPECT_TRUE(idle_baseline_valid(full_experiment()));
+}
+
+TEST(ReportBusyMachine, PowerChartUsesTheEnergyTablesAttribution) {
+  const auto d = busy_machine();
+  auto chart = power_chart(d);
+  ASSERT_TRUE(chart);
+  std::set<std::string> meters;
+  for (const auto& row : chart->data) meters.insert(row["meter"].get<std::string>());
+  EXPECT_EQ(meters, (std::set<std::string>{"CPU package-0 (run's share)", "GPU 0"})) << chart->data.dump();
+  // The CPU curve's energy is the CPU energy the tables give the run: a third of the machine's.
+  Config c{{"precision", "fp32"}, {"batch_size", "128"}};
+  const report::Run* run = median_run(d, c);
+  ASSERT_NE(run, nullptr);
+  double sample_mean = 0, n = 0;
+  for (const auto& s : run->samples)
+    if (s.component == "cpu") sample_mean += s.power_w, ++n;
+  sample_mean /= n;
+  for (const auto& row : chart->table.rows)
+    if (row[0] == "fp32 \u00b7 batch 128" && row[2] == "CPU package-0 (run's share)") {
+      EXPECT_NEAR(std::stod(row[5]), sample_mean / 3, 0.01 * sample_mean);
+    }
+  // On a quiet machine with the machine's own figures, the legends read plainly too.
+  std::set<std::string> plain;
+  const auto quiet = power_chart(full_experiment());
+  ASSERT_TRUE(quiet);
+  for (const auto& row : quiet->data) plain.insert(row["meter"].get<std::string>());
+  EXPECT_EQ(plain, (std::set<std::string>{"CPU package-0", "GPU 0"}));
 }
 
 TEST(ReportModel, ParetoFront) {

@@ -146,4 +146,20 @@ ReportData without_gpu() {
   return d;
 }
 
+ReportData busy_machine() {
+  ReportData d = make(six_levels(), 5, true, true, 46);
+  for (auto& r : d.runs) {
+    if (r.warmup) continue;
+    r.metrics["idle_cpu_busy_share"] = 0.55;
+    r.metrics["outside_cpu_share"] = r.run_id == "9" ? 0.45 : 0.03;
+    for (auto& c : r.components)
+      if (c.component == "cpu" || c.component == "ram") {
+        c.attribution = "process";
+        c.machine_energy_j = 3 * c.energy_j;
+      }
+  }
+  add_analysis(d);
+  return d;
+}
+
 }  // namespace gt::report::testing
