@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace gt::energy {
@@ -40,16 +42,17 @@ std::optional<InterpolatedEnergy> interpolate_edges(const std::vector<CounterEdg
                                edges[0].energy_j};
     return between(previous, edges[1], t_s);
   }
-  for (size_t k = 1; k + 1 < edges.size(); ++k) {
-    const CounterEdge& a = edges[k];
-    const CounterEdge& b = edges[k + 1];
-    if (t_s < a.t_s || t_s > b.t_s) continue;
-    return between(a, b, t_s);
-  }
-  return std::nullopt;
+  if (edges.size() < 3 || t_s < edges[1].t_s || t_s > edges.back().t_s) return std::nullopt;
+  // The first true edge at or after t (edges are sorted by time): t lies in [k-1, k].
+  const auto it = std::lower_bound(edges.begin() + 1, edges.end(), t_s,
+                                   [](const CounterEdge& e, double t) { return e.t_s < t; });
+  const size_t k = std::max<size_t>(2, static_cast<size_t>(it - edges.begin()));
+  return between(edges[k - 1], edges[k], t_s);
 }
 
-EdgeTracker::EdgeTracker(Meter* meter, int poll_ms) : meter_(meter), poll_(poll_ms) {}
+EdgeTracker::EdgeTracker(Meter* meter, int poll_ms) : meter_(meter), poll_(poll_ms) {
+  if (const char* log = std::getenv("GREENTRAIN_EDGE_LOG"); log && *log) log_path_ = log;
+}
 
 EdgeTracker::~EdgeTracker() { stop(); }
 
@@ -62,6 +65,7 @@ void EdgeTracker::start() {
     cpu_s_ = 0;
     reads_ = 0;
     last_value_.reset();
+    raw_.clear();
   }
   // The first read here, so that it precedes everything the caller does after start(): an
   // instant after it and before the first edge can then be interpolated (interpolate_edges).
@@ -82,6 +86,15 @@ void EdgeTracker::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  if (log_path_.empty() || raw_.empty()) return;
+  if (std::FILE* f = std::fopen(log_path_.c_str(), "a")) {
+    for (const auto& r : raw_)
+      std::fprintf(f, "%s,%.6f,%.6f,%.3f\n", meter_->device().c_str(), r.t0, r.t1,
+                   r.value ? *r.value : -1.0);
+    std::fclose(f);
+  }
+  raw_.clear();
 }
 
 namespace {
@@ -105,6 +118,7 @@ int64_t EdgeTracker::reads() const {
 // With mu_ held: one read's bookkeeping; returns how long to pause before the next read.
 std::chrono::duration<double> EdgeTracker::record(double t0, std::optional<double> v, double t1) {
   ++reads_;
+  if (!log_path_.empty()) raw_.push_back({t0, t1, v});
   const double mid = 0.5 * (t0 + t1);
   std::chrono::duration<double> pause = poll_;
   if (!v) return pause;

@@ -10,12 +10,15 @@
 // sub-second windows (see docs/method.md). Once the counter's period is known (two steps seen),
 // the tracker sleeps after each edge until a quarter period before the next is due and polls only
 // from there: a read costs milliseconds of the driver's time (4 ms on an H200), and continuous
-// polling slowed a CUDA program starting beside it.
+// polling slowed a CUDA program starting beside it. With GREENTRAIN_EDGE_LOG=FILE set, every
+// read (its start and end instants and the value) is appended to FILE as CSV when the tracker
+// stops: the raw material for studying the counter's update instants on a given GPU.
 #pragma once
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -79,6 +82,12 @@ class EdgeTracker {
   int64_t reads_ = 0;
   std::optional<double> last_value_;  // the last read's value and time (middle of the read)
   double last_mid_ = 0;
+  struct RawRead {
+    double t0, t1;
+    std::optional<double> value;
+  };
+  std::string log_path_;  // GREENTRAIN_EDGE_LOG: every read kept and appended there on stop()
+  std::vector<RawRead> raw_;
   std::thread thread_;
 };
 

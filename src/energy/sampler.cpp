@@ -31,6 +31,14 @@ void Sampler::read_all(double t, bool boundary) {
                           r.memory_used_mb});
     }
   }
+  {
+    std::lock_guard lock(history_mu_);
+    history_.resize(meters_.size());
+    for (size_t i = 0; i < meters_.size(); ++i) {
+      auto& h = history_[i];
+      if (h.empty() || t >= h.back().first) h.emplace_back(t, acc_[i].energy_j());
+    }
+  }
   if (slow_) {
     std::lock_guard lock(cache_mu_);
     cache_energy_j_.resize(meters_.size());
@@ -47,11 +55,16 @@ void Sampler::read_all(double t, bool boundary) {
 void Sampler::start() {
   acc_.assign(meters_.size(), Accumulator{});
   samples_.clear();
+  {
+    std::lock_guard lock(history_mu_);
+    history_.assign(meters_.size(), {});
+  }
   stopping_ = false;
   duration_s_ = cpu_s_ = 0;
   for (auto* m : meters_) m->begin();
   const double c0 = thread_cpu_s();
   t0_ = std::chrono::steady_clock::now();
+  t0_steady_s_ = std::chrono::duration<double>(t0_.time_since_epoch()).count();
   read_all(0.0, true);
   cpu_s_ += thread_cpu_s() - c0;
   thread_ = std::thread([this] { loop(); });
@@ -92,6 +105,35 @@ std::vector<double> Sampler::snapshot(double steady_s) {
   std::lock_guard cache(cache_mu_);
   for (size_t i = 0; i < meters_.size() && i < cache_energy_j_.size(); ++i)
     out[i] = cache_energy_j_[i] + cache_power_w_[i] * std::max(0.0, t - cache_t_s_[i]);
+  return out;
+}
+
+std::vector<double> Sampler::energy_at(double steady_s) const {
+  const double t = steady_s - t0_steady_s_;
+  std::lock_guard lock(history_mu_);
+  std::vector<double> out(history_.size(), 0.0);
+  for (size_t i = 0; i < history_.size(); ++i) {
+    const auto& h = history_[i];
+    if (h.empty()) continue;
+    const auto hi = std::lower_bound(h.begin(), h.end(), std::make_pair(t, -1e300));
+    if (hi == h.begin()) {
+      out[i] = h.front().second;
+    } else if (hi == h.end()) {
+      // After the latest reading (the window still runs): at the latest interval's power.
+      const auto& b = h.back();
+      double p = 0;
+      if (h.size() >= 2) {
+        const auto& a = h[h.size() - 2];
+        p = b.first > a.first ? (b.second - a.second) / (b.first - a.first) : 0;
+      }
+      out[i] = b.second + p * (t - b.first);
+    } else {
+      const auto& b = *hi;
+      const auto& a = *(hi - 1);
+      const double f = b.first > a.first ? (t - a.first) / (b.first - a.first) : 1.0;
+      out[i] = a.second + f * (b.second - a.second);
+    }
+  }
   return out;
 }
 

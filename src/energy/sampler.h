@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "energy/meter.h"
@@ -24,6 +25,10 @@ class Sampler {
   // at its power instead) and returns each one's energy since start(). `steady_s` is the
   // instant on the steady_now_s() scale. Thread-safe while the sampler runs.
   std::vector<double> snapshot(double steady_s);
+  // Each meter's energy since start() at the instant `steady_s`, interpolated linearly between
+  // the readings around it (no meter is read): marks are dated when they happen and their
+  // energy comes from the readings taken on the sampler's own cadence. Thread-safe.
+  std::vector<double> energy_at(double steady_s) const;
   double duration_s() const { return duration_s_; }
   const std::vector<Accumulator>& accumulators() const { return acc_; }
   std::vector<Sample>& samples() { return samples_; }
@@ -43,6 +48,10 @@ class Sampler {
   // A slow sampler holds mu_ during a blocking read, so snapshots use this copy instead.
   std::mutex cache_mu_;
   std::vector<double> cache_energy_j_, cache_power_w_, cache_t_s_;
+  // Every reading's (seconds since start, energy since start), per meter, for energy_at().
+  mutable std::mutex history_mu_;
+  std::vector<std::vector<std::pair<double, double>>> history_;
+  double t0_steady_s_ = 0;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;

@@ -402,6 +402,29 @@ Snapshot Session::snapshot() {
   return snap;
 }
 
+Snapshot Session::snapshot_at(double steady_s) const {
+  std::lock_guard lock(impl_->mu);
+  const auto& s = *impl_;
+  Snapshot snap;
+  snap.steady_s = steady_s;
+  snap.t_s = steady_s - s.t0_steady;
+  snap.energy_j.assign(s.meters.size(), 0.0);
+  for (size_t g = 0; g < s.samplers.size(); ++g) {
+    const std::vector<double> e = s.samplers[g]->energy_at(steady_s);
+    for (size_t i = 0; i < s.groups[g].size() && i < e.size(); ++i) {
+      const size_t k = s.meter_index(s.groups[g][i]);
+      if (k < snap.energy_j.size()) snap.energy_j[k] = e[i];
+      if (s.groups[g][i]->component() != "wall") snap.energy_total_j += e[i];
+    }
+  }
+  return snap;
+}
+
+double Session::start_steady_s() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->t0_steady;
+}
+
 WindowEnergy Session::window(const Snapshot& a, const Snapshot& b) const {
   auto& s = *impl_;
   std::map<Meter*, std::pair<std::optional<InterpolatedEnergy>, std::optional<InterpolatedEnergy>>>

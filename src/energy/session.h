@@ -113,6 +113,12 @@ class Session {
   // Reads every fast meter now (the NVML counter included; a slow wall meter is extrapolated
   // from its latest reading). Thread-safe; only between start() and stop().
   Snapshot snapshot();
+  // The meters' energy at a past instant of the current (or just stopped) window, `steady_s`
+  // on the steady_now_s() scale, from the readings the samplers took (nothing is read, so it
+  // costs microseconds): how marks are dated. GPU counters are interpolated on their update
+  // edges by window().
+  Snapshot snapshot_at(double steady_s) const;
+  double start_steady_s() const;  // start() on the steady_now_s() scale
   // Energy between two snapshots of the current (or just stopped) window. Waits up to 0.5 s
   // for the GPU counter's next update edge after `b` when the window is still running.
   WindowEnergy window(const Snapshot& a, const Snapshot& b) const;

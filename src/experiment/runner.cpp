@@ -96,16 +96,6 @@ nlohmann::json plan_levels(const Plan& plan) {
   return j;
 }
 
-// The share of the machine's CPU capacity busy outside the run's process tree, from a metered
-// result that records it (nullopt from one that does not: the run's load is unknown).
-template <typename Result>
-std::optional<double> outside_cpu_share(const Result& r) {
-  if constexpr (requires { r.outside_cpu_share; })
-    return std::optional<double>(r.outside_cpu_share);
-  else
-    return std::nullopt;
-}
-
 class Runner {
  public:
   Runner(const Plan& plan, const RunOptions& opt)
@@ -724,11 +714,15 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   // The load on the machine: during the idle baseline this run is netted against, and outside
   // the run's process tree while it ran (the analysis and the report mark busy ones).
   if (metered.idle_cpu_busy) rec.metrics["idle_cpu_busy_share"] = *metered.idle_cpu_busy;
-  if (auto share = outside_cpu_share(metered)) rec.metrics["outside_cpu_share"] = *share;
+  if (metered.outside_cpu_share) rec.metrics["outside_cpu_share"] = *metered.outside_cpu_share;
+  rec.metrics["flagged_phases"] = metered.flagged_phases;
   for (const auto& p : metered.phases) {
     PhaseRecord ph;
     ph.name = p.name;
+    ph.parent = p.parent;
     ph.occurrence = p.occurrence;
+    ph.metrics = p.metrics;
+    ph.flagged = p.flagged;
     ph.t_begin_s = p.t_begin_s;
     ph.duration_s = p.energy.duration_s;
     ph.energy_j = p.energy.energy_j;
@@ -766,7 +760,7 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   }
   if (rec.status != "ok") rec.stderr_tail = run::tail_of_file(prep.spec.stderr_path);
 
-  // Energy: per component with its source; totals; CO2e of the wall energy when metered.
+  // Energy: per component with its source; totals; CO2e.
   double peak = 0;
   for (const auto& c : summary.components) {
     rec.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
@@ -785,8 +779,8 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
     notes.push_back("no energy meter reported gpu, cpu or ram energy");
   }
   rec.wall_energy_j = summary.wall_energy_j;
-  if (auto e = rec.wall_energy_j ? rec.wall_energy_j : rec.energy_j) {
-    rec.co2e_g = carbon::co2e_g(*e, intensity_, plan_.carbon.pue);
+  if (rec.energy_j) {  // the metered run's one definition: the components' energy (docs/method.md)
+    rec.co2e_g = metered.co2e_g;
     rec.intensity_g_per_kwh = intensity_.g_per_kwh;
     rec.pue = plan_.carbon.pue;
   }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "experiment/epochs.h"
 #include "experiment/reserved_names.h"
 
 namespace gt::experiment {
@@ -189,7 +190,41 @@ CREATE TABLE run_provenance (
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4Provenance};
+// Version 5: nested phases (an occurrence knows the path of the one it is inside, so train/epoch
+// and a top-level epoch are different rows), the metrics reported inside an occurrence, and the
+// flag of an occurrence whose energy uncertainty was too large. The table is rebuilt because its
+// primary key gains the parent.
+constexpr const char* kSchemaV5NestedPhases = R"sql(
+CREATE TABLE run_phases_v5 (
+  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  parent        TEXT NOT NULL DEFAULT '',
+  name          TEXT NOT NULL,
+  occurrence    INTEGER NOT NULL,
+  t_begin_s     REAL NOT NULL,
+  duration_s    REAL NOT NULL,
+  energy_j      REAL NOT NULL,
+  net_energy_j  REAL,
+  gpu_energy_j  REAL,
+  cpu_energy_j  REAL,
+  ram_energy_j  REAL,
+  wall_energy_j REAL,
+  uncertainty_j REAL NOT NULL,
+  components    TEXT NOT NULL,
+  metrics       TEXT NOT NULL DEFAULT '{}',
+  flagged       INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, parent, name, occurrence)
+);
+INSERT INTO run_phases_v5 (run_id, name, occurrence, t_begin_s, duration_s, energy_j,
+  net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, wall_energy_j, uncertainty_j,
+  components)
+  SELECT run_id, name, occurrence, t_begin_s, duration_s, energy_j, net_energy_j, gpu_energy_j,
+         cpu_energy_j, ram_energy_j, wall_energy_j, uncertainty_j, components FROM run_phases;
+DROP TABLE run_phases;
+ALTER TABLE run_phases_v5 RENAME TO run_phases;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4Provenance,
+                                       kSchemaV5NestedPhases};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 nlohmann::json parse_json(const std::string& text) {
@@ -443,15 +478,25 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
            s.opt_f64("machine_energy_j")});
   }
   if (v3) {  // a file opened read-only before version 3 has no phases
+    const bool v5 = schema_version() >= 5;  // nested phases, their metrics and flags
     sql::Stmt s(db_,
                 "SELECT p.run_id, p.name, p.occurrence, p.t_begin_s, p.duration_s, p.energy_j, "
                 "p.net_energy_j, p.gpu_energy_j, p.cpu_energy_j, p.ram_energy_j, "
-                "p.wall_energy_j, p.uncertainty_j, p.components FROM run_phases p JOIN runs r "
-                "ON r.id = p.run_id WHERE r.experiment_id = ? ORDER BY p.run_id, p.rowid");
+                "p.wall_energy_j, p.uncertainty_j, p.components, " +
+                    std::string(v5 ? "p.parent, p.metrics, p.flagged"
+                                   : "'' AS parent, '{}' AS metrics, 0 AS flagged") +
+                    " FROM run_phases p JOIN runs r ON r.id = p.run_id WHERE r.experiment_id = ? "
+                    "ORDER BY p.run_id, p.rowid");
     s.bind(1, experiment_id);
     while (s.step()) {
       PhaseRecord p;
       p.name = s.text("name");
+      p.parent = s.text("parent");
+      p.flagged = s.i64("flagged") != 0;
+      const nlohmann::json metrics = parse_json(s.text("metrics"));
+      if (metrics.is_object())
+        for (const auto& [k, v] : metrics.items())
+          if (v.is_number()) p.metrics[k] = v.get<double>();
       p.occurrence = static_cast<int>(s.i64("occurrence"));
       p.t_begin_s = s.f64("t_begin_s");
       p.duration_s = s.f64("duration_s");
@@ -617,18 +662,23 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
   }
   {
     sql::Stmt p(db_,
-                "INSERT INTO run_phases (run_id, name, occurrence, t_begin_s, duration_s, "
+                "INSERT INTO run_phases (run_id, parent, name, occurrence, t_begin_s, duration_s, "
                 "energy_j, net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, "
-                "wall_energy_j, uncertainty_j, components) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                "wall_energy_j, uncertainty_j, components, metrics, flagged) VALUES "
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     auto finite = [](const std::optional<double>& v) {
       return v && std::isfinite(*v) ? v : std::nullopt;
     };
     for (const auto& x : r.phases) {
       if (!std::isfinite(x.energy_j) || !std::isfinite(x.duration_s)) continue;
-      p.bind_all(id, x.name, x.occurrence, x.t_begin_s, x.duration_s, x.energy_j,
+      nlohmann::json metrics = nlohmann::json::object();
+      for (const auto& [k, v] : x.metrics)
+        if (std::isfinite(v)) metrics[k] = v;
+      p.bind_all(id, x.parent, x.name, x.occurrence, x.t_begin_s, x.duration_s, x.energy_j,
                  finite(x.net_energy_j), finite(x.gpu_energy_j), finite(x.cpu_energy_j),
                  finite(x.ram_energy_j), finite(x.wall_energy_j),
-                 std::isfinite(x.uncertainty_j) ? x.uncertainty_j : 0.0, x.components.dump())
+                 std::isfinite(x.uncertainty_j) ? x.uncertainty_j : 0.0, x.components.dump(),
+                 metrics.dump(), std::int64_t{x.flagged})
           .run();
     }
   }
@@ -719,7 +769,10 @@ void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
 
 void write_runs_csv(const Store& store, const std::string& experiment, std::ostream& out) {
   const auto e = store.experiment(experiment);
-  const auto runs = store.runs(e.id);
+  auto runs = store.runs(e.id);
+  const auto target = target_accuracy(e);  // epochs counted and energy to target (epochs.h)
+  for (auto& r : runs)
+    for (const auto& [k, v] : derived_metrics(r, e.factor_names, target)) r.metrics.emplace(k, v);
   const std::vector<std::string>& kFixedMetrics = fixed_metric_columns();
   std::set<std::string> extra;
   for (const auto& r : runs)

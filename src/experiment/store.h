@@ -26,7 +26,7 @@
 
 namespace gt::experiment {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 struct ExperimentRecord {
   std::int64_t id = 0;
@@ -71,13 +71,16 @@ struct EnergyRecord {
 // begin and end marks, per component as JSON (energy::component_json objects).
 struct PhaseRecord {
   std::string name;
-  int occurrence = 1;  // 1-based per name
+  std::string parent;  // path of the occurrence it is nested in ("train"), "" at top level
+  int occurrence = 1;  // 1-based per path
   double t_begin_s = 0, duration_s = 0, energy_j = 0;
   std::optional<double> net_energy_j = std::nullopt, gpu_energy_j = std::nullopt,
                         cpu_energy_j = std::nullopt, ram_energy_j = std::nullopt,
                         wall_energy_j = std::nullopt;
   double uncertainty_j = 0;
   nlohmann::json components = nlohmann::json::array();
+  std::map<std::string, double> metrics;  // reported inside this occurrence (per-epoch accuracy)
+  bool flagged = false;                   // uncertainty above the metered run's flag share
 };
 
 // Where a run ran (table run_provenance): the machine, the GPU board(s) it could use, resolved

@@ -2,6 +2,8 @@
 // precisions and components are fixed scales so every chart reads the same way.
 #include "report/charts.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -524,6 +526,180 @@ std::optional<Chart> pareto_chart(const ReportData& data) {
   return chart;
 }
 
+namespace {
+
+// Per configuration and epoch: the mean energy, time and accuracy over the analysed runs that
+// have that epoch.
+struct EpochMeans {
+  Config config;
+  int epoch = 0;
+  size_t runs = 0;
+  double energy_j = 0, duration_s = 0, energy_so_far_j = 0;
+  std::optional<double> accuracy;
+};
+
+std::vector<EpochMeans> epoch_means(const ReportData& data) {
+  std::vector<EpochMeans> out;
+  for (const auto& c : configurations(data)) {
+    std::map<int, std::vector<const EpochPoint*>> by_epoch;
+    for (const auto& r : data.runs)
+      if (r.analysed() && same_config(r.config, c, data.factors))
+        for (const auto& e : r.epochs) by_epoch[e.epoch].push_back(&e);
+    double so_far = 0;
+    for (const auto& [epoch, points] : by_epoch) {
+      std::vector<double> energy, time, accuracy;
+      for (const auto* p : points) {
+        energy.push_back(p->energy_j);
+        time.push_back(p->duration_s);
+        if (p->accuracy) accuracy.push_back(*p->accuracy);
+      }
+      EpochMeans m{c, epoch, points.size(), stats::mean(energy), stats::mean(time), 0, {}};
+      so_far += m.energy_j;
+      m.energy_so_far_j = so_far;
+      if (!accuracy.empty()) m.accuracy = stats::mean(accuracy);
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Chart> epochs_chart(const ReportData& data) {
+  const auto means = epoch_means(data);
+  if (means.empty()) return std::nullopt;
+  const bool accuracy = std::any_of(means.begin(), means.end(),
+                                    [](const EpochMeans& m) { return m.accuracy.has_value(); });
+  Chart chart = titled_chart(
+      "epochs", "Energy, time and accuracy per epoch",
+      std::string("Mean over the runs of each configuration, epoch by epoch (the windows the "
+                  "workload marked `epoch`)") +
+          (accuracy ? "; accuracy is what the workload reported inside each epoch (validation "
+                      "accuracy for the built-in trainer)."
+                    : "."));
+  chart.table.columns = {"configuration", "epoch", "runs", "energy (J)", "time (s)", "accuracy"};
+  chart.table.numeric = {false, true, true, true, true, true};
+  json rows = json::array();
+  std::vector<Config> shown;
+  for (const auto& m : means) {
+    const std::string label = axis_label(data, m.config);
+    if (shown.empty() || !same_config(shown.back(), m.config, data.factors)) shown.push_back(m.config);
+    rows.push_back({{"config", label}, {"epoch", m.epoch}, {"measure", "energy per epoch (J)"},
+                    {"value", m.energy_j}});
+    rows.push_back({{"config", label}, {"epoch", m.epoch}, {"measure", "time per epoch (s)"},
+                    {"value", m.duration_s}});
+    if (m.accuracy)
+      rows.push_back({{"config", label}, {"epoch", m.epoch}, {"measure", "accuracy"},
+                      {"value", *m.accuracy}});
+    chart.table.rows.push_back({label, std::to_string(m.epoch), std::to_string(m.runs),
+                                format_number(m.energy_j), format_number(m.duration_s, 3),
+                                m.accuracy ? format_number(*m.accuracy, 4) : "—"});
+  }
+  json measures = {"energy per epoch (J)", "time per epoch (s)"};
+  if (accuracy) measures.push_back("accuracy");
+  json spec = base_spec(chart.title, rows);
+  spec["width"] = 560;
+  spec["height"] = 150;
+  spec["mark"] = {{"type", "line"}, {"point", true}};
+  spec["resolve"] = {{"scale", {{"y", "independent"}}}};
+  spec["encoding"] = {
+      {"facet",
+       {{"field", "measure"}, {"type", "nominal"}, {"columns", 1}, {"title", nullptr},
+        {"sort", measures}}},
+      {"x", {{"field", "epoch"}, {"type", "quantitative"}, {"title", "epoch"},
+             {"axis", {{"tickMinStep", 1}, {"format", "d"}}}}},
+      {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", nullptr},
+             {"scale", {{"zero", false}}}}},
+      {"color", {{"field", "config"}, {"type", "nominal"}, {"title", "configuration"},
+                 {"sort", label_sort(data, shown)}}},
+      {"tooltip", {{{"field", "config"}}, {{"field", "epoch"}}, {{"field", "measure"}},
+                   {{"field", "value"}, {"format", ".4~g"}}}}};
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
+std::optional<Chart> target_chart(const ReportData& data) {
+  const auto means = epoch_means(data);
+  std::vector<const EpochMeans*> with_accuracy;
+  for (const auto& m : means)
+    if (m.accuracy) with_accuracy.push_back(&m);
+  if (with_accuracy.empty()) return std::nullopt;
+  const std::string target =
+      data.target_accuracy ? fmt::format("{:g}", *data.target_accuracy) : std::string();
+  Chart chart = titled_chart(
+      "to_target", "Accuracy against the training energy spent",
+      "Each point is an epoch: the mean accuracy reached against the mean training energy spent "
+      "so far, per configuration" +
+          (target.empty() ? std::string(". Set [analysis] target_accuracy in the plan for the "
+                                        "energy each run needs to reach it.")
+                          : "; the dashed line is the target accuracy " + target +
+                                " (energy_to_target_j: the training energy until a run's first "
+                                "epoch at or above it)."));
+  chart.table.columns = {"configuration", "runs", "reached the target", "energy to target (J)",
+                         "epochs to target"};
+  chart.table.numeric = {false, true, true, true, true};
+  json rows = json::array();
+  std::vector<Config> shown;
+  for (const auto* m : with_accuracy) {
+    rows.push_back({{"kind", "epoch"},
+                    {"config", axis_label(data, m->config)},
+                    {"epoch", m->epoch},
+                    {"energy_j", m->energy_so_far_j},
+                    {"accuracy", *m->accuracy}});
+    if (shown.empty() || !same_config(shown.back(), m->config, data.factors))
+      shown.push_back(m->config);
+  }
+  for (const auto& c : shown) {
+    int runs = 0, reached = 0;
+    for (const auto& r : data.runs)
+      if (r.analysed() && same_config(r.config, c, data.factors) && !r.epochs.empty()) {
+        ++runs;
+        if (auto it = r.metrics.find("target_reached"); it != r.metrics.end() && it->second == 1)
+          ++reached;
+      }
+    auto energy = summarize(data, "energy_to_target_j", c);
+    auto epochs = summarize(data, "epochs_to_target", c);
+    chart.table.rows.push_back(
+        {axis_label(data, c), std::to_string(runs),
+         target.empty() ? "—" : fmt::format("{} of {}", reached, runs),
+         energy && energy->n ? format_number(energy->mean) : "—",
+         epochs && epochs->n ? format_number(epochs->mean, 3) : "—"});
+  }
+  json x = {{"field", "energy_j"}, {"type", "quantitative"},
+            {"title", "training energy spent so far"}, {"axis", unit_axis("J")}};
+  json y = {{"field", "accuracy"}, {"type", "quantitative"}, {"title", "accuracy"},
+            {"scale", {{"zero", false}}}};
+  json color = {{"field", "config"}, {"type", "nominal"}, {"title", "configuration"},
+                {"sort", label_sort(data, shown)}};
+  json layers = json::array();
+  layers.push_back({{"transform", {{{"filter", "datum.kind === 'epoch'"}}}},
+                    {"mark", {{"type", "line"}, {"point", true}}},
+                    {"encoding",
+                     {{"x", x},
+                      {"y", y},
+                      {"color", color},
+                      {"order", {{"field", "epoch"}, {"type", "quantitative"}}},
+                      {"tooltip",
+                       {{{"field", "config"}},
+                        {{"field", "epoch"}},
+                        {{"field", "energy_j"}, {"title", "energy so far (J)"}, {"format", ".4~g"}},
+                        {{"field", "accuracy"}, {"format", ".4~f"}}}}}}});
+  if (data.target_accuracy) {
+    rows.push_back({{"kind", "target"}, {"accuracy", *data.target_accuracy}});
+    layers.push_back({{"transform", {{{"filter", "datum.kind === 'target'"}}}},
+                      {"mark", {{"type", "rule"}, {"strokeDash", {5, 4}}, {"color", "#444"}}},
+                      {"encoding", {{"y", y}}}});
+  }
+  json spec = base_spec(chart.title, rows);
+  spec["width"] = "container";
+  spec["height"] = 280;
+  spec["layer"] = layers;
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
 std::optional<Chart> carbon_chart(const ReportData& data) {
   bool stored = has_metric(data, "co2e_g");
   auto run_value = [&](const Run& r) -> std::optional<double> {
@@ -682,11 +858,17 @@ std::vector<Chart> all_charts(const ReportData& data) {
     add(metric_chart(data, "train_energy_j", "train_energy", "Training energy per run",
                      "training energy per run"));
   add(metric_chart(data, "energy_j", "energy", "Energy per run", "energy per run"));
+  if (has_metric(data, "energy_to_target_j"))
+    add(metric_chart(data, "energy_to_target_j", "target_energy",
+                     "Training energy to reach the target accuracy",
+                     "energy to the target accuracy"));
   add(metric_chart(data, "duration_s", "duration", "Duration per run", "duration"));
   add(metric_chart(data, "avg_power_w", "avg_power", "Average power per run", "average power"));
   add(components_chart(data));
   add(power_chart(data));
   add(pareto_chart(data));
+  add(epochs_chart(data));
+  add(target_chart(data));
   add(carbon_chart(data));
   add(grids_chart(data));
   return out;

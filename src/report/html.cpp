@@ -1,4 +1,4 @@
-// The HTML page (see writers.h). Layout: a header with the headline, then eight sections. Each
+// The HTML page (see writers.h). Layout: a header with the headline, then nine sections. Each
 // chart is a <figure> with the chart at the card's full width, its table below it and download
 // links for its Vega-Lite spec and data; the specs travel in one application/json script element
 // and a short script renders them with vega-embed (SVG renderer, no editor link: nothing leaves the
@@ -229,7 +229,7 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
       "href=\"#per-config\">Energy "
       "per configuration</a></li><li><a href=\"#components\">Energy by component</a></li><li><a "
       "href=\"#power-time\">Power over time</a></li><li><a href=\"#accuracy\">Accuracy versus "
-      "energy</a></li><li><a "
+      "energy</a></li><li><a href=\"#epochs\">Per epoch</a></li><li><a "
       "href=\"#carbon\">Carbon</a></li><li><a href=\"#statistics\">Statistics</a></li><li><a "
       "href=\"#method\">Method</a></li></ol></nav>\n";
   out += headline_html(data);
@@ -246,7 +246,7 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
     if (!any) out += "<p class=\"note\">" + html_escape(missing) + "</p>\n";
   };
   section("per-config", "2. Energy per configuration",
-          {"train_energy", "energy", "duration", "avg_power"},
+          {"train_energy", "energy", "target_energy", "duration", "avg_power"},
           "No successful run recorded energy, duration or power.");
   out += "</section>\n";
   section("components", "3. Energy by component", {"components"},
@@ -260,12 +260,16 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
       "accuracy", "5. Accuracy versus energy", {"pareto"},
       "The runs carry no test_accuracy metric, so there is no accuracy–energy trade-off to show.");
   out += "</section>\n";
-  section("carbon", "6. Carbon", {"carbon", "grids"}, "No energy to convert to carbon.");
+  section("epochs", "6. Per epoch", {"epochs", "to_target"},
+          "The runs marked no `epoch` windows (the built-in trainer marks them; a script can "
+          "with `greentrain mark epoch begin|end`), so there is nothing per epoch to show.");
+  out += "</section>\n";
+  section("carbon", "7. Carbon", {"carbon", "grids"}, "No energy to convert to carbon.");
   if (!data.carbon_attribution.empty())
     out += "<p class=\"note\">" + html_escape(data.carbon_attribution) + "</p>\n";
   out += "</section>\n";
 
-  out += "<section id=\"statistics\"><h2>7. Statistics</h2>\n";
+  out += "<section id=\"statistics\"><h2>8. Statistics</h2>\n";
   if (!data.analysis_note.empty())
     out += "<p class=\"note\">" + html_escape(data.analysis_note) + "</p>\n";
   auto stats = statistics_tables(data);
@@ -290,7 +294,7 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
   for (const auto& t : stats) out += render_named(t) + "\n";
   out += "</section>\n";
 
-  out += "<section id=\"method\"><h2>8. Method</h2>\n";
+  out += "<section id=\"method\"><h2>9. Method</h2>\n";
   for (const auto& t : method_tables(data)) out += render_named(t) + "\n";
   out += "<h3>Plan</h3>";
   out += data.plan_text.empty() ? "<p class=\"note\">The plan text was not recorded.</p>"

@@ -13,6 +13,7 @@
 #include "carbon/carbon.h"
 #include "common/error.h"
 #include "experiment/analysis_input.h"
+#include "experiment/epochs.h"
 #include "experiment/store.h"
 #include "greentrain_version.h"
 #include "report/model.h"
@@ -66,7 +67,8 @@ std::string utc_now() {
   return buf;
 }
 
-Run to_run(const experiment::RunRecord& r) {
+Run to_run(const experiment::RunRecord& r, const experiment::ExperimentRecord& e,
+           std::optional<double> target) {
   Run run;
   run.run_id = std::to_string(r.run_index);
   run.block = r.block;
@@ -85,6 +87,12 @@ Run to_run(const experiment::RunRecord& r) {
   put("peak_power_w", r.peak_power_w);
   put("co2e_g", r.co2e_g);
   for (const auto& [k, v] : r.metrics) run.metrics.emplace(k, v);
+  // What the runs table derives from the phases (experiment/epochs.h), and the epochs
+  // themselves for the per-epoch charts.
+  for (const auto& [k, v] : experiment::derived_metrics(r, e.factor_names, target))
+    run.metrics.emplace(k, v);
+  for (const auto& x : experiment::epochs_of(r))
+    run.epochs.push_back({x.epoch, x.energy_j, x.duration_s, x.accuracy});
   for (const auto& e : r.energy)
     run.components.push_back({e.component, e.device, e.source, e.model, e.energy_j, e.net_energy_j,
                               e.avg_power_w.value_or(0), e.peak_power_w.value_or(0),
@@ -141,9 +149,10 @@ ReportData load_report(const LoadOptions& options) {
 
   // Runs, and the samples of the median run of each configuration only.
   auto records = store.runs(e.id);
+  d.target_accuracy = experiment::target_accuracy(e);
   std::map<std::string, std::int64_t> row_id;
   for (const auto& r : records) {
-    d.runs.push_back(to_run(r));
+    d.runs.push_back(to_run(r, e, d.target_accuracy));
     row_id[d.runs.back().run_id] = r.id;
   }
   for (const auto& config : configurations(d)) {

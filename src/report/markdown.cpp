@@ -95,6 +95,12 @@ std::string render_markdown(const ReportData& data) {
   if (auto p = pareto_chart(data))
     out += "## Accuracy versus energy\n\n" + md(p->description) + "\n\n" + md_table(p->table);
 
+  if (auto t = target_chart(data))
+    out += "## Accuracy against training energy\n\n" + md(t->description) + "\n\n" +
+           md_table(t->table);
+  if (auto e = epochs_chart(data); e && e->table.rows.size() <= 60)
+    out += "## Per epoch\n\n" + md(e->description) + "\n\n" + md_table(e->table);
+
   out += "## Carbon\n\n";
   if (auto c = carbon_chart(data)) out += md(c->description) + "\n\n" + md_table(c->table);
   if (auto g = grids_chart(data))

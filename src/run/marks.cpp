@@ -4,8 +4,10 @@
 #include <fmt/core.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -30,7 +32,7 @@ std::optional<Mark> parse_mark_line(std::string_view line, bool stdout_form, std
     line.remove_suffix(1);
   std::string text(line.substr(0, 200));
   std::istringstream in(text);
-  std::string verb, name, what, extra;
+  std::string verb, name, what, stamp, extra;
   in >> verb;
   if (stdout_form) {
     if (verb == "greentrain-phase")
@@ -40,16 +42,25 @@ std::optional<Mark> parse_mark_line(std::string_view line, bool stdout_form, std
     else
       return std::nullopt;  // ordinary output
   }
+  auto number = [](const std::string& v) -> std::optional<double> {
+    double x = NAN;
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || !std::isfinite(x))
+      return std::nullopt;
+    return x;
+  };
   if (verb == "phase") {
-    in >> name >> what >> extra;
-    if (!valid_mark_name(name) || (what != "begin" && what != "end") || !extra.empty()) {
+    in >> name >> what >> stamp >> extra;
+    const std::optional<double> t = stamp.empty() ? std::nullopt : number(stamp);
+    if (!valid_mark_name(name) || (what != "begin" && what != "end") || !extra.empty() ||
+        (!stamp.empty() && (!t || *t < 0))) {
       error = fmt::format(
-          "ignored mark '{}': expected 'phase NAME begin|end' with NAME a "
-          "letter then letters, digits or _",
+          "ignored mark '{}': expected 'phase NAME begin|end [T]' with NAME a "
+          "letter then letters, digits or _ and T a monotonic time in seconds",
           text.substr(0, 80));
       return std::nullopt;
     }
-    return Mark{what == "begin" ? Mark::Kind::phase_begin : Mark::Kind::phase_end, name, 0};
+    return Mark{what == "begin" ? Mark::Kind::phase_begin : Mark::Kind::phase_end, name, 0, t};
   }
   if (verb == "metric") {
     std::string body;
@@ -61,53 +72,97 @@ std::optional<Mark> parse_mark_line(std::string_view line, bool stdout_form, std
       return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
     };
     name = eq == std::string::npos ? "" : trim(body.substr(0, eq));
-    const std::string value = eq == std::string::npos ? "" : trim(body.substr(eq + 1));
-    double v = NAN;
-    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (!valid_mark_name(name) || value.empty() || ec != std::errc() ||
-        ptr != value.data() + value.size() || !std::isfinite(v)) {
+    const std::optional<double> v =
+        eq == std::string::npos ? std::nullopt : number(trim(body.substr(eq + 1)));
+    if (!valid_mark_name(name) || !v) {
       error = fmt::format("ignored mark '{}': expected 'metric NAME=NUMBER' (finite)",
                           text.substr(0, 80));
       return std::nullopt;
     }
-    return Mark{Mark::Kind::metric, name, v};
+    return Mark{Mark::Kind::metric, name, *v, std::nullopt};
   }
   error = fmt::format("ignored mark '{}': expected 'phase NAME begin|end' or 'metric NAME=VALUE'",
                       text.substr(0, 80));
   return std::nullopt;
 }
 
-void PhaseBook::add(const Mark& mark, size_t index, double t_s) {
-  if (mark.kind == Mark::Kind::phase_begin) {
-    if (open_) {
-      notes_.push_back(fmt::format(
-          "phase '{}' began at {:.3f} s while '{}' was open: phases cannot nest; ignored",
-          mark.name, t_s, open_->first));
-      return;
-    }
-    open_ = {mark.name, index};
-    open_t_ = t_s;
+std::string PhaseBook::path_of_open() const {
+  std::string p;
+  for (const auto& o : open_) p += (p.empty() ? "" : "/") + o.name;
+  return p;
+}
+
+void PhaseBook::add(const Mark& mark, double t_s) {
+  if (mark.kind == Mark::Kind::metric) {
+    if (!open_.empty()) open_.back().metrics[mark.name] = mark.value;
     return;
   }
-  if (mark.kind != Mark::Kind::phase_end) return;
-  if (!open_ || open_->first != mark.name) {
+  if (mark.kind == Mark::Kind::phase_begin) {
+    for (const auto& o : open_)
+      if (o.name == mark.name) {
+        notes_.push_back(fmt::format(
+            "phase '{}' began at {:.3f} s while '{}' was already open: a phase cannot contain "
+            "itself; ignored",
+            mark.name, t_s, path_of_open()));
+        return;
+      }
+    if (open_.size() >= kMaxDepth) {
+      notes_.push_back(
+          fmt::format("phase '{}' began at {:.3f} s inside {} open phases ({}): "
+                      "deeper nesting is not kept; ignored",
+                      mark.name, t_s, kMaxDepth, path_of_open()));
+      return;
+    }
+    open_.push_back({mark.name, t_s, {}});
+    return;
+  }
+  // An end: it must close the innermost open phase. Ending an outer one while an inner one is
+  // open means the two windows overlap without nesting.
+  size_t k = open_.size();
+  while (k > 0 && open_[k - 1].name != mark.name) --k;
+  if (k == 0) {
     notes_.push_back(fmt::format("phase '{}' ended at {:.3f} s without a matching begin; ignored",
                                  mark.name, t_s));
     return;
   }
-  int occurrence = 1;
-  for (const auto& s : spans_) occurrence += s.name == mark.name;
-  spans_.push_back({mark.name, occurrence, open_->second, index});
-  open_.reset();
+  if (k != open_.size()) {
+    std::string inner;
+    for (size_t i = k; i < open_.size(); ++i)
+      inner += (inner.empty() ? "'" : ", '") + open_[i].name + "'";
+    notes_.push_back(fmt::format(
+        "phase '{}' ended at {:.3f} s while {} (begun inside it) was still open: the windows "
+        "overlap and cannot nest; {} ignored",
+        mark.name, t_s, inner, inner));
+    open_.resize(k);
+  }
+  Open o = std::move(open_.back());
+  open_.pop_back();
+  PhaseSpan span;
+  span.name = o.name;
+  span.parent = path_of_open();
+  span.t_begin_s = o.t_s;
+  span.t_end_s = std::max(t_s, o.t_s);
+  span.metrics = std::move(o.metrics);
+  span.occurrence = ++occurrences_[span.path()];
+  if (spans_.size() >= kMaxOccurrences) {
+    ++dropped_;
+    return;
+  }
+  spans_.push_back(std::move(span));
 }
 
 void PhaseBook::finish(double t_s) {
-  if (open_)
+  for (const auto& o : open_)
     notes_.push_back(
         fmt::format("phase '{}' began at {:.3f} s and never ended (run ended at "
                     "{:.3f} s); not reported",
-                    open_->first, open_t_, t_s));
-  open_.reset();
+                    o.name, o.t_s, t_s));
+  open_.clear();
+  if (dropped_)
+    notes_.push_back(fmt::format(
+        "{} phase occurrences after the first {} were counted but not kept (at most {} per run)",
+        dropped_, kMaxOccurrences, kMaxOccurrences));
+  dropped_ = 0;
 }
 
 std::optional<MarkWriter> MarkWriter::from_environment(std::string* why_not) {
@@ -143,11 +198,17 @@ bool MarkWriter::line(const std::string& text) const {
 }
 
 bool MarkWriter::phase(std::string_view name, bool begin) const {
-  return line(fmt::format("phase {} {}", name, begin ? "begin" : "end"));
+  return line(fmt::format("phase {} {} {:.6f}", name, begin ? "begin" : "end", monotonic_now_s()));
 }
 
 bool MarkWriter::metric(std::string_view name, double value) const {
   return line(fmt::format("metric {}={:.17g}", name, value));
+}
+
+double monotonic_now_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 }  // namespace gt::run

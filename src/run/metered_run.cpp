@@ -1,32 +1,29 @@
-// The metered-run service (see metered_run.h).
+// The metered-run service (see metered_run.h). run() reads as its steps: open the channels,
+// open the window, run the child (sampling the tree's usage), close the window, then build the
+// result: the whole run, its phases, the flags and the carbon.
 #include "run/metered_run.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <mutex>
-#include <thread>
 
 #include "common/error.h"
 #include "common/trace.h"
+#include "energy/edges.h"
+#include "run/line_reader.h"
 #include "run/marks.h"
+#include "run/usage_timeline.h"
 
 namespace gt::run {
 namespace {
-
-// What is recorded at each mark (and at the run's start and end).
-struct Record {
-  energy::Snapshot snap;
-  energy::TreeUsage tree;
-  std::optional<energy::MachineCpu> machine;
-};
 
 class Fd {
  public:
@@ -44,82 +41,6 @@ class Fd {
   int fd_;
 };
 
-// Reads lines from a pipe on its own thread until stop(); each complete line goes to on_line at
-// once. stop() wakes the thread, which first drains what is already in the pipe. With
-// `copy_to` >= 0 every byte is also written there (tee).
-class LineReader {
- public:
-  LineReader(int fd, int copy_to, std::function<void(const std::string&)> on_line)
-      : fd_(fd), copy_to_(copy_to), on_line_(std::move(on_line)) {
-    if (pipe2(wake_, O_CLOEXEC) != 0) throw Error("cannot create a pipe");
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~LineReader() {
-    stop();
-    close(wake_[0]);
-    close(wake_[1]);
-  }
-  void stop() {
-    if (!thread_.joinable()) return;
-    const char c = 1;
-    (void)!write(wake_[1], &c, 1);
-    thread_.join();
-  }
-
- private:
-  // Reads once; false at end of file or error.
-  bool read_some(std::string& pending) {
-    char buf[4096];
-    ssize_t n;
-    do {
-      n = read(fd_, buf, sizeof buf);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return false;
-    if (copy_to_ >= 0) {
-      ssize_t off = 0;
-      while (off < n) {
-        const ssize_t w = write(copy_to_, buf + off, static_cast<size_t>(n - off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        off += w;
-      }
-    }
-    pending.append(buf, static_cast<size_t>(n));
-    size_t nl;
-    while ((nl = pending.find('\n')) != std::string::npos) {
-      on_line_(pending.substr(0, nl));
-      pending.erase(0, nl + 1);
-    }
-    if (pending.size() > 65536) pending.clear();  // not line-oriented: no marks in it
-    return true;
-  }
-  void loop() {
-    std::string pending;
-    while (true) {
-      pollfd p[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-      if (::poll(p, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (!read_some(pending)) break;  // every writer closed it
-        continue;
-      }
-      if (p[1].revents) {  // stop: drain what is there without blocking
-        pollfd d{fd_, POLLIN, 0};
-        while (::poll(&d, 1, 0) > 0 && (d.revents & POLLIN) && read_some(pending)) {
-        }
-        break;
-      }
-    }
-    if (!pending.empty()) on_line_(pending);
-  }
-  int fd_, copy_to_;
-  int wake_[2] = {-1, -1};
-  std::function<void(const std::string&)> on_line_;
-  std::thread thread_;
-};
-
 nlohmann::json opt(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json();
 }
@@ -133,21 +54,109 @@ void withhold_net(std::vector<energy::ComponentEnergy>& comps, std::optional<dou
     if (all || c.attribution == "machine") c.net_energy_j.reset();
 }
 
+// The marks of one run as they arrive from the reader threads: parsed and dated at once (a
+// few microseconds, so the writer never waits), kept in arrival order. Past kMaxMarks they
+// are counted and dropped, so a workload that marks every step cannot exhaust memory.
+class MarkLog {
+ public:
+  static constexpr size_t kMaxMarks = 200000;
+  struct Dated {
+    Mark mark;
+    double t_s;                 // steady seconds
+    bool writer_dated = false;  // t_s is the writer's own instant
+    bool from_stdout = false;   // the stream it came on (each keeps its writer's order)
+  };
+  // A line read at steady instant t_read. A phase mark's own instant T (the writer's
+  // CLOCK_MONOTONIC, the steady clock's scale) is used when it is plausible: not after the read
+  // and not before the window; otherwise the mark is dated when read.
+  void add(const std::string& line, double t_read, bool stdout_form, double window_start_s) {
+    std::string error;
+    auto m = parse_mark_line(line, stdout_form, error);
+    std::lock_guard lock(mu_);
+    if (!m) {
+      if (!error.empty() && errors_.size() < 20) errors_.push_back(error);
+      return;
+    }
+    if (marks_.size() >= kMaxMarks) {
+      ++dropped_;
+      return;
+    }
+    double t = t_read;
+    bool dated = false;
+    if (m->t_s) {
+      if (*m->t_s <= t_read + 0.005 && *m->t_s >= window_start_s - 0.005) {
+        t = std::max(*m->t_s, window_start_s);
+        dated = true;
+      } else {
+        ++bad_times_;
+      }
+    }
+    marks_.push_back({std::move(*m), t, dated, stdout_form});
+  }
+  // Every mark in the order it happened (ties keep arrival order), and the notes on the log. A
+  // mark dated when read (a metric) was written before the marks that follow it on its stream,
+  // so it is dated no later than the next one its writer dated: a metric reported inside an
+  // epoch stays inside it however late the reader saw it.
+  std::vector<Dated> sorted() {
+    std::lock_guard lock(mu_);
+    std::vector<Dated> out = marks_;
+    for (const bool stream : {false, true}) {
+      double next = std::numeric_limits<double>::infinity();
+      for (auto it = out.rbegin(); it != out.rend(); ++it) {
+        if (it->from_stdout != stream) continue;
+        if (it->writer_dated)
+          next = std::min(next, it->t_s);
+        else
+          it->t_s = std::min(it->t_s, next);
+      }
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Dated& a, const Dated& b) { return a.t_s < b.t_s; });
+    return out;
+  }
+  std::vector<std::string> notes() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out = errors_;
+    if (dropped_)
+      out.push_back(
+          fmt::format("{} marks after the first {} were counted and dropped (at most {} "
+                      "per run)",
+                      dropped_, kMaxMarks, kMaxMarks));
+    if (bad_times_)
+      out.push_back(
+          fmt::format("{} marks carried a time that is not on this machine's monotonic "
+                      "clock (or lies outside the run): dated when read",
+                      bad_times_));
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Dated> marks_;
+  std::vector<std::string> errors_;
+  size_t dropped_ = 0, bad_times_ = 0;
+};
+
 }  // namespace
 
 nlohmann::json PhaseResult::to_json() const {
   nlohmann::json j = energy.to_json();
   j["name"] = name;
+  j["parent"] = parent;
   j["occurrence"] = occurrence;
   j["t_begin_s"] = t_begin_s;
   j["co2e_g"] = co2e_g;
+  j["metrics"] = metrics;
+  j["flagged"] = flagged;
   return j;
 }
 
 std::map<std::string, double> MeteredResult::phase_metrics() const {
   std::map<std::string, double> out;
   std::map<std::string, bool> all_net, has_gpu;
+  std::map<std::string, double> u2;
   for (const auto& p : phases) {
+    u2[p.name] += p.energy.uncertainty_j * p.energy.uncertainty_j;
     if (!all_net.count(p.name)) all_net[p.name] = true, has_gpu[p.name] = false;
     out[p.name + "_energy_j"] += p.energy.energy_j;
     out[p.name + "_duration_s"] += p.energy.duration_s;
@@ -161,6 +170,7 @@ std::map<std::string, double> MeteredResult::phase_metrics() const {
   }
   for (const auto& [name, ok] : all_net)
     if (!ok) out.erase(name + "_net_energy_j");
+  for (const auto& [name, v] : u2) out[name + "_uncertainty_j"] = std::sqrt(v);
   return out;
 }
 
@@ -177,6 +187,8 @@ nlohmann::json MeteredResult::to_json(const carbon::Intensity& intensity, double
   j["attribution"] = attribution;
   j["idle"] = {{"cpu_busy_pct", idle_cpu_busy ? nlohmann::json(100 * *idle_cpu_busy) : nullptr},
                {"busy", idle_busy}};
+  j["outside_cpu_share"] = opt(outside_cpu_share);
+  j["flagged_phases"] = flagged_phases;
   j["phases"] = nlohmann::json::array();
   for (const auto& p : phases) j["phases"].push_back(p.to_json());
   // Per phase: a number, or a list (one per occurrence) when the phase repeated.
@@ -197,6 +209,8 @@ nlohmann::json MeteredResult::to_json(const carbon::Intensity& intensity, double
         per([](const PhaseResult& p) { return nlohmann::json(p.energy.energy_j); });
     pm[name + "_net_energy_j"] =
         per([](const PhaseResult& p) { return opt(p.energy.net_energy_j); });
+    pm[name + "_uncertainty_j"] =
+        per([](const PhaseResult& p) { return nlohmann::json(p.energy.uncertainty_j); });
     pm[name + "_duration_s"] =
         per([](const PhaseResult& p) { return nlohmann::json(p.energy.duration_s); });
     pm[name + "_gpu_energy_j"] = per([](const PhaseResult& p) {
@@ -250,139 +264,56 @@ bool MeteredRun::measure_idle(double seconds, const std::function<bool()>& stop_
   return true;
 }
 
-MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
-  auto& s = *impl_;
-  energy::Session& session = *s.session;
-  MeteredResult out;
-  out.attribution = s.options.attribution.empty() ? "auto" : s.options.attribution;
-  out.idle_cpu_busy = session.idle_cpu_busy();
-  out.idle_busy = s.idle_busy;
+namespace {
 
-  int mark_pipe[2];
-  if (pipe2(mark_pipe, O_CLOEXEC) != 0) throw Error("cannot create the mark channel (pipe)");
-  Fd mark_read(mark_pipe[0]), mark_write(mark_pipe[1]);
-  spec.env.emplace_back("GREENTRAIN_MARK_FD", std::to_string(mark_write.get()));
-  spec.keep_fds.push_back(mark_write.get());
+// The pipes between a metered run and its child: the mark channel, and (when stdout is
+// scanned for marks) the child's stdout, copied on to where it was going.
+// What the steps of a run need of the MeteredRun.
+struct RunContext {
+  energy::Session& session;
+  const MeteredRunOptions& options;
+  energy::Attribution mode;
+  const carbon::Intensity& intensity;
+};
 
-  std::mutex mu;  // guards everything below that the reader threads touch
-  std::vector<Record> records;
-  std::vector<std::pair<double, double>> rss;  // (t_s, bytes) of the live tree
-  PhaseBook book;
-  std::vector<std::string> mark_notes;
-  std::atomic<int> group{0};
-  bool running = false;
+struct Channels {
+  Fd mark_read, mark_write, out_read, out_copy, out_write;
 
-  auto record_now = [&]() -> size_t {
-    Record r;
-    r.snap = session.snapshot();
-    r.tree = energy::read_group_usage(group.load());
-    r.machine = energy::read_machine_cpu();
-    records.push_back(std::move(r));
-    return records.size() - 1;
-  };
-  auto on_mark = [&](const std::string& line, bool stdout_form) {
-    std::string error;
-    auto m = parse_mark_line(line, stdout_form, error);
-    std::lock_guard lock(mu);
-    if (!m) {
-      if (!error.empty() && mark_notes.size() < 20) mark_notes.push_back(error);
-      return;
-    }
-    if (m->kind == Mark::Kind::metric) {
-      out.metrics[m->name] = m->value;
-      return;
-    }
-    if (!running) return;
-    const size_t i = record_now();
-    book.add(*m, i, records[i].snap.t_s);
-  };
-
-  // The child's stdout through a pipe, copied to where it was going, scanning for marks.
-  Fd out_read, out_copy;
-  int out_pipe[2] = {-1, -1};
-  if (s.options.scan_stdout) {
+  Channels(ChildSpec& spec, bool scan_stdout) {
+    int mark_pipe[2];
+    if (pipe2(mark_pipe, O_CLOEXEC) != 0) throw Error("cannot create the mark channel (pipe)");
+    mark_read.reset(mark_pipe[0]);
+    mark_write.reset(mark_pipe[1]);
+    spec.env.emplace_back("GREENTRAIN_MARK_FD", std::to_string(mark_write.get()));
+    spec.keep_fds.push_back(mark_write.get());
+    if (!scan_stdout) return;
+    int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) throw Error("cannot create the stdout pipe");
     out_read.reset(out_pipe[0]);
+    out_write.reset(out_pipe[1]);
     out_copy.reset(spec.stdout_path.empty() ? fcntl(1, F_DUPFD_CLOEXEC, 0)
                                             : open(spec.stdout_path.c_str(),
                                                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (out_copy.get() < 0) {
-      close(out_pipe[1]);
+    if (out_copy.get() < 0)
       throw Error(fmt::format("cannot open {} for the workload's stdout", spec.stdout_path));
-    }
-    spec.stdout_fd = out_pipe[1];
+    spec.stdout_fd = out_write.get();
   }
-
-  LineReader marks(mark_read.get(), -1, [&](const std::string& l) { on_mark(l, false); });
-  std::unique_ptr<LineReader> stdout_reader;
-  if (s.options.scan_stdout)
-    stdout_reader = std::make_unique<LineReader>(out_read.get(), out_copy.get(),
-                                                 [&](const std::string& l) { on_mark(l, true); });
-
-  // The metered window: from the fork to the workload's own exit (hooks below).
-  size_t last = 0;
-  bool window_open = false;
-  auto open_window = [&] {
-    trace_point("window opens (child starts)");
-    session.start();
-    window_open = true;
-    std::lock_guard lock(mu);
-    running = true;
-    record_now();
-  };
-  auto close_window = [&] {
-    if (!window_open) return;
-    trace_point("child exited");
-    marks.stop();  // the marks written before the exit are read first
-    if (stdout_reader) stdout_reader->stop();
-    {
-      std::lock_guard lock(mu);
-      group = 0;  // the tree is gone: its total comes from the reaped rusage
-      last = record_now();
-      running = false;
-      book.finish(records[last].snap.t_s);
-    }
-    out.summary = session.stop();
-    trace_point("window closed (after the counter's next update)");
-    window_open = false;
-  };
-
-  const bool live = s.options.live;
-  double next_rss = 0, next_live = s.options.live_every_s;
-  ChildResult child;
-  try {
-    child =
-        run_child(spec, ChildPoll([&](int g, double elapsed) {
-                    group = g;
-                    if (elapsed >= next_rss && elapsed > 0.05) {
-                      next_rss = elapsed + 1.0;
-                      const auto u = energy::read_group_usage(g);
-                      std::lock_guard lock(mu);
-                      if (u.processes > 0) rss.emplace_back(elapsed, u.rss_bytes);
-                    }
-                    if (live && window_open && elapsed >= next_live) {
-                      next_live = elapsed + s.options.live_every_s;
-                      const auto snap = session.snapshot();
-                      fmt::print(stderr, "\rgreentrain: {:.0f} s  {:.1f} kJ  {:.0f} W mean\033[K",
-                                 snap.t_s, snap.energy_total_j / 1e3,
-                                 snap.t_s > 0 ? snap.energy_total_j / snap.t_s : 0.0);
-                      std::fflush(stderr);
-                    }
-                    return poll ? poll(g, elapsed) : 0;
-                  }),
-                  ChildHooks{open_window, close_window});
-  } catch (...) {
-    if (out_pipe[1] >= 0) close(out_pipe[1]);
+  // Our copies of the writing ends, once the child has its own: the readers then see the end
+  // of file when the child's last writer closes.
+  void close_write_ends() {
+    out_write.reset();
     mark_write.reset();
-    marks.stop();
-    if (stdout_reader) stdout_reader->stop();
-    if (window_open) session.stop();
-    throw;
   }
-  if (live && child.duration_s >= s.options.live_every_s) fmt::print(stderr, "\r\033[K");
-  if (out_pipe[1] >= 0) close(out_pipe[1]);
-  mark_write.reset();
-  close_window();  // when the hooks could not run (never started)
+};
+
+void print_live(energy::Session& session) {
+  const auto snap = session.snapshot();
+  fmt::print(stderr, "\rgreentrain: {:.0f} s  {:.1f} kJ  {:.0f} W mean\033[K", snap.t_s,
+             snap.energy_total_j / 1e3, snap.t_s > 0 ? snap.energy_total_j / snap.t_s : 0.0);
+  std::fflush(stderr);
+}
+
+void record_child(MeteredResult& out, const ChildResult& child) {
   out.child = child;
   out.interrupted = child.stopped || child.signal_sent != 0;
   if (child.exit_code && *child.exit_code < 0)
@@ -393,64 +324,84 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
                   : !child.exit_code     ? 1
                   : *child.exit_code < 0 ? 128 - *child.exit_code
                                          : *child.exit_code;
+}
 
-  const auto facts = session.facts();
-  const energy::MachineFacts mf{facts.logical_cpus, facts.ram_total_bytes, facts.cpu_tdp_w};
-  auto mean_rss = [&](double a, double b, const Record& ra, const Record& rb) {
-    double sum = 0;
-    int n = 0;
-    for (const auto& [t, bytes] : rss)
-      if (t >= a && t <= b) sum += bytes, ++n;
-    for (const Record* r : {&ra, &rb})
-      if (r->tree.processes > 0) sum += r->tree.rss_bytes, ++n;
-    return n ? std::optional<double>(sum / n) : std::nullopt;
-  };
-  auto busy = [](const Record& a, const Record& b) -> std::optional<double> {
-    if (!a.machine || !b.machine) return std::nullopt;
-    return b.machine->busy_s - a.machine->busy_s;
-  };
-  std::vector<std::string> notes = mark_notes;
-  for (const auto& n : book.notes()) notes.push_back(n);
+energy::MachineFacts machine_facts(const RunContext& s) {
+  const auto f = s.session.facts();
+  return {f.logical_cpus, f.ram_total_bytes, f.cpu_tdp_w};
+}
 
-  // The whole run: the reaped tree's CPU time (every descendant, also those that exited).
-  {
-    const Record& a = records.front();
-    const Record& b = records[last];
-    energy::TreeShare share{child.cpu_s, busy(a, b), mean_rss(0, 1e300, a, b)};
-    for (auto& n :
-         energy::attribute(out.summary.components, out.summary.duration_s, share, mf, s.mode))
-      notes.push_back(n);
-    energy::recompute_totals(out.summary.components, out.summary.energy_j, out.summary.net_energy_j,
-                             out.summary.wall_energy_j);
-    if (!session.has_idle_baseline())  // no baseline: no net
-      withhold_net(out.summary.components, out.summary.net_energy_j, true);
+// The whole run: the reaped tree's CPU time (every descendant, also those that exited), and the
+// share of the machine's CPU that other work used meanwhile.
+void attribute_run(const RunContext& s, MeteredResult& out, const ChildResult& child,
+                   const UsageTimeline& usage, double t0, double t_close,
+                   std::vector<std::string>& notes) {
+  energy::TreeShare share = usage.share(t0, t_close);
+  share.cpu_s = child.cpu_s;
+  for (auto& n : energy::attribute(out.summary.components, out.summary.duration_s, share,
+                                   machine_facts(s), s.mode))
+    notes.push_back(n);
+  energy::recompute_totals(out.summary.components, out.summary.energy_j, out.summary.net_energy_j,
+                           out.summary.wall_energy_j);
+  if (!s.session.has_idle_baseline())  // no baseline: no net
+    withhold_net(out.summary.components, out.summary.net_energy_j, true);
+  const auto busy = usage.machine_busy_s(t0, t_close);
+  const auto total = usage.machine_total_s(t0, t_close);
+  if (busy && total && *total > 0)
+    out.outside_cpu_share = std::clamp((*busy - child.cpu_s) / *total, 0.0, 1.0);
+}
+
+// Each phase occurrence: the meters' energy between its instants (GPU counters interpolated on
+// their update edges), attributed to the tree as the whole run is.
+void build_phases(const RunContext& s, MeteredResult& out, MarkLog& log, const UsageTimeline& usage,
+                  double t0, double t_close, std::vector<std::string>& notes) {
+  PhaseBook book;
+  for (const auto& d : log.sorted()) {
+    book.add(d.mark, std::clamp(d.t_s, t0, t_close) - t0);
+    if (d.mark.kind == Mark::Kind::metric) out.metrics[d.mark.name] = d.mark.value;
   }
+  book.finish(t_close - t0);
+  for (const auto& n : book.notes()) notes.push_back(n);
+  const energy::MachineFacts facts = machine_facts(s);
   for (const auto& span : book.spans()) {
-    const Record& a = records[span.begin];
-    const Record& b = records[span.end];
+    const double a = t0 + span.t_begin_s, b = t0 + span.t_end_s;
     PhaseResult p;
     p.name = span.name;
+    p.parent = span.parent;
     p.occurrence = span.occurrence;
-    p.t_begin_s = a.snap.t_s;
-    p.energy = session.window(a.snap, b.snap);
-    energy::TreeShare share{std::max(0.0, b.tree.cpu_s - a.tree.cpu_s), busy(a, b),
-                            mean_rss(a.snap.t_s, b.snap.t_s, a, b)};
-    energy::attribute(p.energy.components, p.energy.duration_s, share, mf, s.mode);
+    p.t_begin_s = span.t_begin_s;
+    p.metrics = span.metrics;
+    p.energy = s.session.window(s.session.snapshot_at(a), s.session.snapshot_at(b));
+    energy::attribute(p.energy.components, p.energy.duration_s, usage.share(a, b), facts, s.mode);
     energy::recompute_totals(p.energy.components, p.energy.energy_j, p.energy.net_energy_j,
                              p.energy.wall_energy_j);
-    if (!session.has_idle_baseline())
+    if (!s.session.has_idle_baseline())
       withhold_net(p.energy.components, p.energy.net_energy_j, true);
+    p.flagged = p.energy.energy_j > 0 &&
+                p.energy.uncertainty_j > s.options.flag_uncertainty_share * p.energy.energy_j;
+    out.flagged_phases += p.flagged;
     out.phases.push_back(std::move(p));
   }
+  if (out.flagged_phases)
+    notes.push_back(fmt::format(
+        "{} phase occurrence(s) have an energy uncertainty above {:.0f} % of their energy "
+        "(flagged): the GPU counter could not resolve them well (docs/method.md, "
+        "'Resolution')",
+        out.flagged_phases, 100 * s.options.flag_uncertainty_share));
+}
+
+// A busy idle baseline withholds net energy; CO2e of the run, its wall figure and each phase.
+void finish(const RunContext& s, MeteredResult& out, std::vector<std::string>& notes) {
   if (out.idle_busy) {
     notes.push_back(fmt::format(
         "idle baseline taken while the machine was {:.0f} % busy: net energy not reported",
         100 * out.idle_cpu_busy.value_or(0)));
     withhold_net(out.summary.components, out.summary.net_energy_j);
-    for (auto& p : out.phases) withhold_net(p.energy.components, p.energy.net_energy_j);
-    for (auto& p : out.phases)
+    for (auto& p : out.phases) {
+      withhold_net(p.energy.components, p.energy.net_energy_j);
       energy::recompute_totals(p.energy.components, p.energy.energy_j, p.energy.net_energy_j,
                                p.energy.wall_energy_j);
+    }
     out.summary.net_energy_j.reset();
   }
   const auto& I = s.intensity;
@@ -460,6 +411,81 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   for (auto& p : out.phases) p.co2e_g = carbon::co2e_g(p.energy.energy_j, I, s.options.carbon.pue);
   for (const auto& n : notes) out.summary.notes.push_back(n);
   out.notes = notes;
+}
+
+}  // namespace
+
+MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
+  auto& s = *impl_;
+  energy::Session& session = *s.session;
+  MeteredResult out;
+  out.attribution = s.options.attribution.empty() ? "auto" : s.options.attribution;
+  out.idle_cpu_busy = session.idle_cpu_busy();
+  out.idle_busy = s.idle_busy;
+
+  Channels ch(spec, s.options.scan_stdout);
+  MarkLog log;
+  UsageTimeline usage;
+  // The window opens before the child exists, so the child's first mark always finds it open.
+  trace_point("window opens");
+  session.start();
+  const double t0 = session.start_steady_s();
+  usage.maybe_sample(0, t0, true);
+  LineReader marks(ch.mark_read.get(), -1,
+                   [&](const std::string& l, double t) { log.add(l, t, false, t0); });
+  std::unique_ptr<LineReader> stdout_reader;
+  if (s.options.scan_stdout)
+    stdout_reader = std::make_unique<LineReader>(
+        ch.out_read.get(), ch.out_copy.get(),
+        [&](const std::string& l, double t) { log.add(l, t, true, t0); });
+
+  // The window closes as soon as the workload itself exits (its leftovers are then killed).
+  std::atomic<int> group{0};
+  bool window_open = true;
+  double t_close = t0;
+  auto close_window = [&] {
+    if (!window_open) return;
+    trace_point("child exited");
+    t_close = energy::steady_now_s();
+    usage.maybe_sample(group.load(), t_close, true);
+    marks.stop();  // the marks written before the exit are read first
+    if (stdout_reader) stdout_reader->stop();
+    out.summary = session.stop();
+    trace_point("window closed (after the counter's next update)");
+    window_open = false;
+  };
+
+  const bool live = s.options.live;
+  double next_live = s.options.live_every_s;
+  ChildResult child;
+  try {
+    child = run_child(spec, ChildPoll([&](int g, double elapsed) {
+                        group = g;
+                        if (window_open) usage.maybe_sample(g, energy::steady_now_s());
+                        if (live && window_open && elapsed >= next_live) {
+                          next_live = elapsed + s.options.live_every_s;
+                          print_live(session);
+                        }
+                        return poll ? poll(g, elapsed) : 0;
+                      }),
+                      ChildHooks{{}, close_window});
+  } catch (...) {
+    ch.close_write_ends();
+    marks.stop();
+    if (stdout_reader) stdout_reader->stop();
+    if (window_open) session.stop();
+    throw;
+  }
+  if (live && child.duration_s >= s.options.live_every_s) fmt::print(stderr, "\r\033[K");
+  ch.close_write_ends();
+  close_window();  // when the hooks could not run (never started)
+
+  record_child(out, child);
+  const RunContext ctx{session, s.options, s.mode, s.intensity};
+  std::vector<std::string> notes = log.notes();
+  attribute_run(ctx, out, child, usage, t0, t_close, notes);
+  build_phases(ctx, out, log, usage, t0, t_close, notes);
+  finish(ctx, out, notes);
   return out;
 }
 

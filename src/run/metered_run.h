@@ -1,12 +1,15 @@
 // The metered run: the one service that `greentrain measure`, `greentrain train` and the
 // experiment runner use to run a workload and meter it. Constructing a MeteredRun checks
 // everything a user can get wrong (meter options, GPU selection, wall meter, carbon country or
-// intensity, attribution) before any work starts. run() then launches the child in its own
-// process group (run/process.h) with an inherited pipe named by GREENTRAIN_MARK_FD,
-// reads every meter at the instant each mark arrives (run/marks.h), forwards signals
-// through the caller's poll, samples the process tree's CPU and memory, and returns one
-// MeteredResult: the whole run's energy, each phase's energy, the child's metrics, attribution
-// and notes, with one JSON shape (to_json) that all three callers write.
+// intensity, attribution) before any work starts. run() opens the energy window, then launches
+// the child in its own process group (run/process.h) with an inherited pipe named by
+// GREENTRAIN_MARK_FD (so no mark can come before the window), dates each mark when it is
+// written (the writer's monotonic instant) or read, forwards signals through the caller's
+// poll, samples the process tree's CPU and memory on its own cadence (run/usage_timeline.h),
+// and after the child exits turns the marks into phases (run/marks.h) whose energy comes from
+// the meters' readings around their instants. It returns one MeteredResult: the whole run's
+// energy, each phase's energy and uncertainty, the child's metrics, attribution and notes,
+// with one JSON shape (to_json) that all three callers write.
 #pragma once
 #include <functional>
 #include <map>
@@ -31,14 +34,21 @@ struct MeteredRunOptions {
   double live_every_s = 5;
   double busy_idle_share = 0.2;  // an idle baseline busier than this is flagged
   bool scan_stdout = true;       // read greentrain-phase/-metric lines from the child's stdout
+  // A phase whose energy uncertainty exceeds this share of its energy is flagged: the counter
+  // could not resolve it well enough to compare it with others (docs/method.md, "Resolution").
+  double flag_uncertainty_share = 0.05;
 };
 
 struct PhaseResult {
   std::string name;
-  int occurrence = 1;    // 1-based, per name
+  std::string parent;    // the enclosing occurrence's path ("train" for train/epoch), or ""
+  int occurrence = 1;    // 1-based, per path
   double t_begin_s = 0;  // since the run's window started
   energy::WindowEnergy energy;
   double co2e_g = 0;
+  std::map<std::string, double> metrics;  // reported while this was the innermost open phase
+  bool flagged = false;  // uncertainty above MeteredRunOptions::flag_uncertainty_share
+  std::string path() const { return parent.empty() ? name : parent + "/" + name; }
   nlohmann::json to_json() const;
 };
 
@@ -55,9 +65,14 @@ struct MeteredResult {
   bool idle_busy = false;               // above busy_idle_share: net energy is withheld
   bool interrupted = false;
   int exit_code = 0;  // the workload's, or 128+signal, or 127 when it could not start
+  // Share of the machine's CPU capacity that was busy outside the run's process tree during the
+  // run (0..1): other work on the machine that may have disturbed the measurement.
+  std::optional<double> outside_cpu_share;
+  int flagged_phases = 0;  // phases whose uncertainty was above the flag share
 
-  // Per phase name, summed over its occurrences: <phase>_energy_j, <phase>_net_energy_j (when
-  // every occurrence has it), <phase>_duration_s, <phase>_gpu_energy_j (when a GPU is metered).
+  // Per phase name (the last part of a nested phase's path), summed over its occurrences:
+  // <phase>_energy_j, <phase>_net_energy_j (when every occurrence has it), <phase>_duration_s,
+  // <phase>_gpu_energy_j (when a GPU is metered), <phase>_uncertainty_j (in quadrature).
   std::map<std::string, double> phase_metrics() const;
   // Summary keys (duration_s, energy_j, components, ...) plus co2e_g, wall_co2e_g, carbon,
   // phases, phase_metrics (a number, or a list when a phase repeated), metrics, exit_code,

@@ -416,6 +416,34 @@ void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analy
         100 * a.idle_cpu_busy_share, 100 * opt.busy_share));
 }
 
+// Runs whose epochs never reached the target accuracy (target_reached = 0): counted per
+// configuration and named, so energy_to_target_j's missing values are never silent.
+void note_target_missed(const RunsTable& table, Analysis& a) {
+  std::map<Levels, TargetMissed> per;
+  for (const auto& r : table.rows) {
+    if (r.status != "ok" || r.warmup) continue;
+    auto it = r.metrics.find("target_reached");
+    if (it == r.metrics.end()) continue;
+    TargetMissed& t = per[r.config];
+    t.config = r.config;
+    ++t.of;
+    if (it->second == 0) ++t.missed;
+  }
+  std::vector<std::string> parts;
+  for (const auto& c : a.configurations)
+    if (auto it = per.find(c.config); it != per.end() && it->second.missed > 0) {
+      a.target_missed.push_back(it->second);
+      parts.push_back(fmt::format("{}: {} of {}", a.config_text(c.config), it->second.missed,
+                                  it->second.of));
+    }
+  if (!parts.empty())
+    a.notes.push_back(fmt::format(
+        "energy_to_target_j: runs that never reached the target accuracy have no value and are "
+        "not in its statistics ({}); a configuration that often misses it costs more than its "
+        "mean says",
+        fmt::join(parts, "; ")));
+}
+
 }  // namespace
 
 bool level_less(const std::string& a, const std::string& b) {
@@ -551,6 +579,7 @@ Analysis analyze(const RunsTable& table, const AnalysisOptions& opt) {
   }
   note_balance(a);
   note_machine_load(table, opt, a);
+  note_target_missed(table, a);
 
   auto has_column = [&](const std::string& m) {
     return std::find(table.metric_columns.begin(), table.metric_columns.end(), m) !=

@@ -166,6 +166,13 @@ struct Headline {
   std::vector<std::string> details;  // the other effects, the cheapest, evidence, failures
 };
 
+// Runs of a configuration whose epochs never reached the target accuracy: they have no
+// energy_to_target_j (their column target_reached is 0), and are counted here, never dropped.
+struct TargetMissed {
+  Levels config;
+  size_t missed = 0, of = 0;  // runs that never reached it, of the runs with a target_reached
+};
+
 struct ContendedRun {  // a run with more of the machine's CPU busy outside it than busy_share
   std::string run_id;
   Levels config;
@@ -189,6 +196,7 @@ struct Analysis {
   size_t min_runs = 0, max_runs = 0;
   double busy_share = 0.2;
   std::vector<ContendedRun> contended;  // runs disturbed by other load on the machine
+  std::vector<TargetMissed> target_missed;  // per configuration with a run that missed
   // The highest share of the machine's CPU busy while an idle baseline behind these runs was
   // measured (NaN: not recorded); above busy_share the baseline and net figures are not valid.
   double idle_cpu_busy_share = std::numeric_limits<double>::quiet_NaN();
@@ -241,7 +249,7 @@ bool positive_quantity(const std::string& metric);
 // "versus_baseline", "oneway_anova", "welch_anova", "levene", "factorial_anova" with
 // "dropped", "tukey_hsd"), "equivalence", "verdicts" (one string per configuration),
 // "verdict_lines", "headline" (with "effects" and "cheapest"), "balance" ({"min_runs",
-// "max_runs", "balanced"}), "contended_runs", "idle_baseline", "notes". Every "config" object
+// "max_runs", "balanced"}), "contended_runs", "idle_baseline", "target_not_reached", "notes". Every "config" object
 // (factor -> level) has a "label" beside it in the readable scheme. Undefined numbers are null,
 // never NaN. Configurations are ordered by level (numeric levels numerically); Tukey pairs
 // (a, b) follow that order, diff = b - a.

@@ -272,6 +272,13 @@ nlohmann::json Analysis::to_json() const {
   result["busy_share"] = busy_share;
   result["idle_baseline"] = {{"cpu_busy_share", num(idle_cpu_busy_share)},
                              {"valid", idle_baseline_valid()}};
+  json missed = json::array();
+  for (const auto& t : target_missed)
+    missed.push_back({{"config", cfg(t.config)},
+                      {"label", config_text(t.config)},
+                      {"missed", t.missed},
+                      {"of", t.of}});
+  result["target_not_reached"] = missed;
   result["notes"] = notes;
   return result;
 }

@@ -6,6 +6,7 @@
 //   gpuI.power_error=N (nvmlDeviceGetPowerUsage fails with N) gpuI.power_limit_w=W
 //   gpuI.pci=STR (PCI bus id; default 00000000:0I:00.0)
 //   gpuI.step_ms=N (the counter advances only every N ms, like a real one's ~100 ms updates)
+//   gpuI.read_ms=N (each energy counter read takes N ms, like a real one's ~4 ms)
 // The energy counter advances as power_w × time since nvmlInit, like a real GPU at constant
 // power, so counter energy and integrated power must agree.
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 
 namespace {
 std::map<std::string, std::string> g_script;
@@ -121,6 +123,8 @@ int nvmlDeviceGetPciInfo_v3(void* dev, FakePci* p) {
 }
 int nvmlDeviceGetTotalEnergyConsumption(void* dev, unsigned long long* mj) {
   if (num(gpu_key(dev, "energy"), 1) == 0) return 3;  // not supported
+  if (const double read_ms = num(gpu_key(dev, "read_ms"), 0); read_ms > 0)
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(read_ms));
   double t = elapsed_s();
   if (const double step = num(gpu_key(dev, "step_ms"), 0) / 1e3; step > 0)
     t = step * static_cast<double>(static_cast<long long>(t / step));

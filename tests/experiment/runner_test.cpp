@@ -18,6 +18,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "common/locations.h"
@@ -26,6 +27,7 @@
 #include "experiment/plan.h"
 #include "experiment/store.h"
 #include "stats/ratio.h"
+#include "stats/runs_table.h"
 
 namespace gt::experiment {
 namespace {
@@ -160,7 +162,8 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "run_id,block,repeat,status,warmup,precision,batch_size,duration_s,energy_j,"
             "gpu_energy_j,cpu_energy_j,ram_energy_j,wall_energy_j,net_energy_j,avg_power_w,"
-            "peak_power_w,co2e_g,test_accuracy,final_loss,fixed_j,samples_per_s,seed_seen");
+            "peak_power_w,co2e_g,test_accuracy,final_loss,fixed_j,flagged_phases,"
+            "outside_cpu_share,samples_per_s,seed_seen");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 10);
 }
 
@@ -628,6 +631,7 @@ TEST(Runner, BuiltinWorkloadTrainsInAMeteredChildProcess) {
 kind = "builtin"
 dataset = "csv:{},{}"
 device = "cpu"
+validation = 0.2
 [factors]
 precision = ["fp32", "bf16"]
 batch_size = [16]
@@ -639,6 +643,8 @@ warmup_runs = 0
 idle_baseline_s = 0.2
 [meters]
 gpus = "none"
+[analysis]
+target_accuracy = 0.01
 )",
                                          dir / "train.csv", dir / "test.csv"));
   auto r = run_gt(fmt::format("experiment run {} --db {}", dir / "b.toml", dir / "b.db"));
@@ -653,12 +659,106 @@ gpus = "none"
     EXPECT_TRUE(run.metrics.count("final_loss"));
     EXPECT_FALSE(run.energy.empty()) << "the runner meters the child";
     for (const auto& e : run.energy) EXPECT_TRUE(e.source == "measured" || e.source == "estimated");
+    // The trainer marks each epoch inside train and reports its validation accuracy there.
+    int epochs = 0;
+    for (const auto& p : run.phases)
+      if (p.name == "epoch") {
+        ++epochs;
+        EXPECT_EQ(p.parent, "train");
+        EXPECT_TRUE(p.metrics.count("val_accuracy")) << p.occurrence;
+      }
+    EXPECT_EQ(epochs, 2);
+    // The load on the machine while its idle baseline was measured, recorded with each run.
+    ASSERT_TRUE(run.metrics.count("idle_cpu_busy_share"));
+    EXPECT_GE(run.metrics.at("idle_cpu_busy_share"), 0);
+    EXPECT_LE(run.metrics.at("idle_cpu_busy_share"), 1);
   }
+  // Every epoch reports an accuracy above 0.01: each run reaches it in its first epoch.
+  Store store(dir / "b.db", Store::Mode::read_only);
+  const std::string csv = runs_csv(store, "b");
+  EXPECT_NE(csv.find(",energy_to_target_j,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",epochs_to_target,"), std::string::npos) << csv;
   Store s(dir / "b.db", Store::Mode::read_only);
   auto e = s.experiment("b");
   EXPECT_FALSE(s.idle_baselines(e.id).empty());
   EXPECT_TRUE(e.environment.contains("energy"));
   EXPECT_TRUE(e.environment.contains("cpu_model"));
+}
+
+// A script that marks `epoch` windows and reports val_accuracy inside each, with known
+// accuracies: fp32 0.70, 0.90, 0.95 (reaches the target 0.85 in its second epoch), bf16 0.60,
+// 0.70, 0.75 (never). energy_to_target_j is the energy of the epochs up to the first at or
+// above the target; runs that never reach it are counted (target_reached = 0), not dropped;
+// epochs are counted from the phases; analyze treats it like any metric.
+constexpr const char* kEpochs = R"sh(#!/bin/sh
+g=$2
+if [ "$1" = "fp32" ]; then accuracies="0.70 0.90 0.95"; else accuracies="0.60 0.70 0.75"; fi
+for a in $accuracies; do
+  "$g" mark epoch begin
+  sleep 0.05
+  "$g" mark --metric val_accuracy=$a
+  "$g" mark epoch end
+done
+)sh";
+
+TEST(Runner, EnergyToTargetOnAWorkloadWithKnownPerEpochAccuracy) {
+  TempDir dir;
+  write_file(dir / "epochs.sh", kEpochs);
+  std::filesystem::permissions(dir / "epochs.sh", std::filesystem::perms::owner_all);
+  write_file(dir / "e.toml", fmt::format(R"(name = "e"
+[workload]
+kind = "command"
+command = "{} {{precision}} {}"
+[factors]
+precision = ["fp32", "bf16"]
+[design]
+repeats = 2
+warmup_runs = 0
+[meters]
+gpus = "none"
+interval_ms = 50
+store_samples = false
+[analysis]
+target_accuracy = 0.85
+)",
+                                         dir / "epochs.sh", testing::greentrain_binary()));
+  const std::string db = dir / "e.db";
+  auto r = run_gt(fmt::format("experiment run {} --db {}", dir / "e.toml", db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  Store store(db, Store::Mode::read_only);
+  const auto runs = store.runs(store.experiment("e").id);
+  ASSERT_EQ(runs.size(), 4u);
+  std::istringstream csv(runs_csv(store, "e"));
+  const auto table = stats::read_runs_csv(csv, {"precision"}, "e");
+  ASSERT_EQ(table.rows.size(), 4u);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& run = runs[i];
+    const auto& row = table.rows[i];
+    ASSERT_EQ(row.run_id, std::to_string(run.run_index));
+    std::vector<double> energy;  // the epochs, in order
+    for (const auto& p : run.phases)
+      if (p.name == "epoch") energy.push_back(p.energy_j);
+    ASSERT_EQ(energy.size(), 3u);
+    EXPECT_EQ(row.metrics.at("epochs"), 3);
+    if (*run.factor("precision") == "fp32") {
+      EXPECT_EQ(row.metrics.at("target_reached"), 1);
+      EXPECT_EQ(row.metrics.at("epochs_to_target"), 2);
+      EXPECT_NEAR(row.metrics.at("energy_to_target_j"), energy[0] + energy[1],
+                  1e-6 * (energy[0] + energy[1]));
+    } else {
+      EXPECT_EQ(row.metrics.at("target_reached"), 0);
+      EXPECT_FALSE(row.metrics.count("energy_to_target_j"));
+    }
+  }
+  auto a = run_gt(fmt::format("analyze --db {} --metric energy_to_target_j --format json 2>/dev/null", db));
+  ASSERT_EQ(a.code, 0) << a.out;
+  const auto j = nlohmann::json::parse(a.out);
+  EXPECT_EQ(j["primary_metric"], "energy_to_target_j");
+  EXPECT_EQ(j["target_not_reached"][0]["missed"], 2);
+  EXPECT_EQ(j["target_not_reached"][0]["of"], 2);
+  EXPECT_NE(j["notes"].dump().find("energy_to_target_j: runs that never reached the target"),
+            std::string::npos)
+      << j["notes"].dump();
 }
 
 TEST(Runner, ExportRoundTripsThroughAnalyze) {

@@ -205,13 +205,18 @@ TEST(Store, PhasesAndAttributionRoundTrip) {
   epoch2.name = "epoch";
   epoch2.occurrence = 2;
   epoch2.net_energy_j = 12.0;
-  r.phases = {train, epoch2};
+  // The same name and occurrence nested in train is another phase.
+  PhaseRecord nested = epoch2;
+  nested.parent = "train";
+  nested.metrics = {{"val_accuracy", 0.875}};
+  nested.flagged = true;
+  r.phases = {train, epoch2, nested};
   s.record_run(r);
   const auto runs = s.runs(id);
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].energy.front().attribution, "process");
   EXPECT_EQ(runs[0].energy.front().machine_energy_j, 500.0);
-  ASSERT_EQ(runs[0].phases.size(), 2u);
+  ASSERT_EQ(runs[0].phases.size(), 3u);
   const auto& p = runs[0].phases[0];
   EXPECT_EQ(p.name, "train");
   EXPECT_EQ(p.occurrence, 1);
@@ -223,6 +228,12 @@ TEST(Store, PhasesAndAttributionRoundTrip) {
   EXPECT_EQ(p.components[0]["component"], "gpu");
   EXPECT_EQ(runs[0].phases[1].occurrence, 2);
   EXPECT_EQ(runs[0].phases[1].net_energy_j, 12.0);
+  EXPECT_EQ(runs[0].phases[1].parent, "");
+  EXPECT_FALSE(runs[0].phases[1].flagged);
+  EXPECT_TRUE(runs[0].phases[1].metrics.empty());
+  EXPECT_EQ(runs[0].phases[2].parent, "train");
+  EXPECT_TRUE(runs[0].phases[2].flagged);
+  EXPECT_EQ(runs[0].phases[2].metrics.at("val_accuracy"), 0.875);
 }
 
 TEST(Store, RunMetricFindsColumnsComponentsAndMetrics) {
@@ -394,6 +405,48 @@ TEST(Store, ProvenanceRoundTripsThroughMergeAndVersionThreeFilesMigrate) {
   r.provenance.host = "migrated";
   rw.record_run(r);
   EXPECT_EQ(rw.runs(r.experiment_id).at(0).provenance.host, "migrated");
+}
+
+// A version-4 file's phases (no parent, metrics or flag; keyed by name and occurrence) survive
+// the rebuild of run_phases, as top-level phases, and a nested phase can then be added.
+TEST(Store, VersionFourPhasesMigrateToNestedPhases) {
+  TempDir dir;
+  std::int64_t id = 0;
+  {
+    Store s(dir / "v4.db");
+    id = s.create_experiment(sample_experiment());
+    RunRecord r = sample_run(id, 1);
+    PhaseRecord train;
+    train.name = "train";
+    train.duration_s = 2;
+    train.energy_j = 50;
+    train.uncertainty_j = 0.5;
+    r.phases = {train};
+    s.record_run(r);
+    s.db().exec(
+        "CREATE TABLE old AS SELECT run_id, name, occurrence, t_begin_s, duration_s, energy_j, "
+        "net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, wall_energy_j, uncertainty_j, "
+        "components FROM run_phases; DROP TABLE run_phases; ALTER TABLE old RENAME TO run_phases;"
+        "PRAGMA user_version = 4");
+  }
+  {
+    Store ro(dir / "v4.db", Store::Mode::read_only);
+    EXPECT_EQ(ro.schema_version(), 4);
+    EXPECT_EQ(ro.runs(id).at(0).phases.at(0).parent, "");
+  }
+  Store rw(dir / "v4.db");
+  EXPECT_EQ(rw.schema_version(), kSchemaVersion);
+  auto runs = rw.runs(id);
+  ASSERT_EQ(runs.at(0).phases.size(), 1u);
+  EXPECT_EQ(runs[0].phases[0].name, "train");
+  EXPECT_DOUBLE_EQ(runs[0].phases[0].energy_j, 50);
+  RunRecord r2 = sample_run(id, 2);
+  PhaseRecord a, b;
+  a.name = b.name = "epoch";
+  b.parent = "train";
+  r2.phases = {a, b};
+  rw.record_run(r2);
+  EXPECT_EQ(rw.runs(id).at(1).phases.size(), 2u);
 }
 
 }  // namespace

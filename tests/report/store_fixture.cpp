@@ -67,6 +67,23 @@ void write_store(const ReportData& d, const std::string& path) {
       r.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
                           c.peak_power_w, std::nullopt, c.net_energy_j, c.attribution,
                           c.machine_energy_j});
+    double t = 1;  // the epochs as the phases the runner records: train/epoch occurrences
+    for (const auto& e : run.epochs) {
+      experiment::PhaseRecord p;
+      p.name = "epoch";
+      p.parent = "train";
+      p.occurrence = e.epoch;
+      p.t_begin_s = t;
+      p.duration_s = e.duration_s;
+      p.energy_j = e.energy_j;
+      if (e.accuracy) p.metrics["val_accuracy"] = *e.accuracy;
+      r.phases.push_back(p);
+      t += e.duration_s;
+    }
+    // Derived from those phases when the runs table is read: not stored twice.
+    if (!run.epochs.empty())
+      for (const char* k : {"epochs", "target_reached", "energy_to_target_j", "epochs_to_target"})
+        r.metrics.erase(k);
     std::vector<experiment::SampleRecord> samples;
     for (const auto& s : run.samples) samples.push_back({s.t_s, s.component, s.device, s.power_w});
     store.record_run(r, samples);

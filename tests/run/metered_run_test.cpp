@@ -1,10 +1,13 @@
 // The metered-run service end to end with the fake NVML (constant 200 W, a counter that
-// advances in 100 ms steps) and scripted /bin/sh children that write to $GREENTRAIN_MARK_FD:
-// phase energies equal the counter's differences at the mark instants; metrics from the
-// channel and from stdout; repeated, nested and unbalanced phases; process-tree attribution
-// (a CPU hog outside the run's tree does not raise its CPU energy, a busy child does); a busy
-// idle baseline is flagged and net energy withheld; a grandchild does not outlive its run;
-// a missing program is exit code 127; a bad carbon country fails before anything runs.
+// advances in 100 ms steps) and scripted /bin/sh or Python children that write to
+// $GREENTRAIN_MARK_FD: phase energies equal the counter's differences at the mark instants;
+// metrics from the channel and from stdout; repeated, nested (sub-phases with their own
+// metrics), overlapping and unbalanced phases; no phase lost at start-up in hundreds of runs;
+// marks dated at the writer's instant; bursts of marks neither late nor blocking; CPU use
+// outside the tree recorded; process-tree attribution (a CPU hog outside the run's tree does not
+// raise its CPU energy, a busy child does); a busy idle baseline is flagged and net energy
+// withheld; a grandchild does not outlive its run; a missing program is exit code 127; a bad
+// carbon country fails before anything runs.
 #include "run/metered_run.h"
 
 #include <fmt/core.h>
@@ -12,12 +15,15 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <thread>
 
 #include "common/error.h"
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
+#include "run/marks.h"
 
 namespace gt::run {
 namespace {
@@ -45,6 +51,15 @@ class MeteredRunTest : public ::testing::Test {
     s.stdout_path = dir / "out.txt";
     s.stderr_path = dir / "err.txt";
     return s;
+  }
+  ChildSpec python(const std::string& program) {
+    ChildSpec s = shell("");
+    s.argv = {"/usr/bin/python3", "-c", program};
+    return s;
+  }
+  // A shell script that sets M to the mark channel, then runs `body`.
+  std::string write_marks_script(const std::string& body) {
+    return "M=$GREENTRAIN_MARK_FD; " + body;
   }
   TempDir dir;
   ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
@@ -114,17 +129,23 @@ TEST_F(MeteredRunTest, RepeatedNestedAndUnbalancedMarksAreNotesNotCrashes) {
       shell("M=$GREENTRAIN_MARK_FD; for i in 1 2 3; do echo 'phase epoch begin' >&$M; sleep 0.1;"
             "echo 'phase epoch end' >&$M; done;"
             "echo 'phase a begin' >&$M; echo 'phase b begin' >&$M; echo 'phase b end' >&$M;"
-            "echo 'phase a end' >&$M; echo 'phase c end' >&$M; echo 'phase 9x begin' >&$M;"
+            "echo 'phase a end' >&$M; echo 'phase x begin' >&$M; echo 'phase y begin' >&$M;"
+            "echo 'phase x end' >&$M; echo 'phase y end' >&$M;"
+            "echo 'phase c end' >&$M; echo 'phase 9x begin' >&$M;"
             "echo 'metric x=nan' >&$M; echo 'phase open begin' >&$M"),
       {});
   ASSERT_EQ(r.exit_code, 0);
   for (int k = 1; k <= 3; ++k) EXPECT_TRUE(find(r, "epoch", k)) << k;
-  EXPECT_TRUE(find(r, "a"));
-  EXPECT_FALSE(find(r, "b"));
+  ASSERT_TRUE(find(r, "a"));
+  ASSERT_TRUE(find(r, "b"));  // nested: a sub-phase of a
+  EXPECT_EQ(find(r, "b")->parent, "a");
+  EXPECT_EQ(find(r, "b")->path(), "a/b");
+  EXPECT_TRUE(find(r, "x"));
+  EXPECT_FALSE(find(r, "y"));  // began inside x but outlived it
   EXPECT_FALSE(find(r, "open"));
   std::string all;
   for (const auto& n : r.notes) all += n + "\n";
-  EXPECT_NE(all.find("phase 'b' began"), std::string::npos) << all;
+  EXPECT_NE(all.find("'y' (begun inside it) was still open"), std::string::npos) << all;
   EXPECT_NE(all.find("cannot nest"), std::string::npos) << all;
   EXPECT_NE(all.find("phase 'c' ended"), std::string::npos) << all;
   EXPECT_NE(all.find("'phase 9x begin'"), std::string::npos) << all;
@@ -138,6 +159,149 @@ TEST_F(MeteredRunTest, RepeatedNestedAndUnbalancedMarksAreNotesNotCrashes) {
   ASSERT_TRUE(j["phase_metrics"]["epoch_energy_j"].is_array());
   EXPECT_EQ(j["phase_metrics"]["epoch_energy_j"].size(), 3u);
   EXPECT_TRUE(j["phase_metrics"]["a_energy_j"].is_number());
+}
+
+// The built-in trainer's sequence, written the instant the child starts, hundreds of times, with
+// counter reads as slow as a real GPU's: the window is open before the child exists, so no
+// phase is ever lost.
+TEST_F(MeteredRunTest, NoPhaseIsLostAtStartup) {
+  write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=200\ngpu0.step_ms=5\ngpu0.read_ms=4\n");
+  MeteredRunOptions o = options();
+  o.meters.gpu_edge_ms = 1;
+  MeteredRun m(o);
+  const std::string script = write_marks_script(
+      "for p in setup train eval; do printf 'phase %s begin\\n' $p >&$M;"
+      "printf 'phase %s end\\n' $p >&$M; done");
+  int lost = 0;
+  const int runs = 200;
+  for (int i = 0; i < runs; ++i) {
+    MeteredResult r = m.run(shell(script), {});
+    ASSERT_EQ(r.exit_code, 0) << read_file(dir / "err.txt");
+    int found = 0;
+    for (const char* p : {"setup", "train", "eval"}) found += find(r, p) != nullptr;
+    lost += 3 - found;
+    for (const auto& n : r.notes)  // phases this short are flagged, but never unbalanced
+      EXPECT_EQ(n.find("phase '"), std::string::npos) << "run " << i << ": " << n;
+  }
+  EXPECT_EQ(lost, 0) << lost << " phases lost in " << runs << " runs";
+}
+
+// A mark carries its writer's instant: two marks written together, 0.4 s after the first
+// instant they name, still give a 0.4 s phase.
+TEST_F(MeteredRunTest, MarksAreDatedWhenWrittenNotWhenRead) {
+  MeteredRun m(options());
+  MeteredResult r = m.run(
+      python("import os, time\n"
+             "fd = int(os.environ['GREENTRAIN_MARK_FD'])\n"
+             "a = time.monotonic(); time.sleep(0.4); b = time.monotonic()\n"
+             "os.write(fd, f'phase late begin {a:.6f}\\nphase late end {b:.6f}\\n'.encode())\n"
+             "os.write(fd, b'phase bogus begin 1.0\\nphase bogus end 2.0\\n')\n"),
+      {});
+  ASSERT_EQ(r.exit_code, 0) << read_file(dir / "err.txt");
+  const PhaseResult* late = find(r, "late");
+  ASSERT_TRUE(late);
+  EXPECT_NEAR(late->energy.duration_s, 0.4, 0.01);
+  EXPECT_NEAR(late->energy.component_energy_j("gpu"), 200 * 0.4, 200 * 0.02);
+  // Instants from before the window are not this run's: dated when read, with a note.
+  ASSERT_TRUE(find(r, "bogus"));
+  EXPECT_LT(find(r, "bogus")->energy.duration_s, 0.05);
+  std::string all;
+  for (const auto& n : r.notes) all += n + "\n";
+  EXPECT_NE(all.find("2 marks carried a time that is not on this machine's monotonic clock"),
+            std::string::npos)
+      << all;
+}
+
+// A burst of marks neither delays the marks after it nor blocks the workload: 600 marks then a
+// 1 s phase keep the phase at 1 s; 20 000 begin/end pairs are written in well under a second of
+// the child's time, and the phases past the cap are counted in one note.
+TEST_F(MeteredRunTest, BurstsOfMarksAreNeitherLateNorBlocking) {
+  MeteredRun m(options());
+  MeteredResult r = m.run(python("import os, time\n"
+                                 "fd = int(os.environ['GREENTRAIN_MARK_FD'])\n"
+                                 "for i in range(300): os.write(fd, b'phase step begin\\n'); "
+                                 "os.write(fd, b'phase step end\\n')\n"
+                                 "os.write(fd, b'phase long begin\\n'); time.sleep(1.0); "
+                                 "os.write(fd, b'phase long end\\n')\n"),
+                          {});
+  ASSERT_EQ(r.exit_code, 0) << read_file(dir / "err.txt");
+  ASSERT_TRUE(find(r, "long"));
+  EXPECT_NEAR(find(r, "long")->energy.duration_s, 1.0, 0.05);
+  EXPECT_LT(r.summary.duration_s, 2.5);
+  EXPECT_TRUE(find(r, "step", 300));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  MeteredResult many = m.run(python("import os, time\n"
+                                    "fd = int(os.environ['GREENTRAIN_MARK_FD'])\n"
+                                    "t = time.monotonic()\n"
+                                    "for i in range(20000): os.write(fd, b'phase step begin\\n'); "
+                                    "os.write(fd, b'phase step end\\n')\n"
+                                    "print(time.monotonic() - t)\n"),
+                             {});
+  const double whole_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(many.exit_code, 0) << read_file(dir / "err.txt");
+  EXPECT_LT(std::stod(read_file(dir / "out.txt")), 2.0);  // the writer never waited long
+  EXPECT_LT(whole_s, 20.0);
+  EXPECT_EQ(many.phases.size(), PhaseBook::kMaxOccurrences);
+  std::string all;
+  for (const auto& n : many.notes) all += n + "\n";
+  EXPECT_NE(all.find("10000 phase occurrences after the first 10000"), std::string::npos) << all;
+}
+
+// Per-epoch windows inside the training window: sub-phases with their own metrics, and the
+// epochs' energy summed under the leaf name.
+TEST_F(MeteredRunTest, EpochWindowsInsideTrainAreSubPhasesWithMetrics) {
+  MeteredRun m(options());
+  MeteredResult r = m.run(shell("M=$GREENTRAIN_MARK_FD; echo 'phase train begin' >&$M;"
+                                "for a in 0.5 0.7 0.9; do echo 'phase epoch begin' >&$M; sleep 0.2;"
+                                "echo \"metric val_accuracy=$a\" >&$M; echo 'phase epoch end' >&$M;"
+                                "done; echo 'phase train end' >&$M"),
+                          {});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(r.notes.empty()) << r.notes.front();
+  const PhaseResult* train = find(r, "train");
+  ASSERT_TRUE(train);
+  double sum = 0;
+  for (int k = 1; k <= 3; ++k) {
+    const PhaseResult* e = find(r, "epoch", k);
+    ASSERT_TRUE(e) << k;
+    EXPECT_EQ(e->path(), "train/epoch");
+    EXPECT_DOUBLE_EQ(e->metrics.at("val_accuracy"), 0.3 + 0.2 * k);
+    EXPECT_NEAR(e->energy.duration_s, 0.2, 0.08);
+    sum += e->energy.energy_j;
+  }
+  EXPECT_LT(sum, train->energy.energy_j);
+  EXPECT_NEAR(r.phase_metrics().at("epoch_energy_j"), sum, 1e-9);
+  EXPECT_EQ(r.metrics.at("val_accuracy"), 0.9);  // the run keeps the last value
+  const auto j = r.to_json(m.intensity(), m.pue());
+  EXPECT_EQ(j["phases"][0]["parent"], "train");
+  EXPECT_EQ(j["phases"][0]["metrics"]["val_accuracy"], 0.5);
+}
+
+// Other work on the machine during a run is measured: a fake /proc whose machine-wide busy time
+// runs at 75 % of its capacity while the run's own tree uses almost none.
+TEST_F(MeteredRunTest, CpuUseOutsideTheTreeIsRecorded) {
+  const std::string proc = dir / "proc";
+  std::filesystem::create_directories(proc);
+  write_file(proc + "/meminfo", "MemTotal:       8388608 kB\n");
+  write_file(proc + "/stat", "cpu 0 0 0 0 0 0 0 0\n");
+  ScopedEnv root("GREENTRAIN_PROC_ROOT", proc);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (long t = 1; !stop; ++t) {
+      write_file(proc + "/stat.tmp", fmt::format("cpu {} 0 0 {} 0 0 0 0\n", 75 * t, 25 * t));
+      std::filesystem::rename(proc + "/stat.tmp", proc + "/stat");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  MeteredRun m(options());
+  MeteredResult r = m.run(shell("sleep 0.5"), {});
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(r.outside_cpu_share);
+  EXPECT_NEAR(*r.outside_cpu_share, 0.75, 0.05);
+  EXPECT_NEAR(r.to_json(m.intensity(), m.pue())["outside_cpu_share"].get<double>(), 0.75, 0.05);
 }
 
 double attributed_cpu_j(const MeteredResult& r) {
