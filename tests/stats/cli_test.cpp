@@ -22,18 +22,14 @@ size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n')
 class Cli : public ::testing::Test {};
 
 TEST_F(Cli, AnalyzeJsonAgreesWithReference) {
-  Design d;
-  const std::string csv = write_csv(d, "cli.csv");
-  const std::string base = "precision=fp32,batch_size=32,neurons=128";
+  const std::string csv = reference_csv("balanced");  // and its reference, from the fixture
   Result r = run("analyze --input " + csv + " --factors precision,batch_size,neurons --baseline " +
-                 base + " --format json");
+                 std::string(kReferenceBaseline) + " --format json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("60 runs used, 2 excluded"), std::string::npos) << r.err;
   const json ours = json::parse(r.out);
-  const json ref = reference(csv + " --factors precision,batch_size,neurons --baseline " + base +
-                             " --equivalence test_accuracy:0.005");
   Worst worst;
-  compare(ours, ref, "cli", worst);
+  compare(ours, reference_case("balanced"), "cli", worst);
   EXPECT_EQ(ours["baseline"]["precision"], "fp32");
 }
 
@@ -110,12 +106,12 @@ TEST_F(Cli, SampleSizeMatchesStatsmodels) {
   Result r = run("stats sample-size --cv 0.05 --effect-pct 3 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const json ours = json::parse(r.out);
-  const json ref = reference("--sample-size 0.05 3 0.8 0.05");
+  const json ref = reference_sample_size("cv0.05_e3");
   EXPECT_EQ(ours["runs_per_group"], ref["runs_per_group"]);
   EXPECT_GE(ours["achieved_power"].get<double>(), 0.8);
   r = run("stats sample-size --cv 0.04 --effect-pct 3 --power 0.9 --alpha 0.01");
   ASSERT_EQ(r.code, 0) << r.err;
-  const json ref2 = reference("--sample-size 0.04 3 0.9 0.01");
+  const json ref2 = reference_sample_size("cv0.04_e3_p0.9_a0.01");
   EXPECT_EQ(r.out.rfind(std::to_string(ref2["runs_per_group"].get<long>()) + " runs per group", 0),
             0u)
       << r.out;

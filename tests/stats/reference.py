@@ -15,11 +15,14 @@ exact Mann-Whitney p (both samples < 50 and no ties, as R's wilcox.test).
 Usage: reference.py CSV --factors a,b --baseline a=x,b=y [--metrics m1,m2] [--alpha 0.05]
        [--equivalence metric:margin ...] [--drop a:b ...]
        reference.py --sample-size CV EFFECT_PCT POWER ALPHA
+       reference.py --batch MANIFEST.json OUT.json   (every case of the stats_reference
+       fixture in one process)
 """
 import argparse
 import csv
 import json
 import math
+import os
 import sys
 import warnings
 
@@ -354,11 +357,7 @@ def jsonable(o):
     return o
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--sample-size":
-        cv, effect, power, alpha = map(float, sys.argv[2:6])
-        print(json.dumps({"runs_per_group": n_for_power(effect / 100 / cv, alpha, power)}))
-        return
+def parser():
     p = argparse.ArgumentParser()
     p.add_argument("csv")
     p.add_argument("--factors", required=True)
@@ -367,7 +366,37 @@ def main():
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--equivalence", action="append", default=[])
     p.add_argument("--drop", action="append", default=[])
-    print(json.dumps(jsonable(analyze(p.parse_args()))))
+    return p
+
+
+def sample_size(cv, effect, power, alpha):
+    return {"runs_per_group": n_for_power(effect / 100 / cv, alpha, power)}
+
+
+def batch(manifest_path, out_path):
+    """Every case of the manifest (stats_reference_inputs) in this one process, written
+    atomically to out_path: {"cases": {name: analysis}, "sample_sizes": {name: {...}}}."""
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    out = {"cases": {}, "sample_sizes": {}}
+    for case in manifest["cases"]:
+        out["cases"][case["name"]] = analyze(parser().parse_args(case["args"].split()))
+    for name, q in manifest["sample_sizes"].items():
+        out["sample_sizes"][name] = sample_size(*q)
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(jsonable(out), f)
+    os.replace(tmp, out_path)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--sample-size":
+        print(json.dumps(sample_size(*map(float, sys.argv[2:6]))))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--batch":
+        batch(sys.argv[2], sys.argv[3])
+        return
+    print(json.dumps(jsonable(analyze(parser().parse_args()))))
 
 
 if __name__ == "__main__":
