@@ -314,10 +314,9 @@ int do_status(const ExperimentArgs& a) {
       }
       p.left = std::max(0, p.planned - p.ok - p.failed);
     }
-    std::cout << fmt::format("{:<20} {}  ({} factors: {}; created {}{})\n", e.name,
-                             ex::describe(p), e.workload_kind,
-                             fmt::format("{}", fmt::join(e.factor_names, ",")), e.created_at,
-                             last.empty() ? "" : ", last run " + last);
+    std::cout << fmt::format("{:<20} {}  ({} factors: {}; created {}{})\n", e.name, ex::describe(p),
+                             e.workload_kind, fmt::format("{}", fmt::join(e.factor_names, ",")),
+                             e.created_at, last.empty() ? "" : ", last run " + last);
     if (earlier > 0)
       std::cout << fmt::format("{:<20} {} earlier attempt{} of retried runs kept\n", "", earlier,
                                earlier == 1 ? "" : "s");

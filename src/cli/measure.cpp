@@ -2,10 +2,10 @@
 // run/metered_run.h) and prints (to stderr, like time(1), so CMD's stdout stays clean)
 // a table per component with source, attribution, energy, average/peak power and net of idle,
 // each phase the command marked (GREENTRAIN_MARK_FD, `greentrain mark`), the metrics it
-// reported, duration, total and CO2e; a live line every few seconds while it runs when stderr is a terminal. --json writes
-// the result, --trace every sample. CMD runs in its own process group: when greentrain's
-// stdin is a terminal, that group gets the terminal (a Ctrl-C reaches CMD as it would without
-// greentrain); SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to greentrain are forwarded to the whole
+// reported, duration, total and CO2e; a live line every few seconds while it runs when stderr is a
+// terminal. --json writes the result, --trace every sample. CMD runs in its own process group: when
+// greentrain's stdin is a terminal, that group gets the terminal (a Ctrl-C reaches CMD as it would
+// without greentrain); SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to greentrain are forwarded to the whole
 // group; the summary is still written and marked interrupted. A Ctrl-C during the idle
 // baseline stops at once, before CMD starts. greentrain exits with CMD's exit code (128+signal
 // if it was killed), 127 with one line and no table if CMD cannot be started, 130 if

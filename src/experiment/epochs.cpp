@@ -24,8 +24,8 @@ std::vector<EpochPhase> epochs_of(const RunRecord& run) {
   });
   std::vector<EpochPhase> out;
   for (const auto* p : phases)
-    out.push_back({static_cast<int>(out.size()) + 1, p->energy_j, p->duration_s,
-                   epoch_accuracy(p->metrics)});
+    out.push_back(
+        {static_cast<int>(out.size()) + 1, p->energy_j, p->duration_s, epoch_accuracy(p->metrics)});
   return out;
 }
 

@@ -33,8 +33,7 @@ struct TargetReached {
   double energy_j = 0;  // their energy: until the target, or the whole training when never
 };
 // nullopt when no epoch reports an accuracy.
-std::optional<TargetReached> energy_to_target(const std::vector<EpochPhase>& epochs,
-                                              double target);
+std::optional<TargetReached> energy_to_target(const std::vector<EpochPhase>& epochs, double target);
 
 // Metrics a run's phases give the runs table: `epochs` (the epochs counted, when the run
 // reported none and no factor is named so), and with a target: target_reached (1 or 0) for every

@@ -472,10 +472,9 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   Plan p;
   p.path = source;
   p.text = text;
-  r.only_keys(
-      root, "the plan",
-      {"name", "description", "workload", "benchmark", "factors", "design", "carbon", "meters",
-       "analysis"});
+  r.only_keys(root, "the plan",
+              {"name", "description", "workload", "benchmark", "factors", "design", "carbon",
+               "meters", "analysis"});
   auto name = r.str(root, "name", "plan");
   if (!name || name->empty())
     r.fail(root.source(), "missing 'name = \"...\"' (the experiment name)");

@@ -42,17 +42,15 @@ Progress progress(const ExpandedDesign& design, const std::vector<PlannedRun>& p
   for (const auto& [c, v] : per_config) most = std::max(most, v.first);
   for (const auto& [c, v] : per_config)
     if (v.first < most && c < static_cast<int>(design.configs.size()))
-      p.behind.push_back(fmt::format("{} ({} of {})",
-                                     design.configs[static_cast<size_t>(c)].label(), v.first,
-                                     v.second));
+      p.behind.push_back(fmt::format(
+          "{} ({} of {})", design.configs[static_cast<size_t>(c)].label(), v.first, v.second));
   return p;
 }
 
 std::optional<PlannedExperiment> planned_experiment(const ExperimentRecord& e) {
   try {
     const Plan plan = parse_plan(e.plan_text, e.name + " (the plan in the database)");
-    const Layout layout =
-        e.layout.is_null() ? initial_layout(plan) : Layout::from_json(e.layout);
+    const Layout layout = e.layout.is_null() ? initial_layout(plan) : Layout::from_json(e.layout);
     PlannedExperiment out;
     out.design = expand(plan, layout, layout.last_block());
     // Runs come warm-up first, then block by block: the plan asks for whole blocks.

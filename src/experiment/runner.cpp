@@ -194,7 +194,8 @@ RunOutcome Runner::run() {
         "--shard with a stopping rule: the rule needs every block's results in one place; "
         "give the shards a fixed design.repeats instead");
   if (D.stop) {  // refused before any run: the rule could never form its interval
-    const std::string metric = D.stop->metric.empty() ? plan_.analysis.primary_metric : D.stop->metric;
+    const std::string metric =
+        D.stop->metric.empty() ? plan_.analysis.primary_metric : D.stop->metric;
     if (auto why = stop_metric_problem(metric); !metric.empty() && !why.empty())
       throw gt::UsageError("the stopping rule's metric: " + why);
   }
@@ -211,8 +212,8 @@ RunOutcome Runner::run() {
   // (a grown plan stays balanced), even beyond what the plan now asks for.
   const int max_blocks = std::max(D.planned_blocks(), started_blocks);
   design_ = expand(plan_, layout, max_blocks);
-  const int target_blocks = D.stop ? std::max(D.stop->min_repeats, started_blocks)
-                                   : std::max(D.repeats, started_blocks);
+  const int target_blocks =
+      D.stop ? std::max(D.stop->min_repeats, started_blocks) : std::max(D.repeats, started_blocks);
 
   std::vector<PlannedRun> planned = design_.runs;
   if (!opt_.shard.empty()) {
@@ -365,7 +366,8 @@ RunOutcome Runner::run() {
         outcome_.stopped = fmt::format(
             "stopped after {} blocks without meeting the stopping rule: {} skipped after "
             "repeated failures, so {} no interval{}",
-            b - 1, fmt::join(check.skipped, ", "), check.skipped.size() == 1 ? "it has" : "they have",
+            b - 1, fmt::join(check.skipped, ", "),
+            check.skipped.size() == 1 ? "it has" : "they have",
             check.widest.empty() ? ""
             : check.compared_met
                 ? fmt::format(" (the others are precise enough: {})", describe(check, *D.stop))

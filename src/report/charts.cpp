@@ -583,14 +583,19 @@ std::optional<Chart> epochs_chart(const ReportData& data) {
   std::vector<Config> shown;
   for (const auto& m : means) {
     const std::string label = axis_label(data, m.config);
-    if (shown.empty() || !same_config(shown.back(), m.config, data.factors)) shown.push_back(m.config);
-    rows.push_back({{"config", label}, {"epoch", m.epoch}, {"measure", "energy per epoch (J)"},
+    if (shown.empty() || !same_config(shown.back(), m.config, data.factors))
+      shown.push_back(m.config);
+    rows.push_back({{"config", label},
+                    {"epoch", m.epoch},
+                    {"measure", "energy per epoch (J)"},
                     {"value", m.energy_j}});
-    rows.push_back({{"config", label}, {"epoch", m.epoch}, {"measure", "time per epoch (s)"},
+    rows.push_back({{"config", label},
+                    {"epoch", m.epoch},
+                    {"measure", "time per epoch (s)"},
                     {"value", m.duration_s}});
     if (m.accuracy)
-      rows.push_back({{"config", label}, {"epoch", m.epoch}, {"measure", "accuracy"},
-                      {"value", *m.accuracy}});
+      rows.push_back(
+          {{"config", label}, {"epoch", m.epoch}, {"measure", "accuracy"}, {"value", *m.accuracy}});
     chart.table.rows.push_back({label, std::to_string(m.epoch), std::to_string(m.runs),
                                 format_number(m.energy_j), format_number(m.duration_s, 3),
                                 m.accuracy ? format_number(*m.accuracy, 4) : "—"});
@@ -602,18 +607,32 @@ std::optional<Chart> epochs_chart(const ReportData& data) {
   spec["height"] = 150;
   spec["mark"] = {{"type", "line"}, {"point", true}};
   spec["resolve"] = {{"scale", {{"y", "independent"}}}};
-  spec["encoding"] = {
-      {"facet",
-       {{"field", "measure"}, {"type", "nominal"}, {"columns", 1}, {"title", nullptr},
-        {"sort", measures}}},
-      {"x", {{"field", "epoch"}, {"type", "quantitative"}, {"title", "epoch"},
-             {"axis", {{"tickMinStep", 1}, {"format", "d"}}}}},
-      {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", nullptr},
-             {"scale", {{"zero", false}}}}},
-      {"color", {{"field", "config"}, {"type", "nominal"}, {"title", "configuration"},
-                 {"sort", label_sort(data, shown)}}},
-      {"tooltip", {{{"field", "config"}}, {{"field", "epoch"}}, {{"field", "measure"}},
-                   {{"field", "value"}, {"format", ".4~g"}}}}};
+  spec["encoding"] = {{"facet",
+                       {{"field", "measure"},
+                        {"type", "nominal"},
+                        {"columns", 1},
+                        {"title", nullptr},
+                        {"sort", measures}}},
+                      {"x",
+                       {{"field", "epoch"},
+                        {"type", "quantitative"},
+                        {"title", "epoch"},
+                        {"axis", {{"tickMinStep", 1}, {"format", "d"}}}}},
+                      {"y",
+                       {{"field", "value"},
+                        {"type", "quantitative"},
+                        {"title", nullptr},
+                        {"scale", {{"zero", false}}}}},
+                      {"color",
+                       {{"field", "config"},
+                        {"type", "nominal"},
+                        {"title", "configuration"},
+                        {"sort", label_sort(data, shown)}}},
+                      {"tooltip",
+                       {{{"field", "config"}},
+                        {{"field", "epoch"}},
+                        {{"field", "measure"}},
+                        {{"field", "value"}, {"format", ".4~g"}}}}};
   chart.spec = spec;
   chart.data = rows;
   return chart;
@@ -660,17 +679,22 @@ std::optional<Chart> target_chart(const ReportData& data) {
       }
     auto energy = summarize(data, "energy_to_target_j", c);
     auto epochs = summarize(data, "epochs_to_target", c);
-    chart.table.rows.push_back(
-        {axis_label(data, c), std::to_string(runs),
-         target.empty() ? "—" : fmt::format("{} of {}", reached, runs),
-         energy && energy->n ? format_number(energy->mean) : "—",
-         epochs && epochs->n ? format_number(epochs->mean, 3) : "—"});
+    chart.table.rows.push_back({axis_label(data, c), std::to_string(runs),
+                                target.empty() ? "—" : fmt::format("{} of {}", reached, runs),
+                                energy && energy->n ? format_number(energy->mean) : "—",
+                                epochs && epochs->n ? format_number(epochs->mean, 3) : "—"});
   }
-  json x = {{"field", "energy_j"}, {"type", "quantitative"},
-            {"title", "training energy spent so far"}, {"axis", unit_axis("J")}};
-  json y = {{"field", "accuracy"}, {"type", "quantitative"}, {"title", "accuracy"},
+  json x = {{"field", "energy_j"},
+            {"type", "quantitative"},
+            {"title", "training energy spent so far"},
+            {"axis", unit_axis("J")}};
+  json y = {{"field", "accuracy"},
+            {"type", "quantitative"},
+            {"title", "accuracy"},
             {"scale", {{"zero", false}}}};
-  json color = {{"field", "config"}, {"type", "nominal"}, {"title", "configuration"},
+  json color = {{"field", "config"},
+                {"type", "nominal"},
+                {"title", "configuration"},
                 {"sort", label_sort(data, shown)}};
   json layers = json::array();
   layers.push_back({{"transform", {{{"filter", "datum.kind === 'epoch'"}}}},

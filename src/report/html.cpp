@@ -129,7 +129,8 @@ const char* kDriver = R"js(
 
 std::string render_table(const Table& t) {
   // A two-column table (setting, value) may break long values anywhere: they are not words.
-  std::string out = t.columns.size() == 2 ? "<table class=\"kv\"><thead><tr>" : "<table><thead><tr>";
+  std::string out =
+      t.columns.size() == 2 ? "<table class=\"kv\"><thead><tr>" : "<table><thead><tr>";
   for (const auto& c : t.columns) out += "<th scope=\"col\">" + html_escape(c) + "</th>";
   out += "</tr></thead><tbody>";
   for (const auto& row : t.rows) {

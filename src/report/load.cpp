@@ -95,8 +95,8 @@ Run to_run(const experiment::RunRecord& r, const experiment::ExperimentRecord& e
     run.epochs.push_back({x.epoch, x.energy_j, x.duration_s, x.accuracy});
   for (const auto& e : r.energy)
     run.components.push_back({e.component, e.device, e.source, e.model, e.energy_j, e.net_energy_j,
-                              e.avg_power_w.value_or(0), e.peak_power_w.value_or(0),
-                              e.idle_power_w, e.attribution, e.machine_energy_j});
+                              e.avg_power_w.value_or(0), e.peak_power_w.value_or(0), e.idle_power_w,
+                              e.attribution, e.machine_energy_j});
   return run;
 }
 

@@ -105,12 +105,12 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
           "Mann–Whitney and paired p are uncorrected cross-checks.",
           m.versus_baseline.size(), fmt::format("{:g}", a.alpha));
       if (m.positive) {
-        t.note = "Change = ratio of means on the log scale (Welch's t on log values) against the "
-                 "benchmark (" +
-                 bench + "), with its " + level + " interval, which never crosses zero. " +
-                 decides;
-        t.table.columns = {"configuration", "n",           "change",   level + " CI low",
-                           level + " CI high", "Holm p",   "runs needed", "Hedges g",
+        t.note =
+            "Change = ratio of means on the log scale (Welch's t on log values) against the "
+            "benchmark (" +
+            bench + "), with its " + level + " interval, which never crosses zero. " + decides;
+        t.table.columns = {"configuration",    "n",       "change",      level + " CI low",
+                           level + " CI high", "Holm p",  "runs needed", "Hedges g",
                            "Mann–Whitney p",   "paired p"};
         t.table.numeric = {false, true, true, true, true, true, true, true, true, true};
         for (const auto& c : m.versus_baseline)
@@ -119,11 +119,20 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
                                   pval(c.ratio_p_holm), runs_needed(c), num(c.hedges_g, 3),
                                   pval(c.mw_p), pval(c.paired_p)});
       } else {
-        t.note = "Difference = configuration − benchmark (" + bench + "); Welch's t-test with its " +
-                 level + " interval; Hedges' g. " + decides;
-        t.table.columns = {"configuration", "n",          "difference", level + " CI low",
-                           level + " CI high", "Holm p",  "runs needed", "Welch t",
-                           "df",              "Hedges g", "Mann–Whitney p", "paired p"};
+        t.note = "Difference = configuration − benchmark (" + bench +
+                 "); Welch's t-test with its " + level + " interval; Hedges' g. " + decides;
+        t.table.columns = {"configuration",
+                           "n",
+                           "difference",
+                           level + " CI low",
+                           level + " CI high",
+                           "Holm p",
+                           "runs needed",
+                           "Welch t",
+                           "df",
+                           "Hedges g",
+                           "Mann–Whitney p",
+                           "paired p"};
         t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true, true};
         for (const auto& c : m.versus_baseline)
           t.table.rows.push_back({label(c.config), std::to_string(c.n), num(c.diff),
@@ -229,8 +238,8 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
   out.push_back(std::move(idle));
 
   NamedTable busy{"Runs on a busy machine", "", {}};
-  busy.table.columns = {"run", "configuration", "block", "CPU busy outside the run", "energy (J)",
-                        "duration (s)"};
+  busy.table.columns = {"run",        "configuration", "block", "CPU busy outside the run",
+                        "energy (J)", "duration (s)"};
   busy.table.numeric = {true, false, true, true, true, true};
   for (const Run* r : contended_runs(data)) {
     auto metric = [&](const char* k) {

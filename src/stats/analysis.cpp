@@ -138,8 +138,7 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
   }
   auto it = std::find(d.cells.begin(), d.cells.end(), base);
   if (it == d.cells.end())
-    throw gt::Error(
-        fmt::format("--baseline: no usable run has the configuration {}", label(base)));
+    throw gt::Error(fmt::format("--baseline: no usable run has the configuration {}", label(base)));
   d.baseline = it - d.cells.begin();
   return d;
 }
@@ -321,8 +320,8 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
       const double p = out.positive ? c.ratio_p_holm : c.p_holm;
       if (std::isfinite(p) && p >= alpha) {
         if (auto n = runs_per_group_for_power(effect_sizes[k], 0.8, alpha / tests))
-          c.runs_needed =
-              static_cast<double>(std::max<long>(*n, static_cast<long>(std::max(c.n, c.n_baseline)) + 1));
+          c.runs_needed = static_cast<double>(
+              std::max<long>(*n, static_cast<long>(std::max(c.n, c.n_baseline)) + 1));
       }
     }
   }
@@ -376,7 +375,8 @@ void note_balance(Analysis& a) {
   if (a.min_runs == a.max_runs) return;
   std::vector<std::string> short_ones;
   for (const auto* c : compared)
-    if (c->ok < a.max_runs) short_ones.push_back(fmt::format("{} ({})", a.config_text(c->config), c->ok));
+    if (c->ok < a.max_runs)
+      short_ones.push_back(fmt::format("{} ({})", a.config_text(c->config), c->ok));
   a.notes.push_back(fmt::format(
       "unbalanced: configurations have {} to {} successful runs; fewer than {}: {}. Each "
       "comparison uses the runs its two configurations have",
@@ -433,8 +433,8 @@ void note_target_missed(const RunsTable& table, Analysis& a) {
   for (const auto& c : a.configurations)
     if (auto it = per.find(c.config); it != per.end() && it->second.missed > 0) {
       a.target_missed.push_back(it->second);
-      parts.push_back(fmt::format("{}: {} of {}", a.config_text(c.config), it->second.missed,
-                                  it->second.of));
+      parts.push_back(
+          fmt::format("{}: {} of {}", a.config_text(c.config), it->second.missed, it->second.of));
     }
   if (!parts.empty())
     a.notes.push_back(fmt::format(
@@ -542,8 +542,8 @@ bool phase_energy_column(const std::string& c) {
   if (!c.ends_with("_energy_j") || c == "energy_j") return false;
   for (const char* prefix : {"net_", "gpu_", "cpu_", "ram_", "wall_"})
     if (c.starts_with(prefix)) return false;
-  for (const char* suffix : {"_net_energy_j", "_gpu_energy_j", "_cpu_energy_j", "_ram_energy_j",
-                             "_wall_energy_j"})
+  for (const char* suffix :
+       {"_net_energy_j", "_gpu_energy_j", "_cpu_energy_j", "_ram_energy_j", "_wall_energy_j"})
     if (c.ends_with(suffix)) return false;
   return true;
 }
@@ -599,7 +599,8 @@ Analysis analyze(const RunsTable& table, const AnalysisOptions& opt) {
     return true;
   };
 
-  std::vector<std::string> metrics = opt.metrics.empty() ? default_metrics(table, opt) : opt.metrics;
+  std::vector<std::string> metrics =
+      opt.metrics.empty() ? default_metrics(table, opt) : opt.metrics;
   metrics.insert(metrics.begin(), a.primary_metric);
   for (const auto& m : metrics) {
     if (a.metric(m)) continue;

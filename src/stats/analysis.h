@@ -136,7 +136,7 @@ struct Verdict {
 struct FactorEffect {
   std::string factor, level;  // the level compared with the benchmark's level of the factor
   Levels config;
-  std::optional<Comparison> versus;  // on the primary metric
+  std::optional<Comparison> versus;                                 // on the primary metric
   double accuracy_diff = std::numeric_limits<double>::quiet_NaN();  // config minus benchmark
   std::optional<bool> accuracy_kept;  // equivalence shown (TOST); nullopt: not tested
   // saves_accuracy_kept | saves_accuracy_not_shown | costs_more | no_difference_shown |
@@ -195,7 +195,7 @@ struct Analysis {
   // Successful runs per configuration: fewest and most (unequal: the note names the short ones).
   size_t min_runs = 0, max_runs = 0;
   double busy_share = 0.2;
-  std::vector<ContendedRun> contended;  // runs disturbed by other load on the machine
+  std::vector<ContendedRun> contended;      // runs disturbed by other load on the machine
   std::vector<TargetMissed> target_missed;  // per configuration with a run that missed
   // The highest share of the machine's CPU busy while an idle baseline behind these runs was
   // measured (NaN: not recorded); above busy_share the baseline and net figures are not valid.
@@ -249,10 +249,10 @@ bool positive_quantity(const std::string& metric);
 // "versus_baseline", "oneway_anova", "welch_anova", "levene", "factorial_anova" with
 // "dropped", "tukey_hsd"), "equivalence", "verdicts" (one string per configuration),
 // "verdict_lines", "headline" (with "effects" and "cheapest"), "balance" ({"min_runs",
-// "max_runs", "balanced"}), "contended_runs", "idle_baseline", "target_not_reached", "notes". Every "config" object
-// (factor -> level) has a "label" beside it in the readable scheme. Undefined numbers are null,
-// never NaN. Configurations are ordered by level (numeric levels numerically); Tukey pairs
-// (a, b) follow that order, diff = b - a.
+// "max_runs", "balanced"}), "contended_runs", "idle_baseline", "target_not_reached", "notes". Every
+// "config" object (factor -> level) has a "label" beside it in the readable scheme. Undefined
+// numbers are null, never NaN. Configurations are ordered by level (numeric levels numerically);
+// Tukey pairs (a, b) follow that order, diff = b - a.
 Analysis analyze(const RunsTable& table, const AnalysisOptions& options);
 
 struct RenderOptions {

@@ -234,9 +234,12 @@ nlohmann::json Analysis::to_json() const {
   for (const auto& e : headline.effects) {
     json v = json::object();
     if (e.versus)
-      v = {{"diff", num(e.versus->diff)},         {"diff_pct", num(e.versus->diff_pct)},
-           {"diff_ci_low", num(e.versus->diff_ci_low)}, {"diff_ci_high", num(e.versus->diff_ci_high)},
-           {"p_holm", num(e.versus->p_holm)},     {"ratio", num(e.versus->ratio)},
+      v = {{"diff", num(e.versus->diff)},
+           {"diff_pct", num(e.versus->diff_pct)},
+           {"diff_ci_low", num(e.versus->diff_ci_low)},
+           {"diff_ci_high", num(e.versus->diff_ci_high)},
+           {"p_holm", num(e.versus->p_holm)},
+           {"ratio", num(e.versus->ratio)},
            {"ratio_ci_low", num(e.versus->ratio_ci_low)},
            {"ratio_ci_high", num(e.versus->ratio_ci_high)},
            {"ratio_p_holm", num(e.versus->ratio_p_holm)},
@@ -251,15 +254,15 @@ nlohmann::json Analysis::to_json() const {
                        {"verdict", e.verdict},
                        {"sentence", e.sentence}});
   }
-  result["headline"] = {{"kind", headline.kind_name()},
-                        {"metric", headline.metric},
-                        {"best", headline.best.empty() ? json(nullptr) : cfg(headline.best)},
-                        {"best_label", headline.best.empty() ? json(nullptr)
-                                                             : json(config_text(headline.best))},
-                        {"title", headline.title},
-                        {"effects", effects},
-                        {"cheapest", headline.cheapest},
-                        {"details", headline.details}};
+  result["headline"] = {
+      {"kind", headline.kind_name()},
+      {"metric", headline.metric},
+      {"best", headline.best.empty() ? json(nullptr) : cfg(headline.best)},
+      {"best_label", headline.best.empty() ? json(nullptr) : json(config_text(headline.best))},
+      {"title", headline.title},
+      {"effects", effects},
+      {"cheapest", headline.cheapest},
+      {"details", headline.details}};
   result["balance"] = {
       {"min_runs", min_runs}, {"max_runs", max_runs}, {"balanced", min_runs == max_runs}};
   json contended_runs = json::array();

@@ -1,6 +1,7 @@
 // Descriptive statistics over one sample: n, mean, sd, se, 95 % t-interval (or the Cox interval
-// of a positive quantity), median, min, max, CV. Sums are compensated (Neumaier) and the variance is two-pass, so nothing is lost on
-// large, nearly equal energies (1e5 J runs that differ in the fifth digit).
+// of a positive quantity), median, min, max, CV. Sums are compensated (Neumaier) and the variance
+// is two-pass, so nothing is lost on large, nearly equal energies (1e5 J runs that differ in the
+// fifth digit).
 #pragma once
 #include <cstddef>
 #include <span>

@@ -19,7 +19,8 @@ std::string readable_label(const std::map<std::string, std::string>& config,
 
 // The factors worth naming: those with more than one level among `configs`; every factor
 // when none varies (a single configuration).
-std::vector<std::string> varying_factors(const std::vector<std::map<std::string, std::string>>& configs,
-                                         const std::vector<std::string>& factors);
+std::vector<std::string> varying_factors(
+    const std::vector<std::map<std::string, std::string>>& configs,
+    const std::vector<std::string>& factors);
 
 }  // namespace gt::stats

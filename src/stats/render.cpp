@@ -198,8 +198,7 @@ std::string render(const Analysis& a, bool md, bool full) {
     for (const auto& e : a.equivalence)
       rows.push_back({e.metric, a.config_text(e.config), g(e.margin), g(e.diff), p(e.p),
                       e.equivalent ? "yes" : "no", g(e.n_needed)});
-    w.table({"metric", "configuration", "margin", "diff", "p", "equivalent", "runs needed"},
-            rows);
+    w.table({"metric", "configuration", "margin", "diff", "p", "equivalent", "runs needed"}, rows);
   }
   w.heading(2, "Verdicts");
   for (const auto& v : a.verdicts) {

@@ -235,7 +235,8 @@ std::vector<FactorEffect> factor_effects(const Analysis& a, const MetricAnalysis
       e.level = cfg.config[f];
       e.config = cfg.config;
       e.versus = *c;
-      const EquivalenceResult* eq = eq_metric.empty() ? nullptr : a.equivalence_of(eq_metric, cfg.config);
+      const EquivalenceResult* eq =
+          eq_metric.empty() ? nullptr : a.equivalence_of(eq_metric, cfg.config);
       if (eq) {
         e.accuracy_diff = eq->diff;
         e.accuracy_kept = eq->equivalent;
@@ -250,9 +251,9 @@ std::vector<FactorEffect> factor_effects(const Analysis& a, const MetricAnalysis
         e.verdict = "no_difference_shown";
         verdict_text = "no difference shown";
         if (std::isfinite(c->runs_needed))
-          verdict_text += fmt::format(
-              "; about {} runs per configuration would show one of this size",
-              static_cast<long>(c->runs_needed));
+          verdict_text +=
+              fmt::format("; about {} runs per configuration would show one of this size",
+                          static_cast<long>(c->runs_needed));
       } else if (change > 0) {
         e.verdict = "costs_more";
         verdict_text = "it costs more " + noun;
@@ -267,15 +268,15 @@ std::vector<FactorEffect> factor_effects(const Analysis& a, const MetricAnalysis
       const auto [x, y] = sides(a, cfg.config);
       std::string accuracy;
       if (eq && std::isfinite(eq->diff))
-        accuracy = fmt::format(
-            "; {} {}{}", metric_noun(eq_metric),
-            in_points(eq_metric) ? fmt::format("{:+.2f} points", 100 * eq->diff)
-                                 : fmt::format("{:+.4g}", eq->diff),
-            eq->equivalent ? fmt::format(", kept within +/-{}", margin_text(*eq))
-                           : fmt::format(", not shown within +/-{}", margin_text(*eq)));
-      e.sentence = fmt::format("{} versus {}: {} (Holm p {}, {}){}: {}", x, y,
-                               change_text(m, *c, noun), p_text(p), n_text(*c), accuracy,
-                               verdict_text);
+        accuracy =
+            fmt::format("; {} {}{}", metric_noun(eq_metric),
+                        in_points(eq_metric) ? fmt::format("{:+.2f} points", 100 * eq->diff)
+                                             : fmt::format("{:+.4g}", eq->diff),
+                        eq->equivalent ? fmt::format(", kept within +/-{}", margin_text(*eq))
+                                       : fmt::format(", not shown within +/-{}", margin_text(*eq)));
+      e.sentence =
+          fmt::format("{} versus {}: {} (Holm p {}, {}){}: {}", x, y, change_text(m, *c, noun),
+                      p_text(p), n_text(*c), accuracy, verdict_text);
       out.push_back(std::move(e));
     }
   return out;
@@ -367,9 +368,8 @@ Headline headline(const Analysis& a, const AnalysisOptions& options) {
                                a.config_text(c.config), noun, eq_text, saving(c));
     } else {
       h.kind = Headline::Kind::inconclusive;
-      h.cheapest =
-          fmt::format("Inconclusive: {}{} used {}, but the difference is not significant",
-                      a.config_text(c.config), eq_text, saving(c));
+      h.cheapest = fmt::format("Inconclusive: {}{} used {}, but the difference is not significant",
+                               a.config_text(c.config), eq_text, saving(c));
     }
     evidence_lines.push_back(fmt::format("Evidence: {}{}.", evidence(c), accuracy_clause));
     if (const EquivalenceResult* e = a.equivalence_of(eq_metric, c.config))

@@ -96,8 +96,7 @@ TEST_F(CliTest, MeasureNonexistentCommandExits127WithOneLineAndNoTable) {
               std::string::npos)
         << r.err;
     size_t mentions = 0;  // one line says why; no second error, no energy table
-    for (size_t at = r.err.find(command); at != std::string::npos;
-         at = r.err.find(command, at + 1))
+    for (size_t at = r.err.find(command); at != std::string::npos; at = r.err.find(command, at + 1))
       ++mentions;
     EXPECT_EQ(mentions, 1u) << r.err;
     EXPECT_EQ(r.err.find("total (gpu+cpu+ram)"), std::string::npos) << r.err;

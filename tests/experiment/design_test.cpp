@@ -291,8 +291,9 @@ TEST(StopRule, AMetricThatCanBeZeroOrNegativeIsRefusedBeforeAnyRun) {
     make_plan("[design.stop]\nmetric = \"final_loss\"\n");
     ADD_FAILURE() << "a stop metric that can be <= 0 was accepted";
   } catch (const gt::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("design.stop.metric: 'final_loss' can be zero or negative"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("design.stop.metric: 'final_loss' can be zero or negative"),
+        std::string::npos)
         << e.what();
   }
 }
@@ -301,8 +302,8 @@ TEST(StopRule, AMetricThatCanBeZeroOrNegativeIsRefusedBeforeAnyRun) {
 // interval: after 3 blocks the rule needs dozens of blocks, even with an optimistic spread, and
 // max_repeats = 10 leaves 7; it says so instead of running them.
 TEST(StopRule, StopsWhenEvenAnOptimisticSpreadCannotMeetItInTheBlocksLeft) {
-  auto plan = make_plan(
-      "[design]\nrepeats = 3\n[design.stop]\nci_halfwidth_pct = 2\nmax_repeats = 10\n");
+  auto plan =
+      make_plan("[design]\nrepeats = 3\n[design.stop]\nci_halfwidth_pct = 2\nmax_repeats = 10\n");
   const auto d = expand(plan);
   std::mt19937_64 rng(2024);
   std::normal_distribution<double> z(0, 1);

@@ -564,8 +564,8 @@ TEST(Runner, AGrownPlanStaysBalancedAndStatusAddsUp) {
 TEST(Runner, StatusAndTheSessionSummaryCountTheSameRuns) {
   TempDir dir;
   const std::string db = dir / "c.db";
-  auto r = run_gt(fmt::format("experiment run {} --db {}",
-                              make_plan(dir, 0.01, 4, "fake", "", "oom"), db));
+  auto r = run_gt(
+      fmt::format("experiment run {} --db {}", make_plan(dir, 0.01, 4, "fake", "", "oom"), db));
   EXPECT_EQ(r.code, 1) << r.out;
   auto status = run_gt(fmt::format("experiment status --db {}", db));
   const std::string counts = "17 runs planned: 13 ok, 2 failed, 0 aborted, 2 left";
@@ -750,7 +750,8 @@ target_accuracy = 0.85
       EXPECT_FALSE(row.metrics.count("energy_to_target_j"));
     }
   }
-  auto a = run_gt(fmt::format("analyze --db {} --metric energy_to_target_j --format json 2>/dev/null", db));
+  auto a = run_gt(
+      fmt::format("analyze --db {} --metric energy_to_target_j --format json 2>/dev/null", db));
   ASSERT_EQ(a.code, 0) << a.out;
   const auto j = nlohmann::json::parse(a.out);
   EXPECT_EQ(j["primary_metric"], "energy_to_target_j");

@@ -226,7 +226,8 @@ TEST(ReportBusyMachine, PowerChartUsesTheEnergyTablesAttribution) {
   ASSERT_TRUE(chart);
   std::set<std::string> meters;
   for (const auto& row : chart->data) meters.insert(row["meter"].get<std::string>());
-  EXPECT_EQ(meters, (std::set<std::string>{"CPU package-0 (run's share)", "GPU 0"})) << chart->data.dump();
+  EXPECT_EQ(meters, (std::set<std::string>{"CPU package-0 (run's share)", "GPU 0"}))
+      << chart->data.dump();
   // The CPU curve's energy is the CPU energy the tables give the run: a third of the machine's.
   Config c{{"precision", "fp32"}, {"batch_size", "128"}};
   const report::Run* run = median_run(d, c);
@@ -393,9 +394,8 @@ TEST(ReportCharts, FailedRunsAreCountedNotPlotted) {
   EXPECT_TRUE(h.available);
   bool named = false;
   for (const auto& line : h.details)
-    named =
-        named || line.find("bf16 \u00b7 batch 128: 4 of 4 runs failed, no successful run") !=
-                     std::string::npos;
+    named = named || line.find("bf16 \u00b7 batch 128: 4 of 4 runs failed, no successful run") !=
+                         std::string::npos;
   EXPECT_TRUE(named) << h.title;
   auto html = render_html(d);
   EXPECT_NE(html.find("bf16 \u00b7 batch 128: 4 of 4 runs failed"), std::string::npos);

@@ -1,8 +1,8 @@
 // Synthetic ReportData for the report's tests: a 3-precision × 2-batch-size experiment with
 // five repeats in blocks, per-component energy (measured GPU and wall, estimated CPU and RAM),
 // power samples and the stats::Analysis of those runs (what `greentrain report` computes); plus
-// the degenerate cases (failed runs, a single configuration, no GPU data) and a busy machine. Deterministic: a
-// fixed seed.
+// the degenerate cases (failed runs, a single configuration, no GPU data) and a busy machine.
+// Deterministic: a fixed seed.
 #pragma once
 #include "report/report_data.h"
 

@@ -69,8 +69,7 @@ TEST(Headline, AllEquivalentNamesTheCheapest) {
                          baseline_fp32());
   EXPECT_EQ(a.headline.kind, Headline::Kind::winner) << a.headline.title;
   EXPECT_EQ(a.headline.best, Levels{"bf16"});
-  EXPECT_NE(a.headline.cheapest.find("bf16 is the best configuration by energy"),
-            std::string::npos)
+  EXPECT_NE(a.headline.cheapest.find("bf16 is the best configuration by energy"), std::string::npos)
       << a.headline.cheapest;
   EXPECT_NE(a.headline.cheapest.find("20.0 % less energy than the baseline fp32"),
             std::string::npos)
@@ -337,8 +336,8 @@ TEST(Headline, NoDifferenceShownSaysSoWithTheRunsItWouldTake) {
 
 TEST(Analysis, PrimaryMetricIsChosenInOnePlaceAndAnyMetricCanBeHeadlined) {
   // A script that marks only `epoch` windows: epoch_energy_j, no train_energy_j.
-  auto t = table_of({{"fp32", {1000, 1010, 990}, kGoodAccuracy},
-                     {"bf16", {800, 810, 790}, kGoodAccuracy}});
+  auto t = table_of(
+      {{"fp32", {1000, 1010, 990}, kGoodAccuracy}, {"bf16", {800, 810, 790}, kGoodAccuracy}});
   t.metric_columns.push_back("epoch_energy_j");
   for (auto& r : t.rows) r.metrics["epoch_energy_j"] = 0.9 * r.metrics["energy_j"];
   const auto a = analyze(t, baseline_fp32());
@@ -361,9 +360,9 @@ TEST(Analysis, PrimaryMetricIsChosenInOnePlaceAndAnyMetricCanBeHeadlined) {
 
 TEST(Analysis, IntervalOfAPositiveQuantityNeverCrossesZero) {
   // Three durations with a large spread: the t interval of the mean would run below zero.
-  const auto a = analyze(table_of({{"fp32", {0.2, 8.0, 16.0}, {}}, {"bf16", {7, 8, 9}, {}}},
-                                  "duration_s"),
-                         baseline_fp32());
+  const auto a =
+      analyze(table_of({{"fp32", {0.2, 8.0, 16.0}, {}}, {"bf16", {7, 8, 9}, {}}}, "duration_s"),
+              baseline_fp32());
   const CellStats* c = a.metric("duration_s")->cell({"fp32"});
   ASSERT_NE(c, nullptr);
   EXPECT_LT(describe(std::vector<double>{0.2, 8.0, 16.0}).ci95_low, 0);
@@ -382,8 +381,9 @@ TEST(Analysis, UnequalRepeatsAreNamedNeverSilent) {
   EXPECT_EQ(a.to_json()["balance"]["balanced"], false);
   bool noted = false;
   for (const auto& n : a.notes)
-    noted = noted || n.find("unbalanced: configurations have 3 to 8 successful runs; fewer "
-                            "than 8: bf16 (3)") != std::string::npos;
+    noted = noted || n.find(
+                         "unbalanced: configurations have 3 to 8 successful runs; fewer "
+                         "than 8: bf16 (3)") != std::string::npos;
   EXPECT_TRUE(noted) << a.to_json()["notes"].dump();
 }
 

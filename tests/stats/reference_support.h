@@ -1,19 +1,19 @@
 // Test support for the statistics suite: writes generated runs tables as CSV, reads the SciPy /
 // statsmodels reference (tests/stats/reference.py through /usr/bin/python3, computed once per
-// test run for every case by the stats_reference fixture) and compares its JSON with ours key by key: 1e-6 relative for statistics, 1e-6 absolute for
-// p-values, nulls must match nulls, arrays matched by configuration / term rather than
-// position.
+// test run for every case by the stats_reference fixture) and compares its JSON with ours key by
+// key: 1e-6 relative for statistics, 1e-6 absolute for p-values, nulls must match nulls, arrays
+// matched by configuration / term rather than position.
 #pragma once
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <array>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
