@@ -30,6 +30,22 @@ struct TempDb {
   std::string path() const { return dir / "results.db"; }
 };
 
+// `source` written to `db` through the store and loaded back, as `greentrain report` loads it.
+ReportData write_and_load(const ReportData& source, const TempDb& db) {
+  testing::write_store(source, db.path());
+  LoadOptions o;
+  o.db_path = db.path();
+  return load_report(o);
+}
+
+// `greentrain analyze --db DB --format json` on the same database.
+nlohmann::json analyze_json(const TempDb& db) {
+  const auto r = gt::testing::run_process(
+      {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  return nlohmann::json::parse(r.out);
+}
+
 TEST(ReportLoad, RoundTripsRunsEnergyAndIdle) {
   TempDb db;
   auto source = testing::full_experiment();
@@ -124,15 +140,9 @@ TEST(ReportLoad, ChartsShowAnalyzesNumbers) {
 // analysis is equal, and the figures printed on the page are those of the JSON.
 TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
   TempDb db;
-  testing::write_store(testing::with_failed_runs(), db.path());
-  LoadOptions o;
-  o.db_path = db.path();
-  auto d = load_report(o);
+  auto d = write_and_load(testing::with_failed_runs(), db);
   ASSERT_TRUE(d.analysis) << d.analysis_note;
-  const auto analyze = gt::testing::run_process(
-      {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
-  ASSERT_EQ(analyze.code, 0) << analyze.err;
-  const auto j = nlohmann::json::parse(analyze.out);
+  const auto j = analyze_json(db);
   EXPECT_EQ(d.analysis->to_json(), j);
 
   const std::string html = render_html(d), md = render_markdown(d);
@@ -198,15 +208,9 @@ batch_size = [32, 128]
     for (auto& r : source.runs)
       if (r.metrics.count("energy_j")) r.metrics["epoch_energy_j"] = 0.8 * r.metrics["energy_j"];
     TempDb db;
-    testing::write_store(source, db.path());
-    LoadOptions o;
-    o.db_path = db.path();
-    const auto d = load_report(o);
+    const auto d = write_and_load(source, db);
     ASSERT_TRUE(d.analysis) << d.analysis_note;
-    const auto analyze = gt::testing::run_process(
-        {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
-    ASSERT_EQ(analyze.code, 0) << analyze.err;
-    const auto j = nlohmann::json::parse(analyze.out);
+    const auto j = analyze_json(db);
     EXPECT_EQ(j["primary_metric"], primary.empty() ? "energy_j" : primary);
     EXPECT_EQ(d.analysis->primary_metric, j["primary_metric"]);
     EXPECT_EQ(j["headline"], d.analysis->to_json()["headline"]);
@@ -227,10 +231,7 @@ batch_size = [32, 128]
 TEST(ReportLoad, EnergyToTargetComesFromTheEpochPhases) {
   const auto source = testing::epochs_experiment();
   TempDb db;
-  testing::write_store(source, db.path());
-  LoadOptions o;
-  o.db_path = db.path();
-  const auto d = load_report(o);
+  const auto d = write_and_load(source, db);
   ASSERT_TRUE(d.analysis) << d.analysis_note;
   EXPECT_EQ(d.target_accuracy, std::optional<double>(0.86));
   ASSERT_EQ(d.runs.size(), source.runs.size());
@@ -260,10 +261,7 @@ TEST(ReportLoad, EnergyToTargetComesFromTheEpochPhases) {
   ASSERT_EQ(d.analysis->target_missed.size(), 1u);
   EXPECT_EQ(d.analysis->target_missed[0].missed, 2u);
   EXPECT_EQ(d.analysis->target_missed[0].of, 4u);
-  const auto analyze = gt::testing::run_process(
-      {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
-  ASSERT_EQ(analyze.code, 0) << analyze.err;
-  const auto j = nlohmann::json::parse(analyze.out);
+  const auto j = analyze_json(db);
   EXPECT_EQ(d.analysis->to_json(), j);
   EXPECT_EQ(j["target_not_reached"][0]["label"], "bf16 \u00b7 batch 512");
   // The page: the per-epoch and accuracy-against-energy charts, the energy-to-target strip.
