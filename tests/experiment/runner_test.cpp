@@ -762,6 +762,48 @@ target_accuracy = 0.85
       << j["notes"].dump();
 }
 
+// Runs beside CPU hogs (one busy loop per CPU, outside the runs' process trees) record the load
+// outside them; the analysis and the report mark them as contended.
+TEST(Runner, RunsBesideACpuHogAreFlaggedAsContended) {
+  TempDir dir;
+  const std::string db = dir / "hog.db";
+  write_file(dir / "h.toml", R"(name = "h"
+[workload]
+kind = "command"
+command = "sleep 0.4 # {precision}"
+[factors]
+precision = ["fp32", "bf16"]
+[design]
+repeats = 2
+warmup_runs = 0
+[meters]
+gpus = "none"
+interval_ms = 50
+)");
+  std::vector<pid_t> hogs;
+  for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i)
+    hogs.push_back(testing::spawn_process({"sh", "-c", "while :; do :; done"}, dir / "hog.log"));
+  auto r = run_gt(fmt::format("experiment run {} --db {}", dir / "h.toml", db));
+  for (pid_t pid : hogs) {
+    kill(pid, SIGKILL);
+    testing::wait_process(pid);
+  }
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const auto& run : runs_of(db)) {
+    ASSERT_TRUE(run.metrics.count("outside_cpu_share")) << run.run_index;
+    EXPECT_GT(run.metrics.at("outside_cpu_share"), 0.5) << run.run_index;
+  }
+  auto a = run_gt(fmt::format("analyze --db {} --format json 2>/dev/null", db));
+  ASSERT_EQ(a.code, 0) << a.out;
+  const auto j = nlohmann::json::parse(a.out);
+  EXPECT_EQ(j["contended_runs"].size(), 4u) << j["contended_runs"].dump();
+  EXPECT_NE(j["notes"].dump().find("contended: 4 runs"), std::string::npos) << j["notes"].dump();
+  auto report = run_gt(fmt::format("report --db {} --html {}", db, dir / "h.html"));
+  ASSERT_EQ(report.code, 0) << report.out;
+  // The runs are listed in the report's table (its header only shows above listed runs).
+  EXPECT_NE(read_file(dir / "h.html").find("CPU busy outside the run"), std::string::npos);
+}
+
 TEST(Runner, ExportRoundTripsThroughAnalyze) {
   TempDir dir;
   auto plan = make_plan(dir, 0.01, 3);
