@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <mutex>
 #include <set>
 
@@ -62,7 +63,9 @@ class MarkLog {
   static constexpr size_t kMaxMarks = 200000;
   struct Dated {
     Mark mark;
-    double t_s;  // steady seconds
+    double t_s;                 // steady seconds
+    bool writer_dated = false;  // t_s is the writer's own instant
+    bool from_stdout = false;   // the stream it came on (each keeps its writer's order)
   };
   // A line read at steady instant t_read. A phase mark's own instant T (the writer's
   // CLOCK_MONOTONIC, the steady clock's scale) is used when it is plausible: not after the read
@@ -95,18 +98,34 @@ class MarkLog {
       return;
     }
     double t = t_read;
+    bool dated = false;
     if (m->t_s) {
-      if (*m->t_s <= t_read + 0.005 && *m->t_s >= window_start_s - 0.005)
+      if (*m->t_s <= t_read + 0.005 && *m->t_s >= window_start_s - 0.005) {
         t = std::max(*m->t_s, window_start_s);
-      else
+        dated = true;
+      } else {
         ++bad_times_;
+      }
     }
-    marks_.push_back({std::move(*m), t});
+    marks_.push_back({std::move(*m), t, dated, stdout_form});
   }
-  // Every mark in the order it happened (ties keep arrival order), and the notes on the log.
+  // Every mark in the order it happened (ties keep arrival order), and the notes on the log. A
+  // mark dated when read (a metric) was written before the marks that follow it on its stream,
+  // so it is dated no later than the next one its writer dated: a metric reported inside an
+  // epoch stays inside it however late the reader saw it.
   std::vector<Dated> sorted() {
     std::lock_guard lock(mu_);
     std::vector<Dated> out = marks_;
+    for (const bool stream : {false, true}) {
+      double next = std::numeric_limits<double>::infinity();
+      for (auto it = out.rbegin(); it != out.rend(); ++it) {
+        if (it->from_stdout != stream) continue;
+        if (it->writer_dated)
+          next = std::min(next, it->t_s);
+        else
+          it->t_s = std::min(it->t_s, next);
+      }
+    }
     std::stable_sort(out.begin(), out.end(),
                      [](const Dated& a, const Dated& b) { return a.t_s < b.t_s; });
     return out;
