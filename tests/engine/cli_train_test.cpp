@@ -123,7 +123,7 @@ TEST(CliTrain, ErrorsAreOneLineWithExitCodes) {
     int code;
     std::string text;
   } cases[] = {
-      {"--batch-size 0", 2, "--batch-size 0 must be at least 1"},
+      {"--batch-size 0", 2, "--batch-size: '0' is out of range"},
       {"--batch-size 1000", 2, "larger than the training set"},
       {"--model cnn:3", 2, "unknown model spec 'cnn:3'"},
       {"--precision fp8", 2, "unknown precision 'fp8'"},
