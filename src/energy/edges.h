@@ -70,7 +70,8 @@ class EdgeTracker {
   EdgeTracker& operator=(const EdgeTracker&) = delete;
   void start();  // clears the edges and starts polling
   void stop();   // stops polling; the edges stay readable
-  // Blocks until an edge later than t_s has been seen, at most `max_wait_s`. False on timeout.
+  // Blocks until an edge later than t_s, and a second true edge (the period), have been seen, at
+  // most `max_wait_s`. False on timeout.
   bool wait_past(double t_s, double max_wait_s);
   // The value at t_s, also before the first true edge once the period is known.
   std::optional<InterpolatedEnergy> energy_at(double t_s) const;

@@ -25,6 +25,7 @@
 #include "experiment/lanes.h"
 #include "experiment/progress.h"
 #include "experiment/publish.h"
+#include "experiment/resolution.h"
 #include "experiment/run_lock.h"
 #include "experiment/stop_rule.h"
 #include "experiment/store.h"
@@ -334,6 +335,7 @@ RunOutcome Runner::run() {
   // Warm-up, then block by block. With a stopping rule the rule is checked before each block
   // after min_repeats, on the blocks before it (so a resumed session decides as the first did).
   int estimate = target_blocks;
+  bool resolution_checked = false;
   int b = 0;
   for (;; ++b) {
     if (guard_.requested()) break;
@@ -348,6 +350,19 @@ RunOutcome Runner::run() {
           "the benchmark was skipped after repeated failures: the stopping rule "
           "compares every configuration with it, so no more blocks are run";
       break;
+    }
+    // Once the first runs are in (the warm-up, else block 1): can the meter resolve the
+    // stop metric's phase to the rule's target at all, within max_repeats?
+    if (D.stop && b >= 1 && !begun && !resolution_checked) {
+      const auto runs = store_.runs(exp_.id);
+      const std::string metric = stop_metric(*D.stop, plan_.analysis.primary_metric, runs);
+      if (auto res = check_resolution(*D.stop, metric, runs, max_blocks)) {
+        resolution_checked = true;
+        if (!res->reachable) {
+          outcome_.stopped = res->message;
+          break;
+        }
+      }
     }
     if (D.stop && b - 1 >= D.stop->min_repeats && !begun) {
       StopRule rule = *D.stop;

@@ -515,6 +515,48 @@ TEST(Runner, StoppingRuleStopsWhenItCannotSucceedInTheBlocksLeft) {
       << status.out;
 }
 
+// A training phase far shorter than the GPU counter's update period (the fake GPU steps every
+// 100 ms like a real one): after the warm-up the runner knows the meter cannot resolve the phase
+// to +-1 % within max_repeats and stops at once, saying why and what to change, instead of
+// running blocks it cannot succeed with.
+TEST(Runner, AStopTargetTheMeterCannotResolveIsRefusedAfterTheWarmUp) {
+  TempDir dir;
+  write_file(dir / "nvml.txt", "gpus=1\ngpu0.power_w=200\ngpu0.step_ms=100\n");
+  const std::string plan = dir / "short.toml";
+  write_file(plan, R"(name = "short"
+[workload]
+kind = "command"
+command = "sh -c 'echo phase train begin >&3; sleep 0.02; echo phase train end >&3; true {precision}'"
+[factors]
+precision = ["fp32", "bf16"]
+[design]
+warmup_runs = 1
+[design.stop]
+metric = "train_energy_j"
+ci_halfwidth_pct = 1
+max_repeats = 15
+[meters]
+gpus = "0"
+interval_ms = 50
+)");
+  const std::string env = fmt::format("GREENTRAIN_NVML_LIB={} GREENTRAIN_FAKE_NVML={} ",
+                                      FAKE_NVML_PATH, dir / "nvml.txt");
+  auto r = testing::run_shell(
+      env + testing::greentrain_binary() + " experiment run " + plan + " --db " + (dir / "s.db"),
+      [] {
+        testing::ProcessOptions o;
+        o.merge_stderr = true;
+        return o;
+      }());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("the stopping rule cannot be met: the train phase lasts"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("min_phase_s"), std::string::npos) << r.out;
+  const auto runs = runs_of(dir / "s.db");
+  ASSERT_EQ(runs.size(), 1u) << "only the warm-up ran";
+  EXPECT_TRUE(runs[0].warmup);
+}
+
 TEST(Runner, AStopMetricThatCanBeZeroOrNegativeIsRefusedBeforeAnyRun) {
   TempDir dir;
   auto plan = jitter_plan(dir, 0, "repeats = 3");
