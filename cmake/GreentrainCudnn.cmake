@@ -16,14 +16,14 @@ else()
     HINTS ${CUDAToolkit_INCLUDE_DIRS} ENV CUDNN_PATH
     PATH_SUFFIXES include
     DOC "Folder holding cuDNN 9's headers (cudnn_graph.h)")
-  if(CUDNN_INCLUDE_DIR)
+  if(CUDNN_INCLUDE_DIR AND EXISTS "${CUDNN_INCLUDE_DIR}/cudnn_graph.h")
     set(GREENTRAIN_HAVE_CUDNN ON)
   elseif(GREENTRAIN_CUDNN STREQUAL "ON")
-    message(FATAL_ERROR "GREENTRAIN_CUDNN=ON but cuDNN 9's headers (cudnn_graph.h) were not found; "
-      "set CUDNN_INCLUDE_DIR")
+    message(FATAL_ERROR "GREENTRAIN_CUDNN=ON but cuDNN 9's headers (cudnn_graph.h) were not found "
+      "(CUDNN_INCLUDE_DIR=${CUDNN_INCLUDE_DIR})")
   else()
     set(GREENTRAIN_CUDNN_ABSENT
-      "this greentrain was built without cuDNN 9's headers (cudnn_graph.h was not found)")
+      "this greentrain was built without cuDNN 9's headers (no cudnn_graph.h was found)")
   endif()
 endif()
 if(GREENTRAIN_HAVE_CUDNN)
