@@ -97,10 +97,13 @@ CudnnSearchInputs cudnn_search_inputs() {
   in.toolkit_dirs.emplace_back("/usr/local/cuda/lib");
   in.toolkit_dirs.push_back("/usr/local/cuda/targets/" + target + "/lib");
   in.path_env = env_or_empty("PATH");
-  if (const std::string home = env_or_empty("HOME"); !home.empty())
+  if (const std::string home = env_or_empty("HOME"); !home.empty()) {
     in.site_patterns.push_back(home + "/.local/lib/python3*/site-packages");
+    in.site_patterns.push_back(home + "/.pyenv/versions/*/lib/python3*/site-packages");
+  }
   in.site_patterns.emplace_back("/usr/lib/python3/dist-packages");
   in.site_patterns.emplace_back("/usr/local/lib/python3*/dist-packages");
+  in.site_patterns.emplace_back("/opt/conda/lib/python3*/site-packages");
   return in;
 }
 
@@ -142,8 +145,8 @@ std::vector<CudnnCandidate> cudnn_candidates(const CudnnSearchInputs& in) {
         out.push_back({"Python wheel", site + "/" + kWheelFolder + "/" + kSoname, ""});
   if (out.size() == wheel_start)
     out.push_back({"Python wheel", "",
-                   "no site-packages folder found (Python on PATH, ~/.local, /usr/lib/python3, "
-                   "/usr/local/lib/python3*)"});
+                   "no site-packages folder found (Python on PATH, ~/.local, ~/.pyenv, "
+                   "/usr/lib/python3, /usr/local/lib/python3*, /opt/conda)"});
   return out;
 }
 

@@ -6,8 +6,9 @@
 //   3. the CUDA toolkit's library folders ($CUDA_HOME, $CUDA_PATH, /usr/local/cuda, the toolkit
 //      this was built with);
 //   4. NVIDIA's Python wheel folder nvidia/cudnn/lib in the site-packages of every Python
-//      interpreter on PATH, the user's ~/.local, /usr/lib/python3/dist-packages and
-//      /usr/local/lib/python3*/dist-packages (where PyTorch's own cuDNN lives).
+//      interpreter on PATH (its virtual environment and its base install), the user's ~/.local
+//      and ~/.pyenv versions, /usr/lib/python3/dist-packages, /usr/local/lib/python3*/
+//      dist-packages and /opt/conda (where PyTorch's own cuDNN lives).
 // A place is usable when the library loads, has cudnnGetVersion, reports 9.0 or newer and passes
 // the caller's own check (its entry points bind, its sub-libraries load). Every place tried keeps
 // a one-line reason, so `greentrain devices` can say which library is used or why none is.
