@@ -28,6 +28,11 @@
 #include "engine/cuda/cudnn_plans.h"
 #include "engine/cuda/device_buffer.h"
 
+namespace gt::engine {
+// Readable test parameters in test names and failure messages.
+void PrintTo(Precision p, std::ostream* os) { *os << to_string(p); }
+}  // namespace gt::engine
+
 namespace gt::engine::cuda {
 namespace {
 
@@ -257,6 +262,9 @@ const Shape kShapes[] = {
     {"k1_s2", 2, 7, 7, 16, 24, 1, 2},
 };
 
+}  // namespace
+
+// Outside the anonymous namespace: gtest finds PrintTo by argument-dependent lookup.
 std::string op_text(ConvOp op) {
   switch (op) {
     case ConvOp::forward:
@@ -270,6 +278,10 @@ std::string op_text(ConvOp op) {
   }
   return "op";
 }
+
+void PrintTo(ConvOp op, std::ostream* os) { *os << op_text(op); }
+
+namespace {
 
 struct ConvData {
   std::vector<float> x, w, y, bias;
