@@ -129,7 +129,7 @@ int64_t at(const Tensor4d& t, int64_t n, int64_t c, int64_t h, int64_t w) {
   return n * t.strides[0] + c * t.strides[1] + h * t.strides[2] + w * t.strides[3];
 }
 
-// Calls f(n, k, p, q, c, r, s, ih, iw) for every product of the convolution that reads a real
+// Calls f(x index, w index, y index) for every product of the convolution that reads a real
 // (not padding) input position.
 template <typename F>
 void for_each_product(const ConvProblem& pr, F f) {
@@ -146,50 +146,31 @@ void for_each_product(const ConvProblem& pr, F f) {
               const int64_t ih = p * g.stride_h - g.pad_top + r;
               const int64_t iw = q * g.stride_w - g.pad_left + s;
               if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-              for (int64_t c = 0; c < C; ++c) f(n, k, p, q, c, r, s, ih, iw);
+              for (int64_t c = 0; c < C; ++c)
+                f(at(pr.x, n, c, ih, iw), at(pr.w, k, c, r, s), at(pr.y, n, k, p, q));
             }
 }
 
+// The op's output: y = Σ x·w (then + bias and ReLU when fused), dx = Σ dy·w, dw = Σ dy·x.
 Reference conv_reference(const ConvProblem& pr, const std::vector<float>& x,
                          const std::vector<float>& w, const std::vector<float>& y,
                          const std::vector<float>& bias) {
-  switch (pr.op) {
-    case ConvOp::forward:
-    case ConvOp::forward_bias_relu: {
-      Reference ref(pr.y.elements());
-      for_each_product(pr, [&](auto n, auto k, auto p, auto q, auto c, auto r, auto s, auto ih,
-                               auto iw) {
-        ref.add(at(pr.y, n, k, p, q), double(x[at(pr.x, n, c, ih, iw)]) * w[at(pr.w, k, c, r, s)]);
-      });
-      if (pr.op == ConvOp::forward_bias_relu)
-        for (int64_t n = 0; n < pr.y.dims[0]; ++n)
-          for (int64_t k = 0; k < pr.y.dims[1]; ++k)
-            for (int64_t p = 0; p < pr.y.dims[2]; ++p)
-              for (int64_t q = 0; q < pr.y.dims[3]; ++q) {
-                const int64_t i = at(pr.y, n, k, p, q);
-                ref.add(i, bias[k]);
-                ref.value[i] = std::max(ref.value[i], 0.0);
-              }
-      return ref;
+  const bool dgrad = pr.op == ConvOp::backward_data, wgrad = pr.op == ConvOp::backward_filter;
+  Reference ref(dgrad ? pr.x.elements() : wgrad ? pr.w.elements() : pr.y.elements());
+  for_each_product(pr, [&](int64_t xi, int64_t wi, int64_t yi) {
+    if (dgrad)
+      ref.add(xi, double(y[yi]) * w[wi]);
+    else if (wgrad)
+      ref.add(wi, double(y[yi]) * x[xi]);
+    else
+      ref.add(yi, double(x[xi]) * w[wi]);
+  });
+  if (pr.op == ConvOp::forward_bias_relu)
+    for (int64_t i = 0; i < pr.y.elements(); ++i) {  // NHWC: the channel is i mod K
+      ref.add(i, bias[i % pr.y.dims[1]]);
+      ref.value[i] = std::max(ref.value[i], 0.0);
     }
-    case ConvOp::backward_data: {
-      Reference ref(pr.x.elements());
-      for_each_product(pr, [&](auto n, auto k, auto p, auto q, auto c, auto r, auto s, auto ih,
-                               auto iw) {
-        ref.add(at(pr.x, n, c, ih, iw), double(y[at(pr.y, n, k, p, q)]) * w[at(pr.w, k, c, r, s)]);
-      });
-      return ref;
-    }
-    case ConvOp::backward_filter: {
-      Reference ref(pr.w.elements());
-      for_each_product(pr, [&](auto n, auto k, auto p, auto q, auto c, auto r, auto s, auto ih,
-                               auto iw) {
-        ref.add(at(pr.w, k, c, r, s), double(y[at(pr.y, n, k, p, q)]) * x[at(pr.x, n, c, ih, iw)]);
-      });
-      return ref;
-    }
-  }
-  return Reference();
+  return ref;
 }
 
 double tolerance(Precision p) {
@@ -265,21 +246,7 @@ const Shape kShapes[] = {
 }  // namespace
 
 // Outside the anonymous namespace: gtest finds PrintTo by argument-dependent lookup.
-std::string op_text(ConvOp op) {
-  switch (op) {
-    case ConvOp::forward:
-      return "forward";
-    case ConvOp::backward_data:
-      return "backward_data";
-    case ConvOp::backward_filter:
-      return "backward_filter";
-    case ConvOp::forward_bias_relu:
-      return "forward_bias_relu";
-  }
-  return "op";
-}
-
-void PrintTo(ConvOp op, std::ostream* os) { *os << op_text(op); }
+void PrintTo(ConvOp op, std::ostream* os) { *os << to_string(op); }
 
 namespace {
 
@@ -352,7 +319,7 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::ValuesIn(kOps), ::testing::ValuesIn(kPrecisions)),
     [](const ::testing::TestParamInfo<ConvCase>& info) {
       return std::string(kShapes[std::get<0>(info.param)].name) + "_" +
-             op_text(std::get<1>(info.param)) + "_" + to_string(std::get<2>(info.param));
+             to_string(std::get<1>(info.param)) + "_" + to_string(std::get<2>(info.param));
     });
 
 // With every input carrying a full 24-bit mantissa and only 8 products per output, TF32 inputs

@@ -14,6 +14,15 @@ bool has(const std::vector<cudnnBackendNumericalNote_t>& notes, cudnnBackendNume
   return std::find(notes.begin(), notes.end(), n) != notes.end();
 }
 
+// `count` new descriptors of `type` for cudnnBackendGetAttribute to fill, and their handles.
+std::vector<Descriptor> blank_descriptors(cudnnBackendDescriptorType_t type, int64_t count,
+                                          std::vector<cudnnBackendDescriptor_t>& handles) {
+  std::vector<Descriptor> out;
+  handles.clear();
+  for (int64_t i = 0; i < count; ++i) handles.push_back(out.emplace_back(type).get());
+  return out;
+}
+
 EngineConfig read_config(Descriptor config) {
   EngineConfig e;
   Descriptor engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
@@ -33,12 +42,9 @@ EngineConfig read_config(Descriptor config) {
 
   // Knob choices: descriptors made beforehand, filled by the query.
   const int64_t capacity = CUDNN_KNOB_TYPE_COUNTS;
-  std::vector<Descriptor> choices;
   std::vector<cudnnBackendDescriptor_t> raw;
-  for (int64_t i = 0; i < capacity; ++i) {
-    choices.emplace_back(CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR);
-    raw.push_back(choices.back().get());
-  }
+  std::vector<Descriptor> choices =
+      blank_descriptors(CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR, capacity, raw);
   const int64_t count =
       std::min(capacity, config.get(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES,
                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, capacity, raw.data()));
@@ -92,12 +98,9 @@ std::vector<EngineConfig> heuristic_configs(const Descriptor& graph, cudnnBacken
   }
   const int64_t count =
       heuristics.get(CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, nullptr);
-  std::vector<Descriptor> configs;
   std::vector<cudnnBackendDescriptor_t> raw;
-  for (int64_t i = 0; i < count; ++i) {
-    configs.emplace_back(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
-    raw.push_back(configs.back().get());
-  }
+  std::vector<Descriptor> configs =
+      blank_descriptors(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, count, raw);
   const int64_t got =
       count == 0
           ? 0

@@ -11,20 +11,6 @@
 namespace gt::engine::cuda {
 namespace {
 
-const char* op_name(ConvOp op) {
-  switch (op) {
-    case ConvOp::forward:
-      return "conv_fwd";
-    case ConvOp::backward_data:
-      return "conv_dgrad";
-    case ConvOp::backward_filter:
-      return "conv_wgrad";
-    case ConvOp::forward_bias_relu:
-      return "conv_fwd_bias_relu";
-  }
-  return "conv";
-}
-
 std::string text(const Tensor4d& t) {
   return fmt::format("{}x{}x{}x{}:{},{},{},{}", t.dims[0], t.dims[1], t.dims[2], t.dims[3],
                      t.strides[0], t.strides[1], t.strides[2], t.strides[3]);
@@ -113,7 +99,7 @@ BatchNormProblem batchnorm_problem(BatchNormOp op, Precision precision, int64_t 
 std::string plan_key(const ConvProblem& p) {
   const ConvGeometry& g = p.geometry;
   return fmt::format("{} {} x={} w={} y={} stride={},{} pad={},{},{},{} align={},{},{}",
-                     op_name(p.op), to_string(p.precision), text(p.x), text(p.w), text(p.y),
+                     to_string(p.op), to_string(p.precision), text(p.x), text(p.w), text(p.y),
                      g.stride_h, g.stride_w, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right,
                      p.alignment[0], p.alignment[1], p.alignment[2]);
 }
@@ -122,6 +108,20 @@ std::string plan_key(const BatchNormProblem& p) {
   return fmt::format("{} {} x={} align={}",
                      p.op == BatchNormOp::forward_training ? "bn_fwd_train" : "bn_bwd",
                      to_string(p.precision), text(p.x), p.alignment);
+}
+
+std::string to_string(ConvOp op) {
+  switch (op) {
+    case ConvOp::forward:
+      return "conv_fwd";
+    case ConvOp::backward_data:
+      return "conv_dgrad";
+    case ConvOp::backward_filter:
+      return "conv_wgrad";
+    case ConvOp::forward_bias_relu:
+      return "conv_fwd_bias_relu";
+  }
+  return "conv";
 }
 
 int channel_multiple(Precision precision) {

@@ -47,6 +47,9 @@ enum class ConvOp {
   forward_bias_relu,  // y = relu(conv(x, w) + bias), bias one value per output channel
 };
 
+// "conv_fwd", "conv_dgrad", "conv_wgrad", "conv_fwd_bias_relu" (as in plan keys).
+std::string to_string(ConvOp op);
+
 struct ConvProblem {
   ConvOp op = ConvOp::forward;
   Precision precision = Precision::fp32;
