@@ -49,7 +49,7 @@ class CudnnPlan {
 };
 
 // One call of a plan bound to its buffers and workspace: run() only sets the stream and
-// executes (no allocation, capturable into a CUDA graph).
+// executes (no allocation, capturable into a CUDA graph). It must not outlive its CudnnPlans.
 class CudnnCall {
  public:
   struct Impl;
