@@ -1,6 +1,7 @@
 // `greentrain devices`: lists every meter this machine offers (GPUs through NVML, RAPL zones,
 // the CPU and RAM estimates, a wall meter if --wall is given), what each measures and how, and
-// why any expected meter is missing (no driver, no permission, a virtual machine).
+// why any expected meter is missing (no driver, no permission, a virtual machine); then the
+// cuDNN library the CUDA backend's CNN path uses, or why there is none, one line per place tried.
 #include <fmt/core.h>
 
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/session.h"
+#include "engine/cudnn_status.h"
 
 namespace gt::cli {
 namespace {
@@ -19,9 +21,34 @@ struct DevicesOptions {
   std::string json_path;
 };
 
+nlohmann::json to_json(const engine::CudnnStatus& s) {
+  nlohmann::json j = {{"usable", s.usable}, {"tried", s.tried}};
+  if (!s.absent.empty()) j["absent"] = s.absent;
+  if (s.usable) {
+    j["library"] = s.library;
+    j["version"] = s.version;
+    j["cuda"] = s.cuda;
+  }
+  return j;
+}
+
+void print_cudnn(const engine::CudnnStatus& s) {
+  const char* what = "cuDNN (the CUDA backend's CNN path)";
+  if (!s.absent.empty())
+    fmt::print("{}: absent: {}\n", what, s.absent);
+  else if (s.usable)
+    fmt::print("{}: cuDNN {} for CUDA {}, {}\n", what, s.version, s.cuda, s.library);
+  else
+    fmt::print("{}: none usable (set GREENTRAIN_CUDNN_LIB to libcudnn.so.9 or its folder):\n",
+               what);
+  for (const std::string& line : s.tried) fmt::print("  {}\n", line);
+}
+
 int run_devices(const DevicesOptions& o) {
   energy::Session session(o.meters);
-  const nlohmann::json env = session.environment();
+  nlohmann::json env = session.environment();
+  const engine::CudnnStatus cudnn = engine::cudnn_status();
+  env["cudnn"] = to_json(cudnn);
   if (!o.json_path.empty()) {
     std::ofstream out(o.json_path);
     if (!out) throw Error(fmt::format("--json {}: cannot open for writing", o.json_path));
@@ -64,6 +91,7 @@ int run_devices(const DevicesOptions& o) {
   report_missing("CPU/DRAM energy counters (RAPL)", env.value("rapl_permission", ""));
   if (o.meters.wall.empty())
     fmt::print("wall meter: none (add --wall cmd:... | http:...#/ptr | manual | file:<csv>)\n");
+  print_cudnn(cudnn);
   return 0;
 }
 
@@ -72,7 +100,9 @@ int run_devices(const DevicesOptions& o) {
 void add_devices(CLI::App& app, Action& run) {
   auto opts = std::make_shared<DevicesOptions>();
   auto* sub = app.add_subcommand(
-      "devices", "list the energy meters found, what they measure, and why any is missing");
+      "devices",
+      "list the energy meters found, what they measure, and why any is missing; and the cuDNN "
+      "library the CUDA CNN path uses (GREENTRAIN_CUDNN_LIB overrides the search)");
   add_meter_options(*sub, opts->meters);
   sub->add_option("--json", opts->json_path, "also write the environment snapshot as JSON");
   sub->callback([opts, &run] { run = [opts] { return run_devices(*opts); }; });

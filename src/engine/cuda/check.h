@@ -1,6 +1,8 @@
-// Error checking for every CUDA runtime and cuBLASLt call: CUDA_CHECK / CUBLAS_CHECK turn a
-// failed status into gt::Error naming the call text, file:line and the library's own message,
-// so "out of memory" or "no kernel image for this device" reach the user as one clear line.
+// Error checking for every CUDA runtime, cuBLASLt and cuDNN call: CUDA_CHECK / CUBLAS_CHECK /
+// CUDNN_CHECK turn a failed status into gt::Error naming the call text, file:line and the
+// library's own message, so "out of memory" or "no kernel image for this device" reach the user
+// as one clear line. CUDNN_CHECK needs no cuDNN header here (statuses are plain enums, 0 is
+// success); throw_cudnn_error lives in cudnn_library.cpp, built only with the cuDNN path.
 #pragma once
 #include <cublasLt.h>
 #include <cuda_runtime.h>
@@ -24,6 +26,9 @@ namespace gt::engine::cuda {
                   std::to_string(line) + ": " + cublaslt().status_string(status));
 }
 
+// `status` is a cudnnStatus_t; adds cuDNN's detailed message for the failed call.
+[[noreturn]] void throw_cudnn_error(int status, const char* call, const char* file, int line);
+
 }  // namespace gt::engine::cuda
 
 #define CUDA_CHECK(call)                                                                \
@@ -38,6 +43,13 @@ namespace gt::engine::cuda {
     const cublasStatus_t gt_cublas_status_ = (call);                                        \
     if (gt_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                         \
       ::gt::engine::cuda::throw_cublas_error(gt_cublas_status_, #call, __FILE__, __LINE__); \
+  } while (0)
+
+#define CUDNN_CHECK(call)                                                                 \
+  do {                                                                                    \
+    const int gt_cudnn_status_ = static_cast<int>(call);                                  \
+    if (gt_cudnn_status_ != 0)                                                            \
+      ::gt::engine::cuda::throw_cudnn_error(gt_cudnn_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
 // After a kernel launch: reports a bad launch configuration at the launch site.
