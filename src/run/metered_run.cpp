@@ -189,7 +189,19 @@ std::map<std::string, double> MeteredResult::phase_metrics() const {
   for (const auto& [name, ok] : all_net)
     if (!ok) out.erase(name + "_net_energy_j");
   for (const auto& [name, v] : u2) out[name + "_uncertainty_j"] = std::sqrt(v);
+  // A phase that repeated its work R times (min_phase_s) is reported per repetition.
+  for (const auto& entry : u2) {
+    const double r = repetitions(entry.first);
+    if (r == 1) continue;
+    for (const std::string& suffix : phase_column_suffixes())
+      if (auto it = out.find(entry.first + suffix); it != out.end()) it->second /= r;
+  }
   return out;
+}
+
+double MeteredResult::repetitions(const std::string& phase) const {
+  const auto it = metrics.find(phase + "_repetitions");
+  return it != metrics.end() && it->second >= 1 ? it->second : 1.0;
 }
 
 nlohmann::json MeteredResult::to_json(const carbon::Intensity& intensity, double pue) const {
@@ -217,12 +229,17 @@ nlohmann::json MeteredResult::to_json(const carbon::Intensity& intensity, double
     // Named copies, not structured bindings: clang 14 (the sanitizer build) cannot capture those.
     const std::string& name = entry.first;
     const int n = entry.second;
+    const double r = repetitions(name);  // per repetition when the phase repeated its work
     auto per = [&](auto value) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& p : phases)
-        if (p.name == name) list.push_back(value(p));
+        if (p.name == name) {
+          nlohmann::json v = value(p);
+          list.push_back(v.is_number() ? nlohmann::json(v.get<double>() / r) : v);
+        }
       return n == 1 ? list[0] : list;
     };
+    if (r != 1) pm[name + "_repetitions"] = r;
     pm[name + "_energy_j"] =
         per([](const PhaseResult& p) { return nlohmann::json(p.energy.energy_j); });
     pm[name + "_net_energy_j"] =

@@ -77,7 +77,11 @@ struct MeteredResult {
   // Per phase name (the last part of a nested phase's path), summed over its occurrences:
   // <phase>_energy_j, <phase>_net_energy_j (when every occurrence has it), <phase>_duration_s,
   // <phase>_gpu_energy_j (when a GPU is metered), <phase>_uncertainty_j (in quadrature).
+  // A phase whose work the workload repeated R times inside it to outlast the counter's
+  // resolution reports `metric <phase>_repetitions=R`: its figures here are per repetition (the
+  // phases list keeps what was measured over the whole phase).
   std::map<std::string, double> phase_metrics() const;
+  double repetitions(const std::string& phase) const;  // 1 unless reported
   // Summary keys (duration_s, energy_j, components, ...) plus co2e_g, wall_co2e_g, carbon,
   // phases, phase_metrics (a number, or a list when a phase repeated), metrics, exit_code,
   // attribution, idle.
