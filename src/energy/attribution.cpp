@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -29,9 +30,17 @@ double ticks_per_s() {
 }
 }  // namespace
 
-TreeUsage read_group_usage(int group, const FileReader& reader) {
-  TreeUsage u;
-  if (group <= 0) return u;
+namespace {
+
+// One process of /proc: its parent, its process group and its usage.
+struct ProcEntry {
+  int pid = 0, ppid = 0, pgrp = 0;
+  double cpu_s = 0, rss_bytes = 0;
+};
+
+// Every process of /proc whose stat line could be read and parsed.
+std::vector<ProcEntry> read_processes(const FileReader& reader) {
+  std::vector<ProcEntry> out;
   std::error_code ec;
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096);
   for (const auto& e : std::filesystem::directory_iterator(proc_root(), ec)) {
@@ -50,15 +59,56 @@ TreeUsage read_group_usage(int group, const FileReader& reader) {
       if (!(in >> x)) break;
     if (field[22].empty()) continue;
     try {
-      if (std::stol(field[2]) != group) continue;
+      ProcEntry p;
+      p.pid = std::stoi(pid);
+      p.ppid = std::stoi(field[1]);
+      p.pgrp = std::stoi(field[2]);
       const double ticks =
           std::stod(field[11]) + std::stod(field[12]) + std::stod(field[13]) + std::stod(field[14]);
-      u.cpu_s += ticks / ticks_per_s();
-      u.rss_bytes += std::max(0.0, std::stod(field[21])) * page;
-      ++u.processes;
+      p.cpu_s = ticks / ticks_per_s();
+      p.rss_bytes = std::max(0.0, std::stod(field[21])) * page;
+      out.push_back(p);
     } catch (const std::exception&) {
       continue;  // a malformed line: that process is skipped
     }
+  }
+  return out;
+}
+
+void add_usage(TreeUsage& u, const ProcEntry& p) {
+  u.cpu_s += p.cpu_s;
+  u.rss_bytes += p.rss_bytes;
+  ++u.processes;
+}
+
+}  // namespace
+
+TreeUsage read_group_usage(int group, const FileReader& reader) {
+  TreeUsage u;
+  if (group <= 0) return u;
+  for (const auto& p : read_processes(reader))
+    if (p.pgrp == group) add_usage(u, p);
+  return u;
+}
+
+TreeUsage read_tree_usage(int root, int exclude, const FileReader& reader) {
+  TreeUsage u;
+  if (root <= 0) return u;
+  const std::vector<ProcEntry> procs = read_processes(reader);
+  std::map<int, std::vector<const ProcEntry*>> children;
+  const ProcEntry* top = nullptr;
+  for (const auto& p : procs) {
+    children[p.ppid].push_back(&p);
+    if (p.pid == root) top = &p;
+  }
+  if (!top || root == exclude) return u;
+  std::vector<const ProcEntry*> todo{top};
+  while (!todo.empty()) {
+    const ProcEntry* p = todo.back();
+    todo.pop_back();
+    add_usage(u, *p);
+    for (const ProcEntry* c : children[p->pid])
+      if (c->pid != exclude && c->pid != p->pid) todo.push_back(c);
   }
   return u;
 }

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <mutex>
 
 #include "common/error.h"
@@ -20,6 +21,7 @@
 #include "run/line_reader.h"
 #include "run/marks.h"
 #include "run/usage_timeline.h"
+#include "run/windows.h"
 
 namespace gt::run {
 namespace {
@@ -61,7 +63,9 @@ class MarkLog {
   static constexpr size_t kMaxMarks = 200000;
   struct Dated {
     Mark mark;
-    double t_s;  // steady seconds
+    double t_s;                 // steady seconds
+    bool writer_dated = false;  // t_s is the writer's own instant T
+    bool from_stdout = false;
   };
   // A line read at steady instant t_read. A phase mark's own instant T (the writer's
   // CLOCK_MONOTONIC, the steady clock's scale) is used when it is plausible: not after the read
@@ -79,18 +83,33 @@ class MarkLog {
       return;
     }
     double t = t_read;
+    bool dated = false;
     if (m->t_s) {
       if (*m->t_s <= t_read + 0.005 && *m->t_s >= window_start_s - 0.005)
-        t = std::max(*m->t_s, window_start_s);
+        t = std::max(*m->t_s, window_start_s), dated = true;
       else
         ++bad_times_;
     }
-    marks_.push_back({std::move(*m), t});
+    marks_.push_back({std::move(*m), t, dated, stdout_form});
   }
   // Every mark in the order it happened (ties keep arrival order), and the notes on the log.
+  // A mark dated when read (a metric, a phase mark without T) was written before the marks that
+  // arrived after it on the same channel: it is dated no later than the writer's instant of any
+  // of them, so a metric written just before `phase epoch end T` stays inside that epoch even
+  // when both lines are read together, after T.
   std::vector<Dated> sorted() {
     std::lock_guard lock(mu_);
     std::vector<Dated> out = marks_;
+    for (const bool from_stdout : {false, true}) {
+      double later = std::numeric_limits<double>::infinity();
+      for (auto it = out.rbegin(); it != out.rend(); ++it) {
+        if (it->from_stdout != from_stdout) continue;
+        if (it->writer_dated)
+          later = std::min(later, it->t_s);
+        else
+          it->t_s = std::min(it->t_s, later);
+      }
+    }
     std::stable_sort(out.begin(), out.end(),
                      [](const Dated& a, const Dated& b) { return a.t_s < b.t_s; });
     return out;
@@ -258,7 +277,7 @@ struct RunContext {
 };
 
 struct Channels {
-  Fd mark_read, mark_write, out_read, out_copy, out_write;
+  Fd mark_read, mark_write, reply_read, reply_write, out_read, out_copy, out_write;
 
   Channels(ChildSpec& spec, bool scan_stdout) {
     int mark_pipe[2];
@@ -267,6 +286,13 @@ struct Channels {
     mark_write.reset(mark_pipe[1]);
     spec.env.emplace_back("GREENTRAIN_MARK_FD", std::to_string(mark_write.get()));
     spec.keep_fds.push_back(mark_write.get());
+    // The reply channel: answers to the child's window queries (run/windows.h).
+    int reply_pipe[2];
+    if (pipe2(reply_pipe, O_CLOEXEC) != 0) throw Error("cannot create the reply channel (pipe)");
+    reply_read.reset(reply_pipe[0]);
+    reply_write.reset(reply_pipe[1]);
+    spec.env.emplace_back("GREENTRAIN_REPLY_FD", std::to_string(reply_read.get()));
+    spec.keep_fds.push_back(reply_read.get());
     if (!scan_stdout) return;
     int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) throw Error("cannot create the stdout pipe");
@@ -284,6 +310,7 @@ struct Channels {
   void close_write_ends() {
     out_write.reset();
     mark_write.reset();
+    reply_read.reset();
   }
 };
 
@@ -343,7 +370,9 @@ void build_phases(const RunContext& s, MeteredResult& out, MarkLog& log, const U
   }
   book.finish(t_close - t0);
   for (const auto& n : book.notes()) notes.push_back(n);
-  const energy::MachineFacts facts = machine_facts(s);
+  WindowAttribution how;
+  how.mode = s.mode;
+  how.usage = &usage;
   for (const auto& span : book.spans()) {
     const double a = t0 + span.t_begin_s, b = t0 + span.t_end_s;
     PhaseResult p;
@@ -352,12 +381,7 @@ void build_phases(const RunContext& s, MeteredResult& out, MarkLog& log, const U
     p.occurrence = span.occurrence;
     p.t_begin_s = span.t_begin_s;
     p.metrics = span.metrics;
-    p.energy = s.session.window(s.session.snapshot_at(a), s.session.snapshot_at(b));
-    energy::attribute(p.energy.components, p.energy.duration_s, usage.share(a, b), facts, s.mode);
-    energy::recompute_totals(p.energy.components, p.energy.energy_j, p.energy.net_energy_j,
-                             p.energy.wall_energy_j);
-    if (!s.session.has_idle_baseline())
-      withhold_net(p.energy.components, p.energy.net_energy_j, true);
+    p.energy = window_energy(s.session, a, b, how);
     p.flagged = p.energy.energy_j > 0 &&
                 p.energy.uncertainty_j > s.options.flag_uncertainty_share * p.energy.energy_j;
     out.flagged_phases += p.flagged;
@@ -394,6 +418,25 @@ void finish(const RunContext& s, MeteredResult& out, std::vector<std::string>& n
   out.notes = notes;
 }
 
+// The child's window queries are answered as its phases will be: the run's attribution mode over
+// the run's process tree, net energy as the run reports it.
+WindowAnswers::Options query_options(const RunContext& s, bool idle_busy, UsageTimeline& usage,
+                                     const std::atomic<int>& group) {
+  WindowAnswers::Options o;
+  o.attribution.mode = s.mode;
+  o.attribution.usage = &usage;
+  o.attribution.sample_past = [&usage, &group](double t) {
+    usage.sample_past([g = group.load()] { return energy::read_group_usage(g); }, t);
+  };
+  o.attribution.withhold_machine_net = idle_busy;
+  o.intensity = s.intensity;
+  o.pue = s.options.carbon.pue;
+  o.max_wait_s = 2.0 + 2e-3 * s.options.meters.interval_ms;
+  energy::Session& session = s.session;
+  o.notes = [&session] { return session.environment()["notes"].get<std::vector<std::string>>(); };
+  return o;
+}
+
 }  // namespace
 
 MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
@@ -412,8 +455,13 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   session.start();
   const double t0 = session.start_steady_s();
   usage.maybe_sample(0, t0, true);
-  LineReader marks(ch.mark_read.get(), -1,
-                   [&](const std::string& l, double t) { log.add(l, t, false, t0); });
+  const RunContext ctx{session, s.options, s.mode, s.intensity};
+  std::atomic<int> group{0};
+  WindowQueries queries(session, query_options(ctx, s.idle_busy, usage, group),
+                        ch.reply_write.get());
+  LineReader marks(ch.mark_read.get(), -1, [&](const std::string& l, double t) {
+    if (!queries.handle(l, t)) log.add(l, t, false, t0);
+  });
   std::unique_ptr<LineReader> stdout_reader;
   if (s.options.scan_stdout)
     stdout_reader = std::make_unique<LineReader>(
@@ -421,7 +469,6 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
         [&](const std::string& l, double t) { log.add(l, t, true, t0); });
 
   // The window closes as soon as the workload itself exits (its leftovers are then killed).
-  std::atomic<int> group{0};
   bool window_open = true;
   double t_close = t0;
   auto close_window = [&] {
@@ -429,7 +476,8 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
     trace_point("child exited");
     t_close = energy::steady_now_s();
     usage.maybe_sample(group.load(), t_close, true);
-    marks.stop();  // the marks written before the exit are read first
+    marks.stop();    // the marks written before the exit are read first
+    queries.stop();  // nobody is left to read an answer
     if (stdout_reader) stdout_reader->stop();
     out.summary = session.stop();
     trace_point("window closed (after the counter's next update)");
@@ -453,6 +501,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   } catch (...) {
     ch.close_write_ends();
     marks.stop();
+    queries.stop();
     if (stdout_reader) stdout_reader->stop();
     if (window_open) session.stop();
     throw;
@@ -462,7 +511,6 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   close_window();  // when the hooks could not run (never started)
 
   record_child(out, child);
-  const RunContext ctx{session, s.options, s.mode, s.intensity};
   std::vector<std::string> notes = log.notes();
   attribute_run(ctx, out, child, usage, t0, t_close, notes);
   build_phases(ctx, out, log, usage, t0, t_close, notes);
