@@ -36,6 +36,7 @@ namespace {
 struct ProcEntry {
   int pid = 0, ppid = 0, pgrp = 0;
   double cpu_s = 0, rss_bytes = 0;
+  std::string comm;
 };
 
 // Every process of /proc whose stat line could be read and parsed.
@@ -51,8 +52,9 @@ std::vector<ProcEntry> read_processes(const FileReader& reader) {
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses; fields after
     // the last ')' are fixed: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) cutime(16)
     // cstime(17) ... rss(24).
+    const auto open = f.text->find('(');
     const auto close = f.text->rfind(')');
-    if (close == std::string::npos) continue;
+    if (open == std::string::npos || close == std::string::npos || close < open) continue;
     std::istringstream in(f.text->substr(close + 1));
     std::vector<std::string> field(23);
     for (auto& x : field)
@@ -67,6 +69,7 @@ std::vector<ProcEntry> read_processes(const FileReader& reader) {
           std::stod(field[11]) + std::stod(field[12]) + std::stod(field[13]) + std::stod(field[14]);
       p.cpu_s = ticks / ticks_per_s();
       p.rss_bytes = std::max(0.0, std::stod(field[21])) * page;
+      p.comm = f.text->substr(open + 1, close - open - 1);
       out.push_back(p);
     } catch (const std::exception&) {
       continue;  // a malformed line: that process is skipped
@@ -91,6 +94,15 @@ TreeUsage read_group_usage(int group, const FileReader& reader) {
   return u;
 }
 
+// A greentrain meter serving windows (`greentrain meter --serve`): greentrain's overhead, never
+// the work of the program it meters. Its command line is read only for processes named
+// greentrain.
+bool is_meter(const ProcEntry& p, const FileReader& reader) {
+  if (p.comm != "greentrain") return false;
+  const FileRead f = reader(proc_root() + "/" + std::to_string(p.pid) + "/cmdline");
+  return f.text && f.text->find(std::string("meter\0--serve", 13)) != std::string::npos;
+}
+
 TreeUsage read_tree_usage(int root, int exclude, const FileReader& reader) {
   TreeUsage u;
   if (root <= 0) return u;
@@ -108,7 +120,7 @@ TreeUsage read_tree_usage(int root, int exclude, const FileReader& reader) {
     todo.pop_back();
     add_usage(u, *p);
     for (const ProcEntry* c : children[p->pid])
-      if (c->pid != exclude && c->pid != p->pid) todo.push_back(c);
+      if (c->pid != exclude && c->pid != p->pid && !is_meter(*c, reader)) todo.push_back(c);
   }
   return u;
 }

@@ -34,9 +34,10 @@ struct TreeUsage {
 // (GREENTRAIN_PROC_ROOT overrides /proc).
 TreeUsage read_group_usage(int group, const FileReader& reader = read_text_file);
 // Sums the same over the process `root` and its descendants (followed through the ppid field of
-// /proc/<pid>/stat), leaving out the process `exclude` and its descendants (0: none): the tree of
-// a program that metered itself from a child (`meter --serve --attribution process`), without
-// the meter. A process that has exited and been reaped counts in its parent's cutime/cstime.
+// /proc/<pid>/stat), leaving out the process `exclude` and every greentrain meter (a process
+// named greentrain running `meter --serve`), each with its descendants: the tree of a program
+// that meters itself from a child (`meter --serve --attribution process`), without the meters.
+// A process that has exited and been reaped counts in its parent's cutime/cstime.
 TreeUsage read_tree_usage(int root, int exclude = 0, const FileReader& reader = read_text_file);
 
 struct MachineCpu {

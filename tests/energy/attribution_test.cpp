@@ -103,7 +103,7 @@ TEST(Attribution, ParseAndGroupUsage) {
 
 // A Python program (10) with a worker (11) and its child (12), metered by its own child (13, the
 // meter, which runs a wall-meter command 14), beside a CPU hog (20) in the same process group:
-// the tree follows parent links only.
+// the tree follows parent links only, and leaves greentrain meters out.
 TEST(Attribution, TreeUsageFollowsParentLinks) {
   gt::testing::TempDir t;
   auto put = [&](int pid, int ppid, int cpu_ticks, int rss) {
@@ -117,16 +117,25 @@ TEST(Attribution, TreeUsageFollowsParentLinks) {
   put(13, 10, 7000, 5);
   put(14, 13, 9000, 5);
   put(20, 1, 99999, 7);
+  // Two more children of the program named greentrain: another meter (not the program's work)
+  // and a training run it started (the program's work).
+  gt::testing::write_file(t.path() / "15" / "stat",
+                          stat_line(15, "greentrain", 10, 5000, 0, 0, 0, 5, 10));
+  gt::testing::write_file(t.path() / "15" / "cmdline",
+                          std::string("greentrain\0meter\0--serve\0--gpus\0none\0", 37));
+  gt::testing::write_file(t.path() / "16" / "stat",
+                          stat_line(16, "greentrain", 10, 30, 0, 0, 0, 20, 10));
+  gt::testing::write_file(t.path() / "16" / "cmdline", std::string("greentrain\0train\0", 17));
   gt::testing::write_file(t.path() / "30" / "stat", "30 (broken");
   gt::testing::ScopedEnv root("GREENTRAIN_PROC_ROOT", t.str());
-  EXPECT_EQ(read_group_usage(10).processes, 6);  // the group holds the hog too
+  EXPECT_EQ(read_group_usage(10).processes, 8);  // the group holds the hog too
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   const TreeUsage u = read_tree_usage(10, 13);
-  EXPECT_EQ(u.processes, 3);
-  EXPECT_NEAR(u.cpu_s, 350 / tick, 1e-9);
-  EXPECT_NEAR(u.rss_bytes, 1110 * page, 1e-6);
-  EXPECT_EQ(read_tree_usage(10).processes, 5);  // nothing excluded: the meter counts too
+  EXPECT_EQ(u.processes, 4);
+  EXPECT_NEAR(u.cpu_s, 380 / tick, 1e-9);
+  EXPECT_NEAR(u.rss_bytes, 1130 * page, 1e-6);
+  EXPECT_EQ(read_tree_usage(10).processes, 6);  // only the meters by their command line
   EXPECT_EQ(read_tree_usage(11, 13).processes, 2);
   EXPECT_EQ(read_tree_usage(99).processes, 0);  // no such process
   EXPECT_EQ(read_tree_usage(13, 13).processes, 0);
