@@ -54,6 +54,7 @@ def counter_tolerance(m, expected_j, rel=0.02):
     """The tolerance of a window's GPU energy against the fake counter's exact figure: `rel`, or
     three times the uncertainty the meter states for it (the edges' timing, which a loaded
     machine stretches), whichever is larger."""
-    gpu = [d for d in m.details if d["component"] == "gpu"]
+    details = m["details"] if isinstance(m, dict) else m.details  # a Measurement or to_dict()
+    gpu = [d for d in details if d["component"] == "gpu"]
     stated = gpu[0].get("uncertainty_j") or 0.0 if gpu else 0.0
     return max(rel * expected_j, 3 * stated)
