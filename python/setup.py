@@ -7,9 +7,16 @@ import os
 from setuptools import setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-cmdclass = {}
+options = {}
 if os.path.exists(os.path.join(HERE, "greentrain", "bin", "greentrain")):
+    from setuptools.dist import Distribution
     from wheel.bdist_wheel import bdist_wheel
+
+    class BinaryDistribution(Distribution):
+        """Installs to the platform's library folder, as a package with compiled code does."""
+
+        def has_ext_modules(self):
+            return True
 
     class PlatformWheel(bdist_wheel):
         def finalize_options(self):
@@ -19,6 +26,6 @@ if os.path.exists(os.path.join(HERE, "greentrain", "bin", "greentrain")):
         def get_tag(self):
             return ("py3", "none", super().get_tag()[2])
 
-    cmdclass["bdist_wheel"] = PlatformWheel
+    options = {"cmdclass": {"bdist_wheel": PlatformWheel}, "distclass": BinaryDistribution}
 
-setup(cmdclass=cmdclass)
+setup(**options)
