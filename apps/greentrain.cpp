@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   gt::cli::add_report(app, run);
   gt::cli::add_meter(app, run);
   gt::cli::add_mark(app, run);
+  gt::cli::add_data(app, run);
 
   try {
     app.parse(argc, argv);

@@ -83,3 +83,77 @@ for i, p in tr_all[:4]:
         near = [(a, c, v) for a, c, v in rr if b - 0.25 < a < b + 0.25]
         txt = " ".join(f"{1e3*(a-b):+.0f}({1e3*(c-a):.0f}){'*' if k and v != near[k-1][2] else ''}" for k, (a, c, v) in enumerate(near))
         print(f"  {name}: reads at ms from boundary (cost), * = value changed: {txt}")
+
+# Re-compute each train phase's GPU energy offline from the raw reads, with the edges as observed
+# (middle of each gap) and re-timed from the period (edges.cpp's retime_wide_edges), to see what
+# the re-timing changes.
+def edges_of(rr):
+    out = [((rr[0][0] + rr[0][1]) / 2, (rr[0][1] - rr[0][0]) / 2, rr[0][2])]
+    last_mid, last_v = out[0][0], rr[0][2]
+    for a, b, v in rr[1:]:
+        mid = (a + b) / 2
+        if v != last_v and v >= 0:
+            out.append(((last_mid + mid) / 2, (mid - last_mid) / 2, v))
+        last_mid, last_v = mid, v
+    return out
+
+
+def retime(e, period, jitter, wide):
+    out = list(e)
+    for k in range(1, len(e)):
+        t, h, v = e[k]
+        if h <= wide:
+            continue
+        w_sum = 1 / max(1e-12, (h / 3 ** .5) ** 2)
+        t_sum = t * w_sum
+        for j in (k - 1, k + 1):
+            if j < 1 or j >= len(e) or e[j][1] > wide:
+                continue
+            dt = t - e[j][0]
+            if abs(abs(dt) - period) > h + e[j][1] + 3 * jitter:
+                continue
+            var = (e[j][1] / 3 ** .5) ** 2 + jitter ** 2
+            w_sum += 1 / max(1e-12, var)
+            t_sum += (e[j][0] + (period if dt > 0 else -period)) / max(1e-12, var)
+        out[k] = (min(max(t_sum / w_sum, t - h), t + h), min(h, (3 / w_sum) ** .5), v)
+    return out
+
+
+def at(e, t):
+    for k in range(2, len(e)):
+        if e[k - 1][0] <= t <= e[k][0]:
+            f = (t - e[k - 1][0]) / (e[k][0] - e[k - 1][0])
+            return e[k - 1][2] + f * (e[k][2] - e[k - 1][2])
+    return None
+
+
+print("== train-phase GPU energy recomputed offline: observed edges vs re-timed")
+res = collections.defaultdict(lambda: ([], [], []))
+for i, r in enumerate(runs, 1):
+    rr = sorted(reads.get(i, []))
+    if len(rr) < 10:
+        continue
+    e = edges_of(rr)
+    steps = sorted(b[0] - a[0] for a, b in zip(e[1:], e[2:]))
+    if len(steps) < 5:
+        continue
+    period = steps[len(steps) // 2]
+    jitter = (steps[len(steps) * 9 // 10] - steps[len(steps) // 10]) / 2.56
+    gaps = sorted(x[1] for x in e[1:])
+    wide = max(3 * gaps[len(gaps) // 2], 0.003)
+    e2 = retime(e, period, jitter, wide)
+    t0 = rr[0][1]
+    for p in r.get("phases", []):
+        if p["name"] != "train":
+            continue
+        b0, b1 = t0 + p["t_begin_s"], t0 + p["t_begin_s"] + p["duration_s"]
+        a0, a1, c0, c1 = at(e, b0), at(e, b1), at(e2, b0), at(e2, b1)
+        if None in (a0, a1, c0, c1):
+            continue
+        res[r["label"]][0].append(a1 - a0)
+        res[r["label"]][1].append(c1 - c0)
+        res[r["label"]][2].append(p["gpu_j"])
+for label, (obs, ret, reported) in res.items():
+    print(f"{label:12s} n {len(obs)}  observed edges CV {100*cv(obs):.2f} % mean {statistics.mean(obs):.2f} J"
+          f"  re-timed CV {100*cv(ret):.2f} % mean {statistics.mean(ret):.2f} J"
+          f"  reported gpu CV {100*cv(reported):.2f} % mean {statistics.mean(reported):.2f} J")

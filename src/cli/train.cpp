@@ -17,6 +17,7 @@
 
 #include "carbon/carbon.h"
 #include "cli/carbon_options.h"
+#include "cli/data_options.h"
 #include "cli/meter_options.h"
 #include "cli/run_output.h"
 #include "cli/verbs.h"
@@ -68,20 +69,19 @@ void print_epoch(const engine::EpochRecord& e, int epochs) {
 // The flags that reproduce this configuration for the child `greentrain train --no-measure`.
 std::vector<std::string> train_args(const TrainOptions& o) {
   const auto& c = o.config;
-  std::vector<std::string> a = {"train", "--no-measure", "--data", c.data.spec};
-  if (!c.data.data_dir.empty()) a.insert(a.end(), {"--data-dir", c.data.data_dir});
-  a.insert(a.end(), {"--label-column", c.data.label_column,
-                     "--validation",   fmt::format("{}", c.data.validation),
-                     "--model",        c.model,
-                     "--dropout",      fmt::format("{}", c.dropout),
-                     "--precision",    o.precision,
-                     "--batch-size",   std::to_string(c.batch_size),
-                     "--epochs",       std::to_string(c.epochs),
-                     "--lr",           fmt::format("{}", c.optimizer.lr),
-                     "--optimizer",    o.optimizer,
-                     "--momentum",     fmt::format("{}", c.optimizer.momentum),
-                     "--seed",         std::to_string(c.seed),
-                     "--device",       c.device});
+  std::vector<std::string> a = {"train", "--no-measure"};
+  const auto data = data_option_args(c.data);
+  a.insert(a.end(), data.begin(), data.end());
+  a.insert(a.end(), {"--model",      c.model,
+                     "--dropout",    fmt::format("{}", c.dropout),
+                     "--precision",  o.precision,
+                     "--batch-size", std::to_string(c.batch_size),
+                     "--epochs",     std::to_string(c.epochs),
+                     "--lr",         fmt::format("{}", c.optimizer.lr),
+                     "--optimizer",  o.optimizer,
+                     "--momentum",   fmt::format("{}", c.optimizer.momentum),
+                     "--seed",       std::to_string(c.seed),
+                     "--device",     c.device});
   if (o.quiet) a.push_back("-q");
   return a;
 }
@@ -106,6 +106,13 @@ int train_here(TrainOptions& o) {
   engine::ProgressCallback progress;
   if (!o.quiet) progress = print_epoch;
   const auto marks = run::MarkWriter::from_environment();
+  // Inside a metered run, image decoding (if the cache is missing) happens here, before the
+  // setup phase, so it never counts as setup or training energy.
+  if (marks)
+    if (const auto images = data::prepare_data(c.data)) {
+      if (!images->reused) print_image_report(*images, o.quiet);
+      c.data.images.cache_file = images->cache_path;  // the engine maps it without listing
+    }
   const engine::PhaseCallback phase = [&](const char* name, bool begin) {
     trace_point(fmt::format("phase {} {}", name, begin ? "begins" : "ends").c_str());
     if (marks) marks->phase(name, begin);
@@ -125,6 +132,11 @@ int train_metered(TrainOptions& o) {
   run_opts.attribution = o.attribution;
   run_opts.scan_stdout = false;
   run::MeteredRun metered(run_opts);  // every meter and carbon error before training
+  // Images are decoded into the cache now, outside the metered run (the child reuses it).
+  if (const auto images = data::prepare_data(o.config.data)) {
+    print_image_report(*images, o.quiet);
+    o.config.data.images.cache_file = images->cache_path;  // the child maps it without listing
+  }
   const nlohmann::json environment = metered.session().environment();
   for (const auto& note : environment["notes"])
     fmt::print(stderr, "greentrain: {}\n", note.get<std::string>());
@@ -193,18 +205,11 @@ int run_train(TrainOptions& o) {
 void add_train(CLI::App& app, Action& run) {
   auto opts = std::make_shared<TrainOptions>();
   auto* sub = app.add_subcommand("train",
-                                 "Train a classification model (Fashion-MNIST, MNIST or "
-                                 "CSV) on the CPU or a GPU in fp32/tf32/fp16/bf16");
+                                 "Train a classification model (Fashion-MNIST, MNIST, CSV or "
+                                 "a folder of images) on the CPU or a GPU in "
+                                 "fp32/tf32/fp16/bf16");
   auto& c = opts->config;
-  sub->add_option("--data", c.data.spec, "fashion-mnist | mnist:DIR | csv:train.csv[,test.csv]")
-      ->capture_default_str();
-  sub->add_option("--data-dir", c.data.data_dir,
-                  "Fashion-MNIST directory (default $GREENTRAIN_DATA or "
-                  "/usr/share/datasets/fashion-mnist)");
-  sub->add_option("--label-column", c.data.label_column, "CSV label column")->capture_default_str();
-  sub->add_option("--validation", c.data.validation,
-                  "Fraction of the training file held out for validation (0..0.9)")
-      ->capture_default_str();
+  add_data_options(*sub, c.data);
   sub->add_option("--model", c.model, "mlp:H or mlp:H1,H2,…")->capture_default_str();
   sub->add_option("--dropout", c.dropout, "Dropout after each hidden layer")->capture_default_str();
   sub->add_option("--precision", opts->precision, "fp32 | tf32 | fp16 | bf16")

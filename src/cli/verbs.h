@@ -21,5 +21,6 @@ void add_stats(CLI::App& app, Action& run);       // stats sample-size ...
 void add_report(CLI::App& app, Action& run);      // report --html ... --md ...
 void add_meter(CLI::App& app, Action& run);       // meter --serve (windows over a pipe)
 void add_mark(CLI::App& app, Action& run);        // mark NAME begin|end, mark --metric N=V
+void add_data(CLI::App& app, Action& run);        // data images|prepare
 
 }  // namespace gt::cli

@@ -1,4 +1,5 @@
-// Dataset helpers: slicing a contiguous range of rows (validation split, test batches).
+// Dataset helpers: slicing a contiguous range of rows (validation split, test batches); a
+// slice shares the bytes of the set it comes from.
 #include "data/dataset.h"
 
 #include "common/error.h"
@@ -19,7 +20,7 @@ Dataset Dataset::slice(int64_t first, int64_t count) const {
   out.mean = mean;
   out.stddev = stddev;
   const auto lo = first * features, hi = (first + count) * features;
-  if (!u8.empty()) out.u8.assign(u8.begin() + lo, u8.begin() + hi);
+  if (!u8.empty()) out.u8 = u8.slice(size_t(lo), size_t(hi - lo));
   if (!f32.empty()) out.f32.assign(f32.begin() + lo, f32.begin() + hi);
   out.labels.assign(labels.begin() + first, labels.begin() + first + count);
   return out;

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "data/csv.h"
 #include "data/idx.h"
+#include "data/source.h"
 
 namespace gt::data {
 namespace {
@@ -69,41 +70,53 @@ Splits load_data(const DataOptions& o) {
     throw gt::UsageError(
         fmt::format("--validation {} is out of range (expected 0 to 0.9)", o.validation));
   Splits s;
-  const std::string& spec = o.spec;
-  if (spec == "fashion-mnist") {
-    std::string dir = o.data_dir;
-    if (dir.empty()) {
-      const char* env = std::getenv("GREENTRAIN_DATA");
-      dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
+  const DataSource src = parse_data_spec(o.spec);
+  switch (src.kind) {
+    case DataKind::fashion_mnist: {
+      std::string dir = o.data_dir;
+      if (dir.empty()) {
+        const char* env = std::getenv("GREENTRAIN_DATA");
+        dir = env && *env ? env : "/usr/share/datasets/fashion-mnist";
+      }
+      s = load_idx_dir("fashion-mnist", dir);
+      break;
     }
-    s = load_idx_dir("fashion-mnist", dir);
-  } else if (spec.rfind("mnist:", 0) == 0) {
-    s = load_idx_dir("mnist", spec.substr(6));
-  } else if (spec == "mnist") {
-    if (o.data_dir.empty())
-      throw gt::UsageError("--data mnist needs a directory: --data mnist:DIR or --data-dir DIR");
-    s = load_idx_dir("mnist", o.data_dir);
-  } else if (spec.rfind("csv:", 0) == 0) {
-    const std::string files = spec.substr(4);
-    const auto comma = files.find(',');
-    const std::string train = files.substr(0, comma);
-    const std::string test = comma == std::string::npos ? "" : files.substr(comma + 1);
-    if (train.empty()) throw gt::UsageError("--data csv: needs a file: csv:train.csv[,test.csv]");
-    CsvSets c = load_csv(train, test, o.label_column);
-    s.name = "csv";
-    s.location = files;
-    s.train = std::move(c.train);
-    s.test = std::move(c.test);
-    s.class_names = std::move(c.class_names);
-  } else {
-    throw gt::UsageError(
-        fmt::format("unknown --data '{}' (expected fashion-mnist, mnist:DIR or "
-                    "csv:train.csv[,test.csv])",
-                    spec));
+    case DataKind::mnist:
+      if (src.dir.empty() && o.data_dir.empty())
+        throw gt::UsageError("--data mnist needs a directory: --data mnist:DIR or --data-dir DIR");
+      s = load_idx_dir("mnist", src.dir.empty() ? o.data_dir : src.dir);
+      break;
+    case DataKind::csv: {
+      CsvSets c = load_csv(src.train_file, src.test_file, o.label_column);
+      s.name = "csv";
+      s.location = src.location;
+      s.train = std::move(c.train);
+      s.test = std::move(c.test);
+      s.class_names = std::move(c.class_names);
+      break;
+    }
+    case DataKind::image_folder: {
+      ImageFolderData f = load_image_folder(src.dir, o.validation, o.images);
+      s.name = "folder";
+      s.location = src.dir;
+      s.train = std::move(f.train);
+      s.validation = std::move(f.validation);
+      s.test = std::move(f.test);
+      s.class_names = std::move(f.class_names);
+      s.images = std::move(f.report);
+      if (s.train.rows == 0)
+        throw gt::Error(fmt::format("{}: the training set is empty", s.location));
+      return s;  // the validation split is the folder's own, or held out per class
+    }
   }
   if (o.validation > 0) split_validation(s.train, o.validation, s.validation);
   if (s.train.rows == 0) throw gt::Error(fmt::format("{}: the training set is empty", s.location));
   return s;
+}
+
+std::optional<ImageFolderReport> prepare_data(const DataOptions& o) {
+  if (parse_data_spec(o.spec).kind != DataKind::image_folder) return std::nullopt;
+  return load_data(o).images;
 }
 
 }  // namespace gt::data

@@ -50,6 +50,40 @@ std::optional<InterpolatedEnergy> interpolate_edges(const std::vector<CounterEdg
   return between(edges[k - 1], edges[k], t_s);
 }
 
+std::vector<CounterEdge> retime_wide_edges(const std::vector<CounterEdge>& edges, double period_s,
+                                           double jitter_s, double wide_s) {
+  std::vector<CounterEdge> out = edges;
+  if (!(period_s > 0) || edges.size() < 4) return out;
+  // A uniform timing error over +-h has standard deviation h/sqrt(3).
+  auto sd = [](const CounterEdge& e) { return e.half_gap_s / std::sqrt(3.0); };
+  for (size_t k = 1; k < edges.size(); ++k) {
+    const CounterEdge& e = edges[k];
+    if (e.half_gap_s <= wide_s) continue;
+    double w_sum = 1.0 / std::max(1e-12, sd(e) * sd(e));
+    double t_sum = e.t_s * w_sum;
+    // Neighbours one period before and after, when they are true edges timed closely.
+    for (const size_t j : {k - 1, k + 1}) {
+      if (j < 1 || j >= edges.size() || edges[j].half_gap_s > wide_s) continue;
+      // One period apart, within both edges' timing and the period's jitter; anything else
+      // (an update missed between them) predicts nothing.
+      const double dt = e.t_s - edges[j].t_s;
+      if (std::abs(std::abs(dt) - period_s) > e.half_gap_s + edges[j].half_gap_s + 3 * jitter_s)
+        continue;
+      const double predicted = edges[j].t_s + (dt > 0 ? period_s : -period_s);
+      const double var = sd(edges[j]) * sd(edges[j]) + jitter_s * jitter_s;
+      const double w = 1.0 / std::max(1e-12, var);
+      w_sum += w;
+      t_sum += predicted * w;
+    }
+    const double t = std::clamp(t_sum / w_sum, e.t_s - e.half_gap_s, e.t_s + e.half_gap_s);
+    // The combined standard deviation, back on the half-gap scale the interpolation uses.
+    const double half = std::min(e.half_gap_s, std::sqrt(3.0 / w_sum));
+    out[k].t_s = t;
+    out[k].half_gap_s = half;
+  }
+  return out;
+}
+
 EdgeTracker::EdgeTracker(Meter* meter, int poll_ms) : meter_(meter), poll_(poll_ms) {
   if (const char* log = std::getenv("GREENTRAIN_EDGE_LOG"); log && *log) log_path_ = log;
 }
@@ -61,11 +95,13 @@ void EdgeTracker::start() {
   {
     std::lock_guard lock(mu_);
     edges_.clear();
+    retimed_.clear();
     stopping_ = false;
     cpu_s_ = 0;
     reads_ = 0;
     last_value_.reset();
     raw_.clear();
+    read_costs_.clear();
   }
   // The first read here, so that it precedes everything the caller does after start(): an
   // instant after it and before the first edge can then be interpolated (interpolate_edges).
@@ -119,6 +155,7 @@ int64_t EdgeTracker::reads() const {
 std::chrono::duration<double> EdgeTracker::record(double t0, std::optional<double> v, double t1) {
   ++reads_;
   if (!log_path_.empty()) raw_.push_back({t0, t1, v});
+  if (read_costs_.size() < 100000) read_costs_.push_back(t1 - t0);
   const double mid = 0.5 * (t0 + t1);
   std::chrono::duration<double> pause = poll_;
   if (!v) return pause;
@@ -178,7 +215,18 @@ std::optional<InterpolatedEnergy> EdgeTracker::energy_at(double t_s) const {
   std::lock_guard lock(mu_);
   const std::vector<double> steps = sorted_steps();
   if (steps.empty()) return interpolate_edges(edges_, t_s);
-  return interpolate_edges(edges_, t_s, steps[steps.size() / 2], steps.back() - steps.front());
+  const double period = steps[steps.size() / 2];
+  if (retimed_.size() != edges_.size()) {
+    // The steps' jitter from their middle 80 % (a wide gap or a missed update is no jitter);
+    // a gap wider than three typical polling gaps is wide.
+    const double jitter = (steps[steps.size() * 9 / 10] - steps[steps.size() / 10]) / 2.56;
+    std::vector<double> gaps;
+    for (size_t k = 1; k < edges_.size(); ++k) gaps.push_back(edges_[k].half_gap_s);
+    std::sort(gaps.begin(), gaps.end());
+    const double wide = std::max(3 * gaps[gaps.size() / 2], 0.003);
+    retimed_ = retime_wide_edges(edges_, period, jitter, wide);
+  }
+  return interpolate_edges(retimed_, t_s, period, steps.back() - steps.front());
 }
 
 std::vector<CounterEdge> EdgeTracker::edges() const {
@@ -191,6 +239,28 @@ std::optional<double> EdgeTracker::median_step_s() const {
   const std::vector<double> steps = sorted_steps();
   if (steps.empty()) return std::nullopt;
   return steps[steps.size() / 2];
+}
+
+CounterResolution EdgeTracker::resolution() const {
+  std::lock_guard lock(mu_);
+  CounterResolution r;
+  r.reads = reads_;
+  r.edges = edges_.size() > 1 ? static_cast<int64_t>(edges_.size() - 1) : 0;
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const std::vector<double> steps = sorted_steps();
+  if (!steps.empty()) {
+    r.period_s = steps[steps.size() / 2];
+    r.period_spread_s = steps[steps.size() * 9 / 10] - steps[steps.size() / 10];
+  }
+  r.read_cost_s = median(read_costs_);
+  std::vector<double> gaps;
+  for (size_t k = 1; k < edges_.size(); ++k) gaps.push_back(edges_[k].half_gap_s);
+  r.edge_timing_s = median(gaps);
+  return r;
 }
 
 }  // namespace gt::energy

@@ -18,12 +18,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <string>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "energy/meter.h"
+#include "energy/session.h"
 
 namespace gt::energy {
 
@@ -51,6 +52,16 @@ std::optional<InterpolatedEnergy> interpolate_edges(const std::vector<CounterEdg
                                                     std::optional<double> step_s = std::nullopt,
                                                     double step_spread_s = 0);
 
+// Edges timed across a wide polling gap (a read that blocked, a poller not scheduled) are
+// re-timed from the counter's regular period: each true edge's observed instant (the middle of
+// its gap, uniform over +-half_gap) is combined, by inverse variance, with the instants its
+// well-timed neighbours predict one period away (their own uncertainty plus the period's
+// jitter), and kept inside the observed gap, where the update must have happened. Edges whose
+// gap is no wider than `wide_s` are left as observed. `period_s` is the counter's median step,
+// `jitter_s` the standard deviation of its steps.
+std::vector<CounterEdge> retime_wide_edges(const std::vector<CounterEdge>& edges, double period_s,
+                                           double jitter_s, double wide_s);
+
 class EdgeTracker {
  public:
   EdgeTracker(Meter* meter, int poll_ms);
@@ -65,6 +76,8 @@ class EdgeTracker {
   std::optional<InterpolatedEnergy> energy_at(double t_s) const;
   std::vector<CounterEdge> edges() const;
   std::optional<double> median_step_s() const;  // the counter's update period, when seen
+  // The counter's resolution over the tracker's life (session.h); device left empty.
+  CounterResolution resolution() const;
   double cpu_s() const;   // CPU time the polling thread spent (the method's overhead)
   int64_t reads() const;  // counter reads so far
 
@@ -76,7 +89,8 @@ class EdgeTracker {
   std::chrono::milliseconds poll_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<CounterEdge> edges_;  // edges_[0] is the first read (not a true edge)
+  std::vector<CounterEdge> edges_;            // edges_[0] is the first read (not a true edge)
+  mutable std::vector<CounterEdge> retimed_;  // edges_ after retime_wide_edges(), cached
   bool stopping_ = false;
   double cpu_s_ = 0;
   int64_t reads_ = 0;
@@ -88,6 +102,7 @@ class EdgeTracker {
   };
   std::string log_path_;  // GREENTRAIN_EDGE_LOG: every read kept and appended there on stop()
   std::vector<RawRead> raw_;
+  std::vector<double> read_costs_;  // each read's duration (seconds)
   std::thread thread_;
 };
 

@@ -304,7 +304,12 @@ Summary Session::stop() {
   out.interrupted = s.interrupted;
   out.notes = s.notes;
   IntervalTotals totals(s.idle_power_w, out.duration_s);
-  for (auto& [m, e] : s.edges) out.sampler_cpu_s += e->cpu_s();
+  for (auto& [m, e] : s.edges) {
+    out.sampler_cpu_s += e->cpu_s();
+    CounterResolution r = e->resolution();
+    r.device = m->device();
+    out.counters.push_back(r);
+  }
   for (size_t g = 0; g < s.samplers.size(); ++g) {
     auto& sm = *s.samplers[g];
     out.sampler_cpu_s += sm.cpu_s();

@@ -7,6 +7,7 @@
 // meter at that instant and window(a, b) is the energy between two snapshots, per component,
 // with the GPU counter's boundaries interpolated between its update edges (energy/edges.h).
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -65,6 +66,18 @@ struct Sample {
   std::optional<double> sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb;  // GPU only
 };
 
+// What a stepping energy counter (NVML) could resolve during a window: its update period as the
+// edge tracker saw it, the spread of that period, what one read cost, and how closely the
+// update instants were timed (the median half-gap of the polls around an edge).
+struct CounterResolution {
+  std::string device;
+  double period_s = 0, period_spread_s = 0;  // median step; p90 - p10 of the steps
+  double read_cost_s = 0;                    // median duration of one counter read
+  double edge_timing_s = 0;                  // median timing uncertainty of an edge
+  int64_t reads = 0, edges = 0;
+  nlohmann::json to_json() const;
+};
+
 struct Summary {
   double duration_s = 0;
   std::vector<ComponentEnergy> components;
@@ -72,9 +85,10 @@ struct Summary {
   std::optional<double> net_energy_j, wall_energy_j;
   std::vector<Sample> samples;
   bool interrupted = false;
-  double sampler_cpu_s = 0;        // CPU time spent by the sampler threads (overhead)
-  std::vector<std::string> notes;  // what was estimated or missing, in words
-  nlohmann::json to_json() const;  // keys carry units: duration_s, energy_j, ...
+  double sampler_cpu_s = 0;                 // CPU time spent by the sampler threads (overhead)
+  std::vector<CounterResolution> counters;  // one per edge-tracked GPU counter
+  std::vector<std::string> notes;           // what was estimated or missing, in words
+  nlohmann::json to_json() const;           // keys carry units: duration_s, energy_j, ...
   double component_energy_j(const std::string& component) const;  // sum over devices
 };
 

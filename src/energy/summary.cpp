@@ -72,6 +72,8 @@ nlohmann::json Summary::to_json() const {
   }
   j["interrupted"] = interrupted;
   j["sampler_cpu_s"] = sampler_cpu_s;
+  j["gpu_counters"] = nlohmann::json::array();
+  for (const auto& c : counters) j["gpu_counters"].push_back(c.to_json());
   j["notes"] = notes;
   nlohmann::json comps = nlohmann::json::array();
   double total_power = duration_s > 0 ? energy_j / duration_s : 0;
@@ -99,6 +101,16 @@ void write_trace_csv(const Summary& summary, const std::string& path) {
                s.power_w, s.energy_j, opt(s.sm_clock_mhz), opt(s.temperature_c),
                opt(s.utilization_pct), opt(s.memory_used_mb));
   if (std::ferror(f.get())) throw Error(fmt::format("--trace {}: write failed", path));
+}
+
+nlohmann::json CounterResolution::to_json() const {
+  return {{"device", device},
+          {"period_s", period_s},
+          {"period_spread_s", period_spread_s},
+          {"read_cost_s", read_cost_s},
+          {"edge_timing_s", edge_timing_s},
+          {"reads", reads},
+          {"edges", edges}};
 }
 
 }  // namespace gt::energy

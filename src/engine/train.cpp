@@ -77,6 +77,7 @@ nlohmann::json TrainResult::to_json() const {
   j["train_rows"] = train_rows;
   j["validation_rows"] = validation_rows;
   j["test_rows"] = test_rows;
+  if (skipped_images) j["skipped_images"] = *skipped_images;
   j["duration_s"] = duration_s;
   j["total_s"] = total_s;
   j["test_accuracy"] = opt_json(test_accuracy);
@@ -154,6 +155,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   r.train_rows = data.train.rows;
   r.validation_rows = data.validation.rows;
   r.test_rows = data.test.rows;
+  if (data.images) r.skipped_images = int64_t(data.images->skipped.size());
   r.flops_per_sample = train_flops_per_sample(spec);
 
   auto backend = starting.get();

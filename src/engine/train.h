@@ -55,8 +55,9 @@ struct TrainResult {
   std::string device_description;
   std::string device_reason;  // why auto chose it
   int64_t train_rows = 0, validation_rows = 0, test_rows = 0;
-  double duration_s = 0;  // training epochs only (no loading, no evaluation)
-  double total_s = 0;     // everything train() did
+  std::optional<int64_t> skipped_images;  // image folders: images left out (--bad-images skip)
+  double duration_s = 0;                  // training epochs only (no loading, no evaluation)
+  double total_s = 0;                     // everything train() did
   std::optional<double> test_accuracy, test_loss;
   std::optional<double> val_accuracy, val_loss;
   double final_loss = 0;  // last epoch's training loss

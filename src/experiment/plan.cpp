@@ -3,7 +3,6 @@
 #include "experiment/plan.h"
 
 #include <fmt/core.h>
-#include <openssl/evp.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -15,6 +14,8 @@
 #include "carbon/carbon.h"
 #include "common/error.h"
 #include "common/numbers.h"
+#include "common/sha256.h"
+#include "data/source.h"
 #include "energy/wall.h"
 #include "experiment/reserved_names.h"
 #include "experiment/template.h"
@@ -192,13 +193,16 @@ void check_builtin_workload(const PlanReader& r, const toml::table& w, const Pla
     const toml::node* n = w.get(key);
     return n ? *n : static_cast<const toml::node&>(w);
   };
-  const bool dataset_ok =
-      W.dataset == "fashion-mnist" || (W.dataset.rfind("mnist:", 0) == 0 && W.dataset.size() > 6) ||
-      (W.dataset.rfind("csv:", 0) == 0 && W.dataset.size() > 4 && W.dataset[4] != ',');
+  bool dataset_ok = true;
+  try {
+    const data::DataSource src = data::parse_data_spec(W.dataset);
+    dataset_ok = src.kind != data::DataKind::mnist || !src.dir.empty() || !W.data_dir.empty();
+  } catch (const gt::UsageError&) {
+    dataset_ok = false;
+  }
   if (!dataset_ok)
-    r.fail(at("dataset"), fmt::format("workload.dataset = \"{}\": expected \"fashion-mnist\", "
-                                      "\"mnist:DIR\" or \"csv:train.csv[,test.csv]\"",
-                                      W.dataset));
+    r.fail(at("dataset"), fmt::format("workload.dataset = \"{}\": expected {}", W.dataset,
+                                      data::data_spec_forms(true)));
   // With a neurons factor the model is the family ("mlp"), else a whole spec ("mlp:128").
   bool model_ok = false;
   if (p.factor("neurons")) {
@@ -746,16 +750,6 @@ std::string plan_difference(const Plan& before, const Plan& now) {
             f.name, level);
   }
   return "";
-}
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr))
-    throw gt::Error("sha256 failed");
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
 }
 
 std::string Plan::hash() const { return "sha256:" + sha256_hex(meaning_json().dump()); }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "carbon/carbon.h"
+#include "common/sha256.h"  // sha256_hex: the plan hash
 #include "energy/session.h"
 
 namespace gt::experiment {
@@ -101,6 +102,5 @@ Plan load_plan(const std::string& path);  // reads the file, then parse_plan
 
 // The builtin workload's factors and the flags of `greentrain train` they map to.
 bool is_builtin_factor(const std::string& name);
-std::string sha256_hex(const std::string& data);
 
 }  // namespace gt::experiment

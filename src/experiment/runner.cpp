@@ -707,7 +707,7 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   }
   if (rec.status != "ok") rec.stderr_tail = run::tail_of_file(prep.spec.stderr_path);
 
-  // Energy: per component with its source; totals; CO2e of the wall energy when metered.
+  // Energy: per component with its source; totals; CO2e.
   double peak = 0;
   for (const auto& c : summary.components) {
     rec.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
@@ -726,8 +726,8 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
     notes.push_back("no energy meter reported gpu, cpu or ram energy");
   }
   rec.wall_energy_j = summary.wall_energy_j;
-  if (auto e = rec.wall_energy_j ? rec.wall_energy_j : rec.energy_j) {
-    rec.co2e_g = carbon::co2e_g(*e, intensity_, plan_.carbon.pue);
+  if (rec.energy_j) {  // the metered run's one definition: the components' energy (docs/method.md)
+    rec.co2e_g = metered.co2e_g;
     rec.intensity_g_per_kwh = intensity_.g_per_kwh;
     rec.pue = plan_.carbon.pue;
   }

@@ -56,6 +56,30 @@ TEST(EdgeInterpolation, BeforeTheFirstTrueEdgeWithAKnownPeriod) {
   EXPECT_NEAR(interpolate_edges(e, 1.07, 0.1)->energy_j, 55.0, 1e-9);
 }
 
+// An update seen only across a 60 ms polling gap (a read that blocked) is re-timed from its
+// well-timed neighbours one period away, inside its gap, with a smaller uncertainty; edges timed
+// closely, and an edge whose neighbour lies two periods away (a missed update), are kept.
+TEST(EdgeInterpolation, WideGapEdgesAreRetimedFromThePeriod) {
+  // True updates every 100 ms at 1.000, 1.100, ..., 1.500 s; polls every 5 ms except around
+  // 1.300 s, where the change is first seen 55 ms after the last old-value read.
+  std::vector<CounterEdge> e = {{0.950, 0.001, 0}};
+  for (int k = 0; k < 6; ++k) e.push_back({1.0 + 0.1 * k + 0.0005, 0.0025, 10.0 * (k + 1)});
+  e[4] = {1.300 + 0.0275 - 0.004, 0.0275, 40.0};  // observed middle 23.5 ms late
+  const auto r = retime_wide_edges(e, 0.1, 0.001, 0.0075);
+  EXPECT_NEAR(r[4].t_s, 1.300, 0.003);
+  EXPECT_LT(r[4].half_gap_s, 0.005);
+  EXPECT_GE(r[4].t_s, e[4].t_s - e[4].half_gap_s);  // inside the observed gap
+  for (size_t k : {0, 1, 2, 3, 5, 6}) EXPECT_EQ(r[k].t_s, e[k].t_s) << k;
+  // The window's energy at the re-timed edge: interpolation now sees the update where it was.
+  EXPECT_NEAR(interpolate_edges(r, 1.3)->energy_j, 40.0, 0.5);
+  EXPECT_GT(std::abs(interpolate_edges(e, 1.3)->energy_j - 40.0), 1.5);
+
+  // With a missed update beside it (neighbours 200 ms away) nothing predicts the edge.
+  std::vector<CounterEdge> m = {
+      {0.95, 0.001, 0}, {1.0, 0.0025, 10}, {1.25, 0.03, 30}, {1.4, 0.0025, 40}, {1.5, 0.0025, 50}};
+  EXPECT_EQ(retime_wide_edges(m, 0.1, 0.001, 0.0075)[2].t_s, 1.25);
+}
+
 // A counter that steps by 30 J every 100 ms from its creation (300 W), counting its reads.
 class SteppingCounter : public Meter {
  public:

@@ -64,6 +64,20 @@ TEST(PlanRobustness, NulInALevelIsRefused) {
               HasSubstr("factors.x: a level contains a NUL character"));
 }
 
+TEST(PlanRobustness, DatasetsFollowTheTrainersGrammar) {
+  for (const char* ok : {"folder:/data/birds 525", "mnist:/d", "csv:a.csv", "fashion-mnist"})
+    EXPECT_NO_THROW(parse_plan(builtin_plan(fmt::format("dataset = \"{}\"\n", ok)), "t.toml"))
+        << ok;
+  EXPECT_NO_THROW(
+      parse_plan(builtin_plan("dataset = \"mnist\"\ndata_dir = \"/data/mnist\"\n"), "t.toml"));
+  for (const char* bad : {"folder:", "mnist", "csv:", "Folder:/x"})
+    EXPECT_THAT(error_of(builtin_plan(fmt::format("dataset = \"{}\"\n", bad))),
+                HasSubstr(fmt::format("workload.dataset = \"{}\": expected \"fashion-mnist\", "
+                                      "\"mnist:DIR\", \"csv:train.csv[,test.csv]\" or "
+                                      "\"folder:DIR\"",
+                                      bad)));
+}
+
 TEST(PlanRobustness, BuiltinSettingsAreCheckedBeforeAnyRun) {
   EXPECT_THAT(error_of(builtin_plan("model = \"cnn\"\n")), HasSubstr("workload.model = \"cnn\""));
   EXPECT_THAT(error_of(builtin_plan("dataset = \"nope\"\n")),
