@@ -121,7 +121,9 @@ class EnergyCallback(TrainerCallback):
             return
         m = self._end("evaluate")
         if self.report_metrics and metrics:
-            self.recorder.report(metrics)  # inside the epoch window when one is open
+            # Inside the epoch window when one is open; the Trainer's log() added the epoch
+            # counter to them, which is a position, not a metric.
+            self.recorder.report({k: v for k, v in metrics.items() if k not in ("epoch", "step")})
         if m is not None and self.log_energy and metrics is not None:
             metrics.update(self._figures(self.names["evaluate"], m))
         if self._epoch_ends_after_evaluation:

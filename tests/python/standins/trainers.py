@@ -116,6 +116,7 @@ class HFTrainer:
                 hook(self.args, self.state, self.control, **kwargs)
 
     def log(self, logs):
+        logs["epoch"] = self.state.epoch  # as the Trainer's log() does, in the caller's dict
         self.state.log_history.append({**logs, "step": self.state.global_step})
         self._event("on_log", logs=logs)
         self.logged.append(dict(logs))
@@ -138,7 +139,7 @@ class HFTrainer:
                 self._event("on_step_end")
             self.state.epoch = epoch + 1.0
             self._event("on_epoch_end")
-            self.log({"loss": 1.0 / (epoch + 1), "epoch": self.state.epoch})
+            self.log({"loss": 1.0 / (epoch + 1)})
             if self.control.should_evaluate:
                 self.control.should_evaluate = False
                 self.evaluate()
