@@ -7,7 +7,6 @@ callback. The same code is run standalone and under `greentrain measure`
 (bench/python/run_callbacks.sh); it writes every window it got, with its figures and metrics,
 the Trainer's log history and what trainer.evaluate() returned, to the JSON file named by
 --out."""
-import argparse
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ from transformers import Trainer, TrainingArguments
 from greentrain.transformers import EnergyCallback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from images_data import fashion_mnist  # noqa: E402
+from images_data import command_line, small_cnn  # noqa: E402
 
 
 class Images(torch.utils.data.Dataset):
@@ -37,11 +36,7 @@ class Images(torch.utils.data.Dataset):
 class Classifier(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.net = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, 128), torch.nn.ReLU(),
-            torch.nn.Linear(128, 10))
+        self.net = small_cnn()
 
     def forward(self, pixel_values, labels=None):
         logits = self.net(pixel_values)
@@ -57,21 +52,14 @@ def accuracy(prediction):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--samples", type=int, default=20000)
-    p.add_argument("--data-dir", default=os.environ.get("GREENTRAIN_DATA"))
-    a = p.parse_args()
-    x, y = fashion_mnist(a.data_dir, a.samples)
-    split = int(0.9 * len(x))
+    a, (x_train, y_train), (x_val, y_val) = command_line(__doc__.split("\n\n")[0])
     args = TrainingArguments(output_dir=os.path.join(os.path.dirname(a.out) or ".", "hf-out"),
                              num_train_epochs=a.epochs, per_device_train_batch_size=128,
                              per_device_eval_batch_size=512, eval_strategy="epoch",
                              save_strategy="no", logging_strategy="epoch", report_to=[],
                              disable_tqdm=True)
-    trainer = Trainer(model=Classifier(), args=args, train_dataset=Images(x[:split], y[:split]),
-                      eval_dataset=Images(x[split:], y[split:]), compute_metrics=accuracy)
+    trainer = Trainer(model=Classifier(), args=args, train_dataset=Images(x_train, y_train),
+                      eval_dataset=Images(x_val, y_val), compute_metrics=accuracy)
     energy = EnergyCallback().attach(trainer)
     trainer.train()
     final = trainer.evaluate()  # outside training: its metrics only (no window)

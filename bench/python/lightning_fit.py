@@ -5,7 +5,6 @@ whose class is drawn in them, so accuracy rises), trained for a few epochs on th
 added callback. The same code is run standalone and under `greentrain measure`
 (bench/python/run_callbacks.sh); it writes every window it got, with its figures and metrics,
 and what the trainer's logger received, to the JSON file named by --out."""
-import argparse
 import json
 import os
 import sys
@@ -22,17 +21,13 @@ except ImportError:  # the standalone package
 from greentrain.lightning import EnergyCallback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from images_data import fashion_mnist  # noqa: E402
+from images_data import command_line, small_cnn  # noqa: E402
 
 
 class Classifier(L.LightningModule):
     def __init__(self):
         super().__init__()
-        self.net = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, 128), torch.nn.ReLU(),
-            torch.nn.Linear(128, 10))
+        self.net = small_cnn()
 
     def training_step(self, batch, _):
         x, y = batch
@@ -71,17 +66,10 @@ class RecordingLogger(Logger):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--samples", type=int, default=20000)
-    p.add_argument("--data-dir", default=os.environ.get("GREENTRAIN_DATA"))
-    a = p.parse_args()
-    x, y = fashion_mnist(a.data_dir, a.samples)
-    split = int(0.9 * len(x))
-    train = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x[:split], y[:split]),
+    a, (x_train, y_train), (x_val, y_val) = command_line(__doc__.split("\n\n")[0])
+    train = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x_train, y_train),
                                         batch_size=128, shuffle=True)
-    val = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x[split:], y[split:]),
+    val = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x_val, y_val),
                                       batch_size=512)
     energy = EnergyCallback()
     logger = RecordingLogger()

@@ -8,23 +8,13 @@
 # Needs torch, lightning, transformers and pynvml importable by python3. Results go to OUT
 # (default ./python-callback-results): per check a .json and a .txt, and summary.txt with every
 # PASS/FAIL line; the exit code is 1 when any check failed. With TARBALL set, OUT is packed into
-# that file after every step.
+# that file after every step (bench/python/device_env.sh).
 set -u
-DIR=${DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-OUT=${OUT:-$PWD/python-callback-results}
-mkdir -p "$OUT"
-export PATH="$DIR:$PATH" GREENTRAIN_BIN="$DIR/greentrain" PYTHONPATH="$DIR/python"
-if [ -e "$DIR/data/train-images-idx3-ubyte.gz" ]; then export GREENTRAIN_DATA="$DIR/data"; fi
-cd "$DIR"
-save() { if [ -n "${TARBALL:-}" ]; then tar czf "$TARBALL" --exclude="$(basename "$TARBALL")" -C "$OUT" .; fi; }
+source "$(dirname "$0")/device_env.sh" python-callback-results
 {
-  date -u +%FT%TZ
-  nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader
-  python3 -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)'
   python3 -c 'import lightning; print("lightning", lightning.__version__)'
   python3 -c 'import transformers; print("transformers", transformers.__version__)'
-  greentrain --version
-} > "$OUT/env.txt" 2>&1
+} >> "$OUT/env.txt" 2>&1
 checks() {
   status=0
   for kind in lightning transformers; do

@@ -23,10 +23,10 @@ try:
 except ImportError:  # Lightning before 2.0, or the standalone package
     from pytorch_lightning.callbacks import Callback
 
-from .recorder import EnergyRecorder
+from .recorder import EnergyRecorder, RecordingCallback
 
 
-class EnergyCallback(Callback):
+class EnergyCallback(RecordingCallback, Callback):
     """Energy windows around training, each epoch, each validation and testing.
 
     meter: a greentrain.Meter (default: one made when training starts, with `meter_options`,
@@ -44,14 +44,6 @@ class EnergyCallback(Callback):
         self.report_metrics = report_metrics
         self.names = {"train": train_window, "epoch": epoch_window,
                       "validation": validation_window, "test": test_window}
-
-    @property
-    def measurements(self):
-        return self.recorder.measurements
-
-    @property
-    def meter(self):
-        return self.recorder.meter
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod

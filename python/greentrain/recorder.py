@@ -108,3 +108,17 @@ class EnergyRecorder:
         if any(k.startswith("gpu:") for k in m.components):
             out[f"{prefix}_gpu_energy_j"] = m.gpu_energy_j()
         return out
+
+
+class RecordingCallback:
+    """What every framework callback exposes of its EnergyRecorder (self.recorder)."""
+
+    @property
+    def measurements(self):
+        """(path, Measurement) of every ended window, in the order they ended."""
+        return self.recorder.measurements
+
+    @property
+    def meter(self):
+        """The greentrain.Meter the windows are on (made on first use)."""
+        return self.recorder.meter

@@ -24,10 +24,10 @@ the windows are the run's phases and the metrics are stored with each epoch. Onl
 process (state.is_world_process_zero) meters."""
 from transformers import TrainerCallback
 
-from .recorder import EnergyRecorder
+from .recorder import EnergyRecorder, RecordingCallback
 
 
-class EnergyCallback(TrainerCallback):
+class EnergyCallback(RecordingCallback, TrainerCallback):
     """Energy windows around training, each epoch and each evaluation during training.
 
     meter: a greentrain.Meter (default: one made when training begins, with `meter_options`, the
@@ -45,14 +45,6 @@ class EnergyCallback(TrainerCallback):
         self._epoch_ends_after_evaluation = False
         self._unlogged = {}  # figures of windows ended since the last log
         self._figure_keys = set()  # never reported back as metrics
-
-    @property
-    def measurements(self):
-        return self.recorder.measurements
-
-    @property
-    def meter(self):
-        return self.recorder.meter
 
     def attach(self, trainer):
         """Adds this callback right after the Trainer's flow callback, before the reporting

@@ -280,19 +280,10 @@ struct Channels {
   Fd mark_read, mark_write, reply_read, reply_write, out_read, out_copy, out_write;
 
   Channels(ChildSpec& spec, bool scan_stdout) {
-    int mark_pipe[2];
-    if (pipe2(mark_pipe, O_CLOEXEC) != 0) throw Error("cannot create the mark channel (pipe)");
-    mark_read.reset(mark_pipe[0]);
-    mark_write.reset(mark_pipe[1]);
-    spec.env.emplace_back("GREENTRAIN_MARK_FD", std::to_string(mark_write.get()));
-    spec.keep_fds.push_back(mark_write.get());
+    inherited_pipe(spec, "GREENTRAIN_MARK_FD", "the mark channel", mark_read, mark_write, true);
     // The reply channel: answers to the child's window queries (run/windows.h).
-    int reply_pipe[2];
-    if (pipe2(reply_pipe, O_CLOEXEC) != 0) throw Error("cannot create the reply channel (pipe)");
-    reply_read.reset(reply_pipe[0]);
-    reply_write.reset(reply_pipe[1]);
-    spec.env.emplace_back("GREENTRAIN_REPLY_FD", std::to_string(reply_read.get()));
-    spec.keep_fds.push_back(reply_read.get());
+    inherited_pipe(spec, "GREENTRAIN_REPLY_FD", "the reply channel", reply_read, reply_write,
+                   false);
     if (!scan_stdout) return;
     int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) throw Error("cannot create the stdout pipe");
@@ -305,8 +296,20 @@ struct Channels {
       throw Error(fmt::format("cannot open {} for the workload's stdout", spec.stdout_path));
     spec.stdout_fd = out_write.get();
   }
-  // Our copies of the writing ends, once the child has its own: the readers then see the end
-  // of file when the child's last writer closes.
+  // A pipe of which the child inherits one end (the writing end when `child_writes`), named by
+  // `variable` in its environment.
+  static void inherited_pipe(ChildSpec& spec, const char* variable, const char* what, Fd& read_end,
+                             Fd& write_end, bool child_writes) {
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0) throw Error(fmt::format("cannot create {} (pipe)", what));
+    read_end.reset(ends[0]);
+    write_end.reset(ends[1]);
+    const int child_end = child_writes ? write_end.get() : read_end.get();
+    spec.env.emplace_back(variable, std::to_string(child_end));
+    spec.keep_fds.push_back(child_end);
+  }
+  // Our copies of the child's ends, once the child has its own: the readers then see the end of
+  // file when the child's last writer closes, and a reply to a child that is gone fails.
   void close_write_ends() {
     out_write.reset();
     mark_write.reset();
