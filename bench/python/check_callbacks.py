@@ -8,14 +8,13 @@ exits 1 when any check failed.
                        --measure M.json --out checks.json"""
 import argparse
 import json
-import math
 
 INNER = {"lightning": "validation", "transformers": "evaluate"}
 ACCURACY = {"lightning": "val_acc", "transformers": "eval_accuracy"}
 
 
-def close(a, b, rel=1e-6):
-    return a is not None and b is not None and math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)
+def close(a, b, tolerance_j):
+    return a is not None and b is not None and abs(a - b) <= tolerance_j
 
 
 def main():
@@ -83,7 +82,11 @@ def main():
     for x in inside["windows"]:
         same_path = phases.get(x["path"])
         ph = same_path.pop(0) if same_path else None
-        if ph is None or not close(x["energy_j"], ph["energy_j"]) or x["metrics"] != ph["metrics"]:
+        # The same code over the same readings, but the edge tracker may re-time a GPU counter
+        # edge once it has seen later ones: within the stated uncertainties.
+        tolerance = ph and max(1e-6 * ph["energy_j"], x["uncertainty_j"] + ph["uncertainty_j"])
+        if ph is None or not close(x["energy_j"], ph["energy_j"], tolerance) \
+                or x["metrics"] != ph["metrics"]:
             mismatches.append((x["path"], x["energy_j"], ph and ph["energy_j"]))
     check("under measure each window is its phase (energy, metrics)", not mismatches,
           str(mismatches[:3]))

@@ -181,9 +181,10 @@ int run_serve(const ServeOptions& o) {
 
   // The client's tree: the root and its descendants, without this meter.
   run::UsageTimeline usage;
-  const run::UsageTimeline::TreeReader tree = [root, self = static_cast<int>(getpid())] {
-    return energy::read_tree_usage(root, self);
-  };
+  const run::UsageTimeline::TreeReader tree =
+      [reader = std::make_shared<energy::TreeUsageReader>(root, static_cast<int>(getpid()))] {
+        return reader->read();  // called under the timeline's lock: one read at a time
+      };
   const bool sample_tree = needs_tree(mode, session.meters());
   session.start();
   std::unique_ptr<TreeSampler> sampler;

@@ -103,9 +103,14 @@ bool is_meter(const ProcEntry& p, const FileReader& reader) {
   return f.text && f.text->find(std::string("meter\0--serve", 13)) != std::string::npos;
 }
 
-TreeUsage read_tree_usage(int root, int exclude, const FileReader& reader) {
+namespace {
+
+// The tree of `root` without `exclude` and the meters; the CPU time of each process left out
+// whose parent is in the tree goes to `left_out` (by pid), when given.
+TreeUsage scan_tree(int root, int exclude, const FileReader& reader,
+                    std::map<int, double>* left_out) {
   TreeUsage u;
-  if (root <= 0) return u;
+  if (root <= 0 || root == exclude) return u;
   const std::vector<ProcEntry> procs = read_processes(reader);
   std::map<int, std::vector<const ProcEntry*>> children;
   const ProcEntry* top = nullptr;
@@ -113,15 +118,41 @@ TreeUsage read_tree_usage(int root, int exclude, const FileReader& reader) {
     children[p.ppid].push_back(&p);
     if (p.pid == root) top = &p;
   }
-  if (!top || root == exclude) return u;
+  if (!top) return u;
   std::vector<const ProcEntry*> todo{top};
   while (!todo.empty()) {
     const ProcEntry* p = todo.back();
     todo.pop_back();
     add_usage(u, *p);
-    for (const ProcEntry* c : children[p->pid])
-      if (c->pid != exclude && c->pid != p->pid && !is_meter(*c, reader)) todo.push_back(c);
+    for (const ProcEntry* c : children[p->pid]) {
+      if (c->pid == p->pid) continue;
+      if (c->pid != exclude && !is_meter(*c, reader))
+        todo.push_back(c);
+      else if (left_out)
+        (*left_out)[c->pid] = c->cpu_s;
+    }
   }
+  return u;
+}
+
+}  // namespace
+
+TreeUsage read_tree_usage(int root, int exclude, const FileReader& reader) {
+  return scan_tree(root, exclude, reader, nullptr);
+}
+
+TreeUsageReader::TreeUsageReader(int root, int exclude, FileReader reader)
+    : root_(root), exclude_(exclude), reader_(std::move(reader)) {}
+
+TreeUsage TreeUsageReader::read() {
+  std::map<int, double> left_out;
+  TreeUsage u = scan_tree(root_, exclude_, reader_, &left_out);
+  // A process left out that is gone has been reaped by its parent in the tree, whose cutime
+  // and cstime now hold its CPU time (as last seen): taken out again.
+  for (const auto& [pid, cpu_s] : left_out_)
+    if (!left_out.count(pid)) reaped_left_out_s_ += cpu_s;
+  left_out_ = std::move(left_out);
+  u.cpu_s = std::max(0.0, u.cpu_s - reaped_left_out_s_);
   return u;
 }
 

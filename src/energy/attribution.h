@@ -13,6 +13,7 @@
 // process-attributed figure carries attribution "process", keeps the machine's figure in
 // machine_energy_j, and is its own net energy (it has no idle part).
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,22 @@ TreeUsage read_group_usage(int group, const FileReader& reader = read_text_file)
 // that meters itself from a child (`meter --serve --attribution process`), without the meters.
 // A process that has exited and been reaped counts in its parent's cutime/cstime.
 TreeUsage read_tree_usage(int root, int exclude = 0, const FileReader& reader = read_text_file);
+
+// read_tree_usage over time: when a process left out exits, its parent in the tree reaps it and
+// takes its CPU time into cutime/cstime, so the tree would gain a meter's whole CPU time at once
+// (another Meter of the same program that closes). The reader keeps each left-out process's CPU
+// time as last seen and subtracts it from the tree once the process is gone.
+class TreeUsageReader {
+ public:
+  TreeUsageReader(int root, int exclude, FileReader reader = read_text_file);
+  TreeUsage read();
+
+ private:
+  int root_, exclude_;
+  FileReader reader_;
+  std::map<int, double> left_out_;  // pid -> CPU seconds, at the last read
+  double reaped_left_out_s_ = 0;
+};
 
 struct MachineCpu {
   double busy_s = 0, total_s = 0;  // summed over every CPU, from /proc/stat's "cpu" line

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "common/error.h"
 #include "common/scoped_env.h"
 #include "common/temp_dir.h"
@@ -139,6 +141,32 @@ TEST(Attribution, TreeUsageFollowsParentLinks) {
   EXPECT_EQ(read_tree_usage(11, 13).processes, 2);
   EXPECT_EQ(read_tree_usage(99).processes, 0);  // no such process
   EXPECT_EQ(read_tree_usage(13, 13).processes, 0);
+}
+
+// Over time: when the meter (13, with 14 reaped into it) exits, the program reaps it and its
+// cutime takes the meter's CPU time in; the reader takes it out again.
+TEST(Attribution, TreeUsageReaderKeepsReapedMetersOut) {
+  gt::testing::TempDir t;
+  auto put = [&](int pid, int ppid, const std::string& comm, int ticks, int cutime) {
+    gt::testing::write_file(t.path() / std::to_string(pid) / "stat",
+                            stat_line(pid, comm, 10, ticks, 0, cutime, 0, 10, ppid));
+  };
+  put(10, 1, "python3", 100, 0);
+  put(11, 10, "python3", 50, 0);
+  put(13, 10, "greentrain", 700, 900);
+  gt::testing::write_file(t.path() / "13" / "cmdline",
+                          std::string("greentrain\0meter\0--serve\0", 25));
+  gt::testing::ScopedEnv root("GREENTRAIN_PROC_ROOT", t.str());
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  TreeUsageReader reader(10, 0);
+  EXPECT_NEAR(reader.read().cpu_s, 150 / tick, 1e-9);
+  put(10, 1, "python3", 120, 0);  // the program works on
+  put(13, 10, "greentrain", 710, 900);
+  EXPECT_NEAR(reader.read().cpu_s, 170 / tick, 1e-9);
+  std::filesystem::remove_all(t.path() / "13");  // reaped: 1610 ticks into the program's cutime
+  put(10, 1, "python3", 130, 1615);
+  EXPECT_NEAR(reader.read().cpu_s, (130 + 50 + 5) / tick, 1e-9);
+  EXPECT_NEAR(read_tree_usage(10, 0).cpu_s, (130 + 1615 + 50) / tick, 1e-9);  // without memory
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ import pytest
 
 import greentrain
 
-from conftest import counter_tolerance
+from conftest import counter_tolerance, run_tolerance
 
 STANDINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standins")
 
@@ -135,7 +135,8 @@ from trainers import {trainer}
 from greentrain.{module} import EnergyCallback
 cb = EnergyCallback()
 {trainer}([cb], epochs=2, step_s=0.1).{run}()
-json.dump([[p, m.energy_j, m.metrics] for p, m in cb.measurements], open(sys.argv[1], "w"))
+json.dump([[p, m.energy_j, m.uncertainty_j, m.metrics] for p, m in cb.measurements],
+          open(sys.argv[1], "w"))
 """
 
 
@@ -164,7 +165,8 @@ def test_callbacks_under_measure(fake_gpu, binary, tmp_path, monkeypatch, module
     for p in j["phases"]:
         path = (p["parent"] + "/" if p["parent"] else "") + p["name"]
         by_path.setdefault(path, []).append(p)
-    for path, energy, metrics in measured:
+    for path, energy, uncertainty, metrics in measured:
         p = by_path[path].pop(0)
-        assert energy == pytest.approx(p["energy_j"], rel=1e-6)
+        assert energy == pytest.approx(
+            p["energy_j"], abs=run_tolerance(uncertainty, p["energy_j"], p["uncertainty_j"]))
         assert metrics == p["metrics"]
