@@ -93,9 +93,9 @@ std::optional<WindowQuery> parse_window_query(std::string_view line, std::string
   if (w.size() == 5) t0 = parse_instant(w[3]), t1 = parse_instant(w[4]);
   if (line.size() > 256 || w.size() != 5 || !valid_query_id(w[1]) || !valid_mark_name(w[2]) ||
       !t0 || !t1) {
-    error = fmt::format(
+    error =
         "expected 'window ID NAME T0 T1' (ID: letters, digits, '.', '_' or '-', at most 64; "
-        "NAME a letter then letters, digits or _; T0 and T1 seconds on CLOCK_MONOTONIC)");
+        "NAME a letter then letters, digits or _; T0 and T1 seconds on CLOCK_MONOTONIC)";
     return q;
   }
   q.id = std::string(w[1]);
