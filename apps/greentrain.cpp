@@ -1,8 +1,10 @@
 // greentrain's entry point: builds the CLI11 application from the verbs in src/cli/, parses the
 // command line, runs the chosen verb and turns errors into one line and an exit code
-// (2 for usage errors, 1 for other errors, the verb's own code otherwise).
+// (2 for usage errors, 1 for other errors, the verb's own code otherwise; a verb stopped by a
+// signal exits 128 + the signal: 130 for SIGINT, 143 for SIGTERM).
 #include <fmt/core.h>
 
+#include <csignal>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -30,6 +32,10 @@ std::string command_hint(CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   gt::trace_point("main");
+  // A reader of our output that goes away (`greentrain measure ... | head -1`) must not kill
+  // greentrain before it has written its results: writes to it fail with EPIPE instead, and
+  // the metered run passes the broken pipe on to the workload (whose SIGPIPE is the default).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "greentrain: measure and cut the energy and carbon footprint of training "
       "classification models"};

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/analyze_blocking.h"
+#include "cli/cli_number.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "common/output_file.h"
@@ -130,8 +131,7 @@ void add_analyze(CLI::App& app, Action& run) {
                   "avg_power_w, co2e_g)");
   sub->add_option("--baseline", args->baseline,
                   "Reference configuration, e.g. \"precision=fp32,batch_size=32\"");
-  sub->add_option("--alpha", args->alpha, "Significance level")
-      ->check(CLI::Range(0.0, 1.0).description("between 0 and 1"));
+  sub->add_option("--alpha", args->alpha, "Significance level")->check(finite_number(0, 1));
   sub->add_option("--equivalence", args->equivalence,
                   "METRIC:MARGIN for a TOST equivalence test (repeatable; default "
                   "test_accuracy:0.005)");

@@ -3,6 +3,9 @@
 
 #include <fmt/core.h>
 
+#include <limits>
+
+#include "cli/cli_number.h"
 #include "data/image_dataset.h"
 
 namespace gt::cli {
@@ -19,11 +22,12 @@ void add_data_options(CLI::App& cmd, data::DataOptions& o) {
   cmd.add_option("--validation", o.validation,
                  "Fraction of the training file held out for validation (0..0.9; image folders: "
                  "of each class, unless the folder has valid/)")
+      ->check(finite_number(0, 0.9))
       ->capture_default_str();
   cmd.add_option("--image-size", o.images.size,
                  "Image folders: resize to N x N (default: the images' own size, which must "
                  "agree)")
-      ->check(CLI::Range(0, data::kMaxImageSize));
+      ->check(whole_number(0, data::kMaxImageSize));
   cmd.add_option_function<std::string>(
          "--color", [&o](const std::string& v) { o.images.color = data::parse_color_mode(v); },
          "Image folders: rgb | grey (default: rgb when any image is colour)")
@@ -39,10 +43,11 @@ void add_data_options(CLI::App& cmd, data::DataOptions& o) {
   cmd.add_option("--test-fraction", o.images.test_fraction,
                  "Image folders without train/: fraction of each class for the test set")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 0.9));
+      ->check(finite_number(0, 0.9));
   cmd.add_option("--split-seed", o.images.split_seed,
                  "Image folders: seed of the split of a folder without train/ (or of a "
                  "held-out validation split)")
+      ->check(whole_number(0, std::numeric_limits<long long>::max()))
       ->capture_default_str();
   // Internal: the cache train's metered parent made, so its child need not list the folder.
   cmd.add_option("--image-cache", o.images.cache_file)->group("");

@@ -5,11 +5,13 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 
+#include "cli/cli_number.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "common/output_file.h"
@@ -271,7 +273,9 @@ int do_run(const ExperimentArgs& a) {
   opt.gpus = a.gpus;
   opt.retry_failed = a.retry_failed;
   auto outcome = ex::run_experiment(plan, opt);
-  if (outcome.interrupted) return 130;
+  // Interrupted: 128 + the signal, as a shell reports a process it killed (130 SIGINT, 143
+  // SIGTERM).
+  if (outcome.interrupted) return 128 + (outcome.signal > 0 ? outcome.signal : SIGINT);
   if (a.failed_runs_ok) return 0;
   return outcome.failed > 0 || outcome.failed_in_experiment > 0 ? 1 : 0;
 }
@@ -375,10 +379,10 @@ void add_experiment(CLI::App& app, Action& run) {
   r->add_option("--until-ci", args->until_ci,
                 "Add whole blocks until every configuration's 95 % interval against the "
                 "benchmark is within +-PCT % of the benchmark (the plan's [design.stop])")
-      ->check(CLI::Range(0.001, 100.0));
+      ->check(finite_number(0.001, 100));
   r->add_option("--max-repeats", args->max_repeats,
                 "With a stopping rule: at most this many blocks (default 40)")
-      ->check(CLI::Range(2, 100000));
+      ->check(whole_number(2, 100000));
   r->add_option("--stop-metric", args->stop_metric,
                 "With a stopping rule: the metric it judges (default: train_energy_j when the "
                 "runs have it, else energy_j)");
@@ -398,9 +402,9 @@ void add_experiment(CLI::App& app, Action& run) {
                  "<plan name>-slurm. Resubmitting into it runs only what is missing");
   sb->add_option("--tasks", so.tasks,
                  "Array tasks; each runs whole blocks (default: one per block = repeats)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, 1000000));
   sb->add_option("--throttle", so.throttle, "At most N tasks at once (--array=...%N)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, 1000000));
   sb->add_option("--partition", so.partition, "Slurm partition (-p)");
   sb->add_option("--account", so.account, "Slurm account (-A)");
   sb->add_option("--time", so.time_limit, "Time limit per task, e.g. 4:00:00");
@@ -408,7 +412,8 @@ void add_experiment(CLI::App& app, Action& run) {
       ->capture_default_str();
   sb->add_option("--gres", so.gres, "Generic resources per task (none = no --gres line)")
       ->capture_default_str();
-  sb->add_option("--cpus-per-task", so.cpus_per_task, "CPUs per task")->check(CLI::PositiveNumber);
+  sb->add_option("--cpus-per-task", so.cpus_per_task, "CPUs per task")
+      ->check(whole_number(1, 100000));
   sb->add_flag("--exclusive", so.exclusive,
                "Whole nodes per task. Wanted when a wall meter or RAPL is metered: they measure "
                "the whole node (all its CPUs and GPUs), so another job on it would be counted "
@@ -420,8 +425,9 @@ void add_experiment(CLI::App& app, Action& run) {
       ->check(CLI::IsMember({"gpu", "host"}));
   sb->add_option("--scratch", so.scratch,
                  "Node-local folder for the live task databases (a copy is published to the "
-                 "results folder after every run)")
-      ->capture_default_str();
+                 "results folder after every run); default the node's $TMPDIR, else /tmp. Taken "
+                 "literally, except that it may start with a variable of the node: "
+                 "'$SLURM_TMPDIR/me'");
   sb->add_flag("--retry-failed", so.retry_failed,
                "Run failed runs again: their tasks are resubmitted with experiment run "
                "--retry-failed (the failed attempts are kept)");

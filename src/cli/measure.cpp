@@ -8,7 +8,10 @@
 // greentrain); SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to greentrain are forwarded to the whole
 // group; the summary is still written and marked interrupted. A Ctrl-C during the idle
 // baseline stops at once, before CMD starts. greentrain exits with CMD's exit code (128+signal
-// if it was killed), 127 if CMD cannot be started, 130 if interrupted before it started.
+// if it was killed), 127 if CMD cannot be started, 128+signal (130 SIGINT, 143 SIGTERM) if
+// interrupted before it started. A reader of greentrain's stdout that goes away (`measure ...
+// | head -1`) does not stop greentrain: CMD's stdout breaks as it would without greentrain,
+// and the summary and --json are still written.
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -21,6 +24,7 @@
 #include "cli/run_output.h"
 #include "cli/verbs.h"
 #include "common/error.h"
+#include "common/utf8.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
 #include "run/metered_run.h"
@@ -72,7 +76,8 @@ int run_measure(const MeasureOptions& o) {
                o.command[0]);
 
   nlohmann::json j = r.to_json(metered.intensity(), metered.pue());
-  j["command"] = o.command;
+  j["command"] = nlohmann::json::array();
+  for (const auto& a : o.command) j["command"].push_back(valid_utf8(a));  // any bytes may be given
   j["environment"] = environment;
   std::string cmd;
   for (const auto& a : o.command) cmd += (cmd.empty() ? "" : " ") + a;

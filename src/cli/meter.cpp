@@ -20,9 +20,12 @@
 // edges), once readings past its end exist. With --attribution process (or auto, for
 // estimates) the CPU and RAM energy is that of the process tree of --root-pid (default: the
 // meter's parent, the client) without the meter itself. A bad request gets `error MESSAGE` and
-// the meter carries on. Errors before `ready` are the usual one line on stderr with exit code 2
-// (usage) or 1. Windows with different names may overlap. The meter exits when its parent
-// process dies, even when another process still holds its stdin open (it watches its parent
+// the meter carries on: an unknown or malformed line (quoted back as a JSON string), a line
+// longer than 256 bytes (the rest of it is not read into memory), an instant outside the
+// meter's life, an end dated before its begin (the window stays open). Parsing is
+// run/serve_request.h and run/windows.h. Errors before `ready` are the usual one line on stderr
+// with exit code 2 (usage) or 1. Windows with different names may overlap. The meter exits when its
+// parent process dies, even when another process still holds its stdin open (it watches its parent
 // process id).
 #include <fmt/core.h>
 #include <signal.h>
@@ -36,7 +39,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <thread>
 
@@ -49,6 +51,7 @@
 #include "energy/attribution.h"
 #include "energy/edges.h"
 #include "energy/session.h"
+#include "run/serve_request.h"
 #include "run/usage_timeline.h"
 #include "run/windows.h"
 
@@ -65,32 +68,9 @@ struct ServeOptions {
   int root_pid = 0;  // 0: the parent process
 };
 
-// One request line: begin NAME [T], end NAME [T] (or quit, or a window query, parsed apart).
-struct Request {
-  bool begin = false;
-  std::string name;
-  std::optional<double> t_s;
-};
-
-std::optional<Request> parse_request(const std::string& line, std::string& error) {
-  static const std::regex request(
-      R"((begin|end) ([A-Za-z][A-Za-z0-9_]{0,63})(?: ([0-9]{1,12}(?:\.[0-9]{1,12})?))?)");
-  std::smatch m;
-  if (!std::regex_match(line, m, request)) {
-    error = fmt::format(
-        "unknown request '{}': expected window ID NAME T0 T1, begin NAME [T], end NAME [T] or "
-        "quit",
-        line.substr(0, 80));
-    return std::nullopt;
-  }
-  Request r;
-  r.begin = m[1] == "begin";
-  r.name = m[2];
-  if (m[3].matched) r.t_s = std::stod(m[3]);
-  return r;
-}
-
-// Reads request lines from stdin (without their newline); false at end of input.
+// Reads request lines from stdin (without their newline); false at end of input. Of each line it
+// keeps at most kMaxServeRequestBytes + 1 bytes (enough for the parser to refuse it), so a client
+// that never ends a line cannot make it buffer without bound.
 class RequestReader {
  public:
   bool next(std::string& line) {
@@ -99,7 +79,6 @@ class RequestReader {
       if (nl != std::string::npos || (eof_ && !buf_.empty())) {
         line = buf_.substr(0, nl);
         buf_.erase(0, nl == std::string::npos ? buf_.size() : nl + 1);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
         return true;
       }
       if (eof_) return false;
@@ -112,12 +91,32 @@ class RequestReader {
     char chunk[4096];
     const ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
     if (n > 0)
-      buf_.append(chunk, static_cast<size_t>(n));
+      take(std::string_view(chunk, static_cast<size_t>(n)));
     else if (n == 0 || errno != EINTR)
       eof_ = true;
   }
+  // Appends input, dropping whatever of a line goes beyond kMaxServeRequestBytes + 1 bytes.
+  void take(std::string_view in) {
+    constexpr size_t keep = run::kMaxServeRequestBytes + 1;
+    while (!in.empty()) {
+      const auto nl = in.find('\n');
+      const std::string_view part = in.substr(0, nl);
+      if (!discarding_) {
+        const auto last = buf_.rfind('\n');
+        const size_t current = buf_.size() - (last == std::string::npos ? 0 : last + 1);
+        const size_t room = current < keep ? keep - current : 0;
+        buf_.append(part.substr(0, room));
+        discarding_ = part.size() > room;
+      }
+      if (nl == std::string_view::npos) return;
+      buf_ += '\n';
+      discarding_ = false;
+      in.remove_prefix(nl + 1);
+    }
+  }
   std::string buf_;
   bool eof_ = false;
+  bool discarding_ = false;  // the line being read is longer than what is kept of it
 };
 
 // Exits when the parent process is gone (we were re-parented), checked every 100 ms.
@@ -224,7 +223,6 @@ int run_serve(const ServeOptions& o) {
   std::string line;
   while (requests.next(line)) {
     const double now = energy::steady_now_s();
-    if (line == "quit") break;
     std::string error, id;
     if (auto q = run::parse_window_query(line, error, &id)) {
       if (error.empty()) error = answers.check_instants(q->t0_s, q->t1_s, now);
@@ -244,23 +242,25 @@ int run_serve(const ServeOptions& o) {
           });
       continue;
     }
-    const auto request = parse_request(line, error);
+    const auto request = run::parse_serve_request(line, error);
     if (!request) {
       refuse(error);
       continue;
     }
+    if (request->verb == run::ServeRequest::Verb::quit) break;
     const std::string& name = request->name;
-    if (request->begin == (open.count(name) > 0)) {
-      refuse(fmt::format("window {}: {}", name, request->begin ? "already begun" : "not begun"));
+    const bool begin = request->verb == run::ServeRequest::Verb::begin;
+    if (begin == (open.count(name) > 0)) {
+      refuse(fmt::format("window {}: {}", name, begin ? "already begun" : "not begun"));
       continue;
     }
     const double t = request->t_s.value_or(now);
-    const std::string bad = answers.check_instants(request->begin ? t : open[name], t, now);
-    if (!bad.empty()) {
-      refuse(fmt::format("window {}: {}", name, bad));
+    const std::string bad = answers.check_instants(begin ? t : open[name], t, now);
+    if (!bad.empty()) {  // an end before its begin leaves the window open
+      refuse(fmt::format("window {}: {}{}", name, bad, begin ? "" : "; the window stays open"));
       continue;
     }
-    if (request->begin) {
+    if (begin) {
       open[name] = t;
       replies.push([name, t_s = t - session.start_steady_s()] {
         return "ok " + nlohmann::json{{"name", name}, {"t_s", t_s}}.dump();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_number.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "stats/power.h"
@@ -54,14 +55,13 @@ void add_stats(CLI::App& app, Action& run) {
       "sample-size", "Runs per group needed to detect a change of --effect-pct given --cv");
   ss->add_option("--cv", args->cv, "Run-to-run coefficient of variation as a fraction (0.05 = 5 %)")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(finite_positive());
   ss->add_option("--effect-pct", args->effect_pct, "Smallest change to detect, in percent")
       ->required()
-      ->check(CLI::PositiveNumber);
-  ss->add_option("--power", args->power, "Target power")
-      ->check(CLI::Range(0.0, 1.0).description("between 0 and 1"));
+      ->check(finite_positive());
+  ss->add_option("--power", args->power, "Target power")->check(finite_number(0, 1));
   ss->add_option("--alpha", args->alpha, "Significance level (two-sided)")
-      ->check(CLI::Range(0.0, 1.0).description("between 0 and 1"));
+      ->check(finite_number(0, 1));
   ss->add_flag("--json", args->json, "Print JSON");
   ss->callback([&run, args] {
     if (!(args->power > 0 && args->power < 1) || !(args->alpha > 0 && args->alpha < 1))

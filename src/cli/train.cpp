@@ -13,10 +13,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "carbon/carbon.h"
 #include "cli/carbon_options.h"
+#include "cli/cli_number.h"
 #include "cli/data_options.h"
 #include "cli/meter_options.h"
 #include "cli/run_output.h"
@@ -171,9 +173,8 @@ int train_metered(TrainOptions& o) {
   if (j.is_discarded() || !j.is_object())
     throw gt::Error("the training child wrote no readable result");
   const nlohmann::json energy_json = res.to_json(metered.intensity(), metered.pue());
-  if (!o.quiet)
-    fmt::print("energy:\n{}{}{}", energy::format_summary_table(res.summary), format_phases(res),
-               format_co2e(res, metered.intensity(), metered.pue()));
+  // The result file first: a reader of stdout that has gone (`train ... | head`) must not cost
+  // the measurement.
   if (!o.json_path.empty()) {
     j["energy"] = energy_json;
     j["co2e_g"] = res.co2e_g;
@@ -181,6 +182,9 @@ int train_metered(TrainOptions& o) {
     j["phase_metrics"] = energy_json["phase_metrics"];
     write_text_file(o.json_path, j.dump(2) + "\n", "--json");
   }
+  if (!o.quiet)
+    fmt::print("energy:\n{}{}{}", energy::format_summary_table(res.summary), format_phases(res),
+               format_co2e(res, metered.intensity(), metered.pue()));
   trace_point("output written");
   return 0;
 }
@@ -211,16 +215,27 @@ void add_train(CLI::App& app, Action& run) {
   auto& c = opts->config;
   add_data_options(*sub, c.data);
   sub->add_option("--model", c.model, "mlp:H or mlp:H1,H2,…")->capture_default_str();
-  sub->add_option("--dropout", c.dropout, "Dropout after each hidden layer")->capture_default_str();
+  sub->add_option("--dropout", c.dropout, "Dropout after each hidden layer")
+      ->check(finite_number(0, 1))
+      ->capture_default_str();
   sub->add_option("--precision", opts->precision, "fp32 | tf32 | fp16 | bf16")
       ->capture_default_str();
-  sub->add_option("--batch-size", c.batch_size, "Mini-batch size")->capture_default_str();
-  sub->add_option("--epochs", c.epochs, "Passes over the training set")->capture_default_str();
-  sub->add_option("--lr", c.optimizer.lr, "Learning rate")->capture_default_str();
+  sub->add_option("--batch-size", c.batch_size, "Mini-batch size")
+      ->check(whole_number(1, 1 << 30))
+      ->capture_default_str();
+  sub->add_option("--epochs", c.epochs, "Passes over the training set")
+      ->check(whole_number(1, 1000000))
+      ->capture_default_str();
+  sub->add_option("--lr", c.optimizer.lr, "Learning rate")
+      ->check(finite_positive())
+      ->capture_default_str();
   sub->add_option("--optimizer", opts->optimizer, "adam | sgd (momentum 0.9)")
       ->capture_default_str();
-  sub->add_option("--momentum", c.optimizer.momentum, "SGD momentum")->capture_default_str();
+  sub->add_option("--momentum", c.optimizer.momentum, "SGD momentum (0 <= m < 1)")
+      ->check(finite_number(0, 1))
+      ->capture_default_str();
   sub->add_option("--seed", c.seed, "Seed of initial weights, shuffling and dropout")
+      ->check(whole_number(0, std::numeric_limits<long long>::max()))
       ->capture_default_str();
   sub->add_option("--device", c.device, "auto | cpu | cuda:N")->capture_default_str();
   sub->add_option("--json", opts->json_path, "Write the result (and energy) as JSON here");

@@ -224,7 +224,10 @@ std::optional<InterpolatedEnergy> EdgeTracker::energy_at(double t_s) const {
     for (size_t k = 1; k < edges_.size(); ++k) gaps.push_back(edges_[k].half_gap_s);
     std::sort(gaps.begin(), gaps.end());
     const double wide = std::max(3 * gaps[gaps.size() / 2], 0.003);
-    retimed_ = retime_wide_edges(edges_, period, jitter, wide);
+    // Only a counter that steps much more slowly than it is polled has a period to lean on;
+    // one that changes at (almost) every read is interpolated between its reads as they are.
+    retimed_ = period >= 8 * gaps[gaps.size() / 2] ? retime_wide_edges(edges_, period, jitter, wide)
+                                                   : edges_;
   }
   return interpolate_edges(retimed_, t_s, period, steps.back() - steps.front());
 }

@@ -283,6 +283,7 @@ class CmdWallMeter : public Meter {
     }
     if (pid == 0) {  // child: only async-signal-safe calls until exec
       setpgid(0, 0);
+      signal(SIGPIPE, SIG_DFL);  // greentrain ignores it; the command gets the usual default
       dup2(fds[1], STDOUT_FILENO);
       const int null = open("/dev/null", O_RDONLY);
       if (null >= 0) dup2(null, STDIN_FILENO);

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/numbers.h"
 #include "common/sha256.h"
+#include "common/shell_text.h"
 #include "data/source.h"
 #include "energy/wall.h"
 #include "experiment/reserved_names.h"
@@ -456,6 +457,10 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   auto name = r.str(root, "name", "plan");
   if (!name || name->empty())
     r.fail(root.source(), "missing 'name = \"...\"' (the experiment name)");
+  // The name goes into file names, job names and script lines: it must stay on one line.
+  if (auto problem = control_character_problem(*name))
+    r.fail(*root.get("name"),
+           fmt::format("plan.name {}; the name must be one line of text", *problem));
   p.name = *name;
   p.description = r.str(root, "description", "plan").value_or("");
 

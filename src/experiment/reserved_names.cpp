@@ -29,13 +29,6 @@ const std::vector<std::string>& run_columns() {
   return v;
 }
 
-const std::vector<std::string>& energy_columns() {
-  static const std::vector<std::string> v = {
-      "duration_s",    "energy_j",     "gpu_energy_j", "cpu_energy_j", "ram_energy_j",
-      "wall_energy_j", "net_energy_j", "avg_power_w",  "peak_power_w", "co2e_g"};
-  return v;
-}
-
 const std::vector<std::string>& fixed_metric_columns() {
   static const std::vector<std::string> v = {"test_accuracy", "final_loss"};
   return v;
@@ -44,17 +37,17 @@ const std::vector<std::string>& fixed_metric_columns() {
 std::optional<std::string> reserved_factor_name(const std::string& name) {
   if (contains_nocase(run_placeholders(), name) || contains_nocase(run_columns(), name))
     return "a field greentrain sets for each run";
-  if (contains_nocase(energy_columns(), name) || contains_nocase(fixed_metric_columns(), name))
+  if (contains_nocase(run::energy_columns(), name) || contains_nocase(fixed_metric_columns(), name))
     return "a column of the runs table greentrain measures";
   return std::nullopt;
 }
 
-std::optional<std::string> reserved_metric_name(const std::string& name,
-                                                const std::vector<std::string>& factors) {
-  if (contains_nocase(run_placeholders(), name) || contains_nocase(run_columns(), name))
-    return "a field greentrain sets for each run";
-  if (std::find(factors.begin(), factors.end(), name) != factors.end()) return "a factor's name";
-  return std::nullopt;
+run::NameCheck workload_name_check(const std::vector<std::string>& factors) {
+  std::vector<run::KeptName> kept;
+  for (const auto* list : {&run_placeholders(), &run_columns()})
+    for (const auto& n : *list) kept.push_back({n, "a field greentrain sets for each run"});
+  for (const auto& f : factors) kept.push_back({f, "a factor's name"});
+  return run::NameCheck(std::move(kept));
 }
 
 std::string env_name(const std::string& factor) {

@@ -23,6 +23,7 @@
 #include "experiment/environment.h"
 #include "experiment/lanes.h"
 #include "experiment/publish.h"
+#include "experiment/run_lock.h"
 #include "experiment/stop_rule.h"
 #include "experiment/store.h"
 #include "experiment/workload.h"
@@ -235,6 +236,7 @@ RunOutcome Runner::run() {
     run::MeteredRunOptions mo;
     mo.meters = meters;
     mo.carbon = plan_.carbon;
+    mo.names = workload_name_check(plan_);
     metered_ = std::make_unique<run::MeteredRun>(mo);
   }
   if (!opt_.gpus.empty()) set_up_lanes();
@@ -385,6 +387,7 @@ RunOutcome Runner::run() {
     }
   }
   outcome_.interrupted = guard_.requested();
+  outcome_.signal = guard_.signal();
   if (D.stop) {  // the runs the rule asks for so far: what `experiment status` counts
     int wanted = 0;
     for (const auto& [b, runs] : blocks_)
@@ -496,6 +499,7 @@ void Runner::set_up_lanes() {
     run::MeteredRunOptions mo;
     mo.meters = meters;
     mo.carbon = plan_.carbon;
+    mo.names = workload_name_check(plan_);
     lane.metered = std::make_unique<run::MeteredRun>(mo);
     lane.provenance = current_provenance({{g.gpu}, "lane", ""});
     lane.provenance.cuda_visible_devices = g.gpu.uuid;
@@ -737,7 +741,10 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
         "gpu energy from lane {}'s board only; cpu, ram and wall figures that are not "
         "attributed to the run's processes are machine-wide and overlap with the other lanes",
         lane->index));
-  for (const auto& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
+  // Each note once: stdout metrics are read both by the metered run and from the stdout file.
+  std::set<std::string> noted;
+  for (const auto& n : notes)
+    if (noted.insert(n).second) rec.note += (rec.note.empty() ? "" : "; ") + n;
 
   std::vector<SampleRecord> samples;
   if (plan_.store_samples)
@@ -779,6 +786,11 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
 }  // namespace
 
 RunOutcome run_experiment(const Plan& plan, const RunOptions& options) {
+  const RunLock lock(options.db_path);  // before anything touches the database
+  if (lock.took_over())
+    (options.log ? *options.log : std::cerr)
+        << fmt::format("note: {} was left by {}, which is no longer running; taking it over\n",
+                       lock.path(), *lock.took_over());
   restore_published(options.db_path, options.publish);
   Runner runner(plan, options);
   return runner.run();

@@ -8,8 +8,9 @@
 // runs only the new ones. Runs go block by block; with a stopping rule ([design.stop]) whole
 // blocks are added until every configuration's interval against the benchmark is precise
 // enough. A configuration failing max_failures times in a row is skipped for the session;
-// --retry-failed runs failed runs again, keeping the failed attempts. Ctrl-C stops the current
-// run, records it as aborted and returns.
+// --retry-failed runs failed runs again, keeping the failed attempts. Ctrl-C or SIGTERM stops the
+// current run, records it as aborted and returns. One runner per database at a time
+// (run_lock.h).
 #pragma once
 #include <iosfwd>
 #include <string>
@@ -38,7 +39,8 @@ struct RunOutcome {
   int already_done = 0;                 // found finished in the database
   int ok = 0, failed = 0, aborted = 0;  // this session
   bool interrupted = false;
-  int failed_in_experiment = 0;      // runs whose latest attempt failed, after this session
+  int signal = 0;                // the signal that interrupted the session (SIGINT, SIGTERM, ...)
+  int failed_in_experiment = 0;  // runs whose latest attempt failed, after this session
   std::vector<std::string> skipped;  // configurations skipped after max_failures in a row
   std::string stopped;               // with a stopping rule: why it stopped ("" = not yet)
 };

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,6 +20,8 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/shell_text.h"
+#include "common/utf8.h"
 #include "experiment/design.h"
 #include "experiment/store.h"
 #include "run/process.h"
@@ -35,7 +39,7 @@ struct Captured {
 // Runs argv (no shell interpretation: every word is quoted) and captures stdout and stderr.
 Captured capture(const std::vector<std::string>& argv) {
   std::string cmd;
-  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + run::shell_quote(a);
+  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + shell_quote(a);
   cmd += " 2>&1";
   Captured c;
   FILE* p = popen(cmd.c_str(), "r");
@@ -69,11 +73,54 @@ void write_text(const std::string& path, const std::string& text) {
   if (!out) throw gt::Error(fmt::format("{}: cannot write", path));
 }
 
-nlohmann::json read_state(const ResultsFolder& f) {
+bool job_id_text(const nlohmann::json& v) {
+  if (!v.is_string()) return false;
+  const auto& t = v.get_ref<const std::string&>();
+  return !t.empty() && t.size() <= 20 && t.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// submit.json, with every field's type and range checked before anything uses it: greentrain
+// writes it, but a person may edit it. `blocks` (the plan's) bounds the task count.
+nlohmann::json read_state(const ResultsFolder& f, int blocks) {
   if (!fs::exists(f.state())) return nlohmann::json::object();
   auto j = nlohmann::json::parse(read_text(f.state()), nullptr, false);
   if (j.is_discarded() || !j.is_object())
     throw gt::Error(fmt::format("{}: not a readable greentrain submit state (JSON)", f.state()));
+  auto bad = [&](const std::string& what) {
+    throw gt::Error(
+        fmt::format("{}: {}; the file was edited or damaged: restore it, or remove it to start its "
+                    "submission history afresh (the task databases stay)",
+                    f.state(), what));
+  };
+  auto shown = [](const nlohmann::json& v) {
+    return valid_utf8(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 40);
+  };
+  auto task_number = [&](const nlohmann::json& v) {
+    return v.is_number_integer() && v.get<std::int64_t>() >= 1 && v.get<std::int64_t>() <= blocks;
+  };
+  if (j.contains("tasks") && !task_number(j["tasks"]))
+    bad(fmt::format("tasks = {}: expected an integer in 1 .. {} (the plan's blocks)",
+                    shown(j["tasks"]), blocks));
+  if (j.contains("plan_hash") && !j["plan_hash"].is_string()) bad("plan_hash is not a string");
+  if (j.contains("submissions")) {
+    if (!j["submissions"].is_array()) bad("submissions is not a list");
+    for (const auto& sub : j["submissions"]) {
+      if (!sub.is_object()) bad(fmt::format("submission {} is not an object", shown(sub)));
+      for (const char* k : {"array_job_id", "aggregate_job_id"})
+        if (sub.contains(k) && !job_id_text(sub[k]))
+          bad(fmt::format("{} = {}: expected a Slurm job id (digits, as a string)", k,
+                          shown(sub[k])));
+      if (sub.contains("submitted_at") && !sub["submitted_at"].is_string())
+        bad("submitted_at is not a string");
+      if (sub.contains("tasks_submitted")) {
+        const auto& list = sub["tasks_submitted"];
+        if (!list.is_array() || static_cast<int>(list.size()) > blocks ||
+            !std::all_of(list.begin(), list.end(), task_number))
+          bad(fmt::format("tasks_submitted = {}: expected a list of task numbers in 1 .. {}",
+                          shown(list), blocks));
+      }
+    }
+  }
   return j;
 }
 
@@ -92,6 +139,54 @@ std::string sbatch_line(const std::string& text) {
   t.erase(0, t.find_first_not_of(" \t"));
   if (t.rfind("#SBATCH", 0) == 0) return t;
   return "#SBATCH " + t;
+}
+
+// "#SBATCH --key=VALUE" with VALUE one word for sbatch, which reads #SBATCH lines with the
+// shell's quoting rules.
+std::string sbatch_option(const std::string& key, const std::string& value) {
+  return fmt::format("#SBATCH --{}={}\n", key, shell_quote(value));
+}
+
+// The scratch folder as a shell word of the job script: the node's ${TMPDIR:-/tmp} by default;
+// a given folder literally, except that it may start with one of the node's environment
+// variables ($NAME or ${NAME}), which the job expands.
+std::string scratch_word(const std::string& scratch) {
+  if (scratch.empty()) return "\"${TMPDIR:-/tmp}\"";
+  if (scratch[0] == '$') {
+    const bool braced = scratch.size() > 1 && scratch[1] == '{';
+    const size_t start = braced ? 2 : 1;
+    size_t end = start;
+    while (end < scratch.size() &&
+           (std::isalnum(static_cast<unsigned char>(scratch[end])) || scratch[end] == '_'))
+      ++end;
+    const bool name_ok = end > start && !std::isdigit(static_cast<unsigned char>(scratch[start]));
+    if (name_ok && (!braced || (end < scratch.size() && scratch[end] == '}'))) {
+      const std::string var = scratch.substr(start, end - start);
+      const std::string rest = scratch.substr(braced ? end + 1 : end);
+      return fmt::format("\"${{{}}}\"{}", var, rest.empty() ? "" : shell_quote(rest));
+    }
+  }
+  return shell_quote(scratch);
+}
+
+// Refuses what cannot be written into a job script line: a control character in any text that
+// goes there (a line break would start a line of its own), naming the option.
+void check_script_text(const SlurmOptions& o, const std::string& results_dir) {
+  auto check = [](const std::string& value, const std::string& key) {
+    if (auto problem = control_character_problem(value))
+      throw gt::UsageError(fmt::format("{}: {}", key, *problem));
+  };
+  check(results_dir,
+        o.results_dir.empty() ? "the results folder (<plan name>-slurm here)" : "--results");
+  check(o.partition, "--partition");
+  check(o.account, "--account");
+  check(o.time_limit, "--time");
+  check(o.aggregate_time, "--aggregate-time");
+  check(o.gres, "--gres");
+  check(o.block_by, "--block-by");
+  check(o.scratch, "--scratch");
+  check(o.greentrain, "--greentrain");
+  for (const auto& e : o.extra) check(e, "--sbatch");
 }
 
 // Job ids of `ids` that Slurm still has queued or running (one squeue call).
@@ -169,20 +264,21 @@ std::string array_script(const Plan& plan, const SlurmOptions& o, const ResultsF
       "# Task i runs shard i/{} of the plan: whole blocks (block b goes to task ((b-1) mod {})+1)\n"
       "# plus the warm-up runs, so every task's runs stay randomized within their blocks.\n"
       "# Written by `greentrain experiment submit --slurm`; submit by hand with: sbatch {}\n",
-      plan.name, plan.hash().substr(0, 19), tasks, tasks, tasks, f.array_script());
-  s += fmt::format("#SBATCH --job-name=gt-{}\n", plan.name);
-  s += fmt::format("#SBATCH --array={}\n", array_spec(array_tasks, o.throttle));
-  s += fmt::format("#SBATCH --output={}/task-%a-job-%A.out\n", f.logs());
-  if (!o.partition.empty()) s += fmt::format("#SBATCH --partition={}\n", o.partition);
-  if (!o.account.empty()) s += fmt::format("#SBATCH --account={}\n", o.account);
-  if (!o.time_limit.empty()) s += fmt::format("#SBATCH --time={}\n", o.time_limit);
-  if (!o.gres.empty() && o.gres != "none") s += fmt::format("#SBATCH --gres={}\n", o.gres);
+      plan.name, plan.hash().substr(0, 19), tasks, tasks, tasks, shell_quote(f.array_script()));
+  s += sbatch_option("job-name", "gt-" + plan.name);
+  s += sbatch_option("array", array_spec(array_tasks, o.throttle));
+  s += sbatch_option("output", f.logs() + "/task-%a-job-%A.out");
+  if (!o.partition.empty()) s += sbatch_option("partition", o.partition);
+  if (!o.account.empty()) s += sbatch_option("account", o.account);
+  if (!o.time_limit.empty()) s += sbatch_option("time", o.time_limit);
+  if (!o.gres.empty() && o.gres != "none") s += sbatch_option("gres", o.gres);
   if (o.cpus_per_task > 0) s += fmt::format("#SBATCH --cpus-per-task={}\n", o.cpus_per_task);
   if (o.exclusive)
     s += "# Whole node: the wall meter and RAPL measure the node, so no other job may share it.\n"
          "#SBATCH --exclusive\n";
   for (const auto& e : o.extra) s += sbatch_line(e) + "\n";
-  s += fmt::format(R"(set -uo pipefail
+  s += fmt::format(
+      R"(set -uo pipefail
 task=${{SLURM_ARRAY_TASK_ID:?submit this script with sbatch: it is an array job}}
 # Slurm numbers GPUs in PCI order; make CUDA (the workload) number them the same way.
 export CUDA_DEVICE_ORDER=PCI_BUS_ID
@@ -190,7 +286,7 @@ results={dir}
 # The live database stays on node-local disk (SQLite is unsafe on network file systems); a
 # consistent copy is published to $results/task-$task.db after every run, and a resubmitted
 # task starts from that copy.
-scratch="{scratch}/greentrain-${{SLURM_JOB_ID}}"
+scratch={scratch}/"greentrain-${{SLURM_JOB_ID}}"
 mkdir -p "$scratch"
 trap 'rm -rf "$scratch"' EXIT
 # On scancel or the time limit greentrain stops the run in flight, records it as aborted and
@@ -200,10 +296,9 @@ trap 'echo "task $task: terminated by Slurm" >&2' TERM INT
 {gt} experiment run {plan} --shard "$task/{n}" --db "$scratch/task-$task.db" \
   --publish "$results/task-$task.db" --failed-runs-ok{retry}
 )",
-                   fmt::arg("dir", run::shell_quote(f.dir)), fmt::arg("scratch", o.scratch),
-                   fmt::arg("gt", run::shell_quote(o.greentrain)),
-                   fmt::arg("plan", run::shell_quote(f.plan())), fmt::arg("n", tasks),
-                   fmt::arg("retry", o.retry_failed ? " --retry-failed" : ""));
+      fmt::arg("dir", shell_quote(f.dir)), fmt::arg("scratch", scratch_word(o.scratch)),
+      fmt::arg("gt", shell_quote(o.greentrain)), fmt::arg("plan", shell_quote(f.plan())),
+      fmt::arg("n", tasks), fmt::arg("retry", o.retry_failed ? " --retry-failed" : ""));
   return s;
 }
 
@@ -215,13 +310,13 @@ std::string aggregate_script(const Plan& plan, const SlurmOptions& o, const Resu
       "# array task succeeded (--dependency=afterok). After a partial failure, run it by hand to\n"
       "# merge whatever the tasks finished:  bash {}\n"
       "# (merging is idempotent: a run already in merged.db is never added twice).\n",
-      plan.name, f.aggregate_script());
-  s += fmt::format("#SBATCH --job-name=gt-{}-aggregate\n", plan.name);
-  s += fmt::format("#SBATCH --output={}/aggregate-job-%j.out\n", f.logs());
-  if (!o.partition.empty()) s += fmt::format("#SBATCH --partition={}\n", o.partition);
-  if (!o.account.empty()) s += fmt::format("#SBATCH --account={}\n", o.account);
-  if (!o.aggregate_time.empty()) s += fmt::format("#SBATCH --time={}\n", o.aggregate_time);
-  const std::string block = o.block_by.empty() ? "" : " --block-by " + o.block_by;
+      plan.name, shell_quote(f.aggregate_script()));
+  s += sbatch_option("job-name", "gt-" + plan.name + "-aggregate");
+  s += sbatch_option("output", f.logs() + "/aggregate-job-%j.out");
+  if (!o.partition.empty()) s += sbatch_option("partition", o.partition);
+  if (!o.account.empty()) s += sbatch_option("account", o.account);
+  if (!o.aggregate_time.empty()) s += sbatch_option("time", o.aggregate_time);
+  const std::string block = o.block_by.empty() ? "" : " --block-by " + shell_quote(o.block_by);
   s += fmt::format(R"(set -euo pipefail
 gt={gt}
 cd {dir}
@@ -238,8 +333,8 @@ trap 'rm -rf "$scratch"' EXIT
 "$gt" report --db "$scratch/merged.db" --html report.html --md report.md
 echo "merged.db, analysis.json, analysis.md, report.html and report.md are in $PWD"
 )",
-                   fmt::arg("gt", run::shell_quote(o.greentrain)),
-                   fmt::arg("dir", run::shell_quote(f.dir)), fmt::arg("block", block));
+                   fmt::arg("gt", shell_quote(o.greentrain)), fmt::arg("dir", shell_quote(f.dir)),
+                   fmt::arg("block", block));
   return s;
 }
 
@@ -252,6 +347,7 @@ int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry
     throw gt::UsageError(fmt::format("--block-by {}: expected gpu or host", o.block_by));
   auto plan = load_plan(plan_path);
   ResultsFolder f{results_dir_for(plan, o.results_dir)};
+  check_script_text(o, f.dir);
 
   // The folder belongs to one plan: a resubmission must bring the same one.
   if (fs::exists(f.plan())) {
@@ -262,8 +358,8 @@ int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry
                       f.dir, kept.hash().substr(0, 19), plan.hash().substr(0, 19)));
     plan = kept;
   }
-  auto state = read_state(f);
   const int blocks = plan.design.repeats;
+  auto state = read_state(f, blocks);
   int tasks = o.tasks > 0 ? o.tasks : blocks;
   if (state.contains("tasks")) {
     const int before = state["tasks"].get<int>();
@@ -310,11 +406,11 @@ int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry
     out << fmt::format("# ===== {} =====\n{}", f.aggregate_script(), aggregate_text);
     out << "# ===== commands =====\n";
     if (missing.empty()) {
-      out << fmt::format("sbatch {}\n", f.aggregate_script());
+      out << fmt::format("sbatch {}\n", shell_quote(f.aggregate_script()));
     } else {
-      out << fmt::format("ARRAY_JOB_ID=$(sbatch --parsable {})\n", f.array_script());
+      out << fmt::format("ARRAY_JOB_ID=$(sbatch --parsable {})\n", shell_quote(f.array_script()));
       out << fmt::format("sbatch {}$ARRAY_JOB_ID --kill-on-invalid-dep=yes {}\n", dependency,
-                         f.aggregate_script());
+                         shell_quote(f.aggregate_script()));
     }
     return 0;
   }
@@ -374,7 +470,7 @@ int slurm_status(const std::string& results_dir, std::ostream& out) {
         "`greentrain experiment submit PLAN --slurm --results {}`)",
         f.dir, results_dir));
   const auto plan = load_plan(f.plan());
-  const auto state = read_state(f);
+  const auto state = read_state(f, plan.design.repeats);
   const int tasks = state.value("tasks", 0);
   std::string array_id, aggregate_id;
   if (state.contains("submissions") && !state["submissions"].empty()) {
@@ -397,7 +493,8 @@ int slurm_status(const std::string& results_dir, std::ostream& out) {
       if (job == aggregate_id)
         aggregate_state = st;
       else if (array_job == array_id &&
-               index.find_first_not_of("0123456789") == std::string::npos && !index.empty())
+               index.find_first_not_of("0123456789") == std::string::npos && !index.empty() &&
+               index.size() < 9)
         task_state[std::stoi(index)] = st;
     }
   }

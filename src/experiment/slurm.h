@@ -21,15 +21,17 @@ struct SlurmOptions {
   int tasks = 0;            // array tasks (shards); 0 = one per block (the plan's repeats)
   int throttle = 0;         // at most this many tasks at once (--array=...%N); 0 = no limit
   std::string partition, account;
-  std::string time_limit;                   // per task, Slurm's format ("2:00:00"); "" = default
-  std::string aggregate_time = "1:00:00";   // the aggregation job's limit
-  std::string gres = "gpu:1";               // per task; "" or "none" = no --gres line
-  int cpus_per_task = 0;                    // 0 = Slurm's default
-  bool exclusive = false;                   // whole nodes (wall and RAPL figures are per node)
-  std::vector<std::string> extra;           // more #SBATCH lines ("--mem=32G" or "#SBATCH ...")
-  std::string block_by;                     // "", gpu or host: passed to analyze in aggregation
-  std::string scratch = "${TMPDIR:-/tmp}";  // node-local folder for the live task databases
-  std::string greentrain;                   // the binary the jobs run; default: this one
+  std::string time_limit;                  // per task, Slurm's format ("2:00:00"); "" = default
+  std::string aggregate_time = "1:00:00";  // the aggregation job's limit
+  std::string gres = "gpu:1";              // per task; "" or "none" = no --gres line
+  int cpus_per_task = 0;                   // 0 = Slurm's default
+  bool exclusive = false;                  // whole nodes (wall and RAPL figures are per node)
+  std::vector<std::string> extra;          // more #SBATCH lines ("--mem=32G" or "#SBATCH ...")
+  std::string block_by;                    // "", gpu or host: passed to analyze in aggregation
+  // Node-local folder for the live task databases: "" = the node's ${TMPDIR:-/tmp}; else taken
+  // literally, except that it may start with one of the node's variables ($NAME or ${NAME}).
+  std::string scratch;
+  std::string greentrain;     // the binary the jobs run; default: this one
   bool retry_failed = false;  // failed runs count as missing: their tasks run them again
 };
 
@@ -65,7 +67,10 @@ std::string aggregate_script(const Plan& plan, const SlurmOptions& o, const Resu
 std::string array_spec(const std::vector<int>& indices, int throttle);
 
 // `experiment submit PLAN --slurm [--dry-run]`: writes the folder and scripts and calls sbatch,
-// or with dry_run prints what it would write and run and touches nothing. Returns 0.
+// or with dry_run prints what it would write and run and touches nothing. Returns 0. Every
+// value written into a script is one quoted word (common/shell_text.h), and one holding a
+// control character is refused first, naming its option.
+
 int submit_slurm(const std::string& plan_path, const SlurmOptions& o, bool dry_run,
                  std::ostream& out);
 

@@ -2,6 +2,7 @@
 #include "experiment/sqlite.h"
 
 #include <fmt/core.h>
+#include <sys/stat.h>
 
 #include <utility>
 
@@ -9,17 +10,65 @@
 
 namespace gt::experiment::sql {
 
-Db::Db(const std::string& path, bool read_only) : path_(path) {
-  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  flags |= SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
+namespace {
+
+// `path` as an SQLite file: URI with `query` ("mode=ro"): characters a URI gives a meaning are
+// percent-encoded.
+std::string file_uri(const std::string& path, const std::string& query) {
+  std::string uri = path.rfind('/', 0) == 0 ? "file://" : "file:";  // file:///abs, file:rel
+  for (char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '?' || c == '#' || c == '%' || u < 0x21 || u >= 0x7F)
+      uri += fmt::format("%{:02X}", u);
+    else
+      uri += c;
+  }
+  return uri + "?" + query;
+}
+
+sqlite3* open_db(const std::string& path, const std::string& name, int flags) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(name.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
     throw gt::Error(fmt::format("{}: cannot open database: {}", path, msg));
   }
-  sqlite3_busy_timeout(db_, 10000);
-  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db, 10000);
+  sqlite3_extended_result_codes(db, 1);
+  return db;
+}
+
+// Whether a read on `db` works; false when SQLite cannot open the database's side files (a WAL
+// database in a folder we may not write, which has no -shm file for us to create).
+bool can_read(sqlite3* db) {
+  const int rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  return (rc & 0xFF) != SQLITE_CANTOPEN && (rc & 0xFF) != SQLITE_READONLY;
+}
+
+}  // namespace
+
+Db::Db(const std::string& path, bool read_only) : path_(path) {
+  if (!read_only) {
+    db_ = open_db(path, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    return;
+  }
+  // Readers open read-only. A WAL database needs its -shm side file to be read; in a folder
+  // we may not write (a results folder on a read-only share) it cannot be created, and then the
+  // file is opened as immutable instead, which is right only while no write-ahead log holds
+  // changes the file itself lacks.
+  const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+  db_ = open_db(path, file_uri(path, "mode=ro"), flags);
+  if (can_read(db_)) return;
+  sqlite3_close_v2(db_);
+  db_ = nullptr;
+  struct stat wal {};
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0)
+    throw gt::Error(fmt::format(
+        "{}: cannot open database read-only: its write-ahead log {}-wal holds changes and "
+        "this folder does not let SQLite create the files it needs to read them; copy the "
+        "database with its -wal file to a folder you can write",
+        path, path));
+  db_ = open_db(path, file_uri(path, "mode=ro&immutable=1"), flags);
 }
 
 Db::~Db() {

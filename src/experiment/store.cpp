@@ -353,6 +353,10 @@ int Store::schema_version() const {
 }
 
 void Store::migrate() {
+  if (schema_version() == kSchemaVersion) return;
+  // One write transaction from reading the version to the last step: a second process creating
+  // or migrating the same file at the same moment waits, then finds the schema done.
+  sql::Transaction tx(db_);
   int v = schema_version();
   if (v > kSchemaVersion)
     throw gt::Error(
@@ -365,12 +369,10 @@ void Store::migrate() {
     if (s.i64(0) != 0)
       throw gt::Error(fmt::format("{}: not a greentrain database (it has other tables)", path()));
   }
-  for (; v < kSchemaVersion; ++v) {
-    sql::Transaction tx(db_);
-    db_.exec(kMigrations[v]);
-    db_.exec(fmt::format("PRAGMA user_version = {}", v + 1));
-    tx.commit();
-  }
+  if (v == kSchemaVersion) return;
+  for (; v < kSchemaVersion; ++v) db_.exec(kMigrations[v]);
+  db_.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion));
+  tx.commit();
 }
 
 std::vector<ExperimentRecord> Store::experiments() const {
@@ -778,7 +780,7 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
 
   std::vector<std::string> header = run_columns();
   for (const auto& f : e.factor_names) header.push_back(f);
-  for (const auto& c : energy_columns()) header.push_back(c);
+  for (const auto& c : run::energy_columns()) header.push_back(c);
   for (const auto& m : kFixedMetrics) header.push_back(m);
   for (const auto& m : extra) header.push_back(m);
   for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << csv_field(header[i]);

@@ -9,8 +9,10 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/shell_text.h"
 #include "experiment/reserved_names.h"
 #include "experiment/template.h"
+#include "run/marks.h"
 
 namespace gt::experiment {
 namespace {
@@ -23,26 +25,23 @@ bool is_config_key(const Plan& plan, const std::string& k) {
   return false;
 }
 
-// A workload's own energy figures would collide with the runner's columns: they get a prefix.
-std::string metric_name(const std::string& k) {
-  for (const auto& c : energy_columns())
-    if (k == c) return (k == "duration_s" ? "train_" : "workload_") + k;
-  return k;
-}
-
-// Stores a metric unless its name is reserved (then a note names the clash).
-void store_metric(const Plan& plan, Metrics& m, const std::string& key, double value) {
-  std::vector<std::string> factors;
-  for (const auto& f : plan.factors) factors.push_back(f.name);
-  if (auto why = reserved_metric_name(key, factors)) {
-    m.notes.push_back(
-        fmt::format("ignored metric '{}': the name is {} (rename it in the workload)", key, *why));
-    return;
-  }
-  m.values[metric_name(key)] = value;
+// Stores a metric under the key the name check gives it (an energy column's name gets a
+// prefix), or notes why it was refused (a run field's or a factor's name).
+void store_metric(const Plan& plan, Metrics& m, const std::string& name, double value) {
+  std::string why;
+  if (auto key = workload_name_check(plan).metric_key(name, why))
+    m.values[*key] = value;
+  else
+    m.notes.push_back(why);
 }
 
 }  // namespace
+
+run::NameCheck workload_name_check(const Plan& plan) {
+  std::vector<std::string> factors;
+  for (const auto& f : plan.factors) factors.push_back(f.name);
+  return workload_name_check(factors);
+}
 
 PreparedRun prepare_run(const Plan& plan, const Configuration& config, const PlannedRun& run,
                         const std::string& work_dir, const std::string& greentrain_exe) {
@@ -63,12 +62,12 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
     // Every value goes in as one shell word, quoted: a level such as `x; rm -rf ~` or `it's`
     // is data, never shell syntax (the plan refuses factors named like the run fields).
     std::map<std::string, std::string> values;
-    for (const auto& [k, v] : config.values) values[k] = run::shell_quote(v);
+    for (const auto& [k, v] : config.values) values[k] = shell_quote(v);
     values["seed"] = std::to_string(run.seed);
     values["run_id"] = std::to_string(run.run_index);
     values["block"] = std::to_string(run.block);
     values["repeat"] = std::to_string(run.repeat);
-    values["metrics_file"] = run::shell_quote(p.metrics_path);
+    values["metrics_file"] = shell_quote(p.metrics_path);
     p.command_text = substitute(W.command, values);
     p.spec.argv = {"/bin/sh", "-c", p.command_text};
     p.spec.workdir = W.workdir;
@@ -93,37 +92,21 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
   if (W.validation) a.insert(a.end(), {"--validation", fmt::format("{}", *W.validation)});
   if (!W.data_dir.empty()) a.insert(a.end(), {"--data-dir", W.data_dir});
   for (size_t i = 0; i < a.size(); ++i)
-    p.command_text += (i ? " " : "") + run::shell_quote(i == 0 ? std::string("greentrain") : a[i]);
+    p.command_text += (i ? " " : "") + shell_quote(i == 0 ? std::string("greentrain") : a[i]);
   return p;
 }
 
 std::map<std::string, double> parse_metric_lines(const std::string& text,
                                                  std::vector<std::string>& notes) {
+  // The same parser as the metered run's stdout scanning: one language, one set of rules for
+  // names and numbers, and notes that quote the line as valid UTF-8.
   std::map<std::string, double> out;
   std::istringstream in(text);
-  std::string line;
-  const std::string prefix = "greentrain-metric ";
+  std::string line, error;
   while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.rfind(prefix, 0) != 0) continue;
-    auto body = line.substr(prefix.size());
-    auto eq = body.find('=');
-    std::string name = eq == std::string::npos ? "" : body.substr(0, eq);
-    while (!name.empty() && name.back() == ' ') name.pop_back();
-    name.erase(0, name.find_first_not_of(' ') == std::string::npos ? name.size()
-                                                                   : name.find_first_not_of(' '));
-    std::string value = eq == std::string::npos ? "" : body.substr(eq + 1);
-    char* end = nullptr;
-    double v = value.empty() ? NAN : std::strtod(value.c_str(), &end);
-    if (name.empty() || value.empty() ||
-        (end && *end && !std::isspace(static_cast<unsigned char>(*end))) || !std::isfinite(v)) {
-      notes.push_back(
-          fmt::format("ignored stdout line '{}': expected greentrain-metric "
-                      "NAME=NUMBER",
-                      line.substr(0, 80)));
-      continue;
-    }
-    out[name] = v;
+    const auto mark = run::parse_mark_line(line, true, error);
+    if (!error.empty()) notes.push_back(error);
+    if (mark && mark->kind == run::Mark::Kind::metric) out[mark->name] = mark->value;
   }
   return out;
 }

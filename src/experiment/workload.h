@@ -15,6 +15,7 @@
 #include "experiment/design.h"
 #include "experiment/plan.h"
 #include "run/process.h"
+#include "run/reserved_names.h"
 
 namespace gt::experiment {
 
@@ -33,10 +34,15 @@ struct Metrics {
   bool file_read = false;
 };
 
+// The check every metric and phase name of this plan's workload passes, from every source
+// (run/reserved_names.h with the run fields and the plan's factors kept).
+run::NameCheck workload_name_check(const Plan& plan);
+
 // Reads the metrics JSON (missing file is not an error here) and the stdout lines.
 Metrics collect_metrics(const Plan& plan, const std::string& metrics_path,
                         const std::string& stdout_path);
-// `greentrain-metric NAME=VALUE` lines of a text.
+// `greentrain-metric NAME=VALUE` lines of a text (run/marks.h's stdout form: NAME a letter then
+// letters, digits or _; VALUE a finite number); a malformed one is a note.
 std::map<std::string, double> parse_metric_lines(const std::string& text,
                                                  std::vector<std::string>& notes);
 

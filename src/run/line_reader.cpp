@@ -39,11 +39,16 @@ bool LineReader::read_some(std::string& pending) {
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return false;
   const double t = energy::steady_now_s();
+  bool broken = false;
   if (copy_to_ >= 0) {
     ssize_t off = 0;
     while (off < n) {
       const ssize_t w = write(copy_to_, buf + off, static_cast<size_t>(n - off));
       if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EPIPE) {
+        broken = true;
+        break;
+      }
       if (w <= 0) break;
       off += w;
     }
@@ -56,7 +61,17 @@ bool LineReader::read_some(std::string& pending) {
   }
   pending.erase(0, start);
   if (pending.size() > kMaxLine) pending.clear();  // not line-oriented: no marks in it
-  return true;
+  return broken ? close_broken_copy() : true;
+}
+
+bool LineReader::close_broken_copy() {
+  copy_to_ = -1;
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd >= 0) {
+    dup3(null_fd, fd_, O_CLOEXEC);
+    close(null_fd);
+  }
+  return false;
 }
 
 void LineReader::loop() {

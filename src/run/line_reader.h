@@ -24,6 +24,11 @@ class LineReader {
 
  private:
   bool read_some(std::string& pending);  // false at end of file or error
+  // Whoever read greentrain's stdout has gone (`measure ... | head -1`): the child's stdout
+  // closes too, so its next write fails as it would without greentrain in between; the pipe's
+  // read end is replaced by /dev/null, keeping the descriptor its owner will close. Returns
+  // false: nothing more is read.
+  bool close_broken_copy();
   void loop();
   int fd_, copy_to_;
   int wake_[2] = {-1, -1};

@@ -16,7 +16,16 @@
 #include <map>
 #include <sstream>
 
+#include "common/utf8.h"
+
 namespace gt::run {
+namespace {
+
+// A mark line as a note quotes it: at most 80 bytes of valid UTF-8 (the line is the workload's,
+// and the note goes to JSON and the database).
+std::string quoted(const std::string& line) { return valid_utf8(line, 80); }
+
+}  // namespace
 
 bool valid_mark_name(std::string_view name) {
   if (name.empty() || name.size() > 64 || !std::isalpha(static_cast<unsigned char>(name[0])))
@@ -57,7 +66,7 @@ std::optional<Mark> parse_mark_line(std::string_view line, bool stdout_form, std
       error = fmt::format(
           "ignored mark '{}': expected 'phase NAME begin|end [T]' with NAME a "
           "letter then letters, digits or _ and T a monotonic time in seconds",
-          text.substr(0, 80));
+          quoted(text));
       return std::nullopt;
     }
     return Mark{what == "begin" ? Mark::Kind::phase_begin : Mark::Kind::phase_end, name, 0, t};
@@ -75,14 +84,14 @@ std::optional<Mark> parse_mark_line(std::string_view line, bool stdout_form, std
     const std::optional<double> v =
         eq == std::string::npos ? std::nullopt : number(trim(body.substr(eq + 1)));
     if (!valid_mark_name(name) || !v) {
-      error = fmt::format("ignored mark '{}': expected 'metric NAME=NUMBER' (finite)",
-                          text.substr(0, 80));
+      error =
+          fmt::format("ignored mark '{}': expected 'metric NAME=NUMBER' (finite)", quoted(text));
       return std::nullopt;
     }
     return Mark{Mark::Kind::metric, name, *v, std::nullopt};
   }
   error = fmt::format("ignored mark '{}': expected 'phase NAME begin|end' or 'metric NAME=VALUE'",
-                      text.substr(0, 80));
+                      quoted(text));
   return std::nullopt;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <limits>
 #include <mutex>
+#include <set>
 
 #include "common/error.h"
 #include "common/trace.h"
@@ -70,6 +71,7 @@ class MarkLog {
   // A line read at steady instant t_read. A phase mark's own instant T (the writer's
   // CLOCK_MONOTONIC, the steady clock's scale) is used when it is plausible: not after the read
   // and not before the window; otherwise the mark is dated when read.
+  explicit MarkLog(const NameCheck& names) : names_(names) {}
   void add(const std::string& line, double t_read, bool stdout_form, double window_start_s) {
     std::string error;
     auto m = parse_mark_line(line, stdout_form, error);
@@ -78,6 +80,20 @@ class MarkLog {
       if (!error.empty() && errors_.size() < 20) errors_.push_back(error);
       return;
     }
+    // One name check for every source of marks; a refused name is noted once.
+    std::string why;
+    std::optional<std::string> key = m->name;
+    if (m->kind == Mark::Kind::metric) {
+      key = names_.metric_key(m->name, why);
+    } else if (auto problem = names_.phase_problem(m->name)) {
+      key.reset();
+      why = *problem;
+    }
+    if (!key) {
+      if (refused_.insert(m->name).second && errors_.size() < 20) errors_.push_back(why);
+      return;
+    }
+    m->name = *key;
     if (marks_.size() >= kMaxMarks) {
       ++dropped_;
       return;
@@ -131,9 +147,11 @@ class MarkLog {
   }
 
  private:
+  const NameCheck& names_;
   std::mutex mu_;
   std::vector<Dated> marks_;
   std::vector<std::string> errors_;
+  std::set<std::string> refused_;
   size_t dropped_ = 0, bad_times_ = 0;
 };
 
@@ -277,13 +295,16 @@ struct RunContext {
 };
 
 struct Channels {
+  static constexpr int kMarkFd = 3;   // the mark channel's number in the child
+  static constexpr int kReplyFd = 4;  // the reply channel's
   Fd mark_read, mark_write, reply_read, reply_write, out_read, out_copy, out_write;
 
   Channels(ChildSpec& spec, bool scan_stdout) {
-    inherited_pipe(spec, "GREENTRAIN_MARK_FD", "the mark channel", mark_read, mark_write, true);
+    inherited_pipe(spec, "GREENTRAIN_MARK_FD", kMarkFd, "the mark channel", mark_read, mark_write,
+                   true);
     // The reply channel: answers to the child's window queries (run/windows.h).
-    inherited_pipe(spec, "GREENTRAIN_REPLY_FD", "the reply channel", reply_read, reply_write,
-                   false);
+    inherited_pipe(spec, "GREENTRAIN_REPLY_FD", kReplyFd, "the reply channel", reply_read,
+                   reply_write, false);
     if (!scan_stdout) return;
     int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) throw Error("cannot create the stdout pipe");
@@ -296,17 +317,16 @@ struct Channels {
       throw Error(fmt::format("cannot open {} for the workload's stdout", spec.stdout_path));
     spec.stdout_fd = out_write.get();
   }
-  // A pipe of which the child inherits one end (the writing end when `child_writes`), named by
-  // `variable` in its environment.
-  static void inherited_pipe(ChildSpec& spec, const char* variable, const char* what, Fd& read_end,
-                             Fd& write_end, bool child_writes) {
+  // A pipe of which the child inherits one end (the writing end when `child_writes`) as
+  // descriptor `number`, named by `variable` in its environment.
+  static void inherited_pipe(ChildSpec& spec, const char* variable, int number, const char* what,
+                             Fd& read_end, Fd& write_end, bool child_writes) {
     int ends[2];
     if (pipe2(ends, O_CLOEXEC) != 0) throw Error(fmt::format("cannot create {} (pipe)", what));
     read_end.reset(ends[0]);
     write_end.reset(ends[1]);
-    const int child_end = child_writes ? write_end.get() : read_end.get();
-    spec.env.emplace_back(variable, std::to_string(child_end));
-    spec.keep_fds.push_back(child_end);
+    spec.env.emplace_back(variable, std::to_string(number));
+    spec.pass_fds.emplace_back(child_writes ? write_end.get() : read_end.get(), number);
   }
   // Our copies of the child's ends, once the child has its own: the readers then see the end of
   // file when the child's last writer closes, and a reply to a child that is gone fails.
@@ -451,7 +471,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   out.idle_busy = s.idle_busy;
 
   Channels ch(spec, s.options.scan_stdout);
-  MarkLog log;
+  MarkLog log(s.options.names);
   UsageTimeline usage;
   // The window opens before the child exists, so the child's first mark always finds it open.
   trace_point("window opens");

@@ -23,6 +23,7 @@
 #include "energy/attribution.h"
 #include "energy/session.h"
 #include "run/process.h"
+#include "run/reserved_names.h"
 
 namespace gt::run {
 
@@ -38,6 +39,9 @@ struct MeteredRunOptions {
   // A phase whose energy uncertainty exceeds this share of its energy is flagged: the counter
   // could not resolve it well enough to compare it with others (docs/method.md, "Resolution").
   double flag_uncertainty_share = 0.05;
+  // The check every metric and phase name from the child passes (run/reserved_names.h); a
+  // caller adds the names it keeps (an experiment: its run fields and factors).
+  NameCheck names;
 };
 
 struct PhaseResult {

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/utf8.h"
 
 extern char** environ;
 
@@ -56,15 +57,6 @@ std::string self_executable() {
   return p.string();
 }
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789-_./:=,+@%") == std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string tail_of_file(const std::string& path, int max_lines, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
@@ -79,10 +71,24 @@ std::string tail_of_file(const std::string& path, int max_lines, size_t max_byte
   for (int n = 0; n < max_lines && pos != std::string::npos && pos > 0; ++n)
     pos = text.rfind('\n', pos - 1);
   if (pos != std::string::npos && pos > 0) text = text.substr(pos + 1);
-  return text;
+  // The cut above may fall inside a character, and a workload may write any bytes: the tail
+  // goes to the database and to reports, so it is made valid UTF-8 here.
+  size_t lead = 0;
+  while (start > 0 && lead < 3 && lead < text.size() &&
+         (static_cast<unsigned char>(text[lead]) & 0xC0) == 0x80)
+    ++lead;
+  return valid_utf8(std::string_view(text).substr(lead));
 }
 
 namespace {
+
+// Closes every descriptor above stderr; async-signal-safe (it runs in a fork of a threaded
+// process).
+void close_inherited_descriptors() {
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+  const long max = sysconf(_SC_OPEN_MAX);
+  for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); ++fd) close(fd);
+}
 
 // State of the supervisor process (a fork of greentrain): only async-signal-safe code runs
 // there, and its signal handler can reach nothing but these statics of its own copy.
@@ -211,7 +217,15 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildH
       if (null_fd >= 0) dup2(null_fd, 0);
       if (out_fd >= 0) dup2(out_fd, 1);
       if (err_fd >= 0) dup2(err_fd, 2);
-      for (int fd : spec.keep_fds) fcntl(fd, F_SETFD, 0);
+      // Each passed descriptor (and the exec-failure pipe, which a passed number could
+      // otherwise replace) moves out of the way first, then to its number in the child (dup2
+      // leaves the copy open across exec).
+      const int exec_fd = fcntl(exec_pipe[1], F_DUPFD_CLOEXEC, 64);
+      int moved[8];
+      const size_t n_pass = std::min<size_t>(spec.pass_fds.size(), 8);
+      for (size_t i = 0; i < n_pass; ++i)
+        moved[i] = fcntl(spec.pass_fds[i].first, F_DUPFD_CLOEXEC, 64);
+      for (size_t i = 0; i < n_pass; ++i) dup2(moved[i], spec.pass_fds[i].second);
       if (!spec.workdir.empty() && chdir(spec.workdir.c_str()) != 0) {
         const char msg[] = "greentrain: cannot change to the workload's workdir\n";
         (void)!write(2, msg, sizeof msg - 1);
@@ -223,12 +237,15 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildH
       (void)!write(2, argv[0], std::strlen(argv[0]));
       (void)!write(2, "\n", 1);
       const char failed = 1;
-      (void)!write(exec_pipe[1], &failed, 1);
+      (void)!write(exec_fd, &failed, 1);
       _exit(127);
     }
     close(exec_pipe[1]);
     (void)!write(pid_pipe[1], &work, sizeof work);  // the parent watches the workload itself
     close(pid_pipe[1]);
+    // The supervisor only waits: it lets go of every descriptor it inherited (pipes to the
+    // workload, the runner's database lock), so each closes when greentrain closes it.
+    close_inherited_descriptors();
     for (int sig : kStopSignals) sigaction(sig, &ign, nullptr);
     sigaction(SIGUSR2, &death, nullptr);
     sigprocmask(SIG_SETMASK, &old, nullptr);

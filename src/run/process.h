@@ -22,10 +22,12 @@ struct ChildSpec {
   std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
   std::string workdir;                                   // empty = ours
   std::string stdout_path, stderr_path;                  // empty: greentrain's own (inherited)
-  int stdout_fd = -1;             // >= 0: the child's stdout goes to this descriptor (e.g. a pipe)
-  bool inherit_stdin = false;     // the child reads greentrain's stdin (else /dev/null)
-  bool take_terminal = false;     // make the run's group the terminal's foreground group
-  std::vector<int> keep_fds;      // descriptors the child inherits (e.g. the mark pipe)
+  int stdout_fd = -1;          // >= 0: the child's stdout goes to this descriptor (e.g. a pipe)
+  bool inherit_stdin = false;  // the child reads greentrain's stdin (else /dev/null)
+  bool take_terminal = false;  // make the run's group the terminal's foreground group
+  // Descriptors the child inherits, as (ours, its number in the child): a low fixed number, so
+  // a shell script can write `>&3` (dash cannot redirect to a descriptor above 9). At most 8.
+  std::vector<std::pair<int, int>> pass_fds;
   std::string remove_on_abandon;  // folder the supervisor removes if greentrain dies
   double timeout_s = 0;           // 0 = none
   double kill_after_s = 5;        // after a stop or timeout signal, SIGKILL the group (0 = never)
@@ -64,7 +66,6 @@ std::string make_run_folder();
 
 // The last `max_lines` lines (at most `max_bytes`) of a text file.
 std::string tail_of_file(const std::string& path, int max_lines = 20, size_t max_bytes = 4000);
-std::string shell_quote(const std::string& s);
 std::string self_executable();  // /proc/self/exe resolved
 
 // Process-wide SIGINT/SIGTERM/SIGHUP/SIGQUIT catcher: while a guard lives, the signals set a

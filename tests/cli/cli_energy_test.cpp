@@ -216,14 +216,7 @@ TEST_F(CliTest, HelpWorksForEveryVerb) {
 
 // ---- metered runs: marks, phases, process groups, interrupts ----
 
-bool wait_for(const std::function<bool()>& ok, double seconds) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (ok()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return ok();
-}
+using gt::testing::wait_for;
 
 TEST_F(CliTest, MarkOutsideAMeteredRunExits2) {
   unsetenv("GREENTRAIN_MARK_FD");

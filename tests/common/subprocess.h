@@ -39,4 +39,8 @@ pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log
 // Waits for a child started by spawn_process; returns its code and signal (out/err empty).
 ProcessResult wait_process(pid_t pid);
 
+// Polls `condition` every 20 ms until it holds or `seconds` have passed; returns its last value
+// (for a background child's progress: a file it writes, a line in its log).
+bool wait_for(const std::function<bool()>& condition, double seconds);
+
 }  // namespace gt::testing

@@ -100,14 +100,7 @@ std::vector<RunRecord> runs_of(const std::string& db, const std::string& name = 
   return s.runs(s.experiment(name).id);
 }
 
-bool wait_for(const std::function<bool()>& cond, double seconds) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return cond();
-}
+using testing::wait_for;
 
 TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
   TempDir dir;

@@ -5,9 +5,12 @@
 // different plan refused).
 #include "experiment/store.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "common/error.h"
 #include "common/subprocess.h"
@@ -62,6 +65,38 @@ TEST(Store, CreatesSchemaWithVersionAndWal) {
   sql::Stmt q(s.db(), "PRAGMA journal_mode");
   ASSERT_TRUE(q.step());
   EXPECT_EQ(q.text(0), "wal");
+}
+
+TEST(Store, ASecondCreatorWaitsAndFindsTheSchemaDone) {
+  TempDir dir;
+  // The schema as SQL, from a database made the usual way.
+  std::vector<std::string> schema;
+  {
+    Store made(dir / "template.db");
+    sql::Stmt s(made.db(), "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid");
+    while (s.step()) schema.push_back(s.text(0));
+  }
+  // Another process is creating the schema of a fresh file when a Store opens it: the Store
+  // finds no schema yet, waits for the other's transaction, and must then find it done.
+  const std::string path = dir / "fresh.db";
+  sql::Db other(path, false);
+  other.exec("PRAGMA journal_mode = WAL");
+  other.exec("BEGIN IMMEDIATE");
+  std::string failure;
+  std::thread second([&] {
+    try {
+      Store s(path);
+      if (s.schema_version() != kSchemaVersion) failure = "wrong schema version";
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (const auto& statement : schema) other.exec(statement);
+  other.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion));
+  other.exec("COMMIT");
+  second.join();
+  EXPECT_EQ(failure, "");
 }
 
 TEST(Store, RoundTripsExperimentRunsSamplesAndIdle) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "common/temp_dir.h"
+#include "common/utf8.h"
 
 namespace gt::experiment {
 namespace {
@@ -95,6 +96,19 @@ TEST(Workload, StdoutMetricLines) {
   EXPECT_DOUBLE_EQ(m.at("test_accuracy"), 0.91);
   EXPECT_DOUBLE_EQ(m.at("loss"), 1e-3);
   EXPECT_EQ(notes.size(), 2u);
+}
+
+TEST(Workload, StdoutMetricNamesFollowTheMarkRulesAndNotesAreValidUtf8) {
+  std::vector<std::string> notes;
+  // A name that is no UTF-8, one with a comma (a CSV column of its own) and 'é' cut by a note.
+  auto m = parse_metric_lines(
+      "greentrain-metric \xff\xfe=1\ngreentrain-metric a,b=2\n"
+      "greentrain-metric " +
+          std::string(61, 'x') + "\xC3\xA9=3\n",
+      notes);
+  EXPECT_TRUE(m.empty());
+  ASSERT_EQ(notes.size(), 3u);
+  for (const auto& n : notes) EXPECT_TRUE(is_valid_utf8(n)) << n;
 }
 
 TEST(Workload, MetricsFileKeepsNumbersAndDropsConfigurationEchoes) {

@@ -58,3 +58,34 @@ def test_runs_errors_are_the_cli_lines(no_gpu, tmp_path):
     with pytest.raises(greentrain.GreentrainError) as e:
         greentrain.runs(tmp_path / "missing.db")
     assert str(e.value) == f"{tmp_path / 'missing.db'}: no such database"
+
+
+HOSTILE_WORKLOAD = """
+import greentrain
+greentrain.metric("energy_j", 5)       # the measured column: stored as workload_energy_j
+greentrain.metric("run_id", 99)        # a run field: refused
+greentrain.metric("size", 7)           # a factor: refused
+with greentrain.window("gpu"):         # its columns would be the run's gpu figures: refused
+    pass
+with greentrain.window("fit"):
+    pass
+"""
+
+
+def test_workload_names_from_python_cannot_take_columns(no_gpu, binary, tmp_path):
+    script = tmp_path / "work.py"
+    script.write_text(HOSTILE_WORKLOAD)
+    plan = tmp_path / "plan.toml"
+    command = f'command = "{sys.executable} {script} {{size}}"'
+    plan.write_text("\n".join(command if line.startswith("command = ") else line
+                              for line in PLAN.splitlines()))
+    db = tmp_path / "hostile.db"
+    done = subprocess.run([binary, "experiment", "run", str(plan), "--db", str(db)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    df = greentrain.runs(db)
+    assert len(set(df.columns)) == len(df.columns), list(df.columns)
+    assert list(df["run_id"]) == [1, 2, 3, 4]
+    assert sorted(df["size"]) == [1, 1, 2, 2]
+    assert (df["workload_energy_j"] == 5).all() and (df["energy_j"] != 5).all()
+    assert "fit_energy_j" in df.columns and "gpu_duration_s" not in df.columns

@@ -76,8 +76,8 @@ def test_context_manager_decorator_and_sync(fake_gpu):
     meter = greentrain.Meter(sync=lambda: calls.append("sync"))
     previous = greentrain.set_default_meter(meter)
     try:
-        with greentrain.window("block") as w:
-            time.sleep(0.1)
+        with greentrain.window("block") as w:  # long enough that a loaded poller's ms don't count
+            time.sleep(0.3)
         assert w.result.name == "block"
         expected = fake_gpu * w.result.duration_s
         assert w.result.components["gpu:0"] == pytest.approx(
@@ -180,12 +180,34 @@ def test_server_protocol_errors_do_not_stop_it(fake_gpu, binary):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("ready {")
-    assert lines[1].startswith("error unknown request 'hello'")
+    assert lines[1].startswith('error unknown request "hello"')
     assert lines[2] == "error window x: not begun"
     assert lines[3].startswith("ok {") and lines[4].startswith("ok {")
-    assert lines[5].startswith("error unknown request 'begin 1x'")
+    assert lines[5].startswith('error unknown request "begin 1x"')
     bare = subprocess.run([binary, "meter"], capture_output=True, text=True)
     assert bare.returncode == 2 and "give --serve" in bare.stderr
+
+
+def test_an_end_before_its_begin_is_an_error_and_the_window_stays_open(fake_gpu, binary):
+    proc = subprocess.Popen([binary, "meter", "--serve"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("ready ")
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    time.sleep(0.1)
+    t1 = time.monotonic()
+    proc.stdin.write(f"begin w {t1:.9f}\nend w {t0:.9f}\nend w\n")
+    proc.stdin.flush()
+    replies = [proc.stdout.readline() for _ in range(3)]
+    proc.stdin.close()
+    assert proc.wait(10) == 0
+    assert replies[0].startswith("ok ")
+    assert replies[1].startswith(f"error window w: its end {t0:.6f} is before its begin "
+                                 f"{t1:.6f}"), replies[1]
+    import json
+    window = json.loads(replies[2][3:])  # the window stayed open; a later end closes it
+    assert replies[2].startswith("ok ") and window["duration_s"] > 0
+    assert window["energy_j"] >= 0
 
 
 def test_window_pair_does_not_wait_for_the_meter(fake_gpu):

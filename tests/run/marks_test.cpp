@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "common/utf8.h"
+
 namespace gt::run {
 namespace {
 
@@ -44,6 +46,19 @@ TEST(Marks, ParsesPhasesAndMetrics) {
     EXPECT_FALSE(parse_mark_line(bad, false, err)) << bad;
   EXPECT_FALSE(valid_mark_name(std::string(65, 'a')));
   EXPECT_TRUE(valid_mark_name(std::string(64, 'a')));
+}
+
+TEST(Marks, ErrorsQuoteTheLineAsValidUtf8) {
+  std::string err;
+  // 'é' straddles byte 80, where the note cuts the line; then bytes that are no UTF-8 at all.
+  const std::string line = "phase " + std::string(73, 'a') + "\xC3\xA9 begin";
+  EXPECT_FALSE(parse_mark_line(line, false, err));
+  EXPECT_TRUE(is_valid_utf8(err)) << err;
+  EXPECT_NE(err.find("'phase " + std::string(73, 'a') + "'"), std::string::npos) << err;
+  EXPECT_FALSE(parse_mark_line("metric \xff\xfe=1", false, err));
+  EXPECT_TRUE(is_valid_utf8(err)) << err;
+  EXPECT_FALSE(parse_mark_line("\xe9t\xe9 2", false, err));
+  EXPECT_TRUE(is_valid_utf8(err)) << err;
 }
 
 TEST(Marks, WriterNeedsAnOpenPipe) {

@@ -123,6 +123,39 @@ TEST_F(MeteredRunTest, PhaseEnergyIsTheCounterDifferenceAtTheMarks) {
   EXPECT_GT(r.summary.energy_j, setup->energy.energy_j + train->energy.energy_j);
 }
 
+TEST_F(MeteredRunTest, ReservedMetricAndPhaseNamesFromEveryMarkSourceAreChecked) {
+  MeteredRunOptions o = options();
+  o.names = NameCheck(std::vector<KeptName>{{"precision", "a factor's name"}});
+  MeteredRun m(o);
+  MeteredResult r = m.run(
+      shell("M=$GREENTRAIN_MARK_FD; echo 'metric energy_j=5' >&$M; echo 'metric precision=3' >&$M;"
+            "echo 'phase gpu begin' >&$M; sleep 0.1; echo 'phase gpu end' >&$M;"
+            "echo 'greentrain-metric precision=4'; echo 'greentrain-phase net begin';"
+            "echo 'greentrain-phase net end'; echo 'metric acc=0.5' >&$M;"
+            "echo 'phase train begin' >&$M; sleep 0.1; echo 'phase train end' >&$M"),
+      {});
+  ASSERT_EQ(r.exit_code, 0) << read_file(dir / "err.txt");
+  EXPECT_EQ(r.metrics.at("workload_energy_j"), 5);  // never the measured energy_j
+  EXPECT_EQ(r.metrics.at("acc"), 0.5);
+  EXPECT_FALSE(r.metrics.count("precision"));
+  EXPECT_FALSE(r.metrics.count("energy_j"));
+  ASSERT_EQ(r.phases.size(), 1u);
+  EXPECT_EQ(r.phases[0].name, "train");
+  const auto pm = r.phase_metrics();
+  EXPECT_FALSE(pm.count("gpu_energy_j"));
+  EXPECT_FALSE(pm.count("net_energy_j"));
+  // One note per refused name, whichever source brought it, none for the accepted ones.
+  int precision = 0, gpu = 0, net = 0;
+  for (const auto& n : r.notes) {
+    precision += n.find("ignored metric 'precision': the name is a factor's name") == 0;
+    gpu += n.find("ignored phase 'gpu'") == 0;
+    net += n.find("ignored phase 'net'") == 0;
+  }
+  EXPECT_EQ(precision, 1);
+  EXPECT_EQ(gpu, 1);
+  EXPECT_EQ(net, 1);
+}
+
 TEST_F(MeteredRunTest, RepeatedNestedAndUnbalancedMarksAreNotesNotCrashes) {
   MeteredRun m(options());
   MeteredResult r = m.run(

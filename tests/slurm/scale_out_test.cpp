@@ -24,6 +24,7 @@
 #include "experiment/publish.h"
 #include "experiment/slurm.h"
 #include "experiment/store.h"
+#include "plan_files.h"
 
 namespace gt::experiment {
 namespace {
@@ -35,19 +36,7 @@ using gt::testing::write_file;
 std::string gt_binary() { return gt::testing::greentrain_binary(); }
 
 std::string write_plan(const TempDir& dir, int repeats, const std::string& name = "scale") {
-  const std::string path = dir / (name + ".toml");
-  write_file(path, fmt::format(R"(name = "{}"
-[workload]
-kind = "command"
-command = "true {{precision}}"
-[factors]
-precision = ["fp32", "bf16"]
-[design]
-repeats = {}
-warmup_runs = 1
-)",
-                               name, repeats));
-  return path;
+  return write_command_plan(dir, name + ".toml", name, repeats);
 }
 
 TEST(ScaleOut, ArraySpecCompressesRangesAndAddsTheThrottle) {
