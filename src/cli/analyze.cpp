@@ -1,7 +1,8 @@
 // `greentrain analyze`: statistics over a runs table. Reads the runs-table CSV (--input, with
 // --factors naming the factor columns and --baseline the reference) or an experiment of the
-// results database (--db, default greentrain.db; factors and benchmark from its plan;
-// --baseline overrides the benchmark), runs gt::stats::analyze and prints the answer first
+// results database (--db, default greentrain.db; factors, benchmark and primary metric from its
+// plan, as the report takes them; --baseline overrides the benchmark), runs gt::stats::analyze
+// and prints the answer first
 // (headline, per-metric tables, verdicts; --full adds every test) as a table, Markdown or JSON.
 #include <fmt/core.h>
 
@@ -16,6 +17,7 @@
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "common/output_file.h"
+#include "experiment/analysis_input.h"
 #include "experiment/store.h"
 #include "stats/analysis.h"
 #include "stats/blocking.h"
@@ -25,7 +27,7 @@ namespace {
 
 struct AnalyzeArgs {
   std::string db, experiment, input, factors, baseline, format = "table", output;
-  std::string block_by;
+  std::string block_by, primary;
   std::vector<std::string> metrics, equivalence;
   double alpha = 0.05;
   bool full = false;
@@ -57,11 +59,10 @@ int run_analyze(const AnalyzeArgs& a) {
           "--db {}: no such file (give --db DB, or --input runs.csv --factors ...)", db));
     const experiment::Store store(db, experiment::Store::Mode::read_only);
     const experiment::ExperimentRecord rec = store.experiment(a.experiment);
-    std::istringstream csv(experiment::runs_csv(store, rec.name));
-    table = stats::read_runs_csv(csv, rec.factor_names,
-                                 fmt::format("{} (experiment {})", db, rec.name));
-    for (const auto& [name, level] : rec.benchmark.items())
-      opt.baseline[name] = level.is_string() ? level.get<std::string>() : level.dump();
+    auto input =
+        experiment::analysis_input(store, rec, fmt::format("{} (experiment {})", db, rec.name));
+    table = std::move(input.table);
+    opt = std::move(input.options);
   } else {
     if (a.factors.empty())
       throw gt::UsageError(
@@ -73,6 +74,7 @@ int run_analyze(const AnalyzeArgs& a) {
     opt.metrics = a.metrics;
     opt.explicit_metrics = true;
   }
+  if (!a.primary.empty()) opt.primary_metric = a.primary;
   if (!a.baseline.empty()) opt.baseline = stats::parse_baseline(a.baseline);
   opt.alpha = a.alpha;
   if (!a.equivalence.empty()) {
@@ -103,6 +105,7 @@ int run_analyze(const AnalyzeArgs& a) {
     gt::write_output_file(a.output, text, {db, a.input});
   }
   const auto& runs = result.runs;
+  std::cout.flush();  // the analysis first, then the summary line, when both streams are one
   fmt::print(stderr, "analyze: {} runs used, {} excluded ({} not ok, {} warm-up)\n", runs.used,
              runs.excluded_not_ok + runs.excluded_warmup, runs.excluded_not_ok,
              runs.excluded_warmup);
@@ -126,9 +129,13 @@ void add_analyze(CLI::App& app, Action& run) {
   sub->add_option("--factors", args->factors, "Factor columns of the CSV, comma-separated")
       ->needs(input);
   sub->add_option("--metric", args->metrics,
-                  "Metric column to analyse (repeatable; default the primary metric "
-                  "train_energy_j or energy_j, then energy_j, duration_s, test_accuracy, "
-                  "avg_power_w, co2e_g)");
+                  "Metric column to analyse (repeatable; default the primary metric, then "
+                  "energy_j, each marked phase's energy, duration_s, test_accuracy, avg_power_w, "
+                  "co2e_g)");
+  sub->add_option("--primary", args->primary,
+                  "The metric the headline judges by (default: the plan's "
+                  "analysis.primary_metric, else the first --metric, else train_energy_j when "
+                  "the runs have it, else energy_j)");
   sub->add_option("--baseline", args->baseline,
                   "Reference configuration, e.g. \"precision=fp32,batch_size=32\"");
   sub->add_option("--alpha", args->alpha, "Significance level")->check(finite_number(0, 1));

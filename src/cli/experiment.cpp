@@ -18,6 +18,7 @@
 #include "experiment/design.h"
 #include "experiment/example_plans.h"
 #include "experiment/plan.h"
+#include "experiment/progress.h"
 #include "experiment/publish.h"
 #include "experiment/reserved_names.h"
 #include "experiment/runner.h"
@@ -301,22 +302,25 @@ int do_status(const ExperimentArgs& a) {
   if (list.empty()) std::cout << a.db << ": no experiments\n";
   for (const auto& e : list) {
     const auto earlier = store.attempts(e.id).size();
-    int ok = 0, failed = 0, aborted = 0, warm = 0;
+    const auto runs = store.runs(e.id);
     std::string last;
-    for (const auto& r : store.runs(e.id)) {
-      if (r.status == "ok") ++ok;
-      if (r.status == "failed") ++failed;
-      if (r.status == "aborted") ++aborted;
-      if (r.warmup) ++warm;
-      last = std::max(last, r.finished_at);
+    for (const auto& r : runs) last = std::max(last, r.finished_at);
+    // Counted as every session summary of `experiment run` counts (experiment/progress.h).
+    ex::Progress p;
+    if (auto planned = ex::planned_experiment(e)) {
+      p = ex::progress(planned->design, planned->planned, runs);
+    } else {  // a stored plan this version no longer reads: counts of the rows alone
+      p.planned = e.planned_runs;
+      for (const auto& r : runs) {
+        p.ok += r.status == "ok";
+        p.failed += r.status == "failed";
+        p.aborted += r.status == "aborted";
+      }
+      p.left = std::max(0, p.planned - p.ok - p.failed);
     }
-    const int left = e.planned_runs - ok - failed;
-    std::cout << fmt::format(
-        "{:<20} {:>4} runs planned: {:>4} ok, {:>3} failed, {:>3} aborted, {:>4} left{}  "
-        "({} factors: {}; created {}{})\n",
-        e.name, e.planned_runs, ok, failed, aborted, left, left == 0 ? " (complete)" : "",
-        e.workload_kind, fmt::format("{}", fmt::join(e.factor_names, ",")), e.created_at,
-        last.empty() ? "" : ", last run " + last);
+    std::cout << fmt::format("{:<20} {}  ({} factors: {}; created {}{})\n", e.name, ex::describe(p),
+                             e.workload_kind, fmt::format("{}", fmt::join(e.factor_names, ",")),
+                             e.created_at, last.empty() ? "" : ", last run " + last);
     if (earlier > 0)
       std::cout << fmt::format("{:<20} {} earlier attempt{} of retried runs kept\n", "", earlier,
                                earlier == 1 ? "" : "s");

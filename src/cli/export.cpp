@@ -1,6 +1,7 @@
-// `greentrain export --db greentrain.db --csv runs.csv [--experiment NAME]`: the runs table of
-// an experiment as CSV (the runs table: one row per run, factors and metrics, empty = no value),
-// the file `greentrain analyze --input` reads and any spreadsheet opens.
+// `greentrain export [--db greentrain.db] [--csv runs.csv] [--experiment NAME]`: the runs table
+// of an experiment as CSV (one row per run, factors and metrics, empty = no value), the file
+// `greentrain analyze --input` reads and any spreadsheet opens. Standard output unless --csv
+// names a file.
 #include <fmt/core.h>
 
 #include <filesystem>
@@ -21,7 +22,7 @@ void add_export(CLI::App& app, Action& run) {
   auto args = std::make_shared<Args>();
   auto* sub = app.add_subcommand("export", "Write an experiment's runs table as CSV");
   sub->add_option("--db", args->db, "Results database")->capture_default_str();
-  sub->add_option("--csv", args->csv, "Output CSV file (- = stdout)")->required();
+  sub->add_option("--csv", args->csv, "Write to this file instead of standard output (- = stdout)");
   sub->add_option("--experiment", args->experiment,
                   "Experiment name (needed when the database holds several)");
   sub->callback([&run, args] {
@@ -29,7 +30,7 @@ void add_export(CLI::App& app, Action& run) {
       if (!std::filesystem::exists(args->db))
         throw gt::Error(fmt::format("{}: no such database", args->db));
       gt::experiment::Store store(args->db, gt::experiment::Store::Mode::read_only);
-      if (args->csv == "-") {
+      if (args->csv.empty() || args->csv == "-") {
         gt::experiment::write_runs_csv(store, args->experiment, std::cout);
         return 0;
       }

@@ -1,17 +1,17 @@
 // `greentrain measure [options] -- CMD [ARGS...]`: runs CMD as a metered run (the service of
 // run/metered_run.h) and prints (to stderr, like time(1), so CMD's stdout stays clean)
 // a table per component with source, attribution, energy, average/peak power and net of idle,
-// each phase the command marked (GREENTRAIN_MARK_FD, `greentrain mark`), duration, total and
-// CO2e; a live line every few seconds while it runs when stderr is a terminal. --json writes
-// the result, --trace every sample. CMD runs in its own process group: when greentrain's
-// stdin is a terminal, that group gets the terminal (a Ctrl-C reaches CMD as it would without
-// greentrain); SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to greentrain are forwarded to the whole
+// each phase the command marked (GREENTRAIN_MARK_FD, `greentrain mark`), the metrics it
+// reported, duration, total and CO2e; a live line every few seconds while it runs when stderr is a
+// terminal. --json writes the result, --trace every sample. CMD runs in its own process group: when
+// greentrain's stdin is a terminal, that group gets the terminal (a Ctrl-C reaches CMD as it would
+// without greentrain); SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to greentrain are forwarded to the whole
 // group; the summary is still written and marked interrupted. A Ctrl-C during the idle
 // baseline stops at once, before CMD starts. greentrain exits with CMD's exit code (128+signal
-// if it was killed), 127 if CMD cannot be started, 128+signal (130 SIGINT, 143 SIGTERM) if
-// interrupted before it started. A reader of greentrain's stdout that goes away (`measure ...
-// | head -1`) does not stop greentrain: CMD's stdout breaks as it would without greentrain,
-// and the summary and --json are still written.
+// if it was killed), 127 with one line and no table if CMD cannot be started, 128+signal (130
+// SIGINT, 143 SIGTERM) if interrupted before it started. A reader of greentrain's stdout that
+// goes away (`measure ... | head -1`) does not stop greentrain: CMD's stdout breaks as it would
+// without greentrain, and the summary and --json are still written.
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -71,9 +71,8 @@ int run_measure(const MeasureOptions& o) {
   spec.take_terminal = true;
   spec.kill_after_s = 0;  // a forwarded signal is the command's to handle
   run::MeteredResult r = metered.run(spec, [&](int, double) { return guard.signal(); });
-  if (!r.child.started)
-    fmt::print(stderr, "greentrain: cannot start '{}' (not found or not executable)\n",
-               o.command[0]);
+  // The child already said why on stderr, in one line; a program that never ran has no energy.
+  if (!r.child.started) return 127;
 
   nlohmann::json j = r.to_json(metered.intensity(), metered.pue());
   j["command"] = nlohmann::json::array();
@@ -83,6 +82,7 @@ int run_measure(const MeasureOptions& o) {
   for (const auto& a : o.command) cmd += (cmd.empty() ? "" : " ") + a;
   fmt::print(stderr, "\ngreentrain measure: {} (exit {})\n{}{}", cmd, r.exit_code,
              energy::format_summary_table(r.summary), format_phases(r));
+  fmt::print(stderr, "{}", format_metrics(r));
   fmt::print(stderr, "{}", format_co2e(r, metered.intensity(), metered.pue()));
   if (!o.json_path.empty()) write_text_file(o.json_path, j.dump(2) + "\n", "--json");
   if (!o.trace_path.empty()) energy::write_trace_csv(r.summary, o.trace_path);

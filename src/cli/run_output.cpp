@@ -65,6 +65,14 @@ std::string format_phases(const run::MeteredResult& r) {
   return out;
 }
 
+std::string format_metrics(const run::MeteredResult& r) {
+  if (r.metrics.empty()) return "";
+  std::string out;
+  for (const auto& [name, value] : r.metrics)
+    out += fmt::format("{}{}={:.6g}", out.empty() ? "metrics: " : ", ", name, value);
+  return out + "\n";
+}
+
 std::string format_co2e(const run::MeteredResult& r, const carbon::Intensity& intensity,
                         double pue) {
   return fmt::format("CO2e {:.4g} g{} ({}, {:g} gCO2e/kWh, {} {}, PUE {:g})\n", r.co2e_g,

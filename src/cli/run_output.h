@@ -1,6 +1,6 @@
 // Output helpers shared by the verbs that run a metered workload (measure, train): checking
 // an output path before any work starts (without creating it), writing it, the --attribution
-// flag, and the phase and CO2e lines printed under the energy table.
+// flag, and the phase, metric and CO2e lines printed under the energy table.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
@@ -21,6 +21,8 @@ void add_attribution_option(CLI::App& cmd, std::string& attribution);
 
 // "phase  #  duration_s  energy_J  net_J  gpu_J  ±J" lines, or "" without phases.
 std::string format_phases(const run::MeteredResult& r);
+// "metrics: test_accuracy=0.8731, final_loss=0.352" (what the child reported), or "".
+std::string format_metrics(const run::MeteredResult& r);
 std::string format_co2e(const run::MeteredResult& r, const carbon::Intensity& intensity,
                         double pue);
 

@@ -20,6 +20,11 @@ struct SampleSizeArgs {
 };
 
 int run_sample_size(const SampleSizeArgs& a) {
+  if (a.cv > 1)
+    fmt::print(stderr,
+               "warning: --cv {0:g} is read as a fraction, a CV of {1:g} %; for {0:g} % give "
+               "--cv {2:g}\n",
+               a.cv, 100 * a.cv, a.cv / 100);
   const double d = (a.effect_pct / 100) / a.cv;
   const auto n = stats::runs_per_group_for_power(d, a.power, a.alpha);
   if (!n)

@@ -105,8 +105,6 @@ int train_here(TrainOptions& o) {
     fmt::print("training {} on {} · {} · batch {} · {} epochs · {} lr {} · seed {}\n", c.model,
                c.data.spec, o.precision, c.batch_size, c.epochs, o.optimizer, c.optimizer.lr,
                c.seed);
-  engine::ProgressCallback progress;
-  if (!o.quiet) progress = print_epoch;
   const auto marks = run::MarkWriter::from_environment();
   // Inside a metered run, image decoding (if the cache is missing) happens here, before the
   // setup phase, so it never counts as setup or training energy.
@@ -115,6 +113,14 @@ int train_here(TrainOptions& o) {
       if (!images->reused) print_image_report(*images, o.quiet);
       c.data.images.cache_file = images->cache_path;  // the engine maps it without listing
     }
+  // Inside each epoch's window: its validation accuracy to the mark channel (per-epoch views,
+  // energy to a target accuracy), then the progress line.
+  engine::ProgressCallback progress;
+  if (!o.quiet || marks)
+    progress = [&](const engine::EpochRecord& e, int epochs) {
+      if (marks && e.val_accuracy) marks->metric("val_accuracy", *e.val_accuracy);
+      if (!o.quiet) print_epoch(e, epochs);
+    };
   const engine::PhaseCallback phase = [&](const char* name, bool begin) {
     trace_point(fmt::format("phase {} {}", name, begin ? "begins" : "ends").c_str());
     if (marks) marks->phase(name, begin);

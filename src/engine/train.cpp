@@ -169,6 +169,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   mark("setup", false);
   mark("train", true);
   for (int e = 0; e < c.epochs; ++e) {
+    mark("epoch", true);  // train/epoch: each epoch's energy, with what progress reports in it
     const EpochStats st = backend->train_epoch(e);
     EpochRecord rec;
     rec.epoch = e + 1;
@@ -194,6 +195,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
     }
     r.epochs_detail.push_back(rec);
     if (progress) progress(rec, c.epochs);
+    mark("epoch", false);
   }
   mark("train", false);
   const int timed_epochs = c.epochs == 1 ? 1 : c.epochs - 1;

@@ -72,12 +72,14 @@ struct TrainResult {
   nlohmann::json to_json() const;
 };
 
-// Called after each epoch; `epochs` is the total.
+// Called after each epoch (its validation included), before the epoch's window closes;
+// `epochs` is the total.
 using ProgressCallback = std::function<void(const EpochRecord& record, int epochs)>;
 
 // Called at the boundaries of the run's phases, in order: setup (data loading, backend
 // allocation, plan creation, CUDA graph capture, initial weights), train (every optimizer step
-// of every epoch, and the per-epoch validation when --validation holds data out), eval (the
+// of every epoch, and the per-epoch validation when --validation holds data out) with one
+// epoch window per epoch inside it (its steps, its validation and the progress call), eval (the
 // test-set evaluation, when there is a test set). Every backend call returns with the device
 // synchronised, so a boundary is the instant the device work before it has finished. The
 // engine knows nothing of energy: the caller decides what a boundary means.

@@ -19,6 +19,7 @@
 #include "data/source.h"
 #include "energy/wall.h"
 #include "experiment/reserved_names.h"
+#include "experiment/stop_rule.h"
 #include "experiment/template.h"
 
 namespace gt::experiment {
@@ -296,6 +297,31 @@ void check_design_size(const PlanReader& r, const toml::table& root, const Plan&
   }
 }
 
+// A metric name as the runs table spells it: letters, digits and '_'.
+bool metric_name(const std::string& m) {
+  return !m.empty() && std::all_of(m.begin(), m.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// [analysis]: the primary metric and the target accuracy of energy_to_target_j.
+void parse_analysis(const PlanReader& r, const toml::table& root, Plan& p) {
+  const toml::table* t = r.table(root, "analysis", false);
+  if (!t) return;
+  r.only_keys(*t, "[analysis]", {"primary_metric", "target_accuracy"});
+  p.analysis.primary_metric = r.str(*t, "primary_metric", "analysis").value_or("");
+  if (t->get("primary_metric") && !metric_name(p.analysis.primary_metric))
+    r.fail(*t->get("primary_metric"),
+           fmt::format("analysis.primary_metric = \"{}\": expected a metric name such as "
+                       "\"energy_j\", \"train_energy_j\" or \"energy_to_target_j\"",
+                       p.analysis.primary_metric));
+  p.analysis.target_accuracy = r.number(*t, "target_accuracy", "analysis", 0, 1);
+  if (p.analysis.target_accuracy && !(*p.analysis.target_accuracy > 0))
+    r.fail(*t->get("target_accuracy"),
+           "analysis.target_accuracy = 0: expected an accuracy as a fraction, 0 < target <= 1 "
+           "(e.g. 0.85)");
+}
+
 // [design.stop]: the sequential stopping rule. min_repeats defaults to design.repeats.
 void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) {
   const toml::table* t = r.table(design, "stop", false);
@@ -303,13 +329,13 @@ void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) 
   r.only_keys(*t, "[design.stop]", {"metric", "ci_halfwidth_pct", "min_repeats", "max_repeats"});
   StopRule s;
   s.metric = r.str(*t, "metric", "design.stop").value_or("");
-  if (t->get("metric") &&
-      (s.metric.empty() || !std::all_of(s.metric.begin(), s.metric.end(), [](char c) {
-         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-       })))
+  if (t->get("metric") && !metric_name(s.metric))
     r.fail(*t->get("metric"), fmt::format("design.stop.metric = \"{}\": expected a metric name "
                                           "such as \"energy_j\" or \"train_energy_j\"",
                                           s.metric));
+  if (t->get("metric"))
+    if (auto why = stop_metric_problem(s.metric); !why.empty())
+      r.fail(*t->get("metric"), "design.stop.metric: " + why);
   if (const toml::node* n = t->get("ci_halfwidth_pct")) {
     s.ci_halfwidth_pct = *r.number(*t, "ci_halfwidth_pct", "design.stop", 0, 100);
     if (!(s.ci_halfwidth_pct > 0))
@@ -451,9 +477,9 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   Plan p;
   p.path = source;
   p.text = text;
-  r.only_keys(
-      root, "the plan",
-      {"name", "description", "workload", "benchmark", "factors", "design", "carbon", "meters"});
+  r.only_keys(root, "the plan",
+              {"name", "description", "workload", "benchmark", "factors", "design", "carbon",
+               "meters", "analysis"});
   auto name = r.str(root, "name", "plan");
   if (!name || name->empty())
     r.fail(root.source(), "missing 'name = \"...\"' (the experiment name)");
@@ -593,6 +619,12 @@ Plan parse_plan(const std::string& text, const std::string& source) {
     parse_stop_rule(r, *d, D);
   }
   // A repeats value given elsewhere is impossible; the default (3) satisfies >= 2.
+  parse_analysis(r, root, p);
+  if (p.design.stop && p.design.stop->metric.empty() && !p.analysis.primary_metric.empty())
+    if (auto why = stop_metric_problem(p.analysis.primary_metric); !why.empty())
+      r.fail(*root["analysis"].as_table()->get("primary_metric"),
+             "analysis.primary_metric is the stopping rule's metric: " + why +
+                 "; or give [design.stop] a metric of its own");
 
   // [carbon]
   if (const toml::table* c = r.table(root, "carbon", false)) {
@@ -683,6 +715,8 @@ nlohmann::json Plan::canonical_json() const {
                  {"seed", D.seed},
                  {"warmup_runs", D.warmup_runs}};
   j["design"]["max_failures"] = D.max_failures;
+  j["analysis"] = {{"primary_metric", analysis.primary_metric}};
+  if (analysis.target_accuracy) j["analysis"]["target_accuracy"] = *analysis.target_accuracy;
   if (D.stop)
     j["design"]["stop"] = {{"metric", D.stop->metric},
                            {"ci_halfwidth_pct", D.stop->ci_halfwidth_pct},
@@ -696,6 +730,7 @@ nlohmann::json Plan::meaning_json() const {
   nlohmann::json names = nlohmann::json::array();
   for (const auto& f : factors) names.push_back(f.name);
   j["factors"] = names;  // levels are compared one by one in plan_difference
+  j.erase("analysis");   // how runs are judged, not what they measured
   j["design"] = {{"type", design.type},
                  {"order", design.order},
                  {"seed", design.seed},

@@ -65,6 +65,16 @@ struct Design {
   int planned_blocks() const { return stop ? stop->max_repeats : repeats; }
 };
 
+// [analysis]: how the runs are judged; it changes no run, so it is not part of the plan hash.
+struct AnalysisSettings {
+  // The metric the headline, analyze, the report and a stopping rule without a metric of its own
+  // judge by; empty: train_energy_j when the runs have it, else energy_j.
+  std::string primary_metric;
+  // Gives each run energy_to_target_j: the training energy until the first epoch whose
+  // validation accuracy reaches it (a fraction, 0 < target <= 1).
+  std::optional<double> target_accuracy;
+};
+
 struct Plan {
   std::string path;  // for messages
   std::string text;  // the file as read
@@ -77,6 +87,7 @@ struct Plan {
   carbon::CarbonOptions carbon;
   energy::MeterOptions meters;  // idle_s stays 0: the runner measures idle itself
   bool store_samples = true;
+  AnalysisSettings analysis;
 
   const Factor* factor(const std::string& name) const;
   nlohmann::json canonical_json() const;  // every setting, defaults filled in

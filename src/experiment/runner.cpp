@@ -2,6 +2,7 @@
 #include "experiment/runner.h"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -22,6 +23,7 @@
 #include "experiment/design.h"
 #include "experiment/environment.h"
 #include "experiment/lanes.h"
+#include "experiment/progress.h"
 #include "experiment/publish.h"
 #include "experiment/run_lock.h"
 #include "experiment/stop_rule.h"
@@ -192,6 +194,12 @@ RunOutcome Runner::run() {
     throw gt::UsageError(
         "--shard with a stopping rule: the rule needs every block's results in one place; "
         "give the shards a fixed design.repeats instead");
+  if (D.stop) {  // refused before any run: the rule could never form its interval
+    const std::string metric =
+        D.stop->metric.empty() ? plan_.analysis.primary_metric : D.stop->metric;
+    if (auto why = stop_metric_problem(metric); !metric.empty() && !why.empty())
+      throw gt::UsageError("the stopping rule's metric: " + why);
+  }
 
   // The layout: finished runs keep their run_id; a grown plan appends new runs.
   std::vector<RunRecord> recorded = resuming ? store_.runs(exp_.id) : std::vector<RunRecord>{};
@@ -201,10 +209,12 @@ RunOutcome Runner::run() {
   const std::string grew = grow_layout(layout, plan_, started_blocks);
   if (!grew.empty() && resuming)
     layout.history.push_back({{"at", utc_now_iso()}, {"change", grew}, {"plan_hash", hash}});
-  const int max_blocks = D.planned_blocks();
+  // Blocks already begun stay whole: a configuration the plan added runs in every one of them
+  // (a grown plan stays balanced), even beyond what the plan now asks for.
+  const int max_blocks = std::max(D.planned_blocks(), started_blocks);
   design_ = expand(plan_, layout, max_blocks);
   const int target_blocks =
-      D.stop ? std::max(D.stop->min_repeats, std::min(started_blocks, max_blocks)) : D.repeats;
+      D.stop ? std::max(D.stop->min_repeats, started_blocks) : std::max(D.repeats, started_blocks);
 
   std::vector<PlannedRun> planned = design_.runs;
   if (!opt_.shard.empty()) {
@@ -292,8 +302,13 @@ RunOutcome Runner::run() {
                    "the benchmark is within +-{:g} % ({} to {} blocks)",
                    design_.configs.size(), warm, D.stop->ci_halfwidth_pct, D.stop->min_repeats,
                    D.stop->max_repeats)
-             : fmt::format("{} configurations x {} repeats{} = {} runs", design_.configs.size(),
-                           D.repeats, warm, planned_count);
+             : fmt::format("{} configurations x {} repeats{} = {} runs{}", design_.configs.size(),
+                           target_blocks, warm, planned_count,
+                           target_blocks > D.repeats
+                               ? fmt::format(" (repeats = {}, but {} blocks are begun and stay "
+                                             "whole)",
+                                             D.repeats, target_blocks)
+                               : "");
   if (!grew.empty() && resuming)
     log_ << fmt::format("experiment '{}' grew: {}; its {} finished runs are kept\n", exp_.name,
                         grew, finished_before_);
@@ -319,9 +334,10 @@ RunOutcome Runner::run() {
   // Warm-up, then block by block. With a stopping rule the rule is checked before each block
   // after min_repeats, on the blocks before it (so a resumed session decides as the first did).
   int estimate = target_blocks;
-  for (int b = 0;; ++b) {
+  int b = 0;
+  for (;; ++b) {
     if (guard_.requested()) break;
-    if (!D.stop && b > D.repeats) break;
+    if (!D.stop && b > target_blocks) break;
     const bool begun = [&] {
       for (const auto& r : blocks_[b])
         if (status_.count(r.run_index)) return true;
@@ -334,7 +350,10 @@ RunOutcome Runner::run() {
       break;
     }
     if (D.stop && b - 1 >= D.stop->min_repeats && !begun) {
-      auto check = check_stop_rule(*D.stop, design_, store_.runs(exp_.id), b - 1, skipped_);
+      StopRule rule = *D.stop;
+      rule.max_repeats = max_blocks;
+      auto check = check_stop_rule(rule, design_, store_.runs(exp_.id), b - 1, skipped_,
+                                   plan_.analysis.primary_metric);
       if (check.metric_missing)
         throw gt::Error(fmt::format(
             "design.stop.metric: {} (runs record energy_j, duration_s and the metrics the "
@@ -345,11 +364,32 @@ RunOutcome Runner::run() {
             fmt::format("stopping rule met after {} blocks: {}", b - 1, describe(check, *D.stop));
         break;
       }
+      if (!check.skipped.empty()) {  // more blocks cannot give a skipped configuration its interval
+        outcome_.stopped = fmt::format(
+            "stopped after {} blocks without meeting the stopping rule: {} skipped after "
+            "repeated failures, so {} no interval{}",
+            b - 1, fmt::join(check.skipped, ", "),
+            check.skipped.size() == 1 ? "it has" : "they have",
+            check.widest.empty() ? ""
+            : check.compared_met
+                ? fmt::format(" (the others are precise enough: {})", describe(check, *D.stop))
+                : fmt::format(" ({})", describe(check, *D.stop)));
+        break;
+      }
       if (b > max_blocks) {
         outcome_.stopped = fmt::format(
             "reached max_repeats = {} without meeting the stopping "
             "rule: {}",
             max_blocks, describe(check, *D.stop));
+        break;
+      }
+      if (check.futile) {
+        outcome_.stopped = fmt::format(
+            "stopped after {} blocks: the stopping rule cannot be met within max_repeats = {}: "
+            "{}; about {} more blocks needed (at least {} even if the spread were as small as "
+            "its 90 % lower bound), {} left; to go on: --max-repeats {}",
+            b - 1, max_blocks, describe(check, *D.stop), check.blocks_left,
+            check.blocks_left_optimistic, max_blocks - (b - 1), b - 1 + check.blocks_left);
         break;
       }
       estimate = std::min(max_blocks, b - 1 + check.blocks_left);
@@ -388,24 +428,36 @@ RunOutcome Runner::run() {
   }
   outcome_.interrupted = guard_.requested();
   outcome_.signal = guard_.signal();
+  // The blocks the plan asks for now: a stopped rule, the blocks it ran; a rule still going, the
+  // blocks it estimates; a fixed design, its repeats (and every block begun).
+  const int asked_blocks =
+      D.stop ? (outcome_.stopped.empty() ? std::min(estimate, max_blocks) : b - 1) : target_blocks;
+  std::vector<PlannedRun> asked_runs;  // this session's (shard's) share of them
+  for (const auto& [blk, runs] : blocks_)
+    if (blk <= asked_blocks) asked_runs.insert(asked_runs.end(), runs.begin(), runs.end());
   if (D.stop) {  // the runs the rule asks for so far: what `experiment status` counts
     int wanted = 0;
-    for (const auto& [b, runs] : blocks_)
-      if (b <= std::min(estimate, max_blocks)) wanted += static_cast<int>(runs.size());
-    if (wanted != planned_count)
+    for (const auto& r : design_.runs) wanted += r.block <= asked_blocks ? 1 : 0;
+    if (wanted != experiment_count)
       store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(), wanted);
   }
   if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
 
-  for (const auto& r : store_.runs(exp_.id))
+  const auto recorded_now = store_.runs(exp_.id);
+  for (const auto& r : recorded_now)
     if (r.status == "failed") ++outcome_.failed_in_experiment;
   if (!outcome_.stopped.empty()) log_ << outcome_.stopped << "\n";
-  const int left = runs_needed(0, D.stop ? estimate : D.repeats);
+  // What is left, counted as `experiment status` counts it (progress.h): for a shard, its runs.
+  const Progress prog = progress(design_, asked_runs, recorded_now);
+  int in_skipped = 0;
+  for (const auto& r : asked_runs)
+    if (skipped_.count(r.config_index) && needs_run(r)) ++in_skipped;
   log_ << fmt::format(
-      "{}experiment '{}': {} ok, {} failed, {} aborted this session; {} runs left{}. Results in "
-      "{}\n",
+      "{}experiment '{}': {} ok, {} failed, {} aborted this session; {}{}{}{}. Results in {}\n",
       outcome_.interrupted ? "interrupted: " : "", exp_.name, outcome_.ok, outcome_.failed,
-      outcome_.aborted, left,
+      outcome_.aborted, shard_text_.empty() ? "" : "shard " + shard_text_ + ": ", describe(prog),
+      in_skipped ? fmt::format(" ({} of them in configurations skipped this session)", in_skipped)
+                 : "",
       D.stop && outcome_.stopped.empty() && !outcome_.interrupted ? " (by the estimate)" : "",
       opt_.db_path);
   if (outcome_.failed_in_experiment > 0)
@@ -665,6 +717,9 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   rec.metrics = metrics.values;
   for (const auto& [k, v] : metered.metrics) rec.metrics[k] = v;  // the mark channel's
   for (const auto& [k, v] : metered.phase_metrics()) rec.metrics[k] = v;
+  // The load on the machine: during the idle baseline this run is netted against, and outside
+  // the run's process tree while it ran (the analysis and the report mark busy ones).
+  if (metered.idle_cpu_busy) rec.metrics["idle_cpu_busy_share"] = *metered.idle_cpu_busy;
   if (metered.outside_cpu_share) rec.metrics["outside_cpu_share"] = *metered.outside_cpu_share;
   rec.metrics["flagged_phases"] = metered.flagged_phases;
   for (const auto& p : metered.phases) {

@@ -2,23 +2,34 @@
 #include "experiment/stop_rule.h"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <limits>
 #include <map>
 
+#include "stats/analysis.h"
 #include "stats/ratio.h"
 
 namespace gt::experiment {
 
-std::string default_stop_metric(const std::vector<RunRecord>& runs) {
-  bool any = false;
-  for (const auto& r : runs) {
-    if (r.warmup || r.status != "ok") continue;
-    any = true;
-    if (!run_metric(r, "train_energy_j")) return "energy_j";
-  }
-  return any ? "train_energy_j" : "energy_j";
+std::string stop_metric(const StopRule& rule, const std::string& primary,
+                        const std::vector<RunRecord>& runs) {
+  if (!rule.metric.empty()) return rule.metric;
+  if (!primary.empty()) return primary;
+  return stats::default_primary_metric([&](const std::string& metric) {
+    for (const auto& r : runs)
+      if (!r.warmup && r.status == "ok" && run_metric(r, metric)) return true;
+    return false;
+  });
+}
+
+std::string stop_metric_problem(const std::string& metric) {
+  if (stats::positive_quantity(metric)) return "";
+  return fmt::format(
+      "'{}' can be zero or negative, and the stopping rule's interval (a ratio of means) needs a "
+      "quantity that is always > 0: an energy (_j), time (_s), power (_w) or mass (_g)",
+      metric);
 }
 
 namespace {
@@ -36,13 +47,13 @@ std::string differing_label(const Configuration& c, const Configuration& bench) 
 
 StopCheck check_stop_rule(const StopRule& rule, const ExpandedDesign& design,
                           const std::vector<RunRecord>& runs, int blocks,
-                          const std::set<int>& excluded) {
+                          const std::set<int>& excluded, const std::string& primary) {
   StopCheck c;
   c.blocks = blocks;
   std::vector<RunRecord> used;
   for (const auto& r : runs)
     if (!r.warmup && r.status == "ok" && r.block >= 1 && r.block <= blocks) used.push_back(r);
-  c.metric = rule.metric.empty() ? default_stop_metric(used) : rule.metric;
+  c.metric = stop_metric(rule, primary, used);
 
   std::map<int, std::vector<double>> values;
   bool any_value = false;
@@ -61,10 +72,17 @@ StopCheck check_stop_rule(const StopRule& rule, const ExpandedDesign& design,
   for (const auto& cfg : design.configs)
     if (cfg.benchmark) bench = cfg.index;
 
-  c.met = true;
-  int more = 0;  // blocks still needed by the least precise configuration
+  bool compared = false, precise = true;
+  int more = 0, more_optimistic = 0;  // blocks still needed by the least precise configuration
+  const int left = std::max(0, rule.max_repeats - blocks);
   for (const auto& cfg : design.configs) {
-    if (cfg.index == bench || excluded.count(cfg.index)) continue;
+    if (cfg.index == bench) continue;
+    const std::string label = differing_label(cfg, design.configs.at(static_cast<size_t>(bench)));
+    if (excluded.count(cfg.index)) {
+      c.skipped.push_back(label);
+      continue;
+    }
+    compared = true;
     const auto& x = values[cfg.index];
     const auto& y = values[bench];
     const auto ci = stats::log_ratio_interval(x, y, 0.05);
@@ -79,16 +97,26 @@ StopCheck check_stop_rule(const StopRule& rule, const ExpandedDesign& design,
     }
     if (c.widest.empty() || hw > c.widest_pct) {
       c.widest_pct = hw;
-      c.widest = differing_label(cfg, design.configs.at(static_cast<size_t>(bench)));
+      c.widest = label;
     }
     if (hw > rule.ci_halfwidth_pct) {
-      c.met = false;
+      precise = false;
       const int n = static_cast<int>(std::min(x.size(), y.size()));
-      const int m = stats::projected_sample_size(ci, n, rule.ci_halfwidth_pct, 1000000);
+      const int limit = n + left + 1000000;
+      const int m = stats::projected_sample_size(ci, n, rule.ci_halfwidth_pct, limit);
+      const int o = stats::optimistic_sample_size(ci, n, rule.ci_halfwidth_pct, limit);
       more = std::max(more, m > n ? m - n : n);  // undefined: at least as many again
+      more_optimistic = std::max(more_optimistic, o > n ? o - n : n);
     }
   }
-  if (!c.met) c.blocks_left = std::max(1, more);
+  c.compared_met = compared && precise;
+  c.met = c.compared_met && c.skipped.empty();
+  if (!precise) {
+    c.blocks_left = std::max(1, more);
+    c.blocks_left_optimistic = std::max(1, more_optimistic);
+    // An undefined interval (a problem) is not a spread to project: no futility call on it.
+    c.futile = c.problem.empty() && c.blocks_left_optimistic > left;
+  }
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "experiment/epochs.h"
 #include "experiment/reserved_names.h"
 
 namespace gt::experiment {
@@ -770,7 +771,10 @@ void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
 
 void write_runs_csv(const Store& store, const std::string& experiment, std::ostream& out) {
   const auto e = store.experiment(experiment);
-  const auto runs = store.runs(e.id);
+  auto runs = store.runs(e.id);
+  const auto target = target_accuracy(e);  // epochs counted and energy to target (epochs.h)
+  for (auto& r : runs)
+    for (const auto& [k, v] : derived_metrics(r, e.factor_names, target)) r.metrics.emplace(k, v);
   const std::vector<std::string>& kFixedMetrics = fixed_metric_columns();
   std::set<std::string> extra;
   for (const auto& r : runs)

@@ -2,6 +2,8 @@
 // precisions and components are fixed scales so every chart reads the same way.
 #include "report/charts.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -201,6 +203,32 @@ std::optional<double> metric_of(const Run& r, const std::string& metric) {
   return it->second;
 }
 
+// The share of a machine-wide meter's energy the energy tables attribute to the run: its
+// components of this kind with process attribution, energy over the machine's (1 when the
+// figure is the machine's own).
+double run_share(const Run& run, const std::string& component) {
+  double mine = 0, machine = 0;
+  for (const auto& c : run.components)
+    if (c.component == component && c.attribution == "process" && c.machine_energy_j &&
+        *c.machine_energy_j > 0) {
+      mine += c.energy_j;
+      machine += *c.machine_energy_j;
+    }
+  return machine > 0 ? std::clamp(mine / machine, 0.0, 1.0) : 1.0;
+}
+
+// A legend entry a reader understands: "GPU 0", "CPU", "RAM (run's share)", "wall meter".
+std::string meter_name(const std::string& component, const std::string& device, bool shared) {
+  std::string name = component == "gpu"    ? "GPU"
+                     : component == "cpu"  ? "CPU"
+                     : component == "ram"  ? "RAM"
+                     : component == "wall" ? "wall meter"
+                                           : component;
+  if (!device.empty() && device != component && device != "system" && device != "wattmeter")
+    name += " " + device;
+  return shared ? name + " (run's share)" : name;
+}
+
 }  // namespace
 
 std::string to_csv(const json& rows) {
@@ -251,6 +279,13 @@ std::optional<Chart> components_chart(const ReportData& data) {
   chart.table.columns = {"configuration", "measure",         "component",
                          "source",        "mean energy (J)", "runs"};
   chart.table.numeric = {false, false, false, false, true, true};
+  // Net of idle only from a measured baseline taken with the machine at rest.
+  const bool net = !data.idle.empty() && idle_baseline_valid(data);
+  if (!net)
+    chart.description += data.idle.empty()
+                             ? " No idle baseline was measured, so only gross energy is shown."
+                             : " The idle baseline is not valid (the machine was busy while it "
+                               "was measured), so only gross energy is shown.";
   for (const auto& c : configs) {
     // per (measure, component, source): per-run totals over devices
     std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> per_run;
@@ -260,7 +295,8 @@ std::optional<Chart> components_chart(const ReportData& data) {
       std::map<std::tuple<std::string, std::string, std::string>, double> totals;
       for (const auto& ce : r.components) {
         totals[{"gross", ce.component, ce.source}] += ce.energy_j;
-        if (ce.net_energy_j) totals[{"net of idle", ce.component, ce.source}] += *ce.net_energy_j;
+        if (ce.net_energy_j && net)
+          totals[{"net of idle", ce.component, ce.source}] += *ce.net_energy_j;
       }
       for (auto& [k, v] : totals) per_run[k].push_back(v);
     }
@@ -334,11 +370,12 @@ std::optional<Chart> components_chart(const ReportData& data) {
 std::optional<Chart> power_chart(const ReportData& data) {
   auto configs = configurations(data);
   json rows = json::array();
-  Chart chart =
-      titled_chart("power", "Power over time (median run of each configuration)",
-                   "Instant power of each meter during the run whose energy is the median of its "
-                   "configuration: look for "
-                   "warm-up, steady state and tails.");
+  Chart chart = titled_chart(
+      "power", "Power over time (median run of each configuration)",
+      "Instant power of each meter during the run whose energy is the median of its "
+      "configuration: look for warm-up, steady state and tails. Meters marked “run's share” "
+      "read the whole machine; their power is scaled to the run's share of that energy, the "
+      "attribution of the energy tables, so the curves add up to the run's energy.");
   chart.table.columns = {"configuration",  "run",           "meter", "samples", "duration (s)",
                          "mean power (W)", "peak power (W)"};
   chart.table.numeric = {false, false, false, true, true, true, true};
@@ -349,22 +386,28 @@ std::optional<Chart> power_chart(const ReportData& data) {
     shown.push_back(c);
     std::string label = axis_label(data, c);
     std::map<std::string, std::vector<const PowerSample*>> series;
-    for (const auto& s : run->samples)
-      series[s.device.empty() ? s.component : s.component + " " + s.device].push_back(&s);
+    std::map<std::string, double> scale;  // meter name -> the run's share of the machine's power
+    for (const auto& s : run->samples) {
+      const double share = run_share(*run, s.component);
+      const std::string name = meter_name(s.component, s.device, share < 1);
+      series[name].push_back(&s);
+      scale[name] = share;
+    }
     for (auto& [name, pts] : series) {
       std::sort(pts.begin(), pts.end(), [](auto* a, auto* b) { return a->t_s < b->t_s; });
       size_t stride = std::max<size_t>(1, (pts.size() + 399) / 400);  // at most ~400 points a line
       std::vector<double> power;
       double peak = 0;
       for (size_t i = 0; i < pts.size(); ++i) {
-        power.push_back(pts[i]->power_w);
-        peak = std::max(peak, pts[i]->power_w);
+        const double w = pts[i]->power_w * scale[name];
+        power.push_back(w);
+        peak = std::max(peak, w);
         if (i % stride == 0 || i + 1 == pts.size())
           rows.push_back({{"config", label},
                           {"run_id", run->run_id},
                           {"meter", name},
                           {"t_s", pts[i]->t_s},
-                          {"power_w", pts[i]->power_w}});
+                          {"power_w", w}});
       }
       double duration = pts.back()->t_s - pts.front()->t_s;
       chart.table.rows.push_back({label, run->run_id, name, std::to_string(pts.size()),
@@ -478,6 +521,204 @@ std::optional<Chart> pareto_chart(const ReportData& data) {
          {"shape",
           {{"condition", {{"test", "datum.pareto"}, {"value", "diamond"}}}, {"value", "circle"}}},
          {"tooltip", tooltip}}}}};
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
+namespace {
+
+// Per configuration and epoch: the mean energy, time and accuracy over the analysed runs that
+// have that epoch.
+struct EpochMeans {
+  Config config;
+  int epoch = 0;
+  size_t runs = 0;
+  double energy_j = 0, duration_s = 0, energy_so_far_j = 0;
+  std::optional<double> accuracy;
+};
+
+std::vector<EpochMeans> epoch_means(const ReportData& data) {
+  std::vector<EpochMeans> out;
+  for (const auto& c : configurations(data)) {
+    std::map<int, std::vector<const EpochPoint*>> by_epoch;
+    for (const auto& r : data.runs)
+      if (r.analysed() && same_config(r.config, c, data.factors))
+        for (const auto& e : r.epochs) by_epoch[e.epoch].push_back(&e);
+    double so_far = 0;
+    for (const auto& [epoch, points] : by_epoch) {
+      std::vector<double> energy, time, accuracy;
+      for (const auto* p : points) {
+        energy.push_back(p->energy_j);
+        time.push_back(p->duration_s);
+        if (p->accuracy) accuracy.push_back(*p->accuracy);
+      }
+      EpochMeans m{c, epoch, points.size(), stats::mean(energy), stats::mean(time), 0, {}};
+      so_far += m.energy_j;
+      m.energy_so_far_j = so_far;
+      if (!accuracy.empty()) m.accuracy = stats::mean(accuracy);
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Chart> epochs_chart(const ReportData& data) {
+  const auto means = epoch_means(data);
+  if (means.empty()) return std::nullopt;
+  const bool accuracy = std::any_of(means.begin(), means.end(),
+                                    [](const EpochMeans& m) { return m.accuracy.has_value(); });
+  Chart chart = titled_chart(
+      "epochs", "Energy, time and accuracy per epoch",
+      std::string("Mean over the runs of each configuration, epoch by epoch (the windows the "
+                  "workload marked `epoch`)") +
+          (accuracy ? "; accuracy is what the workload reported inside each epoch (validation "
+                      "accuracy for the built-in trainer)."
+                    : "."));
+  chart.table.columns = {"configuration", "epoch", "runs", "energy (J)", "time (s)", "accuracy"};
+  chart.table.numeric = {false, true, true, true, true, true};
+  json rows = json::array();
+  std::vector<Config> shown;
+  for (const auto& m : means) {
+    const std::string label = axis_label(data, m.config);
+    if (shown.empty() || !same_config(shown.back(), m.config, data.factors))
+      shown.push_back(m.config);
+    rows.push_back({{"config", label},
+                    {"epoch", m.epoch},
+                    {"measure", "energy per epoch (J)"},
+                    {"value", m.energy_j}});
+    rows.push_back({{"config", label},
+                    {"epoch", m.epoch},
+                    {"measure", "time per epoch (s)"},
+                    {"value", m.duration_s}});
+    if (m.accuracy)
+      rows.push_back(
+          {{"config", label}, {"epoch", m.epoch}, {"measure", "accuracy"}, {"value", *m.accuracy}});
+    chart.table.rows.push_back({label, std::to_string(m.epoch), std::to_string(m.runs),
+                                format_number(m.energy_j), format_number(m.duration_s, 3),
+                                m.accuracy ? format_number(*m.accuracy, 4) : "—"});
+  }
+  json measures = {"energy per epoch (J)", "time per epoch (s)"};
+  if (accuracy) measures.push_back("accuracy");
+  json spec = base_spec(chart.title, rows);
+  spec["width"] = 560;
+  spec["height"] = 150;
+  spec["mark"] = {{"type", "line"}, {"point", true}};
+  spec["resolve"] = {{"scale", {{"y", "independent"}}}};
+  spec["encoding"] = {{"facet",
+                       {{"field", "measure"},
+                        {"type", "nominal"},
+                        {"columns", 1},
+                        {"title", nullptr},
+                        {"sort", measures}}},
+                      {"x",
+                       {{"field", "epoch"},
+                        {"type", "quantitative"},
+                        {"title", "epoch"},
+                        {"axis", {{"tickMinStep", 1}, {"format", "d"}}}}},
+                      {"y",
+                       {{"field", "value"},
+                        {"type", "quantitative"},
+                        {"title", nullptr},
+                        {"scale", {{"zero", false}}}}},
+                      {"color",
+                       {{"field", "config"},
+                        {"type", "nominal"},
+                        {"title", "configuration"},
+                        {"sort", label_sort(data, shown)}}},
+                      {"tooltip",
+                       {{{"field", "config"}},
+                        {{"field", "epoch"}},
+                        {{"field", "measure"}},
+                        {{"field", "value"}, {"format", ".4~g"}}}}};
+  chart.spec = spec;
+  chart.data = rows;
+  return chart;
+}
+
+std::optional<Chart> target_chart(const ReportData& data) {
+  const auto means = epoch_means(data);
+  std::vector<const EpochMeans*> with_accuracy;
+  for (const auto& m : means)
+    if (m.accuracy) with_accuracy.push_back(&m);
+  if (with_accuracy.empty()) return std::nullopt;
+  const std::string target =
+      data.target_accuracy ? fmt::format("{:g}", *data.target_accuracy) : std::string();
+  Chart chart = titled_chart(
+      "to_target", "Accuracy against the training energy spent",
+      "Each point is an epoch: the mean accuracy reached against the mean training energy spent "
+      "so far, per configuration" +
+          (target.empty() ? std::string(". Set [analysis] target_accuracy in the plan for the "
+                                        "energy each run needs to reach it.")
+                          : "; the dashed line is the target accuracy " + target +
+                                " (energy_to_target_j: the training energy until a run's first "
+                                "epoch at or above it)."));
+  chart.table.columns = {"configuration", "runs", "reached the target", "energy to target (J)",
+                         "epochs to target"};
+  chart.table.numeric = {false, true, true, true, true};
+  json rows = json::array();
+  std::vector<Config> shown;
+  for (const auto* m : with_accuracy) {
+    rows.push_back({{"kind", "epoch"},
+                    {"config", axis_label(data, m->config)},
+                    {"epoch", m->epoch},
+                    {"energy_j", m->energy_so_far_j},
+                    {"accuracy", *m->accuracy}});
+    if (shown.empty() || !same_config(shown.back(), m->config, data.factors))
+      shown.push_back(m->config);
+  }
+  for (const auto& c : shown) {
+    int runs = 0, reached = 0;
+    for (const auto& r : data.runs)
+      if (r.analysed() && same_config(r.config, c, data.factors) && !r.epochs.empty()) {
+        ++runs;
+        if (auto it = r.metrics.find("target_reached"); it != r.metrics.end() && it->second == 1)
+          ++reached;
+      }
+    auto energy = summarize(data, "energy_to_target_j", c);
+    auto epochs = summarize(data, "epochs_to_target", c);
+    chart.table.rows.push_back({axis_label(data, c), std::to_string(runs),
+                                target.empty() ? "—" : fmt::format("{} of {}", reached, runs),
+                                energy && energy->n ? format_number(energy->mean) : "—",
+                                epochs && epochs->n ? format_number(epochs->mean, 3) : "—"});
+  }
+  json x = {{"field", "energy_j"},
+            {"type", "quantitative"},
+            {"title", "training energy spent so far"},
+            {"axis", unit_axis("J")}};
+  json y = {{"field", "accuracy"},
+            {"type", "quantitative"},
+            {"title", "accuracy"},
+            {"scale", {{"zero", false}}}};
+  json color = {{"field", "config"},
+                {"type", "nominal"},
+                {"title", "configuration"},
+                {"sort", label_sort(data, shown)}};
+  json layers = json::array();
+  layers.push_back({{"transform", {{{"filter", "datum.kind === 'epoch'"}}}},
+                    {"mark", {{"type", "line"}, {"point", true}}},
+                    {"encoding",
+                     {{"x", x},
+                      {"y", y},
+                      {"color", color},
+                      {"order", {{"field", "epoch"}, {"type", "quantitative"}}},
+                      {"tooltip",
+                       {{{"field", "config"}},
+                        {{"field", "epoch"}},
+                        {{"field", "energy_j"}, {"title", "energy so far (J)"}, {"format", ".4~g"}},
+                        {{"field", "accuracy"}, {"format", ".4~f"}}}}}}});
+  if (data.target_accuracy) {
+    rows.push_back({{"kind", "target"}, {"accuracy", *data.target_accuracy}});
+    layers.push_back({{"transform", {{{"filter", "datum.kind === 'target'"}}}},
+                      {"mark", {{"type", "rule"}, {"strokeDash", {5, 4}}, {"color", "#444"}}},
+                      {"encoding", {{"y", y}}}});
+  }
+  json spec = base_spec(chart.title, rows);
+  spec["width"] = "container";
+  spec["height"] = 280;
+  spec["layer"] = layers;
   chart.spec = spec;
   chart.data = rows;
   return chart;
@@ -641,11 +882,17 @@ std::vector<Chart> all_charts(const ReportData& data) {
     add(metric_chart(data, "train_energy_j", "train_energy", "Training energy per run",
                      "training energy per run"));
   add(metric_chart(data, "energy_j", "energy", "Energy per run", "energy per run"));
+  if (has_metric(data, "energy_to_target_j"))
+    add(metric_chart(data, "energy_to_target_j", "target_energy",
+                     "Training energy to reach the target accuracy",
+                     "energy to the target accuracy"));
   add(metric_chart(data, "duration_s", "duration", "Duration per run", "duration"));
   add(metric_chart(data, "avg_power_w", "avg_power", "Average power per run", "average power"));
   add(components_chart(data));
   add(power_chart(data));
   add(pareto_chart(data));
+  add(epochs_chart(data));
+  add(target_chart(data));
   add(carbon_chart(data));
   add(grids_chart(data));
   return out;

@@ -38,6 +38,11 @@ std::optional<Chart> components_chart(const ReportData& data);
 std::optional<Chart> power_chart(const ReportData& data);
 // Section 5: accuracy versus energy with the Pareto front.
 std::optional<Chart> pareto_chart(const ReportData& data);
+// Per epoch: mean energy, time and accuracy of each epoch, per configuration (runs that marked
+// `epoch` windows); and the accuracy reached against the training energy spent, epoch by epoch,
+// with the plan's target accuracy and how many runs reached it.
+std::optional<Chart> epochs_chart(const ReportData& data);
+std::optional<Chart> target_chart(const ReportData& data);
 // Section 6: gCO2e per run, per epoch and per 1 000 samples (plan grid) and on other grids.
 std::optional<Chart> carbon_chart(const ReportData& data);
 std::optional<Chart> grids_chart(const ReportData& data);

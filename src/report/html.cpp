@@ -1,4 +1,4 @@
-// The HTML page (see writers.h). Layout: a header with the headline, then eight sections. Each
+// The HTML page (see writers.h). Layout: a header with the headline, then nine sections. Each
 // chart is a <figure> with the chart at the card's full width, its table below it and download
 // links for its Vega-Lite spec and data; the specs travel in one application/json script element
 // and a short script renders them with vega-embed (SVG renderer, no editor link: nothing leaves the
@@ -39,19 +39,24 @@ nav ol{columns:2;margin:.6rem 0;padding-left:1.2rem}
 figure.chart{margin:1.4rem 0;padding:1rem;border:1px solid var(--line);border-radius:6px}
 figcaption p{color:var(--muted);margin:.2rem 0 .6rem}
 .chart-row{display:block}
-.vis{width:100%;min-width:0;overflow-x:auto}
-.table-wrap{max-height:460px;overflow:auto;margin-top:.6rem}
+.vis{width:100%;min-width:0}
+.vis svg{max-width:100%;height:auto}
+.table-wrap{overflow-x:auto;margin-top:.6rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.3rem 0 1rem}
 th,td{border-bottom:1px solid var(--line);padding:.25rem .55rem;text-align:left;vertical-align:top}
-th{background:var(--panel);position:sticky;top:0}
-td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.kv td{overflow-wrap:anywhere}
+th{background:var(--panel)}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;overflow-wrap:normal}
 .downloads{font-size:.85rem;margin:.4rem 0 0}
 .downloads a{margin-right:.8rem}
 .note{color:var(--muted);font-style:italic}
-pre.plan{background:var(--panel);padding:.8rem;overflow:auto;font-size:.82rem;max-height:420px}
+pre.plan{background:var(--panel);padding:.8rem;font-size:.82rem;white-space:pre-wrap;overflow-wrap:anywhere}
 .nojs-note,.chart-error{color:#8a4b00}
 [hidden]{display:none!important}
-@media print{.downloads,nav{display:none}.table-wrap{max-height:none}}
+@media (max-width:700px){main{padding:1rem .6rem 3rem}nav ol{columns:1}
+figure.chart{padding:.5rem;margin:1rem 0}.headline{padding:.7rem .8rem}.headline .big{font-size:1.1rem}
+table{font-size:.78rem}th,td{padding:.2rem .35rem}h2{font-size:1.15rem}}
+@media print{.downloads,nav{display:none}}
 )css";
 
 // Everything a page script needs, in one small function; it only touches this page.
@@ -87,9 +92,28 @@ const char* kDriver = R"js(
     return;
   }
   var options = {renderer: 'svg', actions: {export: true, source: true, compiled: false, editor: false}};
+  // On a narrow card (a phone): no title inside the chart (the caption above says it), legends
+  // under the chart, axis labels hanging straight down (a slanted label reaches past the left
+  // edge), facets in one column at the card's width, bars as narrow as the card needs.
+  // Whatever is still wider is scaled to fit (CSS on the SVG).
+  function fit(spec, width) {
+    if (width >= 700) return spec;
+    var s = JSON.parse(JSON.stringify(spec));
+    delete s.title;  // the figure's caption has it; a long title would run past the card
+    s.config = s.config || {};
+    s.config.legend = Object.assign({}, s.config.legend, {orient: 'bottom', columns: 1});
+    var enc = s.encoding || {};
+    if (enc.x && enc.x.axis && enc.x.axis.labelAngle) enc.x.axis.labelAngle = -90;
+    if (enc.facet) { enc.facet.columns = 1; s.width = Math.max(120, width - 90); }
+    if (s.width && s.width.step && enc.x && Array.isArray(enc.x.sort)) {
+      var offsets = enc.xOffset && Array.isArray(enc.xOffset.sort) ? enc.xOffset.sort.length : 1;
+      s.width = {step: Math.max(4, Math.floor((width - 110) / (enc.x.sort.length * offsets)))};
+    }
+    return s;
+  }
   Promise.all(charts.map(function (c) {
     var el = document.getElementById('chart-' + c.id);
-    return vegaEmbed(el, c.spec, options).then(function (result) {
+    return vegaEmbed(el, fit(c.spec, el.clientWidth), options).then(function (result) {
       el.setAttribute('data-rendered', 'yes');
       return result;
     }).catch(function (err) {
@@ -104,7 +128,9 @@ const char* kDriver = R"js(
 )js";
 
 std::string render_table(const Table& t) {
-  std::string out = "<table><thead><tr>";
+  // A two-column table (setting, value) may break long values anywhere: they are not words.
+  std::string out =
+      t.columns.size() == 2 ? "<table class=\"kv\"><thead><tr>" : "<table><thead><tr>";
   for (const auto& c : t.columns) out += "<th scope=\"col\">" + html_escape(c) + "</th>";
   out += "</tr></thead><tbody>";
   for (const auto& row : t.rows) {
@@ -165,9 +191,7 @@ std::string headline_html(const ReportData& data) {
       html_escape(h.kind) + "\">";
   out += "<p class=\"big\">" + html_escape(h.title) + ".</p>";
   if (h.saving_kwh && h.saving_co2e_g)
-    out += "<p>Per run that is " + html_escape(format_number(*h.saving_kwh, 3)) + " kWh and " +
-           html_escape(format_co2e(*h.saving_co2e_g)) + " CO2e less on " +
-           html_escape(data.plan_grid.label) + ".</p>";
+    out += "<p>" + html_escape(saving_sentence(data, h)) + "</p>";
   if (!h.available)
     if (auto e = summarize(data, "energy_j", data.benchmark); e && e->n > 0)
       out += "<p>" + html_escape(config_label(data, data.benchmark)) + ": " +
@@ -206,7 +230,7 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
       "href=\"#per-config\">Energy "
       "per configuration</a></li><li><a href=\"#components\">Energy by component</a></li><li><a "
       "href=\"#power-time\">Power over time</a></li><li><a href=\"#accuracy\">Accuracy versus "
-      "energy</a></li><li><a "
+      "energy</a></li><li><a href=\"#epochs\">Per epoch</a></li><li><a "
       "href=\"#carbon\">Carbon</a></li><li><a href=\"#statistics\">Statistics</a></li><li><a "
       "href=\"#method\">Method</a></li></ol></nav>\n";
   out += headline_html(data);
@@ -223,7 +247,7 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
     if (!any) out += "<p class=\"note\">" + html_escape(missing) + "</p>\n";
   };
   section("per-config", "2. Energy per configuration",
-          {"train_energy", "energy", "duration", "avg_power"},
+          {"train_energy", "energy", "target_energy", "duration", "avg_power"},
           "No successful run recorded energy, duration or power.");
   out += "</section>\n";
   section("components", "3. Energy by component", {"components"},
@@ -237,12 +261,16 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
       "accuracy", "5. Accuracy versus energy", {"pareto"},
       "The runs carry no test_accuracy metric, so there is no accuracy–energy trade-off to show.");
   out += "</section>\n";
-  section("carbon", "6. Carbon", {"carbon", "grids"}, "No energy to convert to carbon.");
+  section("epochs", "6. Per epoch", {"epochs", "to_target"},
+          "The runs marked no `epoch` windows (the built-in trainer marks them; a script can "
+          "with `greentrain mark epoch begin|end`), so there is nothing per epoch to show.");
+  out += "</section>\n";
+  section("carbon", "7. Carbon", {"carbon", "grids"}, "No energy to convert to carbon.");
   if (!data.carbon_attribution.empty())
     out += "<p class=\"note\">" + html_escape(data.carbon_attribution) + "</p>\n";
   out += "</section>\n";
 
-  out += "<section id=\"statistics\"><h2>7. Statistics</h2>\n";
+  out += "<section id=\"statistics\"><h2>8. Statistics</h2>\n";
   if (!data.analysis_note.empty())
     out += "<p class=\"note\">" + html_escape(data.analysis_note) + "</p>\n";
   auto stats = statistics_tables(data);
@@ -267,7 +295,7 @@ std::string render_html(const ReportData& data, const HtmlOptions& options) {
   for (const auto& t : stats) out += render_named(t) + "\n";
   out += "</section>\n";
 
-  out += "<section id=\"method\"><h2>8. Method</h2>\n";
+  out += "<section id=\"method\"><h2>9. Method</h2>\n";
   for (const auto& t : method_tables(data)) out += render_named(t) + "\n";
   out += "<h3>Plan</h3>";
   out += data.plan_text.empty() ? "<p class=\"note\">The plan text was not recorded.</p>"

@@ -12,6 +12,8 @@
 
 #include "carbon/carbon.h"
 #include "common/error.h"
+#include "experiment/analysis_input.h"
+#include "experiment/epochs.h"
 #include "experiment/store.h"
 #include "greentrain_version.h"
 #include "report/model.h"
@@ -65,7 +67,8 @@ std::string utc_now() {
   return buf;
 }
 
-Run to_run(const experiment::RunRecord& r) {
+Run to_run(const experiment::RunRecord& r, const experiment::ExperimentRecord& e,
+           std::optional<double> target) {
   Run run;
   run.run_id = std::to_string(r.run_index);
   run.block = r.block;
@@ -84,10 +87,16 @@ Run to_run(const experiment::RunRecord& r) {
   put("peak_power_w", r.peak_power_w);
   put("co2e_g", r.co2e_g);
   for (const auto& [k, v] : r.metrics) run.metrics.emplace(k, v);
+  // What the runs table derives from the phases (experiment/epochs.h), and the epochs
+  // themselves for the per-epoch charts.
+  for (const auto& [k, v] : experiment::derived_metrics(r, e.factor_names, target))
+    run.metrics.emplace(k, v);
+  for (const auto& x : experiment::epochs_of(r))
+    run.epochs.push_back({x.epoch, x.energy_j, x.duration_s, x.accuracy});
   for (const auto& e : r.energy)
     run.components.push_back({e.component, e.device, e.source, e.model, e.energy_j, e.net_energy_j,
-                              e.avg_power_w.value_or(0), e.peak_power_w.value_or(0),
-                              e.idle_power_w});
+                              e.avg_power_w.value_or(0), e.peak_power_w.value_or(0), e.idle_power_w,
+                              e.attribution, e.machine_energy_j});
   return run;
 }
 
@@ -140,9 +149,10 @@ ReportData load_report(const LoadOptions& options) {
 
   // Runs, and the samples of the median run of each configuration only.
   auto records = store.runs(e.id);
+  d.target_accuracy = experiment::target_accuracy(e);
   std::map<std::string, std::int64_t> row_id;
   for (const auto& r : records) {
-    d.runs.push_back(to_run(r));
+    d.runs.push_back(to_run(r, e, d.target_accuracy));
     row_id[d.runs.back().run_id] = r.id;
   }
   for (const auto& config : configurations(d)) {
@@ -218,25 +228,11 @@ ReportData load_report(const LoadOptions& options) {
       d.train_samples_per_epoch = 60000 * (1 - validation);
   }
 
-  // The analysis, from the same runs table `greentrain export` writes and `analyze --db` reads,
-  // with the same options, so the page and `analyze` show one result.
+  // The analysis `analyze --db` makes: the same runs table, options and primary metric
+  // (experiment/analysis_input.h), so the page and `analyze` show one result.
   try {
-    std::istringstream csv(experiment::runs_csv(store, e.name));
-    auto table = stats::read_runs_csv(csv, d.factors, options.db_path);
-    stats::AnalysisOptions ao;
-    ao.baseline = d.benchmark;
-    // The energy of each marked phase (`epoch_energy_j`, `train_energy_j`: its occurrences
-    // summed per run) is analysed beside the whole run's.
-    for (const auto& c : table.metric_columns) {
-      const bool component = c.starts_with("net_") || c.starts_with("gpu_") ||
-                             c.starts_with("cpu_") || c.starts_with("ram_") ||
-                             c.starts_with("wall_");
-      if (c.ends_with("_energy_j") && !component && !c.ends_with("_net_energy_j") &&
-          !c.ends_with("_gpu_energy_j") &&
-          std::find(ao.metrics.begin(), ao.metrics.end(), c) == ao.metrics.end())
-        ao.metrics.push_back(c);
-    }
-    d.analysis = stats::analyze(table, ao);
+    auto input = experiment::analysis_input(store, e, options.db_path);
+    d.analysis = stats::analyze(input.table, input.options);
   } catch (const gt::Error& err) {
     d.analysis.reset();
     d.analysis_note = std::string("No statistics: analyze says \"") + err.what() +

@@ -54,9 +54,7 @@ std::string render_markdown(const ReportData& data) {
   out += "## Headline\n\n";
   HeadlineView h = headline(data);
   out += "**" + md(h.title) + ".**";
-  if (h.saving_kwh && h.saving_co2e_g)
-    out += " Per run that is " + format_number(*h.saving_kwh, 3) + " kWh and " +
-           md(format_co2e(*h.saving_co2e_g)) + " CO2e less on " + md(data.plan_grid.label) + ".";
+  if (h.saving_kwh && h.saving_co2e_g) out += " " + md(saving_sentence(data, h));
   out += "\n\n";
   for (const auto& d : h.details) out += "- " + md(d) + "\n";
   if (!h.details.empty()) out += "\n";
@@ -96,6 +94,12 @@ std::string render_markdown(const ReportData& data) {
 
   if (auto p = pareto_chart(data))
     out += "## Accuracy versus energy\n\n" + md(p->description) + "\n\n" + md_table(p->table);
+
+  if (auto t = target_chart(data))
+    out += "## Accuracy against training energy\n\n" + md(t->description) + "\n\n" +
+           md_table(t->table);
+  if (auto e = epochs_chart(data); e && e->table.rows.size() <= 60)
+    out += "## Per epoch\n\n" + md(e->description) + "\n\n" + md_table(e->table);
 
   out += "## Carbon\n\n";
   if (auto c = carbon_chart(data)) out += md(c->description) + "\n\n" + md_table(c->table);

@@ -11,6 +11,7 @@
 #include "carbon/carbon.h"
 #include "common/error.h"
 #include "report/format.h"
+#include "stats/labels.h"
 
 namespace gt::report {
 namespace {
@@ -82,43 +83,42 @@ std::string config_label(const Config& config, const std::vector<std::string>& f
   std::vector<std::string> names = factors;
   if (names.empty())
     for (const auto& [k, v] : config) names.push_back(k);
-  std::vector<std::string> parts;
-  for (const auto& f : names) {
-    auto it = config.find(f);
-    if (it == config.end()) continue;
-    const std::string& v = it->second;
-    if (f == "precision")
-      parts.push_back(v);
-    else if (f == "batch_size")
-      parts.push_back("batch " + v);
-    else if (f == "neurons")
-      parts.push_back(v + " neurons");
-    else if (f == "epochs")
-      parts.push_back(v + (v == "1" ? " epoch" : " epochs"));
-    else
-      parts.push_back(f + "=" + v);
-  }
-  if (parts.empty()) return "all runs";
-  std::string out = parts[0];
-  for (size_t i = 1; i < parts.size(); ++i) out += " \u00b7 " + parts[i];
-  return out;
+  return stats::readable_label(config, names);
 }
 
 std::vector<std::string> label_factors(const ReportData& data) {
-  auto configs = configurations(data);
-  if (configs.size() < 2) return data.factors;
-  std::vector<std::string> out;
-  for (const auto& f : data.factors) {
-    std::set<std::string> levels;
-    for (const auto& c : configs)
-      if (auto it = c.find(f); it != c.end()) levels.insert(it->second);
-    if (levels.size() > 1) out.push_back(f);
-  }
-  return out.empty() ? data.factors : out;
+  return stats::varying_factors(configurations(data), data.factors);
 }
 
 std::string config_label(const ReportData& data, const Config& config) {
   return config_label(config, label_factors(data));
+}
+
+double busy_share(const ReportData& data) {
+  return data.analysis ? data.analysis->busy_share : stats::AnalysisOptions{}.busy_share;
+}
+
+std::optional<double> idle_busy_share(const ReportData& data) {
+  std::optional<double> out;
+  for (const auto& r : data.runs)
+    if (auto it = r.metrics.find("idle_cpu_busy_share");
+        !r.warmup && it != r.metrics.end() && std::isfinite(it->second))
+      out = std::max(out.value_or(it->second), it->second);
+  return out;
+}
+
+bool idle_baseline_valid(const ReportData& data) {
+  const auto busy = idle_busy_share(data);
+  return !(busy && *busy > busy_share(data));
+}
+
+std::vector<const Run*> contended_runs(const ReportData& data) {
+  std::vector<const Run*> out;
+  for (const auto& r : data.runs)
+    if (auto it = r.metrics.find("outside_cpu_share");
+        r.analysed() && it != r.metrics.end() && it->second > busy_share(data))
+      out.push_back(&r);
+  return out;
 }
 
 bool has_metric(const ReportData& data, const std::string& metric) {
@@ -218,6 +218,13 @@ HeadlineView headline(const ReportData& data) {
   h.saving_kwh = saving_j / carbon::kJoulesPerKwh;
   h.saving_co2e_g = co2e_on(data, saving_j, data.plan_grid);
   return h;
+}
+
+std::string saving_sentence(const ReportData& data, const HeadlineView& h) {
+  if (!h.saving_kwh || !h.saving_co2e_g) return "";
+  return config_label(data, h.best) + " saves " + format_number(*h.saving_kwh, 3) + " kWh and " +
+         format_co2e(*h.saving_co2e_g) + " CO2e per run against the benchmark on " +
+         data.plan_grid.label + ".";
 }
 
 std::vector<Config> pareto_front(const ReportData& data) {

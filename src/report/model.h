@@ -56,6 +56,9 @@ struct HeadlineView {
   std::optional<double> saving_kwh, saving_co2e_g;
 };
 HeadlineView headline(const ReportData& data);
+// "fp16 · batch 128 saves 0.00143 kWh and 0.652 g CO2e per run against the benchmark on
+// Germany (DEU)." (naming the configuration: the headline's title may be about another one).
+std::string saving_sentence(const ReportData& data, const HeadlineView& h);
 
 // Configurations on the accuracy–energy Pareto front (lowest mean energy for their accuracy).
 std::vector<Config> pareto_front(const ReportData& data);
@@ -69,6 +72,15 @@ double co2e_on(const ReportData& data, double joules, const Grid& grid);
 std::optional<double> co2e_on_grid(const ReportData& data, const Config& config, const Grid& grid);
 // Epochs of a configuration (factor "epochs" or metric "epochs"), and training samples per run.
 std::optional<double> epochs_of(const ReportData& data, const Config& config);
+
+// The machine's load: the share of its CPU busy above which a run is contended or an idle
+// baseline is not valid (the analysis's, 0.2 without one); the busiest idle baseline behind
+// the runs (their idle_cpu_busy_share); whether the idle baseline is valid (net figures are
+// shown only then); the runs with more outside load than the threshold (outside_cpu_share).
+double busy_share(const ReportData& data);
+std::optional<double> idle_busy_share(const ReportData& data);
+bool idle_baseline_valid(const ReportData& data);
+std::vector<const Run*> contended_runs(const ReportData& data);
 
 // Whether any analysed run has a value for `metric`.
 bool has_metric(const ReportData& data, const std::string& metric);

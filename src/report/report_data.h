@@ -25,6 +25,13 @@ struct PowerSample {
   double power_w = 0;
 };
 
+// One epoch of a run (an `epoch` phase): its energy, time and the accuracy reported in it.
+struct EpochPoint {
+  int epoch = 0;  // 1-based
+  double energy_j = 0, duration_s = 0;
+  std::optional<double> accuracy;
+};
+
 struct Run {
   std::string run_id;
   int block = 0, repeat = 0;
@@ -35,6 +42,7 @@ struct Run {
       metrics;  // energy_j, duration_s, avg_power_w, co2e_g, test_accuracy, …
   std::vector<ComponentEnergy> components;
   std::vector<PowerSample> samples;
+  std::vector<EpochPoint> epochs;  // empty when the run marked no epoch
   bool analysed() const { return status == "ok" && !warmup; }
 };
 
@@ -69,6 +77,7 @@ struct ReportData {
   std::vector<Grid> other_grids;                  // --country, default FRA USA DEU IND World
   std::string carbon_attribution;                 // where intensities come from
   std::optional<double> train_samples_per_epoch;  // for gCO2e per 1 000 training samples
+  std::optional<double> target_accuracy;          // the plan's [analysis] target_accuracy
 };
 
 }  // namespace gt::report

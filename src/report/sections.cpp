@@ -94,51 +94,51 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
     }
     if (!m.versus_baseline.empty()) {
       NamedTable t{"Versus the benchmark: " + title, "", {}};
+      auto runs_needed = [](const stats::Comparison& c) {
+        return std::isfinite(c.runs_needed) ? fmt::format("{:.0f}", c.runs_needed) : "—";
+      };
+      const std::string decides = fmt::format(
+          "The verdicts use “Holm p”: the p-value corrected for this metric's {} comparisons "
+          "with the benchmark (uncorrected p-values would find a difference somewhere by chance "
+          "far more often than α = {}). Runs needed: whole runs per configuration for 80 % "
+          "power with that same test and correction (shown where it found no difference). "
+          "Mann–Whitney and paired p are uncorrected cross-checks.",
+          m.versus_baseline.size(), fmt::format("{:g}", a.alpha));
       if (m.positive) {
         t.note =
             "Change = ratio of means on the log scale (Welch's t on log values) against the "
             "benchmark (" +
-            bench + "), with its " + level +
-            " interval and Holm-adjusted p over this metric's comparisons; "
-            "the interval of a ratio never crosses zero. Absolute differences and the other tests "
-            "follow.";
-        t.table.columns = {"configuration",    "n",
-                           "change",           level + " CI low",
-                           level + " CI high", "Holm p",
-                           "difference",       "Welch p",
-                           "Hedges g",         "Mann–Whitney p",
-                           "paired p",         "n for 80 % power"};
-        t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true, true};
+            bench + "), with its " + level + " interval, which never crosses zero. " + decides;
+        t.table.columns = {"configuration",    "n",       "change",      level + " CI low",
+                           level + " CI high", "Holm p",  "runs needed", "Hedges g",
+                           "Mann–Whitney p",   "paired p"};
+        t.table.numeric = {false, true, true, true, true, true, true, true, true, true};
         for (const auto& c : m.versus_baseline)
           t.table.rows.push_back({label(c.config), std::to_string(c.n), pct(100 * (c.ratio - 1)),
                                   pct(100 * (c.ratio_ci_low - 1)), pct(100 * (c.ratio_ci_high - 1)),
-                                  pval(c.ratio_p_holm), num(c.diff), pval(c.welch_p),
-                                  num(c.hedges_g, 3), pval(c.mw_p), pval(c.paired_p),
-                                  num(c.n_for_80pct_power, 3)});
+                                  pval(c.ratio_p_holm), runs_needed(c), num(c.hedges_g, 3),
+                                  pval(c.mw_p), pval(c.paired_p)});
       } else {
         t.note = "Difference = configuration − benchmark (" + bench +
-                 "); Welch's t-test with its " + level +
-                 " interval, Holm-adjusted p over this metric's comparisons, Hedges' g, "
-                 "Mann–Whitney U, paired "
-                 "t over blocks, and the runs per group a two-sample t-test needs for 80 % power.";
+                 "); Welch's t-test with its " + level + " interval; Hedges' g. " + decides;
         t.table.columns = {"configuration",
                            "n",
                            "difference",
                            level + " CI low",
                            level + " CI high",
+                           "Holm p",
+                           "runs needed",
                            "Welch t",
                            "df",
-                           "Holm p",
                            "Hedges g",
                            "Mann–Whitney p",
-                           "paired p",
-                           "n for 80 % power"};
+                           "paired p"};
         t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true, true};
         for (const auto& c : m.versus_baseline)
           t.table.rows.push_back({label(c.config), std::to_string(c.n), num(c.diff),
-                                  num(c.diff_ci_low), num(c.diff_ci_high), num(c.welch_t, 3),
-                                  dfs(c.welch_df), pval(c.p_holm), num(c.hedges_g, 3), pval(c.mw_p),
-                                  pval(c.paired_p), num(c.n_for_80pct_power, 3)});
+                                  num(c.diff_ci_low), num(c.diff_ci_high), pval(c.p_holm),
+                                  runs_needed(c), num(c.welch_t, 3), dfs(c.welch_df),
+                                  num(c.hedges_g, 3), pval(c.mw_p), pval(c.paired_p)});
       }
       out.push_back(std::move(t));
     }
@@ -220,14 +220,48 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
       "Idle baseline",
       "Power drawn with nothing running; net energy subtracts it over the run's duration.",
       {}};
-  idle.table.columns = {"component", "device", "idle power (W)", "measured over (s)"};
-  idle.table.numeric = {false, false, true, true};
+  const bool valid = idle_baseline_valid(data);
+  idle.table.columns = {"component", "device", "idle power (W)", "measured over (s)", "valid"};
+  idle.table.numeric = {false, false, true, true, false};
   for (const auto& b : data.idle)
     idle.table.rows.push_back({b.component, b.device.empty() ? "—" : b.device,
-                               format_number(b.power_w), format_number(b.duration_s, 3)});
+                               format_number(b.power_w), format_number(b.duration_s, 3),
+                               valid ? "yes" : "no: machine busy"});
   if (idle.table.rows.empty())
     idle.note = "No idle baseline was measured, so only gross energy is shown.";
+  else if (!valid)
+    idle.note = fmt::format(
+        "Not valid: the machine was {:.0f} % busy while the baseline was measured (more than "
+        "{:.0f} %), so it is not the machine at rest. No net-of-idle figure is shown; gross "
+        "energy is.",
+        100 * idle_busy_share(data).value_or(0), 100 * busy_share(data));
   out.push_back(std::move(idle));
+
+  NamedTable busy{"Runs on a busy machine", "", {}};
+  busy.table.columns = {"run",        "configuration", "block", "CPU busy outside the run",
+                        "energy (J)", "duration (s)"};
+  busy.table.numeric = {true, false, true, true, true, true};
+  for (const Run* r : contended_runs(data)) {
+    auto metric = [&](const char* k) {
+      auto it = r->metrics.find(k);
+      return it == r->metrics.end() ? std::string("—") : format_number(it->second);
+    };
+    busy.table.rows.push_back({r->run_id, config_label(data, r->config), std::to_string(r->block),
+                               format_signed_pct(100 * r->metrics.at("outside_cpu_share"), false),
+                               metric("energy_j"), metric("duration_s")});
+  }
+  if (!busy.table.rows.empty())
+    busy.note = fmt::format(
+        "More than {:.0f} % of the machine's CPU capacity was busy outside these runs' "
+        "processes while they ran: other load disturbs their energy and time. They are analysed "
+        "with the others; compare them before trusting a small difference.",
+        100 * busy_share(data));
+  else if (has_metric(data, "outside_cpu_share"))
+    busy.note = fmt::format("None: no run had more than {:.0f} % of the CPU busy outside it.",
+                            100 * busy_share(data));
+  else
+    busy.note = "Not recorded: these runs did not measure the CPU load outside them.";
+  out.push_back(std::move(busy));
 
   NamedTable design{"Design", "", {}};
   design.table.columns = {"setting", "value"};

@@ -65,8 +65,8 @@ class MarkLog {
   struct Dated {
     Mark mark;
     double t_s;                 // steady seconds
-    bool writer_dated = false;  // t_s is the writer's own instant T
-    bool from_stdout = false;
+    bool writer_dated = false;  // t_s is the writer's own instant
+    bool from_stdout = false;   // the stream it came on (each keeps its writer's order)
   };
   // A line read at steady instant t_read. A phase mark's own instant T (the writer's
   // CLOCK_MONOTONIC, the steady clock's scale) is used when it is plausible: not after the read
@@ -101,29 +101,30 @@ class MarkLog {
     double t = t_read;
     bool dated = false;
     if (m->t_s) {
-      if (*m->t_s <= t_read + 0.005 && *m->t_s >= window_start_s - 0.005)
-        t = std::max(*m->t_s, window_start_s), dated = true;
-      else
+      if (*m->t_s <= t_read + 0.005 && *m->t_s >= window_start_s - 0.005) {
+        t = std::max(*m->t_s, window_start_s);
+        dated = true;
+      } else {
         ++bad_times_;
+      }
     }
     marks_.push_back({std::move(*m), t, dated, stdout_form});
   }
-  // Every mark in the order it happened (ties keep arrival order), and the notes on the log.
-  // A mark dated when read (a metric, a phase mark without T) was written before the marks that
-  // arrived after it on the same channel: it is dated no later than the writer's instant of any
-  // of them, so a metric written just before `phase epoch end T` stays inside that epoch even
-  // when both lines are read together, after T.
+  // Every mark in the order it happened (ties keep arrival order), and the notes on the log. A
+  // mark dated when read (a metric) was written before the marks that follow it on its stream,
+  // so it is dated no later than the next one its writer dated: a metric reported inside an
+  // epoch stays inside it however late the reader saw it.
   std::vector<Dated> sorted() {
     std::lock_guard lock(mu_);
     std::vector<Dated> out = marks_;
-    for (const bool from_stdout : {false, true}) {
-      double later = std::numeric_limits<double>::infinity();
+    for (const bool stream : {false, true}) {
+      double next = std::numeric_limits<double>::infinity();
       for (auto it = out.rbegin(); it != out.rend(); ++it) {
-        if (it->from_stdout != from_stdout) continue;
+        if (it->from_stdout != stream) continue;
         if (it->writer_dated)
-          later = std::min(later, it->t_s);
+          next = std::min(next, it->t_s);
         else
-          it->t_s = std::min(it->t_s, later);
+          it->t_s = std::min(it->t_s, next);
       }
     }
     std::stable_sort(out.begin(), out.end(),

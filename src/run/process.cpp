@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -232,9 +233,13 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildH
         _exit(127);
       }
       execvpe(argv[0], argv.data(), envp.data());
-      const char msg[] = "greentrain: cannot execute the workload: ";
+      // strerrordesc_np reads a static table (no locale, no allocation): safe after fork.
+      const char* why = strerrordesc_np(errno);
+      const char msg[] = "greentrain: cannot execute '";
       (void)!write(2, msg, sizeof msg - 1);
       (void)!write(2, argv[0], std::strlen(argv[0]));
+      (void)!write(2, "': ", 3);
+      (void)!write(2, why ? why : "unknown error", std::strlen(why ? why : "unknown error"));
       (void)!write(2, "\n", 1);
       const char failed = 1;
       (void)!write(exec_fd, &failed, 1);

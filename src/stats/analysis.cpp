@@ -12,10 +12,12 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <tuple>
 
 #include "common/error.h"
 #include "stats/analysis_detail.h"
 #include "stats/descriptive.h"
+#include "stats/labels.h"
 #include "stats/power.h"
 #include "stats/ratio.h"
 #include "stats/two_sample.h"
@@ -55,6 +57,7 @@ std::vector<int> level_key(const Design& d, const Levels& c) {
 Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis& out) {
   Design d;
   d.factors = table.factors;
+  auto label = [&](const Levels& l) { return readable_label(out.config_map(l), d.factors); };
   for (const auto& r : table.rows) {
     if (r.status != "ok")
       ++out.runs.excluded_not_ok;
@@ -104,13 +107,13 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
     throw gt::Error(fmt::format(
         "only one configuration ({}) among the {} usable runs: every factor has one level only, "
         "so there is nothing to compare",
-        fmt::join(d.cells[0], "/"), d.used.size()));
+        label(d.cells[0]), d.used.size()));
 
   Levels base(d.factors.size());
   if (opt.baseline.empty()) {
     base = d.used.front()->config;
-    out.notes.push_back(fmt::format("no baseline given: using the first run's configuration ({})",
-                                    fmt::join(base, "/")));
+    out.notes.push_back(
+        fmt::format("no baseline given: using the first run's configuration ({})", label(base)));
   } else {
     for (const auto& [k, v] : opt.baseline)
       if (std::find(d.factors.begin(), d.factors.end(), k) == d.factors.end())
@@ -135,8 +138,7 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
   }
   auto it = std::find(d.cells.begin(), d.cells.end(), base);
   if (it == d.cells.end())
-    throw gt::Error(
-        fmt::format("--baseline: no usable run has the configuration {}", fmt::join(base, "/")));
+    throw gt::Error(fmt::format("--baseline: no usable run has the configuration {}", label(base)));
   d.baseline = it - d.cells.begin();
   return d;
 }
@@ -189,18 +191,20 @@ std::map<int, double> block_means(const std::vector<double>& v,
   return out;
 }
 
-bool has_unit_of_positive_quantity(const std::string& m) {
-  for (const char* suffix : {"_j", "_s", "_w", "_g", "_wh", "_kwh"})
-    if (m.size() > std::string(suffix).size() && m.ends_with(suffix)) return true;
-  return false;
-}
-
 // Welch's t-test p-value on the log values (the test behind log_ratio_interval's interval).
 double log_welch_p(const std::vector<double>& x, const std::vector<double>& y, double alpha) {
   std::vector<double> lx, ly;
   for (double v : x) lx.push_back(std::log(v));
   for (double v : y) ly.push_back(std::log(v));
   return welch_t(lx, ly, alpha).p;
+}
+
+// Cohen's d (pooled sd) of the log values: the effect the log-scale Welch test sees.
+double log_cohens_d(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<double> lx, ly;
+  for (double v : x) lx.push_back(std::log(v));
+  for (double v : y) ly.push_back(std::log(v));
+  return cohens_d(lx, ly);
 }
 
 // The factorial ANOVA of one metric over the design's factors. Blocking factors (the GPU or
@@ -229,12 +233,17 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
       all_positive = all_positive && x > 0;
       distinct.insert(x);
     }
-  out.positive = all_positive && has_unit_of_positive_quantity(metric);
+  out.positive = all_positive && positive_quantity(metric);
   out.constant = distinct.size() == 1;
   for (size_t i = 0; i < m.cells.size(); ++i) {
     const Description s = describe(m.values[i]);
-    out.cells.push_back({d.cells[m.cells[i]], s.n, s.mean, s.sd, s.se, s.ci95_low, s.ci95_high,
-                         s.median, s.min, s.max, s.cv});
+    CellStats c{d.cells[m.cells[i]], s.n,      s.mean, s.sd,  s.se, s.ci95_low,
+                s.ci95_high,         s.median, s.min,  s.max, s.cv, false};
+    if (out.positive) {
+      std::tie(c.ci95_low, c.ci95_high) = cox_interval(m.values[i]);
+      c.cox_interval = true;
+    }
+    out.cells.push_back(c);
   }
 
   auto bit = std::find(m.cells.begin(), m.cells.end(), d.baseline);
@@ -244,7 +253,7 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
     const size_t bi = bit - m.cells.begin();
     const auto& base = m.values[bi];
     const auto base_blocks = block_means(base, m.blocks[bi]);
-    std::vector<double> pvals, ratio_pvals;
+    std::vector<double> pvals, ratio_pvals, effect_sizes;
     for (size_t i = 0; i < m.cells.size(); ++i) {
       if (i == bi) continue;
       const auto& x = m.values[i];
@@ -295,12 +304,25 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
       }
       pvals.push_back(c.welch_p);
       ratio_pvals.push_back(c.ratio_p);
+      // The verdict's effect size: on the log scale for a positive quantity.
+      effect_sizes.push_back(out.positive ? log_cohens_d(x, base) : d_cohen);
       out.versus_baseline.push_back(c);
     }
     const auto adjusted = holm(pvals), ratio_adjusted = holm(ratio_pvals);
+    const auto& decisive = out.positive ? ratio_pvals : pvals;
+    const double tests = static_cast<double>(
+        std::count_if(decisive.begin(), decisive.end(), [](double p) { return std::isfinite(p); }));
     for (size_t k = 0; k < out.versus_baseline.size(); ++k) {
-      out.versus_baseline[k].p_holm = adjusted[k];
-      out.versus_baseline[k].ratio_p_holm = ratio_adjusted[k];
+      Comparison& c = out.versus_baseline[k];
+      c.p_holm = adjusted[k];
+      c.ratio_p_holm = ratio_adjusted[k];
+      c.runs_needed = kNaN;
+      const double p = out.positive ? c.ratio_p_holm : c.p_holm;
+      if (std::isfinite(p) && p >= alpha) {
+        if (auto n = runs_per_group_for_power(effect_sizes[k], 0.8, alpha / tests))
+          c.runs_needed = static_cast<double>(
+              std::max<long>(*n, static_cast<long>(std::max(c.n, c.n_baseline)) + 1));
+      }
     }
   }
 
@@ -338,6 +360,88 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
   if (!tukey_reason.empty() && !out.constant)
     notes.push_back(fmt::format("{}: Tukey HSD undefined: {}", metric, tukey_reason));
   return out;
+}
+
+// Configurations with fewer successful runs than others (a grown plan, failures) are named: a
+// comparison of 3 runs with 8 is not the balanced design the plan promised.
+void note_balance(Analysis& a) {
+  std::vector<const ConfigRuns*> compared;
+  for (const auto& c : a.configurations)
+    if (c.ok > 0) compared.push_back(&c);
+  if (compared.empty()) return;
+  auto by_ok = [](const ConfigRuns* x, const ConfigRuns* y) { return x->ok < y->ok; };
+  a.min_runs = (*std::min_element(compared.begin(), compared.end(), by_ok))->ok;
+  a.max_runs = (*std::max_element(compared.begin(), compared.end(), by_ok))->ok;
+  if (a.min_runs == a.max_runs) return;
+  std::vector<std::string> short_ones;
+  for (const auto* c : compared)
+    if (c->ok < a.max_runs)
+      short_ones.push_back(fmt::format("{} ({})", a.config_text(c->config), c->ok));
+  a.notes.push_back(fmt::format(
+      "unbalanced: configurations have {} to {} successful runs; fewer than {}: {}. Each "
+      "comparison uses the runs its two configurations have",
+      a.min_runs, a.max_runs, a.max_runs, fmt::join(short_ones, ", ")));
+}
+
+// Runs disturbed by other load on the machine (outside_cpu_share above busy_share), and the
+// busiest idle baseline behind the runs (idle_cpu_busy_share).
+void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analysis& a) {
+  a.idle_cpu_busy_share = kNaN;
+  for (const auto& r : table.rows) {
+    if (r.warmup) continue;
+    if (auto it = r.metrics.find("idle_cpu_busy_share");
+        it != r.metrics.end() && std::isfinite(it->second))
+      a.idle_cpu_busy_share = std::isfinite(a.idle_cpu_busy_share)
+                                  ? std::max(a.idle_cpu_busy_share, it->second)
+                                  : it->second;
+    if (r.status != "ok") continue;
+    if (auto it = r.metrics.find("outside_cpu_share");
+        it != r.metrics.end() && it->second > opt.busy_share)
+      a.contended.push_back({r.run_id, r.config, it->second});
+  }
+  if (!a.contended.empty()) {
+    std::vector<std::string> runs;
+    for (const auto& c : a.contended)
+      runs.push_back(fmt::format("run {} ({}, {:.0f} %)", c.run_id, a.config_text(c.config),
+                                 100 * c.outside_cpu_share));
+    a.notes.push_back(fmt::format(
+        "contended: {} run{} had more than {:.0f} % of the machine's CPU busy outside the run, "
+        "which disturbs energy and time: {}",
+        runs.size(), runs.size() == 1 ? "" : "s", 100 * opt.busy_share, fmt::join(runs, ", ")));
+  }
+  if (!a.idle_baseline_valid())
+    a.notes.push_back(fmt::format(
+        "the idle baseline was measured while the machine was {:.0f} % busy (more than {:.0f} "
+        "%): it is not valid, and no net-of-idle figure is given",
+        100 * a.idle_cpu_busy_share, 100 * opt.busy_share));
+}
+
+// Runs whose epochs never reached the target accuracy (target_reached = 0): counted per
+// configuration and named, so energy_to_target_j's missing values are never silent.
+void note_target_missed(const RunsTable& table, Analysis& a) {
+  std::map<Levels, TargetMissed> per;
+  for (const auto& r : table.rows) {
+    if (r.status != "ok" || r.warmup) continue;
+    auto it = r.metrics.find("target_reached");
+    if (it == r.metrics.end()) continue;
+    TargetMissed& t = per[r.config];
+    t.config = r.config;
+    ++t.of;
+    if (it->second == 0) ++t.missed;
+  }
+  std::vector<std::string> parts;
+  for (const auto& c : a.configurations)
+    if (auto it = per.find(c.config); it != per.end() && it->second.missed > 0) {
+      a.target_missed.push_back(it->second);
+      parts.push_back(
+          fmt::format("{}: {} of {}", a.config_text(c.config), it->second.missed, it->second.of));
+    }
+  if (!parts.empty())
+    a.notes.push_back(fmt::format(
+        "energy_to_target_j: runs that never reached the target accuracy have no value and are "
+        "not in its statistics ({}); a configuration that often misses it costs more than its "
+        "mean says",
+        fmt::join(parts, "; ")));
 }
 
 }  // namespace
@@ -408,18 +512,53 @@ EquivalenceSpec parse_equivalence(const std::string& text) {
   return {text.substr(0, colon), *margin};
 }
 
-std::string primary_metric(const RunsTable& table) {
-  for (const auto& r : table.rows) {
-    auto it = r.metrics.find("train_energy_j");
-    if (it != r.metrics.end() && std::isfinite(it->second)) return "train_energy_j";
-  }
-  return "energy_j";
+bool positive_quantity(const std::string& m) {
+  for (const char* suffix : {"_j", "_s", "_w", "_g", "_wh", "_kwh"})
+    if (m.size() > std::string(suffix).size() && m.ends_with(suffix)) return true;
+  return false;
 }
 
-std::vector<std::string> default_metrics(const RunsTable& table) {
-  std::vector<std::string> out = {primary_metric(table)};
-  for (const char* m : {"energy_j", "duration_s", "test_accuracy", "avg_power_w", "co2e_g"})
+std::string default_primary_metric(const std::function<bool(const std::string&)>& has_values) {
+  return has_values("train_energy_j") ? "train_energy_j" : "energy_j";
+}
+
+std::string primary_metric(const RunsTable& table, const AnalysisOptions& options) {
+  if (!options.primary_metric.empty()) return options.primary_metric;
+  if (options.explicit_metrics && !options.metrics.empty()) return options.metrics.front();
+  return default_primary_metric([&](const std::string& metric) {
+    for (const auto& r : table.rows) {
+      auto it = r.metrics.find(metric);
+      if (it != r.metrics.end() && std::isfinite(it->second)) return true;
+    }
+    return false;
+  });
+}
+
+namespace {
+
+// A marked phase's own energy (train_energy_j, epoch_energy_j), not a component's, a net
+// figure or a per-component split of a phase.
+bool phase_energy_column(const std::string& c) {
+  if (!c.ends_with("_energy_j") || c == "energy_j") return false;
+  for (const char* prefix : {"net_", "gpu_", "cpu_", "ram_", "wall_"})
+    if (c.starts_with(prefix)) return false;
+  for (const char* suffix :
+       {"_net_energy_j", "_gpu_energy_j", "_cpu_energy_j", "_ram_energy_j", "_wall_energy_j"})
+    if (c.ends_with(suffix)) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> default_metrics(const RunsTable& table, const AnalysisOptions& options) {
+  std::vector<std::string> out = {primary_metric(table, options)};
+  auto add = [&](const std::string& m) {
     if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+  };
+  add("energy_j");
+  for (const auto& c : table.metric_columns)
+    if (phase_energy_column(c) || c == "energy_to_target_j") add(c);
+  for (const char* m : {"duration_s", "test_accuracy", "avg_power_w", "co2e_g"}) add(m);
   return out;
 }
 
@@ -431,7 +570,16 @@ Analysis analyze(const RunsTable& table, const AnalysisOptions& opt) {
   a.factors = table.factors;
   const Design d = build_design(table, opt, a);
   a.baseline = d.cells[d.baseline];
-  a.primary_metric = primary_metric(table);
+  a.primary_metric = primary_metric(table, opt);
+  a.busy_share = opt.busy_share;
+  {
+    std::vector<std::map<std::string, std::string>> configs;
+    for (const auto& c : a.configurations) configs.push_back(a.config_map(c.config));
+    a.label_factors = varying_factors(configs, a.factors);
+  }
+  note_balance(a);
+  note_machine_load(table, opt, a);
+  note_target_missed(table, a);
 
   auto has_column = [&](const std::string& m) {
     return std::find(table.metric_columns.begin(), table.metric_columns.end(), m) !=
@@ -451,11 +599,13 @@ Analysis analyze(const RunsTable& table, const AnalysisOptions& opt) {
     return true;
   };
 
-  const std::vector<std::string> metrics =
-      opt.metrics.empty() ? default_metrics(table) : opt.metrics;
+  std::vector<std::string> metrics =
+      opt.metrics.empty() ? default_metrics(table, opt) : opt.metrics;
+  metrics.insert(metrics.begin(), a.primary_metric);
   for (const auto& m : metrics) {
     if (a.metric(m)) continue;
-    if (!check_metric(m, opt.explicit_metrics, "metric")) continue;
+    const bool named = opt.explicit_metrics || m == opt.primary_metric;
+    if (!check_metric(m, named, m == a.primary_metric ? "primary metric" : "metric")) continue;
     const MetricData md = metric_data(d, m, &a.notes);
     if (md.values.empty()) {
       a.notes.push_back(fmt::format("metric '{}' has no values in the usable runs; skipped", m));

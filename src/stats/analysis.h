@@ -7,6 +7,8 @@
 // to_json() is the public serialisation (`analyze --format json`); the terminal and Markdown
 // renderers and the HTML report all read this value, so every number has one source.
 #pragma once
+#include <functional>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,12 +29,18 @@ struct EquivalenceSpec {
 };
 
 struct AnalysisOptions {
-  // Metrics to analyse; empty = the default list in reading order (primary_metric() first,
-  // then energy_j, duration_s, test_accuracy, avg_power_w, co2e_g), metrics absent from the
-  // table skipped with a note. Named explicitly (explicit_metrics = true), a missing one is an
-  // error.
+  // Metrics to analyse; empty = the default list in reading order (see default_metrics()),
+  // metrics absent from the table skipped with a note. Named explicitly (explicit_metrics =
+  // true), a missing one is an error. The primary metric is always analysed, first.
   std::vector<std::string> metrics;
   bool explicit_metrics = false;
+  // The metric the headline, the verdicts' order and the stopping rule judge by, when the plan
+  // (or `analyze --primary`) names it; empty: see primary_metric().
+  std::string primary_metric;
+  // A run is contended when more than this share of the machine's CPU capacity was busy outside
+  // its process tree (its `outside_cpu_share` column); an idle baseline busier than this
+  // (`idle_cpu_busy_share`) is not valid, and net energy from it is not shown.
+  double busy_share = 0.2;
   // Reference configuration, factor -> level. Factors with a single level may be omitted;
   // empty = the configuration of the first run used (a note says so).
   std::map<std::string, std::string> baseline;
@@ -49,7 +57,11 @@ using Levels = std::vector<std::string>;
 struct CellStats {
   Levels config;
   size_t n = 0;
+  // The 95 % interval of the mean: Student's t, or for a positive quantity the modified Cox
+  // interval on the log scale (Olsson 2005), which never reaches zero: exp(m + s^2/2 +- t *
+  // sqrt(s^2/n + s^4/(2(n-1)))) with m, s the mean and sd of the log values, t with n-1 df.
   double mean, sd, se, ci95_low, ci95_high, median, min, max, cv;
+  bool cox_interval = false;
 };
 
 struct Comparison {  // config versus the baseline; differences are config minus baseline
@@ -61,6 +73,12 @@ struct Comparison {  // config versus the baseline; differences are config minus
   bool mw_exact = false;
   double paired_t, paired_p, n_for_80pct_power;
   double cv;  // pooled sd over the baseline's mean (for the repeats-needed sentence)
+  // Runs per configuration at which the test the verdict uses (Welch on log values for a
+  // positive quantity, else on the values) would have 80 % power for the observed effect at
+  // alpha / m, the strictest step of Holm's correction over this metric's m comparisons; at
+  // least one more than the runs each side has. NaN when the difference is already significant
+  // or no effect was observed.
+  double runs_needed;
   // Ratio of means on the log scale (Welch on log values), for positive quantities only
   // (MetricAnalysis::positive); ratio_p_holm is Holm-adjusted over this metric's comparisons.
   double ratio, ratio_ci_low, ratio_ci_high, ratio_p, ratio_p_holm;
@@ -113,6 +131,20 @@ struct Verdict {
   std::vector<std::string> lines;  // one per metric, then one per equivalence test
 };
 
+// One factor's effect against the benchmark: the configuration that differs from it in this
+// factor alone, on the primary metric, with the accuracy change and a plain verdict.
+struct FactorEffect {
+  std::string factor, level;  // the level compared with the benchmark's level of the factor
+  Levels config;
+  std::optional<Comparison> versus;                                 // on the primary metric
+  double accuracy_diff = std::numeric_limits<double>::quiet_NaN();  // config minus benchmark
+  std::optional<bool> accuracy_kept;  // equivalence shown (TOST); nullopt: not tested
+  // saves_accuracy_kept | saves_accuracy_not_shown | costs_more | no_difference_shown |
+  // not_testable
+  std::string verdict;
+  std::string sentence;  // the whole answer in one sentence
+};
+
 struct Headline {
   // winner: a configuration other than the baseline is best by the primary metric among those
   // shown accuracy-equivalent; baseline_best: the baseline is, and nothing cheaper was found;
@@ -124,8 +156,27 @@ struct Headline {
   Levels best;                       // winner / baseline_best: the best; inconclusive: cheapest
   std::optional<Comparison> versus;  // best (or cheapest) versus the baseline on the metric
   const char* kind_name() const;
-  std::string title;                 // one sentence
-  std::vector<std::string> details;  // evidence, failures, repeats needed
+  // The answer to the plan's question: each factor's effect against the benchmark, precision
+  // first, then the other factors in plan order.
+  std::vector<FactorEffect> effects;
+  std::string cheapest;  // one sentence on the cheapest configuration that kept accuracy
+  // One sentence: the first factor's effect (precision when it is a factor), or `cheapest`
+  // when no configuration differs from the benchmark in one factor alone.
+  std::string title;
+  std::vector<std::string> details;  // the other effects, the cheapest, evidence, failures
+};
+
+// Runs of a configuration whose epochs never reached the target accuracy: they have no
+// energy_to_target_j (their column target_reached is 0), and are counted here, never dropped.
+struct TargetMissed {
+  Levels config;
+  size_t missed = 0, of = 0;  // runs that never reached it, of the runs with a target_reached
+};
+
+struct ContendedRun {  // a run with more of the machine's CPU busy outside it than busy_share
+  std::string run_id;
+  Levels config;
+  double outside_cpu_share;
 };
 
 struct Analysis {
@@ -141,14 +192,26 @@ struct Analysis {
   std::vector<Verdict> verdicts;  // one per configuration other than the baseline
   Headline headline;
   std::vector<std::string> notes;
+  // Successful runs per configuration: fewest and most (unequal: the note names the short ones).
+  size_t min_runs = 0, max_runs = 0;
+  double busy_share = 0.2;
+  std::vector<ContendedRun> contended;      // runs disturbed by other load on the machine
+  std::vector<TargetMissed> target_missed;  // per configuration with a run that missed
+  // The highest share of the machine's CPU busy while an idle baseline behind these runs was
+  // measured (NaN: not recorded); above busy_share the baseline and net figures are not valid.
+  double idle_cpu_busy_share = std::numeric_limits<double>::quiet_NaN();
+  bool idle_baseline_valid() const;
+  // Factors named in labels: those with more than one level among the configurations.
+  std::vector<std::string> label_factors;
 
   const MetricAnalysis* metric(const std::string& name) const;
   const EquivalenceResult* equivalence_of(const std::string& metric, const Levels& config) const;
   const ConfigRuns* runs_of(const Levels& config) const;
   std::map<std::string, std::string> config_map(const Levels& config) const;
-  // "fp16 vs fp32 (batch_size=32)" for a configuration versus the baseline.
+  // "fp16 vs fp32 (batch 32)" for a configuration versus the baseline.
   std::string comparison_label(const Levels& config) const;
-  std::string config_text(const Levels& config) const;  // "fp16/32"
+  // The readable label (stats/labels.h) over label_factors: "fp16 · batch 32".
+  std::string config_text(const Levels& config) const;
   nlohmann::json to_json() const;
 };
 
@@ -162,10 +225,20 @@ EquivalenceSpec parse_equivalence(const std::string& text);
 // before text, text alphabetically.
 bool level_less(const std::string& a, const std::string& b);
 
-// The primary metric of a runs table: train_energy_j when any run has a value, else energy_j.
-std::string primary_metric(const RunsTable& table);
-// The default metrics of a table, in reading order (see AnalysisOptions::metrics).
-std::vector<std::string> default_metrics(const RunsTable& table);
+// The primary metric, chosen here for every reader (analyze, report, the stopping rule, the
+// headline): the one options name (the plan's [analysis] primary_metric, analyze --primary);
+// else the first of explicitly requested metrics; else default_primary_metric() of the table.
+std::string primary_metric(const RunsTable& table, const AnalysisOptions& options = {});
+// Training-phase energy (train_energy_j) when any run has a value for it, else energy_j.
+std::string default_primary_metric(const std::function<bool(const std::string&)>& has_values);
+// The default metrics of a table, in reading order: the primary metric, energy_j, the energy
+// of each marked phase (<phase>_energy_j) and energy_to_target_j when present, duration_s,
+// test_accuracy, avg_power_w, co2e_g.
+std::vector<std::string> default_metrics(const RunsTable& table,
+                                         const AnalysisOptions& options = {});
+// Whether a metric's name carries a unit of a positive quantity (energy, time, power, mass:
+// _j, _s, _w, _g, _wh, _kwh): its differences are ratios and its intervals stay above zero.
+bool positive_quantity(const std::string& metric);
 
 // Runs the whole analysis. Throws gt::Error (one line) for: fewer than two configurations,
 // an unknown baseline factor or level, a baseline configuration with no runs, an explicitly
@@ -175,9 +248,11 @@ std::vector<std::string> default_metrics(const RunsTable& table);
 // (with "ok"/"failed"/"aborted"), "metrics" (per metric: "positive", "constant", "cells",
 // "versus_baseline", "oneway_anova", "welch_anova", "levene", "factorial_anova" with
 // "dropped", "tukey_hsd"), "equivalence", "verdicts" (one string per configuration),
-// "verdict_lines", "headline", "notes". Undefined numbers are null, never NaN. Configurations
-// are ordered by level (numeric levels numerically); Tukey pairs (a, b) follow that order,
-// diff = b - a.
+// "verdict_lines", "headline" (with "effects" and "cheapest"), "balance" ({"min_runs",
+// "max_runs", "balanced"}), "contended_runs", "idle_baseline", "target_not_reached", "notes". Every
+// "config" object (factor -> level) has a "label" beside it in the readable scheme. Undefined
+// numbers are null, never NaN. Configurations are ordered by level (numeric levels numerically);
+// Tukey pairs (a, b) follow that order, diff = b - a.
 Analysis analyze(const RunsTable& table, const AnalysisOptions& options);
 
 struct RenderOptions {

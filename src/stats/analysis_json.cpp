@@ -9,6 +9,7 @@
 
 #include "stats/analysis.h"
 #include "stats/analysis_detail.h"
+#include "stats/labels.h"
 
 namespace gt::stats {
 namespace {
@@ -71,7 +72,11 @@ std::map<std::string, std::string> Analysis::config_map(const Levels& config) co
 }
 
 std::string Analysis::config_text(const Levels& config) const {
-  return fmt::format("{}", fmt::join(config, "/"));
+  return readable_label(config_map(config), label_factors.empty() ? factors : label_factors);
+}
+
+bool Analysis::idle_baseline_valid() const {
+  return !(std::isfinite(idle_cpu_busy_share) && idle_cpu_busy_share > busy_share);
 }
 
 std::string Analysis::comparison_label(const Levels& config) const {
@@ -81,10 +86,10 @@ std::string Analysis::comparison_label(const Levels& config) const {
     if (config[f] != baseline[f]) continue;
     bool varies = false;  // name only factors that vary among the configurations
     for (const auto& c : configurations) varies = varies || c.config[f] != config[f];
-    if (varies) same.push_back(factors[f] + "=" + config[f]);
+    if (varies) same.push_back(readable_level(factors[f], config[f]));
   }
   std::string s = fmt::format("{} vs {}", x, y);
-  if (!same.empty()) s += fmt::format(" ({})", fmt::join(same, ", "));
+  if (!same.empty()) s += fmt::format(" ({})", fmt::join(same, " \u00b7 "));
   return s;
 }
 
@@ -106,8 +111,11 @@ nlohmann::json Analysis::to_json() const {
                     {"excluded_warmup", runs.excluded_warmup}};
   json configs = json::array();
   for (const auto& c : configurations)
-    configs.push_back(
-        {{"config", cfg(c.config)}, {"ok", c.ok}, {"failed", c.failed}, {"aborted", c.aborted}});
+    configs.push_back({{"config", cfg(c.config)},
+                       {"label", config_text(c.config)},
+                       {"ok", c.ok},
+                       {"failed", c.failed},
+                       {"aborted", c.aborted}});
   result["configurations"] = configs;
 
   json metric_json = json::object(), order = json::array();
@@ -119,6 +127,7 @@ nlohmann::json Analysis::to_json() const {
     json cells = json::array();
     for (const auto& s : m.cells)
       cells.push_back({{"config", cfg(s.config)},
+                       {"label", config_text(s.config)},
                        {"n", s.n},
                        {"mean", num(s.mean)},
                        {"sd", num(s.sd)},
@@ -128,11 +137,14 @@ nlohmann::json Analysis::to_json() const {
                        {"median", num(s.median)},
                        {"min", num(s.min)},
                        {"max", num(s.max)},
-                       {"cv", num(s.cv)}});
+                       {"cv", num(s.cv)},
+                       {"ci95_method", s.cox_interval ? "cox-lognormal" : "t"}});
     out["cells"] = cells;
     json versus = json::array();
     for (const auto& c : m.versus_baseline)
       versus.push_back({{"config", cfg(c.config)},
+                        {"label", config_text(c.config)},
+                        {"comparison", comparison_label(c.config)},
                         {"n", c.n},
                         {"n_baseline", c.n_baseline},
                         {"diff", num(c.diff)},
@@ -150,6 +162,7 @@ nlohmann::json Analysis::to_json() const {
                         {"paired_t", num(c.paired_t)},
                         {"paired_p", num(c.paired_p)},
                         {"n_for_80pct_power", num(c.n_for_80pct_power)},
+                        {"runs_needed", num(c.runs_needed)},
                         {"ratio", num(c.ratio)},
                         {"ratio_ci_low", num(c.ratio_ci_low)},
                         {"ratio_ci_high", num(c.ratio_ci_high)},
@@ -182,6 +195,8 @@ nlohmann::json Analysis::to_json() const {
     for (const auto& p : m.tukey)
       tukey.push_back({{"a", cfg(p.a)},
                        {"b", cfg(p.b)},
+                       {"a_label", config_text(p.a)},
+                       {"b_label", config_text(p.b)},
                        {"diff", num(p.diff)},
                        {"p_adj", num(p.p_adj)},
                        {"ci_low", num(p.ci_low)},
@@ -196,6 +211,7 @@ nlohmann::json Analysis::to_json() const {
   for (const auto& e : equivalence)
     eq.push_back({{"metric", e.metric},
                   {"config", cfg(e.config)},
+                  {"label", config_text(e.config)},
                   {"margin", e.margin},
                   {"diff", num(e.diff)},
                   {"p", num(e.p)},
@@ -207,15 +223,65 @@ nlohmann::json Analysis::to_json() const {
   for (const auto& v : verdicts) {
     verdict_strings.push_back(
         fmt::format("{}: {}.", comparison_label(v.config), fmt::join(v.lines, "; ")));
-    verdict_lines.push_back({{"config", cfg(v.config)}, {"lines", v.lines}});
+    verdict_lines.push_back({{"config", cfg(v.config)},
+                             {"label", config_text(v.config)},
+                             {"comparison", comparison_label(v.config)},
+                             {"lines", v.lines}});
   }
   result["verdicts"] = verdict_strings;
   result["verdict_lines"] = verdict_lines;
-  result["headline"] = {{"kind", headline.kind_name()},
-                        {"metric", headline.metric},
-                        {"best", headline.best.empty() ? json(nullptr) : cfg(headline.best)},
-                        {"title", headline.title},
-                        {"details", headline.details}};
+  json effects = json::array();
+  for (const auto& e : headline.effects) {
+    json v = json::object();
+    if (e.versus)
+      v = {{"diff", num(e.versus->diff)},
+           {"diff_pct", num(e.versus->diff_pct)},
+           {"diff_ci_low", num(e.versus->diff_ci_low)},
+           {"diff_ci_high", num(e.versus->diff_ci_high)},
+           {"p_holm", num(e.versus->p_holm)},
+           {"ratio", num(e.versus->ratio)},
+           {"ratio_ci_low", num(e.versus->ratio_ci_low)},
+           {"ratio_ci_high", num(e.versus->ratio_ci_high)},
+           {"ratio_p_holm", num(e.versus->ratio_p_holm)},
+           {"runs_needed", num(e.versus->runs_needed)}};
+    effects.push_back({{"factor", e.factor},
+                       {"level", e.level},
+                       {"config", cfg(e.config)},
+                       {"label", config_text(e.config)},
+                       {"versus_baseline", v},
+                       {"accuracy_diff", num(e.accuracy_diff)},
+                       {"accuracy_kept", e.accuracy_kept ? json(*e.accuracy_kept) : json(nullptr)},
+                       {"verdict", e.verdict},
+                       {"sentence", e.sentence}});
+  }
+  result["headline"] = {
+      {"kind", headline.kind_name()},
+      {"metric", headline.metric},
+      {"best", headline.best.empty() ? json(nullptr) : cfg(headline.best)},
+      {"best_label", headline.best.empty() ? json(nullptr) : json(config_text(headline.best))},
+      {"title", headline.title},
+      {"effects", effects},
+      {"cheapest", headline.cheapest},
+      {"details", headline.details}};
+  result["balance"] = {
+      {"min_runs", min_runs}, {"max_runs", max_runs}, {"balanced", min_runs == max_runs}};
+  json contended_runs = json::array();
+  for (const auto& c : contended)
+    contended_runs.push_back({{"run_id", c.run_id},
+                              {"config", cfg(c.config)},
+                              {"label", config_text(c.config)},
+                              {"outside_cpu_share", c.outside_cpu_share}});
+  result["contended_runs"] = contended_runs;
+  result["busy_share"] = busy_share;
+  result["idle_baseline"] = {{"cpu_busy_share", num(idle_cpu_busy_share)},
+                             {"valid", idle_baseline_valid()}};
+  json missed = json::array();
+  for (const auto& t : target_missed)
+    missed.push_back({{"config", cfg(t.config)},
+                      {"label", config_text(t.config)},
+                      {"missed", t.missed},
+                      {"of", t.of}});
+  result["target_not_reached"] = missed;
   result["notes"] = notes;
   return result;
 }

@@ -72,4 +72,19 @@ Description describe(std::span<const double> x) {
   return d;
 }
 
+std::pair<double, double> cox_interval(std::span<const double> x) {
+  const size_t n = x.size();
+  if (n < 2) return {kNaN, kNaN};
+  std::vector<double> logs;
+  for (double v : x) {
+    if (!(v > 0)) return {kNaN, kNaN};
+    logs.push_back(std::log(v));
+  }
+  const double m = mean(logs), s2 = variance(logs);
+  const double nn = static_cast<double>(n);
+  const double centre = m + s2 / 2;
+  const double half = qt(0.975, nn - 1, 1, 0) * std::sqrt(s2 / nn + s2 * s2 / (2 * (nn - 1)));
+  return {std::exp(centre - half), std::exp(centre + half)};
+}
+
 }  // namespace gt::stats

@@ -71,4 +71,17 @@ int projected_sample_size(const RatioInterval& r, int n, double target_pct, int 
   return limit;
 }
 
+int optimistic_sample_size(const RatioInterval& r, int n, double target_pct, int limit,
+                           double alpha, double confidence) {
+  if (!std::isfinite(r.halfwidth_pct) || n < 2) return 0;
+  if (r.halfwidth_pct <= target_pct) return n;
+  if (!(r.se_log > 0) || !std::isfinite(r.df)) return limit;
+  RatioInterval o = r;
+  o.se_log = r.se_log * std::sqrt(r.df / qchisq(confidence, r.df, 1, 0));
+  const double d = std::log(r.ratio), q = qt(1 - alpha / 2, r.df, 1, 0);
+  o.halfwidth_pct =
+      std::max(to_pct(d + q * o.se_log) - to_pct(d), to_pct(d) - to_pct(d - q * o.se_log));
+  return projected_sample_size(o, n, target_pct, limit, alpha);
+}
+
 }  // namespace gt::stats

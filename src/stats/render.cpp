@@ -87,7 +87,7 @@ class Writer {
 };
 
 void metric_section(Writer& w, const Analysis& a, const MetricAnalysis& m, bool full) {
-  const std::string key = fmt::format("{}", fmt::join(a.factors, "/"));
+  const std::string key = "configuration";
   w.heading(2, "Metric " + m.metric + " (" + detail::metric_noun(m.metric) + ")");
   if (m.constant) {
     w.para(fmt::format("No variation: every run has {} (so no test applies).",
@@ -120,8 +120,9 @@ void metric_section(Writer& w, const Analysis& a, const MetricAnalysis& m, bool 
     if (!rows.empty()) {
       w.para(
           fmt::format("Versus the baseline ({}): ratio of means on the log scale (Welch's "
-                      "t on log values), {} interval, Holm-adjusted p:",
-                      a.config_text(a.baseline), level));
+                      "t on log values), {} interval, Holm-adjusted p (the p the verdicts use: "
+                      "corrected for the {} comparisons of this metric):",
+                      a.config_text(a.baseline), level, m.versus_baseline.size()));
       w.table({key, "n", "change", level + " CI", "p Holm"}, rows);
     }
   } else {
@@ -134,8 +135,9 @@ void metric_section(Writer& w, const Analysis& a, const MetricAnalysis& m, bool 
     if (!rows.empty()) {
       w.para(
           fmt::format("Versus the baseline ({}): difference of means, Welch {} interval, "
-                      "Holm-adjusted p:",
-                      a.config_text(a.baseline), level));
+                      "Holm-adjusted p (the p the verdicts use: corrected for the {} comparisons "
+                      "of this metric):",
+                      a.config_text(a.baseline), level, m.versus_baseline.size()));
       w.table({key, "n", "diff", level + " CI", "diff %", "p Holm"}, rows);
     }
   }
@@ -144,11 +146,13 @@ void metric_section(Writer& w, const Analysis& a, const MetricAnalysis& m, bool 
   for (const auto& c : m.versus_baseline)
     rows.push_back({a.config_text(c.config), g(c.diff), g(c.diff_pct, 3), g(c.welch_t),
                     g(c.welch_df), p(c.welch_p), p(c.p_holm), g(c.hedges_g, 3), g(c.mw_u),
-                    p(c.mw_p), g(c.paired_t), p(c.paired_p), g(c.n_for_80pct_power)});
+                    p(c.mw_p), g(c.paired_t), p(c.paired_p), g(c.runs_needed)});
   if (!rows.empty()) {
-    w.para("Versus the baseline, absolute differences:");
+    w.para(
+        "Versus the baseline, absolute differences (for reference: unadjusted p-values except "
+        "p Holm; runs needed is the verdict's advice, from the Holm-adjusted test it uses):");
     w.table({key, "diff", "diff %", "Welch t", "df", "p", "p Holm", "Hedges g", "MW U", "MW p",
-             "paired t", "paired p", "n for 80% power"},
+             "paired t", "paired p", "runs needed"},
             rows);
   }
   w.para(fmt::format(
@@ -194,9 +198,7 @@ std::string render(const Analysis& a, bool md, bool full) {
     for (const auto& e : a.equivalence)
       rows.push_back({e.metric, a.config_text(e.config), g(e.margin), g(e.diff), p(e.p),
                       e.equivalent ? "yes" : "no", g(e.n_needed)});
-    w.table({"metric", fmt::format("{}", fmt::join(a.factors, "/")), "margin", "diff", "p",
-             "equivalent", "runs needed"},
-            rows);
+    w.table({"metric", "configuration", "margin", "diff", "p", "equivalent", "runs needed"}, rows);
   }
   w.heading(2, "Verdicts");
   for (const auto& v : a.verdicts) {

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "stats/analysis_detail.h"
+#include "stats/labels.h"
 
 namespace gt::stats::detail {
 
@@ -56,10 +57,10 @@ std::pair<std::string, std::string> sides(const Analysis& a, const Levels& confi
     if (config[f] != a.baseline[f]) differing.push_back(f);
   std::vector<std::string> x, y;
   for (size_t f : differing) {
-    x.push_back(differing.size() == 1 ? config[f] : a.factors[f] + "=" + config[f]);
-    y.push_back(differing.size() == 1 ? a.baseline[f] : a.factors[f] + "=" + a.baseline[f]);
+    x.push_back(readable_level(a.factors[f], config[f]));
+    y.push_back(readable_level(a.factors[f], a.baseline[f]));
   }
-  return {fmt::format("{}", fmt::join(x, ", ")), fmt::format("{}", fmt::join(y, ", "))};
+  return {fmt::format("{}", fmt::join(x, " \u00b7 ")), fmt::format("{}", fmt::join(y, " \u00b7 "))};
 }
 
 namespace {
@@ -76,14 +77,14 @@ bool significant(const Comparison& c, bool positive, double alpha) {
   return std::isfinite(p) && p < alpha;
 }
 
-// "at this spread (CV 4.1 %), about 13 runs per configuration would show a 3.1 % difference"
+// "; about 13 runs per configuration (5 now) would show a difference of this size": from the
+// test and the correction the verdict uses (Comparison::runs_needed).
 std::string repeats_for_significance(const Comparison& c) {
-  if (!std::isfinite(c.n_for_80pct_power) || !std::isfinite(c.cv) || !std::isfinite(c.diff_pct))
-    return "";
+  if (!std::isfinite(c.runs_needed)) return "";
   return fmt::format(
-      "; at this spread (CV {:.1f} %) about {} runs per configuration would show a {:.1f} % "
-      "difference (80 % power)",
-      100 * c.cv, static_cast<long>(c.n_for_80pct_power), std::abs(c.diff_pct));
+      "; about {} runs per configuration ({} now) would show a difference of this size (80 % "
+      "power, the same Holm-adjusted test)",
+      static_cast<long>(c.runs_needed), std::max(c.n, c.n_baseline));
 }
 
 std::string metric_line(const Analysis& a, const MetricAnalysis& m, const Comparison& c) {
@@ -189,6 +190,100 @@ std::vector<Verdict> verdicts(const Analysis& a, const AnalysisOptions& options)
   return out;
 }
 
+namespace {
+
+// "18.0 % less training energy [-19.7, -16.2 %]" (a ratio), or "-0.3 s [-0.5, -0.1]" (a
+// difference), for a comparison on metric m.
+std::string change_text(const MetricAnalysis& m, const Comparison& c, const std::string& noun) {
+  if (m.positive && std::isfinite(c.ratio)) {
+    std::string s = fmt::format("{:.1f} % {} {}", std::abs(100 * (c.ratio - 1)),
+                                c.ratio < 1 ? "less" : "more", noun);
+    if (std::isfinite(c.ratio_ci_low))
+      s += fmt::format(" [{}, {} %]", signed_pct(100 * (c.ratio_ci_low - 1)),
+                       signed_pct(100 * (c.ratio_ci_high - 1)));
+    return s;
+  }
+  const bool points = in_points(m.metric);
+  const double k = points ? 100 : 1;
+  std::string s = fmt::format("{} {:+.4g}{}", noun, k * c.diff, points ? " points" : "");
+  if (std::isfinite(c.diff_ci_low))
+    s += fmt::format(" [{:+.4g}, {:+.4g}]", k * c.diff_ci_low, k * c.diff_ci_high);
+  return s;
+}
+
+// Each factor's effect against the benchmark: precision first, then the factors in plan order,
+// each level other than the benchmark's that ran with every other factor at the benchmark.
+std::vector<FactorEffect> factor_effects(const Analysis& a, const MetricAnalysis& m,
+                                         const std::string& eq_metric) {
+  std::vector<size_t> order;
+  for (size_t f = 0; f < a.factors.size(); ++f)
+    if (a.factors[f] == "precision") order.push_back(f);
+  for (size_t f = 0; f < a.factors.size(); ++f)
+    if (a.factors[f] != "precision") order.push_back(f);
+  const std::string noun = metric_noun(m.metric);
+  std::vector<FactorEffect> out;
+  for (size_t f : order)
+    for (const auto& cfg : a.configurations) {
+      if (cfg.config[f] == a.baseline[f]) continue;
+      bool one_factor = true;
+      for (size_t g = 0; g < a.factors.size(); ++g)
+        one_factor = one_factor && (g == f || cfg.config[g] == a.baseline[g]);
+      const Comparison* c = one_factor ? m.versus(cfg.config) : nullptr;
+      if (!c) continue;
+      FactorEffect e;
+      e.factor = a.factors[f];
+      e.level = cfg.config[f];
+      e.config = cfg.config;
+      e.versus = *c;
+      const EquivalenceResult* eq =
+          eq_metric.empty() ? nullptr : a.equivalence_of(eq_metric, cfg.config);
+      if (eq) {
+        e.accuracy_diff = eq->diff;
+        e.accuracy_kept = eq->equivalent;
+      }
+      const double p = m.positive ? c->ratio_p_holm : c->p_holm;
+      const double change = m.positive && std::isfinite(c->ratio) ? c->ratio - 1 : c->diff;
+      std::string verdict_text;
+      if (!std::isfinite(p)) {
+        e.verdict = "not_testable";
+        verdict_text = "not testable (fewer than two runs, or no variation)";
+      } else if (p >= a.alpha) {
+        e.verdict = "no_difference_shown";
+        verdict_text = "no difference shown";
+        if (std::isfinite(c->runs_needed))
+          verdict_text +=
+              fmt::format("; about {} runs per configuration would show one of this size",
+                          static_cast<long>(c->runs_needed));
+      } else if (change > 0) {
+        e.verdict = "costs_more";
+        verdict_text = "it costs more " + noun;
+      } else if (e.accuracy_kept.value_or(false)) {
+        e.verdict = "saves_accuracy_kept";
+        verdict_text = "a real saving, with accuracy kept";
+      } else {
+        e.verdict = "saves_accuracy_not_shown";
+        verdict_text = e.accuracy_kept ? "a real saving, but accuracy was not shown to be kept"
+                                       : "a real saving (accuracy was not tested)";
+      }
+      const auto [x, y] = sides(a, cfg.config);
+      std::string accuracy;
+      if (eq && std::isfinite(eq->diff))
+        accuracy =
+            fmt::format("; {} {}{}", metric_noun(eq_metric),
+                        in_points(eq_metric) ? fmt::format("{:+.2f} points", 100 * eq->diff)
+                                             : fmt::format("{:+.4g}", eq->diff),
+                        eq->equivalent ? fmt::format(", kept within +/-{}", margin_text(*eq))
+                                       : fmt::format(", not shown within +/-{}", margin_text(*eq)));
+      e.sentence =
+          fmt::format("{} versus {}: {} (Holm p {}, {}){}: {}", x, y, change_text(m, *c, noun),
+                      p_text(p), n_text(*c), accuracy, verdict_text);
+      out.push_back(std::move(e));
+    }
+  return out;
+}
+
+}  // namespace
+
 Headline headline(const Analysis& a, const AnalysisOptions& options) {
   Headline h;
   h.metric = a.primary_metric;
@@ -208,6 +303,7 @@ Headline headline(const Analysis& a, const AnalysisOptions& options) {
                       "baseline",
                       h.metric)
                 : fmt::format("No headline: the runs have no {} values", h.metric);
+    h.cheapest = h.title;
     return finish(h);
   }
   const CellStats* base = m->cell(a.baseline);
@@ -256,6 +352,7 @@ Headline headline(const Analysis& a, const AnalysisOptions& options) {
                                             : metric_noun(options.equivalence[0].metric),
                 noun)
           : "";
+  std::vector<std::string> evidence_lines;
   if (best_eq && mean_of(*best_eq) < base->mean) {
     const Comparison& c = *best_eq;
     h.best = c.config;
@@ -267,21 +364,22 @@ Headline headline(const Analysis& a, const AnalysisOptions& options) {
             : fmt::format(" with {} equivalent to the baseline's", metric_noun(eq_metric));
     if (sig) {
       h.kind = Headline::Kind::winner;
-      h.title = fmt::format("{} is the best configuration by {}{}: it used {}",
-                            a.config_text(c.config), noun, eq_text, saving(c));
+      h.cheapest = fmt::format("{} is the best configuration by {}{}: it used {}",
+                               a.config_text(c.config), noun, eq_text, saving(c));
     } else {
       h.kind = Headline::Kind::inconclusive;
-      h.title = fmt::format("Inconclusive: {}{} used {}, but the difference is not significant",
-                            a.config_text(c.config), eq_text, saving(c));
+      h.cheapest = fmt::format("Inconclusive: {}{} used {}, but the difference is not significant",
+                               a.config_text(c.config), eq_text, saving(c));
     }
-    h.details.push_back(fmt::format("Evidence: {}{}.", evidence(c), accuracy_clause));
+    evidence_lines.push_back(fmt::format("Evidence: {}{}.", evidence(c), accuracy_clause));
     if (const EquivalenceResult* e = a.equivalence_of(eq_metric, c.config))
-      h.details.push_back(fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
-    if (!sig && std::isfinite(c.n_for_80pct_power))
-      h.details.push_back(
-          fmt::format("About {} runs per configuration would show a difference "
-                      "of this size (80 % power; the plan has {}).",
-                      static_cast<long>(c.n_for_80pct_power), std::min(c.n, c.n_baseline)));
+      evidence_lines.push_back(
+          fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
+    if (!sig && std::isfinite(c.runs_needed))
+      evidence_lines.push_back(fmt::format(
+          "About {} runs per configuration would show a difference of this size (80 % power with "
+          "the same Holm-adjusted test; {} now).",
+          static_cast<long>(c.runs_needed), std::max(c.n, c.n_baseline)));
   } else if (cheapest && mean_of(*cheapest) < base->mean) {
     // Something used less, but its accuracy was not shown equivalent: never crown the baseline.
     const Comparison& c = *cheapest;
@@ -289,11 +387,12 @@ Headline headline(const Analysis& a, const AnalysisOptions& options) {
     h.best = c.config;
     h.versus = c;
     const EquivalenceResult* e = a.equivalence_of(eq_metric, c.config);
-    h.title = fmt::format("Inconclusive: {} used {}, but its {} was not shown equivalent",
-                          a.config_text(c.config), saving(c), metric_noun(eq_metric));
-    h.details.push_back(fmt::format("Evidence: {}.", evidence(c)));
+    h.cheapest = fmt::format("Inconclusive: {} used {}, but its {} was not shown equivalent",
+                             a.config_text(c.config), saving(c), metric_noun(eq_metric));
+    evidence_lines.push_back(fmt::format("Evidence: {}.", evidence(c)));
     if (e)
-      h.details.push_back(fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
+      evidence_lines.push_back(
+          fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
   } else {
     h.kind = Headline::Kind::baseline_best;
     h.best = a.baseline;
@@ -301,18 +400,30 @@ Headline headline(const Analysis& a, const AnalysisOptions& options) {
         best_eq ? std::count_if(m->versus_baseline.begin(), m->versus_baseline.end(),
                                 [&](const Comparison& c) { return equivalent(c.config); })
                 : 0;
-    h.title = fmt::format("The baseline {} used the least {}: no other configuration used less",
-                          base_name, noun);
+    h.cheapest = fmt::format("The baseline {} used the least {}: no other configuration used less",
+                             base_name, noun);
     if (!eq_metric.empty())
-      h.details.push_back(fmt::format("{} of {} other configurations had {} shown equivalent.",
-                                      shown, m->versus_baseline.size(), metric_noun(eq_metric)));
+      evidence_lines.push_back(fmt::format("{} of {} other configurations had {} shown equivalent.",
+                                           shown, m->versus_baseline.size(),
+                                           metric_noun(eq_metric)));
     if (cheapest) {
       h.versus = *cheapest;
-      h.details.push_back(fmt::format("The closest, {}, used {} ({}).",
-                                      a.config_text(cheapest->config), saving(*cheapest),
-                                      evidence(*cheapest)));
+      evidence_lines.push_back(fmt::format("The closest, {}, used {} ({}).",
+                                           a.config_text(cheapest->config), saving(*cheapest),
+                                           evidence(*cheapest)));
     }
   }
+  // The answer first: each factor's effect (precision first), then the cheapest configuration
+  // that kept accuracy, then the evidence for it.
+  h.effects = factor_effects(a, *m, eq_metric);
+  if (h.effects.empty()) {
+    h.title = h.cheapest;
+  } else {
+    h.title = h.effects.front().sentence;
+    for (size_t i = 1; i < h.effects.size(); ++i) h.details.push_back(h.effects[i].sentence + ".");
+    h.details.push_back("Cheapest that kept accuracy: " + h.cheapest + ".");
+  }
+  for (auto& l : evidence_lines) h.details.push_back(std::move(l));
   return finish(h);
 }
 

@@ -88,10 +88,30 @@ TEST_F(CliTest, MeasurePassesExitCodeAndOutput) {
   EXPECT_NE(r.err.find("France (FRA)"), std::string::npos);
 }
 
-TEST_F(CliTest, MeasureNonexistentCommandExits127) {
-  Result r = run({"measure", "--", "/nonexistent"});
-  EXPECT_EQ(r.code, 127);
-  EXPECT_NE(r.err.find("cannot start '/nonexistent'"), std::string::npos) << r.err;
+TEST_F(CliTest, MeasureNonexistentCommandExits127WithOneLineAndNoTable) {
+  for (const std::string command : {"/nonexistent", "nonexistent_cmd_of_greentrain"}) {
+    Result r = run({"measure", "--json", path("never.json"), "--", command});
+    EXPECT_EQ(r.code, 127);
+    EXPECT_NE(r.err.find("cannot execute '" + command + "': No such file or directory"),
+              std::string::npos)
+        << r.err;
+    size_t mentions = 0;  // one line says why; no second error, no energy table
+    for (size_t at = r.err.find(command); at != std::string::npos; at = r.err.find(command, at + 1))
+      ++mentions;
+    EXPECT_EQ(mentions, 1u) << r.err;
+    EXPECT_EQ(r.err.find("total (gpu+cpu+ram)"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("CO2e"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(path("never.json")));
+  }
+}
+
+TEST_F(CliTest, MeasurePrintsTheMetricsTheChildReported) {
+  const std::string g = gt::testing::greentrain_binary();
+  Result r = run({"measure", "--", "sh", "-c",
+                  g + " mark --metric val_loss=0.25; echo greentrain-metric test_accuracy=0.8731"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("metrics: test_accuracy=0.8731, val_loss=0.25\n"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(CliTest, MeasureUsageErrorsExit2WithOneLine) {

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <random>
 #include <set>
 #include <tuple>
 
@@ -227,11 +228,21 @@ TEST(StopRule, ChecksEveryConfigurationAgainstTheBenchmarkOnTheBlocksGiven) {
   EXPECT_EQ(check.widest, "batch_size=128 neurons=512") << "configuration 5, named by what differs";
   EXPECT_GT(check.widest_pct, 2.0);
   EXPECT_GT(check.blocks_left, 0);
-  // Without configuration 5 every interval is within +-2 %.
+  // Configuration 5 skipped after failures: every other interval is within +-2 %, but the
+  // skipped one has none, so the rule is not met (it says which).
   check = check_stop_rule(rule, d, runs, 6, {5});
-  EXPECT_TRUE(check.met) << describe(check, rule);
+  EXPECT_FALSE(check.met) << describe(check, rule);
+  EXPECT_TRUE(check.compared_met);
+  EXPECT_EQ(check.skipped, std::vector<std::string>{"batch_size=128 neurons=512"});
   EXPECT_LE(check.widest_pct, 2.0);
   EXPECT_EQ(check.blocks_left, 0);
+  // Every configuration compared with the benchmark skipped: nothing is met.
+  std::set<int> all_but_benchmark;
+  for (const auto& c : d.configs)
+    if (!c.benchmark) all_but_benchmark.insert(c.index);
+  check = check_stop_rule(rule, d, runs, 6, all_but_benchmark);
+  EXPECT_FALSE(check.met);
+  EXPECT_FALSE(check.compared_met);
   // Blocks after `blocks`, warm-up and failed runs are not used.
   runs.push_back(runs.front());
   runs.back().block = 7;
@@ -243,27 +254,73 @@ TEST(StopRule, ChecksEveryConfigurationAgainstTheBenchmarkOnTheBlocksGiven) {
   runs.push_back(runs.front());
   runs.back().status = "failed";
   runs.back().energy_j = 1e9;
-  EXPECT_TRUE(check_stop_rule(rule, d, runs, 6, {5}).met);
+  EXPECT_TRUE(check_stop_rule(rule, d, runs, 6, {5}).compared_met);
 }
 
-TEST(StopRule, DefaultMetricIsTrainEnergyWhenEveryRunHasIt) {
+TEST(StopRule, DefaultMetricIsThePrimaryMetric) {
   auto plan = make_plan("[design.stop]\n");
   const auto d = expand(plan);
   auto runs = runs_with(
       d, 3, [](int c, int b) { return 50.0 + c + b; }, "train_energy_j");
   for (auto& r : runs) r.energy_j = 100;
-  EXPECT_EQ(default_stop_metric(runs), "train_energy_j");
+  // The choice analyze makes (stats::default_primary_metric): train_energy_j when runs have it.
+  EXPECT_EQ(stop_metric(*plan.design.stop, "", runs), "train_energy_j");
   EXPECT_EQ(check_stop_rule(*plan.design.stop, d, runs, 3).metric, "train_energy_j");
-  runs.back().metrics.clear();
-  EXPECT_EQ(default_stop_metric(runs), "energy_j");
+  for (auto& r : runs) r.metrics.clear();
+  EXPECT_EQ(stop_metric(*plan.design.stop, "", runs), "energy_j");
+  // The plan's primary metric, unless the rule names its own.
+  EXPECT_EQ(stop_metric(*plan.design.stop, "epoch_energy_j", runs), "epoch_energy_j");
   StopRule named = *plan.design.stop;
   named.metric = "no_such_j";
+  EXPECT_EQ(stop_metric(named, "epoch_energy_j", runs), "no_such_j");
   EXPECT_TRUE(check_stop_rule(named, d, runs, 3).metric_missing);
   named.metric = "energy_j";
   runs.front().energy_j = 0;
   auto check = check_stop_rule(named, d, runs, 3);
   EXPECT_FALSE(check.met);
   EXPECT_NE(check.problem.find("values <= 0"), std::string::npos) << check.problem;
+  EXPECT_FALSE(check.futile);  // an undefined interval is not a spread to project
+}
+
+TEST(StopRule, AMetricThatCanBeZeroOrNegativeIsRefusedBeforeAnyRun) {
+  EXPECT_EQ(stop_metric_problem("train_energy_j"), "");
+  EXPECT_EQ(stop_metric_problem("duration_s"), "");
+  EXPECT_NE(stop_metric_problem("final_loss"), "");
+  EXPECT_NE(stop_metric_problem("test_accuracy").find("always > 0"), std::string::npos);
+  try {
+    make_plan("[design.stop]\nmetric = \"final_loss\"\n");
+    ADD_FAILURE() << "a stop metric that can be <= 0 was accepted";
+  } catch (const gt::Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("design.stop.metric: 'final_loss' can be zero or negative"),
+        std::string::npos)
+        << e.what();
+  }
+}
+
+// A seeded workload whose spread (CV about 25 %, a busy machine) is far too large for a +-2 %
+// interval: after 3 blocks the rule needs dozens of blocks, even with an optimistic spread, and
+// max_repeats = 10 leaves 7; it says so instead of running them.
+TEST(StopRule, StopsWhenEvenAnOptimisticSpreadCannotMeetItInTheBlocksLeft) {
+  auto plan =
+      make_plan("[design]\nrepeats = 3\n[design.stop]\nci_halfwidth_pct = 2\nmax_repeats = 10\n");
+  const auto d = expand(plan);
+  std::mt19937_64 rng(2024);
+  std::normal_distribution<double> z(0, 1);
+  auto noisy = [&](int c, int) { return (100.0 + c) * std::exp(0.25 * z(rng)); };
+  const auto runs = runs_with(d, 3, noisy);
+  const auto check = check_stop_rule(*plan.design.stop, d, runs, 3);
+  EXPECT_FALSE(check.met);
+  EXPECT_TRUE(check.futile) << describe(check, *plan.design.stop);
+  EXPECT_GT(check.blocks_left_optimistic, 7);
+  EXPECT_GE(check.blocks_left, check.blocks_left_optimistic);
+  // The same spread with room for the blocks it takes: not futile.
+  StopRule roomy = *plan.design.stop;
+  roomy.max_repeats = 3 + check.blocks_left_optimistic + 1;
+  EXPECT_FALSE(check_stop_rule(roomy, d, runs, 3).futile);
+  // A quiet workload is never futile.
+  auto quiet = [&](int c, int) { return (100.0 + c) * std::exp(0.01 * z(rng)); };
+  EXPECT_FALSE(check_stop_rule(*plan.design.stop, d, runs_with(d, 3, quiet), 3).futile);
 }
 
 TEST(Template, SubstitutesAndEscapes) {

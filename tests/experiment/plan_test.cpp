@@ -174,6 +174,28 @@ TEST(Plan, MetersIntervalRange) {
   expect_error(kHead + kFactors + "[meters]\ninterval_ms = 1\n", 9, "meters.interval_ms = 1");
 }
 
+TEST(Plan, AnalysisNamesThePrimaryMetricAndTheTargetAccuracy) {
+  const Plan p = parse_plan(kHead + kFactors +
+                                "[analysis]\nprimary_metric = \"energy_to_target_j\"\n"
+                                "target_accuracy = 0.85\n",
+                            "t.toml");
+  EXPECT_EQ(p.analysis.primary_metric, "energy_to_target_j");
+  EXPECT_EQ(p.analysis.target_accuracy, std::optional<double>(0.85));
+  // How runs are judged is not what they measured: the hash stays.
+  EXPECT_EQ(p.hash(), parse_plan(kHead + kFactors, "t.toml").hash());
+  expect_error(kHead + kFactors + "[analysis]\nprimary = \"energy_j\"\n", 9,
+               "unknown key 'primary'");
+  expect_error(kHead + kFactors + "[analysis]\ntarget_accuracy = 85\n", 9, "target_accuracy");
+  expect_error(kHead + kFactors + "[analysis]\ntarget_accuracy = 0\n", 9,
+               "expected an accuracy as a fraction");
+  expect_error(kHead + kFactors + "[analysis]\nprimary_metric = \"energy j\"\n", 9,
+               "expected a metric name");
+  // The stopping rule judges the primary metric unless it names its own: one that can be <= 0
+  // is refused before anything runs.
+  expect_error(kHead + kFactors + "[design.stop]\n[analysis]\nprimary_metric = \"final_loss\"\n",
+               10, "'final_loss' can be zero or negative");
+}
+
 TEST(Plan, MissingName) {
   try {
     parse_plan("[workload]\nkind = \"builtin\"\n[factors]\nepochs = [1]\n", "t.toml");

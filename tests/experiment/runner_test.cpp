@@ -16,7 +16,9 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "common/locations.h"
@@ -25,6 +27,7 @@
 #include "experiment/plan.h"
 #include "experiment/store.h"
 #include "stats/ratio.h"
+#include "stats/runs_table.h"
 
 namespace gt::experiment {
 namespace {
@@ -64,6 +67,7 @@ else
   echo "greentrain-metric test_accuracy=0.75"
 fi
 echo "greentrain-metric final_loss=0.5"
+echo "greentrain-metric fixed_j=2"
 echo "greentrain-metric seed_seen=$GREENTRAIN_SEED"
 )sh";
 
@@ -151,8 +155,8 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "run_id,block,repeat,status,warmup,precision,batch_size,duration_s,energy_j,"
             "gpu_energy_j,cpu_energy_j,ram_energy_j,wall_energy_j,net_energy_j,avg_power_w,"
-            "peak_power_w,co2e_g,test_accuracy,final_loss,flagged_phases,outside_cpu_share,"
-            "samples_per_s,seed_seen");
+            "peak_power_w,co2e_g,test_accuracy,final_loss,fixed_j,flagged_phases,"
+            "outside_cpu_share,samples_per_s,seed_seen");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 10);
 }
 
@@ -351,19 +355,20 @@ TEST(Runner, AConfigurationFailingTwiceInARowIsSkippedForTheSession) {
 constexpr const char* kJitter = R"sh(#!/bin/sh
 touch "$2/started-$GREENTRAIN_RUN_ID"
 sleep "$3"
-awk -v s="$GREENTRAIN_SEED" -v p="$1" 'BEGIN {
+awk -v s="$GREENTRAIN_SEED" -v p="$1" -v cv="${4:-0.02}" 'BEGIN {
   srand(s + (p == "bf16" ? 7 : 0)); z = -6; for (i = 0; i < 12; i++) z += rand()
-  printf "greentrain-metric work_j=%.6f\n", (p == "bf16" ? 80 : 100) * (1 + 0.02 * z) }'
+  printf "greentrain-metric work_j=%.6f\n", (p == "bf16" ? 80 : 100) * exp(cv * z) }'
 )sh";
 
-std::string jitter_plan(const TempDir& dir, double sleep_s, const std::string& design) {
+std::string jitter_plan(const TempDir& dir, double sleep_s, const std::string& design,
+                        double cv = 0.02) {
   write_file(dir / "jitter.sh", kJitter);
   std::filesystem::permissions(dir / "jitter.sh", std::filesystem::perms::owner_all);
   const std::string plan = dir / "jitter.toml";
   write_file(plan, fmt::format(R"(name = "jitter"
 [workload]
 kind = "command"
-command = "{} {{precision}} {} {}"
+command = "{} {{precision}} {} {} {}"
 [factors]
 precision = ["fp32", "bf16"]
 [design]
@@ -375,7 +380,7 @@ gpus = "none"
 interval_ms = 50
 store_samples = false
 )",
-                               dir / "jitter.sh", dir.path().string(), sleep_s, design));
+                               dir / "jitter.sh", dir.path().string(), sleep_s, cv, design));
   return plan;
 }
 
@@ -453,16 +458,22 @@ TEST(Runner, StoppingRuleAddsWholeBlocksUntilTheIntervalsArePrecise) {
   EXPECT_EQ(stopped_after(again.out), stop) << again.out;
 }
 
-TEST(Runner, StoppingRuleLeavesOutASkippedConfigurationButNeedsTheBenchmark) {
+TEST(Runner, StoppingRuleIsNotMetWhileAConfigurationIsSkippedAndNeedsTheBenchmark) {
   TempDir dir;
-  // final_loss is the same in every run: each interval is exact, so the rule is met as soon as
-  // it is checked, without the configuration that keeps failing.
-  const std::string stop = "[design.stop]\nmetric = \"final_loss\"\nmin_repeats = 3\n";
+  // fixed_j is the same in every run: each interval is exact, so the configurations that ran
+  // are precise at the first check; the one that keeps failing has no interval, so the rule
+  // stops there without saying it was met.
+  const std::string stop = "[design.stop]\nmetric = \"fixed_j\"\nmin_repeats = 3\n";
   auto plan = make_plan(dir, 0.01, 3, "fake", stop, "oom");
   auto r = run_gt(fmt::format("experiment run {} --db {}", plan, dir / "a.db"));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("skipping precision=fp16 batch_size=64"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("stopping rule met after 3 blocks"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("stopping rule met"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopped after 3 blocks without meeting the stopping rule: "
+                       "precision=fp16 batch_size=64 skipped after repeated failures, so it has "
+                       "no interval (the others are precise enough"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(runs_of(dir / "a.db").size(), 1u + 3u * 4u - 1u);
 
   TempDir dir2;
@@ -472,6 +483,92 @@ TEST(Runner, StoppingRuleLeavesOutASkippedConfigurationButNeedsTheBenchmark) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("the benchmark was skipped after repeated failures"), std::string::npos)
       << r.out;
+}
+
+// A workload disturbed like runs on a busy machine (CV 25 %): after 3 blocks a +-2 % interval
+// would take dozens more blocks, even with an optimistic spread, and max_repeats leaves 7; the
+// rule stops there with one line saying what it reached, what it would take and how to go on.
+TEST(Runner, StoppingRuleStopsWhenItCannotSucceedInTheBlocksLeft) {
+  TempDir dir;
+  const std::string db = dir / "futile.db";
+  auto plan = jitter_plan(dir, 0,
+                          "repeats = 3\n[design.stop]\nmetric = \"work_j\"\n"
+                          "ci_halfwidth_pct = 2\nmax_repeats = 10",
+                          0.25);
+  auto r = run_gt(fmt::format("experiment run {} --db {}", plan, db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("stopped after 3 blocks: the stopping rule cannot be met within "
+                       "max_repeats = 10: widest 95 % interval"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("even if the spread were as small as its 90 % lower bound), 7 left; to "
+                       "go on: --max-repeats "),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(blocks_of(db).size(), 3u) << "no block after the rule knew it could not succeed";
+  EXPECT_NE(r.out.find("7 runs planned: 7 ok, 0 failed, 0 aborted, 0 left (complete)"),
+            std::string::npos)
+      << r.out;
+  auto status = run_gt(fmt::format("experiment status --db {}", db));
+  EXPECT_NE(status.out.find("7 runs planned: 7 ok, 0 failed, 0 aborted, 0 left (complete)"),
+            std::string::npos)
+      << status.out;
+}
+
+TEST(Runner, AStopMetricThatCanBeZeroOrNegativeIsRefusedBeforeAnyRun) {
+  TempDir dir;
+  auto plan = jitter_plan(dir, 0, "repeats = 3");
+  auto r = run_gt(fmt::format("experiment run {} --db {} --until-ci 2 --stop-metric final_loss",
+                              plan, dir / "z.db"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_NE(r.out.find("'final_loss' can be zero or negative"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "started-1")) << "a run started";
+}
+
+// Growing a plan keeps it balanced: a configuration added after 4 blocks runs in all 4, even
+// when the plan now says repeats = 3; status and the session summary count the same runs.
+TEST(Runner, AGrownPlanStaysBalancedAndStatusAddsUp) {
+  TempDir dir;
+  const std::string db = dir / "b.db";
+  ASSERT_EQ(run_gt(fmt::format("experiment run {} --db {}", make_plan(dir, 0.01, 4), db)).code, 0);
+  auto grown = make_plan(dir, 0.01, 3, "fake", "", "never", "[32, 64, 128]");
+  auto r = run_gt(fmt::format("experiment run {} --db {}", grown, db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("grew: 2 new configurations (precision=fp32 batch_size=128, "
+                       "precision=fp16 batch_size=128) in blocks 1..4"),
+            std::string::npos)
+      << r.out;
+  std::map<int, int> per_block;
+  for (const auto& x : runs_of(db))
+    if (!x.warmup) ++per_block[x.block];
+  EXPECT_EQ(per_block, (std::map<int, int>{{1, 6}, {2, 6}, {3, 6}, {4, 6}}));
+  const std::string done = "25 runs planned: 25 ok, 0 failed, 0 aborted, 0 left (complete)";
+  EXPECT_NE(r.out.find(done), std::string::npos) << r.out;
+  auto status = run_gt(fmt::format("experiment status --db {}", db));
+  EXPECT_NE(status.out.find(done), std::string::npos) << status.out;
+  auto analysis = run_gt(fmt::format("analyze --db {} --format json 2>/dev/null", db));
+  ASSERT_EQ(analysis.code, 0) << analysis.out;
+  EXPECT_EQ(nlohmann::json::parse(analysis.out)["balance"]["balanced"], true);
+}
+
+// With a configuration skipped after failures, status and the session summary give the same
+// counts, and each adds up: planned = ok + failed + aborted + left, never negative.
+TEST(Runner, StatusAndTheSessionSummaryCountTheSameRuns) {
+  TempDir dir;
+  const std::string db = dir / "c.db";
+  auto r = run_gt(
+      fmt::format("experiment run {} --db {}", make_plan(dir, 0.01, 4, "fake", "", "oom"), db));
+  EXPECT_EQ(r.code, 1) << r.out;
+  auto status = run_gt(fmt::format("experiment status --db {}", db));
+  const std::string counts = "17 runs planned: 13 ok, 2 failed, 0 aborted, 2 left";
+  EXPECT_NE(r.out.find(counts), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(2 of them in configurations skipped this session)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(status.out.find(counts), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("fewer runs finished in precision=fp16 batch_size=64 (2 of 4)"),
+            std::string::npos)
+      << status.out;
 }
 
 TEST(Runner, StoppingRuleNamesAMissingMetricAndKeepsTheRuns) {
@@ -527,6 +624,7 @@ TEST(Runner, BuiltinWorkloadTrainsInAMeteredChildProcess) {
 kind = "builtin"
 dataset = "csv:{},{}"
 device = "cpu"
+validation = 0.2
 [factors]
 precision = ["fp32", "bf16"]
 batch_size = [16]
@@ -538,6 +636,8 @@ warmup_runs = 0
 idle_baseline_s = 0.2
 [meters]
 gpus = "none"
+[analysis]
+target_accuracy = 0.01
 )",
                                          dir / "train.csv", dir / "test.csv"));
   auto r = run_gt(fmt::format("experiment run {} --db {}", dir / "b.toml", dir / "b.db"));
@@ -552,12 +652,149 @@ gpus = "none"
     EXPECT_TRUE(run.metrics.count("final_loss"));
     EXPECT_FALSE(run.energy.empty()) << "the runner meters the child";
     for (const auto& e : run.energy) EXPECT_TRUE(e.source == "measured" || e.source == "estimated");
+    // The trainer marks each epoch inside train and reports its validation accuracy there.
+    int epochs = 0;
+    for (const auto& p : run.phases)
+      if (p.name == "epoch") {
+        ++epochs;
+        EXPECT_EQ(p.parent, "train");
+        EXPECT_TRUE(p.metrics.count("val_accuracy")) << p.occurrence;
+      }
+    EXPECT_EQ(epochs, 2);
+    // The load on the machine while its idle baseline was measured, recorded with each run.
+    ASSERT_TRUE(run.metrics.count("idle_cpu_busy_share"));
+    EXPECT_GE(run.metrics.at("idle_cpu_busy_share"), 0);
+    EXPECT_LE(run.metrics.at("idle_cpu_busy_share"), 1);
   }
+  // Every epoch reports an accuracy above 0.01: each run reaches it in its first epoch.
+  Store store(dir / "b.db", Store::Mode::read_only);
+  const std::string csv = runs_csv(store, "b");
+  EXPECT_NE(csv.find(",energy_to_target_j,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",epochs_to_target,"), std::string::npos) << csv;
   Store s(dir / "b.db", Store::Mode::read_only);
   auto e = s.experiment("b");
   EXPECT_FALSE(s.idle_baselines(e.id).empty());
   EXPECT_TRUE(e.environment.contains("energy"));
   EXPECT_TRUE(e.environment.contains("cpu_model"));
+}
+
+// A script that marks `epoch` windows and reports val_accuracy inside each, with known
+// accuracies: fp32 0.70, 0.90, 0.95 (reaches the target 0.85 in its second epoch), bf16 0.60,
+// 0.70, 0.75 (never). energy_to_target_j is the energy of the epochs up to the first at or
+// above the target; runs that never reach it are counted (target_reached = 0), not dropped;
+// epochs are counted from the phases; analyze treats it like any metric.
+constexpr const char* kEpochs = R"sh(#!/bin/sh
+g=$2
+if [ "$1" = "fp32" ]; then accuracies="0.70 0.90 0.95"; else accuracies="0.60 0.70 0.75"; fi
+for a in $accuracies; do
+  "$g" mark epoch begin
+  sleep 0.05
+  "$g" mark --metric val_accuracy=$a
+  "$g" mark epoch end
+done
+)sh";
+
+TEST(Runner, EnergyToTargetOnAWorkloadWithKnownPerEpochAccuracy) {
+  TempDir dir;
+  write_file(dir / "epochs.sh", kEpochs);
+  std::filesystem::permissions(dir / "epochs.sh", std::filesystem::perms::owner_all);
+  write_file(dir / "e.toml", fmt::format(R"(name = "e"
+[workload]
+kind = "command"
+command = "{} {{precision}} {}"
+[factors]
+precision = ["fp32", "bf16"]
+[design]
+repeats = 2
+warmup_runs = 0
+[meters]
+gpus = "none"
+interval_ms = 50
+store_samples = false
+[analysis]
+target_accuracy = 0.85
+)",
+                                         dir / "epochs.sh", testing::greentrain_binary()));
+  const std::string db = dir / "e.db";
+  auto r = run_gt(fmt::format("experiment run {} --db {}", dir / "e.toml", db));
+  ASSERT_EQ(r.code, 0) << r.out;
+  Store store(db, Store::Mode::read_only);
+  const auto runs = store.runs(store.experiment("e").id);
+  ASSERT_EQ(runs.size(), 4u);
+  std::istringstream csv(runs_csv(store, "e"));
+  const auto table = stats::read_runs_csv(csv, {"precision"}, "e");
+  ASSERT_EQ(table.rows.size(), 4u);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& run = runs[i];
+    const auto& row = table.rows[i];
+    ASSERT_EQ(row.run_id, std::to_string(run.run_index));
+    std::vector<double> energy;  // the epochs, in order
+    for (const auto& p : run.phases)
+      if (p.name == "epoch") energy.push_back(p.energy_j);
+    ASSERT_EQ(energy.size(), 3u);
+    EXPECT_EQ(row.metrics.at("epochs"), 3);
+    if (*run.factor("precision") == "fp32") {
+      EXPECT_EQ(row.metrics.at("target_reached"), 1);
+      EXPECT_EQ(row.metrics.at("epochs_to_target"), 2);
+      EXPECT_NEAR(row.metrics.at("energy_to_target_j"), energy[0] + energy[1],
+                  1e-6 * (energy[0] + energy[1]));
+    } else {
+      EXPECT_EQ(row.metrics.at("target_reached"), 0);
+      EXPECT_FALSE(row.metrics.count("energy_to_target_j"));
+    }
+  }
+  auto a = run_gt(
+      fmt::format("analyze --db {} --metric energy_to_target_j --format json 2>/dev/null", db));
+  ASSERT_EQ(a.code, 0) << a.out;
+  const auto j = nlohmann::json::parse(a.out);
+  EXPECT_EQ(j["primary_metric"], "energy_to_target_j");
+  EXPECT_EQ(j["target_not_reached"][0]["missed"], 2);
+  EXPECT_EQ(j["target_not_reached"][0]["of"], 2);
+  EXPECT_NE(j["notes"].dump().find("energy_to_target_j: runs that never reached the target"),
+            std::string::npos)
+      << j["notes"].dump();
+}
+
+// Runs beside CPU hogs (one busy loop per CPU, outside the runs' process trees) record the load
+// outside them; the analysis and the report mark them as contended.
+TEST(Runner, RunsBesideACpuHogAreFlaggedAsContended) {
+  TempDir dir;
+  const std::string db = dir / "hog.db";
+  write_file(dir / "h.toml", R"(name = "h"
+[workload]
+kind = "command"
+command = "sleep 0.4 # {precision}"
+[factors]
+precision = ["fp32", "bf16"]
+[design]
+repeats = 2
+warmup_runs = 0
+[meters]
+gpus = "none"
+interval_ms = 50
+)");
+  std::vector<pid_t> hogs;
+  for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i)
+    hogs.push_back(testing::spawn_process({"sh", "-c", "while :; do :; done"}, dir / "hog.log"));
+  auto r = run_gt(fmt::format("experiment run {} --db {}", dir / "h.toml", db));
+  for (pid_t pid : hogs) {
+    kill(pid, SIGKILL);
+    testing::wait_process(pid);
+  }
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const auto& run : runs_of(db)) {
+    ASSERT_TRUE(run.metrics.count("outside_cpu_share")) << run.run_index;
+    EXPECT_GT(run.metrics.at("outside_cpu_share"), 0.5) << run.run_index;
+  }
+  auto a = run_gt(fmt::format("analyze --db {} --format json 2>/dev/null", db));
+  ASSERT_EQ(a.code, 0) << a.out;
+  const auto j = nlohmann::json::parse(a.out);
+  EXPECT_EQ(j["contended_runs"].size(), 4u) << j["contended_runs"].dump();
+  EXPECT_NE(j["notes"].dump().find("contended: 4 runs"), std::string::npos) << j["notes"].dump();
+  auto report = run_gt(fmt::format("report --db {} --html {}", db, dir / "h.html"));
+  ASSERT_EQ(report.code, 0) << report.out;
+  // The runs are listed in the report's table (its header only shows above listed runs).
+  EXPECT_NE(read_file(dir / "h.html").find("CPU busy outside the run"), std::string::npos);
 }
 
 TEST(Runner, ExportRoundTripsThroughAnalyze) {

@@ -30,6 +30,22 @@ struct TempDb {
   std::string path() const { return dir / "results.db"; }
 };
 
+// `source` written to `db` through the store and loaded back, as `greentrain report` loads it.
+ReportData write_and_load(const ReportData& source, const TempDb& db) {
+  testing::write_store(source, db.path());
+  LoadOptions o;
+  o.db_path = db.path();
+  return load_report(o);
+}
+
+// `greentrain analyze --db DB --format json` on the same database.
+nlohmann::json analyze_json(const TempDb& db) {
+  const auto r = gt::testing::run_process(
+      {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  return nlohmann::json::parse(r.out);
+}
+
 TEST(ReportLoad, RoundTripsRunsEnergyAndIdle) {
   TempDb db;
   auto source = testing::full_experiment();
@@ -124,15 +140,9 @@ TEST(ReportLoad, ChartsShowAnalyzesNumbers) {
 // analysis is equal, and the figures printed on the page are those of the JSON.
 TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
   TempDb db;
-  testing::write_store(testing::with_failed_runs(), db.path());
-  LoadOptions o;
-  o.db_path = db.path();
-  auto d = load_report(o);
+  auto d = write_and_load(testing::with_failed_runs(), db);
   ASSERT_TRUE(d.analysis) << d.analysis_note;
-  const auto analyze = gt::testing::run_process(
-      {gt::testing::greentrain_binary(), "analyze", "--db", db.path(), "--format", "json"});
-  ASSERT_EQ(analyze.code, 0) << analyze.err;
-  const auto j = nlohmann::json::parse(analyze.out);
+  const auto j = analyze_json(db);
   EXPECT_EQ(d.analysis->to_json(), j);
 
   const std::string html = render_html(d), md = render_markdown(d);
@@ -178,6 +188,99 @@ TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
       EXPECT_NE(html.find("<li>" + html_escape(line.get<std::string>()) + "</li>"),
                 std::string::npos)
           << line;
+}
+
+// A script that opens only `epoch` windows: its runs have epoch_energy_j and no
+// train_energy_j. analyze and the report choose one primary metric and one headline (never
+// "the runs have no energy_j values"), with or without the plan naming it.
+TEST(ReportLoad, PrimaryMetricAndHeadlineAreAnalyzesForEpochWindows) {
+  for (const std::string primary : {"", "epoch_energy_j"}) {
+    auto source = testing::full_experiment();
+    source.plan_text = R"(name = "synthetic"
+[workload]
+kind = "command"
+command = "python3 train.py --precision {precision} --batch-size {batch_size}"
+[factors]
+precision = ["fp32", "fp16", "bf16"]
+batch_size = [32, 128]
+)";
+    if (!primary.empty()) source.plan_text += "[analysis]\nprimary_metric = \"" + primary + "\"\n";
+    for (auto& r : source.runs)
+      if (r.metrics.count("energy_j")) r.metrics["epoch_energy_j"] = 0.8 * r.metrics["energy_j"];
+    TempDb db;
+    const auto d = write_and_load(source, db);
+    ASSERT_TRUE(d.analysis) << d.analysis_note;
+    const auto j = analyze_json(db);
+    EXPECT_EQ(j["primary_metric"], primary.empty() ? "energy_j" : primary);
+    EXPECT_EQ(d.analysis->primary_metric, j["primary_metric"]);
+    EXPECT_EQ(j["headline"], d.analysis->to_json()["headline"]);
+    EXPECT_NE(j["headline"]["kind"], "unavailable") << j["headline"]["title"];
+    EXPECT_TRUE(j["metrics"].contains("epoch_energy_j"));
+    const auto h = headline(d);
+    EXPECT_EQ(h.metric, j["primary_metric"]);
+    EXPECT_EQ(h.title, j["headline"]["title"]);
+    EXPECT_NE(render_html(d).find(html_escape(j["headline"]["title"].get<std::string>())),
+              std::string::npos);
+  }
+}
+
+// Energy to a target accuracy on a workload with known per-epoch accuracy: the loader derives
+// each run's energy_to_target_j, epochs_to_target and target_reached from its epoch phases (as
+// the runs table export writes does), equal to what the accuracies give; runs that never reach
+// it are counted, not dropped; the analysis and `analyze --db` treat it like any metric.
+TEST(ReportLoad, EnergyToTargetComesFromTheEpochPhases) {
+  const auto source = testing::epochs_experiment();
+  TempDb db;
+  const auto d = write_and_load(source, db);
+  ASSERT_TRUE(d.analysis) << d.analysis_note;
+  EXPECT_EQ(d.target_accuracy, std::optional<double>(0.86));
+  ASSERT_EQ(d.runs.size(), source.runs.size());
+  int reached = 0, missed = 0;
+  for (size_t i = 0; i < d.runs.size(); ++i) {
+    const auto& loaded = d.runs[i];
+    const auto& known = source.runs[i];
+    if (known.warmup) continue;
+    EXPECT_EQ(loaded.epochs.size(), 8u);
+    EXPECT_EQ(loaded.metrics.at("epochs"), 8);  // counted from the phases
+    EXPECT_EQ(loaded.metrics.at("target_reached"), known.metrics.at("target_reached"));
+    if (known.metrics.at("target_reached") == 1) {
+      ++reached;
+      EXPECT_NEAR(loaded.metrics.at("energy_to_target_j"), known.metrics.at("energy_to_target_j"),
+                  1e-9 * known.metrics.at("energy_to_target_j"));
+      EXPECT_EQ(loaded.metrics.at("epochs_to_target"), known.metrics.at("epochs_to_target"));
+    } else {
+      ++missed;
+      EXPECT_FALSE(loaded.metrics.count("energy_to_target_j"));
+    }
+  }
+  EXPECT_EQ(reached, 14);
+  EXPECT_EQ(missed, 2);
+  const stats::MetricAnalysis* m = d.analysis->metric("energy_to_target_j");
+  ASSERT_NE(m, nullptr);
+  EXPECT_TRUE(m->positive);
+  ASSERT_EQ(d.analysis->target_missed.size(), 1u);
+  EXPECT_EQ(d.analysis->target_missed[0].missed, 2u);
+  EXPECT_EQ(d.analysis->target_missed[0].of, 4u);
+  const auto j = analyze_json(db);
+  EXPECT_EQ(d.analysis->to_json(), j);
+  EXPECT_EQ(j["target_not_reached"][0]["label"], "bf16 \u00b7 batch 512");
+  // The page: the per-epoch and accuracy-against-energy charts, the energy-to-target strip.
+  const std::string html = render_html(d);
+  for (const char* id : {"chart-epochs", "chart-to_target", "chart-target_energy"})
+    EXPECT_NE(html.find(id), std::string::npos) << id;
+  const auto target = target_chart(d);
+  ASSERT_TRUE(target);
+  bool bf16_512 = false;
+  for (const auto& row : target->table.rows)
+    if (row[0] == "bf16 \u00b7 batch 512") {
+      bf16_512 = true;
+      EXPECT_EQ(row[2], "2 of 4");
+    }
+  EXPECT_TRUE(bf16_512);
+  // gCO2e per epoch from the epochs greentrain counted, not "—".
+  const auto carbon = carbon_chart(d);
+  ASSERT_TRUE(carbon);
+  EXPECT_NE(carbon->table.rows[0][5], "—");
 }
 
 TEST(ReportLoad, DegenerateDatabasesLoad) {

@@ -11,11 +11,15 @@ void write_store(const ReportData& d, const std::string& path) {
   experiment::Store store(path);
   experiment::ExperimentRecord e;
   e.name = d.experiment;
+  // A whole plan (one with [factors]) is stored as it is; otherwise the synthetic settings.
   e.plan_text =
-      "name = \"" + d.experiment +
-      "\"\n[workload]\nkind = \"builtin\"\ndataset = \"fashion-mnist\"\nvalidation = 0.1\n"
-      "[design]\nrepeats = 5\norder = \"randomized-blocks\"\nseed = 7\nwarmup_runs = 1\n"
-      "[carbon]\ncountry = \"DEU\"\npue = 1.2\n[meters]\ninterval_ms = 100\n";
+      d.plan_text.find("[factors]") != std::string::npos
+          ? d.plan_text
+          : "name = \"" + d.experiment +
+                "\"\n[workload]\nkind = \"builtin\"\ndataset = \"fashion-mnist\"\nvalidation = "
+                "0.1\n[design]\nrepeats = 5\norder = \"randomized-blocks\"\nseed = 7\n"
+                "warmup_runs = 1\n[carbon]\ncountry = \"DEU\"\npue = 1.2\n[meters]\n"
+                "interval_ms = 100\n";
   e.plan_hash = "sha256:test";
   e.workload_kind = "builtin";
   e.factor_names = d.factors;
@@ -56,11 +60,30 @@ void write_store(const ReportData& d, const std::string& path) {
       r.pue = d.pue;
     }
     if (run.status != "ok") r.exit_code = 1;
-    for (const char* m : {"test_accuracy", "epochs"})
-      if (auto v = get(m)) r.metrics[m] = *v;
+    for (const auto& [k, v] : run.metrics)  // the rest are the workload's and the runner's metrics
+      if (k != "duration_s" && k != "energy_j" && k != "avg_power_w" && k != "co2e_g")
+        r.metrics[k] = v;
     for (const auto& c : run.components)
       r.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
-                          c.peak_power_w, std::nullopt, c.net_energy_j});
+                          c.peak_power_w, std::nullopt, c.net_energy_j, c.attribution,
+                          c.machine_energy_j});
+    double t = 1;  // the epochs as the phases the runner records: train/epoch occurrences
+    for (const auto& e : run.epochs) {
+      experiment::PhaseRecord p;
+      p.name = "epoch";
+      p.parent = "train";
+      p.occurrence = e.epoch;
+      p.t_begin_s = t;
+      p.duration_s = e.duration_s;
+      p.energy_j = e.energy_j;
+      if (e.accuracy) p.metrics["val_accuracy"] = *e.accuracy;
+      r.phases.push_back(p);
+      t += e.duration_s;
+    }
+    // Derived from those phases when the runs table is read: not stored twice.
+    if (!run.epochs.empty())
+      for (const char* k : {"epochs", "target_reached", "energy_to_target_j", "epochs_to_target"})
+        r.metrics.erase(k);
     std::vector<experiment::SampleRecord> samples;
     for (const auto& s : run.samples) samples.push_back({s.t_s, s.component, s.device, s.power_w});
     store.record_run(r, samples);

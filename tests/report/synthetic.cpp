@@ -146,4 +146,65 @@ ReportData without_gpu() {
   return d;
 }
 
+ReportData busy_machine() {
+  ReportData d = make(six_levels(), 5, true, true, 46);
+  for (auto& r : d.runs) {
+    if (r.warmup) continue;
+    r.metrics["idle_cpu_busy_share"] = 0.55;
+    r.metrics["outside_cpu_share"] = r.run_id == "9" ? 0.45 : 0.03;
+    for (auto& c : r.components)
+      if (c.component == "cpu" || c.component == "ram") {
+        c.attribution = "process";
+        c.machine_energy_j = 3 * c.energy_j;
+      }
+  }
+  add_analysis(d);
+  return d;
+}
+
+ReportData epochs_experiment() {
+  ReportData d = make({{"fp32", "256", 12000, 0.88},
+                       {"fp32", "512", 11000, 0.88},
+                       {"bf16", "256", 7000, 0.875},
+                       {"bf16", "512", 6500, 0.87}},
+                      4, true, true, 47);
+  d.target_accuracy = 0.86;
+  d.plan_text = R"(name = "synthetic"
+[workload]
+kind = "command"
+command = "python3 train.py --precision {precision} --batch-size {batch_size}"
+[factors]
+precision = ["fp32", "bf16"]
+batch_size = [256, 512]
+[design]
+repeats = 4
+[analysis]
+target_accuracy = 0.86
+)";
+  const int epochs = 8;
+  for (auto& r : d.runs) {
+    if (r.warmup) continue;
+    const bool bf16 = r.config.at("precision") == "bf16";
+    const bool b512 = r.config.at("batch_size") == "512";
+    // The epoch whose accuracy first reaches 0.86 (0: never).
+    const int reach = !bf16 ? 4 : !b512 ? 5 : (r.block % 2 == 0 ? 0 : 6);
+    const double train_j = 0.8 * r.metrics.at("energy_j");
+    double so_far = 0;
+    for (int e = 1; e <= epochs; ++e) {
+      const double j = train_j / epochs * (1 + 0.01 * (e % 3));
+      const double accuracy = reach && e >= reach ? 0.86 + 0.002 * (e - reach) : 0.80 + 0.005 * e;
+      r.epochs.push_back({e, j, r.metrics.at("duration_s") * 0.8 / epochs, accuracy});
+      if (reach && e <= reach) so_far += j;
+    }
+    r.metrics["epochs"] = epochs;
+    r.metrics["target_reached"] = reach ? 1 : 0;
+    if (reach) {
+      r.metrics["energy_to_target_j"] = so_far;
+      r.metrics["epochs_to_target"] = reach;
+    }
+  }
+  add_analysis(d);
+  return d;
+}
+
 }  // namespace gt::report::testing

@@ -304,7 +304,7 @@ TEST_F(MeteredRunTest, EpochWindowsInsideTrainAreSubPhasesWithMetrics) {
     EXPECT_NEAR(e->energy.duration_s, 0.2, 0.08);
     sum += e->energy.energy_j;
   }
-  EXPECT_LT(sum, train->energy.energy_j);
+  EXPECT_LE(sum, train->energy.energy_j + 1e-9);  // equal when the marks were read together
   EXPECT_NEAR(r.phase_metrics().at("epoch_energy_j"), sum, 1e-9);
   EXPECT_EQ(r.metrics.at("val_accuracy"), 0.9);  // the run keeps the last value
   const auto j = r.to_json(m.intensity(), m.pue());

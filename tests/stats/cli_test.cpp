@@ -22,18 +22,14 @@ size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n')
 class Cli : public ::testing::Test {};
 
 TEST_F(Cli, AnalyzeJsonAgreesWithReference) {
-  Design d;
-  const std::string csv = write_csv(d, "cli.csv");
-  const std::string base = "precision=fp32,batch_size=32,neurons=128";
+  const std::string csv = reference_csv("balanced");  // and its reference, from the fixture
   Result r = run("analyze --input " + csv + " --factors precision,batch_size,neurons --baseline " +
-                 base + " --format json");
+                 std::string(kReferenceBaseline) + " --format json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("60 runs used, 2 excluded"), std::string::npos) << r.err;
   const json ours = json::parse(r.out);
-  const json ref = reference(csv + " --factors precision,batch_size,neurons --baseline " + base +
-                             " --equivalence test_accuracy:0.005");
   Worst worst;
-  compare(ours, ref, "cli", worst);
+  compare(ours, reference_case("balanced"), "cli", worst);
   EXPECT_EQ(ours["baseline"]["precision"], "fp32");
 }
 
@@ -52,7 +48,7 @@ TEST_F(Cli, AnalyzeTableAndMarkdown) {
                  " --factors precision,batch_size,neurons --baseline precision=fp32 "
                  "--format markdown --equivalence test_accuracy:0.01");
   ASSERT_EQ(m.code, 0) << m.err;
-  EXPECT_NE(m.out.find("| precision/batch_size/neurons |"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("| configuration | n | mean |"), std::string::npos) << m.out;
   EXPECT_NE(m.out.find("test_accuracy"), std::string::npos);
 }
 
@@ -110,15 +106,23 @@ TEST_F(Cli, SampleSizeMatchesStatsmodels) {
   Result r = run("stats sample-size --cv 0.05 --effect-pct 3 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const json ours = json::parse(r.out);
-  const json ref = reference("--sample-size 0.05 3 0.8 0.05");
+  const json ref = reference_sample_size("cv0.05_e3");
   EXPECT_EQ(ours["runs_per_group"], ref["runs_per_group"]);
   EXPECT_GE(ours["achieved_power"].get<double>(), 0.8);
   r = run("stats sample-size --cv 0.04 --effect-pct 3 --power 0.9 --alpha 0.01");
   ASSERT_EQ(r.code, 0) << r.err;
-  const json ref2 = reference("--sample-size 0.04 3 0.9 0.01");
+  const json ref2 = reference_sample_size("cv0.04_e3_p0.9_a0.01");
   EXPECT_EQ(r.out.rfind(std::to_string(ref2["runs_per_group"].get<long>()) + " runs per group", 0),
             0u)
       << r.out;
+  // A CV above 1 is most likely a percentage: computed as asked, with a warning saying so.
+  r = run("stats sample-size --cv 5 --effect-pct 3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: --cv 5 is read as a fraction, a CV of 500 %; for 5 % give "
+                       "--cv 0.05"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(run("stats sample-size --cv 0.05 --effect-pct 3").err, "");
   r = run("stats sample-size --cv 0 --effect-pct 3");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
@@ -190,6 +194,19 @@ TEST_F(Cli, AnalyzeFromDatabaseUsesPlanFactorsAndBenchmark) {
                         " --format json");
   ASSERT_EQ(from_csv.code, 0) << from_csv.err;
   EXPECT_EQ(a["metrics"], json::parse(from_csv.out)["metrics"]);
+  // export writes the runs table to standard output unless --csv names a file.
+  Result exported = run("export --db " + db.string());
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  EXPECT_EQ(exported.out, gt::testing::read_file(csv.string()));
+  // Results and the summary line in one stream: the whole analysis first, then the summary
+  // (the analysis is longer than a pipe's buffer, so a stray write would land inside it).
+  Result merged = run("analyze --db " + db.string() + " --full 2>&1");
+  ASSERT_EQ(merged.code, 0) << merged.out;
+  Result alone = run("analyze --db " + db.string() + " --full 2>/dev/null");
+  ASSERT_GT(alone.out.size(), 4096u);
+  EXPECT_EQ(merged.out.substr(0, alone.out.size()), alone.out);
+  EXPECT_EQ(merged.out.substr(alone.out.size()).rfind("analyze: 16 runs used", 0), 0u)
+      << merged.out.substr(alone.out.size());
   Result missing = run("analyze --db " + db.string() + " --experiment nope");
   EXPECT_NE(missing.code, 0);
   EXPECT_EQ(lines(missing.err), 1u) << missing.err;

@@ -8,17 +8,21 @@ center='median', tukey_hsd, t), statsmodels (multipletests holm, anova_oneway us
 for Welch's ANOVA, ols + anova_lm typ=2, ttost_ind usevar='unequal', TTestIndPower).
 Computed here from their textbook formulas because neither library has them: Hedges' g
 (pooled sd, J = 1 - 3/(4(n1+n2)-9)), eta squared (SSB/SST), the Welch-Satterthwaite df and the
-Welch confidence interval of the difference (scipy 1.10's ttest_ind reports neither), and the
-rule choosing the exact Mann-Whitney p (both samples < 50 and no ties, as R's wilcox.test).
+Welch confidence interval of the difference (scipy 1.10's ttest_ind reports neither), the
+modified Cox interval of a positive quantity's mean (Olsson 2005), and the rule choosing the
+exact Mann-Whitney p (both samples < 50 and no ties, as R's wilcox.test).
 
 Usage: reference.py CSV --factors a,b --baseline a=x,b=y [--metrics m1,m2] [--alpha 0.05]
        [--equivalence metric:margin ...] [--drop a:b ...]
        reference.py --sample-size CV EFFECT_PCT POWER ALPHA
+       reference.py --batch MANIFEST.json OUT.json   (every case of the stats_reference
+       fixture in one process)
 """
 import argparse
 import csv
 import json
 import math
+import os
 import sys
 import warnings
 
@@ -67,6 +71,18 @@ def n_for_power(d, alpha, power=0.8):
         else:
             lo = mid
     return hi
+
+
+def cox_interval(x):
+    """Modified Cox interval (Olsson 2005) of the mean of a log-normal sample, t with n-1 df."""
+    n = len(x)
+    if n < 2:
+        return None, None
+    y = np.log(x)
+    s2 = np.var(y, ddof=1)
+    centre = np.mean(y) + s2 / 2
+    half = stats.t.ppf(0.975, n - 1) * math.sqrt(s2 / n + s2 ** 2 / (2 * (n - 1)))
+    return math.exp(centre - half), math.exp(centre + half)
 
 
 def pooled_sd(x, y):
@@ -138,21 +154,24 @@ def analyze(args):
             continue
         cells = [c for c in configs if c in vals]
         m = {"cells": [], "versus_baseline": []}
+        positive = (all(v > 0 for c in cells for v in vals[c])
+                    and metric.endswith(("_j", "_s", "_w", "_g", "_wh", "_kwh")))
         for c in cells:
             x = np.array(vals[c])
             n = len(x)
             mean = np.mean(x)
             sd = np.std(x, ddof=1) if n > 1 else None
             se = sd / math.sqrt(n) if sd is not None else None
-            lo, hi = (stats.t.interval(0.95, n - 1, loc=mean, scale=se) if n > 1 and sd > 0
-                      else (mean, mean) if n > 1 else (None, None))  # sd 0: the interval is a point
+            if positive:
+                lo, hi = cox_interval(x)
+            else:
+                lo, hi = (stats.t.interval(0.95, n - 1, loc=mean, scale=se) if n > 1 and sd > 0
+                          else (mean, mean) if n > 1 else (None, None))  # sd 0: a point
             m["cells"].append({"config": dict(zip(factors, c)), "n": n, "mean": mean, "sd": sd,
                                "se": se, "ci95_low": lo, "ci95_high": hi,
                                "median": np.median(x), "min": np.min(x), "max": np.max(x),
                                "cv": sd / abs(mean) if sd is not None and mean != 0 else None})
         b = np.array(vals[base])
-        positive = (all(v > 0 for c in cells for v in vals[c])
-                    and metric.endswith(("_j", "_s", "_w", "_g", "_wh", "_kwh")))
         bblocks = {}
         for v, k in zip(vals[base], blocks[base]):
             if k is not None:
@@ -192,6 +211,12 @@ def analyze(args):
             row["n_for_80pct_power"] = n_for_power(d, args.alpha)
             if positive:
                 row.update(log_ratio(x, b, args.alpha))
+                lsp = pooled_sd(np.log(x), np.log(b))
+                row["_effect"] = ((np.mean(np.log(x)) - np.mean(np.log(b))) / lsp
+                                  if lsp else None)
+            else:
+                row["_effect"] = d
+            row["_n"] = max(len(x), len(b))
             comps.append(row)
         ps = [r["welch_p"] for r in comps]
         valid = [i for i, p in enumerate(ps) if p is not None and math.isfinite(p)]
@@ -206,6 +231,18 @@ def analyze(args):
             radj = multipletests([rps[i] for i in rvalid], method="holm")[1] if rvalid else []
             for i, a in zip(rvalid, radj):
                 comps[i]["ratio_p_holm"] = a
+        # Runs needed: 80 % power for the verdict's test (log scale for a positive quantity) at
+        # alpha / m, Holm's strictest step; at least one run more than either side has; only
+        # where the Holm-adjusted p did not reach alpha.
+        decisive = "ratio_p_holm" if positive else "p_holm"
+        tests = sum(1 for r in comps if r.get(decisive) is not None)
+        for r in comps:
+            p_dec = r.get(decisive)
+            r["runs_needed"] = None
+            if p_dec is not None and p_dec >= args.alpha:
+                n = n_for_power(r["_effect"], args.alpha / tests)
+                r["runs_needed"] = max(n, r["_n"] + 1) if n is not None else None
+            del r["_effect"], r["_n"]
         m["versus_baseline"] = comps
 
         groups = [np.array(vals[c]) for c in cells]
@@ -320,11 +357,7 @@ def jsonable(o):
     return o
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--sample-size":
-        cv, effect, power, alpha = map(float, sys.argv[2:6])
-        print(json.dumps({"runs_per_group": n_for_power(effect / 100 / cv, alpha, power)}))
-        return
+def parser():
     p = argparse.ArgumentParser()
     p.add_argument("csv")
     p.add_argument("--factors", required=True)
@@ -333,7 +366,37 @@ def main():
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--equivalence", action="append", default=[])
     p.add_argument("--drop", action="append", default=[])
-    print(json.dumps(jsonable(analyze(p.parse_args()))))
+    return p
+
+
+def sample_size(cv, effect, power, alpha):
+    return {"runs_per_group": n_for_power(effect / 100 / cv, alpha, power)}
+
+
+def batch(manifest_path, out_path):
+    """Every case of the manifest (stats_reference_inputs) in this one process, written
+    atomically to out_path: {"cases": {name: analysis}, "sample_sizes": {name: {...}}}."""
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    out = {"cases": {}, "sample_sizes": {}}
+    for case in manifest["cases"]:
+        out["cases"][case["name"]] = analyze(parser().parse_args(case["args"].split()))
+    for name, q in manifest["sample_sizes"].items():
+        out["sample_sizes"][name] = sample_size(*q)
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(jsonable(out), f)
+    os.replace(tmp, out_path)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--sample-size":
+        print(json.dumps(sample_size(*map(float, sys.argv[2:6]))))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--batch":
+        batch(sys.argv[2], sys.argv[3])
+        return
+    print(json.dumps(jsonable(analyze(parser().parse_args()))))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-// Test support for the statistics suite: writes generated runs tables as CSV, runs the SciPy /
-// statsmodels reference script (tests/stats/reference.py through /usr/bin/python3) and compares
-// its JSON with ours key by key: 1e-6 relative for statistics, 1e-6 absolute for p-values,
-// nulls must match nulls, arrays matched by configuration / term rather than position.
+// Test support for the statistics suite: writes generated runs tables as CSV, reads the SciPy /
+// statsmodels reference (tests/stats/reference.py through /usr/bin/python3, computed once per
+// test run for every case by the stats_reference fixture) and compares its JSON with ours key by
+// key: 1e-6 relative for statistics, 1e-6 absolute for p-values, nulls must match nulls, arrays
+// matched by configuration / term rather than position.
 #pragma once
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -41,15 +43,6 @@ inline std::string capture(const std::string& command, int* exit_code = nullptr)
   const gt::testing::ProcessResult r = gt::testing::run_shell(command);
   if (exit_code) *exit_code = r.code;
   return r.out;
-}
-
-// The SciPy/statsmodels reference; a missing Python module or a failed run throws with the
-// script's one-line explanation (what to install), which fails the test.
-inline json reference(const std::string& args) {
-  const gt::testing::ProcessResult r = gt::testing::run_shell("/usr/bin/python3 " + source_dir() +
-                                                              "/tests/stats/reference.py " + args);
-  if (r.code != 0) throw std::runtime_error("reference.py " + args + " failed: " + r.err);
-  return json::parse(r.out);
 }
 
 inline bool is_p_key(const std::string& k) {
@@ -158,11 +151,11 @@ inline std::string quote(const std::string& s) {
   return s.find(',') == std::string::npos ? s : "\"" + s + "\"";
 }
 
-inline std::string write_csv(const Design& d, const std::string& name) {
+// Writes the design's runs table to `path`.
+inline void write_csv_to(const Design& d, const std::filesystem::path& path) {
   std::mt19937_64 rng(d.seed);
   const std::vector<std::string> metrics = {"duration_s", "energy_j", "avg_power_w", "co2e_g",
                                             "test_accuracy"};
-  auto path = temp_file(name);
   std::ofstream out(path);
   out << "run_id,block,repeat,status,warmup";
   for (const auto& f : d.factors) out << "," << f;
@@ -203,7 +196,109 @@ inline std::string write_csv(const Design& d, const std::string& name) {
     row(cells[0], 0, "failed", 0);
     row(cells[1], 0, "ok", 1);
   }
+}
+
+// Writes the design's runs table into this test process's scratch folder.
+inline std::string write_csv(const Design& d, const std::string& name) {
+  const auto path = temp_file(name);
+  write_csv_to(d, path);
   return path.string();
+}
+
+// The reference cases the stats_reference fixture computes once per test run
+// (reference_inputs.cpp writes their runs tables, reference.py --batch computes them all in one
+// Python process): an analysis case by name, with the runs table the reference read.
+inline const char* kReferenceBaseline = "precision=fp32,batch_size=32,neurons=128";
+
+struct ReferenceCase {
+  std::string name;
+  Design design;
+  std::string extra_args;  // beyond --factors, --baseline and --equivalence
+};
+
+inline std::vector<ReferenceCase> reference_cases() {
+  std::vector<ReferenceCase> out;
+  out.push_back({"balanced", Design{}, ""});
+  Design unbalanced;
+  unbalanced.repeats = [](const std::vector<int>& c) {
+    return 2 + (c[0] * 5 + c[1] * 3 + c[2] * 2) % 6;
+  };
+  unbalanced.seed = 7;
+  out.push_back({"unbalanced", unbalanced, ""});
+  Design incomplete;
+  // fp16 never ran at batch 128: precision:batch_size loses a column and is dropped.
+  incomplete.repeats = [](const std::vector<int>& c) { return c[0] == 1 && c[1] == 2 ? 0 : 4; };
+  incomplete.seed = 11;
+  out.push_back({"incomplete", incomplete, "--drop precision:batch_size"});
+  Design ties;
+  ties.seed = 3;
+  ties.values = [](const std::vector<int>& c, int, std::mt19937_64& rng) {
+    auto v = default_values(c, 0, rng);
+    v["energy_j"] = std::round(v["energy_j"] / 1000) * 1000;  // few distinct values
+    v["test_accuracy"] = std::round(v["test_accuracy"] * 100) / 100;
+    return v;
+  };
+  out.push_back({"ties", ties, ""});
+  Design zero;
+  zero.levels = {{"fp32", "fp16"}, {"32", "64"}, {"128"}};
+  zero.values = [](const std::vector<int>& c, int, std::mt19937_64& rng) {
+    auto v = default_values(c, 0, rng);
+    v["energy_j"] = 1000;               // identical everywhere
+    v["duration_s"] = 100 + 10 * c[0];  // constant within each configuration
+    v["test_accuracy"] = 0.9;
+    return v;
+  };
+  out.push_back({"zero_variance", zero, ""});
+  Design single;
+  single.repeats = [](const std::vector<int>& c) {
+    return c[0] == 1 && c[1] == 1 && c[2] == 0 ? 1 : 4;
+  };
+  single.seed = 5;
+  out.push_back({"single_run", single, ""});
+  Design large;
+  large.repeats = [](const std::vector<int>& c) { return 833 + (c[1] == 0 && c[2] == 0 ? 2 : 0); };
+  large.seed = 99;
+  out.push_back({"ten_thousand", large, ""});
+  return out;
+}
+
+// Sample-size questions for the reference: name -> {cv, effect %, power, alpha}.
+inline std::map<std::string, std::array<double, 4>> reference_sample_sizes() {
+  return {{"cv0.05_e3", {0.05, 3, 0.8, 0.05}},
+          {"cv0.04_e3", {0.04, 3, 0.8, 0.05}},
+          {"cv0.02_e10_p0.9_a0.01", {0.02, 10, 0.9, 0.01}},
+          {"cv0.1_e1", {0.1, 1, 0.8, 0.05}},
+          {"cv0.04_e3_p0.9_a0.01", {0.04, 3, 0.9, 0.01}}};
+}
+
+inline std::filesystem::path reference_dir() {
+  return gt::testing::build_dir() / "tests" / "stats" / "reference";
+}
+
+// The fixture's results: {"cases": {name: analysis JSON}, "sample_sizes": {name: {...}}}.
+// Missing (the fixture did not run) throws with what to do.
+inline const json& reference_results() {
+  static const json results = [] {
+    const auto path = reference_dir() / "reference.json";
+    std::ifstream in(path);
+    if (!in)
+      throw std::runtime_error(path.string() +
+                               " is missing: the stats_reference fixture computes it (run the "
+                               "tests through ctest)");
+    return json::parse(in);
+  }();
+  return results;
+}
+
+// The runs table of reference case `name`, as the fixture wrote it and the reference read it.
+inline std::string reference_csv(const std::string& name) {
+  return (reference_dir() / (name + ".csv")).string();
+}
+inline json reference_case(const std::string& name) {
+  return reference_results().at("cases").at(name);
+}
+inline json reference_sample_size(const std::string& name) {
+  return reference_results().at("sample_sizes").at(name);
 }
 
 }  // namespace gt::stats::testing

@@ -12,12 +12,6 @@
 namespace gt::stats::testing {
 namespace {
 
-std::string fmt_args(double cv, double effect, double power, double alpha) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "--sample-size %.17g %.17g %.17g %.17g", cv, effect, power, alpha);
-  return buf;
-}
-
 json python(const std::string& code) {
   int rc = 0;
   const auto path = temp_file("snippet.py");
@@ -28,14 +22,12 @@ json python(const std::string& code) {
 }
 
 TEST(Power, RunsPerGroupMatchesStatsmodels) {
-  for (auto [cv, effect, power, alpha] : std::vector<std::array<double, 4>>{{0.05, 3, 0.8, 0.05},
-                                                                            {0.04, 3, 0.8, 0.05},
-                                                                            {0.02, 10, 0.9, 0.01},
-                                                                            {0.1, 1, 0.8, 0.05}}) {
-    const json ref = reference(fmt_args(cv, effect, power, alpha));
+  for (const auto& [name, q] : reference_sample_sizes()) {
+    const auto [cv, effect, power, alpha] = q;
+    const json ref = reference_sample_size(name);
     auto n = runs_per_group_for_power(effect / 100 / cv, power, alpha);
     ASSERT_TRUE(n.has_value());
-    EXPECT_EQ(*n, ref["runs_per_group"].get<long>()) << cv << " " << effect;
+    EXPECT_EQ(*n, ref["runs_per_group"].get<long>()) << name;
   }
   EXPECT_FALSE(runs_per_group_for_power(0, 0.8, 0.05).has_value());
 }

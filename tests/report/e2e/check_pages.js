@@ -8,8 +8,12 @@
 // at least 90 % of it, none overflows it), no table needs horizontal scrolling, no legend or axis
 // label is truncated ("…"), axes read in plain units (no "20m" or "1.2k" ticks), positive
 // quantities' axes never go below zero, and the Pareto marker is explained in its caption. A
-// full-page screenshot is saved next to the page. The first page is loaded again with scripts
-// disabled: its tables must still be there. Exit 0 = pass, 1 = fail (a missing browser too).
+// full-page screenshot is saved next to the page. Then every page at 400 px (a phone) and at
+// 1400 px: nothing reaches past the page's edge (only a box that must may scroll sideways, and
+// none at 1400 px), no box cuts its content off (a screenshot or a PDF would lose it), and a
+// full-page screenshot PAGE-400.png / PAGE-1400.png. The first page is loaded again with
+// scripts disabled: its tables must still be there. Exit 0 = pass, 1 = fail (a missing browser
+// too).
 //
 // Usage: check_pages.js [--fixture PROGRAM] OUT_DIR [PAGE.html ...]
 'use strict';
@@ -76,7 +80,7 @@ function send(method, params = {}, sessionId) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const watchdog = setTimeout(() => { console.error('FAIL: timed out after 150 s'); finish(1); }, 150000);
+const watchdog = setTimeout(() => { console.error('FAIL: timed out after 220 s'); finish(1); }, 220000);
 function finish(code) {
   clearTimeout(watchdog);
   try { browser.kill('SIGKILL'); } catch (e) { /* already gone */ }
@@ -84,13 +88,71 @@ function finish(code) {
   process.exit(code);
 }
 
-async function openTab() {
+async function openTab(width = 1400) {
   const {targetId} = await send('Target.createTarget', {url: 'about:blank'});
   const {sessionId} = await send('Target.attachToTarget', {targetId, flatten: true});
   for (const d of ['Page.enable', 'Runtime.enable', 'Log.enable', 'Network.enable', 'DOM.enable'])
     await send(d, {}, sessionId);
-  await send('Emulation.setDeviceMetricsOverride', {width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false}, sessionId);
+  await send('Emulation.setDeviceMetricsOverride', {width, height: 1000, deviceScaleFactor: 1, mobile: width < 600}, sessionId);
   return {targetId, sessionId};
+}
+
+// The layout at one width: elements reaching past the page's right edge (anything inside a box
+// that scrolls sideways is fine: it scrolls there, not off the page), boxes that cut content
+// off (a scroll box or hidden overflow whose content is taller than the box: a screenshot or a
+// printout loses rows), and the boxes that scroll sideways.
+const layout = `(() => {
+  const width = document.documentElement.clientWidth;
+  const scrollsX = (el) => { const o = getComputedStyle(el).overflowX; return o === 'auto' || o === 'scroll'; };
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
+    ' in #' + (((el.closest('figure') || el.closest('section') || {}).id) || '?');
+  const beyond = [], clipped = [], sideways = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    let inside = false;
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement)
+      if (scrollsX(a)) { inside = true; break; }
+    if (!inside && r.right > width + 1) beyond.push(name(el) + ' (' + Math.round(r.right) + ' > ' + width + ' px)');
+    const s = getComputedStyle(el);
+    if ((s.overflowY === 'auto' || s.overflowY === 'scroll' || s.overflowY === 'hidden') &&
+        el.scrollHeight > el.clientHeight + 1 && el.tagName !== 'HTML' && el.tagName !== 'BODY')
+      clipped.push(name(el) + ' (' + el.scrollHeight + ' px of content in ' + el.clientHeight + ')');
+    if (scrollsX(el) && el.scrollWidth > el.clientWidth + 1) sideways.push(name(el));
+  }
+  return {width, pageWidth: document.documentElement.scrollWidth, beyond: beyond.slice(0, 8),
+          clipped: clipped.slice(0, 8), sideways,
+          height: Math.ceil(document.documentElement.scrollHeight)};
+})()`;
+
+// Loads `page` at `width`, waits for the charts, checks the layout and saves a full-page
+// screenshot PAGE-WIDTH.png. Returns the problems found.
+async function checkWidth(page, width) {
+  const problems = [];
+  const {targetId, sessionId} = await openTab(width);
+  await load(sessionId, pathToFileURL(page).href);
+  const started = Date.now();
+  while ((await evaluate(sessionId, "document.documentElement.getAttribute('data-charts')")) !== 'done' &&
+         Date.now() - started < 60000)
+    await sleep(100);
+  const l = await evaluate(sessionId, layout);
+  if (l.pageWidth > l.width + 1) problems.push(`at ${width} px the page is ${l.pageWidth} px wide`);
+  for (const b of l.beyond) problems.push(`at ${width} px an element reaches past the page: ${b}`);
+  for (const c of l.clipped) problems.push(`at ${width} px a box cuts off its content: ${c}`);
+  if (width >= 1400) for (const x of l.sideways) problems.push(`at ${width} px a box scrolls sideways: ${x}`);
+  const height = Math.min(l.height, 30000);
+  await send('Emulation.setDeviceMetricsOverride', {width, height, deviceScaleFactor: 1, mobile: width < 600}, sessionId);
+  await sleep(300);  // charts sized to their container follow the new viewport
+  const shot = await send('Page.captureScreenshot', {format: 'png', captureBeyondViewport: true,
+    clip: {x: 0, y: 0, width, height, scale: 1}}, sessionId);
+  const png = page.replace(/\.html$/, '') + `-${width}.png`;
+  fs.writeFileSync(png, Buffer.from(shot.data, 'base64'));
+  await send('Target.closeTarget', {targetId});
+  console.log(`${problems.length ? 'FAIL' : 'ok  '} ${path.basename(page)} at ${width} px: ` +
+              `${l.sideways.length} box(es) scroll sideways; screenshot ${png}`);
+  for (const p of problems) console.log(`     ${p}`);
+  return problems;
 }
 
 async function load(sessionId, url) {
@@ -234,6 +296,8 @@ async function checkWithoutScripts(page) {
   let ok = true;
   try {
     for (const p of pages) ok = (await checkPage(p)) && ok;
+    for (const p of pages)
+      for (const width of [400, 1400]) ok = (await checkWidth(p, width)).length === 0 && ok;
     ok = (await checkWithoutScripts(pages[0])) && ok;
   } catch (e) {
     console.error(`FAIL: ${e.message}\n${browserLog.slice(-2000)}`);

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$out" && mkdir -p "$out"
 "$fixture" "$out"
 pages=()
-for name in full failed single nogpu; do
+for name in full failed single nogpu epochs; do
   "$greentrain" report --db "$out/$name.db" --html "$out/$name.html" --md "$out/$name.md" --country FRA,USA --country World
   grep -q '^# greentrain report: synthetic' "$out/$name.md"
   pages+=("$out/$name.html")

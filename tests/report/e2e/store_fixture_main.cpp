@@ -1,5 +1,5 @@
 // Writes the synthetic experiments as results databases for the command-line end-to-end test:
-// report_store_fixture OUT_DIR → OUT_DIR/{full,failed,single,nogpu}.db.
+// report_store_fixture OUT_DIR → OUT_DIR/{full,failed,single,nogpu,epochs}.db.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
       {"full", t::full_experiment()},
       {"failed", t::with_failed_runs()},
       {"single", t::single_configuration()},
-      {"nogpu", t::without_gpu()}};
+      {"nogpu", t::without_gpu()},
+      {"epochs", t::epochs_experiment()}};
   for (const auto& [name, data] : dbs) {
     auto path = dir / (std::string(name) + ".db");
     std::filesystem::remove(path);

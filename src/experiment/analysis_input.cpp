@@ -1,0 +1,27 @@
+// The analysis of an experiment in the database (see analysis_input.h).
+#include "experiment/analysis_input.h"
+
+#include <sstream>
+
+#include "common/error.h"
+#include "experiment/plan.h"
+
+namespace gt::experiment {
+
+AnalysisInput analysis_input(const Store& store, const ExperimentRecord& e,
+                             const std::string& source) {
+  AnalysisInput in;
+  std::istringstream csv(runs_csv(store, e.name));
+  in.table = stats::read_runs_csv(csv, e.factor_names, source);
+  for (const auto& [name, level] : e.benchmark.items())
+    in.options.baseline[name] = level.is_string() ? level.get<std::string>() : level.dump();
+  try {
+    const Plan plan = parse_plan(e.plan_text, e.name + " (the plan in the database)");
+    in.options.primary_metric = plan.analysis.primary_metric;
+  } catch (const gt::Error&) {
+    // A stored plan this version no longer reads: the defaults judge it.
+  }
+  return in;
+}
+
+}  // namespace gt::experiment
