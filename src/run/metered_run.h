@@ -4,7 +4,8 @@
 // intensity, attribution) before any work starts. run() opens the energy window, then launches
 // the child in its own process group (run/process.h) with an inherited pipe named by
 // GREENTRAIN_MARK_FD (so no mark can come before the window), dates each mark when it is
-// written (the writer's monotonic instant) or read, forwards signals through the caller's
+// written (the writer's monotonic instant) or read, answers the child's window queries on the
+// pipe named by GREENTRAIN_REPLY_FD (run/windows.h), forwards signals through the caller's
 // poll, samples the process tree's CPU and memory on its own cadence (run/usage_timeline.h),
 // and after the child exits turns the marks into phases (run/marks.h) whose energy comes from
 // the meters' readings around their instants. It returns one MeteredResult: the whole run's
