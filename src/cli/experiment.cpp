@@ -21,6 +21,7 @@
 #include "experiment/progress.h"
 #include "experiment/publish.h"
 #include "experiment/reserved_names.h"
+#include "experiment/resolution.h"
 #include "experiment/runner.h"
 #include "experiment/slurm.h"
 #include "experiment/store.h"
@@ -158,6 +159,32 @@ int do_init(const ExperimentArgs& a) {
   return 0;
 }
 
+// What the meter can resolve against what the stopping rule asks: the shortest phase that can
+// reach the target within max_repeats, and, with pilot runs of this plan in `db`, whether
+// theirs do (experiment/resolution.h).
+void print_resolution(const ex::Plan& plan, const std::string& db) {
+  const auto& stop = plan.design.stop;
+  if (!stop) return;
+  const std::string metric = stop->metric.empty() ? "train_energy_j" : stop->metric;
+  std::cout << fmt::format(
+      "resolution: a GPU energy counter (about 100 ms updates) puts about {:.1f} ms of a phase's "
+      "power into each window's spread; for +-{:g} % within {} blocks the phase of {} must last "
+      "at least {:.0f} ms\n",
+      1000 * ex::kBoundaryPower_s, stop->ci_halfwidth_pct, stop->max_repeats, metric,
+      1000 * ex::shortest_resolvable_phase_s(stop->ci_halfwidth_pct, stop->max_repeats));
+  if (!std::filesystem::exists(db)) return;
+  ex::Store store(db, ex::Store::Mode::read_only);
+  const auto e = store.find_experiment(plan.name);
+  if (!e || e->plan_hash != plan.hash()) return;
+  if (auto res = ex::check_resolution(*stop, metric, store.runs(e->id), stop->max_repeats))
+    std::cout << (res->reachable
+                      ? fmt::format("pilot runs: the {} phase ({:.0f} ms, +-{:.2f} J of {:.2f} J) "
+                                    "can reach the target (about {} blocks from the meter alone)\n",
+                                    res->phase, 1000 * res->duration_s, res->uncertainty_j,
+                                    res->energy_j, res->blocks_needed)
+                      : "pilot runs: " + res->message + "\n");
+}
+
 int do_plan(const ExperimentArgs& a) {
   const auto plan = ex::load_plan(a.plan_path);
   const auto design = ex::expand(plan);
@@ -202,6 +229,7 @@ int do_plan(const ExperimentArgs& a) {
                              r.warmup ? "warm-up" : fmt::format("block {}", r.block),
                              r.config_index, r.seed,
                              design.configs[static_cast<size_t>(r.config_index)].label());
+  print_resolution(plan, a.db);
   if (pilot.empty()) {
     std::cout << "estimated duration: unknown (no pilot run in " << a.db
               << "; run the plan for a few runs, then ask again)\n";
