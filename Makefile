@@ -33,12 +33,20 @@ deps:
 	@scripts/install-deps
 
 configure: deps
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DGREENTRAIN_CUDA=AUTO \
+	  $(CMAKE_FLAGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-demo: build
+# The demo installs and builds only what it runs: the binary, without the tests; the CUDA backend
+# only on a machine with an NVIDIA GPU (it runs on the CPU otherwise).
+DEMO_CUDA = $(shell ls /dev/nvidia0 >/dev/null 2>&1 && echo AUTO || echo OFF)
+demo:
+	@scripts/install-deps demo
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+	  -DGREENTRAIN_CUDA=$(DEMO_CUDA) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target greentrain
 	@scripts/demo $(GREENTRAIN)
 
 test: build
