@@ -24,6 +24,7 @@
 #include "common/trace.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
+#include "engine/graph/model_text.h"
 #include "run/marks.h"
 #include "run/metered_run.h"
 #include "run/process.h"
@@ -205,9 +206,17 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_option("--validation", c.data.validation,
                   "Fraction of the training file held out for validation (0..0.9)")
       ->capture_default_str();
-  sub->add_option("--model", c.model, "mlp:H or mlp:H1,H2,…")->capture_default_str();
-  sub->add_option("--dropout", c.dropout, "Dropout after each hidden layer")->capture_default_str();
-  sub->add_option("--precision", opts->precision, "fp32 | tf32 | fp16 | bf16")
+  sub->add_option("--model", c.model, engine::graph::model_grammar() + " (docs/models.md)")
+      ->capture_default_str();
+  sub->add_option("--dropout", c.dropout, "Dropout after each hidden Dense layer")
+      ->capture_default_str();
+  sub->add_option("--precision", opts->precision,
+                  [] {
+                    std::string names;
+                    for (const auto& p : engine::precision_names())
+                      names += (names.empty() ? "" : " | ") + p;
+                    return names;
+                  }())
       ->capture_default_str();
   sub->add_option("--batch-size", c.batch_size, "Mini-batch size")->capture_default_str();
   sub->add_option("--epochs", c.epochs, "Passes over the training set")->capture_default_str();

@@ -1,0 +1,166 @@
+// BatchNormalization on the CPU, per channel over the batch and the spatial positions (see
+// graph/layer_spec.h for the conventions). Statistics are sums in double (two passes: the mean,
+// then the squared deviations), γ, β, their gradients and the running statistics FP32 under
+// every precision. Training: y = (x − μ)·γ/√(σ² + ε) + β with the batch's μ and biased σ²,
+// running statistics moved when the pass asks for it (unbiased σ² there, as PyTorch);
+// evaluation uses the running statistics. Backward (training passes):
+//   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ/√(σ² + ε) · (dy − dβ/M − x̂·dγ/M),  x̂ = (x − μ)/√(σ² + ε)
+// with M the values per channel. Sums over positions run in per-thread partial rows added in a
+// fixed order, so results depend on the thread count only, not on scheduling.
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/cpu/layer.h"
+
+namespace gt::engine::cpu {
+namespace {
+
+class BatchNormLayer final : public CpuLayer {
+ public:
+  BatchNormLayer(const graph::Layer& layer, int index, const Binding& b, const Context& c)
+      : b_(b),
+        c_(c),
+        channels_(layer.in.channels),
+        positions_(int64_t(layer.in.height) * layer.in.width),
+        spec_(std::get<graph::BatchNorm>(layer.spec)) {
+    using graph::TensorRole;
+    const auto& L = *b.layout;
+    gamma_ = b.master + L.find(index, TensorRole::gamma)->offset;
+    beta_ = b.master + L.find(index, TensorRole::beta)->offset;
+    running_mean_ = b.master + L.find(index, TensorRole::running_mean)->offset;
+    running_var_ = b.master + L.find(index, TensorRole::running_var)->offset;
+    grad_gamma_ = b.grads + L.find(index, TensorRole::gamma)->offset;
+    grad_beta_ = b.grads + L.find(index, TensorRole::beta)->offset;
+    const size_t C = size_t(channels_);
+    mean_.assign(C, 0.0f);
+    invstd_.assign(C, 0.0f);
+    scale_.assign(C, 0.0f);
+    shift_.assign(C, 0.0f);
+    dgamma_m_.assign(C, 0.0f);
+    sum_a_.assign(C, 0.0);
+    sum_b_.assign(C, 0.0);
+    partial_.assign(size_t(std::max(1, c.threads)) * 2 * C, 0.0);
+  }
+
+  void reserve(int64_t) override {}
+
+  void forward(int64_t rows, const float* x, float* y, const PassMode& pass) override {
+    const int C = channels_;
+    const int64_t pixels = rows * positions_;
+    if (pass.training) {
+      const double M = double(pixels);
+      sums(pixels, [&](int64_t p, int ch, double& a, double&) { a += x[p * C + ch]; });
+      for (int ch = 0; ch < C; ++ch) mean_[ch] = float(sum_a_[ch] / M);
+      const float* mean = mean_.data();
+      sums(pixels, [&](int64_t p, int ch, double& a, double&) {
+        const double d = double(x[p * C + ch]) - mean[ch];
+        a += d * d;
+      });
+      for (int ch = 0; ch < C; ++ch) {
+        const double var = sum_a_[ch] / M;
+        invstd_[ch] = float(1.0 / std::sqrt(var + double(spec_.eps)));
+        scale_[ch] = gamma_[ch] * invstd_[ch];
+        shift_[ch] = beta_[ch] - mean_[ch] * scale_[ch];
+        if (pass.update_statistics) {
+          const float m = spec_.momentum;
+          const double unbiased = pixels > 1 ? var * M / (M - 1) : var;
+          running_mean_[ch] = (1.0f - m) * running_mean_[ch] + m * mean_[ch];
+          running_var_[ch] = (1.0f - m) * running_var_[ch] + m * float(unbiased);
+        }
+      }
+    } else {
+      for (int ch = 0; ch < C; ++ch) {
+        scale_[ch] = gamma_[ch] / std::sqrt(running_var_[ch] + spec_.eps);
+        shift_[ch] = beta_[ch] - running_mean_[ch] * scale_[ch];
+      }
+    }
+    const float* scale = scale_.data();
+    const float* shift = shift_.data();
+    const Store store = b_.out;
+#pragma omp parallel for num_threads(c_.threads) if (c_.threads > 1 && pixels * C > kParallelMin)
+    for (int64_t p = 0; p < pixels; ++p)
+      for (int ch = 0; ch < C; ++ch) y[p * C + ch] = store(x[p * C + ch] * scale[ch] + shift[ch]);
+  }
+
+  void backward(int64_t rows, const float* x, const float*, const float* dy, float* dx) override {
+    const int C = channels_;
+    const int64_t pixels = rows * positions_;
+    const float* mean = mean_.data();
+    const float* invstd = invstd_.data();
+    sums(pixels, [&](int64_t p, int ch, double& a, double& b) {
+      const double g = dy[p * C + ch];
+      a += g;
+      b += g * (double(x[p * C + ch]) - mean[ch]) * invstd[ch];
+    });
+    for (int ch = 0; ch < C; ++ch) {
+      grad_beta_[ch] = float(sum_a_[ch]);
+      grad_gamma_[ch] = float(sum_b_[ch]);
+    }
+    if (!dx) return;
+    const float inv_m = 1.0f / float(pixels);
+    for (int ch = 0; ch < C; ++ch) {
+      scale_[ch] = gamma_[ch] * invstd[ch];  // γ/√(σ² + ε)
+      shift_[ch] = float(sum_a_[ch]) * inv_m;
+      sum_b_[ch] *= double(inv_m);
+    }
+    const float* k = scale_.data();
+    const float* db_m = shift_.data();
+    for (int ch = 0; ch < C; ++ch) dgamma_m_[size_t(ch)] = float(sum_b_[ch]);
+    const float* dgm = dgamma_m_.data();
+    const Store store = b_.grad_in;
+#pragma omp parallel for num_threads(c_.threads) if (c_.threads > 1 && pixels * C > kParallelMin)
+    for (int64_t p = 0; p < pixels; ++p)
+      for (int ch = 0; ch < C; ++ch) {
+        const float xhat = (x[p * C + ch] - mean[ch]) * invstd[ch];
+        dx[p * C + ch] = store(k[ch] * (dy[p * C + ch] - db_m[ch] - xhat * dgm[ch]));
+      }
+  }
+
+ private:
+  // sum_a_[c], sum_b_[c] = Σ over positions p of what f adds for (p, c).
+  template <class F>
+  void sums(int64_t pixels, F f) {
+    const int C = channels_;
+    const int threads = c_.threads > 1 && pixels * C > kParallelMin ? c_.threads : 1;
+    double* partial = partial_.data();
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      double* a = partial + size_t(t) * 2 * C;
+      double* b = a + C;
+      std::fill(a, a + 2 * C, 0.0);
+      const int64_t lo = pixels * t / nt, hi = pixels * (t + 1) / nt;
+      for (int64_t p = lo; p < hi; ++p)
+        for (int ch = 0; ch < C; ++ch) f(p, ch, a[ch], b[ch]);
+    }
+    for (int ch = 0; ch < C; ++ch) {
+      double a = 0, b = 0;
+      for (int t = 0; t < threads; ++t) {
+        a += partial[size_t(t) * 2 * C + ch];
+        b += partial[size_t(t) * 2 * C + C + ch];
+      }
+      sum_a_[size_t(ch)] = a;
+      sum_b_[size_t(ch)] = b;
+    }
+  }
+
+  Binding b_;
+  Context c_;
+  int channels_;
+  int64_t positions_;
+  graph::BatchNorm spec_;
+  float *gamma_, *beta_, *running_mean_, *running_var_, *grad_gamma_, *grad_beta_;
+  std::vector<float> mean_, invstd_, scale_, shift_, dgamma_m_;
+  std::vector<double> sum_a_, sum_b_, partial_;
+};
+
+}  // namespace
+
+std::unique_ptr<CpuLayer> make_batch_norm(const graph::Layer& layer, int index, const Binding& b,
+                                          const Context& c) {
+  return std::make_unique<BatchNormLayer>(layer, index, b, c);
+}
+
+}  // namespace gt::engine::cpu

@@ -1,0 +1,27 @@
+// The layer factory (one case per layer kind) and the Store's bulk rounding.
+#include "engine/cpu/layer.h"
+
+namespace gt::engine::cpu {
+
+void Store::apply(float* values, int64_t n, int threads) const {
+  if (!rounds()) return;
+  const Store s = *this;
+#pragma omp parallel for simd num_threads(threads) if (threads > 1 && n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) values[i] = s(values[i]);
+}
+
+std::unique_ptr<CpuLayer> make_cpu_layer(const graph::Network& net, int index, const Binding& b,
+                                         const Context& c) {
+  const graph::Layer& layer = net.layers[size_t(index)];
+  const graph::LayerSpec& spec = layer.spec;
+  if (std::holds_alternative<graph::Dense>(spec)) return make_dense(layer, index, b, c);
+  if (std::holds_alternative<graph::Conv2D>(spec)) return make_conv2d(layer, index, b, c);
+  if (std::holds_alternative<graph::MaxPool2D>(spec)) return make_max_pool(layer, b, c);
+  if (std::holds_alternative<graph::GlobalAvgPool>(spec)) return make_global_avg_pool(layer, b, c);
+  if (std::holds_alternative<graph::BatchNorm>(spec)) return make_batch_norm(layer, index, b, c);
+  if (std::holds_alternative<graph::ReLU>(spec)) return make_relu(layer, b, c);
+  if (std::holds_alternative<graph::Dropout>(spec)) return make_dropout(layer, b, c);
+  return make_flatten();
+}
+
+}  // namespace gt::engine::cpu
