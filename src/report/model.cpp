@@ -10,6 +10,7 @@
 
 #include "carbon/carbon.h"
 #include "common/error.h"
+#include "engine/train_factors.h"
 #include "report/format.h"
 
 namespace gt::report {
@@ -86,17 +87,7 @@ std::string config_label(const Config& config, const std::vector<std::string>& f
   for (const auto& f : names) {
     auto it = config.find(f);
     if (it == config.end()) continue;
-    const std::string& v = it->second;
-    if (f == "precision")
-      parts.push_back(v);
-    else if (f == "batch_size")
-      parts.push_back("batch " + v);
-    else if (f == "neurons")
-      parts.push_back(v + " neurons");
-    else if (f == "epochs")
-      parts.push_back(v + (v == "1" ? " epoch" : " epochs"));
-    else
-      parts.push_back(f + "=" + v);
+    parts.push_back(engine::factor_label(f, it->second));
   }
   if (parts.empty()) return "all runs";
   std::string out = parts[0];

@@ -58,6 +58,8 @@ void write_store(const ReportData& d, const std::string& path) {
     if (run.status != "ok") r.exit_code = 1;
     for (const char* m : {"test_accuracy", "epochs"})
       if (auto v = get(m)) r.metrics[m] = *v;
+    // The trainer records its training rows with every run; the report reads them back.
+    if (d.train_samples_per_epoch) r.metrics["train_rows"] = *d.train_samples_per_epoch;
     for (const auto& c : run.components)
       r.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
                           c.peak_power_w, std::nullopt, c.net_energy_j});
