@@ -1,6 +1,7 @@
 // The element-wise layers on the CPU: ReLU, inverted Dropout (a mask drawn in row-major order
-// from the run's dropout generator, kept units × 1/(1 − rate)) and Flatten (NHWC is already
-// flat in memory, so its output is its input).
+// from the run's dropout generator, kept units × 1/(1 − rate)) and the pass-through of Flatten
+// (NHWC is already flat in memory, so its output is its input) and of a ReLU fused into the
+// BatchNorm before it.
 #include <vector>
 
 #include "engine/cpu/layer.h"
@@ -16,18 +17,14 @@ class ReluLayer final : public CpuLayer {
   void reserve(int64_t) override {}
 
   void forward(int64_t rows, const float* x, float* y, const PassMode&) override {
-    const int64_t n = rows * size_;
-    const Store store = b_.out;
-#pragma omp parallel for simd num_threads(c_.threads) if (c_.threads > 1 && n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) y[i] = store(x[i] > 0.0f ? x[i] : 0.0f);
+    store_each(rows * size_, y, b_.out, c_.threads,
+               [x](int64_t i) { return x[i] > 0.0f ? x[i] : 0.0f; });
   }
 
   void backward(int64_t rows, const float*, const float* y, const float* dy, float* dx) override {
     if (!dx) return;
-    const int64_t n = rows * size_;
-    const Store store = b_.grad_in;
-#pragma omp parallel for simd num_threads(c_.threads) if (c_.threads > 1 && n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? store(dy[i]) : 0.0f;
+    store_each(rows * size_, dx, b_.grad_in, c_.threads,
+               [y, dy](int64_t i) { return y[i] > 0.0f ? dy[i] : 0.0f; });
   }
 
  private:
@@ -54,20 +51,20 @@ class DropoutLayer final : public CpuLayer {
       for (int64_t i = 0; i < n; ++i) mask_[size_t(i)] = u(*c_.dropout_rng) < keep ? inv : 0.0f;
     }
     const float* mask = mask_.data();
-    const bool active = active_;
-    const Store store = b_.out;
-#pragma omp parallel for simd num_threads(c_.threads) if (c_.threads > 1 && n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) y[i] = store(active ? x[i] * mask[i] : x[i]);
+    if (active_)
+      store_each(n, y, b_.out, c_.threads, [x, mask](int64_t i) { return x[i] * mask[i]; });
+    else
+      store_each(n, y, b_.out, c_.threads, [x](int64_t i) { return x[i]; });
   }
 
   void backward(int64_t rows, const float*, const float*, const float* dy, float* dx) override {
     if (!dx) return;
     const int64_t n = rows * size_;
     const float* mask = mask_.data();
-    const bool active = active_;
-    const Store store = b_.grad_in;
-#pragma omp parallel for simd num_threads(c_.threads) if (c_.threads > 1 && n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dx[i] = store(active ? dy[i] * mask[i] : dy[i]);
+    if (active_)
+      store_each(n, dx, b_.grad_in, c_.threads, [dy, mask](int64_t i) { return dy[i] * mask[i]; });
+    else
+      store_each(n, dx, b_.grad_in, c_.threads, [dy](int64_t i) { return dy[i]; });
   }
 
  private:
@@ -79,7 +76,7 @@ class DropoutLayer final : public CpuLayer {
   std::vector<float> mask_;
 };
 
-class FlattenLayer final : public CpuLayer {
+class PassThrough final : public CpuLayer {
  public:
   void reserve(int64_t) override {}
   void forward(int64_t, const float*, float*, const PassMode&) override {}
@@ -96,6 +93,6 @@ std::unique_ptr<CpuLayer> make_dropout(const graph::Layer& layer, const Binding&
                                        const Context& c) {
   return std::make_unique<DropoutLayer>(layer, b, c);
 }
-std::unique_ptr<CpuLayer> make_flatten() { return std::make_unique<FlattenLayer>(); }
+std::unique_ptr<CpuLayer> make_pass_through() { return std::make_unique<PassThrough>(); }
 
 }  // namespace gt::engine::cpu

@@ -47,9 +47,10 @@ class CpuBackend final : public Backend {
 
   std::string describe() const override {
     if (naive_) return "cpu (naive reference loops)";
-    return fmt::format("cpu ({}, {} thread{})",
-                       has_conv_ ? "OpenBLAS sgemm + oneDNN + OpenMP" : "OpenBLAS sgemm + OpenMP",
-                       threads_, threads_ == 1 ? "" : "s");
+    return fmt::format(
+        "cpu ({}, {} thread{})",
+        uses_onednn_ ? "OpenBLAS sgemm + oneDNN + OpenMP" : "OpenBLAS sgemm + OpenMP", threads_,
+        threads_ == 1 ? "" : "s");
   }
 
   void setup(const graph::Network& net, const OptimizerSpec& opt, Precision precision,
@@ -71,7 +72,9 @@ class CpuBackend final : public Backend {
                    : std::max(1, hardware_threads_);
     first_trainable_ = graph::first_trainable_layer(net_);
     for (const auto& layer : net_.layers)
-      has_conv_ = has_conv_ || std::holds_alternative<graph::Conv2D>(layer.spec);
+      uses_onednn_ = uses_onednn_ || std::holds_alternative<graph::Conv2D>(layer.spec) ||
+                     std::holds_alternative<graph::BatchNorm>(layer.spec) ||
+                     std::holds_alternative<graph::MaxPool2D>(layer.spec);
     dense_only_ = true;
     for (const auto& s : layout_.slots)
       dense_only_ = dense_only_ && (s.role == graph::TensorRole::bias ||
@@ -83,14 +86,15 @@ class CpuBackend final : public Backend {
     copy_.assign(n, 0.0f);
     optimizer_ = std::make_unique<cpu::SlabOptimizer>(layout_, opt, policy_, threads_);
     optimizer_->refresh_copy(master_.data(), copy_.data());
-    if (has_conv_ && !naive_) {
+    if (uses_onednn_ && !naive_) {
       dnnl_engine_ = std::make_unique<dnnl::engine>(dnnl::engine::kind::cpu, 0);
       dnnl_stream_ = std::make_unique<dnnl::stream>(*dnnl_engine_);
     }
     build_layers();
 
-    int64_t per_sample = net_.input.size();
-    for (const auto& layer : net_.layers) per_sample += layer.out.size();
+    int64_t per_sample = net_.input.size();  // activations kept per sample
+    for (int l = 0; l < int(net_.layers.size()); ++l)
+      if (!renames(l)) per_sample += net_.layers[size_t(l)].out.size();
     eval_rows_ = std::clamp<int64_t>(int64_t(kEvalBytes / (4.0 * double(per_sample))), batch_,
                                      std::max<int64_t>(batch_, kEvalChunk));
     reserve_rows(std::max<int64_t>(batch_, eval_rows_));
@@ -205,8 +209,8 @@ class CpuBackend final : public Backend {
   }
 
   // The layer that reads layer l's output in forward (l = -1: the input), and the one that
-  // reads its input gradient in backward (l = layer count: the logits' gradient), skipping
-  // Flatten, which only renames; -1 when none.
+  // reads its input gradient in backward (l = layer count: the logits' gradient), skipping the
+  // layers that only pass values through (Flatten, a ReLU fused into its BatchNorm); -1: none.
   int output_reader(int l) const {
     for (int k = l + 1; k < int(net_.layers.size()); ++k)
       if (!renames(k)) return k;
@@ -218,7 +222,8 @@ class CpuBackend final : public Backend {
     return -1;
   }
   bool renames(int l) const {
-    return std::holds_alternative<graph::Flatten>(net_.layers[size_t(l)].spec);
+    return std::holds_alternative<graph::Flatten>(net_.layers[size_t(l)].spec) ||
+           cpu::fused_into_previous(net_, l);
   }
   // How a tensor that layer `reader` reads is stored: GEMM operands are TF32 under tf32.
   Store store_for(int reader) const {
@@ -243,6 +248,7 @@ class CpuBackend final : public Backend {
       b.grads = grads_.data();
       b.out = store_for(output_reader(l));
       b.grad_in = store_for(gradient_reader(l));
+      b.fused_relu = l + 1 < int(net_.layers.size()) && cpu::fused_into_previous(net_, l + 1);
       layers_.push_back(cpu::make_cpu_layer(net_, l, b, ctx));
     }
     input_store_ = store_for(output_reader(-1));
@@ -308,7 +314,6 @@ class CpuBackend final : public Backend {
     for (size_t l = 0; l < layers_.size(); ++l)
       layers_[l]->forward(rows, input_of(int(l)), output(int(l)), pass);
   }
-
   // Mean softmax cross-entropy in FP32 (double sums) over the logits; when `grad`, writes
   // dL/dlogits · loss_scale, stored for the last layer's backward, into dcur_.
   float softmax_ce(const Dataset& data, const int32_t* idx, int64_t rows, int64_t* correct,
@@ -381,7 +386,7 @@ class CpuBackend final : public Backend {
   int batch_ = 0;
   int threads_ = 1;
   int first_trainable_ = 0;
-  bool has_conv_ = false, dense_only_ = true;
+  bool uses_onednn_ = false, dense_only_ = true;
   const Dataset* train_ = nullptr;
   uint64_t seed_ = 0;
   std::mt19937_64 dropout_rng_;

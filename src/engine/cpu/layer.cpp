@@ -10,18 +10,27 @@ void Store::apply(float* values, int64_t n, int threads) const {
   for (int64_t i = 0; i < n; ++i) values[i] = s(values[i]);
 }
 
+bool fused_into_previous(const graph::Network& net, int index) {
+  return index > 0 && std::holds_alternative<graph::ReLU>(net.layers[size_t(index)].spec) &&
+         std::holds_alternative<graph::BatchNorm>(net.layers[size_t(index - 1)].spec);
+}
+
 std::unique_ptr<CpuLayer> make_cpu_layer(const graph::Network& net, int index, const Binding& b,
                                          const Context& c) {
   const graph::Layer& layer = net.layers[size_t(index)];
   const graph::LayerSpec& spec = layer.spec;
   if (std::holds_alternative<graph::Dense>(spec)) return make_dense(layer, index, b, c);
   if (std::holds_alternative<graph::Conv2D>(spec)) return make_conv2d(layer, index, b, c);
-  if (std::holds_alternative<graph::MaxPool2D>(spec)) return make_max_pool(layer, b, c);
+  if (std::holds_alternative<graph::MaxPool2D>(spec))
+    return c.naive ? make_max_pool(layer, b, c) : make_onednn_max_pool(layer, b, c);
   if (std::holds_alternative<graph::GlobalAvgPool>(spec)) return make_global_avg_pool(layer, b, c);
-  if (std::holds_alternative<graph::BatchNorm>(spec)) return make_batch_norm(layer, index, b, c);
-  if (std::holds_alternative<graph::ReLU>(spec)) return make_relu(layer, b, c);
+  if (std::holds_alternative<graph::BatchNorm>(spec))
+    return c.naive ? make_batch_norm(layer, index, b, c)
+                   : make_onednn_batch_norm(layer, index, b, c);
+  if (std::holds_alternative<graph::ReLU>(spec))
+    return fused_into_previous(net, index) ? make_pass_through() : make_relu(layer, b, c);
   if (std::holds_alternative<graph::Dropout>(spec)) return make_dropout(layer, b, c);
-  return make_flatten();
+  return make_pass_through();
 }
 
 }  // namespace gt::engine::cpu

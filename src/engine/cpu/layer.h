@@ -61,7 +61,7 @@ struct Context {
   dnnl::stream* dnnl_stream = nullptr;
 };
 
-// Where a layer's tensors are.
+// Where a layer's tensors are, and how it writes its output.
 struct Binding {
   const graph::ParamLayout* layout = nullptr;
   float* master = nullptr;      // FP32 master slab (running statistics are written here)
@@ -69,6 +69,9 @@ struct Binding {
   float* grads = nullptr;       // gradients of the (scaled) loss
   Store out;                    // how this layer stores y
   Store grad_in;                // how it stores dx
+  // BatchNorm only: the ReLU after it runs inside it (y = max(0, BN(x)); backward takes the
+  // gradient of that), and the ReLU layer itself is a pass-through (make_pass_through).
+  bool fused_relu = false;
 };
 
 class CpuLayer {
@@ -80,9 +83,14 @@ class CpuLayer {
   // dx may be null (nothing before this layer needs it). Parameter gradients are overwritten.
   virtual void backward(int64_t rows, const float* x, const float* y, const float* dy,
                         float* dx) = 0;
-  // y is x itself (Flatten): the executor passes the input's buffer as the output, and dy as dx.
+  // y is x itself (Flatten, a fused ReLU): the executor passes the input's buffer as the output,
+  // and dy as dx.
   virtual bool aliases_input() const { return false; }
 };
+
+// Whether layer `index` runs inside the layer before it: a ReLU right after a BatchNorm (the
+// BatchNorm then gets Binding::fused_relu, the ReLU is a pass-through).
+bool fused_into_previous(const graph::Network& net, int index);
 
 // The layer `index` of `net`, bound to the slabs.
 std::unique_ptr<CpuLayer> make_cpu_layer(const graph::Network& net, int index,
@@ -99,12 +107,50 @@ std::unique_ptr<CpuLayer> make_global_avg_pool(const graph::Layer& layer, const 
                                                const Context& c);
 std::unique_ptr<CpuLayer> make_batch_norm(const graph::Layer& layer, int index, const Binding& b,
                                           const Context& c);
+// The oneDNN paths (the Context's engine and stream), chosen when the context is not naive.
+std::unique_ptr<CpuLayer> make_onednn_batch_norm(const graph::Layer& layer, int index,
+                                                 const Binding& b, const Context& c);
+std::unique_ptr<CpuLayer> make_onednn_max_pool(const graph::Layer& layer, const Binding& b,
+                                               const Context& c);
 std::unique_ptr<CpuLayer> make_relu(const graph::Layer& layer, const Binding& b, const Context& c);
 std::unique_ptr<CpuLayer> make_dropout(const graph::Layer& layer, const Binding& b,
                                        const Context& c);
-std::unique_ptr<CpuLayer> make_flatten();
+// A layer whose output is its input (Flatten; a ReLU fused into the BatchNorm before it).
+std::unique_ptr<CpuLayer> make_pass_through();
 
 // Element-wise loops below this many values stay on one thread.
 constexpr int64_t kParallelMin = 1 << 14;
+
+// out[i] = store(f(i)) for i < n, on up to `threads` threads; the loop has no rounding in it
+// when the store keeps FP32, so the compiler vectorises it.
+template <class F>
+void store_each(int64_t n, float* out, const Store& store, int threads, F f) {
+  const bool parallel = threads > 1 && n > kParallelMin;
+  if (!store.rounds()) {
+#pragma omp parallel for simd num_threads(threads) if (parallel)
+    for (int64_t i = 0; i < n; ++i) out[i] = f(i);
+  } else {
+#pragma omp parallel for simd num_threads(threads) if (parallel)
+    for (int64_t i = 0; i < n; ++i) out[i] = store(f(i));
+  }
+}
+
+// The same over `pixels` × `channels` NHWC values: out[i] = store(f(i, c)), i = p·channels + c.
+template <class F>
+void store_each_channel(int64_t pixels, int channels, float* out, const Store& store, int threads,
+                        F f) {
+  const bool parallel = threads > 1 && pixels * channels > kParallelMin;
+  const bool rounds = store.rounds();
+#pragma omp parallel for num_threads(threads) if (parallel)
+  for (int64_t p = 0; p < pixels; ++p) {
+    const int64_t base = p * channels;
+    if (!rounds) {
+#pragma omp simd
+      for (int c = 0; c < channels; ++c) out[base + c] = f(base + c, c);
+    } else {
+      for (int c = 0; c < channels; ++c) out[base + c] = store(f(base + c, c));
+    }
+  }
+}
 
 }  // namespace gt::engine::cpu

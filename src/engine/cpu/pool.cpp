@@ -30,6 +30,7 @@ class MaxPoolLayer final : public CpuLayer {
     const int64_t lines = rows * out_.height;
     uint8_t* arg = argmax_.data();
     const Store store = b_.out;
+    // Window position by window position, all channels at once (the channels are contiguous).
 #pragma omp parallel for num_threads(c_.threads) if (c_.threads > 1 && \
                                                      rows * out_.size() > kParallelMin)
     for (int64_t line = 0; line < lines; ++line) {
@@ -37,18 +38,24 @@ class MaxPoolLayer final : public CpuLayer {
       const int oh = int(line % out_.height);
       for (int ow = 0; ow < out_.width; ++ow) {
         const int64_t o = ((n * out_.height + oh) * out_.width + ow) * C;
-        for (int ch = 0; ch < C; ++ch) {
-          float best = 0;
-          int where = -1;
-          for (int kh = 0; kh < P; ++kh)
-            for (int kw = 0; kw < P; ++kw) {
-              const float v =
-                  x[((n * in_.height + oh * S + kh) * in_.width + ow * S + kw) * C + ch];
-              if (where < 0 || v > best) best = v, where = kh * P + kw;
+        float* yo = y + o;
+        uint8_t* ao = arg + o;
+        for (int kh = 0; kh < P; ++kh)
+          for (int kw = 0; kw < P; ++kw) {
+            const float* xk = x + ((n * in_.height + oh * S + kh) * in_.width + ow * S + kw) * C;
+            const auto k = uint8_t(kh * P + kw);
+            if (k == 0) {
+              for (int ch = 0; ch < C; ++ch) yo[ch] = xk[ch], ao[ch] = 0;
+              continue;
             }
-          y[o + ch] = store(best);
-          arg[o + ch] = uint8_t(where);
-        }
+            for (int ch = 0; ch < C; ++ch) {
+              const bool greater = xk[ch] > yo[ch];
+              yo[ch] = greater ? xk[ch] : yo[ch];
+              ao[ch] = greater ? k : ao[ch];
+            }
+          }
+        if (store.rounds())
+          for (int ch = 0; ch < C; ++ch) yo[ch] = store(yo[ch]);
       }
     }
   }
