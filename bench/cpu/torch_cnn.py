@@ -12,30 +12,25 @@ usage: torch_cnn.py --data DIR [--filters 32,64,128] [--head 128] [--batch-size 
                     [--threads N] [--steps N | --epochs E] [--channels-last] [--seed 1]
 """
 import argparse
-import gzip
 import json
 import math
 import os
-import struct
 import time
 
 import numpy as np
 import torch
 
+from resize_idx import read_idx
 
-def read_idx(path):
-    if not os.path.exists(path):
-        path += ".gz"
-    with gzip.open(path) if path.endswith(".gz") else open(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4])
-    dims = struct.unpack(">" + "I" * (magic & 0xFF), data[4:4 + 4 * (magic & 0xFF)])
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+
+def idx_file(folder, stem):
+    path = f"{folder}/{stem}"
+    return path if os.path.exists(path) else path + ".gz"
 
 
 def load(folder, split):
-    x = read_idx(f"{folder}/{split}-images-idx3-ubyte").astype(np.float32) / 255.0
-    y = read_idx(f"{folder}/{split}-labels-idx1-ubyte").astype(np.int64)
+    x = read_idx(idx_file(folder, f"{split}-images-idx3-ubyte")).astype(np.float32) / 255.0
+    y = read_idx(idx_file(folder, f"{split}-labels-idx1-ubyte")).astype(np.int64)
     return torch.from_numpy(x[:, None]), torch.from_numpy(y)
 
 

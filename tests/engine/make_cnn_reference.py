@@ -23,13 +23,14 @@ usage: make_cnn_reference.py OUT.json [--filters 4,6 --head 8 --size 9 --channel
 import argparse
 import copy
 import json
-import os
 import sys
 
 try:
     import torch
 except ImportError:
     sys.exit("make_cnn_reference.py: PyTorch is missing; install python3-torch")
+
+from make_reference import write_atomically
 
 
 class Cnn(torch.nn.Module):
@@ -152,15 +153,6 @@ def main():
         "adam_losses": losses, "final": final, "eval_loss": eval_loss,
     }
     write_atomically(a.out, out)
-
-
-def write_atomically(path, value):
-    """Writes JSON to a temporary file in the same folder, then renames it over `path`."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -25,17 +25,11 @@ class BatchNormLayer final : public CpuLayer {
         c_(c),
         channels_(layer.in.channels),
         positions_(int64_t(layer.in.height) * layer.in.width),
-        spec_(std::get<graph::BatchNorm>(layer.spec)) {
-    using graph::TensorRole;
-    const auto& L = *b.layout;
-    gamma_ = b.master + L.find(index, TensorRole::gamma)->offset;
-    beta_ = b.master + L.find(index, TensorRole::beta)->offset;
-    running_mean_ = b.master + L.find(index, TensorRole::running_mean)->offset;
-    running_var_ = b.master + L.find(index, TensorRole::running_var)->offset;
-    grad_gamma_ = b.grads + L.find(index, TensorRole::gamma)->offset;
-    grad_beta_ = b.grads + L.find(index, TensorRole::beta)->offset;
+        spec_(std::get<graph::BatchNorm>(layer.spec)),
+        t_(b, index, layer.in.channels) {
     const size_t C = size_t(channels_);
     mean_.assign(C, 0.0f);
+    var_.assign(C, 0.0f);
     invstd_.assign(C, 0.0f);
     scale_.assign(C, 0.0f);
     shift_.assign(C, 0.0f);
@@ -62,20 +56,16 @@ class BatchNormLayer final : public CpuLayer {
       });
       for (int ch = 0; ch < C; ++ch) {
         const double var = sum_a_[ch] / M;
+        var_[ch] = float(var);
         invstd_[ch] = float(1.0 / std::sqrt(var + double(spec_.eps)));
-        scale_[ch] = gamma_[ch] * invstd_[ch];
-        shift_[ch] = beta_[ch] - mean_[ch] * scale_[ch];
-        if (pass.update_statistics) {
-          const float m = spec_.momentum;
-          const double unbiased = pixels > 1 ? var * M / (M - 1) : var;
-          running_mean_[ch] = (1.0f - m) * running_mean_[ch] + m * mean_[ch];
-          running_var_[ch] = (1.0f - m) * running_var_[ch] + m * float(unbiased);
-        }
+        scale_[ch] = t_.gamma[ch] * invstd_[ch];
+        shift_[ch] = t_.beta[ch] - mean_[ch] * scale_[ch];
       }
+      if (pass.update_statistics) t_.move_statistics(mean_.data(), var_.data(), M, spec_.momentum);
     } else {
       for (int ch = 0; ch < C; ++ch) {
-        scale_[ch] = gamma_[ch] / std::sqrt(running_var_[ch] + spec_.eps);
-        shift_[ch] = beta_[ch] - running_mean_[ch] * scale_[ch];
+        scale_[ch] = t_.gamma[ch] / std::sqrt(t_.running_var[ch] + spec_.eps);
+        shift_[ch] = t_.beta[ch] - t_.running_mean[ch] * scale_[ch];
       }
     }
     const float* scale = scale_.data();
@@ -112,13 +102,13 @@ class BatchNormLayer final : public CpuLayer {
       b += g * (x[i] - mean[ch]) * invstd[ch];
     });
     for (int ch = 0; ch < C; ++ch) {
-      grad_beta_[ch] = float(sum_a_[ch]);
-      grad_gamma_[ch] = float(sum_b_[ch]);
+      t_.grad_beta[ch] = float(sum_a_[ch]);
+      t_.grad_gamma[ch] = float(sum_b_[ch]);
     }
     if (!dx) return;
     const float inv_m = 1.0f / float(pixels);
     for (int ch = 0; ch < C; ++ch) {
-      scale_[ch] = gamma_[ch] * invstd[ch];  // γ/√(σ² + ε)
+      scale_[ch] = t_.gamma[ch] * invstd[ch];  // γ/√(σ² + ε)
       shift_[ch] = float(sum_a_[ch]) * inv_m;
       dgamma_m_[size_t(ch)] = float(sum_b_[ch] * double(inv_m));
     }
@@ -176,8 +166,8 @@ class BatchNormLayer final : public CpuLayer {
   int channels_;
   int64_t positions_;
   graph::BatchNorm spec_;
-  float *gamma_, *beta_, *running_mean_, *running_var_, *grad_gamma_, *grad_beta_;
-  std::vector<float> mean_, invstd_, scale_, shift_, dgamma_m_;
+  BatchNormTensors t_;
+  std::vector<float> mean_, var_, invstd_, scale_, shift_, dgamma_m_;
   std::vector<double> sum_a_, sum_b_, partial_;
   std::vector<float> block_;
 };

@@ -15,15 +15,11 @@ namespace {
 class OnednnBatchNorm final : public CpuLayer {
  public:
   OnednnBatchNorm(const graph::Layer& layer, int index, const Binding& b, const Context& c)
-      : b_(b), c_(c), shape_(layer.in), spec_(std::get<graph::BatchNorm>(layer.spec)) {
-    using graph::TensorRole;
-    const auto& L = *b.layout;
-    gamma_ = b.master + L.find(index, TensorRole::gamma)->offset;
-    beta_ = b.master + L.find(index, TensorRole::beta)->offset;
-    running_mean_ = b.master + L.find(index, TensorRole::running_mean)->offset;
-    running_var_ = b.master + L.find(index, TensorRole::running_var)->offset;
-    grad_gamma_ = b.grads + L.find(index, TensorRole::gamma)->offset;
-    grad_beta_ = b.grads + L.find(index, TensorRole::beta)->offset;
+      : b_(b),
+        c_(c),
+        shape_(layer.in),
+        spec_(std::get<graph::BatchNorm>(layer.spec)),
+        t_(b, index, layer.in.channels) {
     mean_.assign(size_t(shape_.channels), 0.0f);
     var_.assign(size_t(shape_.channels), 0.0f);
   }
@@ -34,21 +30,10 @@ class OnednnBatchNorm final : public CpuLayer {
     Plan& p = plan(rows);
     p.src.set_data_handle(const_cast<float*>(x));
     p.dst.set_data_handle(y);
-    if (pass.training) {
-      p.train.execute(*c_.dnnl_stream, p.train_args);
-    } else {
-      p.infer.execute(*c_.dnnl_stream, p.infer_args);
-    }
-    c_.dnnl_stream->wait();
-    if (pass.training && pass.update_statistics) {
-      const double m = double(rows) * shape_.height * shape_.width;
-      const float momentum = spec_.momentum;
-      for (int ch = 0; ch < shape_.channels; ++ch) {
-        const double unbiased = m > 1 ? double(var_[size_t(ch)]) * m / (m - 1) : var_[size_t(ch)];
-        running_mean_[ch] = (1.0f - momentum) * running_mean_[ch] + momentum * mean_[size_t(ch)];
-        running_var_[ch] = (1.0f - momentum) * running_var_[ch] + momentum * float(unbiased);
-      }
-    }
+    p.forward(pass.training, *c_.dnnl_stream);
+    if (pass.training && pass.update_statistics)
+      t_.move_statistics(mean_.data(), var_.data(), double(rows) * shape_.height * shape_.width,
+                         spec_.momentum);
     b_.out.apply(y, rows * shape_.size(), c_.threads);
   }
 
@@ -58,20 +43,14 @@ class OnednnBatchNorm final : public CpuLayer {
     p.diff_dst.set_data_handle(const_cast<float*>(dy));
     // Without dx the data gradient still has to go somewhere: the plan's own buffer.
     p.diff_src.set_data_handle(dx ? dx : p.spare_dx.data());
-    p.backward.execute(*c_.dnnl_stream, p.backward_args);
-    c_.dnnl_stream->wait();
+    p.run_backward(*c_.dnnl_stream);
     if (dx) b_.grad_in.apply(dx, rows * shape_.size(), c_.threads);
   }
 
  private:
-  struct Plan {
-    dnnl::batch_normalization_forward train, infer;
-    dnnl::batch_normalization_backward backward;
-    dnnl::memory src, dst, diff_src, diff_dst;
-    std::vector<uint8_t> workspace;
+  struct Plan
+      : onednn::LayerPlan<dnnl::batch_normalization_forward, dnnl::batch_normalization_backward> {
     std::vector<float> spare_dx;
-    onednn::Scratchpad scratch;
-    std::unordered_map<int, dnnl::memory> train_args, infer_args, backward_args;
   };
 
   Plan& plan(int64_t rows) {
@@ -109,27 +88,27 @@ class OnednnBatchNorm final : public CpuLayer {
     const auto vec = [&](float* v) { return dnnl::memory(onednn::vector(C), eng, v); };
     p.train_args = {{DNNL_ARG_SRC, p.src},
                     {DNNL_ARG_DST, p.dst},
-                    {DNNL_ARG_SCALE, vec(gamma_)},
-                    {DNNL_ARG_SHIFT, vec(beta_)},
+                    {DNNL_ARG_SCALE, vec(t_.gamma)},
+                    {DNNL_ARG_SHIFT, vec(t_.beta)},
                     {DNNL_ARG_MEAN, vec(mean_.data())},
                     {DNNL_ARG_VARIANCE, vec(var_.data())},
                     {DNNL_ARG_SCRATCHPAD, p.scratch.memory}};
     p.infer_args = {{DNNL_ARG_SRC, p.src},
                     {DNNL_ARG_DST, p.dst},
-                    {DNNL_ARG_SCALE, vec(gamma_)},
-                    {DNNL_ARG_SHIFT, vec(beta_)},
-                    {DNNL_ARG_MEAN, vec(running_mean_)},
-                    {DNNL_ARG_VARIANCE, vec(running_var_)},
+                    {DNNL_ARG_SCALE, vec(t_.gamma)},
+                    {DNNL_ARG_SHIFT, vec(t_.beta)},
+                    {DNNL_ARG_MEAN, vec(t_.running_mean)},
+                    {DNNL_ARG_VARIANCE, vec(t_.running_var)},
                     {DNNL_ARG_SCRATCHPAD, p.scratch.memory}};
     p.backward_args = {{DNNL_ARG_SRC, p.src},
                        {DNNL_ARG_DIFF_DST, p.diff_dst},
-                       {DNNL_ARG_SCALE, vec(gamma_)},
-                       {DNNL_ARG_SHIFT, vec(beta_)},
+                       {DNNL_ARG_SCALE, vec(t_.gamma)},
+                       {DNNL_ARG_SHIFT, vec(t_.beta)},
                        {DNNL_ARG_MEAN, vec(mean_.data())},
                        {DNNL_ARG_VARIANCE, vec(var_.data())},
                        {DNNL_ARG_DIFF_SRC, p.diff_src},
-                       {DNNL_ARG_DIFF_SCALE, vec(grad_gamma_)},
-                       {DNNL_ARG_DIFF_SHIFT, vec(grad_beta_)},
+                       {DNNL_ARG_DIFF_SCALE, vec(t_.grad_gamma)},
+                       {DNNL_ARG_DIFF_SHIFT, vec(t_.grad_beta)},
                        {DNNL_ARG_SCRATCHPAD, p.scratch.memory}};
     if (b_.fused_relu) {
       p.workspace.assign(train_pd.workspace_desc().get_size(), 0);
@@ -144,7 +123,7 @@ class OnednnBatchNorm final : public CpuLayer {
   Context c_;
   graph::Shape shape_;
   graph::BatchNorm spec_;
-  float *gamma_, *beta_, *running_mean_, *running_var_, *grad_gamma_, *grad_beta_;
+  BatchNormTensors t_;
   std::vector<float> mean_, var_;  // the last training pass's batch statistics
   std::map<int64_t, Plan> plans_;
 };

@@ -10,6 +10,29 @@ void Store::apply(float* values, int64_t n, int threads) const {
   for (int64_t i = 0; i < n; ++i) values[i] = s(values[i]);
 }
 
+BatchNormTensors::BatchNormTensors(const Binding& b, int index, int channels_)
+    : channels(channels_) {
+  using graph::TensorRole;
+  const auto at = [&](float* slab, TensorRole role) {
+    return slab + b.layout->find(index, role)->offset;
+  };
+  gamma = at(b.master, TensorRole::gamma);
+  beta = at(b.master, TensorRole::beta);
+  running_mean = at(b.master, TensorRole::running_mean);
+  running_var = at(b.master, TensorRole::running_var);
+  grad_gamma = at(b.grads, TensorRole::gamma);
+  grad_beta = at(b.grads, TensorRole::beta);
+}
+
+void BatchNormTensors::move_statistics(const float* mean, const float* biased_var, double count,
+                                       float momentum) const {
+  for (int c = 0; c < channels; ++c) {
+    const double unbiased = count > 1 ? double(biased_var[c]) * count / (count - 1) : biased_var[c];
+    running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean[c];
+    running_var[c] = (1.0f - momentum) * running_var[c] + momentum * float(unbiased);
+  }
+}
+
 bool fused_into_previous(const graph::Network& net, int index) {
   return index > 0 && std::holds_alternative<graph::ReLU>(net.layers[size_t(index)].spec) &&
          std::holds_alternative<graph::BatchNorm>(net.layers[size_t(index - 1)].spec);

@@ -88,6 +88,19 @@ class CpuLayer {
   virtual bool aliases_input() const { return false; }
 };
 
+// BatchNorm's tensors in the slabs (γ, β and the running statistics in the FP32 master slab,
+// the gradients of γ and β), shared by its two implementations, and the one rule that moves
+// its running statistics after a training pass (graph/layer_spec.h): running = (1 − momentum)·
+// running + momentum·batch, with the unbiased variance of the `count` values per channel.
+struct BatchNormTensors {
+  float *gamma, *beta, *running_mean, *running_var, *grad_gamma, *grad_beta;
+  int channels;
+
+  BatchNormTensors(const Binding& b, int index, int channels);
+  void move_statistics(const float* mean, const float* biased_var, double count,
+                       float momentum) const;
+};
+
 // Whether layer `index` runs inside the layer before it: a ReLU right after a BatchNorm (the
 // BatchNorm then gets Binding::fused_relu, the ReLU is a pass-through).
 bool fused_into_previous(const graph::Network& net, int index);

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/graph/shape.h"
@@ -48,5 +49,28 @@ struct Scratchpad {
 inline dnnl::memory unbound(const dnnl::memory::desc& desc, const dnnl::engine& engine) {
   return dnnl::memory(desc, engine, DNNL_MEMORY_NONE);
 }
+
+// The primitives of a layer for one batch size — a training forward (which may keep a
+// workspace for backward), an inference forward and a backward — with the memory objects their
+// argument lists hold; the layer points src/dst/diff_src/diff_dst at its buffers before each
+// run. Argument lists are built once, so running allocates nothing.
+template <class Forward, class Backward>
+struct LayerPlan {
+  Forward train, infer;
+  Backward backward;
+  dnnl::memory src, dst, diff_src, diff_dst;
+  std::vector<uint8_t> workspace;
+  Scratchpad scratch;
+  std::unordered_map<int, dnnl::memory> train_args, infer_args, backward_args;
+
+  void forward(bool training, dnnl::stream& stream) {
+    (training ? train : infer).execute(stream, training ? train_args : infer_args);
+    stream.wait();
+  }
+  void run_backward(dnnl::stream& stream) {
+    backward.execute(stream, backward_args);
+    stream.wait();
+  }
+};
 
 }  // namespace gt::engine::cpu::onednn

@@ -24,9 +24,7 @@ class OnednnMaxPool final : public CpuLayer {
     Plan& p = plan(rows);
     p.src.set_data_handle(const_cast<float*>(x));
     p.dst.set_data_handle(y);
-    (pass.training ? p.train : p.infer)
-        .execute(*c_.dnnl_stream, pass.training ? p.train_args : p.infer_args);
-    c_.dnnl_stream->wait();
+    p.forward(pass.training, *c_.dnnl_stream);
     b_.out.apply(y, rows * out_.size(), c_.threads);
   }
 
@@ -35,20 +33,12 @@ class OnednnMaxPool final : public CpuLayer {
     Plan& p = plan(rows);
     p.diff_dst.set_data_handle(const_cast<float*>(dy));
     p.diff_src.set_data_handle(dx);
-    p.backward.execute(*c_.dnnl_stream, p.backward_args);
-    c_.dnnl_stream->wait();
+    p.run_backward(*c_.dnnl_stream);
     b_.grad_in.apply(dx, rows * in_.size(), c_.threads);
   }
 
  private:
-  struct Plan {
-    dnnl::pooling_forward train, infer;
-    dnnl::pooling_backward backward;
-    dnnl::memory src, dst, diff_src, diff_dst;
-    std::vector<uint8_t> workspace;
-    onednn::Scratchpad scratch;
-    std::unordered_map<int, dnnl::memory> train_args, infer_args, backward_args;
-  };
+  using Plan = onednn::LayerPlan<dnnl::pooling_forward, dnnl::pooling_backward>;
 
   Plan& plan(int64_t rows) {
     if (auto it = plans_.find(rows); it != plans_.end()) return it->second;
