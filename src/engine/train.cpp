@@ -133,9 +133,16 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   // The device starts (driver, CUDA context, stream) on a second thread while this one loads the
   // data: the two are independent and each takes a good part of a short run's setup. Only "auto"
   // needs the driver to resolve; any other --device is checked here, before the work starts.
-  if (c.device != "auto") r.device = resolve_device(c.device, &r.device_reason);
+  if (c.device != "auto") {
+    r.device = resolve_device(c.device, &r.device_reason);
+  } else if (model.family != "mlp") {
+    // The CUDA backend trains MLPs only (as_mlp, backend.h); other families run on the CPU.
+    r.device = "cpu";
+    r.device_reason =
+        "auto: the CUDA backend trains MLPs only; " + model.family + " models run on the CPU";
+  }
   auto starting = std::async(std::launch::async, [&c, &r] {
-    if (c.device == "auto") r.device = resolve_device(c.device, &r.device_reason);
+    if (r.device.empty()) r.device = resolve_device(c.device, &r.device_reason);
     return make_backend(r.device);
   });
   data::Splits data = data::load_data(c.data);
