@@ -15,6 +15,7 @@
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "common/output_file.h"
+#include "engine/train_factors.h"
 #include "experiment/design.h"
 #include "experiment/example_plans.h"
 #include "experiment/plan.h"
@@ -56,14 +57,10 @@ struct ExperimentArgs {
   std::string stop_metric;  // run --stop-metric NAME
 };
 
-// Default levels for a factor named by a placeholder of `init --command`.
+// Default levels for a factor named by a placeholder of `init --command`: the trainer's own
+// examples for the factors it knows (engine/train_factors.h).
 std::string default_levels(const std::string& name) {
-  if (name == "precision") return R"(["fp32", "bf16"])";
-  if (name == "batch_size") return "[32, 128]";
-  if (name == "neurons") return "[128]";
-  if (name == "epochs") return "[1]";
-  if (name == "lr") return "[0.001]";
-  if (name == "optimizer") return R"(["adam"])";
+  if (const engine::TrainFactor* f = engine::find_train_factor(name)) return f->example;
   return R"(["a", "b"])";
 }
 
@@ -141,8 +138,10 @@ country = "WLD"
 int do_init(const ExperimentArgs& a) {
   std::string name = std::filesystem::path(a.out).stem().string();
   if (a.out == "-" || name.empty()) name = "command";
-  const std::string text = a.command.empty() ? (a.from == "paper" ? ex::kPaperPlan : ex::kQuickPlan)
-                                             : command_plan(a.command, name);
+  const std::string text = !a.command.empty()  ? command_plan(a.command, name)
+                           : a.from == "paper" ? ex::kPaperPlan
+                           : a.from == "cnn"   ? ex::kCnnPlan
+                                               : ex::kQuickPlan;
   if (!a.command.empty()) ex::parse_plan(text, a.out);  // what we write must parse
   if (a.out == "-") {
     std::cout << text;
@@ -373,8 +372,10 @@ void add_experiment(CLI::App& app, Action& run) {
   sub->require_subcommand(1);
 
   auto* init = sub->add_subcommand("init", "Write a commented plan file to start from");
-  init->add_option("--from", args->from, "Which plan: quick (demo size) or paper (the study)")
-      ->check(CLI::IsMember({"quick", "paper"}))
+  init->add_option("--from", args->from,
+                   "Which plan: quick (demo size), paper (the study's MLP) or cnn (a small "
+                   "convolutional network: precision x filters x neurons)")
+      ->check(CLI::IsMember({"quick", "paper", "cnn"}))
       ->capture_default_str();
   init->add_option("file", args->out, "Where to write it (- = stdout)")->capture_default_str();
   init->add_flag("--force", args->force, "Overwrite an existing file");
