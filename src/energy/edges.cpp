@@ -200,9 +200,9 @@ bool EdgeTracker::wait_past(double t_s, double max_wait_s) {
   // Two true edges at least, so the period is known: a window inside the counter's first step
   // is then interpolated in that step too (interpolate_edges), not read as no energy at all.
   auto done = [&] { return edges_.size() > 2 && edges_.back().t_s > t_s; };
-  return cv_.wait_for(lock, std::chrono::duration<double>(max_wait_s),
-                      [&] { return stopping_ || done(); }) &&
-         done();
+  return cv_.wait_for(lock, std::chrono::duration<double>(max_wait_s), [&] {
+    return stopping_ || done();
+  }) && done();
 }
 
 // With mu_ held: the true steps seen so far (they start at edges_[1]), shortest first.
