@@ -37,7 +37,7 @@ class _Chain(Pending):
 
 
 def _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensity, pue,
-                     cpu_tdp_w, ram_watts):
+                     cpu_tdp_w, ram_watts, prometheus_push=None):
     args = ["--interval-ms", str(int(interval_ms))]
     if gpus is not None:
         if isinstance(gpus, str):
@@ -49,7 +49,8 @@ def _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensi
             args += ["--gpus", listed or "none"]
     for flag, value in (("--gpu-counter-ms", gpu_counter_ms), ("--country", country),
                         ("--region", region), ("--intensity", intensity), ("--pue", pue),
-                        ("--cpu-tdp", cpu_tdp_w), ("--ram-watts", ram_watts)):
+                        ("--cpu-tdp", cpu_tdp_w), ("--ram-watts", ram_watts),
+                        ("--prometheus-push", prometheus_push)):
         if value is not None:
             args += [flag, str(value)]
     return args
@@ -62,12 +63,14 @@ class Meter:
     UUIDs; interval_ms: sampling interval; gpu_counter_ms: how often the sampler reads the
     GPU energy counter between windows (window instants always read it); country / region /
     intensity / pue: carbon intensity for co2e_g; cpu_tdp_w, ram_watts: override the CPU and
-    RAM estimates; sync: a callable run before every window instant; binary: the greentrain
-    executable (default: GREENTRAIN_BIN, PATH, then the source tree's build folder)."""
+    RAM estimates; prometheus_push: a Prometheus Pushgateway URL to which each window is
+    pushed as it ends (inside a metered run, the run's own --prometheus-push applies); sync: a
+    callable run before every window instant; binary: the greentrain executable (default:
+    GREENTRAIN_BIN, PATH, then the source tree's build folder)."""
 
     def __init__(self, gpus=None, interval_ms=100, country=None, region=None, intensity=None,
                  pue=None, cpu_tdp_w=None, ram_watts=None, gpu_counter_ms=None, sync=None,
-                 binary=None):
+                 binary=None, prometheus_push=None):
         self.sync = sync
         self.metrics = {}
         self._open = {}
@@ -79,7 +82,7 @@ class Meter:
             self.ready = None
             return
         args = _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensity,
-                                pue, cpu_tdp_w, ram_watts)
+                                pue, cpu_tdp_w, ram_watts, prometheus_push)
         self._server = MeterProcess(binary or find_binary(), args)
         self.ready = self._server.ready
 

@@ -19,7 +19,8 @@
 // run/serve_request.h. Errors before `ready` are
 // the usual one line on stderr with exit code 2 (usage) or 1. Windows with different names
 // may overlap. The meter exits when its parent process dies, even when another process still
-// holds its stdin open (it watches its parent process id).
+// holds its stdin open (it watches its parent process id). With --prometheus-push or
+// --prometheus-textfile, each window that ends is published as a phase of this meter's run.
 #include <fmt/core.h>
 #include <poll.h>
 #include <unistd.h>
@@ -40,10 +41,13 @@
 #include "carbon/carbon.h"
 #include "cli/carbon_options.h"
 #include "cli/meter_options.h"
+#include "cli/prometheus_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/attribution.h"
 #include "energy/session.h"
+#include "experiment/environment.h"
+#include "run/run_metrics.h"
 #include "run/serve_request.h"
 
 namespace gt::cli {
@@ -54,6 +58,7 @@ constexpr int kProtocol = 1;
 struct ServeOptions {
   energy::MeterOptions meters;
   carbon::CarbonOptions carbon;
+  prometheus::PublisherOptions prometheus;
   bool serve = false;
 };
 
@@ -234,6 +239,9 @@ int run_serve(const ServeOptions& o) {
   energy::MeterOptions meter_opts = o.meters;
   meter_opts.keep_samples = false;
   energy::Session session(meter_opts);
+  // Each window that ends, published as a phase of this meter's run (run/run_metrics.h).
+  prometheus::Publisher publisher(o.prometheus);
+  run::RunMetrics published({"", "", run::standalone_run_id(), experiment::host_name()});
   watch_parent();
   const nlohmann::json env = session.environment();
   nlohmann::json meters = nlohmann::json::array();
@@ -319,7 +327,12 @@ int run_serve(const ServeOptions& o) {
       continue;
     }
     replies.push([&, name, a = std::move(open[name]), b = std::move(now)] {
-      return "ok " + window_json(name, session, a, b, intensity, o.carbon.pue, env["notes"]).dump();
+      const auto w = window_json(name, session, a, b, intensity, o.carbon.pue, env["notes"]);
+      if (publisher.active()) {
+        published.add_window(name, w);
+        publisher.publish(published.key(), published.families());
+      }
+      return "ok " + w.dump();
     });
     open.erase(name);
   }
@@ -337,6 +350,7 @@ void add_meter(CLI::App& app, Action& run) {
                          "uses it): meter --serve; requests 'begin NAME', 'end NAME', 'quit'");
   add_meter_options(*sub, opts->meters);
   add_carbon_options(*sub, opts->carbon);
+  add_prometheus_options(*sub, opts->prometheus);
   sub->add_flag("--serve", opts->serve, "answer window requests on stdin, one line each");
   sub->callback([opts, &run] { run = [opts] { return run_serve(*opts); }; });
 }
