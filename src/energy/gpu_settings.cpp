@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 
+#include "common/csv.h"
+
 namespace gt::energy {
 namespace {
 
@@ -19,10 +21,6 @@ constexpr std::array<const char*, 9> kReasonNames = {"gpu_idle",
                                                      "hw_thermal_slowdown",
                                                      "hw_power_brake_slowdown",
                                                      "display_clock_setting"};
-
-std::string number_text(const std::optional<double>& v) {
-  return v ? fmt::format("{}", *v) : std::string();
-}
 
 nlohmann::json opt(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json();
@@ -64,14 +62,14 @@ std::string throttle_reason_text(const std::optional<std::uint64_t>& mask) {
 
 std::vector<std::pair<std::string, std::string>> GpuSettings::fields() const {
   const std::vector<std::string> values = {
-      number_text(power_limit_w),
-      number_text(default_power_limit_w),
-      number_text(min_power_limit_w),
-      number_text(max_power_limit_w),
-      number_text(app_sm_clock_mhz),
-      number_text(app_memory_clock_mhz),
-      number_text(max_sm_clock_mhz),
-      number_text(max_memory_clock_mhz),
+      csv::number_field(power_limit_w),
+      csv::number_field(default_power_limit_w),
+      csv::number_field(min_power_limit_w),
+      csv::number_field(max_power_limit_w),
+      csv::number_field(app_sm_clock_mhz),
+      csv::number_field(app_memory_clock_mhz),
+      csv::number_field(max_sm_clock_mhz),
+      csv::number_field(max_memory_clock_mhz),
       persistence_mode ? (*persistence_mode ? "on" : "off") : "",
       throttle_reason_text(throttle_reasons)};
   std::vector<std::pair<std::string, std::string>> out;

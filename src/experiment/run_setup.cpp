@@ -9,15 +9,12 @@
 #include <sstream>
 
 #include "carbon/carbon.h"
+#include "common/csv.h"
 #include "common/error.h"
 #include "experiment/plan.h"
 
 namespace gt::experiment {
 namespace {
-
-std::string number_text(const std::optional<double>& v) {
-  return v && std::isfinite(*v) ? fmt::format("{}", *v) : std::string();
-}
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -155,7 +152,7 @@ std::string context_value(const RunSetup& s, const std::string& column) {
   if (column == "region")
     return s.cloud_provider.empty() ? "" : s.cloud_provider + ":" + s.cloud_region;
   if (column == "cpu_model") return s.cpu_model;
-  if (column == "cpu_count") return number_text(s.cpu_count);
+  if (column == "cpu_count") return csv::number_field(s.cpu_count);
   if (column == "gpu_model") return s.gpu_model();
   if (column == "gpu_count") return std::to_string(s.gpu_count);
   if (column == "ram_total_gb") {
@@ -163,7 +160,7 @@ std::string context_value(const RunSetup& s, const std::string& column) {
     return fmt::format("{:.3f}", *s.ram_total_gb);
   }
   if (column == "attribution") return s.attribution;
-  if (column == "pue") return number_text(s.pue);
+  if (column == "pue") return csv::number_field(s.pue);
   if (column.rfind("gpu_", 0) == 0) return s.gpu_setting(column.substr(4));
   return "";
 }

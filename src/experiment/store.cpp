@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/csv.h"
 #include "common/error.h"
 #include "experiment/epochs.h"
 #include "experiment/reserved_names.h"
@@ -292,21 +293,6 @@ ExperimentRecord read_experiment(const sql::Stmt& s) {
   const std::string layout = s.text("layout");
   if (!layout.empty()) e.layout = nlohmann::json::parse(layout, nullptr, false);
   return e;
-}
-
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string num(const std::optional<double>& v) {
-  if (!v || !std::isfinite(*v)) return "";
-  return fmt::format("{}", *v);
 }
 
 // The columns a run and each replaced attempt of it share (runs, run_attempts), read by name.
@@ -867,8 +853,7 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
   for (const auto& m : kFixedMetrics) header.push_back(m);
   for (const auto& m : extra) header.push_back(m);
   for (const auto& c : context) header.push_back(c);
-  for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << csv_field(header[i]);
-  out << "\n";
+  out << csv::format_record(header);
 
   for (const auto& r : runs) {
     std::vector<std::string> row = {std::to_string(r.run_index), std::to_string(r.block),
@@ -878,18 +863,17 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
     for (const auto& v : {r.duration_s, r.energy_j, r.component_energy_j("gpu"),
                           r.component_energy_j("cpu"), r.component_energy_j("ram"), wall,
                           r.net_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g})
-      row.push_back(num(v));
+      row.push_back(csv::number_field(v));
     auto metric = [&](const std::string& k) -> std::optional<double> {
       auto it = r.metrics.find(k);
       if (it == r.metrics.end()) return std::nullopt;
       return it->second;
     };
-    for (const auto& m : kFixedMetrics) row.push_back(num(metric(m)));
-    for (const auto& m : extra) row.push_back(num(metric(m)));
+    for (const auto& m : kFixedMetrics) row.push_back(csv::number_field(metric(m)));
+    for (const auto& m : extra) row.push_back(csv::number_field(metric(m)));
     const RunSetup setup = setups.of(r);
     for (const auto& c : context) row.push_back(context_value(setup, c));
-    for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << csv_field(row[i]);
-    out << "\n";
+    out << csv::format_record(row);
   }
 }
 
