@@ -24,14 +24,16 @@ bool valid_name(std::string_view name, bool colon) {
   return true;
 }
 
-// HELP text escapes backslash and newline only.
-std::string escape_help(std::string_view help) {
+// Backslash and newline escaped, and the double quote too in a label value (not in HELP text).
+std::string escape(std::string_view text, bool quote) {
   std::string out;
-  for (char c : help) {
+  for (char c : text) {
     if (c == '\\')
       out += "\\\\";
     else if (c == '\n')
       out += "\\n";
+    else if (c == '"' && quote)
+      out += "\\\"";
     else
       out += c;
   }
@@ -46,20 +48,7 @@ bool valid_label_name(std::string_view name) {
   return valid_name(name, false) && name.substr(0, 2) != "__";
 }
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
+std::string escape_label_value(std::string_view value) { return escape(value, true); }
 
 std::string format_value(double value) {
   if (std::isnan(value)) return "NaN";
@@ -87,7 +76,7 @@ std::string render(const std::vector<Family>& families) {
   }
   std::string out;
   for (const auto& f : merged) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, escape_help(f.help), f.name,
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, escape(f.help, false), f.name,
                        f.type == Type::counter ? "counter" : "gauge");
     for (const auto& s : f.samples) {
       out += f.name;
