@@ -5,7 +5,9 @@
 # libFuzzer target for FUZZ_SECONDS (default 30). `make fuzz FUZZ_SECONDS=600`: only the fuzz
 # targets, longer. `make format` rewrites the C++/CUDA sources with .clang-format.
 # `make install` builds, then installs the binary in $(PREFIX)/bin and the Python package where
-# Debian's python3 looks for local packages.
+# Debian's python3 looks for local packages. `make wheel` builds, then writes the platform wheel
+# (the Python package with the binary inside) to $(BUILD_DIR)/dist: `pip install` of it is the
+# whole set-up on another machine of the same platform.
 # BUILD_DIR, ASAN_DIR, JOBS, PREFIX, PYTHON_SITE and DESTDIR can be overridden.
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
@@ -25,18 +27,26 @@ FORMAT_SOURCES = $(shell find src tests apps bench -type f \( -name '*.cpp' -o -
                    -o -name '*.cu' -o -name '*.cuh' \) | sort)
 
 .PHONY: deps configure build demo test test-sanitize configure-sanitize fuzz bench clean format format-check \
-  install
+  install wheel
 
 deps:
 	@scripts/install-deps
 
 configure: deps
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DGREENTRAIN_CUDA=AUTO \
+	  $(CMAKE_FLAGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-demo: build
+# The demo installs and builds only what it runs: the binary, without the tests; the CUDA backend
+# only on a machine with an NVIDIA GPU (it runs on the CPU otherwise).
+DEMO_CUDA = $(shell ls /dev/nvidia0 >/dev/null 2>&1 && echo AUTO || echo OFF)
+demo:
+	@scripts/install-deps demo
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+	  -DGREENTRAIN_CUDA=$(DEMO_CUDA) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target greentrain
 	@scripts/demo $(GREENTRAIN)
 
 test: build
@@ -71,6 +81,9 @@ install: build
 	install -m 644 python/greentrain/*.py $(DESTDIR)$(PYTHON_SITE)/greentrain/
 	@/usr/bin/python3 -m compileall -q $(DESTDIR)$(PYTHON_SITE)/greentrain >/dev/null || true
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/greentrain and the Python package in $(DESTDIR)$(PYTHON_SITE)/greentrain"
+
+wheel: build
+	@scripts/build-wheel $(GREENTRAIN) $(BUILD_DIR)/dist
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -4,9 +4,10 @@ Fashion-MNIST in fp32, bf16 or fp16 (torch.autocast, and a GradScaler for fp16),
 window per epoch, one around the whole training (standalone) and one around the evaluation,
 and the test accuracy as a metric.
 
-Standalone it starts greentrain's meter and prints each epoch's energy; run under
-`greentrain measure` or as an experiment's command workload (examples/pytorch.toml) the same
-windows become the run's phases (`setup`, `epoch` per epoch, `eval`) in its results.
+The same code runs standalone (greentrain's meter is started for it) and under `greentrain
+measure` or as an experiment's command workload (examples/pytorch.toml), where the windows also
+become the run's phases (`setup`, `train` with an `epoch` sub-phase per epoch, `eval`) and each
+epoch's loss is stored with that epoch; in both it prints every window's energy.
 
     PYTHONPATH=python python3 examples/pytorch_amp.py --precision bf16 --epochs 3
     greentrain measure --json run.json -- python3 examples/pytorch_amp.py --precision fp16
@@ -115,11 +116,7 @@ def main():
 
     n = x_train.shape[0]
     loss = torch.zeros((), device=device)
-    # Standalone, a `train` window spans the epochs' windows. In a metered run the windows are
-    # the run's phases, which split the run and cannot nest: there the epochs alone are marked.
-    whole = not meter.in_metered_run
-    if whole:
-        meter.begin_window("train")
+    meter.begin_window("train")
     for epoch in range(a.epochs):
         meter.begin_window("epoch")
         t0 = time.perf_counter()
@@ -132,12 +129,12 @@ def main():
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
+        greentrain.metric("epoch_loss", loss.item())  # stored with this epoch
         m = meter.end_window("epoch")
         windows.append(m)
         print(f"epoch {epoch + 1}/{a.epochs}: loss {loss.item():.4f}, "
               f"{time.perf_counter() - t0:.2f} s", flush=True)
-    if whole:
-        windows.append(meter.end_window("train"))
+    windows.append(meter.end_window("train"))
 
     with greentrain.window("eval") as ev, torch.no_grad(), autocast():
         correct = (model(x_test).argmax(1) == y_test).sum().item()
@@ -147,18 +144,16 @@ def main():
     greentrain.metric("final_loss", loss.item())
 
     print(f"test accuracy {accuracy:.4f} ({a.precision}, {device})")
-    if not meter.in_metered_run:
-        # Without the mark channel a command workload's runner still reads these stdout lines.
-        print(f"greentrain-metric test_accuracy={accuracy}")
-        print(f"greentrain-metric final_loss={loss.item()}")
-        for w in windows:
-            parts = ", ".join(f"{k} {v:.3f} J" for k, v in w.components.items())
-            print(f"  {w.name:6s} {w.duration_s:8.3f} s {w.energy_j:10.3f} J "
-                  f"{w.co2e_g:.4f} gCO2e  ({parts})")
-        estimated = sorted(k for k, s in windows[-1].sources.items()
-                           if s.startswith("estimated"))
-        if estimated:
-            print(f"  estimated (no counter on this machine): {', '.join(estimated)}")
+    # Any runner that reads only stdout still finds the metrics in these lines.
+    print(f"greentrain-metric test_accuracy={accuracy}")
+    print(f"greentrain-metric final_loss={loss.item()}")
+    for w in windows:
+        parts = ", ".join(f"{k} {v:.3f} J" for k, v in w.components.items())
+        print(f"  {w.path:11s} {w.duration_s:8.3f} s {w.energy_j:10.3f} J "
+              f"{w.co2e_g:.4f} gCO2e  ({parts})")
+    estimated = sorted(k for k, s in windows[-1].sources.items() if s.startswith("estimated"))
+    if estimated:
+        print(f"  estimated (no counter on this machine): {', '.join(estimated)}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"precision": a.precision, "device": str(device),

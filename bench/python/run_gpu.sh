@@ -8,23 +8,9 @@
 #   measure.json               the same script under `greentrain measure` (windows = phases)
 #   pytorch.db, plan.txt, pytorch.md, pytorch.html, runs.csv, run_phases.csv (one row per
 #   phase occurrence: each epoch)   examples/pytorch.toml end to end
-# With TARBALL set, OUT is packed into that file after every step (a machine that returns
-# only a few files, or a time limit that cuts the last step, still gets everything done).
+# With TARBALL set, OUT is packed into that file after every step (bench/python/device_env.sh).
 set -u
-DIR=${DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-OUT=${OUT:-$PWD/python-gpu-results}
-mkdir -p "$OUT"
-export PATH="$DIR:$PATH" GREENTRAIN_BIN="$DIR/greentrain" PYTHONPATH="$DIR/python"
-# Fashion-MNIST: DIR/data when it holds the files (a machine without the dataset installed).
-if [ -e "$DIR/data/train-images-idx3-ubyte.gz" ]; then export GREENTRAIN_DATA="$DIR/data"; fi
-cd "$DIR"
-save() { if [ -n "${TARBALL:-}" ]; then tar czf "$TARBALL" --exclude="$(basename "$TARBALL")" -C "$OUT" .; fi; }
-{
-  date -u +%FT%TZ
-  nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader
-  python3 -c 'import torch, sys; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)'
-  greentrain --version
-} > "$OUT/env.txt" 2>&1
+source "$(dirname "$0")/device_env.sh" python-gpu-results
 timeout 60 python3 examples/pytorch_amp.py --precision bf16 --epochs 5 --train-samples 0 \
   --batch-size 64 --json "$OUT/amp_bf16.json" > "$OUT/amp_bf16.txt" 2>&1
 save

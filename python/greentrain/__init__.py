@@ -5,13 +5,18 @@
     meter.begin_window("train"); ...; m = meter.end_window("train")   # m.energy_j, m.co2e_g
     with greentrain.window("epoch") as w: ...                         # w.result
     @greentrain.track("fit")                                          # one window per call
-    greentrain.metric("test_accuracy", 0.883)
+    greentrain.metric("val_accuracy", 0.883)                          # stored with the epoch
     df = greentrain.runs("greentrain.db")                             # like `greentrain export`
 
-Inside a metered run (`greentrain measure`, an experiment's command workload) the windows and
-metrics go to the run's mark channel and become its phases and metrics; standalone a
-`greentrain meter --serve` child meters them. The module-level window/track/metric use one
-default Meter, made on first use with default options (set_default_meter replaces it)."""
+The same code works standalone (a `greentrain meter --serve` child answers the windows) and
+inside a metered run (`greentrain measure`, an experiment's command workload), where the windows
+also become the run's phases (nested ones its sub-phases) and the metrics are stored with the
+window they were reported in; a Measurement has the same figures in both. The module-level
+window/track/metric use one default Meter, made on first use with default options
+(set_default_meter replaces it). Callbacks for training frameworks: greentrain.lightning and
+greentrain.transformers (imported only when asked for)."""
+__version__ = "0.1.0"
+
 import threading
 
 from .errors import GreentrainError

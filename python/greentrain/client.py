@@ -1,9 +1,9 @@
 """The standalone client: starts `greentrain meter --serve` as a child and talks to it over
 its stdin/stdout pipes with the line protocol documented in python/README.md.
 
-Requests are written without waiting; a reader thread takes the replies (one per request, in
-order) and hands each to the Pending object of its request, so a training loop never blocks
-on a counter read and the pipes can never fill up. The child leaves when this process dies,
+Window queries (replies.py) are written without waiting; a reader thread takes the replies and
+hands each to the Pending object of its query, so a training loop never blocks on the meter
+and the pipes can never fill up. The child leaves when this process dies,
 even by SIGKILL: its stdin then reaches end-of-file, and it also watches its parent process
 id (for the case where a forked child of ours still holds the pipe). It runs in its own
 session so a terminal's Ctrl-C reaches only the Python process, which may still want to end
@@ -15,9 +15,9 @@ import subprocess
 import threading
 
 from .errors import GreentrainError
-from .measurement import Pending
+from .replies import Replies, query_line
 
-PROTOCOL = 1
+PROTOCOL = 2
 
 
 def _strip_prefix(line):
@@ -50,7 +50,7 @@ class MeterProcess:
                 f"{binary} speaks meter protocol {self.ready.get('protocol')}, this package "
                 f"speaks {PROTOCOL}: use the greentrain built with this package")
         self._lock = threading.Lock()
-        self._waiting = collections.deque()
+        self._replies = Replies()
         self._closed = False
         self._stdin = self._proc.stdin.fileno()
         self._owner = os.getpid()  # a forked child (a DataLoader worker) must not use the pipe
@@ -73,44 +73,36 @@ class MeterProcess:
 
     def _read_replies(self):
         for raw in self._proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            with self._lock:
-                pending = self._waiting.popleft() if self._waiting else None
-            if pending is None:
-                continue
-            if line.startswith("ok "):
-                pending.set(json.loads(line[3:]))
-            elif line.startswith("error "):
-                pending.fail(line[len("error "):])
-            else:
-                pending.fail(f"the greentrain meter sent an unexpected line: {line[:80]}")
+            self._replies.dispatch(raw.decode("utf-8", "replace").rstrip("\n"))
         code = self._proc.wait()
         self._err_thread.join(5)
         with self._lock:
             self._closed = True
-            left = list(self._waiting)
-            self._waiting.clear()
-        for pending in left:
-            pending.fail(self._last_error(), code)
+        self._replies.close(self._last_error(), code)
 
-    def request(self, line):
-        """Sends one request line; returns the Pending of its reply."""
-        if os.getpid() != self._owner:
-            raise GreentrainError(f"this Meter belongs to process {self._owner}; a forked "
-                                  "child cannot use it (make a Meter in the child)")
-        pending = Pending()
+    def query(self, name, t0, t1):
+        """Asks for the window NAME over [t0, t1] (time.monotonic() seconds); returns the
+        Pending of its answer."""
+        self.check_owner()
+        query_id, pending = self._replies.new()
         with self._lock:
             if self._closed:
+                self._replies.forget(query_id)
                 raise GreentrainError(f"the greentrain meter has exited: {self._last_error()}")
-            self._waiting.append(pending)
             try:
-                os.write(self._stdin, (line + "\n").encode())
+                os.write(self._stdin, (query_line(query_id, name, t0, t1) + "\n").encode())
             except OSError:
-                self._waiting.pop()
+                self._replies.forget(query_id)
                 self._closed = True
                 raise GreentrainError(
                     f"the greentrain meter has exited: {self._last_error()}") from None
         return pending
+
+    def check_owner(self):
+        """Refuses a forked child (a DataLoader worker): the meter answers its parent only."""
+        if os.getpid() != self._owner:
+            raise GreentrainError(f"this Meter belongs to process {self._owner}; a forked "
+                                  "child cannot use it (make a Meter in the child)")
 
     @property
     def pid(self):

@@ -1,44 +1,38 @@
-"""Meter: named energy windows around any Python code.
+"""Meter: named energy windows around any Python code, with one code path wherever it runs.
 
-Two modes, chosen when the Meter is made:
-- inside a metered run (GREENTRAIN_MARK_FD is set), windows and metrics are written to the
-  run's mark channel and become the run's phases and metrics in its results; no meter runs
-  in this process and the run's own meter options apply;
-- standalone, a `greentrain meter --serve` child does the metering with the same C++ meters
-  as every other greentrain command, and end_window returns the window's Measurement.
-Windows are named; standalone, windows with different names may overlap or nest (inside a
-metered run they cannot: they split the run into phases). An optional `sync`
-callable (e.g. torch.cuda.synchronize) runs before each window instant, so queued GPU work
-is counted in the window it was launched in."""
+A window is two instants on CLOCK_MONOTONIC (time.monotonic()), taken when begin_window and
+end_window are called. Its figures are asked for when a field of its Measurement is first read,
+with the same query everywhere (replies.py):
+- inside a metered run (`greentrain measure`, an experiment's command workload:
+  GREENTRAIN_MARK_FD is set) the windows are also written to the run's mark channel, so they
+  become the run's phases (nested windows are sub-phases: `train/epoch`) and metrics reported
+  inside a window are stored with that occurrence; the run answers the queries; its own meter
+  options apply;
+- standalone a `greentrain meter --serve` child answers them, with the same C++ code.
+Windows nest. Standalone, windows with different names may also overlap; inside a metered run
+they cannot (they split the run into phases), and ending a window while one begun inside it is
+still open is an error naming both. An optional `sync` callable (e.g. torch.cuda.synchronize)
+runs before each window instant, so queued GPU work is counted in the window it was launched
+in."""
 import os
+import threading
 import time
+import weakref
 
 from .binary import find_binary
-from .channel import MarkChannel
+from .channel import RunChannel
 from .client import MeterProcess
 from .errors import GreentrainError
-from .measurement import Measurement, Pending
+from .measurement import Measurement
 from .names import check_metric, check_name
 
-
-class _Chain(Pending):
-    """The end reply of a window, failing with the begin reply's error if that one failed."""
-
-    def __init__(self, begin, end):
-        super().__init__()
-        self._begin, self._end = begin, end
-
-    def wait(self, timeout=None):
-        self._begin.wait(timeout)
-        return self._end.wait(timeout)
-
-    def done(self):
-        return self._begin.done() and self._end.done()
+ATTRIBUTIONS = ("auto", "process", "machine")
 
 
 def _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensity, pue,
-                     cpu_tdp_w, ram_watts, prometheus_push=None):
-    args = ["--interval-ms", str(int(interval_ms))]
+                     cpu_tdp_w, ram_watts, attribution, prometheus_push=None):
+    args = ["--interval-ms", str(int(interval_ms)), "--attribution", attribution,
+            "--root-pid", str(os.getpid())]
     if gpus is not None:
         if isinstance(gpus, str):
             args += ["--gpus", gpus]
@@ -56,40 +50,57 @@ def _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensi
     return args
 
 
+class _Open:
+    """A begun window: its instant, its path and the metrics reported while it is innermost."""
+
+    def __init__(self, name, t0, path):
+        self.name, self.t0, self.path, self.metrics = name, t0, path, {}
+
+
 class Meter:
-    """Meters named windows. Arguments are those of `greentrain measure` (standalone only):
+    """Meters named windows. Arguments are those of `greentrain measure` (standalone only; inside
+    a metered run the run's options apply):
 
     gpus: None (CUDA_VISIBLE_DEVICES or all), "none" or [], an index, a list of indices or
     UUIDs; interval_ms: sampling interval; gpu_counter_ms: how often the sampler reads the
-    GPU energy counter between windows (window instants always read it); country / region /
-    intensity / pue: carbon intensity for co2e_g; cpu_tdp_w, ram_watts: override the CPU and
-    RAM estimates; prometheus_push: a Prometheus Pushgateway URL to which each window is
-    pushed as it ends (inside a metered run, the run's own --prometheus-push applies); sync: a
-    callable run before every window instant; binary: the greentrain executable (default:
-    GREENTRAIN_BIN, PATH, then the source tree's build folder)."""
+    GPU energy counter; country / region / intensity / pue: carbon intensity for co2e_g;
+    cpu_tdp_w, ram_watts: override the CPU and RAM estimates; attribution: whose CPU and RAM
+    energy, "process" (this Python process and its descendants), "machine", or "auto" (the
+    default, as in `greentrain measure`: process for estimates, machine for counters); every
+    figure says which in Measurement.attribution; prometheus_push: a Prometheus Pushgateway
+    URL to which each window is pushed as it ends (inside a metered run, the run's own
+    --prometheus-push applies); sync: a callable run before every window instant; binary: the
+    greentrain executable (default: GREENTRAIN_BIN, the one inside an installed wheel, PATH,
+    then the source tree's build folder)."""
 
     def __init__(self, gpus=None, interval_ms=100, country=None, region=None, intensity=None,
                  pue=None, cpu_tdp_w=None, ram_watts=None, gpu_counter_ms=None, sync=None,
-                 binary=None, prometheus_push=None):
+                 binary=None, attribution="auto", prometheus_push=None):
+        if attribution not in ATTRIBUTIONS:
+            raise GreentrainError(
+                f"attribution {attribution!r}: expected process, machine or auto")
         self.sync = sync
+        self._push = prometheus_push is not None  # each window is asked for as it ends
         self.metrics = {}
-        self._open = {}
+        self._open = []  # begun windows, in the order they began
+        self._lock = threading.RLock()
+        self._unasked = weakref.WeakSet()  # ended windows whose figures nobody read yet
         self._server = None
         self._channel = None
         fd = os.environ.get("GREENTRAIN_MARK_FD")
         if fd:
-            self._channel = MarkChannel(fd)
+            self._channel = RunChannel(fd, os.environ.get("GREENTRAIN_REPLY_FD"))
             self.ready = None
             return
         args = _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensity,
-                                pue, cpu_tdp_w, ram_watts, prometheus_push)
+                                pue, cpu_tdp_w, ram_watts, attribution, prometheus_push)
         self._server = MeterProcess(binary or find_binary(), args)
         self.ready = self._server.ready
 
     # -- what is metered ------------------------------------------------------------------
     @property
     def in_metered_run(self):
-        """True when the windows go to an enclosing metered run's mark channel."""
+        """True when the windows are the phases of an enclosing metered run."""
         return self._channel is not None
 
     @property
@@ -112,37 +123,62 @@ class Meter:
         fn = self.sync if sync is None else sync
         if fn:
             fn()
+        return time.monotonic()  # CLOCK_MONOTONIC, the meter's clock
+
+    def _find(self, name):
+        for k in range(len(self._open) - 1, -1, -1):
+            if self._open[k].name == name:
+                return k
+        return None
+
+    def _backend(self):
+        backend = self._channel or self._server
+        if backend is None:
+            raise GreentrainError("this Meter is closed")
+        if self._server is not None:
+            self._server.check_owner()
+        return backend
 
     def begin_window(self, name, sync=None):
         """Starts window `name` now (after running `sync`, or the Meter's sync)."""
         check_name(name)
-        if name in self._open:
-            raise GreentrainError(f"window {name}: already begun")
-        if self._channel is not None and self._open:
-            raise GreentrainError(
-                f"window {name}: window {next(iter(self._open))} is still open; inside a "
-                "metered run windows become the run's phases, which cannot nest or overlap")
-        self._instant(sync)
-        if self._channel is not None:
-            self._channel.write(f"phase {name} begin")
-            self._open[name] = (time.perf_counter(), None)
-        else:
-            at = time.monotonic()  # CLOCK_MONOTONIC, the meter's clock: the call's instant
-            self._open[name] = (time.perf_counter(),
-                                self._server.request(f"begin {name} {at:.9f}"))
+        with self._lock:
+            self._backend()
+            if self._find(name) is not None:
+                raise GreentrainError(f"window {name}: already begun")
+            t0 = self._instant(sync)
+            if self._channel is not None:
+                self._channel.write(f"phase {name} begin {t0:.9f}")
+            parent = self._open[-1].path + "/" if self._open else ""
+            self._open.append(_Open(name, t0, parent + name))
 
     def end_window(self, name, sync=None):
-        """Ends window `name` now and returns its Measurement (fields resolve on first use)."""
+        """Ends window `name` now and returns its Measurement (figures answered on first use)."""
         check_name(name)
-        if name not in self._open:
-            raise GreentrainError(f"window {name}: not begun")
-        self._instant(sync)
-        t0, begun = self._open.pop(name)
-        if self._channel is not None:
-            self._channel.write(f"phase {name} end")
-            return Measurement(name, duration_s=time.perf_counter() - t0, in_metered_run=True)
-        at = time.monotonic()
-        return Measurement(name, _Chain(begun, self._server.request(f"end {name} {at:.9f}")))
+        with self._lock:
+            backend = self._backend()
+            k = self._find(name)
+            if k is None:
+                raise GreentrainError(f"window {name}: not begun")
+            if self._channel is not None and k != len(self._open) - 1:
+                inner = ", ".join(o.name for o in self._open[k + 1:])
+                raise GreentrainError(
+                    f"window {name}: window {inner}, begun inside it, is still open; inside a "
+                    f"metered run windows nest (they become sub-phases such as "
+                    f"{self._open[k + 1].path}) and cannot overlap: end {inner} first")
+            t1 = self._instant(sync)
+            window = self._open.pop(k)
+            if self._channel is not None:
+                self._channel.write(f"phase {name} end {t1:.9f}")
+            m = Measurement(name, window.t0, t1, backend.query, path=window.path,
+                            metrics=window.metrics, in_metered_run=self.in_metered_run,
+                            timeout_s=getattr(backend, "answer_timeout_s", None))
+            if self._server is not None:
+                if self._push:
+                    m.request()  # answered, and so pushed, now rather than on first use
+                else:
+                    self._unasked.add(m)
+            return m
 
     def window(self, name, sync=None):
         """Context manager: `with meter.window("epoch") as w: ...`, then `w.result`."""
@@ -153,22 +189,34 @@ class Meter:
         return track(name, sync=sync, meter=self)
 
     def metric(self, name, value):
-        """Records a metric (a number): in a metered run it goes to the run's metrics."""
+        """Records a metric (a number). It belongs to the innermost open window (its
+        Measurement's `metrics`; inside a metered run, that phase occurrence in the database),
+        and to the run as a whole (the last value reported)."""
         number = check_metric(name, value)
-        if self._channel is not None:
-            self._channel.write(f"metric {name}={number!r}")
-        self.metrics[name] = number
+        with self._lock:
+            if self._channel is not None:
+                self._channel.write(f"metric {name}={number!r}")
+            if self._open:
+                self._open[-1].metrics[name] = number
+            self.metrics[name] = number
 
     @property
     def open_windows(self):
-        return list(self._open)
+        return [o.name for o in self._open]
 
     def close(self):
-        """Stops the meter child (standalone); open windows are dropped."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        self._open.clear()
+        """Stops the meter child (standalone) once the windows that ended are answered, so
+        their figures stay readable; open windows are dropped."""
+        with self._lock:
+            if self._server is not None:
+                for m in list(self._unasked):
+                    try:
+                        m.request()
+                    except GreentrainError:
+                        break  # the meter has gone: nothing more can be asked
+                self._server.close()
+                self._server = None
+            self._open.clear()
 
     def __enter__(self):
         return self

@@ -16,12 +16,14 @@
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "common/output_file.h"
+#include "engine/train_factors.h"
 #include "experiment/design.h"
 #include "experiment/example_plans.h"
 #include "experiment/plan.h"
 #include "experiment/progress.h"
 #include "experiment/publish.h"
 #include "experiment/reserved_names.h"
+#include "experiment/resolution.h"
 #include "experiment/runner.h"
 #include "experiment/slurm.h"
 #include "experiment/store.h"
@@ -57,14 +59,10 @@ struct ExperimentArgs {
   gt::prometheus::PublisherOptions prometheus;  // run --prometheus-push/-textfile/-timeout-s
 };
 
-// Default levels for a factor named by a placeholder of `init --command`.
+// Default levels for a factor named by a placeholder of `init --command`: the trainer's own
+// examples for the factors it knows (engine/train_factors.h).
 std::string default_levels(const std::string& name) {
-  if (name == "precision") return R"(["fp32", "bf16"])";
-  if (name == "batch_size") return "[32, 128]";
-  if (name == "neurons") return "[128]";
-  if (name == "epochs") return "[1]";
-  if (name == "lr") return "[0.001]";
-  if (name == "optimizer") return R"(["adam"])";
+  if (const engine::TrainFactor* f = engine::find_train_factor(name)) return f->example;
   return R"(["a", "b"])";
 }
 
@@ -142,8 +140,10 @@ country = "WLD"
 int do_init(const ExperimentArgs& a) {
   std::string name = std::filesystem::path(a.out).stem().string();
   if (a.out == "-" || name.empty()) name = "command";
-  const std::string text = a.command.empty() ? (a.from == "paper" ? ex::kPaperPlan : ex::kQuickPlan)
-                                             : command_plan(a.command, name);
+  const std::string text = !a.command.empty()  ? command_plan(a.command, name)
+                           : a.from == "paper" ? ex::kPaperPlan
+                           : a.from == "cnn"   ? ex::kCnnPlan
+                                               : ex::kQuickPlan;
   if (!a.command.empty()) ex::parse_plan(text, a.out);  // what we write must parse
   if (a.out == "-") {
     std::cout << text;
@@ -158,6 +158,32 @@ int do_init(const ExperimentArgs& a) {
       "experiment plan {}`, run it with `greentrain experiment run {}`\n",
       a.out, a.command.empty() ? "the '" + a.from + "' plan" : "your command", a.out, a.out);
   return 0;
+}
+
+// What the meter can resolve against what the stopping rule asks: the shortest phase that can
+// reach the target within max_repeats, and, with pilot runs of this plan in `db`, whether
+// theirs do (experiment/resolution.h).
+void print_resolution(const ex::Plan& plan, const std::string& db) {
+  const auto& stop = plan.design.stop;
+  if (!stop) return;
+  const std::string metric = stop->metric.empty() ? "train_energy_j" : stop->metric;
+  std::cout << fmt::format(
+      "resolution: a GPU energy counter (about 100 ms updates) puts about {:.1f} ms of a phase's "
+      "power into each window's spread; for +-{:g} % within {} blocks the phase of {} must last "
+      "at least {:.0f} ms\n",
+      1000 * ex::kBoundaryPower_s, stop->ci_halfwidth_pct, stop->max_repeats, metric,
+      1000 * ex::shortest_resolvable_phase_s(stop->ci_halfwidth_pct, stop->max_repeats));
+  if (!std::filesystem::exists(db)) return;
+  ex::Store store(db, ex::Store::Mode::read_only);
+  const auto e = store.find_experiment(plan.name);
+  if (!e || e->plan_hash != plan.hash()) return;
+  if (auto res = ex::check_resolution(*stop, metric, store.runs(e->id), stop->max_repeats))
+    std::cout << (res->reachable
+                      ? fmt::format("pilot runs: the {} phase ({:.0f} ms, +-{:.2f} J of {:.2f} J) "
+                                    "can reach the target (about {} blocks from the meter alone)\n",
+                                    res->phase, 1000 * res->duration_s, res->uncertainty_j,
+                                    res->energy_j, res->blocks_needed)
+                      : "pilot runs: " + res->message + "\n");
 }
 
 int do_plan(const ExperimentArgs& a) {
@@ -204,6 +230,7 @@ int do_plan(const ExperimentArgs& a) {
                              r.warmup ? "warm-up" : fmt::format("block {}", r.block),
                              r.config_index, r.seed,
                              design.configs[static_cast<size_t>(r.config_index)].label());
+  print_resolution(plan, a.db);
   if (pilot.empty()) {
     std::cout << "estimated duration: unknown (no pilot run in " << a.db
               << "; run the plan for a few runs, then ask again)\n";
@@ -348,8 +375,10 @@ void add_experiment(CLI::App& app, Action& run) {
   sub->require_subcommand(1);
 
   auto* init = sub->add_subcommand("init", "Write a commented plan file to start from");
-  init->add_option("--from", args->from, "Which plan: quick (demo size) or paper (the study)")
-      ->check(CLI::IsMember({"quick", "paper"}))
+  init->add_option("--from", args->from,
+                   "Which plan: quick (demo size), paper (the study's MLP) or cnn (a small "
+                   "convolutional network: precision x filters x neurons)")
+      ->check(CLI::IsMember({"quick", "paper", "cnn"}))
       ->capture_default_str();
   init->add_option("file", args->out, "Where to write it (- = stdout)")->capture_default_str();
   init->add_flag("--force", args->force, "Overwrite an existing file");

@@ -1,39 +1,44 @@
-// `greentrain meter --serve [meter and carbon options]`: a meter for another program (the
-// Python package) that opens and closes named windows over a line protocol on stdin/stdout,
-// so that program uses greentrain's own meters instead of a re-implementation.
+// `greentrain meter --serve [meter and carbon options] [--attribution MODE] [--root-pid PID]`: a
+// meter for another program (the Python package) that answers energy windows over a line
+// protocol on stdin/stdout, so that program uses greentrain's own meters instead of a
+// re-implementation. The windows are answered by run/windows.h, the code that answers a metered
+// run's window queries too, so a window gives the same figures standalone and inside a run.
 //
-// Protocol (version 1; python/README.md documents it for client writers): once the options
+// Protocol (version 2; python/README.md documents it for client writers): once the options
 // are checked and the meters found, one line `ready {json}` (protocol, meters with source and
-// model, notes, carbon intensity). Then one request per line, one reply per request, in order:
-//   begin NAME [T]  -> ok {"name","t_s"}
-//   end NAME [T]    -> ok {"name","t_s","duration_s","energy_j","co2e_g","wall_energy_j",
-//                          "uncertainty_j","components":[{component,device,source,model,
-//                          energy_j,...}],"notes"}
-//   quit            -> (no reply) the meter stops and exits 0; end-of-file on stdin too
-// Every meter is read when a request arrives. T, the client's own instant on CLOCK_MONOTONIC
-// in seconds, dates the boundary at the call rather than when the request was read: the
-// duration is the client's, and the GPU counter is interpolated between its update edges at
-// T. A bad request gets `error MESSAGE` and the meter carries on: an unknown or malformed line
-// (quoted back as a JSON string), a line longer than 256 bytes (the rest of it is not read into
-// memory), an end dated before its begin (the window stays open). Parsing is
-// run/serve_request.h. Errors before `ready` are
-// the usual one line on stderr with exit code 2 (usage) or 1. Windows with different names
-// may overlap. The meter exits when its parent process dies, even when another process still
-// holds its stdin open (it watches its parent process id). With --prometheus-push or
-// --prometheus-textfile, each window that ends is published as a phase of this meter's run.
+// model, notes, carbon intensity, attribution, root_pid). Then one request per line, one reply
+// per request, in order:
+//   window ID NAME T0 T1 -> window ID {"name","t_s","duration_s","energy_j","co2e_g",
+//                           "wall_energy_j","uncertainty_j","components":[...],"notes"}
+//                           or window ID error MESSAGE
+//   begin NAME [T]       -> ok {"name","t_s"}
+//   end NAME [T]         -> ok {the same object as a window reply}
+//   quit                 -> (no reply) the meter stops and exits 0; end-of-file on stdin too
+// T, T0 and T1 are the client's instants on CLOCK_MONOTONIC in seconds (without T, the instant
+// the request was read). Nothing is read at a request: a window's energy comes from the readings
+// the samplers took around its instants (the GPU counter interpolated between its update
+// edges), once readings past its end exist. With --attribution process (or auto, for
+// estimates) the CPU and RAM energy is that of the process tree of --root-pid (default: the
+// meter's parent, the client) without the meter itself. A bad request gets `error MESSAGE` and
+// the meter carries on: an unknown or malformed line (quoted back as a JSON string), a line
+// longer than 256 bytes (the rest of it is not read into memory), an instant outside the
+// meter's life, an end dated before its begin (the window stays open). Parsing is
+// run/serve_request.h and run/windows.h. Errors before `ready` are the usual one line on stderr
+// with exit code 2 (usage) or 1. Windows with different names may overlap. The meter exits when its
+// parent process dies, even when another process still holds its stdin open (it watches its parent
+// process id). With --prometheus-push or --prometheus-textfile, each window answered is
+// published as a phase of this meter's run (run/run_metrics.h).
 #include <fmt/core.h>
-#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <functional>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -42,136 +47,38 @@
 #include "cli/carbon_options.h"
 #include "cli/meter_options.h"
 #include "cli/prometheus_options.h"
+#include "cli/run_output.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/attribution.h"
+#include "energy/edges.h"
 #include "energy/session.h"
 #include "experiment/environment.h"
 #include "run/run_metrics.h"
 #include "run/serve_request.h"
+#include "run/usage_timeline.h"
+#include "run/windows.h"
 
 namespace gt::cli {
 namespace {
 
-constexpr int kProtocol = 1;
+constexpr int kProtocol = 2;
 
 struct ServeOptions {
   energy::MeterOptions meters;
   carbon::CarbonOptions carbon;
-  prometheus::PublisherOptions prometheus;
   bool serve = false;
+  std::string attribution = "auto";
+  int root_pid = 0;  // 0: the parent process
+  prometheus::PublisherOptions prometheus;
 };
 
-// One window boundary: the meters as read, and the same reading dated at the client's instant.
-struct Boundary {
-  energy::Snapshot read, dated;
-};
-
-// True when every GPU's energy in `w` was interpolated at the boundaries' instants.
-bool gpu_interpolated(const energy::WindowEnergy& w) {
-  for (const auto& c : w.components)
-    if (c.component == "gpu" && c.model.find("edge-interpolated") == std::string::npos)
-      return false;
-  return true;
-}
-
-// A window's reply: the session's energy between two snapshots (GPU counter boundaries interpolated
-// between its update edges), with the window's name, end time and CO2e.
-nlohmann::json window_json(const std::string& name, energy::Session& session, const Boundary& a,
-                           const Boundary& b, const carbon::Intensity& intensity, double pue,
-                           nlohmann::json notes) {
-  energy::WindowEnergy w = session.window(a.dated, b.dated);
-  double t_s = b.dated.t_s;
-  const double read_s = b.read.t_s - a.read.t_s;
-  if (gpu_interpolated(w) && read_s > 0 && w.duration_s >= 0) {
-    // The other meters' energy is what they gave between the two reads: at their mean power
-    // over that interval, it becomes the energy of the client's window.
-    const double k = w.duration_s / read_s;
-    for (auto& c : w.components) {
-      if (c.component == "gpu") continue;
-      c.energy_j *= k;
-      if (c.net_energy_j) *c.net_energy_j *= k;
-      if (c.machine_energy_j) *c.machine_energy_j *= k;
-      c.avg_power_w = c.peak_power_w = w.duration_s > 0 ? c.energy_j / w.duration_s : 0;
-    }
-    energy::recompute_totals(w.components, w.energy_j, w.net_energy_j, w.wall_energy_j);
-  } else if (!gpu_interpolated(w)) {
-    // Plain counter reads hold at the instants the meters were read, not the client's: date
-    // the window there so its energy and duration agree.
-    w = session.window(a.read, b.read);
-    t_s = b.read.t_s;
-    notes.push_back(
-        "GPU counter boundaries not interpolated: the window is dated when the meter read the "
-        "requests");
-  }
-  nlohmann::json j = w.to_json();
-  j["name"] = name;
-  j["t_s"] = t_s;
-  j["co2e_g"] = carbon::co2e_g(w.energy_j, intensity, pue);
-  j["notes"] = std::move(notes);
-  return j;
-}
-
-// Writes the replies in request order from its own thread, so a window's reply may wait for its
-// energy (a GPU counter's next update) while the next requests are already being read and their
-// instants taken.
-class ReplyQueue {
- public:
-  ReplyQueue() : thread_([this] { loop(); }) {}
-  ~ReplyQueue() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  void push(std::function<std::string()> reply) {
-    {
-      std::lock_guard lock(mu_);
-      jobs_.push_back(std::move(reply));
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void loop() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return done_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;  // done_ and drained
-      auto job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      std::string line;
-      try {
-        line = job();
-      } catch (const std::exception& e) {
-        line = fmt::format("error {}", e.what());
-      }
-      std::cout << line << std::endl;
-      lock.lock();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<std::string()>> jobs_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
-// Reads request lines from stdin. Requests that came in before or while the meters were read
-// share that reading (reading again would only be later), unless a request's own time T is
-// later than the reading. So `end epoch` written just before `begin epoch` closes one window and
-// opens the next with one reading, dated at each call's T. Of each line it keeps at most
-// kMaxServeRequestBytes + 1 bytes (enough for the parser to refuse it), so a client that never
-// ends a line cannot make it buffer without bound.
+// Reads request lines from stdin (without their newline); false at end of input. Of each line it
+// keeps at most kMaxServeRequestBytes + 1 bytes (enough for the parser to refuse it), so a client
+// that never ends a line cannot make it buffer without bound.
 class RequestReader {
  public:
-  // The next line (without its newline); false at end of input. `waited` says whether the line was
-  // not yet complete when asked for (it arrived after any earlier instant).
-  bool next(std::string& line, bool& waited) {
-    waited = false;
+  bool next(std::string& line) {
     for (;;) {
       const auto nl = buf_.find('\n');
       if (nl != std::string::npos || (eof_ && !buf_.empty())) {
@@ -180,14 +87,8 @@ class RequestReader {
         return true;
       }
       if (eof_) return false;
-      waited = true;
       fill();
     }
-  }
-  // Takes in whatever has arrived, without blocking.
-  void drain() {
-    pollfd p{STDIN_FILENO, POLLIN, 0};
-    while (!eof_ && poll(&p, 1, 0) > 0) fill();
   }
 
  private:
@@ -232,14 +133,48 @@ void watch_parent() {
   }).detach();
 }
 
+// Whether any of the session's CPU and RAM figures would be attributed to the process tree.
+bool needs_tree(energy::Attribution mode, const std::vector<energy::ComponentEnergy>& meters) {
+  if (mode == energy::Attribution::process) return true;
+  if (mode == energy::Attribution::machine) return false;
+  for (const auto& m : meters)
+    if ((m.component == "cpu" || m.component == "ram") && m.source == "estimated") return true;
+  return false;
+}
+
+// Samples the client's process tree on the usage timeline's cadence while the meter serves.
+class TreeSampler {
+ public:
+  TreeSampler(run::UsageTimeline& usage, run::UsageTimeline::TreeReader tree)
+      : thread_([this, &usage, tree = std::move(tree)] {
+          while (!stop_) {
+            usage.maybe_sample(tree, energy::steady_now_s());
+            std::this_thread::sleep_for(
+                std::chrono::duration<double>(run::UsageTimeline::kEvery_s));
+          }
+        }) {}
+  ~TreeSampler() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 int run_serve(const ServeOptions& o) {
   if (!o.serve)
     throw UsageError("meter: give --serve (to meter a command, use greentrain measure)");
   const carbon::Intensity intensity = carbon::resolve(o.carbon);  // usage errors first
+  const energy::Attribution mode = energy::parse_attribution(o.attribution);
+  const int root = o.root_pid > 0 ? o.root_pid : static_cast<int>(getppid());
+  if (o.root_pid > 0 && kill(o.root_pid, 0) != 0 && errno == ESRCH)
+    throw UsageError(fmt::format("--root-pid {}: no such process", o.root_pid));
   energy::MeterOptions meter_opts = o.meters;
   meter_opts.keep_samples = false;
   energy::Session session(meter_opts);
-  // Each window that ends, published as a phase of this meter's run (run/run_metrics.h).
+  // Each window answered, published as a phase of this meter's run (run/run_metrics.h).
   prometheus::Publisher publisher(o.prometheus);
   run::RunMetrics published({"", "", run::standalone_run_id(), experiment::host_name()});
   watch_parent();
@@ -250,11 +185,43 @@ int run_serve(const ServeOptions& o) {
                       {"device", m["device"]},
                       {"source", m["source"]},
                       {"model", m["model"]}});
+
+  // The client's tree: the root and its descendants, without this meter.
+  run::UsageTimeline usage;
+  const run::UsageTimeline::TreeReader tree =
+      [reader = std::make_shared<energy::TreeUsageReader>(root, static_cast<int>(getpid()))] {
+        return reader->read();  // called under the timeline's lock: one read at a time
+      };
+  const bool sample_tree = needs_tree(mode, session.meters());
   session.start();
+  std::unique_ptr<TreeSampler> sampler;
+  if (sample_tree) sampler = std::make_unique<TreeSampler>(usage, tree);
+  run::WindowAnswers::Options answer_opts;
+  answer_opts.attribution.mode = mode;
+  if (sample_tree) {
+    answer_opts.attribution.usage = &usage;
+    answer_opts.attribution.sample_past = [&usage, tree](double t) { usage.sample_past(tree, t); };
+  }
+  answer_opts.intensity = intensity;
+  answer_opts.pue = o.carbon.pue;
+  answer_opts.max_wait_s = 2.0 + 2e-3 * meter_opts.interval_ms;
+  answer_opts.notes = [&env] { return env["notes"].get<std::vector<std::string>>(); };
+  run::WindowAnswers answers(session, answer_opts);
+  auto answer = [&](const std::string& name, double a, double b) {  // on the reply thread
+    nlohmann::json w = answers.answer(name, a, b);
+    if (publisher.active()) {
+      published.add_window(name, w);
+      publisher.publish(published.key(), published.families());
+    }
+    return w;
+  };
+
   const nlohmann::json ready = {{"protocol", kProtocol},
                                 {"meters", meters},
                                 {"notes", env["notes"]},
                                 {"interval_ms", meter_opts.interval_ms},
+                                {"attribution", o.attribution},
+                                {"root_pid", root},
                                 {"carbon",
                                  {{"intensity_g_per_kwh", intensity.g_per_kwh},
                                   {"label", intensity.label},
@@ -263,77 +230,61 @@ int run_serve(const ServeOptions& o) {
                                   {"pue", o.carbon.pue}}}};
   std::cout << "ready " << ready.dump() << std::endl;
 
-  std::map<std::string, Boundary> open;
-  ReplyQueue replies;
+  std::map<std::string, double> open;  // begun windows: their instant
+  run::ReplyQueue replies([](const std::string& line) { std::cout << line << std::endl; });
+  auto refuse = [&](std::string message) {
+    replies.push([message = std::move(message)] { return "error " + message; });
+  };
   RequestReader requests;
-  std::optional<energy::Snapshot> instant;  // shared by requests that arrived before it
   std::string line;
-  bool waited = false;
-  while (requests.next(line, waited)) {
-    if (waited) instant.reset();
-    std::string error;
-    const auto request = run::parse_serve_request(line, error);
-    if (!request) {
-      replies.push([error] { return "error " + error; });
-      continue;
-    }
-    if (request->verb == run::ServeRequest::Verb::quit) break;
-    const std::string name = request->name;
-    const bool begin = request->verb == run::ServeRequest::Verb::begin;
-    if (begin == (open.count(name) > 0)) {
-      replies.push([name, begin] {
-        return fmt::format("error window {}: {}", name, begin ? "already begun" : "not begun");
-      });
-      continue;
-    }
-    const std::optional<double> client_t = request->t_s;
-    // A reading taken before the client's instant cannot date it (the request may have come
-    // in while the meters were being read): read them again.
-    if (!instant || (client_t && *client_t > instant->steady_s)) {
-      instant = session.snapshot();
-      requests.drain();
-    }
-    Boundary now{*instant, *instant};
-    if (client_t) {  // the client's instant: the boundary is dated there
-      const double t = *client_t;
-      const double start = now.read.steady_s - now.read.t_s;
-      if (t < start || t > now.read.steady_s) {
-        replies.push([name, t, start, end = now.read.steady_s] {
-          return fmt::format(
-              "error window {}: time {:.6f} is not between the meter's start {:.6f} and now "
-              "{:.6f} (CLOCK_MONOTONIC seconds)",
-              name, t, start, end);
+  while (requests.next(line)) {
+    const double now = energy::steady_now_s();
+    std::string error, id;
+    if (auto q = run::parse_window_query(line, error, &id)) {
+      if (error.empty()) error = answers.check_instants(q->t0_s, q->t1_s, now);
+      if (!error.empty()) {
+        replies.push([id = id.empty() ? "-" : id, name = q->name, error] {
+          return fmt::format("window {} error {}{}", id,
+                             name.empty() ? "" : "window " + name + ": ", error);
         });
         continue;
       }
-      now.dated.t_s -= now.read.steady_s - t;
-      now.dated.steady_s = t;
+      replies.push(
+          [&answer, q = *q] {
+            return fmt::format("window {} {}", q.id, answer(q.name, q.t0_s, q.t1_s).dump());
+          },
+          [id = q->id, name = q->name](const std::string& what) {
+            return fmt::format("window {} error window {}: {}", id, name, what);
+          });
+      continue;
+    }
+    const auto request = run::parse_serve_request(line, error);
+    if (!request) {
+      refuse(error);
+      continue;
+    }
+    if (request->verb == run::ServeRequest::Verb::quit) break;
+    const std::string& name = request->name;
+    const bool begin = request->verb == run::ServeRequest::Verb::begin;
+    if (begin == (open.count(name) > 0)) {
+      refuse(fmt::format("window {}: {}", name, begin ? "already begun" : "not begun"));
+      continue;
+    }
+    const double t = request->t_s.value_or(now);
+    const std::string bad = answers.check_instants(begin ? t : open[name], t, now);
+    if (!bad.empty()) {  // an end before its begin leaves the window open
+      refuse(fmt::format("window {}: {}{}", name, bad, begin ? "" : "; the window stays open"));
+      continue;
     }
     if (begin) {
-      replies.push([name, t = now.dated.t_s] {
-        return "ok " + nlohmann::json{{"name", name}, {"t_s", t}}.dump();
-      });
-      open[name] = std::move(now);
-      continue;
-    }
-    const Boundary& began = open[name];
-    if (now.dated.steady_s < began.dated.steady_s) {  // the window stays open
-      replies.push([name, end = now.dated.steady_s, start = began.dated.steady_s] {
-        return fmt::format(
-            "error window {}: its end {:.6f} is before its begin {:.6f} (CLOCK_MONOTONIC "
-            "seconds); the window stays open",
-            name, end, start);
+      open[name] = t;
+      replies.push([name, t_s = t - session.start_steady_s()] {
+        return "ok " + nlohmann::json{{"name", name}, {"t_s", t_s}}.dump();
       });
       continue;
     }
-    replies.push([&, name, a = std::move(open[name]), b = std::move(now)] {
-      const auto w = window_json(name, session, a, b, intensity, o.carbon.pue, env["notes"]);
-      if (publisher.active()) {
-        published.add_window(name, w);
-        publisher.publish(published.key(), published.families());
-      }
-      return "ok " + w.dump();
-    });
+    replies.push(
+        [&answer, name, a = open[name], b = t] { return "ok " + answer(name, a, b).dump(); });
     open.erase(name);
   }
   return 0;
@@ -345,12 +296,18 @@ void add_meter(CLI::App& app, Action& run) {
   auto opts = std::make_shared<ServeOptions>();
   auto* sub =
       app.add_subcommand("meter",
-                         "serve named energy windows to another program over stdin/stdout (the "
-                         "Python package "
-                         "uses it): meter --serve; requests 'begin NAME', 'end NAME', 'quit'");
+                         "serve energy windows to another program over stdin/stdout (the Python "
+                         "package uses it): meter --serve; requests 'window ID NAME T0 T1', "
+                         "'begin NAME', 'end NAME', 'quit'");
   add_meter_options(*sub, opts->meters);
   add_carbon_options(*sub, opts->carbon);
+  add_attribution_option(*sub, opts->attribution);
   add_prometheus_options(*sub, opts->prometheus);
+  sub->add_option("--root-pid", opts->root_pid,
+                  "the process whose tree (it and its descendants, without the meter) the CPU "
+                  "and RAM energy is attributed to (default: the meter's parent)")
+      ->check(CLI::PositiveNumber)
+      ->group("Meters");
   sub->add_flag("--serve", opts->serve, "answer window requests on stdin, one line each");
   sub->callback([opts, &run] { run = [opts] { return run_serve(*opts); }; });
 }

@@ -28,6 +28,7 @@
 #include "common/trace.h"
 #include "energy/session.h"
 #include "energy/summary_table.h"
+#include "engine/graph/model_text.h"
 #include "run/marks.h"
 #include "run/metered_run.h"
 #include "run/process.h"
@@ -230,11 +231,18 @@ void add_train(CLI::App& app, Action& run) {
                                  "fp32/tf32/fp16/bf16");
   auto& c = opts->config;
   add_data_options(*sub, c.data);
-  sub->add_option("--model", c.model, "mlp:H or mlp:H1,H2,…")->capture_default_str();
-  sub->add_option("--dropout", c.dropout, "Dropout after each hidden layer")
+  sub->add_option("--model", c.model, engine::graph::model_grammar() + " (docs/models.md)")
+      ->capture_default_str();
+  sub->add_option("--dropout", c.dropout, "Dropout after each hidden Dense layer")
       ->check(finite_number(0, 1))
       ->capture_default_str();
-  sub->add_option("--precision", opts->precision, "fp32 | tf32 | fp16 | bf16")
+  sub->add_option("--precision", opts->precision,
+                  [] {
+                    std::string names;
+                    for (const auto& p : engine::precision_names())
+                      names += (names.empty() ? "" : " | ") + p;
+                    return names;
+                  }())
       ->capture_default_str();
   sub->add_option("--batch-size", c.batch_size, "Mini-batch size")
       ->check(whole_number(1, 1 << 30))

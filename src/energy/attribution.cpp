@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -29,9 +30,18 @@ double ticks_per_s() {
 }
 }  // namespace
 
-TreeUsage read_group_usage(int group, const FileReader& reader) {
-  TreeUsage u;
-  if (group <= 0) return u;
+namespace {
+
+// One process of /proc: its parent, its process group and its usage.
+struct ProcEntry {
+  int pid = 0, ppid = 0, pgrp = 0;
+  double cpu_s = 0, rss_bytes = 0;
+  std::string comm;
+};
+
+// Every process of /proc whose stat line could be read and parsed.
+std::vector<ProcEntry> read_processes(const FileReader& reader) {
+  std::vector<ProcEntry> out;
   std::error_code ec;
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096);
   for (const auto& e : std::filesystem::directory_iterator(proc_root(), ec)) {
@@ -42,24 +52,107 @@ TreeUsage read_group_usage(int group, const FileReader& reader) {
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses; fields after
     // the last ')' are fixed: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) cutime(16)
     // cstime(17) ... rss(24).
+    const auto open = f.text->find('(');
     const auto close = f.text->rfind(')');
-    if (close == std::string::npos) continue;
+    if (open == std::string::npos || close == std::string::npos || close < open) continue;
     std::istringstream in(f.text->substr(close + 1));
     std::vector<std::string> field(23);
     for (auto& x : field)
       if (!(in >> x)) break;
     if (field[22].empty()) continue;
     try {
-      if (std::stol(field[2]) != group) continue;
+      ProcEntry p;
+      p.pid = std::stoi(pid);
+      p.ppid = std::stoi(field[1]);
+      p.pgrp = std::stoi(field[2]);
       const double ticks =
           std::stod(field[11]) + std::stod(field[12]) + std::stod(field[13]) + std::stod(field[14]);
-      u.cpu_s += ticks / ticks_per_s();
-      u.rss_bytes += std::max(0.0, std::stod(field[21])) * page;
-      ++u.processes;
+      p.cpu_s = ticks / ticks_per_s();
+      p.rss_bytes = std::max(0.0, std::stod(field[21])) * page;
+      p.comm = f.text->substr(open + 1, close - open - 1);
+      out.push_back(p);
     } catch (const std::exception&) {
       continue;  // a malformed line: that process is skipped
     }
   }
+  return out;
+}
+
+void add_usage(TreeUsage& u, const ProcEntry& p) {
+  u.cpu_s += p.cpu_s;
+  u.rss_bytes += p.rss_bytes;
+  ++u.processes;
+}
+
+}  // namespace
+
+TreeUsage read_group_usage(int group, const FileReader& reader) {
+  TreeUsage u;
+  if (group <= 0) return u;
+  for (const auto& p : read_processes(reader))
+    if (p.pgrp == group) add_usage(u, p);
+  return u;
+}
+
+// A greentrain meter serving windows (`greentrain meter --serve`): greentrain's overhead, never
+// the work of the program it meters. Its command line is read only for processes named
+// greentrain.
+bool is_meter(const ProcEntry& p, const FileReader& reader) {
+  if (p.comm != "greentrain") return false;
+  const FileRead f = reader(proc_root() + "/" + std::to_string(p.pid) + "/cmdline");
+  return f.text && f.text->find(std::string("meter\0--serve", 13)) != std::string::npos;
+}
+
+namespace {
+
+// The tree of `root` without `exclude` and the meters; the CPU time of each process left out
+// whose parent is in the tree goes to `left_out` (by pid), when given.
+TreeUsage scan_tree(int root, int exclude, const FileReader& reader,
+                    std::map<int, double>* left_out) {
+  TreeUsage u;
+  if (root <= 0 || root == exclude) return u;
+  const std::vector<ProcEntry> procs = read_processes(reader);
+  std::map<int, std::vector<const ProcEntry*>> children;
+  const ProcEntry* top = nullptr;
+  for (const auto& p : procs) {
+    children[p.ppid].push_back(&p);
+    if (p.pid == root) top = &p;
+  }
+  if (!top) return u;
+  std::vector<const ProcEntry*> todo{top};
+  while (!todo.empty()) {
+    const ProcEntry* p = todo.back();
+    todo.pop_back();
+    add_usage(u, *p);
+    for (const ProcEntry* c : children[p->pid]) {
+      if (c->pid == p->pid) continue;
+      if (c->pid != exclude && !is_meter(*c, reader))
+        todo.push_back(c);
+      else if (left_out)
+        (*left_out)[c->pid] = c->cpu_s;
+    }
+  }
+  return u;
+}
+
+}  // namespace
+
+TreeUsage read_tree_usage(int root, int exclude, const FileReader& reader) {
+  return scan_tree(root, exclude, reader, nullptr);
+}
+
+TreeUsageReader::TreeUsageReader(int root, int exclude, FileReader reader)
+    : root_(root), exclude_(exclude), reader_(std::move(reader)) {}
+
+TreeUsage TreeUsageReader::read() {
+  std::map<int, double> left_out;
+  TreeUsage u = scan_tree(root_, exclude_, reader_, &left_out);
+  // A process left out that is gone has been reaped by its parent in the tree, whose cutime
+  // and cstime now hold its CPU time (as last seen): taken out again.
+  for (const auto& [pid, cpu_s] : left_out_)
+    if (!left_out.count(pid)) reaped_left_out_s_ += cpu_s;
+  left_out_ = std::move(left_out);
+  u.cpu_s = std::max(0.0, u.cpu_s - reaped_left_out_s_);
   return u;
 }
 

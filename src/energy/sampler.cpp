@@ -39,6 +39,7 @@ void Sampler::read_all(double t, bool boundary) {
       if (h.empty() || t >= h.back().first) h.emplace_back(t, acc_[i].energy_j());
     }
   }
+  history_cv_.notify_all();
   if (slow_) {
     std::lock_guard lock(cache_mu_);
     cache_energy_j_.resize(meters_.size());
@@ -58,6 +59,7 @@ void Sampler::start() {
   {
     std::lock_guard lock(history_mu_);
     history_.assign(meters_.size(), {});
+    history_closed_ = false;
   }
   stopping_ = false;
   duration_s_ = cpu_s_ = 0;
@@ -137,6 +139,19 @@ std::vector<double> Sampler::energy_at(double steady_s) const {
   return out;
 }
 
+bool Sampler::wait_reading_past(double steady_s, double max_wait_s) const {
+  const double t = steady_s - t0_steady_s_;
+  std::unique_lock lock(history_mu_);
+  auto past = [&] {
+    for (const auto& h : history_)
+      if (h.empty() || h.back().first < t) return false;
+    return true;
+  };
+  history_cv_.wait_for(lock, std::chrono::duration<double>(std::max(0.0, max_wait_s)),
+                       [&] { return history_closed_ || past(); });
+  return past();
+}
+
 void Sampler::stop() {
   {
     std::lock_guard lock(mu_);
@@ -149,6 +164,11 @@ void Sampler::stop() {
   duration_s_ = std::chrono::duration<double>(now - t0_).count();
   read_all(duration_s_, true);
   cpu_s_ += thread_cpu_s() - c0;
+  {
+    std::lock_guard lock(history_mu_);
+    history_closed_ = true;
+  }
+  history_cv_.notify_all();
 }
 
 }  // namespace gt::energy

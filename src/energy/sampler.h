@@ -29,6 +29,10 @@ class Sampler {
   // the readings around it (no meter is read): marks are dated when they happen and their
   // energy comes from the readings taken on the sampler's own cadence. Thread-safe.
   std::vector<double> energy_at(double steady_s) const;
+  // Blocks until every meter has a reading at or after `steady_s`, the sampler has stopped, or
+  // `max_wait_s` has passed; true when the readings are there. A window ending at `steady_s` is
+  // then interpolated between readings rather than extrapolated past the last one.
+  bool wait_reading_past(double steady_s, double max_wait_s) const;
   double duration_s() const { return duration_s_; }
   const std::vector<Accumulator>& accumulators() const { return acc_; }
   std::vector<Sample>& samples() { return samples_; }
@@ -51,6 +55,8 @@ class Sampler {
   // Every reading's (seconds since start, energy since start), per meter, for energy_at().
   mutable std::mutex history_mu_;
   std::vector<std::vector<std::pair<double, double>>> history_;
+  mutable std::condition_variable history_cv_;  // a reading was added, or the sampler stopped
+  bool history_closed_ = false;                 // under history_mu_: no more readings come
   double t0_steady_s_ = 0;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -431,6 +431,24 @@ double Session::start_steady_s() const {
   return impl_->t0_steady;
 }
 
+bool Session::wait_readings_past(double steady_s, double max_wait_s) const {
+  std::vector<const Sampler*> samplers;
+  std::vector<EdgeTracker*> edges;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& sm : impl_->samplers) samplers.push_back(sm.get());
+    for (const auto& [m, e] : impl_->edges) edges.push_back(e.get());
+  }
+  // Waited without the session's lock, so stop() is never held up; each wait has its own limit,
+  // measured from the same start.
+  const double until = steady_now_s() + max_wait_s;
+  bool all = true;
+  for (const auto* sm : samplers)
+    all &= sm->wait_reading_past(steady_s, std::max(0.0, until - steady_now_s()));
+  for (auto* e : edges) all &= e->wait_past(steady_s, std::max(0.0, until - steady_now_s()));
+  return all;
+}
+
 WindowEnergy Session::window(const Snapshot& a, const Snapshot& b) const {
   auto& s = *impl_;
   std::map<Meter*, std::pair<std::optional<InterpolatedEnergy>, std::optional<InterpolatedEnergy>>>

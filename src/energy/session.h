@@ -135,6 +135,11 @@ class Session {
   // edges by window().
   Snapshot snapshot_at(double steady_s) const;
   double start_steady_s() const;  // start() on the steady_now_s() scale
+  // Blocks until every sampler has a reading at or after `steady_s` and every GPU edge tracker
+  // has seen an update edge after it (or the window stopped, or `max_wait_s` passed), so that
+  // snapshot_at(steady_s) interpolates between readings instead of extrapolating past the last
+  // one. True when everything arrived. Not to be called across a stop() and the next start().
+  bool wait_readings_past(double steady_s, double max_wait_s) const;
   // Energy between two snapshots of the current (or just stopped) window. Waits up to 0.5 s
   // for the GPU counter's next update edge after `b` when the window is still running.
   WindowEnergy window(const Snapshot& a, const Snapshot& b) const;

@@ -1,19 +1,26 @@
 // The contract between the training loop (engine/train.cpp) and a compute backend (CPU in
-// engine/cpu/, CUDA in engine/cuda/). A backend owns every buffer of one training run:
-// `setup` sizes and allocates them once (parameters, gradients, FP32 master weights, optimizer
-// moments, activations, the resident training set); nothing is allocated inside a step.
-// Layouts: a Dense layer's weight is row-major [out][in] (as torch.nn.Linear), bias is [out].
-// All values crossing this interface are FP32 on the host, whatever the precision policy.
+// engine/cpu/, CUDA in engine/cuda/). A backend trains one network (graph/network.h) and owns
+// every buffer of the run: `setup` sizes and allocates them once (parameter slabs, gradients,
+// FP32 master weights, optimizer moments, activations, the resident training set on a GPU);
+// nothing is allocated inside a step. The caller keeps the training set alive while the backend
+// lives (the CPU backend reads it in place). Parameters cross this interface as one FP32 slab
+// laid out by the network's ParamLayout (graph/param_layout.h): trainable tensors, then
+// buffers (BatchNorm's running statistics); ModelSpec and Parameters are the per-Dense-layer
+// view of an MLP that tests and benchmarks write directly.
 // Optimizers follow torch.optim: Adam w -= lr·m̂/(√v̂+ε) with bias-corrected m̂, v̂ (t counts
 // applied steps only; a skipped fp16 step does not advance t); SGD buf = μ·buf + g, w -= lr·buf.
 // Loss = mean softmax cross-entropy over the batch. Dropout is inverted (kept units ×1/(1−p)).
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "data/dataset.h"
+#include "engine/graph/network.h"
+#include "engine/graph/param_layout.h"
 #include "engine/precision.h"
 
 namespace gt::engine {
@@ -26,6 +33,12 @@ struct ModelSpec {
   float dropout = 0.0f;
 };
 
+// The network of an MLP spec (on flat inputs), and the MLP spec of a network that is one
+// (Flatten, then Dense → ReLU [→ Dropout] per hidden layer with one dropout rate, then Dense),
+// else nothing: the pattern the fused and hand-written MLP paths accept.
+graph::Network to_network(const ModelSpec& spec);
+std::optional<ModelSpec> as_mlp(const graph::Network& net);
+
 struct OptimizerSpec {
   enum class Kind { adam, sgd };
   Kind kind = Kind::adam;
@@ -37,11 +50,14 @@ struct OptimizerSpec {
 // One split held in host memory (defined in data/dataset.h so the loaders can fill it).
 using Dataset = gt::data::Dataset;
 
-// Per layer l: weights[l] is [out_l * in_l] row-major, biases[l] is [out_l].
+// Per Dense layer l: weights[l] is [out_l * in_l] row-major, biases[l] is [out_l]: the view of
+// a slab whose network has only Dense layers (dense_view refuses any other).
 struct Parameters {
   std::vector<std::vector<float>> weights;
   std::vector<std::vector<float>> biases;
 };
+Parameters dense_view(const graph::ParamLayout& layout, std::span<const float> slab);
+std::vector<float> dense_slab(const graph::ParamLayout& layout, const Parameters& params);
 
 struct EpochStats {
   double loss = 0;      // mean training loss over the epoch's non-skipped steps
@@ -61,7 +77,8 @@ struct EvalStats {
 struct StepDebug {
   std::vector<float> logits;  // [rows * classes]
   float loss = 0;
-  Parameters grads;  // unscaled FP32 gradients of the mean loss
+  std::vector<float> grad_values;  // unscaled FP32 gradients of the mean loss, in the layout
+  Parameters grads;                // the same per Dense layer (networks of Dense layers only)
 };
 
 class Backend {
@@ -70,17 +87,29 @@ class Backend {
   // e.g. "cpu (OpenBLAS, 2 threads)" or "cuda:0 NVIDIA H100 80GB HBM3".
   virtual std::string describe() const = 0;
   // Allocates everything for this run and makes `train` resident. Called once.
-  virtual void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision,
+  virtual void setup(const graph::Network& net, const OptimizerSpec& opt, Precision precision,
                      int batch_size, const Dataset& train, uint64_t seed) = 0;
-  virtual void set_parameters(const Parameters& params) = 0;
-  virtual Parameters parameters() = 0;  // FP32 master weights
+  void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision, int batch_size,
+             const Dataset& train, uint64_t seed);
+  // The layout of the network set up (valid after setup).
+  virtual const graph::ParamLayout& layout() const = 0;
+  // Every tensor (trainable and buffers) as one FP32 slab in layout() order: sets the master
+  // weights, and the copies the compute reads.
+  virtual void set_values(std::span<const float> values) = 0;
+  virtual std::vector<float> values() = 0;  // the FP32 master weights and buffers
+  // The same for networks of Dense layers only, one tensor per layer.
+  void set_parameters(const Parameters& params);
+  Parameters parameters();
   // One pass over the training set in an order shuffled from (seed, epoch); the last batch
   // may be partial (Keras behaviour). Optimizer steps included.
   virtual EpochStats train_epoch(int epoch) = 0;
   virtual EvalStats evaluate(const Dataset& data) = 0;
   virtual float loss_scale() const = 0;  // 1 when the policy has no loss scaling
+  // Training-mode statistics (BatchNorm's batch statistics), no dropout, running statistics
+  // left as they are.
   virtual StepDebug debug_step(const Dataset& batch) = 0;
-  // Runs `steps` optimizer steps on `batch` (fixed order, no dropout); returns each step's loss.
+  // Runs `steps` optimizer steps on `batch` (fixed order, no dropout, running statistics
+  // updated as by training steps); returns each step's loss.
   virtual std::vector<float> debug_steps(const Dataset& batch, int steps) = 0;
 };
 

@@ -25,11 +25,14 @@ PrecisionPolicy policy_for(Precision p) {
   return policy;
 }
 
+const std::vector<std::string>& precision_names() {
+  static const std::vector<std::string> names{"fp32", "tf32", "fp16", "bf16"};
+  return names;
+}
+
 Precision parse_precision(std::string_view text) {
-  if (text == "fp32") return Precision::fp32;
-  if (text == "tf32") return Precision::tf32;
-  if (text == "fp16") return Precision::fp16;
-  if (text == "bf16") return Precision::bf16;
+  for (Precision p : {Precision::fp32, Precision::tf32, Precision::fp16, Precision::bf16})
+    if (text == to_string(p)) return p;
   throw gt::UsageError("unknown precision '" + std::string(text) +
                        "' (expected fp32, tf32, fp16 or bf16)");
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gt::engine {
 
@@ -19,7 +20,42 @@ struct PrecisionPolicy {
   int growth_interval = 2000;  // ×2 after this many clean steps
 };
 
+// Dynamic loss scaling, the one rule of every backend (the CUDA kernels follow it on the device):
+// the loss is multiplied by `scale` before backward; a step whose gradients hold inf or NaN is
+// skipped and halves the scale; after `growth_interval` clean steps in a row the scale doubles
+// (the step that completes the interval is still unscaled by the old scale). Disabled, the
+// scale stays 1 and no step is skipped.
+struct LossScaler {
+  bool enabled = false;
+  float scale = 1.0f;
+  int clean_steps = 0;
+  int growth_interval = 2000;
+
+  LossScaler() = default;
+  explicit LossScaler(const PrecisionPolicy& p)
+      : enabled(p.loss_scaling),
+        scale(p.loss_scaling ? p.initial_scale : 1.0f),
+        growth_interval(p.growth_interval) {}
+
+  // Call once per step, after reading `scale` to unscale its gradients: false means skip it.
+  bool update(bool finite) {
+    if (!enabled) return true;
+    if (!finite) {
+      scale *= 0.5f;
+      clean_steps = 0;
+      return false;
+    }
+    if (++clean_steps >= growth_interval) {
+      clean_steps = 0;
+      scale *= 2.0f;
+    }
+    return true;
+  }
+};
+
 PrecisionPolicy policy_for(Precision p);
+// "fp32", "tf32", "fp16", "bf16": every precision name, in this order.
+const std::vector<std::string>& precision_names();
 Precision parse_precision(std::string_view text);  // throws gt::UsageError on unknown names
 std::string to_string(Precision p);
 

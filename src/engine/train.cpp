@@ -9,7 +9,8 @@
 
 #include "common/error.h"
 #include "common/trace.h"
-#include "engine/model.h"
+#include "engine/graph/init.h"
+#include "engine/graph/model_text.h"
 
 namespace gt::engine {
 
@@ -65,6 +66,8 @@ nlohmann::json TrainResult::to_json() const {
   j["data_location"] = data_location;
   j["model"] = model;
   j["neurons"] = neurons;
+  j["filters"] = filters;
+  j["input_shape"] = input_shape;
   j["parameters"] = parameters;
   j["precision"] = precision;
   j["batch_size"] = batch_size;
@@ -121,16 +124,26 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   if (!(c.optimizer.momentum >= 0 && c.optimizer.momentum < 1))
     throw gt::UsageError(
         fmt::format("--momentum {}: expected a number in 0 <= m < 1", c.optimizer.momentum));
-  // Validate the model spec before the (slow) data loading.
-  parse_model_spec(c.model, 1, 2, c.dropout);
+  // Validate the model text before the (slow) data loading.
+  const graph::ModelText model = graph::parse_model_text(c.model);
+  if (!(c.dropout >= 0.0f && c.dropout < 1.0f))
+    throw gt::UsageError(
+        fmt::format("--dropout {} is out of range (expected 0 <= p < 1)", c.dropout));
   TrainResult r;
   mark("setup", true);
   // The device starts (driver, CUDA context, stream) on a second thread while this one loads the
   // data: the two are independent and each takes a good part of a short run's setup. Only "auto"
   // needs the driver to resolve; any other --device is checked here, before the work starts.
-  if (c.device != "auto") r.device = resolve_device(c.device, &r.device_reason);
+  if (c.device != "auto") {
+    r.device = resolve_device(c.device, &r.device_reason);
+  } else if (model.family != "mlp") {
+    // The CUDA backend trains MLPs only (as_mlp, backend.h); other families run on the CPU.
+    r.device = "cpu";
+    r.device_reason =
+        "auto: the CUDA backend trains MLPs only; " + model.family + " models run on the CPU";
+  }
   auto starting = std::async(std::launch::async, [&c, &r] {
-    if (c.device == "auto") r.device = resolve_device(c.device, &r.device_reason);
+    if (r.device.empty()) r.device = resolve_device(c.device, &r.device_reason);
     return make_backend(r.device);
   });
   data::Splits data = data::load_data(c.data);
@@ -138,14 +151,16 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   if (c.batch_size > data.train.rows)
     throw gt::UsageError(fmt::format("--batch-size {} is larger than the training set ({} rows)",
                                      c.batch_size, data.train.rows));
-  const ModelSpec spec =
-      parse_model_spec(c.model, data.train.features, data.train.classes, c.dropout);
+  const graph::Network net =
+      graph::build_network(model, graph::input_shape(data.train), data.train.classes, c.dropout);
 
   r.data_name = data.name;
   r.data_location = data.location;
-  r.model = to_string(spec);
-  r.neurons = neurons_string(spec);
-  r.parameters = parameter_count(spec);
+  r.model = net.text;
+  r.neurons = graph::widths_string(model.neurons);
+  r.filters = graph::widths_string(model.filters);
+  r.input_shape = graph::to_string(net.input);
+  r.parameters = graph::parameter_count(net);
   r.precision = to_string(c.precision);
   r.batch_size = c.batch_size;
   r.epochs = c.epochs;
@@ -156,12 +171,12 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   r.validation_rows = data.validation.rows;
   r.test_rows = data.test.rows;
   if (data.images) r.skipped_images = int64_t(data.images->skipped.size());
-  r.flops_per_sample = train_flops_per_sample(spec);
+  r.flops_per_sample = graph::train_flops_per_sample(net);
 
   auto backend = starting.get();
   trace_point("device ready");
-  backend->setup(spec, c.optimizer, c.precision, c.batch_size, data.train, c.seed);
-  backend->set_parameters(glorot_uniform(spec, c.seed));
+  backend->setup(net, c.optimizer, c.precision, c.batch_size, data.train, c.seed);
+  backend->set_values(graph::initial_values(backend->layout(), c.seed));
   r.device_description = backend->describe();
 
   double warm_seconds = 0;

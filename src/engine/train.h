@@ -17,7 +17,7 @@ namespace gt::engine {
 
 struct TrainConfig {
   data::DataOptions data;         // --data, --data-dir, --label-column, --validation
-  std::string model = "mlp:128";  // --model
+  std::string model = "mlp:128";  // --model (graph/model_text.h)
   Precision precision = Precision::fp32;
   int batch_size = 32;
   int epochs = 10;
@@ -43,8 +43,10 @@ struct EpochRecord {
 
 struct TrainResult {
   std::string data_name, data_location;
-  std::string model;    // "mlp:128"
-  std::string neurons;  // "128"
+  std::string model;        // the canonical model text: "mlp:128", "cnn:32,64,128/128"
+  std::string neurons;      // "128": hidden widths (mlp) or the dense head (cnn)
+  std::string filters;      // "32,64,128" (cnn), else empty
+  std::string input_shape;  // one sample: "28x28x1" or "784"
   int64_t parameters = 0;
   std::string precision;
   int batch_size = 0, epochs = 0;

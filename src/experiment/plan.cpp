@@ -18,16 +18,13 @@
 #include "common/shell_text.h"
 #include "data/source.h"
 #include "energy/wall.h"
+#include "engine/train_factors.h"
 #include "experiment/reserved_names.h"
 #include "experiment/stop_rule.h"
 #include "experiment/template.h"
 
 namespace gt::experiment {
 namespace {
-
-const std::vector<std::string> kBuiltinFactors = {"precision", "batch_size", "neurons",
-                                                  "epochs",    "lr",         "optimizer"};
-const std::vector<std::string> kPrecisions = {"fp32", "tf32", "fp16", "bf16"};
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -136,34 +133,15 @@ class PlanReader {
   std::string source_;
 };
 
-bool positive_int(const std::string& s) {
-  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), ::isdigit) &&
-         std::stol(s) > 0;
-}
-
+// A level of a builtin factor, checked by the trainer's own vocabulary (engine/train_factors.h).
 void check_builtin_level(const PlanReader& r, const toml::node& n, const std::string& factor,
                          const std::string& v) {
-  auto bad = [&](const std::string& expected) {
-    r.fail(n, fmt::format("factors.{}: level '{}' is not valid for the builtin workload; "
-                          "expected {}",
-                          factor, v, expected));
-  };
-  if (factor == "precision" &&
-      std::find(kPrecisions.begin(), kPrecisions.end(), v) == kPrecisions.end())
-    bad("one of " + join(kPrecisions));
-  if ((factor == "batch_size" || factor == "epochs") && !positive_int(v)) bad("a positive integer");
-  if (factor == "neurons") {
-    std::stringstream ss(v);
-    std::string part;
-    bool ok = !v.empty();
-    while (std::getline(ss, part, ',')) ok = ok && positive_int(part);
-    if (!ok) bad("hidden layer sizes such as 128 or \"512,256\"");
+  try {
+    engine::check_factor_level(factor, v);
+  } catch (const gt::UsageError& e) {
+    r.fail(n, fmt::format("factors.{}: level '{}' is not valid for the builtin workload; {}",
+                          factor, v, e.what()));
   }
-  if (factor == "lr") {
-    const auto x = parse_finite(v);
-    if (!x || !(*x > 0)) bad("a positive finite number");
-  }
-  if (factor == "optimizer" && v != "adam" && v != "sgd") bad("adam or sgd");
 }
 
 // A factor's name: not one greentrain reserves, and not another factor's name in another case
@@ -205,21 +183,18 @@ void check_builtin_workload(const PlanReader& r, const toml::table& w, const Pla
   if (!dataset_ok)
     r.fail(at("dataset"), fmt::format("workload.dataset = \"{}\": expected {}", W.dataset,
                                       data::data_spec_forms(true)));
-  // With a neurons factor the model is the family ("mlp"), else a whole spec ("mlp:128").
-  bool model_ok = false;
-  if (p.factor("neurons")) {
-    model_ok = W.model == "mlp";
-  } else if (W.model.rfind("mlp:", 0) == 0) {
-    std::stringstream ss(W.model.substr(4));
-    std::string part;
-    model_ok = W.model.size() > 4 && W.model.back() != ',';
-    while (std::getline(ss, part, ',')) model_ok = model_ok && positive_int(part);
+  // The model is a family ("mlp", "cnn") that the neurons and filters factors complete, or a
+  // whole model text; the benchmark's levels must make a model (each level was checked alone).
+  const auto level = [&](const char* name) -> std::optional<std::string> {
+    for (const auto& [k, v] : p.benchmark)
+      if (k == name) return v;
+    return std::nullopt;
+  };
+  try {
+    engine::run_model_text(W.model, level("neurons"), level("filters"));
+  } catch (const gt::UsageError& e) {
+    r.fail(at("model"), fmt::format("workload.model = \"{}\": {}", W.model, e.what()));
   }
-  if (!model_ok)
-    r.fail(at("model"),
-           fmt::format("workload.model = \"{}\": expected {}", W.model,
-                       p.factor("neurons") ? "\"mlp\" (the neurons factor gives the layer widths)"
-                                           : "\"mlp:H\" or \"mlp:H1,H2\" with positive widths"));
   const bool device_ok =
       W.device == "auto" || W.device == "cpu" || W.device == "cuda" ||
       (W.device.rfind("cuda:", 0) == 0 && W.device.size() > 5 && W.device.size() < 9 &&
@@ -453,7 +428,7 @@ void check_toml_text(const std::string& text, const std::string& source) {
 }  // namespace
 
 bool is_builtin_factor(const std::string& name) {
-  return std::find(kBuiltinFactors.begin(), kBuiltinFactors.end(), name) != kBuiltinFactors.end();
+  return engine::find_train_factor(name) != nullptr;
 }
 
 const Factor* Plan::factor(const std::string& n) const {
@@ -541,7 +516,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
     if (p.workload.kind == "builtin" && !is_builtin_factor(fname))
       r.fail(node, fmt::format("factor '{}' is not known to the builtin workload; expected one "
                                "of: {} (use kind = \"command\" for other factors)",
-                               fname, join(kBuiltinFactors)));
+                               fname, engine::train_factor_names()));
     if (!node.is_array())
       r.fail(node,
              fmt::format("factors.{} must be a list of levels, e.g. [\"fp32\", \"fp16\"]", fname));

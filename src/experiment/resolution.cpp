@@ -33,6 +33,12 @@ int blocks_for_interval(double cv, double target) {
   return static_cast<int>(std::ceil(2 * (z * cv / target) * (z * cv / target)));
 }
 
+double shortest_resolvable_phase_s(double target_pct, int max_blocks) {
+  // n = 2 (1.96 cv / t)^2 <= max_blocks with cv = kBoundaryPower_s / D.
+  if (!(target_pct > 0) || max_blocks < 1) return 0;
+  return kBoundaryPower_s * 1.96 / (target_pct / 100 * std::sqrt(max_blocks / 2.0));
+}
+
 std::optional<ResolutionCheck> check_resolution(const StopRule& rule, const std::string& metric,
                                                 const std::vector<RunRecord>& runs,
                                                 int max_blocks) {

@@ -31,6 +31,13 @@ struct ResolutionCheck {
 std::optional<ResolutionCheck> check_resolution(const StopRule& rule, const std::string& metric,
                                                 const std::vector<RunRecord>& runs, int max_blocks);
 
+// Before any run: a phase's energy varies from run to run by about kBoundaryPower_s of its power
+// from the counter's edges alone (measured on an H200: 0.4 J at 160 W, whatever the phase's
+// length; CV 0.9 % at 0.25 s, 6.6 % at 39 ms; docs/method.md, "Resolution"), so a +-target_pct
+// interval within max_blocks needs a phase at least this long (seconds).
+inline constexpr double kBoundaryPower_s = 0.0025;
+double shortest_resolvable_phase_s(double target_pct, int max_blocks);
+
 // The blocks a difference of two configurations needs to reach +-target_pct when each run's
 // coefficient of variation is cv (both as fractions or both in %).
 int blocks_for_interval(double cv, double target);

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "common/error.h"
 #include "common/shell_text.h"
+#include "engine/train_factors.h"
 #include "experiment/reserved_names.h"
 #include "experiment/template.h"
 #include "run/marks.h"
@@ -19,10 +21,8 @@ namespace {
 
 // Fields of `train --json` that repeat the configuration or are not metrics.
 bool is_config_key(const Plan& plan, const std::string& k) {
-  if (plan.factor(k)) return true;
-  for (const char* c : {"precision", "batch_size", "epochs", "neurons", "seed", "lr"})
-    if (k == c) return true;
-  return false;
+  if (plan.factor(k) || engine::find_train_factor(k)) return true;
+  return k == "seed";
 }
 
 // Stores a metric under the key the name check gives it (an energy column's name gets a
@@ -75,16 +75,17 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
   }
   auto& a = p.spec.argv;
   a = {greentrain_exe, "train", "--json", p.metrics_path, "--no-measure", "--data", W.dataset};
-  std::string neurons;
+  // Each factor as its flag of `greentrain train`; the model factors complete --model.
+  std::optional<std::string> neurons, filters;
   for (const auto& [k, v] : config.values) {
     if (k == "neurons")
       neurons = v;
-    else if (k == "batch_size")
-      a.insert(a.end(), {"--batch-size", v});
-    else
-      a.insert(a.end(), {"--" + k, v});  // precision, epochs, lr, optimizer
+    else if (k == "filters")
+      filters = v;
+    else if (const engine::TrainFactor* f = engine::find_train_factor(k))
+      a.insert(a.end(), {f->flag, v});
   }
-  a.insert(a.end(), {"--model", neurons.empty() ? W.model : W.model + ":" + neurons});
+  a.insert(a.end(), {"--model", engine::run_model_text(W.model, neurons, filters)});
   a.insert(a.end(), {"--seed", std::to_string(run.seed), "--device", W.device});
   if (!W.optimizer.empty() && !plan.factor("optimizer"))
     a.insert(a.end(), {"--optimizer", W.optimizer});

@@ -1,8 +1,9 @@
 // The two workload kinds, as child processes. `builtin`: `<this greentrain> train --json FILE
-// --no-measure --data … --model mlp:<neurons> --precision … --batch-size … --epochs … --seed …`
-// (the runner meters it); `command`: the plan's template with factor values substituted, run
-// by /bin/sh with GREENTRAIN_RUN_ID, GREENTRAIN_METRICS_FILE, GREENTRAIN_SEED set. Metrics come
-// from the JSON file (every top-level number) and, for commands, from stdout lines
+// --no-measure --data … --precision … --batch-size … --epochs … --model … --seed …` with each
+// factor as its flag and the model text completed by the neurons and filters levels
+// (engine/train_factors.h; the runner meters it); `command`: the plan's template with factor values
+// substituted, run by /bin/sh with GREENTRAIN_RUN_ID, GREENTRAIN_METRICS_FILE, GREENTRAIN_SEED set.
+// Metrics come from the JSON file (every top-level number) and, for commands, from stdout lines
 // `greentrain-metric NAME=VALUE` (which win over the file). In a command template each
 // {factor} and {metrics_file} becomes its value as one single-quoted shell word (the same
 // values are in GREENTRAIN_FACTOR_<NAME>). A metric named like a run field or a factor is

@@ -222,21 +222,13 @@ ReportData load_report(const LoadOptions& options) {
   d.other_grids = grids_for(options.countries);
   d.carbon_attribution = carbon::attribution();
 
-  // Training samples per epoch, for gCO2e per 1 000 samples: a metric the workload reported,
-  // else the builtin dataset's training split.
+  // Training samples per epoch, for gCO2e per 1 000 samples: what the runs recorded (the
+  // builtin trainer's train_rows, or a command's train_samples metric); none, no such figure.
   for (const auto& r : d.runs)
     if (r.analysed())
-      for (const char* k : {"train_samples", "train_samples_per_epoch"})
+      for (const char* k : {"train_rows", "train_samples", "train_samples_per_epoch"})
         if (auto it = r.metrics.find(k); it != r.metrics.end() && !d.train_samples_per_epoch)
           d.train_samples_per_epoch = it->second;
-  if (!d.train_samples_per_epoch) {
-    std::string dataset = d.design.value("workload.dataset", "");
-    double validation = d.design.contains("workload.validation")
-                            ? d.design["workload.validation"].get<double>()
-                            : 0.1;
-    if (dataset == "fashion-mnist" || dataset == "mnist")
-      d.train_samples_per_epoch = 60000 * (1 - validation);
-  }
 
   // The analysis `analyze --db` makes: the same runs table, options and primary metric
   // (experiment/analysis_input.h), so the page and `analyze` show one result.

@@ -10,6 +10,7 @@
 
 #include "carbon/carbon.h"
 #include "common/error.h"
+#include "engine/train_factors.h"
 #include "report/format.h"
 #include "stats/labels.h"
 

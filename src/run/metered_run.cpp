@@ -23,6 +23,7 @@
 #include "run/live_phases.h"
 #include "run/marks.h"
 #include "run/usage_timeline.h"
+#include "run/windows.h"
 
 namespace gt::run {
 namespace {
@@ -194,7 +195,19 @@ std::map<std::string, double> MeteredResult::phase_metrics() const {
   for (const auto& [name, ok] : all_net)
     if (!ok) out.erase(name + "_net_energy_j");
   for (const auto& [name, v] : u2) out[name + "_uncertainty_j"] = std::sqrt(v);
+  // A phase that repeated its work R times (min_phase_s) is reported per repetition.
+  for (const auto& entry : u2) {
+    const double r = repetitions(entry.first);
+    if (r == 1) continue;
+    for (const std::string& suffix : phase_column_suffixes())
+      if (auto it = out.find(entry.first + suffix); it != out.end()) it->second /= r;
+  }
   return out;
+}
+
+double MeteredResult::repetitions(const std::string& phase) const {
+  const auto it = metrics.find(phase + "_repetitions");
+  return it != metrics.end() && it->second >= 1 ? it->second : 1.0;
 }
 
 nlohmann::json MeteredResult::to_json(const carbon::Intensity& intensity, double pue) const {
@@ -222,12 +235,17 @@ nlohmann::json MeteredResult::to_json(const carbon::Intensity& intensity, double
     // Named copies, not structured bindings: clang 14 (the sanitizer build) cannot capture those.
     const std::string& name = entry.first;
     const int n = entry.second;
+    const double r = repetitions(name);  // per repetition when the phase repeated its work
     auto per = [&](auto value) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& p : phases)
-        if (p.name == name) list.push_back(value(p));
+        if (p.name == name) {
+          nlohmann::json v = value(p);
+          list.push_back(v.is_number() ? nlohmann::json(v.get<double>() / r) : v);
+        }
       return n == 1 ? list[0] : list;
     };
+    if (r != 1) pm[name + "_repetitions"] = r;
     pm[name + "_energy_j"] =
         per([](const PhaseResult& p) { return nlohmann::json(p.energy.energy_j); });
     pm[name + "_net_energy_j"] =
@@ -300,16 +318,16 @@ struct RunContext {
 };
 
 struct Channels {
-  static constexpr int kMarkFd = 3;  // the mark channel's number in the child
-  Fd mark_read, mark_write, out_read, out_copy, out_write;
+  static constexpr int kMarkFd = 3;   // the mark channel's number in the child
+  static constexpr int kReplyFd = 4;  // the reply channel's
+  Fd mark_read, mark_write, reply_read, reply_write, out_read, out_copy, out_write;
 
   Channels(ChildSpec& spec, bool scan_stdout) {
-    int mark_pipe[2];
-    if (pipe2(mark_pipe, O_CLOEXEC) != 0) throw Error("cannot create the mark channel (pipe)");
-    mark_read.reset(mark_pipe[0]);
-    mark_write.reset(mark_pipe[1]);
-    spec.env.emplace_back("GREENTRAIN_MARK_FD", std::to_string(kMarkFd));
-    spec.pass_fds.emplace_back(mark_write.get(), kMarkFd);
+    inherited_pipe(spec, "GREENTRAIN_MARK_FD", kMarkFd, "the mark channel", mark_read, mark_write,
+                   true);
+    // The reply channel: answers to the child's window queries (run/windows.h).
+    inherited_pipe(spec, "GREENTRAIN_REPLY_FD", kReplyFd, "the reply channel", reply_read,
+                   reply_write, false);
     if (!scan_stdout) return;
     int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) throw Error("cannot create the stdout pipe");
@@ -322,11 +340,23 @@ struct Channels {
       throw Error(fmt::format("cannot open {} for the workload's stdout", spec.stdout_path));
     spec.stdout_fd = out_write.get();
   }
-  // Our copies of the writing ends, once the child has its own: the readers then see the end
-  // of file when the child's last writer closes.
+  // A pipe of which the child inherits one end (the writing end when `child_writes`) as
+  // descriptor `number`, named by `variable` in its environment.
+  static void inherited_pipe(ChildSpec& spec, const char* variable, int number, const char* what,
+                             Fd& read_end, Fd& write_end, bool child_writes) {
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0) throw Error(fmt::format("cannot create {} (pipe)", what));
+    read_end.reset(ends[0]);
+    write_end.reset(ends[1]);
+    spec.env.emplace_back(variable, std::to_string(number));
+    spec.pass_fds.emplace_back(child_writes ? write_end.get() : read_end.get(), number);
+  }
+  // Our copies of the child's ends, once the child has its own: the readers then see the end of
+  // file when the child's last writer closes, and a reply to a child that is gone fails.
   void close_write_ends() {
     out_write.reset();
     mark_write.reset();
+    reply_read.reset();
   }
 };
 
@@ -386,7 +416,9 @@ void build_phases(const RunContext& s, MeteredResult& out, MarkLog& log, const U
   }
   book.finish(t_close - t0);
   for (const auto& n : book.notes()) notes.push_back(n);
-  const energy::MachineFacts facts = machine_facts(s);
+  WindowAttribution how;
+  how.mode = s.mode;
+  how.usage = &usage;
   for (const auto& span : book.spans()) {
     const double a = t0 + span.t_begin_s, b = t0 + span.t_end_s;
     PhaseResult p;
@@ -395,12 +427,7 @@ void build_phases(const RunContext& s, MeteredResult& out, MarkLog& log, const U
     p.occurrence = span.occurrence;
     p.t_begin_s = span.t_begin_s;
     p.metrics = span.metrics;
-    p.energy = s.session.window(s.session.snapshot_at(a), s.session.snapshot_at(b));
-    energy::attribute(p.energy.components, p.energy.duration_s, usage.share(a, b), facts, s.mode);
-    energy::recompute_totals(p.energy.components, p.energy.energy_j, p.energy.net_energy_j,
-                             p.energy.wall_energy_j);
-    if (!s.session.has_idle_baseline())
-      withhold_net(p.energy.components, p.energy.net_energy_j, true);
+    p.energy = window_energy(s.session, a, b, how);
     p.flagged = p.energy.energy_j > 0 &&
                 p.energy.uncertainty_j > s.options.flag_uncertainty_share * p.energy.energy_j;
     out.flagged_phases += p.flagged;
@@ -437,6 +464,25 @@ void finish(const RunContext& s, MeteredResult& out, std::vector<std::string>& n
   out.notes = notes;
 }
 
+// The child's window queries are answered as its phases will be: the run's attribution mode over
+// the run's process tree, net energy as the run reports it.
+WindowAnswers::Options query_options(const RunContext& s, bool idle_busy, UsageTimeline& usage,
+                                     const std::atomic<int>& group) {
+  WindowAnswers::Options o;
+  o.attribution.mode = s.mode;
+  o.attribution.usage = &usage;
+  o.attribution.sample_past = [&usage, &group](double t) {
+    usage.sample_past([g = group.load()] { return energy::read_group_usage(g); }, t);
+  };
+  o.attribution.withhold_machine_net = idle_busy;
+  o.intensity = s.intensity;
+  o.pue = s.options.carbon.pue;
+  o.max_wait_s = 2.0 + 2e-3 * s.options.meters.interval_ms;
+  energy::Session& session = s.session;
+  o.notes = [&session] { return session.environment()["notes"].get<std::vector<std::string>>(); };
+  return o;
+}
+
 }  // namespace
 
 MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll,
@@ -456,18 +502,23 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll,
   session.start();
   const double t0 = session.start_steady_s();
   usage.maybe_sample(0, t0, true);
+  const RunContext ctx{session, s.options, s.mode, s.intensity};
+  std::atomic<int> group{0};
+  WindowQueries queries(session, query_options(ctx, s.idle_busy, usage, group),
+                        ch.reply_write.get());
   // Phases reported as they end, to the caller's observer (run/live_phases.h).
   std::unique_ptr<LivePhases> live_phases;
   if (on_phase_end)
-    live_phases = std::make_unique<LivePhases>(session, t0, s.intensity, s.options.carbon.pue,
-                                               s.options.meters.interval_ms, s.mode, on_phase_end);
+    live_phases = std::make_unique<LivePhases>(
+        session, t0, query_options(ctx, s.idle_busy, usage, group), on_phase_end);
   auto file_mark = [&](const std::string& l, double t, bool stdout_form) {
     double dated = t;
     const auto m = log.add(l, t, stdout_form, t0, &dated);
     if (m && live_phases) live_phases->add(*m, dated);
   };
-  LineReader marks(ch.mark_read.get(), -1,
-                   [&](const std::string& l, double t) { file_mark(l, t, false); });
+  LineReader marks(ch.mark_read.get(), -1, [&](const std::string& l, double t) {
+    if (!queries.handle(l, t)) file_mark(l, t, false);
+  });
   std::unique_ptr<LineReader> stdout_reader;
   if (s.options.scan_stdout)
     stdout_reader = std::make_unique<LineReader>(
@@ -475,7 +526,6 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll,
         [&](const std::string& l, double t) { file_mark(l, t, true); });
 
   // The window closes as soon as the workload itself exits (its leftovers are then killed).
-  std::atomic<int> group{0};
   bool window_open = true;
   double t_close = t0;
   auto close_window = [&] {
@@ -483,7 +533,8 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll,
     trace_point("child exited");
     t_close = energy::steady_now_s();
     usage.maybe_sample(group.load(), t_close, true);
-    marks.stop();  // the marks written before the exit are read first
+    marks.stop();    // the marks written before the exit are read first
+    queries.stop();  // nobody is left to read an answer
     if (stdout_reader) stdout_reader->stop();
     out.summary = session.stop();
     trace_point("window closed (after the counter's next update)");
@@ -508,6 +559,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll,
   } catch (...) {
     ch.close_write_ends();
     marks.stop();
+    queries.stop();
     if (stdout_reader) stdout_reader->stop();
     if (window_open) session.stop();
     if (live_phases) live_phases->stop();
@@ -518,7 +570,6 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll,
   close_window();  // when the hooks could not run (never started)
 
   record_child(out, child);
-  const RunContext ctx{session, s.options, s.mode, s.intensity};
   std::vector<std::string> notes = log.notes();
   attribute_run(ctx, out, child, usage, t0, t_close, notes);
   build_phases(ctx, out, log, usage, t0, t_close, notes);

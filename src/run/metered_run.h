@@ -4,7 +4,8 @@
 // intensity, attribution) before any work starts. run() opens the energy window, then launches
 // the child in its own process group (run/process.h) with an inherited pipe named by
 // GREENTRAIN_MARK_FD (so no mark can come before the window), dates each mark when it is
-// written (the writer's monotonic instant) or read, forwards signals through the caller's
+// written (the writer's monotonic instant) or read, answers the child's window queries on the
+// pipe named by GREENTRAIN_REPLY_FD (run/windows.h), forwards signals through the caller's
 // poll, samples the process tree's CPU and memory on its own cadence (run/usage_timeline.h),
 // and after the child exits turns the marks into phases (run/marks.h) whose energy comes from
 // the meters' readings around their instants. It returns one MeteredResult: the whole run's
@@ -77,7 +78,11 @@ struct MeteredResult {
   // Per phase name (the last part of a nested phase's path), summed over its occurrences:
   // <phase>_energy_j, <phase>_net_energy_j (when every occurrence has it), <phase>_duration_s,
   // <phase>_gpu_energy_j (when a GPU is metered), <phase>_uncertainty_j (in quadrature).
+  // A phase whose work the workload repeated R times inside it to outlast the counter's
+  // resolution reports `metric <phase>_repetitions=R`: its figures here are per repetition (the
+  // phases list keeps what was measured over the whole phase).
   std::map<std::string, double> phase_metrics() const;
+  double repetitions(const std::string& phase) const;  // 1 unless reported
   // Summary keys (duration_s, energy_j, components, ...) plus co2e_g, wall_co2e_g, carbon,
   // phases, phase_metrics (a number, or a list when a phase repeated), metrics, exit_code,
   // attribution, idle.
@@ -86,8 +91,7 @@ struct MeteredResult {
 
 // A phase occurrence that ended while the run goes on (MeteredRun::run's observer): its energy
 // from the meters' readings around its marks and the run's energy from its start to the phase's
-// end, over the components the finished result keeps as the meters give them (GPUs, wall, CPU
-// and RAM attributed to the machine; run/live_phases.h).
+// end, attributed as the run's window queries are (run/live_phases.h).
 struct LivePhase {
   PhaseResult phase;
   energy::WindowEnergy run_so_far;

@@ -67,8 +67,9 @@ std::optional<ServeRequest> parse_serve_request(std::string_view line, std::stri
   if (!words_ok || (*verb != "begin" && *verb != "end") || !valid_mark_name(*name) ||
       (t && !valid_instant(*t))) {
     error = fmt::format(
-        "unknown request {}: expected begin NAME [T], end NAME [T] or quit (NAME a letter then "
-        "letters, digits or _, at most 64; T seconds on CLOCK_MONOTONIC)",
+        "unknown request {}: expected window ID NAME T0 T1, begin NAME [T], end NAME [T] or "
+        "quit (NAME a letter then letters, digits or _, at most 64; T seconds on "
+        "CLOCK_MONOTONIC)",
         quote_for_reply(line));
     return std::nullopt;
   }

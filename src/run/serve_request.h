@@ -1,6 +1,8 @@
-// One request line of `greentrain meter --serve` (protocol 1; cli/meter.cpp serves it), parsed
+// One request line of `greentrain meter --serve` (protocol 2; cli/meter.cpp serves it), parsed
 // on its own so the parser is a pure function that tests and the fuzzer drive directly:
 //   begin NAME [T]      end NAME [T]      quit
+// (the window query `window ID NAME T0 T1`, which a metered run answers too, is parsed by
+// run/windows.h before a line comes here).
 // NAME is a letter, then letters, digits or _ (at most 64); T, the client's instant on
 // CLOCK_MONOTONIC in seconds, is 1-12 digits with up to 12 decimals. A line longer than
 // kMaxServeRequestBytes is refused whole (the server reads no more of it than that), and an

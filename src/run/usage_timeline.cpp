@@ -4,16 +4,43 @@
 #include <algorithm>
 #include <cmath>
 
-namespace gt::run {
+#include "energy/edges.h"
 
-bool UsageTimeline::maybe_sample(int group, double t_s, bool force) {
-  if (!force && !samples_.empty() && t_s - samples_.back().t_s < kEvery_s) return false;
-  Sample s{t_s, energy::read_group_usage(group), energy::read_machine_cpu()};
+namespace gt::run {
+namespace {
+std::optional<double> tree_cpu(const energy::TreeUsage& u) { return u.cpu_s; }
+}  // namespace
+
+void UsageTimeline::add(const TreeReader& tree, double t_s) {
+  Sample s{t_s, tree(), energy::read_machine_cpu()};
   // The tree's CPU time only grows; a process that exits takes its time with it until its
   // parent reaps it, so a dip is held at the previous value.
   if (!samples_.empty()) s.tree.cpu_s = std::max(s.tree.cpu_s, samples_.back().tree.cpu_s);
+  // Two threads may sample (the cadence and a window's answer): keep the samples in time order.
+  if (!samples_.empty() && t_s < samples_.back().t_s) return;
   samples_.push_back(s);
+}
+
+bool UsageTimeline::maybe_sample(int group, double t_s, bool force) {
+  return maybe_sample([group] { return energy::read_group_usage(group); }, t_s, force);
+}
+
+bool UsageTimeline::maybe_sample(const TreeReader& tree, double t_s, bool force) {
+  std::lock_guard lock(mu_);
+  if (!force && !samples_.empty() && t_s - samples_.back().t_s < kEvery_s) return false;
+  add(tree, t_s);
   return true;
+}
+
+void UsageTimeline::sample_past(const TreeReader& tree, double t_s) {
+  std::lock_guard lock(mu_);
+  if (!samples_.empty() && samples_.back().t_s >= t_s) return;
+  add(tree, std::max(t_s, energy::steady_now_s()));
+}
+
+bool UsageTimeline::empty() const {
+  std::lock_guard lock(mu_);
+  return samples_.empty();
 }
 
 template <class Get>
@@ -30,34 +57,37 @@ std::optional<double> UsageTimeline::at(double t_s, Get get) const {
   return *va + (*vb - *va) * (t_s - a.t_s) / (b.t_s - a.t_s);
 }
 
-double UsageTimeline::tree_cpu_s(double a_s, double b_s) const {
-  auto get = [](const Sample& s) { return std::optional<double>(s.tree.cpu_s); };
+template <class Get>
+std::optional<double> UsageTimeline::difference(double a_s, double b_s, Get get) const {
   const auto a = at(a_s, get), b = at(b_s, get);
-  return a && b ? std::max(0.0, *b - *a) : 0.0;
+  if (!a || !b) return std::nullopt;
+  return std::max(0.0, *b - *a);
+}
+
+double UsageTimeline::tree_cpu_s(double a_s, double b_s) const {
+  std::lock_guard lock(mu_);
+  return difference(a_s, b_s, [](const Sample& s) { return tree_cpu(s.tree); }).value_or(0.0);
 }
 
 std::optional<double> UsageTimeline::machine_busy_s(double a_s, double b_s) const {
-  auto get = [](const Sample& s) {
+  std::lock_guard lock(mu_);
+  return difference(a_s, b_s, [](const Sample& s) {
     return s.machine ? std::optional<double>(s.machine->busy_s) : std::nullopt;
-  };
-  const auto a = at(a_s, get), b = at(b_s, get);
-  if (!a || !b) return std::nullopt;
-  return std::max(0.0, *b - *a);
+  });
 }
 
 std::optional<double> UsageTimeline::machine_total_s(double a_s, double b_s) const {
-  auto get = [](const Sample& s) {
+  std::lock_guard lock(mu_);
+  return difference(a_s, b_s, [](const Sample& s) {
     return s.machine ? std::optional<double>(s.machine->total_s) : std::nullopt;
-  };
-  const auto a = at(a_s, get), b = at(b_s, get);
-  if (!a || !b) return std::nullopt;
-  return std::max(0.0, *b - *a);
+  });
 }
 
 energy::TreeShare UsageTimeline::share(double a_s, double b_s) const {
   energy::TreeShare out;
   out.cpu_s = tree_cpu_s(a_s, b_s);
   out.machine_busy_s = machine_busy_s(a_s, b_s);
+  std::lock_guard lock(mu_);
   double sum = 0;
   int n = 0;
   const auto first = std::lower_bound(samples_.begin(), samples_.end(), a_s,

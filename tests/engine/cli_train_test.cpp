@@ -125,7 +125,8 @@ TEST(CliTrain, ErrorsAreOneLineWithExitCodes) {
   } cases[] = {
       {"--batch-size 0", 2, "--batch-size: '0' is out of range"},
       {"--batch-size 1000", 2, "larger than the training set"},
-      {"--model cnn:3", 2, "unknown model spec 'cnn:3'"},
+      {"--model rnn:3", 2, "unknown model spec 'rnn:3'"},
+      {"--model cnn:3", 2, "cnn:3/128 needs image data"},  // valid text, flat CSV data
       {"--precision fp8", 2, "unknown precision 'fp8'"},
       {"--optimizer rmsprop", 2, "--optimizer 'rmsprop'"},
   };

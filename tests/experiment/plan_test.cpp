@@ -58,6 +58,35 @@ TEST(Plan, ExamplesParse) {
   EXPECT_EQ(quick.workload.kind, "builtin");
 }
 
+TEST(Plan, ExampleCnnPlanParses) {
+  auto cnn = load_plan(testing::source_dir().string() + "/examples/cnn.toml");
+  EXPECT_EQ(cnn.workload.model, "cnn");
+  EXPECT_EQ(cnn.factor("filters")->levels, (std::vector<std::string>{"32,64,128", "64,128,256"}));
+}
+
+TEST(Plan, CnnFactorsUseTheTrainersModelGrammar) {
+  const std::string head = "name = \"t\"\n[workload]\nkind = \"builtin\"\nmodel = \"cnn\"\n";
+  EXPECT_NO_THROW(parse_plan(head + "[factors]\nfilters = [[32, 64], \"16,32,64\"]\n"
+                                    "neurons = [64]\nimage_size = [32]\n",
+                             "t.toml"));
+  expect_error(head + "[factors]\nfilters = [\"32,,64\"]\n", 6,
+               "factors.filters: level '32,,64' is not valid for the builtin workload; expected "
+               "convolution filters");
+  expect_error(head + "[factors]\nneurons = [64]\n", 4,
+               "workload.model = \"cnn\": expected \"cnn:F1,F2,…[/H]\"");
+  expect_error(
+      "name = \"t\"\n[workload]\nkind = \"builtin\"\nmodel = \"mlp\"\n[factors]\n"
+      "neurons = [64]\nfilters = [\"8\"]\n",
+      4, "expected a cnn model with a filters factor");
+  expect_error(head + "[factors]\nfilters = [\"8\"]\nimage_size = [0]\n", 7,
+               "factors.image_size: level '0'");
+  // A whole model text; the neurons factor varies its head.
+  EXPECT_NO_THROW(
+      parse_plan("name = \"t\"\n[workload]\nkind = \"builtin\"\nmodel = "
+                 "\"cnn:32,64/16\"\n[factors]\nneurons = [64, 128]\n",
+                 "t.toml"));
+}
+
 TEST(Plan, SyntaxErrorGivesLineAndColumn) {
   expect_error(kHead + "[factors\n", 5, "TOML syntax error");
 }

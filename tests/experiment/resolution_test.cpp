@@ -55,6 +55,15 @@ TEST(Resolution, AShortPhaseCannotReachATightIntervalAndSaysWhy) {
   EXPECT_TRUE(check_resolution(rule, "train_gpu_energy_j", long_phase, 15)->reachable);
 }
 
+TEST(Resolution, ShortestPhaseBeforeAnyRun) {
+  // A phase of exactly that length has cv = kBoundaryPower_s / D and needs max_blocks blocks.
+  const double d = shortest_resolvable_phase_s(1, 15);
+  EXPECT_NEAR(blocks_for_interval(kBoundaryPower_s / d, 0.01), 15, 1);
+  EXPECT_LT(shortest_resolvable_phase_s(3, 15), d);   // a looser target needs less
+  EXPECT_LT(shortest_resolvable_phase_s(1, 100), d);  // more blocks need less
+  EXPECT_EQ(shortest_resolvable_phase_s(0, 15), 0);
+}
+
 TEST(Resolution, NothingToJudgeWithoutAPhaseMetric) {
   StopRule rule;
   std::vector<RunRecord> runs = {run_with_phase(0, 0.039, 6.5, 0.83)};

@@ -560,6 +560,15 @@ interval_ms = 50
   const auto runs = runs_of(dir / "s.db");
   ASSERT_EQ(runs.size(), 1u) << "only the warm-up ran";
   EXPECT_TRUE(runs[0].warmup);
+  // `experiment plan` says the same before a run, and from the pilot run once there is one.
+  auto p = run_gt("experiment plan " + plan + " --db " + (dir / "s.db"));
+  EXPECT_NE(p.out.find("for +-1 % within 15 blocks the phase of train_energy_j must last at "
+                       "least 179 ms"),
+            std::string::npos)
+      << p.out;
+  EXPECT_NE(p.out.find("pilot runs: the stopping rule cannot be met: the train phase lasts"),
+            std::string::npos)
+      << p.out;
 }
 
 TEST(Runner, AStopMetricThatCanBeZeroOrNegativeIsRefusedBeforeAnyRun) {

@@ -6,6 +6,8 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/temp_dir.h"
 #include "common/utf8.h"
 
@@ -56,6 +58,31 @@ epochs = [3]
                                              "0.01"};
   EXPECT_EQ(p.spec.argv, expected);
   EXPECT_EQ(p.command_text.rfind("greentrain train --json", 0), 0u) << p.command_text;
+}
+
+TEST(Workload, CnnFactorsCompleteTheModelText) {
+  auto plan = parse_plan(R"(name = "c"
+[workload]
+kind = "builtin"
+model = "cnn"
+device = "cpu"
+[factors]
+filters = [[32, 64, 128]]
+neurons = [256]
+image_size = [32]
+)",
+                         "c.toml");
+  auto d = expand(plan);
+  auto p = prepare_run(plan, d.configs[0], d.runs[1], "/tmp/w", "/opt/greentrain");
+  const auto& a = p.spec.argv;
+  auto after = [&](const std::string& flag) {
+    const auto it = std::find(a.begin(), a.end(), flag);
+    return it == a.end() || it + 1 == a.end() ? std::string() : *(it + 1);
+  };
+  EXPECT_EQ(after("--model"), "cnn:32,64,128/256");
+  EXPECT_EQ(after("--image-size"), "32");
+  EXPECT_EQ(std::find(a.begin(), a.end(), "--filters"), a.end());
+  EXPECT_EQ(std::find(a.begin(), a.end(), "--neurons"), a.end());
 }
 
 TEST(Workload, CommandRunSubstitutesAndSetsEnvironment) {

@@ -48,3 +48,20 @@ def python_child(code, env=None, **kwargs):
     full_env = dict(os.environ if env is None else env)
     return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True,
                           text=True, **kwargs)
+
+
+def counter_tolerance(m, expected_j, rel=0.02):
+    """The tolerance of a window's GPU energy against the fake counter's exact figure: `rel`, or
+    three times the uncertainty the meter states for it (the edges' timing, which a loaded
+    machine stretches), whichever is larger."""
+    details = m["details"] if isinstance(m, dict) else m.details  # a Measurement or to_dict()
+    gpu = [d for d in details if d["component"] == "gpu"]
+    stated = gpu[0].get("uncertainty_j") or 0.0 if gpu else 0.0
+    return max(rel * expected_j, 3 * stated)
+
+
+def run_tolerance(window_uncertainty_j, phase_energy_j, phase_uncertainty_j):
+    """How far a window answered during a metered run may be from the phase the run computed
+    after it: the same code over the same readings, except the GPU counter's update edges, which
+    the edge tracker may re-time once it has seen later ones (within the stated uncertainties)."""
+    return max(1e-6 * abs(phase_energy_j), window_uncertainty_j + phase_uncertainty_j)

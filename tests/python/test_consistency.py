@@ -34,7 +34,8 @@ def test_cpu_loop_window_matches_measure(no_gpu, binary, tmp_path):
 
     namespace = {}
     exec(LOOP, namespace)
-    with greentrain.Meter(gpus="none", cpu_tdp_w=40, ram_watts=6, interval_ms=50) as meter:
+    with greentrain.Meter(gpus="none", cpu_tdp_w=40, ram_watts=6, interval_ms=50,
+                          attribution="machine") as meter:
         with meter.window("work") as w:
             namespace["work"](1.5)
     m = w.result

@@ -1,6 +1,7 @@
-"""examples/pytorch_amp.py on the CPU with a small synthetic Fashion-MNIST-shaped dataset:
-standalone it reports a window per epoch inside the training window, and under `greentrain
-measure` the same windows are the run's phases and its accuracy a metric."""
+"""examples/pytorch_amp.py on the CPU with a small synthetic Fashion-MNIST-shaped dataset, one
+code path: standalone it reports a window per epoch inside the training window, and under
+`greentrain measure` the same windows are the run's phases (the epochs sub-phases of train, each
+with its loss), with the same figures, and its accuracy a metric."""
 import gzip
 import json
 import os
@@ -60,8 +61,17 @@ def test_example_in_a_metered_run(no_gpu, data_dir, tmp_path, binary):
                            str(data_dir)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     j = json.loads(out.read_text())
-    assert [p["name"] for p in j["phases"]] == ["setup", "epoch", "epoch", "eval"]
+    assert [(p["parent"], p["name"]) for p in j["phases"]] == [
+        ("", "setup"), ("train", "epoch"), ("train", "epoch"), ("", "train"), ("", "eval")]
+    assert [set(p["metrics"]) for p in j["phases"]] == [set(), {"epoch_loss"},
+                                                        {"epoch_loss"}, set(), set()]
     assert 0 < j["metrics"]["test_accuracy"] <= 1
+    # The script printed every window's energy there too: the phases' figures.
+    printed = [line.split() for line in done.stdout.splitlines()
+               if line.startswith("  ") and " gCO2e " in line]
+    assert [p[0] for p in printed] == ["setup", "train/epoch", "train/epoch", "train", "eval"]
+    for line, phase in zip(printed, j["phases"]):
+        assert float(line[3]) == pytest.approx(phase["energy_j"], abs=1e-3)
     fp16 = subprocess.run([sys.executable, EXAMPLE, "--precision", "fp16", "--device", "cpu",
                            "--data-dir", str(data_dir)], capture_output=True, text=True)
     assert fp16.returncode == 1

@@ -51,13 +51,22 @@ def sample(text, name, **labels):
     return None
 
 
-def test_each_window_is_pushed_as_a_phase(fake_gpu, pushgateway):
+def scrape(url):
+    return urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+
+
+def test_each_window_is_pushed_as_it_ends(fake_gpu, pushgateway):
     with greentrain.Meter(interval_ms=20, prometheus_push=pushgateway) as meter:
         with meter.window("fit") as w:
             time.sleep(0.2)
+        # On the gateway while the meter still runs, before any figure was read here.
+        deadline = time.monotonic() + 10
+        while sample(scrape(pushgateway), "greentrain_duration_seconds_total", phase="fit") is None:
+            assert time.monotonic() < deadline, "the window never reached the Pushgateway"
+            time.sleep(0.05)
         m = w.result
         assert m.energy_j > 0
-    text = urllib.request.urlopen(pushgateway + "/metrics", timeout=5).read().decode()
+    text = scrape(pushgateway)
     assert sample(text, "greentrain_energy_joules_total", phase="fit",
                   component="gpu") == pytest.approx(m.components["gpu:0"], rel=1e-12)
     assert sample(text, "greentrain_duration_seconds_total",

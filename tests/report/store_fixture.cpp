@@ -63,6 +63,8 @@ void write_store(const ReportData& d, const std::string& path) {
     for (const auto& [k, v] : run.metrics)  // the rest are the workload's and the runner's metrics
       if (k != "duration_s" && k != "energy_j" && k != "avg_power_w" && k != "co2e_g")
         r.metrics[k] = v;
+    // The trainer records its training rows with every run; the report reads them back.
+    if (d.train_samples_per_epoch) r.metrics["train_rows"] = *d.train_samples_per_epoch;
     for (const auto& c : run.components)
       r.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
                           c.peak_power_w, std::nullopt, c.net_energy_j, c.attribution,

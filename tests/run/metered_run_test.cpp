@@ -312,6 +312,29 @@ TEST_F(MeteredRunTest, EpochWindowsInsideTrainAreSubPhasesWithMetrics) {
   EXPECT_EQ(j["phases"][0]["metrics"]["val_accuracy"], 0.5);
 }
 
+// A workload that repeats its training R times inside one train window (to outlast the counter's
+// resolution) says so with train_repetitions=R: the run's train figures are per repetition, the
+// phase itself keeps what was measured.
+TEST_F(MeteredRunTest, APhaseRepeatedRTimesIsReportedPerRepetition) {
+  MeteredRun m(options());
+  MeteredResult r =
+      m.run(shell("M=$GREENTRAIN_MARK_FD; echo 'phase train begin' >&$M; sleep 0.4;"
+                  "echo 'phase train end' >&$M; echo 'metric train_repetitions=4' >&$M"),
+            {});
+  ASSERT_EQ(r.exit_code, 0);
+  const PhaseResult* train = find(r, "train");
+  ASSERT_TRUE(train);
+  EXPECT_EQ(r.repetitions("train"), 4);
+  const auto pm = r.phase_metrics();
+  EXPECT_DOUBLE_EQ(pm.at("train_energy_j"), train->energy.energy_j / 4);
+  EXPECT_DOUBLE_EQ(pm.at("train_duration_s"), train->energy.duration_s / 4);
+  EXPECT_DOUBLE_EQ(pm.at("train_uncertainty_j"), train->energy.uncertainty_j / 4);
+  const auto j = r.to_json(m.intensity(), m.pue());
+  EXPECT_DOUBLE_EQ(j["phase_metrics"]["train_energy_j"].get<double>(), train->energy.energy_j / 4);
+  EXPECT_EQ(j["phase_metrics"]["train_repetitions"], 4);
+  EXPECT_DOUBLE_EQ(j["phases"][0]["energy_j"].get<double>(), train->energy.energy_j);
+}
+
 // Other work on the machine during a run is measured: a fake /proc whose machine-wide busy time
 // runs at 75 % of its capacity while the run's own tree uses almost none.
 TEST_F(MeteredRunTest, CpuUseOutsideTheTreeIsRecorded) {

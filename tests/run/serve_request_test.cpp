@@ -62,7 +62,9 @@ TEST(ServeRequest, MalformedLinesAreOneLineErrors) {
                                                          "begin " + std::string(65, 'a')}) {
     EXPECT_FALSE(parse_serve_request(bad, err)) << bad;
     EXPECT_EQ(err.find('\n'), std::string::npos) << bad;
-    EXPECT_NE(err.find("expected begin NAME [T], end NAME [T] or quit"), std::string::npos) << err;
+    EXPECT_NE(err.find("expected window ID NAME T0 T1, begin NAME [T], end NAME [T] or quit"),
+              std::string::npos)
+        << err;
   }
 }
 

@@ -8,7 +8,9 @@
 // loss scale and step counters on the device. No host synchronisation inside an epoch.
 // One-hidden-layer MLPs small enough for fused_mlp.h skip all of that: an epoch is one persistent
 // cooperative kernel, evaluation one forward kernel, and cuBLASLt is never initialised unless a
-// debug batch needs the GEMM path.
+// debug batch needs the GEMM path. The backend runs networks that are MLPs (as_mlp, backend.h);
+// its slabs follow the network's parameter layout (graph/param_layout.h), so values cross the
+// interface as one copy.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -32,16 +34,17 @@
 #include "engine/cuda/fused_mlp.h"
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/kernels.h"
+#include "engine/graph/init.h"
 
 namespace gt::engine {
 namespace cuda {
 namespace {
 
-constexpr int64_t kAlignElements = 128;  // every tensor in a slab starts 256-byte aligned
-constexpr int kEvalRows = 1024;          // rows per forward pass in evaluate()
+constexpr int kEvalRows = 1024;  // rows per forward pass in evaluate()
 constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 
 int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
+static_assert(graph::kSlabAlign % 128 == 0, "tensors in a slab start 256-byte aligned");
 
 uint64_t splitmix64(uint64_t& x) {
   uint64_t z = (x += 0x9E3779B97F4A7C15ull);
@@ -117,10 +120,15 @@ class CudaBackend final : public Backend {
     return "cuda:" + std::to_string(device_) + " " + name_ + (fused_ ? " (fused MLP kernel)" : "");
   }
 
-  void setup(const ModelSpec& model, const OptimizerSpec& opt, Precision precision, int batch_size,
-             const Dataset& train, uint64_t seed) override {
+  void setup(const graph::Network& net, const OptimizerSpec& opt, Precision precision,
+             int batch_size, const Dataset& train, uint64_t seed) override {
     CUDA_CHECK(cudaSetDevice(device_));
     if (setup_done_) throw gt::Error("CUDA backend: setup() called twice");
+    const std::optional<ModelSpec> mlp = as_mlp(net);
+    if (!mlp)
+      throw gt::UsageError("the CUDA backend trains MLPs (mlp:…) only; use --device cpu for " +
+                           net.text);
+    const ModelSpec& model = *mlp;
     validate_model(model);
     check_dataset(train, model, "training set");
     if (batch_size <= 0 || batch_size > train.rows)
@@ -136,22 +144,18 @@ class CudaBackend final : public Backend {
     train_rows_ = train.rows;
     capacity_ = std::max(batch_size, kEvalRows);
 
-    // Layers and the parameter slab layout.
-    std::vector<int> dims{model.inputs};
-    dims.insert(dims.end(), model.hidden.begin(), model.hidden.end());
-    dims.push_back(model.classes);
-    int64_t offset = 0;
-    for (size_t l = 0; l + 1 < dims.size(); ++l) {
+    // Layers, at the offsets of the network's parameter layout (a weight and a bias per Dense).
+    layout_ = graph::layout_of(net);
+    for (size_t s = 0; s + 1 < layout_.slots.size(); s += 2) {
+      const graph::TensorSlot& w = layout_.slots[s];
       Layer layer;
-      layer.in = dims[l];
-      layer.out = dims[l + 1];
-      layer.w_offset = offset;
-      offset = align_up(offset + int64_t(layer.in) * layer.out, kAlignElements);
-      layer.b_offset = offset;
-      offset = align_up(offset + layer.out, kAlignElements);
+      layer.in = w.shape[1];
+      layer.out = w.shape[0];
+      layer.w_offset = w.offset;
+      layer.b_offset = layout_.slots[s + 1].offset;
       layers_.push_back(layer);
     }
-    slab_elements_ = offset;
+    slab_elements_ = layout_.elements;
 
     // Every buffer of the run, once.
     const size_t n = size_t(slab_elements_);
@@ -192,12 +196,12 @@ class CudaBackend final : public Backend {
 
     if (fused_) {  // nothing to warm up or capture: one kernel per epoch
       setup_done_ = true;
-      set_parameters(glorot(seed));
+      set_values(graph::initial_values(layout_, seed));
       return;
     }
-    set_parameters(glorot(seed));
+    set_values(graph::initial_values(layout_, seed));
     // Warm-up: one eager step of each batch shape loads the kernels and builds every GEMM plan;
-    // set_parameters() below undoes its update.
+    // set_values() below undoes its update.
     GatherSource warm = train_source_;
     warm.counter = nullptr;
     warm.fixed_offset = 0;
@@ -208,23 +212,16 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     if (options_.graphs) build_graphs();
     setup_done_ = true;
-    set_parameters(glorot(seed));
+    set_values(graph::initial_values(layout_, seed));
   }
 
-  void set_parameters(const Parameters& params) override {
+  const graph::ParamLayout& layout() const override { return layout_; }
+
+  void set_values(std::span<const float> slab) override {
     CUDA_CHECK(cudaSetDevice(device_));
-    if (params.weights.size() != layers_.size() || params.biases.size() != layers_.size())
-      throw gt::Error("parameters have " + std::to_string(params.weights.size()) +
-                      " layers; the model has " + std::to_string(layers_.size()));
-    std::vector<float> slab(size_t(slab_elements_), 0.0f);
-    for (size_t l = 0; l < layers_.size(); ++l) {
-      const Layer& layer = layers_[l];
-      if (params.weights[l].size() != size_t(layer.in) * layer.out ||
-          params.biases[l].size() != size_t(layer.out))
-        throw gt::Error("parameters of layer " + std::to_string(l) + " have the wrong size");
-      std::copy(params.weights[l].begin(), params.weights[l].end(), slab.begin() + layer.w_offset);
-      std::copy(params.biases[l].begin(), params.biases[l].end(), slab.begin() + layer.b_offset);
-    }
+    if (slab.size() != size_t(slab_elements_))
+      throw gt::Error("internal: " + std::to_string(slab.size()) + " values for a model of " +
+                      std::to_string(slab_elements_));
     const size_t n = slab.size();
     CUDA_CHECK(cudaMemcpyAsync(master_.get(), slab.data(), n * 4, cudaMemcpyHostToDevice, stream_));
     if (dtype_ != DType::f32) launch_convert(dtype_, master_.get<float>(), copy_.get(), n, stream_);
@@ -237,11 +234,11 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
-  Parameters parameters() override {
+  std::vector<float> values() override {
     CUDA_CHECK(cudaSetDevice(device_));
     std::vector<float> slab(static_cast<size_t>(slab_elements_));
     download(slab.data(), master_.get(), slab.size() * 4);
-    return unpack(slab);
+    return slab;
   }
 
   EpochStats train_epoch(int epoch) override {
@@ -363,7 +360,8 @@ class CudaBackend final : public Backend {
     std::vector<float> grads = to_floats(raw, dtype_, size_t(slab_elements_));
     const float scale = loss_scale();
     for (float& g : grads) g /= scale;
-    out.grads = unpack(grads);
+    out.grads = dense_view(layout_, grads);
+    out.grad_values = std::move(grads);
     return out;
   }
 
@@ -565,32 +563,6 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
-  Parameters unpack(const std::vector<float>& slab) const {
-    Parameters p;
-    for (const Layer& layer : layers_) {
-      const auto w = slab.begin() + layer.w_offset;
-      const auto b = slab.begin() + layer.b_offset;
-      p.weights.emplace_back(w, w + int64_t(layer.in) * layer.out);
-      p.biases.emplace_back(b, b + layer.out);
-    }
-    return p;
-  }
-
-  // A default start (Glorot-uniform weights, zero biases) until the caller sets its own.
-  Parameters glorot(uint64_t seed) const {
-    std::mt19937_64 rng(seed);
-    Parameters p;
-    for (const Layer& layer : layers_) {
-      const float limit = std::sqrt(6.0f / float(layer.in + layer.out));
-      std::uniform_real_distribution<float> uniform(-limit, limit);
-      std::vector<float> w(size_t(layer.in) * layer.out);
-      for (float& x : w) x = uniform(rng);
-      p.weights.push_back(std::move(w));
-      p.biases.emplace_back(size_t(layer.out), 0.0f);
-    }
-    return p;
-  }
-
   void forward(int rows, Pass pass, bool dropout = false) {
     const int count = int(layers_.size());
     for (int l = 0; l < count; ++l) {
@@ -761,6 +733,7 @@ class CudaBackend final : public Backend {
   uint64_t seed_ = 0;
   int64_t train_rows_ = 0;
   int capacity_ = 0;
+  graph::ParamLayout layout_;
   std::vector<Layer> layers_;
   int64_t slab_elements_ = 0;
   bool fused_ = false;

@@ -1,0 +1,142 @@
+// The CPU backend on a small convolutional network (cnn:4,6/8 on 9×9×2 images: odd sizes, two
+// Conv-BatchNorm-ReLU-MaxPool blocks, global average pooling, a dense head) against PyTorch
+// (make_cnn_reference.py): from the same initial tensors, the training-mode logits, loss and
+// every gradient, the losses of 10 Adam steps, every tensor after them — BatchNorm's running
+// statistics included — and the evaluation-mode loss, for the naive and the fast (oneDNN) paths
+// in every precision, each value checked with the shared tolerance table (tolerances.h).
+// Parameters after the Adam steps are compared element by element in fp32; in the reduced
+// precisions per tensor by relative norm error (the table's norm row, as the CUDA parity test
+// does): Adam divides each gradient by its own magnitude, so a weight whose gradient is near
+// zero (conv1.weight holds one 600 times smaller than the median) moves by up to lr per step
+// in a direction rounding decides, whatever the precision of the rest.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/graph/model_text.h"
+#include "reference.h"
+
+namespace gt::engine {
+namespace {
+
+using testing::Checker;
+using testing::Quantity;
+
+struct CnnReference {
+  graph::Network net;
+  graph::ParamLayout layout;
+  OptimizerSpec optimizer;
+  Dataset batch;
+  std::vector<float> initial;  // the slab
+  nlohmann::json j;
+};
+
+const CnnReference& cnn_reference() {
+  static const CnnReference ref = [] {
+    std::ifstream in(testing::reference_file("cnn_reference.json", "make_cnn_reference.py"));
+    CnnReference r;
+    r.j = nlohmann::json::parse(in);
+    const auto& j = r.j;
+    const graph::Shape shape{j["height"], j["width"], j["channels"]};
+    r.net = graph::parse_network(j["model"].get<std::string>(), shape, j["classes"]);
+    r.layout = graph::layout_of(r.net);
+    r.optimizer.lr = j["lr"];
+    r.optimizer.beta1 = j["beta1"];
+    r.optimizer.beta2 = j["beta2"];
+    r.optimizer.eps = j["eps"];
+    r.batch.rows = j["rows"];
+    r.batch.height = shape.height;
+    r.batch.width = shape.width;
+    r.batch.channels = shape.channels;
+    r.batch.features = int(shape.size());
+    r.batch.classes = j["classes"];
+    r.batch.scale = 1.0f;
+    r.batch.f32 = j["x"].get<std::vector<float>>();
+    r.batch.labels = j["labels"].get<std::vector<int32_t>>();
+    r.initial.assign(size_t(r.layout.elements), 0.0f);
+    for (const auto& s : r.layout.slots) {
+      const auto v = j["initial"].at(s.name).get<std::vector<float>>();
+      EXPECT_EQ(v.size(), size_t(s.size)) << s.name;
+      std::copy(v.begin(), v.end(), r.initial.begin() + s.offset);
+    }
+    return r;
+  }();
+  return ref;
+}
+
+// Every slot of `slab` against the reference's tensors in `key` (trainable slots only when
+// `trainable_only`).
+void check_slots(Checker& check, const std::string& label, const CnnReference& ref,
+                 const std::vector<float>& slab, const std::string& key, Quantity q,
+                 bool trainable_only) {
+  for (const auto& s : ref.layout.slots) {
+    if (trainable_only && !s.trainable) continue;
+    const std::vector<float> got(slab.begin() + s.offset, slab.begin() + s.offset + s.size);
+    check.tensor(label + "." + s.name, got, ref.j[key].at(s.name).get<std::vector<float>>(), q);
+  }
+}
+
+struct Case {
+  bool naive;
+  Precision precision;
+};
+
+class CnnReferenceTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CnnReferenceTest, MatchesPyTorch) {
+  const CnnReference& ref = cnn_reference();
+  const Case c = GetParam();
+  const std::string label = c.naive ? "cnn cpu-naive" : "cnn cpu";
+  auto be = make_cpu_backend(c.naive);
+  be->setup(ref.net, ref.optimizer, c.precision, int(ref.batch.rows), ref.batch, 7);
+  ASSERT_EQ(be->layout().elements, ref.layout.elements);
+  be->set_values(ref.initial);
+
+  const StepDebug d = be->debug_step(ref.batch);
+  Checker check(c.precision, label);
+  check.tensor("logits", d.logits, ref.j["logits"].get<std::vector<float>>(), Quantity::logits);
+  check.value("loss", d.loss, ref.j["loss"].get<double>(), Quantity::loss);
+  check_slots(check, "grad", ref, d.grad_values, "grads", Quantity::gradient, true);
+  // debug_step leaves the parameters and the running statistics as they were.
+  check_slots(check, "param", ref, be->values(), "initial", Quantity::parameter, false);
+
+  const std::vector<float> losses = be->debug_steps(ref.batch, int(ref.j["adam_losses"].size()));
+  check.tensor("adam_loss", losses, ref.j["adam_losses"].get<std::vector<float>>(),
+               Quantity::step_loss);
+  const std::vector<float> after = be->values();
+  if (c.precision == Precision::fp32) {
+    check_slots(check, "after_adam", ref, after, "final", Quantity::parameter, false);
+  } else {
+    for (const auto& s : ref.layout.slots) {
+      const std::vector<float> want = ref.j["final"].at(s.name).get<std::vector<float>>();
+      double num = 0, den = 0;
+      for (int64_t i = 0; i < s.size; ++i) {
+        const double d = double(after[size_t(s.offset + i)]) - want[size_t(i)];
+        num += d * d;
+        den += double(want[size_t(i)]) * want[size_t(i)];
+      }
+      const double rel = std::sqrt(num / std::max(den, 1e-30));
+      EXPECT_LE(rel, testing::tolerance(c.precision).norm) << label << " after_adam." << s.name;
+    }
+  }
+  check.value("eval_loss", be->evaluate(ref.batch).loss, ref.j["eval_loss"].get<double>(),
+              Quantity::loss);
+  check.finish();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Precisions, CnnReferenceTest,
+    ::testing::Values(Case{true, Precision::fp32}, Case{false, Precision::fp32},
+                      Case{true, Precision::tf32}, Case{false, Precision::tf32},
+                      Case{true, Precision::fp16}, Case{false, Precision::fp16},
+                      Case{true, Precision::bf16}, Case{false, Precision::bf16}),
+    [](const auto& info) {
+      return std::string(info.param.naive ? "naive_" : "fast_") + to_string(info.param.precision);
+    });
+
+}  // namespace
+}  // namespace gt::engine
