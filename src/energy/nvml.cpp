@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <sstream>
 
@@ -20,6 +21,7 @@ using nvmlReturn_t = int;
 using nvmlDevice_t = struct nvmlDevice_st*;
 constexpr nvmlReturn_t kSuccess = 0;
 constexpr unsigned kFieldPowerInstant = 186;  // NVML_FI_DEV_POWER_INSTANT
+constexpr int kClockGraphics = 0;             // NVML_CLOCK_GRAPHICS
 constexpr int kClockSm = 1;                   // NVML_CLOCK_SM
 constexpr int kClockMem = 2;                  // NVML_CLOCK_MEM
 constexpr int kTemperatureGpu = 0;            // NVML_TEMPERATURE_GPU
@@ -337,15 +339,18 @@ class NvmlGpuMeter : public Meter {
       g.min_power_limit_w = watts(v);
       g.max_power_limit_w = watts(w);
     }
-    auto clock = [&](auto fn, int type) -> std::optional<double> {
+    // The SM clock, or the graphics clock (the same domain on current boards) where a driver
+    // reports no SM figure.
+    auto clock = [&](auto fn, std::initializer_list<int> types) -> std::optional<double> {
       unsigned mhz = 0;
-      if (fn && fn(dev_, type, &mhz) == kSuccess) return mhz;
+      for (int type : types)
+        if (fn && fn(dev_, type, &mhz) == kSuccess) return mhz;
       return std::nullopt;
     };
-    g.app_sm_clock_mhz = clock(lib_->applicationsClock, kClockSm);
-    g.app_memory_clock_mhz = clock(lib_->applicationsClock, kClockMem);
-    g.max_sm_clock_mhz = clock(lib_->maxClock, kClockSm);
-    g.max_memory_clock_mhz = clock(lib_->maxClock, kClockMem);
+    g.app_sm_clock_mhz = clock(lib_->applicationsClock, {kClockSm, kClockGraphics});
+    g.app_memory_clock_mhz = clock(lib_->applicationsClock, {kClockMem});
+    g.max_sm_clock_mhz = clock(lib_->maxClock, {kClockSm, kClockGraphics});
+    g.max_memory_clock_mhz = clock(lib_->maxClock, {kClockMem});
     int mode = 0;
     if (lib_->persistenceMode && lib_->persistenceMode(dev_, &mode) == kSuccess)
       g.persistence_mode = mode != 0;

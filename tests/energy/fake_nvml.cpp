@@ -10,6 +10,7 @@
 //   Settings (read-only): gpuI.default_limit_w=W gpuI.min_limit_w=W gpuI.max_limit_w=W
 //   gpuI.app_sm_mhz=N gpuI.app_mem_mhz=N gpuI.max_sm_mhz=N gpuI.max_mem_mhz=N
 //   gpuI.persistence=0|1 gpuI.settings_error=N (every settings call fails with N)
+//   gpuI.no_sm_clock=1 (SM clocks not supported: the graphics clock, type 0, answers instead)
 //   gpuI.throttle=MASK (clock-throttle reason bits, decimal) and, after gpuI.throttle_after_ms
 //   since nvmlInit, gpuI.throttle_late=MASK instead
 // The energy counter advances as power_w × time since nvmlInit, like a real GPU at constant
@@ -197,12 +198,14 @@ int nvmlDeviceGetPowerManagementLimitConstraints(void* dev, unsigned* min_mw, un
   return 0;
 }
 int nvmlDeviceGetApplicationsClock(void* dev, int type, unsigned* mhz) {
+  if (type == 1 && num(gpu_key(dev, "no_sm_clock"), 0) != 0) return 3;
   if (int e = static_cast<int>(num(gpu_key(dev, "settings_error"), 0))) return e;
   *mhz = static_cast<unsigned>(type == 2 ? num(gpu_key(dev, "app_mem_mhz"), 2619)
                                          : num(gpu_key(dev, "app_sm_mhz"), 1755));
   return 0;
 }
 int nvmlDeviceGetMaxClockInfo(void* dev, int type, unsigned* mhz) {
+  if (type == 1 && num(gpu_key(dev, "no_sm_clock"), 0) != 0) return 3;
   if (int e = static_cast<int>(num(gpu_key(dev, "settings_error"), 0))) return e;
   *mhz = static_cast<unsigned>(type == 2 ? num(gpu_key(dev, "max_mem_mhz"), 2619)
                                          : num(gpu_key(dev, "max_sm_mhz"), 1980));

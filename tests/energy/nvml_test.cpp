@@ -256,6 +256,20 @@ TEST_F(NvmlTest, UnreadableSettingsAreUnknownNotZero) {
   EXPECT_TRUE(sum.to_json()["gpu_settings"][0]["throttle_reasons"].is_null());
 }
 
+// A driver without SM figures for the application and maximum clocks: the graphics clock's.
+TEST_F(NvmlTest, SmClocksFallBackToTheGraphicsClock) {
+  script("gpus=1\ngpu0.no_sm_clock=1\ngpu0.app_sm_mhz=1500\ngpu0.max_sm_mhz=1900\n");
+  MeterOptions o;
+  o.gpus = "0";
+  o.interval_ms = 20;
+  Session s(o);
+  s.start();
+  const Summary sum = s.stop();
+  ASSERT_EQ(sum.gpu_settings.size(), 1u);
+  EXPECT_EQ(sum.gpu_settings[0].app_sm_clock_mhz, 1500.0);
+  EXPECT_EQ(sum.gpu_settings[0].max_sm_clock_mhz, 1900.0);
+}
+
 TEST(GpuSettingsText, ThrottleReasonNames) {
   EXPECT_EQ(throttle_reason_text(std::nullopt), "");
   EXPECT_EQ(throttle_reason_text(0), "none");
