@@ -87,6 +87,7 @@ std::vector<std::string> train_args(const TrainOptions& o) {
                      "--momentum",   fmt::format("{}", c.optimizer.momentum),
                      "--seed",       std::to_string(c.seed),
                      "--device",     c.device});
+  if (c.min_phase_s > 0) a.insert(a.end(), {"--min-phase-s", fmt::format("{}", c.min_phase_s)});
   if (o.quiet) a.push_back("-q");
   return a;
 }
@@ -98,6 +99,12 @@ void print_result(const engine::TrainResult& r) {
   fmt::print("training {:.2f} s · {:.0f} samples/s · {:.1f} ms/epoch · {:.4f} TFLOP/s{}\n",
              r.duration_s, r.samples_per_s, r.ms_per_epoch, r.tflops,
              r.epochs > 1 ? " (after the warm-up epoch)" : "");
+  if (r.train_repetitions > 1)
+    fmt::print(
+        "the training ran {} times from the same initial weights inside the train phase "
+        "(--min-phase-s {:g}): its energy is reported per repetition; the figures above are the "
+        "first repetition's\n",
+        r.train_repetitions, r.min_phase_s);
 }
 
 // Unmetered: the engine in this process. Inside a metered run (GREENTRAIN_MARK_FD set, e.g.
@@ -129,6 +136,8 @@ int train_here(TrainOptions& o) {
     if (marks) marks->phase(name, begin);
   };
   const engine::TrainResult r = engine::train(c, progress, phase);
+  // The metered run divides the train phase's figures by this (run/metered_run.h).
+  if (marks && r.train_repetitions > 1) marks->metric("train_repetitions", r.train_repetitions);
   if (!o.quiet) print_result(r);
   if (!o.json_path.empty()) write_text_file(o.json_path, r.to_json().dump(2) + "\n", "--json");
   return 0;
@@ -257,6 +266,12 @@ void add_train(CLI::App& app, Action& run) {
       ->capture_default_str();
   sub->add_option("--momentum", c.optimizer.momentum, "SGD momentum (0 <= m < 1)")
       ->check(finite_number(0, 1))
+      ->capture_default_str();
+  sub->add_option("--min-phase-s", c.min_phase_s,
+                  "Repeat the training from the same initial weights inside the train phase until "
+                  "it lasts this long (seconds), so the energy counter resolves it; energy is "
+                  "then reported per repetition")
+      ->check(finite_number(0, 3600))
       ->capture_default_str();
   sub->add_option("--seed", c.seed, "Seed of initial weights, shuffling and dropout")
       ->check(whole_number(0, std::numeric_limits<long long>::max()))

@@ -95,6 +95,8 @@ class Backend {
   virtual const graph::ParamLayout& layout() const = 0;
   // Every tensor (trainable and buffers) as one FP32 slab in layout() order: sets the master
   // weights, and the copies the compute reads.
+  // Sets every slot and starts training afresh from them: optimizer moments zero, no step
+  // taken, the initial loss scale (as setup leaves it).
   virtual void set_values(std::span<const float> values) = 0;
   virtual std::vector<float> values() = 0;  // the FP32 master weights and buffers
   // The same for networks of Dense layers only, one tensor per layer.

@@ -13,6 +13,11 @@
 #include "engine/graph/model_text.h"
 
 namespace gt::engine {
+namespace {
+// min_phase_s repeats the training at most this often (a phase of 0.1 ms would otherwise never
+// end for a large min_phase_s).
+constexpr int kMaxRepetitions = 10000;
+}  // namespace
 
 std::string resolve_device(const std::string& requested, std::string* reason) {
   auto say = [&](const std::string& why) {
@@ -75,6 +80,8 @@ nlohmann::json TrainResult::to_json() const {
   j["optimizer"] = optimizer;
   j["lr"] = lr;
   j["seed"] = seed;
+  j["train_repetitions"] = train_repetitions;
+  j["min_phase_s"] = min_phase_s;
   j["device"] = device;
   j["device_description"] = device_description;
   j["train_rows"] = train_rows;
@@ -119,6 +126,9 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   if (c.batch_size <= 0)
     throw gt::UsageError(fmt::format("--batch-size {} must be at least 1", c.batch_size));
   if (c.epochs <= 0) throw gt::UsageError(fmt::format("--epochs {} must be at least 1", c.epochs));
+  if (!(c.min_phase_s >= 0 && c.min_phase_s <= 3600))
+    throw gt::UsageError(
+        fmt::format("--min-phase-s {}: expected seconds from 0 to 3600", c.min_phase_s));
   if (!(c.optimizer.lr > 0) || !std::isfinite(c.optimizer.lr))
     throw gt::UsageError(fmt::format("--lr {} must be positive", c.optimizer.lr));
   if (!(c.optimizer.momentum >= 0 && c.optimizer.momentum < 1))
@@ -176,43 +186,65 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   auto backend = starting.get();
   trace_point("device ready");
   backend->setup(net, c.optimizer, c.precision, c.batch_size, data.train, c.seed);
-  backend->set_values(graph::initial_values(backend->layout(), c.seed));
+  const std::vector<float> initial = graph::initial_values(backend->layout(), c.seed);
+  backend->set_values(initial);
   r.device_description = backend->describe();
-
+  r.min_phase_s = c.min_phase_s;
   double warm_seconds = 0;
   int64_t warm_samples = 0;
+  // One repetition's epochs as the user sees them: records, progress, an epoch window each.
+  auto train_first_repetition = [&] {
+    for (int e = 0; e < c.epochs; ++e) {
+      mark("epoch", true);  // train/epoch: each epoch's energy, with what progress reports in it
+      const EpochStats st = backend->train_epoch(e);
+      EpochRecord rec;
+      rec.epoch = e + 1;
+      rec.loss = st.loss;
+      rec.accuracy = st.accuracy;
+      rec.seconds = st.seconds;
+      rec.steps = st.steps;
+      rec.skipped_steps = st.skipped_steps;
+      rec.samples_per_s = st.seconds > 0 ? double(data.train.rows) / st.seconds : 0;
+      rec.tflops = rec.samples_per_s * r.flops_per_sample * 1e-12;
+      rec.loss_scale = backend->loss_scale();
+      if (data.validation.rows > 0) {
+        const EvalStats v = backend->evaluate(data.validation);
+        rec.val_accuracy = v.accuracy;
+        rec.val_loss = v.loss;
+      }
+      r.duration_s += st.seconds;
+      r.steps += st.steps;
+      r.skipped_steps += st.skipped_steps;
+      if (e > 0 || c.epochs == 1) {
+        warm_seconds += st.seconds;
+        warm_samples += data.train.rows;
+      }
+      r.epochs_detail.push_back(rec);
+      if (progress) progress(rec, c.epochs);
+      mark("epoch", false);
+    }
+  };
+
   mark("setup", false);
   mark("train", true);
-  for (int e = 0; e < c.epochs; ++e) {
-    mark("epoch", true);  // train/epoch: each epoch's energy, with what progress reports in it
-    const EpochStats st = backend->train_epoch(e);
-    EpochRecord rec;
-    rec.epoch = e + 1;
-    rec.loss = st.loss;
-    rec.accuracy = st.accuracy;
-    rec.seconds = st.seconds;
-    rec.steps = st.steps;
-    rec.skipped_steps = st.skipped_steps;
-    rec.samples_per_s = st.seconds > 0 ? double(data.train.rows) / st.seconds : 0;
-    rec.tflops = rec.samples_per_s * r.flops_per_sample * 1e-12;
-    rec.loss_scale = backend->loss_scale();
-    if (data.validation.rows > 0) {
-      const EvalStats v = backend->evaluate(data.validation);
-      rec.val_accuracy = v.accuracy;
-      rec.val_loss = v.loss;
+  // The training, then (min_phase_s) the same training again from the same initial values
+  // until the phase has lasted long enough; only the first repetition is reported.
+  const auto train_t0 = std::chrono::steady_clock::now();
+  std::vector<float> first;  // the first repetition's trained values, which are evaluated
+  for (r.train_repetitions = 1;; ++r.train_repetitions) {
+    if (r.train_repetitions > 1) {
+      for (int e = 0; e < c.epochs; ++e) backend->train_epoch(e);
+    } else {
+      train_first_repetition();
     }
-    r.duration_s += st.seconds;
-    r.steps += st.steps;
-    r.skipped_steps += st.skipped_steps;
-    if (e > 0 || c.epochs == 1) {
-      warm_seconds += st.seconds;
-      warm_samples += data.train.rows;
-    }
-    r.epochs_detail.push_back(rec);
-    if (progress) progress(rec, c.epochs);
-    mark("epoch", false);
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - train_t0).count();
+    if (elapsed >= c.min_phase_s || r.train_repetitions >= kMaxRepetitions) break;
+    if (r.train_repetitions == 1) first = backend->values();
+    backend->set_values(initial);
   }
   mark("train", false);
+  if (!first.empty()) backend->set_values(first);
   const int timed_epochs = c.epochs == 1 ? 1 : c.epochs - 1;
   r.samples_per_s = warm_seconds > 0 ? double(warm_samples) / warm_seconds : 0;
   r.ms_per_epoch = 1000.0 * warm_seconds / timed_epochs;

@@ -25,6 +25,10 @@ struct TrainConfig {
   float dropout = 0.0f;
   uint64_t seed = 42;
   std::string device = "auto";  // auto | cpu | cpu-naive | cuda | cuda:N
+  // The train phase lasts at least this long (seconds): the training is repeated from the same
+  // initial values (optimizer state reset) inside the one phase until it does, so a phase
+  // shorter than the energy counter can resolve is measured over many; 0 = once.
+  double min_phase_s = 0;
 };
 
 struct EpochRecord {
@@ -72,6 +76,10 @@ struct TrainResult {
 
   // The object `greentrain train --json` writes (without "energy", which the verb adds).
   nlohmann::json to_json() const;
+  // How often the training ran inside the train phase (min_phase_s); every figure above is
+  // the first repetition's, and the evaluated model is the one it trained.
+  int train_repetitions = 1;
+  double min_phase_s = 0;
 };
 
 // Called after each epoch (its validation included), before the epoch's window closes;

@@ -473,7 +473,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   if (*kind == "builtin") {
     r.only_keys(w, "[workload] (kind = \"builtin\")",
                 {"kind", "dataset", "model", "device", "optimizer", "lr", "validation", "data_dir",
-                 "timeout_s"});
+                 "timeout_s", "min_phase_s"});
     p.workload.dataset = r.str(w, "dataset", "workload").value_or(p.workload.dataset);
     p.workload.model = r.str(w, "model", "workload").value_or(p.workload.model);
     p.workload.device = r.str(w, "device", "workload").value_or(p.workload.device);
@@ -481,6 +481,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
     p.workload.data_dir = r.str(w, "data_dir", "workload").value_or("");
     p.workload.lr = r.number(w, "lr", "workload", 1e-12, 1e6);
     p.workload.validation = r.number(w, "validation", "workload", 0, 0.9);
+    p.workload.min_phase_s = r.number(w, "min_phase_s", "workload", 0, 3600).value_or(0);
   } else if (*kind == "command") {
     r.only_keys(w, "[workload] (kind = \"command\")", {"kind", "command", "workdir", "timeout_s"});
     auto cmd = r.str(w, "command", "workload");
@@ -676,6 +677,7 @@ nlohmann::json Plan::canonical_json() const {
                           {"data_dir", W.data_dir}});
     if (W.lr) j["workload"]["lr"] = *W.lr;
     if (W.validation) j["workload"]["validation"] = *W.validation;
+    if (W.min_phase_s > 0) j["workload"]["min_phase_s"] = W.min_phase_s;
   } else {
     j["workload"].update({{"command", W.command}, {"workdir", W.workdir}});
   }

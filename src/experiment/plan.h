@@ -32,6 +32,9 @@ struct Workload {
   std::string optimizer;  // empty = trainer default
   std::optional<double> lr, validation;
   std::string data_dir;  // empty = trainer default
+  // Seconds the train phase must last at least: the trainer repeats its training (from the
+  // same initial values) inside one phase until it does, and reports energy per repetition.
+  double min_phase_s = 0;
   // command
   std::string command;  // template with {factor}, {seed}, {run_id}, {block}, {repeat}
   std::string workdir;  // empty = current directory

@@ -92,6 +92,7 @@ PreparedRun prepare_run(const Plan& plan, const Configuration& config, const Pla
   if (W.lr && !plan.factor("lr")) a.insert(a.end(), {"--lr", fmt::format("{}", *W.lr)});
   if (W.validation) a.insert(a.end(), {"--validation", fmt::format("{}", *W.validation)});
   if (!W.data_dir.empty()) a.insert(a.end(), {"--data-dir", W.data_dir});
+  if (W.min_phase_s > 0) a.insert(a.end(), {"--min-phase-s", fmt::format("{}", W.min_phase_s)});
   for (size_t i = 0; i < a.size(); ++i)
     p.command_text += (i ? " " : "") + shell_quote(i == 0 ? std::string("greentrain") : a[i]);
   return p;

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -151,6 +153,42 @@ std::string usage_error(const TrainConfig& c) {
   }
   ADD_FAILURE() << "no usage error";
   return "";
+}
+
+// min_phase_s repeats the training inside the one train phase from the same initial weights
+// (the optimizer restarted each time), so every repetition is the same training: the first
+// repetition's figures, and the model evaluated, are exactly those of a single run.
+TEST(Train, MinPhaseRepeatsTheSameTrainingInsideOneTrainPhase) {
+  TrainConfig c = blobs_config();
+  c.epochs = 2;
+  const TrainResult once = train(c);
+  EXPECT_EQ(once.train_repetitions, 1);
+  c.min_phase_s = 0.2;
+  std::vector<std::string> marks;
+  int progress_calls = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double train_begin = 0, train_end = 0;
+  const TrainResult many = train(
+      c, [&](const EpochRecord&, int) { ++progress_calls; },
+      [&](const char* name, bool begin) {
+        marks.push_back(std::string(name) + (begin ? " begin" : " end"));
+        const double t =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (std::string(name) == "train") (begin ? train_begin : train_end) = t;
+      });
+  EXPECT_GT(many.train_repetitions, 1);
+  EXPECT_GE(train_end - train_begin, 0.2);
+  EXPECT_EQ(progress_calls, 2);  // only the first repetition's epochs are reported
+  EXPECT_EQ(many.epochs_detail.size(), 2u);
+  EXPECT_EQ(many.final_loss, once.final_loss);
+  EXPECT_EQ(many.test_accuracy, once.test_accuracy);
+  EXPECT_EQ(many.val_accuracy, once.val_accuracy);
+  // One train phase around every repetition, an epoch window only for the first one's epochs.
+  EXPECT_EQ(std::count(marks.begin(), marks.end(), "train begin"), 1);
+  EXPECT_EQ(std::count(marks.begin(), marks.end(), "epoch begin"), 2);
+  EXPECT_EQ(many.to_json()["train_repetitions"], many.train_repetitions);
+  c.min_phase_s = -1;
+  EXPECT_THAT(usage_error(c), HasSubstr("--min-phase-s -1"));
 }
 
 TEST(Train, BadSettingsAreOneLineUsageErrors) {

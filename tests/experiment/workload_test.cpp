@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "common/error.h"
 #include "common/temp_dir.h"
 #include "common/utf8.h"
 
@@ -83,6 +84,34 @@ image_size = [32]
   EXPECT_EQ(after("--image-size"), "32");
   EXPECT_EQ(std::find(a.begin(), a.end(), "--filters"), a.end());
   EXPECT_EQ(std::find(a.begin(), a.end(), "--neurons"), a.end());
+}
+
+TEST(Workload, MinPhaseReachesTheTrainerAndIsCheckedInThePlan) {
+  const std::string text = R"(name = "m"
+[workload]
+kind = "builtin"
+device = "cpu"
+min_phase_s = 2
+[factors]
+precision = ["bf16"]
+neurons = [1024]
+)";
+  auto plan = parse_plan(text, "m.toml");
+  auto d = expand(plan);
+  const auto a = prepare_run(plan, d.configs[0], d.runs[1], "/tmp/w", "/opt/greentrain").spec.argv;
+  const auto it = std::find(a.begin(), a.end(), "--min-phase-s");
+  ASSERT_NE(it, a.end());
+  EXPECT_EQ(*(it + 1), "2");
+  EXPECT_NE(plan.hash(), parse_plan(std::string(text).replace(text.find("min_phase_s = 2"), 15,
+                                                              "min_phase_s = 3"),
+                                    "m.toml")
+                             .hash());  // a different phase length is a different experiment
+  try {
+    parse_plan(std::string(text).replace(text.find("= 2"), 3, "= -1"), "m.toml");
+    ADD_FAILURE() << "min_phase_s = -1 accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("min_phase_s"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Workload, CommandRunSubstitutesAndSetsEnvironment) {

@@ -114,6 +114,7 @@ class CpuBackend final : public Backend {
       throw gt::Error(
           fmt::format("internal: {} values for a model of {}", values.size(), master_.size()));
     std::copy(values.begin(), values.end(), master_.begin());
+    optimizer_->restart();
     optimizer_->refresh_copy(master_.data(), copy_.data());
   }
 

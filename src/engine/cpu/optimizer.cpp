@@ -1,6 +1,7 @@
 // The slab optimizer (see optimizer.h).
 #include "engine/cpu/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/cpu/layer.h"
@@ -17,6 +18,13 @@ SlabOptimizer::SlabOptimizer(const graph::ParamLayout& layout, const OptimizerSp
       m_(size_t(layout.trainable_elements), 0.0f),
       v_(size_t(layout.trainable_elements), 0.0f),
       scaler_(policy) {}
+
+void SlabOptimizer::restart() {
+  std::fill(m_.begin(), m_.end(), 0.0f);
+  std::fill(v_.begin(), v_.end(), 0.0f);
+  t_ = 0;
+  scaler_ = LossScaler(policy_);
+}
 
 float SlabOptimizer::round_copy(const graph::TensorSlot& slot, float x) const {
   if (slot.fp32_only) return x;

@@ -23,6 +23,8 @@ class SlabOptimizer {
   // The compute copy of every slot from the master weights (after new values are set).
   void refresh_copy(const float* master, float* copy) const;
   float loss_scale() const { return scaler_.scale; }
+  // Training starts afresh: zero moments, no step taken, the initial loss scale.
+  void restart();
 
  private:
   float round_copy(const graph::TensorSlot& slot, float x) const;
