@@ -20,6 +20,18 @@ using testing::write_file;
 class NvmlTest : public ::testing::Test {
  protected:
   void script(const std::string& text) { write_file(dir / "nvml.txt", text); }
+  // GPU 0 metered every 20 ms for `ms` milliseconds (every reading a full one with
+  // gpu_counter_ms = 20).
+  Summary meter_gpu0(int ms, int gpu_counter_ms = 2000) {
+    MeterOptions o;
+    o.gpus = "0";
+    o.interval_ms = 20;
+    o.gpu_counter_ms = gpu_counter_ms;
+    Session s(o);
+    s.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return s.stop();
+  }
   TempDir dir;
   ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
   ScopedEnv fake{"GREENTRAIN_FAKE_NVML", dir / "nvml.txt"};
@@ -140,13 +152,7 @@ TEST_F(NvmlTest, TwoGpusCounterAndIntegrationAgreeWithPower) {
 
 TEST_F(NvmlTest, InstantPowerFieldIsPreferredOverPowerUsage) {
   script("gpus=1\ngpu0.power_w=200\ngpu0.instant=1\ngpu0.instant_w=250\ngpu0.energy=0\n");
-  MeterOptions o;
-  o.gpus = "0";
-  o.interval_ms = 20;
-  Session s(o);
-  s.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  Summary sum = s.stop();
+  Summary sum = meter_gpu0(100);
   ASSERT_FALSE(sum.components.empty());
   EXPECT_EQ(sum.components[0].model, "nvml-instant-power-integrated");
   EXPECT_NEAR(sum.components[0].avg_power_w, 250, 1.0);
@@ -154,13 +160,7 @@ TEST_F(NvmlTest, InstantPowerFieldIsPreferredOverPowerUsage) {
 
 TEST_F(NvmlTest, FailingPowerReadsGiveANoteNotZero) {
   script("gpus=1\ngpu0.energy=0\ngpu0.power_error=999\n");
-  MeterOptions o;
-  o.gpus = "0";
-  o.interval_ms = 20;
-  Session s(o);
-  s.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
-  Summary sum = s.stop();
+  Summary sum = meter_gpu0(60);
   for (const auto& c : sum.components) EXPECT_NE(c.component, "gpu");
   bool noted = false;
   for (const auto& n : sum.notes)
@@ -239,13 +239,7 @@ TEST_F(NvmlTest, SettingsAndThrottleReasonsOfAWindow) {
 // A board that reports none of the settings: every value unknown (null), never zero.
 TEST_F(NvmlTest, UnreadableSettingsAreUnknownNotZero) {
   script("gpus=1\ngpu0.settings_error=3\n");
-  MeterOptions o;
-  o.gpus = "0";
-  o.interval_ms = 20;
-  Session s(o);
-  s.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
-  Summary sum = s.stop();
+  Summary sum = meter_gpu0(60);
   ASSERT_EQ(sum.gpu_settings.size(), 1u);
   const GpuSettings& g = sum.gpu_settings[0];
   EXPECT_EQ(g.power_limit_w, 700.0);  // the enforced limit is still readable
@@ -259,12 +253,7 @@ TEST_F(NvmlTest, UnreadableSettingsAreUnknownNotZero) {
 // A driver without SM figures for the application and maximum clocks: the graphics clock's.
 TEST_F(NvmlTest, SmClocksFallBackToTheGraphicsClock) {
   script("gpus=1\ngpu0.no_sm_clock=1\ngpu0.app_sm_mhz=1500\ngpu0.max_sm_mhz=1900\n");
-  MeterOptions o;
-  o.gpus = "0";
-  o.interval_ms = 20;
-  Session s(o);
-  s.start();
-  const Summary sum = s.stop();
+  const Summary sum = meter_gpu0(0);
   ASSERT_EQ(sum.gpu_settings.size(), 1u);
   EXPECT_EQ(sum.gpu_settings[0].app_sm_clock_mhz, 1500.0);
   EXPECT_EQ(sum.gpu_settings[0].max_sm_clock_mhz, 1900.0);
