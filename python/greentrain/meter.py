@@ -30,7 +30,7 @@ ATTRIBUTIONS = ("auto", "process", "machine")
 
 
 def _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensity, pue,
-                     cpu_tdp_w, ram_watts, attribution):
+                     cpu_tdp_w, ram_watts, attribution, prometheus_push=None):
     args = ["--interval-ms", str(int(interval_ms)), "--attribution", attribution,
             "--root-pid", str(os.getpid())]
     if gpus is not None:
@@ -43,7 +43,8 @@ def _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensi
             args += ["--gpus", listed or "none"]
     for flag, value in (("--gpu-counter-ms", gpu_counter_ms), ("--country", country),
                         ("--region", region), ("--intensity", intensity), ("--pue", pue),
-                        ("--cpu-tdp", cpu_tdp_w), ("--ram-watts", ram_watts)):
+                        ("--cpu-tdp", cpu_tdp_w), ("--ram-watts", ram_watts),
+                        ("--prometheus-push", prometheus_push)):
         if value is not None:
             args += [flag, str(value)]
     return args
@@ -66,17 +67,20 @@ class Meter:
     cpu_tdp_w, ram_watts: override the CPU and RAM estimates; attribution: whose CPU and RAM
     energy, "process" (this Python process and its descendants), "machine", or "auto" (the
     default, as in `greentrain measure`: process for estimates, machine for counters); every
-    figure says which in Measurement.attribution; sync: a callable run before every window
-    instant; binary: the greentrain executable (default: GREENTRAIN_BIN, the one inside an
-    installed wheel, PATH, then the source tree's build folder)."""
+    figure says which in Measurement.attribution; prometheus_push: a Prometheus Pushgateway
+    URL to which each window is pushed as it ends (inside a metered run, the run's own
+    --prometheus-push applies); sync: a callable run before every window instant; binary: the
+    greentrain executable (default: GREENTRAIN_BIN, the one inside an installed wheel, PATH,
+    then the source tree's build folder)."""
 
     def __init__(self, gpus=None, interval_ms=100, country=None, region=None, intensity=None,
                  pue=None, cpu_tdp_w=None, ram_watts=None, gpu_counter_ms=None, sync=None,
-                 binary=None, attribution="auto"):
+                 binary=None, attribution="auto", prometheus_push=None):
         if attribution not in ATTRIBUTIONS:
             raise GreentrainError(
                 f"attribution {attribution!r}: expected process, machine or auto")
         self.sync = sync
+        self._push = prometheus_push is not None  # each window is asked for as it ends
         self.metrics = {}
         self._open = []  # begun windows, in the order they began
         self._lock = threading.RLock()
@@ -89,7 +93,7 @@ class Meter:
             self.ready = None
             return
         args = _meter_arguments(gpus, interval_ms, gpu_counter_ms, country, region, intensity,
-                                pue, cpu_tdp_w, ram_watts, attribution)
+                                pue, cpu_tdp_w, ram_watts, attribution, prometheus_push)
         self._server = MeterProcess(binary or find_binary(), args)
         self.ready = self._server.ready
 
@@ -170,7 +174,10 @@ class Meter:
                             metrics=window.metrics, in_metered_run=self.in_metered_run,
                             timeout_s=getattr(backend, "answer_timeout_s", None))
             if self._server is not None:
-                self._unasked.add(m)
+                if self._push:
+                    m.request()  # answered, and so pushed, now rather than on first use
+                else:
+                    self._unasked.add(m)
             return m
 
     def window(self, name, sync=None):

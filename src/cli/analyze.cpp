@@ -149,9 +149,10 @@ void add_analyze(CLI::App& app, Action& run) {
       ->check(CLI::IsMember({"table", "markdown", "json"}));
   sub->add_option("-o,--output", args->output, "Write to this file instead of standard output");
   sub->add_option("--block-by", args->block_by,
-                  "Block on the GPU board or the host that ran each run (from the database's "
-                  "provenance): its share of variance and F test per metric")
-      ->check(CLI::IsMember({"gpu", "host"}))
+                  "Block on the GPU board, the host, the GPU model or a setting the GPUs ran "
+                  "under (gpu_power_limit_w, gpu_app_sm_clock_mhz, gpu_throttle_reasons, ...; "
+                  "from the database's provenance): its share of variance and F test per metric")
+      ->check(CLI::IsMember(blocking_columns()))
       ->needs(db);
   sub->callback([&run, args] { run = [args]() { return run_analyze(*args); }; });
 }

@@ -2,11 +2,13 @@
 #include "cli/analyze_blocking.h"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
 
 #include "common/error.h"
+#include "experiment/run_setup.h"
 #include "experiment/store.h"
 #include "stats/blocking.h"
 
@@ -29,12 +31,24 @@ std::optional<double> metric_of(const experiment::RunRecord& r, const std::strin
 
 }  // namespace
 
+const std::vector<std::string>& blocking_columns() {
+  static const std::vector<std::string> v = [] {
+    std::vector<std::string> c = {"gpu", "host", "gpu_model"};
+    for (const auto& f : energy::setting_fields()) c.push_back("gpu_" + f);
+    return c;
+  }();
+  return v;
+}
+
 nlohmann::json blocking_analysis(const std::string& db, const std::string& name,
                                  const std::string& by, const std::vector<std::string>& wanted) {
-  if (by != "gpu" && by != "host")
-    throw gt::UsageError(fmt::format("--block-by {}: expected gpu or host", by));
+  const auto& allowed = blocking_columns();
+  if (std::find(allowed.begin(), allowed.end(), by) == allowed.end())
+    throw gt::UsageError(
+        fmt::format("--block-by {}: expected one of {}", by, fmt::join(allowed, ", ")));
   const experiment::Store store(db, experiment::Store::Mode::read_only);
   const auto e = store.experiment(name);
+  const experiment::RunSetups setups(store, e);
   std::vector<experiment::RunRecord> runs;
   for (auto& r : store.runs(e.id))
     if (r.status == "ok" && !r.warmup) runs.push_back(std::move(r));
@@ -54,12 +68,19 @@ nlohmann::json blocking_analysis(const std::string& db, const std::string& name,
     }
     levels.push_back(row);
     const auto& p = r.provenance;
-    std::string label = by == "gpu" ? p.gpu_uuid : (p.node.empty() ? p.host : p.node);
+    const std::string label = by == "gpu"    ? p.gpu_uuid
+                              : by == "host" ? (p.node.empty() ? p.host : p.node)
+                                             : experiment::context_value(setups.of(r), by);
     if (label.empty())
       throw gt::Error(fmt::format(
-          "--block-by {}: run {} has no recorded {} (runs recorded before greentrain kept "
-          "provenance, or a run without a GPU)",
-          by, r.run_index, by == "gpu" ? "GPU board" : "host"));
+          "--block-by {}: run {} has no recorded {} (runs recorded before greentrain kept {}, "
+          "or a run without a GPU{})",
+          by, r.run_index,
+          by == "gpu"    ? "GPU board"
+          : by == "host" ? "host"
+                         : by,
+          by == "gpu" || by == "host" ? "provenance" : "the GPU's settings",
+          by == "gpu" || by == "host" ? "" : ", or GPUs of one run that differed in it"));
     block.push_back(label);
   }
   const std::vector<std::string>& metrics = wanted;

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "cli/cli_number.h"
+#include "cli/prometheus_options.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "common/output_file.h"
@@ -52,9 +53,10 @@ struct ExperimentArgs {
   ex::SlurmOptions slurm_opt;
   std::string command;  // init --command
   bool retry_failed = false;
-  double until_ci = 0;      // run --until-ci PCT (0 = not given)
-  int max_repeats = 0;      // run --max-repeats N (0 = not given)
-  std::string stop_metric;  // run --stop-metric NAME
+  double until_ci = 0;                          // run --until-ci PCT (0 = not given)
+  int max_repeats = 0;                          // run --max-repeats N (0 = not given)
+  std::string stop_metric;                      // run --stop-metric NAME
+  gt::prometheus::PublisherOptions prometheus;  // run --prometheus-push/-textfile/-timeout-s
 };
 
 // Default levels for a factor named by a placeholder of `init --command`: the trainer's own
@@ -300,6 +302,7 @@ int do_run(const ExperimentArgs& a) {
   opt.publish = a.publish;
   opt.gpus = a.gpus;
   opt.retry_failed = a.retry_failed;
+  opt.prometheus = a.prometheus;
   auto outcome = ex::run_experiment(plan, opt);
   // Interrupted: 128 + the signal, as a shell reports a process it killed (130 SIGINT, 143
   // SIGTERM).
@@ -392,6 +395,7 @@ void add_experiment(CLI::App& app, Action& run) {
 
   auto* r = sub->add_subcommand("run", "Run a plan (resumes when the database already has it)");
   r->add_option("plan", args->plan_path, "Plan file (TOML)")->required();
+  add_prometheus_options(*r, args->prometheus);
   r->add_option("--db", args->db, "Results database (SQLite)")->capture_default_str();
   r->add_flag("--new", args->new_experiment,
               "The database has another plan under this name: start a new experiment beside it");

@@ -11,7 +11,9 @@
 // if it was killed), 127 with one line and no table if CMD cannot be started, 128+signal (130
 // SIGINT, 143 SIGTERM) if interrupted before it started. A reader of greentrain's stdout that
 // goes away (`measure ... | head -1`) does not stop greentrain: CMD's stdout breaks as it would
-// without greentrain, and the summary and --json are still written.
+// without greentrain, and the summary and --json are still written. --prometheus-push and
+// --prometheus-textfile publish the run's energy at the end of each phase and of the run
+// (cli/prometheus_options.h).
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include "carbon/carbon.h"
 #include "cli/carbon_options.h"
 #include "cli/meter_options.h"
+#include "cli/prometheus_options.h"
 #include "cli/run_output.h"
 #include "cli/verbs.h"
 #include "common/error.h"
@@ -37,6 +40,7 @@ struct MeasureOptions {
   run::MeteredRunOptions run;
   std::string json_path, trace_path;
   std::vector<std::string> command;
+  prometheus::PublisherOptions prometheus;
 };
 
 int run_measure(const MeasureOptions& o) {
@@ -47,6 +51,7 @@ int run_measure(const MeasureOptions& o) {
   run_opts.live = isatty(2) != 0;
   run_opts.scan_stdout = isatty(1) == 0;  // a terminal keeps its line buffering
   run::MeteredRun metered(run_opts);
+  RunPublication publication(o.prometheus);  // checks its flags before the command starts
   const nlohmann::json environment = metered.session().environment();
   for (const auto& note : environment["notes"])
     fmt::print(stderr, "greentrain: {}\n", note.get<std::string>());
@@ -70,9 +75,11 @@ int run_measure(const MeasureOptions& o) {
   spec.inherit_stdin = true;
   spec.take_terminal = true;
   spec.kill_after_s = 0;  // a forwarded signal is the command's to handle
-  run::MeteredResult r = metered.run(spec, [&](int, double) { return guard.signal(); });
+  run::MeteredResult r = metered.run(
+      spec, [&](int, double) { return guard.signal(); }, publication.observer());
   // The child already said why on stderr, in one line; a program that never ran has no energy.
   if (!r.child.started) return 127;
+  publication.finished(r);
 
   nlohmann::json j = r.to_json(metered.intensity(), metered.pue());
   j["command"] = nlohmann::json::array();
@@ -86,6 +93,7 @@ int run_measure(const MeasureOptions& o) {
   fmt::print(stderr, "{}", format_co2e(r, metered.intensity(), metered.pue()));
   if (!o.json_path.empty()) write_text_file(o.json_path, j.dump(2) + "\n", "--json");
   if (!o.trace_path.empty()) energy::write_trace_csv(r.summary, o.trace_path);
+  publication.finish();  // the last push, at most --prometheus-timeout-s
   return r.exit_code;
 }
 
@@ -100,6 +108,7 @@ void add_measure(CLI::App& app, Action& run) {
   add_meter_options(*sub, opts->run.meters);
   add_carbon_options(*sub, opts->run.carbon);
   add_attribution_option(*sub, opts->run.attribution);
+  add_prometheus_options(*sub, opts->prometheus);
   sub->add_option("--json", opts->json_path, "write the result as JSON to this file");
   sub->add_option("--trace", opts->trace_path,
                   "write every sample as CSV (t_s,component,device,power_w,energy_j,...)");

@@ -26,7 +26,8 @@
 // run/serve_request.h and run/windows.h. Errors before `ready` are the usual one line on stderr
 // with exit code 2 (usage) or 1. Windows with different names may overlap. The meter exits when its
 // parent process dies, even when another process still holds its stdin open (it watches its parent
-// process id).
+// process id). With --prometheus-push or --prometheus-textfile, each window answered is
+// published as a phase of this meter's run (run/run_metrics.h).
 #include <fmt/core.h>
 #include <signal.h>
 #include <unistd.h>
@@ -45,12 +46,15 @@
 #include "carbon/carbon.h"
 #include "cli/carbon_options.h"
 #include "cli/meter_options.h"
+#include "cli/prometheus_options.h"
 #include "cli/run_output.h"
 #include "cli/verbs.h"
 #include "common/error.h"
 #include "energy/attribution.h"
 #include "energy/edges.h"
 #include "energy/session.h"
+#include "experiment/environment.h"
+#include "run/run_metrics.h"
 #include "run/serve_request.h"
 #include "run/usage_timeline.h"
 #include "run/windows.h"
@@ -66,6 +70,7 @@ struct ServeOptions {
   bool serve = false;
   std::string attribution = "auto";
   int root_pid = 0;  // 0: the parent process
+  prometheus::PublisherOptions prometheus;
 };
 
 // Reads request lines from stdin (without their newline); false at end of input. Of each line it
@@ -169,6 +174,9 @@ int run_serve(const ServeOptions& o) {
   energy::MeterOptions meter_opts = o.meters;
   meter_opts.keep_samples = false;
   energy::Session session(meter_opts);
+  // Each window answered, published as a phase of this meter's run (run/run_metrics.h).
+  prometheus::Publisher publisher(o.prometheus);
+  run::RunMetrics published({"", "", run::standalone_run_id(), experiment::host_name()});
   watch_parent();
   const nlohmann::json env = session.environment();
   nlohmann::json meters = nlohmann::json::array();
@@ -199,6 +207,14 @@ int run_serve(const ServeOptions& o) {
   answer_opts.max_wait_s = 2.0 + 2e-3 * meter_opts.interval_ms;
   answer_opts.notes = [&env] { return env["notes"].get<std::vector<std::string>>(); };
   run::WindowAnswers answers(session, answer_opts);
+  auto answer = [&](const std::string& name, double a, double b) {  // on the reply thread
+    nlohmann::json w = answers.answer(name, a, b);
+    if (publisher.active()) {
+      published.add_window(name, w);
+      publisher.publish(published.key(), published.families());
+    }
+    return w;
+  };
 
   const nlohmann::json ready = {{"protocol", kProtocol},
                                 {"meters", meters},
@@ -234,8 +250,8 @@ int run_serve(const ServeOptions& o) {
         continue;
       }
       replies.push(
-          [&answers, q = *q] {
-            return fmt::format("window {} {}", q.id, answers.answer(q.name, q.t0_s, q.t1_s).dump());
+          [&answer, q = *q] {
+            return fmt::format("window {} {}", q.id, answer(q.name, q.t0_s, q.t1_s).dump());
           },
           [id = q->id, name = q->name](const std::string& what) {
             return fmt::format("window {} error window {}: {}", id, name, what);
@@ -267,9 +283,8 @@ int run_serve(const ServeOptions& o) {
       });
       continue;
     }
-    replies.push([&answers, name, a = open[name], b = t] {
-      return "ok " + answers.answer(name, a, b).dump();
-    });
+    replies.push(
+        [&answer, name, a = open[name], b = t] { return "ok " + answer(name, a, b).dump(); });
     open.erase(name);
   }
   return 0;
@@ -287,6 +302,7 @@ void add_meter(CLI::App& app, Action& run) {
   add_meter_options(*sub, opts->meters);
   add_carbon_options(*sub, opts->carbon);
   add_attribution_option(*sub, opts->attribution);
+  add_prometheus_options(*sub, opts->prometheus);
   sub->add_option("--root-pid", opts->root_pid,
                   "the process whose tree (it and its descendants, without the meter) the CPU "
                   "and RAM energy is attributed to (default: the meter's parent)")

@@ -21,6 +21,7 @@
 #include "cli/cli_number.h"
 #include "cli/data_options.h"
 #include "cli/meter_options.h"
+#include "cli/prometheus_options.h"
 #include "cli/run_output.h"
 #include "cli/verbs.h"
 #include "common/error.h"
@@ -45,6 +46,7 @@ struct TrainOptions {
   energy::MeterOptions meters;
   carbon::CarbonOptions carbon;
   std::string attribution;
+  prometheus::PublisherOptions prometheus;
 };
 
 std::string bar(int done, int total, int width = 20) {
@@ -150,6 +152,7 @@ int train_metered(TrainOptions& o) {
   run_opts.attribution = o.attribution;
   run_opts.scan_stdout = false;
   run::MeteredRun metered(run_opts);  // every meter and carbon error before training
+  RunPublication publication(o.prometheus);
   // Images are decoded into the cache now, outside the metered run (the child reuses it).
   if (const auto images = data::prepare_data(o.config.data)) {
     print_image_report(*images, o.quiet);
@@ -182,7 +185,9 @@ int train_metered(TrainOptions& o) {
   spec.inherit_stdin = true;
   spec.take_terminal = true;
   spec.remove_on_abandon = folder;
-  run::MeteredResult res = metered.run(spec, [&](int, double) { return guard.signal(); });
+  run::MeteredResult res = metered.run(
+      spec, [&](int, double) { return guard.signal(); }, publication.observer());
+  publication.finished(res);
   if (res.exit_code != 0) return res.exit_code;  // the child said why on stderr
   std::ifstream in(child_json);
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
@@ -202,6 +207,7 @@ int train_metered(TrainOptions& o) {
     fmt::print("energy:\n{}{}{}", energy::format_summary_table(res.summary), format_phases(res),
                format_co2e(res, metered.intensity(), metered.pue()));
   trace_point("output written");
+  publication.finish();  // the last push, at most --prometheus-timeout-s
   return 0;
 }
 
@@ -217,6 +223,10 @@ int run_train(TrainOptions& o) {
         fmt::format("--optimizer '{}' is not known (expected adam or sgd)", o.optimizer));
   }
   check_writable(o.json_path, "--json");  // fail before training, creating nothing
+  if (!o.measure && (!o.prometheus.push_url.empty() || !o.prometheus.textfile.empty()))
+    throw gt::UsageError(
+        "--prometheus-push and --prometheus-textfile publish a metered run: "
+        "drop --no-measure");
   return o.measure ? train_metered(o) : train_here(o);
 }
 
@@ -273,6 +283,7 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_flag("-q,--quiet", opts->quiet, "No progress output");
   add_meter_options(*sub, opts->meters);
   add_carbon_options(*sub, opts->carbon);
+  add_prometheus_options(*sub, opts->prometheus);
   add_attribution_option(*sub, opts->attribution);
   sub->callback([&run, opts] { run = [opts] { return run_train(*opts); }; });
 }

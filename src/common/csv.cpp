@@ -1,9 +1,10 @@
 // The CSV reader (see csv.h): a small state machine over characters, pulling lines as a quoted
-// field needs them.
+// field needs them; and the record writer.
 #include "common/csv.h"
 
 #include <fmt/core.h>
 
+#include <cmath>
 #include <map>
 
 #include "common/error.h"
@@ -109,6 +110,27 @@ void check_unique_header(const Record& header, const std::string& source) {
       throw gt::Error(fmt::format("{}:{}: column '{}' appears twice (columns {} and {})", source,
                                   header.line, name, it->second + 1, i + 1));
   }
+}
+
+std::string quote_field(const std::string& value) {
+  if (value.find_first_of(",\"\n\r") == std::string::npos) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string number_field(const std::optional<double>& value) {
+  if (!value || !std::isfinite(*value)) return "";
+  return fmt::format("{}", *value);
+}
+
+std::string format_record(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + quote_field(fields[i]);
+  return out + "\n";
 }
 
 }  // namespace gt::csv

@@ -1,5 +1,6 @@
 // The one CSV reader of greentrain: training data (data/csv) and the runs table that
 // `analyze --input` reads (stats/runs_table) both go through it, so both accept the same files.
+// And the one writer of a CSV record, which every export uses.
 // RFC 4180 records: fields separated by commas, double-quoted fields with "" for a quote and
 // commas, CR, LF inside them; CRLF or LF line ends; a UTF-8 byte-order mark at the start is
 // skipped. Unquoted fields lose surrounding blanks; quoted fields are kept as written. Malformed
@@ -7,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,5 +38,14 @@ class Reader {
 // Throws gt::Error("SOURCE:LINE: column 'x' appears twice (columns 2 and 5)") when two header
 // cells are equal; empty header cells are not compared.
 void check_unique_header(const Record& header, const std::string& source);
+
+// One field as RFC 4180 writes it: quoted (a quote doubled) when it holds a comma, a quote, CR or
+// LF; as it is otherwise.
+std::string quote_field(const std::string& value);
+// The fields quoted as needed, joined by commas, and a newline.
+std::string format_record(const std::vector<std::string>& fields);
+// A number as a field: the shortest decimal that reads back as the same double; "" when there
+// is none or it is not finite (an empty cell is "no value", never a zero).
+std::string number_field(const std::optional<double>& value);
 
 }  // namespace gt::csv

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "energy/gpu_settings.h"
+
 namespace gt::energy {
 
 struct Reading {
@@ -41,6 +43,9 @@ class Meter {
   virtual bool counter_steps() const { return false; }
   virtual bool can_measure_idle() const { return true; }
   virtual nlohmann::json environment() const { return nlohmann::json::object(); }
+  // A GPU's limits, clocks and persistence as read when the window began, and the throttle
+  // reasons its readings saw since (energy/gpu_settings.h); nullopt for every other meter.
+  virtual std::optional<GpuSettings> gpu_settings() const { return std::nullopt; }
 };
 
 class Accumulator {

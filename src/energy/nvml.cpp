@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <sstream>
 
@@ -20,7 +21,9 @@ using nvmlReturn_t = int;
 using nvmlDevice_t = struct nvmlDevice_st*;
 constexpr nvmlReturn_t kSuccess = 0;
 constexpr unsigned kFieldPowerInstant = 186;  // NVML_FI_DEV_POWER_INSTANT
+constexpr int kClockGraphics = 0;             // NVML_CLOCK_GRAPHICS
 constexpr int kClockSm = 1;                   // NVML_CLOCK_SM
+constexpr int kClockMem = 2;                  // NVML_CLOCK_MEM
 constexpr int kTemperatureGpu = 0;            // NVML_TEMPERATURE_GPU
 
 struct nvmlPciInfo_t {
@@ -110,6 +113,13 @@ class NvmlLibrary {
   nvmlReturn_t (*memoryInfo)(nvmlDevice_t, nvmlMemory_t*) = nullptr;
   nvmlReturn_t (*powerLimit)(nvmlDevice_t, unsigned*) = nullptr;
   nvmlReturn_t (*pciInfo)(nvmlDevice_t, nvmlPciInfo_t*) = nullptr;
+  // The settings a window runs under (read-only).
+  nvmlReturn_t (*defaultLimit)(nvmlDevice_t, unsigned*) = nullptr;
+  nvmlReturn_t (*limitConstraints)(nvmlDevice_t, unsigned*, unsigned*) = nullptr;
+  nvmlReturn_t (*applicationsClock)(nvmlDevice_t, int, unsigned*) = nullptr;
+  nvmlReturn_t (*maxClock)(nvmlDevice_t, int, unsigned*) = nullptr;
+  nvmlReturn_t (*persistenceMode)(nvmlDevice_t, int*) = nullptr;
+  nvmlReturn_t (*throttleReasons)(nvmlDevice_t, unsigned long long*) = nullptr;
   std::mutex mu;  // NVML is thread-safe, but one sampler per session reads it anyway
 
  private:
@@ -150,6 +160,14 @@ NvmlProbe probe_nvml() {
   lib->load(lib->memoryInfo, "nvmlDeviceGetMemoryInfo");
   lib->load(lib->powerLimit, "nvmlDeviceGetEnforcedPowerLimit");
   lib->load(lib->pciInfo, "nvmlDeviceGetPciInfo_v3");
+  lib->load(lib->defaultLimit, "nvmlDeviceGetPowerManagementDefaultLimit");
+  lib->load(lib->limitConstraints, "nvmlDeviceGetPowerManagementLimitConstraints");
+  lib->load(lib->applicationsClock, "nvmlDeviceGetApplicationsClock");
+  lib->load(lib->maxClock, "nvmlDeviceGetMaxClockInfo");
+  lib->load(lib->persistenceMode, "nvmlDeviceGetPersistenceMode");
+  // Renamed "clocks event reasons" in CUDA 12.2; drivers export both names.
+  if (!lib->load(lib->throttleReasons, "nvmlDeviceGetCurrentClocksEventReasons"))
+    lib->load(lib->throttleReasons, "nvmlDeviceGetCurrentClocksThrottleReasons");
   if (nvmlReturn_t rc = lib->init(); rc != kSuccess) {
     probe.missing_reason = fmt::format("nvmlInit failed: {}", lib->error(rc));
     lib->shutdown = nullptr;
@@ -251,6 +269,16 @@ class NvmlGpuMeter : public Meter {
   // s) and at the window's first and last read: the window's energy (counter difference) stays
   // exact, and the sampler stays below 0.5 % of one core at 100 ms.
   Reading read() override { return read_gpu(tick_++ % full_every_ == 0); }
+  // A window begins: the limits, clocks and persistence mode it runs under, and no throttle
+  // reason seen yet.
+  void begin() override {
+    std::lock_guard lock(lib_->mu);
+    settings_ = read_settings();
+  }
+  std::optional<GpuSettings> gpu_settings() const override {
+    std::lock_guard lock(lib_->mu);
+    return settings_;
+  }
   Reading read_boundary() override { return read_gpu(true); }
   // The counter alone, for the session's edge tracker (energy/edges.h).
   std::optional<double> read_energy_counter() override {
@@ -290,7 +318,43 @@ class NvmlGpuMeter : public Meter {
     nvmlMemory_t m{};
     if (lib_->memoryInfo && lib_->memoryInfo(dev_, &m) == kSuccess)
       r.memory_used_mb = static_cast<double>(m.used) / (1024.0 * 1024.0);
+    unsigned long long reasons = 0;
+    if (lib_->throttleReasons && lib_->throttleReasons(dev_, &reasons) == kSuccess)
+      settings_.throttle_reasons = settings_.throttle_reasons.value_or(0) | reasons;
     return r;
+  }
+
+  // Each value NVML gives (milliwatts become watts); the others stay unknown. Under lib_->mu.
+  GpuSettings read_settings() const {
+    GpuSettings g;
+    g.device = std::to_string(info_.index);
+    g.uuid = info_.uuid;
+    g.name = info_.name;
+    auto watts = [](unsigned mw) { return mw / 1e3; };
+    unsigned v = 0, w = 0;
+    if (lib_->powerLimit && lib_->powerLimit(dev_, &v) == kSuccess) g.power_limit_w = watts(v);
+    if (lib_->defaultLimit && lib_->defaultLimit(dev_, &v) == kSuccess)
+      g.default_power_limit_w = watts(v);
+    if (lib_->limitConstraints && lib_->limitConstraints(dev_, &v, &w) == kSuccess) {
+      g.min_power_limit_w = watts(v);
+      g.max_power_limit_w = watts(w);
+    }
+    // The SM clock, or the graphics clock (the same domain on current boards) where a driver
+    // reports no SM figure.
+    auto clock = [&](auto fn, std::initializer_list<int> types) -> std::optional<double> {
+      unsigned mhz = 0;
+      for (int type : types)
+        if (fn && fn(dev_, type, &mhz) == kSuccess) return mhz;
+      return std::nullopt;
+    };
+    g.app_sm_clock_mhz = clock(lib_->applicationsClock, {kClockSm, kClockGraphics});
+    g.app_memory_clock_mhz = clock(lib_->applicationsClock, {kClockMem});
+    g.max_sm_clock_mhz = clock(lib_->maxClock, {kClockSm, kClockGraphics});
+    g.max_memory_clock_mhz = clock(lib_->maxClock, {kClockMem});
+    int mode = 0;
+    if (lib_->persistenceMode && lib_->persistenceMode(dev_, &mode) == kSuccess)
+      g.persistence_mode = mode != 0;
+    return g;
   }
   nlohmann::json environment() const override {
     nlohmann::json j = {{"index", info_.index},
@@ -311,6 +375,7 @@ class NvmlGpuMeter : public Meter {
   nvmlDevice_t dev_ = nullptr;
   int full_every_ = 1;
   long tick_ = 0;
+  GpuSettings settings_;  // of the current window; under lib_->mu
 };
 
 }  // namespace

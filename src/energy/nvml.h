@@ -3,7 +3,10 @@
 // no build-time NVML dependency and runs on machines with no NVIDIA driver. Per GPU: energy
 // from nvmlDeviceGetTotalEnergyConsumption (Volta+) when supported, else integration of
 // power; instant power from the NVML_FI_DEV_POWER_INSTANT field where available, else
-// nvmlDeviceGetPowerUsage; SM clock, temperature, utilisation and memory used.
+// nvmlDeviceGetPowerUsage; SM clock, temperature, utilisation and memory used. And, read-only,
+// the settings each window ran under (energy/gpu_settings.h): power limits, application and
+// maximum clocks and persistence mode when the window begins, the clock-throttle reasons with
+// every full reading.
 #pragma once
 #include <memory>
 #include <string>

@@ -315,6 +315,7 @@ Summary Session::stop() {
     out.sampler_cpu_s += sm.cpu_s();
     for (size_t i = 0; i < s.groups[g].size(); ++i) {
       Meter* m = s.groups[g][i];
+      if (auto settings = m->gpu_settings()) out.gpu_settings.push_back(std::move(*settings));
       const Accumulator& acc = sm.accumulators()[i];
       std::optional<double> override_j = m->end(sm.duration_s());
       if (!override_j && !acc.has_data()) {

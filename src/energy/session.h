@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/component_energy.h"
+#include "energy/gpu_settings.h"
 
 namespace gt::energy {
 
@@ -87,6 +88,7 @@ struct Summary {
   bool interrupted = false;
   double sampler_cpu_s = 0;                 // CPU time spent by the sampler threads (overhead)
   std::vector<CounterResolution> counters;  // one per edge-tracked GPU counter
+  std::vector<GpuSettings> gpu_settings;    // one per metered GPU: limits, clocks, throttling
   std::vector<std::string> notes;           // what was estimated or missing, in words
   nlohmann::json to_json() const;           // keys carry units: duration_s, energy_j, ...
   double component_energy_j(const std::string& component) const;  // sum over devices

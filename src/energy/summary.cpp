@@ -74,6 +74,8 @@ nlohmann::json Summary::to_json() const {
   j["sampler_cpu_s"] = sampler_cpu_s;
   j["gpu_counters"] = nlohmann::json::array();
   for (const auto& c : counters) j["gpu_counters"].push_back(c.to_json());
+  j["gpu_settings"] = nlohmann::json::array();
+  for (const auto& g : gpu_settings) j["gpu_settings"].push_back(g.to_json());
   j["notes"] = notes;
   nlohmann::json comps = nlohmann::json::array();
   double total_power = duration_s > 0 ? energy_j / duration_s : 0;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "experiment/run_setup.h"
+
 namespace gt::experiment {
 namespace {
 
@@ -39,6 +41,8 @@ std::optional<std::string> reserved_factor_name(const std::string& name) {
     return "a field greentrain sets for each run";
   if (contains_nocase(run::energy_columns(), name) || contains_nocase(fixed_metric_columns(), name))
     return "a column of the runs table greentrain measures";
+  if (contains_nocase(context_columns(), name))
+    return "a column of the runs table that says what the run ran on";
   return std::nullopt;
 }
 
@@ -46,6 +50,8 @@ run::NameCheck workload_name_check(const std::vector<std::string>& factors) {
   std::vector<run::KeptName> kept;
   for (const auto* list : {&run_placeholders(), &run_columns()})
     for (const auto& n : *list) kept.push_back({n, "a field greentrain sets for each run"});
+  for (const auto& n : context_columns())
+    kept.push_back({n, "a column of the runs table that says what the run ran on"});
   for (const auto& f : factors) kept.push_back({f, "a factor's name"});
   return run::NameCheck(std::move(kept));
 }

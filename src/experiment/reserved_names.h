@@ -1,6 +1,7 @@
 // The names an experiment keeps for itself, in one list: the run fields a command template can
 // use ({seed}, {run_id}, ...), the runs-table columns that export writes and analyze reads
-// (run_id, status, and the metered run's energy_j, co2e_g, ... of run/reserved_names.h). A
+// (run_id, status, the metered run's energy_j, co2e_g, ... of run/reserved_names.h, and the
+// context columns host, pue, gpu_power_limit_w, ... of experiment/run_setup.h). A
 // factor may not take any of them (nor two factors differ only by case, since both would become
 // the same GREENTRAIN_FACTOR_<NAME> variable): checked when the plan is parsed, so the clash is
 // a one-line error before any run. A metric or phase reported by a workload, from any source,

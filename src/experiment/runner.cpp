@@ -32,6 +32,7 @@
 #include "experiment/workload.h"
 #include "run/metered_run.h"
 #include "run/process.h"
+#include "run/run_metrics.h"
 
 namespace gt::experiment {
 namespace fs = std::filesystem;
@@ -101,7 +102,11 @@ nlohmann::json plan_levels(const Plan& plan) {
 class Runner {
  public:
   Runner(const Plan& plan, const RunOptions& opt)
-      : plan_(plan), opt_(opt), log_(opt.log ? *opt.log : std::cerr), store_(opt.db_path) {}
+      : plan_(plan),
+        opt_(opt),
+        log_(opt.log ? *opt.log : std::cerr),
+        publisher_(opt.prometheus),  // its flags checked before the database is opened
+        store_(opt.db_path) {}
 
   RunOutcome run();
 
@@ -134,6 +139,7 @@ class Runner {
   const Plan& plan_;
   const RunOptions& opt_;
   std::ostream& log_;
+  prometheus::Publisher publisher_;  // each run's metrics, off the runs' threads
   Store store_;
   run::InterruptGuard guard_;
   ExpandedDesign design_;
@@ -457,6 +463,7 @@ RunOutcome Runner::run() {
       store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(), wanted);
   }
   if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
+  publisher_.finish();  // the last pushes, at most the Prometheus timeout
 
   const auto recorded_now = store_.runs(exp_.id);
   for (const auto& r : recorded_now)
@@ -714,8 +721,18 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   rec.provenance = lane ? lane->provenance : provenance_;
 
   prep.spec.remove_on_abandon = work_root_;
+  // Published as its phases end (what the meters give), then as recorded.
+  run::RunMetrics published(
+      {exp_.name, cfg.label(), std::to_string(run.run_index), rec.provenance.host});
+  run::PhaseObserver on_phase_end;
+  if (publisher_.active())
+    on_phase_end = [&](const run::LivePhase& live) {
+      published.add_live(live);
+      publisher_.publish(published.key(), published.families());
+    };
   run::MeteredResult metered = meter.run(
-      prep.spec, run::ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }));
+      prep.spec, run::ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }),
+      on_phase_end);
   run::ChildResult child = metered.child;
   const energy::Summary& summary = metered.summary;
   // A signal to the whole job (Slurm's scancel, a time limit) may kill the child before
@@ -800,6 +817,7 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
     notes.push_back("no energy meter reported gpu, cpu or ram energy");
   }
   rec.wall_energy_j = summary.wall_energy_j;
+  rec.provenance.gpu_settings = summary.gpu_settings;  // limits, clocks, throttle reasons
   if (rec.energy_j) {  // the metered run's one definition: the components' energy (docs/method.md)
     rec.co2e_g = metered.co2e_g;
     rec.intensity_g_per_kwh = intensity_.g_per_kwh;
@@ -824,6 +842,10 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   lock.lock();
   store_.record_run(rec, samples);
   if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
+  if (publisher_.active()) {
+    published.set_result(metered);
+    publisher_.publish(published.key(), published.families());
+  }
 
   if (rec.status == "ok") {
     ++outcome_.ok;

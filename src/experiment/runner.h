@@ -8,7 +8,8 @@
 // runs only the new ones. Runs go block by block; with a stopping rule ([design.stop]) whole
 // blocks are added until every configuration's interval against the benchmark is precise
 // enough. A configuration failing max_failures times in a row is skipped for the session;
-// --retry-failed runs failed runs again, keeping the failed attempts. Ctrl-C or SIGTERM stops the
+// --retry-failed runs failed runs again, keeping the failed attempts. With Prometheus options,
+// each run is published as its phases end and when it is recorded. Ctrl-C or SIGTERM stops the
 // current run, records it as aborted and returns. One runner per database at a time
 // (run_lock.h).
 #pragma once
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "experiment/plan.h"
+#include "prometheus/publisher.h"
 
 namespace gt::experiment {
 
@@ -31,6 +33,9 @@ struct RunOptions {
   std::string publish;
   // "0,1,..." (NVML indices or UUIDs): parallel lanes, one run per GPU at a time (lanes.h).
   std::string gpus;
+  // Each run's energy, at the end of each of its phases and of the run, to a Prometheus
+  // Pushgateway and/or node_exporter textfile (run/run_metrics.h, docs/prometheus.md).
+  prometheus::PublisherOptions prometheus;
 };
 
 struct RunOutcome {

@@ -11,9 +11,11 @@
 #include <set>
 #include <sstream>
 
+#include "common/csv.h"
 #include "common/error.h"
 #include "experiment/epochs.h"
 #include "experiment/reserved_names.h"
+#include "experiment/run_setup.h"
 
 namespace gt::experiment {
 namespace {
@@ -223,8 +225,33 @@ DROP TABLE run_phases;
 ALTER TABLE run_phases_v5 RENAME TO run_phases;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4Provenance,
-                                       kSchemaV5NestedPhases};
+// Version 6: the settings each metered GPU ran under (read-only NVML): power limits, application
+// and maximum clocks, persistence mode and the union of the clock-throttle reason bits seen
+// during the run. One row per GPU of the run; NULL where the board could not say.
+constexpr const char* kSchemaV6GpuSettings = R"sql(
+CREATE TABLE run_gpu_settings (
+  run_id                INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  position              INTEGER NOT NULL,
+  device                TEXT NOT NULL DEFAULT '',
+  uuid                  TEXT NOT NULL DEFAULT '',
+  name                  TEXT NOT NULL DEFAULT '',
+  power_limit_w         REAL,
+  default_power_limit_w REAL,
+  min_power_limit_w     REAL,
+  max_power_limit_w     REAL,
+  app_sm_clock_mhz      REAL,
+  app_memory_clock_mhz  REAL,
+  max_sm_clock_mhz      REAL,
+  max_memory_clock_mhz  REAL,
+  persistence_mode      INTEGER CHECK (persistence_mode IN (0, 1)),
+  throttle_reasons      INTEGER,
+  PRIMARY KEY (run_id, position)
+);
+)sql";
+
+constexpr const char* kMigrations[] = {
+    kSchemaV1,           kSchemaV2, kSchemaV3, kSchemaV4Provenance, kSchemaV5NestedPhases,
+    kSchemaV6GpuSettings};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 nlohmann::json parse_json(const std::string& text) {
@@ -266,21 +293,6 @@ ExperimentRecord read_experiment(const sql::Stmt& s) {
   const std::string layout = s.text("layout");
   if (!layout.empty()) e.layout = nlohmann::json::parse(layout, nullptr, false);
   return e;
-}
-
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string num(const std::optional<double>& v) {
-  if (!v || !std::isfinite(*v)) return "";
-  return fmt::format("{}", *v);
 }
 
 // The columns a run and each replaced attempt of it share (runs, run_attempts), read by name.
@@ -527,6 +539,34 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
       if (auto lane = s.opt_i64(11)) p.lane = static_cast<int>(*lane);
     }
   }
+  if (schema_version() >= 6) {
+    sql::Stmt s(db_,
+                "SELECT g.run_id, g.device, g.uuid, g.name, g.power_limit_w, "
+                "g.default_power_limit_w, g.min_power_limit_w, g.max_power_limit_w, "
+                "g.app_sm_clock_mhz, g.app_memory_clock_mhz, g.max_sm_clock_mhz, "
+                "g.max_memory_clock_mhz, g.persistence_mode, g.throttle_reasons FROM "
+                "run_gpu_settings g JOIN runs r ON r.id = g.run_id WHERE r.experiment_id = ? "
+                "ORDER BY g.run_id, g.position");
+    s.bind(1, experiment_id);
+    while (s.step()) {
+      energy::GpuSettings g;
+      g.device = s.text("device");
+      g.uuid = s.text("uuid");
+      g.name = s.text("name");
+      g.power_limit_w = s.opt_f64("power_limit_w");
+      g.default_power_limit_w = s.opt_f64("default_power_limit_w");
+      g.min_power_limit_w = s.opt_f64("min_power_limit_w");
+      g.max_power_limit_w = s.opt_f64("max_power_limit_w");
+      g.app_sm_clock_mhz = s.opt_f64("app_sm_clock_mhz");
+      g.app_memory_clock_mhz = s.opt_f64("app_memory_clock_mhz");
+      g.max_sm_clock_mhz = s.opt_f64("max_sm_clock_mhz");
+      g.max_memory_clock_mhz = s.opt_f64("max_memory_clock_mhz");
+      if (auto m = s.opt_i64("persistence_mode")) g.persistence_mode = *m != 0;
+      if (auto t = s.opt_i64("throttle_reasons"))
+        g.throttle_reasons = static_cast<std::uint64_t>(*t);
+      out[by_id.at(s.i64("run_id"))].provenance.gpu_settings.push_back(std::move(g));
+    }
+  }
   return out;
 }
 
@@ -614,7 +654,7 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                      "runs WHERE id = ?");
       keep.bind(1, utc_now_iso()).bind(2, old).run();
       for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples",
-                                "run_phases", "run_provenance"}) {
+                                "run_phases", "run_provenance", "run_gpu_settings"}) {
         sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
         d.bind(1, old).run();
       }
@@ -696,6 +736,24 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
                p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, p.slurm_array_task_id,
                lane)
         .run();
+  }
+  {
+    sql::Stmt q(db_,
+                "INSERT INTO run_gpu_settings (run_id, position, device, uuid, name, "
+                "power_limit_w, default_power_limit_w, min_power_limit_w, max_power_limit_w, "
+                "app_sm_clock_mhz, app_memory_clock_mhz, max_sm_clock_mhz, max_memory_clock_mhz, "
+                "persistence_mode, throttle_reasons) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    int position = 0;
+    for (const auto& g : r.provenance.gpu_settings) {
+      std::optional<std::int64_t> persistence, reasons;
+      if (g.persistence_mode) persistence = *g.persistence_mode ? 1 : 0;
+      if (g.throttle_reasons) reasons = static_cast<std::int64_t>(*g.throttle_reasons);
+      q.bind_all(id, position++, g.device, g.uuid, g.name, g.power_limit_w, g.default_power_limit_w,
+                 g.min_power_limit_w, g.max_power_limit_w, g.app_sm_clock_mhz,
+                 g.app_memory_clock_mhz, g.max_sm_clock_mhz, g.max_memory_clock_mhz, persistence,
+                 reasons)
+          .run();
+    }
   }
   if (!samples.empty()) {
     sql::Stmt p(db_,
@@ -782,13 +840,20 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
       if (std::find(kFixedMetrics.begin(), kFixedMetrics.end(), k) == kFixedMetrics.end())
         extra.insert(k);
 
+  // What each run ran on and under, after the measured columns; a column whose name a metric of
+  // an older database already takes is left out.
+  const RunSetups setups(store, e);
+  std::vector<std::string> context;
+  for (const auto& c : context_columns())
+    if (!extra.count(c)) context.push_back(c);
+
   std::vector<std::string> header = run_columns();
   for (const auto& f : e.factor_names) header.push_back(f);
   for (const auto& c : run::energy_columns()) header.push_back(c);
   for (const auto& m : kFixedMetrics) header.push_back(m);
   for (const auto& m : extra) header.push_back(m);
-  for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << csv_field(header[i]);
-  out << "\n";
+  for (const auto& c : context) header.push_back(c);
+  out << csv::format_record(header);
 
   for (const auto& r : runs) {
     std::vector<std::string> row = {std::to_string(r.run_index), std::to_string(r.block),
@@ -798,16 +863,17 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
     for (const auto& v : {r.duration_s, r.energy_j, r.component_energy_j("gpu"),
                           r.component_energy_j("cpu"), r.component_energy_j("ram"), wall,
                           r.net_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g})
-      row.push_back(num(v));
+      row.push_back(csv::number_field(v));
     auto metric = [&](const std::string& k) -> std::optional<double> {
       auto it = r.metrics.find(k);
       if (it == r.metrics.end()) return std::nullopt;
       return it->second;
     };
-    for (const auto& m : kFixedMetrics) row.push_back(num(metric(m)));
-    for (const auto& m : extra) row.push_back(num(metric(m)));
-    for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << csv_field(row[i]);
-    out << "\n";
+    for (const auto& m : kFixedMetrics) row.push_back(csv::number_field(metric(m)));
+    for (const auto& m : extra) row.push_back(csv::number_field(metric(m)));
+    const RunSetup setup = setups.of(r);
+    for (const auto& c : context) row.push_back(context_value(setup, c));
+    out << csv::format_record(row);
   }
 }
 

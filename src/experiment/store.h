@@ -22,11 +22,12 @@
 #include <utility>
 #include <vector>
 
+#include "energy/gpu_settings.h"
 #include "experiment/sqlite.h"
 
 namespace gt::experiment {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 struct ExperimentRecord {
   std::int64_t id = 0;
@@ -85,7 +86,9 @@ struct PhaseRecord {
 
 // Where a run ran (table run_provenance): the machine, the GPU board(s) it could use, resolved
 // from CUDA_VISIBLE_DEVICES to NVML by UUID, its Slurm job and array task, and its lane under
-// `experiment run --gpus`. Empty strings mean "not known / not under Slurm".
+// `experiment run --gpus`. Empty strings mean "not known / not under Slurm". And what each
+// metered GPU ran under (table run_gpu_settings): power limits, clocks, persistence mode and the
+// throttle reasons seen during the run.
 struct RunProvenance {
   std::string host;                  // gethostname()
   std::string node;                  // SLURMD_NODENAME under Slurm, else the host
@@ -98,6 +101,7 @@ struct RunProvenance {
   std::string slurm_array_job_id;    // SLURM_ARRAY_JOB_ID
   std::string slurm_array_task_id;   // SLURM_ARRAY_TASK_ID
   std::optional<int> lane;           // lane of `experiment run --gpus`, else none
+  std::vector<energy::GpuSettings> gpu_settings = {};  // one per metered GPU, in order
 };
 
 struct RunRecord {

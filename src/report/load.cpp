@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "experiment/analysis_input.h"
 #include "experiment/epochs.h"
+#include "experiment/run_setup.h"
 #include "experiment/store.h"
 #include "greentrain_version.h"
 #include "report/model.h"
@@ -151,8 +152,17 @@ ReportData load_report(const LoadOptions& options) {
   auto records = store.runs(e.id);
   d.target_accuracy = experiment::target_accuracy(e);
   std::map<std::string, std::int64_t> row_id;
+  // What each run's GPUs ran under (experiment/run_setup.h).
+  const experiment::RunSetups setups(store, e);
+  for (const auto& f : energy::setting_fields()) {
+    d.gpu_setting_columns.push_back("gpu_" + f);
+    if (energy::is_limit_or_clock(f)) d.gpu_comparability_columns.push_back("gpu_" + f);
+  }
   for (const auto& r : records) {
     d.runs.push_back(to_run(r, e, d.target_accuracy));
+    const experiment::RunSetup setup = setups.of(r);
+    for (const auto& c : d.gpu_setting_columns)
+      d.runs.back().gpu_settings[c] = experiment::context_value(setup, c);
     row_id[d.runs.back().run_id] = r.id;
   }
   for (const auto& config : configurations(d)) {

@@ -43,6 +43,9 @@ struct Run {
   std::vector<ComponentEnergy> components;
   std::vector<PowerSample> samples;
   std::vector<EpochPoint> epochs;  // empty when the run marked no epoch
+  // What its GPUs ran under, by runs-table column (gpu_power_limit_w → "450", ...; "" =
+  // unknown, or the run's GPUs differed), as ReportData::gpu_setting_columns lists them.
+  std::map<std::string, std::string> gpu_settings;
   bool analysed() const { return status == "ok" && !warmup; }
 };
 
@@ -78,6 +81,9 @@ struct ReportData {
   std::string carbon_attribution;                 // where intensities come from
   std::optional<double> train_samples_per_epoch;  // for gCO2e per 1 000 training samples
   std::optional<double> target_accuracy;          // the plan's [analysis] target_accuracy
+  // The GPU setting columns (gpu_power_limit_w, ..., gpu_throttle_reasons), and those among them
+  // that make two runs' energy incomparable when they differ (the limits and clocks).
+  std::vector<std::string> gpu_setting_columns, gpu_comparability_columns;
 };
 
 }  // namespace gt::report

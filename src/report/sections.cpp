@@ -9,6 +9,7 @@
 #include <set>
 
 #include "report/format.h"
+#include "report/gpu_settings_table.h"
 #include "report/model.h"
 
 namespace gt::report {
@@ -80,6 +81,12 @@ std::string metric_title(const std::string& metric) {
 std::vector<NamedTable> statistics_tables(const ReportData& data) {
   std::vector<NamedTable> out;
   if (!data.analysis) return out;
+  // Runs compared under different GPU limits or clocks: said before any comparison.
+  if (auto warning = gpu_settings_warning(data)) {
+    NamedTable settings = gpu_settings_table(data);
+    settings.title = "Runs under different GPU settings";
+    out.push_back(std::move(settings));
+  }
   const stats::Analysis& a = *data.analysis;
   const std::string bench = config_label(data, data.benchmark);
   auto label = [&](const stats::Levels& l) { return config_label(data, a.config_map(l)); };
@@ -298,6 +305,7 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
   flatten(data.environment, "", env.table.rows);
   if (env.table.rows.empty()) env.note = "No environment snapshot was recorded.";
   out.push_back(std::move(env));
+  out.push_back(gpu_settings_table(data));  // per run: limits, clocks, throttle reasons
   return out;
 }
 

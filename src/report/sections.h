@@ -1,8 +1,9 @@
 // The report's non-chart tables, shared by the HTML and Markdown writers: the statistics of the
 // stats::Analysis (section 7: comparisons with the benchmark as ratios of means for positive
 // quantities, with Holm p and effect sizes, factorial ANOVA, equivalence and the runs it needs,
-// one-way/Welch ANOVA, Brown-Forsythe, Tukey HSD) and the method (section 8: meters and their
-// sources, idle baseline, design, runs, environment).
+// one-way/Welch ANOVA, Brown-Forsythe, Tukey HSD; first, when the runs compared ran under
+// different GPU limits or clocks, those runs) and the method (section 8: meters and their
+// sources, idle baseline, design, runs, environment, the GPUs' power limits and clocks).
 #pragma once
 #include <string>
 #include <vector>

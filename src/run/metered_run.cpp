@@ -20,6 +20,7 @@
 #include "common/trace.h"
 #include "energy/edges.h"
 #include "run/line_reader.h"
+#include "run/live_phases.h"
 #include "run/marks.h"
 #include "run/usage_timeline.h"
 #include "run/windows.h"
@@ -72,13 +73,15 @@ class MarkLog {
   // CLOCK_MONOTONIC, the steady clock's scale) is used when it is plausible: not after the read
   // and not before the window; otherwise the mark is dated when read.
   explicit MarkLog(const NameCheck& names) : names_(names) {}
-  void add(const std::string& line, double t_read, bool stdout_form, double window_start_s) {
+  // Returns the mark as filed (its name checked, its instant dated), or nullopt.
+  std::optional<Mark> add(const std::string& line, double t_read, bool stdout_form,
+                          double window_start_s, double* t_dated = nullptr) {
     std::string error;
     auto m = parse_mark_line(line, stdout_form, error);
     std::lock_guard lock(mu_);
     if (!m) {
       if (!error.empty() && errors_.size() < 20) errors_.push_back(error);
-      return;
+      return std::nullopt;
     }
     // One name check for every source of marks; a refused name is noted once.
     std::string why;
@@ -91,12 +94,12 @@ class MarkLog {
     }
     if (!key) {
       if (refused_.insert(m->name).second && errors_.size() < 20) errors_.push_back(why);
-      return;
+      return std::nullopt;
     }
     m->name = *key;
     if (marks_.size() >= kMaxMarks) {
       ++dropped_;
-      return;
+      return std::nullopt;
     }
     double t = t_read;
     bool dated = false;
@@ -108,7 +111,9 @@ class MarkLog {
         ++bad_times_;
       }
     }
-    marks_.push_back({std::move(*m), t, dated, stdout_form});
+    marks_.push_back({*m, t, dated, stdout_form});
+    if (t_dated) *t_dated = t;
+    return m;
   }
   // Every mark in the order it happened (ties keep arrival order), and the notes on the log. A
   // mark dated when read (a metric) was written before the marks that follow it on its stream,
@@ -480,7 +485,8 @@ WindowAnswers::Options query_options(const RunContext& s, bool idle_busy, UsageT
 
 }  // namespace
 
-MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
+MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll,
+                              const PhaseObserver& on_phase_end) {
   auto& s = *impl_;
   energy::Session& session = *s.session;
   MeteredResult out;
@@ -500,14 +506,24 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
   std::atomic<int> group{0};
   WindowQueries queries(session, query_options(ctx, s.idle_busy, usage, group),
                         ch.reply_write.get());
+  // Phases reported as they end, to the caller's observer (run/live_phases.h).
+  std::unique_ptr<LivePhases> live_phases;
+  if (on_phase_end)
+    live_phases = std::make_unique<LivePhases>(
+        session, t0, query_options(ctx, s.idle_busy, usage, group), on_phase_end);
+  auto file_mark = [&](const std::string& l, double t, bool stdout_form) {
+    double dated = t;
+    const auto m = log.add(l, t, stdout_form, t0, &dated);
+    if (m && live_phases) live_phases->add(*m, dated);
+  };
   LineReader marks(ch.mark_read.get(), -1, [&](const std::string& l, double t) {
-    if (!queries.handle(l, t)) log.add(l, t, false, t0);
+    if (!queries.handle(l, t)) file_mark(l, t, false);
   });
   std::unique_ptr<LineReader> stdout_reader;
   if (s.options.scan_stdout)
     stdout_reader = std::make_unique<LineReader>(
         ch.out_read.get(), ch.out_copy.get(),
-        [&](const std::string& l, double t) { log.add(l, t, true, t0); });
+        [&](const std::string& l, double t) { file_mark(l, t, true); });
 
   // The window closes as soon as the workload itself exits (its leftovers are then killed).
   bool window_open = true;
@@ -523,6 +539,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
     out.summary = session.stop();
     trace_point("window closed (after the counter's next update)");
     window_open = false;
+    if (live_phases) live_phases->stop();  // after the stop: no report waits for a reading
   };
 
   const bool live = s.options.live;
@@ -545,6 +562,7 @@ MeteredResult MeteredRun::run(ChildSpec spec, const ChildPoll& poll) {
     queries.stop();
     if (stdout_reader) stdout_reader->stop();
     if (window_open) session.stop();
+    if (live_phases) live_phases->stop();
     throw;
   }
   if (live && child.duration_s >= s.options.live_every_s) fmt::print(stderr, "\r\033[K");

@@ -89,6 +89,16 @@ struct MeteredResult {
   nlohmann::json to_json(const carbon::Intensity& intensity, double pue) const;
 };
 
+// A phase occurrence that ended while the run goes on (MeteredRun::run's observer): its energy
+// from the meters' readings around its marks and the run's energy from its start to the phase's
+// end, attributed as the run's window queries are (run/live_phases.h).
+struct LivePhase {
+  PhaseResult phase;
+  energy::WindowEnergy run_so_far;
+  double run_so_far_co2e_g = 0;
+};
+using PhaseObserver = std::function<void(const LivePhase&)>;
+
 class MeteredRun {
  public:
   explicit MeteredRun(const MeteredRunOptions& options);
@@ -106,7 +116,9 @@ class MeteredRun {
                     std::string* warning = nullptr);
   // Runs `spec` metered. `poll` is called about every 10 ms with the run's process group and
   // returns a signal to forward to it (0 = none; SIGTERM/SIGINT count as a stop).
-  MeteredResult run(ChildSpec spec, const ChildPoll& poll);
+  // `on_phase_end`, when given, is called on a thread of the run as each phase occurrence ends
+  // (run/live_phases.h), and never after run() returns.
+  MeteredResult run(ChildSpec spec, const ChildPoll& poll, const PhaseObserver& on_phase_end = {});
 
  private:
   struct Impl;

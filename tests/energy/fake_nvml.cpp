@@ -7,6 +7,12 @@
 //   gpuI.pci=STR (PCI bus id; default 00000000:0I:00.0)
 //   gpuI.step_ms=N (the counter advances only every N ms, like a real one's ~100 ms updates)
 //   gpuI.read_ms=N (each energy counter read takes N ms, like a real one's ~4 ms)
+//   Settings (read-only): gpuI.default_limit_w=W gpuI.min_limit_w=W gpuI.max_limit_w=W
+//   gpuI.app_sm_mhz=N gpuI.app_mem_mhz=N gpuI.max_sm_mhz=N gpuI.max_mem_mhz=N
+//   gpuI.persistence=0|1 gpuI.settings_error=N (every settings call fails with N)
+//   gpuI.no_sm_clock=1 (SM clocks not supported: the graphics clock, type 0, answers instead)
+//   gpuI.throttle=MASK (clock-throttle reason bits, decimal) and, after gpuI.throttle_after_ms
+//   since nvmlInit, gpuI.throttle_late=MASK instead
 // The energy counter advances as power_w × time since nvmlInit, like a real GPU at constant
 // power, so counter energy and integrated power must agree.
 #include <chrono>
@@ -171,6 +177,51 @@ int nvmlDeviceGetMemoryInfo(void*, FakeMem* m) {
 }
 int nvmlDeviceGetEnforcedPowerLimit(void* dev, unsigned* mw) {
   *mw = static_cast<unsigned>(num(gpu_key(dev, "power_limit_w"), 700) * 1e3);
+  return 0;
+}
+
+}  // extern "C"
+
+// ---- Settings (power limits, clocks, persistence, throttle reasons) ----
+
+extern "C" {
+
+int nvmlDeviceGetPowerManagementDefaultLimit(void* dev, unsigned* mw) {
+  if (int e = static_cast<int>(num(gpu_key(dev, "settings_error"), 0))) return e;
+  *mw = static_cast<unsigned>(num(gpu_key(dev, "default_limit_w"), 700) * 1e3);
+  return 0;
+}
+int nvmlDeviceGetPowerManagementLimitConstraints(void* dev, unsigned* min_mw, unsigned* max_mw) {
+  if (int e = static_cast<int>(num(gpu_key(dev, "settings_error"), 0))) return e;
+  *min_mw = static_cast<unsigned>(num(gpu_key(dev, "min_limit_w"), 200) * 1e3);
+  *max_mw = static_cast<unsigned>(num(gpu_key(dev, "max_limit_w"), 700) * 1e3);
+  return 0;
+}
+int nvmlDeviceGetApplicationsClock(void* dev, int type, unsigned* mhz) {
+  if (type == 1 && num(gpu_key(dev, "no_sm_clock"), 0) != 0) return 3;
+  if (int e = static_cast<int>(num(gpu_key(dev, "settings_error"), 0))) return e;
+  *mhz = static_cast<unsigned>(type == 2 ? num(gpu_key(dev, "app_mem_mhz"), 2619)
+                                         : num(gpu_key(dev, "app_sm_mhz"), 1755));
+  return 0;
+}
+int nvmlDeviceGetMaxClockInfo(void* dev, int type, unsigned* mhz) {
+  if (type == 1 && num(gpu_key(dev, "no_sm_clock"), 0) != 0) return 3;
+  if (int e = static_cast<int>(num(gpu_key(dev, "settings_error"), 0))) return e;
+  *mhz = static_cast<unsigned>(type == 2 ? num(gpu_key(dev, "max_mem_mhz"), 2619)
+                                         : num(gpu_key(dev, "max_sm_mhz"), 1980));
+  return 0;
+}
+int nvmlDeviceGetPersistenceMode(void* dev, int* mode) {
+  if (int e = static_cast<int>(num(gpu_key(dev, "settings_error"), 0))) return e;
+  *mode = static_cast<int>(num(gpu_key(dev, "persistence"), 1));
+  return 0;
+}
+int nvmlDeviceGetCurrentClocksEventReasons(void* dev, unsigned long long* mask) {
+  if (int e = static_cast<int>(num(gpu_key(dev, "settings_error"), 0))) return e;
+  const double after = num(gpu_key(dev, "throttle_after_ms"), -1);
+  const bool late = after >= 0 && elapsed_s() * 1e3 >= after;
+  *mask =
+      static_cast<unsigned long long>(num(gpu_key(dev, late ? "throttle_late" : "throttle"), 0));
   return 0;
 }
 

@@ -20,6 +20,18 @@ using testing::write_file;
 class NvmlTest : public ::testing::Test {
  protected:
   void script(const std::string& text) { write_file(dir / "nvml.txt", text); }
+  // GPU 0 metered every 20 ms for `ms` milliseconds (every reading a full one with
+  // gpu_counter_ms = 20).
+  Summary meter_gpu0(int ms, int gpu_counter_ms = 2000) {
+    MeterOptions o;
+    o.gpus = "0";
+    o.interval_ms = 20;
+    o.gpu_counter_ms = gpu_counter_ms;
+    Session s(o);
+    s.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return s.stop();
+  }
   TempDir dir;
   ScopedEnv lib{"GREENTRAIN_NVML_LIB", FAKE_NVML_PATH};
   ScopedEnv fake{"GREENTRAIN_FAKE_NVML", dir / "nvml.txt"};
@@ -140,13 +152,7 @@ TEST_F(NvmlTest, TwoGpusCounterAndIntegrationAgreeWithPower) {
 
 TEST_F(NvmlTest, InstantPowerFieldIsPreferredOverPowerUsage) {
   script("gpus=1\ngpu0.power_w=200\ngpu0.instant=1\ngpu0.instant_w=250\ngpu0.energy=0\n");
-  MeterOptions o;
-  o.gpus = "0";
-  o.interval_ms = 20;
-  Session s(o);
-  s.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  Summary sum = s.stop();
+  Summary sum = meter_gpu0(100);
   ASSERT_FALSE(sum.components.empty());
   EXPECT_EQ(sum.components[0].model, "nvml-instant-power-integrated");
   EXPECT_NEAR(sum.components[0].avg_power_w, 250, 1.0);
@@ -154,13 +160,7 @@ TEST_F(NvmlTest, InstantPowerFieldIsPreferredOverPowerUsage) {
 
 TEST_F(NvmlTest, FailingPowerReadsGiveANoteNotZero) {
   script("gpus=1\ngpu0.energy=0\ngpu0.power_error=999\n");
-  MeterOptions o;
-  o.gpus = "0";
-  o.interval_ms = 20;
-  Session s(o);
-  s.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
-  Summary sum = s.stop();
+  Summary sum = meter_gpu0(60);
   for (const auto& c : sum.components) EXPECT_NE(c.component, "gpu");
   bool noted = false;
   for (const auto& n : sum.notes)
@@ -189,6 +189,85 @@ TEST_F(NvmlTest, CounterIsReadOncePerSecondAndAtBoundaries) {
   Reading last = meter->read_boundary();
   EXPECT_TRUE(last.energy_j.has_value());
   EXPECT_TRUE(last.power_w.has_value());
+}
+
+// The settings a window ran under: limits, clocks and persistence read when it begins, the
+// union of the throttle reasons of its readings (idle first, then power-capped).
+TEST_F(NvmlTest, SettingsAndThrottleReasonsOfAWindow) {
+  script(
+      "gpus=1\ngpu0.name=Fake H100\ngpu0.power_limit_w=450\ngpu0.default_limit_w=700\n"
+      "gpu0.min_limit_w=200\ngpu0.max_limit_w=700\ngpu0.app_sm_mhz=1410\ngpu0.app_mem_mhz=2619\n"
+      "gpu0.max_sm_mhz=1980\ngpu0.max_mem_mhz=2619\ngpu0.persistence=0\ngpu0.throttle=1\n"
+      "gpu0.throttle_after_ms=150\ngpu0.throttle_late=4\n");
+  MeterOptions o;
+  o.gpus = "0";
+  o.interval_ms = 20;
+  o.gpu_counter_ms = 20;  // every reading is a full one
+  Session s(o);
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Summary sum = s.stop();
+  ASSERT_EQ(sum.gpu_settings.size(), 1u);
+  const GpuSettings& g = sum.gpu_settings[0];
+  EXPECT_EQ(g.device, "0");
+  EXPECT_EQ(g.uuid, "GPU-fake-0");
+  EXPECT_EQ(g.name, "Fake H100");
+  EXPECT_EQ(g.power_limit_w, 450.0);
+  EXPECT_EQ(g.default_power_limit_w, 700.0);
+  EXPECT_EQ(g.min_power_limit_w, 200.0);
+  EXPECT_EQ(g.max_power_limit_w, 700.0);
+  EXPECT_EQ(g.app_sm_clock_mhz, 1410.0);
+  EXPECT_EQ(g.app_memory_clock_mhz, 2619.0);
+  EXPECT_EQ(g.max_sm_clock_mhz, 1980.0);
+  EXPECT_EQ(g.max_memory_clock_mhz, 2619.0);
+  EXPECT_EQ(g.persistence_mode, false);
+  EXPECT_EQ(g.throttle_reasons, 5u);  // gpu_idle, then sw_power_cap
+  EXPECT_EQ(g.field("throttle_reasons"), "gpu_idle sw_power_cap");
+  EXPECT_EQ(g.field("power_limit_w"), "450");
+  EXPECT_EQ(g.field("persistence_mode"), "off");
+  const auto j = sum.to_json()["gpu_settings"];
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["power_limit_w"], 450.0);
+  EXPECT_EQ(j[0]["max_sm_clock_mhz"], 1980.0);
+  EXPECT_EQ(j[0]["throttle_reasons"], nlohmann::json({"gpu_idle", "sw_power_cap"}));
+  // A new window starts with no reason seen: the power cap alone now.
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  EXPECT_EQ(s.stop().gpu_settings.at(0).throttle_reasons, 4u);
+}
+
+// A board that reports none of the settings: every value unknown (null), never zero.
+TEST_F(NvmlTest, UnreadableSettingsAreUnknownNotZero) {
+  script("gpus=1\ngpu0.settings_error=3\n");
+  Summary sum = meter_gpu0(60);
+  ASSERT_EQ(sum.gpu_settings.size(), 1u);
+  const GpuSettings& g = sum.gpu_settings[0];
+  EXPECT_EQ(g.power_limit_w, 700.0);  // the enforced limit is still readable
+  EXPECT_FALSE(g.default_power_limit_w || g.min_power_limit_w || g.max_power_limit_w);
+  EXPECT_FALSE(g.app_sm_clock_mhz || g.max_memory_clock_mhz || g.persistence_mode);
+  EXPECT_FALSE(g.throttle_reasons);
+  EXPECT_EQ(g.field("throttle_reasons"), "");
+  EXPECT_TRUE(sum.to_json()["gpu_settings"][0]["throttle_reasons"].is_null());
+}
+
+// A driver without SM figures for the application and maximum clocks: the graphics clock's.
+TEST_F(NvmlTest, SmClocksFallBackToTheGraphicsClock) {
+  script("gpus=1\ngpu0.no_sm_clock=1\ngpu0.app_sm_mhz=1500\ngpu0.max_sm_mhz=1900\n");
+  const Summary sum = meter_gpu0(0);
+  ASSERT_EQ(sum.gpu_settings.size(), 1u);
+  EXPECT_EQ(sum.gpu_settings[0].app_sm_clock_mhz, 1500.0);
+  EXPECT_EQ(sum.gpu_settings[0].max_sm_clock_mhz, 1900.0);
+}
+
+TEST(GpuSettingsText, ThrottleReasonNames) {
+  EXPECT_EQ(throttle_reason_text(std::nullopt), "");
+  EXPECT_EQ(throttle_reason_text(0), "none");
+  EXPECT_EQ(throttle_reason_text(0x1 | 0x8 | 0x40), "gpu_idle hw_slowdown hw_thermal_slowdown");
+  EXPECT_EQ(throttle_reason_text(0x100 | 0x200), "display_clock_setting 0x200");
+  EXPECT_TRUE(is_limit_or_clock("power_limit_w"));
+  EXPECT_TRUE(is_limit_or_clock("max_memory_clock_mhz"));
+  EXPECT_FALSE(is_limit_or_clock("throttle_reasons"));
+  EXPECT_FALSE(is_limit_or_clock("host"));
 }
 
 }  // namespace

@@ -156,7 +156,12 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
             "run_id,block,repeat,status,warmup,precision,batch_size,duration_s,energy_j,"
             "gpu_energy_j,cpu_energy_j,ram_energy_j,wall_energy_j,net_energy_j,avg_power_w,"
             "peak_power_w,co2e_g,test_accuracy,final_loss,fixed_j,flagged_phases,"
-            "outside_cpu_share,samples_per_s,seed_seen");
+            "outside_cpu_share,samples_per_s,seed_seen,started_at,finished_at,host,country,"
+            "region,cpu_model,cpu_count,gpu_model,gpu_count,ram_total_gb,attribution,pue,"
+            "gpu_power_limit_w,gpu_default_power_limit_w,gpu_min_power_limit_w,"
+            "gpu_max_power_limit_w,gpu_app_sm_clock_mhz,gpu_app_memory_clock_mhz,"
+            "gpu_max_sm_clock_mhz,gpu_max_memory_clock_mhz,gpu_persistence_mode,"
+            "gpu_throttle_reasons");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 10);
 }
 

@@ -10,11 +10,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <sstream>
 #include <thread>
 
 #include "common/error.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
+#include "experiment/codecarbon_csv.h"
 
 namespace gt::experiment {
 namespace {
@@ -197,7 +199,8 @@ TEST(Store, AVersionOneDatabaseIsReadAndMigrated) {
     Store s(dir / "old.db");
     s.record_run(sample_run(s.create_experiment(sample_experiment()), 1));
     // Back to schema 1: no layout column, no attempts table, no phases, no attribution, no
-    // provenance.
+    // provenance, no GPU settings.
+    s.db().exec("DROP TABLE run_gpu_settings");
     s.db().exec("DROP TABLE run_provenance");
     s.db().exec("DROP TABLE run_attempts");
     s.db().exec("ALTER TABLE experiments DROP COLUMN layout");
@@ -313,7 +316,12 @@ TEST(Store, RunsCsvFollowsContractAndParsesBackWithPython) {
   EXPECT_EQ(header,
             "run_id,block,repeat,status,warmup,precision,neurons,duration_s,energy_j,"
             "gpu_energy_j,cpu_energy_j,ram_energy_j,wall_energy_j,net_energy_j,avg_power_w,"
-            "peak_power_w,co2e_g,test_accuracy,final_loss,samples_per_s");
+            "peak_power_w,co2e_g,test_accuracy,final_loss,samples_per_s,started_at,finished_at,"
+            "host,country,region,cpu_model,cpu_count,gpu_model,gpu_count,ram_total_gb,"
+            "attribution,pue,gpu_power_limit_w,gpu_default_power_limit_w,gpu_min_power_limit_w,"
+            "gpu_max_power_limit_w,gpu_app_sm_clock_mhz,gpu_app_memory_clock_mhz,"
+            "gpu_max_sm_clock_mhz,gpu_max_memory_clock_mhz,gpu_persistence_mode,"
+            "gpu_throttle_reasons");
   testing::write_file(dir / "runs.csv", csv);
   // An independent reader: Python's csv module.
   std::string script = dir / "check.py";
@@ -327,6 +335,10 @@ assert float(a["energy_j"]) == 100.5 and float(a["gpu_energy_j"]) == 60.0
 assert float(a["cpu_energy_j"]) == 40.5 and a["ram_energy_j"] == "" and a["wall_energy_j"] == ""
 assert float(a["test_accuracy"]) == 0.8 and a["warmup"] == "0" and a["status"] == "ok"
 assert b["status"] == "failed" and b["test_accuracy"] == "" and b["energy_j"] == ""
+# What the run ran on: its times, the experiment's host (no session), one GPU, no settings.
+assert a["started_at"] == "2026-01-01T00:00:00Z" and a["finished_at"] == "2026-01-01T00:00:10Z"
+assert a["host"] == "test" and a["gpu_count"] == "1" and a["attribution"] == "machine", a
+assert a["gpu_power_limit_w"] == "" and a["gpu_throttle_reasons"] == "", a
 print("OK")
 )py");
   testing::ProcessOptions merged;
@@ -426,6 +438,7 @@ TEST(Store, ProvenanceRoundTripsThroughMergeAndVersionThreeFilesMigrate) {
   {
     Store s(dir / "v3.db");
     s.create_experiment(sample_experiment());
+    s.db().exec("DROP TABLE run_gpu_settings");
     s.db().exec("DROP TABLE run_provenance");
     s.db().exec("PRAGMA user_version = 3");
   }
@@ -462,7 +475,7 @@ TEST(Store, VersionFourPhasesMigrateToNestedPhases) {
         "CREATE TABLE old AS SELECT run_id, name, occurrence, t_begin_s, duration_s, energy_j, "
         "net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, wall_energy_j, uncertainty_j, "
         "components FROM run_phases; DROP TABLE run_phases; ALTER TABLE old RENAME TO run_phases;"
-        "PRAGMA user_version = 4");
+        "DROP TABLE run_gpu_settings; PRAGMA user_version = 4");
   }
   {
     Store ro(dir / "v4.db", Store::Mode::read_only);
@@ -482,6 +495,181 @@ TEST(Store, VersionFourPhasesMigrateToNestedPhases) {
   r2.phases = {a, b};
   rw.record_run(r2);
   EXPECT_EQ(rw.runs(id).at(1).phases.size(), 2u);
+}
+
+energy::GpuSettings sample_gpu(const std::string& device, double limit_w) {
+  energy::GpuSettings g;
+  g.device = device;
+  g.uuid = "GPU-" + device;
+  g.name = "Fake H100";
+  g.power_limit_w = limit_w;
+  g.default_power_limit_w = 700;
+  g.min_power_limit_w = 200;
+  g.max_power_limit_w = 700;
+  g.app_sm_clock_mhz = 1755;
+  g.app_memory_clock_mhz = 2619;
+  g.max_sm_clock_mhz = 1980;
+  g.max_memory_clock_mhz = 2619;
+  g.persistence_mode = true;
+  g.throttle_reasons = 0x1 | 0x4;
+  return g;
+}
+
+// The settings of each run's GPUs survive the store and a merge; a version-5 file (no
+// run_gpu_settings) is read without them and migrated when opened for writing.
+TEST(Store, GpuSettingsRoundTripThroughMergeAndVersionFiveFilesMigrate) {
+  TempDir dir;
+  {
+    Store s(dir / "a.db");
+    auto eid = s.create_experiment(sample_experiment());
+    auto r = sample_run(eid, 1);
+    energy::GpuSettings unknown;  // a board that reported nothing
+    unknown.device = "1";
+    r.provenance.gpu_settings = {sample_gpu("0", 450), unknown};
+    s.record_run(r);
+    r = sample_run(eid, 2);
+    r.provenance.gpu_settings = {sample_gpu("0", 700), sample_gpu("1", 700)};
+    s.record_run(r);
+    s.record_run(sample_run(eid, 3));
+  }
+  merge_stores(dir / "out.db", {dir / "a.db"});
+  Store out(dir / "out.db", Store::Mode::read_only);
+  auto runs = out.runs(out.experiment("demo").id);
+  ASSERT_EQ(runs.size(), 3u);
+  ASSERT_EQ(runs[0].provenance.gpu_settings.size(), 2u);
+  const auto& g = runs[0].provenance.gpu_settings[0];
+  EXPECT_EQ(g.fields(), sample_gpu("0", 450).fields());
+  EXPECT_EQ(g.uuid, "GPU-0");
+  EXPECT_EQ(g.name, "Fake H100");
+  EXPECT_EQ(g.throttle_reasons, 5u);
+  const auto& u = runs[0].provenance.gpu_settings[1];
+  EXPECT_EQ(u.device, "1");
+  EXPECT_FALSE(u.power_limit_w || u.persistence_mode || u.throttle_reasons);
+  EXPECT_EQ(runs[1].provenance.gpu_settings.size(), 2u);
+  EXPECT_TRUE(runs[2].provenance.gpu_settings.empty());
+  // The runs table: a value where the run's GPUs agree (run 2), none where they differ (run 1)
+  // or where nothing was recorded (run 3).
+  const auto csv = runs_csv(out, "demo");
+  std::vector<std::string> lines;
+  for (size_t p = 0, nl; (nl = csv.find('\n', p)) != std::string::npos; p = nl + 1)
+    lines.push_back(csv.substr(p, nl - p));
+  ASSERT_EQ(lines.size(), 4u);
+  const std::string none = ",,,,,,,,,";  // the ten setting columns, empty
+  EXPECT_EQ(lines[1].substr(lines[1].size() - none.size()), none) << lines[1];
+  EXPECT_NE(
+      lines[2].find(",2,,machine,,700,700,200,700,1755,2619,1980,2619,on,gpu_idle sw_power_cap"),
+      std::string::npos)
+      << lines[2];
+  EXPECT_EQ(lines[3].substr(lines[3].size() - none.size()), none) << lines[3];
+
+  {
+    Store s(dir / "v5.db");
+    auto eid = s.create_experiment(sample_experiment());
+    s.record_run(sample_run(eid, 1));
+    s.db().exec("DROP TABLE run_gpu_settings; PRAGMA user_version = 5");
+  }
+  {
+    Store ro(dir / "v5.db", Store::Mode::read_only);
+    EXPECT_EQ(ro.schema_version(), 5);
+    EXPECT_TRUE(ro.runs(ro.experiment("demo").id).at(0).provenance.gpu_settings.empty());
+  }
+  Store rw(dir / "v5.db");
+  EXPECT_EQ(rw.schema_version(), kSchemaVersion);
+  auto r = sample_run(rw.experiment("demo").id, 2);
+  r.provenance.gpu_settings = {sample_gpu("0", 700)};
+  rw.record_run(r);
+  EXPECT_EQ(rw.runs(r.experiment_id).at(1).provenance.gpu_settings.at(0).power_limit_w, 700.0);
+}
+
+// CodeCarbon's emissions.csv, read back by pandas with CodeCarbon 3.3.0's column names (the
+// EmissionsData fields, in order), its units checked against greentrain's own figures.
+TEST(Store, CodeCarbonExportReadsBackWithPandas) {
+  TempDir dir;
+  Store s(dir / "a.db");
+  auto e = sample_experiment();
+  e.plan_text =
+      "name = \"demo\"\n[workload]\nkind = \"command\"\ncommand = \"true {precision} {neurons}\"\n"
+      "[factors]\nprecision = [\"fp32\", \"bf16\"]\nneurons = [\"128\", \"512,256\"]\n"
+      "[carbon]\ncountry = \"FRA\"\npue = 1.2\n";
+  auto eid = s.create_experiment(e);
+  auto sid = s.add_session({0,
+                            eid,
+                            "",
+                            "node-1",
+                            "",
+                            {{"host", "node-1"},
+                             {"os", "Linux 6.1.0 x86_64"},
+                             {"cpu_model", "Fake Xeon"},
+                             {"cpu_cores", 64},
+                             {"ram_bytes", 512.0 * 1024 * 1024 * 1024}}});
+  for (int i = 1; i <= 2; ++i) {
+    auto r = sample_run(eid, i);
+    r.session_id = sid;
+    r.pue = 1.2;
+    r.intensity_g_per_kwh = 56;
+    r.co2e_g = *r.energy_j / 3.6e6 * 1.2 * 56;
+    r.provenance.gpu_settings = {sample_gpu("0", 700)};
+    PhaseRecord train;
+    train.name = "train";
+    train.t_begin_s = 1;
+    train.duration_s = 5;
+    train.energy_j = 80;
+    train.gpu_energy_j = 60;
+    train.cpu_energy_j = 20;
+    PhaseRecord epoch = train;
+    epoch.name = "epoch";
+    epoch.parent = "train";
+    epoch.energy_j = 40;
+    r.phases = {train, epoch};
+    s.record_run(r);
+  }
+  for (const bool phases : {false, true}) {
+    std::ostringstream out;
+    write_codecarbon_csv(s, "demo", phases, out);
+    testing::write_file(dir / (phases ? "tasks.csv" : "emissions.csv"), out.str());
+  }
+  const std::string script = dir / "check.py";
+  testing::write_file(script, R"py(
+import sys, pandas as pd
+# CodeCarbon 3.3.0, codecarbon/output_methods/emissions_data.py: EmissionsData, TaskEmissionsData.
+run_columns = """timestamp project_name run_id experiment_id duration emissions emissions_rate
+cpu_power gpu_power ram_power cpu_energy gpu_energy ram_energy energy_consumed water_consumed
+country_name country_iso_code region cloud_provider cloud_region os python_version
+codecarbon_version cpu_count cpu_model gpu_count gpu_model longitude latitude ram_total_size
+tracking_mode cpu_utilization_percent gpu_utilization_percent ram_utilization_percent ram_used_gb
+on_cloud pue wue""".split()
+task_columns = ["task_name"] + [c for c in run_columns if c not in ("experiment_id", "pue", "wue")]
+df = pd.read_csv(sys.argv[1])
+assert list(df.columns) == run_columns, list(df.columns)
+assert len(df) == 2
+a = df.iloc[0]
+j = 100.5  # run 1's energy_j; gpu 60 J, cpu 40.5 J, over 11 s, PUE 1.2, 56 g/kWh
+assert abs(a.energy_consumed - j / 3.6e6 * 1.2) < 1e-15, a.energy_consumed
+assert abs(a.gpu_energy - 60 / 3.6e6 * 1.2) < 1e-15 and abs(a.cpu_energy - 40.5 / 3.6e6 * 1.2) < 1e-15
+assert pd.isna(a.ram_energy) and pd.isna(a.ram_power) and pd.isna(a.water_consumed)
+assert abs(a.emissions - j / 3.6e6 * 1.2 * 56 / 1000) < 1e-15
+assert abs(a.emissions_rate - a.emissions / 11) < 1e-18
+assert abs(a.emissions - a.energy_consumed * 56 / 1000) < 1e-15  # CodeCarbon's own relation
+assert abs(a.gpu_power - 60 / 11) < 1e-12 and a.duration == 11
+assert a.project_name == "demo" and a.run_id == 1 and a.experiment_id == "precision=fp32 neurons=512,256"
+assert a.country_name == "France" and a.country_iso_code == "FRA" and a.on_cloud == "N"
+assert a.os == "Linux 6.1.0 x86_64" and a.cpu_model == "Fake Xeon" and a.cpu_count == 64
+assert a.gpu_count == 1 and a.gpu_model == "1 x Fake H100" and a.ram_total_size == 512
+assert a.tracking_mode == "machine" and a.pue == 1.2 and a.timestamp == "2026-01-01T00:00:10Z"
+t = pd.read_csv(sys.argv[2])
+assert list(t.columns) == task_columns, list(t.columns)
+assert list(t.task_name) == ["train", "train/epoch"] * 2
+assert list(t.timestamp[:2]) == ["2026-01-01T00:00:06Z"] * 2
+assert abs(t.energy_consumed[1] - 40 / 3.6e6 * 1.2) < 1e-15
+assert abs(t.emissions[0] - 80 / 3.6e6 * 1.2 * 56 / 1000) < 1e-15 and t.duration[0] == 5
+print("OK")
+)py");
+  testing::ProcessOptions merged;
+  merged.merge_stderr = true;
+  const auto r = testing::run_process(
+      {"/usr/bin/python3", script, dir / "emissions.csv", dir / "tasks.csv"}, merged);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "OK\n");
 }
 
 }  // namespace

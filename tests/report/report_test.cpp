@@ -19,6 +19,7 @@
 #include "common/temp_dir.h"
 #include "report/charts.h"
 #include "report/format.h"
+#include "report/gpu_settings_table.h"
 #include "report/model.h"
 #include "report/sections.h"
 #include "report/writers.h"
@@ -535,6 +536,71 @@ TEST(ReportFiles, UnwritablePathIsOneClearError) {
     EXPECT_NE(m.find("/nonexistent-dir/report.html"), std::string::npos) << m;
     EXPECT_EQ(m.find('\n'), std::string::npos);
   }
+}
+
+// The GPU settings each run ran under, as the loader fills them: one power limit for every run,
+// or block 1 capped at 450 W while the others ran at 700 W.
+ReportData with_gpu_settings(bool capped_block_one) {
+  auto d = full_experiment();
+  d.gpu_setting_columns = {"gpu_power_limit_w", "gpu_app_sm_clock_mhz", "gpu_persistence_mode",
+                           "gpu_throttle_reasons"};
+  d.gpu_comparability_columns = {"gpu_power_limit_w", "gpu_app_sm_clock_mhz"};
+  for (auto& r : d.runs) {
+    const bool capped = capped_block_one && r.block == 1;
+    r.gpu_settings = {{"gpu_power_limit_w", capped ? "450" : "700"},
+                      {"gpu_app_sm_clock_mhz", "1755"},
+                      {"gpu_persistence_mode", "on"},
+                      {"gpu_throttle_reasons", capped ? "sw_power_cap" : "none"}};
+  }
+  return d;
+}
+
+TEST(ReportGpuSettings, RunsUnderDifferentLimitsAreWarnedAbout) {
+  const auto d = with_gpu_settings(true);
+  std::vector<std::string> capped, full;
+  for (const auto& r : d.runs)
+    if (r.analysed()) (r.block == 1 ? capped : full).push_back(r.run_id);
+  ASSERT_FALSE(capped.empty());
+  const auto warning = gpu_settings_warning(d);
+  ASSERT_TRUE(warning);
+  EXPECT_NE(warning->find("gpu_power_limit_w 450 (runs " + capped.front()), std::string::npos)
+      << *warning;
+  EXPECT_NE(warning->find("700 (runs " + full.front()), std::string::npos) << *warning;
+  EXPECT_EQ(warning->find("gpu_app_sm_clock_mhz"), std::string::npos);  // the same everywhere
+  EXPECT_NE(warning->find("--block-by gpu_power_limit_w"), std::string::npos);
+  const auto t = gpu_settings_table(d);
+  ASSERT_EQ(t.table.rows.size(), 2u);
+  EXPECT_EQ(t.table.columns.front(), "runs");
+  EXPECT_EQ(t.table.rows[0][1], d.runs.front().block == 1 ? "450" : "700");
+  const std::string md = render_markdown(d);
+  EXPECT_NE(md.find("### Runs under different GPU settings"), std::string::npos);
+  EXPECT_NE(md.find("### GPU power limits and clocks"), std::string::npos);
+  EXPECT_NE(md.find("sw_power_cap"), std::string::npos);
+  EXPECT_NE(render_html(d).find("Runs under different GPU settings"), std::string::npos);
+}
+
+TEST(ReportGpuSettings, OneSettingOrNoneGivesNoWarning) {
+  const auto same = with_gpu_settings(false);
+  EXPECT_FALSE(gpu_settings_warning(same));
+  const auto t = gpu_settings_table(same);
+  ASSERT_EQ(t.table.rows.size(), 1u);
+  EXPECT_EQ(t.table.rows[0][1], "700");
+  EXPECT_EQ(t.table.rows[0].back(), "none");
+  EXPECT_NE(t.note.find("same GPU power limits and clocks"), std::string::npos);
+  EXPECT_EQ(render_markdown(same).find("Runs under different GPU settings"), std::string::npos);
+  // A failed run under another limit is not compared: no warning.
+  auto d = testing::with_failed_runs();
+  d.gpu_comparability_columns = {"gpu_power_limit_w"};
+  int failed = 0;
+  for (auto& r : d.runs) {
+    r.gpu_settings["gpu_power_limit_w"] = r.analysed() ? "700" : "300";
+    failed += !r.analysed();
+  }
+  ASSERT_GT(failed, 0);
+  EXPECT_FALSE(gpu_settings_warning(d));
+  const auto none = gpu_settings_table(full_experiment());
+  EXPECT_TRUE(none.table.rows.empty());
+  EXPECT_NE(none.note.find("Not recorded"), std::string::npos);
 }
 
 }  // namespace
