@@ -8,9 +8,9 @@
 // loss scale and step counters on the device. No host synchronisation inside an epoch.
 // One-hidden-layer MLPs small enough for fused_mlp.h skip all of that: an epoch is one persistent
 // cooperative kernel, evaluation one forward kernel, and cuBLASLt is never initialised unless a
-// debug batch needs the GEMM path. The backend runs networks that are MLPs (as_mlp, backend.h);
-// its slabs follow the network's parameter layout (graph/param_layout.h), so values cross the
-// interface as one copy.
+// debug batch needs the GEMM path. The backend runs networks that are MLPs (as_mlp, backend.h;
+// make_cuda_backend hands the others to the CNN path, cnn_backend.cpp); its slabs follow the
+// network's parameter layout (graph/param_layout.h), so values cross the interface as one copy.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -31,6 +31,7 @@
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/device_buffer.h"
 #include "engine/cuda/device_state.h"
+#include "engine/cuda/epoch_shuffle.h"
 #include "engine/cuda/fused_mlp.h"
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/kernels.h"
@@ -45,40 +46,6 @@ constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 
 int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 static_assert(graph::kSlabAlign % 128 == 0, "tensors in a slab start 256-byte aligned");
-
-uint64_t splitmix64(uint64_t& x) {
-  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-DType dtype_for(StorageType s) {
-  switch (s) {
-    case StorageType::f32:
-      return DType::f32;
-    case StorageType::f16:
-      return DType::f16;
-    case StorageType::bf16:
-      return DType::bf16;
-  }
-  return DType::f32;
-}
-
-// Host conversions of the storage types (for read-backs in debug_step).
-std::vector<float> to_floats(const std::vector<char>& raw, DType t, size_t count) {
-  std::vector<float> out(count);
-  if (t == DType::f32) {
-    std::memcpy(out.data(), raw.data(), count * 4);
-  } else if (t == DType::f16) {
-    const auto* h = reinterpret_cast<const __half*>(raw.data());
-    for (size_t i = 0; i < count; ++i) out[i] = __half2float(h[i]);
-  } else {
-    const auto* h = reinterpret_cast<const __nv_bfloat16*>(raw.data());
-    for (size_t i = 0; i < count; ++i) out[i] = __bfloat162float(h[i]);
-  }
-  return out;
-}
 
 struct Layer {
   int in = 0, out = 0;
@@ -244,13 +211,7 @@ class CudaBackend final : public Backend {
   EpochStats train_epoch(int epoch) override {
     CUDA_CHECK(cudaSetDevice(device_));
     const auto start = std::chrono::steady_clock::now();
-    EpochCounters fresh;
-    uint64_t key_state = seed_ ^ (0xD1B54A32D192ED03ull * (uint64_t(epoch) + 1));
-    for (auto& k : fresh.perm_key) k = uint32_t(splitmix64(key_state));
-    uint32_t bits = 2;
-    while ((uint64_t(1) << bits) < uint64_t(train_rows_)) bits += 2;
-    fresh.perm_half_bits = bits / 2;
-    *host_counters_ = fresh;
+    *host_counters_ = epoch_counters(seed_, epoch, train_rows_);
     CUDA_CHECK(cudaMemcpyAsync(&dstate()->epoch, host_counters_, sizeof(EpochCounters),
                                cudaMemcpyHostToDevice, stream_));
     const int64_t full = train_rows_ / batch_;
@@ -754,12 +715,8 @@ class CudaBackend final : public Backend {
 }  // namespace
 }  // namespace cuda
 
-std::unique_ptr<Backend> make_cuda_backend(int device, const CudaOptions& options) {
+std::unique_ptr<Backend> make_cuda_mlp_backend(int device, const CudaOptions& options) {
   return std::make_unique<cuda::CudaBackend>(device, options);
-}
-
-std::unique_ptr<Backend> make_cuda_backend(int device) {
-  return make_cuda_backend(device, CudaOptions{});
 }
 
 int cuda_device_count() {

@@ -1,6 +1,8 @@
 // The CUDA backend's own entry point, for callers that want to switch its speed features off:
-// the invariance tests (CUDA graph ≡ eager launches, fused cuBLASLt epilogues ≡ unfused kernels)
-// and benchmarks. make_cuda_backend(device) in engine/backend.h is this with the defaults.
+// the invariance tests (CUDA graph ≡ eager launches, fused cuBLASLt epilogues ≡ unfused kernels,
+// cuDNN's BatchNorm ≡ own kernels, resident ≡ streamed data) and benchmarks.
+// make_cuda_backend(device) in engine/backend.h is this with the defaults. Without CUDA in the
+// build it throws gt::Error like make_cuda_backend(device).
 #pragma once
 #include <memory>
 
@@ -15,8 +17,25 @@ struct CudaOptions {
   // One persistent kernel per epoch for one-hidden-layer MLPs of up to 256 units and 32 rows a
   // step (fused_mlp.h), where the GPU can run it; off: always the cuBLASLt path.
   bool fused_mlp = true;
+
+  // The CNN path (every network that is not an MLP; cuDNN):
+  bool cudnn_batchnorm = true;  // cuDNN's BatchNorm graphs where an engine runs them, else own
+  bool fused_conv = true;       // conv + bias + ReLU as one cuDNN graph where an engine runs it
+  // cuDNN engines noted deterministic where one exists (a seed then gives the same run).
+  bool deterministic = true;
+  // Where the training set lives: uploaded once when it fits in GPU memory (automatic), always
+  // uploaded, or always streamed from pinned host buffers.
+  enum class Data { automatic, resident, streamed };
+  Data data = Data::automatic;
+  bool random_flip = false;  // a seeded random horizontal flip of each training image
 };
 
 std::unique_ptr<Backend> make_cuda_backend(int device, const CudaOptions& options);
+
+// The backends behind make_cuda_backend: it starts the MLP one (which checks the device), and
+// setup() hands a network that is not an MLP to the CNN one. Without the cuDNN path in the build,
+// make_cuda_cnn_backend throws gt::Error saying why.
+std::unique_ptr<Backend> make_cuda_mlp_backend(int device, const CudaOptions& options);
+std::unique_ptr<Backend> make_cuda_cnn_backend(int device, const CudaOptions& options);
 
 }  // namespace gt::engine
