@@ -144,9 +144,10 @@ class CudaCnnBackend final : public Backend {
     warm_up();
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     if (options_.graphs) build_graphs();
-    notes_.push_back(graphs_ready_
-                         ? fmt::format("CUDA graphs of up to {} training steps", chunk_steps_)
-                         : std::string("eager launches (CUDA graphs off)"));
+    if (graphs_ready_)
+      notes_.push_back(fmt::format("CUDA graphs of up to {} training steps", chunk_steps_));
+    else if (!options_.graphs)
+      notes_.push_back("eager launches (CUDA graphs off)");
     set_values(graph::initial_values(layout(), seed));
     trace_point("CUDA CNN backend ready");
   }
@@ -504,8 +505,8 @@ class CudaCnnBackend final : public Backend {
   }
 
   bool data_fits(const Dataset& data, size_t bytes) const {
-    if (options_.data == CudaOptions::Data::resident) return true;
-    if (options_.data == CudaOptions::Data::streamed && &data == train_) return false;
+    if (options_.data != CudaOptions::Data::automatic)
+      return options_.data == CudaOptions::Data::resident;
     size_t free = 0, total = 0;
     CUDA_CHECK(cudaMemGetInfo(&free, &total));
     return bytes + kReserveBytes + total / 50 <= free;
@@ -635,11 +636,17 @@ class CudaCnnBackend final : public Backend {
       notes_.push_back(fmt::format("eager launches: capturing a CUDA graph failed ({})", e.what()));
       return std::nullopt;
     }
-    CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-    const cudaError_t status = cudaGraphInstantiate(&g.exec, graph, 0);
-    cudaGraphDestroy(graph);
-    CUDA_CHECK(status);
-    CUDA_CHECK(cudaGraphUpload(g.exec, stream_));
+    const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+    cudaError_t status = ended != cudaSuccess ? ended : cudaGraphInstantiate(&g.exec, graph, 0);
+    if (graph) cudaGraphDestroy(graph);
+    if (status == cudaSuccess) status = cudaGraphUpload(g.exec, stream_);
+    if (status != cudaSuccess) {
+      if (g.exec) cudaGraphExecDestroy(g.exec);
+      cudaGetLastError();
+      notes_.push_back(fmt::format("eager launches: capturing a CUDA graph failed ({})",
+                                   cudaGetErrorString(status)));
+      return std::nullopt;
+    }
     owned_graphs_.push_back(g.exec);
     return g;
   }

@@ -2,6 +2,7 @@
 // cnn_data.h).
 #include "engine/cuda/cnn_data.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/cuda/check.h"
@@ -41,6 +42,23 @@ void point_at(const data::Dataset& data, const DeviceBuffer& values, const Devic
   source.labels = labels.get<int32_t>();
 }
 
+// FNV-1a over the labels, the normalisation and up to 4096 evenly spaced bytes of the values.
+uint64_t fingerprint(const data::Dataset& data) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto mix = [&](const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  };
+  mix(data.labels.data(), data.labels.size() * sizeof(int32_t));
+  mix(data.mean.data(), data.mean.size() * sizeof(float));
+  mix(data.stddev.data(), data.stddev.size() * sizeof(float));
+  const size_t bytes = size_t(data.rows) * sample_bytes(data);
+  const auto* values = static_cast<const uint8_t*>(host_values(data));
+  const size_t step = std::max<size_t>(1, bytes / 4096);
+  for (size_t i = 0; i < bytes; i += step) mix(values + i, 1);
+  return h;
+}
+
 }  // namespace
 
 size_t resident_bytes(const data::Dataset& data) {
@@ -74,10 +92,12 @@ void DeviceSplit::upload(const data::Dataset& data, const ImageSource& shape, cu
   CUDA_CHECK(cudaStreamSynchronize(stream));  // the host data may go away after this
   key_ = host_values(data);
   rows_ = data.rows;
+  fingerprint_ = fingerprint(data);
 }
 
 bool DeviceSplit::holds(const data::Dataset& data) const {
-  return key_ != nullptr && key_ == host_values(data) && rows_ == data.rows;
+  return key_ != nullptr && key_ == host_values(data) && rows_ == data.rows &&
+         fingerprint_ == fingerprint(data);
 }
 
 BatchStream::BatchStream(const data::Dataset& data, int batch, const ImageSource& shape, int device)

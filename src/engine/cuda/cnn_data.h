@@ -32,7 +32,9 @@ class DeviceSplit {
  public:
   // Uploads `data` (synchronously: the host data may go away afterwards).
   void upload(const data::Dataset& data, const ImageSource& shape, cudaStream_t stream);
-  // Whether `data` is the split uploaded last (the same storage and rows).
+  // Whether `data` is the split uploaded last: the same storage, rows and fingerprint (labels
+  // and a sample of the values), so a new data set that reuses freed memory is not mistaken
+  // for it.
   bool holds(const data::Dataset& data) const;
   const ImageSource& source() const { return source_; }
 
@@ -41,6 +43,7 @@ class DeviceSplit {
   ImageSource source_;
   const void* key_ = nullptr;
   int64_t rows_ = -1;
+  uint64_t fingerprint_ = 0;
 };
 
 // Training batches streamed from pinned host buffers (double-buffered against compute).

@@ -202,7 +202,8 @@ class BatchNormLayer final : public CnnLayer {
       : run_(run), t_(t), layer_(net.layers[size_t(index)]) {
     const auto spec = std::get<graph::BatchNorm>(layer_.spec);
     const int C = layer_.in.channels;
-    scratch_.allocate(size_t(7) * C * sizeof(float), "BatchNorm statistics");
+    const int stride = (C + 63) / 64 * 64;  // each vector 256-byte aligned, as cuDNN's are
+    scratch_.allocate(size_t(7) * stride * sizeof(float), "BatchNorm statistics");
     float* s = scratch_.get<float>();
     auto slot = [&](graph::TensorRole role) { return slabs.layout->find(index, role)->offset; };
     a_.channels = C;
@@ -215,12 +216,12 @@ class BatchNormLayer final : public CnnLayer {
     a_.grad_gamma = slabs.grads32 + slot(graph::TensorRole::gamma);
     a_.grad_beta = slabs.grads32 + slot(graph::TensorRole::beta);
     a_.mean = s;
-    a_.inv_std = s + C;
-    a_.scale = s + 2 * C;
-    a_.shift = s + 3 * C;
-    a_.dx_scale = s + 4 * C;
-    a_.dbeta_m = s + 5 * C;
-    a_.dgamma_m = s + 6 * C;
+    a_.inv_std = s + stride;
+    a_.scale = s + 2 * stride;
+    a_.shift = s + 3 * stride;
+    a_.dx_scale = s + 4 * stride;
+    a_.dbeta_m = s + 5 * stride;
+    a_.dgamma_m = s + 6 * stride;
     a_.partial = run.reduction;
     a_.relu = relu_fused_into_previous(net, index + 1);
   }

@@ -23,8 +23,8 @@ struct CudaOptions {
   bool fused_conv = true;       // conv + bias + ReLU as one cuDNN graph where an engine runs it
   // cuDNN engines noted deterministic where one exists (a seed then gives the same run).
   bool deterministic = true;
-  // Where the training set lives: uploaded once when it fits in GPU memory (automatic), always
-  // uploaded, or always streamed from pinned host buffers.
+  // Where the training set and evaluated sets live: uploaded once when they fit in GPU memory
+  // (automatic), always uploaded, or always streamed from pinned host buffers.
   enum class Data { automatic, resident, streamed };
   Data data = Data::automatic;
   bool random_flip = false;  // a seeded random horizontal flip of each training image
