@@ -227,7 +227,7 @@ class CudaCnnBackend final : public Backend {
     reset_eval_sums();
     std::unique_ptr<BatchStream> chunks;
     ImageSource src;
-    if (data_fits(data, side_.holds(data) ? 0 : resident_bytes(data))) {
+    if (data_fits(side_.holds(data) ? 0 : resident_bytes(data))) {
       if (!side_.holds(data)) side_.upload(data, shape_of(data), stream_);
       src = side_.source();
     } else {
@@ -504,7 +504,7 @@ class CudaCnnBackend final : public Backend {
     for (auto& layer : layers_) layer->bind(workspace_.get(), workspace_.size());
   }
 
-  bool data_fits(const Dataset& data, size_t bytes) const {
+  bool data_fits(size_t bytes) const {
     if (options_.data != CudaOptions::Data::automatic)
       return options_.data == CudaOptions::Data::resident;
     size_t free = 0, total = 0;
@@ -514,7 +514,7 @@ class CudaCnnBackend final : public Backend {
 
   void place_training_set() {
     const size_t bytes = resident_bytes(*train_);
-    if (data_fits(*train_, bytes)) {
+    if (data_fits(bytes)) {
       train_split_.upload(*train_, shape_of(*train_), stream_);
       train_source_ = train_split_.source();
       train_source_.counter = &dstate()->epoch;
