@@ -11,12 +11,13 @@ last batch of an epoch partial (as greentrain). The net: per filter count Conv2d
 no bias; He-uniform) → BatchNorm2d(eps 1e-5, momentum 0.1) → ReLU → MaxPool2d(2); global
 average pooling → Linear(H) → ReLU → Linear(classes) (Glorot-uniform, zero biases).
 
-Variants (--variant): fp32 (TF32 off for cuDNN and matmuls), tf32, eager-bf16 / eager-fp16
+Variants (--variants, run one after the other in this process): fp32 (TF32 off for cuDNN and matmuls), tf32, eager-bf16 / eager-fp16
 (autocast; fp16 with GradScaler), compile-bf16 / compile-fp16 (torch.compile of the model, default
 mode, fused Adam); all channels-last; cudnn.benchmark on. The first epoch is warm-up (cuDNN's
 autotuning, compilation); images/s and the GPU energy per epoch (NVML's total-energy counter,
 read at synchronised epoch boundaries) are over the epochs after it. Test accuracy after the
-last epoch. Prints one JSON object.
+last epoch. Prints one JSON object per variant; a variant that fails is named on stderr and the
+exit status is 1.
 """
 import argparse
 import contextlib
@@ -115,48 +116,49 @@ def flops_per_sample(shape, filters, head, classes):
     return total
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cache", required=True, help="greentrain cache file, or a folder holding one")
-    ap.add_argument("--model", default="cnn:32,64,128/128")
-    ap.add_argument("--variant", default="fp32",
-                    choices=["fp32", "tf32", "eager-bf16", "eager-fp16", "compile-bf16", "compile-fp16"])
-    ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--config", default="", help="a label copied into the output")
-    ap.add_argument("--device", default="cuda", help="cuda (cpu: a smoke test of this script)")
-    a = ap.parse_args()
+VARIANTS = ["fp32", "tf32", "eager-bf16", "eager-fp16", "compile-bf16", "compile-fp16"]
 
-    path = a.cache
+
+def find_cache(path):
     if os.path.isdir(path):
         found = sorted(glob.glob(os.path.join(path, "**", "*"), recursive=True))
         found = [p for p in found if os.path.isfile(p) and open(p, "rb").read(8) == b"GTIMGC01"]
         if len(found) != 1:
             sys.exit(f"{path}: expected one greentrain image cache, found {len(found)}")
         path = found[0]
-    data = read_cache(path)
-    spec = a.model.split(":", 1)[1]
-    filters = [int(f) for f in spec.split("/")[0].split(",")]
-    head = [int(h) for h in spec.split("/")[1].split(",")] if "/" in spec else [128]
+    return path
 
+
+class Data:
+    """The training and test splits on the device as uint8 NHWC, and the normalisation."""
+
+    def __init__(self, cache, dev):
+        data = read_cache(cache)
+        self.shape, self.classes = data["shape"], data["classes"]
+        self.xs, self.ys = (torch.from_numpy(np.array(v)).to(dev) for v in data["train"])
+        self.xt, self.yt = (torch.from_numpy(np.array(v)).to(dev) for v in data["test"])
+        self.ys, self.yt = self.ys.long(), self.yt.long()
+        self.mean = torch.tensor(data["mean"], device=dev).view(1, 1, 1, -1)
+        self.std = torch.tensor(data["std"], device=dev).view(1, 1, 1, -1)
+
+    def batch(self, x_u8, idx):  # NHWC uint8 → normalised NCHW view with channels-last strides
+        return ((x_u8[idx].float() / 255.0 - self.mean) / self.std).permute(0, 3, 1, 2)
+
+
+def run(a, variant, d, dev):
     torch.manual_seed(a.seed)
-    dev = torch.device(a.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    tf32 = a.variant == "tf32"
+    tf32 = variant == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True
-    amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.variant.split("-")[-1])
-    compiled = a.variant.startswith("compile")
-
-    xs, ys = (torch.from_numpy(np.array(v)).to(dev) for v in data["train"])
-    xt, yt = (torch.from_numpy(np.array(v)).to(dev) for v in data["test"])
-    ys, yt = ys.long(), yt.long()
-    mean = torch.tensor(data["mean"], device=dev).view(1, 1, 1, -1)
-    std = torch.tensor(data["std"], device=dev).view(1, 1, 1, -1)
-    height, width, channels = data["shape"]
-    model = Cnn(channels, filters, head, data["classes"]).to(dev).to(memory_format=torch.channels_last)
+    amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(variant.split("-")[-1])
+    compiled = variant.startswith("compile")
+    spec = a.model.split(":", 1)[1]
+    filters = [int(f) for f in spec.split("/")[0].split(",")]
+    head = [int(h) for h in spec.split("/")[1].split(",")] if "/" in spec else [128]
+    height, width, channels = d.shape
+    model = Cnn(channels, filters, head, d.classes).to(dev).to(memory_format=torch.channels_last)
     net = torch.compile(model) if compiled else model
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, fused=True if compiled else None)
     use_scaler = amp == torch.float16 and dev.type == "cuda"
@@ -164,23 +166,20 @@ def main():
               else torch.cuda.amp.GradScaler(enabled=use_scaler))
     loss_fn = torch.nn.CrossEntropyLoss()
 
-    def batch(x_u8, idx):  # NHWC uint8 → normalised NCHW view with channels-last strides
-        return ((x_u8[idx].float() / 255.0 - mean) / std).permute(0, 3, 1, 2)
-
     def autocast():
         return torch.autocast(dev.type, dtype=amp) if amp else contextlib.nullcontext()
 
     def step(idx):
         with autocast():
-            logits = net(batch(xs, idx))
-        loss = loss_fn(logits.float(), ys[idx])
+            logits = net(d.batch(d.xs, idx))
+        loss = loss_fn(logits.float(), d.ys[idx])
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
         scaler.update()
         return loss
 
-    rows, b = xs.shape[0], a.batch_size
+    rows, b = d.xs.shape[0], a.batch_size
     nvml = Nvml(0) if dev.type == "cuda" else None
     joules = (lambda: nvml.joules()) if nvml else (lambda: None)
     epochs = []
@@ -199,19 +198,49 @@ def main():
     model.eval()
     correct = 0
     with torch.no_grad(), autocast():
-        for s in range(0, xt.shape[0], 512):
-            idx = torch.arange(s, min(s + 512, xt.shape[0]), device=dev)
-            correct += (model(batch(xt, idx)).argmax(1) == yt[idx]).sum().item()
-    out = dict(tool="pytorch " + torch.__version__, config=a.config, variant=a.variant,
-               device=torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu", model=f"cnn:{spec if '/' in spec else spec + '/128'}",
+        for s in range(0, d.xt.shape[0], 512):
+            idx = torch.arange(s, min(s + 512, d.xt.shape[0]), device=dev)
+            correct += (model(d.batch(d.xt, idx)).argmax(1) == d.yt[idx]).sum().item()
+    out = dict(tool="pytorch " + torch.__version__, config=a.config, variant=variant,
+               device=torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
+               model=f"cnn:{spec if '/' in spec else spec + '/128'}",
                input_shape=f"{height}x{width}x{channels}", train_rows=rows, batch_size=b,
                epochs=a.epochs, seed=a.seed, images_per_s=rows / seconds, seconds_per_epoch=seconds,
-               tflops=flops_per_sample(data["shape"], filters, head, data["classes"]) * rows / seconds / 1e12,
-               final_loss=epochs[-1]["loss"], test_accuracy=correct / max(1, xt.shape[0]),
+               tflops=flops_per_sample(d.shape, filters, head, d.classes) * rows / seconds / 1e12,
+               final_loss=epochs[-1]["loss"], test_accuracy=correct / max(1, d.xt.shape[0]),
                epochs_detail=epochs)
     if all(e["gpu_energy_j"] is not None for e in timed):
         out["gpu_energy_per_epoch_j"] = sum(e["gpu_energy_j"] for e in timed) / len(timed)
-    print(json.dumps(out), flush=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cache", required=True, help="greentrain cache file, or a folder holding one")
+    ap.add_argument("--model", default="cnn:32,64,128/128")
+    ap.add_argument("--variants", default="fp32", help="comma-separated: " + ", ".join(VARIANTS))
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--config", default="", help="a label copied into the output")
+    ap.add_argument("--device", default="cuda", help="cuda (cpu: a smoke test of this script)")
+    a = ap.parse_args()
+    variants = a.variants.split(",")
+    for v in variants:
+        if v not in VARIANTS:
+            sys.exit(f"unknown variant '{v}' (expected {', '.join(VARIANTS)})")
+    dev = torch.device(a.device)
+    d = Data(find_cache(a.cache), dev)
+    failed = 0
+    for v in variants:  # one process: the data is uploaded once, torch imported once
+        try:
+            print(json.dumps(run(a, v, d, dev)), flush=True)
+        except Exception as e:  # noqa: BLE001  (a variant's failure is reported, the rest run)
+            failed += 1
+            print(f"variant {v} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

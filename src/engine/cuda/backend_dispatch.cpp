@@ -2,9 +2,13 @@
 // checks the device and creates the context, so a missing GPU is an error before any work), and
 // setup() keeps it for networks that are MLPs (the fused kernel and cuBLASLt path) or hands every
 // other network to the CNN path (cnn_backend.cpp, cuDNN). Every later call goes to the one set
-// up.
+// up. make_cuda_backend(device) (what `greentrain train` uses) takes the defaults as the
+// environment changes them (with_environment).
+#include <cstdlib>
 #include <memory>
+#include <string>
 
+#include "common/error.h"
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 
@@ -53,8 +57,22 @@ std::unique_ptr<Backend> make_cuda_backend(int device, const CudaOptions& option
   return std::make_unique<CudaBackends>(device, options);
 }
 
+CudaOptions with_environment(CudaOptions options) {
+  if (const char* bn = std::getenv("GREENTRAIN_CNN_BATCHNORM"); bn && *bn) {
+    const std::string v = bn;
+    if (v != "own" && v != "cudnn")
+      throw gt::Error("GREENTRAIN_CNN_BATCHNORM='" + v + "': expected own or cudnn");
+    options.cudnn_batchnorm = v == "cudnn";
+  }
+  if (const char* file = std::getenv("GREENTRAIN_CUDNN_AUTOTUNE"); file && *file) {
+    options.cudnn_autotune = true;
+    options.autotune_file = std::string(file) == "memory" ? "" : file;
+  }
+  return options;
+}
+
 std::unique_ptr<Backend> make_cuda_backend(int device) {
-  return make_cuda_backend(device, CudaOptions{});
+  return make_cuda_backend(device, with_environment(CudaOptions{}));
 }
 
 }  // namespace gt::engine

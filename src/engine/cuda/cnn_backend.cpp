@@ -115,7 +115,14 @@ class CudaCnnBackend final : public Backend {
 
     CudnnPlanOptions plan_options;
     plan_options.deterministic = options_.deterministic;
+    plan_options.autotune = options_.cudnn_autotune;
+    plan_options.autotune_file = options_.autotune_file;
     plans_ = std::make_unique<CudnnPlans>(plan_options);
+    if (options_.cudnn_autotune)
+      notes_.push_back(options_.autotune_file.empty()
+                           ? std::string("cuDNN engines autotuned")
+                           : "cuDNN engines autotuned, choices kept in " + options_.autotune_file);
+    if (!plans_->notes().empty()) notes_.push_back(plans_->notes());
     if (options_.deterministic) relaxed_plans_ = std::make_unique<CudnnPlans>();
     allocate_slabs();
     allocate_tensors();

@@ -1,9 +1,11 @@
 // The CNN path's own kernels (see cnn_kernels.h). Templates over float, __half and
-// __nv_bfloat16; every value is computed in FP32 and rounded once when stored. Per-channel sums
-// run in two kernels: blocks of 32 channels × 8 position lanes add FP32 partial sums over a
-// chunk of positions, then one block per channel adds the chunks in double, in a fixed order
-// (results do not depend on scheduling). BatchNorm follows the CPU layer's formulas
-// (cpu/batchnorm.cpp) term for term.
+// __nv_bfloat16 and a vector width: a thread moves 16 bytes of consecutive channels at a time
+// where the channel count allows it (always for padded fp16/bf16 and tf32 tensors), else single
+// elements; every value is computed in FP32 and rounded once when stored. Kernels over NHWC
+// tensors run a 2-D grid, channel groups × positions, so no index needs a division per element.
+// Per-channel sums run in two kernels: blocks add FP32 partial sums over a chunk of positions,
+// then one block per channel adds the chunks in double, in a fixed order (results do not depend
+// on scheduling). BatchNorm follows the CPU layer's formulas (cpu/batchnorm.cpp) term for term.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -19,9 +21,53 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// ---- vectors and the [positions][channels] grid ------------------------------------------------
+
+// V consecutive elements loaded and stored as one access (16 bytes when V = 16 / sizeof(T)).
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Vec {
+  T v[V];
+};
+template <typename T, int V>
+__device__ __forceinline__ Vec<T, V> load_vec(const T* p) {
+  return *reinterpret_cast<const Vec<T, V>*>(p);
+}
+template <typename T, int V>
+__device__ __forceinline__ void store_vec(T* p, const Vec<T, V>& v) {
+  *reinterpret_cast<Vec<T, V>*>(p) = v;
+}
+
+// Kernels over a [positions][C] tensor run x over the C / V channel groups (at most 32 per
+// block) and y over positions (a power of two per block), so a thread keeps its channels and
+// their per-channel factors in registers and no index needs a division.
+struct ChannelGrid {
+  dim3 grid, block;
+};
+ChannelGrid channel_grid(int64_t positions, int channels, int v, int64_t max_y_blocks) {
+  const int groups = channels / v;
+  const int bx = std::min(groups, 32);
+  int by = 1;
+  while (by * 2 * bx <= kThreads) by *= 2;
+  const int gx = (groups + bx - 1) / bx;
+  const int64_t gy = std::clamp<int64_t>((positions + by - 1) / by, 1, max_y_blocks);
+  return {dim3(unsigned(gx), unsigned(gy)), dim3(unsigned(bx), unsigned(by))};
+}
+// Element-wise kernels: enough blocks to fill the GPU, each thread then strides over positions.
+ChannelGrid elementwise_grid(int64_t positions, int channels, int v) {
+  const int groups = channels / v;
+  const int gx = (groups + 31) / 32;
+  return channel_grid(positions, channels, v, std::max(1, 2048 / gx));
+}
+
+__device__ __forceinline__ int channel_group() { return blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ __forceinline__ int64_t first_position() {
+  return int64_t(blockIdx.y) * blockDim.y + threadIdx.y;
+}
+__device__ __forceinline__ int64_t position_stride() { return int64_t(gridDim.y) * blockDim.y; }
+
 // ---- image gather ------------------------------------------------------------------------------
 
-template <typename T>
+template <typename T, int V>
 __global__ void image_gather_kernel(ImageSource s, T* __restrict__ x,
                                     int32_t* __restrict__ labels_out) {
   const int r = blockIdx.x;
@@ -51,17 +97,22 @@ __global__ void image_gather_kernel(ImageSource s, T* __restrict__ x,
       from = h * W + (W - 1 - w);
     }
     const int64_t in = (row * pixels + from) * C;
-    for (int c = 0; c < Cp; ++c) {
-      float v = 0.0f;
-      if (c < C) {
-        if (s.u8 != nullptr) {
-          v = float(s.u8[in + c]) * s.scale;
-          if (s.mean != nullptr) v = (v - s.mean[c]) / s.stddev[c];
-        } else {
-          v = s.f32[in + c];
+    for (int c0 = 0; c0 < Cp; c0 += V) {
+      Vec<T, V> vec;
+      for (int k = 0; k < V; ++k) {
+        const int c = c0 + k;
+        float v = 0.0f;
+        if (c < C) {
+          if (s.u8 != nullptr) {
+            v = float(s.u8[in + c]) * s.scale;
+            if (s.mean != nullptr) v = (v - s.mean[c]) / s.stddev[c];
+          } else {
+            v = s.f32[in + c];
+          }
         }
+        vec.v[k] = from_f<T>(v);
       }
-      out[p * Cp + c] = from_f<T>(v);
+      store_vec<T, V>(out + p * Cp + c0, vec);
     }
   }
   if (blockIdx.y == 0 && threadIdx.x == 0) labels_out[r] = s.labels[row];
@@ -69,32 +120,107 @@ __global__ void image_gather_kernel(ImageSource s, T* __restrict__ x,
 
 // ---- per-channel sums --------------------------------------------------------------------------
 
-constexpr int kSumChannels = 32, kSumLanes = 8;
 constexpr int kMaxSumBlocks = 1024;
+constexpr int kMaxVector = 8;  // 16 bytes of a 2-byte type
 
-// The positions [lo, hi) of this block's chunk.
-__device__ __forceinline__ void chunk_range(int64_t pixels, int64_t& lo, int64_t& hi) {
+// Per-channel sums: each block adds the terms of its chunk of positions (gridDim.y chunks) for
+// its channels in FP32 (each thread over a strided subset, then a tree over the block's rows),
+// and writes partial[(chunk · C + c) · 2 + {0, 1}]. Terms::begin(c0) loads the per-channel
+// values a thread needs; Terms::add(p, c0, a, b) adds position p's terms of channels
+// c0 … c0 + V − 1.
+template <typename T, int V, typename Terms>
+__global__ void channel_sums_kernel(int64_t pixels, int C, float* partial, Terms terms) {
+  const int g = channel_group();
+  const bool active = g < C / V;
+  const int c0 = g * V;
   const int64_t per = (pixels + gridDim.y - 1) / gridDim.y;
-  lo = int64_t(blockIdx.y) * per;
-  hi = min(pixels, lo + per);
+  const int64_t lo = int64_t(blockIdx.y) * per, hi = min(pixels, lo + per);
+  float a[V], b[V];
+  for (int k = 0; k < V; ++k) a[k] = b[k] = 0.0f;
+  if (active) {
+    terms.begin(c0);
+    for (int64_t p = lo + threadIdx.y; p < hi; p += blockDim.y) terms.add(p, c0, a, b);
+  }
+  __shared__ float sa[kThreads * kMaxVector], sb[kThreads * kMaxVector];
+  const int t = threadIdx.y * blockDim.x + threadIdx.x;
+  for (int k = 0; k < V; ++k) {
+    sa[t * V + k] = a[k];
+    sb[t * V + k] = b[k];
+  }
+  __syncthreads();
+  for (int half = blockDim.y / 2; half > 0; half /= 2) {
+    if (threadIdx.y < half) {
+      const int o = t + half * blockDim.x;
+      for (int k = 0; k < V; ++k) {
+        sa[t * V + k] += sa[o * V + k];
+        sb[t * V + k] += sb[o * V + k];
+      }
+    }
+    __syncthreads();
+  }
+  if (threadIdx.y == 0 && active)
+    for (int k = 0; k < V; ++k) {
+      float* out = partial + (int64_t(blockIdx.y) * C + c0 + k) * 2;
+      out[0] = sa[t * V + k];
+      out[1] = sb[t * V + k];
+    }
 }
 
-// Adds the block's lanes and writes partial[(chunk · C + c) · 2 + {0, 1}].
-__device__ __forceinline__ void store_partial(float a, float b, int c, int C, float* partial) {
-  __shared__ float sa[kSumLanes][kSumChannels], sb[kSumLanes][kSumChannels];
-  sa[threadIdx.y][threadIdx.x] = a;
-  sb[threadIdx.y][threadIdx.x] = b;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < C) {
-    for (int k = 1; k < kSumLanes; ++k) {
-      a += sa[k][threadIdx.x];
-      b += sb[k][threadIdx.x];
-    }
-    float* out = partial + (int64_t(blockIdx.y) * C + c) * 2;
-    out[0] = a;
-    out[1] = b;
+// Σ d and Σ d² with d = x − x[first position] (the shift keeps the variance's cancellation small).
+template <typename T, int V>
+struct StatsTerms {
+  const T* x;
+  int C;
+  float shift[V];
+  __device__ void begin(int c0) {
+    for (int k = 0; k < V; ++k) shift[k] = to_f(x[c0 + k]);
   }
-}
+  __device__ void add(int64_t p, int c0, float* a, float* b) const {
+    const Vec<T, V> in = load_vec<T, V>(x + p * C + c0);
+    for (int k = 0; k < V; ++k) {
+      const float d = to_f(in.v[k]) - shift[k];
+      a[k] += d;
+      b[k] += d * d;
+    }
+  }
+};
+
+// Σ g and Σ g·x̂, g = dy (through the fused ReLU's mask from y).
+template <typename T, int V, bool kRelu>
+struct BackwardTerms {
+  const T *x, *y, *dy;
+  int C;
+  const float *mean, *inv_std;
+  float m[V], s[V];
+  __device__ void begin(int c0) {
+    for (int k = 0; k < V; ++k) {
+      m[k] = mean[c0 + k];
+      s[k] = inv_std[c0 + k];
+    }
+  }
+  __device__ void add(int64_t p, int c0, float* a, float* b) const {
+    const int64_t i = p * C + c0;
+    const Vec<T, V> xv = load_vec<T, V>(x + i), dv = load_vec<T, V>(dy + i);
+    Vec<T, V> yv;
+    if (kRelu) yv = load_vec<T, V>(y + i);
+    for (int k = 0; k < V; ++k) {
+      const float g = !kRelu || to_f(yv.v[k]) > 0.0f ? to_f(dv.v[k]) : 0.0f;
+      a[k] += g;
+      b[k] += g * ((to_f(xv.v[k]) - m[k]) * s[k]);
+    }
+  }
+};
+
+template <typename T, int V>
+struct SumTerms {
+  const T* dy;
+  int C;
+  __device__ void begin(int) {}
+  __device__ void add(int64_t p, int c0, float* a, float*) const {
+    const Vec<T, V> in = load_vec<T, V>(dy + p * C + c0);
+    for (int k = 0; k < V; ++k) a[k] += to_f(in.v[k]);
+  }
+};
 
 // Block-wide sums in double of channel c's partials (thread 0 holds the totals).
 __device__ __forceinline__ void sum_partials(const float* partial, int chunks, int C, int c,
@@ -117,57 +243,6 @@ __device__ __forceinline__ void sum_partials(const float* partial, int chunks, i
   }
   A = sa[0];
   B = sb[0];
-}
-
-// Σ d and Σ d² with d = x − x[first position] (the shift keeps the variance's cancellation small).
-template <typename T>
-__global__ void bn_stats_kernel(const T* __restrict__ x, int64_t pixels, int C, float* partial) {
-  const int c = blockIdx.x * kSumChannels + threadIdx.x;
-  int64_t lo, hi;
-  chunk_range(pixels, lo, hi);
-  float a = 0, b = 0;
-  if (c < C) {
-    const float shift = to_f(x[c]);
-    for (int64_t p = lo + threadIdx.y; p < hi; p += kSumLanes) {
-      const float d = to_f(x[p * C + c]) - shift;
-      a += d;
-      b += d * d;
-    }
-  }
-  store_partial(a, b, c, C, partial);
-}
-
-// Σ g and Σ g·x̂, g = dy (through the fused ReLU's mask from y).
-template <typename T, bool kRelu>
-__global__ void bn_backward_sums_kernel(const T* __restrict__ x, const T* __restrict__ y,
-                                        const T* __restrict__ dy, int64_t pixels, int C,
-                                        const float* mean, const float* inv_std, float* partial) {
-  const int c = blockIdx.x * kSumChannels + threadIdx.x;
-  int64_t lo, hi;
-  chunk_range(pixels, lo, hi);
-  float a = 0, b = 0;
-  if (c < C) {
-    const float m = mean[c], s = inv_std[c];
-    for (int64_t p = lo + threadIdx.y; p < hi; p += kSumLanes) {
-      const int64_t i = p * C + c;
-      const float g = !kRelu || to_f(y[i]) > 0.0f ? to_f(dy[i]) : 0.0f;
-      a += g;
-      b += g * ((to_f(x[i]) - m) * s);
-    }
-  }
-  store_partial(a, b, c, C, partial);
-}
-
-template <typename T>
-__global__ void channel_sum_kernel(const T* __restrict__ dy, int64_t pixels, int C,
-                                   float* partial) {
-  const int c = blockIdx.x * kSumChannels + threadIdx.x;
-  int64_t lo, hi;
-  chunk_range(pixels, lo, hi);
-  float a = 0;
-  if (c < C)
-    for (int64_t p = lo + threadIdx.y; p < hi; p += kSumLanes) a += to_f(dy[p * C + c]);
-  store_partial(a, 0.0f, c, C, partial);
 }
 
 template <typename T>
@@ -209,15 +284,26 @@ __global__ void bn_finalize_eval_kernel(BatchNormArgs a) {
   a.shift[c] = a.beta[c] - a.running_mean[c] * a.scale[c];
 }
 
-template <typename T, bool kRelu>
-__global__ void bn_apply_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t n, int C,
+template <typename T, int V, bool kRelu>
+__global__ void bn_apply_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t pixels, int C,
                                 const float* __restrict__ scale, const float* __restrict__ shift) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int c = int(i % C);
-    float v = to_f(x[i]) * scale[c] + shift[c];
-    if (kRelu) v = v > 0.0f ? v : 0.0f;
-    y[i] = from_f<T>(v);
+  const int g = channel_group();
+  if (g >= C / V) return;
+  const int c0 = g * V;
+  float sc[V], sh[V];
+  for (int k = 0; k < V; ++k) {
+    sc[k] = scale[c0 + k];
+    sh[k] = shift[c0 + k];
+  }
+  for (int64_t p = first_position(); p < pixels; p += position_stride()) {
+    const Vec<T, V> in = load_vec<T, V>(x + p * C + c0);
+    Vec<T, V> out;
+    for (int k = 0; k < V; ++k) {
+      float v = to_f(in.v[k]) * sc[k] + sh[k];
+      if (kRelu) v = v > 0.0f ? v : 0.0f;
+      out.v[k] = from_f<T>(v);
+    }
+    store_vec<T, V>(y + p * C + c0, out);
   }
 }
 
@@ -234,68 +320,87 @@ __global__ void bn_backward_finalize_kernel(int chunks, BatchNormArgs a) {
   a.dgamma_m[c] = float(B * double(inv_m));
 }
 
-template <typename T, bool kRelu>
+template <typename T, int V, bool kRelu>
 __global__ void bn_dx_kernel(const T* __restrict__ x, const T* __restrict__ y,
-                             const T* __restrict__ dy, T* __restrict__ dx, int64_t n, int C,
+                             const T* __restrict__ dy, T* __restrict__ dx, int64_t pixels, int C,
                              BatchNormArgs a) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int c = int(i % C);
-    const float g = !kRelu || to_f(y[i]) > 0.0f ? to_f(dy[i]) : 0.0f;
-    const float xhat = (to_f(x[i]) - a.mean[c]) * a.inv_std[c];
-    dx[i] = from_f<T>(a.dx_scale[c] * (g - a.dbeta_m[c] - xhat * a.dgamma_m[c]));
+  const int g = channel_group();
+  if (g >= C / V) return;
+  const int c0 = g * V;
+  float m[V], s[V], k1[V], db[V], dg[V];
+  for (int k = 0; k < V; ++k) {
+    m[k] = a.mean[c0 + k];
+    s[k] = a.inv_std[c0 + k];
+    k1[k] = a.dx_scale[c0 + k];
+    db[k] = a.dbeta_m[c0 + k];
+    dg[k] = a.dgamma_m[c0 + k];
+  }
+  for (int64_t p = first_position(); p < pixels; p += position_stride()) {
+    const int64_t i = p * C + c0;
+    const Vec<T, V> xv = load_vec<T, V>(x + i), dv = load_vec<T, V>(dy + i);
+    Vec<T, V> yv, out;
+    if (kRelu) yv = load_vec<T, V>(y + i);
+    for (int k = 0; k < V; ++k) {
+      const float g = !kRelu || to_f(yv.v[k]) > 0.0f ? to_f(dv.v[k]) : 0.0f;
+      const float xhat = (to_f(xv.v[k]) - m[k]) * s[k];
+      out.v[k] = from_f<T>(k1[k] * (g - db[k] - xhat * dg[k]));
+    }
+    store_vec<T, V>(dx + i, out);
   }
 }
 
 // ---- pooling -----------------------------------------------------------------------------------
 
-// The first maximum of window (p, q) of image n, channel c: its position in the input.
-template <typename T>
-__device__ __forceinline__ int64_t window_argmax(const T* x, const PoolShape& s, int64_t n, int p,
-                                                 int q, int c, float& best) {
-  int64_t at = -1;
+// Window (p, q) of image n over channels c0 … c0 + V − 1: each channel's maximum and the
+// window-local index (i · pool + j) of its first occurrence in row-major order.
+template <typename T, int V>
+__device__ __forceinline__ void window_max(const T* x, const PoolShape& s, int64_t n, int p, int q,
+                                           int c0, float* best, int* at) {
   for (int i = 0; i < s.pool; ++i)
     for (int j = 0; j < s.pool; ++j) {
-      const int64_t k =
-          ((n * s.height + p * s.stride + i) * s.width + q * s.stride + j) * int64_t(s.channels) +
-          c;
-      const float v = to_f(x[k]);
-      if (at < 0 || v > best) {
-        best = v;
-        at = k;
+      const Vec<T, V> in = load_vec<T, V>(
+          x + ((n * s.height + p * s.stride + i) * s.width + q * s.stride + j) * s.channels + c0);
+      for (int k = 0; k < V; ++k) {
+        const float v = to_f(in.v[k]);
+        if ((i == 0 && j == 0) || v > best[k]) {
+          best[k] = v;
+          at[k] = i * s.pool + j;
+        }
       }
     }
-  return at;
 }
 
-template <typename T>
+template <typename T, int V>
 __global__ void max_pool_forward_kernel(PoolShape s, const T* __restrict__ x, T* __restrict__ y) {
-  const int64_t n_out = int64_t(s.batch) * s.out_height * s.out_width * s.channels;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n_out;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int c = int(i % s.channels);
-    int64_t rest = i / s.channels;
-    const int q = int(rest % s.out_width);
-    rest /= s.out_width;
+  const int g = channel_group();
+  if (g >= s.channels / V) return;
+  const int c0 = g * V;
+  const int64_t outputs = int64_t(s.batch) * s.out_height * s.out_width;
+  for (int64_t o = first_position(); o < outputs; o += position_stride()) {
+    const int q = int(o % s.out_width);
+    const int64_t rest = o / s.out_width;
     const int p = int(rest % s.out_height);
     const int64_t n = rest / s.out_height;
-    float best = 0;
-    window_argmax(x, s, n, p, q, c, best);
-    y[i] = from_f<T>(best);
+    float best[V];
+    int at[V];
+    window_max<T, V>(x, s, n, p, q, c0, best, at);
+    Vec<T, V> out;
+    for (int k = 0; k < V; ++k) out.v[k] = from_f<T>(best[k]);
+    store_vec<T, V>(y + o * s.channels + c0, out);
   }
 }
 
 // Gather form: each input position adds the gradients of the windows whose first maximum it is.
-template <typename T>
+template <typename T, int V>
 __global__ void max_pool_backward_kernel(PoolShape s, const T* __restrict__ x,
                                          const T* __restrict__ dy, T* __restrict__ dx) {
-  const int64_t n_in = int64_t(s.batch) * s.height * s.width * s.channels;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n_in;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int c = int(i % s.channels);
-    int64_t rest = i / s.channels;
-    const int w = int(rest % s.width);
-    rest /= s.width;
+  const int g = channel_group();
+  if (g >= s.channels / V) return;
+  const int c0 = g * V;
+  const int64_t inputs = int64_t(s.batch) * s.height * s.width;
+  for (int64_t i = first_position(); i < inputs; i += position_stride()) {
+    const int w = int(i % s.width);
+    const int64_t rest = i / s.width;
     const int h = int(rest % s.height);
     const int64_t n = rest / s.height;
     // Windows p with p·stride ≤ h < p·stride + pool.
@@ -303,48 +408,73 @@ __global__ void max_pool_backward_kernel(PoolShape s, const T* __restrict__ x,
     const int p_hi = min(s.out_height - 1, h / s.stride);
     const int q_lo = max(0, (w - s.pool + s.stride) / s.stride);
     const int q_hi = min(s.out_width - 1, w / s.stride);
-    float g = 0.0f;
+    float sum[V];
+    for (int k = 0; k < V; ++k) sum[k] = 0.0f;
     for (int p = p_lo; p <= p_hi; ++p)
       for (int q = q_lo; q <= q_hi; ++q) {
-        float best = 0;
-        if (window_argmax(x, s, n, p, q, c, best) == i)
-          g += to_f(dy[((n * s.out_height + p) * s.out_width + q) * s.channels + c]);
+        float best[V];
+        int at[V];
+        window_max<T, V>(x, s, n, p, q, c0, best, at);
+        const int mine = (h - p * s.stride) * s.pool + (w - q * s.stride);
+        const Vec<T, V> d =
+            load_vec<T, V>(dy + ((n * s.out_height + p) * s.out_width + q) * s.channels + c0);
+        for (int k = 0; k < V; ++k)
+          if (at[k] == mine) sum[k] += to_f(d.v[k]);
       }
-    dx[i] = from_f<T>(g);
+    Vec<T, V> out;
+    for (int k = 0; k < V; ++k) out.v[k] = from_f<T>(sum[k]);
+    store_vec<T, V>(dx + i * s.channels + c0, out);
   }
 }
 
-template <typename T>
+// y over images, x over channel groups: the mean of each channel over the positions (in double).
+template <typename T, int V>
 __global__ void gap_forward_kernel(int batch, int64_t positions, int C, const T* __restrict__ x,
                                    T* __restrict__ y) {
-  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (i >= int64_t(batch) * C) return;
-  const int64_t n = i / C, c = i % C;
-  double s = 0;
-  for (int64_t p = 0; p < positions; ++p) s += to_f(x[(n * positions + p) * C + c]);
-  y[i] = from_f<T>(float(s / double(positions)));
+  const int g = channel_group();
+  if (g >= C / V) return;
+  const int c0 = g * V;
+  for (int64_t n = first_position(); n < batch; n += position_stride()) {
+    double sum[V];
+    for (int k = 0; k < V; ++k) sum[k] = 0;
+    for (int64_t p = 0; p < positions; ++p) {
+      const Vec<T, V> in = load_vec<T, V>(x + (n * positions + p) * C + c0);
+      for (int k = 0; k < V; ++k) sum[k] += to_f(in.v[k]);
+    }
+    Vec<T, V> out;
+    for (int k = 0; k < V; ++k) out.v[k] = from_f<T>(float(sum[k] / double(positions)));
+    store_vec<T, V>(y + n * C + c0, out);
+  }
 }
 
-template <typename T>
-__global__ void gap_backward_kernel(int batch, int64_t positions, int C, const T* __restrict__ dy,
-                                    T* __restrict__ dx) {
+template <typename T, int V>
+__global__ void gap_backward_kernel(int64_t positions, int64_t pixels, int C,
+                                    const T* __restrict__ dy, T* __restrict__ dx) {
+  const int g = channel_group();
+  if (g >= C / V) return;
+  const int c0 = g * V;
   const float inv = 1.0f / float(positions);
-  const int64_t n_in = int64_t(batch) * positions * C;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n_in;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t c = i % C, n = i / (positions * C);
-    dx[i] = from_f<T>(to_f(dy[n * C + c]) * inv);
+  for (int64_t p = first_position(); p < pixels; p += position_stride()) {
+    const Vec<T, V> d = load_vec<T, V>(dy + (p / positions) * C + c0);
+    Vec<T, V> out;
+    for (int k = 0; k < V; ++k) out.v[k] = from_f<T>(to_f(d.v[k]) * inv);
+    store_vec<T, V>(dx + p * C + c0, out);
   }
 }
 
 // ---- element-wise ------------------------------------------------------------------------------
 
-template <typename T>
-__global__ void relu_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+template <typename T, int V>
+__global__ void relu_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t vectors) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < vectors;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const float v = to_f(x[i]);
-    y[i] = from_f<T>(v > 0.0f ? v : 0.0f);
+    const Vec<T, V> in = load_vec<T, V>(x + i * V);
+    Vec<T, V> out;
+    for (int k = 0; k < V; ++k) {
+      const float v = to_f(in.v[k]);
+      out.v[k] = from_f<T>(v > 0.0f ? v : 0.0f);
+    }
+    store_vec<T, V>(y + i * V, out);
   }
 }
 
@@ -385,15 +515,24 @@ __global__ void pad_kernel(PadShape s, const T* __restrict__ from, T* __restrict
   }
 }
 
-dim3 sum_grid(int64_t pixels, int channels) {
-  return dim3(unsigned((channels + kSumChannels - 1) / kSumChannels),
-              unsigned(reduction_chunks(pixels, channels)));
+// Calls f(tag, V) with a null pointer of the element type and the vector width for tensors of
+// `channels` channels: 16 bytes when the channels allow it, else single elements.
+template <typename F>
+void dispatch_vector(DType type, int64_t channels, F&& f) {
+  dispatch(type, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    constexpr int kWide = 16 / int(sizeof(T));
+    if (channels % kWide == 0)
+      f(tag, std::integral_constant<int, kWide>{});
+    else
+      f(tag, std::integral_constant<int, 1>{});
+  });
 }
 
 }  // namespace
 
 int reduction_chunks(int64_t pixels, int channels) {
-  const int64_t tiles = (channels + kSumChannels - 1) / kSumChannels;
+  const int64_t tiles = (channels + 31) / 32;  // blocks across the channels at one element each
   const int64_t want = (pixels + 255) / 256;
   return int(std::clamp<int64_t>(want, 1, std::max<int64_t>(1, kMaxSumBlocks / tiles)));
 }
@@ -406,76 +545,77 @@ void launch_image_gather(const ImageSource& src, int rows, DType type, void* x, 
                          cudaStream_t stream) {
   const int64_t pixels = int64_t(src.height) * src.width;
   const dim3 grid(unsigned(rows), unsigned(std::clamp<int64_t>(pixels / (kThreads * 8), 1, 64)));
-  dispatch(type, [&](auto* tag) {
+  dispatch_vector(type, src.padded_channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    image_gather_kernel<T><<<grid, kThreads, 0, stream>>>(src, static_cast<T*>(x), labels_out);
+    image_gather_kernel<T, v><<<grid, kThreads, 0, stream>>>(src, static_cast<T*>(x), labels_out);
   });
   CUDA_CHECK_LAUNCH();
 }
 
 void launch_batchnorm_forward_train(DType type, const BatchNormArgs& a, const void* x, void* y,
                                     bool update_statistics, cudaStream_t stream) {
-  const int64_t n = a.pixels * a.channels;
   const int chunks = reduction_chunks(a.pixels, a.channels);
-  dispatch(type, [&](auto* tag) {
+  dispatch_vector(type, a.channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
     const T* xt = static_cast<const T*>(x);
-    bn_stats_kernel<T>
-        <<<sum_grid(a.pixels, a.channels), dim3(kSumChannels, kSumLanes), 0, stream>>>(
-            xt, a.pixels, a.channels, a.partial);
+    const ChannelGrid sums = channel_grid(a.pixels, a.channels, v, chunks);
+    channel_sums_kernel<T, v><<<sums.grid, sums.block, 0, stream>>>(
+        a.pixels, a.channels, a.partial, StatsTerms<T, v>{xt, a.channels, {}});
     bn_finalize_train_kernel<T>
         <<<a.channels, kThreads, 0, stream>>>(xt, chunks, a, update_statistics);
+    const ChannelGrid e = elementwise_grid(a.pixels, a.channels, v);
     if (a.relu)
-      bn_apply_kernel<T, true><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
-          xt, static_cast<T*>(y), n, a.channels, a.scale, a.shift);
+      bn_apply_kernel<T, v, true><<<e.grid, e.block, 0, stream>>>(xt, static_cast<T*>(y), a.pixels,
+                                                                  a.channels, a.scale, a.shift);
     else
-      bn_apply_kernel<T, false><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
-          xt, static_cast<T*>(y), n, a.channels, a.scale, a.shift);
+      bn_apply_kernel<T, v, false><<<e.grid, e.block, 0, stream>>>(xt, static_cast<T*>(y), a.pixels,
+                                                                   a.channels, a.scale, a.shift);
   });
   CUDA_CHECK_LAUNCH();
 }
 
 void launch_batchnorm_forward_eval(DType type, const BatchNormArgs& a, const void* x, void* y,
                                    cudaStream_t stream) {
-  const int64_t n = a.pixels * a.channels;
   bn_finalize_eval_kernel<<<(a.channels + 127) / 128, 128, 0, stream>>>(a);
-  dispatch(type, [&](auto* tag) {
+  dispatch_vector(type, a.channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
     const T* xt = static_cast<const T*>(x);
+    const ChannelGrid e = elementwise_grid(a.pixels, a.channels, v);
     if (a.relu)
-      bn_apply_kernel<T, true><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
-          xt, static_cast<T*>(y), n, a.channels, a.scale, a.shift);
+      bn_apply_kernel<T, v, true><<<e.grid, e.block, 0, stream>>>(xt, static_cast<T*>(y), a.pixels,
+                                                                  a.channels, a.scale, a.shift);
     else
-      bn_apply_kernel<T, false><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
-          xt, static_cast<T*>(y), n, a.channels, a.scale, a.shift);
+      bn_apply_kernel<T, v, false><<<e.grid, e.block, 0, stream>>>(xt, static_cast<T*>(y), a.pixels,
+                                                                   a.channels, a.scale, a.shift);
   });
   CUDA_CHECK_LAUNCH();
 }
 
 void launch_batchnorm_backward(DType type, const BatchNormArgs& a, const void* x, const void* y,
                                const void* dy, void* dx, cudaStream_t stream) {
-  const int64_t n = a.pixels * a.channels;
   const int chunks = reduction_chunks(a.pixels, a.channels);
-  const dim3 grid = sum_grid(a.pixels, a.channels), block(kSumChannels, kSumLanes);
-  dispatch(type, [&](auto* tag) {
+  dispatch_vector(type, a.channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
     const T *xt = static_cast<const T*>(x), *yt = static_cast<const T*>(y),
             *dyt = static_cast<const T*>(dy);
+    const ChannelGrid sums = channel_grid(a.pixels, a.channels, v, chunks);
     if (a.relu)
-      bn_backward_sums_kernel<T, true><<<grid, block, 0, stream>>>(
-          xt, yt, dyt, a.pixels, a.channels, a.mean, a.inv_std, a.partial);
+      channel_sums_kernel<T, v><<<sums.grid, sums.block, 0, stream>>>(
+          a.pixels, a.channels, a.partial,
+          BackwardTerms<T, v, true>{xt, yt, dyt, a.channels, a.mean, a.inv_std, {}, {}});
     else
-      bn_backward_sums_kernel<T, false><<<grid, block, 0, stream>>>(
-          xt, yt, dyt, a.pixels, a.channels, a.mean, a.inv_std, a.partial);
+      channel_sums_kernel<T, v><<<sums.grid, sums.block, 0, stream>>>(
+          a.pixels, a.channels, a.partial,
+          BackwardTerms<T, v, false>{xt, yt, dyt, a.channels, a.mean, a.inv_std, {}, {}});
     bn_backward_finalize_kernel<<<a.channels, kThreads, 0, stream>>>(chunks, a);
     if (dx == nullptr) return;
-    const int blocks = elementwise_blocks(n, kThreads);
+    const ChannelGrid e = elementwise_grid(a.pixels, a.channels, v);
     if (a.relu)
-      bn_dx_kernel<T, true>
-          <<<blocks, kThreads, 0, stream>>>(xt, yt, dyt, static_cast<T*>(dx), n, a.channels, a);
+      bn_dx_kernel<T, v, true><<<e.grid, e.block, 0, stream>>>(xt, yt, dyt, static_cast<T*>(dx),
+                                                               a.pixels, a.channels, a);
     else
-      bn_dx_kernel<T, false>
-          <<<blocks, kThreads, 0, stream>>>(xt, yt, dyt, static_cast<T*>(dx), n, a.channels, a);
+      bn_dx_kernel<T, v, false><<<e.grid, e.block, 0, stream>>>(xt, yt, dyt, static_cast<T*>(dx),
+                                                                a.pixels, a.channels, a);
   });
   CUDA_CHECK_LAUNCH();
 }
@@ -483,10 +623,11 @@ void launch_batchnorm_backward(DType type, const BatchNormArgs& a, const void* x
 void launch_channel_sum(DType type, const void* dy, int64_t pixels, int channels, float* partial,
                         void* out, cudaStream_t stream) {
   const int chunks = reduction_chunks(pixels, channels);
-  dispatch(type, [&](auto* tag) {
+  dispatch_vector(type, channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    channel_sum_kernel<T><<<sum_grid(pixels, channels), dim3(kSumChannels, kSumLanes), 0, stream>>>(
-        static_cast<const T*>(dy), pixels, channels, partial);
+    const ChannelGrid sums = channel_grid(pixels, channels, v, chunks);
+    channel_sums_kernel<T, v><<<sums.grid, sums.block, 0, stream>>>(
+        pixels, channels, partial, SumTerms<T, v>{static_cast<const T*>(dy), channels});
     channel_sum_finalize_kernel<T>
         <<<channels, kThreads, 0, stream>>>(partial, chunks, channels, static_cast<T*>(out));
   });
@@ -495,21 +636,23 @@ void launch_channel_sum(DType type, const void* dy, int64_t pixels, int channels
 
 void launch_max_pool_forward(DType type, const PoolShape& s, const void* x, void* y,
                              cudaStream_t stream) {
-  const int64_t n = int64_t(s.batch) * s.out_height * s.out_width * s.channels;
-  dispatch(type, [&](auto* tag) {
+  const int64_t outputs = int64_t(s.batch) * s.out_height * s.out_width;
+  dispatch_vector(type, s.channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    max_pool_forward_kernel<T><<<elementwise_blocks(n, kThreads, 2), kThreads, 0, stream>>>(
-        s, static_cast<const T*>(x), static_cast<T*>(y));
+    const ChannelGrid e = elementwise_grid(outputs, s.channels, v);
+    max_pool_forward_kernel<T, v>
+        <<<e.grid, e.block, 0, stream>>>(s, static_cast<const T*>(x), static_cast<T*>(y));
   });
   CUDA_CHECK_LAUNCH();
 }
 
 void launch_max_pool_backward(DType type, const PoolShape& s, const void* x, const void* dy,
                               void* dx, cudaStream_t stream) {
-  const int64_t n = int64_t(s.batch) * s.height * s.width * s.channels;
-  dispatch(type, [&](auto* tag) {
+  const int64_t inputs = int64_t(s.batch) * s.height * s.width;
+  dispatch_vector(type, s.channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    max_pool_backward_kernel<T><<<elementwise_blocks(n, kThreads, 2), kThreads, 0, stream>>>(
+    const ChannelGrid e = elementwise_grid(inputs, s.channels, v);
+    max_pool_backward_kernel<T, v><<<e.grid, e.block, 0, stream>>>(
         s, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dx));
   });
   CUDA_CHECK_LAUNCH();
@@ -517,10 +660,10 @@ void launch_max_pool_backward(DType type, const PoolShape& s, const void* x, con
 
 void launch_global_avg_pool_forward(DType type, int batch, int64_t positions, int channels,
                                     const void* x, void* y, cudaStream_t stream) {
-  const int64_t n = int64_t(batch) * channels;
-  dispatch(type, [&](auto* tag) {
+  dispatch_vector(type, channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    gap_forward_kernel<T><<<unsigned((n + 127) / 128), 128, 0, stream>>>(
+    const ChannelGrid e = channel_grid(batch, channels, v, 65535);
+    gap_forward_kernel<T, v><<<e.grid, e.block, 0, stream>>>(
         batch, positions, channels, static_cast<const T*>(x), static_cast<T*>(y));
   });
   CUDA_CHECK_LAUNCH();
@@ -528,20 +671,22 @@ void launch_global_avg_pool_forward(DType type, int batch, int64_t positions, in
 
 void launch_global_avg_pool_backward(DType type, int batch, int64_t positions, int channels,
                                      const void* dy, void* dx, cudaStream_t stream) {
-  const int64_t n = int64_t(batch) * positions * channels;
-  dispatch(type, [&](auto* tag) {
+  const int64_t pixels = int64_t(batch) * positions;
+  dispatch_vector(type, channels, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    gap_backward_kernel<T><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
-        batch, positions, channels, static_cast<const T*>(dy), static_cast<T*>(dx));
+    const ChannelGrid e = elementwise_grid(pixels, channels, v);
+    gap_backward_kernel<T, v><<<e.grid, e.block, 0, stream>>>(
+        positions, pixels, channels, static_cast<const T*>(dy), static_cast<T*>(dx));
   });
   CUDA_CHECK_LAUNCH();
 }
 
 void launch_relu(DType type, const void* x, void* y, int64_t n, cudaStream_t stream) {
-  dispatch(type, [&](auto* tag) {
+  dispatch_vector(type, n, [&](auto* tag, auto v) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    relu_kernel<T><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
-        static_cast<const T*>(x), static_cast<T*>(y), n);
+    const int64_t vectors = n / v;
+    relu_kernel<T, v><<<elementwise_blocks(vectors, kThreads), kThreads, 0, stream>>>(
+        static_cast<const T*>(x), static_cast<T*>(y), vectors);
   });
   CUDA_CHECK_LAUNCH();
 }

@@ -5,6 +5,7 @@
 // build it throws gt::Error like make_cuda_backend(device).
 #pragma once
 #include <memory>
+#include <string>
 
 #include "engine/backend.h"
 
@@ -28,7 +29,19 @@ struct CudaOptions {
   enum class Data { automatic, resident, streamed };
   Data data = Data::automatic;
   bool random_flip = false;  // a seeded random horizontal flip of each training image
+  // Time up to 8 candidate engines per convolution and BatchNorm problem in setup and keep the
+  // fastest (as PyTorch's cudnn.benchmark does); with a file, the choices are kept there for
+  // later runs on the same GPU and cuDNN.
+  bool cudnn_autotune = false;
+  std::string autotune_file;
 };
+
+// The defaults as the environment changes them, which make_cuda_backend(device) (and so
+// `greentrain train`, which has no flags for them) uses; for benchmarks and diagnosis:
+//   GREENTRAIN_CNN_BATCHNORM=own|cudnn  cudnn_batchnorm off or on;
+//   GREENTRAIN_CUDNN_AUTOTUNE=FILE      cudnn_autotune with that file ("memory": no file).
+// A value other than these is a gt::Error naming the variable.
+CudaOptions with_environment(CudaOptions options);
 
 std::unique_ptr<Backend> make_cuda_backend(int device, const CudaOptions& options);
 
