@@ -16,15 +16,18 @@
 //    the scale, a clean one applies and keeps it (the LossScaler rule); bf16 never scales;
 //  - invariances, bit for bit: CUDA graphs ≡ eager launches, a streamed training set ≡ a
 //    resident one, the same seed ≡ the same run (random flips included), flips change the run;
-//  - the run's notes say what was chosen, and an MLP still takes the MLP path.
+//  - the run's notes say what was chosen, and an MLP still takes the MLP path;
+//  - (no GPU needed) the environment's knobs change the defaults.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/graph/init.h"
@@ -365,6 +368,30 @@ TEST_P(CnnInvariance, GraphsStreamingAndSeedsAreBitIdentical) {
 INSTANTIATE_TEST_SUITE_P(Precisions, CnnInvariance,
                          ::testing::Values(Precision::fp32, Precision::fp16),
                          [](const auto& info) { return to_string(info.param); });
+
+// No GPU needed: the environment's knobs change the defaults, and a bad value is one line.
+TEST(CnnPath, EnvironmentChangesTheDefaults) {
+  ::setenv("GREENTRAIN_CNN_BATCHNORM", "own", 1);
+  ::setenv("GREENTRAIN_CUDNN_AUTOTUNE", "/tmp/gt-autotune.txt", 1);
+  CudaOptions o = with_environment(CudaOptions{});
+  EXPECT_FALSE(o.cudnn_batchnorm);
+  EXPECT_TRUE(o.cudnn_autotune);
+  EXPECT_EQ(o.autotune_file, "/tmp/gt-autotune.txt");
+  ::setenv("GREENTRAIN_CUDNN_AUTOTUNE", "memory", 1);
+  EXPECT_EQ(with_environment(CudaOptions{}).autotune_file, "");
+  ::setenv("GREENTRAIN_CNN_BATCHNORM", "fast", 1);
+  try {
+    with_environment(CudaOptions{});
+    ADD_FAILURE() << "a bad GREENTRAIN_CNN_BATCHNORM was accepted";
+  } catch (const gt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("GREENTRAIN_CNN_BATCHNORM='fast'"), std::string::npos);
+  }
+  ::unsetenv("GREENTRAIN_CNN_BATCHNORM");
+  ::unsetenv("GREENTRAIN_CUDNN_AUTOTUNE");
+  o = with_environment(CudaOptions{});
+  EXPECT_TRUE(o.cudnn_batchnorm);
+  EXPECT_FALSE(o.cudnn_autotune);
+}
 
 TEST(CnnPath, NotesSayWhatWasChosenAndMlpsKeepTheirPath) {
   REQUIRE_GPU();
