@@ -167,7 +167,7 @@ class ConvLayer final : public CnnLayer {
                            (s.width + s.left + s.right) * s.channels *
                            element_bytes(run_.precision);
       xpad_.allocate(bytes, "a padded convolution input");
-      dxpad_.allocate(bytes, "a padded convolution input gradient");
+      if (t_.dx) dxpad_.allocate(bytes, "a padded convolution input gradient");
       CUDA_CHECK(cudaMemset(xpad_.get(), 0, bytes));
       note(run_, fmt::format("{}: explicit zero padding (cuDNN has no engine for the asymmetric "
                              "padding: {})",
