@@ -1,6 +1,8 @@
 #!/bin/bash
 # The CNN benchmark on the GPU machine, greentrain against PyTorch in one call:
 #   bench/gpu/run_cnn_bench.sh [BUILD_DIR]        (BUILD_DIR holds greentrain; default build)
+# Fashion-MNIST's .gz files come from $GREENTRAIN_DATA, else BUILD_DIR/data, else
+# /usr/share/datasets/fashion-mnist.
 # Two configurations:
 #   small  64x64 RGB JPEGs written from Fashion-MNIST by `greentrain data images` (SMALL_TRAIN +
 #          SMALL_TEST per class: all 70 000 by default), cnn:32,64,128, batch 128;
@@ -29,6 +31,8 @@ STUDY_TRAIN=${STUDY_TRAIN:-10}
 STUDY_TEST=${STUDY_TEST:-2}
 RUN_TIMEOUT=${RUN_TIMEOUT:-150}
 PY=${PYTHON:-python3}
+# Fashion-MNIST's .gz files: $GREENTRAIN_DATA, else BUILD_DIR/data, else greentrain's default.
+[ -z "${GREENTRAIN_DATA:-}" ] && [ -d "$BUILD/data" ] && export GREENTRAIN_DATA=$(realpath "$BUILD/data")
 mkdir -p "$OUT/greentrain" "$WORK"
 : >"$OUT/pytorch.jsonl"
 : >"$OUT/runs.txt"
