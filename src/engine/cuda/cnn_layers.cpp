@@ -34,6 +34,24 @@ const CudnnPlan* find_plan(const CnnRun& run, const std::string& layer, const Pr
   return plan;
 }
 
+// Binds `plan` to `tensors` with a workspace of its own and runs it once now (in setup): whether
+// cuDNN executes it, with the reason in `why` when it does not. The fallbacks of the fused
+// convolution and of BatchNorm rest on this, so an engine that builds but fails to run costs a
+// note, not the run.
+template <typename Tensors>
+bool runs_once(const CnnRun& run, const CudnnPlan& plan, const Tensors& tensors, std::string& why) {
+  try {
+    DeviceBuffer workspace(std::max<size_t>(plan.workspace_bytes(), 256), "a cuDNN trial");
+    run.plans->bind(plan, tensors, workspace.get(), workspace.size()).run(run.stream);
+    CUDA_CHECK(cudaStreamSynchronize(run.stream));
+    return true;
+  } catch (const gt::Error& e) {
+    cudaGetLastError();
+    why = fmt::format("{} failed to run: {}", plan.key(), e.what());
+    return false;
+  }
+}
+
 char* at(char* slab, const graph::TensorSlot& s, int element_bytes) {
   return slab + s.offset * element_bytes;
 }
@@ -174,7 +192,10 @@ class ConvLayer final : public CnnLayer {
                              layer_.name, why));
     }
     if (b_ && relu_ && run_.fused_conv) {
-      fused_ = find_plan(run_, layer_.name, problem(ConvOp::forward_bias_relu, rows), why);
+      const CudnnPlan* plan =
+          find_plan(run_, layer_.name, problem(ConvOp::forward_bias_relu, rows), why);
+      fused_ = plan && runs_once(run_, *plan,
+                                 ConvTensors{explicit_ ? xpad_.get() : t_.x, w_, t_.y, b_}, why);
       if (!fused_)
         note(run_, fmt::format("{}: convolution, then the bias and ReLU kernel (no fused conv + "
                                "bias + ReLU engine: {})",
@@ -203,7 +224,7 @@ class BatchNormLayer final : public CnnLayer {
     const auto spec = std::get<graph::BatchNorm>(layer_.spec);
     const int C = layer_.in.channels;
     const int stride = (C + 63) / 64 * 64;  // each vector 256-byte aligned, as cuDNN's are
-    scratch_.allocate(size_t(7) * stride * sizeof(float), "BatchNorm statistics");
+    scratch_.allocate(size_t(9) * stride * sizeof(float), "BatchNorm statistics");
     float* s = scratch_.get<float>();
     auto slot = [&](graph::TensorRole role) { return slabs.layout->find(index, role)->offset; };
     a_.channels = C;
@@ -222,6 +243,8 @@ class BatchNormLayer final : public CnnLayer {
     a_.dx_scale = s + 4 * stride;
     a_.dbeta_m = s + 5 * stride;
     a_.dgamma_m = s + 6 * stride;
+    running_out_ = s + 7 * stride;  // cuDNN's updated running mean, then its variance
+    stride_ = stride;
     a_.partial = run.reduction;
     a_.relu = relu_fused_into_previous(net, index + 1);
   }
@@ -238,6 +261,10 @@ class BatchNormLayer final : public CnnLayer {
     std::string why;
     c.forward_plan = find_plan(run_, layer_.name, fwd, why);
     c.backward_plan = c.forward_plan ? find_plan(run_, layer_.name, bwd, why) : nullptr;
+    if (c.forward_plan && c.backward_plan &&
+        (!runs_once(run_, *c.forward_plan, forward_tensors(), why) ||
+         !runs_once(run_, *c.backward_plan, backward_tensors(), why)))
+      c.forward_plan = nullptr;
     if (!c.forward_plan || !c.backward_plan) {
       note(run_, fmt::format("{}: own BatchNorm kernels ({})", layer_.name, why));
       c.forward_plan = c.backward_plan = nullptr;
@@ -249,28 +276,8 @@ class BatchNormLayer final : public CnnLayer {
   void bind(void* workspace, size_t bytes) override {
     for (auto& [rows, c] : calls_) {
       if (!c.forward_plan) continue;
-      BatchNormForwardTensors f;
-      f.x = t_.x;
-      f.y = t_.y;
-      f.scale = a_.gamma;
-      f.bias = a_.beta;
-      f.running_mean_in = f.running_mean_out = a_.running_mean;
-      f.running_var_in = f.running_var_out = a_.running_var;
-      f.saved_mean = a_.mean;
-      f.saved_inv_std = a_.inv_std;
-      f.epsilon = a_.eps;
-      f.momentum = a_.momentum;
-      c.forward = run_.plans->bind(*c.forward_plan, f, workspace, bytes);
-      BatchNormBackwardTensors b;
-      b.x = t_.x;
-      b.dy = t_.dy;
-      b.scale = a_.gamma;
-      b.saved_mean = a_.mean;
-      b.saved_inv_std = a_.inv_std;
-      b.dx = t_.dx;
-      b.dscale = a_.grad_gamma;
-      b.dbias = a_.grad_beta;
-      c.backward = run_.plans->bind(*c.backward_plan, b, workspace, bytes);
+      c.forward = run_.plans->bind(*c.forward_plan, forward_tensors(), workspace, bytes);
+      c.backward = run_.plans->bind(*c.backward_plan, backward_tensors(), workspace, bytes);
     }
   }
 
@@ -282,6 +289,10 @@ class BatchNormLayer final : public CnnLayer {
     }
     if (const Calls* c = cudnn_calls(rows)) {
       c->forward.run(run_.stream);
+      for (int k = 0; k < 2; ++k)  // the updated running statistics into the master slab
+        CUDA_CHECK(cudaMemcpyAsync(k == 0 ? a.running_mean : a.running_var,
+                                   running_out_ + k * stride_, a.channels * sizeof(float),
+                                   cudaMemcpyDeviceToDevice, run_.stream));
       if (a.relu) launch_relu(run_.type, t_.y, t_.y, a.pixels * a.channels, run_.stream);
       return;
     }
@@ -306,6 +317,37 @@ class BatchNormLayer final : public CnnLayer {
     CudnnCall forward, backward;
   };
 
+  // cuDNN's buffers: the running statistics read from the master slab and written beside it
+  // (copied back after each forward pass), the saved statistics in the layer's scratch.
+  BatchNormForwardTensors forward_tensors() const {
+    BatchNormForwardTensors f;
+    f.x = t_.x;
+    f.y = t_.y;
+    f.scale = a_.gamma;
+    f.bias = a_.beta;
+    f.running_mean_in = a_.running_mean;
+    f.running_var_in = a_.running_var;
+    f.running_mean_out = running_out_;
+    f.running_var_out = running_out_ + stride_;
+    f.saved_mean = a_.mean;
+    f.saved_inv_std = a_.inv_std;
+    f.epsilon = a_.eps;
+    f.momentum = a_.momentum;
+    return f;
+  }
+  BatchNormBackwardTensors backward_tensors() const {
+    BatchNormBackwardTensors b;
+    b.x = t_.x;
+    b.dy = t_.dy;
+    b.scale = a_.gamma;
+    b.saved_mean = a_.mean;
+    b.saved_inv_std = a_.inv_std;
+    b.dx = t_.dx;
+    b.dscale = a_.grad_gamma;
+    b.dbias = a_.grad_beta;
+    return b;
+  }
+
   const Calls* cudnn_calls(int rows) const {
     const auto it = calls_.find(rows);
     return it != calls_.end() && it->second.forward_plan ? &it->second : nullptr;
@@ -322,6 +364,8 @@ class BatchNormLayer final : public CnnLayer {
   graph::Layer layer_;
   BatchNormArgs a_;
   DeviceBuffer scratch_;
+  float* running_out_ = nullptr;
+  int stride_ = 0;
   std::map<int, Calls> calls_;
 };
 
