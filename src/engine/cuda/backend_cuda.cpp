@@ -31,7 +31,7 @@
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/device_buffer.h"
 #include "engine/cuda/device_state.h"
-#include "engine/cuda/epoch_shuffle.h"
+#include "engine/cuda/device_state_io.h"
 #include "engine/cuda/fused_mlp.h"
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/kernels.h"
@@ -189,16 +189,10 @@ class CudaBackend final : public Backend {
     if (slab.size() != size_t(slab_elements_))
       throw gt::Error("internal: " + std::to_string(slab.size()) + " values for a model of " +
                       std::to_string(slab_elements_));
-    const size_t n = slab.size();
-    CUDA_CHECK(cudaMemcpyAsync(master_.get(), slab.data(), n * 4, cudaMemcpyHostToDevice, stream_));
-    if (dtype_ != DType::f32) launch_convert(dtype_, master_.get<float>(), copy_.get(), n, stream_);
-    CUDA_CHECK(cudaMemsetAsync(moment1_.get(), 0, n * 4, stream_));
-    if (moment2_.get()) CUDA_CHECK(cudaMemsetAsync(moment2_.get(), 0, n * 4, stream_));
-    DeviceState fresh;
-    fresh.loss_scale = policy_.loss_scaling ? policy_.initial_scale : 1.0f;
-    CUDA_CHECK(
-        cudaMemcpyAsync(state_.get(), &fresh, sizeof fresh, cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    load_parameters(
+        slab,
+        {master_.get<float>(), copy_.get(), moment1_.get<float>(), moment2_.get<float>(), dstate()},
+        dtype_, policy_, stream_);
   }
 
   std::vector<float> values() override {
@@ -211,9 +205,7 @@ class CudaBackend final : public Backend {
   EpochStats train_epoch(int epoch) override {
     CUDA_CHECK(cudaSetDevice(device_));
     const auto start = std::chrono::steady_clock::now();
-    *host_counters_ = epoch_counters(seed_, epoch, train_rows_);
-    CUDA_CHECK(cudaMemcpyAsync(&dstate()->epoch, host_counters_, sizeof(EpochCounters),
-                               cudaMemcpyHostToDevice, stream_));
+    start_epoch(dstate(), host_counters_, seed_, epoch, train_rows_, stream_);
     const int64_t full = train_rows_ / batch_;
     const int tail = int(train_rows_ % batch_);
     const bool dropout = model_.dropout > 0;
@@ -234,17 +226,8 @@ class CudaBackend final : public Backend {
       for (int64_t s = 0; s < full; ++s) record_step(train_source_, batch_, dropout);
       if (tail > 0) record_step(train_source_, tail, dropout);
     }
-    CUDA_CHECK(cudaMemcpyAsync(host_counters_, &dstate()->epoch, sizeof(EpochCounters),
-                               cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const EpochStats stats = finish_epoch(dstate(), host_counters_, start, stream_);
     if (fused_ && profile_.get()) print_profile(epoch);
-    const EpochCounters& c = *host_counters_;
-    EpochStats stats;
-    stats.loss = c.loss_rows > 0 ? c.loss_sum / double(c.loss_rows) : std::nan("");
-    stats.accuracy = c.rows > 0 ? double(c.correct) / double(c.rows) : 0.0;
-    stats.steps = c.steps;
-    stats.skipped_steps = c.skipped_steps;
-    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
   }
 
@@ -508,20 +491,11 @@ class CudaBackend final : public Backend {
   }
 
   void download(void* host, const void* device, size_t bytes) const {
-    CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    cuda::download(host, device, bytes, stream_);
   }
-
-  void reset_eval_sums() {
-    CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_loss, 0, sizeof(double), stream_));
-    CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_correct, 0, sizeof(uint64_t), stream_));
-  }
+  void reset_eval_sums() { cuda::reset_eval_sums(dstate(), stream_); }
   void read_eval_sums(double& loss, uint64_t& correct) {
-    CUDA_CHECK(
-        cudaMemcpyAsync(&loss, &dstate()->eval_loss, sizeof loss, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(&correct, &dstate()->eval_correct, sizeof correct,
-                               cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    cuda::read_eval_sums(dstate(), loss, correct, stream_);
   }
 
   void forward(int rows, Pass pass, bool dropout = false) {

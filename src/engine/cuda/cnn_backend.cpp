@@ -32,6 +32,7 @@
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/cudnn_library.h"
 #include "engine/cuda/device_buffer.h"
+#include "engine/cuda/device_state_io.h"
 #include "engine/cuda/epoch_shuffle.h"
 #include "engine/cudnn_status.h"
 #include "engine/graph/init.h"
@@ -145,9 +146,7 @@ class CudaCnnBackend final : public Backend {
     // Warm-up: one eager step of each batch shape and one evaluation pass load the kernels;
     // set_values() below undoes their updates.
     set_values(graph::initial_values(layout(), seed));
-    *host_counters_ = epoch_counters(seed_, 0, train_->rows);
-    CUDA_CHECK(cudaMemcpyAsync(&dstate()->epoch, host_counters_, sizeof(EpochCounters),
-                               cudaMemcpyHostToDevice, stream_));
+    start_epoch(dstate(), host_counters_, seed_, 0, train_->rows, stream_);
     warm_up();
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     if (options_.graphs) build_graphs();
@@ -163,17 +162,10 @@ class CudaCnnBackend final : public Backend {
 
   void set_values(std::span<const float> values) override {
     CUDA_CHECK(cudaSetDevice(device_));
-    const std::vector<float> slab = graph::to_padded(padded_, values);
-    const size_t n = size_t(slab_);
-    CUDA_CHECK(cudaMemcpyAsync(master_.get(), slab.data(), n * 4, cudaMemcpyHostToDevice, stream_));
-    if (type_ != DType::f32) launch_convert(type_, master_.get<float>(), copy_.get(), n, stream_);
-    CUDA_CHECK(cudaMemsetAsync(moment1_.get(), 0, n * 4, stream_));
-    if (moment2_.get()) CUDA_CHECK(cudaMemsetAsync(moment2_.get(), 0, n * 4, stream_));
-    DeviceState fresh;
-    fresh.loss_scale = policy_.loss_scaling ? policy_.initial_scale : 1.0f;
-    CUDA_CHECK(
-        cudaMemcpyAsync(state_.get(), &fresh, sizeof fresh, cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    load_parameters(
+        graph::to_padded(padded_, values),
+        {master_.get<float>(), copy_.get(), moment1_.get<float>(), moment2_.get<float>(), dstate()},
+        type_, policy_, stream_);
   }
 
   std::vector<float> values() override {
@@ -187,10 +179,8 @@ class CudaCnnBackend final : public Backend {
     CUDA_CHECK(cudaSetDevice(device_));
     const auto start = std::chrono::steady_clock::now();
     if (options_.graphs && !graphs_ready_) build_graphs();  // a debug batch changed the plans
-    *host_counters_ = epoch_counters(seed_, epoch, train_->rows);
-    const EpochCounters keys = *host_counters_;
-    CUDA_CHECK(cudaMemcpyAsync(&dstate()->epoch, host_counters_, sizeof(EpochCounters),
-                               cudaMemcpyHostToDevice, stream_));
+    const EpochCounters keys =
+        start_epoch(dstate(), host_counters_, seed_, epoch, train_->rows, stream_);
     const int64_t full = train_->rows / batch_;
     if (stream_batches_) {
       for (int64_t s = 0; s <= full; ++s) {
@@ -213,16 +203,7 @@ class CudaCnnBackend final : public Backend {
       for (int64_t s = 0; s < full; ++s) record_step(train_source_, batch_, CnnPass::train);
       if (tail_ > 0) record_step(train_source_, tail_, CnnPass::train);
     }
-    CUDA_CHECK(cudaMemcpyAsync(host_counters_, &dstate()->epoch, sizeof(EpochCounters),
-                               cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
-    const EpochCounters& c = *host_counters_;
-    EpochStats stats;
-    stats.loss = c.loss_rows > 0 ? c.loss_sum / double(c.loss_rows) : std::nan("");
-    stats.accuracy = c.rows > 0 ? double(c.correct) / double(c.rows) : 0.0;
-    stats.steps = c.steps;
-    stats.skipped_steps = c.skipped_steps;
-    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const EpochStats stats = finish_epoch(dstate(), host_counters_, start, stream_);
     return stats;
   }
 
@@ -729,20 +710,11 @@ class CudaCnnBackend final : public Backend {
   }
 
   void download(void* host, const void* device, size_t bytes) const {
-    CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    cuda::download(host, device, bytes, stream_);
   }
-
-  void reset_eval_sums() {
-    CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_loss, 0, sizeof(double), stream_));
-    CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_correct, 0, sizeof(uint64_t), stream_));
-  }
+  void reset_eval_sums() { cuda::reset_eval_sums(dstate(), stream_); }
   void read_eval_sums(double& loss, uint64_t& correct) {
-    CUDA_CHECK(
-        cudaMemcpyAsync(&loss, &dstate()->eval_loss, sizeof loss, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(&correct, &dstate()->eval_correct, sizeof correct,
-                               cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    cuda::read_eval_sums(dstate(), loss, correct, stream_);
   }
 
   int device_;

@@ -529,6 +529,19 @@ void dispatch_vector(DType type, int64_t channels, F&& f) {
   });
 }
 
+// kPad: `from` is the unpadded tensor, `to` the padded one's interior; else the other way.
+template <bool kPad>
+void launch_padding(DType type, const PadShape& s, const void* from, void* to,
+                    cudaStream_t stream) {
+  const int64_t n = int64_t(s.batch) * s.height * s.width * s.channels;
+  dispatch(type, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    pad_kernel<T, kPad><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
+        s, static_cast<const T*>(from), static_cast<T*>(to));
+  });
+  CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 int reduction_chunks(int64_t pixels, int channels) {
@@ -703,23 +716,11 @@ void launch_dropout(DType type, const void* x, void* y, int64_t n, float rate, u
 }
 
 void launch_pad(DType type, const PadShape& s, const void* x, void* padded, cudaStream_t stream) {
-  const int64_t n = int64_t(s.batch) * s.height * s.width * s.channels;
-  dispatch(type, [&](auto* tag) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    pad_kernel<T, true><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
-        s, static_cast<const T*>(x), static_cast<T*>(padded));
-  });
-  CUDA_CHECK_LAUNCH();
+  launch_padding<true>(type, s, x, padded, stream);
 }
 
 void launch_crop(DType type, const PadShape& s, const void* padded, void* x, cudaStream_t stream) {
-  const int64_t n = int64_t(s.batch) * s.height * s.width * s.channels;
-  dispatch(type, [&](auto* tag) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    pad_kernel<T, false><<<elementwise_blocks(n, kThreads), kThreads, 0, stream>>>(
-        s, static_cast<const T*>(padded), static_cast<T*>(x));
-  });
-  CUDA_CHECK_LAUNCH();
+  launch_padding<false>(type, s, padded, x, stream);
 }
 
 }  // namespace gt::engine::cuda
