@@ -8,9 +8,9 @@
 //    ReLU (cuDNN's fused graph), BatchNorm with and without its ReLU, max pooling (odd sizes,
 //    overlapping windows), global average pooling, the Dense head with ReLU and dropout; uint8
 //    images normalised per channel, 3 channels padded to the tensor-core multiple; the logits,
-//    loss and every gradient of one step, then the losses of 3 Adam steps and every tensor after
+//    loss and every gradient of one step, then the losses of 3 SGD steps and every tensor after
 //    them (running statistics included), with cuDNN's BatchNorm and with the own kernels;
-//  - N steps of a small CNN (cnn:8,16/16, Adam and SGD);
+//  - 10 steps of a small CNN (cnn:8,16/16): Adam's losses, SGD's losses and tensors;
 //  - evaluation in chunks with a padded last chunk, resident and streamed;
 //  - fp16 dynamic loss scaling: an overflowing step leaves every parameter as it was and halves
 //    the scale, a clean one applies and keeps it (the LossScaler rule); bf16 never scales;
@@ -130,6 +130,13 @@ CudaOptions options(bool cudnn_batchnorm = true) {
   return o;
 }
 
+OptimizerSpec sgd() {
+  OptimizerSpec o;
+  o.kind = OptimizerSpec::Kind::sgd;
+  o.lr = 1e-2f;
+  return o;
+}
+
 struct LayerCase {
   const char* name;
   Shape input;
@@ -161,7 +168,7 @@ std::vector<LayerCase> layer_cases() {
   };
 }
 
-// A network against the CPU's naive loops: one debug step, then `steps` Adam steps.
+// A network against the CPU's naive loops: one debug step, then `steps` optimizer steps.
 void expect_parity(const graph::Network& net, const Dataset& batch, Precision p,
                    const CudaOptions& o, const OptimizerSpec& opt, int steps,
                    const std::string& label) {
@@ -187,7 +194,11 @@ void expect_parity(const graph::Network& net, const Dataset& batch, Precision p,
   EXPECT_LE(e_loss, tol) << label;
   EXPECT_LE(e_grads, tol) << label << " (" << grad_name << ")";
   EXPECT_LE(e_losses, tol) << label;
-  EXPECT_LE(e_after, 5 * tol) << label << " (" << after_name << ")";
+  // The tensors after the steps under SGD, whose update follows the gradient's error; Adam
+  // divides each gradient by its own magnitude, so a near-zero gradient moves its weight by up
+  // to lr per step in a direction rounding decides (the losses above still cover Adam).
+  if (opt.kind == OptimizerSpec::Kind::sgd)
+    EXPECT_LE(e_after, 5 * tol) << label << " (" << after_name << ")";
   std::printf("  %-34s %s: logits %.1e loss %.1e grads %.1e (%s) steps %.1e after %.1e (%s)\n",
               label.c_str(), to_string(p).c_str(), e_logits, e_loss, e_grads, grad_name.c_str(),
               e_losses, e_after, after_name.c_str());
@@ -204,7 +215,7 @@ TEST_P(CnnLayerParity, EveryLayerMatchesTheCpu) {
     for (bool cudnn_bn : {true, false}) {
       const bool has_bn = std::string(c.name).find("batchnorm") != std::string::npos;
       if (!cudnn_bn && !has_bn) continue;
-      expect_parity(net, batch, p, options(cudnn_bn), OptimizerSpec{}, 3,
+      expect_parity(net, batch, p, options(cudnn_bn), sgd(), 3,
                     std::string(c.name) + (cudnn_bn ? "" : " (own BN)"));
     }
   }
@@ -217,13 +228,10 @@ TEST_P(CnnLayerParity, SmallCnnStepsMatchTheCpu) {
   const Shape shape{12, 12, 3};
   const graph::Network net = graph::parse_network("cnn:8,16/16", shape, 4);
   const Dataset batch = images(16, shape, 4, 21);
-  OptimizerSpec sgd;
-  sgd.kind = OptimizerSpec::Kind::sgd;
-  sgd.lr = 1e-2f;
   for (bool cudnn_bn : {true, false}) {
     const std::string bn = cudnn_bn ? "" : " (own BN)";
     expect_parity(net, batch, p, options(cudnn_bn), OptimizerSpec{}, 10, "cnn:8,16/16 adam" + bn);
-    expect_parity(net, batch, p, options(cudnn_bn), sgd, 10, "cnn:8,16/16 sgd" + bn);
+    expect_parity(net, batch, p, options(cudnn_bn), sgd(), 10, "cnn:8,16/16 sgd" + bn);
   }
   std::printf("OK cuda cnn steps == cpu (%s)\n", to_string(p).c_str());
 }
