@@ -197,8 +197,9 @@ void expect_parity(const graph::Network& net, const Dataset& batch, Precision p,
   // The tensors after the steps under SGD, whose update follows the gradient's error; Adam
   // divides each gradient by its own magnitude, so a near-zero gradient moves its weight by up
   // to lr per step in a direction rounding decides (the losses above still cover Adam).
-  if (opt.kind == OptimizerSpec::Kind::sgd)
+  if (opt.kind == OptimizerSpec::Kind::sgd) {
     EXPECT_LE(e_after, 5 * tol) << label << " (" << after_name << ")";
+  }
   std::printf("  %-34s %s: logits %.1e loss %.1e grads %.1e (%s) steps %.1e after %.1e (%s)\n",
               label.c_str(), to_string(p).c_str(), e_logits, e_loss, e_grads, grad_name.c_str(),
               e_losses, e_after, after_name.c_str());
