@@ -478,6 +478,19 @@ __global__ void relu_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t 
   }
 }
 
+// dy = y > 0 ? dy : 0, in place (the ReLU's gradient from its output).
+template <typename T, int V>
+__global__ void relu_backward_kernel(T* __restrict__ dy, const T* __restrict__ y, int64_t vectors) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < vectors;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const Vec<T, V> yv = load_vec<T, V>(y + i * V);
+    Vec<T, V> d = load_vec<T, V>(dy + i * V);
+    for (int k = 0; k < V; ++k)
+      if (!(to_f(yv.v[k]) > 0.0f)) d.v[k] = from_f<T>(0.0f);
+    store_vec<T, V>(dy + i * V, d);
+  }
+}
+
 template <typename T>
 __global__ void dropout_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t n, float rate,
                                uint32_t seed_lo, uint32_t seed_hi, int salt,
@@ -700,6 +713,16 @@ void launch_relu(DType type, const void* x, void* y, int64_t n, cudaStream_t str
     const int64_t vectors = n / v;
     relu_kernel<T, v><<<elementwise_blocks(vectors, kThreads), kThreads, 0, stream>>>(
         static_cast<const T*>(x), static_cast<T*>(y), vectors);
+  });
+  CUDA_CHECK_LAUNCH();
+}
+
+void launch_relu_backward(DType type, void* dy, const void* y, int64_t n, cudaStream_t stream) {
+  dispatch_vector(type, n, [&](auto* tag, auto v) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const int64_t vectors = n / v;
+    relu_backward_kernel<T, v><<<elementwise_blocks(vectors, kThreads), kThreads, 0, stream>>>(
+        static_cast<T*>(dy), static_cast<const T*>(y), vectors);
   });
   CUDA_CHECK_LAUNCH();
 }

@@ -115,6 +115,8 @@ void launch_global_avg_pool_backward(DType type, int batch, int64_t positions, i
 // ---- element-wise ------------------------------------------------------------------------------
 
 void launch_relu(DType type, const void* x, void* y, int64_t n, cudaStream_t stream);
+// dy = y > 0 ? dy : 0 in place: the gradient through a ReLU whose output is y.
+void launch_relu_backward(DType type, void* dy, const void* y, int64_t n, cudaStream_t stream);
 // y = x·1/(1 − rate) where the unit is kept, 0 where dropped; the mask is a hash of (seed,
 // state->global_step, salt, index), the same in forward and backward (x = dy, y = dx).
 void launch_dropout(DType type, const void* x, void* y, int64_t n, float rate, uint64_t seed,

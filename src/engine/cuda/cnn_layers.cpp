@@ -121,7 +121,7 @@ class ConvLayer final : public CnnLayer {
   void backward(int rows, bool need_dx) override {
     const Calls& c = calls(rows);
     const int64_t n = rows * out_pixels() * layer_.out.channels;
-    if (relu_) launch_act_backward(run_.type, t_.dy, t_.y, n, 1.0f, run_.stream);
+    if (relu_) launch_relu_backward(run_.type, t_.dy, t_.y, n, run_.stream);
     if (db_)
       launch_channel_sum(run_.type, t_.dy, rows * out_pixels(), layer_.out.channels, run_.reduction,
                          db_, run_.stream);
@@ -302,8 +302,7 @@ class BatchNormLayer final : public CnnLayer {
   void backward(int rows, bool need_dx) override {
     BatchNormArgs a = args(rows);
     if (const Calls* c = cudnn_calls(rows)) {
-      if (a.relu)
-        launch_act_backward(run_.type, t_.dy, t_.y, a.pixels * a.channels, 1.0f, run_.stream);
+      if (a.relu) launch_relu_backward(run_.type, t_.dy, t_.y, a.pixels * a.channels, run_.stream);
       c->backward.run(run_.stream);  // dx too: the graph always writes it
       return;
     }
@@ -549,7 +548,7 @@ class ReluLayer final : public CnnLayer {
     const int64_t n = rows * size_;
     CUDA_CHECK(cudaMemcpyAsync(t_.dx, t_.dy, size_t(n) * dtype_size(run_.type),
                                cudaMemcpyDeviceToDevice, run_.stream));
-    launch_act_backward(run_.type, t_.dx, t_.y, n, 1.0f, run_.stream);
+    launch_relu_backward(run_.type, t_.dx, t_.y, n, run_.stream);
   }
 
  private:
