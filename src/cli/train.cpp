@@ -94,6 +94,7 @@ std::vector<std::string> train_args(const TrainOptions& o) {
 
 void print_result(const engine::TrainResult& r) {
   fmt::print("device: {} [{}] — {}\n", r.device, r.device_description, r.device_reason);
+  for (const std::string& note : r.notes) fmt::print("  {}\n", note);
   fmt::print("validation accuracy {} · test accuracy {} · final loss {:.4f} · skipped steps {}\n",
              pct(r.val_accuracy), pct(r.test_accuracy), r.final_loss, r.skipped_steps);
   fmt::print("training {:.2f} s · {:.0f} samples/s · {:.1f} ms/epoch · {:.4f} TFLOP/s{}\n",

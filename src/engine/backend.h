@@ -113,6 +113,10 @@ class Backend {
   // Runs `steps` optimizer steps on `batch` (fixed order, no dropout, running statistics
   // updated as by training steps); returns each step's loss.
   virtual std::vector<float> debug_steps(const Dataset& batch, int steps) = 0;
+  // What the backend chose for this run where it had a choice, one line each, for the run's
+  // notes (the CUDA CNN path: fallback kernels, resident or streamed data, CUDA graphs or eager
+  // launches). Valid after setup.
+  virtual std::vector<std::string> notes() const { return {}; }
 };
 
 std::unique_ptr<Backend> make_cpu_backend(bool naive_reference = false);

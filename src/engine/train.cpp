@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/trace.h"
+#include "engine/cudnn_status.h"
 #include "engine/graph/init.h"
 #include "engine/graph/model_text.h"
 
@@ -19,18 +20,30 @@ namespace {
 constexpr int kMaxRepetitions = 10000;
 }  // namespace
 
-std::string resolve_device(const std::string& requested, std::string* reason) {
+std::string resolve_device(const std::string& requested, std::string* reason,
+                           const std::string& family) {
   auto say = [&](const std::string& why) {
     if (reason) *reason = why;
   };
   if (requested == "auto") {
     const int n = cuda_device_count();
-    if (n > 0) {
-      say(fmt::format("auto: {} usable CUDA device(s), using the first", n));
+    if (n == 0) {
+      say("auto: no usable CUDA device, using the CPU");
+      return "cpu";
+    }
+    if (family != "mlp") {  // the CUDA backend's CNN path needs cuDNN
+      const CudnnStatus cudnn = cudnn_status();
+      if (!cudnn.usable) {
+        say(fmt::format("auto: {} models need cuDNN on the GPU ({}), using the CPU", family,
+                        cudnn.absent.empty() ? "no usable cuDNN 9 was found" : cudnn.absent));
+        return "cpu";
+      }
+      say(fmt::format("auto: {} usable CUDA device(s) and cuDNN {}, using the first", n,
+                      cudnn.version));
       return "cuda:0";
     }
-    say("auto: no usable CUDA device, using the CPU");
-    return "cpu";
+    say(fmt::format("auto: {} usable CUDA device(s), using the first", n));
+    return "cuda:0";
   }
   if (requested == "cpu" || requested == "cpu-naive") {
     say("requested");
@@ -84,6 +97,7 @@ nlohmann::json TrainResult::to_json() const {
   j["min_phase_s"] = min_phase_s;
   j["device"] = device;
   j["device_description"] = device_description;
+  j["notes"] = notes;
   j["train_rows"] = train_rows;
   j["validation_rows"] = validation_rows;
   j["test_rows"] = test_rows;
@@ -144,16 +158,9 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   // The device starts (driver, CUDA context, stream) on a second thread while this one loads the
   // data: the two are independent and each takes a good part of a short run's setup. Only "auto"
   // needs the driver to resolve; any other --device is checked here, before the work starts.
-  if (c.device != "auto") {
-    r.device = resolve_device(c.device, &r.device_reason);
-  } else if (model.family != "mlp") {
-    // The CUDA backend trains MLPs only (as_mlp, backend.h); other families run on the CPU.
-    r.device = "cpu";
-    r.device_reason =
-        "auto: the CUDA backend trains MLPs only; " + model.family + " models run on the CPU";
-  }
-  auto starting = std::async(std::launch::async, [&c, &r] {
-    if (r.device.empty()) r.device = resolve_device(c.device, &r.device_reason);
+  if (c.device != "auto") r.device = resolve_device(c.device, &r.device_reason);
+  auto starting = std::async(std::launch::async, [&c, &r, &model] {
+    if (r.device.empty()) r.device = resolve_device(c.device, &r.device_reason, model.family);
     return make_backend(r.device);
   });
   data::Splits data = data::load_data(c.data);
@@ -190,6 +197,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   backend->set_values(initial);
   r.device_description = backend->describe();
   r.min_phase_s = c.min_phase_s;
+  r.notes = backend->notes();
   double warm_seconds = 0;
   int64_t warm_samples = 0;
   // One repetition's epochs as the user sees them: records, progress, an epoch window each.

@@ -59,7 +59,8 @@ struct TrainResult {
   uint64_t seed = 0;
   std::string device;  // "cpu" or "cuda:0"
   std::string device_description;
-  std::string device_reason;  // why auto chose it
+  std::string device_reason;       // why auto chose it
+  std::vector<std::string> notes;  // what the backend chose where it had a choice
   int64_t train_rows = 0, validation_rows = 0, test_rows = 0;
   std::optional<int64_t> skipped_images;  // image folders: images left out (--bad-images skip)
   double duration_s = 0;                  // training epochs only (no loading, no evaluation)
@@ -95,8 +96,10 @@ using ProgressCallback = std::function<void(const EpochRecord& record, int epoch
 // engine knows nothing of energy: the caller decides what a boundary means.
 using PhaseCallback = std::function<void(const char* phase, bool begin)>;
 
-// Resolves --device: "auto" → cuda:0 when cuda_device_count() > 0, else cpu; `reason` says why.
-std::string resolve_device(const std::string& requested, std::string* reason = nullptr);
+// Resolves --device: "auto" → cuda:0 when cuda_device_count() > 0 (and, for a model family other
+// than "mlp", a usable cuDNN), else cpu; `reason` says why.
+std::string resolve_device(const std::string& requested, std::string* reason = nullptr,
+                           const std::string& family = "mlp");
 std::unique_ptr<Backend> make_backend(const std::string& device);
 
 // Throws gt::UsageError for invalid settings (batch size 0 or larger than the training set,

@@ -1,9 +1,10 @@
-// The CPU backend on a small convolutional network (cnn:4,6/8 on 9×9×2 images: odd sizes, two
-// Conv-BatchNorm-ReLU-MaxPool blocks, global average pooling, a dense head) against PyTorch
-// (make_cnn_reference.py): from the same initial tensors, the training-mode logits, loss and
-// every gradient, the losses of 10 Adam steps, every tensor after them — BatchNorm's running
-// statistics included — and the evaluation-mode loss, for the naive and the fast (oneDNN) paths
-// in every precision, each value checked with the shared tolerance table (tolerances.h).
+// The CPU backend and the CUDA backend's CNN path on a small convolutional network (cnn:4,6/8 on
+// 9×9×2 images: odd sizes, two Conv-BatchNorm-ReLU-MaxPool blocks, global average pooling, a dense
+// head) against PyTorch (make_cnn_reference.py): from the same initial tensors, the training-mode
+// logits, loss and every gradient, the losses of 10 Adam steps, every tensor after them —
+// BatchNorm's running statistics included — and the evaluation-mode loss, for the CPU's naive and
+// fast (oneDNN) paths and the GPU's (cuDNN BatchNorm, own BatchNorm kernels; skipped without a
+// GPU) in every precision, each value checked with the shared tolerance table (tolerances.h).
 // Parameters after the Adam steps are compared element by element in fp32; in the reduced
 // precisions per tensor by relative norm error (the table's norm row, as the CUDA parity test
 // does): Adam divides each gradient by its own magnitude, so a weight whose gradient is near
@@ -13,10 +14,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/cuda/cuda_backend.h"
 #include "engine/graph/model_text.h"
 #include "reference.h"
 
@@ -80,18 +83,46 @@ void check_slots(Checker& check, const std::string& label, const CnnReference& r
   }
 }
 
+// Where the network runs: the CPU's naive loops or its fast path, or the CUDA backend's CNN path
+// (cuDNN; with cuDNN's BatchNorm or the own kernels; skipped without a GPU).
+enum class Device { cpu_naive, cpu, cuda, cuda_own_bn };
+
 struct Case {
-  bool naive;
+  Device device;
   Precision precision;
 };
+
+std::string device_name(Device d) {
+  switch (d) {
+    case Device::cpu_naive:
+      return "naive";
+    case Device::cpu:
+      return "fast";
+    case Device::cuda:
+      return "cuda";
+    case Device::cuda_own_bn:
+      return "cuda_own_bn";
+  }
+  return "?";
+}
+
+std::unique_ptr<Backend> backend_for(Device d) {
+  if (d == Device::cpu_naive || d == Device::cpu) return make_cpu_backend(d == Device::cpu_naive);
+  CudaOptions o;
+  o.cudnn_batchnorm = d == Device::cuda;
+  o.deterministic = true;
+  return make_cuda_backend(0, o);
+}
 
 class CnnReferenceTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CnnReferenceTest, MatchesPyTorch) {
   const CnnReference& ref = cnn_reference();
   const Case c = GetParam();
-  const std::string label = c.naive ? "cnn cpu-naive" : "cnn cpu";
-  auto be = make_cpu_backend(c.naive);
+  const bool gpu = c.device == Device::cuda || c.device == Device::cuda_own_bn;
+  if (gpu && cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  const std::string label = "cnn " + device_name(c.device);
+  auto be = backend_for(c.device);
   be->setup(ref.net, ref.optimizer, c.precision, int(ref.batch.rows), ref.batch, 7);
   ASSERT_EQ(be->layout().elements, ref.layout.elements);
   be->set_values(ref.initial);
@@ -128,15 +159,19 @@ TEST_P(CnnReferenceTest, MatchesPyTorch) {
   check.finish();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Precisions, CnnReferenceTest,
-    ::testing::Values(Case{true, Precision::fp32}, Case{false, Precision::fp32},
-                      Case{true, Precision::tf32}, Case{false, Precision::tf32},
-                      Case{true, Precision::fp16}, Case{false, Precision::fp16},
-                      Case{true, Precision::bf16}, Case{false, Precision::bf16}),
-    [](const auto& info) {
-      return std::string(info.param.naive ? "naive_" : "fast_") + to_string(info.param.precision);
-    });
+std::vector<Case> cases() {
+  std::vector<Case> all;
+  for (Precision p : {Precision::fp32, Precision::tf32, Precision::fp16, Precision::bf16})
+    for (Device d : {Device::cpu_naive, Device::cpu, Device::cuda, Device::cuda_own_bn})
+      all.push_back(Case{d, p});
+  return all;
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, CnnReferenceTest, ::testing::ValuesIn(cases()),
+                         [](const auto& info) {
+                           return device_name(info.param.device) + "_" +
+                                  to_string(info.param.precision);
+                         });
 
 }  // namespace
 }  // namespace gt::engine

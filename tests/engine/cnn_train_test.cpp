@@ -1,8 +1,8 @@
 // A convolutional network through the whole training loop: a small IDX image set written here
-// (8×8 grey images, three classes by where the bright patch is) trained with cnn:4,8/8 on the
-// CPU in every precision learns it; --device auto sends a cnn to the CPU and says why; the
-// result names the canonical model, its filters, head and input shape; and the runs are
-// reproducible per seed.
+// (8×8 grey images, three classes by where the bright patch is) trained with cnn:4,8/8 in every
+// precision learns it; --device auto sends a cnn to the GPU when there is one with a usable
+// cuDNN (else to the CPU) and says why; the result names the canonical model, its filters, head
+// and input shape; and the runs are reproducible per seed on either device.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/temp_dir.h"
+#include "engine/cudnn_status.h"
 #include "engine/train.h"
 
 namespace gt::engine {
@@ -77,8 +78,14 @@ TEST(CnnTrain, LearnsImagePatchesInEveryPrecision) {
     ASSERT_TRUE(r.test_accuracy);
     EXPECT_GT(*r.test_accuracy, 0.9) << to_string(p);
     EXPECT_LT(r.epochs_detail.back().loss, r.epochs_detail.front().loss) << to_string(p);
-    EXPECT_EQ(r.device, "cpu");
-    EXPECT_THAT(r.device_reason, HasSubstr("MLPs only"));
+    if (cuda_device_count() > 0 && cudnn_status().usable) {
+      EXPECT_EQ(r.device, "cuda:0");
+      EXPECT_THAT(r.device_reason, HasSubstr("cuDNN"));
+      EXPECT_FALSE(r.notes.empty());
+    } else {
+      EXPECT_EQ(r.device, "cpu");
+      EXPECT_THAT(r.device_reason, HasSubstr("CPU"));
+    }
     EXPECT_EQ(r.model, "cnn:4,8/8");
     EXPECT_EQ(r.filters, "4,8");
     EXPECT_EQ(r.neurons, "8");

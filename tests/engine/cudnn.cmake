@@ -7,7 +7,10 @@
 #   cudnn_plan_test    plan keys, padding, the precision rules, the autotune file, and every
 #                      problem's descriptors finalised by the real cuDNN when it loads (no GPU);
 #   cuda_cudnn_test    on a GPU: each convolution op and BatchNorm in each precision against a
-#                      float64 CPU reference, plans, bound calls and autotune; skips without one.
+#                      float64 CPU reference, plans, bound calls and autotune; skips without one;
+#   cuda_cnn_test      on a GPU: the CUDA backend's CNN path against the CPU backend per layer and
+#                      for N steps, loss scaling, evaluation, CUDA graph ≡ eager, streamed ≡
+#                      resident data; skips without one.
 greentrain_add_test(cudnn_status_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cudnn_status_test.cpp
   LIBS greentrain_engine)
 target_compile_definitions(cudnn_status_test PRIVATE
@@ -34,4 +37,6 @@ if(GREENTRAIN_HAVE_CUDNN)
   greentrain_add_test(cuda_cudnn_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda_cudnn_test.cpp
     LIBS greentrain_engine greentrain_engine_cuda)
   target_include_directories(cuda_cudnn_test PRIVATE ${CUDNN_INCLUDE_DIR})
+  greentrain_add_test(cuda_cnn_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda_cnn_test.cpp
+    LIBS greentrain_engine greentrain_engine_cuda)
 endif()

@@ -8,9 +8,9 @@
 // loss scale and step counters on the device. No host synchronisation inside an epoch.
 // One-hidden-layer MLPs small enough for fused_mlp.h skip all of that: an epoch is one persistent
 // cooperative kernel, evaluation one forward kernel, and cuBLASLt is never initialised unless a
-// debug batch needs the GEMM path. The backend runs networks that are MLPs (as_mlp, backend.h);
-// its slabs follow the network's parameter layout (graph/param_layout.h), so values cross the
-// interface as one copy.
+// debug batch needs the GEMM path. The backend runs networks that are MLPs (as_mlp, backend.h;
+// make_cuda_backend hands the others to the CNN path, cnn_backend.cpp); its slabs follow the
+// network's parameter layout (graph/param_layout.h), so values cross the interface as one copy.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -31,6 +31,7 @@
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/device_buffer.h"
 #include "engine/cuda/device_state.h"
+#include "engine/cuda/device_state_io.h"
 #include "engine/cuda/fused_mlp.h"
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/kernels.h"
@@ -45,40 +46,6 @@ constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 
 int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 static_assert(graph::kSlabAlign % 128 == 0, "tensors in a slab start 256-byte aligned");
-
-uint64_t splitmix64(uint64_t& x) {
-  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-DType dtype_for(StorageType s) {
-  switch (s) {
-    case StorageType::f32:
-      return DType::f32;
-    case StorageType::f16:
-      return DType::f16;
-    case StorageType::bf16:
-      return DType::bf16;
-  }
-  return DType::f32;
-}
-
-// Host conversions of the storage types (for read-backs in debug_step).
-std::vector<float> to_floats(const std::vector<char>& raw, DType t, size_t count) {
-  std::vector<float> out(count);
-  if (t == DType::f32) {
-    std::memcpy(out.data(), raw.data(), count * 4);
-  } else if (t == DType::f16) {
-    const auto* h = reinterpret_cast<const __half*>(raw.data());
-    for (size_t i = 0; i < count; ++i) out[i] = __half2float(h[i]);
-  } else {
-    const auto* h = reinterpret_cast<const __nv_bfloat16*>(raw.data());
-    for (size_t i = 0; i < count; ++i) out[i] = __bfloat162float(h[i]);
-  }
-  return out;
-}
 
 struct Layer {
   int in = 0, out = 0;
@@ -222,16 +189,10 @@ class CudaBackend final : public Backend {
     if (slab.size() != size_t(slab_elements_))
       throw gt::Error("internal: " + std::to_string(slab.size()) + " values for a model of " +
                       std::to_string(slab_elements_));
-    const size_t n = slab.size();
-    CUDA_CHECK(cudaMemcpyAsync(master_.get(), slab.data(), n * 4, cudaMemcpyHostToDevice, stream_));
-    if (dtype_ != DType::f32) launch_convert(dtype_, master_.get<float>(), copy_.get(), n, stream_);
-    CUDA_CHECK(cudaMemsetAsync(moment1_.get(), 0, n * 4, stream_));
-    if (moment2_.get()) CUDA_CHECK(cudaMemsetAsync(moment2_.get(), 0, n * 4, stream_));
-    DeviceState fresh;
-    fresh.loss_scale = policy_.loss_scaling ? policy_.initial_scale : 1.0f;
-    CUDA_CHECK(
-        cudaMemcpyAsync(state_.get(), &fresh, sizeof fresh, cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    load_parameters(
+        slab,
+        {master_.get<float>(), copy_.get(), moment1_.get<float>(), moment2_.get<float>(), dstate()},
+        dtype_, policy_, stream_);
   }
 
   std::vector<float> values() override {
@@ -244,15 +205,7 @@ class CudaBackend final : public Backend {
   EpochStats train_epoch(int epoch) override {
     CUDA_CHECK(cudaSetDevice(device_));
     const auto start = std::chrono::steady_clock::now();
-    EpochCounters fresh;
-    uint64_t key_state = seed_ ^ (0xD1B54A32D192ED03ull * (uint64_t(epoch) + 1));
-    for (auto& k : fresh.perm_key) k = uint32_t(splitmix64(key_state));
-    uint32_t bits = 2;
-    while ((uint64_t(1) << bits) < uint64_t(train_rows_)) bits += 2;
-    fresh.perm_half_bits = bits / 2;
-    *host_counters_ = fresh;
-    CUDA_CHECK(cudaMemcpyAsync(&dstate()->epoch, host_counters_, sizeof(EpochCounters),
-                               cudaMemcpyHostToDevice, stream_));
+    start_epoch(dstate(), host_counters_, seed_, epoch, train_rows_, stream_);
     const int64_t full = train_rows_ / batch_;
     const int tail = int(train_rows_ % batch_);
     const bool dropout = model_.dropout > 0;
@@ -273,17 +226,8 @@ class CudaBackend final : public Backend {
       for (int64_t s = 0; s < full; ++s) record_step(train_source_, batch_, dropout);
       if (tail > 0) record_step(train_source_, tail, dropout);
     }
-    CUDA_CHECK(cudaMemcpyAsync(host_counters_, &dstate()->epoch, sizeof(EpochCounters),
-                               cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const EpochStats stats = finish_epoch(dstate(), host_counters_, start, stream_);
     if (fused_ && profile_.get()) print_profile(epoch);
-    const EpochCounters& c = *host_counters_;
-    EpochStats stats;
-    stats.loss = c.loss_rows > 0 ? c.loss_sum / double(c.loss_rows) : std::nan("");
-    stats.accuracy = c.rows > 0 ? double(c.correct) / double(c.rows) : 0.0;
-    stats.steps = c.steps;
-    stats.skipped_steps = c.skipped_steps;
-    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
   }
 
@@ -547,20 +491,11 @@ class CudaBackend final : public Backend {
   }
 
   void download(void* host, const void* device, size_t bytes) const {
-    CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    cuda::download(host, device, bytes, stream_);
   }
-
-  void reset_eval_sums() {
-    CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_loss, 0, sizeof(double), stream_));
-    CUDA_CHECK(cudaMemsetAsync(&dstate()->eval_correct, 0, sizeof(uint64_t), stream_));
-  }
+  void reset_eval_sums() { cuda::reset_eval_sums(dstate(), stream_); }
   void read_eval_sums(double& loss, uint64_t& correct) {
-    CUDA_CHECK(
-        cudaMemcpyAsync(&loss, &dstate()->eval_loss, sizeof loss, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(&correct, &dstate()->eval_correct, sizeof correct,
-                               cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    cuda::read_eval_sums(dstate(), loss, correct, stream_);
   }
 
   void forward(int rows, Pass pass, bool dropout = false) {
@@ -754,12 +689,8 @@ class CudaBackend final : public Backend {
 }  // namespace
 }  // namespace cuda
 
-std::unique_ptr<Backend> make_cuda_backend(int device, const CudaOptions& options) {
+std::unique_ptr<Backend> make_cuda_mlp_backend(int device, const CudaOptions& options) {
   return std::make_unique<cuda::CudaBackend>(device, options);
-}
-
-std::unique_ptr<Backend> make_cuda_backend(int device) {
-  return make_cuda_backend(device, CudaOptions{});
 }
 
 int cuda_device_count() {

@@ -1,13 +1,15 @@
 // Device helpers shared by the backend's kernels (kernels.cu) and the fused small-MLP kernels
 // (fused_mlp.cu): conversions between FP32 and the storage types, the rounding a GEMM applies to
 // its inputs (storage type, or TF32 for the tf32 policy), warp argmax and sum reductions, and the
-// epoch's Feistel-network shuffle,
-// so that every path reads the same pseudo-random order of the training set.
+// epoch's Feistel-network shuffle (epoch_shuffle.h, which the host shares), so that every path
+// reads the same pseudo-random order of the training set.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cstdint>
+
+#include "engine/cuda/epoch_shuffle.h"
 
 namespace gt::engine::cuda {
 
@@ -78,36 +80,6 @@ __device__ __forceinline__ float adam_step(float w, float m, float v, float step
 __device__ __forceinline__ float warp_sum(float x) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
-  return x;
-}
-
-__device__ __forceinline__ uint32_t mix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
-// A 4-round Feistel network is a bijection of [0, 4^h); cycle-walking restricts it to
-// [0, rows). That is a pseudo-random permutation computed per element: no sort, no buffer.
-__device__ __forceinline__ uint32_t shuffled_index(uint32_t position, uint32_t rows,
-                                                   const uint32_t key[4], uint32_t half_bits) {
-  const uint32_t h = half_bits;
-  const uint32_t mask = (1u << h) - 1u;
-  uint32_t x = position;
-  do {
-    uint32_t left = x >> h, right = x & mask;
-#pragma unroll
-    for (int round = 0; round < 4; ++round) {
-      const uint32_t f = mix32(right ^ key[round]) & mask;
-      const uint32_t next = left ^ f;
-      left = right;
-      right = next;
-    }
-    x = (left << h) | right;
-  } while (x >= rows);
   return x;
 }
 

@@ -7,10 +7,12 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "engine/cuda/check.h"
 #include "engine/cuda/device_math.cuh"
 #include "engine/cuda/kernels.h"
+#include "engine/cuda/launch.cuh"
 
 namespace gt::engine::cuda {
 namespace {
@@ -129,7 +131,17 @@ __global__ void check_finite_kernel(const T* __restrict__ grads, int64_t n, uint
   if (__syncthreads_or(bad) && threadIdx.x == 0) atomicOr(found_inf, 1u);
 }
 
-template <typename T>
+// Element i's gradient: the storage-type slab's, or with kMixed the FP32 slab's where its block
+// says so (the MLP path instantiates kMixed = false: the same code as one slab).
+template <typename T, bool kMixed>
+__device__ __forceinline__ float gradient_at(const OptimizerArgs& a, const T* grads, int64_t i) {
+  if constexpr (kMixed) {
+    if (a.f32_blocks[i >> kF32BlockShift]) return a.grads_f32[i];
+  }
+  return to_f(grads[i]);
+}
+
+template <typename T, bool kMixed>
 __global__ void optimizer_kernel(OptimizerArgs a) {
   DeviceState* s = a.state;
   const bool skip = a.loss_scaling && s->found_inf != 0;
@@ -144,7 +156,7 @@ __global__ void optimizer_kernel(OptimizerArgs a) {
       const float inv_bias2_sqrt = 1.0f / sqrtf(1.0f - float(pow(double(a.beta2), t)));
       const float step_size = a.lr / bias1;
       for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < a.n; i += stride) {
-        const float g = to_f(grads[i]) * inv_scale;
+        const float g = gradient_at<T, kMixed>(a, grads, i) * inv_scale;
         const float m = a.beta1 * a.m[i] + (1.0f - a.beta1) * g;
         const float v = a.beta2 * a.v[i] + (1.0f - a.beta2) * g * g;
         a.m[i] = m;
@@ -155,7 +167,7 @@ __global__ void optimizer_kernel(OptimizerArgs a) {
       }
     } else {
       for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < a.n; i += stride) {
-        const float g = to_f(grads[i]) * inv_scale;
+        const float g = gradient_at<T, kMixed>(a, grads, i) * inv_scale;
         const float buf = a.momentum * a.m[i] + g;
         a.m[i] = buf;
         const float w = a.master[i] - a.lr * buf;
@@ -246,27 +258,6 @@ __global__ void convert_kernel(const float* __restrict__ src, T* __restrict__ ds
     dst[i] = from_f<T>(src[i]);
 }
 
-int elementwise_blocks(int64_t n, int threads, int per_thread = 4) {
-  const int64_t want = (n + int64_t(threads) * per_thread - 1) / (int64_t(threads) * per_thread);
-  return int(std::clamp<int64_t>(want, 1, 1056));
-}
-
-// Calls f with a null pointer of the element type that `type` names.
-template <typename F>
-void dispatch(DType type, F&& f) {
-  switch (type) {
-    case DType::f32:
-      f(static_cast<float*>(nullptr));
-      break;
-    case DType::f16:
-      f(static_cast<__half*>(nullptr));
-      break;
-    case DType::bf16:
-      f(static_cast<__nv_bfloat16*>(nullptr));
-      break;
-  }
-}
-
 }  // namespace
 
 void launch_gather(const GatherSource& src, int rows, DType out_type, void* x_out,
@@ -305,7 +296,10 @@ void launch_check_finite(DType type, const void* grads, int64_t n, uint32_t* fou
 void launch_optimizer(DType type, const OptimizerArgs& args, cudaStream_t stream) {
   dispatch(type, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    optimizer_kernel<T><<<elementwise_blocks(args.n, 256), 256, 0, stream>>>(args);
+    if (args.f32_blocks != nullptr)
+      optimizer_kernel<T, true><<<elementwise_blocks(args.n, 256), 256, 0, stream>>>(args);
+    else
+      optimizer_kernel<T, false><<<elementwise_blocks(args.n, 256), 256, 0, stream>>>(args);
   });
   CUDA_CHECK_LAUNCH();
 }
@@ -349,6 +343,32 @@ void launch_convert(DType type, const float* src, void* dst, int64_t n, cudaStre
     convert_kernel<T><<<elementwise_blocks(n, 256), 256, 0, stream>>>(src, static_cast<T*>(dst), n);
   });
   CUDA_CHECK_LAUNCH();
+}
+
+DType dtype_for(StorageType s) {
+  switch (s) {
+    case StorageType::f32:
+      return DType::f32;
+    case StorageType::f16:
+      return DType::f16;
+    case StorageType::bf16:
+      return DType::bf16;
+  }
+  return DType::f32;
+}
+
+std::vector<float> to_floats(const std::vector<char>& raw, DType t, size_t count) {
+  std::vector<float> out(count);
+  if (t == DType::f32) {
+    std::memcpy(out.data(), raw.data(), count * 4);
+  } else if (t == DType::f16) {
+    const auto* h = reinterpret_cast<const __half*>(raw.data());
+    for (size_t i = 0; i < count; ++i) out[i] = __half2float(h[i]);
+  } else {
+    const auto* h = reinterpret_cast<const __nv_bfloat16*>(raw.data());
+    for (size_t i = 0; i < count; ++i) out[i] = __bfloat162float(h[i]);
+  }
+  return out;
 }
 
 }  // namespace gt::engine::cuda

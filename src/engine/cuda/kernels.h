@@ -5,19 +5,25 @@
 //   softmax_ce  : fused softmax cross-entropy in FP32: loss and accuracy sums, scaled dlogits
 //   check_finite: any inf/NaN in the gradients → DeviceState::found_inf (fp16 loss scaling)
 //   optimizer   : fused Adam / SGD-momentum over the whole parameter slab; unscales, skips on
-//                 overflow, updates the loss scale and the step counters on the device
+//                 overflow, updates the loss scale and the step counters on the device; reads
+//                 some gradients from an FP32 slab when asked (OptimizerArgs::f32_blocks)
 //   bias_act / act_backward / bias_grad: the unfused equivalents of the cuBLASLt epilogues
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "engine/cuda/device_state.h"
+#include "engine/precision.h"
 
 namespace gt::engine::cuda {
 
 enum class DType { f32, f16, bf16 };
 inline int dtype_size(DType t) { return t == DType::f32 ? 4 : 2; }
+DType dtype_for(StorageType s);
+// Host values of `count` elements of type t read back from the device (debug read-backs).
+std::vector<float> to_floats(const std::vector<char>& raw, DType t, size_t count);
 
 // Where a batch's rows come from. With `counter` set, the batch starts at
 // counter->step_in_epoch * stride_rows of this epoch's order (shuffled with the Feistel keys in
@@ -47,6 +53,9 @@ void launch_softmax_ce(DType type, const void* logits, const int32_t* labels, in
 void launch_check_finite(DType type, const void* grads, int64_t n, uint32_t* found_inf,
                          cudaStream_t stream);
 
+// The blocks of OptimizerArgs::f32_blocks: 128 elements, a parameter slab's slot alignment.
+constexpr int kF32BlockShift = 7;
+
 struct OptimizerArgs {
   float* master = nullptr;      // FP32 master weights
   const void* grads = nullptr;  // gradients in the storage type (scaled when loss scaling)
@@ -60,6 +69,10 @@ struct OptimizerArgs {
   int growth_interval = 2000;
   int step_rows = 0;  // samples in this step (for the epoch's loss mean)
   DeviceState* state = nullptr;
+  // Mixed gradients (the CNN path's BatchNorm parameters keep FP32 gradients under fp16/bf16):
+  // where f32_blocks[i >> kF32BlockShift] is set, element i's gradient is grads_f32[i].
+  const float* grads_f32 = nullptr;
+  const uint8_t* f32_blocks = nullptr;
 };
 void launch_optimizer(DType type, const OptimizerArgs& args, cudaStream_t stream);
 
