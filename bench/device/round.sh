@@ -11,6 +11,8 @@
 #   cuda         the CUDA backend suites: the fused MLP kernel and the cuBLASLt path against
 #                PyTorch references and the CPU backend (cuda_backend_test, cuda_reference_test,
 #                cuda_cpu_parity_test), references made by bench/gpu/make_references.sh
+#   cnn          the CUDA backend's CNN path against the CPU backend and PyTorch (cuda_cnn_test,
+#                engine_cnn_reference_test with its reference made by make_cnn_reference.py)
 #   precisions   bench/meter/plans/precisions.toml (4 precisions x 5 blocks), then analyze
 #   short        bench/meter/plans/short.toml as written (refused after the warm-up), then with
 #                min_phase_s = 2 (reaches +-1 %)
@@ -66,6 +68,15 @@ for s in $SECTIONS; do
       rc=0
       for t in cuda_backend_test cuda_reference_test cuda_cpu_parity_test; do gtest $t 100 || rc=1; done
       verdict cuda $rc ;;
+    cnn)
+      export GREENTRAIN_REFERENCE_DIR=$OUT/reference
+      mkdir -p "$GREENTRAIN_REFERENCE_DIR"
+      timeout 60 python3 tests/engine/make_cnn_reference.py "$GREENTRAIN_REFERENCE_DIR/cnn_reference.json" \
+        > "$OUT/cnn-reference.log" 2>&1
+      rc=0
+      gtest cuda_cnn_test 100 || rc=1
+      gtest engine_cnn_reference_test 60 || rc=1
+      verdict cnn $rc ;;
     precisions)
       timeout 120 greentrain experiment run bench/meter/plans/precisions.toml --db "$OUT/precisions.db" \
         > "$OUT/precisions.txt" 2>&1
