@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (auto problem = check.phase_problem(mark->name)) {
       if (!gt::is_valid_utf8(*problem)) __builtin_trap();
     } else {
-      book.add(*mark, 0, 0);
+      if (mark->t_s && !(std::isfinite(*mark->t_s) && *mark->t_s >= 0)) __builtin_trap();
+      book.add(*mark, 0);
     }
   }
   book.finish(1);
