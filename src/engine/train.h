@@ -1,7 +1,8 @@
 // The training loop as a library call: `train(config, progress)` loads the data,
 // builds the model, picks the backend, trains epoch by epoch (calling `progress` after each),
 // then evaluates validation and test accuracy and returns a TrainResult. `greentrain train`
-// and the experiment runner both call it; it knows nothing about energy.
+// calls it (the experiment runner starts `greentrain train` as a child); it knows nothing about
+// energy.
 #pragma once
 #include <cstdint>
 #include <functional>
