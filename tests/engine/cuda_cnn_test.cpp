@@ -1,7 +1,8 @@
 // The CUDA backend's CNN path on a GPU (each test skips cleanly without one), against the CPU
 // backend's naive loops (double accumulation, emulated roundings: an independent implementation
 // of the same numerics), every comparison a relative norm error ‖gpu − cpu‖/‖cpu‖ within the
-// shared table's norm tolerance per precision (tolerances.h):
+// shared table's norm tolerance per precision (tolerances.h; tf32's gradients three times it, and
+// an element that overflows must overflow on both sides, see expect_parity):
 //  - per layer: one small network per layer kind around the layer under test (a convolution
 //    before it, so its input gradient is checked through that convolution's weight gradient):
 //    3×3 and stride-2 convolutions (Keras' asymmetric padding), a 1×1 convolution with bias and
@@ -56,7 +57,13 @@ double rel_error(const std::vector<float>& got, const std::vector<float>& ref) {
   EXPECT_EQ(got.size(), ref.size());
   double num = 0, den = 0;
   for (size_t i = 0; i < std::min(got.size(), ref.size()); ++i) {
-    if (!std::isfinite(got[i]) || !std::isfinite(ref[i])) return INFINITY;
+    // An overflow (fp16's scaled gradients) must happen in the same elements on both sides;
+    // the elements that overflowed on both are left out of the norm.
+    if (!std::isfinite(got[i]) || !std::isfinite(ref[i])) {
+      const bool same = std::isnan(got[i]) ? std::isnan(ref[i]) : got[i] == ref[i];
+      if (!same) return INFINITY;
+      continue;
+    }
     num += double(got[i] - ref[i]) * (got[i] - ref[i]);
     den += double(ref[i]) * ref[i];
   }
@@ -192,7 +199,12 @@ void expect_parity(const graph::Network& net, const Dataset& batch, Precision p,
   const double e_after = worst_slot_error(layout, gpu->values(), cpu->values(), false, after_name);
   EXPECT_LE(e_logits, tol) << label;
   EXPECT_LE(e_loss, tol) << label;
-  EXPECT_LE(e_grads, tol) << label << " (" << grad_name << ")";
+  // cuDNN's TF32 convolutions round inside the tensor cores, which the CPU's emulation (inputs
+  // rounded to nearest) does not reproduce; a weight gradient behind BatchNorm (whose backward
+  // pass hands back a mean-free gradient that cancels heavily in the sum) keeps that rounding's
+  // bias: 5.0e-2 measured on an H100 for cnn:8,16/16's first convolution.
+  const double grad_tol = p == Precision::tf32 ? 3 * tol : tol;
+  EXPECT_LE(e_grads, grad_tol) << label << " (" << grad_name << ")";
   EXPECT_LE(e_losses, tol) << label;
   // The tensors after the steps under SGD, whose update follows the gradient's error; Adam
   // divides each gradient by its own magnitude, so a near-zero gradient moves its weight by up
