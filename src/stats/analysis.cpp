@@ -1,7 +1,9 @@
-// Analysis of a runs table (see analysis.h): selects the usable runs, groups them into
-// configurations, runs every statistic per metric and fills the typed Analysis. The statistics
-// themselves live in descriptive/two_sample/ratio/anova/factorial/power, the sentences in
-// verdicts.cpp and the JSON in analysis_json.cpp; this file only wires them together.
+// Analysis of a runs table (see analysis.h): selects the usable runs, groups
+// them into configurations, runs every statistic per metric and fills the typed
+// Analysis. The statistics themselves live in
+// descriptive/two_sample/ratio/anova/factorial/power, the sentences in
+// verdicts.cpp and the JSON in analysis_json.cpp; this file only wires them
+// together.
 #include "stats/analysis.h"
 
 #include <fmt/format.h>
@@ -68,8 +70,8 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
   }
   out.runs.total = table.rows.size();
   out.runs.used = d.used.size();
-  // Every configuration of a non-warm-up run, with its outcomes, so that one that never
-  // succeeded is still named; ordered level by level.
+  // Every configuration of a non-warm-up run, with its outcomes, so that one
+  // that never succeeded is still named; ordered level by level.
   auto config_less = [](const Levels& x, const Levels& y) {
     return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), level_less);
   };
@@ -104,10 +106,11 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
     d.cell_rows[it - d.cells.begin()].push_back(i);
   }
   if (d.cells.size() < 2)
-    throw gt::Error(fmt::format(
-        "only one configuration ({}) among the {} usable runs: every factor has one level only, "
-        "so there is nothing to compare",
-        label(d.cells[0]), d.used.size()));
+    throw gt::Error(
+        fmt::format("only one configuration ({}) among the {} "
+                    "usable runs: every factor has one level only, "
+                    "so there is nothing to compare",
+                    label(d.cells[0]), d.used.size()));
 
   Levels base(d.factors.size());
   if (opt.baseline.empty()) {
@@ -149,8 +152,9 @@ struct MetricData {
   std::vector<std::vector<std::optional<int>>> blocks;  // block per value
 };
 
-// The finite values of `metric` per cell. Non-finite values (nan, inf) would poison every
-// statistic (and NaN makes sorting undefined): they are left out and named in `notes`.
+// The finite values of `metric` per cell. Non-finite values (nan, inf) would
+// poison every statistic (and NaN makes sorting undefined): they are left out
+// and named in `notes`.
 MetricData metric_data(const Design& d, const std::string& metric,
                        std::vector<std::string>* notes) {
   MetricData m;
@@ -191,7 +195,8 @@ std::map<int, double> block_means(const std::vector<double>& v,
   return out;
 }
 
-// Welch's t-test p-value on the log values (the test behind log_ratio_interval's interval).
+// Welch's t-test p-value on the log values (the test behind
+// log_ratio_interval's interval).
 double log_welch_p(const std::vector<double>& x, const std::vector<double>& y, double alpha) {
   std::vector<double> lx, ly;
   for (double v : x) lx.push_back(std::log(v));
@@ -199,7 +204,8 @@ double log_welch_p(const std::vector<double>& x, const std::vector<double>& y, d
   return welch_t(lx, ly, alpha).p;
 }
 
-// Cohen's d (pooled sd) of the log values: the effect the log-scale Welch test sees.
+// Cohen's d (pooled sd) of the log values: the effect the log-scale Welch test
+// sees.
 double log_cohens_d(const std::vector<double>& x, const std::vector<double>& y) {
   std::vector<double> lx, ly;
   for (double v : x) lx.push_back(std::log(v));
@@ -207,8 +213,8 @@ double log_cohens_d(const std::vector<double>& x, const std::vector<double>& y) 
   return cohens_d(lx, ly);
 }
 
-// The factorial ANOVA of one metric over the design's factors. Blocking factors (the GPU or
-// host of a run) would be appended to `names` and `levels` here.
+// The factorial ANOVA of one metric over the design's factors. Blocking factors
+// (the GPU or host of a run) would be appended to `names` and `levels` here.
 FactorialAnova factorial_for(const Design& d, const MetricData& m) {
   std::vector<std::vector<int>> lv;
   std::vector<double> y;
@@ -220,6 +226,146 @@ FactorialAnova factorial_for(const Design& d, const MetricData& m) {
     }
   }
   return factorial_anova_type2(d.factors, lv, y);
+}
+
+// One configuration's values `x` against the baseline's: Welch, Mann-Whitney,
+// the paired test over shared blocks, and for a positive quantity the ratio of
+// means. `effect_size` is the verdict's (on the log scale for a positive
+// quantity). The Holm columns are filled later.
+Comparison compare_with_baseline(const Levels& config, const std::vector<double>& x,
+                                 const std::vector<std::optional<int>>& x_blocks,
+                                 const std::vector<double>& base,
+                                 const std::map<int, double>& base_blocks, bool positive,
+                                 bool constant, double alpha, const std::string& metric,
+                                 std::vector<std::string>& notes, const Analysis& a,
+                                 double& effect_size) {
+  Comparison c{};
+  c.config = config;
+  c.n = x.size();
+  c.n_baseline = base.size();
+  const TTest w = welch_t(x, base, alpha);
+  c.diff = w.diff;
+  c.diff_ci_low = w.ci_low;
+  c.diff_ci_high = w.ci_high;
+  c.welch_t = w.t;
+  c.welch_df = w.df;
+  c.welch_p = w.p;
+  c.hedges_g = hedges_g(x, base);
+  const double base_mean = mean(base);
+  c.diff_pct = base_mean != 0 ? 100 * w.diff / base_mean : kNaN;
+  const double d_cohen = cohens_d(x, base);
+  auto n80 = runs_per_group_for_power(d_cohen, 0.8, alpha);
+  c.n_for_80pct_power = n80 ? static_cast<double>(*n80) : kNaN;
+  c.cv = base_mean != 0 ? std::abs(w.diff / d_cohen) / std::abs(base_mean) : kNaN;
+  if (!w.undefined_reason.empty() && !constant)
+    notes.push_back(fmt::format("{}: {}: Welch t-test undefined: {}", metric,
+                                a.comparison_label(c.config), w.undefined_reason));
+  const MannWhitney mw = mann_whitney(x, base);
+  c.mw_u = mw.u;
+  c.mw_p = mw.p;
+  c.mw_exact = mw.exact;
+  c.paired_t = c.paired_p = kNaN;
+  const auto cell_blocks = block_means(x, x_blocks);
+  std::vector<double> diffs;
+  for (const auto& [blk, v] : cell_blocks) {
+    auto bb = base_blocks.find(blk);
+    if (bb != base_blocks.end()) diffs.push_back(v - bb->second);
+  }
+  if (diffs.size() >= 2) {
+    const TTest pt = paired_t(diffs, alpha);
+    c.paired_t = pt.t;
+    c.paired_p = pt.p;
+  }
+  c.ratio = c.ratio_ci_low = c.ratio_ci_high = c.ratio_p = c.ratio_p_holm = kNaN;
+  if (positive) {
+    const RatioInterval r = log_ratio_interval(x, base, alpha);
+    c.ratio = r.ratio;
+    c.ratio_ci_low = 1 + r.pct_low / 100;
+    c.ratio_ci_high = 1 + r.pct_high / 100;
+    c.ratio_p = log_welch_p(x, base, alpha);
+  }
+  effect_size = positive ? log_cohens_d(x, base) : d_cohen;
+  return c;
+}
+
+// The Holm-adjusted p-values over the metric's comparisons with the baseline,
+// and for those that found no difference, the runs per configuration that would
+// show one of this size.
+void adjust_comparisons(MetricAnalysis& out, const std::vector<double>& pvals,
+                        const std::vector<double>& ratio_pvals,
+                        const std::vector<double>& effect_sizes, double alpha) {
+  const auto adjusted = holm(pvals), ratio_adjusted = holm(ratio_pvals);
+  const auto& decisive = out.positive ? ratio_pvals : pvals;
+  const double tests = static_cast<double>(
+      std::count_if(decisive.begin(), decisive.end(), [](double p) { return std::isfinite(p); }));
+  for (size_t k = 0; k < out.versus_baseline.size(); ++k) {
+    Comparison& c = out.versus_baseline[k];
+    c.p_holm = adjusted[k];
+    c.ratio_p_holm = ratio_adjusted[k];
+    c.runs_needed = kNaN;
+    const double p = out.positive ? c.ratio_p_holm : c.p_holm;
+    if (std::isfinite(p) && p >= alpha) {
+      if (auto n = runs_per_group_for_power(effect_sizes[k], 0.8, alpha / tests))
+        c.runs_needed = static_cast<double>(
+            std::max<long>(*n, static_cast<long>(std::max(c.n, c.n_baseline)) + 1));
+    }
+  }
+}
+
+// Every configuration against the baseline, or a note when the baseline has no
+// values.
+void compare_all(const Design& d, const std::string& metric, const MetricData& m, double alpha,
+                 std::vector<std::string>& notes, const Analysis& a, MetricAnalysis& out) {
+  auto bit = std::find(m.cells.begin(), m.cells.end(), d.baseline);
+  if (bit == m.cells.end()) {
+    notes.push_back(fmt::format("{}: the baseline has no values; no comparisons", metric));
+    return;
+  }
+  const size_t bi = bit - m.cells.begin();
+  const auto& base = m.values[bi];
+  const auto base_blocks = block_means(base, m.blocks[bi]);
+  std::vector<double> pvals, ratio_pvals, effect_sizes;
+  for (size_t i = 0; i < m.cells.size(); ++i) {
+    if (i == bi) continue;
+    double effect_size = kNaN;
+    const Comparison c =
+        compare_with_baseline(d.cells[m.cells[i]], m.values[i], m.blocks[i], base, base_blocks,
+                              out.positive, out.constant, alpha, metric, notes, a, effect_size);
+    pvals.push_back(c.welch_p);
+    ratio_pvals.push_back(c.ratio_p);
+    effect_sizes.push_back(effect_size);
+    out.versus_baseline.push_back(c);
+  }
+  adjust_comparisons(out, pvals, ratio_pvals, effect_sizes, alpha);
+}
+
+// Why a test gave no answer, once per test; a constant metric gets one note
+// ("no variation").
+void note_undefined_tests(const MetricAnalysis& out, const std::string& metric,
+                          const std::set<double>& distinct, std::vector<std::string>& notes) {
+  if (!out.constant) {  // a constant metric gets one note ("no variation"), not
+                        // five
+    if (!out.oneway.undefined_reason.empty())
+      notes.push_back(
+          fmt::format("{}: one-way ANOVA undefined: {}", metric, out.oneway.undefined_reason));
+    if (!out.welch.undefined_reason.empty())
+      notes.push_back(
+          fmt::format("{}: Welch ANOVA undefined: {}", metric, out.welch.undefined_reason));
+    if (!out.levene.undefined_reason.empty())
+      notes.push_back(fmt::format("{}: Brown-Forsythe test undefined: {}", metric,
+                                  out.levene.undefined_reason));
+    if (!out.factorial.undefined_reason.empty())
+      notes.push_back(fmt::format("{}: factorial ANOVA F tests undefined: {}", metric,
+                                  out.factorial.undefined_reason));
+  } else {
+    notes.push_back(
+        fmt::format("{}: no variation (every run has {:.6g}; zero variance), so no "
+                    "test applies",
+                    metric, *distinct.begin()));
+  }
+  if (!out.factorial.dropped.empty())
+    notes.push_back(fmt::format("{}: factorial ANOVA: the design cannot estimate {}; dropped",
+                                metric, fmt::join(out.factorial.dropped, ", ")));
 }
 
 MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const MetricData& m,
@@ -246,113 +392,12 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
     out.cells.push_back(c);
   }
 
-  auto bit = std::find(m.cells.begin(), m.cells.end(), d.baseline);
-  if (bit == m.cells.end()) {
-    notes.push_back(fmt::format("{}: the baseline has no values; no comparisons", metric));
-  } else {
-    const size_t bi = bit - m.cells.begin();
-    const auto& base = m.values[bi];
-    const auto base_blocks = block_means(base, m.blocks[bi]);
-    std::vector<double> pvals, ratio_pvals, effect_sizes;
-    for (size_t i = 0; i < m.cells.size(); ++i) {
-      if (i == bi) continue;
-      const auto& x = m.values[i];
-      Comparison c{};
-      c.config = d.cells[m.cells[i]];
-      c.n = x.size();
-      c.n_baseline = base.size();
-      const TTest w = welch_t(x, base, alpha);
-      c.diff = w.diff;
-      c.diff_ci_low = w.ci_low;
-      c.diff_ci_high = w.ci_high;
-      c.welch_t = w.t;
-      c.welch_df = w.df;
-      c.welch_p = w.p;
-      c.hedges_g = hedges_g(x, base);
-      const double base_mean = mean(base);
-      c.diff_pct = base_mean != 0 ? 100 * w.diff / base_mean : kNaN;
-      const double d_cohen = cohens_d(x, base);
-      auto n80 = runs_per_group_for_power(d_cohen, 0.8, alpha);
-      c.n_for_80pct_power = n80 ? static_cast<double>(*n80) : kNaN;
-      c.cv = base_mean != 0 ? std::abs(w.diff / d_cohen) / std::abs(base_mean) : kNaN;
-      if (!w.undefined_reason.empty() && !out.constant)
-        notes.push_back(fmt::format("{}: {}: Welch t-test undefined: {}", metric,
-                                    a.comparison_label(c.config), w.undefined_reason));
-      const MannWhitney mw = mann_whitney(x, base);
-      c.mw_u = mw.u;
-      c.mw_p = mw.p;
-      c.mw_exact = mw.exact;
-      c.paired_t = c.paired_p = kNaN;
-      const auto cell_blocks = block_means(x, m.blocks[i]);
-      std::vector<double> diffs;
-      for (const auto& [blk, v] : cell_blocks) {
-        auto bb = base_blocks.find(blk);
-        if (bb != base_blocks.end()) diffs.push_back(v - bb->second);
-      }
-      if (diffs.size() >= 2) {
-        const TTest pt = paired_t(diffs, alpha);
-        c.paired_t = pt.t;
-        c.paired_p = pt.p;
-      }
-      c.ratio = c.ratio_ci_low = c.ratio_ci_high = c.ratio_p = c.ratio_p_holm = kNaN;
-      if (out.positive) {
-        const RatioInterval r = log_ratio_interval(x, base, alpha);
-        c.ratio = r.ratio;
-        c.ratio_ci_low = 1 + r.pct_low / 100;
-        c.ratio_ci_high = 1 + r.pct_high / 100;
-        c.ratio_p = log_welch_p(x, base, alpha);
-      }
-      pvals.push_back(c.welch_p);
-      ratio_pvals.push_back(c.ratio_p);
-      // The verdict's effect size: on the log scale for a positive quantity.
-      effect_sizes.push_back(out.positive ? log_cohens_d(x, base) : d_cohen);
-      out.versus_baseline.push_back(c);
-    }
-    const auto adjusted = holm(pvals), ratio_adjusted = holm(ratio_pvals);
-    const auto& decisive = out.positive ? ratio_pvals : pvals;
-    const double tests = static_cast<double>(
-        std::count_if(decisive.begin(), decisive.end(), [](double p) { return std::isfinite(p); }));
-    for (size_t k = 0; k < out.versus_baseline.size(); ++k) {
-      Comparison& c = out.versus_baseline[k];
-      c.p_holm = adjusted[k];
-      c.ratio_p_holm = ratio_adjusted[k];
-      c.runs_needed = kNaN;
-      const double p = out.positive ? c.ratio_p_holm : c.p_holm;
-      if (std::isfinite(p) && p >= alpha) {
-        if (auto n = runs_per_group_for_power(effect_sizes[k], 0.8, alpha / tests))
-          c.runs_needed = static_cast<double>(
-              std::max<long>(*n, static_cast<long>(std::max(c.n, c.n_baseline)) + 1));
-      }
-    }
-  }
-
+  compare_all(d, metric, m, alpha, notes, a, out);
   out.oneway = oneway_anova(m.values);
   out.welch = welch_anova(m.values);
   out.levene = brown_forsythe(m.values);
   out.factorial = factorial_for(d, m);
-  if (!out.constant) {  // a constant metric gets one note ("no variation"), not five
-    if (!out.oneway.undefined_reason.empty())
-      notes.push_back(
-          fmt::format("{}: one-way ANOVA undefined: {}", metric, out.oneway.undefined_reason));
-    if (!out.welch.undefined_reason.empty())
-      notes.push_back(
-          fmt::format("{}: Welch ANOVA undefined: {}", metric, out.welch.undefined_reason));
-    if (!out.levene.undefined_reason.empty())
-      notes.push_back(fmt::format("{}: Brown-Forsythe test undefined: {}", metric,
-                                  out.levene.undefined_reason));
-    if (!out.factorial.undefined_reason.empty())
-      notes.push_back(fmt::format("{}: factorial ANOVA F tests undefined: {}", metric,
-                                  out.factorial.undefined_reason));
-  } else {
-    notes.push_back(
-        fmt::format("{}: no variation (every run has {:.6g}; zero variance), so no "
-                    "test applies",
-                    metric, *distinct.begin()));
-  }
-  if (!out.factorial.dropped.empty())
-    notes.push_back(fmt::format("{}: factorial ANOVA: the design cannot estimate {}; dropped",
-                                metric, fmt::join(out.factorial.dropped, ", ")));
-
+  note_undefined_tests(out, metric, distinct, notes);
   std::string tukey_reason;
   for (const auto& p : tukey_hsd(m.values, &tukey_reason))
     out.tukey.push_back(
@@ -362,8 +407,9 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
   return out;
 }
 
-// Configurations with fewer successful runs than others (a grown plan, failures) are named: a
-// comparison of 3 runs with 8 is not the balanced design the plan promised.
+// Configurations with fewer successful runs than others (a grown plan,
+// failures) are named: a comparison of 3 runs with 8 is not the balanced design
+// the plan promised.
 void note_balance(Analysis& a) {
   std::vector<const ConfigRuns*> compared;
   for (const auto& c : a.configurations)
@@ -377,14 +423,16 @@ void note_balance(Analysis& a) {
   for (const auto* c : compared)
     if (c->ok < a.max_runs)
       short_ones.push_back(fmt::format("{} ({})", a.config_text(c->config), c->ok));
-  a.notes.push_back(fmt::format(
-      "unbalanced: configurations have {} to {} successful runs; fewer than {}: {}. Each "
-      "comparison uses the runs its two configurations have",
-      a.min_runs, a.max_runs, a.max_runs, fmt::join(short_ones, ", ")));
+  a.notes.push_back(
+      fmt::format("unbalanced: configurations have {} to {} successful runs; fewer than "
+                  "{}: {}. Each "
+                  "comparison uses the runs its two configurations have",
+                  a.min_runs, a.max_runs, a.max_runs, fmt::join(short_ones, ", ")));
 }
 
-// Runs disturbed by other load on the machine (outside_cpu_share above busy_share), and the
-// busiest idle baseline behind the runs (idle_cpu_busy_share).
+// Runs disturbed by other load on the machine (outside_cpu_share above
+// busy_share), and the busiest idle baseline behind the runs
+// (idle_cpu_busy_share).
 void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analysis& a) {
   a.idle_cpu_busy_share = kNaN;
   for (const auto& r : table.rows) {
@@ -405,19 +453,22 @@ void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analy
       runs.push_back(fmt::format("run {} ({}, {:.0f} %)", c.run_id, a.config_text(c.config),
                                  100 * c.outside_cpu_share));
     a.notes.push_back(fmt::format(
-        "contended: {} run{} had more than {:.0f} % of the machine's CPU busy outside the run, "
+        "contended: {} run{} had more than {:.0f} % "
+        "of the machine's CPU busy outside the run, "
         "which disturbs energy and time: {}",
         runs.size(), runs.size() == 1 ? "" : "s", 100 * opt.busy_share, fmt::join(runs, ", ")));
   }
   if (!a.idle_baseline_valid())
-    a.notes.push_back(fmt::format(
-        "the idle baseline was measured while the machine was {:.0f} % busy (more than {:.0f} "
-        "%): it is not valid, and no net-of-idle figure is given",
-        100 * a.idle_cpu_busy_share, 100 * opt.busy_share));
+    a.notes.push_back(
+        fmt::format("the idle baseline was measured while the machine was "
+                    "{:.0f} % busy (more than {:.0f} "
+                    "%): it is not valid, and no net-of-idle figure is given",
+                    100 * a.idle_cpu_busy_share, 100 * opt.busy_share));
 }
 
-// Runs whose epochs never reached the target accuracy (target_reached = 0): counted per
-// configuration and named, so energy_to_target_j's missing values are never silent.
+// Runs whose epochs never reached the target accuracy (target_reached = 0):
+// counted per configuration and named, so energy_to_target_j's missing values
+// are never silent.
 void note_target_missed(const RunsTable& table, Analysis& a) {
   std::map<Levels, TargetMissed> per;
   for (const auto& r : table.rows) {
@@ -437,11 +488,13 @@ void note_target_missed(const RunsTable& table, Analysis& a) {
           fmt::format("{}: {} of {}", a.config_text(c.config), it->second.missed, it->second.of));
     }
   if (!parts.empty())
-    a.notes.push_back(fmt::format(
-        "energy_to_target_j: runs that never reached the target accuracy have no value and are "
-        "not in its statistics ({}); a configuration that often misses it costs more than its "
-        "mean says",
-        fmt::join(parts, "; ")));
+    a.notes.push_back(
+        fmt::format("energy_to_target_j: runs that never reached "
+                    "the target accuracy have no value and are "
+                    "not in its statistics ({}); a configuration "
+                    "that often misses it costs more than its "
+                    "mean says",
+                    fmt::join(parts, "; ")));
 }
 
 }  // namespace
@@ -460,9 +513,10 @@ std::map<std::string, std::string> parse_baseline(const std::string& text) {
   while (i < n) {
     size_t eq = text.find('=', i);
     if (eq == std::string::npos)
-      throw gt::UsageError(fmt::format(
-          "--baseline: '{}' is not factor=level (expected e.g. precision=fp32,batch_size=32)",
-          text.substr(i)));
+      throw gt::UsageError(
+          fmt::format("--baseline: '{}' is not factor=level (expected e.g. "
+                      "precision=fp32,batch_size=32)",
+                      text.substr(i)));
     std::string key = text.substr(i, eq - i);
     key.erase(0, key.find_first_not_of(' '));
     key.erase(key.find_last_not_of(' ') + 1);
@@ -480,7 +534,8 @@ std::map<std::string, std::string> parse_baseline(const std::string& text) {
       if (i < n) ++i;
     } else {
       size_t comma = text.find(',', i);
-      // A level may itself contain commas ("512,256") when the next piece has no '='.
+      // A level may itself contain commas ("512,256") when the next piece has
+      // no '='.
       while (comma != std::string::npos) {
         size_t next_comma = text.find(',', comma + 1);
         std::string piece =
@@ -536,8 +591,8 @@ std::string primary_metric(const RunsTable& table, const AnalysisOptions& option
 
 namespace {
 
-// A marked phase's own energy (train_energy_j, epoch_energy_j), not a component's, a net
-// figure or a per-component split of a phase.
+// A marked phase's own energy (train_energy_j, epoch_energy_j), not a
+// component's, a net figure or a per-component split of a phase.
 bool phase_energy_column(const std::string& c) {
   if (!c.ends_with("_energy_j") || c == "energy_j") return false;
   for (const char* prefix : {"net_", "gpu_", "cpu_", "ram_", "wall_"})
