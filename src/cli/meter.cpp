@@ -138,7 +138,9 @@ bool needs_tree(energy::Attribution mode, const std::vector<energy::ComponentEne
   if (mode == energy::Attribution::process) return true;
   if (mode == energy::Attribution::machine) return false;
   for (const auto& m : meters)
-    if ((m.component == "cpu" || m.component == "ram") && m.source == "estimated") return true;
+    if ((m.component == Component::cpu || m.component == Component::ram) &&
+        m.source == Source::estimated)
+      return true;
   return false;
 }
 

@@ -19,12 +19,14 @@ PhaseRecord phase_record(const run::PhaseResult& p) {
   ph.energy_j = p.energy.energy_j;
   ph.net_energy_j = p.energy.net_energy_j;
   ph.wall_energy_j = p.energy.wall_energy_j;
-  for (const char* c : {"gpu", "cpu", "ram"}) {
+  for (Component c : {Component::gpu, Component::cpu, Component::ram}) {
     bool present = false;
     for (const auto& x : p.energy.components) present |= x.component == c;
     if (!present) continue;
     const double e = p.energy.component_energy_j(c);
-    (c[0] == 'g' ? ph.gpu_energy_j : c[0] == 'c' ? ph.cpu_energy_j : ph.ram_energy_j) = e;
+    (c == Component::gpu   ? ph.gpu_energy_j
+     : c == Component::cpu ? ph.cpu_energy_j
+                           : ph.ram_energy_j) = e;
   }
   ph.uncertainty_j = p.energy.uncertainty_j;
   for (const auto& x : p.energy.components) ph.components.push_back(energy::component_json(x));
@@ -35,36 +37,35 @@ void add_metrics(RunRecord& rec, const Metrics& metrics, const run::MeteredResul
   rec.metrics = metrics.values;
   for (const auto& [k, v] : metered.metrics) rec.metrics[k] = v;  // the mark channel's
   for (const auto& [k, v] : metered.phase_metrics()) rec.metrics[k] = v;
-  // The load on the machine: during the idle baseline this run is netted
-  // against, and outside the run's process tree while it ran (the analysis and
-  // the report mark busy ones).
+  // The load on the machine: during the idle baseline this run is netted against, and outside
+  // the run's process tree while it ran (the analysis and the report mark busy ones).
   if (metered.idle_cpu_busy) rec.metrics["idle_cpu_busy_share"] = *metered.idle_cpu_busy;
   if (metered.outside_cpu_share) rec.metrics["outside_cpu_share"] = *metered.outside_cpu_share;
   rec.metrics["flagged_phases"] = metered.flagged_phases;
 }
 
-std::string run_status(const RunEnd& end, std::vector<std::string>& notes) {
+RunStatus run_status(const RunEnd& end, std::vector<std::string>& notes) {
   const run::ChildResult& child = end.child;
   if (child.stopped) {
     notes.insert(notes.begin(), fmt::format("interrupted by signal {}", end.signal));
-    return "aborted";
+    return RunStatus::aborted;
   }
   if (child.timed_out) {
     notes.insert(notes.begin(),
                  fmt::format("timed out after {} s (workload.timeout_s)", end.timeout_s));
-    return "failed";
+    return RunStatus::failed;
   }
   if (!child.exit_code || *child.exit_code != 0) {
     const int c = child.exit_code.value_or(0);
     notes.insert(notes.begin(),
                  c < 0 ? fmt::format("killed by signal {}", -c) : fmt::format("exit code {}", c));
-    return "failed";
+    return RunStatus::failed;
   }
   if (end.needs_result && !end.result_read) {
     notes.insert(notes.begin(), "greentrain train wrote no readable --json result");
-    return "failed";
+    return RunStatus::failed;
   }
-  return "ok";
+  return RunStatus::ok;
 }
 
 void add_energy(RunRecord& rec, const energy::Summary& summary, std::vector<std::string>& notes) {
@@ -73,10 +74,10 @@ void add_energy(RunRecord& rec, const energy::Summary& summary, std::vector<std:
     rec.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
                           c.peak_power_w, c.idle_power_w, c.net_energy_j, c.attribution,
                           c.machine_energy_j});
-    if (c.component != "wall") peak += c.peak_power_w;
+    if (is_main(c.component)) peak += c.peak_power_w;
   }
   bool has_main = false;
-  for (const auto& c : summary.components) has_main |= c.component != "wall";
+  for (const auto& c : summary.components) has_main |= is_main(c.component);
   if (has_main) {
     rec.energy_j = summary.energy_j;
     rec.net_energy_j = summary.net_energy_j;
@@ -109,7 +110,7 @@ std::string result_line(const RunRecord& rec, double duration_s,
   for (const char* m : {"test_accuracy", "final_loss"})
     if (auto it = rec.metrics.find(m); it != rec.metrics.end())
       line += fmt::format("  {}={:.4g}", m, it->second);
-  if (rec.status != "ok") {
+  if (rec.status != RunStatus::ok) {
     line += "  (" + notes.front() + ")";
     auto last = rec.stderr_tail.substr(rec.stderr_tail.rfind('\n') + 1);
     if (!last.empty()) line += "\n      stderr: " + last.substr(0, 200);

@@ -48,23 +48,20 @@ std::string format_duration(double s) {
 
 namespace {
 
-// How a plan stands against an experiment in the database: "" when the plan
-// keeps the meaning of its finished runs (it may have grown), else the first
-// key that differs.
+// How a plan stands against an experiment in the database: "" when the plan keeps the
+// meaning of its finished runs (it may have grown), else the first key that differs.
 std::string difference(const ExperimentRecord& e, const Plan& plan, const std::string& hash) {
   try {
     return plan_difference(parse_plan(e.plan_text, e.name + " (the plan in the database)"), plan);
   } catch (const gt::Error&) {
-    // A stored plan this version no longer reads: only the same hash is the
-    // same plan.
+    // A stored plan this version no longer reads: only the same hash is the same plan.
     return e.plan_hash == hash ? ""
                                : fmt::format("the plan hash ({} here, {} in the database)",
                                              hash.substr(0, 19), e.plan_hash.substr(0, 19));
   }
 }
 
-// Picks the experiment name in the database: the plan's own, or with --new
-// name-2, name-3, ...
+// Picks the experiment name in the database: the plan's own, or with --new name-2, name-3, ...
 ExperimentRecord* resolve_experiment(Store& store, const Plan& plan, const std::string& hash,
                                      bool new_experiment, ExperimentRecord& out) {
   auto existing = store.find_experiment(plan.name);
@@ -74,11 +71,10 @@ ExperimentRecord* resolve_experiment(Store& store, const Plan& plan, const std::
     return &out;
   }
   if (existing && !new_experiment)
-    throw gt::Error(
-        fmt::format("{}: experiment '{}' was created from a different plan: "
-                    "{}; rerun with --new to start a "
-                    "new experiment beside it, or use another --db",
-                    store.path(), plan.name, diff));
+    throw gt::Error(fmt::format(
+        "{}: experiment '{}' was created from a different plan: {}; rerun with --new to start a "
+        "new experiment beside it, or use another --db",
+        store.path(), plan.name, diff));
   if (!existing) {
     out.name = plan.name;
     return nullptr;
@@ -121,10 +117,9 @@ class Runner {
   bool needs_run(const PlannedRun& run) const;
   int runs_needed(int from_block, int to_block) const;
   bool attempt(const PlannedRun& run, int total);  // false when interrupted
-  // Records a run's outcome; a configuration that fails design.max_failures
-  // times in a row is skipped for the rest of the session. Lanes call it under
-  // mu_.
-  void note_status(const PlannedRun& run, const std::string& status);
+  // Records a run's outcome; a configuration that fails design.max_failures times in a row is
+  // skipped for the rest of the session. Lanes call it under mu_.
+  void note_status(const PlannedRun& run, RunStatus status);
   // A parallel lane of --gpus: its own board, energy session and provenance.
   struct Lane {
     int index = 0;
@@ -134,15 +129,13 @@ class Runner {
     bool ran = false;
   };
   void set_up_lanes();
-  bool attempt_in_lanes(const std::vector<PlannedRun>& runs,
-                        int total);  // false: interrupted
+  bool attempt_in_lanes(const std::vector<PlannedRun>& runs, int total);  // false: interrupted
   void measure_idle(int after_runs);
   void measure_idle_lanes(int after_runs);
   void cool_down(energy::Session& session);
   bool sleep_interruptible(double seconds);
-  // Runs one run (on `lane`'s board and meters, or on metered_) and returns its
-  // status.
-  std::string run_one(const PlannedRun& run, int position, int total, Lane* lane = nullptr);
+  // Runs one run (on `lane`'s board and meters, or on metered_) and returns its status.
+  RunStatus run_one(const PlannedRun& run, int position, int total, Lane* lane = nullptr);
   void announce_run(const PlannedRun& run, const Configuration& cfg, int position, int total,
                     const Lane* lane);
   RunRecord new_record(const PlannedRun& run, const Configuration& cfg, const PreparedRun& prep,
@@ -151,8 +144,7 @@ class Runner {
                                  run::RunMetrics& published);
   run::ChildResult settle_stop(run::ChildResult child);
   std::vector<SampleRecord> stored_samples(const energy::Summary& summary) const;
-  // Stores the run, publishes it and counts its status; lanes call it under
-  // mu_.
+  // Stores the run, publishes it and counts its status; lanes call it under mu_.
   void record(const RunRecord& rec, const std::vector<SampleRecord>& samples,
               const run::MeteredResult& metered, run::RunMetrics& published);
 
@@ -192,7 +184,7 @@ class Runner {
   std::vector<Lane> lanes_;  // empty: one run at a time on metered_
   std::mutex mu_;            // the store, the counters and the log, shared by the lanes
   // Scheduling state of this session.
-  std::map<int, std::string> status_;              // run_index -> status of its row in the database
+  std::map<int, RunStatus> status_;                // run_index -> status of its row in the database
   std::map<int, std::vector<PlannedRun>> blocks_;  // block (0 = warm-up) -> runs, in order
   std::set<int> skipped_;                          // configurations skipped after repeated failures
   std::map<int, int> failures_in_a_row_;  // configuration -> failures in a row this session
@@ -218,8 +210,7 @@ class Runner {
 Layout Runner::load_layout(bool resuming) {
   if (!resuming) return initial_layout(plan_);
   if (!exp_.layout.is_null()) return Layout::from_json(exp_.layout);
-  // Written before layouts were kept: the stored plan gives the layout it ran
-  // with.
+  // Written before layouts were kept: the stored plan gives the layout it ran with.
   try {
     return initial_layout(parse_plan(exp_.plan_text, exp_.name));
   } catch (const gt::Error&) {
@@ -229,8 +220,8 @@ Layout Runner::load_layout(bool resuming) {
 
 bool Runner::needs_run(const PlannedRun& run) const {
   auto it = status_.find(run.run_index);
-  if (it == status_.end() || it->second == "aborted") return true;
-  return it->second == "failed" && opt_.retry_failed;
+  if (it == status_.end() || it->second == RunStatus::aborted) return true;
+  return it->second == RunStatus::failed && opt_.retry_failed;
 }
 
 int Runner::runs_needed(int from_block, int to_block) const {
@@ -272,11 +263,9 @@ void Runner::check_stop_rule_options() const {
   const auto& D = plan_.design;
   if (D.stop && !opt_.shard.empty())
     throw gt::UsageError(
-        "--shard with a stopping rule: the rule needs every "
-        "block's results in one place; "
+        "--shard with a stopping rule: the rule needs every block's results in one place; "
         "give the shards a fixed design.repeats instead");
-  if (D.stop) {  // refused before any run: the rule could never form its
-                 // interval
+  if (D.stop) {  // refused before any run: the rule could never form its interval
     const std::string metric =
         D.stop->metric.empty() ? plan_.analysis.primary_metric : D.stop->metric;
     if (auto why = stop_metric_problem(metric); !metric.empty() && !why.empty())
@@ -295,9 +284,8 @@ void Runner::lay_out(const std::string& hash) {
   if (!shape_.grew.empty() && shape_.resuming)
     shape_.layout.history.push_back(
         {{"at", utc_now_iso()}, {"change", shape_.grew}, {"plan_hash", hash}});
-  // Blocks already begun stay whole: a configuration the plan added runs in
-  // every one of them (a grown plan stays balanced), even beyond what the plan
-  // now asks for.
+  // Blocks already begun stay whole: a configuration the plan added runs in every one of them
+  // (a grown plan stays balanced), even beyond what the plan now asks for.
   shape_.max_blocks = std::max(D.planned_blocks(), shape_.started_blocks);
   design_ = expand(plan_, shape_.layout, shape_.max_blocks);
   shape_.target_blocks = D.stop ? std::max(D.stop->min_repeats, shape_.started_blocks)
@@ -313,16 +301,14 @@ void Runner::lay_out(const std::string& hash) {
   for (const auto& [b, runs] : blocks_)
     if (b <= shape_.target_blocks) shape_.planned_count += static_cast<int>(runs.size());
   outcome_.planned = shape_.planned_count;
-  // The experiment's own count covers every shard: merged shards hold the whole
-  // design.
+  // The experiment's own count covers every shard: merged shards hold the whole design.
   for (const auto& r : design_.runs)
     if (r.block <= shape_.target_blocks) ++shape_.experiment_count;
 }
 
 void Runner::set_up_meters() {
-  // Meter the boards this process may use, found by UUID (CUDA_VISIBLE_DEVICES
-  // indices are in CUDA's order, not NVML's), and record them with the Slurm
-  // ids as each run's provenance.
+  // Meter the boards this process may use, found by UUID (CUDA_VISIBLE_DEVICES indices are in
+  // CUDA's order, not NVML's), and record them with the Slurm ids as each run's provenance.
   auto meters = plan_.meters;
   {
     const auto visible = resolve_visible_gpus(energy::probe_nvml());
@@ -376,8 +362,8 @@ void Runner::read_recorded_runs() {
   std::vector<double> pilot;
   for (const auto& r : shape_.recorded) {
     status_[r.run_index] = r.status;
-    if (r.status != "aborted") ++finished_before_;
-    if (r.status == "ok" && r.duration_s) pilot.push_back(*r.duration_s);
+    if (r.status != RunStatus::aborted) ++finished_before_;
+    if (r.status == RunStatus::ok && r.duration_s) pilot.push_back(*r.duration_s);
   }
   if (!pilot.empty()) {
     double sum = 0;
@@ -393,8 +379,7 @@ void Runner::announce(int todo) {
       D.warmup_runs ? fmt::format(" + {} warm-up", D.warmup_runs) : std::string();
   const std::string shape =
       D.stop ? fmt::format(
-                   "{} configurations{}, whole blocks until every 95 % "
-                   "interval against "
+                   "{} configurations{}, whole blocks until every 95 % interval against "
                    "the benchmark is within +-{:g} % ({} to {} blocks)",
                    design_.configs.size(), warm, D.stop->ci_halfwidth_pct, D.stop->min_repeats,
                    D.stop->max_repeats)
@@ -420,9 +405,8 @@ void Runner::announce(int todo) {
 }
 
 int Runner::run_blocks() {
-  // Warm-up, then block by block. With a stopping rule the rule is checked
-  // before each block after min_repeats, on the blocks before it (so a resumed
-  // session decides as the first did).
+  // Warm-up, then block by block. With a stopping rule the rule is checked before each block
+  // after min_repeats, on the blocks before it (so a resumed session decides as the first did).
   const auto& D = plan_.design;
   estimate_ = shape_.target_blocks;
   int b = 0;
@@ -455,9 +439,8 @@ bool Runner::stop_before_block(int b) {
         "compares every configuration with it, so no more blocks are run";
     return true;
   }
-  // Once the first runs are in (the warm-up, else block 1): can the meter
-  // resolve the stop metric's phase to the rule's target at all, within
-  // max_repeats?
+  // Once the first runs are in (the warm-up, else block 1): can the meter resolve the
+  // stop metric's phase to the rule's target at all, within max_repeats?
   if (b >= 1 && !resolution_checked_) {
     const auto runs = store_.runs(exp_.id);
     const std::string metric = stop_metric(*D.stop, plan_.analysis.primary_metric, runs);
@@ -481,8 +464,7 @@ bool Runner::stop_rule_met(int b) {
                                plan_.analysis.primary_metric);
   if (check.metric_missing)
     throw gt::Error(
-        fmt::format("design.stop.metric: {} (runs record energy_j, duration_s "
-                    "and the metrics the "
+        fmt::format("design.stop.metric: {} (runs record energy_j, duration_s and the metrics the "
                     "workload reports); the {} finished runs are kept",
                     check.problem, finished_before_ + position_));
   if (check.met) {
@@ -490,11 +472,9 @@ bool Runner::stop_rule_met(int b) {
         fmt::format("stopping rule met after {} blocks: {}", b - 1, describe(check, D_stop));
     return true;
   }
-  if (!check.skipped.empty()) {  // more blocks cannot give a skipped
-                                 // configuration its interval
+  if (!check.skipped.empty()) {  // more blocks cannot give a skipped configuration its interval
     outcome_.stopped = fmt::format(
-        "stopped after {} blocks without meeting the stopping "
-        "rule: {} skipped after "
+        "stopped after {} blocks without meeting the stopping rule: {} skipped after "
         "repeated failures, so {} no interval{}",
         b - 1, fmt::join(check.skipped, ", "), check.skipped.size() == 1 ? "it has" : "they have",
         check.widest.empty() ? ""
@@ -512,10 +492,8 @@ bool Runner::stop_rule_met(int b) {
   }
   if (check.futile) {
     outcome_.stopped = fmt::format(
-        "stopped after {} blocks: the stopping rule cannot be met within "
-        "max_repeats = {}: "
-        "{}; about {} more blocks needed (at least {} even if the spread were "
-        "as small as "
+        "stopped after {} blocks: the stopping rule cannot be met within max_repeats = {}: "
+        "{}; about {} more blocks needed (at least {} even if the spread were as small as "
         "its 90 % lower bound), {} left; to go on: --max-repeats {}",
         b - 1, max_blocks, describe(check, D_stop), check.blocks_left, check.blocks_left_optimistic,
         max_blocks - (b - 1), b - 1 + check.blocks_left);
@@ -523,11 +501,10 @@ bool Runner::stop_rule_met(int b) {
   }
   estimate_ = std::min(max_blocks, b - 1 + check.blocks_left);
   if (position_ > 0 || b - 1 >= shape_.started_blocks)
-    log_ << fmt::format(
-        "after block {}: {}; about {} more block{} needed ({} "
-        "more at most){}\n",
-        b - 1, describe(check, D_stop), check.blocks_left, check.blocks_left == 1 ? "" : "s",
-        max_blocks - (b - 1), check.problem.empty() ? "" : "; " + check.problem);
+    log_ << fmt::format("after block {}: {}; about {} more block{} needed ({} more at most){}\n",
+                        b - 1, describe(check, D_stop), check.blocks_left,
+                        check.blocks_left == 1 ? "" : "s", max_blocks - (b - 1),
+                        check.problem.empty() ? "" : "; " + check.problem);
   log_.flush();
   return false;
 }
@@ -559,17 +536,15 @@ void Runner::finish(int b, const std::string& hash) {
   const auto& D = plan_.design;
   outcome_.interrupted = guard_.requested();
   outcome_.signal = guard_.signal();
-  // The blocks the plan asks for now: a stopped rule, the blocks it ran; a rule
-  // still going, the blocks it estimates; a fixed design, its repeats (and
-  // every block begun).
+  // The blocks the plan asks for now: a stopped rule, the blocks it ran; a rule still going, the
+  // blocks it estimates; a fixed design, its repeats (and every block begun).
   const int asked_blocks =
       D.stop ? (outcome_.stopped.empty() ? std::min(estimate_, shape_.max_blocks) : b - 1)
              : shape_.target_blocks;
   std::vector<PlannedRun> asked_runs;  // this session's (shard's) share of them
   for (const auto& [blk, runs] : blocks_)
     if (blk <= asked_blocks) asked_runs.insert(asked_runs.end(), runs.begin(), runs.end());
-  if (D.stop) {  // the runs the rule asks for so far: what `experiment status`
-                 // counts
+  if (D.stop) {  // the runs the rule asks for so far: what `experiment status` counts
     int wanted = 0;
     for (const auto& r : design_.runs) wanted += r.block <= asked_blocks ? 1 : 0;
     if (wanted != shape_.experiment_count)
@@ -585,17 +560,15 @@ void Runner::summarise(const std::vector<PlannedRun>& asked_runs) {
   const auto& D = plan_.design;
   const auto recorded_now = store_.runs(exp_.id);
   for (const auto& r : recorded_now)
-    if (r.status == "failed") ++outcome_.failed_in_experiment;
+    if (r.status == RunStatus::failed) ++outcome_.failed_in_experiment;
   if (!outcome_.stopped.empty()) log_ << outcome_.stopped << "\n";
-  // What is left, counted as `experiment status` counts it (progress.h): for a
-  // shard, its runs.
+  // What is left, counted as `experiment status` counts it (progress.h): for a shard, its runs.
   const Progress prog = progress(design_, asked_runs, recorded_now);
   int in_skipped = 0;
   for (const auto& r : asked_runs)
     if (skipped_.count(r.config_index) && needs_run(r)) ++in_skipped;
   log_ << fmt::format(
-      "{}experiment '{}': {} ok, {} failed, {} aborted this session; {}{}{}{}. "
-      "Results in {}\n",
+      "{}experiment '{}': {} ok, {} failed, {} aborted this session; {}{}{}{}. Results in {}\n",
       outcome_.interrupted ? "interrupted: " : "", exp_.name, outcome_.ok, outcome_.failed,
       outcome_.aborted, shard_text_.empty() ? "" : "shard " + shard_text_ + ": ", describe(prog),
       in_skipped ? fmt::format(" ({} of them in configurations skipped this session)", in_skipped)
@@ -604,8 +577,7 @@ void Runner::summarise(const std::vector<PlannedRun>& asked_runs) {
       opt_.db_path);
   if (outcome_.failed_in_experiment > 0)
     log_ << fmt::format(
-        "{} run{} of '{}' failed (kept in the database); "
-        "`greentrain experiment run {} "
+        "{} run{} of '{}' failed (kept in the database); `greentrain experiment run {} "
         "--retry-failed` runs them again\n",
         outcome_.failed_in_experiment, outcome_.failed_in_experiment == 1 ? "" : "s", exp_.name,
         plan_.path);
@@ -633,18 +605,18 @@ bool Runner::attempt(const PlannedRun& run, int total) {
       measure_idle(finished);
     if (guard_.requested()) return false;
   }
-  const std::string status = run_one(run, position_, std::max(total, position_ + 1));
+  const RunStatus status = run_one(run, position_, std::max(total, position_ + 1));
   ++position_;
   if (guard_.requested()) return false;
   note_status(run, status);
   return true;
 }
 
-void Runner::note_status(const PlannedRun& run, const std::string& status) {
-  status_[run.run_index] = status == "failed" ? "failed" : "ok";
+void Runner::note_status(const PlannedRun& run, RunStatus status) {
+  status_[run.run_index] = status == RunStatus::failed ? RunStatus::failed : RunStatus::ok;
   if (run.warmup) return;
   int& in_a_row = failures_in_a_row_[run.config_index];
-  in_a_row = status == "failed" ? in_a_row + 1 : 0;
+  in_a_row = status == RunStatus::failed ? in_a_row + 1 : 0;
   if (in_a_row >= plan_.design.max_failures && !skipped_.count(run.config_index)) {
     skipped_.insert(run.config_index);
     const auto label = design_.configs.at(static_cast<size_t>(run.config_index)).label();
@@ -657,9 +629,9 @@ void Runner::note_status(const PlannedRun& run, const std::string& status) {
 }
 
 bool Runner::attempt_in_lanes(const std::vector<PlannedRun>& runs, int total) {
-  // The block's runs in planned order to whichever lane is free; each lane
-  // cools down between its own runs. The periodic idle baseline needs every
-  // board idle at once, so lanes measure it only when the session begins.
+  // The block's runs in planned order to whichever lane is free; each lane cools down between
+  // its own runs. The periodic idle baseline needs every board idle at once, so lanes measure
+  // it only when the session begins.
   run_in_lanes(
       static_cast<int>(runs.size()), static_cast<int>(lanes_.size()),
       [&](int item, int l) {
@@ -672,7 +644,7 @@ bool Runner::attempt_in_lanes(const std::vector<PlannedRun>& runs, int total) {
           if (guard_.requested() || skipped_.count(run.config_index)) return;
           position = position_++;
         }
-        const std::string status = run_one(run, position, std::max(total, position + 1), &lane);
+        const RunStatus status = run_one(run, position, std::max(total, position + 1), &lane);
         lane.ran = true;
         std::lock_guard g(mu_);
         if (guard_.requested()) return;
@@ -756,12 +728,11 @@ void Runner::measure_idle_lanes(int after_runs) {
       probes[l] = lanes_[l].metered->session().stop();
     });
   for (auto& t : threads) t.join();
-  // Each lane's board; the machine-wide components (cpu, ram, wall) once, from
-  // lane 0.
+  // Each lane's board; the machine-wide components (cpu, ram, wall) once, from lane 0.
   std::vector<IdleBaseline> rows;
   for (size_t l = 0; l < probes.size(); ++l)
     for (const auto& c : probes[l].components)
-      if (c.idle_power_w && (c.component == "gpu" || l == 0))
+      if (c.idle_power_w && (c.component == Component::gpu || l == 0))
         rows.push_back({0, exp_.id, session_id_, after_runs, utc_now_iso(), s, c.component,
                         c.device, c.source, *c.idle_power_w});
   if (!rows.empty()) store_.record_idle(rows);
@@ -777,7 +748,7 @@ void Runner::cool_down(energy::Session& session) {
       auto s = session.stop();
       std::optional<double> hottest;
       for (const auto& x : s.samples)
-        if (x.component == "gpu" && x.temperature_c)
+        if (x.component == Component::gpu && x.temperature_c)
           hottest = std::max(hottest.value_or(-1e9), *x.temperature_c);
       if (!hottest) {
         if (!warned_no_temperature_)
@@ -854,9 +825,8 @@ run::MeteredResult Runner::meter_child(run::MeteredRun& meter, const run::ChildS
 }
 
 run::ChildResult Runner::settle_stop(run::ChildResult child) {
-  // A signal to the whole job (Slurm's scancel, a time limit) may kill the
-  // child before greentrain stops it: a run that ended while a stop was
-  // requested is aborted, not failed.
+  // A signal to the whole job (Slurm's scancel, a time limit) may kill the child before
+  // greentrain stops it: a run that ended while a stop was requested is aborted, not failed.
   if (!child.stopped && child.exit_code && *child.exit_code < 0)
     for (int i = 0; i < 20 && !guard_.requested(); ++i)  // our copy of the signal may lag
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -864,7 +834,7 @@ run::ChildResult Runner::settle_stop(run::ChildResult child) {
   return child;
 }
 
-std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane* lane) {
+RunStatus Runner::run_one(const PlannedRun& run, int position, int total, Lane* lane) {
   const auto& cfg = design_.configs.at(static_cast<size_t>(run.config_index));
   run::MeteredRun& meter = lane ? *lane->metered : *metered_;
   announce_run(run, cfg, position, total, lane);
@@ -890,24 +860,21 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   rec.status = run_status({child, guard_.signal(), plan_.workload.timeout_s,
                            plan_.workload.kind == "builtin", metrics.file_read},
                           notes);
-  if (rec.status != "ok") rec.stderr_tail = run::tail_of_file(prep.spec.stderr_path);
+  if (rec.status != RunStatus::ok) rec.stderr_tail = run::tail_of_file(prep.spec.stderr_path);
 
   // Energy: per component with its source; totals; CO2e.
   add_energy(rec, metered.summary, notes);
-  if (rec.energy_j) {  // the metered run's one definition: the components'
-                       // energy (docs/method.md)
+  if (rec.energy_j) {  // the metered run's one definition: the components' energy (docs/method.md)
     rec.co2e_g = metered.co2e_g;
     rec.intensity_g_per_kwh = intensity_.g_per_kwh;
     rec.pue = plan_.carbon.pue;
   }
   for (const auto& n : metered.summary.notes) notes.push_back(n);  // marks, attribution, idle
   if (lane && lanes_.size() > 1)
-    notes.push_back(
-        fmt::format("gpu energy from lane {}'s board only; cpu, "
-                    "ram and wall figures that are not "
-                    "attributed to the run's processes are "
-                    "machine-wide and overlap with the other lanes",
-                    lane->index));
+    notes.push_back(fmt::format(
+        "gpu energy from lane {}'s board only; cpu, ram and wall figures that are not "
+        "attributed to the run's processes are machine-wide and overlap with the other lanes",
+        lane->index));
   rec.note = join_notes(notes);
   const auto samples = stored_samples(metered.summary);
   std::lock_guard lock(mu_);
@@ -936,10 +903,10 @@ void Runner::record(const RunRecord& rec, const std::vector<SampleRecord>& sampl
     published.set_result(metered);
     publisher_.publish(published.key(), published.families());
   }
-  if (rec.status == "ok") {
+  if (rec.status == RunStatus::ok) {
     ++outcome_.ok;
     durations_.push_back(*rec.duration_s);
-  } else if (rec.status == "failed") {
+  } else if (rec.status == RunStatus::failed) {
     ++outcome_.failed;
   } else {
     ++outcome_.aborted;

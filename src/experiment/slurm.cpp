@@ -1,8 +1,7 @@
-// Slurm job arrays for a plan (see slurm.h): the scripts, the results folder
-// and its state, submission through sbatch, and per-task progress from the task
-// databases. Slurm is asked as little as possible (one sbatch per job, one
-// squeue per status or resubmission), because a busy controller is shared by
-// everyone on the cluster.
+// Slurm job arrays for a plan (see slurm.h): the scripts, the results folder and its state,
+// submission through sbatch, and per-task progress from the task databases. Slurm is asked
+// as little as possible (one sbatch per job, one squeue per status or resubmission), because a
+// busy controller is shared by everyone on the cluster.
 #include "experiment/slurm.h"
 
 #include <fmt/core.h>
@@ -37,8 +36,7 @@ struct Captured {
   std::string out;
 };
 
-// Runs argv (no shell interpretation: every word is quoted) and captures stdout
-// and stderr.
+// Runs argv (no shell interpretation: every word is quoted) and captures stdout and stderr.
 Captured capture(const std::vector<std::string>& argv) {
   std::string cmd;
   for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + shell_quote(a);
@@ -81,9 +79,8 @@ bool job_id_text(const nlohmann::json& v) {
   return !t.empty() && t.size() <= 20 && t.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// submit.json, with every field's type and range checked before anything uses
-// it: greentrain writes it, but a person may edit it. `blocks` (the plan's)
-// bounds the task count.
+// submit.json, with every field's type and range checked before anything uses it: greentrain
+// writes it, but a person may edit it. `blocks` (the plan's) bounds the task count.
 nlohmann::json read_state(const ResultsFolder& f, int blocks) {
   if (!fs::exists(f.state())) return nlohmann::json::object();
   auto j = nlohmann::json::parse(read_text(f.state()), nullptr, false);
@@ -91,8 +88,7 @@ nlohmann::json read_state(const ResultsFolder& f, int blocks) {
     throw gt::Error(fmt::format("{}: not a readable greentrain submit state (JSON)", f.state()));
   auto bad = [&](const std::string& what) {
     throw gt::Error(
-        fmt::format("{}: {}; the file was edited or damaged: restore it, or "
-                    "remove it to start its "
+        fmt::format("{}: {}; the file was edited or damaged: restore it, or remove it to start its "
                     "submission history afresh (the task databases stay)",
                     f.state(), what));
   };
@@ -120,9 +116,7 @@ nlohmann::json read_state(const ResultsFolder& f, int blocks) {
         const auto& list = sub["tasks_submitted"];
         if (!list.is_array() || static_cast<int>(list.size()) > blocks ||
             !std::all_of(list.begin(), list.end(), task_number))
-          bad(
-              fmt::format("tasks_submitted = {}: expected a list of task "
-                          "numbers in 1 .. {}",
+          bad(fmt::format("tasks_submitted = {}: expected a list of task numbers in 1 .. {}",
                           shown(list), blocks));
       }
     }
@@ -147,16 +141,15 @@ std::string sbatch_line(const std::string& text) {
   return "#SBATCH " + t;
 }
 
-// "#SBATCH --key=VALUE" with VALUE one word for sbatch, which reads #SBATCH
-// lines with the shell's quoting rules.
+// "#SBATCH --key=VALUE" with VALUE one word for sbatch, which reads #SBATCH lines with the
+// shell's quoting rules.
 std::string sbatch_option(const std::string& key, const std::string& value) {
   return fmt::format("#SBATCH --{}={}\n", key, shell_quote(value));
 }
 
-// The scratch folder as a shell word of the job script: the node's
-// ${TMPDIR:-/tmp} by default; a given folder literally, except that it may
-// start with one of the node's environment variables ($NAME or ${NAME}), which
-// the job expands.
+// The scratch folder as a shell word of the job script: the node's ${TMPDIR:-/tmp} by default;
+// a given folder literally, except that it may start with one of the node's environment
+// variables ($NAME or ${NAME}), which the job expands.
 std::string scratch_word(const std::string& scratch) {
   if (scratch.empty()) return "\"${TMPDIR:-/tmp}\"";
   if (scratch[0] == '$') {
@@ -176,9 +169,8 @@ std::string scratch_word(const std::string& scratch) {
   return shell_quote(scratch);
 }
 
-// Refuses what cannot be written into a job script line: a control character in
-// any text that goes there (a line break would start a line of its own), naming
-// the option.
+// Refuses what cannot be written into a job script line: a control character in any text that
+// goes there (a line break would start a line of its own), naming the option.
 void check_script_text(const SlurmOptions& o, const std::string& results_dir) {
   auto check = [](const std::string& value, const std::string& key) {
     if (auto problem = control_character_problem(value))
@@ -253,9 +245,9 @@ std::vector<TaskProgress> task_progress(const Plan& plan, const ResultsFolder& f
                                       f.task_db(i), plan.name, e->plan_hash.substr(0, 19)));
         for (const auto& r : s.runs(e->id)) {
           if (!mine.count(r.run_index)) continue;
-          t.ok += r.status == "ok";
-          t.failed += r.status == "failed";
-          t.aborted += r.status == "aborted";
+          t.ok += r.status == RunStatus::ok;
+          t.failed += r.status == RunStatus::failed;
+          t.aborted += r.status == RunStatus::aborted;
         }
       }
     }
@@ -269,12 +261,9 @@ std::string array_script(const Plan& plan, const SlurmOptions& o, const ResultsF
   std::string s = "#!/bin/bash\n";
   s += fmt::format(
       "# greentrain: experiment '{}' ({}) as a Slurm job array of {} task(s).\n"
-      "# Task i runs shard i/{} of the plan: whole blocks (block b goes to "
-      "task ((b-1) mod {})+1)\n"
-      "# plus the warm-up runs, so every task's runs stay randomized within "
-      "their blocks.\n"
-      "# Written by `greentrain experiment submit --slurm`; submit by hand "
-      "with: sbatch {}\n",
+      "# Task i runs shard i/{} of the plan: whole blocks (block b goes to task ((b-1) mod {})+1)\n"
+      "# plus the warm-up runs, so every task's runs stay randomized within their blocks.\n"
+      "# Written by `greentrain experiment submit --slurm`; submit by hand with: sbatch {}\n",
       plan.name, plan.hash().substr(0, 19), tasks, tasks, tasks, shell_quote(f.array_script()));
   s += sbatch_option("job-name", "gt-" + plan.name);
   s += sbatch_option("array", array_spec(array_tasks, o.throttle));
@@ -285,8 +274,7 @@ std::string array_script(const Plan& plan, const SlurmOptions& o, const ResultsF
   if (!o.gres.empty() && o.gres != "none") s += sbatch_option("gres", o.gres);
   if (o.cpus_per_task > 0) s += fmt::format("#SBATCH --cpus-per-task={}\n", o.cpus_per_task);
   if (o.exclusive)
-    s += "# Whole node: the wall meter and RAPL measure the node, so no other "
-         "job may share it.\n"
+    s += "# Whole node: the wall meter and RAPL measure the node, so no other job may share it.\n"
          "#SBATCH --exclusive\n";
   for (const auto& e : o.extra) s += sbatch_line(e) + "\n";
   s += fmt::format(
@@ -317,15 +305,11 @@ trap 'echo "task $task: terminated by Slurm" >&2' TERM INT
 std::string aggregate_script(const Plan& plan, const SlurmOptions& o, const ResultsFolder& f) {
   std::string s = "#!/bin/bash\n";
   s += fmt::format(
-      "# greentrain: merges the task databases of experiment '{}' "
-      "into merged.db, then analyses\n"
-      "# and reports it. Submitted by `greentrain experiment "
-      "submit --slurm` to start when every\n"
-      "# array task succeeded (--dependency=afterok). After a "
-      "partial failure, run it by hand to\n"
+      "# greentrain: merges the task databases of experiment '{}' into merged.db, then analyses\n"
+      "# and reports it. Submitted by `greentrain experiment submit --slurm` to start when every\n"
+      "# array task succeeded (--dependency=afterok). After a partial failure, run it by hand to\n"
       "# merge whatever the tasks finished:  bash {}\n"
-      "# (merging is idempotent: a run already in merged.db is "
-      "never added twice).\n",
+      "# (merging is idempotent: a run already in merged.db is never added twice).\n",
       plan.name, shell_quote(f.aggregate_script()));
   s += sbatch_option("job-name", "gt-" + plan.name + "-aggregate");
   s += sbatch_option("output", f.logs() + "/aggregate-job-%j.out");
@@ -358,45 +342,40 @@ namespace {
 
 const std::string kDependency = "--dependency=afterok:";
 
-// The folder belongs to one plan: a resubmission must bring the same one (and
-// then runs the folder's copy).
+// The folder belongs to one plan: a resubmission must bring the same one (and then runs the
+// folder's copy).
 Plan folder_plan(const Plan& plan, const ResultsFolder& f) {
   if (!fs::exists(f.plan())) return plan;
   auto kept = load_plan(f.plan());
   if (kept.hash() != plan.hash())
     throw gt::Error(
-        fmt::format("{} holds another plan ({}; this one is {}): "
-                    "choose another --results folder",
+        fmt::format("{} holds another plan ({}; this one is {}): choose another --results folder",
                     f.dir, kept.hash().substr(0, 19), plan.hash().substr(0, 19)));
   return kept;
 }
 
-// The number of array tasks: --tasks, else one per block; a resubmission keeps
-// the first's.
+// The number of array tasks: --tasks, else one per block; a resubmission keeps the first's.
 int task_count(const SlurmOptions& o, const nlohmann::json& state, int blocks,
                const ResultsFolder& f) {
   int tasks = o.tasks > 0 ? o.tasks : blocks;
   if (state.contains("tasks")) {
     const int before = state["tasks"].get<int>();
     if (o.tasks > 0 && o.tasks != before)
-      throw gt::UsageError(
-          fmt::format("{} was submitted as {} tasks; its shards must stay the "
-                      "same: drop --tasks or pass "
-                      "--tasks {} (or choose another --results folder)",
-                      f.dir, before, before));
+      throw gt::UsageError(fmt::format(
+          "{} was submitted as {} tasks; its shards must stay the same: drop --tasks or pass "
+          "--tasks {} (or choose another --results folder)",
+          f.dir, before, before));
     tasks = before;
   }
   if (tasks > blocks)
-    throw gt::UsageError(
-        fmt::format("--tasks {}: the plan has {} blocks (repeats) and each "
-                    "task runs whole blocks; use at "
-                    "most {} tasks",
-                    tasks, blocks, blocks));
+    throw gt::UsageError(fmt::format(
+        "--tasks {}: the plan has {} blocks (repeats) and each task runs whole blocks; use at "
+        "most {} tasks",
+        tasks, blocks, blocks));
   return tasks;
 }
 
-// Never run a shard twice at once: refuse while an earlier submission is still
-// in Slurm.
+// Never run a shard twice at once: refuse while an earlier submission is still in Slurm.
 void refuse_while_active(const nlohmann::json& state, const ResultsFolder& f) {
   std::vector<std::string> earlier;
   if (state.contains("submissions"))
@@ -404,11 +383,10 @@ void refuse_while_active(const nlohmann::json& state, const ResultsFolder& f) {
       for (const char* k : {"array_job_id", "aggregate_job_id"})
         if (s.contains(k) && s[k].is_string()) earlier.push_back(s[k].get<std::string>());
   if (auto active = active_jobs(earlier); !active.empty())
-    throw gt::Error(
-        fmt::format("{}: job {} of an earlier submission is still "
-                    "queued or running; wait for it or "
-                    "scancel it, then submit again",
-                    f.dir, *active.begin()));
+    throw gt::Error(fmt::format(
+        "{}: job {} of an earlier submission is still queued or running; wait for it or "
+        "scancel it, then submit again",
+        f.dir, *active.begin()));
 }
 
 // --dry-run: the scripts and the sbatch commands that would be run.
@@ -418,8 +396,7 @@ void print_dry_run(const ResultsFolder& f, const std::vector<int>& missing,
   const std::string& dependency = kDependency;
   out << fmt::format("# dry run: nothing is written or submitted. Results folder: {}\n", f.dir);
   if (missing.empty()) {
-    out << "# every task database is complete: only the aggregation job would "
-           "be submitted\n";
+    out << "# every task database is complete: only the aggregation job would be submitted\n";
   } else {
     out << fmt::format("# ===== {} =====\n{}", f.array_script(), array_text);
   }
@@ -434,9 +411,8 @@ void print_dry_run(const ResultsFolder& f, const std::vector<int>& missing,
   }
 }
 
-// Writes the scripts, submits the array job (for the missing tasks) and the
-// aggregation job after it, and records the submission in the folder's state;
-// returns the submission.
+// Writes the scripts, submits the array job (for the missing tasks) and the aggregation job
+// after it, and records the submission in the folder's state; returns the submission.
 nlohmann::json submit_jobs(const Plan& plan, const ResultsFolder& f, nlohmann::json& state,
                            int tasks, const std::vector<int>& missing,
                            const std::string& array_text, const std::string& aggregate_text) {
@@ -503,20 +479,17 @@ int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry
   }
   if (!on_path("sbatch"))
     throw gt::Error(
-        "sbatch is not on PATH: run this on a Slurm login node (or "
-        "use --dry-run to see the "
+        "sbatch is not on PATH: run this on a Slurm login node (or use --dry-run to see the "
         "scripts)");
   const nlohmann::json sub =
       submit_jobs(plan, f, state, tasks, missing, array_text, aggregate_text);
   if (missing.empty())
     out << fmt::format(
-        "every task of '{}' is complete; submitted the "
-        "aggregation job {}; results in {}\n",
+        "every task of '{}' is complete; submitted the aggregation job {}; results in {}\n",
         plan.name, sub["aggregate_job_id"].get<std::string>(), f.dir);
   else
     out << fmt::format(
-        "submitted '{}': array job {} (tasks {} of {}), aggregation job {} "
-        "after it; results "
+        "submitted '{}': array job {} (tasks {} of {}), aggregation job {} after it; results "
         "in {}\nprogress: greentrain experiment status --slurm {}\n",
         plan.name, sub["array_job_id"].get<std::string>(), array_spec(missing, o.throttle), tasks,
         sub["aggregate_job_id"].get<std::string>(), f.dir, f.dir);
@@ -526,11 +499,10 @@ int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry
 int slurm_status(const std::string& results_dir, std::ostream& out) {
   ResultsFolder f{fs::absolute(results_dir).lexically_normal().string()};
   if (!fs::exists(f.plan()) || !fs::exists(f.state()))
-    throw gt::Error(
-        fmt::format("{}: not a greentrain Slurm results folder (no plan.toml "
-                    "and submit.json; submit with "
-                    "`greentrain experiment submit PLAN --slurm --results {}`)",
-                    f.dir, results_dir));
+    throw gt::Error(fmt::format(
+        "{}: not a greentrain Slurm results folder (no plan.toml and submit.json; submit with "
+        "`greentrain experiment submit PLAN --slurm --results {}`)",
+        f.dir, results_dir));
   const auto plan = load_plan(f.plan());
   const auto state = read_state(f, plan.design.repeats);
   const int tasks = state.value("tasks", 0);

@@ -1,6 +1,5 @@
-// The results database (see store.h and docs/database.md): schema creation and
-// migrations, the read API other modules use, and the one-transaction-per-run
-// writes of the runner.
+// The results database (see store.h and docs/database.md): schema creation and migrations,
+// the read API other modules use, and the one-transaction-per-run writes of the runner.
 #include "experiment/store.h"
 
 #include <fmt/core.h>
@@ -21,9 +20,8 @@
 namespace gt::experiment {
 namespace {
 
-// Version 1 of the schema. Later versions append a migration step to
-// kMigrations; the database's PRAGMA user_version says how many steps it has
-// applied.
+// Version 1 of the schema. Later versions append a migration step to kMigrations; the
+// database's PRAGMA user_version says how many steps it has applied.
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE experiments (
   id            INTEGER PRIMARY KEY,
@@ -128,8 +126,7 @@ CREATE TABLE idle_baselines (
 );
 )sql";
 
-// Version 2: the run layout of an experiment that can grow, and the attempts a
-// retry replaced.
+// Version 2: the run layout of an experiment that can grow, and the attempts a retry replaced.
 constexpr const char* kSchemaV2 = R"sql(
 ALTER TABLE experiments ADD COLUMN layout TEXT NOT NULL DEFAULT '';
 CREATE TABLE run_attempts (
@@ -176,9 +173,8 @@ CREATE TABLE run_phases (
 );
 )sql";
 
-// Version 4: where each run ran (host, Slurm node and ids, GPU board by UUID
-// and PCI bus id, lane). A separate table, so older files migrate without
-// rewriting their runs.
+// Version 4: where each run ran (host, Slurm node and ids, GPU board by UUID and PCI bus id,
+// lane). A separate table, so older files migrate without rewriting their runs.
 constexpr const char* kSchemaV4Provenance = R"sql(
 CREATE TABLE run_provenance (
   run_id               INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
@@ -196,11 +192,10 @@ CREATE TABLE run_provenance (
 );
 )sql";
 
-// Version 5: nested phases (an occurrence knows the path of the one it is
-// inside, so train/epoch and a top-level epoch are different rows), the metrics
-// reported inside an occurrence, and the flag of an occurrence whose energy
-// uncertainty was too large. The table is rebuilt because its primary key gains
-// the parent.
+// Version 5: nested phases (an occurrence knows the path of the one it is inside, so train/epoch
+// and a top-level epoch are different rows), the metrics reported inside an occurrence, and the
+// flag of an occurrence whose energy uncertainty was too large. The table is rebuilt because its
+// primary key gains the parent.
 constexpr const char* kSchemaV5NestedPhases = R"sql(
 CREATE TABLE run_phases_v5 (
   run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -230,10 +225,9 @@ DROP TABLE run_phases;
 ALTER TABLE run_phases_v5 RENAME TO run_phases;
 )sql";
 
-// Version 6: the settings each metered GPU ran under (read-only NVML): power
-// limits, application and maximum clocks, persistence mode and the union of the
-// clock-throttle reason bits seen during the run. One row per GPU of the run;
-// NULL where the board could not say.
+// Version 6: the settings each metered GPU ran under (read-only NVML): power limits, application
+// and maximum clocks, persistence mode and the union of the clock-throttle reason bits seen
+// during the run. One row per GPU of the run; NULL where the board could not say.
 constexpr const char* kSchemaV6GpuSettings = R"sql(
 CREATE TABLE run_gpu_settings (
   run_id                INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -260,14 +254,23 @@ constexpr const char* kMigrations[] = {
     kSchemaV6GpuSettings};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
+// A word of the records' vocabulary (common/vocabulary.h) read from a column; a word this
+// version does not know means the file is not one of its databases.
+template <class T>
+T word(const sql::Stmt& s, const char* column, std::optional<T> (*parse)(std::string_view)) {
+  const std::string text = s.text(column);
+  if (auto v = parse(text)) return *v;
+  throw gt::Error(fmt::format("the database has {} = '{}', which this version does not know",
+                              column, text.substr(0, 40)));
+}
+
 nlohmann::json parse_json(const std::string& text) {
   if (text.empty()) return nlohmann::json::object();
   return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 
 constexpr const char* kExperimentCols =
-    "id, name, plan_text, plan_hash, plan_path, workload_kind, factor_names, "
-    "factors, "
+    "id, name, plan_text, plan_hash, plan_path, workload_kind, factor_names, factors, "
     "benchmark, environment, planned_runs, created_at";
 
 ExperimentRecord read_experiment(const sql::Stmt& s) {
@@ -302,8 +305,7 @@ ExperimentRecord read_experiment(const sql::Stmt& s) {
   return e;
 }
 
-// The columns a run and each replaced attempt of it share (runs, run_attempts),
-// read by name.
+// The columns a run and each replaced attempt of it share (runs, run_attempts), read by name.
 template <class Row>
 void read_run_columns(const sql::Stmt& s, Row& r) {
   r.experiment_id = s.i64("experiment_id");
@@ -312,7 +314,7 @@ void read_run_columns(const sql::Stmt& s, Row& r) {
   r.config_index = static_cast<int>(s.i64("config_index"));
   r.block = static_cast<int>(s.i64("block"));
   r.seed = s.i64("seed");
-  r.status = s.text("status");
+  r.status = word(s, "status", parse_run_status);
   r.started_at = s.text("started_at");
   r.finished_at = s.text("finished_at");
   r.duration_s = s.opt_f64("duration_s");
@@ -339,7 +341,7 @@ std::optional<std::string> RunRecord::factor(std::string_view name) const {
   return std::nullopt;
 }
 
-std::optional<double> RunRecord::component_energy_j(std::string_view component) const {
+std::optional<double> RunRecord::component_energy_j(Component component) const {
   std::optional<double> total;
   for (const auto& e : energy)
     if (e.component == component) total = total.value_or(0) + e.energy_j;
@@ -352,10 +354,9 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::read_
     int v = schema_version();
     if (v == 0) throw gt::Error(fmt::format("{}: not a greentrain database (no schema)", path));
     if (v > kSchemaVersion)
-      throw gt::Error(
-          fmt::format("{}: database schema version {} is newer "
-                      "than this greentrain understands ({})",
-                      path, v, kSchemaVersion));
+      throw gt::Error(fmt::format(
+          "{}: database schema version {} is newer than this greentrain understands ({})", path, v,
+          kSchemaVersion));
     return;
   }
   db_.exec("PRAGMA journal_mode = WAL");
@@ -376,19 +377,16 @@ int Store::schema_version() const {
 
 void Store::migrate() {
   if (schema_version() == kSchemaVersion) return;
-  // One write transaction from reading the version to the last step: a second
-  // process creating or migrating the same file at the same moment waits, then
-  // finds the schema done.
+  // One write transaction from reading the version to the last step: a second process creating
+  // or migrating the same file at the same moment waits, then finds the schema done.
   sql::Transaction tx(db_);
   int v = schema_version();
   if (v > kSchemaVersion)
     throw gt::Error(
-        fmt::format("{}: database schema version {} is newer than "
-                    "this greentrain understands ({})",
+        fmt::format("{}: database schema version {} is newer than this greentrain understands ({})",
                     path(), v, kSchemaVersion));
   if (v == 0) {
-    // A version-0 file must be empty: refuse to scribble tables into someone
-    // else's database.
+    // A version-0 file must be empty: refuse to scribble tables into someone else's database.
     sql::Stmt s(db_, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
     s.step();
     if (s.i64(0) != 0)
@@ -432,8 +430,7 @@ ExperimentRecord Store::experiment(std::string_view name) const {
 
 std::vector<SessionRecord> Store::sessions(std::int64_t experiment_id) const {
   sql::Stmt s(db_,
-              "SELECT id, experiment_id, started_at, host, shard, "
-              "environment FROM sessions "
+              "SELECT id, experiment_id, started_at, host, shard, environment FROM sessions "
               "WHERE experiment_id = ? ORDER BY id");
   s.bind(1, experiment_id);
   std::vector<SessionRecord> out;
@@ -445,15 +442,14 @@ std::vector<SessionRecord> Store::sessions(std::int64_t experiment_id) const {
 
 namespace {
 
-// The rows of one experiment's runs and of their child tables, read into `out`
-// (by_id: a run's row id -> its place in `out`).
+// The rows of one experiment's runs and of their child tables, read into `out` (by_id: a run's
+// row id -> its place in `out`).
 using RunIndex = std::map<std::int64_t, size_t>;
 
 void read_runs(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRecord>& out,
                RunIndex& by_id) {
   sql::Stmt s(db,
-              "SELECT id, experiment_id, session_id, run_index, config_index, block, "
-              "repeat, "
+              "SELECT id, experiment_id, session_id, run_index, config_index, block, repeat, "
               "warmup, seed, status, started_at, finished_at, duration_s, exit_code, "
               "stderr_tail, command, note, energy_j, net_energy_j, wall_energy_j, "
               "avg_power_w, peak_power_w, co2e_g, intensity_g_per_kwh, pue FROM runs "
@@ -481,8 +477,7 @@ void read_runs(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRec
 void read_run_factors(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRecord>& out,
                       const RunIndex& by_id) {
   sql::Stmt s(db,
-              "SELECT f.run_id, f.name, f.value FROM run_factors f JOIN runs r ON "
-              "r.id = "
+              "SELECT f.run_id, f.name, f.value FROM run_factors f JOIN runs r ON r.id = "
               "f.run_id WHERE r.experiment_id = ? ORDER BY f.run_id, f.position");
   s.bind(1, experiment_id);
   while (s.step())
@@ -492,8 +487,7 @@ void read_run_factors(const sql::Db& db, std::int64_t experiment_id, std::vector
 void read_run_metrics(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRecord>& out,
                       const RunIndex& by_id) {
   sql::Stmt s(db,
-              "SELECT m.run_id, m.name, m.value FROM run_metrics m JOIN "
-              "runs r ON r.id = "
+              "SELECT m.run_id, m.name, m.value FROM run_metrics m JOIN runs r ON r.id = "
               "m.run_id WHERE r.experiment_id = ?");
   s.bind(1, experiment_id);
   while (s.step()) out[by_id.at(s.i64("run_id"))].metrics[s.text("name")] = s.f64("value");
@@ -508,15 +502,14 @@ void read_run_energy(const sql::Db& db, std::int64_t experiment_id, int version,
               "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j, " +
                   std::string(v3 ? "e.attribution, e.machine_energy_j"
                                  : "'machine' AS attribution, NULL AS machine_energy_j") +
-                  " FROM run_energy e JOIN runs r ON r.id = e.run_id WHERE "
-                  "r.experiment_id = ? "
+                  " FROM run_energy e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? "
                   "ORDER BY e.rowid");
   s.bind(1, experiment_id);
   while (s.step())
     out[by_id.at(s.i64("run_id"))].energy.push_back(
-        {s.text("component"), s.text("device"), s.text("source"), s.text("model"),
-         s.f64("energy_j"), s.opt_f64("avg_power_w"), s.opt_f64("peak_power_w"),
-         s.opt_f64("idle_power_w"), s.opt_f64("net_energy_j"), s.text("attribution"),
+        {word(s, "component", parse_component), s.text("device"), word(s, "source", parse_source),
+         s.text("model"), s.f64("energy_j"), s.opt_f64("avg_power_w"), s.opt_f64("peak_power_w"),
+         s.opt_f64("idle_power_w"), s.opt_f64("net_energy_j"), word(s, "attribution", parse_scope),
          s.opt_f64("machine_energy_j")});
 }
 
@@ -525,14 +518,12 @@ void read_run_phases(const sql::Db& db, std::int64_t experiment_id, int version,
                      std::vector<RunRecord>& out, const RunIndex& by_id) {
   const bool v5 = version >= 5;  // nested phases, their metrics and flags
   sql::Stmt s(db,
-              "SELECT p.run_id, p.name, p.occurrence, p.t_begin_s, p.duration_s, "
-              "p.energy_j, "
+              "SELECT p.run_id, p.name, p.occurrence, p.t_begin_s, p.duration_s, p.energy_j, "
               "p.net_energy_j, p.gpu_energy_j, p.cpu_energy_j, p.ram_energy_j, "
               "p.wall_energy_j, p.uncertainty_j, p.components, " +
                   std::string(v5 ? "p.parent, p.metrics, p.flagged"
                                  : "'' AS parent, '{}' AS metrics, 0 AS flagged") +
-                  " FROM run_phases p JOIN runs r ON r.id = p.run_id WHERE "
-                  "r.experiment_id = ? "
+                  " FROM run_phases p JOIN runs r ON r.id = p.run_id WHERE r.experiment_id = ? "
                   "ORDER BY p.run_id, p.rowid");
   s.bind(1, experiment_id);
   while (s.step()) {
@@ -562,12 +553,9 @@ void read_run_phases(const sql::Db& db, std::int64_t experiment_id, int version,
 void read_run_provenance(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRecord>& out,
                          const RunIndex& by_id) {
   sql::Stmt s(db,
-              "SELECT p.run_id, p.host, p.node, p.gpu_uuid, "
-              "p.gpu_pci_bus_id, p.gpu_name, "
-              "p.gpu_mapping, p.cuda_visible_devices, p.slurm_job_id, "
-              "p.slurm_array_job_id, "
-              "p.slurm_array_task_id, p.lane FROM run_provenance p JOIN "
-              "runs r ON r.id = "
+              "SELECT p.run_id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, "
+              "p.gpu_mapping, p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, "
+              "p.slurm_array_task_id, p.lane FROM run_provenance p JOIN runs r ON r.id = "
               "p.run_id WHERE r.experiment_id = ?");
   s.bind(1, experiment_id);
   while (s.step()) {
@@ -585,8 +573,7 @@ void read_run_gpu_settings(const sql::Db& db, std::int64_t experiment_id,
               "g.default_power_limit_w, g.min_power_limit_w, g.max_power_limit_w, "
               "g.app_sm_clock_mhz, g.app_memory_clock_mhz, g.max_sm_clock_mhz, "
               "g.max_memory_clock_mhz, g.persistence_mode, g.throttle_reasons FROM "
-              "run_gpu_settings g JOIN runs r ON r.id = g.run_id WHERE "
-              "r.experiment_id = ? "
+              "run_gpu_settings g JOIN runs r ON r.id = g.run_id WHERE r.experiment_id = ? "
               "ORDER BY g.run_id, g.position");
   s.bind(1, experiment_id);
   while (s.step()) {
@@ -618,8 +605,8 @@ std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
   read_run_factors(db_, experiment_id, out, by_id);
   read_run_metrics(db_, experiment_id, out, by_id);
   read_run_energy(db_, experiment_id, version, out, by_id);
-  // A file opened read-only before version 3 has no phases, before 4 no
-  // provenance, before 6 no GPU settings.
+  // A file opened read-only before version 3 has no phases, before 4 no provenance, before 6
+  // no GPU settings.
   if (version >= 3) read_run_phases(db_, experiment_id, version, out, by_id);
   if (version >= 4) read_run_provenance(db_, experiment_id, out, by_id);
   if (version >= 6) read_run_gpu_settings(db_, experiment_id, out, by_id);
@@ -633,7 +620,7 @@ std::vector<SampleRecord> Store::samples(std::int64_t run_row_id) const {
                          "WHERE run_id = ? ORDER BY rowid",
                          run_row_id, [](const sql::Stmt& s) {
                            return SampleRecord{s.f64("t_s"),
-                                               s.text("component"),
+                                               word(s, "component", parse_component),
                                                s.text("device"),
                                                s.f64("power_w"),
                                                s.opt_f64("energy_j"),
@@ -645,32 +632,30 @@ std::vector<SampleRecord> Store::samples(std::int64_t run_row_id) const {
 }
 
 std::vector<IdleBaseline> Store::idle_baselines(std::int64_t experiment_id) const {
-  return sql::query_rows(db_,
-                         "SELECT id, experiment_id, session_id, after_runs, measured_at, "
-                         "duration_s, "
-                         "component, device, source, power_w FROM idle_baselines "
-                         "WHERE experiment_id = ? ORDER BY id",
-                         experiment_id, [](const sql::Stmt& s) {
-                           return IdleBaseline{s.i64("id"),
-                                               s.i64("experiment_id"),
-                                               s.opt_i64("session_id").value_or(0),
-                                               static_cast<int>(s.i64("after_runs")),
-                                               s.text("measured_at"),
-                                               s.f64("duration_s"),
-                                               s.text("component"),
-                                               s.text("device"),
-                                               s.text("source"),
-                                               s.f64("power_w")};
-                         });
+  return sql::query_rows(
+      db_,
+      "SELECT id, experiment_id, session_id, after_runs, measured_at, duration_s, "
+      "component, device, source, power_w FROM idle_baselines "
+      "WHERE experiment_id = ? ORDER BY id",
+      experiment_id, [](const sql::Stmt& s) {
+        return IdleBaseline{s.i64("id"),
+                            s.i64("experiment_id"),
+                            s.opt_i64("session_id").value_or(0),
+                            static_cast<int>(s.i64("after_runs")),
+                            s.text("measured_at"),
+                            s.f64("duration_s"),
+                            word(s, "component", parse_component),
+                            s.text("device"),
+                            word(s, "source", parse_source),
+                            s.f64("power_w")};
+      });
 }
 
 std::int64_t Store::create_experiment(const ExperimentRecord& e) {
   sql::Transaction tx(db_);
   sql::Stmt s(db_,
-              "INSERT INTO experiments (name, plan_text, plan_hash, "
-              "plan_path, workload_kind, "
-              "factor_names, factors, benchmark, environment, "
-              "planned_runs, created_at, layout) "
+              "INSERT INTO experiments (name, plan_text, plan_hash, plan_path, workload_kind, "
+              "factor_names, factors, benchmark, environment, planned_runs, created_at, layout) "
               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind_all(e.name, e.plan_text, e.plan_hash, e.plan_path, e.workload_kind,
              nlohmann::json(e.factor_names).dump(), e.factors.dump(), e.benchmark.dump(),
@@ -685,8 +670,7 @@ std::int64_t Store::create_experiment(const ExperimentRecord& e) {
 
 std::int64_t Store::add_session(const SessionRecord& r) {
   sql::Stmt s(db_,
-              "INSERT INTO sessions (experiment_id, started_at, host, "
-              "shard, environment) "
+              "INSERT INTO sessions (experiment_id, started_at, host, shard, environment) "
               "VALUES (?,?,?,?,?)");
   s.bind_all(r.experiment_id, r.started_at.empty() ? utc_now_iso() : r.started_at, r.host, r.shard,
              r.environment.dump());
@@ -696,26 +680,22 @@ std::int64_t Store::add_session(const SessionRecord& r) {
 
 namespace {
 
-// A run recorded before (aborted or failed) moves to run_attempts, its rows
-// gone; a finished one is never replaced. Takes the database path for the
-// message.
+// A run recorded before (aborted or failed) moves to run_attempts, its rows gone; a finished
+// one is never replaced. Takes the database path for the message.
 void replace_earlier_attempt(sql::Db& db, const RunRecord& r, const std::string& path) {
   sql::Stmt q(db, "SELECT id, status FROM runs WHERE experiment_id = ? AND run_index = ?");
   q.bind(1, r.experiment_id).bind(2, r.run_index);
   if (q.step()) {
-    if (q.text("status") == "ok")
+    if (parse_run_status(q.text("status")) == RunStatus::ok)
       throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})", path,
                                   r.run_index, r.experiment_id, q.text("status")));
     auto old = q.i64("id");
     sql::Stmt keep(db,
                    "INSERT INTO run_attempts (experiment_id, session_id, run_index, "
-                   "config_index, block, seed, status, started_at, finished_at, "
-                   "replaced_at, "
-                   "duration_s, exit_code, energy_j, stderr_tail, note) SELECT "
-                   "experiment_id, "
+                   "config_index, block, seed, status, started_at, finished_at, replaced_at, "
+                   "duration_s, exit_code, energy_j, stderr_tail, note) SELECT experiment_id, "
                    "session_id, run_index, config_index, block, seed, status, started_at, "
-                   "finished_at, ?, duration_s, exit_code, energy_j, stderr_tail, note "
-                   "FROM "
+                   "finished_at, ?, duration_s, exit_code, energy_j, stderr_tail, note FROM "
                    "runs WHERE id = ?");
     keep.bind(1, utc_now_iso()).bind(2, old).run();
     for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples",
@@ -731,12 +711,9 @@ void replace_earlier_attempt(sql::Db& db, const RunRecord& r, const std::string&
 // The runs row itself; returns its id.
 std::int64_t insert_run_row(sql::Db& db, const RunRecord& r) {
   sql::Stmt s(db,
-              "INSERT INTO runs (experiment_id, session_id, run_index, "
-              "config_index, block, "
-              "repeat, warmup, seed, status, started_at, finished_at, "
-              "duration_s, exit_code, "
-              "stderr_tail, command, note, energy_j, net_energy_j, "
-              "wall_energy_j, avg_power_w, "
+              "INSERT INTO runs (experiment_id, session_id, run_index, config_index, block, "
+              "repeat, warmup, seed, status, started_at, finished_at, duration_s, exit_code, "
+              "stderr_tail, command, note, energy_j, net_energy_j, wall_energy_j, avg_power_w, "
               "peak_power_w, co2e_g, intensity_g_per_kwh, pue) VALUES "
               "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   std::optional<std::int64_t> session;
@@ -744,8 +721,8 @@ std::int64_t insert_run_row(sql::Db& db, const RunRecord& r) {
   std::optional<std::int64_t> exit_code;
   if (r.exit_code) exit_code = *r.exit_code;
   s.bind_all(r.experiment_id, session, r.run_index, r.config_index, r.block, r.repeat,
-             r.warmup ? 1 : 0, r.seed, r.status, r.started_at, r.finished_at, r.duration_s,
-             exit_code, r.stderr_tail, r.command, r.note, r.energy_j, r.net_energy_j,
+             r.warmup ? 1 : 0, r.seed, to_string(r.status), r.started_at, r.finished_at,
+             r.duration_s, exit_code, r.stderr_tail, r.command, r.note, r.energy_j, r.net_energy_j,
              r.wall_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g, r.intensity_g_per_kwh,
              r.pue);
   s.run();
@@ -753,9 +730,7 @@ std::int64_t insert_run_row(sql::Db& db, const RunRecord& r) {
 }
 
 void insert_run_factors(sql::Db& db, const RunRecord& r, std::int64_t id) {
-  sql::Stmt f(db,
-              "INSERT INTO run_factors (run_id, position, name, value) "
-              "VALUES (?,?,?,?)");
+  sql::Stmt f(db, "INSERT INTO run_factors (run_id, position, name, value) VALUES (?,?,?,?)");
   int pos = 0;
   for (const auto& [k, v] : r.factors) f.bind(1, id).bind(2, pos++).bind(3, k).bind(4, v).run();
 }
@@ -768,23 +743,21 @@ void insert_run_metrics(sql::Db& db, const RunRecord& r, std::int64_t id) {
 
 void insert_run_energy(sql::Db& db, const RunRecord& r, std::int64_t id) {
   sql::Stmt e(db,
-              "INSERT INTO run_energy (run_id, component, device, source, model, "
-              "energy_j, "
+              "INSERT INTO run_energy (run_id, component, device, source, model, energy_j, "
               "avg_power_w, peak_power_w, idle_power_w, net_energy_j, attribution, "
               "machine_energy_j) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   for (const auto& c : r.energy) {
     if (!std::isfinite(c.energy_j)) continue;  // the meters never give one; never fail the run
-    e.bind_all(id, c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
-               c.peak_power_w, c.idle_power_w, c.net_energy_j,
-               c.attribution == "process" ? "process" : "machine", c.machine_energy_j)
+    e.bind_all(id, to_string(c.component), c.device, to_string(c.source), c.model, c.energy_j,
+               c.avg_power_w, c.peak_power_w, c.idle_power_w, c.net_energy_j,
+               to_string(c.attribution), c.machine_energy_j)
         .run();
   }
 }
 
 void insert_run_phases(sql::Db& db, const RunRecord& r, std::int64_t id) {
   sql::Stmt p(db,
-              "INSERT INTO run_phases (run_id, parent, name, occurrence, "
-              "t_begin_s, duration_s, "
+              "INSERT INTO run_phases (run_id, parent, name, occurrence, t_begin_s, duration_s, "
               "energy_j, net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, "
               "wall_energy_j, uncertainty_j, components, metrics, flagged) VALUES "
               "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -810,10 +783,8 @@ void insert_run_provenance(sql::Db& db, const RunRecord& r, std::int64_t id) {
   std::optional<std::int64_t> lane;
   if (p.lane) lane = *p.lane;
   sql::Stmt q(db,
-              "INSERT INTO run_provenance (run_id, host, node, gpu_uuid, "
-              "gpu_pci_bus_id, "
-              "gpu_name, gpu_mapping, cuda_visible_devices, slurm_job_id, "
-              "slurm_array_job_id, "
+              "INSERT INTO run_provenance (run_id, host, node, gpu_uuid, gpu_pci_bus_id, "
+              "gpu_name, gpu_mapping, cuda_visible_devices, slurm_job_id, slurm_array_job_id, "
               "slurm_array_task_id, lane) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   q.bind_all(id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, p.gpu_mapping,
              p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, p.slurm_array_task_id,
@@ -824,12 +795,9 @@ void insert_run_provenance(sql::Db& db, const RunRecord& r, std::int64_t id) {
 void insert_run_gpu_settings(sql::Db& db, const RunRecord& r, std::int64_t id) {
   sql::Stmt q(db,
               "INSERT INTO run_gpu_settings (run_id, position, device, uuid, name, "
-              "power_limit_w, default_power_limit_w, min_power_limit_w, "
-              "max_power_limit_w, "
-              "app_sm_clock_mhz, app_memory_clock_mhz, max_sm_clock_mhz, "
-              "max_memory_clock_mhz, "
-              "persistence_mode, throttle_reasons) VALUES "
-              "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+              "power_limit_w, default_power_limit_w, min_power_limit_w, max_power_limit_w, "
+              "app_sm_clock_mhz, app_memory_clock_mhz, max_sm_clock_mhz, max_memory_clock_mhz, "
+              "persistence_mode, throttle_reasons) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   int position = 0;
   for (const auto& g : r.provenance.gpu_settings) {
     std::optional<std::int64_t> persistence, reasons;
@@ -844,12 +812,11 @@ void insert_run_gpu_settings(sql::Db& db, const RunRecord& r, std::int64_t id) {
 
 void insert_power_samples(sql::Db& db, std::int64_t id, const std::vector<SampleRecord>& samples) {
   sql::Stmt p(db,
-              "INSERT INTO power_samples (run_id, t_s, component, device, power_w, "
-              "energy_j, "
+              "INSERT INTO power_samples (run_id, t_s, component, device, power_w, energy_j, "
               "sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb) VALUES "
               "(?,?,?,?,?,?,?,?,?,?)");
   for (const auto& x : samples)
-    p.bind_all(id, x.t_s, x.component, x.device, x.power_w, x.energy_j, x.sm_clock_mhz,
+    p.bind_all(id, x.t_s, to_string(x.component), x.device, x.power_w, x.energy_j, x.sm_clock_mhz,
                x.temperature_c, x.utilization_pct, x.memory_used_mb)
         .run();
 }
@@ -874,11 +841,9 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
 std::vector<RunAttempt> Store::attempts(std::int64_t experiment_id) const {
   if (schema_version() < 2) return {};
   sql::Stmt s(db_,
-              "SELECT experiment_id, session_id, run_index, config_index, block, seed, "
-              "status, "
+              "SELECT experiment_id, session_id, run_index, config_index, block, seed, status, "
               "started_at, finished_at, replaced_at, duration_s, exit_code, energy_j, "
-              "stderr_tail, note FROM run_attempts WHERE experiment_id = ? ORDER BY "
-              "id");
+              "stderr_tail, note FROM run_attempts WHERE experiment_id = ? ORDER BY id");
   s.bind(1, experiment_id);
   std::vector<RunAttempt> out;
   while (s.step()) {
@@ -894,8 +859,7 @@ void Store::update_plan(std::int64_t experiment_id, const std::string& plan_text
                         const std::string& plan_hash, const nlohmann::json& factors,
                         const nlohmann::json& layout, int planned_runs) {
   sql::Stmt s(db_,
-              "UPDATE experiments SET plan_text = ?, plan_hash = ?, "
-              "factors = ?, layout = ?, "
+              "UPDATE experiments SET plan_text = ?, plan_hash = ?, factors = ?, layout = ?, "
               "planned_runs = ? WHERE id = ?");
   s.bind(1, plan_text).bind(2, plan_hash).bind(3, factors.dump()).bind(4, layout.dump());
   s.bind(5, planned_runs).bind(6, experiment_id).run();
@@ -906,12 +870,12 @@ std::optional<double> run_metric(const RunRecord& r, std::string_view name) {
   if (name == "energy_j") return r.energy_j;
   if (name == "net_energy_j") return r.net_energy_j;
   if (name == "wall_energy_j")
-    return r.wall_energy_j ? r.wall_energy_j : r.component_energy_j("wall");
+    return r.wall_energy_j ? r.wall_energy_j : r.component_energy_j(Component::wall);
   if (name == "avg_power_w") return r.avg_power_w;
   if (name == "peak_power_w") return r.peak_power_w;
   if (name == "co2e_g") return r.co2e_g;
-  for (const char* c : {"gpu", "cpu", "ram"})
-    if (name == std::string(c) + "_energy_j") return r.component_energy_j(c);
+  for (Component c : {Component::gpu, Component::cpu, Component::ram})
+    if (name == std::string(to_string(c)) + "_energy_j") return r.component_energy_j(c);
   if (auto it = r.metrics.find(std::string(name)); it != r.metrics.end()) return it->second;
   return std::nullopt;
 }
@@ -919,16 +883,14 @@ std::optional<double> run_metric(const RunRecord& r, std::string_view name) {
 void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
   sql::Transaction tx(db_);
   sql::Stmt s(db_,
-              "INSERT INTO idle_baselines (experiment_id, session_id, "
-              "after_runs, measured_at, "
-              "duration_s, component, device, source, power_w) VALUES "
-              "(?,?,?,?,?,?,?,?,?)");
+              "INSERT INTO idle_baselines (experiment_id, session_id, after_runs, measured_at, "
+              "duration_s, component, device, source, power_w) VALUES (?,?,?,?,?,?,?,?,?)");
   for (const auto& b : baselines) {
     std::optional<std::int64_t> session;
     if (b.session_id) session = b.session_id;
     s.bind_all(b.experiment_id, session, b.after_runs,
-               b.measured_at.empty() ? utc_now_iso() : b.measured_at, b.duration_s, b.component,
-               b.device, b.source, b.power_w)
+               b.measured_at.empty() ? utc_now_iso() : b.measured_at, b.duration_s,
+               to_string(b.component), b.device, to_string(b.source), b.power_w)
         .run();
   }
   tx.commit();
@@ -947,8 +909,8 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
       if (std::find(kFixedMetrics.begin(), kFixedMetrics.end(), k) == kFixedMetrics.end())
         extra.insert(k);
 
-  // What each run ran on and under, after the measured columns; a column whose
-  // name a metric of an older database already takes is left out.
+  // What each run ran on and under, after the measured columns; a column whose name a metric of
+  // an older database already takes is left out.
   const RunSetups setups(store, e);
   std::vector<std::string> context;
   for (const auto& c : context_columns())
@@ -964,12 +926,14 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
 
   for (const auto& r : runs) {
     std::vector<std::string> row = {std::to_string(r.run_index), std::to_string(r.block),
-                                    std::to_string(r.repeat), r.status, r.warmup ? "1" : "0"};
+                                    std::to_string(r.repeat), to_string(r.status),
+                                    r.warmup ? "1" : "0"};
     for (const auto& f : e.factor_names) row.push_back(r.factor(f).value_or(""));
-    auto wall = r.wall_energy_j ? r.wall_energy_j : r.component_energy_j("wall");
-    for (const auto& v : {r.duration_s, r.energy_j, r.component_energy_j("gpu"),
-                          r.component_energy_j("cpu"), r.component_energy_j("ram"), wall,
-                          r.net_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g})
+    auto wall = r.wall_energy_j ? r.wall_energy_j : r.component_energy_j(Component::wall);
+    for (const auto& v :
+         {r.duration_s, r.energy_j, r.component_energy_j(Component::gpu),
+          r.component_energy_j(Component::cpu), r.component_energy_j(Component::ram), wall,
+          r.net_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g})
       row.push_back(csv::number_field(v));
     auto metric = [&](const std::string& k) -> std::optional<double> {
       auto it = r.metrics.find(k);

@@ -180,8 +180,14 @@ ReportData load_report(const LoadOptions& options) {
   }
 
   // Idle baselines: mean power per component and device over every measurement.
-  std::map<std::pair<std::string, std::string>, std::pair<double, double>> idle;  // Σ power·s, Σ s
-  std::map<std::pair<std::string, std::string>, int> idle_n;
+  // Per component (as its word sorts) and device: Σ power·s, Σ s.
+  using Meter = std::pair<Component, std::string>;
+  auto meter_less = [](const Meter& a, const Meter& b) {
+    return std::pair(std::string_view(to_string(a.first)), std::string_view(a.second)) <
+           std::pair(std::string_view(to_string(b.first)), std::string_view(b.second));
+  };
+  std::map<Meter, std::pair<double, double>, decltype(meter_less)> idle(meter_less);
+  std::map<Meter, int, decltype(meter_less)> idle_n(meter_less);
   for (const auto& b : store.idle_baselines(e.id)) {
     auto& [ps, s] = idle[{b.component, b.device}];
     ps += b.power_w * std::max(b.duration_s, 1e-9);
@@ -208,7 +214,7 @@ ReportData load_report(const LoadOptions& options) {
   }
   d.pue = co.pue;
   for (const auto& r : records)
-    if (r.status == "ok" && r.intensity_g_per_kwh) {
+    if (r.status == RunStatus::ok && r.intensity_g_per_kwh) {
       if (std::fabs(*r.intensity_g_per_kwh - plan_intensity.g_per_kwh) > 1e-9)
         plan_intensity.label +=
             " at " + std::to_string(static_cast<int>(std::lround(*r.intensity_g_per_kwh))) +

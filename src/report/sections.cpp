@@ -253,7 +253,8 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
   meters.table.numeric = {false, false, false, false, true};
   std::map<std::tuple<std::string, std::string, std::string, std::string>, int> seen;
   for (const auto& r : data.runs)
-    for (const auto& c : r.components) ++seen[{c.component, c.device, c.source, c.model}];
+    for (const auto& c : r.components)
+      ++seen[{to_string(c.component), c.device, to_string(c.source), c.model}];
   for (auto& [k, n] : seen) {
     auto& [component, device, source, model] = k;
     meters.table.rows.push_back({component, device.empty() ? "—" : device, source,
@@ -270,7 +271,7 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
   idle.table.columns = {"component", "device", "idle power (W)", "measured over (s)", "valid"};
   idle.table.numeric = {false, false, true, true, false};
   for (const auto& b : data.idle)
-    idle.table.rows.push_back({b.component, b.device.empty() ? "—" : b.device,
+    idle.table.rows.push_back({to_string(b.component), b.device.empty() ? "—" : b.device,
                                format_number(b.power_w), format_number(b.duration_s, 3),
                                valid ? "yes" : "no: machine busy"});
   if (idle.table.rows.empty())
@@ -318,9 +319,9 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
     ++total;
     if (r.warmup)
       ++warmup;
-    else if (r.status == "ok")
+    else if (r.status == RunStatus::ok)
       ++ok;
-    else if (r.status == "failed")
+    else if (r.status == RunStatus::failed)
       ++failed;
     else
       ++aborted;

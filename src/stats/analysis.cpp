@@ -1,9 +1,7 @@
-// Analysis of a runs table (see analysis.h): selects the usable runs, groups
-// them into configurations, runs every statistic per metric and fills the typed
-// Analysis. The statistics themselves live in
-// descriptive/two_sample/ratio/anova/factorial/power, the sentences in
-// verdicts.cpp and the JSON in analysis_json.cpp; this file only wires them
-// together.
+// Analysis of a runs table (see analysis.h): selects the usable runs, groups them into
+// configurations, runs every statistic per metric and fills the typed Analysis. The statistics
+// themselves live in descriptive/two_sample/ratio/anova/factorial/power, the sentences in
+// verdicts.cpp and the JSON in analysis_json.cpp; this file only wires them together.
 #include "stats/analysis.h"
 
 #include <fmt/format.h>
@@ -61,7 +59,7 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
   d.factors = table.factors;
   auto label = [&](const Levels& l) { return readable_label(out.config_map(l), d.factors); };
   for (const auto& r : table.rows) {
-    if (r.status != "ok")
+    if (r.status != RunStatus::ok)
       ++out.runs.excluded_not_ok;
     else if (r.warmup)
       ++out.runs.excluded_warmup;
@@ -70,8 +68,8 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
   }
   out.runs.total = table.rows.size();
   out.runs.used = d.used.size();
-  // Every configuration of a non-warm-up run, with its outcomes, so that one
-  // that never succeeded is still named; ordered level by level.
+  // Every configuration of a non-warm-up run, with its outcomes, so that one that never
+  // succeeded is still named; ordered level by level.
   auto config_less = [](const Levels& x, const Levels& y) {
     return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), level_less);
   };
@@ -80,9 +78,9 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
     if (r.warmup) continue;
     ConfigRuns& c = all[r.config];
     c.config = r.config;
-    if (r.status == "ok")
+    if (r.status == RunStatus::ok)
       ++c.ok;
-    else if (r.status == "failed")
+    else if (r.status == RunStatus::failed)
       ++c.failed;
     else
       ++c.aborted;
@@ -106,11 +104,10 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
     d.cell_rows[it - d.cells.begin()].push_back(i);
   }
   if (d.cells.size() < 2)
-    throw gt::Error(
-        fmt::format("only one configuration ({}) among the {} "
-                    "usable runs: every factor has one level only, "
-                    "so there is nothing to compare",
-                    label(d.cells[0]), d.used.size()));
+    throw gt::Error(fmt::format(
+        "only one configuration ({}) among the {} usable runs: every factor has one level only, "
+        "so there is nothing to compare",
+        label(d.cells[0]), d.used.size()));
 
   Levels base(d.factors.size());
   if (opt.baseline.empty()) {
@@ -152,9 +149,8 @@ struct MetricData {
   std::vector<std::vector<std::optional<int>>> blocks;  // block per value
 };
 
-// The finite values of `metric` per cell. Non-finite values (nan, inf) would
-// poison every statistic (and NaN makes sorting undefined): they are left out
-// and named in `notes`.
+// The finite values of `metric` per cell. Non-finite values (nan, inf) would poison every
+// statistic (and NaN makes sorting undefined): they are left out and named in `notes`.
 MetricData metric_data(const Design& d, const std::string& metric,
                        std::vector<std::string>* notes) {
   MetricData m;
@@ -195,8 +191,7 @@ std::map<int, double> block_means(const std::vector<double>& v,
   return out;
 }
 
-// Welch's t-test p-value on the log values (the test behind
-// log_ratio_interval's interval).
+// Welch's t-test p-value on the log values (the test behind log_ratio_interval's interval).
 double log_welch_p(const std::vector<double>& x, const std::vector<double>& y, double alpha) {
   std::vector<double> lx, ly;
   for (double v : x) lx.push_back(std::log(v));
@@ -204,8 +199,7 @@ double log_welch_p(const std::vector<double>& x, const std::vector<double>& y, d
   return welch_t(lx, ly, alpha).p;
 }
 
-// Cohen's d (pooled sd) of the log values: the effect the log-scale Welch test
-// sees.
+// Cohen's d (pooled sd) of the log values: the effect the log-scale Welch test sees.
 double log_cohens_d(const std::vector<double>& x, const std::vector<double>& y) {
   std::vector<double> lx, ly;
   for (double v : x) lx.push_back(std::log(v));
@@ -213,8 +207,8 @@ double log_cohens_d(const std::vector<double>& x, const std::vector<double>& y) 
   return cohens_d(lx, ly);
 }
 
-// The factorial ANOVA of one metric over the design's factors. Blocking factors
-// (the GPU or host of a run) would be appended to `names` and `levels` here.
+// The factorial ANOVA of one metric over the design's factors. Blocking factors (the GPU or
+// host of a run) would be appended to `names` and `levels` here.
 FactorialAnova factorial_for(const Design& d, const MetricData& m) {
   std::vector<std::vector<int>> lv;
   std::vector<double> y;
@@ -228,10 +222,9 @@ FactorialAnova factorial_for(const Design& d, const MetricData& m) {
   return factorial_anova_type2(d.factors, lv, y);
 }
 
-// One configuration's values `x` against the baseline's: Welch, Mann-Whitney,
-// the paired test over shared blocks, and for a positive quantity the ratio of
-// means. `effect_size` is the verdict's (on the log scale for a positive
-// quantity). The Holm columns are filled later.
+// One configuration's values `x` against the baseline's: Welch, Mann-Whitney, the paired test
+// over shared blocks, and for a positive quantity the ratio of means. `effect_size` is the
+// verdict's (on the log scale for a positive quantity). The Holm columns are filled later.
 Comparison compare_with_baseline(const Levels& config, const std::vector<double>& x,
                                  const std::vector<std::optional<int>>& x_blocks,
                                  const std::vector<double>& base,
@@ -288,9 +281,8 @@ Comparison compare_with_baseline(const Levels& config, const std::vector<double>
   return c;
 }
 
-// The Holm-adjusted p-values over the metric's comparisons with the baseline,
-// and for those that found no difference, the runs per configuration that would
-// show one of this size.
+// The Holm-adjusted p-values over the metric's comparisons with the baseline, and for those
+// that found no difference, the runs per configuration that would show one of this size.
 void adjust_comparisons(MetricAnalysis& out, const std::vector<double>& pvals,
                         const std::vector<double>& ratio_pvals,
                         const std::vector<double>& effect_sizes, double alpha) {
@@ -312,8 +304,7 @@ void adjust_comparisons(MetricAnalysis& out, const std::vector<double>& pvals,
   }
 }
 
-// Every configuration against the baseline, or a note when the baseline has no
-// values.
+// Every configuration against the baseline, or a note when the baseline has no values.
 void compare_all(const Design& d, const std::string& metric, const MetricData& m, double alpha,
                  std::vector<std::string>& notes, const Analysis& a, MetricAnalysis& out) {
   auto bit = std::find(m.cells.begin(), m.cells.end(), d.baseline);
@@ -339,12 +330,10 @@ void compare_all(const Design& d, const std::string& metric, const MetricData& m
   adjust_comparisons(out, pvals, ratio_pvals, effect_sizes, alpha);
 }
 
-// Why a test gave no answer, once per test; a constant metric gets one note
-// ("no variation").
+// Why a test gave no answer, once per test; a constant metric gets one note ("no variation").
 void note_undefined_tests(const MetricAnalysis& out, const std::string& metric,
                           const std::set<double>& distinct, std::vector<std::string>& notes) {
-  if (!out.constant) {  // a constant metric gets one note ("no variation"), not
-                        // five
+  if (!out.constant) {  // a constant metric gets one note ("no variation"), not five
     if (!out.oneway.undefined_reason.empty())
       notes.push_back(
           fmt::format("{}: one-way ANOVA undefined: {}", metric, out.oneway.undefined_reason));
@@ -407,9 +396,8 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
   return out;
 }
 
-// Configurations with fewer successful runs than others (a grown plan,
-// failures) are named: a comparison of 3 runs with 8 is not the balanced design
-// the plan promised.
+// Configurations with fewer successful runs than others (a grown plan, failures) are named: a
+// comparison of 3 runs with 8 is not the balanced design the plan promised.
 void note_balance(Analysis& a) {
   std::vector<const ConfigRuns*> compared;
   for (const auto& c : a.configurations)
@@ -423,16 +411,14 @@ void note_balance(Analysis& a) {
   for (const auto* c : compared)
     if (c->ok < a.max_runs)
       short_ones.push_back(fmt::format("{} ({})", a.config_text(c->config), c->ok));
-  a.notes.push_back(
-      fmt::format("unbalanced: configurations have {} to {} successful runs; fewer than "
-                  "{}: {}. Each "
-                  "comparison uses the runs its two configurations have",
-                  a.min_runs, a.max_runs, a.max_runs, fmt::join(short_ones, ", ")));
+  a.notes.push_back(fmt::format(
+      "unbalanced: configurations have {} to {} successful runs; fewer than {}: {}. Each "
+      "comparison uses the runs its two configurations have",
+      a.min_runs, a.max_runs, a.max_runs, fmt::join(short_ones, ", ")));
 }
 
-// Runs disturbed by other load on the machine (outside_cpu_share above
-// busy_share), and the busiest idle baseline behind the runs
-// (idle_cpu_busy_share).
+// Runs disturbed by other load on the machine (outside_cpu_share above busy_share), and the
+// busiest idle baseline behind the runs (idle_cpu_busy_share).
 void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analysis& a) {
   a.idle_cpu_busy_share = kNaN;
   for (const auto& r : table.rows) {
@@ -442,7 +428,7 @@ void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analy
       a.idle_cpu_busy_share = std::isfinite(a.idle_cpu_busy_share)
                                   ? std::max(a.idle_cpu_busy_share, it->second)
                                   : it->second;
-    if (r.status != "ok") continue;
+    if (r.status != RunStatus::ok) continue;
     if (auto it = r.metrics.find("outside_cpu_share");
         it != r.metrics.end() && it->second > opt.busy_share)
       a.contended.push_back({r.run_id, r.config, it->second});
@@ -453,26 +439,23 @@ void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analy
       runs.push_back(fmt::format("run {} ({}, {:.0f} %)", c.run_id, a.config_text(c.config),
                                  100 * c.outside_cpu_share));
     a.notes.push_back(fmt::format(
-        "contended: {} run{} had more than {:.0f} % "
-        "of the machine's CPU busy outside the run, "
+        "contended: {} run{} had more than {:.0f} % of the machine's CPU busy outside the run, "
         "which disturbs energy and time: {}",
         runs.size(), runs.size() == 1 ? "" : "s", 100 * opt.busy_share, fmt::join(runs, ", ")));
   }
   if (!a.idle_baseline_valid())
-    a.notes.push_back(
-        fmt::format("the idle baseline was measured while the machine was "
-                    "{:.0f} % busy (more than {:.0f} "
-                    "%): it is not valid, and no net-of-idle figure is given",
-                    100 * a.idle_cpu_busy_share, 100 * opt.busy_share));
+    a.notes.push_back(fmt::format(
+        "the idle baseline was measured while the machine was {:.0f} % busy (more than {:.0f} "
+        "%): it is not valid, and no net-of-idle figure is given",
+        100 * a.idle_cpu_busy_share, 100 * opt.busy_share));
 }
 
-// Runs whose epochs never reached the target accuracy (target_reached = 0):
-// counted per configuration and named, so energy_to_target_j's missing values
-// are never silent.
+// Runs whose epochs never reached the target accuracy (target_reached = 0): counted per
+// configuration and named, so energy_to_target_j's missing values are never silent.
 void note_target_missed(const RunsTable& table, Analysis& a) {
   std::map<Levels, TargetMissed> per;
   for (const auto& r : table.rows) {
-    if (r.status != "ok" || r.warmup) continue;
+    if (r.status != RunStatus::ok || r.warmup) continue;
     auto it = r.metrics.find("target_reached");
     if (it == r.metrics.end()) continue;
     TargetMissed& t = per[r.config];
@@ -488,13 +471,11 @@ void note_target_missed(const RunsTable& table, Analysis& a) {
           fmt::format("{}: {} of {}", a.config_text(c.config), it->second.missed, it->second.of));
     }
   if (!parts.empty())
-    a.notes.push_back(
-        fmt::format("energy_to_target_j: runs that never reached "
-                    "the target accuracy have no value and are "
-                    "not in its statistics ({}); a configuration "
-                    "that often misses it costs more than its "
-                    "mean says",
-                    fmt::join(parts, "; ")));
+    a.notes.push_back(fmt::format(
+        "energy_to_target_j: runs that never reached the target accuracy have no value and are "
+        "not in its statistics ({}); a configuration that often misses it costs more than its "
+        "mean says",
+        fmt::join(parts, "; ")));
 }
 
 }  // namespace
@@ -513,10 +494,9 @@ std::map<std::string, std::string> parse_baseline(const std::string& text) {
   while (i < n) {
     size_t eq = text.find('=', i);
     if (eq == std::string::npos)
-      throw gt::UsageError(
-          fmt::format("--baseline: '{}' is not factor=level (expected e.g. "
-                      "precision=fp32,batch_size=32)",
-                      text.substr(i)));
+      throw gt::UsageError(fmt::format(
+          "--baseline: '{}' is not factor=level (expected e.g. precision=fp32,batch_size=32)",
+          text.substr(i)));
     std::string key = text.substr(i, eq - i);
     key.erase(0, key.find_first_not_of(' '));
     key.erase(key.find_last_not_of(' ') + 1);
@@ -534,8 +514,7 @@ std::map<std::string, std::string> parse_baseline(const std::string& text) {
       if (i < n) ++i;
     } else {
       size_t comma = text.find(',', i);
-      // A level may itself contain commas ("512,256") when the next piece has
-      // no '='.
+      // A level may itself contain commas ("512,256") when the next piece has no '='.
       while (comma != std::string::npos) {
         size_t next_comma = text.find(',', comma + 1);
         std::string piece =
@@ -591,8 +570,8 @@ std::string primary_metric(const RunsTable& table, const AnalysisOptions& option
 
 namespace {
 
-// A marked phase's own energy (train_energy_j, epoch_energy_j), not a
-// component's, a net figure or a per-component split of a phase.
+// A marked phase's own energy (train_energy_j, epoch_energy_j), not a component's, a net
+// figure or a per-component split of a phase.
 bool phase_energy_column(const std::string& c) {
   if (!c.ends_with("_energy_j") || c == "energy_j") return false;
   for (const char* prefix : {"net_", "gpu_", "cpu_", "ram_", "wall_"})

@@ -1,8 +1,7 @@
-// Reader for the runs-table CSV that `greentrain export` writes: records from
-// the common CSV reader (common/csv.h, shared with the training data), header
-// row first, one row per run. Numeric metric columns are parsed with
-// std::from_chars so "1e5" and "-0.5" work and "12 J" is rejected with the line
-// and column.
+// Reader for the runs-table CSV that `greentrain export` writes: records from the common CSV
+// reader (common/csv.h, shared with the training data), header row first, one row per run.
+// Numeric metric columns are parsed with std::from_chars so "1e5" and "-0.5" work and "12 J" is
+// rejected with the line and column.
 #include "stats/runs_table.h"
 
 #include <fmt/format.h>
@@ -82,8 +81,7 @@ Columns read_header(csv::Reader& reader, const std::vector<std::string>& factors
   return cols;
 }
 
-// The data rows with their line numbers; blank lines skipped, every row as wide
-// as the header.
+// The data rows with their line numbers; blank lines skipped, every row as wide as the header.
 struct Records {
   std::vector<std::vector<std::string>> rows;
   std::vector<int> lines;
@@ -105,10 +103,9 @@ Records read_records(csv::Reader& reader, size_t width, const std::string& sourc
   return out;
 }
 
-// Non-numeric text columns (e.g. a device name) are allowed as long as every
-// non-empty cell of that column is text; a column with some numbers and some
-// text is an error (parse_row). Returns, per metric column, whether it is
-// numeric, and names each in `table`.
+// Non-numeric text columns (e.g. a device name) are allowed as long as every non-empty cell
+// of that column is text; a column with some numbers and some text is an error (parse_row).
+// Returns, per metric column, whether it is numeric, and names each in `table`.
 std::vector<bool> classify_columns(const Columns& cols, const Records& records, RunsTable& table) {
   // A metric column is numeric if at least one of its cells parses as a number.
   std::vector<bool> numeric(cols.metric.size(), false);
@@ -118,8 +115,7 @@ std::vector<bool> classify_columns(const Columns& cols, const Records& records, 
   for (size_t m = 0; m < cols.metric.size(); ++m) {
     bool any = false;
     for (const auto& r : records.rows) any = any || !trim(r[cols.metric[m]]).empty();
-    // An all-empty column is a metric with no values; a column of text is not a
-    // metric.
+    // An all-empty column is a metric with no values; a column of text is not a metric.
     if (numeric[m] || !any) {
       table.metric_columns.push_back(cols.header[cols.metric[m]]);
       numeric[m] = true;
@@ -154,8 +150,12 @@ RunRow parse_row(const Columns& cols, const std::vector<bool>& numeric,
   if (cols.block >= 0) row.block = parse_int(r[cols.block], "block", line, source_name);
   if (cols.repeat >= 0) row.repeat = parse_int(r[cols.repeat], "repeat", line, source_name);
   if (cols.status >= 0) {
-    row.status = trim(r[cols.status]);
-    if (row.status.empty()) row.status = "ok";
+    const std::string status = trim(r[cols.status]);
+    const auto parsed = status.empty() ? RunStatus::ok : parse_run_status(status);
+    if (!parsed)
+      throw gt::Error(fmt::format("{}:{}: column 'status': '{}' is not ok, failed or aborted",
+                                  source_name, line, status));
+    row.status = *parsed;
   }
   if (cols.warmup >= 0) {
     auto w = parse_int(r[cols.warmup], "warmup", line, source_name);
