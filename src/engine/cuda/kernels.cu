@@ -345,18 +345,6 @@ void launch_convert(DType type, const float* src, void* dst, int64_t n, cudaStre
   CUDA_CHECK_LAUNCH();
 }
 
-DType dtype_for(StorageType s) {
-  switch (s) {
-    case StorageType::f32:
-      return DType::f32;
-    case StorageType::f16:
-      return DType::f16;
-    case StorageType::bf16:
-      return DType::bf16;
-  }
-  return DType::f32;
-}
-
 std::vector<float> to_floats(const std::vector<char>& raw, DType t, size_t count) {
   std::vector<float> out(count);
   if (t == DType::f32) {
