@@ -23,7 +23,7 @@ std::optional<double> metric_of(const experiment::RunRecord& r, const std::strin
   if (m == "peak_power_w") return r.peak_power_w;
   if (m == "co2e_g") return r.co2e_g;
   if (m == "wall_energy_j") return r.wall_energy_j;
-  for (const char* c : {"gpu", "cpu", "ram"})
+  for (Component c : {Component::gpu, Component::cpu, Component::ram})
     if (m == fmt::format("{}_energy_j", c)) return r.component_energy_j(c);
   if (auto it = r.metrics.find(m); it != r.metrics.end()) return it->second;
   return std::nullopt;
@@ -51,7 +51,7 @@ nlohmann::json blocking_analysis(const std::string& db, const std::string& name,
   const experiment::RunSetups setups(store, e);
   std::vector<experiment::RunRecord> runs;
   for (auto& r : store.runs(e.id))
-    if (r.status == "ok" && !r.warmup) runs.push_back(std::move(r));
+    if (r.status == RunStatus::ok && !r.warmup) runs.push_back(std::move(r));
   // Level indices per factor, in the plan's order of levels.
   std::vector<std::vector<int>> levels;
   std::vector<std::string> block;

@@ -58,7 +58,7 @@ int run_devices(const DevicesOptions& o) {
   for (const auto& m : env["meters"]) {
     std::string extra;
     const auto& d = m["details"];
-    if (m["component"] == "gpu") {
+    if (parse_component(m.value("component", "")) == Component::gpu) {
       extra = fmt::format("{} {}", d.value("name", ""), d.value("uuid", ""));
       if (d.contains("power_limit_w") && d["power_limit_w"].is_number())
         extra += fmt::format(", power limit {:g} W", d["power_limit_w"].get<double>());

@@ -216,7 +216,7 @@ int do_plan(const ExperimentArgs& a) {
     ex::Store store(a.db, ex::Store::Mode::read_only);
     if (auto e = store.find_experiment(plan.name); e && e->plan_hash == plan.hash())
       for (const auto& r : store.runs(e->id))
-        if (r.status == "ok" && r.duration_s) {
+        if (r.status == RunStatus::ok && r.duration_s) {
           pilot[r.config_index].first += *r.duration_s;
           pilot[r.config_index].second += 1;
         }
@@ -342,9 +342,9 @@ int do_status(const ExperimentArgs& a) {
     } else {  // a stored plan this version no longer reads: counts of the rows alone
       p.planned = e.planned_runs;
       for (const auto& r : runs) {
-        p.ok += r.status == "ok";
-        p.failed += r.status == "failed";
-        p.aborted += r.status == "aborted";
+        p.ok += r.status == RunStatus::ok;
+        p.failed += r.status == RunStatus::failed;
+        p.aborted += r.status == RunStatus::aborted;
       }
       p.left = std::max(0, p.planned - p.ok - p.failed);
     }

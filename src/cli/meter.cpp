@@ -138,7 +138,9 @@ bool needs_tree(energy::Attribution mode, const std::vector<energy::ComponentEne
   if (mode == energy::Attribution::process) return true;
   if (mode == energy::Attribution::machine) return false;
   for (const auto& m : meters)
-    if ((m.component == "cpu" || m.component == "ram") && m.source == "estimated") return true;
+    if ((m.component == Component::cpu || m.component == Component::ram) &&
+        m.source == Source::estimated)
+      return true;
   return false;
 }
 
@@ -163,6 +165,117 @@ class TreeSampler {
   std::thread thread_;
 };
 
+// The `ready` line: the protocol, the meters, their notes, the attribution and the carbon
+// intensity the windows will use.
+nlohmann::json ready_json(const ServeOptions& o, const nlohmann::json& env, int interval_ms,
+                          const carbon::Intensity& intensity, int root) {
+  nlohmann::json meters = nlohmann::json::array();
+  for (const auto& m : env["meters"])
+    meters.push_back({{"component", m["component"]},
+                      {"device", m["device"]},
+                      {"source", m["source"]},
+                      {"model", m["model"]}});
+  return {{"protocol", kProtocol},
+          {"meters", meters},
+          {"notes", env["notes"]},
+          {"interval_ms", interval_ms},
+          {"attribution", o.attribution},
+          {"root_pid", root},
+          {"carbon",
+           {{"intensity_g_per_kwh", intensity.g_per_kwh},
+            {"label", intensity.label},
+            {"source", intensity.source},
+            {"year", intensity.year},
+            {"pue", o.carbon.pue}}}};
+}
+
+using AnswerWindow = std::function<nlohmann::json(const std::string&, double, double)>;
+
+// One client's requests, read from stdin until quit or its end, each answered in order
+// through the reply queue: window queries, and begin/end of named windows.
+class ServeLoop {
+ public:
+  ServeLoop(run::WindowAnswers& answers, const energy::Session& session, AnswerWindow answer)
+      : answers_(answers), session_(session), answer_(std::move(answer)) {}
+
+  void run() {
+    RequestReader requests;
+    std::string line;
+    while (requests.next(line)) {
+      const double now = energy::steady_now_s();
+      std::string error;
+      if (answer_query(line, now)) continue;
+      const auto request = run::parse_serve_request(line, error);
+      if (!request) {
+        refuse(error);
+        continue;
+      }
+      if (request->verb == run::ServeRequest::Verb::quit) break;
+      begin_or_end(*request, now);
+    }
+  }
+
+ private:
+  // A `window ID NAME T0 T1` query, answered or refused; false when the line is not one.
+  bool answer_query(const std::string& line, double now) {
+    std::string error, id;
+    auto q = run::parse_window_query(line, error, &id);
+    if (!q) return false;
+    if (error.empty()) error = answers_.check_instants(q->t0_s, q->t1_s, now);
+    if (!error.empty()) {
+      replies_.push([id = id.empty() ? "-" : id, name = q->name, error] {
+        return fmt::format("window {} error {}{}", id, name.empty() ? "" : "window " + name + ": ",
+                           error);
+      });
+      return true;
+    }
+    replies_.push(
+        [this, q = *q] {
+          return fmt::format("window {} {}", q.id, answer_(q.name, q.t0_s, q.t1_s).dump());
+        },
+        [id = q->id, name = q->name](const std::string& what) {
+          return fmt::format("window {} error window {}: {}", id, name, what);
+        });
+    return true;
+  }
+
+  void begin_or_end(const run::ServeRequest& request, double now) {
+    const std::string& name = request.name;
+    const bool begin = request.verb == run::ServeRequest::Verb::begin;
+    if (begin == (open_.count(name) > 0)) {
+      refuse(fmt::format("window {}: {}", name, begin ? "already begun" : "not begun"));
+      return;
+    }
+    const double t = request.t_s.value_or(now);
+    const std::string bad = answers_.check_instants(begin ? t : open_[name], t, now);
+    if (!bad.empty()) {  // an end before its begin leaves the window open
+      refuse(fmt::format("window {}: {}{}", name, bad, begin ? "" : "; the window stays open"));
+      return;
+    }
+    if (begin) {
+      open_[name] = t;
+      replies_.push([name, t_s = t - session_.start_steady_s()] {
+        return "ok " + nlohmann::json{{"name", name}, {"t_s", t_s}}.dump();
+      });
+      return;
+    }
+    replies_.push(
+        [this, name, a = open_[name], b = t] { return "ok " + answer_(name, a, b).dump(); });
+    open_.erase(name);
+  }
+
+  void refuse(std::string message) {
+    replies_.push([message = std::move(message)] { return "error " + message; });
+  }
+
+  run::WindowAnswers& answers_;
+  const energy::Session& session_;
+  AnswerWindow answer_;
+  std::map<std::string, double> open_;  // begun windows: their instant
+  // Last, so that it finishes its replies (which call answer_) before the rest goes.
+  run::ReplyQueue replies_{[](const std::string& line) { std::cout << line << std::endl; }};
+};
+
 int run_serve(const ServeOptions& o) {
   if (!o.serve)
     throw UsageError("meter: give --serve (to meter a command, use greentrain measure)");
@@ -179,12 +292,6 @@ int run_serve(const ServeOptions& o) {
   run::RunMetrics published({"", "", run::standalone_run_id(), experiment::host_name()});
   watch_parent();
   const nlohmann::json env = session.environment();
-  nlohmann::json meters = nlohmann::json::array();
-  for (const auto& m : env["meters"])
-    meters.push_back({{"component", m["component"]},
-                      {"device", m["device"]},
-                      {"source", m["source"]},
-                      {"model", m["model"]}});
 
   // The client's tree: the root and its descendants, without this meter.
   run::UsageTimeline usage;
@@ -215,78 +322,9 @@ int run_serve(const ServeOptions& o) {
     }
     return w;
   };
-
-  const nlohmann::json ready = {{"protocol", kProtocol},
-                                {"meters", meters},
-                                {"notes", env["notes"]},
-                                {"interval_ms", meter_opts.interval_ms},
-                                {"attribution", o.attribution},
-                                {"root_pid", root},
-                                {"carbon",
-                                 {{"intensity_g_per_kwh", intensity.g_per_kwh},
-                                  {"label", intensity.label},
-                                  {"source", intensity.source},
-                                  {"year", intensity.year},
-                                  {"pue", o.carbon.pue}}}};
-  std::cout << "ready " << ready.dump() << std::endl;
-
-  std::map<std::string, double> open;  // begun windows: their instant
-  run::ReplyQueue replies([](const std::string& line) { std::cout << line << std::endl; });
-  auto refuse = [&](std::string message) {
-    replies.push([message = std::move(message)] { return "error " + message; });
-  };
-  RequestReader requests;
-  std::string line;
-  while (requests.next(line)) {
-    const double now = energy::steady_now_s();
-    std::string error, id;
-    if (auto q = run::parse_window_query(line, error, &id)) {
-      if (error.empty()) error = answers.check_instants(q->t0_s, q->t1_s, now);
-      if (!error.empty()) {
-        replies.push([id = id.empty() ? "-" : id, name = q->name, error] {
-          return fmt::format("window {} error {}{}", id,
-                             name.empty() ? "" : "window " + name + ": ", error);
-        });
-        continue;
-      }
-      replies.push(
-          [&answer, q = *q] {
-            return fmt::format("window {} {}", q.id, answer(q.name, q.t0_s, q.t1_s).dump());
-          },
-          [id = q->id, name = q->name](const std::string& what) {
-            return fmt::format("window {} error window {}: {}", id, name, what);
-          });
-      continue;
-    }
-    const auto request = run::parse_serve_request(line, error);
-    if (!request) {
-      refuse(error);
-      continue;
-    }
-    if (request->verb == run::ServeRequest::Verb::quit) break;
-    const std::string& name = request->name;
-    const bool begin = request->verb == run::ServeRequest::Verb::begin;
-    if (begin == (open.count(name) > 0)) {
-      refuse(fmt::format("window {}: {}", name, begin ? "already begun" : "not begun"));
-      continue;
-    }
-    const double t = request->t_s.value_or(now);
-    const std::string bad = answers.check_instants(begin ? t : open[name], t, now);
-    if (!bad.empty()) {  // an end before its begin leaves the window open
-      refuse(fmt::format("window {}: {}{}", name, bad, begin ? "" : "; the window stays open"));
-      continue;
-    }
-    if (begin) {
-      open[name] = t;
-      replies.push([name, t_s = t - session.start_steady_s()] {
-        return "ok " + nlohmann::json{{"name", name}, {"t_s", t_s}}.dump();
-      });
-      continue;
-    }
-    replies.push(
-        [&answer, name, a = open[name], b = t] { return "ok " + answer(name, a, b).dump(); });
-    open.erase(name);
-  }
+  std::cout << "ready " << ready_json(o, env, meter_opts.interval_ms, intensity, root).dump()
+            << std::endl;
+  ServeLoop(answers, session, answer).run();
   return 0;
 }
 

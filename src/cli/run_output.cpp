@@ -56,11 +56,11 @@ std::string format_phases(const run::MeteredResult& r) {
   for (const auto& p : r.phases) {
     const auto& w = p.energy;
     bool gpu = false;
-    for (const auto& c : w.components) gpu |= c.component == "gpu";
+    for (const auto& c : w.components) gpu |= c.component == Component::gpu;
     out += fmt::format(
         "{:<16} {:>3} {:>11.3f} {:>12.1f} {:>12} {:>12} {:>9.2f}\n", p.name, p.occurrence,
         w.duration_s, w.energy_j, w.net_energy_j ? fmt::format("{:.1f}", *w.net_energy_j) : "-",
-        gpu ? fmt::format("{:.1f}", w.component_energy_j("gpu")) : "-", w.uncertainty_j);
+        gpu ? fmt::format("{:.1f}", w.component_energy_j(Component::gpu)) : "-", w.uncertainty_j);
   }
   return out;
 }

@@ -6,23 +6,24 @@
 #include <optional>
 #include <string>
 
+#include "common/vocabulary.h"
+
 namespace gt {
 
 struct ComponentEnergy {
-  std::string component;  // gpu | cpu | ram | wall
-  std::string device;     // "0" (GPU index), "package-0", "system", "wattmeter", ...
-  std::string source;     // measured | estimated
-  std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(65 W)", ...
+  Component component = Component::gpu;
+  std::string device;  // "0" (GPU index), "package-0", "system", "wattmeter", ...
+  Source source = Source::measured;
+  std::string model;  // how: "nvml-energy-counter", "rapl package", "tdp-linear(65 W)", ...
   double energy_j = 0;
   // Energy minus the idle baseline, when one was measured.
   std::optional<double> net_energy_j = std::nullopt;
   double avg_power_w = 0, peak_power_w = 0;
   // The idle baseline's power, when one was measured.
   std::optional<double> idle_power_w = std::nullopt;
-  // Whose energy: "machine" (the whole component) or "process" (the share attributed to the
-  // measured process tree).
-  std::string attribution = "machine";
-  // With attribution "process": the whole machine's figure, beside the process tree's share.
+  // Whose energy: the whole component's, or the share attributed to the measured process tree.
+  Scope attribution = Scope::machine;
+  // With attribution Scope::process: the whole machine's figure, beside the process tree's share.
   std::optional<double> machine_energy_j = std::nullopt;
   // The measurement uncertainty of a window, when known.
   std::optional<double> uncertainty_j = std::nullopt;

@@ -169,16 +169,16 @@ std::vector<std::string> attribute(std::vector<ComponentEnergy>& components, dou
                                    Attribution mode) {
   std::vector<std::string> notes;
   for (auto& c : components) {
-    if (c.component != "cpu" && c.component != "ram") continue;
-    const bool process =
-        mode == Attribution::process || (mode == Attribution::automatic && c.source == "estimated");
+    if (c.component != Component::cpu && c.component != Component::ram) continue;
+    const bool process = mode == Attribution::process ||
+                         (mode == Attribution::automatic && c.source == Source::estimated);
     if (!process) continue;
     std::optional<double> e;
     std::string how;
-    if (c.component == "cpu" && c.source == "estimated" && facts.cpu_tdp_w) {
+    if (c.component == Component::cpu && c.source == Source::estimated && facts.cpu_tdp_w) {
       e = *facts.cpu_tdp_w * share.cpu_s / std::max(1, facts.logical_cpus);
       how = fmt::format("tdp x process-tree CPU-seconds / {} logical CPUs", facts.logical_cpus);
-    } else if (c.component == "cpu") {
+    } else if (c.component == Component::cpu) {
       if (share.machine_busy_s && *share.machine_busy_s > 0) {
         const double f = std::clamp(share.cpu_s / *share.machine_busy_s, 0.0, 1.0);
         e = c.energy_j * f;
@@ -198,7 +198,7 @@ std::vector<std::string> attribute(std::vector<ComponentEnergy>& components, dou
     }
     c.machine_energy_j = c.energy_j;
     c.energy_j = *e;
-    c.attribution = "process";
+    c.attribution = Scope::process;
     c.model += " " + how;
     c.avg_power_w = duration_s > 0 ? *e / duration_s : 0;
     c.peak_power_w = std::max(c.avg_power_w, 0.0);
@@ -215,7 +215,7 @@ void recompute_totals(const std::vector<ComponentEnergy>& components, double& en
   bool all_net = true, any = false;
   wall_energy_j.reset();
   for (const auto& c : components) {
-    if (c.component == "wall") {
+    if (c.component == Component::wall) {
       wall_energy_j = wall_energy_j.value_or(0) + c.energy_j;
       continue;
     }

@@ -25,9 +25,9 @@ class CpuEstimateMeter : public Meter {
  public:
   CpuEstimateMeter(TdpChoice tdp, FileReader reader)
       : tdp_(std::move(tdp)), reader_(std::move(reader)) {}
-  std::string component() const override { return "cpu"; }
+  Component component() const override { return Component::cpu; }
   std::string device() const override { return "cpu"; }
-  std::string source() const override { return "estimated"; }
+  Source source() const override { return Source::estimated; }
   std::string model() const override {
     return fmt::format("tdp-linear(tdp={:.0f}W from {}, idle_share={})", tdp_.watts, tdp_.how,
                        kCpuIdleShare);
@@ -66,11 +66,11 @@ class CpuEstimateMeter : public Meter {
 
 class ConstantMeter : public Meter {
  public:
-  ConstantMeter(std::string component, double watts, std::string model)
-      : component_(std::move(component)), watts_(watts), model_(std::move(model)) {}
-  std::string component() const override { return component_; }
+  ConstantMeter(Component component, double watts, std::string model)
+      : component_(component), watts_(watts), model_(std::move(model)) {}
+  Component component() const override { return component_; }
   std::string device() const override { return "system"; }
-  std::string source() const override { return "estimated"; }
+  Source source() const override { return Source::estimated; }
   std::string model() const override { return model_; }
   Reading read() override {
     Reading r;
@@ -80,7 +80,7 @@ class ConstantMeter : public Meter {
   nlohmann::json environment() const override { return {{"watts", watts_}}; }
 
  private:
-  std::string component_;
+  Component component_;
   double watts_;
   std::string model_;
 };
@@ -213,7 +213,7 @@ std::unique_ptr<Meter> make_cpu_estimate_meter(const TdpChoice& tdp, FileReader 
 }
 
 std::unique_ptr<Meter> make_ram_estimate_meter(double watts, std::string model) {
-  return std::make_unique<ConstantMeter>("ram", watts, std::move(model));
+  return std::make_unique<ConstantMeter>(Component::ram, watts, std::move(model));
 }
 
 }  // namespace gt::energy

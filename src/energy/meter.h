@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "common/vocabulary.h"
 #include "energy/gpu_settings.h"
 
 namespace gt::energy {
@@ -24,11 +25,11 @@ struct Reading {
 class Meter {
  public:
   virtual ~Meter() = default;
-  virtual std::string component() const = 0;  // gpu | cpu | ram | wall
+  virtual Component component() const = 0;
   virtual std::string device() const = 0;
-  virtual std::string source() const = 0;  // measured | estimated
-  virtual std::string model() const = 0;   // how the number is obtained, in words
-  virtual Reading read() = 0;              // called by the sampler each interval
+  virtual Source source() const = 0;
+  virtual std::string model() const = 0;  // how the number is obtained, in words
+  virtual Reading read() = 0;             // called by the sampler each interval
   // The first and last read of a window: a meter that reads an expensive counter only on some
   // ticks reads everything here, so the window's energy is exact.
   virtual Reading read_boundary() { return read(); }

@@ -256,9 +256,9 @@ class NvmlGpuMeter : public Meter {
         full_every_(std::max(1, full_every)) {
     lib_->handleByIndex(static_cast<unsigned>(info_.index), &dev_);
   }
-  std::string component() const override { return "gpu"; }
+  Component component() const override { return Component::gpu; }
   std::string device() const override { return std::to_string(info_.index); }
-  std::string source() const override { return "measured"; }
+  Source source() const override { return Source::measured; }
   std::string model() const override {
     if (info_.energy_counter) return "nvml-energy-counter";
     return info_.instant_power ? "nvml-instant-power-integrated" : "nvml-power-usage-integrated";

@@ -46,9 +46,9 @@ class RaplMeter : public Meter {
  public:
   RaplMeter(RaplZone zone, FileReader reader)
       : zone_(std::move(zone)), reader_(std::move(reader)) {}
-  std::string component() const override { return zone_.component; }
+  Component component() const override { return *zone_.component; }
   std::string device() const override { return zone_.device; }
-  std::string source() const override { return "measured"; }
+  Source source() const override { return Source::measured; }
   std::string model() const override { return "rapl " + zone_.name; }
   void begin() override {
     last_raw_.reset();
@@ -88,7 +88,7 @@ class RaplMeter : public Meter {
 
 }  // namespace
 
-bool RaplProbe::has(const std::string& component) const {
+bool RaplProbe::has(Component component) const {
   return std::any_of(zones.begin(), zones.end(),
                      [&](const RaplZone& z) { return z.component == component && z.readable; });
 }
@@ -145,10 +145,10 @@ RaplProbe probe_rapl(const FileReader& reader) {
     if (family.find("mmio") != std::string::npos) {
       z.why_not_counted = "MMIO duplicate of a package zone";
     } else if (z.name == "dram") {
-      z.component = "ram";
+      z.component = Component::ram;
       z.device = "dram-" + socket;
     } else if (z.name.rfind("package", 0) == 0 && depth == 1) {
-      z.component = "cpu";
+      z.component = Component::cpu;
       z.device = z.name;
     } else if (z.name == "psys") {
       z.why_not_counted = "platform zone, contains the packages";

@@ -6,6 +6,7 @@
 // packages. Counter wrap-around is handled with max_energy_range_uj.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,11 @@
 namespace gt::energy {
 
 struct RaplZone {
-  std::string id;         // intel-rapl:0:2
-  std::string path;       // folder holding energy_uj
-  std::string name;       // package-0, dram, core, uncore, psys
-  std::string component;  // cpu | ram | "" (not counted)
-  std::string device;     // package-0, dram-0
+  std::string id;                      // intel-rapl:0:2
+  std::string path;                    // folder holding energy_uj
+  std::string name;                    // package-0, dram, core, uncore, psys
+  std::optional<Component> component;  // cpu or ram; none: not counted
+  std::string device;                  // package-0, dram-0
   double max_range_j = 0;
   bool readable = false;
   std::string why_not_counted;  // for nested/duplicate zones, or the read error
@@ -28,9 +29,9 @@ struct RaplZone {
 struct RaplProbe {
   std::vector<RaplZone> zones;  // every zone found (counted or not)
   std::string root;
-  std::string missing_reason;   // no powercap/RAPL at all
-  std::string permission_hint;  // energy_uj exists but cannot be read: how to fix it
-  bool has(const std::string& component) const;  // a readable counted zone of that component
+  std::string missing_reason;           // no powercap/RAPL at all
+  std::string permission_hint;          // energy_uj exists but cannot be read: how to fix it
+  bool has(Component component) const;  // a readable counted zone of that component
 };
 
 RaplProbe probe_rapl(const FileReader& reader = read_text_file);

@@ -40,7 +40,7 @@ class IntervalTotals {
       c.idle_power_w = it->second;
       c.net_energy_j = c.energy_j - it->second * duration_s_;
     }
-    if (c.component == "wall") {
+    if (c.component == Component::wall) {
       wall_energy_j = wall_energy_j.value_or(0) + c.energy_j;
     } else {
       any_main_ = true;
@@ -135,11 +135,11 @@ Session::Session(const MeterOptions& options) : impl_(std::make_unique<Impl>()) 
 
   s.rapl = probe_rapl();
   if (!s.rapl.permission_hint.empty()) s.notes.push_back(s.rapl.permission_hint);
-  const bool rapl_cpu = s.rapl.has("cpu") && !options.cpu_tdp_w;
-  const bool rapl_ram = s.rapl.has("ram") && !options.ram_watts;
+  const bool rapl_cpu = s.rapl.has(Component::cpu) && !options.cpu_tdp_w;
+  const bool rapl_ram = s.rapl.has(Component::ram) && !options.ram_watts;
   for (const auto& z : s.rapl.zones) {
     if (!z.readable) continue;
-    if ((z.component == "cpu" && rapl_cpu) || (z.component == "ram" && rapl_ram))
+    if ((z.component == Component::cpu && rapl_cpu) || (z.component == Component::ram && rapl_ram))
       s.meters.push_back(make_rapl_meter(z));
   }
   s.cpu = read_cpu_info();
@@ -186,7 +186,7 @@ nlohmann::json Session::environment() const {
                       {"source", m->source()},
                       {"model", m->model()},
                       {"details", m->environment()}});
-    if (m->component() == "gpu") gpus.push_back(m->environment());
+    if (m->component() == Component::gpu) gpus.push_back(m->environment());
   }
   j["gpus"] = gpus;
   j["nvml_driver"] = s.nvml.driver;
@@ -202,7 +202,7 @@ nlohmann::json Session::environment() const {
   for (const auto& z : s.rapl.zones)
     zones.push_back({{"zone", z.id},
                      {"name", z.name},
-                     {"component", z.component},
+                     {"component", z.component ? to_string(*z.component) : ""},
                      {"device", z.device},
                      {"readable", z.readable},
                      {"not_counted", z.why_not_counted}});
@@ -319,7 +319,7 @@ Summary Session::stop() {
       const Accumulator& acc = sm.accumulators()[i];
       std::optional<double> override_j = m->end(sm.duration_s());
       if (!override_j && !acc.has_data()) {
-        if (m->component() == "wall" || m->component() == "gpu")
+        if (m->component() == Component::wall || m->component() == Component::gpu)
           out.notes.push_back(
               fmt::format("{} {} ({}) gave no reading", m->component(), m->device(), m->model()));
         continue;
@@ -368,7 +368,7 @@ Session::Facts Session::facts() const {
   f.logical_cpus = std::max(1, s.cpu.logical_cpus);
   if (auto gb = installed_ram_gb()) f.ram_total_bytes = *gb * 1024.0 * 1024.0 * 1024.0;
   for (const auto& m : s.meters)
-    if (m->component() == "cpu" && m->source() == "estimated") {
+    if (m->component() == Component::cpu && m->source() == Source::estimated) {
       const auto env = m->environment();
       if (env.contains("tdp_w")) f.cpu_tdp_w = env["tdp_w"].get<double>();
     }
@@ -401,7 +401,7 @@ Snapshot Session::snapshot() {
     for (size_t i = 0; i < s.groups[g].size(); ++i) {
       const size_t k = s.meter_index(s.groups[g][i]);
       if (k < snap.energy_j.size()) snap.energy_j[k] = e[i];
-      if (s.groups[g][i]->component() != "wall") snap.energy_total_j += e[i];
+      if (is_main(s.groups[g][i]->component())) snap.energy_total_j += e[i];
     }
   }
   s.last_snapshot_s = snap.steady_s;
@@ -420,7 +420,7 @@ Snapshot Session::snapshot_at(double steady_s) const {
     for (size_t i = 0; i < s.groups[g].size() && i < e.size(); ++i) {
       const size_t k = s.meter_index(s.groups[g][i]);
       if (k < snap.energy_j.size()) snap.energy_j[k] = e[i];
-      if (s.groups[g][i]->component() != "wall") snap.energy_total_j += e[i];
+      if (is_main(s.groups[g][i]->component())) snap.energy_total_j += e[i];
     }
   }
   return snap;

@@ -55,13 +55,14 @@ struct WindowEnergy {
   double energy_j = 0;                      // gpu + cpu + ram
   std::optional<double> net_energy_j, wall_energy_j;
   double uncertainty_j = 0;  // of the measured components, combined in quadrature
-  double component_energy_j(const std::string& component) const;
+  double component_energy_j(Component component) const;
   nlohmann::json to_json() const;
 };
 
 struct Sample {
   double t_s = 0;  // seconds since start()
-  std::string component, device;
+  Component component = Component::gpu;
+  std::string device;
   double power_w = 0;   // instant (or interval-average) power
   double energy_j = 0;  // energy of this component since start()
   std::optional<double> sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb;  // GPU only
@@ -91,7 +92,7 @@ struct Summary {
   std::vector<GpuSettings> gpu_settings;    // one per metered GPU: limits, clocks, throttling
   std::vector<std::string> notes;           // what was estimated or missing, in words
   nlohmann::json to_json() const;           // keys carry units: duration_s, energy_j, ...
-  double component_energy_j(const std::string& component) const;  // sum over devices
+  double component_energy_j(Component component) const;  // sum over devices
 };
 
 // One component's JSON object (component, device, source, model, attribution, energy_j, ...).

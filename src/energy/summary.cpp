@@ -9,7 +9,7 @@
 
 namespace gt::energy {
 
-double Summary::component_energy_j(const std::string& component) const {
+double Summary::component_energy_j(Component component) const {
   double sum = 0;
   for (const auto& c : components)
     if (c.component == component) sum += c.energy_j;
@@ -34,7 +34,7 @@ nlohmann::json component_json(const ComponentEnergy& c) {
   return e;
 }
 
-double WindowEnergy::component_energy_j(const std::string& component) const {
+double WindowEnergy::component_energy_j(Component component) const {
   double sum = 0;
   for (const auto& c : components)
     if (c.component == component) sum += c.energy_j;
@@ -48,10 +48,11 @@ nlohmann::json WindowEnergy::to_json() const {
   j["net_energy_j"] = opt(net_energy_j);
   j["wall_energy_j"] = opt(wall_energy_j);
   j["uncertainty_j"] = uncertainty_j;
-  for (const char* c : {"gpu", "cpu", "ram"}) {
+  for (Component c : {Component::gpu, Component::cpu, Component::ram}) {
     bool present = false;
     for (const auto& comp : components) present |= comp.component == c;
-    j[std::string(c) + "_energy_j"] = present ? nlohmann::json(component_energy_j(c)) : nullptr;
+    j[std::string(to_string(c)) + "_energy_j"] =
+        present ? nlohmann::json(component_energy_j(c)) : nullptr;
   }
   j["components"] = nlohmann::json::array();
   for (const auto& c : components) j["components"].push_back(component_json(c));
@@ -64,10 +65,10 @@ nlohmann::json Summary::to_json() const {
   j["energy_j"] = energy_j;
   j["net_energy_j"] = net_energy_j ? nlohmann::json(*net_energy_j) : nlohmann::json();
   j["wall_energy_j"] = wall_energy_j ? nlohmann::json(*wall_energy_j) : nlohmann::json();
-  for (const char* c : {"gpu", "cpu", "ram"}) {
+  for (Component c : {Component::gpu, Component::cpu, Component::ram}) {
     bool present = false;
     for (const auto& comp : components) present |= comp.component == c;
-    j[std::string(c) + "_energy_j"] =
+    j[std::string(to_string(c)) + "_energy_j"] =
         present ? nlohmann::json(component_energy_j(c)) : nlohmann::json();
   }
   j["interrupted"] = interrupted;

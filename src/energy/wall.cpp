@@ -239,9 +239,9 @@ class CmdWallMeter : public Meter {
   CmdWallMeter(std::string command, int interval_ms)
       : command_(std::move(command)), timeout_ms_(std::clamp(2 * interval_ms, 2000, 10000)) {}
   ~CmdWallMeter() override { abandon(); }
-  std::string component() const override { return "wall"; }
+  Component component() const override { return Component::wall; }
   std::string device() const override { return "cmd"; }
-  std::string source() const override { return "measured"; }
+  Source source() const override { return Source::measured; }
   std::string model() const override { return "wall meter, command: " + command_; }
   bool slow() const override { return true; }
   void begin() override {
@@ -385,9 +385,9 @@ class HttpWallMeter : public Meter {
         timeout_ms_(std::clamp(interval_ms, 200, 5000)),
         curl_(curl_easy_init()) {}
   ~HttpWallMeter() override { curl_easy_cleanup(curl_); }
-  std::string component() const override { return "wall"; }
+  Component component() const override { return Component::wall; }
   std::string device() const override { return "http"; }
-  std::string source() const override { return "measured"; }
+  Source source() const override { return Source::measured; }
   std::string model() const override { return fmt::format("smart plug {}#{}", url_, pointer_); }
   bool slow() const override { return true; }
   Reading read() override {
@@ -415,9 +415,9 @@ class HttpWallMeter : public Meter {
 class ManualWallMeter : public Meter {
  public:
   explicit ManualWallMeter(ManualIo io) : io_(io) {}
-  std::string component() const override { return "wall"; }
+  Component component() const override { return Component::wall; }
   std::string device() const override { return "manual"; }
-  std::string source() const override { return "measured"; }
+  Source source() const override { return Source::measured; }
   std::string model() const override {
     return start_kwh_ ? "wall meter kWh readings typed by hand"
                       : "wall meter average watts typed by hand";
@@ -467,9 +467,9 @@ class ManualWallMeter : public Meter {
 class FileWallMeter : public Meter {
  public:
   explicit FileWallMeter(std::string path) : path_(std::move(path)) {}
-  std::string component() const override { return "wall"; }
+  Component component() const override { return Component::wall; }
   std::string device() const override { return "file"; }
-  std::string source() const override { return "measured"; }
+  Source source() const override { return Source::measured; }
   std::string model() const override { return "wall meter log " + path_; }
   Reading read() override { return {}; }
   void begin() override { t0_ = unix_now(); }

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/loss_scale_rule.h"
+
 namespace gt::engine {
 
 enum class Precision { fp32, tf32, fp16, bf16 };
@@ -39,17 +41,7 @@ struct LossScaler {
 
   // Call once per step, after reading `scale` to unscale its gradients: false means skip it.
   bool update(bool finite) {
-    if (!enabled) return true;
-    if (!finite) {
-      scale *= 0.5f;
-      clean_steps = 0;
-      return false;
-    }
-    if (++clean_steps >= growth_interval) {
-      clean_steps = 0;
-      scale *= 2.0f;
-    }
-    return true;
+    return !enabled || loss_scale_step(finite, growth_interval, scale, clean_steps);
   }
 };
 

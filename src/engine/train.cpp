@@ -131,12 +131,10 @@ nlohmann::json TrainResult::to_json() const {
   return j;
 }
 
-TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
-                  const PhaseCallback& phase) {
-  const auto t_start = std::chrono::steady_clock::now();
-  auto mark = [&](const char* name, bool begin) {
-    if (phase) phase(name, begin);
-  };
+namespace {
+
+// The options a run cannot start with, refused before anything is loaded.
+void check_options(const TrainConfig& c) {
   if (c.batch_size <= 0)
     throw gt::UsageError(fmt::format("--batch-size {} must be at least 1", c.batch_size));
   if (c.epochs <= 0) throw gt::UsageError(fmt::format("--epochs {} must be at least 1", c.epochs));
@@ -148,6 +146,104 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   if (!(c.optimizer.momentum >= 0 && c.optimizer.momentum < 1))
     throw gt::UsageError(
         fmt::format("--momentum {}: expected a number in 0 <= m < 1", c.optimizer.momentum));
+}
+
+// What the result says about the run before it trains: data, model, precision, optimizer.
+void describe_run(const TrainConfig& c, const data::Splits& data, const graph::ModelText& model,
+                  const graph::Network& net, TrainResult& r) {
+  r.data_name = data.name;
+  r.data_location = data.location;
+  r.model = net.text;
+  r.neurons = graph::widths_string(model.neurons);
+  r.filters = graph::widths_string(model.filters);
+  r.input_shape = graph::to_string(net.input);
+  r.parameters = graph::parameter_count(net);
+  r.precision = to_string(c.precision);
+  r.batch_size = c.batch_size;
+  r.epochs = c.epochs;
+  r.optimizer = c.optimizer.kind == OptimizerSpec::Kind::adam ? "adam" : "sgd";
+  r.lr = c.optimizer.lr;
+  r.seed = c.seed;
+  r.train_rows = data.train.rows;
+  r.validation_rows = data.validation.rows;
+  r.test_rows = data.test.rows;
+  if (data.images) r.skipped_images = int64_t(data.images->skipped.size());
+  r.flops_per_sample = graph::train_flops_per_sample(net);
+}
+
+// The epochs after the first (or the only one): what throughput is measured on.
+struct WarmTime {
+  double seconds = 0;
+  int64_t samples = 0;
+};
+
+// One repetition's epochs as the user sees them: records, progress, an epoch window each.
+void train_first_repetition(Backend& backend, const TrainConfig& c, const data::Splits& data,
+                            const ProgressCallback& progress, const PhaseCallback& phase,
+                            TrainResult& r, WarmTime& warm) {
+  for (int e = 0; e < c.epochs; ++e) {
+    if (phase) phase("epoch", true);  // train/epoch: each epoch's energy, with its progress
+    const EpochStats st = backend.train_epoch(e);
+    EpochRecord rec;
+    rec.epoch = e + 1;
+    rec.loss = st.loss;
+    rec.accuracy = st.accuracy;
+    rec.seconds = st.seconds;
+    rec.steps = st.steps;
+    rec.skipped_steps = st.skipped_steps;
+    rec.samples_per_s = st.seconds > 0 ? double(data.train.rows) / st.seconds : 0;
+    rec.tflops = rec.samples_per_s * r.flops_per_sample * 1e-12;
+    rec.loss_scale = backend.loss_scale();
+    if (data.validation.rows > 0) {
+      const EvalStats v = backend.evaluate(data.validation);
+      rec.val_accuracy = v.accuracy;
+      rec.val_loss = v.loss;
+    }
+    r.duration_s += st.seconds;
+    r.steps += st.steps;
+    r.skipped_steps += st.skipped_steps;
+    if (e > 0 || c.epochs == 1) {
+      warm.seconds += st.seconds;
+      warm.samples += data.train.rows;
+    }
+    r.epochs_detail.push_back(rec);
+    if (progress) progress(rec, c.epochs);
+    if (phase) phase("epoch", false);
+  }
+}
+
+// The training, then (min_phase_s) the same training again from the same initial values
+// until the phase has lasted long enough; only the first repetition is reported, and its
+// trained values are the ones left in the backend.
+void train_repetitions(Backend& backend, const TrainConfig& c, const data::Splits& data,
+                       const std::vector<float>& initial, const ProgressCallback& progress,
+                       const PhaseCallback& phase, TrainResult& r, WarmTime& warm) {
+  const auto train_t0 = std::chrono::steady_clock::now();
+  std::vector<float> first;  // the first repetition's trained values, which are evaluated
+  for (r.train_repetitions = 1;; ++r.train_repetitions) {
+    if (r.train_repetitions > 1) {
+      for (int e = 0; e < c.epochs; ++e) backend.train_epoch(e);
+    } else {
+      train_first_repetition(backend, c, data, progress, phase, r, warm);
+    }
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - train_t0).count();
+    if (elapsed >= c.min_phase_s || r.train_repetitions >= kMaxRepetitions) break;
+    if (r.train_repetitions == 1) first = backend.values();
+    backend.set_values(initial);
+  }
+  if (!first.empty()) backend.set_values(first);
+}
+
+}  // namespace
+
+TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
+                  const PhaseCallback& phase) {
+  const auto t_start = std::chrono::steady_clock::now();
+  auto mark = [&](const char* name, bool begin) {
+    if (phase) phase(name, begin);
+  };
+  check_options(c);
   // Validate the model text before the (slow) data loading.
   const graph::ModelText model = graph::parse_model_text(c.model);
   if (!(c.dropout >= 0.0f && c.dropout < 1.0f))
@@ -170,25 +266,7 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
                                      c.batch_size, data.train.rows));
   const graph::Network net =
       graph::build_network(model, graph::input_shape(data.train), data.train.classes, c.dropout);
-
-  r.data_name = data.name;
-  r.data_location = data.location;
-  r.model = net.text;
-  r.neurons = graph::widths_string(model.neurons);
-  r.filters = graph::widths_string(model.filters);
-  r.input_shape = graph::to_string(net.input);
-  r.parameters = graph::parameter_count(net);
-  r.precision = to_string(c.precision);
-  r.batch_size = c.batch_size;
-  r.epochs = c.epochs;
-  r.optimizer = c.optimizer.kind == OptimizerSpec::Kind::adam ? "adam" : "sgd";
-  r.lr = c.optimizer.lr;
-  r.seed = c.seed;
-  r.train_rows = data.train.rows;
-  r.validation_rows = data.validation.rows;
-  r.test_rows = data.test.rows;
-  if (data.images) r.skipped_images = int64_t(data.images->skipped.size());
-  r.flops_per_sample = graph::train_flops_per_sample(net);
+  describe_run(c, data, model, net, r);
 
   auto backend = starting.get();
   trace_point("device ready");
@@ -198,64 +276,15 @@ TrainResult train(const TrainConfig& c, const ProgressCallback& progress,
   r.device_description = backend->describe();
   r.min_phase_s = c.min_phase_s;
   r.notes = backend->notes();
-  double warm_seconds = 0;
-  int64_t warm_samples = 0;
-  // One repetition's epochs as the user sees them: records, progress, an epoch window each.
-  auto train_first_repetition = [&] {
-    for (int e = 0; e < c.epochs; ++e) {
-      mark("epoch", true);  // train/epoch: each epoch's energy, with what progress reports in it
-      const EpochStats st = backend->train_epoch(e);
-      EpochRecord rec;
-      rec.epoch = e + 1;
-      rec.loss = st.loss;
-      rec.accuracy = st.accuracy;
-      rec.seconds = st.seconds;
-      rec.steps = st.steps;
-      rec.skipped_steps = st.skipped_steps;
-      rec.samples_per_s = st.seconds > 0 ? double(data.train.rows) / st.seconds : 0;
-      rec.tflops = rec.samples_per_s * r.flops_per_sample * 1e-12;
-      rec.loss_scale = backend->loss_scale();
-      if (data.validation.rows > 0) {
-        const EvalStats v = backend->evaluate(data.validation);
-        rec.val_accuracy = v.accuracy;
-        rec.val_loss = v.loss;
-      }
-      r.duration_s += st.seconds;
-      r.steps += st.steps;
-      r.skipped_steps += st.skipped_steps;
-      if (e > 0 || c.epochs == 1) {
-        warm_seconds += st.seconds;
-        warm_samples += data.train.rows;
-      }
-      r.epochs_detail.push_back(rec);
-      if (progress) progress(rec, c.epochs);
-      mark("epoch", false);
-    }
-  };
-
   mark("setup", false);
+
+  WarmTime warm;
   mark("train", true);
-  // The training, then (min_phase_s) the same training again from the same initial values
-  // until the phase has lasted long enough; only the first repetition is reported.
-  const auto train_t0 = std::chrono::steady_clock::now();
-  std::vector<float> first;  // the first repetition's trained values, which are evaluated
-  for (r.train_repetitions = 1;; ++r.train_repetitions) {
-    if (r.train_repetitions > 1) {
-      for (int e = 0; e < c.epochs; ++e) backend->train_epoch(e);
-    } else {
-      train_first_repetition();
-    }
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - train_t0).count();
-    if (elapsed >= c.min_phase_s || r.train_repetitions >= kMaxRepetitions) break;
-    if (r.train_repetitions == 1) first = backend->values();
-    backend->set_values(initial);
-  }
+  train_repetitions(*backend, c, data, initial, progress, phase, r, warm);
   mark("train", false);
-  if (!first.empty()) backend->set_values(first);
   const int timed_epochs = c.epochs == 1 ? 1 : c.epochs - 1;
-  r.samples_per_s = warm_seconds > 0 ? double(warm_samples) / warm_seconds : 0;
-  r.ms_per_epoch = 1000.0 * warm_seconds / timed_epochs;
+  r.samples_per_s = warm.seconds > 0 ? double(warm.samples) / warm.seconds : 0;
+  r.ms_per_epoch = 1000.0 * warm.seconds / timed_epochs;
   r.tflops = r.samples_per_s * r.flops_per_sample * 1e-12;
   r.final_loss = r.epochs_detail.back().loss;
   r.val_accuracy = r.epochs_detail.back().val_accuracy;

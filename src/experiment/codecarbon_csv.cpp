@@ -169,9 +169,9 @@ void write_codecarbon_csv(const Store& store, const std::string& experiment, boo
                 *r.duration_s,
                 r.co2e_g,
                 r.energy_j,
-                r.component_energy_j("gpu"),
-                r.component_energy_j("cpu"),
-                r.component_energy_j("ram")};
+                r.component_energy_j(Component::gpu),
+                r.component_energy_j(Component::cpu),
+                r.component_energy_j(Component::ram)};
       emit(cells(f, setup, r.pue));
       continue;
     }

@@ -57,11 +57,12 @@ std::pair<int, int> merge_stores(const std::string& out_path,
         }
         session_map[s.id] = mapped;
       }
-      std::map<int, std::string> have;
+      std::map<int, RunStatus> have;
       for (const auto& r : out.runs(eid)) have[r.run_index] = r.status;
       for (auto r : src.runs(e.id)) {
         auto it = have.find(r.run_index);
-        if (it != have.end() && !(it->second == "aborted" && r.status != "aborted")) {
+        if (it != have.end() &&
+            !(it->second == RunStatus::aborted && r.status != RunStatus::aborted)) {
           ++skipped;
           continue;
         }

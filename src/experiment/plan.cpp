@@ -22,6 +22,7 @@
 #include "experiment/reserved_names.h"
 #include "experiment/stop_rule.h"
 #include "experiment/template.h"
+#include "experiment/toml_text.h"
 
 namespace gt::experiment {
 namespace {
@@ -330,101 +331,6 @@ void parse_stop_rule(const PlanReader& r, const toml::table& design, Design& D) 
   D.stop = s;
 }
 
-// toml++ 3.3 asks whether a non-ASCII character is whitespace through a table that reaches
-// __builtin_unreachable (undefined behaviour) for most of U+00A1..U+0499 and U+FB26..U+FEFF,
-// wherever it meets one outside a string: "é" after a value or at a line start is enough. TOML
-// allows non-ASCII text only inside strings and comments, so anything else is refused here,
-// with its line, before toml++ sees it; so is one right after a backslash in a basic string
-// (where toml++ asks the same question to find a line continuation).
-void check_toml_text(const std::string& text, const std::string& source) {
-  enum class In { toml, comment, basic, literal, ml_basic, ml_literal } in = In::toml;
-  int line = 1;
-  // toml++ reads a bare value (a number, a date, true) by looking ahead to the next value
-  // terminator (a blank, a comma, ], }, #, the line end) over any quote, bracket or '=' on the
-  // way, so a quote opens a string only outside such a run.
-  bool bare = false;
-  bool value = false;  // after the key's '=' on this line
-  auto refuse = [&](size_t i) {
-    throw gt::Error(
-        fmt::format("{}:{}: non-ASCII character (byte 0x{:02X}) outside a string or "
-                    "comment; TOML allows such text only inside quotes or after #",
-                    source, line, static_cast<unsigned char>(text[i])));
-  };
-  auto at = [&](size_t i, const char* s) { return text.compare(i, std::strlen(s), s) == 0; };
-  for (size_t i = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\n') {
-      ++line;
-      if (in == In::comment || in == In::basic || in == In::literal) in = In::toml;
-      if (in == In::toml) bare = value = false;
-      continue;
-    }
-    switch (in) {
-      case In::toml:
-        if (static_cast<unsigned char>(c) >= 0x80) refuse(i);
-        if (c == ' ' || c == '\t' || c == '\r' || c == ',' || c == ']' || c == '}') {
-          bare = false;
-        } else if (c == '#') {
-          in = In::comment;
-        } else if (!bare && !value && (c == '=' || c == '.')) {
-          value = value || c == '=';  // the key ends; a dotted key goes on
-        } else if (!bare && (c == '[' || c == '{')) {
-          // an array or an inline table opens
-        } else if (!bare && (c == '"' || c == '\'')) {
-          bare = true;  // nothing may follow a string but a terminator
-          if (c == '"') {
-            in = at(i, "\"\"\"") ? In::ml_basic : In::basic;
-            if (in == In::ml_basic) i += 2;
-          } else {
-            in = at(i, "\'\'\'") ? In::ml_literal : In::literal;
-            if (in == In::ml_literal) i += 2;
-          }
-        } else {
-          bare = true;
-        }
-        break;
-      case In::comment:
-        break;
-      case In::basic:
-        // toml++ asks whether the character after a backslash is whitespace.
-        if (c == '\\' && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80)
-          refuse(i + 1);
-        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
-          ++i;
-        else if (c == '"')
-          in = In::toml;
-        break;
-      case In::literal:
-        if (c == '\'') in = In::toml;
-        break;
-      case In::ml_basic:
-        if (c == '\\' && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80)
-          refuse(i + 1);
-        if (c == '\\') {
-          size_t j = i + 1;
-          while (j < text.size() &&
-                 (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
-            if (text[j] == '\n') ++line;
-            ++j;
-          }
-          if (j > i + 1 && j < text.size() && static_cast<unsigned char>(text[j]) >= 0x80)
-            refuse(j);
-          i = j > i + 1 ? j - 1 : i + 1;
-        } else if (at(i, "\"\"\"")) {
-          i += 2;
-          in = In::toml;
-        }
-        break;
-      case In::ml_literal:
-        if (at(i, "'''")) {
-          i += 2;
-          in = In::toml;
-        }
-        break;
-    }
-  }
-}
-
 }  // namespace
 
 bool is_builtin_factor(const std::string& name) {
@@ -437,24 +343,21 @@ const Factor* Plan::factor(const std::string& n) const {
   return nullptr;
 }
 
-Plan parse_plan(const std::string& text, const std::string& source) {
-  PlanReader r(source);
-  toml::table root;
+namespace {
+
+toml::table parse_toml(const std::string& text, const std::string& source) {
   check_toml_text(text, source);
   try {
     // A leading UTF-8 byte-order mark (Windows editors) is not part of the TOML.
-    root = toml::parse(std::string_view(text).substr(text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0),
+    return toml::parse(std::string_view(text).substr(text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0),
                        source);
   } catch (const toml::parse_error& e) {
     throw gt::Error(fmt::format("{}:{}:{}: TOML syntax error: {}", source, e.source().begin.line,
                                 e.source().begin.column, e.description()));
   }
-  Plan p;
-  p.path = source;
-  p.text = text;
-  r.only_keys(root, "the plan",
-              {"name", "description", "workload", "benchmark", "factors", "design", "carbon",
-               "meters", "analysis"});
+}
+
+void parse_name(const PlanReader& r, const toml::table& root, Plan& p) {
   auto name = r.str(root, "name", "plan");
   if (!name || name->empty())
     r.fail(root.source(), "missing 'name = \"...\"' (the experiment name)");
@@ -464,8 +367,10 @@ Plan parse_plan(const std::string& text, const std::string& source) {
            fmt::format("plan.name {}; the name must be one line of text", *problem));
   p.name = *name;
   p.description = r.str(root, "description", "plan").value_or("");
+}
 
-  // [workload]
+// [workload]
+const toml::table& parse_workload(const PlanReader& r, const toml::table& root, Plan& p) {
   const auto& w = *r.table(root, "workload", true);
   auto kind = r.str(w, "kind", "workload");
   if (!kind) r.fail(w.source(), "[workload] needs kind = \"builtin\" or \"command\"");
@@ -494,8 +399,42 @@ Plan parse_plan(const std::string& text, const std::string& source) {
            fmt::format("workload.kind = \"{}\": expected \"builtin\" or \"command\"", *kind));
   }
   p.workload.timeout_s = r.number(w, "timeout_s", "workload", 0, 1e7).value_or(0);
+  return w;
+}
 
-  // [factors]
+// One factor of [factors]: its name and its levels, each checked.
+Factor parse_factor(const PlanReader& r, const std::string& fname, const toml::node& node,
+                    const Plan& p) {
+  bool ident = !fname.empty() && !std::isdigit(static_cast<unsigned char>(fname[0])) &&
+               std::all_of(fname.begin(), fname.end(), [](char c) {
+                 return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+               });
+  if (!ident) r.fail(node, fmt::format("factor name '{}': expected letters, digits and _", fname));
+  check_factor_name(r, node, fname, p.factors);
+  if (p.workload.kind == "builtin" && !is_builtin_factor(fname))
+    r.fail(node, fmt::format("factor '{}' is not known to the builtin workload; expected one "
+                             "of: {} (use kind = \"command\" for other factors)",
+                             fname, engine::train_factor_names()));
+  if (!node.is_array())
+    r.fail(node,
+           fmt::format("factors.{} must be a list of levels, e.g. [\"fp32\", \"fp16\"]", fname));
+  const auto& arr = *node.as_array();
+  if (arr.empty())
+    r.fail(node, fmt::format("factors.{} is an empty list; expected at least one level", fname));
+  Factor fac{fname, {}};
+  for (auto&& lv : arr) {
+    auto s = r.level(lv, "factors." + fname);
+    check_level_text(r, lv, "factors." + fname, s);
+    if (std::find(fac.levels.begin(), fac.levels.end(), s) != fac.levels.end())
+      r.fail(lv, fmt::format("factors.{}: level '{}' is listed twice", fname, s));
+    if (p.workload.kind == "builtin") check_builtin_level(r, lv, fname, s);
+    fac.levels.push_back(s);
+  }
+  return fac;
+}
+
+// [factors], in the order of the plan's lines.
+void parse_factors(const PlanReader& r, const toml::table& root, Plan& p) {
   const auto& f = *r.table(root, "factors", true);
   if (f.empty()) r.fail(f.source(), "[factors] is empty; expected at least one factor");
   // toml++ tables iterate in key order; the plan's order is the order of the lines.
@@ -506,37 +445,12 @@ Plan parse_plan(const std::string& text, const std::string& source) {
     return x.line != y.line ? x.line < y.line : x.column < y.column;
   });
   for (auto&& [fname, node_ptr] : in_order) {
-    const toml::node& node = *node_ptr;
-    bool ident = !fname.empty() && !std::isdigit(static_cast<unsigned char>(fname[0])) &&
-                 std::all_of(fname.begin(), fname.end(), [](char c) {
-                   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-                 });
-    if (!ident)
-      r.fail(node, fmt::format("factor name '{}': expected letters, digits and _", fname));
-    check_factor_name(r, node, fname, p.factors);
-    if (p.workload.kind == "builtin" && !is_builtin_factor(fname))
-      r.fail(node, fmt::format("factor '{}' is not known to the builtin workload; expected one "
-                               "of: {} (use kind = \"command\" for other factors)",
-                               fname, engine::train_factor_names()));
-    if (!node.is_array())
-      r.fail(node,
-             fmt::format("factors.{} must be a list of levels, e.g. [\"fp32\", \"fp16\"]", fname));
-    const auto& arr = *node.as_array();
-    if (arr.empty())
-      r.fail(node, fmt::format("factors.{} is an empty list; expected at least one level", fname));
-    Factor fac{fname, {}};
-    for (auto&& lv : arr) {
-      auto s = r.level(lv, "factors." + fname);
-      check_level_text(r, lv, "factors." + fname, s);
-      if (std::find(fac.levels.begin(), fac.levels.end(), s) != fac.levels.end())
-        r.fail(lv, fmt::format("factors.{}: level '{}' is listed twice", fname, s));
-      if (p.workload.kind == "builtin") check_builtin_level(r, lv, fname, s);
-      fac.levels.push_back(s);
-    }
-    p.factors.push_back(std::move(fac));
+    p.factors.push_back(parse_factor(r, fname, *node_ptr, p));
   }
+}
 
-  // [benchmark]: one level per factor (defaults to each factor's first level)
+// [benchmark]: one level per factor (defaults to each factor's first level)
+void parse_benchmark(const PlanReader& r, const toml::table& root, Plan& p) {
   const toml::table* b = r.table(root, "benchmark", false);
   for (const auto& fac : p.factors) {
     std::string v = fac.levels.front();
@@ -559,8 +473,10 @@ Plan parse_plan(const std::string& text, const std::string& source) {
                                    for (auto& x : p.factors) n.push_back(x.name);
                                    return join(n);
                                  }()));
+}
 
-  // [design]
+// [design]
+void parse_design(const PlanReader& r, const toml::table& root, Plan& p) {
   if (const toml::table* d = r.table(root, "design", false)) {
     r.only_keys(
         *d, "[design]",
@@ -594,15 +510,10 @@ Plan parse_plan(const std::string& text, const std::string& source) {
         static_cast<int>(r.integer(*d, "max_failures", "design", 1, 1000000).value_or(2));
     parse_stop_rule(r, *d, D);
   }
-  // A repeats value given elsewhere is impossible; the default (3) satisfies >= 2.
-  parse_analysis(r, root, p);
-  if (p.design.stop && p.design.stop->metric.empty() && !p.analysis.primary_metric.empty())
-    if (auto why = stop_metric_problem(p.analysis.primary_metric); !why.empty())
-      r.fail(*root["analysis"].as_table()->get("primary_metric"),
-             "analysis.primary_metric is the stopping rule's metric: " + why +
-                 "; or give [design.stop] a metric of its own");
+}
 
-  // [carbon]
+// [carbon]
+void parse_carbon(const PlanReader& r, const toml::table& root, Plan& p) {
   if (const toml::table* c = r.table(root, "carbon", false)) {
     r.only_keys(*c, "[carbon]", {"country", "region", "intensity", "pue"});
     p.carbon.country = r.str(*c, "country", "carbon").value_or("");
@@ -622,8 +533,10 @@ Plan parse_plan(const std::string& text, const std::string& source) {
     p.carbon.intensity = r.number(*c, "intensity", "carbon", 0, 5000);
     p.carbon.pue = r.number(*c, "pue", "carbon", 1.0, 5.0).value_or(1.0);
   }
+}
 
-  // [meters]
+// [meters]
+void parse_meters(const PlanReader& r, const toml::table& root, Plan& p) {
   if (const toml::table* m = r.table(root, "meters", false)) {
     r.only_keys(*m, "[meters]",
                 {"interval_ms", "gpus", "wall", "cpu_tdp_w", "ram_watts", "store_samples"});
@@ -636,23 +549,52 @@ Plan parse_plan(const std::string& text, const std::string& source) {
     p.store_samples = r.boolean(*m, "store_samples", "meters").value_or(true);
   }
   p.meters.keep_samples = p.store_samples;
+}
+
+// The command template may only name factors and the run's own fields.
+void check_command_template(const PlanReader& r, const toml::table& w, const Plan& p) {
+  std::vector<std::string> known;
+  for (const auto& fac : p.factors) known.push_back(fac.name);
+  for (const auto& k : run_placeholders()) known.push_back(k);
+  try {
+    check_template(p.workload.command, known);
+  } catch (const gt::Error& e) {
+    r.fail(*w.get("command"), fmt::format("workload.command: {}", e.what()));
+  }
+}
+
+}  // namespace
+
+Plan parse_plan(const std::string& text, const std::string& source) {
+  PlanReader r(source);
+  const toml::table root = parse_toml(text, source);
+  Plan p;
+  p.path = source;
+  p.text = text;
+  r.only_keys(root, "the plan",
+              {"name", "description", "workload", "benchmark", "factors", "design", "carbon",
+               "meters", "analysis"});
+  parse_name(r, root, p);
+  const toml::table& w = parse_workload(r, root, p);
+  parse_factors(r, root, p);
+  parse_benchmark(r, root, p);
+  parse_design(r, root, p);
+  // A repeats value given elsewhere is impossible; the default (3) satisfies >= 2.
+  parse_analysis(r, root, p);
+  if (p.design.stop && p.design.stop->metric.empty() && !p.analysis.primary_metric.empty())
+    if (auto why = stop_metric_problem(p.analysis.primary_metric); !why.empty())
+      r.fail(*root["analysis"].as_table()->get("primary_metric"),
+             "analysis.primary_metric is the stopping rule's metric: " + why +
+                 "; or give [design.stop] a metric of its own");
+  parse_carbon(r, root, p);
+  parse_meters(r, root, p);
+  p.meters.keep_samples = p.store_samples;
 
   // Everything a run would trip over, checked now rather than in every run.
   if (p.workload.kind == "builtin") check_builtin_workload(r, w, p);
   check_meters_and_carbon(r, root, p);
   check_design_size(r, root, p);
-
-  // The command template may only name factors and the run's own fields.
-  if (p.workload.kind == "command") {
-    std::vector<std::string> known;
-    for (const auto& fac : p.factors) known.push_back(fac.name);
-    for (const auto& k : run_placeholders()) known.push_back(k);
-    try {
-      check_template(p.workload.command, known);
-    } catch (const gt::Error& e) {
-      r.fail(*w.get("command"), fmt::format("workload.command: {}", e.what()));
-    }
-  }
+  if (p.workload.kind == "command") check_command_template(r, w, p);
   return p;
 }
 

@@ -24,11 +24,12 @@ Progress progress(const ExpandedDesign& design, const std::vector<PlannedRun>& p
   for (const auto& run : planned) {
     in_plan.insert(run.run_index);
     auto it = by_index.find(run.run_index);
-    const std::string status = it == by_index.end() ? "" : it->second->status;
-    if (status == "ok") ++p.ok;
-    if (status == "failed") ++p.failed;
-    if (status == "aborted") ++p.aborted;
-    const bool finished = status == "ok" || status == "failed";
+    const std::optional<RunStatus> status =
+        it == by_index.end() ? std::nullopt : std::optional(it->second->status);
+    if (status == RunStatus::ok) ++p.ok;
+    if (status == RunStatus::failed) ++p.failed;
+    if (status == RunStatus::aborted) ++p.aborted;
+    const bool finished = status == RunStatus::ok || status == RunStatus::failed;
     if (!finished) ++p.left;
     if (!run.warmup) {
       auto& [done, all] = per_config[run.config_index];

@@ -51,7 +51,7 @@ std::optional<ResolutionCheck> check_resolution(const StopRule& rule, const std:
   };
   std::map<int, Seen> by_config;
   for (const auto& r : runs) {
-    if (r.status != "ok") continue;
+    if (r.status != RunStatus::ok) continue;
     double d = 0, e = 0, u2 = 0;
     bool any = false;
     for (const auto& p : r.phases)

@@ -54,7 +54,8 @@ std::vector<std::string> split_commas(const std::string& text) {
 std::string attribution_of(const RunRecord& r) {
   std::map<std::string, std::string> by_component;
   for (const auto& e : r.energy)
-    if (e.component == "cpu" || e.component == "ram") by_component[e.component] = e.attribution;
+    if (e.component == Component::cpu || e.component == Component::ram)
+      by_component[to_string(e.component)] = to_string(e.attribution);
   std::set<std::string> modes;
   for (const auto& [c, a] : by_component) modes.insert(a);
   if (modes.size() <= 1) return modes.empty() ? "" : *modes.begin();
@@ -126,7 +127,7 @@ RunSetup RunSetups::of(const RunRecord& r) const {
   if (s.gpu_names.empty()) s.gpu_names = split_commas(r.provenance.gpu_name);
   std::set<std::string> metered;
   for (const auto& e : r.energy)
-    if (e.component == "gpu") metered.insert(e.device);
+    if (e.component == Component::gpu) metered.insert(e.device);
   s.gpu_count = static_cast<int>(std::max(s.gpu_names.size(), metered.size()));
   s.attribution = attribution_of(r);
   s.pue = r.pue;

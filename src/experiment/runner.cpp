@@ -27,6 +27,7 @@
 #include "experiment/publish.h"
 #include "experiment/resolution.h"
 #include "experiment/run_lock.h"
+#include "experiment/run_record.h"
 #include "experiment/stop_rule.h"
 #include "experiment/store.h"
 #include "experiment/workload.h"
@@ -118,7 +119,7 @@ class Runner {
   bool attempt(const PlannedRun& run, int total);  // false when interrupted
   // Records a run's outcome; a configuration that fails design.max_failures times in a row is
   // skipped for the rest of the session. Lanes call it under mu_.
-  void note_status(const PlannedRun& run, const std::string& status);
+  void note_status(const PlannedRun& run, RunStatus status);
   // A parallel lane of --gpus: its own board, energy session and provenance.
   struct Lane {
     int index = 0;
@@ -134,7 +135,34 @@ class Runner {
   void cool_down(energy::Session& session);
   bool sleep_interruptible(double seconds);
   // Runs one run (on `lane`'s board and meters, or on metered_) and returns its status.
-  std::string run_one(const PlannedRun& run, int position, int total, Lane* lane = nullptr);
+  RunStatus run_one(const PlannedRun& run, int position, int total, Lane* lane = nullptr);
+  void announce_run(const PlannedRun& run, const Configuration& cfg, int position, int total,
+                    const Lane* lane);
+  RunRecord new_record(const PlannedRun& run, const Configuration& cfg, const PreparedRun& prep,
+                       const Lane* lane) const;
+  run::MeteredResult meter_child(run::MeteredRun& meter, const run::ChildSpec& spec,
+                                 run::RunMetrics& published);
+  run::ChildResult settle_stop(run::ChildResult child);
+  std::vector<SampleRecord> stored_samples(const energy::Summary& summary) const;
+  // Stores the run, publishes it and counts its status; lanes call it under mu_.
+  void record(const RunRecord& rec, const std::vector<SampleRecord>& samples,
+              const run::MeteredResult& metered, run::RunMetrics& published);
+
+  // The session, top to bottom (run()).
+  void check_stop_rule_options() const;
+  void lay_out(const std::string& hash);
+  void set_up_meters();
+  void save_experiment(const std::string& hash);
+  void read_recorded_runs();
+  void announce(int todo);
+  int run_blocks();  // returns the block it stopped before
+  bool block_begun(int b);
+  bool stop_before_block(int b);  // with a stopping rule; sets outcome_.stopped
+  bool stop_rule_met(int b);      // the rule on the blocks before b; updates estimate_
+  void begin_session_once();
+  bool run_block(int b, int total);  // false: interrupted
+  void finish(int b, const std::string& hash);
+  void summarise(const std::vector<PlannedRun>& asked_runs);
 
   const Plan& plan_;
   const RunOptions& opt_;
@@ -156,7 +184,7 @@ class Runner {
   std::vector<Lane> lanes_;  // empty: one run at a time on metered_
   std::mutex mu_;            // the store, the counters and the log, shared by the lanes
   // Scheduling state of this session.
-  std::map<int, std::string> status_;              // run_index -> status of its row in the database
+  std::map<int, RunStatus> status_;                // run_index -> status of its row in the database
   std::map<int, std::vector<PlannedRun>> blocks_;  // block (0 = warm-up) -> runs, in order
   std::set<int> skipped_;                          // configurations skipped after repeated failures
   std::map<int, int> failures_in_a_row_;  // configuration -> failures in a row this session
@@ -164,6 +192,19 @@ class Runner {
   int position_ = 0;                      // runs attempted this session
   nlohmann::json env_;
   std::string shard_text_;
+  // The session's shape, settled before the first run.
+  struct Shape {
+    bool resuming = false;
+    std::vector<RunRecord> recorded;  // the experiment's runs at the start
+    Layout layout;
+    std::string grew;  // how the plan grew since the stored layout ("" = it did not)
+    int started_blocks = 0, max_blocks = 0, target_blocks = 0;
+    int planned_count = 0;     // this session's (shard's) runs up to target_blocks
+    int experiment_count = 0;  // every shard's
+  } shape_;
+  int estimate_ = 0;  // blocks the stopping rule expects to need
+  bool resolution_checked_ = false;
+  std::string cleanup_dir_;  // the runs' work folders, removed when the session ends
 };
 
 Layout Runner::load_layout(bool resuming) {
@@ -179,8 +220,8 @@ Layout Runner::load_layout(bool resuming) {
 
 bool Runner::needs_run(const PlannedRun& run) const {
   auto it = status_.find(run.run_index);
-  if (it == status_.end() || it->second == "aborted") return true;
-  return it->second == "failed" && opt_.retry_failed;
+  if (it == status_.end() || it->second == RunStatus::aborted) return true;
+  return it->second == RunStatus::failed && opt_.retry_failed;
 }
 
 int Runner::runs_needed(int from_block, int to_block) const {
@@ -194,8 +235,31 @@ int Runner::runs_needed(int from_block, int to_block) const {
 
 RunOutcome Runner::run() {
   const auto hash = plan_.hash();
-  const bool resuming = resolve_experiment(store_, plan_, hash, opt_.new_experiment, exp_);
+  shape_.resuming = resolve_experiment(store_, plan_, hash, opt_.new_experiment, exp_);
   outcome_.experiment = exp_.name;
+  check_stop_rule_options();
+  lay_out(hash);
+  set_up_meters();
+  save_experiment(hash);
+  read_recorded_runs();
+  const int todo = runs_needed(0, shape_.target_blocks);
+  outcome_.already_done = shape_.planned_count - todo;
+  announce(todo);
+
+  struct Cleanup {
+    const std::string& dir;
+    ~Cleanup() {
+      if (dir.empty()) return;
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{cleanup_dir_};
+  const int b = run_blocks();
+  finish(b, hash);
+  return outcome_;
+}
+
+void Runner::check_stop_rule_options() const {
   const auto& D = plan_.design;
   if (D.stop && !opt_.shard.empty())
     throw gt::UsageError(
@@ -207,21 +271,25 @@ RunOutcome Runner::run() {
     if (auto why = stop_metric_problem(metric); !metric.empty() && !why.empty())
       throw gt::UsageError("the stopping rule's metric: " + why);
   }
+}
 
+void Runner::lay_out(const std::string& hash) {
+  const auto& D = plan_.design;
   // The layout: finished runs keep their run_id; a grown plan appends new runs.
-  std::vector<RunRecord> recorded = resuming ? store_.runs(exp_.id) : std::vector<RunRecord>{};
-  int started_blocks = 0;
-  for (const auto& r : recorded) started_blocks = std::max(started_blocks, r.block);
-  Layout layout = load_layout(resuming);
-  const std::string grew = grow_layout(layout, plan_, started_blocks);
-  if (!grew.empty() && resuming)
-    layout.history.push_back({{"at", utc_now_iso()}, {"change", grew}, {"plan_hash", hash}});
+  if (shape_.resuming) shape_.recorded = store_.runs(exp_.id);
+  for (const auto& r : shape_.recorded)
+    shape_.started_blocks = std::max(shape_.started_blocks, r.block);
+  shape_.layout = load_layout(shape_.resuming);
+  shape_.grew = grow_layout(shape_.layout, plan_, shape_.started_blocks);
+  if (!shape_.grew.empty() && shape_.resuming)
+    shape_.layout.history.push_back(
+        {{"at", utc_now_iso()}, {"change", shape_.grew}, {"plan_hash", hash}});
   // Blocks already begun stay whole: a configuration the plan added runs in every one of them
   // (a grown plan stays balanced), even beyond what the plan now asks for.
-  const int max_blocks = std::max(D.planned_blocks(), started_blocks);
-  design_ = expand(plan_, layout, max_blocks);
-  const int target_blocks =
-      D.stop ? std::max(D.stop->min_repeats, started_blocks) : std::max(D.repeats, started_blocks);
+  shape_.max_blocks = std::max(D.planned_blocks(), shape_.started_blocks);
+  design_ = expand(plan_, shape_.layout, shape_.max_blocks);
+  shape_.target_blocks = D.stop ? std::max(D.stop->min_repeats, shape_.started_blocks)
+                                : std::max(D.repeats, shape_.started_blocks);
 
   std::vector<PlannedRun> planned = design_.runs;
   if (!opt_.shard.empty()) {
@@ -230,15 +298,15 @@ RunOutcome Runner::run() {
     shard_text_ = fmt::format("{}/{}", i, n);
   }
   for (const auto& r : planned) blocks_[r.block].push_back(r);
-  int planned_count = 0;
   for (const auto& [b, runs] : blocks_)
-    if (b <= target_blocks) planned_count += static_cast<int>(runs.size());
-  outcome_.planned = planned_count;
+    if (b <= shape_.target_blocks) shape_.planned_count += static_cast<int>(runs.size());
+  outcome_.planned = shape_.planned_count;
   // The experiment's own count covers every shard: merged shards hold the whole design.
-  int experiment_count = 0;
   for (const auto& r : design_.runs)
-    if (r.block <= target_blocks) ++experiment_count;
+    if (r.block <= shape_.target_blocks) ++shape_.experiment_count;
+}
 
+void Runner::set_up_meters() {
   // Meter the boards this process may use, found by UUID (CUDA_VISIBLE_DEVICES indices are in
   // CUDA's order, not NVML's), and record them with the Slurm ids as each run's provenance.
   auto meters = plan_.meters;
@@ -265,8 +333,10 @@ RunOutcome Runner::run() {
                     {"source", intensity_.source},
                     {"year", intensity_.year},
                     {"pue", plan_.carbon.pue}};
+}
 
-  if (!resuming) {
+void Runner::save_experiment(const std::string& hash) {
+  if (!shape_.resuming) {
     exp_.plan_text = plan_.text;
     exp_.plan_hash = hash;
     exp_.plan_path = plan_.path;
@@ -278,29 +348,33 @@ RunOutcome Runner::run() {
     }
     for (const auto& [k, v] : plan_.benchmark) exp_.benchmark[k] = v;
     exp_.environment = env_;
-    exp_.planned_runs = experiment_count;
-    exp_.layout = layout.to_json();
+    exp_.planned_runs = shape_.experiment_count;
+    exp_.layout = shape_.layout.to_json();
     exp_.id = store_.create_experiment(exp_);
-  } else if (!grew.empty() || exp_.layout.is_null() || exp_.plan_text != plan_.text ||
-             exp_.planned_runs != experiment_count) {
-    store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(),
-                       experiment_count);
+  } else if (!shape_.grew.empty() || exp_.layout.is_null() || exp_.plan_text != plan_.text ||
+             exp_.planned_runs != shape_.experiment_count) {
+    store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), shape_.layout.to_json(),
+                       shape_.experiment_count);
   }
+}
 
+void Runner::read_recorded_runs() {
   std::vector<double> pilot;
-  for (const auto& r : recorded) {
+  for (const auto& r : shape_.recorded) {
     status_[r.run_index] = r.status;
-    if (r.status != "aborted") ++finished_before_;
-    if (r.status == "ok" && r.duration_s) pilot.push_back(*r.duration_s);
+    if (r.status != RunStatus::aborted) ++finished_before_;
+    if (r.status == RunStatus::ok && r.duration_s) pilot.push_back(*r.duration_s);
   }
   if (!pilot.empty()) {
     double sum = 0;
     for (double d : pilot) sum += d;
     pilot_mean_s_ = sum / static_cast<double>(pilot.size());
   }
-  const int todo = runs_needed(0, target_blocks);
-  outcome_.already_done = planned_count - todo;
+}
 
+void Runner::announce(int todo) {
+  const auto& D = plan_.design;
+  const int target_blocks = shape_.target_blocks;
   const std::string warm =
       D.warmup_runs ? fmt::format(" + {} warm-up", D.warmup_runs) : std::string();
   const std::string shape =
@@ -310,15 +384,15 @@ RunOutcome Runner::run() {
                    design_.configs.size(), warm, D.stop->ci_halfwidth_pct, D.stop->min_repeats,
                    D.stop->max_repeats)
              : fmt::format("{} configurations x {} repeats{} = {} runs{}", design_.configs.size(),
-                           target_blocks, warm, planned_count,
+                           target_blocks, warm, shape_.planned_count,
                            target_blocks > D.repeats
                                ? fmt::format(" (repeats = {}, but {} blocks are begun and stay "
                                              "whole)",
                                              D.repeats, target_blocks)
                                : "");
-  if (!grew.empty() && resuming)
+  if (!shape_.grew.empty() && shape_.resuming)
     log_ << fmt::format("experiment '{}' grew: {}; its {} finished runs are kept\n", exp_.name,
-                        grew, finished_before_);
+                        shape_.grew, finished_before_);
   log_ << fmt::format(
       "experiment '{}' ({}): {}{}; {}\n", exp_.name, opt_.db_path, shape,
       shard_text_.empty() ? "" : ", shard " + shard_text_,
@@ -328,146 +402,165 @@ RunOutcome Runner::run() {
                         D.stop ? " before the first check" : "")
           : fmt::format("{} to run{}", todo, D.stop ? " before the first check" : ""));
   log_.flush();
+}
 
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      if (dir.empty()) return;
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup;
-
+int Runner::run_blocks() {
   // Warm-up, then block by block. With a stopping rule the rule is checked before each block
   // after min_repeats, on the blocks before it (so a resumed session decides as the first did).
-  int estimate = target_blocks;
-  bool resolution_checked = false;
+  const auto& D = plan_.design;
+  estimate_ = shape_.target_blocks;
   int b = 0;
   for (;; ++b) {
     if (guard_.requested()) break;
-    if (!D.stop && b > target_blocks) break;
-    const bool begun = [&] {
-      for (const auto& r : blocks_[b])
-        if (status_.count(r.run_index)) return true;
-      return false;
-    }();
-    if (D.stop && !begun && skipped_.count(0)) {  // configuration 0 is the benchmark
-      outcome_.stopped =
-          "the benchmark was skipped after repeated failures: the stopping rule "
-          "compares every configuration with it, so no more blocks are run";
+    if (!D.stop && b > shape_.target_blocks) break;
+    if (D.stop && stop_before_block(b)) break;
+    if (b > shape_.max_blocks) {
+      if (D.stop) outcome_.stopped = fmt::format("reached max_repeats = {}", shape_.max_blocks);
       break;
     }
-    // Once the first runs are in (the warm-up, else block 1): can the meter resolve the
-    // stop metric's phase to the rule's target at all, within max_repeats?
-    if (D.stop && b >= 1 && !begun && !resolution_checked) {
-      const auto runs = store_.runs(exp_.id);
-      const std::string metric = stop_metric(*D.stop, plan_.analysis.primary_metric, runs);
-      if (auto res = check_resolution(*D.stop, metric, runs, max_blocks)) {
-        resolution_checked = true;
-        if (!res->reachable) {
-          outcome_.stopped = res->message;
-          break;
-        }
+    const int total = position_ + runs_needed(b, std::max(b, estimate_));
+    if (!run_block(b, total)) break;
+  }
+  return b;
+}
+
+bool Runner::block_begun(int b) {
+  for (const auto& r : blocks_[b])
+    if (status_.count(r.run_index)) return true;
+  return false;
+}
+
+bool Runner::stop_before_block(int b) {
+  const auto& D = plan_.design;
+  if (block_begun(b)) return false;  // a block begun is finished whatever the rule says
+  if (skipped_.count(0)) {           // configuration 0 is the benchmark
+    outcome_.stopped =
+        "the benchmark was skipped after repeated failures: the stopping rule "
+        "compares every configuration with it, so no more blocks are run";
+    return true;
+  }
+  // Once the first runs are in (the warm-up, else block 1): can the meter resolve the
+  // stop metric's phase to the rule's target at all, within max_repeats?
+  if (b >= 1 && !resolution_checked_) {
+    const auto runs = store_.runs(exp_.id);
+    const std::string metric = stop_metric(*D.stop, plan_.analysis.primary_metric, runs);
+    if (auto res = check_resolution(*D.stop, metric, runs, shape_.max_blocks)) {
+      resolution_checked_ = true;
+      if (!res->reachable) {
+        outcome_.stopped = res->message;
+        return true;
       }
-    }
-    if (D.stop && b - 1 >= D.stop->min_repeats && !begun) {
-      StopRule rule = *D.stop;
-      rule.max_repeats = max_blocks;
-      auto check = check_stop_rule(rule, design_, store_.runs(exp_.id), b - 1, skipped_,
-                                   plan_.analysis.primary_metric);
-      if (check.metric_missing)
-        throw gt::Error(fmt::format(
-            "design.stop.metric: {} (runs record energy_j, duration_s and the metrics the "
-            "workload reports); the {} finished runs are kept",
-            check.problem, finished_before_ + position_));
-      if (check.met) {
-        outcome_.stopped =
-            fmt::format("stopping rule met after {} blocks: {}", b - 1, describe(check, *D.stop));
-        break;
-      }
-      if (!check.skipped.empty()) {  // more blocks cannot give a skipped configuration its interval
-        outcome_.stopped = fmt::format(
-            "stopped after {} blocks without meeting the stopping rule: {} skipped after "
-            "repeated failures, so {} no interval{}",
-            b - 1, fmt::join(check.skipped, ", "),
-            check.skipped.size() == 1 ? "it has" : "they have",
-            check.widest.empty() ? ""
-            : check.compared_met
-                ? fmt::format(" (the others are precise enough: {})", describe(check, *D.stop))
-                : fmt::format(" ({})", describe(check, *D.stop)));
-        break;
-      }
-      if (b > max_blocks) {
-        outcome_.stopped = fmt::format(
-            "reached max_repeats = {} without meeting the stopping "
-            "rule: {}",
-            max_blocks, describe(check, *D.stop));
-        break;
-      }
-      if (check.futile) {
-        outcome_.stopped = fmt::format(
-            "stopped after {} blocks: the stopping rule cannot be met within max_repeats = {}: "
-            "{}; about {} more blocks needed (at least {} even if the spread were as small as "
-            "its 90 % lower bound), {} left; to go on: --max-repeats {}",
-            b - 1, max_blocks, describe(check, *D.stop), check.blocks_left,
-            check.blocks_left_optimistic, max_blocks - (b - 1), b - 1 + check.blocks_left);
-        break;
-      }
-      estimate = std::min(max_blocks, b - 1 + check.blocks_left);
-      if (position_ > 0 || b - 1 >= started_blocks)
-        log_ << fmt::format(
-            "after block {}: {}; about {} more block{} needed ({} more at most){}\n", b - 1,
-            describe(check, *D.stop), check.blocks_left, check.blocks_left == 1 ? "" : "s",
-            max_blocks - (b - 1), check.problem.empty() ? "" : "; " + check.problem);
-      log_.flush();
-    }
-    if (b > max_blocks) {
-      if (D.stop) outcome_.stopped = fmt::format("reached max_repeats = {}", max_blocks);
-      break;
-    }
-    const int total = position_ + runs_needed(b, std::max(b, estimate));
-    if (!lanes_.empty()) {
-      std::vector<PlannedRun> runs;
-      for (const auto& run : blocks_[b])
-        if (needs_run(run) && !skipped_.count(run.config_index)) runs.push_back(run);
-      if (runs.empty()) continue;
-      if (session_id_ == 0) {
-        begin_session(env_, shard_text_);
-        cleanup.dir = work_root_;
-      }
-      if (!attempt_in_lanes(runs, total)) break;
-      continue;
-    }
-    for (const auto& run : blocks_[b]) {
-      if (!needs_run(run) || skipped_.count(run.config_index)) continue;
-      if (session_id_ == 0) {
-        begin_session(env_, shard_text_);
-        cleanup.dir = work_root_;
-      }
-      if (!attempt(run, total)) break;
     }
   }
+  return b - 1 >= D.stop->min_repeats && stop_rule_met(b);
+}
+
+bool Runner::stop_rule_met(int b) {
+  const StopRule& D_stop = *plan_.design.stop;
+  const int max_blocks = shape_.max_blocks;
+  StopRule rule = D_stop;
+  rule.max_repeats = max_blocks;
+  auto check = check_stop_rule(rule, design_, store_.runs(exp_.id), b - 1, skipped_,
+                               plan_.analysis.primary_metric);
+  if (check.metric_missing)
+    throw gt::Error(
+        fmt::format("design.stop.metric: {} (runs record energy_j, duration_s and the metrics the "
+                    "workload reports); the {} finished runs are kept",
+                    check.problem, finished_before_ + position_));
+  if (check.met) {
+    outcome_.stopped =
+        fmt::format("stopping rule met after {} blocks: {}", b - 1, describe(check, D_stop));
+    return true;
+  }
+  if (!check.skipped.empty()) {  // more blocks cannot give a skipped configuration its interval
+    outcome_.stopped = fmt::format(
+        "stopped after {} blocks without meeting the stopping rule: {} skipped after "
+        "repeated failures, so {} no interval{}",
+        b - 1, fmt::join(check.skipped, ", "), check.skipped.size() == 1 ? "it has" : "they have",
+        check.widest.empty() ? ""
+        : check.compared_met
+            ? fmt::format(" (the others are precise enough: {})", describe(check, D_stop))
+            : fmt::format(" ({})", describe(check, D_stop)));
+    return true;
+  }
+  if (b > max_blocks) {
+    outcome_.stopped = fmt::format(
+        "reached max_repeats = {} without meeting the stopping "
+        "rule: {}",
+        max_blocks, describe(check, D_stop));
+    return true;
+  }
+  if (check.futile) {
+    outcome_.stopped = fmt::format(
+        "stopped after {} blocks: the stopping rule cannot be met within max_repeats = {}: "
+        "{}; about {} more blocks needed (at least {} even if the spread were as small as "
+        "its 90 % lower bound), {} left; to go on: --max-repeats {}",
+        b - 1, max_blocks, describe(check, D_stop), check.blocks_left, check.blocks_left_optimistic,
+        max_blocks - (b - 1), b - 1 + check.blocks_left);
+    return true;
+  }
+  estimate_ = std::min(max_blocks, b - 1 + check.blocks_left);
+  if (position_ > 0 || b - 1 >= shape_.started_blocks)
+    log_ << fmt::format("after block {}: {}; about {} more block{} needed ({} more at most){}\n",
+                        b - 1, describe(check, D_stop), check.blocks_left,
+                        check.blocks_left == 1 ? "" : "s", max_blocks - (b - 1),
+                        check.problem.empty() ? "" : "; " + check.problem);
+  log_.flush();
+  return false;
+}
+
+void Runner::begin_session_once() {
+  if (session_id_ != 0) return;
+  begin_session(env_, shard_text_);
+  cleanup_dir_ = work_root_;
+}
+
+bool Runner::run_block(int b, int total) {
+  if (!lanes_.empty()) {
+    std::vector<PlannedRun> runs;
+    for (const auto& run : blocks_[b])
+      if (needs_run(run) && !skipped_.count(run.config_index)) runs.push_back(run);
+    if (runs.empty()) return true;
+    begin_session_once();
+    return attempt_in_lanes(runs, total);
+  }
+  for (const auto& run : blocks_[b]) {
+    if (!needs_run(run) || skipped_.count(run.config_index)) continue;
+    begin_session_once();
+    if (!attempt(run, total)) break;  // interrupted: the next block's check ends the session
+  }
+  return true;
+}
+
+void Runner::finish(int b, const std::string& hash) {
+  const auto& D = plan_.design;
   outcome_.interrupted = guard_.requested();
   outcome_.signal = guard_.signal();
   // The blocks the plan asks for now: a stopped rule, the blocks it ran; a rule still going, the
   // blocks it estimates; a fixed design, its repeats (and every block begun).
   const int asked_blocks =
-      D.stop ? (outcome_.stopped.empty() ? std::min(estimate, max_blocks) : b - 1) : target_blocks;
+      D.stop ? (outcome_.stopped.empty() ? std::min(estimate_, shape_.max_blocks) : b - 1)
+             : shape_.target_blocks;
   std::vector<PlannedRun> asked_runs;  // this session's (shard's) share of them
   for (const auto& [blk, runs] : blocks_)
     if (blk <= asked_blocks) asked_runs.insert(asked_runs.end(), runs.begin(), runs.end());
   if (D.stop) {  // the runs the rule asks for so far: what `experiment status` counts
     int wanted = 0;
     for (const auto& r : design_.runs) wanted += r.block <= asked_blocks ? 1 : 0;
-    if (wanted != experiment_count)
-      store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), layout.to_json(), wanted);
+    if (wanted != shape_.experiment_count)
+      store_.update_plan(exp_.id, plan_.text, hash, plan_levels(plan_), shape_.layout.to_json(),
+                         wanted);
   }
   if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
   publisher_.finish();  // the last pushes, at most the Prometheus timeout
+  summarise(asked_runs);
+}
 
+void Runner::summarise(const std::vector<PlannedRun>& asked_runs) {
+  const auto& D = plan_.design;
   const auto recorded_now = store_.runs(exp_.id);
   for (const auto& r : recorded_now)
-    if (r.status == "failed") ++outcome_.failed_in_experiment;
+    if (r.status == RunStatus::failed) ++outcome_.failed_in_experiment;
   if (!outcome_.stopped.empty()) log_ << outcome_.stopped << "\n";
   // What is left, counted as `experiment status` counts it (progress.h): for a shard, its runs.
   const Progress prog = progress(design_, asked_runs, recorded_now);
@@ -489,7 +582,6 @@ RunOutcome Runner::run() {
         outcome_.failed_in_experiment, outcome_.failed_in_experiment == 1 ? "" : "s", exp_.name,
         plan_.path);
   log_.flush();
-  return outcome_;
 }
 
 void Runner::begin_session(const nlohmann::json& env, const std::string& shard_text) {
@@ -513,18 +605,18 @@ bool Runner::attempt(const PlannedRun& run, int total) {
       measure_idle(finished);
     if (guard_.requested()) return false;
   }
-  const std::string status = run_one(run, position_, std::max(total, position_ + 1));
+  const RunStatus status = run_one(run, position_, std::max(total, position_ + 1));
   ++position_;
   if (guard_.requested()) return false;
   note_status(run, status);
   return true;
 }
 
-void Runner::note_status(const PlannedRun& run, const std::string& status) {
-  status_[run.run_index] = status == "failed" ? "failed" : "ok";
+void Runner::note_status(const PlannedRun& run, RunStatus status) {
+  status_[run.run_index] = status == RunStatus::failed ? RunStatus::failed : RunStatus::ok;
   if (run.warmup) return;
   int& in_a_row = failures_in_a_row_[run.config_index];
-  in_a_row = status == "failed" ? in_a_row + 1 : 0;
+  in_a_row = status == RunStatus::failed ? in_a_row + 1 : 0;
   if (in_a_row >= plan_.design.max_failures && !skipped_.count(run.config_index)) {
     skipped_.insert(run.config_index);
     const auto label = design_.configs.at(static_cast<size_t>(run.config_index)).label();
@@ -552,7 +644,7 @@ bool Runner::attempt_in_lanes(const std::vector<PlannedRun>& runs, int total) {
           if (guard_.requested() || skipped_.count(run.config_index)) return;
           position = position_++;
         }
-        const std::string status = run_one(run, position, std::max(total, position + 1), &lane);
+        const RunStatus status = run_one(run, position, std::max(total, position + 1), &lane);
         lane.ran = true;
         std::lock_guard g(mu_);
         if (guard_.requested()) return;
@@ -640,7 +732,7 @@ void Runner::measure_idle_lanes(int after_runs) {
   std::vector<IdleBaseline> rows;
   for (size_t l = 0; l < probes.size(); ++l)
     for (const auto& c : probes[l].components)
-      if (c.idle_power_w && (c.component == "gpu" || l == 0))
+      if (c.idle_power_w && (c.component == Component::gpu || l == 0))
         rows.push_back({0, exp_.id, session_id_, after_runs, utc_now_iso(), s, c.component,
                         c.device, c.source, *c.idle_power_w});
   if (!rows.empty()) store_.record_idle(rows);
@@ -656,7 +748,7 @@ void Runner::cool_down(energy::Session& session) {
       auto s = session.stop();
       std::optional<double> hottest;
       for (const auto& x : s.samples)
-        if (x.component == "gpu" && x.temperature_c)
+        if (x.component == Component::gpu && x.temperature_c)
           hottest = std::max(hottest.value_or(-1e9), *x.temperature_c);
       if (!hottest) {
         if (!warned_no_temperature_)
@@ -679,10 +771,9 @@ void Runner::cool_down(energy::Session& session) {
   if (D.cooldown_s > 0) sleep_interruptible(D.cooldown_s);
 }
 
-std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane* lane) {
-  const auto& cfg = design_.configs.at(static_cast<size_t>(run.config_index));
-  run::MeteredRun& meter = lane ? *lane->metered : *metered_;
-  std::unique_lock lock(mu_);
+void Runner::announce_run(const PlannedRun& run, const Configuration& cfg, int position, int total,
+                          const Lane* lane) {
+  std::lock_guard lock(mu_);
   // Progress: run N/M of this session, configuration, ETA.
   std::optional<double> mean = pilot_mean_s_;
   if (!durations_.empty()) {
@@ -699,13 +790,10 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
                       run.warmup ? "warm-up" : fmt::format("block {}", run.block),
                       cfg.label() + (lane ? fmt::format(" | lane {}", lane->index) : ""));
   log_.flush();
-  lock.unlock();
+}
 
-  const std::string work = work_root_ + "/run-" + std::to_string(run.run_index);
-  fs::create_directories(work);
-  auto prep = prepare_run(plan_, cfg, run, work, self_);
-  if (lane) prep.spec.env.emplace_back("CUDA_VISIBLE_DEVICES", lane->uuid);
-
+RunRecord Runner::new_record(const PlannedRun& run, const Configuration& cfg,
+                             const PreparedRun& prep, const Lane* lane) const {
   RunRecord rec;
   rec.experiment_id = exp_.id;
   rec.session_id = session_id_;
@@ -719,160 +807,110 @@ std::string Runner::run_one(const PlannedRun& run, int position, int total, Lane
   rec.command = prep.command_text;
   rec.started_at = utc_now_iso();
   rec.provenance = lane ? lane->provenance : provenance_;
+  return rec;
+}
 
-  prep.spec.remove_on_abandon = work_root_;
+run::MeteredResult Runner::meter_child(run::MeteredRun& meter, const run::ChildSpec& spec,
+                                       run::RunMetrics& published) {
   // Published as its phases end (what the meters give), then as recorded.
-  run::RunMetrics published(
-      {exp_.name, cfg.label(), std::to_string(run.run_index), rec.provenance.host});
   run::PhaseObserver on_phase_end;
   if (publisher_.active())
     on_phase_end = [&](const run::LivePhase& live) {
       published.add_live(live);
       publisher_.publish(published.key(), published.families());
     };
-  run::MeteredResult metered = meter.run(
-      prep.spec, run::ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }),
-      on_phase_end);
-  run::ChildResult child = metered.child;
-  const energy::Summary& summary = metered.summary;
+  return meter.run(spec,
+                   run::ChildPoll([this](int, double) { return guard_.requested() ? SIGTERM : 0; }),
+                   on_phase_end);
+}
+
+run::ChildResult Runner::settle_stop(run::ChildResult child) {
   // A signal to the whole job (Slurm's scancel, a time limit) may kill the child before
   // greentrain stops it: a run that ended while a stop was requested is aborted, not failed.
   if (!child.stopped && child.exit_code && *child.exit_code < 0)
     for (int i = 0; i < 20 && !guard_.requested(); ++i)  // our copy of the signal may lag
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (!child.stopped && guard_.requested()) child.stopped = true;
+  return child;
+}
+
+RunStatus Runner::run_one(const PlannedRun& run, int position, int total, Lane* lane) {
+  const auto& cfg = design_.configs.at(static_cast<size_t>(run.config_index));
+  run::MeteredRun& meter = lane ? *lane->metered : *metered_;
+  announce_run(run, cfg, position, total, lane);
+
+  const std::string work = work_root_ + "/run-" + std::to_string(run.run_index);
+  fs::create_directories(work);
+  auto prep = prepare_run(plan_, cfg, run, work, self_);
+  if (lane) prep.spec.env.emplace_back("CUDA_VISIBLE_DEVICES", lane->uuid);
+  RunRecord rec = new_record(run, cfg, prep, lane);
+  prep.spec.remove_on_abandon = work_root_;
+  run::RunMetrics published(
+      {exp_.name, cfg.label(), std::to_string(run.run_index), rec.provenance.host});
+  const run::MeteredResult metered = meter_child(meter, prep.spec, published);
+  const run::ChildResult child = settle_stop(metered.child);
   rec.finished_at = utc_now_iso();
   rec.duration_s = child.duration_s;
   rec.exit_code = child.exit_code;
 
   auto metrics = collect_metrics(plan_, prep.metrics_path, prep.spec.stdout_path);
-  rec.metrics = metrics.values;
-  for (const auto& [k, v] : metered.metrics) rec.metrics[k] = v;  // the mark channel's
-  for (const auto& [k, v] : metered.phase_metrics()) rec.metrics[k] = v;
-  // The load on the machine: during the idle baseline this run is netted against, and outside
-  // the run's process tree while it ran (the analysis and the report mark busy ones).
-  if (metered.idle_cpu_busy) rec.metrics["idle_cpu_busy_share"] = *metered.idle_cpu_busy;
-  if (metered.outside_cpu_share) rec.metrics["outside_cpu_share"] = *metered.outside_cpu_share;
-  rec.metrics["flagged_phases"] = metered.flagged_phases;
-  for (const auto& p : metered.phases) {
-    PhaseRecord ph;
-    ph.name = p.name;
-    ph.parent = p.parent;
-    ph.occurrence = p.occurrence;
-    ph.metrics = p.metrics;
-    ph.flagged = p.flagged;
-    ph.t_begin_s = p.t_begin_s;
-    ph.duration_s = p.energy.duration_s;
-    ph.energy_j = p.energy.energy_j;
-    ph.net_energy_j = p.energy.net_energy_j;
-    ph.wall_energy_j = p.energy.wall_energy_j;
-    for (const char* c : {"gpu", "cpu", "ram"}) {
-      bool present = false;
-      for (const auto& x : p.energy.components) present |= x.component == c;
-      if (!present) continue;
-      const double e = p.energy.component_energy_j(c);
-      (c[0] == 'g' ? ph.gpu_energy_j : c[0] == 'c' ? ph.cpu_energy_j : ph.ram_energy_j) = e;
-    }
-    ph.uncertainty_j = p.energy.uncertainty_j;
-    for (const auto& x : p.energy.components) ph.components.push_back(energy::component_json(x));
-    rec.phases.push_back(std::move(ph));
-  }
+  add_metrics(rec, metrics, metered);
+  for (const auto& p : metered.phases) rec.phases.push_back(phase_record(p));
   std::vector<std::string> notes = metrics.notes;
-  if (child.stopped) {
-    rec.status = "aborted";
-    notes.insert(notes.begin(), fmt::format("interrupted by signal {}", guard_.signal()));
-  } else if (child.timed_out) {
-    rec.status = "failed";
-    notes.insert(notes.begin(), fmt::format("timed out after {} s (workload.timeout_s)",
-                                            plan_.workload.timeout_s));
-  } else if (!child.exit_code || *child.exit_code != 0) {
-    rec.status = "failed";
-    const int c = child.exit_code.value_or(0);
-    notes.insert(notes.begin(),
-                 c < 0 ? fmt::format("killed by signal {}", -c) : fmt::format("exit code {}", c));
-  } else if (plan_.workload.kind == "builtin" && !metrics.file_read) {
-    rec.status = "failed";
-    notes.insert(notes.begin(), "greentrain train wrote no readable --json result");
-  } else {
-    rec.status = "ok";
-  }
-  if (rec.status != "ok") rec.stderr_tail = run::tail_of_file(prep.spec.stderr_path);
+  rec.status = run_status({child, guard_.signal(), plan_.workload.timeout_s,
+                           plan_.workload.kind == "builtin", metrics.file_read},
+                          notes);
+  if (rec.status != RunStatus::ok) rec.stderr_tail = run::tail_of_file(prep.spec.stderr_path);
 
   // Energy: per component with its source; totals; CO2e.
-  double peak = 0;
-  for (const auto& c : summary.components) {
-    rec.energy.push_back({c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
-                          c.peak_power_w, c.idle_power_w, c.net_energy_j, c.attribution,
-                          c.machine_energy_j});
-    if (c.component != "wall") peak += c.peak_power_w;
-  }
-  bool has_main = false;
-  for (const auto& c : summary.components) has_main |= c.component != "wall";
-  if (has_main) {
-    rec.energy_j = summary.energy_j;
-    rec.net_energy_j = summary.net_energy_j;
-    if (summary.duration_s > 0) rec.avg_power_w = summary.energy_j / summary.duration_s;
-    rec.peak_power_w = peak;
-  } else {
-    notes.push_back("no energy meter reported gpu, cpu or ram energy");
-  }
-  rec.wall_energy_j = summary.wall_energy_j;
-  rec.provenance.gpu_settings = summary.gpu_settings;  // limits, clocks, throttle reasons
+  add_energy(rec, metered.summary, notes);
   if (rec.energy_j) {  // the metered run's one definition: the components' energy (docs/method.md)
     rec.co2e_g = metered.co2e_g;
     rec.intensity_g_per_kwh = intensity_.g_per_kwh;
     rec.pue = plan_.carbon.pue;
   }
-  for (const auto& n : summary.notes) notes.push_back(n);  // marks, attribution, idle
+  for (const auto& n : metered.summary.notes) notes.push_back(n);  // marks, attribution, idle
   if (lane && lanes_.size() > 1)
     notes.push_back(fmt::format(
         "gpu energy from lane {}'s board only; cpu, ram and wall figures that are not "
         "attributed to the run's processes are machine-wide and overlap with the other lanes",
         lane->index));
-  // Each note once: stdout metrics are read both by the metered run and from the stdout file.
-  std::set<std::string> noted;
-  for (const auto& n : notes)
-    if (noted.insert(n).second) rec.note += (rec.note.empty() ? "" : "; ") + n;
+  rec.note = join_notes(notes);
+  const auto samples = stored_samples(metered.summary);
+  std::lock_guard lock(mu_);
+  record(rec, samples, metered, published);
+  log_ << result_line(rec, child.duration_s, notes,
+                      lane ? std::optional<int>(run.run_index) : std::nullopt)
+       << "\n";
+  log_.flush();
+  return rec.status;
+}
 
+std::vector<SampleRecord> Runner::stored_samples(const energy::Summary& summary) const {
   std::vector<SampleRecord> samples;
   if (plan_.store_samples)
     for (const auto& s : summary.samples)
       samples.push_back({s.t_s, s.component, s.device, s.power_w, s.energy_j, s.sm_clock_mhz,
                          s.temperature_c, s.utilization_pct, s.memory_used_mb});
-  lock.lock();
+  return samples;
+}
+
+void Runner::record(const RunRecord& rec, const std::vector<SampleRecord>& samples,
+                    const run::MeteredResult& metered, run::RunMetrics& published) {
   store_.record_run(rec, samples);
   if (!opt_.publish.empty()) publish_database(store_, opt_.publish);
   if (publisher_.active()) {
     published.set_result(metered);
     publisher_.publish(published.key(), published.families());
   }
-
-  if (rec.status == "ok") {
+  if (rec.status == RunStatus::ok) {
     ++outcome_.ok;
-    durations_.push_back(child.duration_s);
-  } else if (rec.status == "failed") {
+    durations_.push_back(*rec.duration_s);
+  } else if (rec.status == RunStatus::failed) {
     ++outcome_.failed;
   } else {
     ++outcome_.aborted;
   }
-  std::string line =
-      fmt::format("      {}{:<7} {:>7.1f} s", lane ? fmt::format("run {} ", run.run_index) : "",
-                  rec.status, child.duration_s);
-  if (rec.energy_j) line += fmt::format("  {:>9.1f} J", *rec.energy_j);
-  if (auto it = rec.metrics.find("train_energy_j"); it != rec.metrics.end())
-    line += fmt::format(" (train {:.1f} J)", it->second);
-  if (rec.co2e_g) line += fmt::format("  {:.3f} gCO2e", *rec.co2e_g);
-  for (const char* m : {"test_accuracy", "final_loss"})
-    if (auto it = rec.metrics.find(m); it != rec.metrics.end())
-      line += fmt::format("  {}={:.4g}", m, it->second);
-  if (rec.status != "ok") {
-    line += "  (" + notes.front() + ")";
-    auto last = rec.stderr_tail.substr(rec.stderr_tail.rfind('\n') + 1);
-    if (!last.empty()) line += "\n      stderr: " + last.substr(0, 200);
-  }
-  log_ << line << "\n";
-  log_.flush();
-  return rec.status;
 }
 
 }  // namespace

@@ -245,9 +245,9 @@ std::vector<TaskProgress> task_progress(const Plan& plan, const ResultsFolder& f
                                       f.task_db(i), plan.name, e->plan_hash.substr(0, 19)));
         for (const auto& r : s.runs(e->id)) {
           if (!mine.count(r.run_index)) continue;
-          t.ok += r.status == "ok";
-          t.failed += r.status == "failed";
-          t.aborted += r.status == "aborted";
+          t.ok += r.status == RunStatus::ok;
+          t.failed += r.status == RunStatus::failed;
+          t.aborted += r.status == RunStatus::aborted;
         }
       }
     }
@@ -338,28 +338,25 @@ echo "merged.db, analysis.json, analysis.md, report.html and report.md are in $P
   return s;
 }
 
-int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry_run,
-                 std::ostream& out) {
-  SlurmOptions o = opt;
-  if (o.greentrain.empty()) o.greentrain = run::self_executable();
-  if (o.throttle < 0) throw gt::UsageError("--throttle must be 0 (no limit) or more");
-  if (!o.block_by.empty() && o.block_by != "gpu" && o.block_by != "host")
-    throw gt::UsageError(fmt::format("--block-by {}: expected gpu or host", o.block_by));
-  auto plan = load_plan(plan_path);
-  ResultsFolder f{results_dir_for(plan, o.results_dir)};
-  check_script_text(o, f.dir);
+namespace {
 
-  // The folder belongs to one plan: a resubmission must bring the same one.
-  if (fs::exists(f.plan())) {
-    auto kept = load_plan(f.plan());
-    if (kept.hash() != plan.hash())
-      throw gt::Error(
-          fmt::format("{} holds another plan ({}; this one is {}): choose another --results folder",
-                      f.dir, kept.hash().substr(0, 19), plan.hash().substr(0, 19)));
-    plan = kept;
-  }
-  const int blocks = plan.design.repeats;
-  auto state = read_state(f, blocks);
+const std::string kDependency = "--dependency=afterok:";
+
+// The folder belongs to one plan: a resubmission must bring the same one (and then runs the
+// folder's copy).
+Plan folder_plan(const Plan& plan, const ResultsFolder& f) {
+  if (!fs::exists(f.plan())) return plan;
+  auto kept = load_plan(f.plan());
+  if (kept.hash() != plan.hash())
+    throw gt::Error(
+        fmt::format("{} holds another plan ({}; this one is {}): choose another --results folder",
+                    f.dir, kept.hash().substr(0, 19), plan.hash().substr(0, 19)));
+  return kept;
+}
+
+// The number of array tasks: --tasks, else one per block; a resubmission keeps the first's.
+int task_count(const SlurmOptions& o, const nlohmann::json& state, int blocks,
+               const ResultsFolder& f) {
   int tasks = o.tasks > 0 ? o.tasks : blocks;
   if (state.contains("tasks")) {
     const int before = state["tasks"].get<int>();
@@ -375,50 +372,51 @@ int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry
         "--tasks {}: the plan has {} blocks (repeats) and each task runs whole blocks; use at "
         "most {} tasks",
         tasks, blocks, blocks));
+  return tasks;
+}
 
-  // Never run a shard twice at once: refuse while an earlier submission is still in Slurm.
+// Never run a shard twice at once: refuse while an earlier submission is still in Slurm.
+void refuse_while_active(const nlohmann::json& state, const ResultsFolder& f) {
   std::vector<std::string> earlier;
   if (state.contains("submissions"))
     for (const auto& s : state["submissions"])
       for (const char* k : {"array_job_id", "aggregate_job_id"})
         if (s.contains(k) && s[k].is_string()) earlier.push_back(s[k].get<std::string>());
-  if (!dry_run)
-    if (auto active = active_jobs(earlier); !active.empty())
-      throw gt::Error(fmt::format(
-          "{}: job {} of an earlier submission is still queued or running; wait for it or "
-          "scancel it, then submit again",
-          f.dir, *active.begin()));
+  if (auto active = active_jobs(earlier); !active.empty())
+    throw gt::Error(fmt::format(
+        "{}: job {} of an earlier submission is still queued or running; wait for it or "
+        "scancel it, then submit again",
+        f.dir, *active.begin()));
+}
 
-  std::vector<int> missing;
-  for (const auto& t : task_progress(plan, f, tasks))
-    if (!t.complete() || (o.retry_failed && t.failed > 0)) missing.push_back(t.task);
-
-  const std::string array_text = missing.empty() ? "" : array_script(plan, o, f, tasks, missing);
-  const std::string aggregate_text = aggregate_script(plan, o, f);
-  const std::string dependency = "--dependency=afterok:";
-  if (dry_run) {
-    out << fmt::format("# dry run: nothing is written or submitted. Results folder: {}\n", f.dir);
-    if (missing.empty()) {
-      out << "# every task database is complete: only the aggregation job would be submitted\n";
-    } else {
-      out << fmt::format("# ===== {} =====\n{}", f.array_script(), array_text);
-    }
-    out << fmt::format("# ===== {} =====\n{}", f.aggregate_script(), aggregate_text);
-    out << "# ===== commands =====\n";
-    if (missing.empty()) {
-      out << fmt::format("sbatch {}\n", shell_quote(f.aggregate_script()));
-    } else {
-      out << fmt::format("ARRAY_JOB_ID=$(sbatch --parsable {})\n", shell_quote(f.array_script()));
-      out << fmt::format("sbatch {}$ARRAY_JOB_ID --kill-on-invalid-dep=yes {}\n", dependency,
-                         shell_quote(f.aggregate_script()));
-    }
-    return 0;
+// --dry-run: the scripts and the sbatch commands that would be run.
+void print_dry_run(const ResultsFolder& f, const std::vector<int>& missing,
+                   const std::string& array_text, const std::string& aggregate_text,
+                   std::ostream& out) {
+  const std::string& dependency = kDependency;
+  out << fmt::format("# dry run: nothing is written or submitted. Results folder: {}\n", f.dir);
+  if (missing.empty()) {
+    out << "# every task database is complete: only the aggregation job would be submitted\n";
+  } else {
+    out << fmt::format("# ===== {} =====\n{}", f.array_script(), array_text);
   }
+  out << fmt::format("# ===== {} =====\n{}", f.aggregate_script(), aggregate_text);
+  out << "# ===== commands =====\n";
+  if (missing.empty()) {
+    out << fmt::format("sbatch {}\n", shell_quote(f.aggregate_script()));
+  } else {
+    out << fmt::format("ARRAY_JOB_ID=$(sbatch --parsable {})\n", shell_quote(f.array_script()));
+    out << fmt::format("sbatch {}$ARRAY_JOB_ID --kill-on-invalid-dep=yes {}\n", dependency,
+                       shell_quote(f.aggregate_script()));
+  }
+}
 
-  if (!on_path("sbatch"))
-    throw gt::Error(
-        "sbatch is not on PATH: run this on a Slurm login node (or use --dry-run to see the "
-        "scripts)");
+// Writes the scripts, submits the array job (for the missing tasks) and the aggregation job
+// after it, and records the submission in the folder's state; returns the submission.
+nlohmann::json submit_jobs(const Plan& plan, const ResultsFolder& f, nlohmann::json& state,
+                           int tasks, const std::vector<int>& missing,
+                           const std::string& array_text, const std::string& aggregate_text) {
+  const std::string& dependency = kDependency;
   fs::create_directories(f.logs());
   if (!fs::exists(f.plan())) write_text(f.plan(), plan.text);
   nlohmann::json sub = {{"submitted_at", utc_now_iso()}, {"tasks_submitted", missing}};
@@ -449,6 +447,42 @@ int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry
   state["submissions"].push_back(sub);
   write_text(f.state(), state.dump(2) + "\n");
 
+  return sub;
+}
+
+}  // namespace
+
+int submit_slurm(const std::string& plan_path, const SlurmOptions& opt, bool dry_run,
+                 std::ostream& out) {
+  SlurmOptions o = opt;
+  if (o.greentrain.empty()) o.greentrain = run::self_executable();
+  if (o.throttle < 0) throw gt::UsageError("--throttle must be 0 (no limit) or more");
+  if (!o.block_by.empty() && o.block_by != "gpu" && o.block_by != "host")
+    throw gt::UsageError(fmt::format("--block-by {}: expected gpu or host", o.block_by));
+  auto plan = load_plan(plan_path);
+  ResultsFolder f{results_dir_for(plan, o.results_dir)};
+  check_script_text(o, f.dir);
+  plan = folder_plan(plan, f);
+  const int blocks = plan.design.repeats;
+  auto state = read_state(f, blocks);
+  const int tasks = task_count(o, state, blocks, f);
+  if (!dry_run) refuse_while_active(state, f);
+
+  std::vector<int> missing;
+  for (const auto& t : task_progress(plan, f, tasks))
+    if (!t.complete() || (o.retry_failed && t.failed > 0)) missing.push_back(t.task);
+  const std::string array_text = missing.empty() ? "" : array_script(plan, o, f, tasks, missing);
+  const std::string aggregate_text = aggregate_script(plan, o, f);
+  if (dry_run) {
+    print_dry_run(f, missing, array_text, aggregate_text, out);
+    return 0;
+  }
+  if (!on_path("sbatch"))
+    throw gt::Error(
+        "sbatch is not on PATH: run this on a Slurm login node (or use --dry-run to see the "
+        "scripts)");
+  const nlohmann::json sub =
+      submit_jobs(plan, f, state, tasks, missing, array_text, aggregate_text);
   if (missing.empty())
     out << fmt::format(
         "every task of '{}' is complete; submitted the aggregation job {}; results in {}\n",

@@ -19,7 +19,7 @@ std::string stop_metric(const StopRule& rule, const std::string& primary,
   if (!primary.empty()) return primary;
   return stats::default_primary_metric([&](const std::string& metric) {
     for (const auto& r : runs)
-      if (!r.warmup && r.status == "ok" && run_metric(r, metric)) return true;
+      if (!r.warmup && r.status == RunStatus::ok && run_metric(r, metric)) return true;
     return false;
   });
 }
@@ -52,7 +52,8 @@ StopCheck check_stop_rule(const StopRule& rule, const ExpandedDesign& design,
   c.blocks = blocks;
   std::vector<RunRecord> used;
   for (const auto& r : runs)
-    if (!r.warmup && r.status == "ok" && r.block >= 1 && r.block <= blocks) used.push_back(r);
+    if (!r.warmup && r.status == RunStatus::ok && r.block >= 1 && r.block <= blocks)
+      used.push_back(r);
   c.metric = stop_metric(rule, primary, used);
 
   std::map<int, std::vector<double>> values;

@@ -254,6 +254,16 @@ constexpr const char* kMigrations[] = {
     kSchemaV6GpuSettings};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
+// A word of the records' vocabulary (common/vocabulary.h) read from a column; a word this
+// version does not know means the file is not one of its databases.
+template <class T>
+T word(const sql::Stmt& s, const char* column, std::optional<T> (*parse)(std::string_view)) {
+  const std::string text = s.text(column);
+  if (auto v = parse(text)) return *v;
+  throw gt::Error(fmt::format("the database has {} = '{}', which this version does not know",
+                              column, text.substr(0, 40)));
+}
+
 nlohmann::json parse_json(const std::string& text) {
   if (text.empty()) return nlohmann::json::object();
   return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -304,7 +314,7 @@ void read_run_columns(const sql::Stmt& s, Row& r) {
   r.config_index = static_cast<int>(s.i64("config_index"));
   r.block = static_cast<int>(s.i64("block"));
   r.seed = s.i64("seed");
-  r.status = s.text("status");
+  r.status = word(s, "status", parse_run_status);
   r.started_at = s.text("started_at");
   r.finished_at = s.text("finished_at");
   r.duration_s = s.opt_f64("duration_s");
@@ -331,7 +341,7 @@ std::optional<std::string> RunRecord::factor(std::string_view name) const {
   return std::nullopt;
 }
 
-std::optional<double> RunRecord::component_energy_j(std::string_view component) const {
+std::optional<double> RunRecord::component_energy_j(Component component) const {
   std::optional<double> total;
   for (const auto& e : energy)
     if (e.component == component) total = total.value_or(0) + e.energy_j;
@@ -430,143 +440,176 @@ std::vector<SessionRecord> Store::sessions(std::int64_t experiment_id) const {
   return out;
 }
 
+namespace {
+
+// The rows of one experiment's runs and of their child tables, read into `out` (by_id: a run's
+// row id -> its place in `out`).
+using RunIndex = std::map<std::int64_t, size_t>;
+
+void read_runs(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRecord>& out,
+               RunIndex& by_id) {
+  sql::Stmt s(db,
+              "SELECT id, experiment_id, session_id, run_index, config_index, block, repeat, "
+              "warmup, seed, status, started_at, finished_at, duration_s, exit_code, "
+              "stderr_tail, command, note, energy_j, net_energy_j, wall_energy_j, "
+              "avg_power_w, peak_power_w, co2e_g, intensity_g_per_kwh, pue FROM runs "
+              "WHERE experiment_id = ? ORDER BY run_index");
+  s.bind(1, experiment_id);
+  while (s.step()) {
+    RunRecord r;
+    read_run_columns(s, r);
+    r.id = s.i64("id");
+    r.repeat = static_cast<int>(s.i64("repeat"));
+    r.warmup = s.i64("warmup") != 0;
+    r.command = s.text("command");
+    r.net_energy_j = s.opt_f64("net_energy_j");
+    r.wall_energy_j = s.opt_f64("wall_energy_j");
+    r.avg_power_w = s.opt_f64("avg_power_w");
+    r.peak_power_w = s.opt_f64("peak_power_w");
+    r.co2e_g = s.opt_f64("co2e_g");
+    r.intensity_g_per_kwh = s.opt_f64("intensity_g_per_kwh");
+    r.pue = s.opt_f64("pue");
+    by_id[r.id] = out.size();
+    out.push_back(std::move(r));
+  }
+}
+
+void read_run_factors(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRecord>& out,
+                      const RunIndex& by_id) {
+  sql::Stmt s(db,
+              "SELECT f.run_id, f.name, f.value FROM run_factors f JOIN runs r ON r.id = "
+              "f.run_id WHERE r.experiment_id = ? ORDER BY f.run_id, f.position");
+  s.bind(1, experiment_id);
+  while (s.step())
+    out[by_id.at(s.i64("run_id"))].factors.emplace_back(s.text("name"), s.text("value"));
+}
+
+void read_run_metrics(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRecord>& out,
+                      const RunIndex& by_id) {
+  sql::Stmt s(db,
+              "SELECT m.run_id, m.name, m.value FROM run_metrics m JOIN runs r ON r.id = "
+              "m.run_id WHERE r.experiment_id = ?");
+  s.bind(1, experiment_id);
+  while (s.step()) out[by_id.at(s.i64("run_id"))].metrics[s.text("name")] = s.f64("value");
+}
+
+// Before version 3, every row was the machine's.
+void read_run_energy(const sql::Db& db, std::int64_t experiment_id, int version,
+                     std::vector<RunRecord>& out, const RunIndex& by_id) {
+  const bool v3 = version >= 3;
+  sql::Stmt s(db,
+              "SELECT e.run_id, e.component, e.device, e.source, e.model, e.energy_j, "
+              "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j, " +
+                  std::string(v3 ? "e.attribution, e.machine_energy_j"
+                                 : "'machine' AS attribution, NULL AS machine_energy_j") +
+                  " FROM run_energy e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? "
+                  "ORDER BY e.rowid");
+  s.bind(1, experiment_id);
+  while (s.step())
+    out[by_id.at(s.i64("run_id"))].energy.push_back(
+        {word(s, "component", parse_component), s.text("device"), word(s, "source", parse_source),
+         s.text("model"), s.f64("energy_j"), s.opt_f64("avg_power_w"), s.opt_f64("peak_power_w"),
+         s.opt_f64("idle_power_w"), s.opt_f64("net_energy_j"), word(s, "attribution", parse_scope),
+         s.opt_f64("machine_energy_j")});
+}
+
+// Version 5 added nested phases, their metrics and flags.
+void read_run_phases(const sql::Db& db, std::int64_t experiment_id, int version,
+                     std::vector<RunRecord>& out, const RunIndex& by_id) {
+  const bool v5 = version >= 5;  // nested phases, their metrics and flags
+  sql::Stmt s(db,
+              "SELECT p.run_id, p.name, p.occurrence, p.t_begin_s, p.duration_s, p.energy_j, "
+              "p.net_energy_j, p.gpu_energy_j, p.cpu_energy_j, p.ram_energy_j, "
+              "p.wall_energy_j, p.uncertainty_j, p.components, " +
+                  std::string(v5 ? "p.parent, p.metrics, p.flagged"
+                                 : "'' AS parent, '{}' AS metrics, 0 AS flagged") +
+                  " FROM run_phases p JOIN runs r ON r.id = p.run_id WHERE r.experiment_id = ? "
+                  "ORDER BY p.run_id, p.rowid");
+  s.bind(1, experiment_id);
+  while (s.step()) {
+    PhaseRecord p;
+    p.name = s.text("name");
+    p.parent = s.text("parent");
+    p.flagged = s.i64("flagged") != 0;
+    const nlohmann::json metrics = parse_json(s.text("metrics"));
+    if (metrics.is_object())
+      for (const auto& [k, v] : metrics.items())
+        if (v.is_number()) p.metrics[k] = v.get<double>();
+    p.occurrence = static_cast<int>(s.i64("occurrence"));
+    p.t_begin_s = s.f64("t_begin_s");
+    p.duration_s = s.f64("duration_s");
+    p.energy_j = s.f64("energy_j");
+    p.net_energy_j = s.opt_f64("net_energy_j");
+    p.gpu_energy_j = s.opt_f64("gpu_energy_j");
+    p.cpu_energy_j = s.opt_f64("cpu_energy_j");
+    p.ram_energy_j = s.opt_f64("ram_energy_j");
+    p.wall_energy_j = s.opt_f64("wall_energy_j");
+    p.uncertainty_j = s.f64("uncertainty_j");
+    p.components = parse_json(s.text("components"));
+    out[by_id.at(s.i64("run_id"))].phases.push_back(std::move(p));
+  }
+}
+
+void read_run_provenance(const sql::Db& db, std::int64_t experiment_id, std::vector<RunRecord>& out,
+                         const RunIndex& by_id) {
+  sql::Stmt s(db,
+              "SELECT p.run_id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, "
+              "p.gpu_mapping, p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, "
+              "p.slurm_array_task_id, p.lane FROM run_provenance p JOIN runs r ON r.id = "
+              "p.run_id WHERE r.experiment_id = ?");
+  s.bind(1, experiment_id);
+  while (s.step()) {
+    auto& p = out[by_id.at(s.i64(0))].provenance;
+    p = {s.text(1), s.text(2), s.text(3), s.text(4),  s.text(5),   s.text(6),
+         s.text(7), s.text(8), s.text(9), s.text(10), std::nullopt};
+    if (auto lane = s.opt_i64(11)) p.lane = static_cast<int>(*lane);
+  }
+}
+
+void read_run_gpu_settings(const sql::Db& db, std::int64_t experiment_id,
+                           std::vector<RunRecord>& out, const RunIndex& by_id) {
+  sql::Stmt s(db,
+              "SELECT g.run_id, g.device, g.uuid, g.name, g.power_limit_w, "
+              "g.default_power_limit_w, g.min_power_limit_w, g.max_power_limit_w, "
+              "g.app_sm_clock_mhz, g.app_memory_clock_mhz, g.max_sm_clock_mhz, "
+              "g.max_memory_clock_mhz, g.persistence_mode, g.throttle_reasons FROM "
+              "run_gpu_settings g JOIN runs r ON r.id = g.run_id WHERE r.experiment_id = ? "
+              "ORDER BY g.run_id, g.position");
+  s.bind(1, experiment_id);
+  while (s.step()) {
+    energy::GpuSettings g;
+    g.device = s.text("device");
+    g.uuid = s.text("uuid");
+    g.name = s.text("name");
+    g.power_limit_w = s.opt_f64("power_limit_w");
+    g.default_power_limit_w = s.opt_f64("default_power_limit_w");
+    g.min_power_limit_w = s.opt_f64("min_power_limit_w");
+    g.max_power_limit_w = s.opt_f64("max_power_limit_w");
+    g.app_sm_clock_mhz = s.opt_f64("app_sm_clock_mhz");
+    g.app_memory_clock_mhz = s.opt_f64("app_memory_clock_mhz");
+    g.max_sm_clock_mhz = s.opt_f64("max_sm_clock_mhz");
+    g.max_memory_clock_mhz = s.opt_f64("max_memory_clock_mhz");
+    if (auto m = s.opt_i64("persistence_mode")) g.persistence_mode = *m != 0;
+    if (auto t = s.opt_i64("throttle_reasons")) g.throttle_reasons = static_cast<std::uint64_t>(*t);
+    out[by_id.at(s.i64("run_id"))].provenance.gpu_settings.push_back(std::move(g));
+  }
+}
+
+}  // namespace
+
 std::vector<RunRecord> Store::runs(std::int64_t experiment_id) const {
   std::vector<RunRecord> out;
-  std::map<std::int64_t, size_t> by_id;
-  const bool v3 = schema_version() >= 3;  // attribution and phases
-  {
-    sql::Stmt s(db_,
-                "SELECT id, experiment_id, session_id, run_index, config_index, block, repeat, "
-                "warmup, seed, status, started_at, finished_at, duration_s, exit_code, "
-                "stderr_tail, command, note, energy_j, net_energy_j, wall_energy_j, "
-                "avg_power_w, peak_power_w, co2e_g, intensity_g_per_kwh, pue FROM runs "
-                "WHERE experiment_id = ? ORDER BY run_index");
-    s.bind(1, experiment_id);
-    while (s.step()) {
-      RunRecord r;
-      read_run_columns(s, r);
-      r.id = s.i64("id");
-      r.repeat = static_cast<int>(s.i64("repeat"));
-      r.warmup = s.i64("warmup") != 0;
-      r.command = s.text("command");
-      r.net_energy_j = s.opt_f64("net_energy_j");
-      r.wall_energy_j = s.opt_f64("wall_energy_j");
-      r.avg_power_w = s.opt_f64("avg_power_w");
-      r.peak_power_w = s.opt_f64("peak_power_w");
-      r.co2e_g = s.opt_f64("co2e_g");
-      r.intensity_g_per_kwh = s.opt_f64("intensity_g_per_kwh");
-      r.pue = s.opt_f64("pue");
-      by_id[r.id] = out.size();
-      out.push_back(std::move(r));
-    }
-  }
-  {
-    sql::Stmt s(db_,
-                "SELECT f.run_id, f.name, f.value FROM run_factors f JOIN runs r ON r.id = "
-                "f.run_id WHERE r.experiment_id = ? ORDER BY f.run_id, f.position");
-    s.bind(1, experiment_id);
-    while (s.step())
-      out[by_id.at(s.i64("run_id"))].factors.emplace_back(s.text("name"), s.text("value"));
-  }
-  {
-    sql::Stmt s(db_,
-                "SELECT m.run_id, m.name, m.value FROM run_metrics m JOIN runs r ON r.id = "
-                "m.run_id WHERE r.experiment_id = ?");
-    s.bind(1, experiment_id);
-    while (s.step()) out[by_id.at(s.i64("run_id"))].metrics[s.text("name")] = s.f64("value");
-  }
-  {
-    sql::Stmt s(db_,
-                "SELECT e.run_id, e.component, e.device, e.source, e.model, e.energy_j, "
-                "e.avg_power_w, e.peak_power_w, e.idle_power_w, e.net_energy_j, " +
-                    std::string(v3 ? "e.attribution, e.machine_energy_j"
-                                   : "'machine' AS attribution, NULL AS machine_energy_j") +
-                    " FROM run_energy e JOIN runs r ON r.id = e.run_id WHERE r.experiment_id = ? "
-                    "ORDER BY e.rowid");
-    s.bind(1, experiment_id);
-    while (s.step())
-      out[by_id.at(s.i64("run_id"))].energy.push_back(
-          {s.text("component"), s.text("device"), s.text("source"), s.text("model"),
-           s.f64("energy_j"), s.opt_f64("avg_power_w"), s.opt_f64("peak_power_w"),
-           s.opt_f64("idle_power_w"), s.opt_f64("net_energy_j"), s.text("attribution"),
-           s.opt_f64("machine_energy_j")});
-  }
-  if (v3) {  // a file opened read-only before version 3 has no phases
-    const bool v5 = schema_version() >= 5;  // nested phases, their metrics and flags
-    sql::Stmt s(db_,
-                "SELECT p.run_id, p.name, p.occurrence, p.t_begin_s, p.duration_s, p.energy_j, "
-                "p.net_energy_j, p.gpu_energy_j, p.cpu_energy_j, p.ram_energy_j, "
-                "p.wall_energy_j, p.uncertainty_j, p.components, " +
-                    std::string(v5 ? "p.parent, p.metrics, p.flagged"
-                                   : "'' AS parent, '{}' AS metrics, 0 AS flagged") +
-                    " FROM run_phases p JOIN runs r ON r.id = p.run_id WHERE r.experiment_id = ? "
-                    "ORDER BY p.run_id, p.rowid");
-    s.bind(1, experiment_id);
-    while (s.step()) {
-      PhaseRecord p;
-      p.name = s.text("name");
-      p.parent = s.text("parent");
-      p.flagged = s.i64("flagged") != 0;
-      const nlohmann::json metrics = parse_json(s.text("metrics"));
-      if (metrics.is_object())
-        for (const auto& [k, v] : metrics.items())
-          if (v.is_number()) p.metrics[k] = v.get<double>();
-      p.occurrence = static_cast<int>(s.i64("occurrence"));
-      p.t_begin_s = s.f64("t_begin_s");
-      p.duration_s = s.f64("duration_s");
-      p.energy_j = s.f64("energy_j");
-      p.net_energy_j = s.opt_f64("net_energy_j");
-      p.gpu_energy_j = s.opt_f64("gpu_energy_j");
-      p.cpu_energy_j = s.opt_f64("cpu_energy_j");
-      p.ram_energy_j = s.opt_f64("ram_energy_j");
-      p.wall_energy_j = s.opt_f64("wall_energy_j");
-      p.uncertainty_j = s.f64("uncertainty_j");
-      p.components = parse_json(s.text("components"));
-      out[by_id.at(s.i64("run_id"))].phases.push_back(std::move(p));
-    }
-  }
-  if (schema_version() >= 4) {
-    sql::Stmt s(db_,
-                "SELECT p.run_id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, "
-                "p.gpu_mapping, p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, "
-                "p.slurm_array_task_id, p.lane FROM run_provenance p JOIN runs r ON r.id = "
-                "p.run_id WHERE r.experiment_id = ?");
-    s.bind(1, experiment_id);
-    while (s.step()) {
-      auto& p = out[by_id.at(s.i64(0))].provenance;
-      p = {s.text(1), s.text(2), s.text(3), s.text(4),  s.text(5),   s.text(6),
-           s.text(7), s.text(8), s.text(9), s.text(10), std::nullopt};
-      if (auto lane = s.opt_i64(11)) p.lane = static_cast<int>(*lane);
-    }
-  }
-  if (schema_version() >= 6) {
-    sql::Stmt s(db_,
-                "SELECT g.run_id, g.device, g.uuid, g.name, g.power_limit_w, "
-                "g.default_power_limit_w, g.min_power_limit_w, g.max_power_limit_w, "
-                "g.app_sm_clock_mhz, g.app_memory_clock_mhz, g.max_sm_clock_mhz, "
-                "g.max_memory_clock_mhz, g.persistence_mode, g.throttle_reasons FROM "
-                "run_gpu_settings g JOIN runs r ON r.id = g.run_id WHERE r.experiment_id = ? "
-                "ORDER BY g.run_id, g.position");
-    s.bind(1, experiment_id);
-    while (s.step()) {
-      energy::GpuSettings g;
-      g.device = s.text("device");
-      g.uuid = s.text("uuid");
-      g.name = s.text("name");
-      g.power_limit_w = s.opt_f64("power_limit_w");
-      g.default_power_limit_w = s.opt_f64("default_power_limit_w");
-      g.min_power_limit_w = s.opt_f64("min_power_limit_w");
-      g.max_power_limit_w = s.opt_f64("max_power_limit_w");
-      g.app_sm_clock_mhz = s.opt_f64("app_sm_clock_mhz");
-      g.app_memory_clock_mhz = s.opt_f64("app_memory_clock_mhz");
-      g.max_sm_clock_mhz = s.opt_f64("max_sm_clock_mhz");
-      g.max_memory_clock_mhz = s.opt_f64("max_memory_clock_mhz");
-      if (auto m = s.opt_i64("persistence_mode")) g.persistence_mode = *m != 0;
-      if (auto t = s.opt_i64("throttle_reasons"))
-        g.throttle_reasons = static_cast<std::uint64_t>(*t);
-      out[by_id.at(s.i64("run_id"))].provenance.gpu_settings.push_back(std::move(g));
-    }
-  }
+  RunIndex by_id;
+  const int version = schema_version();
+  read_runs(db_, experiment_id, out, by_id);
+  read_run_factors(db_, experiment_id, out, by_id);
+  read_run_metrics(db_, experiment_id, out, by_id);
+  read_run_energy(db_, experiment_id, version, out, by_id);
+  // A file opened read-only before version 3 has no phases, before 4 no provenance, before 6
+  // no GPU settings.
+  if (version >= 3) read_run_phases(db_, experiment_id, version, out, by_id);
+  if (version >= 4) read_run_provenance(db_, experiment_id, out, by_id);
+  if (version >= 6) read_run_gpu_settings(db_, experiment_id, out, by_id);
   return out;
 }
 
@@ -577,7 +620,7 @@ std::vector<SampleRecord> Store::samples(std::int64_t run_row_id) const {
                          "WHERE run_id = ? ORDER BY rowid",
                          run_row_id, [](const sql::Stmt& s) {
                            return SampleRecord{s.f64("t_s"),
-                                               s.text("component"),
+                                               word(s, "component", parse_component),
                                                s.text("device"),
                                                s.f64("power_w"),
                                                s.opt_f64("energy_j"),
@@ -601,9 +644,9 @@ std::vector<IdleBaseline> Store::idle_baselines(std::int64_t experiment_id) cons
                             static_cast<int>(s.i64("after_runs")),
                             s.text("measured_at"),
                             s.f64("duration_s"),
-                            s.text("component"),
+                            word(s, "component", parse_component),
                             s.text("device"),
-                            s.text("source"),
+                            word(s, "source", parse_source),
                             s.f64("power_w")};
       });
 }
@@ -635,34 +678,39 @@ std::int64_t Store::add_session(const SessionRecord& r) {
   return db_.last_insert_id();
 }
 
-std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecord>& samples) {
-  sql::Transaction tx(db_);
-  {
-    sql::Stmt q(db_, "SELECT id, status FROM runs WHERE experiment_id = ? AND run_index = ?");
-    q.bind(1, r.experiment_id).bind(2, r.run_index);
-    if (q.step()) {
-      if (q.text("status") == "ok")
-        throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})", path(),
-                                    r.run_index, r.experiment_id, q.text("status")));
-      auto old = q.i64("id");
-      sql::Stmt keep(db_,
-                     "INSERT INTO run_attempts (experiment_id, session_id, run_index, "
-                     "config_index, block, seed, status, started_at, finished_at, replaced_at, "
-                     "duration_s, exit_code, energy_j, stderr_tail, note) SELECT experiment_id, "
-                     "session_id, run_index, config_index, block, seed, status, started_at, "
-                     "finished_at, ?, duration_s, exit_code, energy_j, stderr_tail, note FROM "
-                     "runs WHERE id = ?");
-      keep.bind(1, utc_now_iso()).bind(2, old).run();
-      for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples",
-                                "run_phases", "run_provenance", "run_gpu_settings"}) {
-        sql::Stmt d(db_, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
-        d.bind(1, old).run();
-      }
-      sql::Stmt d(db_, "DELETE FROM runs WHERE id = ?");
+namespace {
+
+// A run recorded before (aborted or failed) moves to run_attempts, its rows gone; a finished
+// one is never replaced. Takes the database path for the message.
+void replace_earlier_attempt(sql::Db& db, const RunRecord& r, const std::string& path) {
+  sql::Stmt q(db, "SELECT id, status FROM runs WHERE experiment_id = ? AND run_index = ?");
+  q.bind(1, r.experiment_id).bind(2, r.run_index);
+  if (q.step()) {
+    if (parse_run_status(q.text("status")) == RunStatus::ok)
+      throw gt::Error(fmt::format("{}: run {} of experiment {} is already recorded ({})", path,
+                                  r.run_index, r.experiment_id, q.text("status")));
+    auto old = q.i64("id");
+    sql::Stmt keep(db,
+                   "INSERT INTO run_attempts (experiment_id, session_id, run_index, "
+                   "config_index, block, seed, status, started_at, finished_at, replaced_at, "
+                   "duration_s, exit_code, energy_j, stderr_tail, note) SELECT experiment_id, "
+                   "session_id, run_index, config_index, block, seed, status, started_at, "
+                   "finished_at, ?, duration_s, exit_code, energy_j, stderr_tail, note FROM "
+                   "runs WHERE id = ?");
+    keep.bind(1, utc_now_iso()).bind(2, old).run();
+    for (const char* table : {"run_factors", "run_metrics", "run_energy", "power_samples",
+                              "run_phases", "run_provenance", "run_gpu_settings"}) {
+      sql::Stmt d(db, fmt::format("DELETE FROM {} WHERE run_id = ?", table));
       d.bind(1, old).run();
     }
+    sql::Stmt d(db, "DELETE FROM runs WHERE id = ?");
+    d.bind(1, old).run();
   }
-  sql::Stmt s(db_,
+}
+
+// The runs row itself; returns its id.
+std::int64_t insert_run_row(sql::Db& db, const RunRecord& r) {
+  sql::Stmt s(db,
               "INSERT INTO runs (experiment_id, session_id, run_index, config_index, block, "
               "repeat, warmup, seed, status, started_at, finished_at, duration_s, exit_code, "
               "stderr_tail, command, note, energy_j, net_energy_j, wall_energy_j, avg_power_w, "
@@ -673,98 +721,119 @@ std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecor
   std::optional<std::int64_t> exit_code;
   if (r.exit_code) exit_code = *r.exit_code;
   s.bind_all(r.experiment_id, session, r.run_index, r.config_index, r.block, r.repeat,
-             r.warmup ? 1 : 0, r.seed, r.status, r.started_at, r.finished_at, r.duration_s,
-             exit_code, r.stderr_tail, r.command, r.note, r.energy_j, r.net_energy_j,
+             r.warmup ? 1 : 0, r.seed, to_string(r.status), r.started_at, r.finished_at,
+             r.duration_s, exit_code, r.stderr_tail, r.command, r.note, r.energy_j, r.net_energy_j,
              r.wall_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g, r.intensity_g_per_kwh,
              r.pue);
   s.run();
-  const auto id = db_.last_insert_id();
-  {
-    sql::Stmt f(db_, "INSERT INTO run_factors (run_id, position, name, value) VALUES (?,?,?,?)");
-    int pos = 0;
-    for (const auto& [k, v] : r.factors) f.bind(1, id).bind(2, pos++).bind(3, k).bind(4, v).run();
-  }
-  {
-    sql::Stmt m(db_, "INSERT INTO run_metrics (run_id, name, value) VALUES (?,?,?)");
-    for (const auto& [k, v] : r.metrics)
-      if (std::isfinite(v)) m.bind(1, id).bind(2, k).bind(3, v).run();
-  }
-  {
-    sql::Stmt e(db_,
-                "INSERT INTO run_energy (run_id, component, device, source, model, energy_j, "
-                "avg_power_w, peak_power_w, idle_power_w, net_energy_j, attribution, "
-                "machine_energy_j) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-    for (const auto& c : r.energy) {
-      if (!std::isfinite(c.energy_j)) continue;  // the meters never give one; never fail the run
-      e.bind_all(id, c.component, c.device, c.source, c.model, c.energy_j, c.avg_power_w,
-                 c.peak_power_w, c.idle_power_w, c.net_energy_j,
-                 c.attribution == "process" ? "process" : "machine", c.machine_energy_j)
-          .run();
-    }
-  }
-  {
-    sql::Stmt p(db_,
-                "INSERT INTO run_phases (run_id, parent, name, occurrence, t_begin_s, duration_s, "
-                "energy_j, net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, "
-                "wall_energy_j, uncertainty_j, components, metrics, flagged) VALUES "
-                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    auto finite = [](const std::optional<double>& v) {
-      return v && std::isfinite(*v) ? v : std::nullopt;
-    };
-    for (const auto& x : r.phases) {
-      if (!std::isfinite(x.energy_j) || !std::isfinite(x.duration_s)) continue;
-      nlohmann::json metrics = nlohmann::json::object();
-      for (const auto& [k, v] : x.metrics)
-        if (std::isfinite(v)) metrics[k] = v;
-      p.bind_all(id, x.parent, x.name, x.occurrence, x.t_begin_s, x.duration_s, x.energy_j,
-                 finite(x.net_energy_j), finite(x.gpu_energy_j), finite(x.cpu_energy_j),
-                 finite(x.ram_energy_j), finite(x.wall_energy_j),
-                 std::isfinite(x.uncertainty_j) ? x.uncertainty_j : 0.0, x.components.dump(),
-                 metrics.dump(), std::int64_t{x.flagged})
-          .run();
-    }
-  }
-  {
-    const auto& p = r.provenance;
-    std::optional<std::int64_t> lane;
-    if (p.lane) lane = *p.lane;
-    sql::Stmt q(db_,
-                "INSERT INTO run_provenance (run_id, host, node, gpu_uuid, gpu_pci_bus_id, "
-                "gpu_name, gpu_mapping, cuda_visible_devices, slurm_job_id, slurm_array_job_id, "
-                "slurm_array_task_id, lane) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-    q.bind_all(id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, p.gpu_mapping,
-               p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, p.slurm_array_task_id,
-               lane)
+  return db.last_insert_id();
+}
+
+void insert_run_factors(sql::Db& db, const RunRecord& r, std::int64_t id) {
+  sql::Stmt f(db, "INSERT INTO run_factors (run_id, position, name, value) VALUES (?,?,?,?)");
+  int pos = 0;
+  for (const auto& [k, v] : r.factors) f.bind(1, id).bind(2, pos++).bind(3, k).bind(4, v).run();
+}
+
+void insert_run_metrics(sql::Db& db, const RunRecord& r, std::int64_t id) {
+  sql::Stmt m(db, "INSERT INTO run_metrics (run_id, name, value) VALUES (?,?,?)");
+  for (const auto& [k, v] : r.metrics)
+    if (std::isfinite(v)) m.bind(1, id).bind(2, k).bind(3, v).run();
+}
+
+void insert_run_energy(sql::Db& db, const RunRecord& r, std::int64_t id) {
+  sql::Stmt e(db,
+              "INSERT INTO run_energy (run_id, component, device, source, model, energy_j, "
+              "avg_power_w, peak_power_w, idle_power_w, net_energy_j, attribution, "
+              "machine_energy_j) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  for (const auto& c : r.energy) {
+    if (!std::isfinite(c.energy_j)) continue;  // the meters never give one; never fail the run
+    e.bind_all(id, to_string(c.component), c.device, to_string(c.source), c.model, c.energy_j,
+               c.avg_power_w, c.peak_power_w, c.idle_power_w, c.net_energy_j,
+               to_string(c.attribution), c.machine_energy_j)
         .run();
   }
-  {
-    sql::Stmt q(db_,
-                "INSERT INTO run_gpu_settings (run_id, position, device, uuid, name, "
-                "power_limit_w, default_power_limit_w, min_power_limit_w, max_power_limit_w, "
-                "app_sm_clock_mhz, app_memory_clock_mhz, max_sm_clock_mhz, max_memory_clock_mhz, "
-                "persistence_mode, throttle_reasons) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    int position = 0;
-    for (const auto& g : r.provenance.gpu_settings) {
-      std::optional<std::int64_t> persistence, reasons;
-      if (g.persistence_mode) persistence = *g.persistence_mode ? 1 : 0;
-      if (g.throttle_reasons) reasons = static_cast<std::int64_t>(*g.throttle_reasons);
-      q.bind_all(id, position++, g.device, g.uuid, g.name, g.power_limit_w, g.default_power_limit_w,
-                 g.min_power_limit_w, g.max_power_limit_w, g.app_sm_clock_mhz,
-                 g.app_memory_clock_mhz, g.max_sm_clock_mhz, g.max_memory_clock_mhz, persistence,
-                 reasons)
-          .run();
-    }
+}
+
+void insert_run_phases(sql::Db& db, const RunRecord& r, std::int64_t id) {
+  sql::Stmt p(db,
+              "INSERT INTO run_phases (run_id, parent, name, occurrence, t_begin_s, duration_s, "
+              "energy_j, net_energy_j, gpu_energy_j, cpu_energy_j, ram_energy_j, "
+              "wall_energy_j, uncertainty_j, components, metrics, flagged) VALUES "
+              "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto finite = [](const std::optional<double>& v) {
+    return v && std::isfinite(*v) ? v : std::nullopt;
+  };
+  for (const auto& x : r.phases) {
+    if (!std::isfinite(x.energy_j) || !std::isfinite(x.duration_s)) continue;
+    nlohmann::json metrics = nlohmann::json::object();
+    for (const auto& [k, v] : x.metrics)
+      if (std::isfinite(v)) metrics[k] = v;
+    p.bind_all(id, x.parent, x.name, x.occurrence, x.t_begin_s, x.duration_s, x.energy_j,
+               finite(x.net_energy_j), finite(x.gpu_energy_j), finite(x.cpu_energy_j),
+               finite(x.ram_energy_j), finite(x.wall_energy_j),
+               std::isfinite(x.uncertainty_j) ? x.uncertainty_j : 0.0, x.components.dump(),
+               metrics.dump(), std::int64_t{x.flagged})
+        .run();
   }
-  if (!samples.empty()) {
-    sql::Stmt p(db_,
-                "INSERT INTO power_samples (run_id, t_s, component, device, power_w, energy_j, "
-                "sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb) VALUES "
-                "(?,?,?,?,?,?,?,?,?,?)");
-    for (const auto& x : samples)
-      p.bind_all(id, x.t_s, x.component, x.device, x.power_w, x.energy_j, x.sm_clock_mhz,
-                 x.temperature_c, x.utilization_pct, x.memory_used_mb)
-          .run();
+}
+
+void insert_run_provenance(sql::Db& db, const RunRecord& r, std::int64_t id) {
+  const auto& p = r.provenance;
+  std::optional<std::int64_t> lane;
+  if (p.lane) lane = *p.lane;
+  sql::Stmt q(db,
+              "INSERT INTO run_provenance (run_id, host, node, gpu_uuid, gpu_pci_bus_id, "
+              "gpu_name, gpu_mapping, cuda_visible_devices, slurm_job_id, slurm_array_job_id, "
+              "slurm_array_task_id, lane) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  q.bind_all(id, p.host, p.node, p.gpu_uuid, p.gpu_pci_bus_id, p.gpu_name, p.gpu_mapping,
+             p.cuda_visible_devices, p.slurm_job_id, p.slurm_array_job_id, p.slurm_array_task_id,
+             lane)
+      .run();
+}
+
+void insert_run_gpu_settings(sql::Db& db, const RunRecord& r, std::int64_t id) {
+  sql::Stmt q(db,
+              "INSERT INTO run_gpu_settings (run_id, position, device, uuid, name, "
+              "power_limit_w, default_power_limit_w, min_power_limit_w, max_power_limit_w, "
+              "app_sm_clock_mhz, app_memory_clock_mhz, max_sm_clock_mhz, max_memory_clock_mhz, "
+              "persistence_mode, throttle_reasons) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  int position = 0;
+  for (const auto& g : r.provenance.gpu_settings) {
+    std::optional<std::int64_t> persistence, reasons;
+    if (g.persistence_mode) persistence = *g.persistence_mode ? 1 : 0;
+    if (g.throttle_reasons) reasons = static_cast<std::int64_t>(*g.throttle_reasons);
+    q.bind_all(id, position++, g.device, g.uuid, g.name, g.power_limit_w, g.default_power_limit_w,
+               g.min_power_limit_w, g.max_power_limit_w, g.app_sm_clock_mhz, g.app_memory_clock_mhz,
+               g.max_sm_clock_mhz, g.max_memory_clock_mhz, persistence, reasons)
+        .run();
   }
+}
+
+void insert_power_samples(sql::Db& db, std::int64_t id, const std::vector<SampleRecord>& samples) {
+  sql::Stmt p(db,
+              "INSERT INTO power_samples (run_id, t_s, component, device, power_w, energy_j, "
+              "sm_clock_mhz, temperature_c, utilization_pct, memory_used_mb) VALUES "
+              "(?,?,?,?,?,?,?,?,?,?)");
+  for (const auto& x : samples)
+    p.bind_all(id, x.t_s, to_string(x.component), x.device, x.power_w, x.energy_j, x.sm_clock_mhz,
+               x.temperature_c, x.utilization_pct, x.memory_used_mb)
+        .run();
+}
+
+}  // namespace
+
+std::int64_t Store::record_run(const RunRecord& r, const std::vector<SampleRecord>& samples) {
+  sql::Transaction tx(db_);
+  replace_earlier_attempt(db_, r, path());
+  const auto id = insert_run_row(db_, r);
+  insert_run_factors(db_, r, id);
+  insert_run_metrics(db_, r, id);
+  insert_run_energy(db_, r, id);
+  insert_run_phases(db_, r, id);
+  insert_run_provenance(db_, r, id);
+  insert_run_gpu_settings(db_, r, id);
+  if (!samples.empty()) insert_power_samples(db_, id, samples);
   tx.commit();
   return id;
 }
@@ -801,12 +870,12 @@ std::optional<double> run_metric(const RunRecord& r, std::string_view name) {
   if (name == "energy_j") return r.energy_j;
   if (name == "net_energy_j") return r.net_energy_j;
   if (name == "wall_energy_j")
-    return r.wall_energy_j ? r.wall_energy_j : r.component_energy_j("wall");
+    return r.wall_energy_j ? r.wall_energy_j : r.component_energy_j(Component::wall);
   if (name == "avg_power_w") return r.avg_power_w;
   if (name == "peak_power_w") return r.peak_power_w;
   if (name == "co2e_g") return r.co2e_g;
-  for (const char* c : {"gpu", "cpu", "ram"})
-    if (name == std::string(c) + "_energy_j") return r.component_energy_j(c);
+  for (Component c : {Component::gpu, Component::cpu, Component::ram})
+    if (name == std::string(to_string(c)) + "_energy_j") return r.component_energy_j(c);
   if (auto it = r.metrics.find(std::string(name)); it != r.metrics.end()) return it->second;
   return std::nullopt;
 }
@@ -820,8 +889,8 @@ void Store::record_idle(const std::vector<IdleBaseline>& baselines) {
     std::optional<std::int64_t> session;
     if (b.session_id) session = b.session_id;
     s.bind_all(b.experiment_id, session, b.after_runs,
-               b.measured_at.empty() ? utc_now_iso() : b.measured_at, b.duration_s, b.component,
-               b.device, b.source, b.power_w)
+               b.measured_at.empty() ? utc_now_iso() : b.measured_at, b.duration_s,
+               to_string(b.component), b.device, to_string(b.source), b.power_w)
         .run();
   }
   tx.commit();
@@ -857,12 +926,14 @@ void write_runs_csv(const Store& store, const std::string& experiment, std::ostr
 
   for (const auto& r : runs) {
     std::vector<std::string> row = {std::to_string(r.run_index), std::to_string(r.block),
-                                    std::to_string(r.repeat), r.status, r.warmup ? "1" : "0"};
+                                    std::to_string(r.repeat), to_string(r.status),
+                                    r.warmup ? "1" : "0"};
     for (const auto& f : e.factor_names) row.push_back(r.factor(f).value_or(""));
-    auto wall = r.wall_energy_j ? r.wall_energy_j : r.component_energy_j("wall");
-    for (const auto& v : {r.duration_s, r.energy_j, r.component_energy_j("gpu"),
-                          r.component_energy_j("cpu"), r.component_energy_j("ram"), wall,
-                          r.net_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g})
+    auto wall = r.wall_energy_j ? r.wall_energy_j : r.component_energy_j(Component::wall);
+    for (const auto& v :
+         {r.duration_s, r.energy_j, r.component_energy_j(Component::gpu),
+          r.component_energy_j(Component::cpu), r.component_energy_j(Component::ram), wall,
+          r.net_energy_j, r.avg_power_w, r.peak_power_w, r.co2e_g})
       row.push_back(csv::number_field(v));
     auto metric = [&](const std::string& k) -> std::optional<double> {
       auto it = r.metrics.find(k);

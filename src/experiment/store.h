@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/vocabulary.h"
 #include "energy/gpu_settings.h"
 #include "experiment/sqlite.h"
 
@@ -57,14 +58,14 @@ struct SessionRecord {
 };
 
 struct EnergyRecord {
-  std::string component;  // gpu | cpu | ram | wall
-  std::string device;     // "0", "package-0", "" ...
-  std::string source;     // measured | estimated
-  std::string model;      // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)"
+  Component component = Component::gpu;
+  std::string device;  // "0", "package-0", "" ...
+  Source source = Source::measured;
+  std::string model;  // how: "nvml-energy-counter", "rapl package", "tdp-linear(...)"
   double energy_j = 0;
   std::optional<double> avg_power_w = std::nullopt, peak_power_w = std::nullopt,
                         idle_power_w = std::nullopt, net_energy_j = std::nullopt;
-  std::string attribution = "machine";                    // machine | process (the run's tree)
+  Scope attribution = Scope::machine;                     // the machine's or the run's tree's
   std::optional<double> machine_energy_j = std::nullopt;  // the whole machine's, when process
 };
 
@@ -115,7 +116,7 @@ struct RunRecord {
   bool warmup = false;
   std::vector<std::pair<std::string, std::string>> factors;  // in plan order
   std::int64_t seed = 0;
-  std::string status;                   // ok | failed | aborted
+  RunStatus status = RunStatus::ok;
   std::string started_at, finished_at;  // ISO 8601 UTC
   std::optional<double> duration_s;
   std::optional<int> exit_code;
@@ -131,7 +132,7 @@ struct RunRecord {
   RunProvenance provenance;
 
   std::optional<std::string> factor(std::string_view name) const;
-  std::optional<double> component_energy_j(std::string_view component) const;  // sum
+  std::optional<double> component_energy_j(Component component) const;  // sum
 };
 
 // An earlier attempt of a run: the row a retry replaced (its energy per component, metrics and
@@ -141,7 +142,7 @@ struct RunAttempt {
   std::int64_t session_id = 0;
   int run_index = 0, config_index = 0, block = 0;
   std::int64_t seed = 0;
-  std::string status;  // failed | aborted
+  RunStatus status = RunStatus::failed;  // failed or aborted
   std::string started_at, finished_at, replaced_at;
   std::optional<double> duration_s, energy_j;
   std::optional<int> exit_code;
@@ -150,7 +151,8 @@ struct RunAttempt {
 
 struct SampleRecord {
   double t_s = 0;
-  std::string component, device;
+  Component component = Component::gpu;
+  std::string device;
   double power_w = 0;
   std::optional<double> energy_j = std::nullopt, sm_clock_mhz = std::nullopt,
                         temperature_c = std::nullopt, utilization_pct = std::nullopt,
@@ -164,7 +166,9 @@ struct IdleBaseline {
   int after_runs = 0;  // runs finished in the experiment when it was measured
   std::string measured_at;
   double duration_s = 0;
-  std::string component, device, source;
+  Component component = Component::gpu;
+  std::string device;
+  Source source = Source::measured;
   double power_w = 0;
 };
 

@@ -206,10 +206,10 @@ std::optional<double> metric_of(const Run& r, const std::string& metric) {
 // The share of a machine-wide meter's energy the energy tables attribute to the run: its
 // components of this kind with process attribution, energy over the machine's (1 when the
 // figure is the machine's own).
-double run_share(const Run& run, const std::string& component) {
+double run_share(const Run& run, Component component) {
   double mine = 0, machine = 0;
   for (const auto& c : run.components)
-    if (c.component == component && c.attribution == "process" && c.machine_energy_j &&
+    if (c.component == component && c.attribution == Scope::process && c.machine_energy_j &&
         *c.machine_energy_j > 0) {
       mine += c.energy_j;
       machine += *c.machine_energy_j;
@@ -218,13 +218,13 @@ double run_share(const Run& run, const std::string& component) {
 }
 
 // A legend entry a reader understands: "GPU 0", "CPU", "RAM (run's share)", "wall meter".
-std::string meter_name(const std::string& component, const std::string& device, bool shared) {
-  std::string name = component == "gpu"    ? "GPU"
-                     : component == "cpu"  ? "CPU"
-                     : component == "ram"  ? "RAM"
-                     : component == "wall" ? "wall meter"
-                                           : component;
-  if (!device.empty() && device != component && device != "system" && device != "wattmeter")
+std::string meter_name(Component component, const std::string& device, bool shared) {
+  std::string name = component == Component::gpu   ? "GPU"
+                     : component == Component::cpu ? "CPU"
+                     : component == Component::ram ? "RAM"
+                                                   : "wall meter";
+  if (!device.empty() && device != to_string(component) && device != "system" &&
+      device != "wattmeter")
     name += " " + device;
   return shared ? name + " (run's share)" : name;
 }
@@ -266,6 +266,16 @@ std::optional<Chart> metric_chart(const ReportData& data, const std::string& met
       [&](const Config& c) { return summarize(data, metric, c); });
 }
 
+// (measure, component, source), listed as their words sort.
+using MeasureKey = std::tuple<std::string, Component, Source>;
+struct MeasureLess {
+  static auto words(const MeasureKey& k) {
+    return std::tuple(std::get<0>(k), std::string_view(to_string(std::get<1>(k))),
+                      std::string_view(to_string(std::get<2>(k))));
+  }
+  bool operator()(const MeasureKey& a, const MeasureKey& b) const { return words(a) < words(b); }
+};
+
 std::optional<Chart> components_chart(const ReportData& data) {
   auto configs = configurations(data);
   json rows = json::array();
@@ -288,11 +298,11 @@ std::optional<Chart> components_chart(const ReportData& data) {
                                "was measured), so only gross energy is shown.";
   for (const auto& c : configs) {
     // per (measure, component, source): per-run totals over devices
-    std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> per_run;
+    std::map<MeasureKey, std::vector<double>, MeasureLess> per_run;
     for (const auto& r : data.runs) {
       if (!r.analysed() || !same_config(r.config, c, data.factors) || r.components.empty())
         continue;
-      std::map<std::tuple<std::string, std::string, std::string>, double> totals;
+      std::map<MeasureKey, double, MeasureLess> totals;
       for (const auto& ce : r.components) {
         totals[{"gross", ce.component, ce.source}] += ce.energy_j;
         if (ce.net_energy_j && net)
@@ -306,13 +316,13 @@ std::optional<Chart> components_chart(const ReportData& data) {
       const double mean = stats::mean(v);
       rows.push_back({{"config", label},
                       {"measure", measure},
-                      {"group", component == "wall" ? "wall meter" : "components"},
+                      {"group", component == Component::wall ? "wall meter" : "components"},
                       {"component", component},
                       {"source", source},
                       {"energy_j", mean},
                       {"runs", v.size()}});
-      chart.table.rows.push_back(
-          {label, measure, component, source, format_number(mean), std::to_string(v.size())});
+      chart.table.rows.push_back({label, measure, to_string(component), to_string(source),
+                                  format_number(mean), std::to_string(v.size())});
     }
   }
   if (rows.empty()) return std::nullopt;

@@ -101,6 +101,25 @@ Run to_run(const experiment::RunRecord& r, const experiment::ExperimentRecord& e
   return run;
 }
 
+// Idle baselines: mean power per component and device over every measurement, listed as the
+// components' words sort.
+std::vector<IdleBaseline> mean_idle(const std::vector<experiment::IdleBaseline>& baselines) {
+  using Meter = std::pair<Component, std::string>;
+  auto meter_less = [](const Meter& a, const Meter& b) {
+    return std::pair(std::string_view(to_string(a.first)), std::string_view(a.second)) <
+           std::pair(std::string_view(to_string(b.first)), std::string_view(b.second));
+  };
+  std::map<Meter, std::pair<double, double>, decltype(meter_less)> idle(meter_less);  // Σ P·s, Σ s
+  for (const auto& b : baselines) {
+    auto& [ps, s] = idle[{b.component, b.device}];
+    ps += b.power_w * std::max(b.duration_s, 1e-9);
+    s += std::max(b.duration_s, 1e-9);
+  }
+  std::vector<IdleBaseline> out;
+  for (auto& [k, v] : idle) out.push_back({k.first, k.second, v.first / v.second, v.second});
+  return out;
+}
+
 }  // namespace
 
 std::vector<Grid> grids_for(const std::vector<std::string>& codes) {
@@ -179,16 +198,7 @@ ReportData load_report(const LoadOptions& options) {
       median->samples.push_back({s.t_s, s.component, s.device, s.power_w});
   }
 
-  // Idle baselines: mean power per component and device over every measurement.
-  std::map<std::pair<std::string, std::string>, std::pair<double, double>> idle;  // Σ power·s, Σ s
-  std::map<std::pair<std::string, std::string>, int> idle_n;
-  for (const auto& b : store.idle_baselines(e.id)) {
-    auto& [ps, s] = idle[{b.component, b.device}];
-    ps += b.power_w * std::max(b.duration_s, 1e-9);
-    s += std::max(b.duration_s, 1e-9);
-    ++idle_n[{b.component, b.device}];
-  }
-  for (auto& [k, v] : idle) d.idle.push_back({k.first, k.second, v.first / v.second, v.second});
+  d.idle = mean_idle(store.idle_baselines(e.id));
 
   // Carbon: the grid and PUE the runs were converted with, named from the plan's [carbon].
   carbon::CarbonOptions co;
@@ -208,7 +218,7 @@ ReportData load_report(const LoadOptions& options) {
   }
   d.pue = co.pue;
   for (const auto& r : records)
-    if (r.status == "ok" && r.intensity_g_per_kwh) {
+    if (r.status == RunStatus::ok && r.intensity_g_per_kwh) {
       if (std::fabs(*r.intensity_g_per_kwh - plan_intensity.g_per_kwh) > 1e-9)
         plan_intensity.label +=
             " at " + std::to_string(static_cast<int>(std::lround(*r.intensity_g_per_kwh))) +

@@ -186,7 +186,7 @@ std::optional<bool> accuracy_equivalent(const ReportData& data, const Config& co
 int failed_runs(const ReportData& data, const Config& c) {
   int n = 0;
   for (const auto& r : data.runs)
-    if (!r.warmup && r.status != "ok" && same_config(r.config, c, data.factors)) ++n;
+    if (!r.warmup && r.status != RunStatus::ok && same_config(r.config, c, data.factors)) ++n;
   return n;
 }
 

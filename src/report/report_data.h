@@ -21,7 +21,8 @@ using ComponentEnergy = gt::ComponentEnergy;
 
 struct PowerSample {
   double t_s = 0;
-  std::string component, device;
+  Component component = Component::gpu;
+  std::string device;
   double power_w = 0;
 };
 
@@ -35,7 +36,7 @@ struct EpochPoint {
 struct Run {
   std::string run_id;
   int block = 0, repeat = 0;
-  std::string status = "ok";  // ok | failed | aborted
+  RunStatus status = RunStatus::ok;
   bool warmup = false;
   Config config;
   std::map<std::string, double>
@@ -46,7 +47,7 @@ struct Run {
   // What its GPUs ran under, by runs-table column (gpu_power_limit_w → "450", ...; "" =
   // unknown, or the run's GPUs differed), as ReportData::gpu_setting_columns lists them.
   std::map<std::string, std::string> gpu_settings;
-  bool analysed() const { return status == "ok" && !warmup; }
+  bool analysed() const { return status == RunStatus::ok && !warmup; }
 };
 
 struct Grid {  // one electricity grid: label "France (FRA)", intensity in gCO2e/kWh
@@ -57,7 +58,8 @@ struct Grid {  // one electricity grid: label "France (FRA)", intensity in gCO2e
 };
 
 struct IdleBaseline {
-  std::string component, device;
+  Component component = Component::gpu;
+  std::string device;
   double power_w = 0, duration_s = 0;
 };
 

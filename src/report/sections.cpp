@@ -78,6 +78,143 @@ std::string metric_title(const std::string& metric) {
   return it == names.end() ? metric : it->second;
 }
 
+namespace {
+
+// The tables of one metric, with what every one needs: the analysis, the benchmark's label and
+// the confidence level's text.
+struct MetricTables {
+  const ReportData& data;
+  const stats::Analysis& a;
+  const stats::MetricAnalysis& m;
+  std::string title, bench, level;
+
+  std::string label(const stats::Levels& l) const { return config_label(data, a.config_map(l)); }
+};
+
+NamedTable versus_table(const MetricTables& x) {
+  const auto& m = x.m;
+  const auto& a = x.a;
+  const std::string &title = x.title, &bench = x.bench, &level = x.level;
+  auto label = [&](const stats::Levels& l) { return x.label(l); };
+  NamedTable t{"Versus the benchmark: " + title, "", {}};
+  auto runs_needed = [](const stats::Comparison& c) {
+    return std::isfinite(c.runs_needed) ? fmt::format("{:.0f}", c.runs_needed) : "—";
+  };
+  const std::string decides = fmt::format(
+      "The verdicts use “Holm p”: the p-value corrected for this metric's {} comparisons "
+      "with the benchmark (uncorrected p-values would find a difference somewhere by chance "
+      "far more often than α = {}). Runs needed: whole runs per configuration for 80 % "
+      "power with that same test and correction (shown where it found no difference). "
+      "Mann–Whitney and paired p are uncorrected cross-checks.",
+      m.versus_baseline.size(), fmt::format("{:g}", a.alpha));
+  if (m.positive) {
+    t.note =
+        "Change = ratio of means on the log scale (Welch's t on log values) against the "
+        "benchmark (" +
+        bench + "), with its " + level + " interval, which never crosses zero. " + decides;
+    t.table.columns = {"configuration",    "n",       "change",      level + " CI low",
+                       level + " CI high", "Holm p",  "runs needed", "Hedges g",
+                       "Mann–Whitney p",   "paired p"};
+    t.table.numeric = {false, true, true, true, true, true, true, true, true, true};
+    for (const auto& c : m.versus_baseline)
+      t.table.rows.push_back({label(c.config), std::to_string(c.n), pct(100 * (c.ratio - 1)),
+                              pct(100 * (c.ratio_ci_low - 1)), pct(100 * (c.ratio_ci_high - 1)),
+                              pval(c.ratio_p_holm), runs_needed(c), num(c.hedges_g, 3),
+                              pval(c.mw_p), pval(c.paired_p)});
+  } else {
+    t.note = "Difference = configuration − benchmark (" + bench + "); Welch's t-test with its " +
+             level + " interval; Hedges' g. " + decides;
+    t.table.columns = {"configuration",
+                       "n",
+                       "difference",
+                       level + " CI low",
+                       level + " CI high",
+                       "Holm p",
+                       "runs needed",
+                       "Welch t",
+                       "df",
+                       "Hedges g",
+                       "Mann–Whitney p",
+                       "paired p"};
+    t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true, true};
+    for (const auto& c : m.versus_baseline)
+      t.table.rows.push_back({label(c.config), std::to_string(c.n), num(c.diff), num(c.diff_ci_low),
+                              num(c.diff_ci_high), pval(c.p_holm), runs_needed(c),
+                              num(c.welch_t, 3), dfs(c.welch_df), num(c.hedges_g, 3), pval(c.mw_p),
+                              pval(c.paired_p)});
+  }
+  return t;
+}
+
+NamedTable factorial_table(const MetricTables& x) {
+  const auto& m = x.m;
+  const std::string& title = x.title;
+  NamedTable f{"Factorial ANOVA: " + title,
+               "Type II sums of squares; main effects and two-way interactions.",
+               {}};
+  f.table.columns = {"term", "df", "sum of squares", "F", "p", "partial η²"};
+  f.table.numeric = {false, true, true, true, true, true};
+  for (const auto& term : m.factorial.terms)
+    f.table.rows.push_back({term.term, dfs(term.df), num(term.sum_sq), num(term.f), pval(term.p),
+                            num(term.partial_eta_sq, 3)});
+  f.table.rows.push_back(
+      {"Residual", dfs(m.factorial.residual_df), num(m.factorial.residual_ss), "—", "—", "—"});
+  if (!m.factorial.dropped.empty())
+    f.note += " Not estimable with this design: " +
+              fmt::format("{}", fmt::join(m.factorial.dropped, ", ")) + ".";
+  return f;
+}
+
+NamedTable across_table(const MetricTables& x) {
+  const auto& m = x.m;
+  const std::string& title = x.title;
+  NamedTable across{"Across configurations: " + title, "", {}};
+  across.table.columns = {"test", "statistic", "df", "p", "effect"};
+  across.table.numeric = {false, true, false, true, true};
+  across.table.rows.push_back({"one-way ANOVA (F)", num(m.oneway.f),
+                               dfs(m.oneway.df_between) + ", " + dfs(m.oneway.df_within),
+                               pval(m.oneway.p), "η² = " + num(m.oneway.eta_sq, 3)});
+  across.table.rows.push_back({"Welch's ANOVA (F)", num(m.welch.f),
+                               dfs(m.welch.df_num) + ", " + dfs(m.welch.df_den), pval(m.welch.p),
+                               ""});
+  across.table.rows.push_back({"Brown–Forsythe (W)", num(m.levene.w), "", pval(m.levene.p), ""});
+  return across;
+}
+
+NamedTable tukey_table(const MetricTables& x) {
+  const auto& m = x.m;
+  const std::string& title = x.title;
+  auto label = [&](const stats::Levels& l) { return x.label(l); };
+  NamedTable t{"Tukey HSD: " + title,
+               "All pairs; difference = second − first, family-wise 95 % interval.",
+               {},
+               true};
+  t.table.columns = {"first", "second", "difference", "adjusted p", "95 % CI low", "95 % CI high"};
+  t.table.numeric = {false, false, true, true, true, true};
+  for (const auto& p : m.tukey)
+    t.table.rows.push_back(
+        {label(p.a), label(p.b), num(p.diff), pval(p.p_adj), num(p.ci_low), num(p.ci_high)});
+  return t;
+}
+
+NamedTable equivalence_table(const ReportData& data, const stats::Analysis& a) {
+  auto label = [&](const stats::Levels& l) { return config_label(data, a.config_map(l)); };
+  NamedTable t{"Equivalence with the benchmark (TOST)",
+               "Two one-sided Welch tests: equivalent when p < α = " + format_number(a.alpha, 3) +
+                   ". Runs needed: per configuration, for the observed difference and spread to "
+                   "show equivalence.",
+               {}};
+  t.table.columns = {"metric", "configuration", "margin",     "difference",
+                     "p",      "equivalent",    "runs needed"};
+  t.table.numeric = {false, false, true, true, true, false, true};
+  for (const auto& e : a.equivalence)
+    t.table.rows.push_back({metric_title(e.metric), label(e.config), num(e.margin), num(e.diff),
+                            pval(e.p), e.equivalent ? "yes" : "no", num(e.n_needed, 3)});
+  return t;
+}
+
+}  // namespace
+
 std::vector<NamedTable> statistics_tables(const ReportData& data) {
   std::vector<NamedTable> out;
   if (!data.analysis) return out;
@@ -89,119 +226,21 @@ std::vector<NamedTable> statistics_tables(const ReportData& data) {
   }
   const stats::Analysis& a = *data.analysis;
   const std::string bench = config_label(data, data.benchmark);
-  auto label = [&](const stats::Levels& l) { return config_label(data, a.config_map(l)); };
   const std::string level = fmt::format("{:g} %", 100 * (1 - a.alpha));
   for (const auto& m : a.metrics) {
-    const std::string title = metric_title(m.metric);
+    const MetricTables x{data, a, m, metric_title(m.metric), bench, level};
     if (m.constant) {
-      out.push_back({"No variation: " + title,
+      out.push_back({"No variation: " + x.title,
                      "Every run has " + num(m.cells.front().mean, 6) + ", so no test applies.",
                      {}});
       continue;
     }
-    if (!m.versus_baseline.empty()) {
-      NamedTable t{"Versus the benchmark: " + title, "", {}};
-      auto runs_needed = [](const stats::Comparison& c) {
-        return std::isfinite(c.runs_needed) ? fmt::format("{:.0f}", c.runs_needed) : "—";
-      };
-      const std::string decides = fmt::format(
-          "The verdicts use “Holm p”: the p-value corrected for this metric's {} comparisons "
-          "with the benchmark (uncorrected p-values would find a difference somewhere by chance "
-          "far more often than α = {}). Runs needed: whole runs per configuration for 80 % "
-          "power with that same test and correction (shown where it found no difference). "
-          "Mann–Whitney and paired p are uncorrected cross-checks.",
-          m.versus_baseline.size(), fmt::format("{:g}", a.alpha));
-      if (m.positive) {
-        t.note =
-            "Change = ratio of means on the log scale (Welch's t on log values) against the "
-            "benchmark (" +
-            bench + "), with its " + level + " interval, which never crosses zero. " + decides;
-        t.table.columns = {"configuration",    "n",       "change",      level + " CI low",
-                           level + " CI high", "Holm p",  "runs needed", "Hedges g",
-                           "Mann–Whitney p",   "paired p"};
-        t.table.numeric = {false, true, true, true, true, true, true, true, true, true};
-        for (const auto& c : m.versus_baseline)
-          t.table.rows.push_back({label(c.config), std::to_string(c.n), pct(100 * (c.ratio - 1)),
-                                  pct(100 * (c.ratio_ci_low - 1)), pct(100 * (c.ratio_ci_high - 1)),
-                                  pval(c.ratio_p_holm), runs_needed(c), num(c.hedges_g, 3),
-                                  pval(c.mw_p), pval(c.paired_p)});
-      } else {
-        t.note = "Difference = configuration − benchmark (" + bench +
-                 "); Welch's t-test with its " + level + " interval; Hedges' g. " + decides;
-        t.table.columns = {"configuration",
-                           "n",
-                           "difference",
-                           level + " CI low",
-                           level + " CI high",
-                           "Holm p",
-                           "runs needed",
-                           "Welch t",
-                           "df",
-                           "Hedges g",
-                           "Mann–Whitney p",
-                           "paired p"};
-        t.table.numeric = {false, true, true, true, true, true, true, true, true, true, true, true};
-        for (const auto& c : m.versus_baseline)
-          t.table.rows.push_back({label(c.config), std::to_string(c.n), num(c.diff),
-                                  num(c.diff_ci_low), num(c.diff_ci_high), pval(c.p_holm),
-                                  runs_needed(c), num(c.welch_t, 3), dfs(c.welch_df),
-                                  num(c.hedges_g, 3), pval(c.mw_p), pval(c.paired_p)});
-      }
-      out.push_back(std::move(t));
-    }
-    NamedTable f{"Factorial ANOVA: " + title,
-                 "Type II sums of squares; main effects and two-way interactions.",
-                 {}};
-    f.table.columns = {"term", "df", "sum of squares", "F", "p", "partial η²"};
-    f.table.numeric = {false, true, true, true, true, true};
-    for (const auto& term : m.factorial.terms)
-      f.table.rows.push_back({term.term, dfs(term.df), num(term.sum_sq), num(term.f), pval(term.p),
-                              num(term.partial_eta_sq, 3)});
-    f.table.rows.push_back(
-        {"Residual", dfs(m.factorial.residual_df), num(m.factorial.residual_ss), "—", "—", "—"});
-    if (!m.factorial.dropped.empty())
-      f.note += " Not estimable with this design: " +
-                fmt::format("{}", fmt::join(m.factorial.dropped, ", ")) + ".";
-    out.push_back(std::move(f));
-    NamedTable across{"Across configurations: " + title, "", {}};
-    across.table.columns = {"test", "statistic", "df", "p", "effect"};
-    across.table.numeric = {false, true, false, true, true};
-    across.table.rows.push_back({"one-way ANOVA (F)", num(m.oneway.f),
-                                 dfs(m.oneway.df_between) + ", " + dfs(m.oneway.df_within),
-                                 pval(m.oneway.p), "η² = " + num(m.oneway.eta_sq, 3)});
-    across.table.rows.push_back({"Welch's ANOVA (F)", num(m.welch.f),
-                                 dfs(m.welch.df_num) + ", " + dfs(m.welch.df_den), pval(m.welch.p),
-                                 ""});
-    across.table.rows.push_back({"Brown–Forsythe (W)", num(m.levene.w), "", pval(m.levene.p), ""});
-    out.push_back(std::move(across));
-    if (!m.tukey.empty()) {
-      NamedTable t{"Tukey HSD: " + title,
-                   "All pairs; difference = second − first, family-wise 95 % interval.",
-                   {},
-                   true};
-      t.table.columns = {"first",      "second",      "difference",
-                         "adjusted p", "95 % CI low", "95 % CI high"};
-      t.table.numeric = {false, false, true, true, true, true};
-      for (const auto& p : m.tukey)
-        t.table.rows.push_back(
-            {label(p.a), label(p.b), num(p.diff), pval(p.p_adj), num(p.ci_low), num(p.ci_high)});
-      out.push_back(std::move(t));
-    }
+    if (!m.versus_baseline.empty()) out.push_back(versus_table(x));
+    out.push_back(factorial_table(x));
+    out.push_back(across_table(x));
+    if (!m.tukey.empty()) out.push_back(tukey_table(x));
   }
-  if (!a.equivalence.empty()) {
-    NamedTable t{"Equivalence with the benchmark (TOST)",
-                 "Two one-sided Welch tests: equivalent when p < α = " + format_number(a.alpha, 3) +
-                     ". Runs needed: per configuration, for the observed difference and spread to "
-                     "show equivalence.",
-                 {}};
-    t.table.columns = {"metric", "configuration", "margin",     "difference",
-                       "p",      "equivalent",    "runs needed"};
-    t.table.numeric = {false, false, true, true, true, false, true};
-    for (const auto& e : a.equivalence)
-      t.table.rows.push_back({metric_title(e.metric), label(e.config), num(e.margin), num(e.diff),
-                              pval(e.p), e.equivalent ? "yes" : "no", num(e.n_needed, 3)});
-    out.push_back(std::move(t));
-  }
+  if (!a.equivalence.empty()) out.push_back(equivalence_table(data, a));
   return out;
 }
 
@@ -214,7 +253,8 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
   meters.table.numeric = {false, false, false, false, true};
   std::map<std::tuple<std::string, std::string, std::string, std::string>, int> seen;
   for (const auto& r : data.runs)
-    for (const auto& c : r.components) ++seen[{c.component, c.device, c.source, c.model}];
+    for (const auto& c : r.components)
+      ++seen[{to_string(c.component), c.device, to_string(c.source), c.model}];
   for (auto& [k, n] : seen) {
     auto& [component, device, source, model] = k;
     meters.table.rows.push_back({component, device.empty() ? "—" : device, source,
@@ -231,7 +271,7 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
   idle.table.columns = {"component", "device", "idle power (W)", "measured over (s)", "valid"};
   idle.table.numeric = {false, false, true, true, false};
   for (const auto& b : data.idle)
-    idle.table.rows.push_back({b.component, b.device.empty() ? "—" : b.device,
+    idle.table.rows.push_back({to_string(b.component), b.device.empty() ? "—" : b.device,
                                format_number(b.power_w), format_number(b.duration_s, 3),
                                valid ? "yes" : "no: machine busy"});
   if (idle.table.rows.empty())
@@ -279,9 +319,9 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
     ++total;
     if (r.warmup)
       ++warmup;
-    else if (r.status == "ok")
+    else if (r.status == RunStatus::ok)
       ++ok;
-    else if (r.status == "failed")
+    else if (r.status == RunStatus::failed)
       ++failed;
     else
       ++aborted;

@@ -54,7 +54,7 @@ void withhold_net(std::vector<energy::ComponentEnergy>& comps, std::optional<dou
                   bool all = false) {
   net.reset();
   for (auto& c : comps)
-    if (all || c.attribution == "machine") c.net_energy_j.reset();
+    if (all || c.attribution == Scope::machine) c.net_energy_j.reset();
 }
 
 // The marks of one run as they arrive from the reader threads: parsed and dated at once (a
@@ -189,8 +189,9 @@ std::map<std::string, double> MeteredResult::phase_metrics() const {
     else
       all_net[p.name] = false;
     for (const auto& c : p.energy.components)
-      if (c.component == "gpu") has_gpu[p.name] = true;
-    if (has_gpu[p.name]) out[p.name + "_gpu_energy_j"] += p.energy.component_energy_j("gpu");
+      if (c.component == Component::gpu) has_gpu[p.name] = true;
+    if (has_gpu[p.name])
+      out[p.name + "_gpu_energy_j"] += p.energy.component_energy_j(Component::gpu);
   }
   for (const auto& [name, ok] : all_net)
     if (!ok) out.erase(name + "_net_energy_j");
@@ -256,8 +257,8 @@ nlohmann::json MeteredResult::to_json(const carbon::Intensity& intensity, double
         per([](const PhaseResult& p) { return nlohmann::json(p.energy.duration_s); });
     pm[name + "_gpu_energy_j"] = per([](const PhaseResult& p) {
       bool gpu = false;
-      for (const auto& c : p.energy.components) gpu |= c.component == "gpu";
-      return gpu ? nlohmann::json(p.energy.component_energy_j("gpu")) : nlohmann::json();
+      for (const auto& c : p.energy.components) gpu |= c.component == Component::gpu;
+      return gpu ? nlohmann::json(p.energy.component_energy_j(Component::gpu)) : nlohmann::json();
     });
   }
   j["phase_metrics"] = pm;

@@ -144,154 +144,161 @@ ChildResult run_child(const ChildSpec& spec, const std::function<bool()>& stop_r
                    }));
 }
 
-ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildHooks& hooks) {
-  if (spec.argv.empty()) throw gt::Error("run_child: empty command");
-  // Everything the children need is prepared before fork(): after it, only async-signal-safe
-  // calls (greentrain has other threads: the samplers).
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string s(*e);
-    bool replaced = false;
-    for (const auto& [k, v] : spec.env)
-      if (s.compare(0, k.size() + 1, k + "=") == 0) replaced = true;
-    if (!replaced) env_strings.push_back(s);
-  }
-  for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp, argv;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = spec.argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> rm_args = {"rm", "-rf", "--", spec.remove_on_abandon};
-  std::vector<char*> rm_argv;
-  for (auto& s : rm_args) rm_argv.push_back(s.data());
-  rm_argv.push_back(nullptr);
+namespace {
 
+// The workload's command, environment and the supervisor's cleanup command as the C arrays
+// execvpe and execv take, built before fork() (nothing may allocate after it). The char
+// pointers point into the strings, so an ExecArgs is filled in place and never copied.
+struct ExecArgs {
+  std::vector<std::string> env_strings, args, rm_args;
+  std::vector<char*> envp, argv, rm_argv;
+
+  explicit ExecArgs(const ChildSpec& spec) : args(spec.argv) {
+    for (char** e = environ; *e; ++e) {
+      std::string s(*e);
+      bool replaced = false;
+      for (const auto& [k, v] : spec.env)
+        if (s.compare(0, k.size() + 1, k + "=") == 0) replaced = true;
+      if (!replaced) env_strings.push_back(s);
+    }
+    for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    for (auto& s : args) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    rm_args = {"rm", "-rf", "--", spec.remove_on_abandon};
+    for (auto& s : rm_args) rm_argv.push_back(s.data());
+    rm_argv.push_back(nullptr);
+  }
+  ExecArgs(const ExecArgs&) = delete;
+  ExecArgs& operator=(const ExecArgs&) = delete;
+};
+
+// The workload's standard streams, opened before fork(): -1 where it inherits ours.
+struct ChildStreams {
+  int out = -1, err = -1, null = -1;
+};
+
+ChildStreams open_streams(const ChildSpec& spec) {
   auto open_out = [](const std::string& path) {
     return path.empty() ? -1 : open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   };
-  const int out_fd = spec.stdout_fd >= 0 ? spec.stdout_fd : open_out(spec.stdout_path);
-  const int err_fd = open_out(spec.stderr_path);
-  const int null_fd = spec.inherit_stdin ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if ((!spec.stdout_path.empty() && spec.stdout_fd < 0 && out_fd < 0) ||
-      (!spec.stderr_path.empty() && err_fd < 0) || (!spec.inherit_stdin && null_fd < 0))
+  ChildStreams s;
+  s.out = spec.stdout_fd >= 0 ? spec.stdout_fd : open_out(spec.stdout_path);
+  s.err = open_out(spec.stderr_path);
+  s.null = spec.inherit_stdin ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if ((!spec.stdout_path.empty() && spec.stdout_fd < 0 && s.out < 0) ||
+      (!spec.stderr_path.empty() && s.err < 0) || (!spec.inherit_stdin && s.null < 0))
     throw gt::Error(fmt::format("cannot create {} / {}: {}", spec.stdout_path, spec.stderr_path,
                                 std::strerror(errno)));
-  const bool terminal = spec.take_terminal && isatty(0) && tcgetpgrp(0) == getpgrp();
-  // A pipe that closes when the workload has been exec'ed (or failed to be): tells us
-  // whether the program could be started.
-  int exec_pipe[2], pid_pipe[2];
-  if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw gt::Error("pipe failed");
-  if (pipe2(pid_pipe, O_CLOEXEC) != 0) {
-    close(exec_pipe[0]);
-    close(exec_pipe[1]);
-    throw gt::Error("pipe failed");
-  }
+  return s;
+}
 
-  const pid_t parent = getpid();
-  const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid < 0) throw gt::Error(fmt::format("fork failed: {}", std::strerror(errno)));
-  if (pid == 0) {
-    // The supervisor: leader of the run's process group.
-    setpgid(0, 0);
-    g_sup_group = getpid();
-    g_sup_rm_argv = spec.remove_on_abandon.empty() ? nullptr : rm_argv.data();
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    struct sigaction ign {};
-    ign.sa_handler = SIG_IGN;
-    struct sigaction death {};
-    death.sa_handler = on_parent_death;
-    sigemptyset(&death.sa_mask);
-    constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-    sigset_t block, old;
-    sigemptyset(&block);
-    for (int sig : kStopSignals) sigaddset(&block, sig);
-    sigprocmask(SIG_BLOCK, &block, &old);
-    const pid_t work = fork();
-    if (work == 0) {
-      for (int sig : kStopSignals) sigaction(sig, &dfl, nullptr);
-      sigaction(SIGPIPE, &dfl, nullptr);
-      sigprocmask(SIG_SETMASK, &old, nullptr);
-      if (null_fd >= 0) dup2(null_fd, 0);
-      if (out_fd >= 0) dup2(out_fd, 1);
-      if (err_fd >= 0) dup2(err_fd, 2);
-      // Each passed descriptor (and the exec-failure pipe, which a passed number could
-      // otherwise replace) moves out of the way first, then to its number in the child (dup2
-      // leaves the copy open across exec).
-      const int exec_fd = fcntl(exec_pipe[1], F_DUPFD_CLOEXEC, 64);
-      int moved[8];
-      const size_t n_pass = std::min<size_t>(spec.pass_fds.size(), 8);
-      for (size_t i = 0; i < n_pass; ++i)
-        moved[i] = fcntl(spec.pass_fds[i].first, F_DUPFD_CLOEXEC, 64);
-      for (size_t i = 0; i < n_pass; ++i) dup2(moved[i], spec.pass_fds[i].second);
-      if (!spec.workdir.empty() && chdir(spec.workdir.c_str()) != 0) {
-        const char msg[] = "greentrain: cannot change to the workload's workdir\n";
-        (void)!write(2, msg, sizeof msg - 1);
-        _exit(127);
-      }
-      execvpe(argv[0], argv.data(), envp.data());
-      // strerrordesc_np reads a static table (no locale, no allocation): safe after fork.
-      const char* why = strerrordesc_np(errno);
-      const char msg[] = "greentrain: cannot execute '";
-      (void)!write(2, msg, sizeof msg - 1);
-      (void)!write(2, argv[0], std::strlen(argv[0]));
-      (void)!write(2, "': ", 3);
-      (void)!write(2, why ? why : "unknown error", std::strlen(why ? why : "unknown error"));
-      (void)!write(2, "\n", 1);
-      const char failed = 1;
-      (void)!write(exec_fd, &failed, 1);
-      _exit(127);
-    }
-    close(exec_pipe[1]);
-    (void)!write(pid_pipe[1], &work, sizeof work);  // the parent watches the workload itself
-    close(pid_pipe[1]);
-    // The supervisor only waits: it lets go of every descriptor it inherited (pipes to the
-    // workload, the runner's database lock), so each closes when greentrain closes it.
-    close_inherited_descriptors();
-    for (int sig : kStopSignals) sigaction(sig, &ign, nullptr);
-    sigaction(SIGUSR2, &death, nullptr);
-    sigprocmask(SIG_SETMASK, &old, nullptr);
-    prctl(PR_SET_PDEATHSIG, SIGUSR2);
-    if (getppid() != parent) on_parent_death(SIGUSR2);
-    if (work < 0) _exit(127);
-    int status = 0;
-    while (waitpid(work, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-    const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
-    sigaction(sig, &dfl, nullptr);
-    sigset_t one;
-    sigemptyset(&one);
-    sigaddset(&one, sig);
-    sigprocmask(SIG_UNBLOCK, &one, nullptr);
-    kill(getpid(), sig);  // die as the workload died, so the exit status says the same
-    _exit(128 + sig);
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+// The workload, in the supervisor's fork: its streams and passed descriptors in place, then
+// exec. Async-signal-safe only. A failed exec writes a byte to `exec_failed_fd`.
+[[noreturn]] void exec_workload(const ChildSpec& spec, const ChildStreams& streams, ExecArgs& exec,
+                                int exec_failed_fd, const sigset_t& old_mask) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig : kStopSignals) sigaction(sig, &dfl, nullptr);
+  sigaction(SIGPIPE, &dfl, nullptr);
+  sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  if (streams.null >= 0) dup2(streams.null, 0);
+  if (streams.out >= 0) dup2(streams.out, 1);
+  if (streams.err >= 0) dup2(streams.err, 2);
+  // Each passed descriptor (and the exec-failure pipe, which a passed number could
+  // otherwise replace) moves out of the way first, then to its number in the child (dup2
+  // leaves the copy open across exec).
+  const int exec_fd = fcntl(exec_failed_fd, F_DUPFD_CLOEXEC, 64);
+  int moved[8];
+  const size_t n_pass = std::min<size_t>(spec.pass_fds.size(), 8);
+  for (size_t i = 0; i < n_pass; ++i) moved[i] = fcntl(spec.pass_fds[i].first, F_DUPFD_CLOEXEC, 64);
+  for (size_t i = 0; i < n_pass; ++i) dup2(moved[i], spec.pass_fds[i].second);
+  if (!spec.workdir.empty() && chdir(spec.workdir.c_str()) != 0) {
+    const char msg[] = "greentrain: cannot change to the workload's workdir\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(127);
   }
-  setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
-  if (hooks.spawned) hooks.spawned();
+  char** argv = exec.argv.data();
+  execvpe(argv[0], argv, exec.envp.data());
+  // strerrordesc_np reads a static table (no locale, no allocation): safe after fork.
+  const char* why = strerrordesc_np(errno);
+  const char msg[] = "greentrain: cannot execute '";
+  (void)!write(2, msg, sizeof msg - 1);
+  (void)!write(2, argv[0], std::strlen(argv[0]));
+  (void)!write(2, "': ", 3);
+  (void)!write(2, why ? why : "unknown error", std::strlen(why ? why : "unknown error"));
+  (void)!write(2, "\n", 1);
+  const char failed = 1;
+  (void)!write(exec_fd, &failed, 1);
+  _exit(127);
+}
+
+// The supervisor, greentrain's fork and leader of the run's process group: forks the workload,
+// tells the parent its pid, then only waits for it and exits as it exited. If greentrain dies,
+// it removes `remove_on_abandon` and kills the group. Async-signal-safe only.
+[[noreturn]] void supervise(const ChildSpec& spec, const ChildStreams& streams, ExecArgs& exec,
+                            const int exec_pipe[2], const int pid_pipe[2], pid_t parent) {
+  setpgid(0, 0);
+  g_sup_group = getpid();
+  g_sup_rm_argv = spec.remove_on_abandon.empty() ? nullptr : exec.rm_argv.data();
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  struct sigaction death {};
+  death.sa_handler = on_parent_death;
+  sigemptyset(&death.sa_mask);
+  sigset_t block, old;
+  sigemptyset(&block);
+  for (int sig : kStopSignals) sigaddset(&block, sig);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  const pid_t work = fork();
+  if (work == 0) exec_workload(spec, streams, exec, exec_pipe[1], old);
   close(exec_pipe[1]);
+  (void)!write(pid_pipe[1], &work, sizeof work);  // the parent watches the workload itself
   close(pid_pipe[1]);
-  pid_t work = 0;
-  if (read(pid_pipe[0], &work, sizeof work) != static_cast<ssize_t>(sizeof work)) work = 0;
-  close(pid_pipe[0]);
-  if (spec.stdout_fd < 0 && out_fd >= 0) close(out_fd);
-  if (err_fd >= 0) close(err_fd);
-  if (null_fd >= 0) close(null_fd);
-  if (terminal) {
-    // Hand the terminal to the run's group; SIGTTOU is ignored while we do (and take it back).
-    struct sigaction ign {
-    }, old{};
-    ign.sa_handler = SIG_IGN;
-    sigaction(SIGTTOU, &ign, &old);
-    tcsetpgrp(0, pid);
-    sigaction(SIGTTOU, &old, nullptr);
+  // The supervisor only waits: it lets go of every descriptor it inherited (pipes to the
+  // workload, the runner's database lock), so each closes when greentrain closes it.
+  close_inherited_descriptors();
+  for (int sig : kStopSignals) sigaction(sig, &ign, nullptr);
+  sigaction(SIGUSR2, &death, nullptr);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  prctl(PR_SET_PDEATHSIG, SIGUSR2);
+  if (getppid() != parent) on_parent_death(SIGUSR2);
+  if (work < 0) _exit(127);
+  int status = 0;
+  while (waitpid(work, &status, 0) < 0 && errno == EINTR) {
   }
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+  sigaction(sig, &dfl, nullptr);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  sigprocmask(SIG_UNBLOCK, &one, nullptr);
+  kill(getpid(), sig);  // die as the workload died, so the exit status says the same
+  _exit(128 + sig);
+}
 
-  ChildResult result;
-  result.process_group = pid;
+// Gives the terminal's foreground to `group`; SIGTTOU is ignored while we do.
+void hand_terminal(pid_t group) {
+  struct sigaction ign {
+  }, old{};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGTTOU, &ign, &old);
+  tcsetpgrp(0, group);
+  sigaction(SIGTTOU, &old, nullptr);
+}
+
+// Waits for the supervisor `pid` to exit, asking `poll` each tick which signal the group gets
+// and enforcing the spec's timeout and kill delay; tells hooks.exited when the workload `work`
+// exits. Sets the stop and timeout flags of `result`; returns the wait status.
+int wait_for_group(const ChildSpec& spec, const ChildPoll& poll, const ChildHooks& hooks, pid_t pid,
+                   pid_t work, std::chrono::steady_clock::time_point t0, ChildResult& result,
+                   rusage& usage) {
   // A pidfd becomes readable the moment the supervisor exits, so the wait below wakes at once
   // instead of at the next 10 ms tick (where the kernel has no pidfd, it sleeps 10 ms).
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
@@ -305,7 +312,6 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildH
   };
   if (work > 0 && work_fd < 0) tell_exited();  // it has already exited
   int status = 0;
-  rusage usage{};
   int last_requested = 0;
   std::optional<std::chrono::steady_clock::time_point> term_sent;
   while (true) {
@@ -343,15 +349,51 @@ ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildH
   if (pidfd >= 0) close(pidfd);
   if (work_fd >= 0) close(work_fd);
   tell_exited();
-  kill(-pid, SIGKILL);  // leftovers of the group (a shell's children, daemons)
-  if (terminal) {
-    struct sigaction ign {
-    }, old{};
-    ign.sa_handler = SIG_IGN;
-    sigaction(SIGTTOU, &ign, &old);
-    tcsetpgrp(0, getpgrp());
-    sigaction(SIGTTOU, &old, nullptr);
+  return status;
+}
+
+}  // namespace
+
+ChildResult run_child(const ChildSpec& spec, const ChildPoll& poll, const ChildHooks& hooks) {
+  if (spec.argv.empty()) throw gt::Error("run_child: empty command");
+  // Everything the children need is prepared before fork(): after it, only async-signal-safe
+  // calls (greentrain has other threads: the samplers).
+  ExecArgs exec(spec);
+  const ChildStreams streams = open_streams(spec);
+  const bool terminal = spec.take_terminal && isatty(0) && tcgetpgrp(0) == getpgrp();
+  // A pipe that closes when the workload has been exec'ed (or failed to be): tells us
+  // whether the program could be started.
+  int exec_pipe[2], pid_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw gt::Error("pipe failed");
+  if (pipe2(pid_pipe, O_CLOEXEC) != 0) {
+    close(exec_pipe[0]);
+    close(exec_pipe[1]);
+    throw gt::Error("pipe failed");
   }
+
+  const pid_t parent = getpid();
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid < 0) throw gt::Error(fmt::format("fork failed: {}", std::strerror(errno)));
+  if (pid == 0) supervise(spec, streams, exec, exec_pipe, pid_pipe, parent);
+  setpgid(pid, pid);  // also from the parent, so the group exists before we might signal it
+  if (hooks.spawned) hooks.spawned();
+  close(exec_pipe[1]);
+  close(pid_pipe[1]);
+  pid_t work = 0;
+  if (read(pid_pipe[0], &work, sizeof work) != static_cast<ssize_t>(sizeof work)) work = 0;
+  close(pid_pipe[0]);
+  if (spec.stdout_fd < 0 && streams.out >= 0) close(streams.out);
+  if (streams.err >= 0) close(streams.err);
+  if (streams.null >= 0) close(streams.null);
+  if (terminal) hand_terminal(pid);  // to the run's group, and back below
+
+  ChildResult result;
+  result.process_group = pid;
+  rusage usage{};
+  const int status = wait_for_group(spec, poll, hooks, pid, work, t0, result, usage);
+  kill(-pid, SIGKILL);  // leftovers of the group (a shell's children, daemons)
+  if (terminal) hand_terminal(getpgrp());
   char failed = 0;
   result.started = read(exec_pipe[0], &failed, 1) != 1;
   close(exec_pipe[0]);

@@ -18,7 +18,7 @@ using prometheus::Type;
 
 void RunMetrics::Figures::add(const std::vector<ComponentEnergy>& components, double duration,
                               double co2e) {
-  for (const auto& c : components) energy_j[c.component] += c.energy_j;
+  for (const auto& c : components) energy_j[to_string(c.component)] += c.energy_j;
   duration_s += duration;
   co2e_g += co2e;
   ++occurrences;
@@ -41,8 +41,10 @@ void RunMetrics::add_live(const LivePhase& live) {
 void RunMetrics::add_window(const std::string& name, const nlohmann::json& w) {
   std::vector<ComponentEnergy> components;
   for (const auto& c : w.value("components", nlohmann::json::array())) {
+    const auto component = parse_component(c.value("component", ""));
+    if (!component) continue;  // the answers name only the four components
     ComponentEnergy e;
-    e.component = c.value("component", "");
+    e.component = *component;
     e.energy_j = c.value("energy_j", 0.0);
     components.push_back(std::move(e));
   }

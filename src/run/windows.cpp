@@ -31,7 +31,7 @@ energy::WindowEnergy window_energy(const energy::Session& session, double a_s, d
   // taken on a busy machine is no baseline for the machine's figures.
   const bool baseline = session.has_idle_baseline();
   for (auto& c : w.components)
-    if (!baseline || (how.withhold_machine_net && c.attribution == "machine"))
+    if (!baseline || (how.withhold_machine_net && c.attribution == Scope::machine))
       c.net_energy_j.reset();
   energy::recompute_totals(w.components, w.energy_j, w.net_energy_j, w.wall_energy_j);
   return w;

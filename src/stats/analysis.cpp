@@ -59,7 +59,7 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
   d.factors = table.factors;
   auto label = [&](const Levels& l) { return readable_label(out.config_map(l), d.factors); };
   for (const auto& r : table.rows) {
-    if (r.status != "ok")
+    if (r.status != RunStatus::ok)
       ++out.runs.excluded_not_ok;
     else if (r.warmup)
       ++out.runs.excluded_warmup;
@@ -78,9 +78,9 @@ Design build_design(const RunsTable& table, const AnalysisOptions& opt, Analysis
     if (r.warmup) continue;
     ConfigRuns& c = all[r.config];
     c.config = r.config;
-    if (r.status == "ok")
+    if (r.status == RunStatus::ok)
       ++c.ok;
-    else if (r.status == "failed")
+    else if (r.status == RunStatus::failed)
       ++c.failed;
     else
       ++c.aborted;
@@ -222,6 +222,141 @@ FactorialAnova factorial_for(const Design& d, const MetricData& m) {
   return factorial_anova_type2(d.factors, lv, y);
 }
 
+// One configuration's values `x` against the baseline's: Welch, Mann-Whitney, the paired test
+// over shared blocks, and for a positive quantity the ratio of means. `effect_size` is the
+// verdict's (on the log scale for a positive quantity). The Holm columns are filled later.
+Comparison compare_with_baseline(const Levels& config, const std::vector<double>& x,
+                                 const std::vector<std::optional<int>>& x_blocks,
+                                 const std::vector<double>& base,
+                                 const std::map<int, double>& base_blocks, bool positive,
+                                 bool constant, double alpha, const std::string& metric,
+                                 std::vector<std::string>& notes, const Analysis& a,
+                                 double& effect_size) {
+  Comparison c{};
+  c.config = config;
+  c.n = x.size();
+  c.n_baseline = base.size();
+  const TTest w = welch_t(x, base, alpha);
+  c.diff = w.diff;
+  c.diff_ci_low = w.ci_low;
+  c.diff_ci_high = w.ci_high;
+  c.welch_t = w.t;
+  c.welch_df = w.df;
+  c.welch_p = w.p;
+  c.hedges_g = hedges_g(x, base);
+  const double base_mean = mean(base);
+  c.diff_pct = base_mean != 0 ? 100 * w.diff / base_mean : kNaN;
+  const double d_cohen = cohens_d(x, base);
+  auto n80 = runs_per_group_for_power(d_cohen, 0.8, alpha);
+  c.n_for_80pct_power = n80 ? static_cast<double>(*n80) : kNaN;
+  c.cv = base_mean != 0 ? std::abs(w.diff / d_cohen) / std::abs(base_mean) : kNaN;
+  if (!w.undefined_reason.empty() && !constant)
+    notes.push_back(fmt::format("{}: {}: Welch t-test undefined: {}", metric,
+                                a.comparison_label(c.config), w.undefined_reason));
+  const MannWhitney mw = mann_whitney(x, base);
+  c.mw_u = mw.u;
+  c.mw_p = mw.p;
+  c.mw_exact = mw.exact;
+  c.paired_t = c.paired_p = kNaN;
+  const auto cell_blocks = block_means(x, x_blocks);
+  std::vector<double> diffs;
+  for (const auto& [blk, v] : cell_blocks) {
+    auto bb = base_blocks.find(blk);
+    if (bb != base_blocks.end()) diffs.push_back(v - bb->second);
+  }
+  if (diffs.size() >= 2) {
+    const TTest pt = paired_t(diffs, alpha);
+    c.paired_t = pt.t;
+    c.paired_p = pt.p;
+  }
+  c.ratio = c.ratio_ci_low = c.ratio_ci_high = c.ratio_p = c.ratio_p_holm = kNaN;
+  if (positive) {
+    const RatioInterval r = log_ratio_interval(x, base, alpha);
+    c.ratio = r.ratio;
+    c.ratio_ci_low = 1 + r.pct_low / 100;
+    c.ratio_ci_high = 1 + r.pct_high / 100;
+    c.ratio_p = log_welch_p(x, base, alpha);
+  }
+  effect_size = positive ? log_cohens_d(x, base) : d_cohen;
+  return c;
+}
+
+// The Holm-adjusted p-values over the metric's comparisons with the baseline, and for those
+// that found no difference, the runs per configuration that would show one of this size.
+void adjust_comparisons(MetricAnalysis& out, const std::vector<double>& pvals,
+                        const std::vector<double>& ratio_pvals,
+                        const std::vector<double>& effect_sizes, double alpha) {
+  const auto adjusted = holm(pvals), ratio_adjusted = holm(ratio_pvals);
+  const auto& decisive = out.positive ? ratio_pvals : pvals;
+  const double tests = static_cast<double>(
+      std::count_if(decisive.begin(), decisive.end(), [](double p) { return std::isfinite(p); }));
+  for (size_t k = 0; k < out.versus_baseline.size(); ++k) {
+    Comparison& c = out.versus_baseline[k];
+    c.p_holm = adjusted[k];
+    c.ratio_p_holm = ratio_adjusted[k];
+    c.runs_needed = kNaN;
+    const double p = out.positive ? c.ratio_p_holm : c.p_holm;
+    if (std::isfinite(p) && p >= alpha) {
+      if (auto n = runs_per_group_for_power(effect_sizes[k], 0.8, alpha / tests))
+        c.runs_needed = static_cast<double>(
+            std::max<long>(*n, static_cast<long>(std::max(c.n, c.n_baseline)) + 1));
+    }
+  }
+}
+
+// Every configuration against the baseline, or a note when the baseline has no values.
+void compare_all(const Design& d, const std::string& metric, const MetricData& m, double alpha,
+                 std::vector<std::string>& notes, const Analysis& a, MetricAnalysis& out) {
+  auto bit = std::find(m.cells.begin(), m.cells.end(), d.baseline);
+  if (bit == m.cells.end()) {
+    notes.push_back(fmt::format("{}: the baseline has no values; no comparisons", metric));
+    return;
+  }
+  const size_t bi = bit - m.cells.begin();
+  const auto& base = m.values[bi];
+  const auto base_blocks = block_means(base, m.blocks[bi]);
+  std::vector<double> pvals, ratio_pvals, effect_sizes;
+  for (size_t i = 0; i < m.cells.size(); ++i) {
+    if (i == bi) continue;
+    double effect_size = kNaN;
+    const Comparison c =
+        compare_with_baseline(d.cells[m.cells[i]], m.values[i], m.blocks[i], base, base_blocks,
+                              out.positive, out.constant, alpha, metric, notes, a, effect_size);
+    pvals.push_back(c.welch_p);
+    ratio_pvals.push_back(c.ratio_p);
+    effect_sizes.push_back(effect_size);
+    out.versus_baseline.push_back(c);
+  }
+  adjust_comparisons(out, pvals, ratio_pvals, effect_sizes, alpha);
+}
+
+// Why a test gave no answer, once per test; a constant metric gets one note ("no variation").
+void note_undefined_tests(const MetricAnalysis& out, const std::string& metric,
+                          const std::set<double>& distinct, std::vector<std::string>& notes) {
+  if (!out.constant) {  // a constant metric gets one note ("no variation"), not five
+    if (!out.oneway.undefined_reason.empty())
+      notes.push_back(
+          fmt::format("{}: one-way ANOVA undefined: {}", metric, out.oneway.undefined_reason));
+    if (!out.welch.undefined_reason.empty())
+      notes.push_back(
+          fmt::format("{}: Welch ANOVA undefined: {}", metric, out.welch.undefined_reason));
+    if (!out.levene.undefined_reason.empty())
+      notes.push_back(fmt::format("{}: Brown-Forsythe test undefined: {}", metric,
+                                  out.levene.undefined_reason));
+    if (!out.factorial.undefined_reason.empty())
+      notes.push_back(fmt::format("{}: factorial ANOVA F tests undefined: {}", metric,
+                                  out.factorial.undefined_reason));
+  } else {
+    notes.push_back(
+        fmt::format("{}: no variation (every run has {:.6g}; zero variance), so no "
+                    "test applies",
+                    metric, *distinct.begin()));
+  }
+  if (!out.factorial.dropped.empty())
+    notes.push_back(fmt::format("{}: factorial ANOVA: the design cannot estimate {}; dropped",
+                                metric, fmt::join(out.factorial.dropped, ", ")));
+}
+
 MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const MetricData& m,
                               double alpha, std::vector<std::string>& notes, const Analysis& a) {
   MetricAnalysis out;
@@ -246,113 +381,12 @@ MetricAnalysis analyze_metric(const Design& d, const std::string& metric, const 
     out.cells.push_back(c);
   }
 
-  auto bit = std::find(m.cells.begin(), m.cells.end(), d.baseline);
-  if (bit == m.cells.end()) {
-    notes.push_back(fmt::format("{}: the baseline has no values; no comparisons", metric));
-  } else {
-    const size_t bi = bit - m.cells.begin();
-    const auto& base = m.values[bi];
-    const auto base_blocks = block_means(base, m.blocks[bi]);
-    std::vector<double> pvals, ratio_pvals, effect_sizes;
-    for (size_t i = 0; i < m.cells.size(); ++i) {
-      if (i == bi) continue;
-      const auto& x = m.values[i];
-      Comparison c{};
-      c.config = d.cells[m.cells[i]];
-      c.n = x.size();
-      c.n_baseline = base.size();
-      const TTest w = welch_t(x, base, alpha);
-      c.diff = w.diff;
-      c.diff_ci_low = w.ci_low;
-      c.diff_ci_high = w.ci_high;
-      c.welch_t = w.t;
-      c.welch_df = w.df;
-      c.welch_p = w.p;
-      c.hedges_g = hedges_g(x, base);
-      const double base_mean = mean(base);
-      c.diff_pct = base_mean != 0 ? 100 * w.diff / base_mean : kNaN;
-      const double d_cohen = cohens_d(x, base);
-      auto n80 = runs_per_group_for_power(d_cohen, 0.8, alpha);
-      c.n_for_80pct_power = n80 ? static_cast<double>(*n80) : kNaN;
-      c.cv = base_mean != 0 ? std::abs(w.diff / d_cohen) / std::abs(base_mean) : kNaN;
-      if (!w.undefined_reason.empty() && !out.constant)
-        notes.push_back(fmt::format("{}: {}: Welch t-test undefined: {}", metric,
-                                    a.comparison_label(c.config), w.undefined_reason));
-      const MannWhitney mw = mann_whitney(x, base);
-      c.mw_u = mw.u;
-      c.mw_p = mw.p;
-      c.mw_exact = mw.exact;
-      c.paired_t = c.paired_p = kNaN;
-      const auto cell_blocks = block_means(x, m.blocks[i]);
-      std::vector<double> diffs;
-      for (const auto& [blk, v] : cell_blocks) {
-        auto bb = base_blocks.find(blk);
-        if (bb != base_blocks.end()) diffs.push_back(v - bb->second);
-      }
-      if (diffs.size() >= 2) {
-        const TTest pt = paired_t(diffs, alpha);
-        c.paired_t = pt.t;
-        c.paired_p = pt.p;
-      }
-      c.ratio = c.ratio_ci_low = c.ratio_ci_high = c.ratio_p = c.ratio_p_holm = kNaN;
-      if (out.positive) {
-        const RatioInterval r = log_ratio_interval(x, base, alpha);
-        c.ratio = r.ratio;
-        c.ratio_ci_low = 1 + r.pct_low / 100;
-        c.ratio_ci_high = 1 + r.pct_high / 100;
-        c.ratio_p = log_welch_p(x, base, alpha);
-      }
-      pvals.push_back(c.welch_p);
-      ratio_pvals.push_back(c.ratio_p);
-      // The verdict's effect size: on the log scale for a positive quantity.
-      effect_sizes.push_back(out.positive ? log_cohens_d(x, base) : d_cohen);
-      out.versus_baseline.push_back(c);
-    }
-    const auto adjusted = holm(pvals), ratio_adjusted = holm(ratio_pvals);
-    const auto& decisive = out.positive ? ratio_pvals : pvals;
-    const double tests = static_cast<double>(
-        std::count_if(decisive.begin(), decisive.end(), [](double p) { return std::isfinite(p); }));
-    for (size_t k = 0; k < out.versus_baseline.size(); ++k) {
-      Comparison& c = out.versus_baseline[k];
-      c.p_holm = adjusted[k];
-      c.ratio_p_holm = ratio_adjusted[k];
-      c.runs_needed = kNaN;
-      const double p = out.positive ? c.ratio_p_holm : c.p_holm;
-      if (std::isfinite(p) && p >= alpha) {
-        if (auto n = runs_per_group_for_power(effect_sizes[k], 0.8, alpha / tests))
-          c.runs_needed = static_cast<double>(
-              std::max<long>(*n, static_cast<long>(std::max(c.n, c.n_baseline)) + 1));
-      }
-    }
-  }
-
+  compare_all(d, metric, m, alpha, notes, a, out);
   out.oneway = oneway_anova(m.values);
   out.welch = welch_anova(m.values);
   out.levene = brown_forsythe(m.values);
   out.factorial = factorial_for(d, m);
-  if (!out.constant) {  // a constant metric gets one note ("no variation"), not five
-    if (!out.oneway.undefined_reason.empty())
-      notes.push_back(
-          fmt::format("{}: one-way ANOVA undefined: {}", metric, out.oneway.undefined_reason));
-    if (!out.welch.undefined_reason.empty())
-      notes.push_back(
-          fmt::format("{}: Welch ANOVA undefined: {}", metric, out.welch.undefined_reason));
-    if (!out.levene.undefined_reason.empty())
-      notes.push_back(fmt::format("{}: Brown-Forsythe test undefined: {}", metric,
-                                  out.levene.undefined_reason));
-    if (!out.factorial.undefined_reason.empty())
-      notes.push_back(fmt::format("{}: factorial ANOVA F tests undefined: {}", metric,
-                                  out.factorial.undefined_reason));
-  } else {
-    notes.push_back(
-        fmt::format("{}: no variation (every run has {:.6g}; zero variance), so no "
-                    "test applies",
-                    metric, *distinct.begin()));
-  }
-  if (!out.factorial.dropped.empty())
-    notes.push_back(fmt::format("{}: factorial ANOVA: the design cannot estimate {}; dropped",
-                                metric, fmt::join(out.factorial.dropped, ", ")));
-
+  note_undefined_tests(out, metric, distinct, notes);
   std::string tukey_reason;
   for (const auto& p : tukey_hsd(m.values, &tukey_reason))
     out.tukey.push_back(
@@ -394,7 +428,7 @@ void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analy
       a.idle_cpu_busy_share = std::isfinite(a.idle_cpu_busy_share)
                                   ? std::max(a.idle_cpu_busy_share, it->second)
                                   : it->second;
-    if (r.status != "ok") continue;
+    if (r.status != RunStatus::ok) continue;
     if (auto it = r.metrics.find("outside_cpu_share");
         it != r.metrics.end() && it->second > opt.busy_share)
       a.contended.push_back({r.run_id, r.config, it->second});
@@ -421,7 +455,7 @@ void note_machine_load(const RunsTable& table, const AnalysisOptions& opt, Analy
 void note_target_missed(const RunsTable& table, Analysis& a) {
   std::map<Levels, TargetMissed> per;
   for (const auto& r : table.rows) {
-    if (r.status != "ok" || r.warmup) continue;
+    if (r.status != RunStatus::ok || r.warmup) continue;
     auto it = r.metrics.find("target_reached");
     if (it == r.metrics.end()) continue;
     TargetMissed& t = per[r.config];

@@ -93,195 +93,240 @@ std::string Analysis::comparison_label(const Levels& config) const {
   return s;
 }
 
-nlohmann::json Analysis::to_json() const {
-  auto cfg = [&](const Levels& c) {
-    json o = json::object();
-    for (const auto& [k, v] : config_map(c)) o[k] = v;
-    return o;
-  };
-  json result;
-  result["alpha"] = alpha;
-  result["factors"] = factors;
-  result["baseline"] = cfg(baseline);
-  result["primary_metric"] = primary_metric;
-  result["runs"] = {{"total", runs.total},
-                    {"used", runs.used},
-                    {"excluded", runs.excluded_not_ok + runs.excluded_warmup},
-                    {"excluded_not_ok", runs.excluded_not_ok},
-                    {"excluded_warmup", runs.excluded_warmup}};
+namespace {
+
+// A configuration as the JSON gives it: an object factor -> level.
+json config_json(const Analysis& a, const Levels& c) {
+  json o = json::object();
+  for (const auto& [k, v] : a.config_map(c)) o[k] = v;
+  return o;
+}
+
+json cell_json(const Analysis& a, const CellStats& s) {
+  return {{"config", config_json(a, s.config)},
+          {"label", a.config_text(s.config)},
+          {"n", s.n},
+          {"mean", num(s.mean)},
+          {"sd", num(s.sd)},
+          {"se", num(s.se)},
+          {"ci95_low", num(s.ci95_low)},
+          {"ci95_high", num(s.ci95_high)},
+          {"median", num(s.median)},
+          {"min", num(s.min)},
+          {"max", num(s.max)},
+          {"cv", num(s.cv)},
+          {"ci95_method", s.cox_interval ? "cox-lognormal" : "t"}};
+}
+
+json comparison_json(const Analysis& a, const Comparison& c) {
+  return {{"config", config_json(a, c.config)},
+          {"label", a.config_text(c.config)},
+          {"comparison", a.comparison_label(c.config)},
+          {"n", c.n},
+          {"n_baseline", c.n_baseline},
+          {"diff", num(c.diff)},
+          {"diff_pct", num(c.diff_pct)},
+          {"diff_ci_low", num(c.diff_ci_low)},
+          {"diff_ci_high", num(c.diff_ci_high)},
+          {"welch_t", num(c.welch_t)},
+          {"welch_df", num(c.welch_df)},
+          {"welch_p", num(c.welch_p)},
+          {"p_holm", num(c.p_holm)},
+          {"hedges_g", num(c.hedges_g)},
+          {"mw_u", num(c.mw_u)},
+          {"mw_p", num(c.mw_p)},
+          {"mw_exact", c.mw_exact},
+          {"paired_t", num(c.paired_t)},
+          {"paired_p", num(c.paired_p)},
+          {"n_for_80pct_power", num(c.n_for_80pct_power)},
+          {"runs_needed", num(c.runs_needed)},
+          {"ratio", num(c.ratio)},
+          {"ratio_ci_low", num(c.ratio_ci_low)},
+          {"ratio_ci_high", num(c.ratio_ci_high)},
+          {"ratio_p", num(c.ratio_p)},
+          {"ratio_p_holm", num(c.ratio_p_holm)}};
+}
+
+// The type 2 factorial ANOVA: one row per term, then the residual.
+json factorial_json(const MetricAnalysis& m) {
+  json terms = json::array();
+  for (const auto& t : m.factorial.terms)
+    terms.push_back({{"term", t.term},
+                     {"df", num(t.df)},
+                     {"sum_sq", num(t.sum_sq)},
+                     {"f", num(t.f)},
+                     {"p", num(t.p)},
+                     {"partial_eta_sq", num(t.partial_eta_sq)}});
+  terms.push_back({{"term", "Residual"},
+                   {"df", num(m.factorial.residual_df)},
+                   {"sum_sq", num(m.factorial.residual_ss)}});
+  return {{"type", 2}, {"terms", terms}, {"dropped", m.factorial.dropped}};
+}
+
+json tukey_json(const Analysis& a, const MetricAnalysis& m) {
+  json tukey = json::array();
+  for (const auto& p : m.tukey)
+    tukey.push_back({{"a", config_json(a, p.a)},
+                     {"b", config_json(a, p.b)},
+                     {"a_label", a.config_text(p.a)},
+                     {"b_label", a.config_text(p.b)},
+                     {"diff", num(p.diff)},
+                     {"p_adj", num(p.p_adj)},
+                     {"ci_low", num(p.ci_low)},
+                     {"ci_high", num(p.ci_high)}});
+  return tukey;
+}
+
+json metric_json(const Analysis& a, const MetricAnalysis& m) {
+  json out;
+  out["positive"] = m.positive;
+  out["constant"] = m.constant;
+  json cells = json::array();
+  for (const auto& s : m.cells) cells.push_back(cell_json(a, s));
+  out["cells"] = cells;
+  json versus = json::array();
+  for (const auto& c : m.versus_baseline) versus.push_back(comparison_json(a, c));
+  out["versus_baseline"] = versus;
+  out["oneway_anova"] = {{"f", num(m.oneway.f)},
+                         {"df_between", num(m.oneway.df_between)},
+                         {"df_within", num(m.oneway.df_within)},
+                         {"p", num(m.oneway.p)},
+                         {"eta_sq", num(m.oneway.eta_sq)}};
+  out["welch_anova"] = {{"f", num(m.welch.f)},
+                        {"df_num", num(m.welch.df_num)},
+                        {"df_den", num(m.welch.df_den)},
+                        {"p", num(m.welch.p)}};
+  out["levene"] = {{"w", num(m.levene.w)}, {"p", num(m.levene.p)}};
+  out["factorial_anova"] = factorial_json(m);
+  out["tukey_hsd"] = tukey_json(a, m);
+  return out;
+}
+
+json equivalence_json(const Analysis& a, const EquivalenceResult& e) {
+  return {{"metric", e.metric},
+          {"config", config_json(a, e.config)},
+          {"label", a.config_text(e.config)},
+          {"margin", e.margin},
+          {"diff", num(e.diff)},
+          {"p", num(e.p)},
+          {"equivalent", e.equivalent},
+          {"n_needed", num(e.n_needed)}};
+}
+
+json effect_json(const Analysis& a, const FactorEffect& e) {
+  json v = json::object();
+  if (e.versus)
+    v = {{"diff", num(e.versus->diff)},
+         {"diff_pct", num(e.versus->diff_pct)},
+         {"diff_ci_low", num(e.versus->diff_ci_low)},
+         {"diff_ci_high", num(e.versus->diff_ci_high)},
+         {"p_holm", num(e.versus->p_holm)},
+         {"ratio", num(e.versus->ratio)},
+         {"ratio_ci_low", num(e.versus->ratio_ci_low)},
+         {"ratio_ci_high", num(e.versus->ratio_ci_high)},
+         {"ratio_p_holm", num(e.versus->ratio_p_holm)},
+         {"runs_needed", num(e.versus->runs_needed)}};
+  return {{"factor", e.factor},
+          {"level", e.level},
+          {"config", config_json(a, e.config)},
+          {"label", a.config_text(e.config)},
+          {"versus_baseline", v},
+          {"accuracy_diff", num(e.accuracy_diff)},
+          {"accuracy_kept", e.accuracy_kept ? json(*e.accuracy_kept) : json(nullptr)},
+          {"verdict", e.verdict},
+          {"sentence", e.sentence}};
+}
+
+json headline_json(const Analysis& a) {
+  const Headline& h = a.headline;
+  json effects = json::array();
+  for (const auto& e : h.effects) effects.push_back(effect_json(a, e));
+  return {{"kind", h.kind_name()},
+          {"metric", h.metric},
+          {"best", h.best.empty() ? json(nullptr) : config_json(a, h.best)},
+          {"best_label", h.best.empty() ? json(nullptr) : json(a.config_text(h.best))},
+          {"title", h.title},
+          {"effects", effects},
+          {"cheapest", h.cheapest},
+          {"details", h.details}};
+}
+
+// The configurations and runs the analysis saw, before any metric.
+void add_runs_json(const Analysis& a, json& result) {
+  result["runs"] = {{"total", a.runs.total},
+                    {"used", a.runs.used},
+                    {"excluded", a.runs.excluded_not_ok + a.runs.excluded_warmup},
+                    {"excluded_not_ok", a.runs.excluded_not_ok},
+                    {"excluded_warmup", a.runs.excluded_warmup}};
   json configs = json::array();
-  for (const auto& c : configurations)
-    configs.push_back({{"config", cfg(c.config)},
-                       {"label", config_text(c.config)},
+  for (const auto& c : a.configurations)
+    configs.push_back({{"config", config_json(a, c.config)},
+                       {"label", a.config_text(c.config)},
                        {"ok", c.ok},
                        {"failed", c.failed},
                        {"aborted", c.aborted}});
   result["configurations"] = configs;
+}
 
-  json metric_json = json::object(), order = json::array();
-  for (const auto& m : metrics) {
-    order.push_back(m.metric);
-    json out;
-    out["positive"] = m.positive;
-    out["constant"] = m.constant;
-    json cells = json::array();
-    for (const auto& s : m.cells)
-      cells.push_back({{"config", cfg(s.config)},
-                       {"label", config_text(s.config)},
-                       {"n", s.n},
-                       {"mean", num(s.mean)},
-                       {"sd", num(s.sd)},
-                       {"se", num(s.se)},
-                       {"ci95_low", num(s.ci95_low)},
-                       {"ci95_high", num(s.ci95_high)},
-                       {"median", num(s.median)},
-                       {"min", num(s.min)},
-                       {"max", num(s.max)},
-                       {"cv", num(s.cv)},
-                       {"ci95_method", s.cox_interval ? "cox-lognormal" : "t"}});
-    out["cells"] = cells;
-    json versus = json::array();
-    for (const auto& c : m.versus_baseline)
-      versus.push_back({{"config", cfg(c.config)},
-                        {"label", config_text(c.config)},
-                        {"comparison", comparison_label(c.config)},
-                        {"n", c.n},
-                        {"n_baseline", c.n_baseline},
-                        {"diff", num(c.diff)},
-                        {"diff_pct", num(c.diff_pct)},
-                        {"diff_ci_low", num(c.diff_ci_low)},
-                        {"diff_ci_high", num(c.diff_ci_high)},
-                        {"welch_t", num(c.welch_t)},
-                        {"welch_df", num(c.welch_df)},
-                        {"welch_p", num(c.welch_p)},
-                        {"p_holm", num(c.p_holm)},
-                        {"hedges_g", num(c.hedges_g)},
-                        {"mw_u", num(c.mw_u)},
-                        {"mw_p", num(c.mw_p)},
-                        {"mw_exact", c.mw_exact},
-                        {"paired_t", num(c.paired_t)},
-                        {"paired_p", num(c.paired_p)},
-                        {"n_for_80pct_power", num(c.n_for_80pct_power)},
-                        {"runs_needed", num(c.runs_needed)},
-                        {"ratio", num(c.ratio)},
-                        {"ratio_ci_low", num(c.ratio_ci_low)},
-                        {"ratio_ci_high", num(c.ratio_ci_high)},
-                        {"ratio_p", num(c.ratio_p)},
-                        {"ratio_p_holm", num(c.ratio_p_holm)}});
-    out["versus_baseline"] = versus;
-    out["oneway_anova"] = {{"f", num(m.oneway.f)},
-                           {"df_between", num(m.oneway.df_between)},
-                           {"df_within", num(m.oneway.df_within)},
-                           {"p", num(m.oneway.p)},
-                           {"eta_sq", num(m.oneway.eta_sq)}};
-    out["welch_anova"] = {{"f", num(m.welch.f)},
-                          {"df_num", num(m.welch.df_num)},
-                          {"df_den", num(m.welch.df_den)},
-                          {"p", num(m.welch.p)}};
-    out["levene"] = {{"w", num(m.levene.w)}, {"p", num(m.levene.p)}};
-    json terms = json::array();
-    for (const auto& t : m.factorial.terms)
-      terms.push_back({{"term", t.term},
-                       {"df", num(t.df)},
-                       {"sum_sq", num(t.sum_sq)},
-                       {"f", num(t.f)},
-                       {"p", num(t.p)},
-                       {"partial_eta_sq", num(t.partial_eta_sq)}});
-    terms.push_back({{"term", "Residual"},
-                     {"df", num(m.factorial.residual_df)},
-                     {"sum_sq", num(m.factorial.residual_ss)}});
-    out["factorial_anova"] = {{"type", 2}, {"terms", terms}, {"dropped", m.factorial.dropped}};
-    json tukey = json::array();
-    for (const auto& p : m.tukey)
-      tukey.push_back({{"a", cfg(p.a)},
-                       {"b", cfg(p.b)},
-                       {"a_label", config_text(p.a)},
-                       {"b_label", config_text(p.b)},
-                       {"diff", num(p.diff)},
-                       {"p_adj", num(p.p_adj)},
-                       {"ci_low", num(p.ci_low)},
-                       {"ci_high", num(p.ci_high)}});
-    out["tukey_hsd"] = tukey;
-    metric_json[m.metric] = out;
-  }
-  result["metrics"] = metric_json;
-  result["metric_order"] = order;
-
-  json eq = json::array();
-  for (const auto& e : equivalence)
-    eq.push_back({{"metric", e.metric},
-                  {"config", cfg(e.config)},
-                  {"label", config_text(e.config)},
-                  {"margin", e.margin},
-                  {"diff", num(e.diff)},
-                  {"p", num(e.p)},
-                  {"equivalent", e.equivalent},
-                  {"n_needed", num(e.n_needed)}});
-  result["equivalence"] = eq;
-
+void add_verdicts_json(const Analysis& a, json& result) {
   json verdict_strings = json::array(), verdict_lines = json::array();
-  for (const auto& v : verdicts) {
+  for (const auto& v : a.verdicts) {
     verdict_strings.push_back(
-        fmt::format("{}: {}.", comparison_label(v.config), fmt::join(v.lines, "; ")));
-    verdict_lines.push_back({{"config", cfg(v.config)},
-                             {"label", config_text(v.config)},
-                             {"comparison", comparison_label(v.config)},
+        fmt::format("{}: {}.", a.comparison_label(v.config), fmt::join(v.lines, "; ")));
+    verdict_lines.push_back({{"config", config_json(a, v.config)},
+                             {"label", a.config_text(v.config)},
+                             {"comparison", a.comparison_label(v.config)},
                              {"lines", v.lines}});
   }
   result["verdicts"] = verdict_strings;
   result["verdict_lines"] = verdict_lines;
-  json effects = json::array();
-  for (const auto& e : headline.effects) {
-    json v = json::object();
-    if (e.versus)
-      v = {{"diff", num(e.versus->diff)},
-           {"diff_pct", num(e.versus->diff_pct)},
-           {"diff_ci_low", num(e.versus->diff_ci_low)},
-           {"diff_ci_high", num(e.versus->diff_ci_high)},
-           {"p_holm", num(e.versus->p_holm)},
-           {"ratio", num(e.versus->ratio)},
-           {"ratio_ci_low", num(e.versus->ratio_ci_low)},
-           {"ratio_ci_high", num(e.versus->ratio_ci_high)},
-           {"ratio_p_holm", num(e.versus->ratio_p_holm)},
-           {"runs_needed", num(e.versus->runs_needed)}};
-    effects.push_back({{"factor", e.factor},
-                       {"level", e.level},
-                       {"config", cfg(e.config)},
-                       {"label", config_text(e.config)},
-                       {"versus_baseline", v},
-                       {"accuracy_diff", num(e.accuracy_diff)},
-                       {"accuracy_kept", e.accuracy_kept ? json(*e.accuracy_kept) : json(nullptr)},
-                       {"verdict", e.verdict},
-                       {"sentence", e.sentence}});
-  }
-  result["headline"] = {
-      {"kind", headline.kind_name()},
-      {"metric", headline.metric},
-      {"best", headline.best.empty() ? json(nullptr) : cfg(headline.best)},
-      {"best_label", headline.best.empty() ? json(nullptr) : json(config_text(headline.best))},
-      {"title", headline.title},
-      {"effects", effects},
-      {"cheapest", headline.cheapest},
-      {"details", headline.details}};
+}
+
+// How far the runs can be trusted: balance, contended runs, the idle baseline, missed targets.
+void add_evidence_json(const Analysis& a, json& result) {
   result["balance"] = {
-      {"min_runs", min_runs}, {"max_runs", max_runs}, {"balanced", min_runs == max_runs}};
+      {"min_runs", a.min_runs}, {"max_runs", a.max_runs}, {"balanced", a.min_runs == a.max_runs}};
   json contended_runs = json::array();
-  for (const auto& c : contended)
+  for (const auto& c : a.contended)
     contended_runs.push_back({{"run_id", c.run_id},
-                              {"config", cfg(c.config)},
-                              {"label", config_text(c.config)},
+                              {"config", config_json(a, c.config)},
+                              {"label", a.config_text(c.config)},
                               {"outside_cpu_share", c.outside_cpu_share}});
   result["contended_runs"] = contended_runs;
-  result["busy_share"] = busy_share;
-  result["idle_baseline"] = {{"cpu_busy_share", num(idle_cpu_busy_share)},
-                             {"valid", idle_baseline_valid()}};
+  result["busy_share"] = a.busy_share;
+  result["idle_baseline"] = {{"cpu_busy_share", num(a.idle_cpu_busy_share)},
+                             {"valid", a.idle_baseline_valid()}};
   json missed = json::array();
-  for (const auto& t : target_missed)
-    missed.push_back({{"config", cfg(t.config)},
-                      {"label", config_text(t.config)},
+  for (const auto& t : a.target_missed)
+    missed.push_back({{"config", config_json(a, t.config)},
+                      {"label", a.config_text(t.config)},
                       {"missed", t.missed},
                       {"of", t.of}});
   result["target_not_reached"] = missed;
+}
+
+}  // namespace
+
+nlohmann::json Analysis::to_json() const {
+  json result;
+  result["alpha"] = alpha;
+  result["factors"] = factors;
+  result["baseline"] = config_json(*this, baseline);
+  result["primary_metric"] = primary_metric;
+  add_runs_json(*this, result);
+  json metrics_out = json::object(), order = json::array();
+  for (const auto& m : metrics) {
+    order.push_back(m.metric);
+    metrics_out[m.metric] = metric_json(*this, m);
+  }
+  result["metrics"] = metrics_out;
+  result["metric_order"] = order;
+  json eq = json::array();
+  for (const auto& e : equivalence) eq.push_back(equivalence_json(*this, e));
+  result["equivalence"] = eq;
+  add_verdicts_json(*this, result);
+  result["headline"] = headline_json(*this);
+  add_evidence_json(*this, result);
   result["notes"] = notes;
   return result;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/vocabulary.h"
+
 namespace gt::stats {
 
 struct RunRow {
@@ -17,7 +19,7 @@ struct RunRow {
   std::vector<std::string> config;  // one value per factor, in RunsTable::factors order
   std::optional<int> block;  // absent when the table has no block column or the cell is empty
   std::optional<int> repeat;
-  std::string status = "ok";  // ok | failed | aborted
+  RunStatus status = RunStatus::ok;  // an empty or absent status cell: ok
   bool warmup = false;
   std::map<std::string, double> metrics;  // numeric columns; empty cells are absent
 };

@@ -282,51 +282,24 @@ std::vector<FactorEffect> factor_effects(const Analysis& a, const MetricAnalysis
   return out;
 }
 
-}  // namespace
-
-Headline headline(const Analysis& a, const AnalysisOptions& options) {
-  Headline h;
-  h.metric = a.primary_metric;
-  const std::string noun = metric_noun(h.metric);
-  const MetricAnalysis* m = a.metric(h.metric);
-  std::vector<std::string> failures;
-  for (const auto& c : a.configurations)
-    if (c.failed + c.aborted > 0) failures.push_back(failures_line(c, a));
-  auto finish = [&](Headline& out) {
-    for (auto& f : failures) out.details.push_back("Failed runs: " + f + ".");
-    return out;
-  };
-  if (!m || m->versus_baseline.empty()) {
-    h.kind = Headline::Kind::unavailable;
-    h.title = m ? fmt::format(
-                      "No headline: no configuration has {} values to compare with the "
-                      "baseline",
-                      h.metric)
-                : fmt::format("No headline: the runs have no {} values", h.metric);
-    h.cheapest = h.title;
-    return finish(h);
-  }
-  const CellStats* base = m->cell(a.baseline);
-  // The accuracy test: the first equivalence specification that was tested.
+// What the headline's sentences need: the primary metric's analysis, its noun and the metric
+// of the accuracy test ("" when none was tested).
+struct HeadlineContext {
+  const Analysis& a;
+  const MetricAnalysis& m;
+  std::string noun;
   std::string eq_metric;
-  for (const auto& s : options.equivalence)
-    for (const auto& e : a.equivalence)
-      if (eq_metric.empty() && e.metric == s.metric) eq_metric = s.metric;
-  auto equivalent = [&](const Levels& c) {
+  std::string accuracy_clause;  // said with the evidence when accuracy was not tested
+
+  double mean_of(const Comparison& c) const { return m.cell(c.config)->mean; }
+  bool equivalent(const Levels& c) const {
     if (eq_metric.empty()) return true;
     const EquivalenceResult* e = a.equivalence_of(eq_metric, c);
     return e && e->equivalent;
-  };
-  auto mean_of = [&](const Comparison& c) { return m->cell(c.config)->mean; };
-  const Comparison* best_eq = nullptr;  // cheapest among those shown equivalent
-  const Comparison* cheapest = nullptr;
-  for (const auto& c : m->versus_baseline) {
-    if (!cheapest || mean_of(c) < mean_of(*cheapest)) cheapest = &c;
-    if (equivalent(c.config) && (!best_eq || mean_of(c) < mean_of(*best_eq))) best_eq = &c;
   }
   // "18.0 % less training energy than the baseline fp32 [-19.7, -16.2 %]"
-  auto saving = [&](const Comparison& c) {
-    if (m->positive && std::isfinite(c.ratio)) {
+  std::string saving(const Comparison& c) const {
+    if (m.positive && std::isfinite(c.ratio)) {
       std::string s =
           fmt::format("{:.1f} % {} {} than the baseline {}", std::abs(100 * (c.ratio - 1)),
                       c.ratio < 1 ? "less" : "more", noun, a.config_text(a.baseline));
@@ -337,85 +310,147 @@ Headline headline(const Analysis& a, const AnalysisOptions& options) {
     }
     return fmt::format("{:.1f} % {} {} than the baseline {}", std::abs(c.diff_pct),
                        c.diff < 0 ? "less" : "more", noun, a.config_text(a.baseline));
-  };
-  auto evidence = [&](const Comparison& c) {
-    const double p = m->positive ? c.ratio_p_holm : c.p_holm;
-    return fmt::format("Holm p {}, n = {} and {}", p_text(p), c.n, c.n_baseline);
-  };
-  const auto base_name = a.config_text(a.baseline);
-  const std::string accuracy_clause =
-      eq_metric.empty()
-          ? fmt::format(
-                "; {} was not tested for equivalence, so configurations "
-                "competed on {} alone",
-                options.equivalence.empty() ? std::string("accuracy")
-                                            : metric_noun(options.equivalence[0].metric),
-                noun)
-          : "";
-  std::vector<std::string> evidence_lines;
-  if (best_eq && mean_of(*best_eq) < base->mean) {
-    const Comparison& c = *best_eq;
-    h.best = c.config;
-    h.versus = c;
-    const bool sig = significant(c, m->positive, a.alpha);
-    const std::string eq_text =
-        eq_metric.empty()
-            ? ""
-            : fmt::format(" with {} equivalent to the baseline's", metric_noun(eq_metric));
-    if (sig) {
-      h.kind = Headline::Kind::winner;
-      h.cheapest = fmt::format("{} is the best configuration by {}{}: it used {}",
-                               a.config_text(c.config), noun, eq_text, saving(c));
-    } else {
-      h.kind = Headline::Kind::inconclusive;
-      h.cheapest = fmt::format("Inconclusive: {}{} used {}, but the difference is not significant",
-                               a.config_text(c.config), eq_text, saving(c));
-    }
-    evidence_lines.push_back(fmt::format("Evidence: {}{}.", evidence(c), accuracy_clause));
-    if (const EquivalenceResult* e = a.equivalence_of(eq_metric, c.config))
-      evidence_lines.push_back(
-          fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
-    if (!sig && std::isfinite(c.runs_needed))
-      evidence_lines.push_back(fmt::format(
-          "About {} runs per configuration would show a difference of this size (80 % power with "
-          "the same Holm-adjusted test; {} now).",
-          static_cast<long>(c.runs_needed), std::max(c.n, c.n_baseline)));
-  } else if (cheapest && mean_of(*cheapest) < base->mean) {
-    // Something used less, but its accuracy was not shown equivalent: never crown the baseline.
-    const Comparison& c = *cheapest;
-    h.kind = Headline::Kind::inconclusive;
-    h.best = c.config;
-    h.versus = c;
-    const EquivalenceResult* e = a.equivalence_of(eq_metric, c.config);
-    h.cheapest = fmt::format("Inconclusive: {} used {}, but its {} was not shown equivalent",
-                             a.config_text(c.config), saving(c), metric_noun(eq_metric));
-    evidence_lines.push_back(fmt::format("Evidence: {}.", evidence(c)));
-    if (e)
-      evidence_lines.push_back(
-          fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
-  } else {
-    h.kind = Headline::Kind::baseline_best;
-    h.best = a.baseline;
-    const size_t shown =
-        best_eq ? std::count_if(m->versus_baseline.begin(), m->versus_baseline.end(),
-                                [&](const Comparison& c) { return equivalent(c.config); })
-                : 0;
-    h.cheapest = fmt::format("The baseline {} used the least {}: no other configuration used less",
-                             base_name, noun);
-    if (!eq_metric.empty())
-      evidence_lines.push_back(fmt::format("{} of {} other configurations had {} shown equivalent.",
-                                           shown, m->versus_baseline.size(),
-                                           metric_noun(eq_metric)));
-    if (cheapest) {
-      h.versus = *cheapest;
-      evidence_lines.push_back(fmt::format("The closest, {}, used {} ({}).",
-                                           a.config_text(cheapest->config), saving(*cheapest),
-                                           evidence(*cheapest)));
-    }
   }
+  std::string evidence(const Comparison& c) const {
+    const double p = m.positive ? c.ratio_p_holm : c.p_holm;
+    return fmt::format("Holm p {}, n = {} and {}", p_text(p), c.n, c.n_baseline);
+  }
+};
+
+// The accuracy test: the first equivalence specification that was tested.
+std::string accuracy_metric(const Analysis& a, const AnalysisOptions& options) {
+  std::string eq_metric;
+  for (const auto& s : options.equivalence)
+    for (const auto& e : a.equivalence)
+      if (eq_metric.empty() && e.metric == s.metric) eq_metric = s.metric;
+  return eq_metric;
+}
+
+// The cheapest configuration shown to keep accuracy used less than the baseline: a winner when
+// the difference is significant, else inconclusive.
+void crown_equivalent(const HeadlineContext& x, const Comparison& c, Headline& h,
+                      std::vector<std::string>& evidence_lines) {
+  const Analysis& a = x.a;
+  h.best = c.config;
+  h.versus = c;
+  const bool sig = significant(c, x.m.positive, a.alpha);
+  const std::string eq_text =
+      x.eq_metric.empty()
+          ? ""
+          : fmt::format(" with {} equivalent to the baseline's", metric_noun(x.eq_metric));
+  if (sig) {
+    h.kind = Headline::Kind::winner;
+    h.cheapest = fmt::format("{} is the best configuration by {}{}: it used {}",
+                             a.config_text(c.config), x.noun, eq_text, x.saving(c));
+  } else {
+    h.kind = Headline::Kind::inconclusive;
+    h.cheapest = fmt::format("Inconclusive: {}{} used {}, but the difference is not significant",
+                             a.config_text(c.config), eq_text, x.saving(c));
+  }
+  evidence_lines.push_back(fmt::format("Evidence: {}{}.", x.evidence(c), x.accuracy_clause));
+  if (const EquivalenceResult* e = a.equivalence_of(x.eq_metric, c.config))
+    evidence_lines.push_back(fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
+  if (!sig && std::isfinite(c.runs_needed))
+    evidence_lines.push_back(fmt::format(
+        "About {} runs per configuration would show a difference of this size (80 % power with "
+        "the same Holm-adjusted test; {} now).",
+        static_cast<long>(c.runs_needed), std::max(c.n, c.n_baseline)));
+}
+
+// Something used less, but its accuracy was not shown equivalent: never crown the baseline.
+void crown_not_equivalent(const HeadlineContext& x, const Comparison& c, Headline& h,
+                          std::vector<std::string>& evidence_lines) {
+  const Analysis& a = x.a;
+  h.kind = Headline::Kind::inconclusive;
+  h.best = c.config;
+  h.versus = c;
+  const EquivalenceResult* e = a.equivalence_of(x.eq_metric, c.config);
+  h.cheapest = fmt::format("Inconclusive: {} used {}, but its {} was not shown equivalent",
+                           a.config_text(c.config), x.saving(c), metric_noun(x.eq_metric));
+  evidence_lines.push_back(fmt::format("Evidence: {}.", x.evidence(c)));
+  if (e)
+    evidence_lines.push_back(fmt::format("{}: {}.", a.config_text(c.config), equivalence_line(*e)));
+}
+
+// No configuration used less than the baseline.
+void crown_baseline(const HeadlineContext& x, const Comparison* best_eq, const Comparison* cheapest,
+                    Headline& h, std::vector<std::string>& evidence_lines) {
+  const Analysis& a = x.a;
+  const auto& versus = x.m.versus_baseline;
+  h.kind = Headline::Kind::baseline_best;
+  h.best = a.baseline;
+  const size_t shown =
+      best_eq ? std::count_if(versus.begin(), versus.end(),
+                              [&](const Comparison& c) { return x.equivalent(c.config); })
+              : 0;
+  h.cheapest = fmt::format("The baseline {} used the least {}: no other configuration used less",
+                           a.config_text(a.baseline), x.noun);
+  if (!x.eq_metric.empty())
+    evidence_lines.push_back(fmt::format("{} of {} other configurations had {} shown equivalent.",
+                                         shown, versus.size(), metric_noun(x.eq_metric)));
+  if (cheapest) {
+    h.versus = *cheapest;
+    evidence_lines.push_back(fmt::format("The closest, {}, used {} ({}).",
+                                         a.config_text(cheapest->config), x.saving(*cheapest),
+                                         x.evidence(*cheapest)));
+  }
+}
+
+Headline unavailable_headline(const Analysis& a, const MetricAnalysis* m) {
+  Headline h;
+  h.metric = a.primary_metric;
+  h.kind = Headline::Kind::unavailable;
+  h.title = m ? fmt::format(
+                    "No headline: no configuration has {} values to compare with the "
+                    "baseline",
+                    h.metric)
+              : fmt::format("No headline: the runs have no {} values", h.metric);
+  h.cheapest = h.title;
+  return h;
+}
+
+}  // namespace
+
+Headline headline(const Analysis& a, const AnalysisOptions& options) {
+  const MetricAnalysis* m = a.metric(a.primary_metric);
+  std::vector<std::string> failures;
+  for (const auto& c : a.configurations)
+    if (c.failed + c.aborted > 0) failures.push_back(failures_line(c, a));
+  auto finish = [&](Headline& out) {
+    for (auto& f : failures) out.details.push_back("Failed runs: " + f + ".");
+    return out;
+  };
+  if (!m || m->versus_baseline.empty()) {
+    Headline h = unavailable_headline(a, m);
+    return finish(h);
+  }
+  Headline h;
+  h.metric = a.primary_metric;
+  HeadlineContext x{a, *m, metric_noun(h.metric), accuracy_metric(a, options), ""};
+  if (x.eq_metric.empty())
+    x.accuracy_clause = fmt::format(
+        "; {} was not tested for equivalence, so configurations "
+        "competed on {} alone",
+        options.equivalence.empty() ? std::string("accuracy")
+                                    : metric_noun(options.equivalence[0].metric),
+        x.noun);
+  const CellStats* base = m->cell(a.baseline);
+  const Comparison* best_eq = nullptr;  // cheapest among those shown equivalent
+  const Comparison* cheapest = nullptr;
+  for (const auto& c : m->versus_baseline) {
+    if (!cheapest || x.mean_of(c) < x.mean_of(*cheapest)) cheapest = &c;
+    if (x.equivalent(c.config) && (!best_eq || x.mean_of(c) < x.mean_of(*best_eq))) best_eq = &c;
+  }
+  std::vector<std::string> evidence_lines;
+  if (best_eq && x.mean_of(*best_eq) < base->mean)
+    crown_equivalent(x, *best_eq, h, evidence_lines);
+  else if (cheapest && x.mean_of(*cheapest) < base->mean)
+    crown_not_equivalent(x, *cheapest, h, evidence_lines);
+  else
+    crown_baseline(x, best_eq, cheapest, h, evidence_lines);
   // The answer first: each factor's effect (precision first), then the cheapest configuration
   // that kept accuracy, then the evidence for it.
-  h.effects = factor_effects(a, *m, eq_metric);
+  h.effects = factor_effects(a, *m, x.eq_metric);
   if (h.effects.empty()) {
     h.title = h.cheapest;
   } else {

@@ -19,9 +19,9 @@ namespace {
 
 ComponentEnergy comp(const std::string& component, const std::string& source, double e) {
   ComponentEnergy c;
-  c.component = component;
+  c.component = *parse_component(component);
   c.device = component == "gpu" ? "0" : "x";
-  c.source = source;
+  c.source = *parse_source(source);
   c.model = "m";
   c.energy_j = e;
   c.idle_power_w = 1.0;
@@ -35,34 +35,34 @@ TEST(Attribution, RulesPerComponentAndMode) {
   std::vector<ComponentEnergy> v = {comp("gpu", "measured", 300), comp("cpu", "estimated", 90),
                                     comp("ram", "estimated", 40), comp("wall", "measured", 700)};
   attribute(v, 10.0, share, facts, Attribution::automatic);
-  EXPECT_EQ(v[0].attribution, "machine");
+  EXPECT_EQ(v[0].attribution, gt::Scope::machine);
   EXPECT_DOUBLE_EQ(v[0].energy_j, 300);
-  EXPECT_EQ(v[1].attribution, "process");
+  EXPECT_EQ(v[1].attribution, gt::Scope::process);
   EXPECT_DOUBLE_EQ(v[1].energy_j, 160.0 * 2.0 / 16);  // 20 J
   EXPECT_DOUBLE_EQ(*v[1].machine_energy_j, 90);
   EXPECT_DOUBLE_EQ(*v[1].net_energy_j, 20);
   EXPECT_FALSE(v[1].idle_power_w);
   EXPECT_DOUBLE_EQ(v[1].avg_power_w, 2.0);
   EXPECT_DOUBLE_EQ(v[2].energy_j, 10);  // 25 % of 40 J
-  EXPECT_EQ(v[3].attribution, "machine");
+  EXPECT_EQ(v[3].attribution, gt::Scope::machine);
 
   // RAPL (measured) stays the machine's under auto, and is split by busy share under process.
   std::vector<ComponentEnergy> rapl = {comp("cpu", "measured", 80), comp("ram", "measured", 20)};
   attribute(rapl, 10.0, share, facts, Attribution::automatic);
-  EXPECT_EQ(rapl[0].attribution, "machine");
+  EXPECT_EQ(rapl[0].attribution, gt::Scope::machine);
   attribute(rapl, 10.0, share, facts, Attribution::process);
   EXPECT_DOUBLE_EQ(rapl[0].energy_j, 80 * 2.0 / 8.0);
   EXPECT_DOUBLE_EQ(rapl[1].energy_j, 5);
   // machine mode leaves estimates alone.
   std::vector<ComponentEnergy> m = {comp("cpu", "estimated", 90)};
   attribute(m, 10.0, share, facts, Attribution::machine);
-  EXPECT_EQ(m[0].attribution, "machine");
+  EXPECT_EQ(m[0].attribution, gt::Scope::machine);
   EXPECT_DOUBLE_EQ(m[0].energy_j, 90);
   // No usage data: a note, and the machine's figure.
   std::vector<ComponentEnergy> none = {comp("ram", "estimated", 40)};
   auto notes = attribute(none, 10.0, TreeShare{}, MachineFacts{}, Attribution::process);
   ASSERT_EQ(notes.size(), 1u);
-  EXPECT_EQ(none[0].attribution, "machine");
+  EXPECT_EQ(none[0].attribution, gt::Scope::machine);
 
   double total = 0;
   std::optional<double> net, wall;

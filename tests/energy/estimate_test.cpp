@@ -79,7 +79,7 @@ TEST(Estimate, LinearModelFollowsUtilisation) {
   EXPECT_TRUE(r.power_is_average);
   EXPECT_NEAR(*r.power_w, 100.0 * (0.3 + 0.7 * 0.75), 1e-9);
   EXPECT_NEAR(*r.utilization_pct, 75.0, 1e-9);
-  EXPECT_EQ(m->source(), "estimated");
+  EXPECT_EQ(m->source(), gt::Source::estimated);
   EXPECT_NE(m->model().find("tdp-linear"), std::string::npos);
 }
 
@@ -112,16 +112,16 @@ TEST(Estimate, SessionWithoutRaplEstimatesCpuAndRam) {
   // /proc/stat never changes here: utilisation 0 → idle share of 20 W; RAM: 8 GB, no EDAC →
   // the heuristic's 2 DIMMs x 5 W.
   for (const auto& c : sum.components) {
-    EXPECT_EQ(c.source, "estimated");
-    if (c.component == "cpu") {
+    EXPECT_EQ(c.source, gt::Source::estimated);
+    if (c.component == gt::Component::cpu) {
       EXPECT_NEAR(c.avg_power_w, 0.3 * 20, 0.3 * 20 * 0.2);
     }
-    if (c.component == "ram") {
+    if (c.component == gt::Component::ram) {
       EXPECT_NEAR(c.avg_power_w, 10.0, 1e-9);
       EXPECT_NE(c.model.find("heuristic for 8 GB"), std::string::npos) << c.model;
     }
   }
-  EXPECT_NEAR(sum.component_energy_j("ram"), 10.0 * sum.duration_s, 1e-9);
+  EXPECT_NEAR(sum.component_energy_j(gt::Component::ram), 10.0 * sum.duration_s, 1e-9);
   MeterOptions o2;
   o2.ram_watts = 5;
   o2.cpu_tdp_w = 50;

@@ -46,7 +46,7 @@ Timed run_wall(const std::string& wall, int ms) {
 
 const ComponentEnergy* wall_of(const Summary& s) {
   for (const auto& c : s.components)
-    if (c.component == "wall") return &c;
+    if (c.component == gt::Component::wall) return &c;
   return nullptr;
 }
 

@@ -121,26 +121,26 @@ TEST_F(NvmlTest, TwoGpusCounterAndIntegrationAgreeWithPower) {
   const ComponentEnergy* g0 = nullptr;
   const ComponentEnergy* g1 = nullptr;
   for (const auto& c : sum.components) {
-    if (c.component == "gpu" && c.device == "0") g0 = &c;
-    if (c.component == "gpu" && c.device == "1") g1 = &c;
+    if (c.component == gt::Component::gpu && c.device == "0") g0 = &c;
+    if (c.component == gt::Component::gpu && c.device == "1") g1 = &c;
   }
   ASSERT_TRUE(g0 && g1);
   // The counter, its window boundaries interpolated on its update edges (here every read).
   EXPECT_EQ(g0->model, "nvml-energy-counter (edge-interpolated boundaries)");
-  EXPECT_EQ(g0->source, "measured");
+  EXPECT_EQ(g0->source, gt::Source::measured);
   EXPECT_EQ(g1->model, "nvml-power-usage-integrated");
   // Constant power: energy = P × duration (counter has 1 mJ resolution, sampling jitter small).
   EXPECT_NEAR(g0->energy_j, 200 * sum.duration_s, 0.03 * 200 * sum.duration_s);
   EXPECT_NEAR(g1->energy_j, 80 * sum.duration_s, 0.01 * 80 * sum.duration_s);
   EXPECT_NEAR(g0->peak_power_w, 200, 2.0);  // peak >= average, which jitters slightly
-  EXPECT_NEAR(sum.component_energy_j("gpu"), g0->energy_j + g1->energy_j, 1e-9);
+  EXPECT_NEAR(sum.component_energy_j(gt::Component::gpu), g0->energy_j + g1->energy_j, 1e-9);
   bool noted = false;
   for (const auto& n : sum.notes) noted |= n.find("GPU 1: no NVML energy counter") == 0;
   EXPECT_TRUE(noted);
   // GPU extras (read about once a second) travel with the samples.
   bool extras = false;
   for (const auto& smp : sum.samples)
-    if (smp.component == "gpu")
+    if (smp.component == gt::Component::gpu)
       extras = extras || (smp.sm_clock_mhz == 1410.0 && smp.temperature_c == 55.0 &&
                           smp.utilization_pct == 97.0 && smp.memory_used_mb == 1024.0);
   EXPECT_TRUE(extras);
@@ -161,7 +161,7 @@ TEST_F(NvmlTest, InstantPowerFieldIsPreferredOverPowerUsage) {
 TEST_F(NvmlTest, FailingPowerReadsGiveANoteNotZero) {
   script("gpus=1\ngpu0.energy=0\ngpu0.power_error=999\n");
   Summary sum = meter_gpu0(60);
-  for (const auto& c : sum.components) EXPECT_NE(c.component, "gpu");
+  for (const auto& c : sum.components) EXPECT_NE(c.component, gt::Component::gpu);
   bool noted = false;
   for (const auto& n : sum.notes)
     noted |= n.find("gpu 0") == 0 && n.find("no reading") != std::string::npos;

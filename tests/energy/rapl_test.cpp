@@ -65,20 +65,20 @@ TEST(Rapl, TwoSocketsNestedZonesCountedOnce) {
   RaplProbe p = probe_rapl();
   EXPECT_TRUE(p.missing_reason.empty()) << p.missing_reason;
   ASSERT_EQ(p.zones.size(), 8u);
-  EXPECT_EQ(find(p, "intel-rapl:0")->component, "cpu");
+  EXPECT_EQ(find(p, "intel-rapl:0")->component, gt::Component::cpu);
   EXPECT_EQ(find(p, "intel-rapl:0")->device, "package-0");
   EXPECT_EQ(find(p, "intel-rapl:1")->device, "package-1");
-  EXPECT_EQ(find(p, "intel-rapl:0:2")->component, "ram");
+  EXPECT_EQ(find(p, "intel-rapl:0:2")->component, gt::Component::ram);
   EXPECT_EQ(find(p, "intel-rapl:0:2")->device, "dram-0");
   EXPECT_EQ(find(p, "intel-rapl:1:0")->device, "dram-1");
-  EXPECT_EQ(find(p, "intel-rapl:0:0")->component, "");
+  EXPECT_EQ(find(p, "intel-rapl:0:0")->component, std::nullopt);
   EXPECT_NE(find(p, "intel-rapl:0:0")->why_not_counted.find("nested"), std::string::npos);
-  EXPECT_EQ(find(p, "intel-rapl:0:1")->component, "");
-  EXPECT_EQ(find(p, "intel-rapl:2")->component, "");
+  EXPECT_EQ(find(p, "intel-rapl:0:1")->component, std::nullopt);
+  EXPECT_EQ(find(p, "intel-rapl:2")->component, std::nullopt);
   EXPECT_NE(find(p, "intel-rapl:2")->why_not_counted.find("platform"), std::string::npos);
-  EXPECT_EQ(find(p, "intel-rapl-mmio:0")->component, "");
-  EXPECT_TRUE(p.has("cpu"));
-  EXPECT_TRUE(p.has("ram"));
+  EXPECT_EQ(find(p, "intel-rapl-mmio:0")->component, std::nullopt);
+  EXPECT_TRUE(p.has(gt::Component::cpu));
+  EXPECT_TRUE(p.has(gt::Component::ram));
 }
 
 TEST(Rapl, FlatSymlinkLayoutIsDeduplicated) {
@@ -93,8 +93,8 @@ TEST(Rapl, FlatSymlinkLayoutIsDeduplicated) {
   RaplProbe p = probe_rapl();
   int cpu = 0, ram = 0;
   for (const auto& z : p.zones) {
-    cpu += z.component == "cpu";
-    ram += z.component == "ram";
+    cpu += z.component == gt::Component::cpu;
+    ram += z.component == gt::Component::ram;
   }
   EXPECT_EQ(cpu, 2);
   EXPECT_EQ(ram, 2);
@@ -116,7 +116,7 @@ TEST(Rapl, CounterWrapAroundUsesMaxRange) {
   write_file(z + "/energy_uj", "100000\n");  // wrapped: 0.05 J to the top, then 0.1 J
   EXPECT_NEAR(*m->read().energy_j, 0.2, 1e-12);
   EXPECT_EQ(m->model(), "rapl package-0");
-  EXPECT_EQ(m->source(), "measured");
+  EXPECT_EQ(m->source(), gt::Source::measured);
 }
 
 TEST(Rapl, UnreadableEnergyFileGivesHintAndNoCounter) {
@@ -128,8 +128,8 @@ TEST(Rapl, UnreadableEnergyFileGivesHintAndNoCounter) {
     return read_text_file(path);
   };
   RaplProbe p = probe_rapl(deny);
-  EXPECT_FALSE(p.has("cpu"));
-  EXPECT_FALSE(p.has("ram"));
+  EXPECT_FALSE(p.has(gt::Component::cpu));
+  EXPECT_FALSE(p.has(gt::Component::ram));
   EXPECT_NE(p.permission_hint.find("root-only since Linux 5.10"), std::string::npos);
   EXPECT_NE(p.permission_hint.find("chmod a+r"), std::string::npos);
   EXPECT_NE(p.permission_hint.find("CPU estimate"), std::string::npos);
@@ -176,10 +176,10 @@ TEST(Rapl, SessionUsesRaplForCpuAndRam) {
     write_file(pkg + "/intel-rapl:0:1/energy_uj", std::to_string(i * 2000000) + "\n");
   }
   Summary sum = s.stop();
-  EXPECT_NEAR(sum.component_energy_j("cpu"), 30.0, 1e-9);
-  EXPECT_NEAR(sum.component_energy_j("ram"), 6.0, 1e-9);
+  EXPECT_NEAR(sum.component_energy_j(gt::Component::cpu), 30.0, 1e-9);
+  EXPECT_NEAR(sum.component_energy_j(gt::Component::ram), 6.0, 1e-9);
   EXPECT_NEAR(sum.energy_j, 36.0, 1e-9);
-  for (const auto& c : sum.components) EXPECT_EQ(c.source, "measured") << c.component;
+  for (const auto& c : sum.components) EXPECT_EQ(c.source, gt::Source::measured) << c.component;
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ TEST_F(SessionTest, IdleBaselineGivesNetEnergy) {
   }
   // Constant fake GPU power and constant RAM watts: net energy of those is ~0.
   for (const auto& c : sum.components) {
-    if (c.component != "cpu") {
+    if (c.component != gt::Component::cpu) {
       EXPECT_NEAR(*c.net_energy_j, 0.0, 0.05 * c.energy_j) << c.component;
     }
   }
@@ -60,11 +60,12 @@ TEST_F(SessionTest, RepeatedWindowsAndMisuse) {
   EXPECT_FALSE(a.interrupted);
   EXPECT_TRUE(b.interrupted);
   EXPECT_GT(b.duration_s, a.duration_s);
-  EXPECT_NEAR(b.component_energy_j("gpu"), 150 * b.duration_s, 0.05 * 150 * b.duration_s);
-  EXPECT_NEAR(
-      b.energy_j,
-      b.component_energy_j("gpu") + b.component_energy_j("cpu") + b.component_energy_j("ram"),
-      1e-9);
+  EXPECT_NEAR(b.component_energy_j(gt::Component::gpu), 150 * b.duration_s,
+              0.05 * 150 * b.duration_s);
+  EXPECT_NEAR(b.energy_j,
+              b.component_energy_j(gt::Component::gpu) + b.component_energy_j(gt::Component::cpu) +
+                  b.component_energy_j(gt::Component::ram),
+              1e-9);
   EXPECT_FALSE(b.net_energy_j);  // no idle baseline: no net energy, not a zero
 }
 

@@ -102,7 +102,7 @@ Summary run_session(const std::string& wall, int ms, int interval_ms = 50) {
 
 const ComponentEnergy* wall_of(const Summary& s) {
   for (const auto& c : s.components)
-    if (c.component == "wall") return &c;
+    if (c.component == gt::Component::wall) return &c;
   return nullptr;
 }
 
@@ -112,11 +112,11 @@ TEST(Wall, CmdMeterRunsScriptEachInterval) {
   Summary s = run_session("cmd:sh " + (t / "ipmi.sh"), 400);
   const auto* w = wall_of(s);
   ASSERT_TRUE(w);
-  EXPECT_EQ(w->source, "measured");
+  EXPECT_EQ(w->source, gt::Source::measured);
   EXPECT_NEAR(w->avg_power_w, 238.0, 238.0 * 0.01);
   ASSERT_TRUE(s.wall_energy_j);
   EXPECT_NEAR(*s.wall_energy_j, 238.0 * s.duration_s, 238.0 * s.duration_s * 0.01);
-  EXPECT_EQ(s.component_energy_j("wall"), *s.wall_energy_j);
+  EXPECT_EQ(s.component_energy_j(gt::Component::wall), *s.wall_energy_j);
   EXPECT_LT(s.energy_j, *s.wall_energy_j);  // wall is not added to gpu+cpu+ram
 }
 

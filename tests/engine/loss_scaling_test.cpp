@@ -1,13 +1,16 @@
 // fp16 dynamic loss scaling on the CPU backend (the fp16 precision policy): an overflowing step is
 // skipped (parameters untouched), counted, and halves the scale; after `growth_interval` clean
-// steps the scale doubles; other precisions never scale.
+// steps the scale doubles; other precisions never scale. The rule itself (loss_scale_rule.h) is
+// checked against the CPU's LossScaler; the CUDA suites check the kernels' scale the same way.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
 #include "engine/backend.h"
+#include "engine/loss_scale_rule.h"
 #include "engine/model.h"
+#include "engine/precision.h"
 
 namespace gt::engine {
 namespace {
@@ -83,6 +86,39 @@ TEST(LossScaling, OtherPrecisionsNeverScale) {
     EXPECT_EQ(st.skipped_steps, 0) << to_string(p);
     EXPECT_EQ(be->loss_scale(), 1.0f) << to_string(p);
   }
+}
+
+// The rule as loss_scale_rule.h states it, checked at compile time on a short history: two
+// clean steps with an interval of 3, an overflow, then three clean steps.
+constexpr float scale_after_history() {
+  float scale = 8.0f;
+  int clean = 0;
+  for (bool finite : {true, true, false, true, true, true})
+    loss_scale_step(finite, 3, scale, clean);
+  return scale;
+}
+static_assert(scale_after_history() == 8.0f, "halved by the overflow, doubled 3 clean steps later");
+
+// The CPU backend's LossScaler follows the rule step by step over a random history of clean
+// and overflowing steps: what it reports as skipped, and its scale and count after each step.
+TEST(LossScaleRule, CpuLossScalerFollowsTheRule) {
+  PrecisionPolicy policy = policy_for(Precision::fp16);
+  policy.growth_interval = 5;
+  LossScaler scaler(policy);
+  float scale = policy.initial_scale;
+  int clean = 0;
+  std::mt19937_64 rng(3);
+  for (int step = 0; step < 500; ++step) {
+    const bool finite = rng() % 4 != 0;
+    const bool applied = loss_scale_step(finite, policy.growth_interval, scale, clean);
+    EXPECT_EQ(scaler.update(finite), applied) << "step " << step;
+    EXPECT_EQ(scaler.scale, scale) << "step " << step;
+    EXPECT_EQ(scaler.clean_steps, clean) << "step " << step;
+  }
+  // Without loss scaling nothing is skipped and the scale stays 1.
+  LossScaler off(policy_for(Precision::fp32));
+  EXPECT_TRUE(off.update(false));
+  EXPECT_EQ(off.scale, 1.0f);
 }
 
 }  // namespace

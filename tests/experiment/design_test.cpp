@@ -202,7 +202,7 @@ std::vector<RunRecord> runs_with(const ExpandedDesign& d, int blocks,
       RunRecord r;
       r.config_index = c.index;
       r.block = b;
-      r.status = "ok";
+      r.status = gt::RunStatus::ok;
       if (metric == "energy_j")
         r.energy_j = value(c.index, b);
       else
@@ -252,7 +252,7 @@ TEST(StopRule, ChecksEveryConfigurationAgainstTheBenchmarkOnTheBlocksGiven) {
   runs.back().block = 0;
   runs.back().energy_j = 1e9;
   runs.push_back(runs.front());
-  runs.back().status = "failed";
+  runs.back().status = gt::RunStatus::failed;
   runs.back().energy_j = 1e9;
   EXPECT_TRUE(check_stop_rule(rule, d, runs, 6, {5}).compared_met);
 }

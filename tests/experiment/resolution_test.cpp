@@ -13,7 +13,7 @@ namespace {
 
 RunRecord run_with_phase(int config, double duration_s, double energy_j, double uncertainty_j) {
   RunRecord r;
-  r.status = "ok";
+  r.status = gt::RunStatus::ok;
   r.config_index = config;
   PhaseRecord p;
   p.name = "train";
@@ -69,7 +69,7 @@ TEST(Resolution, NothingToJudgeWithoutAPhaseMetric) {
   std::vector<RunRecord> runs = {run_with_phase(0, 0.039, 6.5, 0.83)};
   EXPECT_FALSE(check_resolution(rule, "energy_j", runs, 15));       // not a phase's energy
   EXPECT_FALSE(check_resolution(rule, "eval_energy_j", runs, 15));  // no such phase recorded
-  runs[0].status = "failed";
+  runs[0].status = gt::RunStatus::failed;
   EXPECT_FALSE(check_resolution(rule, "train_energy_j", runs, 15));
 }
 

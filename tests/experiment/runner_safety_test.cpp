@@ -129,7 +129,7 @@ TEST_F(RunnerSafety, SigtermAbortsTheRunAndExits143) {
   Store s(db, Store::Mode::read_only);
   const auto runs = s.runs(s.experiment("").id);
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "aborted");
+  EXPECT_EQ(runs[0].status, gt::RunStatus::aborted);
 }
 
 TEST_F(RunnerSafety, ASecondRunnerOnTheSameDatabaseIsRefused) {

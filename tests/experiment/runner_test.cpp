@@ -120,12 +120,12 @@ TEST(Runner, CommandWorkloadRecordsMetricsFailuresAndGoesOn) {
     const auto precision = *run.factor("precision");
     if (precision == "fp16" && run.factor("batch_size") == "64") {
       ++failed;
-      EXPECT_EQ(run.status, "failed");
+      EXPECT_EQ(run.status, gt::RunStatus::failed);
       EXPECT_EQ(run.exit_code, 3);
       EXPECT_NE(run.stderr_tail.find("CUDA out of memory"), std::string::npos);
       continue;
     }
-    EXPECT_EQ(run.status, "ok") << run.note;
+    EXPECT_EQ(run.status, gt::RunStatus::ok) << run.note;
     EXPECT_DOUBLE_EQ(run.metrics.at("final_loss"), 0.5);  // stdout wins over the file
     EXPECT_DOUBLE_EQ(run.metrics.at("test_accuracy"), precision == "fp32" ? 0.875 : 0.75);
     if (precision == "fp32") {
@@ -211,8 +211,8 @@ TEST(Runner, CtrlCAbortsTheCurrentRunAndResumeReplacesIt) {
   EXPECT_NE(read_file(dir / "log.txt").find("interrupted"), std::string::npos);
   auto runs = runs_of(db);
   ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(runs[0].status, "ok");
-  EXPECT_EQ(runs[1].status, "aborted");
+  EXPECT_EQ(runs[0].status, gt::RunStatus::ok);
+  EXPECT_EQ(runs[1].status, gt::RunStatus::aborted);
   EXPECT_LT(*runs[1].duration_s, 0.4 + 5);  // stopped, not waited for
   EXPECT_FALSE(std::filesystem::exists(dir / "started-3"));
 
@@ -220,7 +220,7 @@ TEST(Runner, CtrlCAbortsTheCurrentRunAndResumeReplacesIt) {
   ASSERT_EQ(r.code, 0) << r.out;
   runs = runs_of(db);
   ASSERT_EQ(runs.size(), 9u);
-  for (const auto& run : runs) EXPECT_NE(run.status, "aborted");
+  for (const auto& run : runs) EXPECT_NE(run.status, gt::RunStatus::aborted);
 }
 
 TEST(Runner, ChangedPlanIsRefusedNamingTheKeyUnlessNew) {
@@ -313,12 +313,12 @@ TEST(Runner, RetryFailedRunsAgainKeepingTheFailedAttempts) {
   EXPECT_NE(retry.out.find("2 ok, 0 failed"), std::string::npos) << retry.out;
   const auto runs = runs_of(db);
   ASSERT_EQ(runs.size(), 9u);
-  for (const auto& x : runs) EXPECT_EQ(x.status, "ok");
+  for (const auto& x : runs) EXPECT_EQ(x.status, gt::RunStatus::ok);
   Store s(db, Store::Mode::read_only);
   const auto attempts = s.attempts(s.experiment("").id);
   ASSERT_EQ(attempts.size(), 2u);
   for (const auto& a : attempts) {
-    EXPECT_EQ(a.status, "failed");
+    EXPECT_EQ(a.status, gt::RunStatus::failed);
     EXPECT_EQ(a.exit_code, 3);
     EXPECT_NE(a.stderr_tail.find("out of memory"), std::string::npos);
     auto now = std::find_if(runs.begin(), runs.end(),
@@ -342,7 +342,7 @@ TEST(Runner, AConfigurationFailingTwiceInARowIsSkippedForTheSession) {
       << r.out;
   auto count_failed = [&] {
     int n = 0;
-    for (const auto& x : runs_of(db)) n += x.status == "failed";
+    for (const auto& x : runs_of(db)) n += x.status == gt::RunStatus::failed;
     return n;
   };
   EXPECT_EQ(count_failed(), 2);
@@ -393,7 +393,7 @@ store_samples = false
 std::map<int, std::map<std::string, double>> blocks_of(const std::string& db) {
   std::map<int, std::map<std::string, double>> out;
   for (const auto& r : runs_of(db))
-    if (!r.warmup && r.status == "ok")
+    if (!r.warmup && r.status == gt::RunStatus::ok)
       out[r.block][*r.factor("precision")] = r.metrics.at("work_j");
   return out;
 }
@@ -701,13 +701,14 @@ target_accuracy = 0.01
   auto runs = runs_of(dir / "b.db");
   ASSERT_EQ(runs.size(), 4u);
   for (const auto& run : runs) {
-    EXPECT_EQ(run.status, "ok") << run.note << run.stderr_tail;
+    EXPECT_EQ(run.status, gt::RunStatus::ok) << run.note << run.stderr_tail;
     EXPECT_EQ(run.command.rfind("greentrain train --json", 0), 0u) << run.command;
     EXPECT_NE(run.command.find("--model mlp:8"), std::string::npos) << run.command;
     EXPECT_TRUE(run.metrics.count("test_accuracy"));
     EXPECT_TRUE(run.metrics.count("final_loss"));
     EXPECT_FALSE(run.energy.empty()) << "the runner meters the child";
-    for (const auto& e : run.energy) EXPECT_TRUE(e.source == "measured" || e.source == "estimated");
+    for (const auto& e : run.energy)
+      EXPECT_TRUE(e.source == gt::Source::measured || e.source == gt::Source::estimated);
     // The trainer marks each epoch inside train and reports its validation accuracy there.
     int epochs = 0;
     for (const auto& p : run.phases)

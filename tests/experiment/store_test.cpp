@@ -46,7 +46,7 @@ RunRecord sample_run(std::int64_t eid, int index, const std::string& status = "o
   r.repeat = r.block;
   r.factors = {{"precision", index % 2 ? "fp32" : "bf16"}, {"neurons", "512,256"}};
   r.seed = 1000 + index;
-  r.status = status;
+  r.status = *parse_run_status(status);
   r.started_at = "2026-01-01T00:00:00Z";
   r.finished_at = "2026-01-01T00:00:10Z";
   r.duration_s = 10.0 + index;
@@ -55,8 +55,9 @@ RunRecord sample_run(std::int64_t eid, int index, const std::string& status = "o
   r.avg_power_w = 42;
   r.co2e_g = 0.25;
   r.metrics = {{"test_accuracy", 0.8}, {"final_loss", 0.4}, {"samples_per_s", 1234.5}};
-  r.energy = {{"gpu", "0", "measured", "nvml-energy-counter", 60.0 * index, 30, 50},
-              {"cpu", "package-0", "estimated", "tdp-linear(65 W)", 40.5 * index}};
+  r.energy = {
+      {gt::Component::gpu, "0", gt::Source::measured, "nvml-energy-counter", 60.0 * index, 30, 50},
+      {gt::Component::cpu, "package-0", gt::Source::estimated, "tdp-linear(65 W)", 40.5 * index}};
   return r;
 }
 
@@ -110,8 +111,8 @@ TEST(Store, RoundTripsExperimentRunsSamplesAndIdle) {
     auto sid = s.add_session({0, eid, "", "host1", "", {{"cpu", "x"}}});
     auto r = sample_run(eid, 1);
     r.session_id = sid;
-    s.record_run(r, {{0.1, "gpu", "0", 31.5, 3.1, 1400, 45, 99, 1000}});
-    s.record_idle({{0, eid, sid, 0, "", 5.0, "gpu", "0", "measured", 20.5}});
+    s.record_run(r, {{0.1, gt::Component::gpu, "0", 31.5, 3.1, 1400, 45, 99, 1000}});
+    s.record_idle({{0, eid, sid, 0, "", 5.0, gt::Component::gpu, "0", gt::Source::measured, 20.5}});
   }
   Store s(dir / "a.db", Store::Mode::read_only);
   auto e = s.experiment("");
@@ -124,9 +125,9 @@ TEST(Store, RoundTripsExperimentRunsSamplesAndIdle) {
   EXPECT_EQ(runs[0].factor("neurons"), "512,256");
   EXPECT_DOUBLE_EQ(runs[0].metrics.at("samples_per_s"), 1234.5);
   ASSERT_EQ(runs[0].energy.size(), 2u);
-  EXPECT_EQ(runs[0].energy[1].source, "estimated");
-  EXPECT_DOUBLE_EQ(*runs[0].component_energy_j("gpu"), 60.0);
-  EXPECT_FALSE(runs[0].component_energy_j("wall").has_value());
+  EXPECT_EQ(runs[0].energy[1].source, gt::Source::estimated);
+  EXPECT_DOUBLE_EQ(*runs[0].component_energy_j(gt::Component::gpu), 60.0);
+  EXPECT_FALSE(runs[0].component_energy_j(gt::Component::wall).has_value());
   auto samples = s.samples(runs[0].id);
   ASSERT_EQ(samples.size(), 1u);
   EXPECT_DOUBLE_EQ(*samples[0].temperature_c, 45);
@@ -145,7 +146,7 @@ TEST(Store, NeverDuplicatesARunButReplacesAnAbortedOne) {
   EXPECT_THROW(s.record_run(sample_run(eid, 1, "ok")), gt::Error);
   auto runs = s.runs(eid);
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "ok");
+  EXPECT_EQ(runs[0].status, gt::RunStatus::ok);
   EXPECT_EQ(runs[0].energy.size(), 2u);  // the aborted run's rows are gone
 }
 
@@ -161,17 +162,17 @@ TEST(Store, ARetryMovesTheFailedAttemptToTheHistory) {
   s.record_run(sample_run(eid, 1, "ok"));       // a retry that worked
   auto runs = s.runs(eid);
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "ok");
+  EXPECT_EQ(runs[0].status, gt::RunStatus::ok);
   auto history = s.attempts(eid);
   ASSERT_EQ(history.size(), 2u);
-  EXPECT_EQ(history[0].status, "failed");
+  EXPECT_EQ(history[0].status, gt::RunStatus::failed);
   EXPECT_EQ(history[0].exit_code, 3);
   EXPECT_EQ(history[0].stderr_tail, "CUDA out of memory");
   EXPECT_EQ(history[0].run_index, 1);
   EXPECT_EQ(history[0].seed, 1001);
   EXPECT_DOUBLE_EQ(*history[0].energy_j, 100.5);
   EXPECT_FALSE(history[0].replaced_at.empty());
-  EXPECT_EQ(history[1].status, "aborted");
+  EXPECT_EQ(history[1].status, gt::RunStatus::aborted);
   EXPECT_THROW(s.record_run(sample_run(eid, 1, "failed")), gt::Error);  // ok is final
 }
 
@@ -216,7 +217,7 @@ TEST(Store, AVersionOneDatabaseIsReadAndMigrated) {
     const auto runs = r.runs(r.experiment("demo").id);
     ASSERT_EQ(runs.size(), 1u);
     EXPECT_TRUE(runs[0].phases.empty());
-    for (const auto& e : runs[0].energy) EXPECT_EQ(e.attribution, "machine");
+    for (const auto& e : runs[0].energy) EXPECT_EQ(e.attribution, gt::Scope::machine);
   }
   Store w(dir / "old.db");
   EXPECT_EQ(w.schema_version(), kSchemaVersion);
@@ -229,7 +230,7 @@ TEST(Store, PhasesAndAttributionRoundTrip) {
   Store s(dir / "p.db");
   const auto id = s.create_experiment(sample_experiment());
   RunRecord r = sample_run(id, 1);
-  r.energy.front().attribution = "process";
+  r.energy.front().attribution = gt::Scope::process;
   r.energy.front().machine_energy_j = 500.0;
   PhaseRecord train;
   train.name = "train";
@@ -252,7 +253,7 @@ TEST(Store, PhasesAndAttributionRoundTrip) {
   s.record_run(r);
   const auto runs = s.runs(id);
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].energy.front().attribution, "process");
+  EXPECT_EQ(runs[0].energy.front().attribution, gt::Scope::process);
   EXPECT_EQ(runs[0].energy.front().machine_energy_j, 500.0);
   ASSERT_EQ(runs[0].phases.size(), 3u);
   const auto& p = runs[0].phases[0];
@@ -357,9 +358,10 @@ TEST(Store, MergeJoinsShardsOfTheSamePlan) {
     for (int i = 1 + shard; i <= 4; i += 2) {
       auto r = sample_run(eid, i);
       r.session_id = sid;
-      s.record_run(r, {{0.5, "gpu", "0", 10.0 * i}});
+      s.record_run(r, {{0.5, gt::Component::gpu, "0", 10.0 * i}});
     }
-    s.record_idle({{0, eid, sid, 0, "", 1.0, "gpu", "0", "measured", 5.0 + shard}});
+    s.record_idle(
+        {{0, eid, sid, 0, "", 1.0, gt::Component::gpu, "0", gt::Source::measured, 5.0 + shard}});
   }
   auto [copied, skipped] = merge_stores(dir / "out.db", {dir / "in0.db", dir / "in1.db"});
   EXPECT_EQ(copied, 4);

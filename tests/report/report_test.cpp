@@ -134,7 +134,7 @@ TEST(ReportCharts, ComponentsAreMeansOverRunsGrossAndNet) {
   for (const auto& r : d.runs)
     if (r.analysed() && r.config == c)
       for (const auto& e : r.components)
-        if (e.component == "gpu") gross += e.energy_j, net += *e.net_energy_j, ++n;
+        if (e.component == gt::Component::gpu) gross += e.energy_j, net += *e.net_energy_j, ++n;
   bool found_gross = false, found_net = false;
   for (const auto& row : chart->data) {
     if (row["config"] != "fp16 \u00b7 batch 32" || row["component"] != "gpu") continue;
@@ -235,7 +235,7 @@ TEST(ReportBusyMachine, PowerChartUsesTheEnergyTablesAttribution) {
   ASSERT_NE(run, nullptr);
   double sample_mean = 0, n = 0;
   for (const auto& s : run->samples)
-    if (s.component == "cpu") sample_mean += s.power_w, ++n;
+    if (s.component == gt::Component::cpu) sample_mean += s.power_w, ++n;
   sample_mean /= n;
   for (const auto& row : chart->table.rows)
     if (row[0] == "fp32 \u00b7 batch 128" && row[2] == "CPU package-0 (run's share)") {

@@ -59,7 +59,7 @@ void write_store(const ReportData& d, const std::string& path) {
       r.intensity_g_per_kwh = d.plan_grid.g_per_kwh;
       r.pue = d.pue;
     }
-    if (run.status != "ok") r.exit_code = 1;
+    if (run.status != gt::RunStatus::ok) r.exit_code = 1;
     for (const auto& [k, v] : run.metrics)  // the rest are the workload's and the runner's metrics
       if (k != "duration_s" && k != "energy_j" && k != "avg_power_w" && k != "co2e_g")
         r.metrics[k] = v;
@@ -93,7 +93,7 @@ void write_store(const ReportData& d, const std::string& path) {
   std::vector<experiment::IdleBaseline> idle;
   for (const auto& b : d.idle)
     idle.push_back({0, eid, sid, 0, "2026-11-27T04:00:00Z", b.duration_s, b.component, b.device,
-                    "estimated", b.power_w});
+                    gt::Source::estimated, b.power_w});
   store.record_idle(idle);
 }
 

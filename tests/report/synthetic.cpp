@@ -35,8 +35,8 @@ ReportData make(const std::vector<Level>& levels, int repeats, bool gpu, bool ac
       {"cpu", "AMD EPYC 7B13"},
       {"ram_gb", 64},
       {"os", "Debian 12"}};
-  d.idle = {{"cpu", "package-0", 18.0, 10.0}, {"ram", "", 4.0, 10.0}};
-  if (gpu) d.idle.push_back({"gpu", "0", 60.0, 10.0});
+  d.idle = {{gt::Component::cpu, "package-0", 18.0, 10.0}, {gt::Component::ram, "", 4.0, 10.0}};
+  if (gpu) d.idle.push_back({gt::Component::gpu, "0", 60.0, 10.0});
   d.plan_grid = {"DEU", "Germany (DEU)", 381, "EMBER", 2023};
   d.pue = 1.2;
   d.other_grids = {{"FRA", "France (FRA)", 56, "EMBER", 2023},
@@ -74,22 +74,25 @@ ReportData make(const std::vector<Level>& levels, int repeats, bool gpu, bool ac
                    {"epochs", 10}};
       if (accuracy) r.metrics["test_accuracy"] = l.accuracy + 0.001 * noise(rng);
       if (gpu)
-        r.components.push_back({"gpu", "0", "measured", "nvml-energy-counter", gpu_j,
-                                gpu_j - 60 * duration, gpu_j / duration, gpu_j / duration * 1.3});
-      r.components.push_back({"cpu", "package-0", "estimated", "tdp-linear(65 W)", cpu_j,
-                              cpu_j - 18 * duration, cpu_j / duration, cpu_j / duration});
-      r.components.push_back({"ram", "", "estimated", "0.375 W/GB", ram_j, ram_j - 4 * duration,
-                              ram_j / duration, ram_j / duration});
+        r.components.push_back({gt::Component::gpu, "0", gt::Source::measured,
+                                "nvml-energy-counter", gpu_j, gpu_j - 60 * duration,
+                                gpu_j / duration, gpu_j / duration * 1.3});
+      r.components.push_back({gt::Component::cpu, "package-0", gt::Source::estimated,
+                              "tdp-linear(65 W)", cpu_j, cpu_j - 18 * duration, cpu_j / duration,
+                              cpu_j / duration});
+      r.components.push_back({gt::Component::ram, "", gt::Source::estimated, "0.375 W/GB", ram_j,
+                              ram_j - 4 * duration, ram_j / duration, ram_j / duration});
       if (gpu)
-        r.components.push_back({"wall", "wattmeter", "measured", "usb-wattmeter", total * 1.25,
-                                std::nullopt, total * 1.25 / duration, total * 1.5 / duration});
+        r.components.push_back({gt::Component::wall, "wattmeter", gt::Source::measured,
+                                "usb-wattmeter", total * 1.25, std::nullopt,
+                                total * 1.25 / duration, total * 1.5 / duration});
       for (int i = 0; i < 900; ++i) {  // 900 samples: the chart thins them to ~400
         double t = duration * i / 899.0;
         double ramp = std::min(1.0, t / (0.1 * duration));
         if (gpu)
           r.samples.push_back(
-              {t, "gpu", "0", 60 + ramp * (gpu_j / duration - 60) + 5 * noise(rng)});
-        r.samples.push_back({t, "cpu", "package-0", cpu_j / duration + noise(rng)});
+              {t, gt::Component::gpu, "0", 60 + ramp * (gpu_j / duration - 60) + 5 * noise(rng)});
+        r.samples.push_back({t, gt::Component::cpu, "package-0", cpu_j / duration + noise(rng)});
       }
       d.runs.push_back(std::move(r));
     }
@@ -121,12 +124,12 @@ ReportData with_failed_runs() {
   for (auto& r : d.runs) {
     if (r.config.count("precision") && r.config.at("precision") == "bf16" &&
         r.config.at("batch_size") == "128") {
-      r.status = "failed";  // every run of this configuration crashed
+      r.status = gt::RunStatus::failed;  // every run of this configuration crashed
       r.metrics.clear();
       r.components.clear();
       r.samples.clear();
     }
-    if (r.run_id == "5") r.status = "aborted";
+    if (r.run_id == "5") r.status = gt::RunStatus::aborted;
   }
   add_analysis(d);
   return d;
@@ -153,8 +156,8 @@ ReportData busy_machine() {
     r.metrics["idle_cpu_busy_share"] = 0.55;
     r.metrics["outside_cpu_share"] = r.run_id == "9" ? 0.45 : 0.03;
     for (auto& c : r.components)
-      if (c.component == "cpu" || c.component == "ram") {
-        c.attribution = "process";
+      if (c.component == gt::Component::cpu || c.component == gt::Component::ram) {
+        c.attribution = gt::Scope::process;
         c.machine_energy_j = 3 * c.energy_j;
       }
   }

@@ -93,12 +93,12 @@ TEST_F(MeteredRunTest, PhaseEnergyIsTheCounterDifferenceAtTheMarks) {
   // The fake counter is exactly 200 W x time, advancing in 100 ms steps: edge interpolation
   // gives the energy between the mark instants to the polling resolution.
   for (const PhaseResult* p : {setup, train}) {
-    const double gpu = p->energy.component_energy_j("gpu");
+    const double gpu = p->energy.component_energy_j(gt::Component::gpu);
     EXPECT_NEAR(gpu, 200 * p->energy.duration_s, 200 * 0.02) << p->name;
     // RAM (an estimate) is attributed to the tree; the machine's figure is beside it.
     for (const auto& c : p->energy.components)
-      if (c.component == "ram") {
-        EXPECT_EQ(c.attribution, "process");
+      if (c.component == gt::Component::ram) {
+        EXPECT_EQ(c.attribution, gt::Scope::process);
         ASSERT_TRUE(c.machine_energy_j);
         EXPECT_NEAR(*c.machine_energy_j, 4 * p->energy.duration_s, 0.05) << p->name;
         EXPECT_LT(c.energy_j, *c.machine_energy_j);
@@ -111,7 +111,8 @@ TEST_F(MeteredRunTest, PhaseEnergyIsTheCounterDifferenceAtTheMarks) {
   const auto pm = r.phase_metrics();
   EXPECT_DOUBLE_EQ(pm.at("train_energy_j"), train->energy.energy_j);
   EXPECT_DOUBLE_EQ(pm.at("train_duration_s"), train->energy.duration_s);
-  EXPECT_DOUBLE_EQ(pm.at("train_gpu_energy_j"), train->energy.component_energy_j("gpu"));
+  EXPECT_DOUBLE_EQ(pm.at("train_gpu_energy_j"),
+                   train->energy.component_energy_j(gt::Component::gpu));
   EXPECT_FALSE(pm.count("train_net_energy_j"));  // no idle baseline
   const auto j = r.to_json(m.intensity(), m.pue());
   EXPECT_EQ(j["phases"].size(), 3u);
@@ -234,7 +235,7 @@ TEST_F(MeteredRunTest, MarksAreDatedWhenWrittenNotWhenRead) {
   const PhaseResult* late = find(r, "late");
   ASSERT_TRUE(late);
   EXPECT_NEAR(late->energy.duration_s, 0.4, 0.01);
-  EXPECT_NEAR(late->energy.component_energy_j("gpu"), 200 * 0.4, 200 * 0.02);
+  EXPECT_NEAR(late->energy.component_energy_j(gt::Component::gpu), 200 * 0.4, 200 * 0.02);
   // Instants from before the window are not this run's: dated when read, with a note.
   ASSERT_TRUE(find(r, "bogus"));
   EXPECT_LT(find(r, "bogus")->energy.duration_s, 0.05);
@@ -362,8 +363,8 @@ TEST_F(MeteredRunTest, CpuUseOutsideTheTreeIsRecorded) {
 
 double attributed_cpu_j(const MeteredResult& r) {
   for (const auto& c : r.summary.components)
-    if (c.component == "cpu") {
-      EXPECT_EQ(c.attribution, "process");
+    if (c.component == gt::Component::cpu) {
+      EXPECT_EQ(c.attribution, gt::Scope::process);
       EXPECT_TRUE(c.machine_energy_j);
       return c.energy_j;
     }

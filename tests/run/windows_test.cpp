@@ -181,7 +181,7 @@ TEST_F(WindowsRunTest, QueryAnswersAreThePhasesFigures) {
     EXPECT_EQ(j["components"][k]["component"], c.component);
     EXPECT_EQ(j["components"][k]["attribution"], c.attribution);  // the run's mode: auto
     EXPECT_NEAR(j["components"][k]["energy_j"].get<double>(), c.energy_j,
-                1e-6 * c.energy_j + 1e-9 + (c.component == "gpu" ? edges_j : 0.0))
+                1e-6 * c.energy_j + 1e-9 + (c.component == gt::Component::gpu ? edges_j : 0.0))
         << c.component;
   }
   EXPECT_NEAR(j["gpu_energy_j"].get<double>(), 200 * j["duration_s"].get<double>(), 200 * 0.02);

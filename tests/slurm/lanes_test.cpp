@@ -88,7 +88,7 @@ TEST(Lanes, TwoBoardsRunTwoChildrenAtOnceEachMeteredOnItsOwnBoard) {
   const std::map<int, std::string> board = {{0, kA}, {1, kB}};
   const std::map<std::string, double> watts = {{kA, 100.0}, {kB, 150.0}};
   for (const auto& run : runs) {
-    EXPECT_EQ(run.status, "ok") << run.note;
+    EXPECT_EQ(run.status, gt::RunStatus::ok) << run.note;
     ASSERT_TRUE(run.provenance.lane.has_value()) << run.run_index;
     const int lane = *run.provenance.lane;
     ++per_lane[lane];
@@ -98,9 +98,9 @@ TEST(Lanes, TwoBoardsRunTwoChildrenAtOnceEachMeteredOnItsOwnBoard) {
     EXPECT_EQ(read_file(f.dir / fmt::format("cvd-{}", run.run_index)), board.at(lane) + "\n");
     // Its GPU energy is its own board's: one GPU component, at that board's power.
     int gpus = 0;
-    for (const auto& e : run.energy) gpus += e.component == "gpu";
+    for (const auto& e : run.energy) gpus += e.component == gt::Component::gpu;
     EXPECT_EQ(gpus, 1) << run.run_index;
-    const double w = *run.component_energy_j("gpu") / *run.duration_s;
+    const double w = *run.component_energy_j(gt::Component::gpu) / *run.duration_s;
     EXPECT_NEAR(w, watts.at(board.at(lane)), 0.1 * watts.at(board.at(lane)))
         << "run " << run.run_index << " lane " << lane;
   }
@@ -121,7 +121,8 @@ TEST(Lanes, TwoBoardsRunTwoChildrenAtOnceEachMeteredOnItsOwnBoard) {
   EXPECT_TRUE(overlapped) << "no two runs ran at once";
   // Idle baselines: one per board.
   int gpu_idle = 0;
-  for (const auto& b : s.idle_baselines(s.experiment("").id)) gpu_idle += b.component == "gpu";
+  for (const auto& b : s.idle_baselines(s.experiment("").id))
+    gpu_idle += b.component == gt::Component::gpu;
   EXPECT_EQ(gpu_idle, 2);
 }
 
@@ -158,7 +159,7 @@ TEST(Lanes, InterruptStopsEveryLaneAndResumeRunsOnlyWhatIsMissing) {
     Store s(db, Store::Mode::read_only);
     const auto runs = s.runs(s.experiment("").id);
     ASSERT_EQ(runs.size(), 2u) << read_file(f.dir / "log.txt");
-    for (const auto& run : runs) EXPECT_EQ(run.status, "aborted") << run.run_index;
+    for (const auto& run : runs) EXPECT_EQ(run.status, gt::RunStatus::aborted) << run.run_index;
   }
   ScopedEnv fast("LANES_SLEEP", "0.1");
   auto again = run_process(
@@ -170,7 +171,7 @@ TEST(Lanes, InterruptStopsEveryLaneAndResumeRunsOnlyWhatIsMissing) {
   ASSERT_EQ(runs.size(), 8u);
   for (size_t i = 0; i < runs.size(); ++i) {
     EXPECT_EQ(runs[i].run_index, static_cast<int>(i) + 1);
-    EXPECT_EQ(runs[i].status, "ok");
+    EXPECT_EQ(runs[i].status, gt::RunStatus::ok);
   }
 }
 

@@ -170,7 +170,7 @@ TEST_F(Cli, AnalyzeFromDatabaseUsesPlanFactorsAndBenchmark) {
           r.block = rep;
           r.repeat = rep;
           r.factors = {{"precision", p ? "fp16" : "fp32"}, {"batch_size", b ? "64" : "32"}};
-          r.status = "ok";
+          r.status = gt::RunStatus::ok;
           r.duration_s = 100 * (p ? 0.8 : 1.0) * (1 + 0.02 * z(rng));
           r.energy_j = 30000 * (p ? 0.85 : 1.0) * (b ? 0.9 : 1.0) * (1 + 0.02 * z(rng));
           r.avg_power_w = *r.energy_j / *r.duration_s;

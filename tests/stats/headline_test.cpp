@@ -47,7 +47,7 @@ RunsTable table_of(const std::vector<Spec>& specs, const std::string& energy_key
       RunRow r;
       r.run_id = std::to_string(++id);
       r.config = {s.level};
-      r.status = "failed";
+      r.status = gt::RunStatus::failed;
       t.rows.push_back(r);
     }
   }

@@ -104,7 +104,7 @@ class CudaBackend final : public Backend {
     model_ = model;
     opt_ = opt;
     policy_ = policy_for(precision);
-    dtype_ = dtype_for(policy_.storage);
+    dtype_ = policy_.storage;
     es_ = dtype_size(dtype_);
     batch_ = batch_size;
     seed_ = seed;

@@ -101,7 +101,7 @@ class CudaCnnBackend final : public Backend {
                                        batch_size, train.rows));
     opt_ = opt;
     policy_ = policy_for(precision);
-    type_ = dtype_for(policy_.storage);
+    type_ = policy_.storage;
     es_ = dtype_size(type_);
     batch_ = batch_size;
     seed_ = seed;

@@ -19,6 +19,7 @@
 #include "engine/cuda/check.h"
 #include "engine/cuda/device_math.cuh"
 #include "engine/cuda/fused_mlp.h"
+#include "engine/loss_scale_rule.h"
 
 namespace gt::engine::cuda {
 namespace {
@@ -776,18 +777,12 @@ __global__ void __launch_bounds__(kThreads, 1) fused_train_kernel(const FusedMlp
           update_slice(b2m, b2mo, b2v, b2c, gb2, i - C * U - U, false);
       }
     }
-    // The loss-scaling rules and counters of optimizer_kernel.
-    if (skip) {
-      scale *= 0.5f;
-      growth = 0;
-    } else {
+    // The loss-scaling rule (loss_scale_rule.h) and the counters of optimizer_kernel.
+    if (a.loss_scaling) loss_scale_step(!skip, a.growth_interval, scale, growth);
+    if (!skip) {
       ++adam_t;
       beta1_t *= a.beta1;
       beta2_t *= a.beta2;
-      if (a.loss_scaling && ++growth >= a.growth_interval) {
-        scale *= 2.0f;
-        growth = 0;
-      }
     }
     if (g == 0 && tid == 0) {
       const double step_loss = misc[0];

@@ -13,6 +13,7 @@
 #include "engine/cuda/device_math.cuh"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/launch.cuh"
+#include "engine/loss_scale_rule.h"
 
 namespace gt::engine::cuda {
 namespace {
@@ -185,19 +186,14 @@ __global__ void optimizer_kernel(OptimizerArgs a) {
       __threadfence();
       EpochCounters& e = s->epoch;
       const double step_loss = *(volatile double*)&s->step_loss;
+      if (a.loss_scaling) loss_scale_step(!skip, a.growth_interval, s->loss_scale, s->growth_count);
       if (skip) {
         e.skipped_steps += 1;
         s->total_skipped += 1;
-        s->loss_scale *= 0.5f;
-        s->growth_count = 0;
       } else {
         e.loss_sum += step_loss;
         e.loss_rows += a.step_rows;
         s->adam_t += 1;
-        if (a.loss_scaling && ++s->growth_count >= a.growth_interval) {
-          s->loss_scale *= 2.0f;
-          s->growth_count = 0;
-        }
       }
       e.rows += a.step_rows;
       e.steps += 1;
@@ -343,18 +339,6 @@ void launch_convert(DType type, const float* src, void* dst, int64_t n, cudaStre
     convert_kernel<T><<<elementwise_blocks(n, 256), 256, 0, stream>>>(src, static_cast<T*>(dst), n);
   });
   CUDA_CHECK_LAUNCH();
-}
-
-DType dtype_for(StorageType s) {
-  switch (s) {
-    case StorageType::f32:
-      return DType::f32;
-    case StorageType::f16:
-      return DType::f16;
-    case StorageType::bf16:
-      return DType::bf16;
-  }
-  return DType::f32;
 }
 
 std::vector<float> to_floats(const std::vector<char>& raw, DType t, size_t count) {

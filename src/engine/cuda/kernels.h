@@ -1,6 +1,7 @@
 // Host-side launchers of the backend's own kernels (the GEMMs are cuBLASLt, in gemm.h). Every
-// launcher takes the element type of the activations/gradients as a DType so that the backend
-// (plain C++) stays free of half-precision types; each one checks its launch.
+// launcher takes the element type of the activations/gradients as a DType (precision.h's storage
+// type) so that the backend (plain C++) stays free of half-precision types; each one checks its
+// launch.
 //   gather      : resident bytes/floats → normalised, cast batch (+ labels), shuffled on the GPU
 //   softmax_ce  : fused softmax cross-entropy in FP32: loss and accuracy sums, scaled dlogits
 //   check_finite: any inf/NaN in the gradients → DeviceState::found_inf (fp16 loss scaling)
@@ -19,9 +20,8 @@
 
 namespace gt::engine::cuda {
 
-enum class DType { f32, f16, bf16 };
+using DType = StorageType;  // the one storage type: its element type on the device
 inline int dtype_size(DType t) { return t == DType::f32 ? 4 : 2; }
-DType dtype_for(StorageType s);
 // Host values of `count` elements of type t read back from the device (debug read-backs).
 std::vector<float> to_floats(const std::vector<char>& raw, DType t, size_t count);
 
