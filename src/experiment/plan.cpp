@@ -562,6 +562,41 @@ void check_command_template(const PlanReader& r, const toml::table& w, const Pla
     r.fail(*w.get("command"), fmt::format("workload.command: {}", e.what()));
   }
 }
+[[noreturn]] void fail_unknown_label_factor(const PlanReader& r, const toml::node& n,
+                                            const std::string& name, const Plan& p) {
+  std::vector<std::string> names;
+  for (const auto& f : p.factors) names.push_back(f.name);
+  r.fail(n,
+         fmt::format("labels.{}: not a factor of this plan; its factors: {}", name, join(names)));
+}
+
+// [labels.<factor>]: a readable name per level, for the report. Each factor and level must be
+// the plan's; a label is one line of text.
+void parse_labels(const PlanReader& r, const toml::table& root, Plan& p) {
+  const toml::table* t = r.table(root, "labels", false);
+  if (!t) return;
+  for (auto&& [factor, node] : *t) {
+    const std::string name(factor.str());
+    const Factor* f = p.factor(name);
+    if (!f) fail_unknown_label_factor(r, node, name, p);
+    if (!node.is_table())
+      r.fail(node, fmt::format("labels.{} must be a table of level = \"label\"", name));
+    for (auto&& [level, label] : *node.as_table()) {
+      const std::string lv(level.str());
+      if (std::find(f->levels.begin(), f->levels.end(), lv) == f->levels.end())
+        r.fail(label, fmt::format("labels.{}: '{}' is not a level of {}; its levels: {}", name, lv,
+                                  name, join(f->levels)));
+      if (!label.is_string()) r.fail(label, fmt::format("labels.{}.{} must be a string", name, lv));
+      const std::string text = label.as_string()->get();
+      if (text.empty() || text.size() > 120 || std::any_of(text.begin(), text.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20;
+          }))
+        r.fail(label,
+               fmt::format("labels.{}.{}: expected one line of 1 to 120 characters", name, lv));
+      p.labels[name][lv] = text;
+    }
+  }
+}
 
 }  // namespace
 
@@ -573,7 +608,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
   p.text = text;
   r.only_keys(root, "the plan",
               {"name", "description", "workload", "benchmark", "factors", "design", "carbon",
-               "meters", "analysis"});
+               "meters", "analysis", "labels"});
   parse_name(r, root, p);
   const toml::table& w = parse_workload(r, root, p);
   parse_factors(r, root, p);
@@ -588,6 +623,7 @@ Plan parse_plan(const std::string& text, const std::string& source) {
                  "; or give [design.stop] a metric of its own");
   parse_carbon(r, root, p);
   parse_meters(r, root, p);
+  parse_labels(r, root, p);
   p.meters.keep_samples = p.store_samples;
 
   // Everything a run would trip over, checked now rather than in every run.

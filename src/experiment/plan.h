@@ -7,6 +7,7 @@
 // repeats, the stopping rule and added levels do not change it, so an experiment can grow.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -91,6 +92,9 @@ struct Plan {
   energy::MeterOptions meters;  // idle_s stays 0: the runner measures idle itself
   bool store_samples = true;
   AnalysisSettings analysis;
+  // [labels.<factor>] <level> = "text": how the report names a level ("tf32" as "TF32 (Keras'
+  // default FP32 on Ampere and newer)"). Presentation only: not part of the hash or meaning.
+  std::map<std::string, std::map<std::string, std::string>> labels;
 
   const Factor* factor(const std::string& name) const;
   nlohmann::json canonical_json() const;  // every setting, defaults filled in

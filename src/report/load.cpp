@@ -31,6 +31,18 @@ Grid to_grid(const std::string& code, const carbon::Intensity& i) {
 }
 
 // Settings worth showing from the plan's [design], [meters], [carbon] and [workload] tables.
+// The plan's [labels.<factor>] tables (checked when the plan was run).
+std::map<std::string, std::map<std::string, std::string>> level_labels(const toml::table& plan) {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  if (const auto* labels = plan["labels"].as_table())
+    for (auto&& [factor, levels] : *labels)
+      if (const auto* t = levels.as_table())
+        for (auto&& [level, text] : *t)
+          if (const auto* s = text.as_string())
+            out[std::string(factor.str())][std::string(level.str())] = s->get();
+  return out;
+}
+
 json plan_settings(const toml::table& plan) {
   json out = json::object();
   auto copy = [&](const char* section, std::initializer_list<const char*> keys) {
@@ -163,6 +175,7 @@ ReportData load_report(const LoadOptions& options) {
     // The store only holds plans that parsed when they ran; keep going without settings.
   }
   d.design = plan_settings(plan);
+  d.level_labels = level_labels(plan);
   d.design["experiment.created_at"] = e.created_at;
   d.design["experiment.planned_runs"] = e.planned_runs;
   d.design["experiment.plan_hash"] = e.plan_hash;

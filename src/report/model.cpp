@@ -92,7 +92,11 @@ std::vector<std::string> label_factors(const ReportData& data) {
 }
 
 std::string config_label(const ReportData& data, const Config& config) {
-  return config_label(config, label_factors(data));
+  Config named = config;  // the plan's labels in place of the levels they name
+  for (auto& [factor, level] : named)
+    if (auto f = data.level_labels.find(factor); f != data.level_labels.end())
+      if (auto l = f->second.find(level); l != f->second.end()) level = l->second;
+  return config_label(named, label_factors(data));
 }
 
 double busy_share(const ReportData& data) {

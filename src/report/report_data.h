@@ -86,6 +86,8 @@ struct ReportData {
   // The GPU setting columns (gpu_power_limit_w, ..., gpu_throttle_reasons), and those among them
   // that make two runs' energy incomparable when they differ (the limits and clocks).
   std::vector<std::string> gpu_setting_columns, gpu_comparability_columns;
+  // The plan's [labels]: factor -> level -> the name the report gives it.
+  std::map<std::string, std::map<std::string, std::string>> level_labels;
 };
 
 }  // namespace gt::report

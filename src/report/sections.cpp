@@ -331,6 +331,9 @@ std::vector<NamedTable> method_tables(const ReportData& data) {
                                fmt::format("{} / {} / {} / {}", ok, failed, aborted, warmup)});
   if (!data.benchmark.empty())
     design.table.rows.push_back({"benchmark", config_label(data.benchmark, data.factors)});
+  for (const auto& [factor, levels] : data.level_labels)
+    for (const auto& [level, text] : levels)
+      design.table.rows.push_back({"label of " + factor + " = " + level, text});
   design.table.rows.push_back(
       {"carbon grid",
        data.plan_grid.label + " (" + format_number(data.plan_grid.g_per_kwh, 4) + " gCO2e/kWh" +

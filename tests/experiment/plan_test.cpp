@@ -225,6 +225,24 @@ TEST(Plan, AnalysisNamesThePrimaryMetricAndTheTargetAccuracy) {
                10, "'final_loss' can be zero or negative");
 }
 
+TEST(Plan, LabelsNameLevelsForTheReportWithoutChangingTheHash) {
+  const Plan p = parse_plan(kHead + kFactors +
+                                "[labels.precision]\n"
+                                "fp32 = \"TF32 (Keras' default FP32 on Ampere and newer)\"\n",
+                            "t.toml");
+  EXPECT_EQ(p.labels.at("precision").at("fp32"), "TF32 (Keras' default FP32 on Ampere and newer)");
+  EXPECT_EQ(p.hash(), parse_plan(kHead + kFactors, "t.toml").hash());
+  expect_error(kHead + kFactors + "[labels.optimizer]\nadam = \"Adam\"\n", 8,
+               "labels.optimizer: not a factor of this plan; its factors: precision, batch_size");
+  expect_error(kHead + kFactors + "[labels.precision]\nbf16 = \"BF16\"\n", 9,
+               "'bf16' is not a level of precision; its levels: fp32, fp16");
+  expect_error(kHead + kFactors + "[labels.precision]\nfp16 = 16\n", 9, "must be a string");
+  expect_error(kHead + kFactors + "[labels.precision]\nfp16 = \"two\\nlines\"\n", 9,
+               "expected one line");
+  expect_error(kHead + kFactors + "[labels]\nprecision = \"x\"\n", 9,
+               "labels.precision must be a table");
+}
+
 TEST(Plan, MissingName) {
   try {
     parse_plan("[workload]\nkind = \"builtin\"\n[factors]\nepochs = [1]\n", "t.toml");

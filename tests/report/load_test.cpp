@@ -224,6 +224,33 @@ batch_size = [32, 128]
   }
 }
 
+// The plan's [labels] name levels wherever the report names a configuration, and the design
+// table lists them; configurations without a label keep their level.
+TEST(ReportLoad, PlanLabelsNameTheirLevelsInThePage) {
+  auto source = testing::full_experiment();
+  source.plan_text = R"toml(name = "synthetic"
+[workload]
+kind = "command"
+command = "python3 train.py --precision {precision} --batch-size {batch_size}"
+[factors]
+precision = ["fp32", "fp16", "bf16"]
+batch_size = [32, 128]
+[labels.precision]
+fp32 = "TF32 (Keras' default FP32 on Ampere and newer)"
+)toml";
+  TempDb db;
+  const auto d = write_and_load(source, db);
+  ASSERT_EQ(d.level_labels.at("precision").at("fp32"),
+            "TF32 (Keras' default FP32 on Ampere and newer)");
+  const std::string label = "TF32 (Keras' default FP32 on Ampere and newer)";
+  EXPECT_EQ(config_label(d, {{"precision", "fp32"}, {"batch_size", "32"}}),
+            label + " \u00b7 batch 32");
+  EXPECT_EQ(config_label(d, {{"precision", "bf16"}, {"batch_size", "32"}}), "bf16 \u00b7 batch 32");
+  const std::string md = render_markdown(d);
+  EXPECT_NE(md.find(label), std::string::npos);
+  EXPECT_NE(render_html(d).find(html_escape(label)), std::string::npos);
+}
+
 // Energy to a target accuracy on a workload with known per-epoch accuracy: the loader derives
 // each run's energy_to_target_j, epochs_to_target and target_reached from its epoch phases (as
 // the runs table export writes does), equal to what the accuracies give; runs that never reach
