@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   zone.id = "intel-rapl:0";
   zone.path = "/fuzz";
   zone.name = "package-0";
-  zone.component = "cpu";
+  zone.component = gt::Component::cpu;
   zone.device = "package-0";
   const double range = std::strtod(lines[0].c_str(), nullptr) / 1e6;
   zone.max_range_j = std::isfinite(range) && range > 0 ? range : 0;
