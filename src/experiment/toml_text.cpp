@@ -45,8 +45,11 @@ void check_toml_text(const std::string& text, const std::string& source) {
           bare = false;
         } else if (c == '#') {
           in = In::comment;
-        } else if (!bare && !value && (c == '=' || c == '.')) {
-          value = value || c == '=';  // the key ends; a dotted key goes on
+        } else if (!value && c == '=') {
+          value = true;  // the key ends, however it was written: the value's run starts here
+          bare = false;
+        } else if (!bare && !value && c == '.') {
+          // a dotted key goes on
         } else if (!bare && (c == '[' || c == '{')) {
           // an array or an inline table opens
         } else if (!bare && (c == '"' || c == '\'')) {

@@ -122,6 +122,10 @@ TEST(PlanRobustness, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
   EXPECT_THAT(error_of("x = 77k''=\"b\xC3\xA9\"\n"), HasSubstr("t.toml:1: non-ASCII"));
   EXPECT_THAT(error_of(std::string("x = 7\0\"\xC3\xA9\"\n", 10)), HasSubstr("t.toml:1: non-ASCII"));
   EXPECT_THAT(error_of("name = \"a\\\xC3\xA9\"\n"), HasSubstr("t.toml:1: non-ASCII"));
+  // A bare key's '=' ends the key even right after it: the string that follows is a string.
+  EXPECT_THAT(error_of("aamecarbonkkzkkk=\"name = \"\xC9\xA4"
+                       "amkin"),
+              HasSubstr("t.toml:1: non-ASCII character (byte 0xC9) outside a string"));
   EXPECT_THAT(error_of("name = \"\"\"a\\\xC3\xA9\"\"\"\n"), HasSubstr("t.toml:1: non-ASCII"));
   // Inside strings and comments it is text like any other; a leading byte-order mark is skipped.
   const auto p =
