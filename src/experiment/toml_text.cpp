@@ -53,7 +53,9 @@ void check_toml_text(const std::string& text, const std::string& source) {
         } else if (!bare && (c == '[' || c == '{')) {
           // an array or an inline table opens
         } else if (!bare && (c == '"' || c == '\'')) {
-          bare = true;  // nothing may follow a string but a terminator
+          // Nothing may follow a value's string but a terminator; a key's quoted part is
+          // followed by '.', '=' or a blank, which the key's own rules handle.
+          bare = value;
           if (c == '"') {
             in = at(i, "\"\"\"") ? In::ml_basic : In::basic;
             if (in == In::ml_basic) i += 2;
@@ -62,7 +64,7 @@ void check_toml_text(const std::string& text, const std::string& source) {
             if (in == In::ml_literal) i += 2;
           }
         } else {
-          bare = true;
+          bare = value;  // only a value is read as one run up to its terminator
         }
         break;
       case In::comment:

@@ -126,6 +126,9 @@ TEST(PlanRobustness, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
   EXPECT_THAT(error_of("aamecarbonkkzkkk=\"name = \"\xC9\xA4"
                        "amkin"),
               HasSubstr("t.toml:1: non-ASCII character (byte 0xC9) outside a string"));
+  // A dotted key of quoted parts, then a value and non-ASCII after it.
+  EXPECT_THAT(error_of("\"\".\"0\t\".am=1\xEF\xB3\xBF \n"),
+              HasSubstr("t.toml:1: non-ASCII character (byte 0xEF) outside a string"));
   EXPECT_THAT(error_of("name = \"\"\"a\\\xC3\xA9\"\"\"\n"), HasSubstr("t.toml:1: non-ASCII"));
   // Inside strings and comments it is text like any other; a leading byte-order mark is skipped.
   const auto p =
