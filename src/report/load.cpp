@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "experiment/analysis_input.h"
 #include "experiment/epochs.h"
+#include "experiment/plan.h"
 #include "experiment/run_setup.h"
 #include "experiment/store.h"
 #include "greentrain_version.h"
@@ -31,16 +32,14 @@ Grid to_grid(const std::string& code, const carbon::Intensity& i) {
 }
 
 // Settings worth showing from the plan's [design], [meters], [carbon] and [workload] tables.
-// The plan's [labels.<factor>] tables (checked when the plan was run).
-std::map<std::string, std::map<std::string, std::string>> level_labels(const toml::table& plan) {
-  std::map<std::string, std::map<std::string, std::string>> out;
-  if (const auto* labels = plan["labels"].as_table())
-    for (auto&& [factor, levels] : *labels)
-      if (const auto* t = levels.as_table())
-        for (auto&& [level, text] : *t)
-          if (const auto* s = text.as_string())
-            out[std::string(factor.str())][std::string(level.str())] = s->get();
-  return out;
+// The plan's [labels], read by the plan's own parser; none from a plan that no longer parses.
+std::map<std::string, std::map<std::string, std::string>> level_labels(
+    const experiment::ExperimentRecord& e) {
+  try {
+    return experiment::parse_plan(e.plan_text, e.name + " (the plan in the database)").labels;
+  } catch (const gt::Error&) {
+    return {};
+  }
 }
 
 json plan_settings(const toml::table& plan) {
@@ -175,7 +174,7 @@ ReportData load_report(const LoadOptions& options) {
     // The store only holds plans that parsed when they ran; keep going without settings.
   }
   d.design = plan_settings(plan);
-  d.level_labels = level_labels(plan);
+  d.level_labels = level_labels(e);
   d.design["experiment.created_at"] = e.created_at;
   d.design["experiment.planned_runs"] = e.planned_runs;
   d.design["experiment.plan_hash"] = e.plan_hash;
