@@ -30,6 +30,16 @@ struct TempDb {
   std::string path() const { return dir / "results.db"; }
 };
 
+// The synthetic experiment's plan as a command workload over its two factors.
+const std::string kCommandPlan = R"(name = "synthetic"
+[workload]
+kind = "command"
+command = "python3 train.py --precision {precision} --batch-size {batch_size}"
+[factors]
+precision = ["fp32", "fp16", "bf16"]
+batch_size = [32, 128]
+)";
+
 // `source` written to `db` through the store and loaded back, as `greentrain report` loads it.
 ReportData write_and_load(const ReportData& source, const TempDb& db) {
   testing::write_store(source, db.path());
@@ -196,14 +206,7 @@ TEST(ReportLoad, PageAgreesWithAnalyzeJson) {
 TEST(ReportLoad, PrimaryMetricAndHeadlineAreAnalyzesForEpochWindows) {
   for (const std::string primary : {"", "epoch_energy_j"}) {
     auto source = testing::full_experiment();
-    source.plan_text = R"(name = "synthetic"
-[workload]
-kind = "command"
-command = "python3 train.py --precision {precision} --batch-size {batch_size}"
-[factors]
-precision = ["fp32", "fp16", "bf16"]
-batch_size = [32, 128]
-)";
+    source.plan_text = kCommandPlan;
     if (!primary.empty()) source.plan_text += "[analysis]\nprimary_metric = \"" + primary + "\"\n";
     for (auto& r : source.runs)
       if (r.metrics.count("energy_j")) r.metrics["epoch_energy_j"] = 0.8 * r.metrics["energy_j"];
@@ -228,21 +231,11 @@ batch_size = [32, 128]
 // table lists them; configurations without a label keep their level.
 TEST(ReportLoad, PlanLabelsNameTheirLevelsInThePage) {
   auto source = testing::full_experiment();
-  source.plan_text = R"toml(name = "synthetic"
-[workload]
-kind = "command"
-command = "python3 train.py --precision {precision} --batch-size {batch_size}"
-[factors]
-precision = ["fp32", "fp16", "bf16"]
-batch_size = [32, 128]
-[labels.precision]
-fp32 = "TF32 (Keras' default FP32 on Ampere and newer)"
-)toml";
+  const std::string label = "TF32 (Keras' default FP32 on Ampere and newer)";
+  source.plan_text = kCommandPlan + "[labels.precision]\nfp32 = \"" + label + "\"\n";
   TempDb db;
   const auto d = write_and_load(source, db);
-  ASSERT_EQ(d.level_labels.at("precision").at("fp32"),
-            "TF32 (Keras' default FP32 on Ampere and newer)");
-  const std::string label = "TF32 (Keras' default FP32 on Ampere and newer)";
+  ASSERT_EQ(d.level_labels.at("precision").at("fp32"), label);
   EXPECT_EQ(config_label(d, {{"precision", "fp32"}, {"batch_size", "32"}}),
             label + " \u00b7 batch 32");
   EXPECT_EQ(config_label(d, {{"precision", "bf16"}, {"batch_size", "32"}}), "bf16 \u00b7 batch 32");
