@@ -17,7 +17,7 @@
 # Results: $OUT (default /tmp/gt-cnn-bench): env.txt, greentrain/*.json, pytorch.jsonl,
 # SUMMARY.md with PASS/FAIL lines (summarize_cnn.py); each run is bounded by RUN_TIMEOUT seconds
 # (PyTorch's three times that). About 4 to 5 minutes on an H100 with the defaults; smaller
-# SMALL_TRAIN, STUDY_TRAIN or EPOCHS shorten it.
+# SMALL_TRAIN, STUDY_TRAIN or EPOCHS shorten it; CONFIGS="small" or "study" runs one of the two.
 set -u
 BUILD=${1:-build}
 GT=$(realpath "$BUILD/greentrain")
@@ -30,6 +30,8 @@ SMALL_TEST=${SMALL_TEST:-1000}
 STUDY_TRAIN=${STUDY_TRAIN:-10}
 STUDY_TEST=${STUDY_TEST:-2}
 RUN_TIMEOUT=${RUN_TIMEOUT:-150}
+CONFIGS=${CONFIGS:-small study}
+wants() { [[ " $CONFIGS " == *" $1 "* ]]; }
 PY=${PYTHON:-python3}
 # Fashion-MNIST's .gz files: $GREENTRAIN_DATA, else BUILD_DIR/data, else greentrain's default.
 [ -z "${GREENTRAIN_DATA:-}" ] && [ -d "$BUILD/data" ] && export GREENTRAIN_DATA=$(realpath "$BUILD/data")
@@ -55,16 +57,16 @@ prepare() {  # NAME FOLDER: decode into WORK/cache-NAME, note the rate
   awk -v ns=$(($(date +%s%N) - t0)) -v cores="$(nproc)" -v name="$1" 'BEGIN {
     printf "%s prepare seconds: %.2f on %d cores\n", name, ns / 1e9, cores }' | tee -a "$OUT/runs.txt"
 }
-if [ ! -d "$WORK/small" ]; then
+if wants small && [ ! -d "$WORK/small" ]; then
   "$GT" data images --from fashion-mnist --size 64 --color rgb --out "$WORK/small" \
     --splits "$SMALL_TRAIN,0,$SMALL_TEST" | tee -a "$OUT/runs.txt"
 fi
-[ -d "$WORK/cache-small" ] || prepare small "$WORK/small"
-if [ ! -d "$WORK/study" ]; then
+wants small && { [ -d "$WORK/cache-small" ] || prepare small "$WORK/small"; }
+if wants study && [ ! -d "$WORK/study" ]; then
   "$PY" "$HERE/cnn_synthetic_tree.py" "$WORK/study" --classes 525 --train "$STUDY_TRAIN" \
     --test "$STUDY_TEST" --size 224 | tee -a "$OUT/runs.txt"
 fi
-[ -d "$WORK/cache-study" ] || prepare study "$WORK/study"
+wants study && { [ -d "$WORK/cache-study" ] || prepare study "$WORK/study"; }
 echo "data ready after $(elapsed) s"
 
 # ---- runs --------------------------------------------------------------------------------------
@@ -99,6 +101,7 @@ variants="fp32,eager-bf16,eager-fp16,compile-bf16"
 [ "${COMPILE_FP16:-0}" = 1 ] && variants="$variants,compile-fp16"
 for config in "small cnn:32,64,128/128 128" "study cnn:32,64,128,256/128 64"; do
   set -- $config
+  wants "$1" || continue
   for p in fp32 tf32 fp16 bf16; do gt_run "$1" "$2" "$3" "$p"; done
   GREENTRAIN_CNN_BATCHNORM=own gt_run "$1" "$2" "$3" bf16 bf16-ownbn
   pt_runs "$1" "$2" "$3" "$variants"
