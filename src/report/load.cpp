@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -32,13 +33,13 @@ Grid to_grid(const std::string& code, const carbon::Intensity& i) {
 }
 
 // Settings worth showing from the plan's [design], [meters], [carbon] and [workload] tables.
-// The plan's [labels], read by the plan's own parser; none from a plan that no longer parses.
-std::map<std::string, std::map<std::string, std::string>> level_labels(
-    const experiment::ExperimentRecord& e) {
+// The stored plan read by the plan's own parser (its [labels] and target accuracy); none when
+// it no longer parses (a plan written by another version).
+std::optional<experiment::Plan> stored_plan(const experiment::ExperimentRecord& e) {
   try {
-    return experiment::parse_plan(e.plan_text, e.name + " (the plan in the database)").labels;
+    return experiment::parse_plan(e.plan_text, e.name + " (the plan in the database)");
   } catch (const gt::Error&) {
-    return {};
+    return std::nullopt;
   }
 }
 
@@ -174,14 +175,15 @@ ReportData load_report(const LoadOptions& options) {
     // The store only holds plans that parsed when they ran; keep going without settings.
   }
   d.design = plan_settings(plan);
-  d.level_labels = level_labels(e);
+  const std::optional<experiment::Plan> parsed = stored_plan(e);
+  if (parsed) d.level_labels = parsed->labels;
   d.design["experiment.created_at"] = e.created_at;
   d.design["experiment.planned_runs"] = e.planned_runs;
   d.design["experiment.plan_hash"] = e.plan_hash;
 
   // Runs, and the samples of the median run of each configuration only.
   auto records = store.runs(e.id);
-  d.target_accuracy = experiment::target_accuracy(e);
+  if (parsed) d.target_accuracy = parsed->analysis.target_accuracy;
   std::map<std::string, std::int64_t> row_id;
   // What each run's GPUs ran under (experiment/run_setup.h).
   const experiment::RunSetups setups(store, e);
