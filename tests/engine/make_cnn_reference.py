@@ -14,11 +14,17 @@ training-mode logits and mean softmax cross-entropy with every gradient (running
 restored afterwards: greentrain's debug_step leaves them), the losses of K Adam steps (lr 1e-3,
 betas (0.9, 0.999), eps 1e-7; each step's forward moves the running statistics), every tensor
 after them (running statistics included), and the evaluation-mode loss after the steps.
+Then whole epochs: from the same initial tensors, E epochs over a training set of N rows in
+mini-batches of B (the last one partial), each epoch in the order greentrain's CPU backend
+draws (engine/model.h: a Fisher-Yates pass over std::mt19937_64 seeded from the run's seed and
+the epoch), and every tensor after them.
 Everything float32, torch CPU, deterministic. The file is written to a temporary name beside
 OUT and renamed. The engine_reference_cnn CTest fixture runs it once per test run.
 
 usage: make_cnn_reference.py OUT.json [--filters 4,6 --head 8 --size 9 --channels 2
-                                       --classes 5 --rows 6 --steps 10 --seed 1]
+                                       --classes 5 --rows 6 --steps 10 --seed 1
+                                       --epoch-rows 100 --epoch-batch 16 --epochs 2
+                                       --run-seed 7]
 """
 import argparse
 import copy
@@ -86,6 +92,42 @@ class Cnn(torch.nn.Module):
         return out
 
 
+class Mt19937_64:
+    """std::mt19937_64 (the C++ standard's 64-bit Mersenne Twister), bit for bit."""
+    MASK = (1 << 64) - 1
+
+    def __init__(self, seed):
+        self.mt = [seed & self.MASK]
+        for i in range(1, 312):
+            prev = self.mt[-1]
+            self.mt.append((6364136223846793005 * (prev ^ (prev >> 62)) + i) & self.MASK)
+        self.index = 312
+
+    def __call__(self):
+        if self.index == 312:
+            mt = self.mt
+            for k in range(312):
+                x = (mt[k] & 0xFFFFFFFF80000000) | (mt[(k + 1) % 312] & 0x7FFFFFFF)
+                mt[k] = mt[(k + 156) % 312] ^ (x >> 1) ^ (0xB5026F5AA96619E9 if x & 1 else 0)
+            self.index = 0
+        y = self.mt[self.index]
+        self.index += 1
+        y ^= (y >> 29) & 0x5555555555555555
+        y ^= (y << 17) & 0x71D67FFFEDA60000
+        y ^= (y << 37) & 0xFFF7EEE000000000
+        return (y ^ (y >> 43)) & self.MASK
+
+
+def epoch_order(rows, seed, epoch):
+    """greentrain's engine::epoch_order: the rows of one epoch, shuffled."""
+    order = list(range(rows))
+    rng = Mt19937_64((seed * 0x9E3779B97F4A7C15 + epoch + 1) & Mt19937_64.MASK)
+    for i in range(rows - 1, 0, -1):
+        j = rng() % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
 def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
@@ -102,6 +144,10 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--epoch-rows", type=int, default=100)
+    ap.add_argument("--epoch-batch", type=int, default=16)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--run-seed", type=int, default=7)
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -122,6 +168,7 @@ def main():
     x = torch.rand(a.rows, a.size, a.size, a.channels, dtype=torch.float32)
     y = torch.randint(0, a.classes, (a.rows,))
     initial = {k: flat(v) for k, v in model.named_tensors().items()}
+    start = copy.deepcopy(model)
 
     # One training-mode forward and backward on a copy: the running statistics stay as they are.
     probe = copy.deepcopy(model)
@@ -143,6 +190,27 @@ def main():
     with torch.no_grad():
         eval_loss = torch.nn.functional.cross_entropy(model(x), y).item()
 
+    # Whole epochs from the same initial tensors, in greentrain's CPU batch order.
+    ex = torch.rand(a.epoch_rows, a.size, a.size, a.channels, dtype=torch.float32)
+    ey = torch.randint(0, a.classes, (a.epoch_rows,))
+    runner = start
+    opt = torch.optim.Adam(runner.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
+    epoch_losses = []
+    for epoch in range(a.epochs):
+        order = torch.tensor(epoch_order(a.epoch_rows, a.run_seed, epoch))
+        losses_of_epoch = []
+        for first in range(0, a.epoch_rows, a.epoch_batch):
+            rows = order[first:first + a.epoch_batch]
+            opt.zero_grad()
+            step_loss = torch.nn.functional.cross_entropy(runner(ex[rows]), ey[rows])
+            losses_of_epoch.append(step_loss.item())
+            step_loss.backward()
+            opt.step()
+        epoch_losses.append(sum(losses_of_epoch) / len(losses_of_epoch))
+    epochs = {"rows": a.epoch_rows, "batch": a.epoch_batch, "seed": a.run_seed,
+              "x": flat(ex), "labels": [int(v) for v in ey.tolist()], "losses": epoch_losses,
+              "final": {k: flat(v) for k, v in runner.named_tensors().items()}}
+
     out = {
         "torch_version": torch.__version__,
         "model": f"cnn:{a.filters}/{a.head}",
@@ -150,7 +218,7 @@ def main():
         "rows": a.rows, "lr": a.lr, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7,
         "x": flat(x), "labels": [int(v) for v in y.tolist()],
         "initial": initial, "logits": flat(logits), "loss": loss.item(), "grads": grads,
-        "adam_losses": losses, "final": final, "eval_loss": eval_loss,
+        "adam_losses": losses, "final": final, "eval_loss": eval_loss, "epochs": epochs,
     }
     write_atomically(a.out, out)
 
