@@ -29,7 +29,11 @@ function(greentrain_test_compile target)
   if(NOT GREENTRAIN_SANITIZE AND NOT GREENTRAIN_FUZZ)
     target_compile_options(${target} PRIVATE $<$<CONFIG:Release>:-O1>)
   endif()
-  if(NOT GREENTRAIN_TEST_PCH)
+  # A precompiled header is only valid under the flags it was built with; a program compiled
+  # with OpenMP's flags (engine_layer_test) parses its headers itself (clang 14 crashes
+  # otherwise).
+  get_target_property(libs ${target} LINK_LIBRARIES)
+  if(NOT GREENTRAIN_TEST_PCH OR "OpenMP::OpenMP_CXX" IN_LIST libs)
     return()
   endif()
   target_link_libraries(${target} PRIVATE GTest::gtest GTest::gmock fmt::fmt
