@@ -10,8 +10,9 @@ if(GREENTRAIN_SANITIZE OR GREENTRAIN_FUZZ)
   # instrumented code compiles in half the time unoptimised (clang's -O1 saves nothing over
   # -O3 here). The tests and fuzz targets run slower per input, which the suite's run time
   # barely shows: it waits on children, sleeps and Python far more than on this code. The
-  # modules whose tests bound their own CPU cost and latency (the meters' sampler, the marks
-  # and phase windows of a metered run) stay optimised: greentrain_sanitize_optimized().
+  # modules that do the heavy computing (engine, data, stats) or whose tests bound their own CPU
+  # cost and latency (energy's sampler, run's marks and phase windows) stay optimised, through
+  # greentrain_sanitize_optimized(): unoptimised, their tests ran several times longer.
   add_compile_options(-O0 -fsanitize=address,undefined -fno-sanitize-recover=all
                       -fno-omit-frame-pointer -g1)
   add_link_options(-fsanitize=address,undefined)
