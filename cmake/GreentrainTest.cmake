@@ -19,16 +19,7 @@ endfunction()
 # same header libraries (GTest, GMock, fmt, nlohmann_json). Each test file still includes what it
 # uses; GREENTRAIN_TEST_PCH=OFF builds them without it.
 option(GREENTRAIN_TEST_PCH "Compile the test programs with one shared precompiled header" ON)
-#
-# The test programs' own code is compiled at -O1 in Release builds: the libraries they test keep
-# the build type's -O3 (they are what the binary ships), while -O3 on test bodies only costs
-# compile time (a quarter of it for a test file). -O1 still runs GCC's flow analysis, so warnings
-# such as -Wmaybe-uninitialized still apply to test code. The checked build (GREENTRAIN_SANITIZE)
-# sets its own level for everything.
 function(greentrain_test_compile target)
-  if(NOT GREENTRAIN_SANITIZE AND NOT GREENTRAIN_FUZZ)
-    target_compile_options(${target} PRIVATE $<$<CONFIG:Release>:-O1>)
-  endif()
   # A precompiled header is only valid under the flags it was built with; a program compiled
   # with OpenMP's flags (engine_layer_test) parses its headers itself (clang 14 crashes
   # otherwise).
