@@ -8,11 +8,11 @@ option(GREENTRAIN_FUZZ "Build the libFuzzer targets under fuzz/ (needs clang)" O
 if(GREENTRAIN_SANITIZE OR GREENTRAIN_FUZZ)
   # -O0 (after the build type's -O3, so it wins): the checks are the same at every level, and
   # instrumented code compiles in half the time unoptimised (clang's -O1 saves nothing over
-  # -O3 here). The tests and fuzz targets run slower per input, which the suite's run time
-  # barely shows: it waits on children, sleeps and Python far more than on this code. The
-  # modules that do the heavy computing (engine, data, stats) or whose tests bound their own CPU
-  # cost and latency (energy's sampler, run's marks and phase windows) stay optimised, through
-  # greentrain_sanitize_optimized(): unoptimised, their tests ran several times longer.
+  # -O3 here). Most of the suite waits on children, sleeps, Python and browsers, so it barely
+  # runs slower; the modules that do the heavy computing (engine, data, stats) or whose tests
+  # bound their own CPU cost and latency (energy's sampler, run's marks and phase windows) stay
+  # optimised, through greentrain_sanitize_optimized(): unoptimised, those tests ran several
+  # times longer or failed their bounds. Fuzz targets run fewer inputs per second.
   add_compile_options(-O0 -fsanitize=address,undefined -fno-sanitize-recover=all
                       -fno-omit-frame-pointer -g1)
   add_link_options(-fsanitize=address,undefined)
