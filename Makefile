@@ -2,18 +2,24 @@
 # `make test` does the same set-up, checks formatting (format-check), builds with warnings as
 # errors, runs every test, then the checked build (test-sanitize): the whole test suite built
 # with ASan+UBSan by clang in $(ASAN_DIR) (no CUDA), any finding failing its test, plus each
-# libFuzzer target for FUZZ_SECONDS (default 30). `make fuzz FUZZ_SECONDS=600`: only the fuzz
-# targets, longer. `make format` rewrites the C++/CUDA sources with .clang-format.
+# libFuzzer target for TEST_FUZZ_SECONDS (default 15: a smoke run of every target from its seed
+# corpus). The checked build compiles at -O0 (half the compile time; the checks are the same)
+# and its two report end-to-end tests run the programs but not the Chromium page checks, which
+# check the same pages in the normal build (tests/report/CMakeLists.txt). `make fuzz` runs only
+# the fuzz targets, each for FUZZ_SECONDS (default 30; `make fuzz FUZZ_SECONDS=600`: longer).
+# `make format` rewrites the C++/CUDA sources with .clang-format.
 # `make install` builds, then installs the binary in $(PREFIX)/bin and the Python package where
 # Debian's python3 looks for local packages. `make wheel` builds, then writes the platform wheel
 # (the Python package with the binary inside) to $(BUILD_DIR)/dist: `pip install` of it is the
 # whole set-up on another machine of the same platform.
-# BUILD_DIR, ASAN_DIR, JOBS, PREFIX, PYTHON_SITE and DESTDIR can be overridden.
+# BUILD_DIR, ASAN_DIR, JOBS, FUZZ_SECONDS, TEST_FUZZ_SECONDS, PREFIX, PYTHON_SITE and DESTDIR
+# can be overridden.
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
+TEST_FUZZ_SECONDS ?= 15
 GREENTRAIN = $(BUILD_DIR)/greentrain
 PREFIX ?= /usr/local
 PYTHON_SITE ?= $(shell /usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
@@ -61,7 +67,8 @@ configure-sanitize: deps
 	  $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 
-test-sanitize: configure-sanitize
+test-sanitize:
+	@$(MAKE) --no-print-directory configure-sanitize FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	@cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
 
 fuzz: configure-sanitize
