@@ -3,8 +3,7 @@
 
 #include <sstream>
 
-#include "common/error.h"
-#include "experiment/plan.h"
+#include "experiment/stored_plan.h"
 
 namespace gt::experiment {
 
@@ -15,12 +14,9 @@ AnalysisInput analysis_input(const Store& store, const ExperimentRecord& e,
   in.table = stats::read_runs_csv(csv, e.factor_names, source);
   for (const auto& [name, level] : e.benchmark.items())
     in.options.baseline[name] = level.is_string() ? level.get<std::string>() : level.dump();
-  try {
-    const Plan plan = parse_plan(e.plan_text, e.name + " (the plan in the database)");
-    in.options.primary_metric = plan.analysis.primary_metric;
-  } catch (const gt::Error&) {
-    // A stored plan this version no longer reads: the defaults judge it.
-  }
+  // A stored plan this version no longer reads: the defaults judge it.
+  if (const std::optional<Plan> plan = stored_plan(e))
+    in.options.primary_metric = plan->analysis.primary_metric;
   return in;
 }
 

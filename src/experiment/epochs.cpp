@@ -3,8 +3,7 @@
 
 #include <algorithm>
 
-#include "common/error.h"
-#include "experiment/plan.h"
+#include "experiment/stored_plan.h"
 
 namespace gt::experiment {
 
@@ -67,11 +66,8 @@ std::map<std::string, double> derived_metrics(const RunRecord& run,
 }
 
 std::optional<double> target_accuracy(const ExperimentRecord& e) {
-  try {
-    return parse_plan(e.plan_text, e.name + " (the plan in the database)").analysis.target_accuracy;
-  } catch (const gt::Error&) {
-    return std::nullopt;
-  }
+  const std::optional<Plan> plan = stored_plan(e);
+  return plan ? plan->analysis.target_accuracy : std::nullopt;
 }
 
 }  // namespace gt::experiment

@@ -10,8 +10,7 @@
 
 #include "carbon/carbon.h"
 #include "common/csv.h"
-#include "common/error.h"
-#include "experiment/plan.h"
+#include "experiment/stored_plan.h"
 
 namespace gt::experiment {
 namespace {
@@ -88,12 +87,9 @@ std::string RunSetup::gpu_model() const {
 RunSetups::RunSetups(const Store& store, const ExperimentRecord& e)
     : experiment_env_(e.environment) {
   for (const auto& s : store.sessions(e.id)) session_env_[s.id] = s.environment;
-  carbon::CarbonOptions carbon;
-  try {
-    carbon = parse_plan(e.plan_text, e.name + " (the plan in the database)").carbon;
-  } catch (const gt::Error&) {
-    return;  // a stored plan this version no longer reads: the grid stays unknown
-  }
+  const std::optional<Plan> plan = stored_plan(e);
+  if (!plan) return;  // a stored plan this version no longer reads: the grid stays unknown
+  const carbon::CarbonOptions& carbon = plan->carbon;
   if (carbon.intensity) return;  // a given intensity belongs to no country
   if (!carbon.region.empty()) {
     const auto colon = carbon.region.find(':');

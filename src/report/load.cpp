@@ -15,9 +15,9 @@
 #include "common/error.h"
 #include "experiment/analysis_input.h"
 #include "experiment/epochs.h"
-#include "experiment/plan.h"
 #include "experiment/run_setup.h"
 #include "experiment/store.h"
+#include "experiment/stored_plan.h"
 #include "greentrain_version.h"
 #include "report/model.h"
 #include "stats/analysis.h"
@@ -33,16 +33,6 @@ Grid to_grid(const std::string& code, const carbon::Intensity& i) {
 }
 
 // Settings worth showing from the plan's [design], [meters], [carbon] and [workload] tables.
-// The stored plan read by the plan's own parser (its [labels] and target accuracy); none when
-// it no longer parses (a plan written by another version).
-std::optional<experiment::Plan> stored_plan(const experiment::ExperimentRecord& e) {
-  try {
-    return experiment::parse_plan(e.plan_text, e.name + " (the plan in the database)");
-  } catch (const gt::Error&) {
-    return std::nullopt;
-  }
-}
-
 json plan_settings(const toml::table& plan) {
   json out = json::object();
   auto copy = [&](const char* section, std::initializer_list<const char*> keys) {
@@ -175,7 +165,7 @@ ReportData load_report(const LoadOptions& options) {
     // The store only holds plans that parsed when they ran; keep going without settings.
   }
   d.design = plan_settings(plan);
-  const std::optional<experiment::Plan> parsed = stored_plan(e);
+  const std::optional<experiment::Plan> parsed = experiment::stored_plan(e);
   if (parsed) d.level_labels = parsed->labels;
   d.design["experiment.created_at"] = e.created_at;
   d.design["experiment.planned_runs"] = e.planned_runs;
