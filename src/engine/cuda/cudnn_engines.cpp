@@ -112,6 +112,19 @@ std::vector<EngineConfig> heuristic_configs(const Descriptor& graph, cudnnBacken
   return out;
 }
 
+std::string heuristic_mode_name(cudnnBackendHeurMode_t mode) {
+  switch (mode) {
+    case CUDNN_HEUR_MODE_INSTANT:
+      return "instant";
+    case CUDNN_HEUR_MODE_B:
+      return "B";
+    case CUDNN_HEUR_MODE_FALLBACK:
+      return "fallback";
+    default:
+      return "mode " + std::to_string(static_cast<int>(mode));
+  }
+}
+
 std::string engine_refusal(Precision precision, bool deterministic,
                            const std::vector<cudnnBackendNumericalNote_t>& notes) {
   if (has(notes, CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS)) return "down-converts its inputs";

@@ -35,6 +35,9 @@ struct EngineConfig {
 std::vector<EngineConfig> heuristic_configs(const Descriptor& graph, cudnnBackendHeurMode_t mode,
                                             std::string& why);
 
+// "instant", "B", "fallback" or "A": how people and the survey name a heuristics mode.
+std::string heuristic_mode_name(cudnnBackendHeurMode_t mode);
+
 // Why the rules above refuse an engine with these notes for `precision` ("" when they do not).
 std::string engine_refusal(Precision precision, bool deterministic,
                            const std::vector<cudnnBackendNumericalNote_t>& notes);

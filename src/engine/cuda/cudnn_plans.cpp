@@ -5,6 +5,8 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <set>
@@ -127,6 +129,15 @@ struct CudnnPlans::State {
     std::string why;
   };
   std::map<std::string, Entry> plans;
+  struct Candidate {
+    EngineConfig engine;
+    std::string refusal;     // the precision rule that refuses it; "" when it may run
+    std::string heuristics;  // the heuristics mode that offered it first
+  };
+  struct Candidates {
+    std::vector<Candidate> list;
+    std::string no_heuristics;  // modes that offered nothing, and why
+  };
 
   ~State() {
     plans.clear();  // plans before the handle they were built on
@@ -150,9 +161,35 @@ struct CudnnPlans::State {
   std::unique_ptr<CudnnPlan> build(const Problem& problem, const std::string& key,
                                    std::string& why);
   template <typename Problem>
-  std::optional<size_t> fastest(const Problem& problem, const std::vector<int64_t>& uids,
-                                const std::vector<Built>& built, double& best_ms);
+  std::vector<CudnnEngineTiming> survey(const Problem& problem);
+  Candidates collect(const Descriptor& graph, Precision precision, bool thorough) const;
+  template <typename Problem>
+  std::vector<double> time_each(const Problem& problem, const std::vector<int64_t>& uids,
+                                const std::vector<Built>& built);
 };
+
+// The heuristics' candidates for a graph: instant mode, then (when `thorough`) mode B, then the
+// fallback list, each configuration once, each with the precision rule that refuses it, if any.
+CudnnPlans::State::Candidates CudnnPlans::State::collect(const Descriptor& graph,
+                                                         Precision precision, bool thorough) const {
+  Candidates out;
+  std::set<std::string> seen;
+  std::vector<cudnnBackendHeurMode_t> modes{CUDNN_HEUR_MODE_INSTANT};
+  if (thorough) modes.push_back(CUDNN_HEUR_MODE_B);
+  modes.push_back(CUDNN_HEUR_MODE_FALLBACK);
+  for (const cudnnBackendHeurMode_t mode : modes) {
+    std::string why_none;
+    for (EngineConfig& e : heuristic_configs(graph, mode, why_none)) {
+      if (!seen.insert(e.tag()).second) continue;
+      std::string refusal = engine_refusal(precision, options.deterministic, e.numerical);
+      out.list.push_back({std::move(e), std::move(refusal), heuristic_mode_name(mode)});
+    }
+    if (!why_none.empty())
+      out.no_heuristics += fmt::format("{}{} heuristics: {}", out.no_heuristics.empty() ? "" : "; ",
+                                       heuristic_mode_name(mode), why_none);
+  }
+  return out;
+}
 
 template <typename Problem>
 std::unique_ptr<CudnnPlan> CudnnPlans::State::build(const Problem& problem, const std::string& key,
@@ -164,37 +201,28 @@ std::unique_ptr<CudnnPlan> CudnnPlans::State::build(const Problem& problem, cons
   impl->set = operations(problem);
   impl->graph = operation_graph(impl->set, handle);
 
-  // The candidates: instant heuristics, then the fallback list, each configuration once.
+  Candidates all = collect(impl->graph, problem.precision, options.autotune);
   std::vector<EngineConfig> candidates;
-  std::set<std::string> seen;
   std::map<std::string, int> refused;
-  std::string no_heuristics;
-  for (const cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_INSTANT, CUDNN_HEUR_MODE_FALLBACK}) {
-    std::string why_none;
-    for (EngineConfig& e : heuristic_configs(impl->graph, mode, why_none)) {
-      if (!seen.insert(e.tag()).second) continue;
-      if (std::string r = engine_refusal(problem.precision, options.deterministic, e.numerical);
-          !r.empty()) {
-        ++refused[r];
-        continue;
-      }
-      candidates.push_back(std::move(e));
-    }
-    if (!why_none.empty())
-      no_heuristics += fmt::format("{}heuristics mode {}: {}", no_heuristics.empty() ? "" : "; ",
-                                   static_cast<int>(mode), why_none);
+  for (Candidate& c : all.list) {
+    if (c.refusal.empty())
+      candidates.push_back(std::move(c.engine));
+    else
+      ++refused[c.refusal];
   }
 
   // Which to build: the autotune file's choice when there is one (moved to the front), else
-  // the first that builds, or with autotune the first `autotune_candidates` that build, timed.
+  // the first that builds, or with autotune every one that builds (up to
+  // `autotune_candidates`), timed.
   const std::optional<std::string> chosen = options.autotune ? tuned->choice(key) : std::nullopt;
   if (chosen)
     std::stable_partition(candidates.begin(), candidates.end(),
                           [&](const EngineConfig& e) { return e.tag() == *chosen; });
   const bool from_file = chosen && !candidates.empty() && candidates[0].tag() == *chosen;
-  const size_t wanted = options.autotune && !from_file
-                            ? static_cast<size_t>(std::max(options.autotune_candidates, 1))
-                            : 1;
+  const size_t wanted = !options.autotune || from_file ? 1
+                        : options.autotune_candidates > 0
+                            ? static_cast<size_t>(options.autotune_candidates)
+                            : candidates.size();
   std::vector<size_t> engines;  // indices into candidates of the plans built
   std::vector<Built> built;
   int failed = 0;
@@ -213,18 +241,19 @@ std::unique_ptr<CudnnPlan> CudnnPlans::State::build(const Problem& problem, cons
     why = fmt::format("no cuDNN engine runs {} ({} candidates", key, candidates.size());
     for (const auto& [reason, n] : refused) why += fmt::format("; {} refused: {}", n, reason);
     if (failed) why += fmt::format("; {} failed to build, first {}", failed, first_failure);
-    if (!no_heuristics.empty()) why += "; " + no_heuristics;
+    if (!all.no_heuristics.empty()) why += "; " + all.no_heuristics;
     why += ")";
     return nullptr;
   }
   size_t pick = 0;
   bool timed = false;
   if (built.size() > 1) {
-    double ms = 0;
-    if (const std::optional<size_t> f = fastest(problem, impl->set.uids, built, ms)) {
-      pick = *f;
+    const std::vector<double> ms = time_each(problem, impl->set.uids, built);
+    const size_t f = static_cast<size_t>(std::min_element(ms.begin(), ms.end()) - ms.begin());
+    if (std::isfinite(ms[f])) {
+      pick = f;
       timed = true;
-      tuned->record(key, candidates[engines[pick]].tag(), ms);
+      tuned->record(key, candidates[engines[pick]].tag(), ms[f]);
     }
   }
   EngineConfig& engine = candidates[engines[pick]];
@@ -236,12 +265,46 @@ std::unique_ptr<CudnnPlan> CudnnPlans::State::build(const Problem& problem, cons
   return std::make_unique<CudnnPlan>(std::move(impl));
 }
 
-// Times each built plan (one warm-up run, then three) on scratch buffers; the index of the
-// fastest, or nothing when none ran.
 template <typename Problem>
-std::optional<size_t> CudnnPlans::State::fastest(const Problem& problem,
+std::vector<CudnnEngineTiming> CudnnPlans::State::survey(const Problem& problem) {
+  OperationSet set = operations(problem);
+  const Descriptor graph = operation_graph(set, handle);
+  Candidates all = collect(graph, problem.precision, true);
+  std::vector<CudnnEngineTiming> out;
+  std::vector<Built> built;
+  std::vector<size_t> rows;  // out's index of each built plan
+  for (Candidate& c : all.list) {
+    CudnnEngineTiming& r = out.emplace_back();
+    r.engine = c.engine.describe();
+    r.heuristics = c.heuristics;
+    r.refused = c.refusal;
+    if (!r.refused.empty()) continue;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string failure;
+    std::optional<Built> b = try_build(handle, c.engine, options.max_workspace_bytes, failure);
+    r.build_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!b) {
+      r.refused = "does not build: " + failure;
+      continue;
+    }
+    r.workspace_bytes = b->workspace;
+    rows.push_back(out.size() - 1);
+    built.push_back(std::move(*b));
+  }
+  if (!built.empty()) {
+    const std::vector<double> ms = time_each(problem, set.uids, built);
+    for (size_t i = 0; i < built.size(); ++i) out[rows[i]].milliseconds = ms[i];
+  }
+  return out;
+}
+
+// Times each built plan (one warm-up run, then three) on scratch buffers: milliseconds per run,
+// infinity for a plan that failed to run.
+template <typename Problem>
+std::vector<double> CudnnPlans::State::time_each(const Problem& problem,
                                                  const std::vector<int64_t>& uids,
-                                                 const std::vector<Built>& built, double& best_ms) {
+                                                 const std::vector<Built>& built) {
   Scratch scratch;
   size_t workspace_bytes = 0;
   for (const Built& b : built) workspace_bytes = std::max(workspace_bytes, b.workspace);
@@ -290,8 +353,7 @@ std::optional<size_t> CudnnPlans::State::fastest(const Problem& problem,
   CUDA_CHECK(cudaEventCreate(&start));
   CUDA_CHECK(cudaEventCreate(&stop));
   CUDNN_CHECK(cudnn().set_stream(handle, nullptr));
-  std::optional<size_t> best;
-  best_ms = std::numeric_limits<double>::infinity();
+  std::vector<double> ms_each(built.size(), std::numeric_limits<double>::infinity());
   constexpr int kRuns = 3;
   for (size_t i = 0; i < built.size(); ++i) {
     const cudnnBackendDescriptor_t plan = built[i].plan.get();
@@ -304,14 +366,11 @@ std::optional<size_t> CudnnPlans::State::fastest(const Problem& problem,
     CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
     CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    if (ok && ms / kRuns < best_ms) {
-      best_ms = ms / kRuns;
-      best = i;
-    }
+    if (ok) ms_each[i] = ms / kRuns;
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
-  return best;
+  return ms_each;
 }
 
 CudnnPlans::CudnnPlans(const CudnnPlanOptions& options) : state_(std::make_unique<State>()) {
@@ -349,6 +408,13 @@ const CudnnPlan& CudnnPlans::plan(const ConvProblem& p) {
 const CudnnPlan& CudnnPlans::plan(const BatchNormProblem& p) {
   if (const CudnnPlan* found = find(p)) return *found;
   throw gt::Error(why_unsupported(plan_key(p)));
+}
+
+std::vector<CudnnEngineTiming> CudnnPlans::survey(const ConvProblem& p) {
+  return state_->survey(p);
+}
+std::vector<CudnnEngineTiming> CudnnPlans::survey(const BatchNormProblem& p) {
+  return state_->survey(p);
 }
 
 std::string CudnnPlans::why_unsupported(const std::string& key) const {

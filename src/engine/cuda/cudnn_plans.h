@@ -8,16 +8,21 @@
 // Choosing the engine: cuDNN's heuristics in "instant" mode, then its fallback list, each
 // configuration filtered by the precision rules of cudnn_engines.h (fp32 is true FP32, every
 // precision accumulates in FP32); the first one that builds within the workspace limit wins.
-// With autotune on, up to `autotune_candidates` plans that build are each timed once on the GPU
-// and the fastest kept; the choice goes to the autotune file, so later runs on the same GPU and
-// cuDNN build that plan directly.
+// With autotune on, the list also holds heuristics mode B's configurations (slower to ask, more
+// of them), and every plan that builds (or the first `autotune_candidates`) is timed on the GPU
+// and the fastest kept: the heuristics' first choice can be many times slower than the best
+// (true-FP32 data gradients in NHWC are such a case). The choice goes to the autotune file, so
+// later runs on the same GPU and cuDNN build that plan directly. `survey` shows every candidate
+// with its time, for people choosing engines (bench/gpu/cudnn_survey).
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/cuda/cudnn_problem.h"
 
@@ -27,8 +32,18 @@ struct CudnnPlanOptions {
   bool deterministic = false;  // refuse engines noted non-deterministic
   size_t max_workspace_bytes = size_t(256) << 20;
   bool autotune = false;
-  std::string autotune_file;  // where choices are kept ("" = only for this process)
-  int autotune_candidates = 8;
+  std::string autotune_file;    // where choices are kept ("" = only for this process)
+  int autotune_candidates = 0;  // the most plans timed per problem; 0: every one that builds
+};
+
+// One engine configuration the heuristics offered for a problem, as `CudnnPlans::survey` saw it.
+struct CudnnEngineTiming {
+  std::string engine;      // e.g. "eng12 k2=1 (tensor cores)"
+  std::string heuristics;  // the mode that offered it first: "instant", "B" or "fallback"
+  std::string refused;     // why it was not run (a precision rule, or the build's failure); ""
+  double build_ms = 0;     // building its execution plan (runtime-compiled engines are slow)
+  size_t workspace_bytes = 0;
+  double milliseconds = std::numeric_limits<double>::quiet_NaN();  // per run; inf: failed to run
 };
 
 // A built execution plan; owned by its CudnnPlans.
@@ -82,6 +97,10 @@ class CudnnPlans {
   const CudnnPlan& plan(const ConvProblem& problem);
   const CudnnPlan& plan(const BatchNormProblem& problem);
   std::string why_unsupported(const std::string& key) const;
+  // Every candidate of a problem, each built and timed (nothing cached, the autotune file
+  // untouched). Throws gt::Error when the problem's graph cannot be made.
+  std::vector<CudnnEngineTiming> survey(const ConvProblem& problem);
+  std::vector<CudnnEngineTiming> survey(const BatchNormProblem& problem);
 
   // Throws gt::Error when a buffer is missing or less aligned than the problem promised, when the
   // tensors do not fit the plan's problem, or when the workspace is smaller than the plan's.
