@@ -3,9 +3,11 @@
 # errors, runs every test, then the checked build (test-sanitize): the whole test suite built
 # with ASan+UBSan by clang in $(ASAN_DIR) (no CUDA), any finding failing its test, plus each
 # libFuzzer target for TEST_FUZZ_SECONDS (default 15: a smoke run of every target from its seed
-# corpus). The checked build compiles at -O0 (half the compile time; the checks are the same)
-# and its two report end-to-end tests run the programs but not the Chromium page checks, which
-# check the same pages in the normal build (tests/report/CMakeLists.txt). `make fuzz` runs only
+# corpus). The checked build compiles at -O0 (half the compile time; the checks are the same);
+# its two report end-to-end tests run the programs but not the Chromium page checks, and the
+# Python package's and the Slurm cluster's end-to-end tests run in the normal build only
+# (tests/report, tests/python, tests/slurm). Test files compile at -O0 in both builds
+# (cmake/GreentrainTest.cmake); the libraries they test stay optimised. `make fuzz` runs only
 # the fuzz targets, each for FUZZ_SECONDS (default 30; `make fuzz FUZZ_SECONDS=600`: longer).
 # `make format` rewrites the C++/CUDA sources with .clang-format.
 # `make install` builds, then installs the binary in $(PREFIX)/bin and the Python package where
@@ -55,16 +57,25 @@ demo:
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target greentrain
 	@scripts/demo $(GREENTRAIN)
 
+# While the normal build's suite runs (much of it waits on children, sleeps, Python and
+# browsers), the checked build compiles beside it at the lowest CPU priority, its output in
+# $(BUILD_DIR)/checked-build.log (shown when it fails); then the checked suite runs.
 test: build
 	@$(MAKE) --no-print-directory format-check
-	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
-	@$(MAKE) --no-print-directory test-sanitize
+	@log=$(BUILD_DIR)/checked-build.log; \
+	  nice -n 19 $(MAKE) --no-print-directory configure-sanitize FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) \
+	    >$$log 2>&1 & checked=$$!; \
+	  (cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900); tests=$$?; \
+	  wait $$checked; built=$$?; \
+	  [ $$built -eq 0 ] || { cat $$log; echo "make test: the checked build failed (above)" >&2; }; \
+	  [ $$tests -eq 0 ] && [ $$built -eq 0 ]
+	@cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
 
 configure-sanitize: deps
 	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DGREENTRAIN_CUDA=OFF -DGREENTRAIN_SANITIZE=ON \
 	  -DGREENTRAIN_FUZZ=ON -DGREENTRAIN_FUZZ_SECONDS=$(FUZZ_SECONDS) -DGREENTRAIN_WERROR=OFF \
-	  $(CMAKE_FLAGS) >/dev/null
+	  -DGREENTRAIN_TEST_REFERENCE_CACHE=$(abspath $(BUILD_DIR))/reference-cache $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 
 test-sanitize:
