@@ -17,7 +17,8 @@
 # Results: $OUT (default /tmp/gt-cnn-bench): env.txt, greentrain/*.json, pytorch.jsonl,
 # SUMMARY.md with PASS/FAIL lines (summarize_cnn.py); each run is bounded by RUN_TIMEOUT seconds
 # (PyTorch's three times that). About 4 to 5 minutes on an H100 with the defaults; smaller
-# SMALL_TRAIN, STUDY_TRAIN or EPOCHS shorten it; CONFIGS="small" or "study" runs one of the two.
+# SMALL_TRAIN, STUDY_TRAIN or EPOCHS shorten it; CONFIGS="small" or "study" runs one of the two;
+# GT_PRECISIONS (e.g. "fp32 bf16"), OWN_BN=0 and PT_VARIANTS (e.g. "fp32") run fewer variants.
 set -u
 BUILD=${1:-build}
 GT=$(realpath "$BUILD/greentrain")
@@ -97,13 +98,13 @@ pt_runs() {  # CONFIG MODEL BATCH VARIANTS (one process)
     tail -3 "$OUT/pytorch.stderr"
   fi
 }
-variants="fp32,eager-bf16,eager-fp16,compile-bf16"
+variants=${PT_VARIANTS:-fp32,eager-bf16,eager-fp16,compile-bf16}
 [ "${COMPILE_FP16:-0}" = 1 ] && variants="$variants,compile-fp16"
 for config in "small cnn:32,64,128/128 128" "study cnn:32,64,128,256/128 64"; do
   set -- $config
   wants "$1" || continue
-  for p in fp32 tf32 fp16 bf16; do gt_run "$1" "$2" "$3" "$p"; done
-  GREENTRAIN_CNN_BATCHNORM=own gt_run "$1" "$2" "$3" bf16 bf16-ownbn
+  for p in ${GT_PRECISIONS:-fp32 tf32 fp16 bf16}; do gt_run "$1" "$2" "$3" "$p"; done
+  [ "${OWN_BN:-1}" = 1 ] && GREENTRAIN_CNN_BATCHNORM=own gt_run "$1" "$2" "$3" bf16 bf16-ownbn
   pt_runs "$1" "$2" "$3" "$variants"
 done
 echo "runs done after $(elapsed) s"
