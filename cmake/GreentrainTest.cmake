@@ -15,22 +15,15 @@ endfunction()
 # compiled at -O0, after the build type's -O3, so it wins: the suites' computing happens in the
 # libraries they test, which stay optimised, and an unoptimised test file compiles in half the
 # time. One precompiled header serves every test program: GoogleTest, GoogleMock, fmt,
-# nlohmann/json and the standard headers the suites use most. Parsing them is most of the rest
-# of a test file's compile time (80-odd files, each otherwise parsing the same ~150k lines);
-# with it they are parsed once per build. The first test program set up (common_test) builds it
+# nlohmann/json and the standard headers the suites use most. Parsing them is a quarter of the
+# rest of a test file's compile time (80-odd files, each otherwise parsing the same ~150k
+# lines); with it they are parsed once per build. The first test program set up (common_test) builds it
 # and every other one reuses it (REUSE_FROM), which needs identical compile flags and
 # definitions: so each of them links the same header libraries (GTest, GMock, fmt,
-# nlohmann_json). Each test file still includes what it uses. On by default for clang (the
-# checked build) only: with it GCC 12 reports false -Wstringop-overflow findings inside
-# libstdc++ in some optimised test files, and the normal build compiling each file on its own
-# also checks that each includes what it uses.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-  set(gt_test_pch_default ON)
-else()
-  set(gt_test_pch_default OFF)
-endif()
-option(GREENTRAIN_TEST_PCH "Compile the test programs with one shared precompiled header"
-  ${gt_test_pch_default})
+# nlohmann_json). Each test file still includes what it uses (with the header in front no build
+# checks that any more). Under GCC 12 the header needs the test files at -O0: optimised, it
+# brings false -Wstringop-overflow findings inside libstdc++ in some of them.
+option(GREENTRAIN_TEST_PCH "Compile the test programs with one shared precompiled header" ON)
 function(greentrain_test_compile target)
   if(NOT (GREENTRAIN_SANITIZE OR GREENTRAIN_FUZZ))
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-O0>)

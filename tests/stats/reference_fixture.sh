@@ -9,7 +9,8 @@
 set -eu
 inputs=$1 dir=$2 python=$3 script=$4 cache=$5
 "$inputs" "$dir"
-key=$(cd "$dir" && cat manifest.json $(find . -type f ! -name manifest.json ! -name 'reference.json*' | LC_ALL=C sort) "$script" | sha256sum | cut -c1-32)
+# The manifest names its inputs by absolute path: the key reads it with DIR taken out.
+key=$(cd "$dir" && { sed "s|$dir|DIR|g" manifest.json; cat $(find . -type f ! -name manifest.json ! -name 'reference.json*' | LC_ALL=C sort) "$script"; } | sha256sum | cut -c1-32)
 if [ -n "$cache" ] && [ -f "$cache/$key.json" ]; then
   cp "$cache/$key.json" "$dir/reference.json.tmp" && mv "$dir/reference.json.tmp" "$dir/reference.json"
   echo "stats_reference: SciPy's values for these inputs kept from an earlier run ($cache/$key.json)"
