@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
           line["workspace_bytes"] = c.workspace_bytes;
           line["ms"] = finite_or_null(c.milliseconds);
           if (c.refused.empty()) line["rank"] = rank++;
-          std::cout << line.dump() << "\n";
+          std::cout << line.dump() << std::endl;  // each line whole, even when stopped early
         }
       }
     }
