@@ -13,3 +13,11 @@ function(greentrain_module_headers target folder)
   endif()
   target_include_directories(${target} PUBLIC ${root})
 endfunction()
+
+# greentrain_unity_build(TARGET): TARGET compiles as a CMake unity build, its sources in batches
+# of ten per translation unit, so the headers every file includes (fmt, nlohmann/json, the
+# standard library) are parsed once per batch instead of once per file. File-local names
+# (anonymous namespaces, static helpers) must therefore be unique within the module.
+function(greentrain_unity_build target)
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 10)
+endfunction()

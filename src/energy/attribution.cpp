@@ -23,7 +23,6 @@ Attribution parse_attribution(const std::string& text) {
 }
 
 namespace {
-std::string proc_root() { return env_or("GREENTRAIN_PROC_ROOT", "/proc"); }
 double ticks_per_s() {
   const long t = sysconf(_SC_CLK_TCK);
   return t > 0 ? static_cast<double>(t) : 100.0;

@@ -19,7 +19,6 @@ extern const char* const kCpuTdpCsv;
 }
 
 namespace {
-std::string proc_root() { return env_or("GREENTRAIN_PROC_ROOT", "/proc"); }
 
 class CpuEstimateMeter : public Meter {
  public:

@@ -7,6 +7,7 @@
 #include <array>
 
 #include "common/csv.h"
+#include "energy/optional_json.h"
 
 namespace gt::energy {
 namespace {
@@ -21,10 +22,6 @@ constexpr std::array<const char*, 9> kReasonNames = {"gpu_idle",
                                                      "hw_thermal_slowdown",
                                                      "hw_power_brake_slowdown",
                                                      "display_clock_setting"};
-
-nlohmann::json opt(const std::optional<double>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
-}
 
 }  // namespace
 
@@ -85,14 +82,14 @@ std::string GpuSettings::field(const std::string& name) const {
 
 nlohmann::json GpuSettings::to_json() const {
   nlohmann::json j = {{"device", device}, {"uuid", uuid}, {"name", name}};
-  j["power_limit_w"] = opt(power_limit_w);
-  j["default_power_limit_w"] = opt(default_power_limit_w);
-  j["min_power_limit_w"] = opt(min_power_limit_w);
-  j["max_power_limit_w"] = opt(max_power_limit_w);
-  j["app_sm_clock_mhz"] = opt(app_sm_clock_mhz);
-  j["app_memory_clock_mhz"] = opt(app_memory_clock_mhz);
-  j["max_sm_clock_mhz"] = opt(max_sm_clock_mhz);
-  j["max_memory_clock_mhz"] = opt(max_memory_clock_mhz);
+  j["power_limit_w"] = optional_json(power_limit_w);
+  j["default_power_limit_w"] = optional_json(default_power_limit_w);
+  j["min_power_limit_w"] = optional_json(min_power_limit_w);
+  j["max_power_limit_w"] = optional_json(max_power_limit_w);
+  j["app_sm_clock_mhz"] = optional_json(app_sm_clock_mhz);
+  j["app_memory_clock_mhz"] = optional_json(app_memory_clock_mhz);
+  j["max_sm_clock_mhz"] = optional_json(max_sm_clock_mhz);
+  j["max_memory_clock_mhz"] = optional_json(max_memory_clock_mhz);
   j["persistence_mode"] = persistence_mode ? nlohmann::json(*persistence_mode) : nullptr;
   j["throttle_reasons"] =
       throttle_reasons ? nlohmann::json(throttle_reason_names(*throttle_reasons)) : nullptr;

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/error.h"
+#include "energy/optional_json.h"
 #include "energy/session.h"
 
 namespace gt::energy {
@@ -16,19 +17,13 @@ double Summary::component_energy_j(Component component) const {
   return sum;
 }
 
-namespace {
-nlohmann::json opt(const std::optional<double>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
-}
-}  // namespace
-
 nlohmann::json component_json(const ComponentEnergy& c) {
   nlohmann::json e = {{"component", c.component},     {"device", c.device},
                       {"source", c.source},           {"model", c.model},
                       {"attribution", c.attribution}, {"energy_j", c.energy_j},
                       {"avg_power_w", c.avg_power_w}, {"peak_power_w", c.peak_power_w}};
-  e["idle_power_w"] = opt(c.idle_power_w);
-  e["net_energy_j"] = opt(c.net_energy_j);
+  e["idle_power_w"] = optional_json(c.idle_power_w);
+  e["net_energy_j"] = optional_json(c.net_energy_j);
   if (c.uncertainty_j) e["uncertainty_j"] = *c.uncertainty_j;
   if (c.machine_energy_j) e["machine_energy_j"] = *c.machine_energy_j;
   return e;
@@ -45,8 +40,8 @@ nlohmann::json WindowEnergy::to_json() const {
   nlohmann::json j;
   j["duration_s"] = duration_s;
   j["energy_j"] = energy_j;
-  j["net_energy_j"] = opt(net_energy_j);
-  j["wall_energy_j"] = opt(wall_energy_j);
+  j["net_energy_j"] = optional_json(net_energy_j);
+  j["wall_energy_j"] = optional_json(wall_energy_j);
   j["uncertainty_j"] = uncertainty_j;
   for (Component c : {Component::gpu, Component::cpu, Component::ram}) {
     bool present = false;

@@ -23,4 +23,6 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
+std::string proc_root() { return env_or("GREENTRAIN_PROC_ROOT", "/proc"); }
+
 }  // namespace gt::energy

@@ -15,5 +15,6 @@ using FileReader = std::function<FileRead(const std::string& path)>;
 
 FileRead read_text_file(const std::string& path);  // the real reader
 std::string env_or(const char* name, const std::string& fallback);
+std::string proc_root();  // $GREENTRAIN_PROC_ROOT, or /proc when unset or empty
 
 }  // namespace gt::energy

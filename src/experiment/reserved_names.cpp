@@ -4,18 +4,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "experiment/ascii_lower.h"
 #include "experiment/run_setup.h"
 
 namespace gt::experiment {
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool contains_nocase(const std::vector<std::string>& list, const std::string& name) {
-  const std::string n = lower(name);
+  const std::string n = ascii_lower(name);
   return std::any_of(list.begin(), list.end(), [&](const std::string& x) { return x == n; });
 }
 

@@ -10,15 +10,11 @@
 
 #include "carbon/carbon.h"
 #include "common/csv.h"
+#include "experiment/ascii_lower.h"
 #include "experiment/stored_plan.h"
 
 namespace gt::experiment {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -93,8 +89,8 @@ RunSetups::RunSetups(const Store& store, const ExperimentRecord& e)
   if (carbon.intensity) return;  // a given intensity belongs to no country
   if (!carbon.region.empty()) {
     const auto colon = carbon.region.find(':');
-    cloud_provider_ = lower(carbon.region.substr(0, colon));
-    cloud_region_ = colon == std::string::npos ? "" : lower(carbon.region.substr(colon + 1));
+    cloud_provider_ = ascii_lower(carbon.region.substr(0, colon));
+    cloud_region_ = colon == std::string::npos ? "" : ascii_lower(carbon.region.substr(colon + 1));
     for (const auto& row : carbon::regions())
       if (row.provider == cloud_provider_ && row.region == cloud_region_) country_iso3_ = row.iso3;
   } else {

@@ -23,7 +23,7 @@ namespace {
 
 // A mark line as a note quotes it: at most 80 bytes of valid UTF-8 (the line is the workload's,
 // and the note goes to JSON and the database).
-std::string quoted(const std::string& line) { return valid_utf8(line, 80); }
+std::string quote_for_note(const std::string& line) { return valid_utf8(line, 80); }
 
 }  // namespace
 
@@ -66,7 +66,7 @@ std::optional<Mark> parse_mark_line(std::string_view line, bool stdout_form, std
       error = fmt::format(
           "ignored mark '{}': expected 'phase NAME begin|end [T]' with NAME a "
           "letter then letters, digits or _ and T a monotonic time in seconds",
-          quoted(text));
+          quote_for_note(text));
       return std::nullopt;
     }
     return Mark{what == "begin" ? Mark::Kind::phase_begin : Mark::Kind::phase_end, name, 0, t};
@@ -84,14 +84,14 @@ std::optional<Mark> parse_mark_line(std::string_view line, bool stdout_form, std
     const std::optional<double> v =
         eq == std::string::npos ? std::nullopt : number(trim(body.substr(eq + 1)));
     if (!valid_mark_name(name) || !v) {
-      error =
-          fmt::format("ignored mark '{}': expected 'metric NAME=NUMBER' (finite)", quoted(text));
+      error = fmt::format("ignored mark '{}': expected 'metric NAME=NUMBER' (finite)",
+                          quote_for_note(text));
       return std::nullopt;
     }
     return Mark{Mark::Kind::metric, name, *v, std::nullopt};
   }
   error = fmt::format("ignored mark '{}': expected 'phase NAME begin|end' or 'metric NAME=VALUE'",
-                      quoted(text));
+                      quote_for_note(text));
   return std::nullopt;
 }
 

@@ -18,14 +18,13 @@
 #include "stats/analysis_detail.h"
 #include "stats/descriptive.h"
 #include "stats/labels.h"
+#include "stats/missing.h"
 #include "stats/power.h"
 #include "stats/ratio.h"
 #include "stats/two_sample.h"
 
 namespace gt::stats {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::optional<double> as_number(const std::string& s) {
   double v = 0;

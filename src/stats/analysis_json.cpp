@@ -10,13 +10,12 @@
 #include "stats/analysis.h"
 #include "stats/analysis_detail.h"
 #include "stats/labels.h"
+#include "stats/missing.h"
 
 namespace gt::stats {
 namespace {
 
 using json = nlohmann::json;
-
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 }  // namespace
 
@@ -106,15 +105,15 @@ json cell_json(const Analysis& a, const CellStats& s) {
   return {{"config", config_json(a, s.config)},
           {"label", a.config_text(s.config)},
           {"n", s.n},
-          {"mean", num(s.mean)},
-          {"sd", num(s.sd)},
-          {"se", num(s.se)},
-          {"ci95_low", num(s.ci95_low)},
-          {"ci95_high", num(s.ci95_high)},
-          {"median", num(s.median)},
-          {"min", num(s.min)},
-          {"max", num(s.max)},
-          {"cv", num(s.cv)},
+          {"mean", finite_or_null(s.mean)},
+          {"sd", finite_or_null(s.sd)},
+          {"se", finite_or_null(s.se)},
+          {"ci95_low", finite_or_null(s.ci95_low)},
+          {"ci95_high", finite_or_null(s.ci95_high)},
+          {"median", finite_or_null(s.median)},
+          {"min", finite_or_null(s.min)},
+          {"max", finite_or_null(s.max)},
+          {"cv", finite_or_null(s.cv)},
           {"ci95_method", s.cox_interval ? "cox-lognormal" : "t"}};
 }
 
@@ -124,27 +123,27 @@ json comparison_json(const Analysis& a, const Comparison& c) {
           {"comparison", a.comparison_label(c.config)},
           {"n", c.n},
           {"n_baseline", c.n_baseline},
-          {"diff", num(c.diff)},
-          {"diff_pct", num(c.diff_pct)},
-          {"diff_ci_low", num(c.diff_ci_low)},
-          {"diff_ci_high", num(c.diff_ci_high)},
-          {"welch_t", num(c.welch_t)},
-          {"welch_df", num(c.welch_df)},
-          {"welch_p", num(c.welch_p)},
-          {"p_holm", num(c.p_holm)},
-          {"hedges_g", num(c.hedges_g)},
-          {"mw_u", num(c.mw_u)},
-          {"mw_p", num(c.mw_p)},
+          {"diff", finite_or_null(c.diff)},
+          {"diff_pct", finite_or_null(c.diff_pct)},
+          {"diff_ci_low", finite_or_null(c.diff_ci_low)},
+          {"diff_ci_high", finite_or_null(c.diff_ci_high)},
+          {"welch_t", finite_or_null(c.welch_t)},
+          {"welch_df", finite_or_null(c.welch_df)},
+          {"welch_p", finite_or_null(c.welch_p)},
+          {"p_holm", finite_or_null(c.p_holm)},
+          {"hedges_g", finite_or_null(c.hedges_g)},
+          {"mw_u", finite_or_null(c.mw_u)},
+          {"mw_p", finite_or_null(c.mw_p)},
           {"mw_exact", c.mw_exact},
-          {"paired_t", num(c.paired_t)},
-          {"paired_p", num(c.paired_p)},
-          {"n_for_80pct_power", num(c.n_for_80pct_power)},
-          {"runs_needed", num(c.runs_needed)},
-          {"ratio", num(c.ratio)},
-          {"ratio_ci_low", num(c.ratio_ci_low)},
-          {"ratio_ci_high", num(c.ratio_ci_high)},
-          {"ratio_p", num(c.ratio_p)},
-          {"ratio_p_holm", num(c.ratio_p_holm)}};
+          {"paired_t", finite_or_null(c.paired_t)},
+          {"paired_p", finite_or_null(c.paired_p)},
+          {"n_for_80pct_power", finite_or_null(c.n_for_80pct_power)},
+          {"runs_needed", finite_or_null(c.runs_needed)},
+          {"ratio", finite_or_null(c.ratio)},
+          {"ratio_ci_low", finite_or_null(c.ratio_ci_low)},
+          {"ratio_ci_high", finite_or_null(c.ratio_ci_high)},
+          {"ratio_p", finite_or_null(c.ratio_p)},
+          {"ratio_p_holm", finite_or_null(c.ratio_p_holm)}};
 }
 
 // The type 2 factorial ANOVA: one row per term, then the residual.
@@ -152,14 +151,14 @@ json factorial_json(const MetricAnalysis& m) {
   json terms = json::array();
   for (const auto& t : m.factorial.terms)
     terms.push_back({{"term", t.term},
-                     {"df", num(t.df)},
-                     {"sum_sq", num(t.sum_sq)},
-                     {"f", num(t.f)},
-                     {"p", num(t.p)},
-                     {"partial_eta_sq", num(t.partial_eta_sq)}});
+                     {"df", finite_or_null(t.df)},
+                     {"sum_sq", finite_or_null(t.sum_sq)},
+                     {"f", finite_or_null(t.f)},
+                     {"p", finite_or_null(t.p)},
+                     {"partial_eta_sq", finite_or_null(t.partial_eta_sq)}});
   terms.push_back({{"term", "Residual"},
-                   {"df", num(m.factorial.residual_df)},
-                   {"sum_sq", num(m.factorial.residual_ss)}});
+                   {"df", finite_or_null(m.factorial.residual_df)},
+                   {"sum_sq", finite_or_null(m.factorial.residual_ss)}});
   return {{"type", 2}, {"terms", terms}, {"dropped", m.factorial.dropped}};
 }
 
@@ -170,10 +169,10 @@ json tukey_json(const Analysis& a, const MetricAnalysis& m) {
                      {"b", config_json(a, p.b)},
                      {"a_label", a.config_text(p.a)},
                      {"b_label", a.config_text(p.b)},
-                     {"diff", num(p.diff)},
-                     {"p_adj", num(p.p_adj)},
-                     {"ci_low", num(p.ci_low)},
-                     {"ci_high", num(p.ci_high)}});
+                     {"diff", finite_or_null(p.diff)},
+                     {"p_adj", finite_or_null(p.p_adj)},
+                     {"ci_low", finite_or_null(p.ci_low)},
+                     {"ci_high", finite_or_null(p.ci_high)}});
   return tukey;
 }
 
@@ -187,16 +186,16 @@ json metric_json(const Analysis& a, const MetricAnalysis& m) {
   json versus = json::array();
   for (const auto& c : m.versus_baseline) versus.push_back(comparison_json(a, c));
   out["versus_baseline"] = versus;
-  out["oneway_anova"] = {{"f", num(m.oneway.f)},
-                         {"df_between", num(m.oneway.df_between)},
-                         {"df_within", num(m.oneway.df_within)},
-                         {"p", num(m.oneway.p)},
-                         {"eta_sq", num(m.oneway.eta_sq)}};
-  out["welch_anova"] = {{"f", num(m.welch.f)},
-                        {"df_num", num(m.welch.df_num)},
-                        {"df_den", num(m.welch.df_den)},
-                        {"p", num(m.welch.p)}};
-  out["levene"] = {{"w", num(m.levene.w)}, {"p", num(m.levene.p)}};
+  out["oneway_anova"] = {{"f", finite_or_null(m.oneway.f)},
+                         {"df_between", finite_or_null(m.oneway.df_between)},
+                         {"df_within", finite_or_null(m.oneway.df_within)},
+                         {"p", finite_or_null(m.oneway.p)},
+                         {"eta_sq", finite_or_null(m.oneway.eta_sq)}};
+  out["welch_anova"] = {{"f", finite_or_null(m.welch.f)},
+                        {"df_num", finite_or_null(m.welch.df_num)},
+                        {"df_den", finite_or_null(m.welch.df_den)},
+                        {"p", finite_or_null(m.welch.p)}};
+  out["levene"] = {{"w", finite_or_null(m.levene.w)}, {"p", finite_or_null(m.levene.p)}};
   out["factorial_anova"] = factorial_json(m);
   out["tukey_hsd"] = tukey_json(a, m);
   return out;
@@ -207,31 +206,31 @@ json equivalence_json(const Analysis& a, const EquivalenceResult& e) {
           {"config", config_json(a, e.config)},
           {"label", a.config_text(e.config)},
           {"margin", e.margin},
-          {"diff", num(e.diff)},
-          {"p", num(e.p)},
+          {"diff", finite_or_null(e.diff)},
+          {"p", finite_or_null(e.p)},
           {"equivalent", e.equivalent},
-          {"n_needed", num(e.n_needed)}};
+          {"n_needed", finite_or_null(e.n_needed)}};
 }
 
 json effect_json(const Analysis& a, const FactorEffect& e) {
   json v = json::object();
   if (e.versus)
-    v = {{"diff", num(e.versus->diff)},
-         {"diff_pct", num(e.versus->diff_pct)},
-         {"diff_ci_low", num(e.versus->diff_ci_low)},
-         {"diff_ci_high", num(e.versus->diff_ci_high)},
-         {"p_holm", num(e.versus->p_holm)},
-         {"ratio", num(e.versus->ratio)},
-         {"ratio_ci_low", num(e.versus->ratio_ci_low)},
-         {"ratio_ci_high", num(e.versus->ratio_ci_high)},
-         {"ratio_p_holm", num(e.versus->ratio_p_holm)},
-         {"runs_needed", num(e.versus->runs_needed)}};
+    v = {{"diff", finite_or_null(e.versus->diff)},
+         {"diff_pct", finite_or_null(e.versus->diff_pct)},
+         {"diff_ci_low", finite_or_null(e.versus->diff_ci_low)},
+         {"diff_ci_high", finite_or_null(e.versus->diff_ci_high)},
+         {"p_holm", finite_or_null(e.versus->p_holm)},
+         {"ratio", finite_or_null(e.versus->ratio)},
+         {"ratio_ci_low", finite_or_null(e.versus->ratio_ci_low)},
+         {"ratio_ci_high", finite_or_null(e.versus->ratio_ci_high)},
+         {"ratio_p_holm", finite_or_null(e.versus->ratio_p_holm)},
+         {"runs_needed", finite_or_null(e.versus->runs_needed)}};
   return {{"factor", e.factor},
           {"level", e.level},
           {"config", config_json(a, e.config)},
           {"label", a.config_text(e.config)},
           {"versus_baseline", v},
-          {"accuracy_diff", num(e.accuracy_diff)},
+          {"accuracy_diff", finite_or_null(e.accuracy_diff)},
           {"accuracy_kept", e.accuracy_kept ? json(*e.accuracy_kept) : json(nullptr)},
           {"verdict", e.verdict},
           {"sentence", e.sentence}};
@@ -294,7 +293,7 @@ void add_evidence_json(const Analysis& a, json& result) {
                               {"outside_cpu_share", c.outside_cpu_share}});
   result["contended_runs"] = contended_runs;
   result["busy_share"] = a.busy_share;
-  result["idle_baseline"] = {{"cpu_busy_share", num(a.idle_cpu_busy_share)},
+  result["idle_baseline"] = {{"cpu_busy_share", finite_or_null(a.idle_cpu_busy_share)},
                              {"valid", a.idle_baseline_valid()}};
   json missed = json::array();
   for (const auto& t : a.target_missed)

@@ -8,14 +8,9 @@
 #include <limits>
 
 #include "stats/descriptive.h"
+#include "stats/missing.h"
 
 namespace gt::stats {
-namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-}  // namespace
-
 OneWayAnova oneway_anova(const Groups& groups) {
   OneWayAnova r{kNaN, kNaN, kNaN, kNaN, kNaN, {}};
   const double k = groups.size();

@@ -11,13 +11,14 @@
 
 #include "common/error.h"
 #include "stats/descriptive.h"
+#include "stats/missing.h"
 #include "stats/type2_qr.h"
 
 namespace gt::stats {
 namespace {
 
 using detail::ModelTerm;
-constexpr const char* kWhat = "blocked ANOVA";
+constexpr const char* kBlockedWhat = "blocked ANOVA";
 
 // Treatment-coded columns of a categorical variable (reference = its first level).
 std::vector<std::vector<double>> dummies(const std::vector<int>& codes) {
@@ -31,8 +32,6 @@ std::vector<std::vector<double>> dummies(const std::vector<int>& codes) {
   }
   return out;
 }
-
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 }  // namespace
 
@@ -93,7 +92,7 @@ BlockedAnova blocked_anova_type2(const std::vector<std::string>& names,
     return out;
   }
   // Estimability: a term must raise the rank by its column count, else it is dropped.
-  const std::vector<size_t> model = detail::estimable_terms(terms, y, kWhat, out.dropped);
+  const std::vector<size_t> model = detail::estimable_terms(terms, y, kBlockedWhat, out.dropped);
   const auto block_at = std::find(model.begin(), model.end(), block_term);
   if (block_at == model.end()) {
     out.undefined_reason =
@@ -102,8 +101,8 @@ BlockedAnova blocked_anova_type2(const std::vector<std::string>& names,
     return out;
   }
   // The block contains no factor term, so Type II tests it against every factor term.
-  detail::Type2Table table = detail::type2_table(terms, model, y, 1e-12 * out.total_ss, kWhat,
-                                                 "no residual degrees of freedom");
+  detail::Type2Table table = detail::type2_table(terms, model, y, 1e-12 * out.total_ss,
+                                                 kBlockedWhat, "no residual degrees of freedom");
   out.residual_ss = table.residual_ss;
   out.residual_df = table.residual_df;
   if (!table.undefined_reason.empty()) out.undefined_reason = table.undefined_reason;
@@ -120,9 +119,9 @@ nlohmann::json to_json(const BlockedAnova& a) {
     terms.push_back({{"term", t.term},
                      {"df", t.df},
                      {"sum_sq", t.sum_sq},
-                     {"f", num(t.f)},
-                     {"p", num(t.p)},
-                     {"partial_eta_sq", num(t.partial_eta_sq)}});
+                     {"f", finite_or_null(t.f)},
+                     {"p", finite_or_null(t.p)},
+                     {"partial_eta_sq", finite_or_null(t.partial_eta_sq)}});
   return {
       {"block", a.block},
       {"levels", a.block_levels},

@@ -8,9 +8,9 @@
 #include <cmath>
 #include <limits>
 
-namespace gt::stats {
+#include "stats/missing.h"
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+namespace gt::stats {
 
 void CompensatedSum::add(double x) {
   double t = sum_ + x;

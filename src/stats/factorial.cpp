@@ -11,7 +11,7 @@
 namespace gt::stats {
 namespace {
 using detail::ModelTerm;
-constexpr const char* kWhat = "factorial ANOVA";
+constexpr const char* kFactorialWhat = "factorial ANOVA";
 }  // namespace
 
 FactorialAnova factorial_anova_type2(const std::vector<std::string>& names,
@@ -71,12 +71,12 @@ FactorialAnova factorial_anova_type2(const std::vector<std::string>& names,
   for (size_t i = 0; i < n; ++i) y[i] = y_in[i] - ybar;
 
   // Estimability: add terms in order; a term must raise the rank by its column count.
-  const std::vector<size_t> model = detail::estimable_terms(terms, y, kWhat, out.dropped);
+  const std::vector<size_t> model = detail::estimable_terms(terms, y, kFactorialWhat, out.dropped);
   // Sums of squares below 1e-12 of the total are rounding noise and count as exact zeros.
   CompensatedSum sst;
   for (double v : y) sst.add(v * v);
   detail::Type2Table table =
-      detail::type2_table(terms, model, y, 1e-12 * sst.value(), kWhat,
+      detail::type2_table(terms, model, y, 1e-12 * sst.value(), kFactorialWhat,
                           "no residual degrees of freedom (one run per cell)");
   out.residual_ss = table.residual_ss;
   out.residual_df = table.residual_df;

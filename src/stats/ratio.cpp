@@ -9,12 +9,11 @@
 #include <vector>
 
 #include "stats/descriptive.h"
+#include "stats/missing.h"
 #include "stats/two_sample.h"
 
 namespace gt::stats {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double to_pct(double log_ratio) { return std::expm1(log_ratio) * 100; }
 

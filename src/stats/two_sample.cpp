@@ -10,11 +10,10 @@
 #include <numeric>
 
 #include "stats/descriptive.h"
+#include "stats/missing.h"
 
 namespace gt::stats {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 TTest undefined_t(double diff, std::string reason) {
   return {kNaN, kNaN, kNaN, diff, kNaN, kNaN, std::move(reason)};

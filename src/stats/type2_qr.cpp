@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "stats/descriptive.h"
+#include "stats/missing.h"
 
 extern "C" {
 void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau,
@@ -22,8 +23,6 @@ void dormqr_(const char* side, const char* trans, const int* m, const int* n, co
 
 namespace gt::stats::detail {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 QrFit fit(const std::vector<const std::vector<double>*>& columns, const std::vector<double>& y,
           const std::string& what) {
