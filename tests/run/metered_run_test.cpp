@@ -305,7 +305,12 @@ TEST_F(MeteredRunTest, EpochWindowsInsideTrainAreSubPhasesWithMetrics) {
     EXPECT_NEAR(e->energy.duration_s, 0.2, 0.08);
     sum += e->energy.energy_j;
   }
-  EXPECT_LE(sum, train->energy.energy_j + 1e-9);  // equal when the marks were read together
+  // At most the train window's; equal when the marks were read together. Each window's energy
+  // is interpolated between the meters' samples on its own, so the sum may exceed the train
+  // window's by interpolation error (up to 7e-8 of it measured; 1e-6 allowed).
+  EXPECT_LE(sum, train->energy.energy_j * (1 + 1e-6))
+      << "epochs " << fmt::format("{:.17g}", sum) << " J, train "
+      << fmt::format("{:.17g}", train->energy.energy_j) << " J";
   EXPECT_NEAR(r.phase_metrics().at("epoch_energy_j"), sum, 1e-9);
   EXPECT_EQ(r.metrics.at("val_accuracy"), 0.9);  // the run keeps the last value
   const auto j = r.to_json(m.intensity(), m.pue());
