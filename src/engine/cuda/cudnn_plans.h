@@ -8,10 +8,13 @@
 // Choosing the engine: cuDNN's heuristics in "instant" mode, then its fallback list, each
 // configuration filtered by the precision rules of cudnn_engines.h (fp32 is true FP32, every
 // precision accumulates in FP32); the first one that builds within the workspace limit wins.
-// With autotune on, the list also holds heuristics mode B's configurations (slower to ask, more
-// of them), and every plan that builds (or the first `autotune_candidates`) is timed on the GPU
-// and the fastest kept: the heuristics' first choice can be many times slower than the best
-// (true-FP32 data gradients in NHWC are such a case). The choice goes to the autotune file, so
+// The limit matters most in true FP32: without tensor cores the fast data-gradient engines are
+// FFT and GEMM based and need a few hundred MiB at the study's sizes (353 MiB for a 64-image
+// 112x112x64 -> 32 data gradient), and under 256 MiB only a direct kernel 65x slower was left;
+// so it is 1 GiB (PyTorch allows any free memory). With autotune on, the list also holds
+// heuristics mode B's configurations, and the first `autotune_candidates` plans that build are
+// timed on the GPU and the fastest kept (timing every one would build dozens of runtime-compiled
+// BatchNorm engines, ~130 ms each, for gains under 3 %). The choice goes to the autotune file, so
 // later runs on the same GPU and cuDNN build that plan directly. `survey` shows every candidate
 // with its time, for people choosing engines (bench/gpu/cudnn_survey).
 #pragma once
@@ -30,10 +33,10 @@ namespace gt::engine::cuda {
 
 struct CudnnPlanOptions {
   bool deterministic = false;  // refuse engines noted non-deterministic
-  size_t max_workspace_bytes = size_t(256) << 20;
+  size_t max_workspace_bytes = size_t(1) << 30;
   bool autotune = false;
   std::string autotune_file;    // where choices are kept ("" = only for this process)
-  int autotune_candidates = 0;  // the most plans timed per problem; 0: every one that builds
+  int autotune_candidates = 8;  // the most plans timed per problem; 0: every one that builds
 };
 
 // One engine configuration the heuristics offered for a problem, as `CudnnPlans::survey` saw it.
