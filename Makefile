@@ -30,6 +30,9 @@ PYTHON_SITE ?= $(shell /usr/bin/python3 -c 'import sysconfig; print(sysconfig.ge
 SANITIZER_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 
+# The checked build's suite (make test, make test-sanitize).
+CHECKED_SUITE = cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
+
 # Every C++/CUDA source and header of the project (not generated files, not third-party code).
 FORMAT_SOURCES = $(shell find src tests apps bench -type f \( -name '*.cpp' -o -name '*.h' \
                    -o -name '*.cu' -o -name '*.cuh' \) | sort)
@@ -69,7 +72,7 @@ test: build
 	  wait $$checked; built=$$?; \
 	  [ $$built -eq 0 ] || { cat $$log; echo "make test: the checked build failed (above)" >&2; }; \
 	  [ $$tests -eq 0 ] && [ $$built -eq 0 ]
-	@cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
+	@$(CHECKED_SUITE)
 
 configure-sanitize: deps
 	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang \
@@ -80,7 +83,7 @@ configure-sanitize: deps
 
 test-sanitize:
 	@$(MAKE) --no-print-directory configure-sanitize FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
-	@cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
+	@$(CHECKED_SUITE)
 
 fuzz: configure-sanitize
 	@cd $(ASAN_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) -L fuzz \

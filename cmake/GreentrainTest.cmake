@@ -17,8 +17,8 @@ endfunction()
 # time. One precompiled header serves every test program: GoogleTest, GoogleMock, fmt,
 # nlohmann/json and the standard headers the suites use most. Parsing them is a quarter of the
 # rest of a test file's compile time (80-odd files, each otherwise parsing the same ~150k
-# lines); with it they are parsed once per build. The first test program set up (common_test) builds it
-# and every other one reuses it (REUSE_FROM), which needs identical compile flags and
+# lines); with it they are parsed once per build. The first test program set up (common_test)
+# builds it and every other one reuses it (REUSE_FROM), which needs identical compile flags and
 # definitions: so each of them links the same header libraries (GTest, GMock, fmt,
 # nlohmann_json). Each test file still includes what it uses (with the header in front no build
 # checks that any more). Under GCC 12 the header needs the test files at -O0: optimised, it

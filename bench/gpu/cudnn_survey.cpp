@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       for (const Problem& p : problems(filters, image, channels, batch, precision)) {
         const std::vector<CudnnEngineTiming> found =
             std::visit([&](const auto& problem) { return plans.survey(problem); }, p.problem);
-        int rank = 0;  // the order a run without autotune tries them in
+        int rank = 0;  // the order autotune tries them in (a run without it skips mode B's)
         for (const CudnnEngineTiming& c : found) {
           nlohmann::json line;
           line["precision"] = name;

@@ -6,10 +6,10 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cctype>
 #include <sstream>
 
 #include "carbon/tables.h"
+#include "common/ascii_case.h"
 #include "common/error.h"
 
 namespace gt::carbon {
@@ -36,17 +36,6 @@ std::vector<std::vector<std::string>> parse_csv(const char* text) {
   return rows;
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -64,10 +53,10 @@ std::string closest(std::string_view wanted,
                     const std::vector<std::pair<std::string, std::string>>& candidates,
                     size_t n = 3) {
   std::vector<std::pair<size_t, std::string>> scored;
-  const std::string w = lower(wanted);
+  const std::string w = ascii_lower(wanted);
   for (const auto& [code, name] : candidates) {
-    size_t d = std::min(edit_distance(w, lower(code)), edit_distance(w, lower(name)));
-    if (!name.empty() && lower(name).find(w) != std::string::npos && w.size() >= 3) d = 0;
+    size_t d = std::min(edit_distance(w, ascii_lower(code)), edit_distance(w, ascii_lower(name)));
+    if (!name.empty() && ascii_lower(name).find(w) != std::string::npos && w.size() >= 3) d = 0;
     scored.emplace_back(d, name.empty() ? code : fmt::format("{} ({})", code, name));
   }
   std::stable_sort(scored.begin(), scored.end(),
@@ -108,7 +97,7 @@ const std::vector<RegionRow>& regions() {
 }
 
 Intensity country(std::string_view iso3) {
-  const std::string code = upper(iso3);
+  const std::string code = ascii_upper(iso3);
   for (const auto& row : countries())
     if (row.iso3 == code)
       return {row.g_per_kwh, fmt::format("{} ({})", row.name, row.iso3), row.source, row.year};
@@ -126,8 +115,8 @@ Intensity region(std::string_view spec) {
         fmt::format("--region {}: expected provider:region, e.g. gcp:europe-west1, aws:us-east-1, "
                     "azure:westeurope",
                     spec));
-  const std::string provider = lower(spec.substr(0, colon));
-  const std::string name = lower(spec.substr(colon + 1));
+  const std::string provider = ascii_lower(spec.substr(0, colon));
+  const std::string name = ascii_lower(spec.substr(colon + 1));
   for (const auto& row : regions()) {
     if (row.provider != provider || row.region != name) continue;
     if (row.g_per_kwh) {

@@ -2,9 +2,8 @@
 #include "experiment/reserved_names.h"
 
 #include <algorithm>
-#include <cctype>
 
-#include "experiment/ascii_lower.h"
+#include "common/ascii_case.h"
 #include "experiment/run_setup.h"
 
 namespace gt::experiment {
@@ -52,10 +51,6 @@ run::NameCheck workload_name_check(const std::vector<std::string>& factors) {
   return run::NameCheck(std::move(kept));
 }
 
-std::string env_name(const std::string& factor) {
-  std::string upper;
-  for (char c : factor) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return upper;
-}
+std::string env_name(const std::string& factor) { return ascii_upper(factor); }
 
 }  // namespace gt::experiment

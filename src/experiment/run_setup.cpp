@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "carbon/carbon.h"
+#include "common/ascii_case.h"
 #include "common/csv.h"
-#include "experiment/ascii_lower.h"
 #include "experiment/stored_plan.h"
 
 namespace gt::experiment {
