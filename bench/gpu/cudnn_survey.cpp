@@ -31,11 +31,11 @@ struct Problem {
 // The problems a `cnn:` network's training step solves: per block a 3×3 "same" convolution
 // (forward, backward filter, and backward data except for the first block, whose input needs no
 // gradient) and a BatchNorm (forward training, backward), then a 2×2 max pool halves the image.
-// The first block's input channels are padded to a multiple of 8, as the CUDA backend does.
+// The first block's input channels are padded as the CUDA backend pads them for the precision.
 std::vector<Problem> problems(const std::vector<int>& filters, int image, int channels, int batch,
                               Precision precision) {
   std::vector<Problem> out;
-  int64_t size = image, in = (channels + 7) / 8 * 8;
+  int64_t size = image, in = padded_channels(channels, precision);
   for (size_t b = 0; b < filters.size(); ++b) {
     const std::string layer = "block" + std::to_string(b + 1);
     for (const ConvOp op : {ConvOp::forward, ConvOp::backward_filter, ConvOp::backward_data}) {
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> precisions{"fp32"};
   app.add_option("--filters", filters, "filters per block")->delimiter(',');
   app.add_option("--image", image, "image height and width");
-  app.add_option("--channels", channels, "image channels (padded to 8)");
+  app.add_option("--channels", channels, "image channels (padded as the backend pads them)");
   app.add_option("--batch", batch, "images per step");
   app.add_option("--precision", precisions, "fp32, tf32, fp16, bf16")->delimiter(',');
   CLI11_PARSE(app, argc, argv);

@@ -118,6 +118,14 @@ class CudaCnnBackend final : public Backend {
     plan_options.deterministic = options_.deterministic;
     plan_options.autotune = options_.cudnn_autotune;
     plan_options.autotune_file = options_.autotune_file;
+    // A workspace of at most an eighth of the free memory, so small GPUs keep room for the data.
+    size_t free_bytes = 0, total_bytes = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    if (free_bytes / 8 < plan_options.max_workspace_bytes) {
+      plan_options.max_workspace_bytes = free_bytes / 8;
+      notes_.push_back(fmt::format("cuDNN workspace limited to {} (an eighth of the free memory)",
+                                   mib(plan_options.max_workspace_bytes)));
+    }
     plans_ = std::make_unique<CudnnPlans>(plan_options);
     if (options_.cudnn_autotune)
       notes_.push_back(options_.autotune_file.empty()
