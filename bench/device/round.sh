@@ -18,6 +18,10 @@
 #                min_phase_s = 2 (reaches +-1 %)
 #   callbacks    bench/python/run_callbacks.sh (Lightning, Hugging Face, window vs NVML)
 #   nvml         the GPU's power limit, clocks and throttle reasons as a run records them
+#   cnnstudy     the study-sized CNN benchmark against PyTorch (bench/gpu/run_cnn_bench.sh with
+#                CONFIGS=study), then every cuDNN engine candidate in fp32 and PyTorch's same
+#                convolutions op by op (cudnn_survey, torch_conv_ops.py), side by side in
+#                survey-fp32.md (summarize_survey.py); not in the default list
 set -u
 BIN=$(cd "${1:-.dev/bin}" && pwd)
 shift
@@ -110,6 +114,20 @@ for s in $SECTIONS; do
       rc=$?
       nvidia-smi -q -d POWER,CLOCK,PERFORMANCE > "$OUT/nvidia-smi-q.txt" 2>&1
       verdict nvml $rc ;;
+    cnnstudy)
+      OUT=$OUT/cnnstudy CONFIGS=study timeout 400 bash bench/gpu/run_cnn_bench.sh "$BIN" \
+        > "$OUT/cnnstudy.txt" 2>&1
+      rc=$?
+      rm -rf "$OUT/cnnstudy/work/study" "$OUT/cnnstudy/work/cache-study"
+      tail -22 "$OUT/cnnstudy.txt"
+      pack
+      timeout 90 "$BIN/greentrain_cudnn_survey" --precision fp32 > "$OUT/survey-fp32.jsonl" \
+        2> "$OUT/survey-fp32.err" || rc=1
+      timeout 60 python3 bench/gpu/torch_conv_ops.py --precision fp32 > "$OUT/torch-ops-fp32.jsonl" \
+        2> "$OUT/torch-ops-fp32.err" || rc=1
+      python3 bench/gpu/summarize_survey.py "$OUT/survey-fp32.jsonl" "$OUT/torch-ops-fp32.jsonl" \
+        > "$OUT/survey-fp32.md" && tail -24 "$OUT/survey-fp32.md"
+      verdict cnnstudy $rc ;;
   esac
 done
 cat "$OUT/summary.txt"
