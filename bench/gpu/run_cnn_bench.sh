@@ -10,15 +10,16 @@
 #          STUDY_TEST per class), cnn:32,64,128,256, batch 64.
 # Each folder is decoded once into greentrain's cache (the decode rate is reported); both tools
 # train on the cache's bytes, resident on the GPU. greentrain: `greentrain train` (the product
-# path, metered) in fp32, tf32, fp16 and bf16, and bf16 with its own BatchNorm kernels; PyTorch
-# (cnn_torch_bench.py, one process per configuration): fp32 with TF32 off, eager AMP bf16 and
-# fp16, torch.compile AMP bf16 (COMPILE_FP16=1 adds fp16), all channels-last. EPOCHS epochs each
+# path, metered) in fp32, tf32, fp16 and bf16, and fp32 and bf16 with its own BatchNorm kernels;
+# PyTorch (cnn_torch_bench.py, one process per configuration): fp32 with TF32 off, eager AMP bf16
+# and fp16, torch.compile AMP bf16 (COMPILE_FP16=1 adds fp16), all channels-last. EPOCHS epochs each
 # (default 4); the first is warm-up, images/s and GPU energy per epoch are over the others.
 # Results: $OUT (default /tmp/gt-cnn-bench): env.txt, greentrain/*.json, pytorch.jsonl,
 # SUMMARY.md with PASS/FAIL lines (summarize_cnn.py); each run is bounded by RUN_TIMEOUT seconds
 # (PyTorch's three times that). About 4 to 5 minutes on an H100 with the defaults; smaller
 # SMALL_TRAIN, STUDY_TRAIN or EPOCHS shorten it; CONFIGS="small" or "study" runs one of the two;
-# GT_PRECISIONS (e.g. "fp32 bf16"), OWN_BN=0 and PT_VARIANTS (e.g. "fp32") run fewer variants.
+# GT_PRECISIONS (e.g. "fp32 bf16"), OWN_BN=0 and PT_VARIANTS (e.g. "fp32") run fewer variants;
+# OWN_BN_PRECISIONS (default "fp32 bf16") are the precisions also run with the own BatchNorm.
 set -u
 BUILD=${1:-build}
 GT=$(realpath "$BUILD/greentrain")
@@ -72,7 +73,7 @@ echo "data ready after $(elapsed) s"
 
 # ---- runs --------------------------------------------------------------------------------------
 # greentrain picks its cuDNN engines by timing them once per shape (as cudnn.benchmark does for
-# PyTorch), kept in one file across the runs; the bf16-ownbn runs use the path's own BatchNorm
+# PyTorch), kept in one file across the runs; the *-ownbn runs use the path's own BatchNorm
 # kernels instead of cuDNN's (GREENTRAIN_CNN_BATCHNORM=own), to compare the two.
 export GREENTRAIN_CUDNN_AUTOTUNE=${GREENTRAIN_CUDNN_AUTOTUNE:-$WORK/cudnn-autotune.txt}
 gt_run() {  # CONFIG MODEL BATCH PRECISION [LABEL]
@@ -104,7 +105,11 @@ for config in "small cnn:32,64,128/128 128" "study cnn:32,64,128,256/128 64"; do
   set -- $config
   wants "$1" || continue
   for p in ${GT_PRECISIONS:-fp32 tf32 fp16 bf16}; do gt_run "$1" "$2" "$3" "$p"; done
-  [ "${OWN_BN:-1}" = 1 ] && GREENTRAIN_CNN_BATCHNORM=own gt_run "$1" "$2" "$3" bf16 bf16-ownbn
+  if [ "${OWN_BN:-1}" = 1 ]; then
+    for p in ${OWN_BN_PRECISIONS:-fp32 bf16}; do
+      GREENTRAIN_CNN_BATCHNORM=own gt_run "$1" "$2" "$3" "$p" "$p-ownbn"
+    done
+  fi
   pt_runs "$1" "$2" "$3" "$variants"
 done
 echo "runs done after $(elapsed) s"

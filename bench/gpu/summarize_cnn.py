@@ -9,7 +9,8 @@ TFLOP/s, test accuracy — the greentrain runs' notes, and PASS/FAIL lines for t
   * greentrain bf16 and fp16 at least 2x greentrain fp32 on the study-sized configuration;
   * greentrain's lowest GPU energy per epoch no more than PyTorch's lowest;
   * every run finished;
-and an INFO line comparing greentrain bf16 with its own BatchNorm kernels and with cuDNN's.
+and INFO lines comparing each precision run with greentrain's own BatchNorm kernels and with
+cuDNN's.
 
 usage: summarize_cnn.py OUT
 """
@@ -109,10 +110,11 @@ def main():
                 check(speed(mine.get(p)) >= 2 * speed(mine.get("fp32")) > 0,
                       f"{config}: greentrain {p} {speed(mine.get(p)):.0f} images/s >= 2x greentrain "
                       f"fp32 {speed(mine.get('fp32')):.0f}")
-        if "bf16-ownbn" in mine:
-            checks.append(f"INFO {config}: greentrain bf16 with its own BatchNorm kernels "
-                          f"{speed(mine['bf16-ownbn']):.0f} images/s, with cuDNN's "
-                          f"{speed(mine.get('bf16')):.0f}")
+        for p in ("fp32", "tf32", "fp16", "bf16"):
+            if p + "-ownbn" in mine:
+                checks.append(f"INFO {config}: greentrain {p} with its own BatchNorm kernels "
+                              f"{speed(mine[p + '-ownbn']):.0f} images/s, with cuDNN's "
+                              f"{speed(mine.get(p)):.0f}")
         energies = lambda d: [r["gpu_energy_per_epoch_j"] for r in d.values()
                               if r.get("gpu_energy_per_epoch_j")]
         ours, others = energies(mine), energies(theirs)
