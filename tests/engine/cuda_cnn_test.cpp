@@ -18,7 +18,9 @@
 //  - invariances, bit for bit: CUDA graphs ≡ eager launches, a streamed training set ≡ a
 //    resident one, the same seed ≡ the same run (random flips included), flips change the run;
 //  - the run's notes say what was chosen, and an MLP still takes the MLP path;
+//  - with little free GPU memory the cuDNN workspace is limited (and noted) and training runs;
 //  - (no GPU needed) the environment's knobs change the defaults.
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -436,6 +438,28 @@ TEST(CnnPath, NotesSayWhatWasChosenAndMlpsKeepTheirPath) {
   gpu->setup(mlp, OptimizerSpec{}, Precision::fp32, 16, train, 1);
   EXPECT_EQ(gpu->describe().find("cuDNN"), std::string::npos) << gpu->describe();
   EXPECT_TRUE(gpu->notes().empty());
+}
+
+// A small GPU, played by holding all but 1.5 GiB of this one: the cuDNN workspace limit drops to
+// an eighth of what is free, the notes say so, and the network still trains.
+TEST(CnnPath, LittleFreeMemoryLimitsTheWorkspaceAndStillTrains) {
+  REQUIRE_GPU();
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  size_t free_bytes = 0, total_bytes = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_bytes, &total_bytes), cudaSuccess);
+  const size_t keep_free = size_t(3) << 29;
+  if (free_bytes < 2 * keep_free) GTEST_SKIP() << "this GPU is small already";
+  void* held = nullptr;
+  ASSERT_EQ(cudaMalloc(&held, free_bytes - keep_free), cudaSuccess);
+  const TrainedRun r = train_run(options(), Precision::fp32);
+  ASSERT_EQ(cudaFree(held), cudaSuccess);
+  const std::string notes = joined(r.notes);
+  EXPECT_NE(notes.find("cuDNN workspace limited to"), std::string::npos) << notes;
+  for (double l : r.losses) EXPECT_TRUE(std::isfinite(l));
+  EXPECT_LT(r.losses.back(), r.losses.front());
+  EXPECT_EQ(joined(train_run(options(), Precision::fp32).notes).find("workspace limited"),
+            std::string::npos)
+      << "a GPU with room still limited the workspace";
 }
 
 }  // namespace
