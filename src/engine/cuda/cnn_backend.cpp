@@ -132,7 +132,11 @@ class CudaCnnBackend final : public Backend {
                            ? std::string("cuDNN engines autotuned")
                            : "cuDNN engines autotuned, choices kept in " + options_.autotune_file);
     if (!plans_->notes().empty()) notes_.push_back(plans_->notes());
-    if (options_.deterministic) relaxed_plans_ = std::make_unique<CudnnPlans>();
+    if (options_.deterministic) {  // the same workspace limit for the operations it relaxes
+      CudnnPlanOptions relaxed;
+      relaxed.max_workspace_bytes = plan_options.max_workspace_bytes;
+      relaxed_plans_ = std::make_unique<CudnnPlans>(relaxed);
+    }
     allocate_slabs();
     allocate_tensors();
     build_layers();
