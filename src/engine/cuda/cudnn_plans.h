@@ -12,10 +12,10 @@
 // FFT and GEMM based and need a few hundred MiB at the study's sizes (353 MiB for a 64-image
 // 112x112x64 -> 32 data gradient), and under 256 MiB only a direct kernel 65x slower was left;
 // so it is 1 GiB (PyTorch allows any free memory; the CNN backend lowers it to an eighth of the
-// free memory on small GPUs). With autotune on, the list also holds
-// heuristics mode B's configurations, and the first `autotune_candidates` plans that build are
-// timed on the GPU and the fastest kept (timing every one would build dozens of runtime-compiled
-// BatchNorm engines, ~130 ms each, for gains under 3 %). The choice goes to the autotune file, so
+// free memory on small GPUs). With autotune on, the list also holds heuristics mode B's
+// configurations, and the first `autotune_candidates` plans that build are timed on the GPU and
+// the fastest kept (timing every one would build dozens of runtime-compiled BatchNorm engines,
+// ~130 ms each, for gains under 3 %). The choice goes to the autotune file, so
 // later runs on the same GPU and cuDNN build that plan directly. `survey` shows every candidate
 // with its time, for people choosing engines (bench/gpu/cudnn_survey).
 #pragma once
